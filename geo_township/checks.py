@@ -1,0 +1,264 @@
+"""Validate every layer of a township: readable, CRS, geometry, duplicates, required values,
+dates, coordinates outside the township, a likely GCJ-02 shift, garbled encoding.
+
+Errors are what would make the numbers wrong or break a rule; warnings are worth a look.
+Every problem is collected (one bad layer does not hide the others).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_township.crs import gcj02_to_wgs84
+from geo_township.errors import TownshipError
+from geo_township.kinds import TREE_STATUS
+from geo_township.layers import Layer, Township
+from geo_township.measure import area_m2
+from geo_township.results import Finding, Result
+
+# Date fields that must come in this order within a feature, per kind.
+DATE_ORDER = {
+    "infected_trees": ("found_date", "confirmed_date", "felled_date", "cleared_date", "verified_date"),
+    "land_transfers": ("start_date", "end_date"),
+    "sand_sites": ("closed_date", "restored_date"),
+}
+# The date a tree status implies must be present.
+STATUS_DATE = {"felled": "felled_date", "cleared": "cleared_date", "verified": "verified_date"}
+_GARBLED = re.compile("[ÃÂâäåæçèéêëìíîïðñòóôõö][\u0080-\u00ff]|\ufffd|锟斤拷")
+MAX_PER_CHECK = 200  # findings listed per check and layer; the rest are counted in one line
+SAMPLE_POINTS = 20_000
+
+
+def _cap(findings: list[Finding], layer: str, check: str, severity: str) -> list[Finding]:
+    if len(findings) <= MAX_PER_CHECK:
+        return findings
+    extra = len(findings) - MAX_PER_CHECK
+    return findings[:MAX_PER_CHECK] + [Finding(layer, "…", severity, check, f"and {extra} more like these")]
+
+
+def _ids(layer: Layer) -> pd.Series:
+    return layer.ids()
+
+
+def check_geometry(layer: Layer) -> list[Finding]:
+    """Invalid geometries (repaired in memory) and features left out for lack of geometry."""
+    out = [Finding(layer.name, fid, "error", "invalid_geometry",
+                   f"invalid geometry ({layer.invalid_reasons.get(fid, 'invalid')}); analyses use a repaired copy, "
+                   "the file is unchanged: fix it in your GIS (e.g. QGIS 'Fix geometries')")
+           for fid in layer.repaired]
+    if layer.dropped is not None:
+        for _, row in layer.dropped.iterrows():
+            fid = str(row.get("feature", row.get("row", "?")))
+            if "row" in row and pd.notna(row.get("row")):
+                fid = f"line {int(row['row'])}"
+            out.append(Finding(layer.name, fid, "error", "empty_geometry",
+                               f"{row.get('reason', 'no geometry')}: the feature is left out of every count; "
+                               "draw it or give it coordinates"))
+    return _cap(out, layer.name, "geometry", "error")
+
+
+def check_duplicates(layer: Layer) -> list[Finding]:
+    """Duplicate ids (error) and identical geometries (warning)."""
+    out: list[Finding] = []
+    gdf = layer.gdf
+    idf = layer.kind.id_field
+    if idf and idf in gdf.columns:
+        ids = gdf[idf]
+        dup = ids.notna() & ids.duplicated(keep=False)
+        for value, n in ids[dup].value_counts().items():
+            out.append(Finding(layer.name, str(value), "error", "duplicate_id",
+                               f"{idf} {value} is used by {n} features; give each its own id"))
+        missing = ids.isna()
+        if missing.any() and layer.kind.field(idf).required:
+            for fid in layer.ids()[missing]:
+                out.append(Finding(layer.name, fid, "error", "missing_id", f"no {idf}; give the feature an id"))
+    wkb = pd.Series(shapely.to_wkb(shapely.normalize(gdf.geometry.to_numpy()), hex=True), index=gdf.index)
+    dup_geom = wkb.duplicated(keep="first")
+    if dup_geom.any():
+        first_of = {h: fid for h, fid in zip(wkb[~dup_geom], layer.ids()[~dup_geom], strict=True)}
+        for fid, h in zip(layer.ids()[dup_geom], wkb[dup_geom], strict=True):
+            out.append(Finding(layer.name, fid, "warning", "duplicate_geometry",
+                               f"same geometry as {first_of[h]}: a feature entered twice?"))
+    return _cap(out, layer.name, "duplicates", "error")
+
+
+def check_required(layer: Layer) -> list[Finding]:
+    """Blank values in required fields (other than the id, checked with duplicates)."""
+    out: list[Finding] = []
+    for f in layer.kind.fields:
+        if not f.required or f.name == layer.kind.id_field or f.name not in layer.gdf.columns:
+            continue
+        blank = layer.gdf[f.name].isna()
+        for fid in layer.ids()[blank]:
+            out.append(Finding(layer.name, fid, "error", "missing_value", f"no {f.name} ({f.zh}); fill it in"))
+    return _cap(out, layer.name, "required", "error")
+
+
+def check_dates(layer: Layer, *, today: dt.date) -> list[Finding]:
+    """Dates out of order within a feature, dates after the data date, tree statuses
+    without the date they imply."""
+    out: list[Finding] = []
+    gdf = layer.gdf
+    order = [c for c in DATE_ORDER.get(layer.name, ()) if c in gdf.columns]
+    ids = layer.ids()
+    for a_i, a in enumerate(order):
+        for b in order[a_i + 1:]:
+            bad = gdf[a].notna() & gdf[b].notna() & (gdf[b] < gdf[a])
+            for fid, da, db in zip(ids[bad], gdf[a][bad], gdf[b][bad], strict=True):
+                out.append(Finding(layer.name, fid, "error", "date_order",
+                                   f"{b} {db:%Y-%m-%d} is before {a} {da:%Y-%m-%d}; correct one of them"))
+    limit = pd.Timestamp(today)
+    for col in [f.name for f in layer.kind.fields if f.dtype == "date" and f.name in gdf.columns]:
+        if layer.name == "land_transfers" and col == "end_date":
+            continue  # contracts end in the future
+        late = gdf[col].notna() & (gdf[col] > limit)
+        for fid, d in zip(ids[late], gdf[col][late], strict=True):
+            out.append(Finding(layer.name, fid, "warning", "future_date",
+                               f"{col} {d:%Y-%m-%d} is after the data date {today:%Y-%m-%d}; a typing slip?"))
+        early = gdf[col].notna() & (gdf[col] < pd.Timestamp("1950-01-01"))
+        for fid, d in zip(ids[early], gdf[col][early], strict=True):
+            out.append(Finding(layer.name, fid, "warning", "old_date", f"{col} {d:%Y-%m-%d} is before 1950"))
+    if layer.name == "infected_trees" and "status" in gdf.columns:
+        rank = {code: i for i, code in enumerate(TREE_STATUS.codes)}
+        status_rank = gdf["status"].map(rank)
+        for status, col in STATUS_DATE.items():
+            if col not in gdf.columns:
+                continue
+            lacking = (status_rank >= rank[status]) & gdf[col].isna()
+            for fid, st in zip(ids[lacking], gdf["status"][lacking], strict=True):
+                out.append(Finding(layer.name, fid, "warning", "status_without_date",
+                                   f"status is {st} but {col} is empty"))
+    return _cap(out, layer.name, "dates", "error")
+
+
+def check_encoding(layer: Layer) -> list[Finding]:
+    """Text that looks like Chinese read in the wrong encoding (Ã¥…, �)."""
+    gdf = layer.gdf
+    for col in gdf.columns:
+        if col == gdf.geometry.name or gdf[col].dtype != object:
+            continue
+        sample = gdf[col].dropna().astype(str).head(2000)
+        hits = sample[sample.str.contains(_GARBLED)]
+        if len(hits):
+            return [Finding(layer.name, "-", "warning", "encoding",
+                            f"text in field {col!r} looks garbled (e.g. {hits.iloc[0][:30]!r}): the file's encoding "
+                            "was probably read wrong; add a .cpg file next to a shapefile, or set encoding = \"gbk\" "
+                            "for this layer in township.toml")]
+    return []
+
+
+def check_crs(layer: Layer) -> list[Finding]:
+    """A CRS that had to be inferred is stated, so the user can confirm or fix it
+    (a warning for projected metres, which can be mistaken; a note for lon/lat)."""
+    if layer.crs_note.startswith("inferred") or layer.crs_note.startswith("the township's default"):
+        severity = "info" if layer.source_crs.is_geographic else "warning"
+        return [Finding(layer.name, "-", severity, "crs_inferred",
+                        f"the file has no coordinate system; using {layer.source_crs.to_string()} "
+                        f"({layer.crs_note}); add a .prj or set crs for this layer in township.toml to confirm")]
+    return []
+
+
+def check_outside(layer: Layer, villages: gpd.GeoDataFrame | None, tolerance_m: float) -> list[Finding]:
+    """Features lying more than ``tolerance_m`` outside every village."""
+    if villages is None or layer.name == "villages" or not len(villages):
+        return []
+    area = shapely.union_all(villages.geometry.to_numpy())
+    geoms = layer.gdf.geometry.to_numpy()
+    dist = shapely.distance(geoms, area)
+    far = dist > tolerance_m
+    out = [Finding(layer.name, fid, "warning", "outside_township",
+                   f"lies {d:,.0f} m outside the township's villages: wrong coordinates, or a feature of a "
+                   "neighbouring township?")
+           for fid, d in zip(layer.ids()[far], dist[far], strict=True)]
+    return _cap(out, layer.name, "outside_township", "warning")
+
+
+def check_gcj02(layer: Layer, reference: gpd.GeoDataFrame | None) -> list[Finding]:
+    """Points copied from AMap/Tencent are 100–700 m off. If shifting them back from
+    GCJ-02 puts clearly more of them inside the reference polygons, say so."""
+    if reference is None or not layer.source_crs.is_geographic or layer.kind.geometry[0] != "Point":
+        return []
+    pts = layer.gdf.geometry
+    if len(pts) > SAMPLE_POINTS:
+        pts = pts.sample(SAMPLE_POINTS, random_state=0)
+    ll = pts.to_crs(4326)
+    lon, lat = gcj02_to_wgs84(ll.x.to_numpy(), ll.y.to_numpy())
+    shifted = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=4326).to_crs(pts.crs)
+    tree = shapely.STRtree(reference.geometry.to_numpy())
+
+    def inside_share(points: gpd.GeoSeries) -> float:
+        idx = tree.query(points.to_numpy(), predicate="within")
+        return len(np.unique(idx[0])) / max(len(points), 1)
+
+    raw, fixed = inside_share(pts), inside_share(shifted)
+    if fixed > 0.8 and fixed - raw > 0.2:
+        return [Finding(layer.name, "-", "warning", "gcj02_shift",
+                        f"only {raw:.0%} of the points fall inside the {reference.attrs.get('kind', 'reference')} "
+                        f"layer, but {fixed:.0%} do after undoing the GCJ-02 shift: the coordinates were probably "
+                        "copied from AMap/Tencent; convert them with `geo-township import --from-gcj02`")]
+    return []
+
+
+def check_overlaps(layer: Layer, *, min_m2: float = 10.0) -> list[Finding]:
+    """Polygons of a layer that should tile (villages, forest plots) but overlap."""
+    if layer.name not in ("villages", "forest_plots"):
+        return []
+    geoms = layer.gdf.geometry.to_numpy()
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if not len(left):
+        return []
+    inter = gpd.GeoSeries(shapely.intersection(geoms[left], geoms[right]), crs=layer.gdf.crs)
+    areas = area_m2(inter)
+    ids = layer.ids().to_numpy()
+    out = [Finding(layer.name, f"{ids[a]} / {ids[b]}", "warning", "overlap",
+                   f"{ids[a]} and {ids[b]} overlap by {m2:,.0f} m²; areas per group count it twice")
+           for a, b, m2 in zip(left, right, areas, strict=True) if m2 > min_m2]
+    return _cap(out, layer.name, "overlap", "warning")
+
+
+def check_township(township: Township, *, today: dt.date | None = None) -> Result:
+    """Run every check on every layer; a layer that cannot be read is one error finding."""
+    today = today or township.config.data_date or dt.date.today()
+    findings: list[Finding] = []
+    layers: dict[str, Layer] = {}
+    for kind_name in township.kinds:
+        try:
+            layers[kind_name] = township.layer(kind_name)
+        except TownshipError as exc:
+            findings.append(Finding(kind_name, "-", "error", "unreadable", str(exc)))
+    villages = layers["villages"].gdf if "villages" in layers else None
+    plots = layers["forest_plots"].gdf if "forest_plots" in layers else None
+    if plots is not None:
+        plots.attrs["kind"] = "forest_plots"
+    if villages is not None:
+        villages.attrs["kind"] = "villages"
+    tol = township.config.parameters["outside_tolerance_m"]
+    for name, layer in layers.items():
+        findings += check_crs(layer)
+        findings += [Finding(name, "-", "info", "loading", note) for note in layer.notes]
+        findings += check_geometry(layer)
+        findings += check_duplicates(layer)
+        findings += check_required(layer)
+        findings += check_dates(layer, today=today)
+        findings += check_encoding(layer)
+        findings += check_outside(layer, villages, tol)
+        findings += check_gcj02(layer, plots if name == "infected_trees" and plots is not None else villages)
+        findings += check_overlaps(layer)
+    rows = []
+    for name in township.kinds:
+        mine = [f for f in findings if f.layer == name]
+        rows.append({"layer": name, "features": len(layers[name].gdf) if name in layers else None,
+                     "errors": sum(f.severity == "error" for f in mine),
+                     "warnings": sum(f.severity == "warning" for f in mine)})
+    table = pd.DataFrame(rows, columns=["layer", "features", "errors", "warnings"])
+    return Result(f"Check of {township.name}", table, findings=findings,
+                  provenance=township.provenance(analysis="check", data_date_used=today.isoformat()))

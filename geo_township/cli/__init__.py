@@ -1,0 +1,91 @@
+"""The `geo-township` command line: a thin shell over the library.
+
+Commands live one per module in :mod:`geo_township.cli.commands` and are imported only
+when run, so ``--help`` stays fast. This module is the one error boundary: a
+:class:`~geo_township.errors.TownshipError` becomes a one-paragraph message and exit
+code 2 (a traceback only with ``-v``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import traceback
+
+import click
+
+from geo_township import __version__
+from geo_township.cli.options import quiet_option, verbose_option
+
+#: command name → module under geo_township.cli.commands (each defines `command`).
+COMMANDS: dict[str, str] = {
+    "init": "init",
+    "info": "info",
+    "check": "check",
+    "area": "area",
+}
+
+
+class TownshipGroup(click.Group):
+    """A group that loads command modules lazily and turns package errors into messages."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module = COMMANDS.get(name)
+        if module is None:
+            return None
+        return importlib.import_module(f"geo_township.cli.commands.{module}").command
+
+    def invoke(self, ctx: click.Context):
+        from geo_township.errors import TownshipError
+
+        try:
+            return super().invoke(ctx)
+        except TownshipError as exc:
+            _show_traceback(ctx)
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted; no file was left half-written.", err=True)
+            ctx.exit(130)
+        except MemoryError:
+            click.echo("Error: out of memory. Try a smaller area or period, or a machine with more memory.",
+                       err=True)
+            ctx.exit(2)
+        except Exception as exc:  # the last line of defence: a message, never a bare traceback
+            _show_traceback(ctx)
+            click.echo(f"Error: unexpected {type(exc).__name__}: {exc}. Run again with -v for the details and "
+                       "report it with the file that caused it.", err=True)
+            ctx.exit(2)
+
+
+def _show_traceback(ctx: click.Context) -> None:
+    if ctx.find_root().ensure_object(dict).get("verbose"):
+        traceback.print_exc(file=sys.stderr)
+
+
+@click.group(cls=TownshipGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="geo-township")
+@verbose_option
+@quiet_option
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Numbers and maps for a township's forest chiefs, river chiefs and land-transfer
+    auditors, from the survey files they already have.
+
+    Run in a township folder (one with township.toml), or in this repository to use the
+    bundled sample in layers/.
+    """
+    ctx.ensure_object(dict)
+    if not logging.getLogger().handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        logging.getLogger("geo_township").addHandler(handler)
+    logger = logging.getLogger("geo_township")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.WARNING)

@@ -1,0 +1,25 @@
+"""`geo-township area LAYER`: area per group in mu/ha/m²/km², ellipsoidal or planar."""
+
+import click
+
+from geo_township.cli.options import common_options, output_options
+from geo_township.units import AREA_UNITS
+
+
+@click.command("area")
+@click.argument("layer")
+@click.option("--by", default=None, help="Group by this field (ours, e.g. village or species, or the file's own).")
+@click.option("--unit", type=click.Choice(list(AREA_UNITS)), default="mu", show_default=True)
+@click.option("--method", type=click.Choice(["ellipsoidal", "planar"]), default=None,
+              help="Ellipsoidal (CGCS2000, the default of land surveys) or planar (Gauss–Krüger zone); "
+              "default: area_method in township.toml.")
+@common_options
+@output_options
+def command(layer, by, unit, method, township_path, lang, fmt, output):
+    """Area of LAYER (e.g. forest_plots), in total or per group."""
+    from geo_township.cli.render import render
+    from geo_township.inventory import area_summary
+    from geo_township.layers import load_township
+
+    result = area_summary(load_township(township_path), layer, by=by, unit=unit, method=method)
+    render(result, fmt=fmt, output=output, lang=lang)

@@ -1,0 +1,23 @@
+"""`geo-township check`: validate every layer; exit 1 when an error is found."""
+
+import click
+
+from geo_township.cli.options import DATE, common_options, output_options
+
+
+@click.command("check")
+@common_options
+@output_options
+@click.option("--today", type=DATE, default=None,
+              help="Date after which dates are 'in the future' (default: data_date in township.toml, else today).")
+def command(township_path, lang, fmt, output, today):
+    """Validate every layer: CRS, geometry, duplicates, required fields, dates, coordinates
+    outside the township, a likely GCJ-02 shift, encoding. Exits 1 when an error is found."""
+    from geo_township.cli.render import render
+    from geo_township.checks import check_township
+    from geo_township.layers import load_township
+
+    result = check_township(load_township(township_path), today=today)
+    render(result, fmt=fmt, output=output, lang=lang)
+    if result.has_errors:
+        raise SystemExit(1)

@@ -1,0 +1,159 @@
+"""Showing a Result: a readable table on the terminal, or CSV / JSON / XLSX for Excel and
+programs. CSV and XLSX keep machine column names in English (``area_mu``) and take
+Chinese headings with ``--lang zh``; JSON keys are always machine names.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from geo_township.errors import UsageError
+from geo_township.io.write import ensure_writable, tables_to_json, write_csv, write_json, write_xlsx
+from geo_township.results import Result, localise
+
+SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".xlsx": "xlsx", ".txt": "table"}
+MAX_FINDINGS_SHOWN = 40
+
+
+def choose_format(fmt: str | None, output: Path | None) -> str:
+    """The format asked for, else the one the output file's suffix implies, else table."""
+    if fmt:
+        return fmt
+    if output is not None:
+        return SUFFIX_FORMATS.get(output.suffix.lower(), "table")
+    return "table"
+
+
+def _rounded(df: pd.DataFrame, decimals: dict[str, int], default: int | None) -> pd.DataFrame:
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            places = decimals.get(col, default)
+            if places is not None:
+                out[col] = out[col].round(places)
+    return out
+
+
+def _prepared(result: Result, lang: str, *, headings: bool, default_decimals: int | None) -> dict[str, pd.DataFrame]:
+    tables = {}
+    for name, df in result.all_tables().items():
+        df = _rounded(df, result.decimals, default_decimals)
+        tables[name] = localise(df, lang, vocab=result.vocab, headings=headings)
+    return tables
+
+
+def render(result: Result, *, fmt: str | None, output: Path | None, lang: str) -> None:
+    """Print or write ``result`` in the chosen format."""
+    fmt = choose_format(fmt, output)
+    if output is not None:
+        ensure_writable(output)
+    if fmt == "table":
+        text = table_text(result, lang)
+        if output is not None:
+            output.write_text(text, encoding="utf-8")
+        else:
+            click.echo(text, nl=False)
+        return
+    zh_headings = lang == "zh"
+    if fmt == "csv":
+        table = _prepared(result, lang, headings=zh_headings, default_decimals=4)["summary"]
+        if output is not None:
+            write_csv(table, output)
+        else:
+            sys.stdout.write("\ufeff" + table.to_csv(index=False, date_format="%Y-%m-%d"))
+        return
+    if fmt == "json":
+        tables = _prepared(result, lang, headings=False, default_decimals=None)
+        if output is not None:
+            write_json(tables, result.provenance, output)
+        else:
+            click.echo(tables_to_json(tables, result.provenance))
+        return
+    if fmt == "xlsx":
+        if output is None:
+            raise UsageError("xlsx needs a file to write", hint="add -o result.xlsx")
+        tables = _prepared(result, lang, headings=zh_headings, default_decimals=4)
+        if zh_headings:
+            tables = {_ZH_SHEETS.get(k, k): v for k, v in tables.items()}
+        write_xlsx(tables, result.provenance, output, about_title="说明" if lang == "zh" else "About")
+        return
+    raise UsageError(f"unknown format {fmt!r}", hint="use table, csv, json or xlsx")
+
+
+_ZH_SHEETS = {"summary": "汇总", "findings": "问题清单"}
+
+
+def table_text(result: Result, lang: str, *, width: int | None = None) -> str:
+    """The result as terminal text: title, main table, other tables, findings, notes."""
+    from rich.console import Console
+
+    import shutil
+
+    if width is None:
+        width = shutil.get_terminal_size((160, 40)).columns if sys.stdout.isatty() else 160
+    console = Console(record=True, width=width, file=_Null(), force_terminal=False,
+                      color_system=None, highlight=False, emoji=False)
+    for name, df in result.all_tables().items():
+        if name == "findings":
+            continue
+        title = result.title if name == "summary" else name.replace("_", " ")
+        console.print(_rich_table(df, title, result, lang))
+    if result.findings:
+        findings = result.findings_frame()
+        n = len(findings)
+        title = ("Findings" if lang == "en" else "问题清单") + f" ({n})"
+        console.print(_rich_table(findings.head(MAX_FINDINGS_SHOWN), title, result, lang))
+        if n > MAX_FINDINGS_SHOWN:
+            more = n - MAX_FINDINGS_SHOWN
+            console.print(f"… and {more} more; write them all with --format xlsx -o findings.xlsx (or csv/json)."
+                          if lang == "en" else f"… 另有 {more} 条；用 --format xlsx -o 问题清单.xlsx 导出全部。")
+    for note in result.notes:
+        console.print(note, markup=False)
+    return console.export_text()
+
+
+class _Null:
+    def write(self, _: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+
+def _rich_table(df: pd.DataFrame, title: str, result: Result, lang: str):
+    """A rich Table: numbers right-aligned with the column's decimals, words in ``lang``."""
+    from rich.table import Table
+
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
+    text = df.copy().astype(object)
+    for col, is_num in zip(df.columns, numeric, strict=True):
+        if is_num:
+            places = result.decimals.get(col, 2 if pd.api.types.is_float_dtype(df[col]) else 0)
+            text[col] = [_number(v, places) for v in df[col]]
+        else:
+            text[col] = [_cell(v) for v in df[col]]
+    text = localise(text, lang, vocab=result.vocab)
+    table = Table(title=title, title_justify="left")
+    for col, is_num in zip(text.columns, numeric, strict=True):
+        table.add_column(str(col), justify="right" if is_num else "left", overflow="fold")
+    for row in text.itertuples(index=False):
+        table.add_row(*[str(v) if v is not None else "" for v in row])
+    return table
+
+
+def _number(value, places: int) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return f"{float(value):,.{places}f}"
+
+
+def _cell(value):
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return value

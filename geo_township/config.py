@@ -1,0 +1,362 @@
+"""township.toml → validated objects with defaults.
+
+A township is a folder with a ``township.toml`` that names the township, maps each layer
+kind to a file, and sets parameters. Every mistake is collected and reported together,
+each with the file, the key and a fix; unknown keys are refused so that a typo never
+silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyproj import CRS
+
+from geo_township.errors import ConfigError
+from geo_township.kinds import KINDS, VOCABULARIES
+
+CONFIG_NAME = "township.toml"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A township parameter: name, type, default, and what it means (with units)."""
+
+    name: str
+    type: type
+    default: Any
+    doc: str
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+PARAMETERS: dict[str, Param] = {
+    p.name: p
+    for p in (
+        Param("area_method", str, "ellipsoidal",
+              "how areas are measured: ellipsoidal (on the CGCS2000 ellipsoid, as land surveys "
+              "report) or planar (in the township's Gauss–Krüger zone)",
+              choices=("ellipsoidal", "planar")),
+        Param("tolerance_pct", float, 5.0,
+              "declared vs measured area: difference (% of measured) beyond which a parcel is flagged",
+              minimum=0.0, maximum=100.0),
+        Param("tolerance_mu", float, 0.0,
+              "declared vs measured area: absolute difference (mu) beyond which a parcel is flagged; "
+              "0 means only the percentage applies", minimum=0.0),
+        Param("overlap_min_mu", float, 0.1,
+              "overlaps between parcels smaller than this (mu) are digitising slivers and ignored",
+              minimum=0.0),
+        Param("max_contract_years", float, 30.0,
+              "longest allowed land-transfer contract (years)", minimum=0.0),
+        Param("non_farming_uses", list, ["photovoltaic", "building", "aquaculture"],
+              "land-transfer uses that are prohibited on permanent basic farmland"),
+        Param("season_start", str, "10-01",
+              "first day (MM-DD) of the pine-wilt clearing season that starts in a given year"),
+        Param("season_end", str, "03-31",
+              "last day (MM-DD) of the clearing season, in the following year; also the default deadline"),
+        Param("clearance_target_pct", float, 98.0,
+              "clearance rate (cleared ÷ found, %) each village must reach", minimum=0.0, maximum=100.0),
+        Param("hotspot_eps_m", float, 250.0,
+              "hotspots: trees within this distance (m) of each other belong to one cluster", minimum=1.0),
+        Param("hotspot_min_trees", int, 15,
+              "hotspots: the fewest trees that make a cluster", minimum=2),
+        Param("zone_m", float, 30.0,
+              "river management zone width (m from the centreline) for reaches without their own",
+              minimum=0.0),
+        Param("patrol_buffer_m", float, 50.0,
+              "a river stretch counts as patrolled when a track passes within this distance (m)",
+              minimum=0.0),
+        Param("patrol_min_coverage_pct", float, 80.0,
+              "chiefs whose patrol coverage (% of their reaches' length) is below this are listed",
+              minimum=0.0, maximum=100.0),
+        Param("outside_tolerance_m", float, 50.0,
+              "check: features further than this (m) outside the township's villages are reported",
+              minimum=0.0),
+    )
+}
+
+
+@dataclass
+class LayerSpec:
+    """One ``[layers.KIND]`` table: where the layer is and how to read it."""
+
+    kind: str
+    path: Path
+    layer: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    crs: CRS | None = None
+    encoding: str | None = None
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class RasterSpec:
+    """One ``[rasters.NAME]`` table: a GeoTIFF and, for land cover, its class names."""
+
+    name: str
+    path: Path
+    categorical: bool = False
+    classes: dict[int, str] = field(default_factory=dict)
+    nodata: float | None = None
+    description: str = ""
+
+
+@dataclass
+class TownshipConfig:
+    """The validated contents of a township.toml."""
+
+    path: Path
+    name: str
+    name_en: str = ""
+    crs: CRS | None = None
+    gk_zone: int | None = None
+    working_crs: CRS | None = None
+    data_date: dt.date | None = None
+    layers: dict[str, LayerSpec] = field(default_factory=dict)
+    rasters: dict[str, RasterSpec] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        """The township folder (paths in the file are relative to it)."""
+        return self.path.parent
+
+    def display_name(self, lang: str = "en") -> str:
+        """The township's name in the language (the Chinese name when no English one is set)."""
+        return self.name_en if (lang == "en" and self.name_en) else self.name
+
+
+def find_config(path: str | Path | None = None, *, cwd: Path | None = None) -> Path:
+    """Locate township.toml: ``path`` (a file or folder), else ./township.toml, else ./layers/township.toml."""
+    cwd = cwd or Path.cwd()
+    if path is not None:
+        p = Path(path)
+        if p.is_dir():
+            p = p / CONFIG_NAME
+        if not p.exists():
+            raise ConfigError("township file not found", path=p,
+                              hint="give --township a folder that holds township.toml, or the file itself; "
+                              "`geo-township init DIR` makes a new one")
+        return p
+    for candidate in (cwd / CONFIG_NAME, cwd / "layers" / CONFIG_NAME):
+        if candidate.exists():
+            return candidate
+    raise ConfigError(
+        f"no {CONFIG_NAME} in {cwd} or {cwd / 'layers'}",
+        hint="run the command in a township folder, pass --township PATH, or make one with "
+        "`geo-township init my-township`",
+    )
+
+
+def _suggest(word: str, options) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+class _Problems:
+    """Collects every mistake in the file so they are reported together."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.items: list[str] = []
+
+    def add(self, key: str, what: str, fix: str) -> None:
+        self.items.append(f"[{key}] {what}. Fix: {fix}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            n = len(self.items)
+            raise ConfigError(
+                f"{n} problem{'s' if n > 1 else ''} in the township file:\n  - " + "\n  - ".join(self.items),
+                path=self.path,
+            )
+
+
+def _check_keys(table: dict, allowed, key: str, problems: _Problems) -> None:
+    for k in table:
+        if k not in allowed:
+            problems.add(key, f"unknown key {k!r}",
+                         _suggest(k, allowed) + "allowed keys: " + ", ".join(allowed))
+
+
+def _parse_date(value: Any, key: str, problems: _Problems) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        problems.add(key, f"{value!r} is not a date", 'write it as "2023-04-30"')
+        return None
+
+
+def _parse_crs(value: Any, key: str, problems: _Problems) -> CRS | None:
+    if value is None:
+        return None
+    from geo_township.crs import parse_crs
+    from geo_township.errors import CRSError
+
+    try:
+        return parse_crs(str(value), where=key)
+    except CRSError as exc:
+        problems.add(key, exc.message, exc.hint or "")
+        return None
+
+
+def validate_parameter(name: str, value: Any) -> Any:
+    """Check one parameter's value against its declaration; returns the value in its type."""
+    p = PARAMETERS[name]
+    if p.type is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if p.type is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"{value!r} is not a list of words; write it as [\"photovoltaic\", \"building\"]")
+    elif not isinstance(value, p.type) or isinstance(value, bool) and p.type is not bool:
+        raise ValueError(f"{value!r} is not a {p.type.__name__}")
+    if p.choices and value not in p.choices:
+        raise ValueError(f"{value!r} is not one of {', '.join(map(str, p.choices))}")
+    if p.minimum is not None and value < p.minimum:
+        raise ValueError(f"{value} is below the minimum {p.minimum:g}")
+    if p.maximum is not None and value > p.maximum:
+        raise ValueError(f"{value} is above the maximum {p.maximum:g}")
+    if name in ("season_start", "season_end"):
+        try:
+            dt.date.fromisoformat(f"2001-{value}")
+        except ValueError:
+            raise ValueError(f"{value!r} is not a month-day; write it as \"10-01\"") from None
+    return value
+
+
+def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> TownshipConfig:
+    """Read and validate township.toml (found as in :func:`find_config`)."""
+    cfg_path = find_config(path, cwd=cwd).resolve()
+    try:
+        raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("the township file is not UTF-8 text", path=cfg_path,
+                          hint="save it as UTF-8 (any editor's 'Save with encoding' menu)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the township file is not valid TOML: {exc}", path=cfg_path,
+                          hint="compare it with the township.toml reference in the README") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the township file: {exc.strerror}", path=cfg_path) from None
+
+    problems = _Problems(cfg_path)
+    _check_keys(raw, ("township", "layers", "rasters", "parameters"), "top level", problems)
+    town = raw.get("township", {})
+    _check_keys(town, ("name", "name_en", "crs", "gk_zone", "working_crs", "data_date"), "township", problems)
+    name = town.get("name")
+    if not name:
+        problems.add("township", "no name", 'add name = "示范乡" under [township]')
+    cfg = TownshipConfig(path=cfg_path, name=str(name or cfg_path.parent.name), name_en=str(town.get("name_en", "")))
+    cfg.crs = _parse_crs(town.get("crs"), "township.crs", problems)
+    cfg.working_crs = _parse_crs(town.get("working_crs"), "township.working_crs", problems)
+    cfg.data_date = _parse_date(town.get("data_date"), "township.data_date", problems)
+    if "gk_zone" in town:
+        from geo_township.crs import gk3_zone_epsg
+        from geo_township.errors import CRSError
+
+        try:
+            gk3_zone_epsg(town["gk_zone"])
+            cfg.gk_zone = int(town["gk_zone"])
+        except (CRSError, TypeError, ValueError) as exc:
+            problems.add("township.gk_zone", getattr(exc, "message", str(exc)), getattr(exc, "hint", "") or "")
+
+    for kind_name, spec in raw.get("layers", {}).items():
+        key = f"layers.{kind_name}"
+        if kind_name not in KINDS:
+            problems.add(key, f"unknown layer kind {kind_name!r}",
+                         _suggest(kind_name, KINDS) + "layer kinds are: " + ", ".join(KINDS))
+            continue
+        if not isinstance(spec, dict):
+            problems.add(key, "is not a table", f'write [{key}] followed by path = "file.gpkg"')
+            continue
+        _check_keys(spec, ("path", "layer", "fields", "crs", "encoding", "values"), key, problems)
+        if "path" not in spec:
+            problems.add(key, "no path", 'add path = "file.gpkg" (relative to township.toml)')
+            continue
+        file = (cfg.root / str(spec["path"])).resolve()
+        if not file.exists():
+            problems.add(f"{key}.path", f"file not found: {file}",
+                         "correct the path (relative to township.toml) or remove the layer")
+        fields = spec.get("fields", {})
+        kind_ = KINDS[kind_name]
+        if not isinstance(fields, dict):
+            problems.add(f"{key}.fields", "is not a table", 'write fields = { plot_id = "小班号" }')
+            fields = {}
+        for canon, source in fields.items():
+            if canon not in kind_.field_names:
+                problems.add(f"{key}.fields", f"unknown field {canon!r} for {kind_name}",
+                             _suggest(canon, kind_.field_names) + "the left side names one of our fields: "
+                             + ", ".join(kind_.field_names))
+            elif not isinstance(source, str) or not source:
+                problems.add(f"{key}.fields.{canon}", f"{source!r} is not a field name",
+                             "the right side is the field's name in your file, in quotes")
+        values = spec.get("values", {})
+        for canon, table in values.items() if isinstance(values, dict) else []:
+            f = kind_.field(canon) if canon in kind_.field_names else None
+            if f is None or f.vocabulary is None:
+                coded = [x.name for x in kind_.fields if x.vocabulary]
+                problems.add(f"{key}.values", f"{canon!r} is not a field with coded values",
+                             "values can be given for: " + ", ".join(coded))
+                continue
+            vocab = VOCABULARIES[f.vocabulary]
+            for word, code in (table.items() if isinstance(table, dict) else []):
+                if code not in vocab.codes:
+                    problems.add(f"{key}.values.{canon}", f"{word!r} maps to unknown value {code!r}",
+                                 "use one of: " + ", ".join(vocab.codes))
+        encoding = spec.get("encoding")
+        if encoding is not None:
+            import codecs
+
+            try:
+                codecs.lookup(str(encoding))
+            except LookupError:
+                problems.add(f"{key}.encoding", f"unknown encoding {encoding!r}", 'use e.g. "gbk" or "utf-8"')
+                encoding = None
+        cfg.layers[kind_name] = LayerSpec(
+            kind=kind_name, path=file, layer=spec.get("layer"), fields=dict(fields),
+            crs=_parse_crs(spec.get("crs"), f"{key}.crs", problems), encoding=encoding,
+            values={k: dict(v) for k, v in values.items() if isinstance(v, dict)} if isinstance(values, dict) else {},
+        )
+
+    for rname, spec in raw.get("rasters", {}).items():
+        key = f"rasters.{rname}"
+        if not isinstance(spec, dict) or "path" not in spec:
+            problems.add(key, "no path", 'add path = "ndvi.tif" (relative to township.toml)')
+            continue
+        _check_keys(spec, ("path", "categorical", "classes", "nodata", "description"), key, problems)
+        file = (cfg.root / str(spec["path"])).resolve()
+        if not file.exists():
+            problems.add(f"{key}.path", f"file not found: {file}", "correct the path or remove the raster")
+        classes = {}
+        for k, v in spec.get("classes", {}).items():
+            try:
+                classes[int(k)] = str(v)
+            except ValueError:
+                problems.add(f"{key}.classes", f"class key {k!r} is not a whole number",
+                             'write classes = { "1" = "forest", "2" = "farmland" }')
+        cfg.rasters[rname] = RasterSpec(rname, file, bool(spec.get("categorical", bool(classes))), classes,
+                                        spec.get("nodata"), str(spec.get("description", "")))
+
+    params = raw.get("parameters", {})
+    for pname, value in params.items():
+        if pname not in PARAMETERS:
+            problems.add("parameters", f"unknown parameter {pname!r}",
+                         _suggest(pname, PARAMETERS) + "see the parameter list in the README")
+            continue
+        try:
+            cfg.parameters[pname] = validate_parameter(pname, value)
+        except ValueError as exc:
+            problems.add(f"parameters.{pname}", str(exc), PARAMETERS[pname].doc)
+    for pname, p in PARAMETERS.items():
+        cfg.parameters.setdefault(pname, p.default)
+    problems.raise_if_any()
+    return cfg

@@ -1,0 +1,222 @@
+"""Coordinate systems: inference for files without one, the township's Gauss–Krüger zone,
+and the public WGS84 ↔ GCJ-02 ↔ BD-09 formulas used by AMap and Baidu.
+
+CGCS2000 (EPSG:4490) is China's geodetic system; for mapping it equals WGS84 to
+centimetres. Planar work uses the 3-degree Gauss–Krüger zone on CGCS2000 without zone
+prefix (EPSG:4534–4554, central meridians 75°E–135°E).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from pyproj import CRS
+
+from geo_township.errors import CRSError
+
+log = logging.getLogger(__name__)
+
+CGCS2000 = CRS.from_epsg(4490)
+WGS84 = CRS.from_epsg(4326)
+#: CGCS2000 ellipsoid: a = 6378137 m, 1/f = 298.257222101 (GB/T 18522 / EPSG:1024).
+CGCS2000_A = 6378137.0
+CGCS2000_RF = 298.257222101
+
+# China's rough extent in lon/lat (with a margin): used to recognise geographic coordinates.
+CHINA_LON = (73.0, 136.0)
+CHINA_LAT = (3.0, 54.0)
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """A CRS chosen for a file that had none, and why."""
+
+    crs: CRS
+    reason: str
+
+
+def gk3_epsg(lon: float) -> int:
+    """EPSG code of the CGCS2000 3-degree GK zone (no prefix) whose central meridian is
+    nearest to ``lon`` (degrees east): 4534 (75°E) … 4554 (135°E)."""
+    cm = 3 * round(lon / 3.0)
+    if not 75 <= cm <= 135:
+        raise CRSError(
+            f"longitude {lon:.4f} is outside China's 3-degree Gauss–Krüger zones (75°E–135°E)",
+            hint="check that the data's coordinates are longitude/latitude in China, or set "
+            "working_crs in [township] of township.toml",
+        )
+    return 4534 + (cm - 75) // 3
+
+
+def gk3_zone_epsg(zone_or_cm: int) -> int:
+    """EPSG code of a 3-degree zone given either its number (25–45, zone-prefixed eastings:
+    EPSG:4513–4533) or its central meridian (75–135, no prefix: EPSG:4534–4554)."""
+    z = int(zone_or_cm)
+    if 25 <= z <= 45:
+        return 4513 + z - 25
+    if 75 <= z <= 135 and z % 3 == 0:
+        return 4534 + (z - 75) // 3
+    raise CRSError(
+        f"gk_zone = {zone_or_cm} is neither a 3-degree zone number (25–45) nor a central "
+        "meridian (75, 78, … 135)",
+        hint="for a township near 117.5°E write gk_zone = 117 (central meridian) "
+        "or gk_zone = 39 (zone number)",
+    )
+
+
+def working_crs_for(lon_min: float, lon_max: float) -> CRS:
+    """The GK zone (no prefix) for planar work, chosen from a lon/lat extent's centre."""
+    return CRS.from_epsg(gk3_epsg((lon_min + lon_max) / 2.0))
+
+
+def infer_crs(x: np.ndarray, y: np.ndarray, *, gk_zone: int | None = None) -> Inferred:
+    """Guess the CRS of coordinates that came without one.
+
+    Rules, in order (coordinates must all fit one rule):
+
+    * longitude/latitude inside China → CGCS2000 (EPSG:4490);
+    * 8-digit eastings whose first two digits are 25–45 → that 3-degree zone
+      (EPSG:4513–4533); 13–23 → that 6-degree zone (EPSG:4491–4501);
+    * 6-digit eastings (100 000–900 000 m) with 7-digit northings → the 3-degree zone
+      named by ``gk_zone`` in township.toml; without it, an error says how to name it.
+    """
+    x = np.asarray(x, dtype="float64")
+    y = np.asarray(y, dtype="float64")
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.any():
+        raise CRSError("the layer has no coordinates to infer a coordinate system from")
+    x, y = x[finite], y[finite]
+    xmin, xmax, ymin, ymax = x.min(), x.max(), y.min(), y.max()
+    if CHINA_LON[0] <= xmin and xmax <= CHINA_LON[1] and CHINA_LAT[0] <= ymin and ymax <= CHINA_LAT[1]:
+        return Inferred(CGCS2000, "longitude/latitude in China → CGCS2000 (EPSG:4490)")
+    northing_ok = 1e6 <= ymin and ymax < 1e7
+    if 1e7 <= xmin and xmax < 1e8 and northing_ok:
+        zones = np.unique((x // 1e6).astype(int))
+        if len(zones) == 1 and 25 <= zones[0] <= 45:
+            epsg = 4513 + int(zones[0]) - 25
+            return Inferred(CRS.from_epsg(epsg), f"8-digit eastings with zone prefix {zones[0]} → "
+                            f"CGCS2000 3-degree GK zone {zones[0]} (EPSG:{epsg})")
+        if len(zones) == 1 and 13 <= zones[0] <= 23:
+            epsg = 4491 + int(zones[0]) - 13
+            return Inferred(CRS.from_epsg(epsg), f"8-digit eastings with zone prefix {zones[0]} → "
+                            f"CGCS2000 6-degree GK zone {zones[0]} (EPSG:{epsg})")
+    if 1e5 <= xmin and xmax < 1e6 and northing_ok:
+        if gk_zone is None:
+            raise CRSError(
+                "coordinates look like Gauss–Krüger metres without a zone prefix "
+                f"(eastings {xmin:.0f}–{xmax:.0f}), but the zone cannot be told from them",
+                hint="name the zone in township.toml: under [township] write gk_zone = 117 "
+                "(the central meridian; 3 × the nearest whole number to longitude/3), or give "
+                'the layer crs = "EPSG:4548"',
+            )
+        epsg = gk3_zone_epsg(gk_zone)
+        return Inferred(CRS.from_epsg(epsg), f"6-digit eastings → the zone named in township.toml "
+                        f"(gk_zone = {gk_zone}, EPSG:{epsg})")
+    raise CRSError(
+        f"the file has no coordinate system and its coordinates (x {xmin:.6g}–{xmax:.6g}, "
+        f"y {ymin:.6g}–{ymax:.6g}) match no rule",
+        hint='give the layer its CRS in township.toml, e.g. crs = "EPSG:4490" for '
+        'longitude/latitude or crs = "EPSG:4548" for Gauss–Krüger metres (CM 117°E)',
+    )
+
+
+def parse_crs(text: str, *, where: str) -> CRS:
+    """A CRS from user text (``EPSG:4490``, ``4490``, WKT, PROJ); a clear error otherwise."""
+    from pyproj.exceptions import CRSError as ProjCRSError
+
+    try:
+        return CRS.from_user_input(int(text) if str(text).isdigit() else text)
+    except (ProjCRSError, ValueError, TypeError) as exc:
+        raise CRSError(f"{text!r} is not a coordinate system ({exc})", where=where,
+                       hint='write it as an EPSG code, e.g. "EPSG:4490" or "EPSG:4548"') from None
+
+
+def equal_area_crs(lon0: float, lat0: float) -> CRS:
+    """Lambert azimuthal equal-area on the CGCS2000 ellipsoid centred at (lon0, lat0).
+
+    Areas measured in it equal ellipsoidal (geodesic) areas to better than 1e-9 for
+    township-size polygons, which lets area be computed vectorised instead of one
+    geodesic polygon at a time.
+    """
+    return CRS.from_proj4(
+        f"+proj=laea +lat_0={lat0:.8f} +lon_0={lon0:.8f} +a={CGCS2000_A} +rf={CGCS2000_RF} "
+        "+x_0=0 +y_0=0 +units=m +no_defs"
+    )
+
+
+# --------------------------------------------------------------------------- GCJ-02 / BD-09
+# The published transformation (Krasovsky ellipsoid constants), used by every Chinese map app.
+_GCJ_A = 6378245.0
+_GCJ_EE = 0.00669342162296594323
+_BD_X_PI = np.pi * 3000.0 / 180.0
+
+
+def _outside_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    return (lon < 72.004) | (lon > 137.8347) | (lat < 0.8293) | (lat > 55.8271)
+
+
+def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = lon - 105.0
+    y = lat - 35.0
+    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
+            + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+            + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+            + (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0)
+    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
+            + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+            + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+            + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0)
+    radlat = lat / 180.0 * np.pi
+    magic = 1.0 - _GCJ_EE * np.sin(radlat) ** 2
+    sqrtmagic = np.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_GCJ_A * (1.0 - _GCJ_EE)) / (magic * sqrtmagic) * np.pi)
+    dlon = (dlon * 180.0) / (_GCJ_A / sqrtmagic * np.cos(radlat) * np.pi)
+    return dlon, dlat
+
+
+def wgs84_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """Shift true WGS84/CGCS2000 lon/lat to GCJ-02 (AMap, Tencent). Outside China: unchanged."""
+    lon = np.asarray(lon, dtype="float64")
+    lat = np.asarray(lat, dtype="float64")
+    dlon, dlat = _gcj_delta(lon, lat)
+    out = _outside_china(lon, lat)
+    return np.where(out, lon, lon + dlon), np.where(out, lat, lat + dlat)
+
+
+def gcj02_to_wgs84(lon, lat, *, iterations: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Invert :func:`wgs84_to_gcj02` by fixed-point iteration (error < 1e-9° after 6 steps)."""
+    glon = np.asarray(lon, dtype="float64")
+    glat = np.asarray(lat, dtype="float64")
+    wlon, wlat = glon.copy(), glat.copy()
+    for _ in range(iterations):
+        slon, slat = wgs84_to_gcj02(wlon, wlat)
+        wlon = wlon + (glon - slon)
+        wlat = wlat + (glat - slat)
+    return wlon, wlat
+
+
+def gcj02_to_bd09(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """GCJ-02 to Baidu's BD-09."""
+    x = np.asarray(lon, dtype="float64")
+    y = np.asarray(lat, dtype="float64")
+    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _BD_X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _BD_X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """Baidu's BD-09 to GCJ-02."""
+    x = np.asarray(lon, dtype="float64") - 0.0065
+    y = np.asarray(lat, dtype="float64") - 0.006
+    z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _BD_X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_X_PI)
+    return z * np.cos(theta), z * np.sin(theta)
+
+
+def shift_geometries_to_gcj02(geoms):
+    """Return lon/lat geometries shifted to GCJ-02 for display over AMap tiles (a copy)."""
+    import shapely
+
+    return shapely.transform(geoms, lambda xy: np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1])))

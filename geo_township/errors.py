@@ -1,0 +1,83 @@
+"""One base exception for the package; every subclass says where, what and how to fix.
+
+The command line turns any :class:`TownshipError` into a one-paragraph message and
+exit code 2; a traceback is shown only with ``-v``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class TownshipError(Exception):
+    """Base of every error the package raises on purpose.
+
+    Parameters
+    ----------
+    message:
+        What is wrong, in one sentence.
+    path:
+        The file concerned, if any.
+    where:
+        The key, row, feature or field concerned (e.g. ``"row 12"``, ``"[layers.rivers] path"``).
+    hint:
+        How to fix it.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        where: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = Path(path) if path is not None else None
+        self.where = where
+        self.hint = hint
+
+    def __str__(self) -> str:
+        parts = []
+        if self.path is not None:
+            loc = str(self.path)
+            if self.where:
+                loc += f", {self.where}"
+            parts.append(f"{loc}: {self.message}")
+        elif self.where:
+            parts.append(f"{self.where}: {self.message}")
+        else:
+            parts.append(self.message)
+        if self.hint:
+            parts.append(f"Fix: {self.hint}")
+        return " ".join(parts)
+
+
+class ConfigError(TownshipError, ValueError):
+    """A mistake in township.toml."""
+
+
+class LayerReadError(TownshipError, OSError):
+    """A layer file is missing, unreadable, corrupt or empty."""
+
+
+class FieldError(TownshipError, KeyError):
+    """A field is missing, unknown or holds values that cannot be understood."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return TownshipError.__str__(self)
+
+
+class CRSError(TownshipError, ValueError):
+    """A coordinate reference system is missing and cannot be inferred, or is unusable."""
+
+
+class GeometryError(TownshipError, ValueError):
+    """Geometries are of the wrong type, empty or cannot be repaired."""
+
+
+class UsageError(TownshipError, ValueError):
+    """An option or argument that cannot be honoured."""

@@ -1,0 +1,1 @@
+"""Reading every format officers bring, and writing results without ever half-writing a file."""

@@ -1,0 +1,431 @@
+"""One reader per format officers bring: GeoPackage, Shapefile, GeoJSON, KML/KMZ, GPX,
+GeoParquet, and CSV/XLSX with coordinate columns.
+
+Readers return the file's own fields and CRS (or none); mapping to canonical fields,
+CRS inference and reprojection happen in :mod:`geo_township.layers`. Every failure is a
+:class:`~geo_township.errors.LayerReadError` that names the file and, where it can, the
+row, with a fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo_township.errors import LayerReadError
+from geo_township.kinds import normalise_name
+
+log = logging.getLogger(__name__)
+
+GDAL_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".kml", ".kmz", ".gpx", ".zip", ".fgb", ".gml", ".tab", ".mif"}
+TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls"}
+PARQUET_SUFFIXES = {".parquet", ".geoparquet"}
+
+# Housekeeping columns the LIBKML driver adds to every placemark.
+KML_HOUSEKEEPING = ("timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude", "visibility",
+                    "drawOrder", "icon", "snippet")
+
+LON_NAMES = ("经度", "lon", "lng", "long", "longitude", "东经", "gps经度", "经度(°)", "x经度")
+LAT_NAMES = ("纬度", "lat", "latitude", "北纬", "gps纬度", "纬度(°)", "y纬度")
+EAST_NAMES = ("东坐标", "x", "easting", "east", "x坐标", "横坐标", "e", "坐标x", "东向坐标")
+NORTH_NAMES = ("北坐标", "y", "northing", "north", "y坐标", "纵坐标", "n", "坐标y", "北向坐标")
+WKT_NAMES = ("wkt", "geometry", "geom", "shape", "几何")
+
+
+@dataclass
+class RawLayer:
+    """What a reader found: the features with the file's own field names, the file's CRS
+    (None when it has none), and notes worth telling the user."""
+
+    gdf: gpd.GeoDataFrame
+    path: Path
+    layer: str | None = None
+    encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
+    dropped: pd.DataFrame | None = None  # rows without usable coordinates, with a 'reason'
+
+
+def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
+                geometry: str | None = None) -> RawLayer:
+    """Read any supported vector file.
+
+    Parameters
+    ----------
+    path:
+        The file. Its suffix chooses the reader.
+    layer:
+        A layer inside a GeoPackage or KML, or a sheet of an XLSX.
+    encoding:
+        Text encoding, when the file does not say (e.g. ``"gbk"`` for an old CSV).
+    geometry:
+        The expected geometry family (``"Point"``, ``"LineString"``, ``"Polygon"``), used
+        to choose between the waypoint and track layers of a GPX file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise LayerReadError("file not found", path=path,
+                             hint="check the path in township.toml (it is relative to that file)")
+    if path.is_dir():
+        raise LayerReadError("is a folder, not a file", path=path, hint="name the file inside it")
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        return read_table_points(path, sheet=layer, encoding=encoding)
+    if suffix in PARQUET_SUFFIXES:
+        return _read_parquet(path)
+    if suffix in GDAL_SUFFIXES:
+        return _read_gdal(path, layer=layer, encoding=encoding, geometry=geometry)
+    raise LayerReadError(
+        f"unsupported file type {suffix or '(no suffix)'}", path=path,
+        hint="use a GeoPackage, Shapefile, GeoJSON, KML/KMZ, GPX, GeoParquet, CSV or XLSX file",
+    )
+
+
+# --------------------------------------------------------------------------- GDAL formats
+
+
+def detect_dbf_encoding(shp: Path) -> tuple[str | None, str]:
+    """The encoding of a shapefile's attribute table when it has no ``.cpg``.
+
+    Chinese desktop GIS writes GBK without saying so; GDAL would then read it as
+    ISO-8859-1 and every Chinese value comes out garbled. Returns ``(encoding, reason)``;
+    ``encoding`` is None when GDAL's own choice is right (a .cpg exists, or all ASCII).
+    """
+    for cpg in (shp.with_suffix(".cpg"), shp.with_suffix(".CPG")):
+        if cpg.exists():
+            return None, f"{cpg.name} names the encoding"
+    dbf = next((p for p in (shp.with_suffix(".dbf"), shp.with_suffix(".DBF")) if p.exists()), None)
+    if dbf is None:
+        return None, "no .dbf"
+    with dbf.open("rb") as fh:
+        head = fh.read(32)
+        sample = fh.read(4_000_000)
+    ldid = head[29] if len(head) > 29 else 0
+    if ldid in (0x4D, 0x7A):
+        return "GBK", f"the .dbf language driver byte (0x{ldid:02X}) says GBK"
+    if not re.search(rb"[\x80-\xff]", sample):
+        return None, "all text is ASCII"
+    try:
+        sample.decode("utf-8")
+        return "UTF-8", "no .cpg; the text decodes as UTF-8"
+    except UnicodeDecodeError as exc:
+        # A UTF-8 sequence cut at the end of the sample is still UTF-8.
+        if exc.start > len(sample) - 4:
+            return "UTF-8", "no .cpg; the text decodes as UTF-8"
+    try:
+        sample.decode("gb18030")
+        return "GB18030", "no .cpg; the text is not UTF-8 but decodes as GBK/GB18030 (Chinese desktop GIS)"
+    except UnicodeDecodeError:
+        return None, "no .cpg and the text is neither UTF-8 nor GBK; read as ISO-8859-1"
+
+
+def _gdal_layers(path: Path) -> list[str]:
+    import pyogrio
+
+    try:
+        return [str(name) for name, _ in pyogrio.list_layers(path)]
+    except Exception as exc:  # pyogrio raises DataSourceError for corrupt files
+        raise LayerReadError(f"cannot open the file: {_gdal_message(exc)}", path=path,
+                             hint="the file may be damaged or only partly copied; export it again") from None
+
+
+def _gdal_message(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]
+
+
+def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry: str | None) -> RawLayer:
+    import pyogrio
+
+    suffix = path.suffix.lower()
+    notes: list[str] = []
+    if suffix == ".shp":
+        for part in (".shx", ".dbf"):
+            if not path.with_suffix(part).exists() and not path.with_suffix(part.upper()).exists():
+                raise LayerReadError(f"the shapefile's {part} file is missing", path=path,
+                                     hint=f"copy {path.stem}{part} next to {path.name}: a shapefile is "
+                                     ".shp, .shx and .dbf (and .prj, .cpg) together")
+        if encoding is None:
+            encoding, reason = detect_dbf_encoding(path)
+            if encoding:
+                notes.append(f"text read as {encoding}: {reason}")
+    layers = _gdal_layers(path)
+    chosen: list[str | None]
+    if layer is not None:
+        if layer not in layers:
+            raise LayerReadError(f"no layer {layer!r} in the file", path=path,
+                                 hint="layers in it: " + ", ".join(layers))
+        chosen = [layer]
+    elif suffix == ".gpx":
+        wanted = ("tracks", "routes") if geometry == "LineString" else ("waypoints", "track_points")
+        chosen = [name for name in wanted if name in layers][:1] or [None]
+        layer = chosen[0]
+    elif suffix in (".kml", ".kmz"):
+        chosen = list(layers) or [None]
+    elif len(layers) > 1:
+        raise LayerReadError(
+            f"the file holds {len(layers)} layers and township.toml does not say which to use", path=path,
+            hint='add layer = "NAME" to this layer in township.toml; layers in it: ' + ", ".join(layers),
+        )
+    else:
+        chosen = [None]
+
+    frames = []
+    for name in chosen:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                gdf = pyogrio.read_dataframe(path, layer=name, encoding=encoding, use_arrow=encoding is None)
+        except Exception as exc:
+            raise LayerReadError(f"cannot read the file: {_gdal_message(exc)}", path=path,
+                                 where=f"layer {name}" if name else None,
+                                 hint="the file may be damaged or only partly copied; export it again") from None
+        if len(gdf):
+            frames.append(gdf)
+    if not frames:
+        return RawLayer(gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=None)), path, layer, encoding, notes)
+    gdf = frames[0] if len(frames) == 1 else gpd.GeoDataFrame(pd.concat(frames, ignore_index=True),
+                                                              crs=frames[0].crs)
+    if suffix in (".kml", ".kmz"):
+        gdf = _drop_kml_housekeeping(gdf)
+    if suffix == ".gpx":
+        gdf = _gpx_dates(path, gdf, layer)
+    return RawLayer(gdf, path, layer, encoding, notes)
+
+
+def _drop_kml_housekeeping(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    drop = [c for c in KML_HOUSEKEEPING if c in gdf.columns]
+    if "description" in gdf.columns and gdf["description"].fillna("").astype(str).str.strip().eq("").all():
+        drop.append("description")
+    return gdf.drop(columns=drop)
+
+
+def _gpx_dates(path: Path, gdf: gpd.GeoDataFrame, layer: str | None) -> gpd.GeoDataFrame:
+    """Give each GPX track the time of its first point (tracks carry no time of their own)."""
+    if layer not in ("tracks", "routes") or "time" in gdf.columns:
+        return gdf
+    import pyogrio
+
+    pts_layer = "track_points" if layer == "tracks" else "route_points"
+    try:
+        pts = pyogrio.read_dataframe(path, layer=pts_layer, columns=["track_fid" if layer == "tracks"
+                                                                     else "route_fid", "time"],
+                                     read_geometry=False)
+    except Exception:  # no points layer or no time: the tracks stay without a date
+        return gdf
+    fid = "track_fid" if layer == "tracks" else "route_fid"
+    if "time" not in pts.columns or pts["time"].isna().all():
+        return gdf
+    first = pts.dropna(subset=["time"]).groupby(fid)["time"].first()
+    gdf = gdf.copy()
+    gdf["time"] = pd.Series(range(len(gdf))).map(first).to_numpy()
+    return gdf
+
+
+def _read_parquet(path: Path) -> RawLayer:
+    try:
+        gdf = gpd.read_parquet(path)
+    except Exception as exc:
+        raise LayerReadError(f"cannot read the GeoParquet file: {_gdal_message(exc)}", path=path,
+                             hint="write it again with GeoPandas' to_parquet or GDAL >= 3.8") from None
+    return RawLayer(gdf, path)
+
+
+# --------------------------------------------------------------------------- CSV / XLSX
+
+
+def _decode_text(path: Path, encoding: str | None) -> tuple[str, str]:
+    data = path.read_bytes()
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise LayerReadError(f"the file is not valid {encoding} text (line {line})", path=path,
+                                 hint="correct encoding in township.toml, or save the file as CSV UTF-8") from None
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        guess = ""
+        try:
+            data.decode("gb18030")
+            guess = ' It looks like GBK (Chinese Windows); add encoding = "gbk" to this layer in township.toml, or'
+        except UnicodeDecodeError:
+            pass
+        raise LayerReadError(
+            f"the file is not UTF-8 text (first bad byte on line {line})", path=path,
+            hint=f"{guess} in Excel use Save As → 'CSV UTF-8 (Comma delimited)'",
+        ) from None
+
+
+def _sniff_separator(first_line: str) -> str:
+    counts = {sep: first_line.count(sep) for sep in (",", "\t", ";", "|")}
+    return max(counts, key=counts.get) if max(counts.values()) else ","
+
+
+def _find(columns, names) -> str | None:
+    folded = {normalise_name(c): c for c in columns}
+    for name in names:
+        col = folded.get(normalise_name(name))
+        if col is not None:
+            return col
+    return None
+
+
+_DMS = re.compile(
+    r"^\s*(?P<deg>-?\d+(?:\.\d+)?)\s*[°度:]\s*(?:(?P<min>\d+(?:\.\d+)?)\s*['′分:]?\s*)?"
+    r"(?:(?P<sec>\d+(?:\.\d+)?)\s*(?:\"|″|''|秒)?)?\s*(?P<hem>[NSEW东西南北])?\s*$"
+)
+
+
+def parse_coordinate_column(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers or degree-minute-second text (117°30'15.2") → floats.
+
+    Returns ``(values, bad)``: ``bad`` marks non-empty cells that are not coordinates.
+    """
+    text = values.astype("string").str.strip()
+    num = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").to_numpy(dtype="float64",
+                                                                                          na_value=np.nan)
+    empty = text.isna() | (text == "")
+    todo = np.isnan(num) & ~empty.to_numpy()
+    if todo.any():
+        parts = text[todo].str.extract(_DMS)
+        deg = pd.to_numeric(parts["deg"], errors="coerce")
+        minutes = pd.to_numeric(parts["min"], errors="coerce").fillna(0.0)
+        sec = pd.to_numeric(parts["sec"], errors="coerce").fillna(0.0)
+        sign = np.where(parts["hem"].isin(["S", "W", "西", "南"]) | (deg < 0), -1.0, 1.0)
+        val = sign * (deg.abs() + minutes / 60.0 + sec / 3600.0)
+        num[todo] = val.to_numpy(dtype="float64", na_value=np.nan)
+    bad = np.isnan(num) & ~empty.to_numpy()
+    return num, bad
+
+
+def _looks_like(values: np.ndarray, lo: float, hi: float) -> bool:
+    v = values[np.isfinite(values)]
+    return bool(len(v)) and bool(((v >= lo) & (v <= hi)).mean() > 0.95)
+
+
+def read_table_points(path: Path, *, sheet: str | None = None, encoding: str | None = None) -> RawLayer:
+    """Read a CSV or XLSX table whose rows are points with coordinate columns.
+
+    Coordinate columns are found by name (经度/纬度, lon/lat, 东坐标/北坐标, x/y …) or a WKT
+    column. Surveyors' X/Y (X = north in Chinese practice) and swapped lon/lat are
+    recognised by their values and put right, with a note. Row numbers in messages are
+    the lines a user sees in Excel (header = line 1).
+    """
+    notes: list[str] = []
+    suffix = path.suffix.lower()
+    first_data_line = 2
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        df, first_data_line = _read_excel(path, sheet)
+        encoding = None
+    else:
+        text, encoding = _decode_text(path, encoding)
+        if not text.strip():
+            raise LayerReadError("the file is empty", path=path, hint="export the table again")
+        import io
+
+        sep = "\t" if suffix == ".tsv" else _sniff_separator(text.splitlines()[0])
+        try:
+            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise LayerReadError(f"the table cannot be parsed: {exc}", path=path,
+                                 hint="open it in Excel and save it again as CSV UTF-8") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    df = df.replace({"": None})
+    rows = pd.Series(np.asarray(df.index, dtype="int64") + first_data_line, index=df.index)
+
+    wkt_col = _find(df.columns, WKT_NAMES)
+    xcol = _find(df.columns, LON_NAMES)
+    ycol = _find(df.columns, LAT_NAMES)
+    geographic = xcol is not None and ycol is not None
+    if not geographic:
+        xcol, ycol = _find(df.columns, EAST_NAMES), _find(df.columns, NORTH_NAMES)
+    if (xcol is None or ycol is None) and wkt_col is not None:
+        return _wkt_table(path, df, wkt_col, rows, encoding)
+    if xcol is None or ycol is None:
+        raise LayerReadError(
+            "no coordinate columns found", path=path,
+            hint="name them 经度/纬度 or lon/lat (degrees), or 东坐标/北坐标 or x/y (metres); columns in the "
+            "file: " + ", ".join(map(str, df.columns)),
+        )
+    x, xbad = parse_coordinate_column(df[xcol])
+    y, ybad = parse_coordinate_column(df[ycol])
+    bad = xbad | ybad
+    if bad.any():
+        lines = rows[bad].tolist()
+        sample = ", ".join(f"line {n}" for n in lines[:5]) + (" …" if len(lines) > 5 else "")
+        raise LayerReadError(
+            f"{len(lines)} row(s) have coordinates that are not numbers ({sample}; "
+            f"e.g. {df[xcol][bad].iloc[0]!r}, {df[ycol][bad].iloc[0]!r})", path=path,
+            hint=f"write {xcol}/{ycol} as decimal numbers such as 117.512345 or as 117°30'44\"",
+        )
+    if geographic and _looks_like(x, 3, 54) and _looks_like(y, 73, 136):
+        x, y = y, x
+        notes.append(f"columns {xcol}/{ycol} hold latitude/longitude the other way round; swapped")
+    elif not geographic and _looks_like(x, 1e6, 1e7) and (_looks_like(y, 1e5, 1e6) or _looks_like(y, 1e7, 1e8)):
+        x, y = y, x
+        notes.append(f"{xcol} holds northings and {ycol} eastings (surveyors' convention, X = north); swapped")
+    missing = ~np.isfinite(x) | ~np.isfinite(y)
+    dropped = None
+    if missing.any():
+        dropped = df[missing].copy()
+        dropped["row"] = rows[missing].to_numpy()
+        dropped["reason"] = "no coordinates"
+        lines = rows[missing].tolist()
+        notes.append(f"{len(lines)} row(s) without coordinates left out: "
+                     + ", ".join(f"line {n}" for n in lines[:10]) + (" …" if len(lines) > 10 else ""))
+    keep = ~missing
+    attrs = df.drop(columns=[xcol, ycol])[keep].reset_index(drop=True)
+    attrs["source_row"] = rows[keep].to_numpy()
+    gdf = gpd.GeoDataFrame(attrs, geometry=gpd.points_from_xy(x[keep], y[keep]), crs=None)
+    return RawLayer(gdf, path, sheet, encoding, notes, dropped)
+
+
+def _wkt_table(path: Path, df: pd.DataFrame, col: str, rows: pd.Series, encoding: str | None) -> RawLayer:
+    import shapely
+
+    text = df[col]
+    geoms = shapely.from_wkt(text.fillna("").to_numpy(dtype=object), on_invalid="ignore")
+    bad = shapely.is_missing(geoms) & text.notna().to_numpy()
+    if bad.any():
+        lines = rows[bad].tolist()
+        raise LayerReadError(f"{len(lines)} row(s) hold text that is not WKT geometry (line {lines[0]} …)",
+                             path=path, where=f"column {col}",
+                             hint="write geometries as WKT, e.g. POINT (117.5 30.5)")
+    attrs = df.drop(columns=[col]).reset_index(drop=True)
+    attrs["source_row"] = rows.to_numpy()
+    return RawLayer(gpd.GeoDataFrame(attrs, geometry=geoms, crs=None), path, None, encoding)
+
+
+def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, int]:
+    """Read a sheet; the header is the first of the top 10 rows that names coordinates."""
+    try:
+        book = pd.ExcelFile(path)
+    except Exception as exc:
+        raise LayerReadError(f"cannot open the workbook: {_gdal_message(exc)}", path=path,
+                             hint="save it again from Excel as .xlsx") from None
+    if sheet is not None and sheet not in book.sheet_names:
+        raise LayerReadError(f"no sheet {sheet!r} in the workbook", path=path,
+                             hint='set layer = "SHEET" in township.toml to one of: ' + ", ".join(book.sheet_names))
+    name = sheet if sheet is not None else book.sheet_names[0]
+    raw = book.parse(name, header=None, dtype=str, nrows=10)
+    header = 0
+    wanted = {normalise_name(n) for n in (*LON_NAMES, *LAT_NAMES, *EAST_NAMES, *NORTH_NAMES, *WKT_NAMES)}
+    for i in range(len(raw)):
+        cells = {normalise_name(v) for v in raw.iloc[i].dropna()}
+        if len(cells & wanted) >= 1 and len(cells) >= 2:
+            header = i
+            break
+    df = book.parse(name, header=header, dtype=str)
+    df = df.dropna(how="all")
+    df = df.loc[:, [not str(c).startswith("Unnamed:") or df[c].notna().any() for c in df.columns]]
+    df = df.where(df.notna(), None)
+    return df, header + 2

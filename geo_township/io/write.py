@@ -1,0 +1,206 @@
+"""Writing tables and layers atomically: a temporary file in the same folder, renamed into
+place only when complete, so a crash or a full disk never leaves a half-written file.
+
+CSV is UTF-8 with BOM (Excel on Windows shows Chinese only then); XLSX has one sheet per
+table plus a sheet saying how the numbers were made; vector layers open in QGIS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo_township.errors import LayerReadError, UsageError
+
+VECTOR_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "LIBKML",
+                  ".shp": "ESRI Shapefile", ".fgb": "FlatGeobuf"}
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; on success rename it over ``target``.
+
+    The rename is atomic on one file system, so readers see either the old file or the
+    new one, never a mixture. On any error the temporary file is removed and ``target``
+    is untouched.
+    """
+    target = Path(target)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.exists():
+        raise UsageError(f"folder {folder} does not exist", hint="create it first or choose another -o path")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=folder)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # writers such as GDAL want to create the file themselves
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:  # make sure the bytes are on disk before the rename
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _plain(value: Any) -> Any:
+    """A value JSON and Excel can hold: dates as ISO text, NaN as empty, numpy as Python."""
+    if value is None:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return None if pd.isna(value) else pd.Timestamp(value).date().isoformat()
+    if value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> None:
+    """Write a table as UTF-8 CSV with BOM so Excel shows Chinese."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d")
+
+
+def tables_to_json(tables: Mapping[str, pd.DataFrame], provenance: Mapping[str, Any]) -> str:
+    """Tables as JSON: ``{"provenance": {...}, "tables": {name: [row, ...]}}``."""
+    out = {
+        "provenance": {k: _plain(v) if not isinstance(v, (list, dict)) else v for k, v in provenance.items()},
+        "tables": {name: [{str(k): _plain(v) for k, v in row.items()} for row in df.to_dict("records")]
+                   for name, df in tables.items()},
+    }
+    return json.dumps(out, ensure_ascii=False, indent=2, default=str)
+
+
+def write_json(tables: Mapping[str, pd.DataFrame], provenance: Mapping[str, Any], path: str | Path) -> None:
+    """Write :func:`tables_to_json` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(tables_to_json(tables, provenance) + "\n", encoding="utf-8")
+
+
+def write_xlsx(tables: Mapping[str, pd.DataFrame], provenance: Mapping[str, Any], path: str | Path, *,
+               about_title: str = "About") -> None:
+    """Write one sheet per table and an ``About`` sheet of provenance, formatted for reading:
+    bold frozen header, columns sized to their content."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    used: set[str] = set()
+    for name, df in tables.items():
+        title = _sheet_title(name, used)
+        ws = wb.create_sheet(title)
+        ws.append([str(c) for c in df.columns])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for row in df.itertuples(index=False):
+            ws.append([_plain(v) if not isinstance(v, (list, dict)) else json.dumps(v, ensure_ascii=False)
+                       for v in row])
+        ws.freeze_panes = "A2"
+        for i, col in enumerate(df.columns, start=1):
+            sample = [str(col)] + [str(v) for v in df[col].head(200).tolist()]
+            width = max(_display_width(s) for s in sample)
+            ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
+    ws = wb.create_sheet(_sheet_title(about_title, used))
+    for key, value in provenance.items():
+        ws.append([key, json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else _plain(value)])
+    ws.column_dimensions["A"].width = 24
+    ws.column_dimensions["B"].width = 100
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    base = "".join(ch for ch in str(name) if ch not in '[]:*?/\\')[:31] or "Sheet"
+    title, n = base, 2
+    while title.lower() in used:
+        suffix = f" ({n})"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    used.add(title.lower())
+    return title
+
+
+def write_vector(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None,
+                 append_layers: bool = False) -> None:
+    """Write a layer so it opens in QGIS: GeoPackage, GeoJSON, KML, Shapefile or CSV with
+    lon/lat columns (points, EPSG:4326).
+
+    ``append_layers=True`` adds ``layer`` to an existing GeoPackage (rewriting that one
+    layer); otherwise the file is replaced atomically.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        pts = gdf.to_crs(4326) if gdf.crs is not None else gdf
+        if not (pts.geom_type == "Point").all():
+            pts = pts.set_geometry(pts.representative_point())
+        table = pd.DataFrame(pts.drop(columns=pts.geometry.name))
+        table.insert(0, "lat", pts.geometry.y.round(7))
+        table.insert(0, "lon", pts.geometry.x.round(7))
+        write_csv(table, path)
+        return
+    driver = VECTOR_DRIVERS.get(suffix)
+    if driver is None:
+        raise UsageError(f"cannot write {suffix or 'a file without suffix'} as a layer",
+                         hint="use .gpkg, .geojson, .kml, .shp or .csv")
+    out = gdf
+    if driver in ("GeoJSON", "LIBKML") and gdf.crs is not None:
+        out = gdf.to_crs(4326)
+    out = _datetimes_as_dates(out)
+    if append_layers and path.exists():
+        if driver != "GPKG":
+            raise UsageError("only GeoPackages hold several layers", hint="write to a .gpkg file")
+        import shutil
+
+        with atomic_path(path) as tmp:
+            shutil.copy2(path, tmp)
+            out.to_file(tmp, layer=layer, driver=driver, engine="pyogrio")
+        return
+    if driver == "ESRI Shapefile":
+        out.to_file(path, driver=driver, engine="pyogrio", encoding="UTF-8")
+        return
+    with atomic_path(path) as tmp:
+        kwargs = {"layer": layer} if layer and driver == "GPKG" else {}
+        out.to_file(tmp, driver=driver, engine="pyogrio", **kwargs)
+
+
+def _datetimes_as_dates(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Write datetime columns as dates so QGIS and Excel show 2022-03-05, not a timestamp."""
+    cols = [c for c in gdf.columns if c != gdf.geometry.name and pd.api.types.is_datetime64_any_dtype(gdf[c])]
+    if not cols:
+        return gdf
+    gdf = gdf.copy()
+    for c in cols:
+        gdf[c] = gdf[c].dt.strftime("%Y-%m-%d").where(gdf[c].notna(), None)
+    return gdf
+
+
+def ensure_writable(path: str | Path) -> Path:
+    """Fail early, with a clear message, when an output path cannot be written."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.exists():
+        raise UsageError(f"folder {folder} does not exist", hint="create it or choose another -o path")
+    if path.exists() and path.is_dir():
+        raise UsageError(f"{path} is a folder", hint="give -o a file name such as result.xlsx")
+    if not os.access(folder, os.W_OK):
+        raise LayerReadError("cannot write here", path=folder, hint="choose a folder you can write to")
+    return path

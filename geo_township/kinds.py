@@ -1,0 +1,426 @@
+"""Layer kinds, their canonical fields, and the Chinese and English names officers use.
+
+Everything here is data: the loader, the checks, the tables and the map read these
+tables instead of branching on names. To teach the tool a new field name or status
+word, add it here (or, for one township, in ``township.toml``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+# --------------------------------------------------------------------------- vocabularies
+
+
+@dataclass(frozen=True)
+class Term:
+    """One value of a vocabulary: its code, the words that mean it, and its labels."""
+
+    code: str
+    en: str
+    zh: str
+    words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """A controlled list of values for a field (statuses, species, uses ...).
+
+    ``closed`` vocabularies refuse unknown words (a status the tool does not understand
+    would make every count wrong); open ones keep unknown words as they are.
+    """
+
+    name: str
+    terms: tuple[Term, ...]
+    closed: bool = False
+
+    def lookup(self) -> dict[str, str]:
+        """Normalised word → code, including the codes and both labels themselves."""
+        table: dict[str, str] = {}
+        for term in self.terms:
+            for word in (term.code, term.en, term.zh, *term.words):
+                table[normalise_name(word)] = term.code
+        return table
+
+    def label(self, code: object, lang: str = "en") -> str:
+        """The label of a code in the language, or the value itself when unknown."""
+        for term in self.terms:
+            if term.code == code:
+                return term.zh if lang == "zh" else term.en
+        return "" if code is None else str(code)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(t.code for t in self.terms)
+
+
+TREE_STATUS = Vocabulary(
+    "tree_status",
+    (
+        Term("suspected", "suspected", "疑似", ("疑似疫木", "疑似感染", "待确认", "可疑")),
+        Term("confirmed", "confirmed", "已确认", ("确认", "确诊", "已确诊", "感染", "疫木", "枯死", "待伐", "未伐", "未除治")),
+        Term("felled", "felled", "已伐", ("已采伐", "采伐", "伐除", "已伐除", "已砍伐", "砍伐", "已伐未清理", "cut")),
+        Term("cleared", "cleared", "已清理", ("已除治", "清理", "除治", "已粉碎", "已烧毁", "已处理", "完成除治", "removed")),
+        Term("verified", "verified", "已核查", ("核查", "已验收", "验收", "已复核", "复核", "checked")),
+    ),
+    closed=True,
+)
+"""A pine-wilt tree's life, in order; a tree only ever moves forward along it."""
+
+SAND_STATUS = Vocabulary(
+    "sand_status",
+    (
+        Term("licensed", "licensed", "已许可", ("许可", "持证", "合法", "有证", "permitted")),
+        Term("illegal", "illegal", "非法", ("未许可", "无证", "违法", "非法采砂", "在产非法")),
+        Term("closed", "closed", "已关停", ("关停", "取缔", "已取缔", "停产", "已停产")),
+        Term("restored", "restored", "已复绿", ("复绿", "已修复", "生态修复", "已复垦")),
+    ),
+    closed=True,
+)
+
+SAND_KIND = Vocabulary(
+    "sand_kind",
+    (
+        Term("river_mining", "river sand mining", "河道采砂", ("采砂", "采砂点", "河砂", "采砂场")),
+        Term("sand_plant", "manufactured-sand plant", "机制砂厂", ("机制砂", "砂厂", "洗砂厂", "制砂厂", "砂石厂")),
+    ),
+)
+
+LAND_TYPE = Vocabulary(
+    "land_type",
+    (
+        Term("farmland", "farmland", "耕地", ("农田", "水田", "旱地", "水浇地", "农地", "承包耕地")),
+        Term("forest", "forest land", "林地", ("山林", "林", "承包林地", "山场")),
+    ),
+)
+
+TRANSFER_USE = Vocabulary(
+    "transfer_use",
+    (
+        Term("grain", "grain", "粮食种植", ("粮食", "水稻", "水稻种植", "小麦", "稻虾", "稻渔")),
+        Term("vegetables", "vegetables", "蔬菜种植", ("蔬菜", "大棚蔬菜", "设施蔬菜")),
+        Term("oil_tea", "oil-tea", "油茶种植", ("油茶",)),
+        Term("tea", "tea", "茶叶种植", ("茶叶", "茶园")),
+        Term("fruit", "orchard", "果园", ("水果", "水果种植", "果树")),
+        Term("nursery", "nursery", "苗木花卉", ("苗木", "花卉", "苗圃")),
+        Term("aquaculture", "fish ponds", "水产养殖", ("鱼塘", "养殖塘", "水产", "池塘")),
+        Term("livestock", "livestock", "畜禽养殖", ("养殖", "养猪", "养鸡", "生猪养殖", "蛋鸡养殖")),
+        Term("photovoltaic", "photovoltaic", "光伏发电", ("光伏", "光伏电站", "光伏项目", "pv", "solar")),
+        Term("building", "buildings", "建设用地", ("建筑", "厂房", "建设", "设施用地")),
+    ),
+)
+
+SPECIES = Vocabulary(
+    "species",
+    (
+        Term("masson_pine", "Masson pine", "马尾松", ("马尾松林", "pinus massoniana")),
+        Term("slash_pine", "slash pine", "湿地松", ("湿地松林", "pinus elliottii")),
+        Term("black_pine", "Japanese black pine", "黑松", ("pinus thunbergii",)),
+        Term("chinese_fir", "Chinese fir", "杉木", ("杉", "杉木林", "cunninghamia")),
+        Term("oil_tea", "oil-tea camellia", "油茶", ("油茶林",)),
+        Term("broadleaf", "broadleaf", "阔叶混交", ("阔叶", "阔叶林", "阔叶树", "硬阔", "软阔", "阔叶混交林")),
+        Term("mixed", "conifer–broadleaf mix", "针阔混交", ("针阔混", "针阔混交林")),
+        Term("bamboo", "bamboo", "毛竹", ("竹", "竹林", "毛竹林")),
+    ),
+)
+PINE_SPECIES = frozenset({"masson_pine", "slash_pine", "black_pine"})
+"""Species that host the pine-wood nematode."""
+
+ORIGIN = Vocabulary(
+    "origin",
+    (
+        Term("natural", "natural", "天然", ("天然林", "天然更新")),
+        Term("planted", "planted", "人工", ("人工林", "人工造林", "飞播")),
+    ),
+)
+
+CHIEF_LEVEL = Vocabulary(
+    "chief_level",
+    (
+        Term("county", "county", "县级", ("县", "区级", "县(区)级")),
+        Term("township", "township", "乡级", ("乡", "镇级", "乡镇级", "乡(镇)级")),
+        Term("village", "village", "村级", ("村",)),
+    ),
+)
+
+VOCABULARIES: dict[str, Vocabulary] = {
+    v.name: v for v in (TREE_STATUS, SAND_STATUS, SAND_KIND, LAND_TYPE, TRANSFER_USE, SPECIES, ORIGIN, CHIEF_LEVEL)
+}
+
+# --------------------------------------------------------------------------- fields and kinds
+
+
+@dataclass(frozen=True)
+class Field:
+    """A canonical field: our name, its type, the names it goes by, and its labels.
+
+    ``dtype`` is one of ``str``, ``int``, ``float``, ``date``. ``vocabulary`` names an
+    entry of :data:`VOCABULARIES` whose words the loader maps to codes.
+    """
+
+    name: str
+    dtype: str
+    aliases: tuple[str, ...]
+    en: str
+    zh: str
+    required: bool = False
+    vocabulary: str | None = None
+
+
+def _f(name: str, dtype: str, en: str, zh: str, *aliases: str, required: bool = False,
+       vocabulary: str | None = None) -> Field:
+    return Field(name, dtype, (name, *aliases), en, zh, required, vocabulary)
+
+
+VILLAGE = _f("village", "str", "Village", "村", "村名", "村", "行政村", "村庄", "村委会", "所属村",
+             "村名称", "village_name", "cun", "cm")
+PLOT_ID = _f("plot_id", "str", "Plot", "小班", "小班编码", "小班号", "小班编号", "小班代码", "plot", "xbh", "xb")
+DECLARED_MU = _f("declared_mu", "float", "Declared (mu)", "登记面积(亩)", "合同面积", "流转面积", "面积", "面积亩",
+                 "面积(亩)", "合同面积(亩)", "流转面积(亩)", "小班面积", "area_mu", "mu", "mj")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A layer kind: its geometry family, fields, id field and labels."""
+
+    name: str
+    geometry: tuple[str, ...]
+    fields: tuple[Field, ...]
+    en: str
+    zh: str
+    id_field: str | None = None
+    optional: bool = False
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind(
+            "villages", ("Polygon",),
+            (
+                VILLAGE,
+                _f("code", "str", "Code", "代码", "村代码", "代码", "行政区划代码", "区划代码", "xzqdm", "village_code"),
+            ),
+            "Villages", "行政村", id_field="village",
+        ),
+        Kind(
+            "forest_plots", ("Polygon",),
+            (
+                PLOT_ID,
+                _f("compartment", "str", "Compartment", "林班", "林班号", "林班编号", "lbh"),
+                VILLAGE,
+                _f("species", "str", "Dominant species", "优势树种", "优势树种", "树种", "主要树种", "dominant_species",
+                   "yssz", vocabulary="species"),
+                _f("origin", "str", "Origin", "起源", "起源", "qy", vocabulary="origin"),
+                _f("planted_year", "int", "Planted", "造林年度", "造林年度", "造林年份", "造林年", "year_planted", "zlnd"),
+                _f("chief", "str", "Forest chief", "林长", "林长", "责任人", "forest_chief"),
+                DECLARED_MU,
+            ),
+            "Forest sub-compartments", "森林小班", id_field="plot_id",
+        ),
+        Kind(
+            "infected_trees", ("Point",),
+            (
+                _f("tree_id", "str", "Tree", "疫木编号", "编号", "疫木编号", "树号", "株号", "枯死木编号", "id", "tree",
+                   "bh", required=True),
+                _f("status", "str", "Status", "状态", "状态", "当前状态", "除治状态", "处理状态", required=True,
+                   vocabulary="tree_status"),
+                _f("found_date", "date", "Found", "发现日期", "发现日期", "发现时间", "调查日期", "普查日期", "date_found",
+                   "found"),
+                _f("confirmed_date", "date", "Confirmed", "确认日期", "确认日期", "确诊日期", "取样日期"),
+                _f("felled_date", "date", "Felled", "采伐日期", "采伐日期", "伐除日期", "砍伐日期", "采伐时间", "felled"),
+                _f("cleared_date", "date", "Cleared", "清理日期", "清理日期", "除治日期", "处理日期", "清理时间", "cleared"),
+                _f("verified_date", "date", "Verified", "核查日期", "核查日期", "验收日期", "复核日期", "verified"),
+                _f("method", "str", "Method", "除治方式", "除治方式", "处理方式", "除治方法"),
+                _f("survey", "str", "Survey", "调查方式", "调查方式", "发现方式", "survey_method"),
+                VILLAGE,
+                PLOT_ID,
+            ),
+            "Pine-wilt trees", "松材线虫病疫木", id_field="tree_id",
+        ),
+        Kind(
+            "rivers", ("LineString", "Polygon"),
+            (
+                _f("name", "str", "River", "河流", "河流名称", "河流", "河名", "河湖名称", "名称", "river", "river_name"),
+                _f("reach_id", "str", "Reach", "河段", "河段编号", "河段", "河段代码", "reach"),
+                _f("chief", "str", "River chief", "河长", "河长", "河长姓名", "river_chief"),
+                _f("chief_level", "str", "Chief level", "河长级别", "河长级别", "级别", "level",
+                   vocabulary="chief_level"),
+                _f("zone_m", "float", "Zone (m)", "管理范围(米)", "管理范围", "管理范围宽度", "管理范围(米)", "zone",
+                   "zone_width"),
+            ),
+            "Rivers", "河流", id_field="reach_id",
+        ),
+        Kind(
+            "sand_sites", ("Point", "Polygon"),
+            (
+                _f("site_id", "str", "Site", "编号", "编号", "站点编号", "id"),
+                _f("name", "str", "Name", "名称", "名称", "站点名称", "企业名称", "砂场名称"),
+                _f("kind", "str", "Kind", "类型", "类型", "类别", "type", vocabulary="sand_kind"),
+                _f("status", "str", "Status", "状态", "状态", "现状", required=True, vocabulary="sand_status"),
+                _f("closed_date", "date", "Closed", "关停日期", "关停日期", "关停时间", "取缔日期"),
+                _f("restored_date", "date", "Restored", "复绿日期", "复绿日期", "修复日期"),
+                VILLAGE,
+            ),
+            "Sand-mining sites", "采砂点", id_field="site_id",
+        ),
+        Kind(
+            "land_transfers", ("Polygon",),
+            (
+                _f("parcel_id", "str", "Parcel", "地块编号", "地块编号", "地块号", "宗地号", "地块代码", "dkbh", "parcel",
+                   required=True),
+                VILLAGE,
+                _f("land_type", "str", "Land type", "地类", "地类", "土地类型", "土地性质", "type", vocabulary="land_type"),
+                _f("transferor", "str", "Transferor", "流出方", "流出方", "转出方", "出让方", "承包方"),
+                _f("transferee", "str", "Transferee", "流入方", "流入方", "转入方", "受让方", "经营主体"),
+                DECLARED_MU,
+                _f("start_date", "date", "Start", "起始日期", "起始日期", "开始日期", "流转起始日期", "合同起始日期", "start"),
+                _f("end_date", "date", "End", "终止日期", "终止日期", "结束日期", "流转终止日期", "合同终止日期", "end"),
+                _f("use", "str", "Use", "用途", "用途", "流转用途", "经营项目", "产业", vocabulary="transfer_use"),
+            ),
+            "Land transfers", "土地流转", id_field="parcel_id",
+        ),
+        Kind(
+            "basic_farmland", ("Polygon",),
+            (_f("patch_id", "str", "Patch", "图斑编号", "图斑编号", "图斑号", "tbbh", "id"), VILLAGE),
+            "Permanent basic farmland", "永久基本农田", id_field="patch_id", optional=True,
+        ),
+        Kind(
+            "outfalls", ("Point",),
+            (
+                _f("outfall_id", "str", "Outfall", "排污口编号", "排污口编号", "编号", "id"),
+                _f("name", "str", "Name", "名称", "名称", "排污口名称"),
+                _f("kind", "str", "Kind", "类型", "类型", "排污口类型", "type"),
+                _f("river", "str", "River", "受纳河流", "受纳河流", "所在河流", "河流"),
+                VILLAGE,
+            ),
+            "Sewage outfalls", "入河排污口", id_field="outfall_id", optional=True,
+        ),
+        Kind(
+            "patrols", ("LineString",),
+            (
+                _f("chief", "str", "River chief", "河长", "河长", "巡河人", "巡查人", "name"),
+                _f("date", "date", "Date", "巡河日期", "巡河日期", "日期", "巡查日期", "time"),
+                _f("reach_id", "str", "Reach", "河段", "河段编号", "河段"),
+            ),
+            "Patrol tracks", "巡河轨迹", optional=True,
+        ),
+    )
+}
+
+
+def kind(name: str) -> Kind:
+    """The kind called ``name``; an unknown name lists the valid ones."""
+    from geo_township.errors import ConfigError
+
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown layer kind {name!r}",
+            hint="use one of: " + ", ".join(KINDS),
+        ) from None
+
+
+# --------------------------------------------------------------------------- name matching
+
+_SPACE = re.compile(r"[\s_\-·.:：]+")
+
+
+def normalise_name(name: object) -> str:
+    """Fold a field name or word for matching: width, case, spaces, punctuation and brackets."""
+    text = unicodedata.normalize("NFKC", str(name)).strip().lower()
+    text = text.replace("（", "(").replace("）", ")")
+    return _SPACE.sub("", text)
+
+
+@dataclass
+class FieldMatch:
+    """How a layer's columns map to canonical fields."""
+
+    mapping: dict[str, str] = field(default_factory=dict)  # canonical -> source column
+    explicit: set[str] = field(default_factory=set)  # canonical names mapped in township.toml
+
+
+def match_fields(columns: list[str], kind_: Kind, explicit: dict[str, str] | None = None) -> FieldMatch:
+    """Match a file's columns to a kind's canonical fields.
+
+    Explicit mappings from township.toml win; then each canonical field takes the first
+    column whose folded name equals one of its aliases (aliases are tried in order, so
+    the most specific name wins). A column is used for at most one field.
+    """
+    explicit = explicit or {}
+    match = FieldMatch()
+    used: set[str] = set()
+    for canon, source in explicit.items():
+        match.mapping[canon] = source
+        match.explicit.add(canon)
+        used.add(source)
+    folded = {}
+    for col in columns:
+        folded.setdefault(normalise_name(col), col)
+    for f in kind_.fields:
+        if f.name in match.mapping:
+            continue
+        for alias in f.aliases:
+            col = folded.get(normalise_name(alias))
+            if col is not None and col not in used:
+                match.mapping[f.name] = col
+                used.add(col)
+                break
+    return match
+
+
+# --------------------------------------------------------------------------- labels for tables
+
+COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "group": ("Group", "分组"),
+    "count": ("Features", "个数"),
+    "length_m": ("Length (m)", "长度(米)"),
+    "length_km": ("Length (km)", "长度(公里)"),
+    "layer": ("Layer", "图层"),
+    "feature": ("Feature", "要素"),
+    "severity": ("Severity", "级别"),
+    "check": ("Check", "检查项"),
+    "message": ("Message", "说明"),
+    "file": ("File", "文件"),
+    "features": ("Features", "要素数"),
+    "crs": ("CRS", "坐标系"),
+    "extent": ("Extent", "范围"),
+    "fields": ("Fields", "字段"),
+    "errors": ("Errors", "错误"),
+    "warnings": ("Warnings", "警告"),
+}
+"""Column labels (en, zh) for table headings; canonical field labels come from KINDS."""
+
+TOTAL_LABEL = {"en": "Total", "zh": "合计"}
+UNASSIGNED_LABEL = {"en": "(none)", "zh": "(无)"}
+
+
+def column_label(name: str, lang: str = "en") -> str:
+    """A readable heading for a table column in the language (falls back to the name)."""
+    idx = 1 if lang == "zh" else 0
+    if name in COLUMN_LABELS:
+        return COLUMN_LABELS[name][idx]
+    from geo_township.units import AREA_UNITS
+
+    if name.startswith("area_") and name[5:] in AREA_UNITS:
+        unit = AREA_UNITS[name[5:]]
+        return f"Area ({unit.en})" if lang == "en" else f"面积({unit.zh})"
+    for k in KINDS.values():
+        for f in k.fields:
+            if f.name == name:
+                return f.zh if lang == "zh" else f.en
+    return name

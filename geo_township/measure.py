@@ -1,0 +1,140 @@
+"""Area and length, ellipsoidal or planar, vectorised, in m², mu, ha, km², m and km.
+
+* **Ellipsoidal** (the default, as the Third National Land Survey, TD/T 1055-2019,
+  reports parcel area): the area on the CGCS2000 ellipsoid. Computed by projecting to a
+  Lambert azimuthal equal-area projection on that ellipsoid centred on the data, which
+  preserves area exactly up to the curvature of the edges (< 1e-9 relative for
+  township-size polygons; tested against ``pyproj.Geod``) and runs vectorised: 100,000
+  parcels in about a second instead of a per-polygon geodesic loop.
+* **Planar**: the area in the township's 3-degree Gauss–Krüger zone, as a desktop GIS
+  shows it in that CRS; larger than ellipsoidal by the zone's scale factor (2e-5–1.3e-4
+  near the central meridian's neighbourhood).
+
+Lengths: ellipsoidal = sum of geodesic distances between consecutive vertices (exact,
+vectorised with ``pyproj.Geod.inv``); planar = length in the GK zone.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Geod
+
+from geo_township.crs import CGCS2000_A, CGCS2000_RF, equal_area_crs, working_crs_for
+from geo_township.errors import CRSError, UsageError
+from geo_township.kinds import TOTAL_LABEL, UNASSIGNED_LABEL
+from geo_township.units import area_unit, from_m, from_m2
+
+Method = Literal["ellipsoidal", "planar"]
+METHODS = ("ellipsoidal", "planar")
+METHOD_NOTES = {
+    "ellipsoidal": "ellipsoidal area on the CGCS2000 ellipsoid (as land surveys report, TD/T 1055-2019)",
+    "planar": "planar area in the township's 3-degree Gauss–Krüger zone",
+}
+GEOD = Geod(a=CGCS2000_A, rf=CGCS2000_RF)
+
+
+def _check(geoms: gpd.GeoSeries, method: str) -> None:
+    if geoms.crs is None:
+        raise CRSError("geometries without a coordinate system cannot be measured",
+                       hint="set the layer's CRS (township.toml crs = \"EPSG:...\") before measuring")
+    if method not in METHODS:
+        raise UsageError(f"unknown area method {method!r}", hint="use ellipsoidal or planar")
+
+
+def _lonlat_extent(geoms: gpd.GeoSeries) -> tuple[float, float, float, float]:
+    box = gpd.GeoSeries([shapely.box(*geoms.total_bounds)], crs=geoms.crs).to_crs(4490)
+    return tuple(box.total_bounds)  # type: ignore[return-value]
+
+
+def planar_crs_for(geoms: gpd.GeoSeries) -> CRS:
+    """The GK zone to measure ``geoms`` in: their own CRS when it is already a CGCS2000
+    3-degree zone, else the zone of their centre."""
+    crs = CRS(geoms.crs)
+    epsg = crs.to_epsg()
+    if epsg is not None and (4534 <= epsg <= 4554 or 4513 <= epsg <= 4533):
+        return crs
+    lon_min, _, lon_max, _ = _lonlat_extent(geoms)
+    return working_crs_for(lon_min, lon_max)
+
+
+def area_m2(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal") -> np.ndarray:
+    """Area of each geometry in square metres (0 for points and lines)."""
+    _check(geoms, method)
+    if len(geoms) == 0:
+        return np.zeros(0)
+    if method == "planar":
+        return geoms.to_crs(planar_crs_for(geoms)).area.to_numpy()
+    lon_min, lat_min, lon_max, lat_max = _lonlat_extent(geoms)
+    laea = equal_area_crs((lon_min + lon_max) / 2.0, (lat_min + lat_max) / 2.0)
+    return geoms.to_crs(laea).area.to_numpy()
+
+
+def length_m(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal") -> np.ndarray:
+    """Length of each geometry in metres (perimeter for polygons)."""
+    _check(geoms, method)
+    if len(geoms) == 0:
+        return np.zeros(0)
+    if method == "planar":
+        return geoms.to_crs(planar_crs_for(geoms)).length.to_numpy()
+    lines = geoms.to_crs(4490).to_numpy()
+    polys = np.isin(shapely.get_type_id(lines), (3, 6))
+    if polys.any():
+        lines = lines.copy()
+        lines[polys] = shapely.boundary(lines[polys])
+    # Explode to single parts so consecutive vertices of different parts are never joined.
+    parts, part_of = shapely.get_parts(lines, return_index=True)
+    coords, vertex_part = shapely.get_coordinates(parts, return_index=True)
+    out = np.zeros(len(geoms))
+    if len(coords) < 2:
+        return out
+    same = vertex_part[1:] == vertex_part[:-1]
+    _, _, dist = GEOD.inv(coords[:-1, 0][same], coords[:-1, 1][same], coords[1:, 0][same], coords[1:, 1][same])
+    seg_geom = part_of[vertex_part[:-1][same]]
+    np.add.at(out, seg_geom, dist)
+    return out
+
+
+def area(geoms: gpd.GeoSeries, *, unit: str = "mu", method: Method = "ellipsoidal") -> np.ndarray:
+    """Area of each geometry in ``unit`` (mu, ha, m2, km2)."""
+    return from_m2(area_m2(geoms, method=method), unit)
+
+
+def length(geoms: gpd.GeoSeries, *, unit: str = "km", method: Method = "ellipsoidal") -> np.ndarray:
+    """Length of each geometry in ``unit`` (m, km)."""
+    return from_m(length_m(geoms, method=method), unit)
+
+
+def group_labels(values: pd.Series) -> pd.Series:
+    """Group keys as text, with missing values shown as '(none)' rather than dropped."""
+    out = values.astype(object).where(values.notna(), UNASSIGNED_LABEL["en"])
+    return out.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+
+
+def area_by(gdf: gpd.GeoDataFrame, by: str | None = None, *, unit: str = "mu",
+            method: Method = "ellipsoidal") -> pd.DataFrame:
+    """Area per group: columns ``group``, ``count``, ``area_<unit>``, and a final Total row.
+
+    Areas are summed per group (never dissolved: a dissolve merges overlaps and is slow).
+    Features with no value in ``by`` form their own '(none)' group.
+    """
+    unit_ = area_unit(unit)
+    values = area(gdf.geometry, unit=unit, method=method)
+    col = f"area_{unit_.code}"
+    if by is None:
+        table = pd.DataFrame({"group": [], "count": [], col: []})
+    else:
+        if by not in gdf.columns:
+            raise UsageError(f"the layer has no field {by!r}",
+                             hint="group by one of: " + ", ".join(c for c in gdf.columns if c != gdf.geometry.name))
+        frame = pd.DataFrame({"group": group_labels(gdf[by]).to_numpy(), "area": values})
+        grouped = frame.groupby("group", sort=True)["area"].agg(["count", "sum"]).reset_index()
+        table = pd.DataFrame({"group": grouped["group"], "count": grouped["count"].astype(int), col: grouped["sum"]})
+    total = pd.DataFrame({"group": [TOTAL_LABEL["en"]], "count": [len(gdf)], col: [float(values.sum())]})
+    table = pd.concat([table, total], ignore_index=True)
+    table["count"] = table["count"].astype(int)
+    return table

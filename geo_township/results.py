@@ -1,0 +1,110 @@
+"""The one result type every analysis returns: tables plus the findings and features
+behind them, so the table, the map and the report show the same numbers.
+
+Tables use canonical column names and coded values; :meth:`Result.localised` turns them
+into headings and words in English or Chinese for people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geo_township.kinds import (
+    TOTAL_LABEL,
+    UNASSIGNED_LABEL,
+    VOCABULARIES,
+    column_label,
+)
+
+SEVERITIES = ("error", "warning", "info")
+OUTSIDE_LABEL = {"en": "(outside)", "zh": "(范围外)"}
+_SENTINELS = {TOTAL_LABEL["en"]: TOTAL_LABEL, UNASSIGNED_LABEL["en"]: UNASSIGNED_LABEL,
+              OUTSIDE_LABEL["en"]: OUTSIDE_LABEL}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a check or audit found, tied to a feature of a layer.
+
+    ``severity`` is ``error`` (the numbers would be wrong or a rule is broken),
+    ``warning`` (worth a look) or ``info``. ``check`` is a short code such as
+    ``invalid_geometry``.
+    """
+
+    layer: str
+    feature: str
+    severity: str
+    check: str
+    message: str
+
+
+@dataclass
+class Result:
+    """Tables, findings and the features behind them, plus how they were made.
+
+    ``table`` is the main table; ``tables`` holds further named tables; ``features``
+    holds GeoDataFrames (e.g. the offending geometries per finding type) for maps and
+    GeoPackages; ``vocab`` says which columns hold coded values (column → vocabulary
+    name) so they can be shown as words; ``decimals`` how many decimals to show per column.
+    """
+
+    title: str
+    table: pd.DataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    features: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    vocab: dict[str, str] = field(default_factory=dict)
+    decimals: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity == "error" for f in self.findings)
+
+    def findings_frame(self) -> pd.DataFrame:
+        """Findings as a table ordered by severity, layer and feature."""
+        frame = pd.DataFrame([f.__dict__ for f in self.findings],
+                             columns=["layer", "feature", "severity", "check", "message"])
+        if len(frame):
+            frame["_order"] = frame["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+            frame = frame.sort_values(["_order", "layer", "check", "feature"], kind="stable").drop(columns="_order")
+        return frame.reset_index(drop=True)
+
+    def all_tables(self) -> dict[str, pd.DataFrame]:
+        """The main table, the others, and the findings (when there are any)."""
+        out = {"summary": self.table, **self.tables}
+        if self.findings:
+            out["findings"] = self.findings_frame()
+        return out
+
+    def localised(self, lang: str = "en", *, headings: bool = True) -> dict[str, pd.DataFrame]:
+        """Every table with coded values as words and (optionally) headings in ``lang``."""
+        return {name: localise(df, lang, vocab=self.vocab, headings=headings) for name, df in self.all_tables().items()}
+
+
+def localise(df: pd.DataFrame, lang: str, *, vocab: dict[str, str] | None = None,
+             headings: bool = True) -> pd.DataFrame:
+    """A copy of ``df`` with coded values as words and headings in ``lang`` ('en' or 'zh')."""
+    out = df.copy()
+    vocab = dict(vocab or {})
+    vocab.setdefault("severity", "")
+    for col in out.columns:
+        name = vocab.get(col)
+        if name and name in VOCABULARIES:
+            v = VOCABULARIES[name]
+            out[col] = out[col].map(lambda x, v=v: _SENTINELS[x][lang] if x in _SENTINELS else v.label(x, lang)
+                                    if x is not None and not (isinstance(x, float) and pd.isna(x)) else x)
+    if len(out.columns):
+        first = out.columns[0]
+        if out[first].dtype == object:
+            out[first] = out[first].map(lambda x: _SENTINELS[x][lang] if isinstance(x, str) and x in _SENTINELS else x)
+    if "severity" in out.columns and lang == "zh":
+        out["severity"] = out["severity"].map({"error": "错误", "warning": "警告", "info": "提示"}).fillna(out["severity"])
+    if headings:
+        out.columns = [column_label(str(c), lang) for c in out.columns]
+    return out

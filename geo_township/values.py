@@ -1,0 +1,95 @@
+"""Coercing a column's cells to a canonical type: text, whole numbers, numbers, dates, and
+coded words (statuses, species, uses).
+
+Each function is vectorised and returns the converted values plus a mask of the cells
+that could not be understood, so the loader can name the offending rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from geo_township.kinds import Vocabulary, normalise_name
+
+_DATE_YMD = r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$"
+_DATE_COMPACT = r"^\s*(\d{4})(\d{2})(\d{2})\s*$"
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def _blank(series: pd.Series) -> np.ndarray:
+    text = series.astype("string").str.strip()
+    return (series.isna() | text.isna() | (text == "") | text.str.lower().isin(["nan", "nat", "none", "null"])
+            ).to_numpy(dtype=bool)
+
+
+def to_text(series: pd.Series) -> pd.Series:
+    """Text with surrounding spaces removed; blanks become missing; 312005.0 becomes '312005'."""
+    if pd.api.types.is_float_dtype(series):
+        whole = series.dropna()
+        if len(whole) and (whole == whole.round()).all():
+            series = series.astype("Int64")
+    out = series.astype("string").str.strip()
+    out = out.mask(pd.Series(_blank(series), index=series.index))
+    return out.astype(object).where(out.notna(), None)
+
+
+def to_number(series: pd.Series, *, integer: bool = False) -> tuple[pd.Series, np.ndarray]:
+    """Numbers (``1,234.5`` and full-width digits accepted); returns ``(values, bad)``."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = series.astype("float64")
+    else:
+        text = series.astype("string").str.normalize("NFKC").str.replace(",", "", regex=False).str.strip()
+        values = pd.to_numeric(text, errors="coerce").astype("float64")
+    bad = values.isna().to_numpy() & ~_blank(series)
+    if integer:
+        frac = values.notna() & (values != values.round())
+        bad |= frac.to_numpy()
+        return values.where(~frac).round().astype("Int64"), bad
+    return values, bad
+
+
+def to_date(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Dates written as 2022-03-05, 2022/3/5, 2022.3.5, 2022年3月5日, 20220305, an Excel
+    serial number or a timestamp; returns ``(datetime64 values, bad)``."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        values = series
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+        return values.dt.normalize().astype("datetime64[ns]"), np.zeros(len(series), dtype=bool)
+    text = series.astype("string").str.normalize("NFKC").str.strip()
+    blank = _blank(series)
+    out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
+    parts = text.str.extract(_DATE_YMD)
+    parts = parts.fillna(text.str.extract(_DATE_COMPACT))
+    ok = parts.notna().all(axis=1)
+    if ok.any():
+        frame = pd.DataFrame({"year": pd.to_numeric(parts.loc[ok, 0]), "month": pd.to_numeric(parts.loc[ok, 1]),
+                              "day": pd.to_numeric(parts.loc[ok, 2])})
+        out.loc[ok] = pd.to_datetime(frame, errors="coerce")
+    serial = pd.to_numeric(text.where(~ok), errors="coerce")
+    serial_ok = serial.between(1, 80000)
+    if serial_ok.any():
+        out.loc[serial_ok] = _EXCEL_EPOCH + pd.to_timedelta(serial[serial_ok].round(), unit="D")
+    bad = out.isna().to_numpy() & ~blank
+    return out, bad
+
+
+def to_codes(series: pd.Series, vocabulary: Vocabulary, extra: dict[str, str] | None = None
+             ) -> tuple[pd.Series, np.ndarray]:
+    """Map words to a vocabulary's codes (the township's own words from township.toml first).
+
+    Returns ``(codes, unknown)``. In an open vocabulary unknown words are kept as they are
+    and ``unknown`` is all False.
+    """
+    table = vocabulary.lookup()
+    for word, code in (extra or {}).items():
+        table[normalise_name(word)] = code
+    text = to_text(series)
+    words = {w: table.get(normalise_name(w)) for w in pd.unique(text.dropna())}
+    codes = text.map(words)
+    unknown = codes.isna().to_numpy() & text.notna().to_numpy()
+    if not vocabulary.closed:
+        codes = codes.where(codes.notna(), text)
+        unknown = np.zeros(len(series), dtype=bool)
+    return codes.astype(object).where(codes.notna(), None), unknown
