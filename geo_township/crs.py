@@ -66,9 +66,16 @@ def gk3_zone_epsg(zone_or_cm: int) -> int:
     )
 
 
-def working_crs_for(lon_min: float, lon_max: float) -> CRS:
-    """The GK zone (no prefix) for planar work, chosen from a lon/lat extent's centre."""
-    return CRS.from_epsg(gk3_epsg((lon_min + lon_max) / 2.0))
+def working_crs_for(lon_min: float, lon_max: float, lat: float | None = None) -> CRS:
+    """The CRS for planar work, chosen from a lon/lat extent's centre: the CGCS2000
+    3-degree GK zone (no prefix) in China; elsewhere the WGS84 UTM zone (so the library
+    still measures correctly on data from outside China)."""
+    lon = (lon_min + lon_max) / 2.0
+    if 73.5 <= lon <= 136.5:
+        return CRS.from_epsg(gk3_epsg(lon))
+    zone = int((lon + 180.0) // 6.0) % 60 + 1
+    south = lat is not None and lat < 0
+    return CRS.from_epsg((32700 if south else 32600) + zone)
 
 
 def infer_crs(x: np.ndarray, y: np.ndarray, *, gk_zone: int | None = None) -> Inferred:

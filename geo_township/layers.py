@@ -361,8 +361,8 @@ class Township:
         log.info("reading %s from %s", kind_name, spec.path)
         layer = read_layer(spec, self.config)
         if self._working_crs is None:
-            lon_min, _, lon_max, _ = layer.gdf.to_crs(4326).total_bounds
-            self._working_crs = working_crs_for(lon_min, lon_max)
+            lon_min, lat_min, lon_max, lat_max = layer.gdf.to_crs(4326).total_bounds
+            self._working_crs = working_crs_for(lon_min, lon_max, (lat_min + lat_max) / 2.0)
         if not CRS(layer.gdf.crs).equals(self._working_crs):
             layer.gdf = layer.gdf.to_crs(self._working_crs)
         self._layers[kind_name] = layer

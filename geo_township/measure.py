@@ -53,13 +53,13 @@ def _lonlat_extent(geoms: gpd.GeoSeries) -> tuple[float, float, float, float]:
 
 def planar_crs_for(geoms: gpd.GeoSeries) -> CRS:
     """The GK zone to measure ``geoms`` in: their own CRS when it is already a CGCS2000
-    3-degree zone, else the zone of their centre."""
+    3-degree zone, else the zone of their centre (UTM outside China)."""
     crs = CRS(geoms.crs)
     epsg = crs.to_epsg()
     if epsg is not None and (4534 <= epsg <= 4554 or 4513 <= epsg <= 4533):
         return crs
-    lon_min, _, lon_max, _ = _lonlat_extent(geoms)
-    return working_crs_for(lon_min, lon_max)
+    lon_min, lat_min, lon_max, lat_max = _lonlat_extent(geoms)
+    return working_crs_for(lon_min, lon_max, (lat_min + lat_max) / 2.0)
 
 
 def area_m2(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal") -> np.ndarray:
