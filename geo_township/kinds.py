@@ -222,7 +222,7 @@ KINDS: dict[str, Kind] = {
                 _f("compartment", "str", "Compartment", "林班", "林班号", "林班编号", "lbh"),
                 VILLAGE,
                 _f("species", "str", "Dominant species", "优势树种", "优势树种", "树种", "主要树种", "dominant_species",
-                   "yssz", vocabulary="species"),
+                   "yssz", "优势树", vocabulary="species"),
                 _f("origin", "str", "Origin", "起源", "起源", "qy", vocabulary="origin"),
                 _f("planted_year", "int", "Planted", "造林年度", "造林年度", "造林年份", "造林年", "year_planted", "zlnd"),
                 _f("chief", "str", "Forest chief", "林长", "林长", "责任人", "forest_chief"),

@@ -155,7 +155,10 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
             encoding, reason = detect_dbf_encoding(path)
             if encoding:
                 notes.append(f"text read as {encoding}: {reason}")
-    layers = _gdal_layers(path)
+    source = path
+    if suffix == ".kmz":  # LIBKML ignores a KMZ's schema (ExtendedData fields); read the KML inside instead
+        source = _kml_in_kmz(path)
+    layers = _gdal_layers(source)
     chosen: list[str | None]
     if layer is not None:
         if layer not in layers:
@@ -164,7 +167,9 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
         chosen = [layer]
     elif suffix == ".gpx":
         wanted = ("tracks", "routes") if geometry == "LineString" else ("waypoints", "track_points")
-        chosen = [name for name in wanted if name in layers][:1] or [None]
+        present = [name for name in wanted if name in layers]
+        filled = [name for name in present if pyogrio.read_info(path, layer=name)["features"] > 0]
+        chosen = (filled or present)[:1] or [None]
         layer = chosen[0]
     elif suffix in (".kml", ".kmz"):
         chosen = list(layers) or [None]
@@ -181,7 +186,13 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                gdf = pyogrio.read_dataframe(path, layer=name, encoding=encoding, use_arrow=encoding is None)
+                try:
+                    gdf = pyogrio.read_dataframe(source, layer=name, encoding=encoding, use_arrow=encoding is None)
+                except UnicodeDecodeError:
+                    # e.g. a UTF-8 shapefile whose field names were cut mid-character at 10 bytes
+                    gdf = _read_recoded(source, name, encoding or _declared_encoding(path))
+                    notes.append("some field names or values end in a broken character (cut at the "
+                                 "shapefile's 10-byte limit); the broken bytes were dropped")
         except Exception as exc:
             raise LayerReadError(f"cannot read the file: {_gdal_message(exc)}", path=path,
                                  where=f"layer {name}" if name else None,
@@ -194,9 +205,55 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
                                                               crs=frames[0].crs)
     if suffix in (".kml", ".kmz"):
         gdf = _drop_kml_housekeeping(gdf)
+    if suffix in (".kml", ".kmz", ".gpx"):  # GPS apps pad names with CDATA whitespace
+        for col in gdf.columns:
+            if col != gdf.geometry.name and pd.api.types.is_string_dtype(gdf[col]):
+                gdf[col] = gdf[col].str.strip()
     if suffix == ".gpx":
         gdf = _gpx_dates(path, gdf, layer)
     return RawLayer(gdf, path, layer, encoding, notes)
+
+
+def _declared_encoding(path: Path) -> str:
+    cpg = path.with_suffix(".cpg")
+    if cpg.exists():
+        text = cpg.read_text(errors="ignore").strip()
+        return {"65001": "utf-8", "936": "gbk"}.get(text, text or "utf-8")
+    return "utf-8"
+
+
+def _read_recoded(source, layer: str | None, encoding: str) -> gpd.GeoDataFrame:
+    """Read with a byte-preserving encoding, then decode names and text ourselves,
+    dropping undecodable bytes instead of failing."""
+    import pyogrio
+
+    gdf = pyogrio.read_dataframe(source, layer=layer, encoding="latin1", use_arrow=False)
+
+    def fix(text):
+        if not isinstance(text, str):
+            return text
+        return text.encode("latin1").decode(encoding, errors="ignore")
+
+    gdf = gdf.rename(columns={c: fix(c) for c in gdf.columns if c != gdf.geometry.name})
+    for col in gdf.columns:
+        if col != gdf.geometry.name and not pd.api.types.is_numeric_dtype(gdf[col]):
+            gdf[col] = gdf[col].map(fix)
+    return gdf
+
+
+def _kml_in_kmz(path: Path) -> str:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [n for n in zf.namelist() if n.lower().endswith(".kml")]
+    except zipfile.BadZipFile:
+        raise LayerReadError("the KMZ file is not a valid zip archive", path=path,
+                             hint="export it again from the GPS app, or save it as .kml") from None
+    if not members:
+        raise LayerReadError("the KMZ file holds no .kml document", path=path, hint="export it again as .kml")
+    member = "doc.kml" if "doc.kml" in members else members[0]
+    return f"/vsizip/{path.resolve()}/{member}"
 
 
 def _drop_kml_housekeeping(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -300,7 +357,8 @@ def parse_coordinate_column(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         deg = pd.to_numeric(parts["deg"], errors="coerce")
         minutes = pd.to_numeric(parts["min"], errors="coerce").fillna(0.0)
         sec = pd.to_numeric(parts["sec"], errors="coerce").fillna(0.0)
-        sign = np.where(parts["hem"].isin(["S", "W", "西", "南"]) | (deg < 0), -1.0, 1.0)
+        sign = np.where(parts["hem"].isin(["S", "W", "西", "南"]).to_numpy(dtype=bool)
+                        | (deg < 0).fillna(False).to_numpy(dtype=bool), -1.0, 1.0)
         val = sign * (deg.abs() + minutes / 60.0 + sec / 3600.0)
         num[todo] = val.to_numpy(dtype="float64", na_value=np.nan)
     bad = np.isnan(num) & ~empty.to_numpy()
@@ -416,7 +474,7 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, int]:
         raise LayerReadError(f"no sheet {sheet!r} in the workbook", path=path,
                              hint='set layer = "SHEET" in township.toml to one of: ' + ", ".join(book.sheet_names))
     name = sheet if sheet is not None else book.sheet_names[0]
-    raw = book.parse(name, header=None, dtype=str, nrows=10)
+    raw = pd.read_excel(book, sheet_name=name, header=None, dtype=str, nrows=10)
     header = 0
     wanted = {normalise_name(n) for n in (*LON_NAMES, *LAT_NAMES, *EAST_NAMES, *NORTH_NAMES, *WKT_NAMES)}
     for i in range(len(raw)):
@@ -424,7 +482,7 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, int]:
         if len(cells & wanted) >= 1 and len(cells) >= 2:
             header = i
             break
-    df = book.parse(name, header=header, dtype=str)
+    df = pd.read_excel(book, sheet_name=name, header=header, dtype=str)
     df = df.dropna(how="all")
     df = df.loc[:, [not str(c).startswith("Unnamed:") or df[c].notna().any() for c in df.columns]]
     df = df.where(df.notna(), None)
