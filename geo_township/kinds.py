@@ -145,9 +145,21 @@ CHIEF_LEVEL = Vocabulary(
     ),
 )
 
+SAND_ZONE = Vocabulary(
+    "sand_zone",
+    (
+        Term("no_mining", "no-mining zone", "禁采区", ("禁采", "禁止开采区", "禁采河段", "forbidden", "prohibited")),
+        Term("reserved", "reserved zone", "保留区", ("保留", "保留开采区", "reserve")),
+        Term("permitted", "permitted zone", "可采区", ("可采", "允许开采区", "开采区", "可采河段", "mining")),
+    ),
+    closed=True,
+)
+"""Zones of a river's sand-mining plan (河道采砂规划), strictest first."""
+
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v for v in (TREE_STATUS, SAND_STATUS, SAND_KIND, LAND_TYPE, TRANSFER_USE, SPECIES, ORIGIN, CHIEF_LEVEL)
 }
+VOCABULARIES[SAND_ZONE.name] = SAND_ZONE
 
 # --------------------------------------------------------------------------- fields and kinds
 
@@ -317,6 +329,17 @@ KINDS: dict[str, Kind] = {
             ),
             "Patrol tracks", "巡河轨迹", optional=True,
         ),
+        Kind(
+            "sand_zones", ("Polygon",),
+            (
+                _f("zone_id", "str", "Zone", "分区编号", "分区编号", "编号", "id"),
+                _f("zone", "str", "Sand-mining zone", "采砂分区", "分区类型", "分区", "规划分区", "采砂分区", "类型",
+                   "zone_type", "type", "kind", required=True, vocabulary="sand_zone"),
+                _f("name", "str", "Name", "名称", "名称", "分区名称"),
+                _f("river", "str", "River", "河流", "所在河流", "河流", "河流名称"),
+            ),
+            "Sand-mining zones", "采砂分区", id_field="zone_id", optional=True,
+        ),
     )
 }
 
@@ -402,6 +425,31 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "fields": ("Fields", "字段"),
     "errors": ("Errors", "错误"),
     "warnings": ("Warnings", "警告"),
+    # rivers and sand (geo_township.rivers, geo_township.sand)
+    "river_chief": ("River chief", "河长"),
+    "reach": ("Reach", "河段"),
+    "river_name": ("River", "河流"),
+    "reaches": ("Reaches", "河段数"),
+    "villages_crossed": ("Villages crossed", "流经村"),
+    "zone_area_mu": ("Zone area (mu)", "管理范围面积(亩)"),
+    "shoreline_km": ("Shoreline (km)", "岸线长度(公里)"),
+    "distance_m": ("Distance to river (m)", "距河道(米)"),
+    "inside_mu": ("Inside zone (mu)", "管理范围内面积(亩)"),
+    "month": ("Month", "月份"),
+    "tracks": ("Tracks", "轨迹数"),
+    "patrolled_km": ("Patrolled (km)", "已巡河长(公里)"),
+    "coverage_pct": ("Coverage (%)", "巡河覆盖率(%)"),
+    "mean_monthly_pct": ("Mean monthly coverage (%)", "月均覆盖率(%)"),
+    "months_below": ("Months below minimum", "未达标月数"),
+    "last_patrol": ("Last patrol", "最近巡河日期"),
+    "sites": ("Sites", "采砂点数"),
+    "sites_licensed": ("Licensed", "已许可"),
+    "sites_illegal": ("Illegal", "非法"),
+    "sites_closed": ("Closed", "已关停"),
+    "sites_restored": ("Restored", "已复绿"),
+    "closed_year": ("Year closed", "关停年份"),
+    "in_zone_of": ("In management zone of", "所在管理范围(河段)"),
+    "sand_zone": ("Sand-mining zone", "采砂分区"),
 }
 """Column labels (en, zh) for table headings; canonical field labels come from KINDS."""
 
