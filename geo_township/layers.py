@@ -84,6 +84,17 @@ def feature_ids(gdf: pd.DataFrame, kind_: Kind) -> pd.Series:
     return fallback
 
 
+def row_labels(gdf: pd.DataFrame, kind_: Kind) -> pd.Series:
+    """Feature labels for error messages: the id and, for tables, the line in the file
+    ('T12 (line 14)'), so the user can find the row in Excel."""
+    ids = feature_ids(gdf, kind_)
+    if "source_row" in gdf.columns and kind_.id_field and kind_.id_field in gdf.columns:
+        has_id = gdf[kind_.id_field].notna()
+        with_line = ids + " (line " + gdf["source_row"].astype(str) + ")"
+        return with_line.where(has_id, ids)
+    return ids
+
+
 def _list_rows(labels, limit: int = 5) -> str:
     labels = list(labels)
     shown = ", ".join(map(str, labels[:limit]))
@@ -133,13 +144,14 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
         geoms = shapely.force_2d(geoms)
         notes.append("heights (Z) ignored; positions are 2-D")
     ids = feature_ids(gdf, kind_)
+    labels = row_labels(gdf, kind_)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     coords_ok = np.array([True] * len(geoms))
     if len(geoms):
         finite = np.isfinite(shapely.bounds(geoms)).all(axis=1)
         coords_ok = finite | missing
     if not coords_ok.all():
-        bad = ids[~coords_ok]
+        bad = labels[~coords_ok]
         raise GeometryError(f"{len(bad)} feature(s) have coordinates that are not numbers: {_list_rows(bad)}",
                             path=spec.path, hint="fix or delete these features in your GIS and save again")
     dropped = None
@@ -147,10 +159,11 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
         dropped = pd.DataFrame(gdf[missing].drop(columns=gdf.geometry.name))
         dropped.insert(0, "feature", ids[missing].to_numpy())
         dropped["reason"] = "empty geometry"
-        notes.append(f"{int(missing.sum())} feature(s) without geometry left out: {_list_rows(ids[missing])}")
+        notes.append(f"{int(missing.sum())} feature(s) without geometry left out: {_list_rows(labels[missing])}")
         gdf = gdf[~missing]
         geoms = geoms[~missing]
         ids = ids[~missing]
+        labels = labels[~missing]
     if len(gdf) == 0:
         raise LayerReadError("the layer has no features with a geometry", path=spec.path,
                              hint="check that the right file and layer are named in township.toml")
@@ -164,7 +177,7 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
         raise GeometryError(
             f"{kind_.name} must be {' or '.join(g.lower() + 's' for g in kind_.geometry)}, but "
             f"{int(wrong.sum())} feature(s) are {', '.join(names.get(t, str(t)) for t in found)} "
-            f"({_list_rows(ids[wrong])})",
+            f"({_list_rows(labels[wrong])})",
             path=spec.path,
             hint="point the layer at the right file, or convert the geometries in your GIS",
         )
@@ -187,7 +200,7 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
         still_empty = shapely.is_empty(geoms)
         if still_empty.any():
             raise GeometryError(f"{int(still_empty.sum())} feature(s) have geometries that cannot be repaired: "
-                                f"{_list_rows(ids[still_empty])}", path=spec.path,
+                                f"{_list_rows(labels[still_empty])}", path=spec.path,
                                 hint="redraw these features in your GIS")
     # single-part points: a one-point MultiPoint becomes a Point
     if kind_.geometry == ("Point",):
@@ -195,7 +208,7 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
         if multi.any():
             nparts = shapely.get_num_geometries(geoms[multi])
             if (nparts > 1).any():
-                bad = ids[multi][nparts > 1]
+                bad = labels[multi][nparts > 1]
                 raise GeometryError(f"{len(bad)} feature(s) hold several points each: {_list_rows(bad)}",
                                     path=spec.path, hint="explode multipart points into single points in your GIS")
             geoms = geoms.copy()
@@ -251,7 +264,7 @@ def _apply_fields(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec) -> tuple[
 
 def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec) -> gpd.GeoDataFrame:
     """Give canonical fields their types; collect every cell that cannot be understood."""
-    ids = feature_ids(gdf, kind_)
+    ids = row_labels(gdf, kind_)
     problems: list[str] = []
     hints: list[str] = []
     gdf = gdf.copy()

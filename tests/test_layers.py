@@ -1,0 +1,164 @@
+"""Loading layers: canonical fields, coded values, dates, geometry repair, CRS, one working CRS."""
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import Point, Polygon, box
+
+from geo_township.errors import CRSError, FieldError, GeometryError, LayerReadError
+from geo_township.layers import load_township
+
+
+def toml(tmp_path: Path, layers: str, township: str = "") -> Path:
+    (tmp_path / "township.toml").write_text(f'[township]\nname = "测试乡"\n{township}\n{layers}', encoding="utf-8")
+    return tmp_path
+
+
+def test_tiny_township_loads_with_canonical_fields(tiny_township):
+    town = load_township(tiny_township)
+    villages = town.gdf("villages")
+    assert list(villages["village"]) == ["甲村", "乙村"]
+    assert town.working_crs.to_epsg() == 4548  # GK zone CM 117°E from the villages' extent
+    plots = town.layer("forest_plots")
+    assert plots.gdf.crs.to_epsg() == 4548
+    assert plots.source_crs.to_epsg() == 4518  # the fixture wrote the shapefile with that .prj
+    assert list(plots.gdf["plot_id"]) == ["001", "002"]
+    assert list(plots.gdf["species"]) == ["masson_pine", "chinese_fir"]  # 马尾松, 杉木 as codes
+    assert plots.field_map["species"] == "优势树种"
+    trees = town.gdf("infected_trees")
+    assert list(trees["status"]) == ["felled", "suspected", "cleared"]
+    assert list(trees["found_date"].dt.strftime("%Y-%m-%d")) == ["2021-10-03", "2022-01-05", "2021-11-01"]
+    # the plot written in lon/lat degrees and re-projected lies where the village is
+    assert plots.gdf.geometry.iloc[0].intersection(villages.geometry.iloc[0]).area / villages.geometry.iloc[0].area \
+        == pytest.approx(1.0, abs=1e-6)
+
+
+def test_explicit_mapping_wins_and_wrong_names_are_explained(tmp_path):
+    gpd.GeoDataFrame({"VNAME": ["甲村"], "村名": ["错"]}, geometry=[box(117.49, 30.49, 117.5, 30.5)],
+                     crs=4490).to_file(tmp_path / "v.gpkg")
+    town = load_township(toml(tmp_path, '[layers.villages]\npath = "v.gpkg"\nfields = { village = "VNAME" }\n'))
+    assert town.gdf("villages")["village"].tolist() == ["甲村"]
+    toml(tmp_path, '[layers.villages]\npath = "v.gpkg"\nfields = { village = "VNAM" }\n')
+    with pytest.raises(FieldError) as err:
+        load_township(tmp_path).layer("villages")
+    assert "'VNAM'" in str(err.value) and "did you mean 'VNAME'" in err.value.hint
+
+
+def test_required_field_missing(tmp_path):
+    pd.DataFrame({"经度": [117.5], "纬度": [30.5], "状态": ["已伐"]}).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(FieldError, match="tree_id") as err:
+        load_township(toml(tmp_path, '[layers.infected_trees]\npath = "t.csv"\n')).layer("infected_trees")
+    assert "fields = { tree_id" in err.value.hint
+
+
+def test_unknown_status_word_is_refused_then_taught(tmp_path):
+    pd.DataFrame({"编号": ["a", "b", "c"], "经度": [117.5] * 3, "纬度": [30.5] * 3,
+                  "状态": ["已伐", "砍了", "已除治"]}).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(FieldError) as err:
+        load_township(toml(tmp_path, '[layers.infected_trees]\npath = "t.csv"\n')).layer("infected_trees")
+    assert "line 3" in str(err.value) and "'砍了'" in str(err.value)
+    assert "[layers.infected_trees.values]" in err.value.hint
+    town = load_township(toml(tmp_path, '[layers.infected_trees]\npath = "t.csv"\n'
+                                        '[layers.infected_trees.values]\nstatus = { "砍了" = "felled" }\n'))
+    assert town.gdf("infected_trees")["status"].tolist() == ["felled", "felled", "cleared"]
+
+
+def test_dates_in_every_common_form(tmp_path):
+    dates = ["2022-03-05", "2022/3/5", "2022.3.5", "2022年3月5日", "20220305", "44625", "", "2022-03-05 14:30:00"]
+    pd.DataFrame({"编号": list("abcdefgh"), "经度": [117.5] * 8, "纬度": [30.5] * 8, "状态": ["已伐"] * 8,
+                  "发现日期": dates}).to_csv(tmp_path / "t.csv", index=False)
+    found = load_township(toml(tmp_path, '[layers.infected_trees]\npath = "t.csv"\n')).gdf("infected_trees")["found_date"]
+    assert found.iloc[6] is pd.NaT or pd.isna(found.iloc[6])
+    assert {d.strftime("%Y-%m-%d") for d in found.dropna()} == {"2022-03-05"}  # Excel serial 44625 = 2022-03-05
+
+
+def test_bad_date_names_row_and_value(tmp_path):
+    pd.DataFrame({"编号": ["a", "b"], "经度": [117.5] * 2, "纬度": [30.5] * 2, "状态": ["已伐"] * 2,
+                  "发现日期": ["2022-03-05", "去年秋天"]}).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(FieldError, match=r"b \(line 3\) \('去年秋天'\)"):
+        load_township(toml(tmp_path, '[layers.infected_trees]\npath = "t.csv"\n')).layer("infected_trees")
+
+
+def test_invalid_polygon_is_repaired_in_memory_and_reported(tmp_path):
+    bowtie = Polygon([(117.49, 30.49), (117.50, 30.50), (117.50, 30.49), (117.49, 30.50)])
+    gpd.GeoDataFrame({"村名": ["甲村", "乙村"]}, geometry=[bowtie, box(117.5, 30.49, 117.51, 30.5)],
+                     crs=4490).to_file(tmp_path / "v.gpkg")
+    before = (tmp_path / "v.gpkg").read_bytes()
+    layer = load_township(toml(tmp_path, '[layers.villages]\npath = "v.gpkg"\n')).layer("villages")
+    assert layer.gdf.geometry.is_valid.all()
+    assert layer.repaired == ["甲村"]
+    assert "Self-intersection" in layer.invalid_reasons["甲村"]
+    assert any("repaired" in n for n in layer.notes)
+    assert (tmp_path / "v.gpkg").read_bytes() == before  # the file is never changed
+
+
+def test_wrong_geometry_type(tmp_path):
+    gpd.GeoDataFrame({"村名": ["甲村"]}, geometry=[Point(117.5, 30.5)], crs=4490).to_file(tmp_path / "v.gpkg")
+    with pytest.raises(GeometryError, match="must be polygons"):
+        load_township(toml(tmp_path, '[layers.villages]\npath = "v.gpkg"\n')).layer("villages")
+
+
+def test_empty_layer(tmp_path):
+    gpd.GeoDataFrame({"村名": []}, geometry=gpd.GeoSeries([], crs=4490)).to_file(tmp_path / "v.gpkg")
+    with pytest.raises(LayerReadError, match="empty"):
+        load_township(toml(tmp_path, '[layers.villages]\npath = "v.gpkg"\n')).layer("villages")
+
+
+def test_gk_shapefile_without_prj_is_inferred(tmp_path):
+    gpd.GeoDataFrame({"村名": ["甲村"]}, geometry=[box(117.49, 30.49, 117.5, 30.5)], crs=4490
+                     ).to_crs(4527).to_file(tmp_path / "v.shp", encoding="UTF-8")
+    (tmp_path / "v.prj").unlink()
+    layer = load_township(toml(tmp_path, '[layers.villages]\npath = "v.shp"\n')).layer("villages")
+    assert layer.source_crs.to_epsg() == 4527
+    assert layer.crs_note.startswith("inferred")
+    lon = layer.gdf.to_crs(4490).total_bounds[0]
+    assert lon == pytest.approx(117.49, abs=1e-7)
+
+
+def test_six_digit_eastings_need_gk_zone(tmp_path):
+    gpd.GeoDataFrame({"村名": ["甲村"]}, geometry=[box(117.49, 30.49, 117.5, 30.5)], crs=4490
+                     ).to_crs(4548).to_file(tmp_path / "v.shp", encoding="UTF-8")
+    (tmp_path / "v.prj").unlink()
+    with pytest.raises(CRSError) as err:
+        load_township(toml(tmp_path, '[layers.villages]\npath = "v.shp"\n')).layer("villages")
+    assert err.value.path.name == "v.shp" and "gk_zone" in err.value.hint
+    layer = load_township(toml(tmp_path, '[layers.villages]\npath = "v.shp"\n', "gk_zone = 117")).layer("villages")
+    assert layer.gdf.to_crs(4490).total_bounds[0] == pytest.approx(117.49, abs=1e-7)
+
+
+def test_layer_crs_in_toml_overrides_the_file(tmp_path):
+    gpd.GeoDataFrame({"村名": ["甲村"]}, geometry=[box(117.49, 30.49, 117.5, 30.5)], crs=4326
+                     ).to_file(tmp_path / "v.gpkg")
+    layer = load_township(toml(tmp_path, '[layers.villages]\npath = "v.gpkg"\ncrs = "EPSG:4490"\n')).layer("villages")
+    assert layer.source_crs.to_epsg() == 4490 and "overrides" in layer.crs_note
+
+
+def test_missing_layer_kind(tiny_township):
+    with pytest.raises(LayerReadError, match="no rivers layer") as err:
+        load_township(tiny_township).layer("rivers")
+    assert "[layers.rivers]" in err.value.hint
+
+
+def test_real_campus_trees_3d_points_and_mixed_case_words(realdata, tmp_path):
+    """Real GPS tree points with Z and health words: loaded as a user would map them."""
+    src = realdata / "tree-points-campus" / "campus_trees.geojson"
+    (tmp_path / "township.toml").write_text(
+        f'[township]\nname = "campus"\n[layers.infected_trees]\npath = "{src.as_posix()}"\n'
+        'fields = { tree_id = "id", status = "note" }\n', encoding="utf-8")
+    with pytest.raises(FieldError) as err:  # Healthy / Sick … are not pine-wilt statuses
+        load_township(tmp_path).layer("infected_trees")
+    assert "'Healthy'" in str(err.value)
+    (tmp_path / "township.toml").write_text(
+        f'[township]\nname = "campus"\n[layers.infected_trees]\npath = "{src.as_posix()}"\n'
+        'fields = { tree_id = "id", status = "note" }\n'
+        '[layers.infected_trees.values]\nstatus = { Healthy = "suspected", Sick = "confirmed", '
+        'Unhealthy = "confirmed", Dying = "confirmed", Dead = "felled" }\n', encoding="utf-8")
+    layer = load_township(tmp_path).layer("infected_trees")
+    counts = layer.gdf["status"].value_counts(dropna=False)
+    # PROVENANCE.md: Sick 32 + sick 1 + Dying 11 + Unhealthy 7 = 51 confirmed; Dead 10; 2 blank
+    assert counts["confirmed"] == 51 and counts["felled"] == 10 and counts["suspected"] == 1565
+    assert layer.gdf["status"].isna().sum() == 2
+    assert not layer.gdf.geometry.has_z.any()  # heights dropped
+    assert layer.gdf.crs.is_projected and layer.gdf.crs.to_epsg() == 32616  # UTM outside China
