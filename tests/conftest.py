@@ -54,12 +54,12 @@ EAST = box(117.50, 30.49, 117.51, 30.50)
 
 @pytest.fixture
 def tiny_township(tmp_path: Path) -> Path:
-    """Two villages (GeoPackage), two plots (GBK shapefile in GK zone 39 without .cpg) and
+    """Two villages (GeoPackage), two plots (GBK shapefile in GK zone 39, EPSG:4527, without .cpg) and
     three trees (CSV with Chinese headers, one outside every village)."""
     villages = gpd.GeoDataFrame({"村名": ["甲村", "乙村"], "村代码": ["341", "342"]}, geometry=[WEST, EAST], crs=4490)
     villages.to_file(tmp_path / "town.gpkg", layer="villages")
     plots = gpd.GeoDataFrame({"小班号": ["001", "002"], "村名": ["甲村", "乙村"], "优势树种": ["马尾松", "杉木"]},
-                             geometry=[WEST, EAST], crs=4490).to_crs(4518)
+                             geometry=[WEST, EAST], crs=4490).to_crs(4527)
     plots.to_file(tmp_path / "plots.shp", encoding="GBK")
     (tmp_path / "plots.cpg").unlink(missing_ok=True)
     trees = pd.DataFrame({"编号": ["T1", "T2", "T3"], "经度": [117.495, 117.505, 117.6], "纬度": [30.495, 30.495, 30.5],

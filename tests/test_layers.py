@@ -23,7 +23,7 @@ def test_tiny_township_loads_with_canonical_fields(tiny_township):
     assert town.working_crs.to_epsg() == 4548  # GK zone CM 117°E from the villages' extent
     plots = town.layer("forest_plots")
     assert plots.gdf.crs.to_epsg() == 4548
-    assert plots.source_crs.to_epsg() == 4518  # the fixture wrote the shapefile with that .prj
+    assert plots.source_crs.to_epsg() == 4527  # the fixture wrote the shapefile with that .prj (GK zone 39)
     assert list(plots.gdf["plot_id"]) == ["001", "002"]
     assert list(plots.gdf["species"]) == ["masson_pine", "chinese_fir"]  # 马尾松, 杉木 as codes
     assert plots.field_map["species"] == "优势树种"
