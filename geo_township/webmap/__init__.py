@@ -1,0 +1,76 @@
+"""The interactive map: every layer of a township on one Leaflet page (folium), readable
+by a township head, in English or Chinese. The only package that imports folium.
+
+Layout: :mod:`.model` (the map as plain data: layers, styles, legend, basemaps — no
+folium, unit-tested), :mod:`.encode` (compact columnar encoding of features for the
+page), :mod:`.build` (the folium page), :mod:`.assets` (Leaflet from a CDN, or inlined
+from installed XStatic packages with ``offline=True``), :mod:`.basemaps` and
+:mod:`.indicators` (registries as data), :mod:`.summary` (the key numbers printed with
+the map), :mod:`.providers` (the extension point below).
+
+Adding layers from another analysis — the provider contract
+-----------------------------------------------------------
+Register a function in :data:`OVERLAY_PROVIDERS` with a one-line edit::
+
+    OVERLAY_PROVIDERS: dict[str, Provider] = {
+        "hotspots": "geo_township.trees:hotspot_overlays",
+    }
+
+* The value is ``"package.module:function"`` (imported only when a map is built) or
+  the function itself.
+* The function takes the loaded :class:`~geo_township.layers.Township` and returns a
+  list of :class:`~geo_township.overlay.Overlay` (vector) and/or
+  :class:`~geo_township.overlay.RasterOverlay` objects — an empty list when the
+  township lacks what it needs (e.g. no rivers layer). It must not print or write files.
+* Geometries may be in any CRS (the map reprojects to EPSG:4326 and, over AMap,
+  shifts to GCJ-02 for display). Canonical field names are labelled automatically;
+  give others ``labels={"trees": ("Trees", "株数")}``. Coded values are shown as words
+  through ``vocab`` (canonical fields get theirs automatically). Values are always shown
+  as text (escaped), so data can go in unchanged.
+* An overlay whose ``key`` equals a built-in layer's key replaces that layer (e.g. the
+  rivers analysis may hand its own ``river_zones``; the audit may hand
+  ``land_transfers`` with findings highlighted). ``highlight=True`` draws an overlay
+  emphasised above the others of its geometry.
+* If the function raises (or returns something else), the map is drawn without its
+  layers and shows a warning naming the provider and the error; the command line
+  prints the warning too. Providers are called in registry order.
+
+Rasters (``geo-township map --raster NAME``): register a function
+``provider(township, name) -> RasterOverlay | None`` in :data:`RASTER_PROVIDERS`; it is
+called for each requested raster name (one of the township's ``[rasters]``) and returns
+``None`` when it does not draw that raster. The :class:`~geo_township.overlay.RasterOverlay`
+carries an RGBA array already coloured, its ``(west, south, east, north)`` bounds in
+degrees and its legend entries.
+
+Programs can also pass overlays directly: ``build_map(township, extra_overlays=[...])``.
+"""
+
+from __future__ import annotations
+
+from geo_township.webmap.providers import (
+    AnyOverlay,
+    Collected,
+    Provider,
+    RasterProvider,
+    collect_overlays,
+)
+
+#: Overlay providers of other analyses: name → "package.module:function" or a callable
+#: ``(township) -> list[Overlay | RasterOverlay]``. One line per provider (see above).
+OVERLAY_PROVIDERS: dict[str, Provider] = {
+}
+
+#: Raster providers for ``--raster NAME``: name → "package.module:function" or a callable
+#: ``(township, raster_name) -> RasterOverlay | None``.
+RASTER_PROVIDERS: dict[str, RasterProvider] = {
+}
+
+__all__ = [
+    "OVERLAY_PROVIDERS",
+    "RASTER_PROVIDERS",
+    "AnyOverlay",
+    "Collected",
+    "Provider",
+    "RasterProvider",
+    "collect_overlays",
+]
