@@ -1,0 +1,153 @@
+"""The info / check / area / init commands through Click, and every bad input's message and exit code."""
+
+import io
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from pyproj import Geod
+
+from geo_township.cli import COMMANDS, main
+
+
+def run(runner, *args):
+    return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_registry_holds_the_expected_commands():
+    for name in ("init", "info", "check", "area"):
+        assert name in COMMANDS
+    for name in COMMANDS:
+        assert main.get_command(None, name) is not None, name
+
+
+def test_info_lists_every_layer(runner, tiny_township):
+    result = run(runner, "info", "--township", tiny_township)
+    assert result.exit_code == 0
+    for name in ("villages", "forest_plots", "infected_trees", "plots.shp", "EPSG:4527"):
+        assert name in result.stdout
+    assert "species←优势树种" in result.stdout
+
+
+def test_area_csv_total_matches_geod(runner, tiny_township):
+    result = run(runner, "area", "forest_plots", "--by", "village", "--unit", "mu", "--format", "csv",
+                 "--township", tiny_township)
+    assert result.exit_code == 0
+    assert result.stdout.startswith("\ufeff")  # BOM for Excel
+    table = pd.read_csv(io.StringIO(result.stdout.lstrip("\ufeff")))
+    assert list(table.columns) == ["group", "count", "area_mu"]
+    assert table["group"].iloc[-1] == "Total"
+    plots = gpd.read_file(tiny_township / "plots.shp").to_crs(4490)
+    geod = Geod(ellps="GRS80")
+    expected = sum(abs(geod.geometry_area_perimeter(g)[0]) for g in plots.geometry) / (10000 / 15)
+    assert table["area_mu"].iloc[-1] == pytest.approx(expected, rel=1e-4)
+    assert table["area_mu"].iloc[:-1].sum() == pytest.approx(table["area_mu"].iloc[-1], abs=0.011)
+
+
+def test_area_zh_and_planar_and_json_provenance(runner, tiny_township):
+    zh = run(runner, "area", "forest_plots", "--by", "species", "--lang", "zh", "--format", "csv",
+             "--township", tiny_township)
+    assert "合计" in zh.stdout and "马尾松" in zh.stdout and "面积(亩)" in zh.stdout
+    js = run(runner, "area", "forest_plots", "--method", "planar", "--unit", "ha", "--format", "json",
+             "--township", tiny_township)
+    data = json.loads(js.stdout)
+    prov = data["provenance"]
+    assert prov["area_method"] == "planar" and "Gauss" in prov["method_note"]
+    assert prov["working_crs"] == "EPSG:4548"
+    assert prov["inputs"][0]["file"].endswith("plots.shp")
+    assert data["tables"]["summary"][-1]["group"] == "Total" and "area_ha" in data["tables"]["summary"][-1]
+    table = run(runner, "area", "forest_plots", "--township", tiny_township)
+    assert "ellipsoidal" in table.stdout  # says which method was used
+
+
+def test_area_xlsx_has_provenance_sheet(runner, tiny_township, tmp_path):
+    from openpyxl import load_workbook
+
+    out = tmp_path / "areas.xlsx"
+    result = run(runner, "area", "forest_plots", "--by", "village", "-o", out, "--township", tiny_township)
+    assert result.exit_code == 0
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["summary", "About"]
+    assert [c.value for c in wb["summary"][1]] == ["group", "count", "area_mu"]
+    about = {row[0].value: row[1].value for row in wb["About"].iter_rows()}
+    assert about["area_method"] == "ellipsoidal" and about["tool"].startswith("geo-township")
+
+
+def test_check_exit_codes(runner, tiny_township):
+    assert run(runner, "check", "--township", tiny_township).exit_code == 0
+    (tiny_township / "trees.csv").write_text("编号,经度,纬度,状态\nT1,117.495,30.495,已伐\nT1,117.496,30.495,已伐\n",
+                                             encoding="utf-8")
+    result = run(runner, "check", "--township", tiny_township)
+    assert result.exit_code == 1
+    assert "duplicate_id" in result.stdout
+
+
+def _append(path, text):
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("layer, breakage, message", [
+    ("forest_plots", lambda d: (d / "plots.shp").unlink(), "file not found"),
+    ("forest_plots", lambda d: (d / "plots.dbf").unlink(), ".dbf file is missing"),
+    ("infected_trees", lambda d: (d / "trees.csv").write_bytes("编号,经度,纬度,状态\n甲,117.5,30.5,已伐\n".encode("gbk")),
+     "not UTF-8"),
+    ("infected_trees", lambda d: (d / "trees.csv").write_text("编号,经度,纬度,状态\n甲,117.5,30.5,砍了\n",
+                                                              encoding="utf-8"), "not understood"),
+    ("infected_trees", lambda d: (d / "trees.csv").write_text("编号,经度,纬度,状态\n", encoding="utf-8"), "empty"),
+    ("infected_trees", lambda d: (d / "trees.csv").write_text("编号,东,北,状态\n甲,1,2,已伐\n", encoding="utf-8"),
+     "no coordinate columns"),
+    ("villages", lambda d: (d / "town.gpkg").write_bytes(b"not a geopackage at all"), "cannot"),
+    ("villages", lambda d: (d / "township.toml").write_text("[township\n", encoding="utf-8"), "not valid TOML"),
+    ("villages", lambda d: _append(d / "township.toml", 'fields = { tree = "编号" }\n'), "unknown field 'tree'"),
+    ("villages", lambda d: _append(d / "township.toml", '[layers.forest_plot]\npath = "plots.shp"\n'),
+     "unknown layer kind 'forest_plot'"),
+    ("forest_plots", lambda d: (d / "plots.prj").unlink() or _append(d / "township.toml", ""),
+     None),  # a GK shapefile without .prj is inferred, not an error
+])
+def test_bad_input_gives_a_message_and_exit_2(runner, tiny_township, layer, breakage, message):
+    breakage(tiny_township)
+    result = runner.invoke(main, ["area", layer, "--township", str(tiny_township)])
+    if message is None:
+        assert result.exit_code == 0, result.stderr
+        return
+    assert result.exit_code == 2, result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+    assert message in result.stderr
+    assert result.stderr.startswith("Error: ")
+
+
+def test_unknown_layer_and_field(runner, tiny_township):
+    result = runner.invoke(main, ["area", "rivers", "--township", str(tiny_township)])
+    assert result.exit_code == 2 and "no rivers layer" in result.stderr
+    result = runner.invoke(main, ["area", "forest_plots", "--by", "colour", "--township", str(tiny_township)])
+    assert result.exit_code == 2 and "no field 'colour'" in result.stderr
+
+
+def test_verbose_shows_the_traceback(runner, tiny_township):
+    (tiny_township / "plots.shp").unlink()
+    quiet = runner.invoke(main, ["area", "forest_plots", "--township", str(tiny_township)])
+    loud = runner.invoke(main, ["-v", "area", "forest_plots", "--township", str(tiny_township)])
+    assert "Traceback" not in quiet.stderr and "Traceback" in loud.stderr
+
+
+def test_no_township_found(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["info"])
+    assert result.exit_code == 2 and "geo-township init" in result.stderr
+
+
+def test_init_makes_a_working_township(runner, tmp_path, sample_dir):
+    dest = tmp_path / "my-township"
+    result = run(runner, "init", dest)
+    assert result.exit_code == 0, result.stderr
+    assert (dest / "township.toml").exists()
+    info = run(runner, "info", "--township", dest)
+    assert info.exit_code == 0
+    again = runner.invoke(main, ["init", str(dest)])
+    assert again.exit_code == 2 and "already holds" in again.stderr
+
+
+def test_xlsx_needs_an_output_file(runner, tiny_township):
+    result = runner.invoke(main, ["area", "forest_plots", "--format", "xlsx", "--township", str(tiny_township)])
+    assert result.exit_code == 2 and "-o" in result.stderr
