@@ -161,6 +161,31 @@ VOCABULARIES: dict[str, Vocabulary] = {
 }
 VOCABULARIES[SAND_ZONE.name] = SAND_ZONE
 
+AUDIT_CHECK = Vocabulary(
+    "audit_check",
+    (
+        Term("area_mismatch", "declared area ≠ measured", "登记面积与实测不符"),
+        Term("overlap", "counted twice (overlap)", "重复流转(地块重叠)"),
+        Term("renewal", "renewal (overlap, not at once)", "续签(地块重叠、期限不重叠)"),
+        Term("outside_village", "outside its village", "超出所属村界"),
+        Term("on_basic_farmland", "non-farming use on basic farmland", "非农用途占用永久基本农田"),
+        Term("on_forest_land", "farmland transfer on forest land", "耕地流转涉及林地"),
+        Term("in_river_zone", "in a river management zone", "位于河道管理范围内"),
+        Term("duplicate_id", "duplicate parcel id", "地块编号重复"),
+        Term("missing_id", "no parcel id", "缺少地块编号"),
+        Term("missing_declared", "no declared area", "缺少登记面积"),
+        Term("end_before_start", "ends before it starts", "终止日期早于起始日期"),
+        Term("contract_too_long", "contract too long", "流转期限超过上限"),
+        Term("missing_dates", "no start or end date", "缺少起止日期"),
+        Term("missing_village", "no village", "缺少村名"),
+        Term("unknown_village", "unknown village", "村名不在行政村图层中"),
+        Term("invalid_geometry", "invalid geometry (repaired copy)", "图形无效(已提供修复副本)"),
+        Term("empty_geometry", "no geometry", "缺少图形"),
+    ),
+)
+"""The land-transfer audit's checks (geo_township.transfers.CHECKS), for table labels."""
+VOCABULARIES[AUDIT_CHECK.name] = AUDIT_CHECK
+
 # --------------------------------------------------------------------------- fields and kinds
 
 
@@ -450,6 +475,43 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "closed_year": ("Year closed", "关停年份"),
     "in_zone_of": ("In management zone of", "所在管理范围(河段)"),
     "sand_zone": ("Sand-mining zone", "采砂分区"),
+    # land-transfer audit (geo_township.transfers)
+    "findings": ("Findings", "问题数"),
+    "parcels": ("Parcels", "地块数"),
+    "concerned_mu": ("Area concerned (mu)", "涉及面积(亩)"),
+    "measured_mu": ("Measured (mu)", "实测面积(亩)"),
+    "diff_mu": ("Declared − measured (mu)", "登记减实测(亩)"),
+    "diff_pct": ("Difference (% of measured)", "差额占实测(%)"),
+    "parcel_a": ("Parcel A", "地块A"),
+    "parcel_b": ("Parcel B", "地块B"),
+    "village_a": ("Village A", "地块A所属村"),
+    "village_b": ("Village B", "地块B所属村"),
+    "overlap_mu": ("Overlap (mu)", "重叠面积(亩)"),
+    "share_a_pct": ("Share of A (%)", "占地块A(%)"),
+    "share_b_pct": ("Share of B (%)", "占地块B(%)"),
+    "start_a": ("Start A", "地块A起始日期"),
+    "end_a": ("End A", "地块A终止日期"),
+    "start_b": ("Start B", "地块B起始日期"),
+    "end_b": ("End B", "地块B终止日期"),
+    "outside_mu": ("Outside its village (mu)", "超出村界面积(亩)"),
+    "outside_pct": ("Outside its village (%)", "超出村界比例(%)"),
+    "lies_in": ("Lies in", "实际所在"),
+    "on_farmland_mu": ("On basic farmland (mu)", "占永久基本农田(亩)"),
+    "on_farmland_pct": ("On basic farmland (%)", "占永久基本农田比例(%)"),
+    "patches": ("Farmland patches", "涉及基本农田图斑"),
+    "on_forest_mu": ("On forest land (mu)", "涉及林地面积(亩)"),
+    "on_forest_pct": ("On forest land (%)", "涉及林地比例(%)"),
+    "plots": ("Forest plots", "涉及小班"),
+    "in_zone_mu": ("In river zone (mu)", "河道管理范围内面积(亩)"),
+    "in_zone_pct": ("In river zone (%)", "河道管理范围内比例(%)"),
+    "years": ("Years", "年限"),
+    "reason": ("Reason", "原因"),
+    "start_year": ("Start year", "起始年份"),
+    "basic_farmland_mu": ("Basic farmland (mu)", "永久基本农田(亩)"),
+    "transferred_farmland_mu": ("Basic farmland transferred (mu)", "已流转基本农田(亩)"),
+    "farmland_share_pct": ("Share transferred (%)", "流转占比(%)"),
+    "audit": ("Audit", "审计结果"),
+    "checks": ("Checks", "问题类型"),
     # pine-wilt trees (geo_township.trees, hotspots, treeimport)
     "found": ("Found", "发现(株)"),
     "confirmed": ("Confirmed", "确认(株)"),
