@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "info": "info",
     "check": "check",
     "area": "area",
+    "rivers": "rivers",
+    "sand": "sand",
 }
 
 

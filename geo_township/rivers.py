@@ -1,0 +1,741 @@
+"""Rivers under the river-chief system (河长制): length per chief, level, reach and village,
+management zones (河道管理范围) and what lies inside them, and patrol coverage (巡河) from
+GPS tracks.
+
+Conventions, shared with :mod:`geo_township.sand` and the land-transfer audit:
+
+* **Reach** — the unit a chief answers for: features with the same ``reach_id``; a
+  feature without one is keyed by its river ``name``, else by its feature number.
+  Line features are river reaches; polygon features (lakes, wide river reaches) get
+  their own table (area and shoreline) and are left out of the river lengths.
+* **Lengths** — ellipsoidal by default (geodesic on CGCS2000, :func:`measure.length_m`),
+  or planar in the township's Gauss–Krüger zone; the method is stated in every result.
+* **Management zone** — each feature buffered by its reach's ``zone_m`` (metres from the
+  centre line; the township's ``zone_m`` parameter when blank), computed in metres in a
+  projected CRS (never in degrees), dissolved per reach (:func:`management_zones`).
+* **Distances** — planar metres in the township's working CRS (a 3-degree Gauss–Krüger
+  zone; its scale error is under 1.3e-4, a centimetre per 100 m).
+* **Patrol coverage** — the share of a reach's length lying within ``patrol_buffer_m`` of
+  a patrol track. A chief's coverage counts only their own tracks on their own reaches,
+  per calendar month; a reach counts as patrolled when anyone's track came near it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from geo_township.errors import CRSError, FieldError, UsageError
+from geo_township.kinds import KINDS, TOTAL_LABEL, UNASSIGNED_LABEL, normalise_name
+from geo_township.layers import Township, feature_ids
+from geo_township.measure import Method, area, length_m, planar_crs_for
+from geo_township.overlay import Category, Overlay
+from geo_township.results import OUTSIDE_LABEL, Finding, Result
+
+log = logging.getLogger(__name__)
+
+LENGTH_NOTES = {
+    "ellipsoidal": "lengths are ellipsoidal: geodesic on the CGCS2000 ellipsoid",
+    "planar": "lengths are planar, in the township's 3-degree Gauss–Krüger zone",
+}
+#: Segments per quarter circle when buffering: the round ends and bends of a zone are
+#: then within 0.2% of a true circle's area.
+QUAD_SEGS = 16
+#: Layers whose features are looked for inside the management zones, in table order.
+ZONE_LAYERS = ("sand_sites", "outfalls", "land_transfers", "forest_plots")
+_POLYGON_TYPES = (3, 6)
+
+
+# --------------------------------------------------------------------------- reaches
+
+
+def reach_keys(rivers: gpd.GeoDataFrame) -> pd.Series:
+    """The reach each feature belongs to, as text: its ``reach_id``, else its river
+    ``name``, else ``"feature N"`` (N counted from 1)."""
+    key = pd.Series([f"feature {i + 1}" for i in range(len(rivers))], index=rivers.index, dtype=object)
+    for col in ("name", "reach_id"):
+        if col in rivers.columns:
+            values = rivers[col]
+            key = values.astype(object).where(values.notna(), key)
+    return key.astype(str)
+
+
+def _is_polygon(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    return np.isin(shapely.get_type_id(gdf.geometry.to_numpy()), _POLYGON_TYPES)
+
+
+def _first(values: pd.Series) -> object:
+    values = values.dropna()
+    return values.iloc[0] if len(values) else None
+
+
+def reach_attributes(rivers: gpd.GeoDataFrame) -> pd.DataFrame:
+    """One row per reach (indexed by its key): river name, chief, chief level and zone
+    width, each the first non-blank value among the reach's features."""
+    frame = pd.DataFrame({"reach": reach_keys(rivers).to_numpy()})
+    for col in ("name", "chief", "chief_level", "zone_m"):
+        frame[col] = rivers[col].to_numpy() if col in rivers.columns else None
+    grouped = frame.groupby("reach", sort=False)
+    out = grouped.agg({c: _first for c in ("name", "chief", "chief_level", "zone_m")})
+    return out
+
+
+def _projected(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, CRS]:
+    """``gdf`` in a CRS whose unit is the metre (its own, else its Gauss–Krüger zone)."""
+    if gdf.crs is None:
+        raise CRSError("the rivers have no coordinate system, so a zone in metres cannot be drawn",
+                       hint='set the layer\'s crs in township.toml, e.g. crs = "EPSG:4490"')
+    crs = CRS(gdf.crs)
+    if crs.is_projected and crs.axis_info and all(a.unit_name in ("metre", "meter") for a in crs.axis_info):
+        return gdf, crs
+    target = planar_crs_for(gdf.geometry)
+    return gdf.to_crs(target), target
+
+
+def _zone_widths(rivers: gpd.GeoDataFrame, default_zone_m: float) -> np.ndarray:
+    if default_zone_m is None or not np.isfinite(default_zone_m) or default_zone_m < 0:
+        raise UsageError(f"the default management zone width must be 0 m or more, not {default_zone_m!r}",
+                         hint="set zone_m in [parameters] of township.toml, e.g. zone_m = 30")
+    widths = (pd.to_numeric(rivers["zone_m"], errors="coerce") if "zone_m" in rivers.columns
+              else pd.Series(np.nan, index=rivers.index)).to_numpy(dtype="float64")
+    negative = np.isfinite(widths) & (widths < 0)
+    if negative.any():
+        keys = reach_keys(rivers)[negative]
+        raise FieldError(f"negative management zone width (zone_m) on reach(es) {', '.join(keys.unique()[:5])}",
+                         hint="zone_m is the width in metres from the river's centre line; write 0 or more")
+    return np.where(np.isfinite(widths), widths, float(default_zone_m))
+
+
+def management_zones(rivers: gpd.GeoDataFrame, *, default_zone_m: float,
+                     method: Method = "ellipsoidal") -> gpd.GeoDataFrame:
+    """River management zones (河道管理范围): one polygon per reach.
+
+    Each feature is buffered by its ``zone_m`` (metres from the centre line, or from a
+    lake's shore; ``default_zone_m`` where blank), with round ends, in a projected CRS in
+    metres — the input's own when it is one, else its Gauss–Krüger zone — and the
+    buffers of a reach are dissolved into one polygon. Reaches whose width is 0 m have
+    no zone and are left out (a lake with 0 m keeps the lake itself).
+
+    Returns a GeoDataFrame in the input's CRS with columns ``reach``, ``river_name``,
+    ``river_chief``, ``chief_level``, ``zone_m`` (the widest width used in the reach) and
+    ``zone_area_mu`` (the zone's area by ``method``).
+    """
+    empty = gpd.GeoDataFrame({"reach": [], "river_name": [], "river_chief": [], "chief_level": [],
+                              "zone_m": [], "zone_area_mu": []}, geometry=gpd.GeoSeries([], crs=rivers.crs),
+                             crs=rivers.crs)
+    if len(rivers) == 0:
+        return empty
+    projected, crs = _projected(rivers)
+    widths = _zone_widths(rivers, default_zone_m)
+    buffers = shapely.buffer(projected.geometry.to_numpy(), widths, quad_segs=QUAD_SEGS)
+    keys = reach_keys(rivers).to_numpy()
+    frame = gpd.GeoDataFrame({"reach": keys, "zone_m": widths}, geometry=buffers, crs=crs)
+    frame = frame[~shapely.is_empty(buffers)]
+    if not len(frame):
+        return empty
+    dissolved = frame.dissolve(by="reach", aggfunc={"zone_m": "max"}, sort=False)
+    attrs = reach_attributes(rivers)
+    zones = gpd.GeoDataFrame({
+        "reach": dissolved.index.astype(str),
+        "river_name": attrs.loc[dissolved.index, "name"].to_numpy(),
+        "river_chief": attrs.loc[dissolved.index, "chief"].to_numpy(),
+        "chief_level": attrs.loc[dissolved.index, "chief_level"].to_numpy(),
+        "zone_m": dissolved["zone_m"].to_numpy(),
+        "zone_area_mu": area(gpd.GeoSeries(dissolved.geometry.to_numpy(), crs=crs), unit="mu", method=method),
+    }, geometry=dissolved.geometry.to_numpy(), crs=crs)
+    if not crs.equals(CRS(rivers.crs)):
+        zones = zones.to_crs(rivers.crs)
+    return zones.reset_index(drop=True)
+
+
+def reach_lines(rivers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The river line of each reach (lakes as their polygon), dissolved: columns ``reach``
+    and geometry, in the input's CRS. Used for distances to the river."""
+    frame = gpd.GeoDataFrame({"reach": reach_keys(rivers).to_numpy()}, geometry=rivers.geometry.to_numpy(),
+                             crs=rivers.crs)
+    return frame.dissolve(by="reach", sort=False).reset_index()
+
+
+# --------------------------------------------------------------------------- lengths
+
+
+def _with_total(table: pd.DataFrame, first: str, sums: dict[str, float]) -> pd.DataFrame:
+    total = {c: None for c in table.columns}
+    total[first] = TOTAL_LABEL["en"]
+    total.update(sums)
+    return pd.concat([table, pd.DataFrame([total], columns=table.columns)], ignore_index=True)
+
+
+def _labels(values: pd.Series) -> pd.Series:
+    return values.astype(object).where(values.notna(), UNASSIGNED_LABEL["en"]).astype(str)
+
+
+def river_lengths(rivers: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None = None, *,
+                  method: Method = "ellipsoidal") -> dict[str, pd.DataFrame]:
+    """River length (km) per chief, chief level, reach and village, each with a total row.
+
+    ``rivers`` and ``villages`` must share a CRS. A reach crossing villages is cut at the
+    village boundaries (in that CRS) and each piece measured by ``method``; pieces outside
+    every village form an "(outside)" row. Only line features count; lakes are
+    tabulated by area and shoreline in ``lakes``.
+
+    Returns tables ``by_chief``, ``by_level``, ``by_reach``, ``by_village`` (when villages
+    are given) and ``lakes`` (when there are polygons).
+    """
+    polygons = _is_polygon(rivers)
+    lines = rivers[~polygons]
+    keys = reach_keys(rivers)
+    attrs = reach_attributes(rivers)
+    lengths = length_m(lines.geometry, method=method)
+    per_feature = pd.DataFrame({"reach": keys[~polygons].to_numpy(), "length_m": lengths})
+    per_reach = per_feature.groupby("reach", sort=False)["length_m"].sum()
+    reach_order = [k for k in attrs.index if k in per_reach.index]
+
+    villages_crossed: dict[str, str] = {}
+    by_village = None
+    if villages is not None and "village" in villages.columns and len(lines):
+        line_geoms = lines.geometry.to_numpy()
+        vgeoms = villages.geometry.to_numpy()
+        tree = shapely.STRtree(vgeoms)
+        li, vi = tree.query(line_geoms, predicate="intersects")
+        pieces = shapely.intersection(line_geoms[li], vgeoms[vi])
+        piece_len = length_m(gpd.GeoSeries(pieces, crs=rivers.crs), method=method)
+        outside = shapely.difference(line_geoms, shapely.union_all(vgeoms))
+        outside_len = length_m(gpd.GeoSeries(outside, crs=rivers.crs), method=method)
+        vnames = _labels(villages["village"]).to_numpy()
+        line_keys = keys[~polygons].to_numpy()
+        split = pd.DataFrame({"village": vnames[vi], "reach": line_keys[li], "length_m": piece_len})
+        split = split[split["length_m"] > 0]
+        if (outside_len > 1e-6).any():
+            split = pd.concat([split, pd.DataFrame({"village": OUTSIDE_LABEL["en"], "reach": line_keys,
+                                                    "length_m": outside_len})[outside_len > 1e-6]],
+                              ignore_index=True)
+        for reach, grp in split[split["village"] != OUTSIDE_LABEL["en"]].groupby("reach", sort=False):
+            villages_crossed[str(reach)] = "、".join(sorted(grp["village"].unique()))
+        agg = split.groupby("village", sort=True).agg(reaches=("reach", "nunique"), length_m=("length_m", "sum"))
+        order = [v for v in agg.index if v != OUTSIDE_LABEL["en"]] + [v for v in agg.index
+                                                                      if v == OUTSIDE_LABEL["en"]]
+        agg = agg.loc[order]
+        by_village = pd.DataFrame({"village": agg.index.astype(str), "reaches": agg["reaches"].astype(int).to_numpy(),
+                                   "length_km": agg["length_m"].to_numpy() / 1000.0})
+        by_village = _with_total(by_village, "village", {"reaches": len(per_reach),
+                                                         "length_km": float(split["length_m"].sum()) / 1000.0})
+
+    by_reach = pd.DataFrame({
+        "reach": reach_order,
+        "river_name": attrs.loc[reach_order, "name"].to_numpy(),
+        "river_chief": attrs.loc[reach_order, "chief"].to_numpy(),
+        "chief_level": attrs.loc[reach_order, "chief_level"].to_numpy(),
+        "length_km": per_reach.loc[reach_order].to_numpy() / 1000.0,
+    })
+    if villages_crossed or by_village is not None:
+        by_reach["villages_crossed"] = [villages_crossed.get(r) for r in reach_order]
+    total_km = float(per_reach.sum()) / 1000.0
+    by_reach = _with_total(by_reach, "reach", {"length_km": total_km})
+
+    reach_frame = pd.DataFrame({"reach": reach_order,
+                                "chief": _labels(attrs.loc[reach_order, "chief"]).to_numpy(),
+                                "chief_level": attrs.loc[reach_order, "chief_level"].to_numpy(),
+                                "length_m": per_reach.loc[reach_order].to_numpy()})
+    chief_agg = reach_frame.groupby("chief", sort=True).agg(
+        chief_level=("chief_level", _first), reaches=("reach", "count"), length_m=("length_m", "sum"))
+    by_chief = pd.DataFrame({"river_chief": chief_agg.index.astype(str),
+                             "chief_level": chief_agg["chief_level"].to_numpy(),
+                             "reaches": chief_agg["reaches"].astype(int).to_numpy(),
+                             "length_km": chief_agg["length_m"].to_numpy() / 1000.0})
+    by_chief = _with_total(by_chief, "river_chief", {"reaches": len(reach_order), "length_km": total_km})
+
+    levels = reach_frame.assign(chief_level=_labels(reach_frame["chief_level"]))
+    level_order = {code: i for i, code in enumerate(("county", "township", "village"))}
+    level_agg = levels.groupby("chief_level").agg(chiefs=("chief", "nunique"), reaches=("reach", "count"),
+                                                  length_m=("length_m", "sum"))
+    level_agg = level_agg.loc[sorted(level_agg.index, key=lambda c: (level_order.get(c, 9), c))]
+    by_level = pd.DataFrame({"chief_level": level_agg.index.astype(str),
+                             "chiefs": level_agg["chiefs"].astype(int).to_numpy(),
+                             "reaches": level_agg["reaches"].astype(int).to_numpy(),
+                             "length_km": level_agg["length_m"].to_numpy() / 1000.0})
+    by_level = _with_total(by_level, "chief_level", {"chiefs": int(reach_frame["chief"].nunique()),
+                                                     "reaches": len(reach_order), "length_km": total_km})
+    tables = {"by_chief": by_chief, "by_level": by_level, "by_reach": by_reach}
+    if by_village is not None:
+        tables["by_village"] = by_village
+    if polygons.any():
+        lakes = rivers[polygons]
+        frame = pd.DataFrame({"reach": keys[polygons].to_numpy(),
+                              "area_m2": area(lakes.geometry, unit="m2", method=method),
+                              "shore_m": length_m(lakes.geometry, method=method)})
+        agg = frame.groupby("reach", sort=False).sum()
+        tables["lakes"] = _with_total(pd.DataFrame({
+            "reach": agg.index.astype(str),
+            "river_name": attrs.loc[agg.index, "name"].to_numpy(),
+            "river_chief": attrs.loc[agg.index, "chief"].to_numpy(),
+            "area_km2": agg["area_m2"].to_numpy() / 1e6,
+            "shoreline_km": agg["shore_m"].to_numpy() / 1000.0,
+        }), "reach", {"area_km2": float(agg["area_m2"].sum()) / 1e6,
+                      "shoreline_km": float(agg["shore_m"].sum()) / 1000.0})
+    return tables
+
+
+# --------------------------------------------------------------------------- inside the zones
+
+
+def features_in_zones(zones: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame,
+                      layers: Mapping[str, gpd.GeoDataFrame], *, method: Method = "ellipsoidal"
+                      ) -> tuple[pd.DataFrame, dict[str, gpd.GeoDataFrame]]:
+    """Features of ``layers`` (kind name → GeoDataFrame, all in the zones' CRS, which must
+    be projected in metres) that intersect a management zone.
+
+    One row per (feature, reach) pair: ``layer``, ``feature`` (its id), ``village``,
+    ``reach``, ``river_chief``, ``distance_m`` (planar, from the feature to the reach's
+    river line; 0 when it touches it) and, for polygons, ``inside_mu`` (the part inside
+    the zone, by ``method``). Rows are ordered by layer, then distance.
+
+    Also returns, per layer, the features inside a zone with those columns joined (one
+    feature per reach it lies in), for maps and GeoPackages.
+    """
+    columns = ["layer", "feature", "village", "reach", "river_chief", "distance_m", "inside_mu"]
+    rows = []
+    features: dict[str, gpd.GeoDataFrame] = {}
+    if not len(zones):
+        return pd.DataFrame(columns=columns), features
+    lines = reach_lines(rivers).set_index("reach")
+    zone_geoms = zones.geometry.to_numpy()
+    zone_reach = zones["reach"].to_numpy()
+    line_of_zone = lines.loc[zone_reach].geometry.to_numpy()
+    tree = shapely.STRtree(zone_geoms)
+    for kind_name, gdf in layers.items():
+        if gdf is None or not len(gdf):
+            continue
+        geoms = gdf.geometry.to_numpy()
+        fi, zi = tree.query(geoms, predicate="intersects")
+        if not len(fi):
+            continue
+        ids = feature_ids(gdf, KINDS[kind_name]).to_numpy()
+        dist = shapely.distance(geoms[fi], line_of_zone[zi])
+        polys = np.isin(shapely.get_type_id(geoms[fi]), _POLYGON_TYPES)
+        inside = np.full(len(fi), np.nan)
+        if polys.any():
+            parts = shapely.intersection(geoms[fi][polys], zone_geoms[zi][polys])
+            inside[polys] = area(gpd.GeoSeries(parts, crs=zones.crs), unit="mu", method=method)
+        village = gdf["village"].to_numpy()[fi] if "village" in gdf.columns else np.full(len(fi), None)
+        frame = pd.DataFrame({"layer": kind_name, "feature": ids[fi], "village": village, "reach": zone_reach[zi],
+                              "river_chief": zones["river_chief"].to_numpy()[zi], "distance_m": dist,
+                              "inside_mu": inside})
+        rows.append(frame.sort_values(["distance_m", "feature"], kind="stable"))
+        found = gdf.iloc[fi].copy()
+        for col in ("reach", "river_chief", "distance_m", "inside_mu"):
+            found[col] = frame[col].to_numpy()
+        features[f"in_zone_{kind_name}"] = gpd.GeoDataFrame(found, geometry=found.geometry.name,
+                                                            crs=gdf.crs).reset_index(drop=True)
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
+    return table[columns], features
+
+
+# --------------------------------------------------------------------------- patrols
+
+
+def _month_range(start: dt.date, end: dt.date) -> list[str]:
+    months = pd.period_range(pd.Timestamp(start).to_period("M"), pd.Timestamp(end).to_period("M"), freq="M")
+    return [str(p) for p in months]
+
+
+def match_chiefs(track_chiefs: pd.Series, chiefs: list[str]) -> pd.Series:
+    """The river chief each track belongs to: the chief whose name equals the track's
+    (ignoring case, spaces and punctuation), else the longest chief name the track's text
+    contains (GPS apps name tracks like "张伟 巡河 3月5日"); None when neither."""
+    folded = {normalise_name(c): c for c in chiefs if c}
+    by_length = sorted(folded, key=len, reverse=True)
+    cache: dict[str, str | None] = {}
+
+    def one(text: object) -> str | None:
+        if text is None or (isinstance(text, float) and np.isnan(text)):
+            return None
+        key = normalise_name(text)
+        if key not in cache:
+            cache[key] = folded.get(key) or next((folded[c] for c in by_length if c and c in key), None)
+        return cache[key]
+
+    return track_chiefs.map(one)
+
+
+def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buffer_m: float,
+                    start: dt.date | None = None, end: dt.date | None = None,
+                    min_coverage_pct: float = 80.0, method: Method = "ellipsoidal",
+                    ) -> tuple[dict[str, pd.DataFrame], list[Finding], gpd.GeoDataFrame]:
+    """Patrol coverage of the river reaches by GPS tracks, in the period ``start``–``end``
+    (inclusive; default: the months the dated tracks span).
+
+    ``rivers`` and ``patrols`` share a projected CRS in metres. A stretch of river is
+    patrolled when a track passes within ``buffer_m`` of it. Tables:
+
+    * ``patrol_chiefs``: per chief — their reaches' length, tracks, the share of that length
+      their own tracks came near in the whole period, the mean of their monthly shares, the
+      months below ``min_coverage_pct`` and the last patrol date;
+    * ``patrol_monthly``: per chief and month — tracks, patrolled km, coverage %;
+    * ``patrol_reaches``: per reach — patrolled km and coverage % by anyone's tracks, tracks
+      and last patrol date;
+    * ``unpatrolled``: reaches no track came near in the period.
+
+    Findings: chiefs whose mean monthly coverage is below the minimum and reaches not
+    patrolled (warnings); tracks without a date or whose walker is no river chief (info).
+    Also returns the river split into patrolled and unpatrolled stretches (``status``)
+    for the map.
+    """
+    if buffer_m < 0:
+        raise UsageError(f"the patrol distance must be 0 m or more, not {buffer_m}",
+                         hint="set patrol_buffer_m in township.toml, e.g. 50")
+    findings: list[Finding] = []
+    lines = rivers[~_is_polygon(rivers)]
+    keys = reach_keys(lines).to_numpy()
+    attrs = reach_attributes(rivers)
+    chief_of_reach = attrs["chief"]
+    line_geoms = lines.geometry.to_numpy()
+    line_len = length_m(lines.geometry, method=method)
+    line_chief = chief_of_reach.reindex(keys).to_numpy()
+    chiefs = sorted({str(c) for c in chief_of_reach.dropna()})
+    line_chiefs = sorted({str(c) for c in line_chief if c is not None and not pd.isna(c)})
+
+    tracks = patrols.copy()
+    tracks["_chief"] = match_chiefs(tracks["chief"], chiefs) if "chief" in tracks.columns else None
+    dates = (pd.to_datetime(tracks["date"]) if "date" in tracks.columns
+             else pd.Series(pd.NaT, index=tracks.index, dtype="datetime64[ns]"))
+    tracks["_date"] = dates.dt.normalize()
+    track_ids = feature_ids(tracks, KINDS["patrols"])
+    undated = tracks["_date"].isna()
+    if undated.any():
+        findings.append(Finding("patrols", ", ".join(track_ids[undated].head(5)) + (" …" if undated.sum() > 5 else ""),
+                                "info", "track_without_date",
+                                f"{int(undated.sum())} track(s) have no date and are left out of the periods; "
+                                "give the tracks a date field or GPS times"))
+    if "chief" not in tracks.columns:
+        findings.append(Finding("patrols", "-", "warning", "no_chief_field",
+                                "the patrol tracks have no chief field (河长/巡河人, or a GPX track name): coverage is "
+                                "computed per reach but not per chief; name the field in township.toml"))
+    else:
+        unknown = tracks["_chief"].isna() & ~undated
+        walkers = tracks.loc[unknown, "chief"].fillna(UNASSIGNED_LABEL["en"]).astype(str).value_counts()
+        for walker, n in walkers.items():
+            findings.append(Finding("patrols", walker, "info", "track_not_a_chief",
+                                    f"{n} track(s) by {walker!r}, who is chief of no reach: they count for the "
+                                    "reaches they pass but for no chief; check the name"))
+    tracks = tracks[~undated]
+    if start is None and len(tracks):
+        start = tracks["_date"].min().date()
+    if end is None and len(tracks):
+        end = tracks["_date"].max().date()
+    if start is not None and end is not None and end < start:
+        raise UsageError(f"the period ends ({end}) before it starts ({start})", hint="swap --from and --to")
+    if start is not None:
+        tracks = tracks[tracks["_date"] >= pd.Timestamp(start)]
+    if end is not None:
+        tracks = tracks[tracks["_date"] <= pd.Timestamp(end)]
+    months = _month_range(start, end) if start is not None and end is not None else []
+    tracks = tracks.assign(_month=tracks["_date"].dt.to_period("M").astype(str))
+
+    buffers = shapely.buffer(tracks.geometry.to_numpy(), buffer_m, quad_segs=8)
+
+    def covered(line_index: np.ndarray, cover: shapely.Geometry | None) -> np.ndarray:
+        if cover is None or shapely.is_empty(cover) or not len(line_index):
+            return np.zeros(len(line_index))
+        pieces = shapely.intersection(line_geoms[line_index], cover)
+        return length_m(gpd.GeoSeries(pieces, crs=rivers.crs), method=method)
+
+    # by anyone, per line feature, over the period
+    cover_all = shapely.union_all(buffers) if len(buffers) else None
+    everyone = covered(np.arange(len(line_geoms)), cover_all)
+    btree = shapely.STRtree(buffers)
+    li, ti = btree.query(line_geoms, predicate="intersects")
+    touch = pd.DataFrame({"reach": keys[li], "track": ti, "date": tracks["_date"].to_numpy()[ti]})
+    per_line = pd.DataFrame({"reach": keys, "length_m": line_len, "patrolled_m": everyone})
+    reach_agg = per_line.groupby("reach", sort=False).sum()
+    reach_tracks = touch.groupby("reach")["track"].nunique()
+    reach_last = touch.groupby("reach")["date"].max()
+    patrol_reaches = pd.DataFrame({
+        "reach": reach_agg.index.astype(str),
+        "river_chief": chief_of_reach.reindex(reach_agg.index).to_numpy(),
+        "length_km": reach_agg["length_m"].to_numpy() / 1000.0,
+        "patrolled_km": reach_agg["patrolled_m"].to_numpy() / 1000.0,
+        "coverage_pct": _pct(reach_agg["patrolled_m"].to_numpy(), reach_agg["length_m"].to_numpy()),
+        "tracks": reach_tracks.reindex(reach_agg.index).fillna(0).astype(int).to_numpy(),
+        "last_patrol": reach_last.reindex(reach_agg.index).to_numpy(),
+    })
+    unpatrolled = patrol_reaches[patrol_reaches["tracks"] == 0][["reach", "river_chief", "length_km"]]
+    period = f"{start} – {end}" if start is not None else "the whole record"
+    for reach, chief, km in unpatrolled.itertuples(index=False):
+        findings.append(Finding("rivers", str(reach), "warning", "not_patrolled",
+                                f"no patrol track came within {buffer_m:g} m of this reach ({km:.2f} km, chief "
+                                f"{chief or 'none'}) in {period}"))
+
+    # per chief: their own tracks on their own reaches, per month and over the period
+    monthly_rows = []
+    chief_rows = []
+    for chief in line_chiefs:
+        own = np.flatnonzero(line_chief == chief)
+        total = float(line_len[own].sum())
+        mine = (tracks["_chief"] == chief).to_numpy()
+        month_pcts = []
+        below = 0
+        for month in months:
+            sel = mine & (tracks["_month"] == month).to_numpy()
+            cover = shapely.union_all(buffers[sel]) if sel.any() else None
+            done = float(covered(own, cover).sum())
+            pct = _pct(np.array([done]), np.array([total]))[0]
+            month_pcts.append(pct)
+            below += int(pct < min_coverage_pct)
+            monthly_rows.append({"river_chief": chief, "month": month, "tracks": int(sel.sum()),
+                                 "length_km": total / 1000.0, "patrolled_km": done / 1000.0, "coverage_pct": pct})
+        cover = shapely.union_all(buffers[mine]) if mine.any() else None
+        done = float(covered(own, cover).sum())
+        mean = float(np.mean(month_pcts)) if month_pcts else 0.0
+        last = tracks.loc[mine, "_date"].max() if mine.any() else pd.NaT
+        chief_rows.append({
+            "river_chief": chief, "chief_level": _first(attrs.loc[attrs["chief"] == chief, "chief_level"]),
+            "reaches": len(set(keys[own])), "length_km": total / 1000.0,
+            "tracks": int(mine.sum()), "patrolled_km": done / 1000.0,
+            "coverage_pct": _pct(np.array([done]), np.array([total]))[0],
+            "mean_monthly_pct": mean, "months_below": below, "last_patrol": last,
+        })
+        if mean < min_coverage_pct:
+            findings.append(Finding("patrols", chief, "warning", "coverage_below_minimum",
+                                    f"mean monthly patrol coverage {mean:.1f}% is below the minimum "
+                                    f"{min_coverage_pct:g}% ({below} of {len(months)} month(s) below) in {period}"))
+    chief_cols = ["river_chief", "chief_level", "reaches", "length_km", "tracks", "patrolled_km", "coverage_pct",
+                  "mean_monthly_pct", "months_below", "last_patrol"]
+    patrol_chiefs = pd.DataFrame(chief_rows, columns=chief_cols)
+    patrol_chiefs = patrol_chiefs.sort_values(["mean_monthly_pct", "river_chief"], kind="stable").reset_index(
+        drop=True)
+    patrol_monthly = pd.DataFrame(monthly_rows, columns=["river_chief", "month", "tracks", "length_km",
+                                                         "patrolled_km", "coverage_pct"])
+    tables = {"patrol_chiefs": patrol_chiefs, "patrol_monthly": patrol_monthly,
+              "patrol_reaches": patrol_reaches, "unpatrolled": unpatrolled.reset_index(drop=True)}
+
+    # the river split into patrolled / unpatrolled stretches, for the map
+    if cover_all is not None and not shapely.is_empty(cover_all):
+        done = shapely.intersection(line_geoms, cover_all)
+        todo = shapely.difference(line_geoms, cover_all)
+    else:
+        done = np.array([shapely.from_wkt("LINESTRING EMPTY")] * len(line_geoms))
+        todo = line_geoms
+    split = gpd.GeoDataFrame({
+        "reach": np.concatenate([keys, keys]),
+        "river_chief": np.concatenate([line_chief, line_chief]),
+        "status": ["patrolled"] * len(keys) + ["unpatrolled"] * len(keys),
+    }, geometry=np.concatenate([done, todo]), crs=rivers.crs)
+    split = split[~shapely.is_empty(split.geometry.to_numpy())].reset_index(drop=True)
+    return tables, findings, split
+
+
+def _pct(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(whole > 0, 100.0 * np.asarray(part) / np.where(whole > 0, whole, 1.0), 0.0)
+    return np.minimum(out, 100.0)
+
+
+# --------------------------------------------------------------------------- the whole analysis
+
+
+def _reach_findings(rivers: gpd.GeoDataFrame) -> list[Finding]:
+    """Reaches whose features name different chiefs (the first is used)."""
+    out = []
+    if "chief" not in rivers.columns:
+        return [Finding("rivers", "-", "warning", "no_chief_field",
+                        "the rivers layer has no chief field (河长): lengths per chief and patrol coverage need it; "
+                        'name it in township.toml, e.g. fields = { chief = "河长姓名" }')]
+    frame = pd.DataFrame({"reach": reach_keys(rivers).to_numpy(), "chief": rivers["chief"].to_numpy()})
+    counts = frame.dropna().groupby("reach")["chief"].unique()
+    for reach, names in counts.items():
+        if len(names) > 1:
+            out.append(Finding("rivers", str(reach), "warning", "several_chiefs",
+                               f"the reach's features name different chiefs ({', '.join(map(str, names))}); "
+                               f"{names[0]} is used: give each reach one chief or its own reach_id"))
+    missing = frame.groupby("reach", sort=False)["chief"].apply(lambda s: s.isna().all())
+    for reach in missing[missing].index:
+        out.append(Finding("rivers", str(reach), "warning", "no_chief", "the reach has no river chief (河长)"))
+    return out
+
+
+def river_report(township: Township, *, start: dt.date | None = None, end: dt.date | None = None,
+                 method: Method | None = None, zone_m: float | None = None, patrol_buffer_m: float | None = None,
+                 min_coverage_pct: float | None = None) -> Result:
+    """Everything ``geo-township rivers`` shows: river length per chief (the main table),
+    per chief level, reach and village; what lies inside the management zones; and patrol
+    coverage in the period ``start``–``end`` when the township has patrol tracks.
+
+    Parameters default to the township's: ``area_method`` (for lengths and areas),
+    ``zone_m``, ``patrol_buffer_m`` and ``patrol_min_coverage_pct``.
+    """
+    params = township.config.parameters
+    method = method or params["area_method"]
+    zone_m = params["zone_m"] if zone_m is None else zone_m
+    buffer_m = params["patrol_buffer_m"] if patrol_buffer_m is None else patrol_buffer_m
+    min_pct = params["patrol_min_coverage_pct"] if min_coverage_pct is None else min_coverage_pct
+    rivers = township.gdf("rivers")
+    villages = township.optional("villages")
+    findings = _reach_findings(rivers)
+    notes = [f"{LENGTH_NOTES[method]}; distances are planar metres in {township.working_crs.to_string()}"]
+
+    tables = river_lengths(rivers, villages, method=method)
+    if "lakes" in tables:
+        notes.append(f"{len(tables['lakes']) - 1} lake(s) or wide reach(es) drawn as polygons are listed by area and "
+                     "shoreline and left out of the river lengths and patrol coverage")
+    if villages is None:
+        notes.append("no villages layer: lengths per village are not computed")
+    zones = management_zones(rivers, default_zone_m=zone_m, method=method)
+    by_reach = tables["by_reach"]
+    widths = zones.set_index("reach")["zone_m"]
+    by_reach.insert(by_reach.columns.get_loc("length_km") + 1, "zone_m", by_reach["reach"].map(widths))
+    by_reach.insert(by_reach.columns.get_loc("zone_m") + 1, "zone_area_mu",
+                    by_reach["reach"].map(zones.set_index("reach")["zone_area_mu"]))
+    total = by_reach["reach"] == TOTAL_LABEL["en"]
+    union = gpd.GeoSeries([shapely.union_all(zones.geometry.to_numpy())], crs=zones.crs)
+    by_reach.loc[total, "zone_area_mu"] = float(area(union, unit="mu", method=method)[0]) if len(zones) else 0.0
+    notes.append(f"management zones: each reach's zone_m from the centre line (default {zone_m:g} m), dissolved per "
+                 "reach; the total zone area counts overlapping zones once")
+
+    layers = {k: township.gdf(k) for k in ZONE_LAYERS if township.has(k)}
+    in_zone, in_zone_features = features_in_zones(zones, rivers, layers, method=method)
+    tables["in_zone"] = in_zone
+    counts = in_zone.groupby("layer")["feature"].nunique() if len(in_zone) else pd.Series(dtype=int)
+    tables["in_zone_counts"] = pd.DataFrame({
+        "layer": list(layers), "count": [int(counts.get(k, 0)) for k in layers]}, columns=["layer", "count"])
+    for kind_name in layers:
+        n = int(counts.get(kind_name, 0))
+        if n and kind_name in ("sand_sites", "outfalls"):
+            findings.append(Finding(kind_name, "-", "info", "in_zone",
+                                    f"{n} {KINDS[kind_name].en.lower()} inside a river management zone"))
+
+    features: dict[str, gpd.GeoDataFrame] = {"zones": zones, **in_zone_features}
+    provenance_extra = {}
+    if township.has("patrols"):
+        patrol_tables, patrol_findings, split = patrol_coverage(
+            rivers, township.gdf("patrols"), buffer_m=buffer_m, start=start, end=end,
+            min_coverage_pct=min_pct, method=method)
+        tables.update(patrol_tables)
+        findings += patrol_findings
+        features["patrol_coverage"] = split
+        months = patrol_tables["patrol_monthly"]["month"].unique()
+        notes.append(f"patrol coverage: river within {buffer_m:g} m of a track counts as patrolled; a chief's coverage "
+                     f"counts their own tracks on their own reaches; minimum {min_pct:g}% of the mean monthly "
+                     f"coverage; period {months[0] if len(months) else '-'} to {months[-1] if len(months) else '-'}")
+        provenance_extra.update(patrol_buffer_m=buffer_m, patrol_min_coverage_pct=min_pct,
+                                period_start=str(start) if start else None, period_end=str(end) if end else None)
+    elif start is not None or end is not None:
+        raise UsageError("--from/--to select patrol tracks, but the township has no patrols layer",
+                         hint='add [layers.patrols] with path = "patrols.gpx" to township.toml')
+    else:
+        notes.append("no patrols layer: patrol coverage is not computed")
+
+    main = tables.pop("by_chief")
+    return Result(
+        f"Rivers of {township.name}: length per river chief", main, tables=tables, findings=findings,
+        features=features, notes=notes,
+        vocab={"chief_level": "chief_level"},
+        decimals={"length_km": 3, "zone_m": 0, "zone_area_mu": 2, "area_km2": 4, "shoreline_km": 3,
+                  "distance_m": 1, "inside_mu": 2, "patrolled_km": 3, "coverage_pct": 1, "mean_monthly_pct": 1},
+        provenance=township.provenance(analysis="rivers", length_method=method, length_note=LENGTH_NOTES[method],
+                                       zone_m_default=zone_m, **provenance_extra),
+    )
+
+
+# --------------------------------------------------------------------------- map
+
+
+ZONE_COLOR = "#1f78b4"
+IN_ZONE_CATEGORIES = {
+    "sand_sites": ("#e31a1c", "circle"),
+    "outfalls": ("#6a3d9a", "square"),
+    "land_transfers": ("#ff7f00", ""),
+    "forest_plots": ("#33a02c", ""),
+}
+
+
+def river_overlays(township: Township) -> list[Overlay]:
+    """Map layers of the rivers analysis: management zones, what lies inside them (points
+    and polygons), and the river split into patrolled and unpatrolled stretches. An empty
+    list when the township has no rivers layer."""
+    if not township.has("rivers"):
+        return []
+    result = river_report(township)
+    overlays = [Overlay("river_zones", "River management zones", "河道管理范围", result.features["zones"], "polygon",
+                        color=ZONE_COLOR, fields=["reach", "river_name", "river_chief", "zone_m", "zone_area_mu"],
+                        description="each reach buffered by its zone_m, dissolved per reach", id_field="reach",
+                        vocab={"chief_level": "chief_level"}, decimals={"zone_m": 0, "zone_area_mu": 2},
+                        fill_opacity=0.2, weight=1.0)]
+    points, polygons = [], []
+    for key, gdf in result.features.items():
+        if not key.startswith("in_zone_") or not len(gdf):
+            continue
+        kind_name = key.removeprefix("in_zone_")
+        ids = feature_ids(gdf, KINDS[kind_name])
+        frame = gpd.GeoDataFrame({"layer": kind_name, "feature": ids.to_numpy(), "reach": gdf["reach"].to_numpy(),
+                                  "river_chief": gdf["river_chief"].to_numpy(),
+                                  "distance_m": gdf["distance_m"].round(1).to_numpy()},
+                                 geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+        is_poly = np.isin(shapely.get_type_id(frame.geometry.to_numpy()), _POLYGON_TYPES)
+        points.append(frame[~is_poly])
+        polygons.append(frame[is_poly])
+    cats = [Category(k, KINDS[k].en, KINDS[k].zh, color, symbol) for k, (color, symbol) in IN_ZONE_CATEGORIES.items()]
+    fields = ["layer", "feature", "reach", "river_chief", "distance_m"]
+    crs = township.working_crs
+    for key, en, zh, geometry, parts in (
+        ("river_zone_polygons", "Inside river zones (areas)", "管理范围内地块", "polygon", polygons),
+        ("river_zone_points", "Inside river zones (points)", "管理范围内点位", "point", points),
+    ):
+        gdf = (gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=crs) if parts
+               else gpd.GeoDataFrame({f: [] for f in fields}, geometry=gpd.GeoSeries([], crs=crs), crs=crs))
+        if len(gdf):
+            present = set(gdf["layer"])
+            overlays.append(Overlay(key, en, zh, gdf, geometry, category_field="layer",
+                                    categories=[c for c in cats if c.code in present], fields=fields,
+                                    id_field="feature", symbol="diamond", decimals={"distance_m": 1}, highlight=True,
+                                    description="features that intersect a river management zone, with the reach, "
+                                    "its chief and the distance to the river line (m)"))
+    if "patrol_coverage" in result.features:
+        overlays.append(Overlay(
+            "patrol_coverage", "Patrol coverage", "巡河覆盖", result.features["patrol_coverage"], "line",
+            category_field="status",
+            categories=[Category("patrolled", "patrolled", "已巡", "#1a9850"),
+                        Category("unpatrolled", "not patrolled", "未巡", "#d73027")],
+            fields=["reach", "river_chief", "status"], id_field="reach", weight=4.0,
+            labels={"status": ("Patrol", "巡河情况")},
+            description="river within patrol_buffer_m of any patrol track in the record",
+        ))
+    return overlays
+
+
+# --------------------------------------------------------------------------- output
+
+
+def write_layers(features: Mapping[str, gpd.GeoDataFrame], path) -> list[str]:
+    """Write a Result's feature layers (the non-empty ones) to one GeoPackage, one layer
+    per key, atomically: the file appears complete or not at all. Dates are written as
+    dates and the layers keep the township's working CRS. Returns the layers written."""
+    from pathlib import Path
+
+    from geo_township.io.write import atomic_path, ensure_writable
+
+    path = Path(path)
+    if path.suffix.lower() != ".gpkg":
+        raise UsageError(f"{path.name} is not a GeoPackage", hint="give a file name ending in .gpkg")
+    ensure_writable(path)
+    written = []
+    with atomic_path(path) as tmp:
+        for name, gdf in features.items():
+            if gdf is None or not len(gdf):
+                continue
+            out = gdf.copy()
+            for col in out.columns:
+                if col != out.geometry.name and pd.api.types.is_datetime64_any_dtype(out[col]):
+                    out[col] = out[col].dt.strftime("%Y-%m-%d").where(out[col].notna(), None)
+            out.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            written.append(name)
+        if not written:
+            raise UsageError("there are no features to write", hint="nothing lies in the zones; omit --gpkg")
+    return written

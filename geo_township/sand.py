@@ -1,0 +1,306 @@
+"""Sand mining (采砂) and manufactured-sand plants (机制砂厂): sites by kind and status, per
+village and per year of closure (关停); each site's nearest reach, distance to it and
+whether it lies inside a river management zone; its zone in the river's sand-mining plan
+(禁采区 no-mining, 保留区 reserved, 可采区 permitted); and status histories that do not add up.
+
+Rules (each a :class:`~geo_township.results.Finding`):
+
+* an active site (``licensed`` or ``illegal``) in a no-mining or a reserved zone — error;
+* a ``closed`` or ``restored`` site without a closed date, or restored before it was
+  closed — error (the closures per year would be wrong);
+* an ``illegal`` site not yet closed, a licensed river-mining site outside every
+  permitted zone (when the township has sand zones), an active site with a closed
+  date, a restored site without a restored date, a closed site with a restored date —
+  warnings.
+
+Distances are planar metres in the township's working CRS (a Gauss–Krüger zone); a
+polygon site's distance is from its nearest edge, and it is "inside" a zone when any
+part of it is.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_township.errors import FieldError
+from geo_township.kinds import KINDS, SAND_STATUS, SAND_ZONE, TOTAL_LABEL, UNASSIGNED_LABEL
+from geo_township.layers import Township, feature_ids
+from geo_township.measure import Method
+from geo_township.overlay import Category, Overlay
+from geo_township.results import Finding, Result
+from geo_township.rivers import management_zones, reach_attributes, reach_lines
+
+ACTIVE = ("licensed", "illegal")
+"""Statuses of a site that is (or may be) working."""
+BANNED_ZONES = ("no_mining", "reserved")
+"""Sand-plan zones where no site may be active."""
+STATUS_COLUMNS = {code: f"sites_{code}" for code in SAND_STATUS.codes}
+
+
+def _site_points(geoms: np.ndarray) -> np.ndarray:
+    """A point inside each site (the site itself for points)."""
+    polys = np.isin(shapely.get_type_id(geoms), (3, 6))
+    out = geoms.copy()
+    if polys.any():
+        out[polys] = shapely.point_on_surface(geoms[polys])
+    return out
+
+
+def village_by_location(geoms: np.ndarray, villages: gpd.GeoDataFrame) -> np.ndarray:
+    """The village each geometry's inside point lies in (the first village in the layer's
+    order when it lies on a shared edge), else None."""
+    out = np.full(len(geoms), None, dtype=object)
+    if villages is None or "village" not in villages.columns or not len(geoms):
+        return out
+    tree = shapely.STRtree(villages.geometry.to_numpy())
+    gi, vi = tree.query(_site_points(geoms), predicate="intersects")
+    first = pd.Series(vi, index=gi).groupby(level=0).min()
+    out[first.index.to_numpy()] = villages["village"].to_numpy()[first.to_numpy()]
+    return out
+
+
+def nearest_reach(geoms: np.ndarray, rivers: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """For each geometry, the nearest reach (its key, see :func:`rivers.reach_keys`) and
+    the planar distance to its river line in the CRS's units (metres)."""
+    lines = reach_lines(rivers)
+    tree = shapely.STRtree(lines.geometry.to_numpy())
+    gi, li = tree.query_nearest(geoms, all_matches=False)
+    reach = np.full(len(geoms), None, dtype=object)
+    reach[gi] = lines["reach"].to_numpy()[li]
+    dist = np.full(len(geoms), np.nan)
+    dist[gi] = shapely.distance(geoms[gi], lines.geometry.to_numpy()[li])
+    return reach, dist
+
+
+def zones_of(geoms: np.ndarray, zones: gpd.GeoDataFrame) -> np.ndarray:
+    """The reaches whose management zone each geometry intersects, joined by ', ' (None
+    when outside every zone)."""
+    out = np.full(len(geoms), None, dtype=object)
+    if not len(zones) or not len(geoms):
+        return out
+    tree = shapely.STRtree(zones.geometry.to_numpy())
+    gi, zi = tree.query(geoms, predicate="intersects")
+    reaches = pd.Series(zones["reach"].to_numpy()[zi], index=gi)
+    joined = reaches.groupby(level=0).agg(lambda s: ", ".join(sorted(set(map(str, s)))))
+    out[joined.index.to_numpy()] = joined.to_numpy()
+    return out
+
+
+def sand_zone_of(geoms: np.ndarray, sand_zones: gpd.GeoDataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+    """The strictest sand-plan zone (no_mining, then reserved, then permitted) each
+    geometry intersects, and that zone's id; None where it lies in no zone."""
+    code = np.full(len(geoms), None, dtype=object)
+    zone_id = np.full(len(geoms), None, dtype=object)
+    if sand_zones is None or not len(sand_zones) or not len(geoms):
+        return code, zone_id
+    rank = {c: i for i, c in enumerate(SAND_ZONE.codes)}
+    ids = feature_ids(sand_zones, KINDS["sand_zones"]).to_numpy()
+    tree = shapely.STRtree(sand_zones.geometry.to_numpy())
+    gi, zi = tree.query(geoms, predicate="intersects")
+    hits = pd.DataFrame({"g": gi, "z": zi, "rank": sand_zones["zone"].map(rank).to_numpy()[zi]})
+    hits = hits.dropna(subset=["rank"]).sort_values(["g", "rank", "z"]).drop_duplicates("g")
+    code[hits["g"].to_numpy()] = sand_zones["zone"].to_numpy()[hits["z"].to_numpy()]
+    zone_id[hits["g"].to_numpy()] = ids[hits["z"].to_numpy()]
+    return code, zone_id
+
+
+def status_history_findings(sites: gpd.GeoDataFrame, ids: pd.Series) -> list[Finding]:
+    """Statuses and dates that contradict each other (see the module docstring)."""
+    out: list[Finding] = []
+    status = sites["status"]
+    closed = sites["closed_date"] if "closed_date" in sites.columns else pd.Series(pd.NaT, index=sites.index)
+    restored = sites["restored_date"] if "restored_date" in sites.columns else pd.Series(pd.NaT, index=sites.index)
+    rules = [
+        (status.isin(["closed", "restored"]) & closed.isna(), "error", "closed_without_date",
+         lambda i: f"status is {status[i]} but there is no closed date (关停日期): the site is missing from the "
+                   "closures per year; fill in the date it was closed"),
+        (restored.notna() & closed.notna() & (restored < closed), "error", "restored_before_closed",
+         lambda i: f"restored {restored[i]:%Y-%m-%d} before it was closed {closed[i]:%Y-%m-%d}; correct one date"),
+        (status.isin(ACTIVE) & closed.notna(), "warning", "active_with_closed_date",
+         lambda i: f"status is {status[i]} but the site has a closed date {closed[i]:%Y-%m-%d}: did it reopen, or "
+                   "was the status not updated?"),
+        ((status == "restored") & restored.isna(), "warning", "restored_without_date",
+         lambda i: "status is restored but there is no restored date (复绿日期)"),
+        ((status == "closed") & restored.notna(), "warning", "closed_but_restored_date",
+         lambda i: f"status is closed but a restored date {restored[i]:%Y-%m-%d} is given; update the status to "
+                   "restored?"),
+    ]
+    for mask, severity, check, message in rules:
+        for i in np.flatnonzero(mask.fillna(False).to_numpy()):
+            out.append(Finding("sand_sites", str(ids.iloc[i]), severity, check, message(sites.index[i])))
+    return out
+
+
+def _count_table(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Sites per ``by`` value and status, with a total column and a total row."""
+    counts = pd.crosstab(frame[by], frame["status"]).reindex(columns=list(SAND_STATUS.codes), fill_value=0)
+    counts = counts.rename(columns=STATUS_COLUMNS)
+    counts["sites"] = frame.groupby(by).size().reindex(counts.index).fillna(0).astype(int)
+    counts = counts.reset_index().rename(columns={"index": by})
+    total = {by: TOTAL_LABEL["en"], **{c: int(counts[c].sum()) for c in counts.columns if c != by}}
+    return pd.concat([counts, pd.DataFrame([total])], ignore_index=True)
+
+
+def sand_report(township: Township, *, zone_m: float | None = None, method: Method | None = None) -> Result:
+    """Everything ``geo-township sand`` shows.
+
+    Main table: sites per kind and status. Further tables: ``by_village`` (the record's
+    village, else the village the site lies in), ``closures`` (closed and restored sites
+    per year of their closed date and kind), ``sites`` (each site with its nearest reach,
+    distance in metres, the management zones it lies in and its sand-plan zone; illegal
+    sites inside a zone first, then other active sites inside a zone, then the rest by
+    distance) and ``by_sand_zone`` when the township has ``sand_zones``.
+    """
+    params = township.config.parameters
+    method = method or params["area_method"]
+    zone_m = params["zone_m"] if zone_m is None else zone_m
+    layer = township.layer("sand_sites")
+    sites = layer.gdf
+    ids = layer.ids()
+    geoms = sites.geometry.to_numpy()
+    findings: list[Finding] = []
+    notes: list[str] = []
+    if sites["status"].isna().any():
+        blank = ids[sites["status"].isna()]
+        raise FieldError(f"{len(blank)} sand site(s) have no status: {', '.join(blank.head(5))}",
+                         path=layer.path, hint="fill in 状态 (licensed/illegal/closed/restored) for every site")
+
+    frame = pd.DataFrame({"site_id": ids.to_numpy(),
+                          "name": sites["name"].to_numpy() if "name" in sites.columns else None,
+                          "kind": sites["kind"].to_numpy() if "kind" in sites.columns else None,
+                          "status": sites["status"].to_numpy()})
+    village = sites["village"].to_numpy(dtype=object) if "village" in sites.columns else np.full(len(sites), None)
+    villages = township.optional("villages")
+    blank_village = pd.isna(village)
+    if blank_village.any() and villages is not None:
+        village = village.copy()
+        village[blank_village] = village_by_location(geoms[blank_village], villages)
+        notes.append(f"village by location for {int(blank_village.sum())} site(s) without one in the record")
+    frame["village"] = village
+    for col in ("closed_date", "restored_date"):
+        frame[col] = sites[col].to_numpy() if col in sites.columns else pd.NaT
+
+    if township.has("rivers"):
+        rivers = township.gdf("rivers")
+        zones = management_zones(rivers, default_zone_m=zone_m, method=method)
+        reach, dist = nearest_reach(geoms, rivers)
+        chiefs = reach_attributes(rivers)["chief"]
+        frame["reach"] = reach
+        frame["river_chief"] = chiefs.reindex(reach).to_numpy()
+        frame["distance_m"] = dist
+        frame["in_zone_of"] = zones_of(geoms, zones)
+        notes.append(f"distances are planar metres in {township.working_crs.to_string()} to the nearest reach's river "
+                     f"line; management zones use each reach's zone_m (default {zone_m:g} m)")
+    else:
+        for col in ("reach", "river_chief", "distance_m", "in_zone_of"):
+            frame[col] = None
+        notes.append("no rivers layer: nearest reach, distance and management zones are not computed")
+    sand_zones = township.optional("sand_zones")
+    frame["sand_zone"], zone_ids = sand_zone_of(geoms, sand_zones)
+
+    kinds = frame["kind"].astype(object).where(frame["kind"].notna(), UNASSIGNED_LABEL["en"])
+    summary = _count_table(frame.assign(kind=kinds), "kind")
+    by_village = _count_table(frame.assign(village=frame["village"].astype(object).where(
+        frame["village"].notna(), UNASSIGNED_LABEL["en"])), "village")
+    closed = frame[frame["status"].isin(["closed", "restored"]) & frame["closed_date"].notna()]
+    closures = (closed.assign(closed_year=pd.to_datetime(closed["closed_date"]).dt.year.astype(str),
+                              kind=kinds[closed.index])
+                .groupby(["closed_year", "kind"]).size().rename("sites_closed").reset_index())
+    closures = pd.concat([closures, pd.DataFrame([{"closed_year": TOTAL_LABEL["en"], "kind": None,
+                                                   "sites_closed": int(closures["sites_closed"].sum())}])],
+                         ignore_index=True)
+
+    active = frame["status"].isin(ACTIVE)
+    in_zone = frame["in_zone_of"].notna()
+    priority = np.select([in_zone & (frame["status"] == "illegal"), in_zone & active, in_zone], [0, 1, 2], 3)
+    ordered = frame.assign(_p=priority).sort_values(["_p", "distance_m", "site_id"], kind="stable",
+                                                    na_position="last")
+    site_table = ordered.drop(columns="_p").reset_index(drop=True)
+
+    # rules
+    zone_id_of = dict(zip(frame.index, zone_ids, strict=True))
+    for i in frame.index[active & frame["sand_zone"].isin(BANNED_ZONES)]:
+        zone = SAND_ZONE.label(frame.at[i, "sand_zone"])
+        findings.append(Finding("sand_sites", str(frame.at[i, "site_id"]), "error", f"active_in_{frame.at[i, 'sand_zone']}",
+                                f"{frame.at[i, 'status']} site lies in {zone} {zone_id_of[i]}: no site may work there; "
+                                "close it"))
+    for i in frame.index[(frame["status"] == "illegal")]:
+        where = f" inside the management zone of {frame.at[i, 'in_zone_of']}" if in_zone[i] else ""
+        findings.append(Finding("sand_sites", str(frame.at[i, "site_id"]), "warning", "illegal_not_closed",
+                                f"illegal site not yet closed{where}"))
+    if sand_zones is not None:
+        lic = (frame["status"] == "licensed") & (frame["kind"] == "river_mining") & (frame["sand_zone"] != "permitted")
+        for i in frame.index[lic & ~frame["sand_zone"].isin(BANNED_ZONES)]:
+            findings.append(Finding("sand_sites", str(frame.at[i, "site_id"]), "warning", "licensed_outside_plan",
+                                    "licensed river sand mining outside every permitted zone (可采区) of the plan"))
+    findings += status_history_findings(sites, ids)
+
+    tables = {"by_village": by_village, "closures": closures, "sites": site_table}
+    features = {"sites": gpd.GeoDataFrame(frame, geometry=geoms, crs=sites.crs)}
+    if sand_zones is not None:
+        zone_frame = frame.assign(sand_zone=frame["sand_zone"].astype(object).where(frame["sand_zone"].notna(),
+                                                                                       UNASSIGNED_LABEL["en"]))
+        counts = _count_table(zone_frame, "sand_zone")
+        order = {c: i for i, c in enumerate((*SAND_ZONE.codes, UNASSIGNED_LABEL["en"], TOTAL_LABEL["en"]))}
+        tables["by_sand_zone"] = counts.sort_values("sand_zone", key=lambda s: s.map(order)).reset_index(drop=True)
+        features["sand_zones"] = sand_zones
+        notes.append("sand-plan zone: the strictest zone a site touches (no-mining, then reserved, then permitted)")
+    if findings:
+        flagged = {f.feature for f in findings}
+        checks = pd.DataFrame([(f.feature, f.check) for f in findings], columns=["site_id", "check"]) \
+            .groupby("site_id")["check"].agg(", ".join)
+        mask = frame["site_id"].isin(flagged).to_numpy()
+        bad = gpd.GeoDataFrame(frame[mask], geometry=geoms[mask], crs=sites.crs)
+        bad["check"] = bad["site_id"].map(checks)
+        features["site_findings"] = bad.reset_index(drop=True)
+    return Result(
+        f"Sand-mining sites of {township.name}: by kind and status", summary, tables=tables, findings=findings,
+        features=features, notes=notes,
+        vocab={"kind": "sand_kind", "status": "sand_status", "sand_zone": "sand_zone"},
+        decimals={"distance_m": 0},
+        provenance=township.provenance(analysis="sand", zone_m_default=zone_m, area_method=method),
+    )
+
+
+# --------------------------------------------------------------------------- map
+
+SAND_ZONE_COLORS = {"no_mining": "#d7191c", "reserved": "#fdae61", "permitted": "#1a9641"}
+
+
+def sand_overlays(township: Township) -> list[Overlay]:
+    """Map layers of the sand analysis: the sand-plan zones by kind, and the sites with a
+    finding (polygon sites as a point inside them), by the finding's check. An empty list
+    when the township has no sand sites."""
+    if not township.has("sand_sites"):
+        return []
+    result = sand_report(township)
+    overlays = []
+    if "sand_zones" in result.features:
+        zones = result.features["sand_zones"]
+        overlays.append(Overlay(
+            "sand_zones", "Sand-mining plan zones", "采砂规划分区", zones, "polygon", category_field="zone",
+            categories=[Category(t.code, t.en, t.zh, SAND_ZONE_COLORS[t.code]) for t in SAND_ZONE.terms],
+            fields=[c for c in ("zone_id", "zone", "name", "river") if c in zones.columns], id_field="zone_id",
+            fill_opacity=0.25, description="zones of the river's sand-mining plan (河道采砂规划)"))
+    bad = result.features.get("site_findings")
+    if bad is not None and len(bad):
+        pts = bad.set_geometry(gpd.GeoSeries(_site_points(bad.geometry.to_numpy()), crs=bad.crs))
+        pts = pts[["site_id", "name", "status", "check", "reach", "distance_m", "in_zone_of", "sand_zone",
+                   pts.geometry.name]].copy()
+        pts["distance_m"] = pts["distance_m"].round(0)
+        severe = {f.feature for f in result.findings if f.severity == "error"}
+        pts["severity"] = np.where(pts["site_id"].isin(severe), "error", "warning")
+        overlays.append(Overlay(
+            "sand_findings", "Sand sites with problems", "采砂点问题", pts, "point", category_field="severity",
+            categories=[Category("error", "breaks a rule", "违规", "#b10026", "triangle"),
+                        Category("warning", "worth a look", "需核查", "#fd8d3c", "triangle")],
+            fields=["site_id", "name", "status", "check", "reach", "distance_m", "in_zone_of", "sand_zone"],
+            id_field="site_id", highlight=True, labels={"check": ("Problem", "问题")},
+            vocab={"status": "sand_status", "sand_zone": "sand_zone"}, decimals={"distance_m": 0},
+            description="active sites in no-mining or reserved zones (errors), illegal sites not closed, "
+            "inconsistent status histories"))
+    return overlays
+
