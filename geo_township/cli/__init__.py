@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "info": "info",
     "check": "check",
     "area": "area",
+    "audit": "audit",
     "rivers": "rivers",
     "sand": "sand",
 }
