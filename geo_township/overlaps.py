@@ -1,0 +1,153 @@
+"""Where polygons overlap: pairs within one layer, and the part of each polygon another
+layer covers. Found through a spatial index (shapely's STRtree), never by testing all
+pairs, and measured like any other area (:func:`geo_township.measure.area_m2`), so an
+overlap of two parcels is in the same units and method as the parcels themselves.
+
+Geometries are expected in one projected CRS (the township's working CRS, metres);
+positions in the returned frames are positions in the input arrays (0-based).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_township.errors import CRSError
+from geo_township.measure import Method, area_m2
+
+log = logging.getLogger(__name__)
+
+_POLYGONAL = (3, 6)  # Polygon, MultiPolygon
+_EMPTY_POLYGON = shapely.from_wkt("POLYGON EMPTY")
+
+
+def polygonal(geoms: np.ndarray) -> np.ndarray:
+    """The polygonal part of each geometry (an empty polygon when there is none).
+
+    The intersection of two polygons that share an edge as well as some area is a
+    collection of a polygon and a line; only the polygon is land.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if not len(geoms):
+        return geoms
+    out = geoms.copy()
+    types = shapely.get_type_id(out)
+    mixed = np.flatnonzero(~np.isin(types, _POLYGONAL))
+    if len(mixed):
+        parts, owner = shapely.get_parts(out[mixed], return_index=True)
+        keep = np.isin(shapely.get_type_id(parts), _POLYGONAL)
+        out[mixed] = _EMPTY_POLYGON
+        if keep.any():
+            frame = pd.DataFrame({"owner": owner[keep], "geom": parts[keep]})
+            for i, group in frame.groupby("owner", sort=False)["geom"]:
+                out[mixed[i]] = group.iloc[0] if len(group) == 1 else shapely.union_all(group.to_numpy())
+    return out
+
+
+def _series(geoms: np.ndarray, crs) -> gpd.GeoSeries:
+    return gpd.GeoSeries(geoms, crs=crs)
+
+
+def _same_crs(a: gpd.GeoSeries, b: gpd.GeoSeries) -> None:
+    if a.crs is None or b.crs is None or not a.crs.equals(b.crs):
+        raise CRSError(f"layers in different coordinate systems ({a.crs} and {b.crs}) cannot be overlaid",
+                       hint="reproject both to the township's working CRS with to_crs() first")
+
+
+def overlap_pairs(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal", min_area_m2: float = 0.0
+                  ) -> gpd.GeoDataFrame:
+    """Every pair of geometries in ``geoms`` whose interiors overlap by more than ``min_area_m2``.
+
+    Returns a GeoDataFrame with ``left`` < ``right`` (positions in ``geoms``), ``area_m2``
+    (the overlap's area, ``method`` as for the geometries themselves) and the overlap's
+    polygon as geometry, in the CRS of ``geoms``. Neighbours that only touch are left out.
+
+    Candidate pairs come from an STRtree query (bounding boxes, then an exact intersects
+    test), so the work grows with the number of neighbours, not with n².
+    """
+    arr = np.asarray(geoms.to_numpy(), dtype=object)
+    empty = gpd.GeoDataFrame({"left": np.zeros(0, dtype=int), "right": np.zeros(0, dtype=int),
+                              "area_m2": np.zeros(0)}, geometry=_series(np.zeros(0, dtype=object), geoms.crs))
+    if len(arr) < 2:
+        return empty
+    tree = shapely.STRtree(arr)
+    left, right = tree.query(arr, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if not len(left):
+        return empty
+    # Neighbours sharing only an edge or a corner are most candidates in a tiled layer: a
+    # relate test is cheaper than building their (empty) intersection.
+    inner = shapely.relate_pattern(arr[left], arr[right], "T********")
+    left, right = left[inner], right[inner]
+    log.debug("overlap_pairs: %d geometries, %d overlapping candidate pairs", len(arr), len(left))
+    if not len(left):
+        return empty
+    pieces = polygonal(shapely.intersection(arr[left], arr[right]))
+    areas = area_m2(_series(pieces, geoms.crs), method=method)
+    big = areas > min_area_m2
+    return gpd.GeoDataFrame({"left": left[big], "right": right[big], "area_m2": areas[big]},
+                            geometry=_series(pieces[big], geoms.crs)).reset_index(drop=True)
+
+
+def intersection_pairs(left: gpd.GeoSeries, right: gpd.GeoSeries) -> gpd.GeoDataFrame:
+    """Each (left, right) pair whose interiors overlap, with the polygon they share.
+
+    Returns a GeoDataFrame with ``left`` and ``right`` (positions) and the shared polygon
+    as geometry, in the CRS of ``left`` (both inputs must share one CRS).
+    """
+    _same_crs(left, right)
+    la = np.asarray(left.to_numpy(), dtype=object)
+    ra = np.asarray(right.to_numpy(), dtype=object)
+    out = gpd.GeoDataFrame({"left": np.zeros(0, dtype=int), "right": np.zeros(0, dtype=int)},
+                           geometry=_series(np.zeros(0, dtype=object), left.crs))
+    if not len(la) or not len(ra):
+        return out
+    tree = shapely.STRtree(ra)
+    li, ri = tree.query(la, predicate="intersects")
+    if not len(li):
+        return out
+    inner = shapely.relate_pattern(la[li], ra[ri], "T********")
+    li, ri = li[inner], ri[inner]
+    pieces = polygonal(shapely.intersection(la[li], ra[ri]))
+    ok = ~shapely.is_empty(pieces)
+    return gpd.GeoDataFrame({"left": li[ok], "right": ri[ok]},
+                            geometry=_series(pieces[ok], left.crs)).reset_index(drop=True)
+
+
+def covered(left: gpd.GeoSeries, right: gpd.GeoSeries, *, method: Method = "ellipsoidal"
+            ) -> tuple[gpd.GeoSeries, np.ndarray, list[np.ndarray]]:
+    """How much of each ``left`` geometry the ``right`` layer covers.
+
+    Returns ``(parts, area_m2, which)``: per left geometry the covered part (the union of
+    its intersections with right geometries, so right geometries that overlap each other
+    are not counted twice; an empty polygon when nothing covers it), its area in m²
+    (``method``), and the positions of the right geometries involved.
+    """
+    pairs = intersection_pairs(left, right)
+    n = len(left)
+    parts = np.full(n, _EMPTY_POLYGON, dtype=object)
+    which: list[np.ndarray] = [np.zeros(0, dtype=int)] * n
+    if len(pairs):
+        pieces = pairs.geometry.to_numpy()
+        li = pairs["left"].to_numpy()
+        ri = pairs["right"].to_numpy()
+        order = np.argsort(li, kind="stable")
+        li, ri, pieces = li[order], ri[order], pieces[order]
+        owners, starts, counts = np.unique(li, return_index=True, return_counts=True)
+        single = counts == 1
+        parts[owners[single]] = pieces[starts[single]]
+        for owner, start, count in zip(owners[~single], starts[~single], counts[~single], strict=True):
+            parts[owner] = polygonal(np.array([shapely.union_all(pieces[start:start + count])], dtype=object))[0]
+        for owner, start, count in zip(owners, starts, counts, strict=True):
+            which[owner] = ri[start:start + count]
+    series = _series(parts, left.crs)
+    areas = np.zeros(n)
+    nonempty = ~shapely.is_empty(parts)
+    if nonempty.any():
+        areas[nonempty] = area_m2(_series(parts[nonempty], left.crs), method=method)
+    return series, areas, which

@@ -1,0 +1,811 @@
+"""Land-transfer audit (土地流转审计): prove every transferred mu, find what is counted
+twice, misplaced or prohibited.
+
+For the ``land_transfers`` layer (in the township's working CRS, metres) the audit checks
+
+1. **declared vs measured**: ``declared_mu`` against the drawn parcel's area (ellipsoidal
+   on CGCS2000 by default, or planar in the Gauss–Krüger zone — the township's
+   ``area_method``); flagged beyond ``tolerance_pct`` (% of the measured area) or, when it
+   is set, beyond ``tolerance_mu``;
+2. **overlaps**: pairs of parcels sharing more than ``overlap_min_mu`` (smaller overlaps
+   are digitising slivers), measured like the parcels. When the two contracts also run at
+   the same time the land is counted twice (error); when one ends before the other starts
+   it is a renewal (info). A missing date counts as open-ended, so an overlap is only
+   called a renewal when the dates prove it;
+3. **outside its village**: the part of a parcel outside the village it is recorded under;
+4. **location**: a non-farming use (``non_farming_uses``) on permanent basic farmland
+   (prohibited, error); a farmland transfer on forest sub-compartments (warning); a parcel
+   reaching into a river management zone (each reach buffered by its ``zone_m``, else the
+   township's ``zone_m``; warning). Areas below ``overlap_min_mu`` are ignored here too;
+5. **records**: duplicate or missing parcel ids, missing declared area, end before start,
+   contracts longer than ``max_contract_years``, missing dates, unknown villages, invalid
+   geometries (audited with a repaired copy, offered in the GeoPackage; the file is never
+   changed) and features without geometry;
+6. **totals** by village, land type, use and year of start — declared and measured — and
+   the share of each village's permanent basic farmland that transfers cover.
+
+Every finding names its parcel ids; its geometry (the parcel, or the offending part) is
+in ``Result.features`` under the check's code, ready for :func:`write_findings_gpkg`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_township.config import PARAMETERS, validate_parameter
+from geo_township.errors import UsageError
+from geo_township.kinds import KINDS, TOTAL_LABEL, TRANSFER_USE
+from geo_township.layers import Township, feature_ids
+from geo_township.measure import METHOD_NOTES, Method, area_m2, group_labels
+from geo_township.overlaps import covered, intersection_pairs, overlap_pairs, polygonal
+from geo_township.overlay import Category, Overlay
+from geo_township.results import Finding, Result, localise
+from geo_township.units import M2_PER_MU
+
+log = logging.getLogger(__name__)
+
+LAYER = "land_transfers"
+DAYS_PER_YEAR = 365.2425
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    """One rule of the audit: its code (also the name of its table and GeoPackage layer),
+    severity, and what it means. Labels (en/zh) are in ``kinds.AUDIT_CHECK``."""
+
+    code: str
+    severity: str
+    doc: str
+
+
+CHECKS: dict[str, AuditCheck] = {
+    c.code: c
+    for c in (
+        AuditCheck("area_mismatch", "error", "declared area differs from the drawn parcel beyond the tolerance"),
+        AuditCheck("overlap", "error", "two contracts cover the same land at the same time: counted twice"),
+        AuditCheck("renewal", "info", "two contracts cover the same land one after the other"),
+        AuditCheck("outside_village", "error", "part of the parcel lies outside the village it is recorded under"),
+        AuditCheck("on_basic_farmland", "error", "a non-farming use on permanent basic farmland (prohibited)"),
+        AuditCheck("on_forest_land", "warning", "a farmland transfer on forest land (forest sub-compartments)"),
+        AuditCheck("in_river_zone", "warning", "the parcel reaches into a river management zone"),
+        AuditCheck("duplicate_id", "error", "several parcels share one parcel id"),
+        AuditCheck("missing_id", "error", "the parcel has no id"),
+        AuditCheck("missing_declared", "error", "no declared area (or zero)"),
+        AuditCheck("end_before_start", "error", "the contract ends before it starts"),
+        AuditCheck("contract_too_long", "error", "the contract is longer than allowed"),
+        AuditCheck("missing_dates", "warning", "no start or end date"),
+        AuditCheck("missing_village", "warning", "no village recorded"),
+        AuditCheck("unknown_village", "warning", "the recorded village is not in the villages layer"),
+        AuditCheck("invalid_geometry", "error", "invalid geometry, audited with a repaired copy"),
+        AuditCheck("empty_geometry", "error", "the parcel has no geometry and is left out of every number"),
+    )
+}
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2, "ok": 3}
+
+_DECIMALS = {"declared_mu": 2, "measured_mu": 2, "diff_mu": 2, "diff_pct": 1, "overlap_mu": 2,
+             "share_a_pct": 1, "share_b_pct": 1, "outside_mu": 2, "outside_pct": 1, "on_farmland_mu": 2,
+             "on_farmland_pct": 1, "on_forest_mu": 2, "on_forest_pct": 1, "in_zone_mu": 2, "in_zone_pct": 1,
+             "years": 1, "concerned_mu": 2, "basic_farmland_mu": 2, "transferred_farmland_mu": 2,
+             "farmland_share_pct": 1}
+_VOCAB = {"check": "audit_check", "use": "transfer_use", "land_type": "land_type"}
+_BASE = ["parcel_id", "village", "land_type", "use", "declared_mu", "measured_mu", "start_date", "end_date"]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _mu(m2) -> np.ndarray:
+    return np.asarray(m2, dtype="float64") / M2_PER_MU
+
+
+def _fmt_date(value) -> str:
+    return "?" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def _period(start, end) -> str:
+    return f"{_fmt_date(start)}–{_fmt_date(end)}"
+
+
+def _join(values: Iterable) -> str:
+    return ", ".join(dict.fromkeys(str(v) for v in values))
+
+
+def _ids_of(gdf: gpd.GeoDataFrame | None, kind_name: str) -> np.ndarray:
+    if gdf is None:
+        return np.zeros(0, dtype=object)
+    return feature_ids(gdf, KINDS[kind_name]).to_numpy() if kind_name in KINDS else np.array(
+        [f"feature {i + 1}" for i in range(len(gdf))], dtype=object)
+
+
+def _dissolve_villages(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One (multi)polygon per village name (a village drawn in several pieces is one)."""
+    named = villages[villages["village"].notna()] if "village" in villages.columns else villages.iloc[0:0]
+    rows = []
+    for name, group in named.groupby("village", sort=True):
+        geoms = group.geometry.to_numpy()
+        rows.append((str(name), geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)))
+    return gpd.GeoDataFrame({"village": [r[0] for r in rows]},
+                            geometry=gpd.GeoSeries([r[1] for r in rows], crs=villages.crs))
+
+
+class _Collector:
+    """Gathers findings, one table and one feature layer per check, and the summary."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.tables: dict[str, pd.DataFrame] = {}
+        self.features: dict[str, gpd.GeoDataFrame] = {}
+        self.summary: dict[str, dict] = {}
+        self.flags: dict[str, set[str]] = {}
+
+    def ran(self, code: str) -> None:
+        self.summary.setdefault(code, {"check": code, "severity": CHECKS[code].severity, "findings": 0,
+                                       "parcels": 0, "concerned_mu": 0.0})
+
+    def add(self, code: str, frame: gpd.GeoDataFrame, *, features: list[str], messages: list[str],
+            parcels: Iterable[str], area_mu: float) -> None:
+        """Record a check's rows (with geometry), its findings, the parcels concerned and
+        the area concerned (mu)."""
+        self.ran(code)
+        check = CHECKS[code]
+        self.findings += [Finding(LAYER, f, check.severity, code, m) for f, m in zip(features, messages, strict=True)]
+        parcels = set(map(str, parcels))
+        row = self.summary[code]
+        row["findings"] += len(messages)
+        row["parcels"] = len(parcels | self.flags.get(code, set()))
+        row["concerned_mu"] += float(area_mu)
+        self.flags.setdefault(code, set()).update(parcels)
+        frame = frame.reset_index(drop=True)
+        self.features[code] = frame
+        self.tables[code] = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+
+
+# --------------------------------------------------------------------------- river zones
+
+
+def river_zones(rivers: gpd.GeoDataFrame, *, default_zone_m: float) -> gpd.GeoDataFrame:
+    """River management zones: each reach buffered by its ``zone_m`` (metres from the
+    centreline, or from a lake's shore), else by ``default_zone_m``, dissolved per reach.
+
+    ``rivers`` must be in a projected CRS in metres (the township's working CRS).
+    Returns ``reach_id``, ``name``, ``zone_m`` and the zone polygon.
+    """
+    if rivers.crs is None or not rivers.crs.is_projected:
+        raise UsageError("river zones are buffered in metres and need a projected CRS",
+                         hint="pass the rivers layer in the township's working CRS")
+    width = (pd.to_numeric(rivers["zone_m"], errors="coerce") if "zone_m" in rivers.columns
+             else pd.Series(np.nan, index=rivers.index)).fillna(default_zone_m).to_numpy(dtype="float64")
+    zones = shapely.buffer(rivers.geometry.to_numpy(), width, quad_segs=16)
+    key = _ids_of(rivers, "rivers")
+    names = rivers["name"].astype(object).to_numpy() if "name" in rivers.columns else np.full(len(rivers), None)
+    frame = pd.DataFrame({"reach_id": key, "name": names, "zone_m": width, "geom": zones})
+    rows = []
+    for reach, group in frame.groupby("reach_id", sort=False):
+        geoms = group["geom"].to_numpy()
+        rows.append({"reach_id": reach, "name": group["name"].iloc[0], "zone_m": float(group["zone_m"].max()),
+                     "geometry": geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)})
+    return gpd.GeoDataFrame(rows, columns=["reach_id", "name", "zone_m", "geometry"], geometry="geometry",
+                            crs=rivers.crs)
+
+
+def _management_zones(township: Township) -> gpd.GeoDataFrame | None:
+    """The township's river management zones (from :mod:`geo_township.rivers` when it
+    offers them, so the audit and the rivers command share one definition)."""
+    rivers = township.optional("rivers")
+    if rivers is None:
+        return None
+    default = township.config.parameters["zone_m"]
+    try:
+        from geo_township.rivers import management_zones
+    except ImportError:
+        return river_zones(rivers, default_zone_m=default)
+    zones = management_zones(rivers, default_zone_m=default)
+    return zones.rename(columns={"reach": "reach_id", "river_name": "name"})
+
+
+# --------------------------------------------------------------------------- the checks
+
+
+def _check_area(p: gpd.GeoDataFrame, out: _Collector, *, tolerance_pct: float, tolerance_mu: float) -> None:
+    out.ran("area_mismatch")
+    declared = p["declared_mu"].to_numpy(dtype="float64")
+    measured = p["measured_mu"].to_numpy(dtype="float64")
+    diff = declared - measured
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(measured > 0, diff / measured * 100.0, np.inf)
+    known = np.isfinite(declared) & (declared > 0)
+    beyond = np.abs(pct) > tolerance_pct
+    if tolerance_mu > 0:
+        beyond |= np.abs(diff) > tolerance_mu
+    flag = known & beyond
+    if not flag.any():
+        return
+    sub = p[flag].copy()
+    sub["diff_mu"] = diff[flag]
+    sub["diff_pct"] = pct[flag]
+    rule = f"{tolerance_pct:g}%" + (f" or {tolerance_mu:g} mu" if tolerance_mu > 0 else "")
+    messages = [f"declared {d:,.2f} mu but the drawn parcel measures {m:,.2f} mu: declared is {abs(x):,.2f} mu "
+                f"({abs(q):.1f}%) {'more' if x > 0 else 'less'}, beyond the tolerance of {rule}"
+                for d, m, x, q in zip(sub["declared_mu"], sub["measured_mu"], sub["diff_mu"], sub["diff_pct"],
+                                      strict=True)]
+    frame = sub[["parcel_id", "village", "land_type", "use", "declared_mu", "measured_mu", "diff_mu", "diff_pct",
+                 "geometry"]]
+    out.add("area_mismatch", frame, features=sub["parcel_id"].tolist(), messages=messages,
+            parcels=sub["parcel_id"], area_mu=float(np.abs(sub["diff_mu"]).sum()))
+
+
+def _check_overlaps(p: gpd.GeoDataFrame, out: _Collector, *, method: Method, min_mu: float) -> None:
+    out.ran("overlap")
+    out.ran("renewal")
+    pairs = overlap_pairs(p.geometry, method=method, min_area_m2=min_mu * M2_PER_MU)
+    if not len(pairs):
+        return
+    a = p.iloc[pairs["left"].to_numpy()].reset_index(drop=True)
+    b = p.iloc[pairs["right"].to_numpy()].reset_index(drop=True)
+    overlap_mu = _mu(pairs["area_m2"].to_numpy())
+    lo, hi = pd.Timestamp.min, pd.Timestamp.max
+    sa, ea = a["start_date"].fillna(lo), a["end_date"].fillna(hi)
+    sb, eb = b["start_date"].fillna(lo), b["end_date"].fillna(hi)
+    in_time = ((sa < eb) & (sb < ea)).to_numpy()
+    undated = (a["start_date"].isna() | a["end_date"].isna() | b["start_date"].isna() | b["end_date"].isna()
+               ).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share_a = overlap_mu / a["measured_mu"].to_numpy() * 100.0
+        share_b = overlap_mu / b["measured_mu"].to_numpy() * 100.0
+    frame = gpd.GeoDataFrame({
+        "parcel_a": a["parcel_id"], "parcel_b": b["parcel_id"], "village_a": a["village"], "village_b": b["village"],
+        "overlap_mu": overlap_mu, "share_a_pct": share_a, "share_b_pct": share_b,
+        "start_a": a["start_date"], "end_a": a["end_date"], "start_b": b["start_date"], "end_b": b["end_date"],
+    }, geometry=pairs.geometry.reset_index(drop=True), crs=p.crs)
+    for code, mask in (("overlap", in_time), ("renewal", ~in_time)):
+        if not mask.any():
+            continue
+        sub = frame[mask]
+        messages = []
+        for row, und in zip(sub.itertuples(index=False), undated[mask], strict=True):
+            periods = f"{_period(row.start_a, row.end_a)} and {_period(row.start_b, row.end_b)}"
+            head = (f"{row.parcel_a} and {row.parcel_b} overlap by {row.overlap_mu:,.2f} mu "
+                    f"({row.share_a_pct:.1f}% of {row.parcel_a}, {row.share_b_pct:.1f}% of {row.parcel_b})")
+            if code == "overlap":
+                tail = (f"; their contracts run at the same time ({periods}"
+                        + (", a missing date counts as open-ended" if und else "")
+                        + "): the same land is counted twice")
+            else:
+                tail = f"; one contract ends before the other starts ({periods}): a renewal, not double counting"
+            messages.append(head + tail)
+        ids = [f"{x} / {y}" for x, y in zip(sub["parcel_a"], sub["parcel_b"], strict=True)]
+        out.add(code, sub, features=ids, messages=messages,
+                parcels=list(sub["parcel_a"]) + list(sub["parcel_b"]), area_mu=float(sub["overlap_mu"].sum()))
+
+
+def _lies_in(geoms: gpd.GeoSeries, dissolved: gpd.GeoDataFrame, *, method: Method,
+             total_mu: np.ndarray | None = None, exclude: list | None = None) -> list[str]:
+    """Per geometry, the villages it lies in with the mu in each (largest first), and
+    what lies outside every village; ``exclude`` leaves out one village name per geometry."""
+    names = dissolved["village"].to_numpy()
+    pairs = intersection_pairs(geoms, dissolved.geometry)
+    amounts = _mu(area_m2(pairs.geometry, method=method)) if len(pairs) else np.zeros(0)
+    frame = pd.DataFrame({"row": pairs["left"].to_numpy(), "name": names[pairs["right"].to_numpy()],
+                          "mu": amounts}).sort_values(["row", "mu"], ascending=[True, False])
+    if total_mu is None:
+        total_mu = _mu(area_m2(geoms, method=method))
+    out = []
+    grouped = dict(tuple(frame.groupby("row", sort=False)))
+    for i in range(len(geoms)):
+        group = grouped.get(i)
+        text = []
+        inside = 0.0
+        if group is not None:
+            for name, mu in zip(group["name"], group["mu"], strict=True):
+                inside += mu
+                if (exclude is None or name != exclude[i]) and mu >= 0.005:
+                    text.append(f"{name} {mu:,.2f} mu")
+        rest = float(total_mu[i]) - inside
+        if rest >= 0.005:
+            text.append(f"outside every village {rest:,.2f} mu")
+        out.append(", ".join(text) or "-")
+    return out
+
+
+def _check_villages(p: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, out: _Collector, *, method: Method,
+                    min_mu: float) -> None:
+    """Parts of parcels outside their recorded village; missing and unknown village names."""
+    for code in ("outside_village", "missing_village", "unknown_village"):
+        out.ran(code)
+    dissolved = _dissolve_villages(villages)
+    names = dissolved["village"].tolist()
+    pos = p["village"].map({n: i for i, n in enumerate(names)})
+    known = pos.notna().to_numpy()
+    listed = _join(names[:12]) + (" …" if len(names) > 12 else "")
+    for code, mask in (("missing_village", p["village"].isna().to_numpy()),
+                       ("unknown_village", p["village"].notna().to_numpy() & ~known)):
+        if not mask.any():
+            continue
+        sub = p[mask].copy()
+        sub["lies_in"] = _lies_in(sub.geometry, dissolved, method=method, total_mu=sub["measured_mu"].to_numpy())
+        if code == "missing_village":
+            messages = [f"no village recorded; the parcel lies in {w}" for w in sub["lies_in"]]
+        else:
+            messages = [f"village {v!r} is not in the villages layer ({listed}); the parcel lies in {w}"
+                        for v, w in zip(sub["village"], sub["lies_in"], strict=True)]
+        out.add(code, sub[["parcel_id", "village", "measured_mu", "lies_in", "geometry"]],
+                features=sub["parcel_id"].tolist(), messages=messages, parcels=sub["parcel_id"],
+                area_mu=float(sub["measured_mu"].sum()))
+    if not known.any():
+        return
+    idx = np.flatnonzero(known)
+    own = dissolved.geometry.to_numpy()[pos.to_numpy()[known].astype(int)]
+    outside = polygonal(shapely.difference(p.geometry.to_numpy()[idx], own))
+    outside_mu = np.zeros(len(idx))
+    nonempty = ~shapely.is_empty(outside)
+    if nonempty.any():
+        outside_mu[nonempty] = _mu(area_m2(gpd.GeoSeries(outside[nonempty], crs=p.crs), method=method))
+    flag = outside_mu > min_mu
+    if not flag.any():
+        return
+    sub = p.iloc[idx[flag]].copy()
+    parts = gpd.GeoSeries(outside[flag], index=sub.index, crs=p.crs)
+    sub["outside_mu"] = outside_mu[flag]
+    sub["outside_pct"] = sub["outside_mu"] / sub["measured_mu"] * 100.0
+    sub["lies_in"] = _lies_in(parts.reset_index(drop=True), dissolved, method=method,
+                              total_mu=sub["outside_mu"].to_numpy())
+    messages = [f"{o:,.2f} mu ({q:.1f}%) of the parcel lies outside {v}, the village it is recorded under "
+                f"(in {w})" for o, q, v, w in zip(sub["outside_mu"], sub["outside_pct"], sub["village"],
+                                                 sub["lies_in"], strict=True)]
+    frame = gpd.GeoDataFrame(sub[["parcel_id", "village", "measured_mu", "outside_mu", "outside_pct", "lies_in"]],
+                             geometry=parts, crs=p.crs)
+    out.add("outside_village", frame, features=sub["parcel_id"].tolist(), messages=messages,
+            parcels=sub["parcel_id"], area_mu=float(sub["outside_mu"].sum()))
+
+
+def _check_cover(p: gpd.GeoDataFrame, mask: np.ndarray, target: gpd.GeoDataFrame, target_ids: np.ndarray,
+                 out: _Collector, *, code: str, column: str, ids_column: str, method: Method, min_mu: float,
+                 describe) -> None:
+    """Parcels (``mask``) whose part covered by ``target`` exceeds ``min_mu``."""
+    out.ran(code)
+    if not mask.any() or not len(target):
+        return
+    sub = p[mask]
+    parts, areas, which = covered(sub.geometry, target.geometry, method=method)
+    inside_mu = _mu(areas)
+    flag = inside_mu > min_mu
+    if not flag.any():
+        return
+    hits = sub[flag].copy()
+    hits[f"{column}_mu"] = inside_mu[flag]
+    hits[f"{column}_pct"] = hits[f"{column}_mu"] / hits["measured_mu"] * 100.0
+    hits[ids_column] = [_join(target_ids[w]) for w, f in zip(which, flag, strict=True) if f]
+    frame = gpd.GeoDataFrame(
+        hits[["parcel_id", "village", "land_type", "use", "measured_mu", f"{column}_mu", f"{column}_pct",
+              ids_column]],
+        geometry=gpd.GeoSeries(parts.to_numpy()[flag], index=hits.index, crs=p.crs), crs=p.crs)
+    messages = [describe(row) for row in frame.itertuples(index=False)]
+    out.add(code, frame, features=hits["parcel_id"].tolist(), messages=messages, parcels=hits["parcel_id"],
+            area_mu=float(hits[f"{column}_mu"].sum()))
+
+
+def _use_label(code) -> str:
+    return TRANSFER_USE.label(code, "en") if code is not None else "(no use)"
+
+
+def _check_records(p: gpd.GeoDataFrame, raw_id: pd.Series, out: _Collector, *, max_years: float,
+                   repaired: Mapping[str, str], dropped: pd.DataFrame | None) -> None:
+    for code in ("duplicate_id", "missing_id", "missing_declared", "end_before_start", "contract_too_long",
+                 "missing_dates", "invalid_geometry", "empty_geometry"):
+        out.ran(code)
+    base = ["parcel_id", "village", "declared_mu", "measured_mu", "start_date", "end_date", "geometry"]
+
+    dup = (raw_id.notna() & raw_id.duplicated(keep=False)).to_numpy()
+    if dup.any():
+        sub = p[dup].copy()
+        sub["features"] = sub.groupby("parcel_id")["parcel_id"].transform("size").astype(int)
+        per_id = sub.groupby("parcel_id", sort=False).agg(n=("features", "first"), mu=("measured_mu", "sum"))
+        messages = [f"parcel id {i} is used by {row.n} parcels ({row.mu:,.2f} mu drawn in all); give each its own id"
+                    for i, row in per_id.iterrows()]
+        out.add("duplicate_id", sub[["parcel_id", "village", "declared_mu", "measured_mu", "features", "geometry"]],
+                features=per_id.index.tolist(), messages=messages, parcels=sub["parcel_id"],
+                area_mu=float(sub["measured_mu"].sum()))
+
+    missing_id = raw_id.isna().to_numpy()
+    if missing_id.any():
+        sub = p[missing_id]
+        out.add("missing_id", sub[base], features=sub["parcel_id"].tolist(),
+                messages=[f"no parcel id ({m:,.2f} mu drawn); give the parcel its contract's id"
+                          for m in sub["measured_mu"]],
+                parcels=sub["parcel_id"], area_mu=float(sub["measured_mu"].sum()))
+
+    declared = p["declared_mu"]
+    no_area = (declared.isna() | (declared <= 0)).to_numpy()
+    if no_area.any():
+        sub = p[no_area]
+        messages = [("no declared area" if pd.isna(d) else f"declared area is {d:g}")
+                    + f"; the drawn parcel measures {m:,.2f} mu: fill in the contract's area"
+                    for d, m in zip(sub["declared_mu"], sub["measured_mu"], strict=True)]
+        out.add("missing_declared", sub[base], features=sub["parcel_id"].tolist(), messages=messages,
+                parcels=sub["parcel_id"], area_mu=float(sub["measured_mu"].sum()))
+
+    start, end = p["start_date"], p["end_date"]
+    years = (end - start).dt.days / DAYS_PER_YEAR
+    backwards = (start.notna() & end.notna() & (end < start)).to_numpy()
+    if backwards.any():
+        sub = p[backwards]
+        messages = [f"the contract ends {_fmt_date(e)}, before it starts {_fmt_date(s)}; correct one of the dates"
+                    for s, e in zip(sub["start_date"], sub["end_date"], strict=True)]
+        out.add("end_before_start", sub[base], features=sub["parcel_id"].tolist(), messages=messages,
+                parcels=sub["parcel_id"], area_mu=float(sub["measured_mu"].sum()))
+
+    whole = int(max_years)
+    limit = start + pd.DateOffset(years=whole) + pd.to_timedelta((max_years - whole) * DAYS_PER_YEAR, unit="D")
+    too_long = (start.notna() & end.notna() & (end > limit)).to_numpy()
+    if too_long.any():
+        sub = p[too_long].copy()
+        sub["years"] = years[too_long]
+        messages = [f"the contract runs {y:.1f} years ({_period(s, e)}), longer than the {max_years:g} years allowed"
+                    for y, s, e in zip(sub["years"], sub["start_date"], sub["end_date"], strict=True)]
+        out.add("contract_too_long", sub[[*base[:-1], "years", "geometry"]], features=sub["parcel_id"].tolist(),
+                messages=messages, parcels=sub["parcel_id"], area_mu=float(sub["measured_mu"].sum()))
+
+    undated = (start.isna() | end.isna()).to_numpy()
+    if undated.any():
+        sub = p[undated]
+        messages = ["no " + " and no ".join(n for n, v in (("start date", s), ("end date", e)) if pd.isna(v))
+                    + ": the contract's period cannot be checked (overlaps count it as open-ended)"
+                    for s, e in zip(sub["start_date"], sub["end_date"], strict=True)]
+        out.add("missing_dates", sub[base], features=sub["parcel_id"].tolist(), messages=messages,
+                parcels=sub["parcel_id"], area_mu=float(sub["measured_mu"].sum()))
+
+    if repaired:
+        bad = p["parcel_id"].isin(list(repaired)).to_numpy()
+        if bad.any():
+            sub = p[bad].copy()
+            sub["reason"] = [repaired[i] for i in sub["parcel_id"]]
+            messages = [f"invalid geometry ({r}); audited with a repaired copy ({m:,.2f} mu, layer invalid_geometry "
+                        "of the GeoPackage); the file is unchanged: fix it in your GIS, e.g. QGIS 'Fix geometries'"
+                        for r, m in zip(sub["reason"], sub["measured_mu"], strict=True)]
+            out.add("invalid_geometry", sub[["parcel_id", "village", "declared_mu", "measured_mu", "reason",
+                                             "geometry"]],
+                    features=sub["parcel_id"].tolist(), messages=messages, parcels=sub["parcel_id"],
+                    area_mu=float(sub["measured_mu"].sum()))
+
+    if dropped is not None and len(dropped):
+        table = pd.DataFrame({
+            "parcel_id": dropped.get("feature", pd.Series(["?"] * len(dropped))).astype(str).to_numpy(),
+            "village": dropped["village"].to_numpy() if "village" in dropped.columns else None,
+            "declared_mu": (pd.to_numeric(dropped["declared_mu"], errors="coerce").to_numpy()
+                            if "declared_mu" in dropped.columns else np.nan),
+            "reason": dropped.get("reason", pd.Series(["no geometry"] * len(dropped))).astype(str).to_numpy(),
+        })
+        frame = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries([None] * len(table), crs=p.crs), crs=p.crs)
+        messages = [f"{r}: the parcel" + (f" (declared {d:,.2f} mu)" if pd.notna(d) else "")
+                    + " is left out of every number; draw it in your GIS"
+                    for r, d in zip(table["reason"], table["declared_mu"], strict=True)]
+        out.add("empty_geometry", frame, features=table["parcel_id"].tolist(), messages=messages,
+                parcels=table["parcel_id"], area_mu=0.0)
+
+
+# --------------------------------------------------------------------------- totals
+
+
+def _totals(p: gpd.GeoDataFrame, key: pd.Series, column: str, extra: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Parcels, declared and measured mu per group, groups sorted, with a Total row."""
+    frame = pd.DataFrame({column: group_labels(key).to_numpy(), "declared_mu": p["declared_mu"].to_numpy(),
+                          "measured_mu": p["measured_mu"].to_numpy()})
+    table = frame.groupby(column, sort=True).agg(parcels=("measured_mu", "size"), declared_mu=("declared_mu", "sum"),
+                                                 measured_mu=("measured_mu", "sum"))
+    if extra is not None:
+        table = table.join(extra, how="outer").sort_index()
+        table["parcels"] = table["parcels"].fillna(0)
+        table[["declared_mu", "measured_mu"]] = table[["declared_mu", "measured_mu"]].fillna(0.0)
+    table = table.reset_index().rename(columns={"index": column})
+    total = {column: TOTAL_LABEL["en"], "parcels": len(p), "declared_mu": float(np.nansum(p["declared_mu"])),
+             "measured_mu": float(p["measured_mu"].sum())}
+    if extra is not None:
+        for col in extra.columns:
+            if col.endswith("_mu"):
+                total[col] = float(table[col].sum())
+    table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+    table["parcels"] = table["parcels"].astype(int)
+    return table
+
+
+def _farmland_share(p: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, farmland: gpd.GeoDataFrame, *,
+                    method: Method) -> pd.DataFrame:
+    """Per village (by location): its permanent basic farmland, the part of it that
+    transfers cover (each piece of land once, however many contracts cover it), and the share."""
+    dissolved = _dissolve_villages(villages)
+    pieces = intersection_pairs(farmland.geometry, dissolved.geometry)
+    names = dissolved["village"].to_numpy()
+    farm_mu = _mu(area_m2(pieces.geometry, method=method)) if len(pieces) else np.zeros(0)
+    _, cov_m2, _ = covered(pieces.geometry, p.geometry, method=method)
+    frame = pd.DataFrame({"village": names[pieces["right"].to_numpy()] if len(pieces) else [],
+                          "basic_farmland_mu": farm_mu, "transferred_farmland_mu": _mu(cov_m2)})
+    table = frame.groupby("village").sum().reindex(names, fill_value=0.0)
+    table.index.name = "village"
+    return table
+
+
+def _share_column(table: pd.DataFrame) -> pd.DataFrame:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = table["transferred_farmland_mu"] / table["basic_farmland_mu"] * 100.0
+    table["farmland_share_pct"] = share.where(table["basic_farmland_mu"] > 0)
+    return table
+
+
+# --------------------------------------------------------------------------- the audit
+
+
+def _param(name: str, value):
+    """A parameter's value checked against its declaration; a clear error names it."""
+    try:
+        return validate_parameter(name, value)
+    except ValueError as exc:
+        raise UsageError(f"{name}: {exc}", hint=PARAMETERS[name].doc) from None
+
+
+def audit_layers(
+    transfers: gpd.GeoDataFrame,
+    *,
+    villages: gpd.GeoDataFrame | None = None,
+    basic_farmland: gpd.GeoDataFrame | None = None,
+    forest_plots: gpd.GeoDataFrame | None = None,
+    river_zones: gpd.GeoDataFrame | None = None,
+    repaired: Mapping[str, str] | None = None,
+    dropped: pd.DataFrame | None = None,
+    method: Method = "ellipsoidal",
+    tolerance_pct: float = PARAMETERS["tolerance_pct"].default,
+    tolerance_mu: float = PARAMETERS["tolerance_mu"].default,
+    overlap_min_mu: float = PARAMETERS["overlap_min_mu"].default,
+    max_contract_years: float = PARAMETERS["max_contract_years"].default,
+    non_farming_uses: Iterable[str] = tuple(PARAMETERS["non_farming_uses"].default),
+) -> Result:
+    """Audit land-transfer parcels against the other layers (see the module docstring).
+
+    Parameters
+    ----------
+    transfers:
+        The ``land_transfers`` layer with canonical fields, in a projected CRS (metres);
+        every other layer in the same CRS.
+    villages, basic_farmland, forest_plots, river_zones:
+        Optional layers; a check that needs a missing layer is skipped and a note says so.
+        ``river_zones`` are zone polygons (see :func:`river_zones`) with ``reach_id``.
+    repaired:
+        Parcel id → validity reason for geometries the loader repaired (``Layer.repaired``).
+    dropped:
+        Features left out for lack of geometry (``Layer.dropped``).
+    method:
+        ``ellipsoidal`` (CGCS2000) or ``planar`` (Gauss–Krüger) for every area, overlaps included.
+    tolerance_pct, tolerance_mu, overlap_min_mu, max_contract_years, non_farming_uses:
+        As the township.toml parameters of the same names (percent, mu, mu, years, use codes).
+
+    Returns
+    -------
+    Result
+        ``table``: one row per check that ran (findings, parcels, area concerned in mu);
+        ``tables``: one per check with findings (named by its code) and the totals
+        ``by_village``, ``by_land_type``, ``by_use``, ``by_start_year``; ``features``: the
+        geometry behind each check's rows under the same names, and ``parcels`` (every
+        parcel with its measured area and worst finding).
+    """
+    tolerance_pct = _param("tolerance_pct", tolerance_pct)
+    tolerance_mu = _param("tolerance_mu", tolerance_mu)
+    overlap_min_mu = _param("overlap_min_mu", overlap_min_mu)
+    max_contract_years = _param("max_contract_years", max_contract_years)
+    non_farming = list(_param("non_farming_uses", list(non_farming_uses)))
+    notes: list[str] = []
+    unknown_uses = [u for u in non_farming if u not in TRANSFER_USE.codes]
+    if unknown_uses:
+        notes.append(f"non_farming_uses {', '.join(unknown_uses)} are not use codes "
+                     f"({', '.join(TRANSFER_USE.codes)}); they match parcels whose use is written exactly so")
+
+    kind = KINDS[LAYER]
+    p = transfers.copy()
+    for f in kind.fields:
+        if f.name not in p.columns:
+            p[f.name] = pd.Series(pd.NaT if f.dtype == "date" else np.nan if f.dtype == "float" else None,
+                                  index=p.index, dtype="datetime64[ns]" if f.dtype == "date" else
+                                  "float64" if f.dtype == "float" else object)
+    raw_id = p["parcel_id"]
+    p["parcel_id"] = feature_ids(p, kind).to_numpy()
+    p["declared_mu"] = pd.to_numeric(p["declared_mu"], errors="coerce")
+    p["measured_mu"] = _mu(area_m2(p.geometry, method=method))
+    p = gpd.GeoDataFrame(p[[*_BASE, p.geometry.name]], geometry=p.geometry.name, crs=transfers.crs)
+    if p.geometry.name != "geometry":
+        p = p.rename_geometry("geometry")
+    p = p.reset_index(drop=True)
+    raw_id = raw_id.reset_index(drop=True)
+
+    out = _Collector()
+    _check_area(p, out, tolerance_pct=tolerance_pct, tolerance_mu=tolerance_mu)
+    _check_overlaps(p, out, method=method, min_mu=overlap_min_mu)
+    if villages is not None and len(villages):
+        _check_villages(p, villages, out, method=method, min_mu=overlap_min_mu)
+    else:
+        notes.append("outside-village check skipped: the township has no villages layer")
+    if basic_farmland is not None:
+        _check_cover(p, p["use"].isin(non_farming).to_numpy(), basic_farmland,
+                     _ids_of(basic_farmland, "basic_farmland"), out,
+                     code="on_basic_farmland", column="on_farmland", ids_column="patches", method=method,
+                     min_mu=overlap_min_mu,
+                     describe=lambda r: (f"{_use_label(r.use)} on {r.on_farmland_mu:,.2f} mu "
+                                         f"({r.on_farmland_pct:.1f}%) of permanent basic farmland (patches "
+                                         f"{r.patches}): a non-farming use there is prohibited"))
+    else:
+        notes.append("basic-farmland check skipped: the township has no basic_farmland layer")
+    if forest_plots is not None:
+        _check_cover(p, (p["land_type"] == "farmland").to_numpy(), forest_plots,
+                     _ids_of(forest_plots, "forest_plots"), out,
+                     code="on_forest_land", column="on_forest", ids_column="plots", method=method,
+                     min_mu=overlap_min_mu,
+                     describe=lambda r: (f"farmland transfer on {r.on_forest_mu:,.2f} mu ({r.on_forest_pct:.1f}%) "
+                                         f"of forest sub-compartments {r.plots}: forest land cannot be transferred "
+                                         "as farmland"))
+    else:
+        notes.append("forest-land check skipped: the township has no forest_plots layer")
+    if river_zones is not None:
+        zone_ids = (river_zones["reach_id"].astype(str).to_numpy() if "reach_id" in river_zones.columns
+                    else _ids_of(river_zones, "rivers"))
+        _check_cover(p, np.ones(len(p), dtype=bool), river_zones, zone_ids, out, code="in_river_zone",
+                     column="in_zone", ids_column="in_zone_of", method=method, min_mu=overlap_min_mu,
+                     describe=lambda r: (f"{r.in_zone_mu:,.2f} mu ({r.in_zone_pct:.1f}%) of the parcel lies in the "
+                                         f"management zone of reach {r.in_zone_of}: check that its use is allowed "
+                                         "there"))
+    else:
+        notes.append("river-zone check skipped: the township has no rivers layer")
+    _check_records(p, raw_id, out, max_years=max_contract_years, repaired=repaired or {}, dropped=dropped)
+
+    # totals
+    extra = None
+    if villages is not None and len(villages) and basic_farmland is not None:
+        extra = _share_column(_farmland_share(p, villages, basic_farmland, method=method))
+    by_village = _totals(p, p["village"], "village", extra)
+    if extra is not None:
+        last = by_village.index[-1]
+        by_village.loc[last, "farmland_share_pct"] = (
+            by_village.loc[last, "transferred_farmland_mu"] / by_village.loc[last, "basic_farmland_mu"] * 100.0
+            if by_village.loc[last, "basic_farmland_mu"] > 0 else np.nan)
+    else:
+        notes.append("share of farmland transferred: needs the villages and basic_farmland layers")
+    start_year = p["start_date"].dt.year.astype("Int64")
+    totals = {
+        "by_village": by_village,
+        "by_land_type": _totals(p, p["land_type"], "land_type"),
+        "by_use": _totals(p, p["use"], "use"),
+        "by_start_year": _totals(p, start_year, "start_year"),
+    }
+
+    summary = pd.DataFrame([out.summary[c] for c in CHECKS if c in out.summary],
+                           columns=["check", "severity", "findings", "parcels", "concerned_mu"])
+    # every parcel with its worst finding, for the GeoPackage and the map
+    worst: dict[str, str] = {}
+    listed: dict[str, list[str]] = {}
+    for code, parcels in out.flags.items():
+        for pid in parcels:
+            listed.setdefault(pid, []).append(code)
+            sev = CHECKS[code].severity
+            if SEVERITY_ORDER[sev] < SEVERITY_ORDER.get(worst.get(pid, "ok"), 3):
+                worst[pid] = sev
+    parcels = p.copy()
+    parcels["diff_mu"] = parcels["declared_mu"] - parcels["measured_mu"]
+    parcels["audit"] = parcels["parcel_id"].map(worst).fillna("ok")
+    parcels["checks"] = parcels["parcel_id"].map(lambda i: ", ".join(c for c in CHECKS if c in listed.get(i, ())))
+    features = {"parcels": parcels, **out.features}
+
+    total = totals["by_village"].iloc[-1]
+    notes.insert(0, f"{len(p)} parcels audited: declared {total['declared_mu']:,.2f} mu, measured "
+                    f"{total['measured_mu']:,.2f} mu ({METHOD_NOTES[method]}; 1 mu = 10000/15 m²)")
+    notes.append(f"tolerances: declared vs measured {tolerance_pct:g}%"
+                 + (f" or {tolerance_mu:g} mu" if tolerance_mu > 0 else "")
+                 + f"; overlaps and areas in other layers under {overlap_min_mu:g} mu are ignored as slivers; "
+                 f"contracts up to {max_contract_years:g} years; non-farming uses: {', '.join(non_farming)}")
+    return Result(
+        "Land-transfer audit", summary, tables={**out.tables, **totals}, findings=out.findings, features=features,
+        notes=notes, vocab=dict(_VOCAB), decimals=dict(_DECIMALS),
+        provenance={"analysis": "audit", "area_method": method, "method_note": METHOD_NOTES[method],
+                    "tolerance_pct": tolerance_pct, "tolerance_mu": tolerance_mu, "overlap_min_mu": overlap_min_mu,
+                    "max_contract_years": max_contract_years, "non_farming_uses": non_farming},
+    )
+
+
+def audit_transfers(
+    township: Township,
+    *,
+    method: Method | None = None,
+    tolerance_pct: float | None = None,
+    tolerance_mu: float | None = None,
+    overlap_min_mu: float | None = None,
+    max_contract_years: float | None = None,
+    non_farming_uses: Iterable[str] | None = None,
+) -> Result:
+    """Audit the township's ``land_transfers`` layer; every parameter left as None comes
+    from township.toml (or its default). Uses the villages, basic_farmland, forest_plots
+    and rivers layers when the township has them. See :func:`audit_layers`."""
+    params = township.config.parameters
+    layer = township.layer(LAYER)
+    pick = {"method": (method, "area_method"), "tolerance_pct": (tolerance_pct, "tolerance_pct"),
+            "tolerance_mu": (tolerance_mu, "tolerance_mu"), "overlap_min_mu": (overlap_min_mu, "overlap_min_mu"),
+            "max_contract_years": (max_contract_years, "max_contract_years"),
+            "non_farming_uses": (list(non_farming_uses) if non_farming_uses is not None else None,
+                                 "non_farming_uses")}
+    chosen = {k: params[name] if v is None else v for k, (v, name) in pick.items()}
+    if chosen["method"] not in METHOD_NOTES:
+        raise UsageError(f"unknown area method {chosen['method']!r}", hint="use ellipsoidal or planar")
+    result = audit_layers(
+        layer.gdf,
+        villages=township.optional("villages"),
+        basic_farmland=township.optional("basic_farmland"),
+        forest_plots=township.optional("forest_plots"),
+        river_zones=_management_zones(township),
+        repaired={str(i): layer.invalid_reasons.get(str(i), "invalid") for i in layer.repaired},
+        dropped=layer.dropped,
+        **chosen,
+    )
+    result.title = f"Land-transfer audit of {township.config.display_name('en')}"
+    result.provenance = township.provenance(**result.provenance)
+    return result
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def write_findings_gpkg(result: Result, path: str | Path, *, lang: str = "en") -> list[str]:
+    """Write the audit's features to one GeoPackage, one layer per finding type plus
+    ``parcels`` (every parcel with its measured area and worst finding), in the working
+    CRS; field names and coded values in ``lang`` ('en' machine names, or 'zh' labels).
+
+    The file is written to a temporary name and renamed into place when complete.
+    Returns the layer names written.
+    """
+    from geo_township.io.write import atomic_path, write_vector
+
+    names = []
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        for name, gdf in result.features.items():
+            frame = gdf
+            if lang == "zh":
+                attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+                if "audit" in attrs.columns:
+                    attrs["audit"] = attrs["audit"].map({c.code: c.zh for c in AUDIT_CATEGORIES})
+                attrs = localise(attrs, lang, vocab=result.vocab)
+                frame = gpd.GeoDataFrame(attrs, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+            write_vector(frame, tmp, layer=name, append_layers=True)
+            names.append(name)
+    return names
+
+
+# --------------------------------------------------------------------------- the map
+
+AUDIT_CATEGORIES = [
+    Category("error", "error found", "审计发现错误", "#d7191c"),
+    Category("warning", "worth a look", "需核实", "#fdae61"),
+    Category("info", "renewal (note)", "续签(提示)", "#2c7bb6"),
+    Category("ok", "no finding", "无问题", "#1a9641"),
+]
+
+
+def audit_overlays(township: Township) -> list[Overlay]:
+    """Map layers of the audit: every land-transfer parcel coloured by its worst finding,
+    and the land two contracts claim at the same time (for the map's provider registry)."""
+    result = audit_transfers(township)
+    parcels = result.features["parcels"]
+    overlays = [Overlay(
+        key="audit", en="Land-transfer audit", zh="土地流转审计", gdf=parcels, geometry="polygon",
+        category_field="audit", categories=list(AUDIT_CATEGORIES),
+        fields=["parcel_id", "village", "use", "declared_mu", "measured_mu", "diff_mu", "checks"],
+        show=False, description="land transfers coloured by the worst audit finding",
+    )]
+    if "overlap" in result.features:
+        overlays.append(Overlay(
+            key="audit_overlaps", en="Transfers counted twice", zh="重复流转", gdf=result.features["overlap"],
+            geometry="polygon", color="#7b3294", fields=["parcel_a", "parcel_b", "overlap_mu"], show=False,
+            description="land that two contracts cover at the same time",
+        ))
+    return overlays
