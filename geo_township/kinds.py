@@ -186,6 +186,24 @@ AUDIT_CHECK = Vocabulary(
 """The land-transfer audit's checks (geo_township.transfers.CHECKS), for table labels."""
 VOCABULARIES[AUDIT_CHECK.name] = AUDIT_CHECK
 
+LAND_COVER = Vocabulary(
+    "land_cover",
+    (
+        Term("forest", "forest", "林地", ("有林地", "森林", "乔木林地", "tree cover", "trees", "woodland")),
+        Term("shrub", "shrubland", "灌木林地", ("灌木林", "灌木", "灌丛", "shrub", "shrubs")),
+        Term("grassland", "grassland", "草地", ("草", "草丛", "grass")),
+        Term("farmland", "farmland", "耕地", ("农田", "水田", "旱地", "cropland", "crops", "cultivated")),
+        Term("orchard", "orchard and tea", "园地", ("果园", "茶园", "plantation")),
+        Term("water", "water", "水域", ("水体", "水面", "河流水面", "坑塘水面", "water body", "waterbody")),
+        Term("wetland", "wetland", "湿地", ("沼泽",)),
+        Term("built_up", "built-up", "建设用地", ("建筑", "城镇", "居民点", "村庄", "built", "urban", "settlement",
+                                              "artificial surface")),
+        Term("bare", "bare land", "裸地", ("未利用地", "裸土", "bare", "barren")),
+    ),
+)
+"""Land-cover classes: names in ``[rasters.NAME] classes`` that match these get en/zh labels."""
+VOCABULARIES[LAND_COVER.name] = LAND_COVER
+
 # --------------------------------------------------------------------------- fields and kinds
 
 
@@ -551,6 +569,30 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "source": ("Source file", "来源文件"),
 }
 """Column labels (en, zh) for table headings; canonical field labels come from KINDS."""
+# rasters (geo_township.raster, geo_township.candidates)
+COLUMN_LABELS.update({
+    "pixels": ("Pixels (coverage-weighted)", "像元数(按覆盖比例)"),
+    "valid_pct": ("With data (%)", "有效覆盖(%)"),
+    "mean": ("Mean", "平均值"),
+    "min": ("Min", "最小值"),
+    "max": ("Max", "最大值"),
+    "sum": ("Sum", "总和"),
+    "std": ("Std dev", "标准差"),
+    "median": ("Median", "中位数"),
+    **{f"p{p}": (f"{p}th percentile", f"{p}%分位数") for p in (1, 5, 10, 20, 25, 75, 80, 90, 95, 99)},
+    "nodata": ("No data", "无数据"),
+    "class": ("Class", "类别"),
+    "share_pct": ("Share (%)", "占比(%)"),
+    **{f"lc_{t.code}": (t.en.capitalize(), t.zh) for t in LAND_COVER.terms},
+    "patch_id": ("Candidate", "疑似斑块"),
+    "candidates": ("Candidates", "疑似斑块数"),
+    "drop_mean": ("Mean drop", "平均下降"),
+    "drop_max": ("Largest drop", "最大下降"),
+    "before_mean": ("Before (mean)", "前期均值"),
+    "after_mean": ("After (mean)", "后期均值"),
+    "excluded_small": ("Too small", "过小排除"),
+    "excluded_large": ("Too large", "过大排除"),
+})
 
 TOTAL_LABEL = {"en": "Total", "zh": "合计"}
 UNASSIGNED_LABEL = {"en": "(none)", "zh": "(无)"}
