@@ -387,6 +387,11 @@ KINDS: dict[str, Kind] = {
 }
 
 
+LAYER_KIND = Vocabulary("layer_kind", tuple(Term(k.name, k.en, k.zh) for k in KINDS.values()))
+"""Layer kinds as a vocabulary, so tables that list layers show their names in en/zh."""
+VOCABULARIES[LAYER_KIND.name] = LAYER_KIND
+
+
 def kind(name: str) -> Kind:
     """The kind called ``name``; an unknown name lists the valid ones."""
     from geo_township.errors import ConfigError
@@ -567,6 +572,9 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "time": ("Time", "时间"),
     "user": ("User", "操作人"),
     "source": ("Source file", "来源文件"),
+    # the map's key statistics (geo_township.webmap.summary)
+    "forest_mu": ("Forest (mu)", "林地面积(亩)"),
+    "transferred_mu": ("Transferred (mu)", "流转面积(亩)"),
 }
 """Column labels (en, zh) for table headings; canonical field labels come from KINDS."""
 # rasters (geo_township.raster, geo_township.candidates)
