@@ -199,6 +199,7 @@ LAND_COVER = Vocabulary(
         Term("built_up", "built-up", "建设用地", ("建筑", "城镇", "居民点", "村庄", "built", "urban", "settlement",
                                               "artificial surface")),
         Term("bare", "bare land", "裸地", ("未利用地", "裸土", "bare", "barren")),
+        Term("nodata", "no data", "无数据", ("无数据区", "outside")),
     ),
 )
 """Land-cover classes: names in ``[rasters.NAME] classes`` that match these get en/zh labels."""
