@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "audit": "audit",
     "rivers": "rivers",
     "sand": "sand",
+    "trees": "trees",
+    "import": "import_",
 }
 
 

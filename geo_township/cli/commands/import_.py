@@ -1,0 +1,35 @@
+"""`geo-township import SURVEY --layer infected_trees`: merge a crew's status updates and
+new trees into the trees layer, atomically, with history."""
+
+from pathlib import Path
+
+import click
+
+from geo_township.cli.options import common_options, output_options
+
+
+@click.command("import")
+@click.argument("survey", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--layer", default="infected_trees", show_default=True, help="The layer to merge into.")
+@click.option("--allow-regress", is_flag=True, help="Let a status move backward (to correct a mistake).")
+@click.option("--skip-bad", is_flag=True, help="Import the good rows of a file with bad rows, and list the bad ones.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--from-gcj02", is_flag=True,
+              help="The survey's longitude/latitude were copied from AMap or Tencent maps (GCJ-02): shift them back.")
+@click.option("--encoding", default=None, help="Text encoding of a CSV survey that is not UTF-8 (e.g. gbk).")
+@common_options
+@output_options
+def command(survey, layer, allow_regress, skip_bad, dry_run, from_gcj02, encoding, township_path, lang, fmt,
+            output):
+    """Merge SURVEY (CSV, XLSX, KML, GPX, GeoPackage …) into the trees layer by tree id:
+    statuses move only forward, new trees are added, every change goes into the history.
+    Exits 1 when a row was refused or skipped."""
+    from geo_township.cli.render import render
+    from geo_township.layers import load_township
+    from geo_township.treeimport import import_survey
+
+    result = import_survey(load_township(township_path), survey, layer=layer, allow_regress=allow_regress,
+                           skip_bad=skip_bad, dry_run=dry_run, from_gcj02=from_gcj02, encoding=encoding)
+    render(result, fmt=fmt, output=output, lang=lang)
+    if any(f.severity == "error" or f.check == "skipped" for f in result.findings):
+        raise SystemExit(1)

@@ -1,0 +1,61 @@
+"""`geo-township trees`: pine-wilt trees per village or plot, per period or season; the
+deadline list; one tree's history."""
+
+from pathlib import Path
+
+import click
+
+from geo_township.cli.options import DATE, common_options, output_options
+
+
+@click.command("trees")
+@click.option("--by", type=click.Choice(["village", "plot"]), default="village", show_default=True,
+              help="One row per village, or per infected sub-compartment (the 台账 ledger).")
+@click.option("--from", "start", type=DATE, default=None, help="First day of the period (events by their own date).")
+@click.option("--to", "end", type=DATE, default=None, help="Last day of the period.")
+@click.option("--season", type=int, default=None,
+              help="The clearing season starting in this year (default 1 Oct YEAR to 31 Mar YEAR+1; "
+              "season_start/season_end in township.toml).")
+@click.option("--deadline", type=DATE, default=None,
+              help="List trees found by the season's cut-off and not cleared by this date.")
+@click.option("--list", "list_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="With --deadline: also write those trees as points (.gpkg, .csv or .kml) for field crews.")
+@click.option("--as-of", type=DATE, default=None,
+              help="The day days-overdue and 动态清零 are judged on (default: data_date in township.toml, else today).")
+@click.option("--history", "history_of", metavar="TREE_ID", default=None,
+              help="Show every recorded change of one tree instead.")
+@click.option("--hotspots/--no-hotspots", default=True, show_default=True, help="Include the hotspot table.")
+@common_options
+@output_options
+def command(by, start, end, season, deadline, list_file, as_of, history_of, hotspots, township_path, lang, fmt,
+            output):
+    """Pine-wilt trees found, confirmed, felled, cleared and verified per village (or plot),
+    still standing, not cleared, clearance rate against the target; infected
+    sub-compartments (疫情小班) and hotspots."""
+    from geo_township.cli.render import render
+    from geo_township.errors import UsageError
+    from geo_township.layers import load_township
+
+    township = load_township(township_path)
+    if list_file is not None and deadline is None:
+        raise UsageError("--list needs --deadline", hint="add --deadline 2023-03-31")
+    if history_of is not None:
+        from geo_township.treeimport import tree_history
+
+        result = tree_history(township, history_of)
+    elif deadline is not None:
+        from geo_township.trees import overdue_trees, write_tree_list
+
+        if start is not None or end is not None:
+            raise UsageError("--deadline takes --season, not --from/--to", hint="e.g. --season 2022 --deadline "
+                             "2023-03-31")
+        result = overdue_trees(township, deadline=deadline, season=season, as_of=as_of, by=by)
+        if list_file is not None:
+            write_tree_list(result, list_file)
+            result.notes.append(f"{len(result.features['overdue_trees'])} tree(s) written to {list_file}")
+    else:
+        from geo_township.trees import tree_counts
+
+        result = tree_counts(township, by=by, start=start, end=end, season=season, as_of=as_of,
+                             hotspots=hotspots)
+    render(result, fmt=fmt, output=output, lang=lang)

@@ -1,0 +1,155 @@
+"""Hotspots of new pine-wilt infections: density-based clusters (DBSCAN) of tree points in
+the township's projected working CRS (metres), ranked by size, so crews and drones know
+where to look next.
+
+A cluster is a set of at least ``hotspot_min_trees`` trees in which every tree lies within
+``hotspot_eps_m`` of another tree of the set (DBSCAN with ``eps = hotspot_eps_m`` and
+``min_samples = hotspot_min_trees``; both in township.toml). Each hotspot is reported with
+its centre (the mean of its trees), its radius (the distance from the centre to its
+farthest tree), its count and the forest plots its circle touches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_township.errors import CRSError
+
+if TYPE_CHECKING:
+    from geo_township.layers import Township
+    from geo_township.overlay import Overlay
+    from geo_township.trees import Period
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ["hotspot", "trees", "lon", "lat", "x", "y", "radius_m", "plots_touched", "plots", "villages"]
+MAX_PLOTS_LISTED = 30
+
+
+def cluster_labels(x: np.ndarray, y: np.ndarray, *, eps_m: float, min_trees: int) -> np.ndarray:
+    """DBSCAN labels (0, 1, … per cluster; -1 for trees in no cluster) of projected points
+    (metres)."""
+    from sklearn.cluster import DBSCAN
+
+    if len(x) == 0:
+        return np.zeros(0, dtype="int64")
+    xy = np.column_stack([np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")])
+    return DBSCAN(eps=float(eps_m), min_samples=int(min_trees)).fit_predict(xy).astype("int64")
+
+
+def find_hotspots(trees: gpd.GeoDataFrame, *, eps_m: float, min_trees: int,
+                  plots: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Hotspots among ``trees`` (points in a projected CRS in metres), ranked by size.
+
+    Returns a GeoDataFrame (same CRS; geometry = the hotspot's circle) with columns
+    hotspot (rank, 1 = largest), trees, lon/lat of the centre (EPSG:4326), x/y of the
+    centre (the working CRS), radius_m, plots_touched, plots (their ids, text order) and
+    villages (of those plots). ``plots`` needs ``plot_id`` (and optionally ``village``).
+    """
+    empty = gpd.GeoDataFrame({c: [] for c in COLUMNS}, geometry=gpd.GeoSeries([], crs=trees.crs), crs=trees.crs)
+    if trees.crs is None or not trees.crs.is_projected:
+        raise CRSError("hotspots need points in a projected CRS (metres)",
+                       hint="pass the layer in the township's working CRS (Township.gdf does so)")
+    if len(trees) == 0:
+        return empty
+    x = trees.geometry.x.to_numpy()
+    y = trees.geometry.y.to_numpy()
+    labels = cluster_labels(x, y, eps_m=eps_m, min_trees=min_trees)
+    member = labels >= 0
+    if not member.any():
+        return empty
+    frame = pd.DataFrame({"label": labels[member], "x": x[member], "y": y[member]})
+    grouped = frame.groupby("label")
+    stats = grouped.agg(trees=("x", "size"), x=("x", "mean"), y=("y", "mean"))
+    cx = stats["x"].reindex(frame["label"]).to_numpy()
+    cy = stats["y"].reindex(frame["label"]).to_numpy()
+    frame["d"] = np.hypot(frame["x"].to_numpy() - cx, frame["y"].to_numpy() - cy)
+    stats["radius_m"] = frame.groupby("label")["d"].max()
+    stats = stats.sort_values(["trees", "radius_m"], ascending=[False, True], kind="stable").reset_index()
+    stats["hotspot"] = np.arange(1, len(stats) + 1)
+    centres = shapely.points(stats["x"].to_numpy(), stats["y"].to_numpy())
+    # A circle at least half eps wide, so a tight cluster still shows and touches its plot.
+    circles = shapely.buffer(centres, np.maximum(stats["radius_m"].to_numpy(), eps_m / 2.0), quad_segs=16)
+    ll = gpd.GeoSeries(centres, crs=trees.crs).to_crs(4326)
+    stats["lon"] = ll.x.to_numpy()
+    stats["lat"] = ll.y.to_numpy()
+    plot_lists: list[str] = []
+    village_lists: list[str] = []
+    touched = np.zeros(len(stats), dtype="int64")
+    if plots is not None and len(plots) and "plot_id" in plots.columns:
+        tree = shapely.STRtree(plots.geometry.to_numpy())
+        circle_idx, plot_idx = tree.query(circles, predicate="intersects")
+        ids = plots["plot_id"].astype(str).to_numpy()
+        vills = plots["village"].astype(object).to_numpy() if "village" in plots.columns else None
+        for i in range(len(stats)):
+            mine = plot_idx[circle_idx == i]
+            names = sorted(set(ids[mine]))
+            touched[i] = len(names)
+            shown = names[:MAX_PLOTS_LISTED]
+            plot_lists.append(", ".join(shown) + (f" … (+{len(names) - len(shown)})" if len(names) > len(shown)
+                                                  else ""))
+            village_lists.append(", ".join(sorted({str(v) for v in vills[mine] if v is not None}))
+                                 if vills is not None else "")
+    else:
+        plot_lists = [""] * len(stats)
+        village_lists = [""] * len(stats)
+    stats["plots_touched"] = touched
+    stats["plots"] = plot_lists
+    stats["villages"] = village_lists
+    out = gpd.GeoDataFrame(stats[COLUMNS], geometry=circles, crs=trees.crs)
+    out["trees"] = out["trees"].astype(int)
+    return out
+
+
+def new_infections(township: Township, trees: gpd.GeoDataFrame, period: Period) -> tuple[np.ndarray, str]:
+    """Which trees are 'new infections' for hotspots: those found in ``period``; with no
+    period, those found in the latest clearing season present in the data (by find date).
+
+    Returns the boolean selection and a note saying what was used.
+    """
+    from geo_township.trees import Period as _Period
+    from geo_township.trees import event_dates, season_bounds, season_of
+
+    found = event_dates(trees)["found"]
+    if period.bounded:
+        return period.contains(found), f"hotspots: trees found in {period.label}"
+    if found.notna().sum() == 0:
+        return np.ones(len(trees), dtype=bool), "hotspots: every tree (no find dates)"
+    params = township.config.parameters
+    bounds = dict(season_start=params["season_start"], season_end=params["season_end"])
+    latest: dt.date = found.max().date()
+    year = season_of(latest, **bounds)
+    start, end = season_bounds(year, **bounds)
+    chosen = _Period(start, end).contains(found)
+    return chosen, f"hotspots: trees found in the latest season, {year} ({start.isoformat()} to {end.isoformat()})"
+
+
+def hotspot_overlays(township: Township) -> list[Overlay]:
+    """Map provider: the hotspots of the latest season as circles, largest first."""
+    from geo_township.overlay import Overlay
+    from geo_township.trees import Period, locate_trees, plot_table
+
+    if not township.has("infected_trees"):
+        return []
+    trees, _ = locate_trees(township)
+    chosen, note = new_infections(township, trees, Period())
+    params = township.config.parameters
+    spots = find_hotspots(trees.loc[chosen], plots=plot_table(township), eps_m=params["hotspot_eps_m"],
+                          min_trees=params["hotspot_min_trees"])
+    if len(spots) == 0:
+        return []
+    return [Overlay(
+        key="hotspots", en="Pine-wilt hotspots", zh="疫情热点", gdf=spots, geometry="polygon", color="#d7301f",
+        fields=["hotspot", "trees", "radius_m", "plots_touched", "plots", "villages"], id_field="hotspot",
+        label_field="hotspot", highlight=True, fill_opacity=0.15, dash="6 4",
+        description=note.replace("hotspots: ", "Clusters of ") + f" (DBSCAN, {params['hotspot_eps_m']:g} m, "
+        f"≥ {params['hotspot_min_trees']} trees)",
+        decimals={"radius_m": 0},
+    )]

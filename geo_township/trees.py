@@ -1,0 +1,645 @@
+"""Pine-wilt trees (松材线虫病疫木): counts per village or sub-compartment, per period or
+clearing season, outstanding trees after a deadline, infected sub-compartments (疫情小班),
+hotspots, and the clearance target.
+
+Rules (also in the README and in each Result's provenance):
+
+* **Where a tree is.** Village and plot come from the record when it names them; else from
+  the tree's location in the township's working CRS. A point on the shared edge of two
+  plots (or villages) is counted once, in the one with the lowest id (text order) among
+  those whose closed polygon covers it (``boundary_rule``). A record that names a village
+  or plot whose polygon does not cover the point gets a warning finding, and the record
+  wins. Trees outside every plot or village form their own "(outside)" row and are listed
+  as findings, never dropped.
+* **Events and dates.** A tree is *found* on ``found_date``; *confirmed* on
+  ``confirmed_date`` (else ``found_date``: ground-census finds are confirmed when found);
+  *felled* on ``felled_date`` (else ``cleared_date``); *cleared* on ``cleared_date`` (else
+  ``verified_date``); *verified* on ``verified_date``. Its status says which events have
+  happened (suspected → confirmed → felled → cleared → verified).
+* **Periods.** ``start``/``end`` select each event by its own date: a tree found in 2021
+  and cleared in March 2022 counts as cleared in 2022, not as found. *Still standing*
+  (found, not felled) and *not cleared* are states at the end of the period, over every
+  tree found by then. The clearance rate is cleared ÷ found (%) of the same row, so in a
+  period that clears last season's backlog it can exceed 100%.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_township.errors import UsageError
+from geo_township.kinds import PINE_SPECIES, TOTAL_LABEL, TREE_STATUS
+from geo_township.layers import Township
+from geo_township.measure import area
+from geo_township.results import OUTSIDE_LABEL, Finding, Result
+
+log = logging.getLogger(__name__)
+
+STAGES = ("found", "confirmed", "felled", "cleared", "verified")
+"""The events of a tree's life that the tables count, in order."""
+
+STATUS_RANK = {code: i for i, code in enumerate(TREE_STATUS.codes)}
+STAGE_MIN_RANK = {"found": 0, "confirmed": 1, "felled": 2, "cleared": 3, "verified": 4}
+STAGE_DATES = {
+    "found": ("found_date",),
+    "confirmed": ("confirmed_date", "found_date"),
+    "felled": ("felled_date", "cleared_date"),
+    "cleared": ("cleared_date", "verified_date"),
+    "verified": ("verified_date",),
+}
+"""Each event's date field, then the field used when it is empty."""
+
+BOUNDARY_RULE = ("a tree on the shared edge of several plots (villages) is counted once, in the one with the "
+                 "lowest plot_id (village name) in text order among those whose closed polygon covers it")
+RECORD_RULE = ("village and plot_id come from the tree's record when given, else from its location; a record that "
+               "disagrees with the location is reported as a warning and the record wins")
+PERIOD_RULE = ("found/confirmed/felled/cleared/verified count the trees whose event date falls in the period; "
+               "standing and not_cleared are states at the end of the period over every tree found by then; "
+               "clearance_pct = cleared ÷ found × 100 of the same row")
+COUNT_COLUMNS = ("found", "confirmed", "felled", "cleared", "verified", "standing", "not_cleared")
+OUTSIDE = OUTSIDE_LABEL["en"]
+TOTAL = TOTAL_LABEL["en"]
+MAX_FINDINGS = 200  # per check; the rest are counted in one line
+
+
+# --------------------------------------------------------------------------- periods
+
+
+@dataclass(frozen=True)
+class Period:
+    """A closed range of calendar days; ``None`` ends are open."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    label: str = "all records"
+
+    @property
+    def bounded(self) -> bool:
+        return self.start is not None or self.end is not None
+
+    def contains(self, dates: pd.Series) -> np.ndarray:
+        """True where a date lies in the period (missing dates never do, unless unbounded)."""
+        ok = np.array(dates.notna(), dtype=bool) if self.bounded else np.ones(len(dates), dtype=bool)
+        if self.start is not None:
+            ok &= (dates >= pd.Timestamp(self.start)).fillna(False).to_numpy(dtype=bool)
+        if self.end is not None:
+            ok &= (dates <= pd.Timestamp(self.end)).fillna(False).to_numpy(dtype=bool)
+        return ok
+
+
+def _month_day(year: int, text: str) -> dt.date:
+    month, day = (int(p) for p in text.split("-"))
+    return dt.date(year, month, day)
+
+
+def season_bounds(year: int, *, season_start: str = "10-01", season_end: str = "03-31") -> tuple[dt.date, dt.date]:
+    """The clearing season that starts in ``year``: ``season_start`` of that year to
+    ``season_end`` of the next (or of the same year when the end falls later in the year)."""
+    start = _month_day(year, season_start)
+    end = _month_day(year, season_end)
+    if end < start:
+        end = _month_day(year + 1, season_end)
+    return start, end
+
+
+def season_of(day: dt.date, *, season_start: str = "10-01", season_end: str = "03-31") -> int:
+    """The year of the latest clearing season that started on or before ``day``."""
+    year = day.year
+    while season_bounds(year, season_start=season_start, season_end=season_end)[0] > day:
+        year -= 1
+    return year
+
+
+def make_period(township: Township | None = None, *, start: dt.date | None = None, end: dt.date | None = None,
+                season: int | None = None) -> Period:
+    """A Period from ``--from/--to`` or ``--season YEAR`` (bounds from township.toml)."""
+    if season is not None:
+        if start is not None or end is not None:
+            raise UsageError("--season cannot be combined with --from/--to",
+                             hint="use either --season 2022 or --from 2022-10-01 --to 2023-03-31")
+        params = township.config.parameters if township is not None else {}
+        s, e = season_bounds(season, season_start=params.get("season_start", "10-01"),
+                             season_end=params.get("season_end", "03-31"))
+        return Period(s, e, f"season {season}: {s.isoformat()} to {e.isoformat()}")
+    if start is not None and end is not None and end < start:
+        raise UsageError(f"--to {end} is before --from {start}", hint="swap the two dates")
+    if start is None and end is None:
+        return Period()
+    label = f"{start.isoformat() if start else 'the first record'} to {end.isoformat() if end else 'the last record'}"
+    return Period(start, end, label)
+
+
+# --------------------------------------------------------------------------- where each tree is
+
+
+def covering_lowest(points: np.ndarray, polygons: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                                            np.ndarray]:
+    """For each point, the index of the polygon with the lowest id (text order) whose closed
+    polygon covers it, or -1.
+
+    Vectorised: an STRtree on the points is queried with the (prepared) polygons, the
+    direction that costs least per point. Returns ``(best, pair_point, pair_polygon)``;
+    the pairs list every (point, covering polygon) for checking records against locations.
+    """
+    n = len(points)
+    best = np.full(n, -1, dtype="int64")
+    if n == 0 or len(polygons) == 0:
+        empty = np.zeros(0, dtype="int64")
+        return best, empty, empty
+    tree = shapely.STRtree(points)
+    poly_idx, pt_idx = tree.query(polygons, predicate="intersects")
+    order = np.argsort(np.asarray(ids).astype(str), kind="stable")
+    rank = np.empty(len(order), dtype="int64")
+    rank[order] = np.arange(len(order))
+    key = np.full(n, len(order), dtype="int64")
+    np.minimum.at(key, pt_idx, rank[poly_idx])
+    hit = key < len(order)
+    best[hit] = order[key[hit]]
+    return best, pt_idx, poly_idx
+
+
+def _text(series: pd.Series) -> pd.Series:
+    out = series.astype(object)
+    return out.where(out.notna() & (out.astype(str).str.strip() != ""), None)
+
+
+def _locate(trees: gpd.GeoDataFrame, polys: gpd.GeoDataFrame | None, id_field: str, what: str,
+            tree_ids: pd.Series) -> tuple[pd.Series, pd.Series, list[Finding]]:
+    """Assign ``id_field`` to trees: the record's value, else the covering polygon's.
+
+    Returns ``(values, located, findings)`` where ``located`` is the location's answer.
+    """
+    record = _text(trees[id_field]) if id_field in trees.columns else pd.Series(None, index=trees.index,
+                                                                                dtype=object)
+    located = pd.Series(None, index=trees.index, dtype=object)
+    findings: list[Finding] = []
+    if polys is None or id_field not in polys.columns or len(polys) == 0:
+        return record, located, findings
+    poly_ids = polys[id_field].astype(object).where(polys[id_field].notna(), None).to_numpy()
+    best, pair_pt, pair_poly = covering_lowest(trees.geometry.to_numpy(), polys.geometry.to_numpy(),
+                                               np.array([str(v) if v is not None else "" for v in poly_ids]))
+    hit = best >= 0
+    located[hit] = poly_ids[best[hit]]
+    given = record.notna().to_numpy()
+    # A record agrees when one of the polygons covering the point carries the recorded value.
+    codes, uniques = pd.factorize(pd.Series([str(v) for v in poly_ids], dtype=object))
+    lookup = {v: i for i, v in enumerate(uniques)}
+    k = len(uniques) + 1
+    pair_keys = pair_pt.astype("int64") * k + codes[pair_poly]
+    rec_idx = np.flatnonzero(given)
+    rec_codes = np.array([lookup.get(str(v), len(uniques)) for v in record.iloc[rec_idx]], dtype="int64")
+    agree = np.isin(rec_idx.astype("int64") * k + rec_codes, pair_keys)
+    disagree = rec_idx[~agree]
+    for i in disagree[:MAX_FINDINGS]:
+        where = located.iloc[i]
+        findings.append(Finding(
+            "infected_trees", str(tree_ids.iloc[i]), "warning", f"{id_field}_mismatch",
+            f"the record says {what} {record.iloc[i]}, but the tree lies "
+            + (f"in {what} {where}" if where is not None else f"outside every {what}")
+            + f"; counted under {record.iloc[i]} (the record wins): correct the record or the coordinates"))
+    if len(disagree) > MAX_FINDINGS:
+        findings.append(Finding("infected_trees", "…", "warning", f"{id_field}_mismatch",
+                                f"and {len(disagree) - MAX_FINDINGS} more like these"))
+    values = record.where(record.notna(), located)
+    return values, located, findings
+
+
+def locate_trees(township: Township) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """The trees layer with ``village`` and ``plot_id`` settled by :data:`RECORD_RULE` and
+    :data:`BOUNDARY_RULE`, plus findings for mismatches and trees outside every polygon."""
+    layer = township.layer("infected_trees")
+    trees = layer.gdf.copy()
+    ids = layer.ids()
+    plots = township.optional("forest_plots")
+    villages = township.optional("villages")
+    findings: list[Finding] = []
+    plot_values, plot_located, found_plots = _locate(trees, plots, "plot_id", "plot", ids)
+    findings += found_plots
+    trees["plot_id"] = plot_values
+    if villages is not None:
+        village_values, village_located, found_villages = _locate(trees, villages, "village", "village", ids)
+        findings += found_villages
+    else:
+        village_values = _text(trees["village"]) if "village" in trees.columns else pd.Series(None, index=trees.index)
+        village_located = pd.Series(None, index=trees.index, dtype=object)
+    if plots is not None and "village" in plots.columns:
+        # No villages layer, or a tree outside it: the village of the tree's plot.
+        plot_village = dict(zip(plots["plot_id"].astype(str), plots["village"], strict=False))
+        from_plot = trees["plot_id"].map(lambda p: plot_village.get(str(p)) if p is not None else None)
+        village_values = village_values.where(village_values.notna(), from_plot)
+    trees["village"] = village_values
+    if plots is not None:
+        findings += _outside_findings(ids, plot_located.isna() & _text(trees["plot_id"]).isna(), "plot")
+    if villages is not None:
+        findings += _outside_findings(ids, village_located.isna() & trees["village"].isna(), "village")
+    return trees, findings
+
+
+def _outside_findings(ids: pd.Series, mask: pd.Series, what: str) -> list[Finding]:
+    out = [Finding("infected_trees", str(fid), "warning", f"outside_{what}s",
+                   f"lies outside every {what} and names none: counted in the '(outside)' row; check its "
+                   "coordinates (a GCJ-02 shift? a neighbouring township?)")
+           for fid in ids[mask.to_numpy()].head(MAX_FINDINGS)]
+    extra = int(mask.sum()) - MAX_FINDINGS
+    if extra > 0:
+        out.append(Finding("infected_trees", "…", "warning", f"outside_{what}s", f"and {extra} more like these"))
+    return out
+
+
+# --------------------------------------------------------------------------- events
+
+
+def event_dates(trees: pd.DataFrame) -> dict[str, pd.Series]:
+    """Each event's date per tree (NaT when the event has not happened or has no date)."""
+    rank = trees["status"].map(STATUS_RANK)
+    out = {}
+    for stage in STAGES:
+        date = pd.Series(pd.NaT, index=trees.index, dtype="datetime64[ns]")
+        for col in reversed(STAGE_DATES[stage]):
+            if col in trees.columns:
+                date = trees[col].where(trees[col].notna(), date)
+        out[stage] = date.where(rank >= STAGE_MIN_RANK[stage])
+    return out
+
+
+def event_flags(trees: pd.DataFrame, period: Period) -> tuple[pd.DataFrame, list[str]]:
+    """Per tree: one boolean per count column (see :data:`PERIOD_RULE`), and notes on
+    trees whose dates are missing."""
+    rank = trees["status"].map(STATUS_RANK).to_numpy()
+    dates = event_dates(trees)
+    flags = pd.DataFrame(index=trees.index)
+    notes: list[str] = []
+    for stage in STAGES:
+        reached = rank >= STAGE_MIN_RANK[stage]
+        flags[stage] = reached & period.contains(dates[stage]) if period.bounded else reached
+        undated = reached & dates[stage].isna().to_numpy()
+        if period.bounded and undated.any():
+            notes.append(f"{int(undated.sum())} tree(s) {stage} without a date are left out of the period's "
+                         f"'{stage}' count (fill in {STAGE_DATES[stage][0]})")
+    if period.end is None:
+        found_by_end = np.ones(len(trees), dtype=bool)
+        felled_by_end = rank >= STAGE_MIN_RANK["felled"]
+        cleared_by_end = rank >= STAGE_MIN_RANK["cleared"]
+    else:
+        end = pd.Timestamp(period.end)
+        found_by_end = (dates["found"].isna() | (dates["found"] <= end)).to_numpy()
+
+        def done_by(stage: str) -> np.ndarray:
+            d = dates[stage]
+            # reached with no date: the status says it is done, so it counts as done
+            return (rank >= STAGE_MIN_RANK[stage]) & (d.isna() | (d <= end)).to_numpy()
+
+        felled_by_end, cleared_by_end = done_by("felled"), done_by("cleared")
+    flags["standing"] = found_by_end & ~felled_by_end
+    flags["not_cleared"] = found_by_end & ~cleared_by_end
+    return flags, notes
+
+
+def _counts(flags: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
+    frame = flags.astype("int64")
+    frame["_key"] = keys.to_numpy()
+    return frame.groupby("_key", sort=False)[list(COUNT_COLUMNS)].sum()
+
+
+def _rate(table: pd.DataFrame) -> pd.Series:
+    found = table["found"].astype(float)
+    return (table["cleared"].astype(float) / found.where(found > 0) * 100.0).round(2)
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def plot_table(township: Township) -> pd.DataFrame | None:
+    """Forest plots: plot_id, village, area_mu, pine (bool) and geometry (working CRS)."""
+    plots = township.optional("forest_plots")
+    if plots is None:
+        return None
+    method = township.config.parameters["area_method"]
+    out = gpd.GeoDataFrame({
+        "plot_id": plots["plot_id"].astype(object).where(plots["plot_id"].notna(), None),
+        "village": plots["village"] if "village" in plots.columns else None,
+        "area_mu": area(plots.geometry, unit="mu", method=method),
+        "pine": plots["species"].isin(PINE_SPECIES).to_numpy() if "species" in plots.columns else False,
+    }, geometry=plots.geometry.to_numpy(), crs=plots.crs)
+    return out
+
+
+def infected_plots(township: Township, trees: gpd.GeoDataFrame, infected: np.ndarray,
+                   plots: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """Infected sub-compartments (疫情小班) per village: plots with at least one tree marked
+    in ``infected``, their number and area (mu), their pine area, and the pine area at risk
+    (pine plots within ``risk_radius_m`` of an infected tree, the infected ones included)."""
+    columns = ["village", "infected_plots", "infected_mu", "infected_pine_mu", "pine_at_risk_mu"]
+    plots = plot_table(township) if plots is None else plots
+    if plots is None:
+        return pd.DataFrame(columns=columns)
+    radius = float(township.config.parameters["risk_radius_m"])
+    hit_ids = set(trees.loc[infected, "plot_id"].dropna().astype(str))
+    is_infected = plots["plot_id"].astype(str).isin(hit_ids).to_numpy()
+    at_risk = np.zeros(len(plots), dtype=bool)
+    points = trees.geometry.to_numpy()[infected]
+    pine = plots["pine"].to_numpy(dtype=bool)
+    if len(points) and pine.any():
+        tree = shapely.STRtree(points)
+        pine_idx = np.flatnonzero(pine)
+        poly_idx, _ = tree.query(plots.geometry.to_numpy()[pine_idx], predicate="dwithin", distance=radius)
+        at_risk[pine_idx[np.unique(poly_idx)]] = True
+    at_risk |= is_infected & pine
+    frame = pd.DataFrame({
+        "village": plots["village"].astype(object).where(plots["village"].notna(), OUTSIDE),
+        "infected_plots": is_infected.astype(int),
+        "infected_mu": np.where(is_infected, plots["area_mu"], 0.0),
+        "infected_pine_mu": np.where(is_infected & pine, plots["area_mu"], 0.0),
+        "pine_at_risk_mu": np.where(at_risk, plots["area_mu"], 0.0),
+    })
+    table = frame.groupby("village", sort=False)[columns[1:]].sum().reset_index()
+    order = _village_order(township, table["village"])
+    table = table.set_index("village").reindex(order).reset_index()
+    total = pd.DataFrame([{"village": TOTAL, **{c: frame[c].sum() for c in columns[1:]}}])
+    table = pd.concat([table, total], ignore_index=True)
+    table["infected_plots"] = table["infected_plots"].astype(int)
+    return table[columns]
+
+
+def _village_order(township: Township, present: pd.Series) -> list[str]:
+    """Villages in the villages layer's order, then others named by records, then (outside)."""
+    order: list[str] = []
+    villages = township.optional("villages")
+    if villages is not None and "village" in villages.columns:
+        order += [str(v) for v in villages["village"].dropna().tolist()]
+    for v in present.dropna().astype(str):
+        if v not in order and v != OUTSIDE:
+            order.append(v)
+    if (present.astype(str) == OUTSIDE).any():
+        order.append(OUTSIDE)
+    return list(dict.fromkeys(order))
+
+
+# --------------------------------------------------------------------------- the main table
+
+
+def tree_counts(township: Township, *, by: str = "village", start: dt.date | None = None,
+                end: dt.date | None = None, season: int | None = None, deadline: dt.date | None = None,
+                as_of: dt.date | None = None, hotspots: bool = True) -> Result:
+    """Pine-wilt trees per village (``by="village"``) or per infected sub-compartment
+    (``by="plot"``, the 台账 ledger), with a Total row.
+
+    Columns: found, confirmed, felled, cleared, verified (events in the period), standing
+    and not_cleared (at its end), clearance_pct; per plot also village, pine_mu (the plot's
+    area in mu when its dominant species is a pine, else 0), first_found and last_cleared.
+    Further tables: ``infected_plots`` (疫情小班 per village) and ``hotspots``. Villages below
+    ``clearance_target_pct`` and plots with trees standing after the deadline (动态清零 not
+    reached; the deadline is ``deadline``, else the end of ``season``) are findings.
+    """
+    if by not in ("village", "plot"):
+        raise UsageError(f"cannot count trees by {by!r}", hint="use --by village or --by plot")
+    params = township.config.parameters
+    period = make_period(township, start=start, end=end, season=season)
+    trees, findings = locate_trees(township)
+    flags, notes = event_flags(trees, period)
+    plots = plot_table(township)
+    dates = event_dates(trees)
+
+    if by == "village":
+        keys = trees["village"].astype(object).where(trees["village"].notna(), OUTSIDE).astype(str)
+        counts = _counts(flags, keys)
+        order = _village_order(township, keys)
+        table = counts.reindex(order, fill_value=0).reset_index().rename(columns={"index": "village",
+                                                                                   "_key": "village"})
+        table.columns = ["village", *COUNT_COLUMNS]
+    else:
+        keys = trees["plot_id"].astype(object).where(trees["plot_id"].notna(), OUTSIDE).astype(str)
+        counts = _counts(flags, keys)
+        counts = counts[(counts > 0).any(axis=1)]
+        table = _plot_rows(counts, trees, keys, flags, dates, plots)
+    total = {c: int(flags[c].sum()) for c in COUNT_COLUMNS}
+    total_row = {"village": TOTAL, **total}
+    if by == "plot":
+        total_row.update({"plot_id": None, "pine_mu": float(table["pine_mu"].sum()),
+                          "first_found": table["first_found"].min(), "last_cleared": table["last_cleared"].max()})
+    table = pd.concat([table, pd.DataFrame([total_row])], ignore_index=True)
+    for c in COUNT_COLUMNS:
+        table[c] = table[c].astype(int)
+    table["clearance_pct"] = _rate(table)
+    if by == "plot":
+        table = table[["village", "plot_id", "pine_mu", "found", "confirmed", "felled", "cleared", "verified",
+                       "standing", "not_cleared", "clearance_pct", "first_found", "last_cleared"]]
+
+    infected = flags["found"].to_numpy() if period.bounded else np.ones(len(trees), dtype=bool)
+    tables: dict[str, pd.DataFrame] = {"infected_plots": infected_plots(township, trees, infected, plots)}
+    features: dict[str, gpd.GeoDataFrame] = {}
+    hotspot_note = ""
+    if hotspots:
+        from geo_township.hotspots import find_hotspots, new_infections
+
+        chosen, hotspot_note = new_infections(township, trees, period)
+        spots = find_hotspots(trees.loc[chosen], plots=plots, eps_m=params["hotspot_eps_m"],
+                              min_trees=params["hotspot_min_trees"])
+        tables["hotspots"] = pd.DataFrame(spots.drop(columns=spots.geometry.name))
+        features["hotspots"] = spots
+
+    target = float(params["clearance_target_pct"])
+    findings += _target_findings(table if by == "village" else _village_rates(flags, trees), target)
+    if deadline is None and season is not None:
+        deadline = period.end
+    as_of = as_of or township.config.data_date or dt.date.today()
+    if deadline is not None and as_of > deadline:
+        findings += _zero_findings(trees, dates, deadline, as_of)
+
+    notes = [f"period: {period.label}", f"rule: {PERIOD_RULE}", f"boundary rule: {BOUNDARY_RULE}",
+             f"clearance target: {target:g}% per village", *notes]
+    if hotspot_note:
+        notes.append(hotspot_note)
+    title = ("Pine-wilt trees by " + ("village" if by == "village" else "sub-compartment (ledger)")
+             + f" — {township.config.display_name()}, {period.label}")
+    prov = township.provenance(
+        analysis="trees", by=by, period_start=period.start.isoformat() if period.start else None,
+        period_end=period.end.isoformat() if period.end else None, season=season,
+        boundary_rule=BOUNDARY_RULE, record_rule=RECORD_RULE, period_rule=PERIOD_RULE,
+        clearance_target_pct=target, deadline=deadline.isoformat() if deadline else None,
+        area_method=params["area_method"], risk_radius_m=params["risk_radius_m"],
+        hotspot_eps_m=params["hotspot_eps_m"], hotspot_min_trees=params["hotspot_min_trees"])
+    decimals = {"clearance_pct": 2, "pine_mu": 2, "infected_mu": 2, "infected_pine_mu": 2, "pine_at_risk_mu": 2,
+                "radius_m": 0, "lon": 6, "lat": 6, "x": 1, "y": 1}
+    return Result(title, table, tables=tables, findings=findings, features=features, provenance=prov,
+                  notes=notes, decimals=decimals)
+
+
+def _plot_rows(counts: pd.DataFrame, trees: gpd.GeoDataFrame, keys: pd.Series, flags: pd.DataFrame,
+               dates: dict[str, pd.Series], plots: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """Ledger rows (one per plot with any count), ordered by village then plot_id."""
+    table = counts.reset_index().rename(columns={"_key": "plot_id"})
+    frame = pd.DataFrame({"plot_id": keys.to_numpy(), "found": dates["found"].where(flags["found"]),
+                          "cleared": dates["cleared"].where(flags["cleared"]), "village": trees["village"].to_numpy()})
+    grouped = frame.groupby("plot_id", sort=False)
+    table["first_found"] = table["plot_id"].map(grouped["found"].min())
+    table["last_cleared"] = table["plot_id"].map(grouped["cleared"].max())
+    tree_village = grouped["village"].agg(lambda s: s.mode().iloc[0] if s.notna().any() else None)
+    plot_village: dict[str, Any] = {}
+    pine_mu: dict[str, float] = {}
+    if plots is not None:
+        ids = plots["plot_id"].astype(str)
+        plot_village = dict(zip(ids, plots["village"], strict=True))
+        pine_mu = dict(zip(ids, np.where(plots["pine"], plots["area_mu"], 0.0), strict=True))
+    table["village"] = [plot_village.get(p) if plot_village.get(p) is not None else tree_village.get(p)
+                        for p in table["plot_id"]]
+    table["pine_mu"] = table["plot_id"].map(pine_mu).astype(float)
+    outside = table["plot_id"] == OUTSIDE
+    table.loc[outside, "village"] = OUTSIDE
+    table.loc[outside, "plot_id"] = None
+    table["_outside"] = outside
+    table = table.sort_values(["_outside", "village", "plot_id"], na_position="last", kind="stable")
+    return table.drop(columns="_outside").reset_index(drop=True)
+
+
+def _village_rates(flags: pd.DataFrame, trees: pd.DataFrame) -> pd.DataFrame:
+    keys = trees["village"].astype(object).where(trees["village"].notna(), OUTSIDE).astype(str)
+    table = _counts(flags, keys).reset_index().rename(columns={"_key": "village"})
+    table["clearance_pct"] = _rate(table)
+    return table
+
+
+def _target_findings(table: pd.DataFrame, target: float) -> list[Finding]:
+    rows = table[(table["village"] != TOTAL) & (table["village"] != OUTSIDE)]
+    below = rows[rows["clearance_pct"].notna() & (rows["clearance_pct"] < target)]
+    return [Finding("villages", str(r.village), "warning", "clearance_below_target",
+                    f"clearance rate {r.clearance_pct:.2f}% ({r.cleared} of {r.found}) is below the target "
+                    f"{target:g}%")
+            for r in below.itertuples(index=False)]
+
+
+def _zero_findings(trees: pd.DataFrame, dates: dict[str, pd.Series], deadline: dt.date,
+                   as_of: dt.date) -> list[Finding]:
+    """Plots with trees found by the deadline and still standing at it (动态清零 not reached)."""
+    end = pd.Timestamp(deadline)
+    found_by = (dates["found"].isna() | (dates["found"] <= end)).to_numpy()
+    rank = trees["status"].map(STATUS_RANK).to_numpy()
+    felled_by = (rank >= STAGE_MIN_RANK["felled"]) & (dates["felled"].isna() | (dates["felled"] <= end)).to_numpy()
+    standing = found_by & ~felled_by
+    frame = pd.DataFrame({"plot": trees["plot_id"].astype(object).where(trees["plot_id"].notna(), OUTSIDE),
+                          "village": trees["village"], "standing": standing})
+    per_plot = frame[frame["standing"]].groupby("plot", sort=True).agg(n=("standing", "size"),
+                                                                      village=("village", "first"))
+    return [Finding("forest_plots", str(plot), "warning", "not_zeroed",
+                    f"{row.n} infected tree(s) still standing after the deadline {deadline.isoformat()} "
+                    f"(village {row.village}): 动态清零 not reached")
+            for plot, row in per_plot.iterrows()]
+
+
+# --------------------------------------------------------------------------- the deadline list
+
+
+def deadline_cutoff(township: Township, deadline: dt.date, season: int | None = None) -> dt.date:
+    """The last find date a deadline answers for: the end of ``season`` when given, else
+    the end of the clearing season that started last on or before the deadline (trees
+    found later belong to the next season), but never after the deadline itself."""
+    params = township.config.parameters
+    bounds = dict(season_start=params["season_start"], season_end=params["season_end"])
+    year = season if season is not None else season_of(deadline, **bounds)
+    return min(deadline, season_bounds(year, **bounds)[1])
+
+
+def overdue_trees(township: Township, *, deadline: dt.date, season: int | None = None,
+                  as_of: dt.date | None = None, by: str = "village") -> Result:
+    """Trees found by the season's cut-off and not cleared by ``deadline``.
+
+    The main table counts them per village (or plot): still standing, felled but not
+    cleared, and cleared late. ``tables["overdue_trees"]`` lists each tree with lon/lat
+    (EPSG:4326), plot, village and days overdue (from the deadline to its clearing date,
+    or to ``as_of`` — the township's data date, else today — when still not cleared);
+    ``features["overdue_trees"]`` holds the same points for a GeoPackage/KML.
+    """
+    if by not in ("village", "plot"):
+        raise UsageError(f"cannot count trees by {by!r}", hint="use --by village or --by plot")
+    as_of = as_of or township.config.data_date or dt.date.today()
+    cutoff = deadline_cutoff(township, deadline, season)
+    trees, findings = locate_trees(township)
+    dates = event_dates(trees)
+    end = pd.Timestamp(deadline)
+    found_ok = (dates["found"].isna() | (dates["found"] <= pd.Timestamp(cutoff))).to_numpy()
+    cleared = dates["cleared"]
+    rank = trees["status"].map(STATUS_RANK).to_numpy()
+    cleared_in_time = (rank >= STAGE_MIN_RANK["cleared"]) & (cleared.isna() | (cleared <= end)).to_numpy()
+    late = found_ok & ~cleared_in_time
+    sel = trees[late].copy()
+    sel_dates = {k: v[late] for k, v in dates.items()}
+    felled_by = (sel["status"].map(STATUS_RANK) >= STAGE_MIN_RANK["felled"]) & (
+        sel_dates["felled"].isna() | (sel_dates["felled"] <= end))
+    state = np.where(sel_dates["cleared"].notna(), "cleared_late", np.where(felled_by, "felled", "standing"))
+    stop = sel_dates["cleared"].where(sel_dates["cleared"].notna(), pd.Timestamp(as_of))
+    days = (stop - end).dt.days.astype("int64")
+    ll = sel.geometry.to_crs(4326)
+    layer = township.layer("infected_trees")
+    listing = gpd.GeoDataFrame({
+        "tree_id": layer.ids()[late].to_numpy(),
+        "status": sel["status"].to_numpy(),
+        "village": sel["village"].to_numpy(),
+        "plot_id": sel["plot_id"].to_numpy(),
+        "found_date": sel_dates["found"].to_numpy(),
+        "felled_date": sel_dates["felled"].to_numpy(),
+        "cleared_date": sel_dates["cleared"].to_numpy(),
+        "days_overdue": days.to_numpy(),
+        "lon": ll.x.round(7).to_numpy(),
+        "lat": ll.y.round(7).to_numpy(),
+    }, geometry=sel.geometry.to_numpy(), crs=trees.crs)
+    listing = listing.sort_values(["days_overdue", "tree_id"], ascending=[False, True], kind="stable")
+    listing = listing.reset_index(drop=True)
+
+    key = "village" if by == "village" else "plot_id"
+    group = listing[key].astype(object).where(listing[key].notna(), OUTSIDE).astype(str)
+    frame = pd.DataFrame({key: group, "standing": state == "standing", "felled_not_cleared": state == "felled",
+                          "cleared_late": state == "cleared_late"}).astype({"standing": int,
+                                                                            "felled_not_cleared": int,
+                                                                            "cleared_late": int})
+    counts = frame.groupby(key, sort=False).sum()
+    if by == "village":
+        all_keys = trees["village"].astype(object).where(trees["village"].notna(), OUTSIDE).astype(str)
+        order = [v for v in _village_order(township, all_keys) if v != OUTSIDE or (group == OUTSIDE).any()]
+        counts = counts.reindex(order, fill_value=0)
+    else:
+        counts = counts.sort_index()
+    table = counts.reset_index().rename(columns={"index": key})
+    table["overdue"] = table[["standing", "felled_not_cleared"]].sum(axis=1)
+    total = {key: TOTAL, **{c: int(table[c].sum()) for c in ("standing", "felled_not_cleared", "cleared_late",
+                                                              "overdue")}}
+    table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+    table = table[[key, "overdue", "standing", "felled_not_cleared", "cleared_late"]]
+    if by == "plot" and (table[key] == OUTSIDE).any():
+        table = pd.concat([table[(table[key] != OUTSIDE) & (table[key] != TOTAL)],
+                           table[table[key] == OUTSIDE], table[table[key] == TOTAL]], ignore_index=True)
+
+    findings += _zero_findings(trees, dates, deadline, as_of)
+    notes = [f"deadline {deadline.isoformat()}; trees found up to {cutoff.isoformat()} (the season's cut-off) "
+             f"and not cleared by the deadline; days overdue counted to {as_of.isoformat()} for trees not yet "
+             "cleared", f"boundary rule: {BOUNDARY_RULE}"]
+    prov = township.provenance(analysis="trees-deadline", deadline=deadline.isoformat(), cutoff=cutoff.isoformat(),
+                               as_of=as_of.isoformat(), boundary_rule=BOUNDARY_RULE, record_rule=RECORD_RULE)
+    return Result(f"Trees not cleared by {deadline.isoformat()} — {township.config.display_name()}", table,
+                  tables={"overdue_trees": pd.DataFrame(listing.drop(columns="geometry"))},
+                  features={"overdue_trees": listing}, findings=findings, notes=notes, provenance=prov,
+                  vocab={"status": "tree_status"}, decimals={"lon": 7, "lat": 7})
+
+
+def write_tree_list(result: Result, path: Any) -> None:
+    """Write the overdue trees of :func:`overdue_trees` as points for field crews:
+    GeoPackage, KML or CSV (lon/lat, UTF-8 with BOM), atomically."""
+    from pathlib import Path
+
+    from geo_township.io.write import write_vector
+
+    path = Path(path)
+    if path.suffix.lower() not in (".gpkg", ".csv", ".kml", ".geojson"):
+        raise UsageError(f"cannot write the tree list as {path.suffix or 'a file without suffix'}",
+                         hint="use a .gpkg, .csv or .kml file name")
+    gdf = result.features["overdue_trees"]
+    if path.suffix.lower() == ".csv":
+        gdf = gdf.drop(columns=["lon", "lat"])  # write_vector adds lon/lat first
+    write_vector(gdf, path, layer="overdue_trees")
