@@ -560,7 +560,6 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "y": ("Y (m)", "北坐标(米)"),
     "radius_m": ("Radius (m)", "半径(米)"),
     "plots_touched": ("Plots touched", "涉及小班数"),
-    "plots": ("Plots", "涉及小班"),
     "villages": ("Villages", "涉及村"),
     "days_overdue": ("Days overdue", "超期天数"),
     "overdue": ("Overdue", "超期未除治(株)"),
