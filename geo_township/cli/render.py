@@ -141,7 +141,7 @@ def _rich_table(df: pd.DataFrame, title: str, result: Result, lang: str):
     for col, is_num in zip(text.columns, numeric, strict=True):
         table.add_column(str(col), justify="right" if is_num else "left", overflow="fold")
     for row in text.itertuples(index=False):
-        table.add_row(*[str(v) if v is not None else "" for v in row])
+        table.add_row(*[str(v) if v is not None and not (isinstance(v, float) and pd.isna(v)) else "" for v in row])
     return table
 
 
