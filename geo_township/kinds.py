@@ -479,6 +479,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "reach": ("Reach", "河段"),
     "river_name": ("River", "河流"),
     "reaches": ("Reaches", "河段数"),
+    "chiefs": ("River chiefs", "河长人数"),
     "villages_crossed": ("Villages crossed", "流经村"),
     "zone_area_mu": ("Zone area (mu)", "管理范围面积(亩)"),
     "shoreline_km": ("Shoreline (km)", "岸线长度(公里)"),

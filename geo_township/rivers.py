@@ -84,6 +84,9 @@ def reach_attributes(rivers: gpd.GeoDataFrame) -> pd.DataFrame:
         frame[col] = rivers[col].to_numpy() if col in rivers.columns else None
     grouped = frame.groupby("reach", sort=False)
     out = grouped.agg({c: _first for c in ("name", "chief", "chief_level", "zone_m")})
+    text = ["name", "chief", "chief_level"]
+    out[text] = out[text].astype(object).where(out[text].notna(), None)
+    out["zone_m"] = pd.to_numeric(out["zone_m"], errors="coerce")
     return out
 
 
@@ -257,11 +260,14 @@ def river_lengths(rivers: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None = 
     level_agg = levels.groupby("chief_level").agg(chiefs=("chief", "nunique"), reaches=("reach", "count"),
                                                   length_m=("length_m", "sum"))
     level_agg = level_agg.loc[sorted(level_agg.index, key=lambda c: (level_order.get(c, 9), c))]
+    named = reach_frame["chief"] != UNASSIGNED_LABEL["en"]
+    level_agg["chiefs"] = reach_frame[named].groupby(
+        _labels(reach_frame["chief_level"])[named])["chief"].nunique().reindex(level_agg.index).fillna(0)
     by_level = pd.DataFrame({"chief_level": level_agg.index.astype(str),
                              "chiefs": level_agg["chiefs"].astype(int).to_numpy(),
                              "reaches": level_agg["reaches"].astype(int).to_numpy(),
                              "length_km": level_agg["length_m"].to_numpy() / 1000.0})
-    by_level = _with_total(by_level, "chief_level", {"chiefs": int(reach_frame["chief"].nunique()),
+    by_level = _with_total(by_level, "chief_level", {"chiefs": int(reach_frame.loc[named, "chief"].nunique()),
                                                      "reaches": len(reach_order), "length_km": total_km})
     tables = {"by_chief": by_chief, "by_level": by_level, "by_reach": by_reach}
     if by_village is not None:
