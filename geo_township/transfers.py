@@ -48,6 +48,7 @@ from geo_township.measure import METHOD_NOTES, Method, area_m2, group_labels
 from geo_township.overlaps import covered, intersection_pairs, overlap_pairs, polygonal
 from geo_township.overlay import Category, Overlay
 from geo_township.results import Finding, Result, localise
+from geo_township.rivers import management_zones
 from geo_township.units import M2_PER_MU
 
 log = logging.getLogger(__name__)
@@ -171,44 +172,13 @@ class _Collector:
 # --------------------------------------------------------------------------- river zones
 
 
-def river_zones(rivers: gpd.GeoDataFrame, *, default_zone_m: float) -> gpd.GeoDataFrame:
-    """River management zones: each reach buffered by its ``zone_m`` (metres from the
-    centreline, or from a lake's shore), else by ``default_zone_m``, dissolved per reach.
-
-    ``rivers`` must be in a projected CRS in metres (the township's working CRS).
-    Returns ``reach_id``, ``name``, ``zone_m`` and the zone polygon.
-    """
-    if rivers.crs is None or not rivers.crs.is_projected:
-        raise UsageError("river zones are buffered in metres and need a projected CRS",
-                         hint="pass the rivers layer in the township's working CRS")
-    width = (pd.to_numeric(rivers["zone_m"], errors="coerce") if "zone_m" in rivers.columns
-             else pd.Series(np.nan, index=rivers.index)).fillna(default_zone_m).to_numpy(dtype="float64")
-    zones = shapely.buffer(rivers.geometry.to_numpy(), width, quad_segs=16)
-    key = _ids_of(rivers, "rivers")
-    names = rivers["name"].astype(object).to_numpy() if "name" in rivers.columns else np.full(len(rivers), None)
-    frame = pd.DataFrame({"reach_id": key, "name": names, "zone_m": width, "geom": zones})
-    rows = []
-    for reach, group in frame.groupby("reach_id", sort=False):
-        geoms = group["geom"].to_numpy()
-        rows.append({"reach_id": reach, "name": group["name"].iloc[0], "zone_m": float(group["zone_m"].max()),
-                     "geometry": geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)})
-    return gpd.GeoDataFrame(rows, columns=["reach_id", "name", "zone_m", "geometry"], geometry="geometry",
-                            crs=rivers.crs)
-
-
 def _management_zones(township: Township) -> gpd.GeoDataFrame | None:
-    """The township's river management zones (from :mod:`geo_township.rivers` when it
-    offers them, so the audit and the rivers command share one definition)."""
+    """The township's river management zones, as the rivers command draws them (one
+    definition: :func:`geo_township.rivers.management_zones`), one polygon per ``reach``."""
     rivers = township.optional("rivers")
     if rivers is None:
         return None
-    default = township.config.parameters["zone_m"]
-    try:
-        from geo_township.rivers import management_zones
-    except ImportError:
-        return river_zones(rivers, default_zone_m=default)
-    zones = management_zones(rivers, default_zone_m=default)
-    return zones.rename(columns={"reach": "reach_id", "river_name": "name"})
+    return management_zones(rivers, default_zone_m=township.config.parameters["zone_m"])
 
 
 # --------------------------------------------------------------------------- the checks
@@ -575,7 +545,8 @@ def audit_layers(
         every other layer in the same CRS.
     villages, basic_farmland, forest_plots, river_zones:
         Optional layers; a check that needs a missing layer is skipped and a note says so.
-        ``river_zones`` are zone polygons (see :func:`river_zones`) with ``reach_id``.
+        ``river_zones`` are zone polygons (:func:`geo_township.rivers.management_zones`)
+        with ``reach_id`` (or ``reach``).
     repaired:
         Parcel id → validity reason for geometries the loader repaired (``Layer.repaired``).
     dropped:
@@ -650,8 +621,8 @@ def audit_layers(
     else:
         notes.append("forest-land check skipped: the township has no forest_plots layer")
     if river_zones is not None:
-        zone_ids = (river_zones["reach_id"].astype(str).to_numpy() if "reach_id" in river_zones.columns
-                    else _ids_of(river_zones, "rivers"))
+        key = next((c for c in ("reach_id", "reach") if c in river_zones.columns), None)
+        zone_ids = (river_zones[key].astype(str).to_numpy() if key else _ids_of(river_zones, "rivers"))
         _check_cover(p, np.ones(len(p), dtype=bool), river_zones, zone_ids, out, code="in_river_zone",
                      column="in_zone", ids_column="in_zone_of", method=method, min_mu=overlap_min_mu,
                      describe=lambda r: (f"{r.in_zone_mu:,.2f} mu ({r.in_zone_pct:.1f}%) of the parcel lies in the "
@@ -695,7 +666,8 @@ def audit_layers(
     parcels = p.copy()
     parcels["diff_mu"] = parcels["declared_mu"] - parcels["measured_mu"]
     parcels["audit"] = parcels["parcel_id"].map(worst).fillna("ok")
-    parcels["checks"] = parcels["parcel_id"].map(lambda i: ", ".join(c for c in CHECKS if c in listed.get(i, ())))
+    rank = {c: (SEVERITY_ORDER[CHECKS[c].severity], k) for k, c in enumerate(CHECKS)}
+    parcels["checks"] = parcels["parcel_id"].map(lambda i: ", ".join(sorted(set(listed.get(i, ())), key=rank.get)))
     features = {"parcels": parcels, **out.features}
 
     total = totals["by_village"].iloc[-1]
@@ -784,28 +756,39 @@ def write_findings_gpkg(result: Result, path: str | Path, *, lang: str = "en") -
 # --------------------------------------------------------------------------- the map
 
 AUDIT_CATEGORIES = [
-    Category("error", "error found", "审计发现错误", "#d7191c"),
-    Category("warning", "worth a look", "需核实", "#fdae61"),
+    Category("error", "audit error", "审计错误", "#d7191c"),
+    Category("warning", "audit warning", "审计警告", "#fdae61"),
     Category("info", "renewal (note)", "续签(提示)", "#2c7bb6"),
     Category("ok", "no finding", "无问题", "#1a9641"),
 ]
 
 
 def audit_overlays(township: Township) -> list[Overlay]:
-    """Map layers of the audit: every land-transfer parcel coloured by its worst finding,
-    and the land two contracts claim at the same time (for the map's provider registry)."""
+    """Map layers of the audit (for :data:`geo_township.webmap.OVERLAY_PROVIDERS`): the
+    land-transfer parcels with findings, coloured by their worst finding and drawn
+    emphasised, and the land two contracts claim at the same time. An empty list when
+    the township has no land_transfers layer."""
+    if not township.has(LAYER):
+        return []
     result = audit_transfers(township)
     parcels = result.features["parcels"]
+    flagged = parcels[parcels["audit"] != "ok"].copy()
+    flagged["check"] = flagged["checks"].str.split(", ").str[0]  # the first, most serious, shown as words
+    fields = ["parcel_id", "village", "land_type", "use", "declared_mu", "measured_mu", "diff_mu", "start_date",
+              "end_date", "check", "checks"]
     overlays = [Overlay(
-        key="audit", en="Land-transfer audit", zh="土地流转审计", gdf=parcels, geometry="polygon",
-        category_field="audit", categories=list(AUDIT_CATEGORIES),
-        fields=["parcel_id", "village", "use", "declared_mu", "measured_mu", "diff_mu", "checks"],
-        show=False, description="land transfers coloured by the worst audit finding",
+        key="land_transfer_audit", en="Land-transfer audit findings", zh="土地流转审计问题", gdf=flagged,
+        geometry="polygon", category_field="audit", categories=list(AUDIT_CATEGORIES[:3]), fields=fields,
+        description="parcels with audit findings, by the worst one (details in the popup and in geo-township audit)",
+        id_field="parcel_id", vocab=dict(_VOCAB), decimals=dict(_DECIMALS),
+        highlight=True, weight=3.0, fill_opacity=0.45,
     )]
     if "overlap" in result.features:
         overlays.append(Overlay(
-            key="audit_overlaps", en="Transfers counted twice", zh="重复流转", gdf=result.features["overlap"],
-            geometry="polygon", color="#7b3294", fields=["parcel_a", "parcel_b", "overlap_mu"], show=False,
-            description="land that two contracts cover at the same time",
+            key="land_transfer_double_counted", en="Land counted twice", zh="重复流转地块", gdf=result.features["overlap"],
+            geometry="polygon", color="#7b3294", fields=["parcel_a", "parcel_b", "overlap_mu", "start_a", "end_a",
+                                                         "start_b", "end_b"],
+            description="land two contracts cover at the same time", decimals=dict(_DECIMALS), highlight=True,
+            weight=3.0, fill_opacity=0.6, dash="4 3",
         ))
     return overlays

@@ -58,6 +58,7 @@ from geo_township.webmap.providers import (
 #: Overlay providers of other analyses: name → "package.module:function" or a callable
 #: ``(township) -> list[Overlay | RasterOverlay]``. One line per provider (see above).
 OVERLAY_PROVIDERS: dict[str, Provider] = {
+    "audit": "geo_township.transfers:audit_overlays",
 }
 
 #: Raster providers for ``--raster NAME``: name → "package.module:function" or a callable
