@@ -101,7 +101,7 @@ def localise(df: pd.DataFrame, lang: str, *, vocab: dict[str, str] | None = None
                                     if x is not None and not (isinstance(x, float) and pd.isna(x)) else x)
     if len(out.columns):
         first = out.columns[0]
-        if out[first].dtype == object:
+        if out[first].dtype == object or pd.api.types.is_string_dtype(out[first]):
             out[first] = out[first].map(lambda x: _SENTINELS[x][lang] if isinstance(x, str) and x in _SENTINELS else x)
     if "severity" in out.columns and lang == "zh":
         out["severity"] = out["severity"].map({"error": "错误", "warning": "警告", "info": "提示"}).fillna(out["severity"])
