@@ -714,7 +714,8 @@ def import_survey(township: Township, source: str | Path, *, layer: str = "infec
     if dry_run:
         notes.append("dry run: nothing was written")
     elif not changes:
-        notes.append("nothing to change: the layer already holds everything in the survey (no file written)")
+        notes.append("no change to write: the layer already holds everything accepted from the survey "
+                     "(no file written)")
     else:
         notes.append(f"{len(changes)} change(s) written to {lf.path.name}; history in "
                      + (f"{written.name} (table {history_table_name(lf)})" if written == lf.path else written.name))
@@ -725,7 +726,7 @@ def import_survey(township: Township, source: str | Path, *, layer: str = "infec
     changes_table = history[["tree_id", "action", "field", "old", "new"]] if len(history) else \
         pd.DataFrame(columns=["tree_id", "action", "field", "old", "new"])
     return Result(f"Import of {source.name} into {lf.path.name}" + (" (dry run)" if dry_run else ""), table,
-                  tables={"changes": changes_table}, findings=findings, notes=notes, provenance=prov)
+                  tables={"changes": changes_table} if len(changes_table) else {}, findings=findings, notes=notes, provenance=prov)
 
 
 def _user() -> str:

@@ -59,6 +59,7 @@ from geo_township.webmap.providers import (
 #: ``(township) -> list[Overlay | RasterOverlay]``. One line per provider (see above).
 OVERLAY_PROVIDERS: dict[str, Provider] = {
     "audit": "geo_township.transfers:audit_overlays",
+    "hotspots": "geo_township.hotspots:hotspot_overlays",
 }
 
 #: Raster providers for ``--raster NAME``: name → "package.module:function" or a callable
