@@ -81,6 +81,18 @@ PARAMETERS: dict[str, Param] = {
         Param("outside_tolerance_m", float, 50.0,
               "check: features further than this (m) outside the township's villages are reported",
               minimum=0.0),
+        Param("candidate_min_drop", float, 0.15,
+              "vegetation-loss candidates: a pixel counts when the index (e.g. NDVI) fell by at least this "
+              "much between the two dates (before − after, in the index's units)", minimum=0.0, maximum=2.0),
+        Param("candidate_min_m2", float, 20.0,
+              "candidates: patches smaller than this (m²) are left out as noise (one pine crown is 20–50 m²)",
+              minimum=0.0),
+        Param("candidate_max_m2", float, 5000.0,
+              "candidates: patches larger than this (m²) are left out as felling, fire or landslides rather "
+              "than dying trees", minimum=0.0),
+        Param("candidate_rasters", list, [],
+              "the before and after rasters the map's candidate layer compares, e.g. [\"ndvi_2022\", "
+              "\"ndvi_2023\"]; empty: the first two rasters whose names contain ndvi, in name order"),
     )
 }
 
