@@ -493,6 +493,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "months_below": ("Months below minimum", "未达标月数"),
     "last_patrol": ("Last patrol", "最近巡河日期"),
     "sites": ("Sites", "采砂点数"),
+    "site_name": ("Site name", "采砂点名称"),
     "sites_licensed": ("Licensed", "已许可"),
     "sites_illegal": ("Illegal", "非法"),
     "sites_closed": ("Closed", "已关停"),

@@ -169,7 +169,7 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
                          path=layer.path, hint="fill in 状态 (licensed/illegal/closed/restored) for every site")
 
     frame = pd.DataFrame({"site_id": ids.to_numpy(),
-                          "name": sites["name"].to_numpy() if "name" in sites.columns else None,
+                          "site_name": sites["name"].to_numpy() if "name" in sites.columns else None,
                           "kind": sites["kind"].to_numpy() if "kind" in sites.columns else None,
                           "status": sites["status"].to_numpy()})
     village = sites["village"].to_numpy(dtype=object) if "village" in sites.columns else np.full(len(sites), None)
@@ -288,7 +288,7 @@ def sand_overlays(township: Township) -> list[Overlay]:
     bad = result.features.get("site_findings")
     if bad is not None and len(bad):
         pts = bad.set_geometry(gpd.GeoSeries(_site_points(bad.geometry.to_numpy()), crs=bad.crs))
-        pts = pts[["site_id", "name", "status", "check", "reach", "distance_m", "in_zone_of", "sand_zone",
+        pts = pts[["site_id", "site_name", "status", "check", "reach", "distance_m", "in_zone_of", "sand_zone",
                    pts.geometry.name]].copy()
         pts["distance_m"] = pts["distance_m"].round(0)
         severe = {f.feature for f in result.findings if f.severity == "error"}
@@ -297,7 +297,7 @@ def sand_overlays(township: Township) -> list[Overlay]:
             "sand_findings", "Sand sites with problems", "采砂点问题", pts, "point", category_field="severity",
             categories=[Category("error", "breaks a rule", "违规", "#b10026", "triangle"),
                         Category("warning", "worth a look", "需核查", "#fd8d3c", "triangle")],
-            fields=["site_id", "name", "status", "check", "reach", "distance_m", "in_zone_of", "sand_zone"],
+            fields=["site_id", "site_name", "status", "check", "reach", "distance_m", "in_zone_of", "sand_zone"],
             id_field="site_id", highlight=True, labels={"check": ("Problem", "问题")},
             vocab={"status": "sand_status", "sand_zone": "sand_zone"}, decimals={"distance_m": 0},
             description="active sites in no-mining or reserved zones (errors), illegal sites not closed, "
