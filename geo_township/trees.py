@@ -6,8 +6,9 @@ Rules (also in the README and in each Result's provenance):
 
 * **Where a tree is.** Village and plot come from the record when it names them; else from
   the tree's location in the township's working CRS. A point on the shared edge of two
-  plots (or villages) is counted once, in the one with the lowest id (text order) among
-  those whose closed polygon covers it (``boundary_rule``). A record that names a village
+  plots is counted once, in the one with the lowest plot_id (text order) among those whose
+  closed polygon covers it; on a village border it goes with its plot's village when that
+  village covers it, else with the lowest village name (``boundary_rule``). A record that names a village
   or plot whose polygon does not cover the point gets a warning finding, and the record
   wins. Trees outside every plot or village form their own "(outside)" row and are listed
   as findings, never dropped.
@@ -57,8 +58,9 @@ STAGE_DATES = {
 }
 """Each event's date field, then the field used when it is empty."""
 
-BOUNDARY_RULE = ("a tree on the shared edge of several plots (villages) is counted once, in the one with the "
-                 "lowest plot_id (village name) in text order among those whose closed polygon covers it")
+BOUNDARY_RULE = ("a tree on the shared edge of several plots is counted once, in the one with the lowest plot_id "
+                 "in text order among those whose closed polygon covers it; on a village border, in its plot's "
+                 "village when that covers it, else in the lowest village name")
 RECORD_RULE = ("village and plot_id come from the tree's record when given, else from its location; a record that "
                "disagrees with the location is reported as a warning and the record wins")
 PERIOD_RULE = ("found/confirmed/felled/cleared/verified count the trees whose event date falls in the period; "
@@ -172,10 +174,12 @@ def _text(series: pd.Series) -> pd.Series:
 
 
 def _locate(trees: gpd.GeoDataFrame, polys: gpd.GeoDataFrame | None, id_field: str, what: str,
-            tree_ids: pd.Series) -> tuple[pd.Series, pd.Series, list[Finding]]:
+            tree_ids: pd.Series, prefer: pd.Series | None = None) -> tuple[pd.Series, pd.Series, list[Finding]]:
     """Assign ``id_field`` to trees: the record's value, else the covering polygon's.
 
-    Returns ``(values, located, findings)`` where ``located`` is the location's answer.
+    ``prefer`` (per tree) wins over the lowest-id rule when its polygon also covers the
+    tree (a tree on a village border goes with its plot's village). Returns
+    ``(values, located, findings)`` where ``located`` is the location's answer.
     """
     record = _text(trees[id_field]) if id_field in trees.columns else pd.Series(None, index=trees.index,
                                                                                 dtype=object)
@@ -197,6 +201,12 @@ def _locate(trees: gpd.GeoDataFrame, polys: gpd.GeoDataFrame | None, id_field: s
     rec_idx = np.flatnonzero(given)
     rec_codes = np.array([lookup.get(str(v), len(uniques)) for v in record.iloc[rec_idx]], dtype="int64")
     agree = np.isin(rec_idx.astype("int64") * k + rec_codes, pair_keys)
+    if prefer is not None:
+        pref = prefer.astype(object)
+        p_idx = np.flatnonzero(pref.notna().to_numpy() & hit)
+        p_codes = np.array([lookup.get(str(v), len(uniques)) for v in pref.iloc[p_idx]], dtype="int64")
+        covers = np.isin(p_idx.astype("int64") * k + p_codes, pair_keys)
+        located.iloc[p_idx[covers]] = pref.iloc[p_idx[covers]].to_numpy()
     disagree = rec_idx[~agree]
     for i in disagree[:MAX_FINDINGS]:
         where = located.iloc[i]
@@ -224,17 +234,20 @@ def locate_trees(township: Township) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     plot_values, plot_located, found_plots = _locate(trees, plots, "plot_id", "plot", ids)
     findings += found_plots
     trees["plot_id"] = plot_values
+    plot_village = None
+    if plots is not None and "village" in plots.columns:
+        lookup = dict(zip(plots["plot_id"].astype(str), plots["village"], strict=False))
+        plot_village = trees["plot_id"].map(lambda p: lookup.get(str(p)) if p is not None else None)
     if villages is not None:
-        village_values, village_located, found_villages = _locate(trees, villages, "village", "village", ids)
+        village_values, village_located, found_villages = _locate(trees, villages, "village", "village", ids,
+                                                                  prefer=plot_village)
         findings += found_villages
     else:
         village_values = _text(trees["village"]) if "village" in trees.columns else pd.Series(None, index=trees.index)
         village_located = pd.Series(None, index=trees.index, dtype=object)
-    if plots is not None and "village" in plots.columns:
+    if plot_village is not None:
         # No villages layer, or a tree outside it: the village of the tree's plot.
-        plot_village = dict(zip(plots["plot_id"].astype(str), plots["village"], strict=False))
-        from_plot = trees["plot_id"].map(lambda p: plot_village.get(str(p)) if p is not None else None)
-        village_values = village_values.where(village_values.notna(), from_plot)
+        village_values = village_values.where(village_values.notna(), plot_village)
     trees["village"] = village_values
     if plots is not None:
         findings += _outside_findings(ids, plot_located.isna() & _text(trees["plot_id"]).isna(), "plot")

@@ -1,0 +1,238 @@
+"""Pine-wilt tree counts: location and boundary rules, periods and seasons, deadline list,
+infected plots, targets — on a hand-made township whose answers are worked out by hand,
+and on the sample against a plain geopandas spatial join."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from geo_township.layers import load_township
+from geo_township.trees import (
+    covering_lowest,
+    deadline_cutoff,
+    overdue_trees,
+    season_bounds,
+    tree_counts,
+)
+
+# A township in GK zone CM 117°E (EPSG:4548), metres, so points on shared edges stay exactly on them.
+X0, Y0 = 548_000.0, 3_374_000.0
+VILLAGE_A, VILLAGE_B = "甲村", "乙村"  # text order: 乙村 (U+4E59) < 甲村 (U+7532)
+
+# id, x, y, status, found, felled, cleared, verified, village (record), plot (record)
+TREES = [
+    ("T1", 100, 100, "已清理", "2021-10-05", "2021-12-01", "2022-03-10", "", "", ""),  # P01
+    ("T2", 200, 200, "已确认", "2022-02-01", "", "", "", "", ""),  # P01, standing
+    ("T3", 1200, 300, "已核查", "2022-10-10", "2022-11-01", "2023-02-01", "2023-04-15", "", ""),  # P03
+    ("T4", 1700, 300, "已伐", "2022-11-20", "2023-03-01", "", "", "", ""),  # P04
+    ("T5", 1800, 800, "疑似", "2021-11-11", "", "", "", "", ""),  # P04
+    ("E1", 1000, 500, "已伐", "2022-12-01", "2022-12-20", "", "", "", ""),  # edge of P02/P03 and of A/B
+    ("E2", 500, 1000, "已确认", "2022-12-05", "", "", "", "", ""),  # edge P01/P02 and the northern border
+    ("O1", 3000, 500, "已清理", "2022-01-03", "2022-02-01", "2022-02-02", "", "", ""),  # outside everything
+    ("R1", 300, 700, "已伐", "2022-10-20", "2022-12-30", "", "", "", "P04"),  # in P01, record says P04
+]
+
+
+def make_township(folder: Path, trees=TREES, *, extra_toml: str = "") -> Path:
+    """Villages A (west) and B (east), 1 km × 1 km; plots P01/P02 in A, P03/P04 in B
+    (each 500 m × 1000 m; P02 Chinese fir, the others Masson pine); trees in a CSV with
+    Chinese headers and GK coordinates."""
+    villages = gpd.GeoDataFrame({"村名": [VILLAGE_A, VILLAGE_B]},
+                                geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000),
+                                          box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)], crs=4548)
+    villages.to_file(folder / "villages.gpkg", layer="villages")
+    plots = gpd.GeoDataFrame(
+        {"小班号": ["P01", "P02", "P03", "P04"], "村名": [VILLAGE_A, VILLAGE_A, VILLAGE_B, VILLAGE_B],
+         "优势树种": ["马尾松", "杉木", "马尾松", "马尾松"]},
+        geometry=[box(X0 + 500 * i, Y0, X0 + 500 * (i + 1), Y0 + 1000) for i in range(4)], crs=4548)
+    plots.to_file(folder / "plots.gpkg", layer="plots")
+    rows = [{"编号": t[0], "东坐标": X0 + t[1], "北坐标": Y0 + t[2], "状态": t[3], "发现日期": t[4],
+             "采伐日期": t[5], "清理日期": t[6], "核查日期": t[7], "村名": t[8], "小班号": t[9]} for t in trees]
+    pd.DataFrame(rows).to_csv(folder / "trees.csv", index=False, encoding="utf-8-sig")
+    (folder / "township.toml").write_text(
+        '[township]\nname = "测试乡"\ngk_zone = 117\ndata_date = 2023-05-01\n\n'
+        '[layers.villages]\npath = "villages.gpkg"\n\n[layers.forest_plots]\npath = "plots.gpkg"\n\n'
+        '[layers.infected_trees]\npath = "trees.csv"\n' + extra_toml, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def town(tmp_path: Path):
+    return load_township(make_township(tmp_path))
+
+
+def row(table: pd.DataFrame, key: str, value: str) -> pd.Series:
+    hit = table[table[key] == value]
+    assert len(hit) == 1, f"no single row {key}={value} in\n{table}"
+    return hit.iloc[0]
+
+
+def test_season_bounds_default_and_custom():
+    assert season_bounds(2022) == (dt.date(2022, 10, 1), dt.date(2023, 3, 31))
+    assert season_bounds(2022, season_start="09-15", season_end="04-30") == (dt.date(2022, 9, 15),
+                                                                             dt.date(2023, 4, 30))
+    assert season_bounds(2022, season_start="01-01", season_end="12-31") == (dt.date(2022, 1, 1),
+                                                                             dt.date(2022, 12, 31))
+
+
+def test_covering_lowest_picks_lowest_id_on_a_shared_edge():
+    polys = np.array([box(1, 0, 2, 1), box(0, 0, 1, 1)])
+    pts = gpd.points_from_xy([1.0, 0.5, 1.5, 5.0], [0.5, 0.5, 0.5, 5.0])
+    best, _, _ = covering_lowest(np.asarray(pts), polys, np.array(["B", "A"]))
+    assert best.tolist() == [1, 1, 0, -1]  # the edge point goes to "A" (index 1); outside → -1
+
+
+def test_all_records_by_village(town):
+    r = tree_counts(town, hotspots=False)
+    t = r.table
+    # A: T1, T2, E2, R1 (E1 is on the A/B border in P02 by the plot rule → its plot's village A)
+    a = row(t, "village", VILLAGE_A)
+    assert (a.found, a.confirmed, a.felled, a.cleared, a.verified) == (5, 5, 3, 1, 0)
+    assert (a.standing, a.not_cleared) == (2, 4)
+    b = row(t, "village", VILLAGE_B)  # T3, T4, T5
+    assert (b.found, b.confirmed, b.felled, b.cleared, b.verified, b.standing, b.not_cleared) == (3, 2, 2, 1, 1, 1, 2)
+    out = row(t, "village", "(outside)")
+    assert (out.found, out.cleared) == (1, 1)
+    total = row(t, "village", "Total")
+    assert total.found == len(TREES) == a.found + b.found + out.found
+    assert total.clearance_pct == pytest.approx(100 * 3 / 9, abs=0.01)
+    assert list(t["village"]) == [VILLAGE_A, VILLAGE_B, "(outside)", "Total"]
+    assert r.provenance["boundary_rule"].startswith("a tree on the shared edge")
+
+
+def test_by_plot_edges_records_and_outside(town):
+    t = tree_counts(town, by="plot", hotspots=False).table
+    # E1 on the P02/P03 edge → P02 (lowest id); E2 on the P01/P02 edge → P01; R1 record P04 wins.
+    assert row(t, "plot_id", "P02").found == 1
+    assert row(t, "plot_id", "P01").found == 3  # T1, T2, E2
+    assert row(t, "plot_id", "P04").found == 3  # T4, T5, R1
+    assert row(t, "plot_id", "P03").found == 1
+    p01 = row(t, "plot_id", "P01")
+    assert p01.village == VILLAGE_A
+    assert p01.pine_mu == pytest.approx(500 * 1000 / (10000 / 15), rel=2e-4)  # ellipsoidal ≈ planar here
+    assert row(t, "plot_id", "P02").pine_mu == 0.0  # Chinese fir
+    assert p01.first_found == pd.Timestamp("2021-10-05") and p01.last_cleared == pd.Timestamp("2022-03-10")
+    outside = t[t["village"] == "(outside)"]
+    assert len(outside) == 1 and outside.iloc[0].found == 1
+    assert t.iloc[-1]["village"] == "Total" and t.iloc[-1]["found"] == len(TREES)
+
+
+def test_findings_for_records_outside_and_target(town):
+    r = tree_counts(town, hotspots=False)
+    checks = {(f.check, f.feature) for f in r.findings}
+    assert ("plot_id_mismatch", "R1") in checks
+    assert ("outside_plots", "O1") in checks and ("outside_villages", "O1") in checks
+    assert ("clearance_below_target", VILLAGE_A) in checks
+    assert not any(f.feature in ("E1", "E2") for f in r.findings)  # edge trees are inside, not mismatches
+
+
+def test_period_selects_each_event_by_its_own_date(town):
+    t = tree_counts(town, start=dt.date(2022, 1, 1), end=dt.date(2022, 12, 31), hotspots=False).table
+    total = row(t, "village", "Total")
+    # found in 2022: T2, T3, T4, E1, E2, O1, R1; T1 was found in 2021 but cleared 2022-03-10.
+    assert total.found == 7
+    # felled in 2022: T3 (11-01), E1 (12-20), O1 (02-01), R1 (12-30); T1 felled 2021, T4 in 2023
+    assert total.felled == 4
+    # cleared in 2022: T1 (2022-03-10), O1 (2022-02-02)
+    assert total.cleared == 2
+    assert total.verified == 0
+    # at 2022-12-31, found by then and not felled: T2, T4 (felled 2023), T5, E2
+    assert total.standing == 4
+    # not cleared at 2022-12-31: T2, T3 (cleared 2023), T4, T5, E1, E2, R1
+    assert total.not_cleared == 7
+    assert row(t, "village", VILLAGE_A).cleared == 1
+
+
+def test_season_2022(town):
+    r = tree_counts(town, season=2022, hotspots=False)
+    total = row(r.table, "village", "Total")
+    # 2022-10-01 .. 2023-03-31: found T3, T4, E1, E2, R1; felled T3, T4, E1, R1; cleared T3; verified none
+    assert (total.found, total.felled, total.cleared, total.verified) == (5, 4, 1, 0)
+    assert r.provenance["period_start"] == "2022-10-01" and r.provenance["period_end"] == "2023-03-31"
+    # 动态清零: at the season's end (2023-03-31) T2 (P01), T5 (P04), E2 (P01) still stand
+    not_zeroed = {f.feature for f in r.findings if f.check == "not_zeroed"}
+    assert not_zeroed == {"P01", "P04"}
+
+
+def test_season_bounds_from_township_toml(tmp_path):
+    town = load_township(make_township(tmp_path, extra_toml='\n[parameters]\nseason_start = "11-01"\n'
+                                                          'season_end = "02-28"\n'))
+    total = row(tree_counts(town, season=2022, hotspots=False).table, "village", "Total")
+    # 2022-11-01 .. 2023-02-28: found T4, E1, E2; felled T3 (11-01), E1, R1; cleared T3 (2023-02-01)
+    assert (total.found, total.felled, total.cleared) == (3, 3, 1)
+
+
+def test_deadline_list(town):
+    r = overdue_trees(town, deadline=dt.date(2023, 3, 31))
+    listing = r.tables["overdue_trees"].set_index("tree_id")
+    # found by 2023-03-31 and not cleared by then: T2, T4, T5, E1, E2, R1
+    assert set(listing.index) == {"T2", "T4", "T5", "E1", "E2", "R1"}
+    assert listing.loc["T2", "days_overdue"] == (dt.date(2023, 5, 1) - dt.date(2023, 3, 31)).days  # to data_date
+    assert listing.loc["E1", "plot_id"] == "P02" and listing.loc["R1", "plot_id"] == "P04"
+    assert listing.loc["T4", "village"] == VILLAGE_B
+    lon, lat = gpd.GeoSeries(gpd.points_from_xy([X0 + 200], [Y0 + 200]), crs=4548).to_crs(4326).iloc[0].coords[0]
+    assert listing.loc["T2", "lon"] == pytest.approx(lon, abs=1e-6)
+    assert listing.loc["T2", "lat"] == pytest.approx(lat, abs=1e-6)
+    total = row(r.table, "village", "Total")
+    assert total.overdue == 6 and total.standing == 3 and total.felled_not_cleared == 3
+
+
+def test_deadline_cut_off_leaves_out_next_seasons_finds(town):
+    # Deadline 2022-03-31 (season 2021): T2 (found 2022-02-01) counts; T3 found 2022-10 does not.
+    assert deadline_cutoff(town, dt.date(2022, 5, 15)) == dt.date(2022, 3, 31)
+    r = overdue_trees(town, deadline=dt.date(2022, 5, 15))
+    assert set(r.tables["overdue_trees"]["tree_id"]) == {"T2", "T5"}
+
+
+def test_cleared_late_is_listed_with_its_delay(town):
+    r = overdue_trees(town, deadline=dt.date(2022, 3, 1))
+    listing = r.tables["overdue_trees"].set_index("tree_id")
+    assert listing.loc["T1", "days_overdue"] == 9  # cleared 2022-03-10
+    assert row(r.table, "village", "Total").cleared_late == 1
+
+
+def test_infected_plots_and_pine_at_risk(town):
+    r = tree_counts(town, season=2022, hotspots=False)
+    ip = r.tables["infected_plots"]
+    a, b = row(ip, "village", VILLAGE_A), row(ip, "village", VILLAGE_B)
+    plot_mu = 500 * 1000 / (10000 / 15)
+    # season 2022 finds: E1 → P02 and E2 → P01 (A); T3 → P03, T4 and R1 → P04 (B)
+    assert a.infected_plots == 2 and b.infected_plots == 2
+    assert a.infected_mu == pytest.approx(2 * plot_mu, rel=2e-4)
+    assert a.infected_pine_mu == pytest.approx(plot_mu, rel=2e-4)  # P02 is fir
+    assert b.pine_at_risk_mu == pytest.approx(2 * plot_mu, rel=2e-4)
+
+
+def test_sample_counts_agree_with_a_plain_spatial_join(sample_dir):
+    """Village/plot from the record when given, else the lowest plot_id covering the point:
+    computed here with gpd.sjoin on the files themselves."""
+    town = load_township(sample_dir)
+    spec = town.config.layers["infected_trees"]
+    raw = pd.read_csv(spec.path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    pts = gpd.GeoDataFrame(raw, geometry=gpd.points_from_xy(raw["经度"].astype(float), raw["纬度"].astype(float)),
+                           crs=4490)
+    plots = gpd.read_file(town.config.layers["forest_plots"].path).to_crs(4548)
+    plot_col = next(c for c in plots.columns if c in ("小班编码", "小班号", "plot_id"))
+    joined = gpd.sjoin(pts.to_crs(4548), plots[[plot_col, "geometry"]], predicate="intersects", how="left")
+    joined[plot_col] = joined[plot_col].astype(str)
+    located = joined.groupby(level=0)[plot_col].min().where(joined.groupby(level=0)[plot_col].count() > 0)
+    record = raw["小班编码"].replace("", None) if "小班编码" in raw.columns else pd.Series(None, index=raw.index)
+    plot = record.where(record.notna(), located).fillna("(outside)")
+    expected = plot.value_counts()
+    t = tree_counts(town, by="plot", hotspots=False).table
+    got = t[t["village"] != "Total"].copy()
+    got["plot_id"] = got["plot_id"].fillna("(outside)")
+    assert got.set_index("plot_id")["found"].to_dict() == expected.to_dict()
+    assert int(t.iloc[-1]["found"]) == len(raw)
+    # per village: the record's village, else the plot's village of that plot, else the village polygon
+    vt = tree_counts(town, hotspots=False).table
+    assert int(vt.iloc[-1]["found"]) == len(raw)
+    status_cleared = raw["状态"].isin(["已清理", "已核查"]).sum()
+    assert int(vt.iloc[-1]["cleared"]) == status_cleared
