@@ -1,0 +1,96 @@
+"""Hotspots: planted clusters are found, ranked by size, with the right centre, radius
+and plots; scattered trees make none; the sample's planted foci are found."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import box
+
+from geo_township.errors import CRSError
+from geo_township.hotspots import cluster_labels, find_hotspots, hotspot_overlays
+
+X0, Y0 = 548_000.0, 3_374_000.0
+CENTRES = [(X0 + 1000, Y0 + 1000, 60), (X0 + 4000, Y0 + 1500, 35), (X0 + 2500, Y0 + 4000, 20)]
+
+
+def planted(seed: int = 1) -> gpd.GeoDataFrame:
+    """Three tight Gaussian clusters (σ = 40 m) of 60, 35 and 20 trees, and 40 trees
+    scattered over 6 km × 6 km."""
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for cx, cy, n in CENTRES:
+        xs.append(rng.normal(cx, 40, n))
+        ys.append(rng.normal(cy, 40, n))
+    xs.append(rng.uniform(X0, X0 + 6000, 40))
+    ys.append(rng.uniform(Y0, Y0 + 6000, 40))
+    return gpd.GeoDataFrame(geometry=gpd.points_from_xy(np.concatenate(xs), np.concatenate(ys)), crs=4548)
+
+
+def test_planted_clusters_are_found_and_ranked():
+    pts = planted()
+    plots = gpd.GeoDataFrame({"plot_id": ["A1", "A2", "B1"], "village": ["甲村", "甲村", "乙村"]},
+                             geometry=[box(X0, Y0, X0 + 1000, Y0 + 2000), box(X0 + 1000, Y0, X0 + 2000, Y0 + 2000),
+                                       box(X0 + 3500, Y0 + 1000, X0 + 4500, Y0 + 2000)], crs=4548)
+    spots = find_hotspots(pts, eps_m=100, min_trees=10, plots=plots)
+    assert list(spots["hotspot"]) == [1, 2, 3]
+    for (cx, cy, n), (_, s) in zip(CENTRES, spots.iterrows(), strict=True):
+        assert abs(s["x"] - cx) < 25 and abs(s["y"] - cy) < 25
+        assert n <= s["trees"] <= n + 3  # a scattered tree may fall inside a cluster
+        assert 50 < s["radius_m"] < 250
+    first = spots.iloc[0]
+    assert first["plots"] == "A1, A2" and first["plots_touched"] == 2 and first["villages"] == "甲村"
+    assert spots.iloc[1]["plots"] == "B1"
+    lon, lat = gpd.GeoSeries(gpd.points_from_xy([first["x"]], [first["y"]]), crs=4548).to_crs(4326).iloc[0].coords[0]
+    assert first["lon"] == pytest.approx(lon) and first["lat"] == pytest.approx(lat)
+
+
+def test_radius_is_distance_to_farthest_member():
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.0, 10, 20, 30, 40] * 1, [0.0] * 5), crs=4548)
+    spots = find_hotspots(pts.set_geometry(pts.translate(X0, Y0)), eps_m=15, min_trees=3)
+    assert len(spots) == 1
+    assert spots.iloc[0]["trees"] == 5
+    assert spots.iloc[0]["x"] == pytest.approx(X0 + 20)
+    assert spots.iloc[0]["radius_m"] == pytest.approx(20.0)
+
+
+def test_scattered_trees_make_no_hotspot():
+    rng = np.random.default_rng(3)
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(rng.uniform(X0, X0 + 10000, 50),
+                                                       rng.uniform(Y0, Y0 + 10000, 50)), crs=4548)
+    assert len(find_hotspots(pts, eps_m=100, min_trees=5)) == 0
+    assert (cluster_labels(np.zeros(0), np.zeros(0), eps_m=10, min_trees=2)).size == 0
+
+
+def test_degrees_are_refused():
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([117.5], [30.5]), crs=4490)
+    with pytest.raises(CRSError):
+        find_hotspots(pts, eps_m=100, min_trees=2)
+
+
+def test_sample_planted_foci_are_found(sample_dir):
+    from geo_township.layers import load_township
+    from geo_township.sample import planted_truth
+    from geo_township.trees import tree_counts
+
+    foci = planted_truth()["tree_foci"]
+    town = load_township(sample_dir)
+    spots = tree_counts(town, hotspots=True).features["hotspots"]
+    assert len(spots) >= 1
+    ll = spots.to_crs(4326)
+    centres = gpd.GeoSeries(gpd.points_from_xy(spots["lon"], spots["lat"]), crs=4326).to_crs(town.working_crs)
+    found = 0
+    for focus in foci:
+        p = gpd.GeoSeries(gpd.points_from_xy([focus["lon"]], [focus["lat"]]), crs=4326).to_crs(town.working_crs)
+        d = centres.distance(p.iloc[0])
+        if (d < np.maximum(spots["radius_m"].to_numpy(), 300)).any():
+            found += 1
+    assert found >= max(1, int(0.75 * len(foci))), (found, len(foci), ll)
+
+
+def test_overlay_provider_on_the_sample(sample_dir):
+    from geo_township.layers import load_township
+
+    overlays = hotspot_overlays(load_township(sample_dir))
+    assert len(overlays) == 1 and overlays[0].key == "hotspots" and len(overlays[0].gdf) >= 1
