@@ -445,7 +445,7 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
     months = _month_range(start, end) if start is not None and end is not None else []
     tracks = tracks.assign(_month=tracks["_date"].dt.to_period("M").astype(str))
 
-    buffers = shapely.buffer(tracks.geometry.to_numpy(), buffer_m, quad_segs=8)
+    buffers = shapely.buffer(tracks.geometry.to_numpy(), buffer_m, quad_segs=QUAD_SEGS)
 
     def covered(line_index: np.ndarray, cover: shapely.Geometry | None) -> np.ndarray:
         if cover is None or shapely.is_empty(cover) or not len(line_index):

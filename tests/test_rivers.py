@@ -1,0 +1,314 @@
+"""Rivers: lengths against hand-worked lines, zones in metres checked by area, features in
+zones, patrol coverage on hand-made tracks covering known fractions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from _rivers_township import CRS, X0, Y0, lonlat, make_township
+from pyproj import Geod
+from shapely.geometry import LineString, box
+
+from geo_township.errors import CRSError, FieldError, UsageError
+from geo_township.layers import load_township
+from geo_township.rivers import (
+    features_in_zones,
+    management_zones,
+    match_chiefs,
+    patrol_coverage,
+    reach_keys,
+    river_lengths,
+    river_overlays,
+    river_report,
+    write_layers,
+)
+from geo_township.units import M2_PER_MU
+
+GEOD = Geod(ellps="GRS80")  # CGCS2000 and GRS80 share a and f to 1e-11
+
+
+def geod_m(*points_xy) -> float:
+    """Geodesic length of the polyline through GK points, computed by pyproj.Geod."""
+    lon, lat = zip(*(lonlat(x, y) for x, y in points_xy), strict=True)
+    return float(GEOD.line_length(lon, lat))
+
+
+def row(table: pd.DataFrame, col: str, value) -> pd.Series:
+    hits = table[table[col] == value]
+    assert len(hits) == 1, (value, table)
+    return hits.iloc[0]
+
+
+@pytest.fixture
+def township(tmp_path):
+    return load_township(make_township(tmp_path / "t"))
+
+
+@pytest.fixture
+def loaded(township):
+    return township.gdf("rivers"), township.gdf("villages")
+
+
+# --------------------------------------------------------------------------- lengths
+
+
+def test_straight_reach_split_at_a_village_boundary_planar(loaded):
+    rivers, villages = loaded
+    tables = river_lengths(rivers, villages, method="planar")
+    by_village = tables["by_village"]
+    # R1 runs 3000 m east; the boundary 甲村|乙村 is at +1000 and 乙村 ends at +2500.
+    assert row(by_village, "village", "甲村")["length_km"] == pytest.approx(1.0 + 1.0, abs=1e-9)  # R1 + R3
+    assert row(by_village, "village", "乙村")["length_km"] == pytest.approx(1.5 + 2.0, abs=1e-9)  # R1 + R2
+    assert row(by_village, "village", "(outside)")["length_km"] == pytest.approx(0.5, abs=1e-9)
+    assert row(by_village, "village", "Total")["length_km"] == pytest.approx(6.0, abs=1e-9)
+    assert row(tables["by_reach"], "reach", "R1")["villages_crossed"] == "乙村、甲村"
+
+
+def test_ellipsoidal_lengths_agree_with_geod_piece_by_piece(loaded):
+    rivers, villages = loaded
+    tables = river_lengths(rivers, villages, method="ellipsoidal")
+    west = geod_m((X0, Y0), (X0 + 1000, Y0)) + geod_m((X0 - 500, Y0 + 2800), (X0 + 500, Y0 + 2800))
+    east = geod_m((X0 + 1000, Y0), (X0 + 2500, Y0)) + geod_m((X0 + 1500, Y0 + 500), (X0 + 1500, Y0 + 2500))
+    outside = geod_m((X0 + 2500, Y0), (X0 + 3000, Y0))
+    by_village = tables["by_village"]
+    assert row(by_village, "village", "甲村")["length_km"] * 1000 == pytest.approx(west, rel=1e-9)
+    assert row(by_village, "village", "乙村")["length_km"] * 1000 == pytest.approx(east, rel=1e-9)
+    assert row(by_village, "village", "(outside)")["length_km"] * 1000 == pytest.approx(outside, rel=1e-9)
+    r1 = geod_m((X0, Y0), (X0 + 3000, Y0))
+    assert row(tables["by_reach"], "reach", "R1")["length_km"] * 1000 == pytest.approx(r1, rel=1e-9)
+    # near the central meridian the ellipsoid and the GK plane differ by < 1e-6 here
+    assert r1 == pytest.approx(3000.0, rel=1e-5)
+
+
+def test_lengths_per_chief_and_level(loaded):
+    rivers, villages = loaded
+    tables = river_lengths(rivers, villages, method="planar")
+    by_chief = tables["by_chief"]
+    assert row(by_chief, "river_chief", "张伟")["length_km"] == pytest.approx(4.0)
+    assert row(by_chief, "river_chief", "张伟")["reaches"] == 2
+    assert row(by_chief, "river_chief", "李娜")["length_km"] == pytest.approx(2.0)
+    assert row(by_chief, "river_chief", "Total")["length_km"] == pytest.approx(6.0)
+    by_level = tables["by_level"]
+    assert list(by_level["chief_level"]) == ["township", "village", "Total"]
+    assert row(by_level, "chief_level", "township")["length_km"] == pytest.approx(4.0)
+    assert row(by_level, "chief_level", "Total")["chiefs"] == 2
+
+
+def test_reach_key_falls_back_to_name_then_feature_number():
+    gdf = gpd.GeoDataFrame({"reach_id": ["A", None, None], "name": ["x", "清溪", None]},
+                           geometry=[LineString([(0, 0), (1, 0)])] * 3, crs=CRS)
+    assert list(reach_keys(gdf)) == ["A", "清溪", "feature 3"]
+
+
+def test_features_of_one_reach_are_summed_and_lakes_are_kept_apart():
+    gdf = gpd.GeoDataFrame(
+        {"reach_id": ["A", "A", "L"], "chief": ["甲", "甲", "乙"]},
+        geometry=[LineString([(X0, Y0), (X0 + 100, Y0)]), LineString([(X0 + 100, Y0), (X0 + 300, Y0)]),
+                  box(X0, Y0 + 1000, X0 + 100, Y0 + 1200)], crs=CRS)
+    tables = river_lengths(gdf, method="planar")
+    assert list(tables["by_reach"]["reach"]) == ["A", "Total"]
+    assert row(tables["by_reach"], "reach", "A")["length_km"] == pytest.approx(0.3)
+    lake = row(tables["lakes"], "reach", "L")
+    assert lake["area_km2"] == pytest.approx(0.02)
+    assert lake["shoreline_km"] == pytest.approx(0.6)
+
+
+# --------------------------------------------------------------------------- zones
+
+
+def test_zone_of_a_straight_segment_has_the_area_of_a_stadium_in_metres():
+    # a 2 km reach given in lon/lat: the buffer must still be 30 m, not 30 degrees
+    a, b = lonlat(X0 + 10_000, Y0), lonlat(X0 + 12_000, Y0)
+    rivers = gpd.GeoDataFrame({"reach_id": ["A"]}, geometry=[LineString([a, b])], crs=4490)
+    zones = management_zones(rivers, default_zone_m=30)
+    assert zones.crs.to_epsg() == 4490  # handed back in the caller's CRS
+    gk = zones.to_crs(4548).area.iloc[0]
+    length = rivers.to_crs(4548).length.iloc[0]
+    stadium = 2 * length * 30 + math.pi * 30 ** 2
+    assert length == pytest.approx(2000.0, rel=1e-6)
+    assert gk == pytest.approx(stadium, rel=2e-3 * math.pi * 900 / stadium)  # round ends within 0.2%
+    # the ellipsoidal zone area agrees with pyproj.Geod on the returned polygon
+    geod_area = abs(GEOD.geometry_area_perimeter(zones.geometry.iloc[0])[0])
+    assert zones["zone_area_mu"].iloc[0] * M2_PER_MU == pytest.approx(geod_area, rel=1e-6)
+
+
+def test_zone_width_per_reach_default_and_dissolve(loaded):
+    rivers, _ = loaded
+    zones = management_zones(rivers, default_zone_m=20, method="planar").set_index("reach")
+    assert zones.loc["R1", "zone_m"] == 30 and zones.loc["R3", "zone_m"] == 10
+    assert zones.loc["R2", "zone_m"] == 20  # blank zone_m takes the default
+    for reach, length, width in (("R1", 3000, 30), ("R2", 2000, 20), ("R3", 1000, 10)):
+        expected = (2 * length * width + math.pi * width ** 2) / M2_PER_MU
+        assert zones.loc[reach, "zone_area_mu"] == pytest.approx(expected, rel=1e-3)
+    # two features of one reach make one zone
+    two = gpd.GeoDataFrame({"reach_id": ["A", "A"]}, geometry=[LineString([(X0, Y0), (X0 + 100, Y0)]),
+                                                             LineString([(X0 + 100, Y0), (X0 + 100, Y0 + 100)])],
+                           crs=CRS)
+    zone = management_zones(two, default_zone_m=10)
+    assert len(zone) == 1 and zone.geometry.iloc[0].geom_type == "Polygon"
+
+
+def test_zone_errors():
+    line = [LineString([(X0, Y0), (X0 + 100, Y0)])]
+    with pytest.raises(FieldError, match="negative"):
+        management_zones(gpd.GeoDataFrame({"reach_id": ["A"], "zone_m": [-5.0]}, geometry=line, crs=CRS),
+                         default_zone_m=30)
+    with pytest.raises(CRSError):
+        management_zones(gpd.GeoDataFrame({"reach_id": ["A"]}, geometry=line), default_zone_m=30)
+    with pytest.raises(UsageError):
+        management_zones(gpd.GeoDataFrame({"reach_id": ["A"]}, geometry=line, crs=CRS), default_zone_m=-1)
+
+
+# --------------------------------------------------------------------------- inside the zones
+
+
+def test_features_in_zones_with_distance_and_area_inside(township):
+    rivers = township.gdf("rivers")
+    zones = management_zones(rivers, default_zone_m=30, method="planar")
+    layers = {k: township.gdf(k) for k in ("sand_sites", "outfalls", "land_transfers")}
+    table, features = features_in_zones(zones, rivers, layers, method="planar")
+    got = {(r.layer, r.feature): r for r in table.itertuples()}
+    assert set(got) == {("sand_sites", "S1"), ("sand_sites", "S2"), ("outfalls", "O1"), ("land_transfers", "P1")}
+    assert got["sand_sites", "S1"].reach == "R1" and got["sand_sites", "S1"].distance_m == pytest.approx(20.0)
+    assert got["sand_sites", "S2"].reach == "R2" and got["sand_sites", "S2"].distance_m == pytest.approx(0.0)
+    assert got["outfalls", "O1"].river_chief == "张伟" and got["outfalls", "O1"].distance_m == pytest.approx(25.0)
+    # P1 spans 20–60 m north of R1: 10 m × 100 m of it lies inside the 30 m zone
+    assert got["land_transfers", "P1"].inside_mu == pytest.approx(1000 / M2_PER_MU, rel=1e-9)
+    assert got["land_transfers", "P1"].distance_m == pytest.approx(20.0)
+    assert list(features["in_zone_land_transfers"]["parcel_id"]) == ["P1"]
+
+
+def test_in_zone_agrees_with_a_plain_sjoin(township):
+    rivers = township.gdf("rivers")
+    zones = management_zones(rivers, default_zone_m=30)
+    sites = township.gdf("sand_sites")
+    table, _ = features_in_zones(zones, rivers, {"sand_sites": sites})
+    joined = gpd.sjoin(sites, zones, predicate="intersects")
+    assert sorted(table["feature"]) == sorted(joined["site_id"])
+
+
+# --------------------------------------------------------------------------- patrols
+
+
+def test_patrol_coverage_on_tracks_covering_known_fractions(township):
+    tables, findings, split = patrol_coverage(township.gdf("rivers"), township.gdf("patrols"), buffer_m=50,
+                                              min_coverage_pct=80, method="planar")
+    monthly = tables["patrol_monthly"].set_index(["river_chief", "month"])
+    assert monthly.loc[("张伟", "2022-03"), "coverage_pct"] == pytest.approx(1500 / 4000 * 100)
+    assert monthly.loc[("张伟", "2022-04"), "coverage_pct"] == 0
+    assert monthly.loc[("李娜", "2022-03"), "coverage_pct"] == pytest.approx(50.0)  # "李娜巡河" is 李娜's
+    assert monthly.loc[("李娜", "2022-04"), "coverage_pct"] == pytest.approx(50.0)
+    chiefs = tables["patrol_chiefs"].set_index("river_chief")
+    assert chiefs.loc["李娜", "coverage_pct"] == pytest.approx(100.0)  # both halves over the period
+    assert chiefs.loc["李娜", "mean_monthly_pct"] == pytest.approx(50.0)
+    assert chiefs.loc["张伟", "mean_monthly_pct"] == pytest.approx(18.75)
+    assert chiefs.loc["张伟", "last_patrol"] == pd.Timestamp("2022-03-05")
+    reaches = tables["patrol_reaches"].set_index("reach")
+    assert reaches.loc["R1", "patrolled_km"] == pytest.approx(2.5)  # 张伟's 1500 m + 王五's 1000 m
+    assert reaches.loc["R3", "patrolled_km"] == 0
+    assert list(tables["unpatrolled"]["reach"]) == ["R3"]
+    below = {f.feature for f in findings if f.check == "coverage_below_minimum"}
+    assert below == {"张伟", "李娜"}
+    assert any(f.check == "not_patrolled" and f.feature == "R3" for f in findings)
+    assert any(f.check == "track_not_a_chief" and f.feature == "王五" for f in findings)
+    # the patrolled and unpatrolled stretches add up to the river
+    lengths = split.assign(m=split.length).groupby("status")["m"].sum()
+    assert lengths["patrolled"] == pytest.approx(2500 + 2000)
+    assert lengths["unpatrolled"] == pytest.approx(500 + 1000)
+
+
+def test_patrol_period_and_minimum(township):
+    tables, findings, _ = patrol_coverage(township.gdf("rivers"), township.gdf("patrols"), buffer_m=50,
+                                          start=dt.date(2022, 4, 1), end=dt.date(2022, 4, 30),
+                                          min_coverage_pct=40, method="planar")
+    assert list(tables["patrol_monthly"]["month"].unique()) == ["2022-04"]
+    reaches = tables["patrol_reaches"].set_index("reach")
+    assert reaches.loc["R1", "patrolled_km"] == pytest.approx(1.0)  # only 王五's April track
+    assert set(tables["unpatrolled"]["reach"]) == {"R3"}
+    assert {f.feature for f in findings if f.check == "coverage_below_minimum"} == {"张伟"}  # 李娜 has 50%
+
+
+def test_patrol_coverage_ellipsoidal_share_matches_planar(township):
+    ell, _, _ = patrol_coverage(township.gdf("rivers"), township.gdf("patrols"), buffer_m=50, method="ellipsoidal")
+    plan, _, _ = patrol_coverage(township.gdf("rivers"), township.gdf("patrols"), buffer_m=50, method="planar")
+    assert np.allclose(ell["patrol_monthly"]["coverage_pct"], plan["patrol_monthly"]["coverage_pct"], atol=1e-3)
+
+
+def test_a_track_beside_the_river_covers_its_length_plus_the_reach_of_the_buffer():
+    rivers = gpd.GeoDataFrame({"reach_id": ["A"], "chief": ["甲"]},
+                              geometry=[LineString([(X0, Y0), (X0 + 4000, Y0)])], crs=CRS)
+    # 30 m off the bank: the 50 m buffer reaches sqrt(50² − 30²) = 40 m past each end
+    patrols = gpd.GeoDataFrame({"chief": ["甲"], "date": [pd.Timestamp("2023-01-02")]},
+                               geometry=[LineString([(X0 + 1000, Y0 + 30), (X0 + 2000, Y0 + 30)])], crs=CRS)
+    tables, _, _ = patrol_coverage(rivers, patrols, buffer_m=50, method="planar")
+    got = tables["patrol_chiefs"].iloc[0]["patrolled_km"] * 1000
+    assert got == pytest.approx(1000 + 2 * 40, abs=0.2)  # the round ends are polygons: within 0.2 m
+
+
+def test_match_chiefs_exact_then_contained():
+    got = match_chiefs(pd.Series(["张伟", " 张 伟 ", "张伟2022-03-05巡河", "王五", None, "李娜"]), ["张伟", "李娜"])
+    assert [None if pd.isna(v) else v for v in got] == ["张伟", "张伟", "张伟", None, None, "李娜"]
+
+
+def test_period_backwards_is_refused(township):
+    with pytest.raises(UsageError, match="before it starts"):
+        patrol_coverage(township.gdf("rivers"), township.gdf("patrols"), buffer_m=50,
+                        start=dt.date(2022, 5, 1), end=dt.date(2022, 4, 1))
+
+
+# --------------------------------------------------------------------------- the whole report, map, GeoPackage
+
+
+def test_report_tables_and_provenance(township):
+    result = river_report(township)
+    assert result.title.startswith("Rivers of 河湖测试乡")
+    assert row(result.table, "river_chief", "Total")["length_km"] == pytest.approx(6.0, rel=1e-5)
+    for name in ("by_level", "by_reach", "by_village", "in_zone", "patrol_chiefs", "patrol_monthly",
+                 "patrol_reaches", "unpatrolled"):
+        assert name in result.tables, name
+    assert result.provenance["length_method"] == "ellipsoidal"
+    assert any("ellipsoidal" in n for n in result.notes)
+    assert not result.has_errors
+    assert set(result.features) >= {"zones", "in_zone_sand_sites", "in_zone_outfalls", "in_zone_land_transfers",
+                                    "patrol_coverage"}
+
+
+def test_report_without_patrols_refuses_a_period(tmp_path):
+    township = load_township(make_township(tmp_path / "t", patrols=False))
+    result = river_report(township)
+    assert "patrol_chiefs" not in result.tables
+    with pytest.raises(UsageError, match="no patrols layer"):
+        river_report(township, start=dt.date(2022, 1, 1))
+
+
+def test_overlays_for_the_map(township):
+    overlays = {o.key: o for o in river_overlays(township)}
+    assert set(overlays) == {"river_zones", "river_zone_points", "river_zone_polygons", "patrol_coverage"}
+    assert len(overlays["river_zones"].gdf) == 3
+    assert set(overlays["river_zone_points"].gdf["feature"]) == {"S1", "S2", "O1"}
+    assert list(overlays["river_zone_polygons"].gdf["feature"]) == ["P1"]
+    assert {c.code for c in overlays["patrol_coverage"].categories} == {"patrolled", "unpatrolled"}
+
+
+def test_overlays_empty_without_rivers(tiny_township):
+    assert river_overlays(load_township(tiny_township)) == []
+
+
+def test_write_layers_is_a_geopackage_qgis_opens(township, tmp_path):
+    import pyogrio
+
+    result = river_report(township)
+    path = tmp_path / "rivers.gpkg"
+    written = write_layers(result.features, path)
+    names = [n for n, _ in pyogrio.list_layers(path)]
+    assert names == written and "zones" in names
+    zones = gpd.read_file(path, layer="zones")
+    assert zones.crs.to_epsg() == 4548 and sorted(zones["reach"]) == ["R1", "R2", "R3"]
+    with pytest.raises(UsageError):
+        write_layers(result.features, tmp_path / "x.shp")
+
