@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "sand": "sand",
     "trees": "trees",
     "import": "import_",
+    "zonal": "zonal",
+    "candidates": "candidates",
 }
 
 

@@ -1,0 +1,371 @@
+"""Vegetation-loss candidates for the pine-wilt survey: patches inside pine plots where a
+vegetation index (NDVI or any other) fell between two dates.
+
+A pine killed by pine wilt turns red and grey within months, and its crown's NDVI falls.
+Given the index at two dates (``before`` and ``after``, on the same or different grids),
+a pixel is a loss pixel when
+
+* it lies in a pine plot (Masson, slash or black pine; by the pixel-centre rule),
+* both dates have a value there (nodata, clouds masked as nodata, are skipped), and
+* ``before − after ≥ candidate_min_drop`` (township.toml, default 0.15).
+
+Loss pixels that touch along an edge (4-connected) within one plot form a patch. Patches
+smaller than ``candidate_min_m2`` (noise) or larger than ``candidate_max_m2`` (felling,
+fire, landslides — not dying trees) are left out and counted. Each patch keeps its
+ellipsoidal area, pixel count, mean and largest drop, the index before and after, the plot
+it lies in, and a centre point inside it with longitude/latitude for a handheld GPS.
+
+Limits: a candidate is a place to look, not a diagnosis. The index also falls for
+felling, thinning, fire, drought, disease of other kinds, cloud or cloud shadow left in
+the data, a different season or sun angle between the dates, and misregistration at
+field edges. One dead crown (20–50 m²) is a fraction of a 10 m Sentinel-2 pixel and is
+only seen when several trees die together; drone imagery (≤ 0.5 m) sees single trees.
+Only pine plots as drawn are searched: a dying pine in a plot recorded as another
+species is missed. Crews confirm every candidate on the ground (and record it as a
+``suspected`` tree when they find one).
+
+Pixels are read block by block (:func:`geo_township.raster.blocks`); a patch cut by a block
+edge is joined back together, so the result does not depend on the block size.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_township.errors import LayerReadError, UsageError
+from geo_township.kinds import PINE_SPECIES, TOTAL_LABEL
+from geo_township.measure import area_m2
+from geo_township.overlay import Overlay
+from geo_township.raster import (
+    DEFAULT_BLOCK,
+    ProgressFn,
+    blocks,
+    opened,
+    pixel_window,
+    polygonize_ids,
+    raster_spec,
+    rasterize_ids,
+    read_block,
+    same_grid,
+    window_transform,
+)
+from geo_township.results import Finding, Result
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geo_township.layers import Township
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("patch_id", "plot_id", "village", "species", "area_m2", "loss_pixels", "drop_mean", "drop_max",
+           "before_mean", "after_mean", "lon", "lat")
+_SUMS = ("pixels", "sum_drop", "sum_before", "sum_after")
+
+
+def _pine_plots(township: Township) -> gpd.GeoDataFrame:
+    if not township.has("forest_plots"):
+        raise LayerReadError("candidates are searched in pine plots, and the township has no forest_plots layer",
+                             path=township.config.path,
+                             hint='add [layers.forest_plots] with path = "..." to township.toml')
+    plots = township.layer("forest_plots")
+    if "species" not in plots.gdf.columns:
+        raise UsageError("the forest_plots layer has no species field, so pine plots cannot be told apart",
+                         hint='map the dominant-species field in township.toml, e.g. fields = { species = "优势树种" }')
+    gdf = plots.gdf
+    pine = gdf[gdf["species"].isin(PINE_SPECIES).to_numpy()].copy()
+    pine["plot_id"] = plots.ids()[pine.index].to_numpy()
+    return pine.reset_index(drop=True)
+
+
+def _scan(pine: gpd.GeoDataFrame, before, after, *, min_drop: float, block: int,
+          progress: ProgressFn | None) -> tuple[pd.DataFrame, object, list[str], bool]:
+    """Loss patches (raster CRS) with their pixel sums, block by block; patches cut by a
+    block edge are joined afterwards."""
+    notes: list[str] = []
+    with opened(before) as (bds, binfo), opened(after) as (ads, ainfo):
+        if not same_grid(binfo, ainfo):
+            notes.append(f"{after.name} is on another grid than {before.name}: it was warped onto "
+                         f"{before.name}'s pixels (bilinear) before comparing")
+        zones = pine.geometry.to_crs(binfo.crs).to_numpy()
+        window = pixel_window(binfo, shapely.total_bounds(zones))
+        covered = window[2] > window[0] and window[3] > window[1]
+        tree = shapely.STRtree(zones)
+        parts: list[pd.DataFrame] = []
+        todo = blocks(window, block)
+        for k, blk in enumerate(todo):
+            r0, c0, r1, c1 = blk
+            t = window_transform(binfo, r0, c0)
+            x0, y1 = t * (0, 0)
+            x1, y0 = t * (c1 - c0, r1 - r0)
+            near = tree.query(shapely.box(x0, y0, x1, y1))
+            if len(near):
+                zone = rasterize_ids(zones[near], near + 1, binfo, blk)
+                if (zone > 0).any():
+                    b = read_block(bds, binfo, blk)
+                    a = read_block(ads, ainfo, blk, grid=binfo)
+                    drop = np.ma.getdata(b).astype("float64") - np.ma.getdata(a).astype("float64")
+                    hit = (zone > 0) & ~np.ma.getmaskarray(b) & ~np.ma.getmaskarray(a) & (drop >= min_drop)
+                    if hit.any():
+                        parts.append(_patches(np.where(hit, zone, 0), hit, drop, b, a, binfo, blk, window))
+            if progress:
+                progress(k + 1, len(todo))
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        {"geometry": [], "zone": [], "edge": [], "pixels": [], "sum_drop": [], "max_drop": [], "sum_before": [],
+         "sum_after": []})
+    return _join_edges(frame), binfo.crs, notes, covered
+
+
+def _patches(labels: np.ndarray, hit: np.ndarray, drop: np.ndarray, b, a, info, blk, window) -> pd.DataFrame:
+    geoms, zones = polygonize_ids(labels, info, blk)
+    seq = rasterize_ids(geoms, np.arange(1, len(geoms) + 1), info, blk)
+    which = seq[hit]
+    n = len(geoms) + 1
+    frame = pd.DataFrame({
+        "geometry": geoms,
+        "zone": zones - 1,
+        "pixels": np.bincount(which, minlength=n)[1:].astype("float64"),
+        "sum_drop": np.bincount(which, weights=drop[hit], minlength=n)[1:],
+        "sum_before": np.bincount(which, weights=np.ma.getdata(b)[hit].astype("float64"), minlength=n)[1:],
+        "sum_after": np.bincount(which, weights=np.ma.getdata(a)[hit].astype("float64"), minlength=n)[1:],
+    })
+    max_drop = np.full(n, -np.inf)
+    np.maximum.at(max_drop, which, drop[hit])
+    frame["max_drop"] = max_drop[1:]
+    # patches touching an inner block edge may continue in the next block
+    r0, c0, r1, c1 = blk
+    t = window_transform(info, r0, c0)
+    x0, y1 = t * (0, 0)
+    x1, y0 = t * (c1 - c0, r1 - r0)
+    bounds = shapely.bounds(geoms)
+    eps = 1e-6 * abs(t.a)
+    frame["edge"] = (((bounds[:, 0] <= x0 + eps) & (c0 > window[1])) | ((bounds[:, 2] >= x1 - eps) & (c1 < window[3]))
+                     | ((bounds[:, 3] >= y1 - eps) & (r0 > window[0])) | ((bounds[:, 1] <= y0 + eps) & (r1 < window[2])))
+    return frame
+
+
+def _join_edges(frame: pd.DataFrame) -> pd.DataFrame:
+    """Join pieces of one patch that a block edge cut apart: pieces of the same plot that
+    share an edge (not just a corner) become one patch."""
+    edge = np.flatnonzero(frame["edge"].to_numpy(dtype=bool)) if len(frame) else np.zeros(0, dtype=int)
+    if len(edge) < 2:
+        return frame.drop(columns="edge")
+    geoms = frame["geometry"].to_numpy()[edge]
+    zones = frame["zone"].to_numpy()[edge]
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="touches")
+    keep = (left < right) & (zones[left] == zones[right])
+    left, right = left[keep], right[keep]
+    shared = shapely.length(shapely.intersection(geoms[left], geoms[right])) > 0
+    left, right = left[shared], right[shared]
+    group = np.arange(len(edge))
+    while len(left):  # label propagation: every piece takes the smallest label it is joined to
+        low = np.minimum(group[left], group[right])
+        new = group.copy()
+        np.minimum.at(new, left, low)
+        np.minimum.at(new, right, low)
+        new = new[new]
+        if np.array_equal(new, group):
+            break
+        group = new
+    labels = np.arange(len(frame))
+    labels[edge] = edge[group]
+    sums = frame.groupby(labels)[list(_SUMS)].sum()
+    maxes = frame.groupby(labels)["max_drop"].max()
+    zone = frame.groupby(labels)["zone"].first()
+    geom = pd.Series(frame["geometry"].to_numpy(), index=labels).groupby(level=0).agg(
+        lambda g: g.iloc[0] if len(g) == 1 else shapely.union_all(g.to_numpy()))
+    out = sums.join(maxes).join(zone)
+    out["geometry"] = geom
+    return out.reset_index(drop=True)
+
+
+def find_candidates(township: Township, before: str | Path, after: str | Path, *, min_drop: float | None = None,
+                    min_m2: float | None = None, max_m2: float | None = None, block: int = DEFAULT_BLOCK,
+                    progress: ProgressFn | None = None) -> Result:
+    """Patches inside pine plots where the vegetation index fell from ``before`` to ``after``.
+
+    ``before``/``after`` name rasters of township.toml (or GeoTIFF paths). Thresholds default
+    to the township's ``candidate_min_drop`` (index units), ``candidate_min_m2`` and
+    ``candidate_max_m2`` (m², ellipsoidal). The table has one row per candidate, worst drop
+    first; ``features['candidates']`` holds the patch polygons and
+    ``features['candidate_points']`` their centre points (working CRS), ready for the map
+    and a GeoPackage; ``features['excluded']`` the patches left out by size.
+    """
+    params = township.config.parameters
+    min_drop = params["candidate_min_drop"] if min_drop is None else float(min_drop)
+    min_m2 = params["candidate_min_m2"] if min_m2 is None else float(min_m2)
+    max_m2 = params["candidate_max_m2"] if max_m2 is None else float(max_m2)
+    if min_drop <= 0:
+        raise UsageError(f"a minimum drop of {min_drop:g} would flag every pixel", hint="use e.g. --min-drop 0.15")
+    if min_m2 < 0 or max_m2 <= min_m2:
+        raise UsageError(f"the size range {min_m2:g}–{max_m2:g} m² is empty",
+                         hint="the smallest patch size must be below the largest, e.g. --min-m2 20 --max-m2 5000")
+    b_spec, a_spec = raster_spec(township, before), raster_spec(township, after)
+    if b_spec.path == a_spec.path:
+        raise UsageError(f"{b_spec.name} is given as both dates", hint="give the earlier raster, then the later one")
+    for spec in (b_spec, a_spec):
+        if spec.categorical:
+            raise UsageError(f"{spec.name} is a class map, not a vegetation index",
+                             hint="give two NDVI (or other index) rasters of the same area at two dates")
+    method = params["area_method"]
+    pine = _pine_plots(township)
+    working = township.working_crs
+    findings: list[Finding] = []
+    notes = [(f"loss pixel: in a pine plot, valid at both dates, {b_spec.name} − {a_spec.name} ≥ {min_drop:g}; "
+              f"patches of 4-connected loss pixels in one plot, kept when {min_m2:g}–{max_m2:g} m² "
+              f"({'ellipsoidal' if method == 'ellipsoidal' else 'planar'})")]
+    if len(pine):
+        frame, crs, scan_notes, covered = _scan(pine, b_spec, a_spec, min_drop=min_drop, block=block,
+                                                progress=progress)
+        notes += scan_notes
+        if not covered:
+            findings.append(Finding("forest_plots", "-", "warning", "outside_raster",
+                                    f"no pine plot lies on {b_spec.name}: nothing could be searched"))
+    else:
+        frame, crs = pd.DataFrame({"geometry": [], "zone": [], **{c: [] for c in (*_SUMS, "max_drop")}}), working
+        notes.append("the township has no pine plots (Masson, slash or black pine), so nothing was searched")
+    patches = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=list(frame["geometry"]), crs=crs)
+    patches = patches.to_crs(working)
+    patches["area_m2"] = area_m2(patches.geometry, method=method)
+    size_ok = (patches["area_m2"] >= min_m2) & (patches["area_m2"] <= max_m2)
+    small = int((patches["area_m2"] < min_m2).sum())
+    large = int((patches["area_m2"] > max_m2).sum())
+    table, polys, points = _describe(patches, pine, size_ok.to_numpy())
+    excluded = gpd.GeoDataFrame(
+        {"plot_id": pine["plot_id"].to_numpy()[patches["zone"].to_numpy(dtype=int)[~size_ok.to_numpy()]]
+         if len(patches) else [],
+         "area_m2": patches["area_m2"][~size_ok].to_numpy(),
+         "reason": np.where(patches["area_m2"][~size_ok] < min_m2, "too small", "too large")},
+        geometry=patches.geometry[~size_ok].to_numpy(), crs=working)
+    notes.append(f"{len(table)} candidate(s) in {table['plot_id'].nunique()} pine plot(s); left out: {small} smaller "
+                 f"than {min_m2:g} m², {large} larger than {max_m2:g} m²")
+    notes.append("a candidate is a place to look, not a diagnosis: felling, fire, cloud, shadow and season also "
+                 "lower the index; confirm each on the ground")
+    by_plot = _by_plot(table)
+    summary = pd.DataFrame({"candidates": [len(table)], "area_m2": [float(table["area_m2"].sum())],
+                            "excluded_small": [small], "excluded_large": [large]})
+    prov = township.provenance(analysis="candidates", before=b_spec.name, after=a_spec.name,
+                               before_file=str(b_spec.path), after_file=str(a_spec.path), min_drop=min_drop,
+                               min_m2=min_m2, max_m2=max_m2, area_method=method)
+    return Result(f"Vegetation-loss candidates in pine plots: {b_spec.name} → {a_spec.name}", table,
+                  tables={"by_plot": by_plot, "totals": summary}, findings=findings,
+                  features={"candidates": polys, "candidate_points": points, "excluded": excluded},
+                  provenance=prov, notes=notes, vocab={"species": "species"},
+                  decimals={"area_m2": 0, "loss_pixels": 0, "drop_mean": 3, "drop_max": 3, "before_mean": 3,
+                            "after_mean": 3, "lon": 6, "lat": 6})
+
+
+def _describe(patches: gpd.GeoDataFrame, pine: gpd.GeoDataFrame, keep: np.ndarray
+              ) -> tuple[pd.DataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    kept = patches[keep]
+    zone = kept["zone"].to_numpy(dtype=int)
+    px = kept["pixels"].to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table = pd.DataFrame({
+            "plot_id": pine["plot_id"].to_numpy()[zone],
+            "village": pine["village"].to_numpy()[zone] if "village" in pine.columns else None,
+            "species": pine["species"].to_numpy()[zone],
+            "area_m2": kept["area_m2"].to_numpy(),
+            "loss_pixels": px.astype(int),
+            "drop_mean": kept["sum_drop"].to_numpy() / px,
+            "drop_max": kept["max_drop"].to_numpy(dtype="float64"),
+            "before_mean": kept["sum_before"].to_numpy() / px,
+            "after_mean": kept["sum_after"].to_numpy() / px,
+        })
+    geoms = kept.geometry.to_numpy()
+    centre = shapely.centroid(geoms)
+    inside = shapely.contains(geoms, centre) if len(geoms) else np.zeros(0, dtype=bool)
+    centre = np.where(inside, centre, shapely.point_on_surface(geoms)) if len(geoms) else centre
+    lonlat = gpd.GeoSeries(centre, crs=patches.crs).to_crs(4326)
+    table["lon"] = lonlat.x.round(6).to_numpy() if len(geoms) else []
+    table["lat"] = lonlat.y.round(6).to_numpy() if len(geoms) else []
+    order = np.lexsort((-table["area_m2"].to_numpy(), -table["drop_mean"].to_numpy()))
+    table = table.iloc[order].reset_index(drop=True)
+    geoms, centre = geoms[order], centre[order]
+    table.insert(0, "patch_id", [f"C{i + 1:03d}" for i in range(len(table))])
+    table = table[list(COLUMNS)]
+    polys = gpd.GeoDataFrame(table.copy(), geometry=list(geoms), crs=patches.crs)
+    points = gpd.GeoDataFrame(table.copy(), geometry=list(centre), crs=patches.crs)
+    return table, polys, points
+
+
+def _by_plot(table: pd.DataFrame) -> pd.DataFrame:
+    grouped = table.groupby("plot_id", sort=True).agg(
+        village=("village", "first"), species=("species", "first"), candidates=("patch_id", "count"),
+        area_m2=("area_m2", "sum"), drop_max=("drop_max", "max")).reset_index()
+    total = pd.DataFrame([{"plot_id": TOTAL_LABEL["en"], "village": "", "species": None,
+                           "candidates": int(grouped["candidates"].sum()), "area_m2": float(grouped["area_m2"].sum()),
+                           "drop_max": float(grouped["drop_max"].max()) if len(grouped) else np.nan}])
+    return pd.concat([grouped, total], ignore_index=True)
+
+
+# --------------------------------------------------------------------------- files for crews, and the map
+
+POINT_SUFFIXES = (".kml", ".geojson", ".csv", ".gpx", ".shp")
+
+
+def save_candidates(result: Result, path: str | Path) -> list[str]:
+    """Write the candidates for GIS or a handheld: a GeoPackage gets two layers
+    (``candidate_patches`` polygons, ``candidate_points`` centres); KML, GPX, GeoJSON, CSV
+    (lon/lat) or a shapefile get the centre points. Returns what was written."""
+    from geo_township.io.write import atomic_path, ensure_writable, write_vector
+
+    path = Path(path)
+    ensure_writable(path)
+    suffix = path.suffix.lower()
+    polys, points = result.features["candidates"], result.features["candidate_points"]
+    if suffix == ".gpkg":
+        write_vector(polys, path, layer="candidate_patches")
+        write_vector(points, path, layer="candidate_points", append_layers=True)
+        return [f"{path} (layers candidate_patches, candidate_points: {len(points)} each)"]
+    if suffix == ".gpx":
+        gpx = gpd.GeoDataFrame(
+            {"name": points["patch_id"].astype(str),
+             "desc": [f"plot {p}, {a:.0f} m2, NDVI drop {d:.2f}" for p, a, d in
+                      zip(points["plot_id"], points["area_m2"], points["drop_mean"], strict=True)]},
+            geometry=points.geometry.to_numpy(), crs=points.crs).to_crs(4326)
+        with atomic_path(path) as tmp:
+            gpx.to_file(tmp, driver="GPX", layer="waypoints", engine="pyogrio")
+        return [f"{path} ({len(gpx)} waypoints)"]
+    if suffix not in POINT_SUFFIXES:
+        raise UsageError(f"cannot write candidates as {suffix or 'a file without suffix'}",
+                         hint="use .gpkg (patches and points), or .kml, .gpx, .geojson, .csv, .shp (points)")
+    write_vector(points, path)
+    return [f"{path} ({len(points)} points)"]
+
+
+def default_pair(township: Township) -> tuple[str, str] | None:
+    """The before/after rasters for the map's candidate layer: ``candidate_rasters`` in
+    township.toml, else the first two rasters whose names contain 'ndvi', in name order."""
+    chosen = list(township.config.parameters.get("candidate_rasters") or [])
+    if not chosen:
+        chosen = sorted(n for n, s in township.config.rasters.items() if "ndvi" in n.lower() and not s.categorical)
+    if len(chosen) < 2:
+        return None
+    return chosen[0], chosen[1]
+
+
+def candidate_overlays(township: Township) -> list[Overlay]:
+    """Map layers of the vegetation-loss candidates (patches and centre points), for
+    ``geo_township.webmap.OVERLAY_PROVIDERS``; none when the township has no NDVI pair."""
+    pair = default_pair(township)
+    if pair is None or not township.has("forest_plots"):
+        return []
+    result = find_candidates(township, *pair)
+    fields = ["patch_id", "plot_id", "village", "area_m2", "drop_mean", "before_mean", "after_mean", "lon", "lat"]
+    decimals = {"area_m2": 0, "drop_mean": 3, "before_mean": 3, "after_mean": 3, "lon": 6, "lat": 6}
+    about = (f"where {pair[0]} → {pair[1]} NDVI fell by ≥ {township.config.parameters['candidate_min_drop']:g} "
+             "inside pine plots: places for the crews to check")
+    return [
+        Overlay("candidate_patches", "Vegetation-loss candidates", "植被减少疑似斑块", result.features["candidates"],
+                "polygon", color="#e31a1c", fields=fields, id_field="patch_id", decimals=decimals,
+                description=about, highlight=True, weight=2.0, fill_opacity=0.6),
+        Overlay("candidate_points", "Candidate centres", "疑似斑块中心点", result.features["candidate_points"],
+                "point", color="#e31a1c", fields=fields, id_field="patch_id", decimals=decimals, symbol="diamond",
+                description="centre of each candidate, to navigate to"),
+    ]

@@ -1,0 +1,109 @@
+"""`geo-township zonal RASTER`: raster statistics per plot or village; class areas for land cover."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import click
+
+from geo_township.cli.options import common_options, output_options
+from geo_township.units import AREA_UNITS
+
+STAT_NAMES = ("count", "mean", "min", "max", "sum", "std", "median")
+
+
+def _stat_list(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    names = tuple(v.strip() for v in value.split(",") if v.strip())
+    bad = [n for n in names if n not in STAT_NAMES]
+    if bad or not names:
+        raise click.BadParameter(f"{bad[0] if bad else value!r} is not a statistic; use any of "
+                                 f"{','.join(STAT_NAMES)}", param=param)
+    return names
+
+
+def _percentile_list(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[float, ...]:
+    if not value:
+        return ()
+    try:
+        values = tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a list of numbers; write e.g. 10,90", param=param) from None
+    if any(not 0 < v < 100 for v in values):
+        raise click.BadParameter("percentiles lie between 0 and 100 (exclusive), e.g. 10,90", param=param)
+    return values
+
+
+def _gpkg(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None and value.suffix.lower() != ".gpkg":
+        raise click.BadParameter(f"{value} is not a GeoPackage; give a file ending in .gpkg", param=param)
+    return value
+
+
+@contextlib.contextmanager
+def progress_bar(label: str):
+    """A progress callback ``(done, total)`` drawing a bar on stderr when it is a terminal
+    and -q was not given; None otherwise (piped output stays clean)."""
+    state = click.get_current_context().find_root().ensure_object(dict)
+    if state.get("quiet") or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+@click.command("zonal")
+@click.argument("raster")
+@click.option("--layer", default="forest_plots", show_default=True,
+              help="Polygon layer whose features get statistics (forest_plots, villages, land_transfers …).")
+@click.option("--by", default=None,
+              help="One row per value of this field (e.g. village, species): statistics over all its polygons.")
+@click.option("--stats", default=None, callback=_stat_list,
+              help="Comma-separated statistics to show: count,mean,min,max,sum,std,median (default: all).")
+@click.option("--percentiles", default=None, callback=_percentile_list,
+              help="Comma-separated percentiles to add, e.g. 10,90.")
+@click.option("--categorical/--continuous", default=None,
+              help="Area of each class (land cover), or statistics of values; default: categorical when "
+              "township.toml gives the raster classes (or categorical = true).")
+@click.option("--unit", type=click.Choice(list(AREA_UNITS)), default="mu", show_default=True,
+              help="Unit of areas (polygon area, class areas).")
+@click.option("--band", type=click.IntRange(min=1), default=1, show_default=True, help="Band of the raster to use.")
+@click.option("--join", "join", type=click.Path(path_type=Path, dir_okay=False), default=None, callback=_gpkg,
+              help="Also write the polygons with their statistics to this GeoPackage (layer LAYER_RASTER).")
+@click.option("--block", type=click.IntRange(min=256), default=2048, show_default=True,
+              help="Read the raster in blocks of this many pixels a side (bounds memory for huge rasters).")
+@common_options
+@output_options
+def command(raster, layer, by, stats, percentiles, categorical, unit, band, join, block, township_path, lang, fmt,
+            output):
+    """Statistics of RASTER (a name under [rasters] in township.toml, or a GeoTIFF) per
+    polygon of a layer: count, mean, min, max, sum, std, median, percentiles — each pixel
+    weighted by the share of it inside the polygon. For a land-cover raster, the area of
+    each class in each polygon."""
+    from geo_township.cli.render import render
+    from geo_township.layers import load_township
+    from geo_township.raster import zonal_stats
+
+    with progress_bar("zonal") as progress:
+        result = zonal_stats(load_township(township_path), raster, layer=layer, by=by, stats=stats,
+                             percentiles=percentiles, categorical=categorical, unit=unit, band=band, block=block,
+                             progress=progress)
+    render(result, fmt=fmt, output=output, lang=lang)
+    if join is not None:
+        from geo_township.io.write import write_vector
+
+        name = f"{by or layer}_{result.provenance['raster']}"
+        write_vector(result.features["zonal"], join, layer=name, append_layers=join.exists())
+        click.echo(f"wrote layer {name} to {join}", err=True)

@@ -1,0 +1,906 @@
+"""Raster statistics per polygon, land-cover class areas, and rasters for the map.
+
+The one module that imports rasterio and exactextract.
+
+* **Coverage-weighted statistics.** Each pixel counts by the fraction of it that lies
+  inside the polygon (exactextract computes that fraction exactly from the polygon's
+  edges). A plot of 3 mu is 2,000 m², about two 30 m Landsat pixels: a rule that takes
+  pixels whose centre falls inside would give it 1, 2 or 3 whole pixels, or none, depending
+  on where the grid happens to fall. Weighting by coverage gives every polygon, even one
+  smaller than a pixel, the value of the pixels it actually covers, and makes the pixel
+  count an area.
+* **CRS.** Polygons are reprojected to the raster's CRS; the raster is never resampled
+  (resampling would change the very values being summarised). A raster without a CRS
+  whose bounds are longitude/latitude in China is read as CGCS2000.
+* **Nodata** (the file's nodata value, its mask band, NaN, or ``nodata`` in the
+  ``[rasters.NAME]`` table) is left out of every statistic; ``valid_pct`` says how much of
+  each polygon had valid pixels.
+* **Memory.** The raster is read in blocks (``block`` × ``block`` pixels, 2048 by default):
+  polygons are grouped by the block their box centre lies in and each block is read once,
+  together with the margin its polygons reach into; polygons larger than half a block are
+  streamed by exactextract in pieces of at most a block. Peak memory is a few blocks,
+  whatever the raster's size (see ``benchmarks/zonal_memory.py``).
+
+All areas are ellipsoidal (CGCS2000) unless the township's ``area_method`` says planar.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from geo_township.config import RasterSpec
+from geo_township.errors import CRSError, GeometryError, LayerReadError, UsageError
+from geo_township.kinds import LAND_COVER, TOTAL_LABEL, normalise_name
+from geo_township.measure import METHOD_NOTES, area_m2, group_labels
+from geo_township.results import Finding, Result
+from geo_township.units import area_unit, from_m2
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geo_township.layers import Township
+
+log = logging.getLogger(__name__)
+
+#: Statistics ``zonal`` can compute, in table order (``count`` is the coverage-weighted
+#: number of valid pixels and appears as the column ``pixels``).
+STATS: tuple[str, ...] = ("count", "mean", "min", "max", "sum", "std", "median")
+_COLUMN = {"count": "pixels", "mean": "mean", "min": "min", "max": "max", "sum": "sum", "std": "std",
+           "median": "median"}
+_BASE_OPS = ("count", "mean", "min", "max", "sum", "stdev")
+DEFAULT_BLOCK = 2048
+#: The GDAL block cache while we read (MB); kept small because each block is read once.
+GDAL_CACHE_MB = 64
+MAX_CLASSES = 256
+
+ProgressFn = Callable[[int, int], None]
+"""``progress(done, total)``: features finished so far and in all."""
+
+COVERAGE_NOTE = ("each pixel weighted by the fraction of it inside the polygon (exactextract), so polygons "
+                 "smaller than a pixel still get a value")
+
+
+def _rasterio():
+    try:
+        import rasterio
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise UsageError("rasterio is not installed", hint="pip install rasterio") from exc
+    return rasterio
+
+
+def _exactextract():
+    try:
+        import exactextract
+        from exactextract.feature import Feature, FeatureSource
+        from exactextract.raster import NumPyRasterSource, RasterSource
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise UsageError("exactextract is not installed", hint="pip install exactextract") from exc
+    return exactextract, Feature, FeatureSource, NumPyRasterSource, RasterSource
+
+
+# --------------------------------------------------------------------------- finding and opening rasters
+
+
+def raster_spec(township: Township, name: str | Path) -> RasterSpec:
+    """The raster called ``name`` in township.toml, else a GeoTIFF at that path (relative to
+    the working folder or to the township folder)."""
+    rasters = township.config.rasters
+    if isinstance(name, str) and name in rasters:
+        return rasters[name]
+    for candidate in (Path(name), township.config.root / Path(name)):
+        if candidate.is_file():
+            return RasterSpec(candidate.stem, candidate.resolve())
+    known = ", ".join(rasters) or "none"
+    raise UsageError(
+        f"no raster called {str(name)!r} in township.toml and no such file",
+        hint=f"rasters in township.toml: {known}; or give the path of a GeoTIFF, or add "
+        f'[rasters.{Path(str(name)).stem}] path = "file.tif" to township.toml',
+    )
+
+
+@dataclass(frozen=True)
+class RasterInfo:
+    """What a raster is: grid, CRS (with how it was found), band, nodata, scaling."""
+
+    path: Path
+    crs: CRS
+    crs_note: str
+    width: int
+    height: int
+    transform: Any  # affine.Affine
+    band: int
+    dtype: str
+    nodata: float | None
+
+    @property
+    def res(self) -> tuple[float, float]:
+        return abs(self.transform.a), abs(self.transform.e)
+
+    @property
+    def cell_area(self) -> float:
+        """Area of one pixel in the raster CRS's units squared."""
+        return self.res[0] * self.res[1]
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        t = self.transform
+        return t.c, t.f + t.e * self.height, t.c + t.a * self.width, t.f
+
+    def describe(self) -> dict[str, Any]:
+        unit = "°" if self.crs.is_geographic else " m"
+        return {"raster_file": str(self.path), "raster_crs": self.crs.to_string(), "raster_crs_note": self.crs_note,
+                "raster_size": f"{self.width} × {self.height} px, band {self.band}, {self.dtype}",
+                "pixel_size": f"{self.res[0]:g}{unit} × {self.res[1]:g}{unit}", "nodata": self.nodata}
+
+
+def open_raster(spec: RasterSpec, *, band: int = 1):
+    """Open a raster for reading; any failure becomes a clear :class:`LayerReadError`."""
+    rasterio = _rasterio()
+    try:
+        ds = rasterio.open(spec.path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise LayerReadError(f"cannot be read as a raster: {exc}", path=spec.path,
+                             hint="give a GeoTIFF (or another raster GDAL reads); check the path in "
+                             f"[rasters.{spec.name}] of township.toml") from None
+    if not 1 <= band <= ds.count:
+        ds.close()
+        raise UsageError(f"the raster has {ds.count} band(s), not band {band}", hint=f"use --band 1 … {ds.count}")
+    return ds
+
+
+def raster_info(ds, spec: RasterSpec, *, band: int = 1) -> RasterInfo:
+    """Grid and CRS of an open dataset; refuses rotated grids and rasters without a usable CRS."""
+    t = ds.transform
+    if t.b != 0 or t.d != 0 or t.a <= 0 or t.e >= 0:
+        raise GeometryError("the raster is rotated or stored bottom-up", path=spec.path,
+                            hint="warp it north-up first, e.g. gdalwarp in.tif out.tif")
+    nodata = spec.nodata if spec.nodata is not None else ds.nodatavals[band - 1]
+    if ds.crs is not None:
+        return RasterInfo(spec.path, CRS(ds.crs), "from the file", ds.width, ds.height, t, band,
+                          ds.dtypes[band - 1], nodata)
+    from geo_township.crs import infer_crs
+
+    left, bottom, right, top = ds.bounds
+    try:
+        inferred = infer_crs(np.array([left, right]), np.array([bottom, top]))
+    except CRSError:
+        raise CRSError("the raster has no coordinate system and its coordinates do not reveal one",
+                       path=spec.path, hint="assign one, e.g. gdal_edit.py -a_srs EPSG:4548 file.tif, "
+                       "or in QGIS: Raster > Projections > Assign Projection") from None
+    return RasterInfo(spec.path, inferred.crs, "inferred: " + inferred.reason, ds.width, ds.height, t, band,
+                      ds.dtypes[band - 1], nodata)
+
+
+def _gdal_env():
+    return _rasterio().Env(GDAL_CACHEMAX=GDAL_CACHE_MB)
+
+
+@contextlib.contextmanager
+def opened(spec: RasterSpec, *, band: int = 1):
+    """Open a raster with a small GDAL block cache; yields ``(dataset, RasterInfo)``."""
+    with _gdal_env():
+        ds = open_raster(spec, band=band)
+        try:
+            yield ds, raster_info(ds, spec, band=band)
+        finally:
+            ds.close()
+
+
+def read_masked(ds, info: RasterInfo, window=None, *, out_shape: tuple[int, int] | None = None,
+                resampling: str = "nearest") -> np.ma.MaskedArray:
+    """Read a window of the band as a masked array: nodata, the mask band and NaN masked,
+    scale and offset applied. ``out_shape`` reads it decimated (GDAL uses overviews when
+    the file has them) with ``resampling`` (nearest, average …)."""
+    from rasterio.enums import Resampling
+
+    kwargs: dict[str, Any] = {}
+    if out_shape is not None:
+        kwargs = {"out_shape": out_shape, "resampling": Resampling[resampling]}
+    arr = ds.read(info.band, window=window, masked=True, **kwargs)
+    mask = np.ma.getmaskarray(arr).copy()
+    data = np.ma.getdata(arr)
+    if info.nodata is not None and not (isinstance(info.nodata, float) and math.isnan(info.nodata)):
+        mask |= data == info.nodata
+    scale, offset = ds.scales[info.band - 1], ds.offsets[info.band - 1]
+    if scale not in (None, 1.0) or offset not in (None, 0.0):
+        data = data.astype("float64") * (scale or 1.0) + (offset or 0.0)
+    if data.dtype.kind == "f":
+        mask |= ~np.isfinite(data)
+    return np.ma.MaskedArray(data, mask)
+
+
+# --------------------------------------------------------------------------- exactextract plumbing
+
+
+def _feature_source(geoms: np.ndarray, crs: CRS):
+    """Polygons as WKB features for exactextract (five times faster than GeoJSON)."""
+    _, Feature, FeatureSource, _, _ = _exactextract()
+
+    class _WkbFeature(Feature):
+        def __init__(self, wkb: bytes) -> None:
+            Feature.__init__(self)
+            self.wkb = wkb
+            self.props: dict[str, Any] = {}
+
+        def geometry(self) -> bytes:
+            return self.wkb
+
+        def set_geometry_format(self) -> str:
+            return "wkb"
+
+        def set_geometry(self, wkb: bytes) -> None:
+            self.wkb = wkb
+
+        def get(self, name: str) -> Any:
+            return self.props[name]
+
+        def set(self, name: str, value: Any) -> None:
+            self.props[name] = value
+
+        def fields(self) -> list[str]:
+            return list(self.props)
+
+    class _WkbSource(FeatureSource):
+        def __init__(self) -> None:
+            super().__init__()
+            self.wkbs = shapely.to_wkb(geoms)
+            self.wkt = crs.to_wkt()
+
+        def count(self) -> int:
+            return len(self.wkbs)
+
+        def __iter__(self):
+            for wkb in self.wkbs:
+                yield _WkbFeature(wkb)
+
+        def srs_wkt(self) -> str:
+            return self.wkt
+
+    return _WkbSource()
+
+
+def _dataset_source(ds, info: RasterInfo):
+    """An exactextract raster source that reads windows from an open dataset with our
+    nodata rules (used for polygons too large for one block)."""
+    _, _, _, _, RasterSource = _exactextract()
+
+    class _DatasetSource(RasterSource):
+        def res(self):
+            return info.res
+
+        def extent(self):
+            return info.bounds
+
+        def srs_wkt(self):
+            return info.crs.to_wkt()
+
+        def nodata_value(self):
+            return None
+
+        def read_window(self, x0, y0, nx, ny):
+            from rasterio.windows import Window
+
+            return read_masked(ds, info, Window(x0, y0, nx, ny))
+
+    return _DatasetSource()
+
+
+def _percentile_column(p: float) -> str:
+    return f"p{p:g}"
+
+
+def _ops(stats: Sequence[str], percentiles: Sequence[float], categorical: bool
+         ) -> list[tuple[str, str, dict[str, float]]]:
+    """exactextract operations as (stat, field name, options)."""
+    if categorical:
+        return [("count", "count", {}), ("unique", "unique", {}), ("frac", "frac", {})]
+    ops = [(s, "std" if s == "stdev" else s, {}) for s in _BASE_OPS]
+    if "median" in stats:
+        ops.append(("median", "median", {}))
+    # exactextract appends _<q×100> to a quantile's name: a distinct prefix per percentile
+    ops += [("quantile", f"pct{i}", {"q": p / 100}) for i, p in enumerate(percentiles)]
+    return ops
+
+
+def _operations(ops: list[tuple[str, str, dict[str, float]]], source) -> list:
+    from exactextract.operation import Operation
+
+    return [Operation(stat, name, source, None, options) for stat, name, options in ops]
+
+
+def _rename_ops(frame: pd.DataFrame, percentiles: Sequence[float]) -> pd.DataFrame:
+    names = {}
+    for i, p in enumerate(percentiles):
+        for col in frame.columns:
+            if col.startswith(f"pct{i}_"):
+                names[col] = _percentile_column(p)
+    return frame.rename(columns=names)
+
+
+# --------------------------------------------------------------------------- the block reader
+
+
+def _pixel_boxes(geoms: np.ndarray, info: RasterInfo) -> np.ndarray:
+    """Each geometry's bounding box in pixel space (row0, col0, row1, col1), rounded outward
+    and clipped to the raster; empty boxes where a geometry misses the raster."""
+    b = shapely.bounds(geoms)
+    t = info.transform
+    with np.errstate(invalid="ignore"):
+        col0 = np.floor((b[:, 0] - t.c) / t.a)
+        col1 = np.ceil((b[:, 2] - t.c) / t.a)
+        row0 = np.floor((b[:, 3] - t.f) / t.e)
+        row1 = np.ceil((b[:, 1] - t.f) / t.e)
+    boxes = np.stack([row0, col0, row1, col1], axis=1)
+    boxes = np.nan_to_num(boxes, nan=0.0)
+    boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, info.height)
+    boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, info.width)
+    return boxes.astype(np.int64)
+
+
+def extract(geoms: gpd.GeoSeries, raster: RasterSpec, *, categorical: bool = False,
+            stats: Sequence[str] = STATS, percentiles: Sequence[float] = (), band: int = 1,
+            block: int = DEFAULT_BLOCK, progress: ProgressFn | None = None) -> tuple[pd.DataFrame, RasterInfo]:
+    """Coverage-weighted statistics of ``raster`` for each geometry, block by block.
+
+    ``geoms`` may be in any CRS (it is reprojected to the raster's). Returns one row per
+    geometry, in order, with ``count`` (coverage-weighted valid pixels), ``mean``, ``min``,
+    ``max``, ``sum`` (Σ value × coverage), ``std`` (population, coverage-weighted),
+    ``median`` and ``p<N>`` when asked; for ``categorical``, ``count``, ``unique`` (class
+    values) and ``frac`` (each class's share of the valid coverage). Also ``poly_area``
+    (area in the raster CRS) and ``inside_frac`` (share of the polygon inside the raster's
+    extent). Geometries missing the raster get count 0 and NaN statistics.
+    """
+    if geoms.crs is None:
+        raise CRSError("polygons without a coordinate system cannot be laid over a raster",
+                       hint="give the layer its CRS in township.toml")
+    if block < 16:
+        raise UsageError(f"block size {block} is too small", hint="use at least 256 pixels")
+    ee, _, _, NumPyRasterSource, _ = _exactextract()
+    ops = _ops(stats, percentiles, categorical)
+    n = len(geoms)
+    with _gdal_env():
+        ds = open_raster(raster, band=band)
+        try:
+            info = raster_info(ds, raster, band=band)
+            local = geoms.to_crs(info.crs).to_numpy() if not CRS(geoms.crs).equals(info.crs) else geoms.to_numpy()
+            boxes = _pixel_boxes(local, info)
+            hits = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]) & ~shapely.is_empty(local)
+            rows = boxes[:, 2] - boxes[:, 0]
+            cols = boxes[:, 3] - boxes[:, 1]
+            large = hits & ((rows > block // 2) | (cols > block // 2))
+            small = hits & ~large
+            parts: list[pd.DataFrame] = []
+            done = 0
+            total = int(hits.sum())
+            wkt = info.crs.to_wkt()
+            t = info.transform
+            # Small polygons: one read per block, in row-major order.
+            idx = np.flatnonzero(small)
+            if len(idx):
+                centre_r = (boxes[idx, 0] + boxes[idx, 2]) // 2 // block
+                centre_c = (boxes[idx, 1] + boxes[idx, 3]) // 2 // block
+                order = np.lexsort((centre_c, centre_r))
+                idx, centre_r, centre_c = idx[order], centre_r[order], centre_c[order]
+                key = centre_r * (info.width // block + 1) + centre_c
+                starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+                ends = np.r_[starts[1:], len(idx)]
+                from rasterio.windows import Window
+
+                for s, e in zip(starts, ends, strict=True):
+                    members = idx[s:e]
+                    r0, c0 = boxes[members, 0].min(), boxes[members, 1].min()
+                    r1, c1 = boxes[members, 2].max(), boxes[members, 3].max()
+                    data = read_masked(ds, info, Window(c0, r0, c1 - c0, r1 - r0))
+                    x0, y0 = t.c + c0 * t.a, t.f + r0 * t.e
+                    src = NumPyRasterSource(data, x0, y0 + (r1 - r0) * t.e, x0 + (c1 - c0) * t.a, y0, srs_wkt=wkt)
+                    frame = ee.exact_extract(src, _feature_source(local[members], info.crs), _operations(ops, src),
+                                             output="pandas")
+                    frame.index = members
+                    parts.append(frame)
+                    del data, src
+                    done += len(members)
+                    if progress:
+                        progress(done, total)
+            # Large polygons: exactextract streams each in pieces of at most block² pixels.
+            for i in np.flatnonzero(large):
+                src = _dataset_source(ds, info)
+                frame = ee.exact_extract(src, _feature_source(local[[i]], info.crs), _operations(ops, src),
+                                         output="pandas", max_cells_in_memory=block * block)
+                frame.index = [i]
+                parts.append(frame)
+                done += 1
+                if progress:
+                    progress(done, total)
+        finally:
+            ds.close()
+    columns = [c for c in (parts[0].columns if parts else [])]
+    out = pd.concat(parts).reindex(range(n)) if parts else pd.DataFrame(index=range(n), columns=columns)
+    out = _rename_ops(out, percentiles)
+    if "count" not in out.columns:
+        out["count"] = 0.0
+    out["count"] = pd.to_numeric(out["count"]).fillna(0.0)
+    if not categorical:
+        for col in out.columns:
+            out[col] = pd.to_numeric(out[col], errors="coerce")
+        stat_cols = [c for c in out.columns if c != "count"]
+        out.loc[out["count"] <= 0, stat_cols] = np.nan
+    out["poly_area"] = shapely.area(local)
+    inside = shapely.area(shapely.clip_by_rect(local, *info.bounds))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["inside_frac"] = np.where(out["poly_area"] > 0, inside / out["poly_area"], 0.0)
+    return out, info
+
+
+# --------------------------------------------------------------------------- the analysis
+
+
+def _polygons(township: Township, layer: str, by: str | None) -> tuple[gpd.GeoDataFrame, str, dict[str, str]]:
+    """The polygons to summarise (one per feature, or one union per group), the name of
+    their id column, and its vocabulary (for coded groups such as species)."""
+    lay = township.layer(layer)
+    if "Polygon" not in lay.kind.geometry:
+        polys = [k for k in township.kinds if "Polygon" in township.layer(k).kind.geometry]
+        raise UsageError(f"{layer} holds {'/'.join(g.lower() for g in lay.kind.geometry)}s; statistics of a "
+                         "raster need polygons", hint="choose a polygon layer with --layer: " + ", ".join(polys))
+    gdf = lay.gdf
+    if gdf.geom_type.isin(["Point", "MultiPoint"]).any():
+        gdf = gdf[~gdf.geom_type.isin(["Point", "MultiPoint"])]
+    vocab: dict[str, str] = {}
+    if by is None:
+        id_col = lay.kind.id_field or "feature"
+        out = gpd.GeoDataFrame({id_col: lay.ids().loc[gdf.index].to_numpy()}, geometry=gdf.geometry.to_numpy(),
+                               crs=gdf.crs)
+        if "village" in gdf.columns and id_col != "village":
+            out.insert(1, "village", gdf["village"].to_numpy())
+        if lay.kind.id_field and lay.kind.field(lay.kind.id_field).vocabulary:
+            vocab[id_col] = lay.kind.field(lay.kind.id_field).vocabulary
+        return out, id_col, vocab
+    if by not in gdf.columns:
+        fields = [c for c in gdf.columns if c != gdf.geometry.name and c != "source_row"]
+        raise UsageError(f"{layer} has no field {by!r}", hint="group by one of: " + ", ".join(map(str, fields)))
+    keys = group_labels(gdf[by])
+    frame = gpd.GeoDataFrame({by: keys.to_numpy()}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+    out = frame.dissolve(by=by, sort=True).reset_index()[[by, "geometry"]]
+    if by in lay.kind.field_names and lay.kind.field(by).vocabulary:
+        vocab[by] = lay.kind.field(by).vocabulary
+    return out, by, vocab
+
+
+def _decimals(values: pd.DataFrame, columns: Iterable[str]) -> dict[str, int]:
+    cols = [c for c in columns if c in values.columns]
+    big = float(np.nanmax(np.abs(values[cols].to_numpy(dtype="float64")))) if cols and len(values) else 0.0
+    places = 4 if not np.isfinite(big) or big < 10 else 2
+    return dict.fromkeys(cols, places)
+
+
+def zonal_stats(township: Township, raster: str | Path, *, layer: str = "forest_plots", by: str | None = None,
+                stats: Sequence[str] | None = None, percentiles: Sequence[float] = (),
+                categorical: bool | None = None, unit: str = "mu", band: int = 1, block: int = DEFAULT_BLOCK,
+                progress: ProgressFn | None = None) -> Result:
+    """Statistics of a raster per polygon of ``layer`` (or per group of ``by``).
+
+    Continuous rasters (NDVI, DEM …): coverage-weighted ``pixels``, ``valid_pct`` (share of
+    the polygon with valid pixels), ``mean``, ``min``, ``max``, ``sum``, ``std``, ``median``
+    and percentiles ``p<N>``, in the raster's units. Categorical rasters (land cover):
+    the area of each class in ``unit`` (names from ``[rasters.NAME] classes``), plus
+    ``nodata`` for the part with no valid pixel or outside the raster, so that each row sums
+    to the polygon's area (ellipsoidal by default). ``features['zonal']`` holds the polygons
+    with the statistics, for ``--join``.
+    """
+    spec = raster_spec(township, raster)
+    stats = tuple(stats) if stats else STATS
+    unknown = [s for s in stats if s not in STATS]
+    if unknown:
+        raise UsageError(f"unknown statistic {unknown[0]!r}", hint="use any of: " + ", ".join(STATS))
+    bad = [p for p in percentiles if not 0 < p < 100]
+    if bad:
+        raise UsageError(f"percentile {bad[0]:g} is not between 0 and 100", hint="e.g. --percentiles 10,90")
+    percentiles = tuple(dict.fromkeys(float(p) for p in percentiles))
+    categorical = spec.categorical if categorical is None else categorical
+    unit_ = area_unit(unit)
+    method = township.config.parameters["area_method"]
+    polys, id_col, vocab = _polygons(township, layer, by)
+    frame, info = extract(polys.geometry, spec, categorical=categorical, stats=stats, percentiles=percentiles,
+                          band=band, block=block, progress=progress)
+    area = from_m2(area_m2(polys.geometry, method=method), unit)
+    area_col = f"area_{unit_.code}"
+    base = pd.DataFrame({c: polys[c].to_numpy() for c in polys.columns if c != "geometry"})
+    base[area_col] = area
+    findings = _coverage_findings(layer, base[id_col], frame, info)
+    prov = township.provenance(analysis="zonal", raster=spec.name, layer=layer, group_by=by,
+                               categorical=categorical, area_method=method, statistics=COVERAGE_NOTE,
+                               **info.describe())
+    notes = [f"raster {spec.name}: {info.describe()['raster_size']}, pixels "
+             f"{info.describe()['pixel_size']}, {info.crs.to_string()}"
+             + ("" if CRS(polys.crs).equals(info.crs) else
+                f"; polygons reprojected from {CRS(polys.crs).to_string()} to the raster's CRS (raster not resampled)"),
+             f"statistics: {COVERAGE_NOTE}; nodata pixels left out"]
+    if categorical:
+        table, classes = _class_table(base, frame, info, spec, area_col, id_col)
+        notes.append(f"class areas in {unit_.en} ({unit_.zh}), {METHOD_NOTES[method]}; each class's share of the "
+                     "polygon measured on the raster grid; nodata = no valid pixel or outside the raster")
+        decimals = dict.fromkeys([c for c in table.columns if c not in (id_col, "village")], unit_.decimals)
+        decimals.update({"share_pct": 2})
+        result_tables = {"classes": classes}
+        vocab["class"] = LAND_COVER.name
+    else:
+        table = _stats_table(base, frame, info, stats, percentiles, area_col, id_col)
+        decimals = {area_col: unit_.decimals, "pixels": 2, "valid_pct": 1}
+        decimals.update(_decimals(table, ["mean", "min", "max", "std", "median",
+                                          *[_percentile_column(p) for p in percentiles]]))
+        decimals["sum"] = decimals.get("mean", 2)
+        result_tables = {}
+    features = polys.copy()
+    joined = table.iloc[: len(polys)].drop(columns=[c for c in polys.columns if c != "geometry"], errors="ignore")
+    for col in joined.columns:
+        features[f"{spec.name}_{col}" if col not in (area_col,) else col] = joined[col].to_numpy()
+    title = f"{spec.name} per {by if by else layer}"
+    return Result(title, table, tables=result_tables, findings=findings, features={"zonal": features},
+                  provenance=prov, notes=notes, vocab=vocab, decimals=decimals)
+
+
+def _coverage_findings(layer: str, ids: pd.Series, frame: pd.DataFrame, info: RasterInfo) -> list[Finding]:
+    findings = []
+    none = (frame["count"] <= 0).to_numpy()
+    for fid in ids[none]:
+        findings.append(Finding(layer, str(fid), "warning", "no_pixels",
+                                "no valid pixel: outside the raster or only nodata there"))
+    partly = (~none) & (frame["inside_frac"].to_numpy() < 0.999)
+    for fid, frac in zip(ids[partly], frame["inside_frac"].to_numpy()[partly], strict=True):
+        findings.append(Finding(layer, str(fid), "warning", "outside_raster",
+                                f"{(1 - frac) * 100:.1f}% of it lies outside the raster; statistics cover the rest"))
+    return findings
+
+
+def _stats_table(base: pd.DataFrame, frame: pd.DataFrame, info: RasterInfo, stats: Sequence[str],
+                 percentiles: Sequence[float], area_col: str, id_col: str) -> pd.DataFrame:
+    table = base.copy()
+    count = frame["count"].to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        valid = np.where(frame["poly_area"] > 0, count * info.cell_area / frame["poly_area"] * 100, np.nan)
+    for s in STATS:
+        if s in stats:
+            table[_COLUMN[s]] = count if s == "count" else frame[_COLUMN[s]].to_numpy(dtype="float64")
+        if s == "count":
+            table["valid_pct"] = np.minimum(valid, 100.0)
+    for p in percentiles:
+        table[_percentile_column(p)] = frame[_percentile_column(p)].to_numpy(dtype="float64")
+    # The total over all polygons, pooled exactly from each polygon's sums (median and
+    # percentiles cannot be pooled and stay empty).
+    mean = frame["mean"].to_numpy(dtype="float64")
+    std = frame["std"].to_numpy(dtype="float64")
+    ok = count > 0
+    n_tot = count[ok].sum()
+    s_tot = frame["sum"].to_numpy(dtype="float64")[ok].sum()
+    total: dict[str, Any] = {c: np.nan for c in table.columns}
+    if "village" in total:
+        total["village"] = ""
+    total[id_col] = TOTAL_LABEL["en"]
+    total[area_col] = float(np.nansum(base[area_col]))
+    if "pixels" in table.columns:
+        total["pixels"] = n_tot
+    poly_tot = frame["poly_area"].to_numpy()[ok].sum() + frame["poly_area"].to_numpy()[~ok].sum()
+    if "valid_pct" in table.columns:
+        total["valid_pct"] = min(n_tot * info.cell_area / poly_tot * 100, 100.0) if poly_tot > 0 else np.nan
+    if n_tot > 0:
+        m = s_tot / n_tot
+        sq = (count[ok] * (std[ok] ** 2 + mean[ok] ** 2)).sum() / n_tot
+        pooled = {"mean": m, "sum": s_tot, "min": np.nanmin(frame["min"].to_numpy(dtype="float64")[ok]),
+                  "max": np.nanmax(frame["max"].to_numpy(dtype="float64")[ok]), "std": math.sqrt(max(sq - m * m, 0.0))}
+        for k, v in pooled.items():
+            if k in table.columns:
+                total[k] = v
+    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+
+
+def class_columns(spec: RasterSpec, codes: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """Class value → (table column, class code for the ``classes`` table).
+
+    Names in ``[rasters.NAME] classes`` that are land-cover words (forest/林地, farmland/耕地,
+    water/水域, built-up/建设用地 …, see :data:`geo_township.kinds.LAND_COVER`) become
+    ``lc_<code>`` columns labelled in English and Chinese; any other name is used as it is
+    written; values without a name become ``class N``.
+    """
+    lookup = LAND_COVER.lookup()
+    out = {}
+    for c in codes:
+        name = spec.classes.get(int(c), f"class {int(c)}")
+        code = lookup.get(normalise_name(name))
+        out[int(c)] = (f"lc_{code}", code) if code else (name, name)
+    return out
+
+
+def _class_table(base: pd.DataFrame, frame: pd.DataFrame, info: RasterInfo, spec: RasterSpec, area_col: str,
+                 id_col: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n = len(frame)
+    uniques = frame["unique"].to_numpy() if "unique" in frame.columns else np.array([None] * n, dtype=object)
+    fracs = frame["frac"].to_numpy() if "frac" in frame.columns else np.array([None] * n, dtype=object)
+    lens = np.array([0 if u is None or (isinstance(u, float) and math.isnan(u)) else len(u) for u in uniques])
+    filled = lens > 0
+    values = np.concatenate([np.asarray(u, dtype="float64") for u in uniques[filled]]) if filled.any() else np.zeros(0)
+    shares = np.concatenate([np.asarray(f, dtype="float64") for f in fracs[filled]]) if filled.any() else np.zeros(0)
+    owner = np.repeat(np.arange(n), lens)
+    if len(values) and not np.allclose(values, np.round(values)):
+        raise UsageError(f"{spec.name} holds values that are not whole numbers, so it is not a class map",
+                         path=spec.path, hint="drop --categorical (and categorical/classes in township.toml) "
+                         "to get statistics instead")
+    codes = np.round(values).astype(np.int64)
+    present = sorted(set(codes.tolist()) | set(spec.classes))
+    if len(present) > MAX_CLASSES:
+        raise UsageError(f"{spec.name} has {len(present)} distinct values; a land-cover map has a few classes",
+                         path=spec.path, hint="drop --categorical to get statistics instead")
+    count = frame["count"].to_numpy(dtype="float64")
+    poly_area = frame["poly_area"].to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # share of the polygon's area covered by each class's pixels (measured on the grid)
+        part = np.where(poly_area[owner] > 0, shares * count[owner] * info.cell_area / poly_area[owner], 0.0)
+    columns = class_columns(spec, present)
+    ordered = list(dict.fromkeys(columns[c][0] for c in present))
+    area = base[area_col].to_numpy(dtype="float64")
+    table = base.copy()
+    grid = np.zeros((n, len(ordered)))
+    col_of = {c: ordered.index(columns[c][0]) for c in present}
+    np.add.at(grid, (owner, np.array([col_of[c] for c in codes.tolist()], dtype=np.int64)), part)
+    grid = np.minimum(grid, 1.0)
+    covered = grid.sum(axis=1)
+    scale = np.where(covered > 1.0, 1.0 / np.where(covered > 0, covered, 1.0), 1.0)  # rounding at the edges
+    grid *= scale[:, None]
+    for j, name in enumerate(ordered):
+        table[name] = grid[:, j] * area
+    table["nodata"] = np.clip(1.0 - grid.sum(axis=1), 0.0, 1.0) * area
+    total = {c: (float(table[c].sum()) if c not in (id_col, "village") else "") for c in table.columns}
+    total[id_col] = TOTAL_LABEL["en"]
+    table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+    grand = float(area.sum())
+    first = {}
+    for c in present:
+        first.setdefault(columns[c][0], c)
+    classes = pd.DataFrame({
+        "class": [columns[first[col]][1] for col in ordered] + ["nodata"],
+        "code": [str(first[col]) for col in ordered] + [""],
+        area_col: [float(table[col].iloc[:-1].sum()) for col in ordered] + [float(table["nodata"].iloc[:-1].sum())],
+    })
+    classes["share_pct"] = classes[area_col] / grand * 100 if grand > 0 else np.nan
+    classes = pd.concat([classes, pd.DataFrame([{"class": TOTAL_LABEL["en"], "code": "", area_col: grand,
+                                                 "share_pct": 100.0 if grand > 0 else np.nan}])],
+                        ignore_index=True)
+    return table, classes
+
+
+# --------------------------------------------------------------------------- pixel-wise work in blocks
+
+
+def pixel_window(info: RasterInfo, bounds: Sequence[float]) -> tuple[int, int, int, int]:
+    """The pixel window ``(row0, col0, row1, col1)`` covering ``bounds`` (minx, miny, maxx,
+    maxy in the raster's CRS), rounded outward and clipped to the raster."""
+    box = _pixel_boxes(np.array([shapely.box(*bounds)]), info)[0]
+    return int(box[0]), int(box[1]), int(box[2]), int(box[3])
+
+
+def blocks(window: tuple[int, int, int, int], block: int = DEFAULT_BLOCK) -> list[tuple[int, int, int, int]]:
+    """Split a pixel window into blocks of at most ``block`` × ``block`` pixels, row by row."""
+    r0, c0, r1, c1 = window
+    return [(r, c, min(r + block, r1), min(c + block, c1))
+            for r in range(r0, r1, block) for c in range(c0, c1, block)]
+
+
+def window_transform(info: RasterInfo, row0: int, col0: int):
+    """The affine transform of a window whose top-left pixel is (row0, col0)."""
+    from affine import Affine
+
+    return info.transform * Affine.translation(col0, row0)
+
+
+def same_grid(a: RasterInfo, b: RasterInfo) -> bool:
+    """Do two rasters share CRS, pixel size, origin and size (to 1e-6 of a pixel)?"""
+    return (a.crs.equals(b.crs) and a.width == b.width and a.height == b.height
+            and a.transform.almost_equals(b.transform, precision=1e-6 * min(a.res)))
+
+
+def read_block(ds, info: RasterInfo, window: tuple[int, int, int, int], *, grid: RasterInfo | None = None
+               ) -> np.ma.MaskedArray:
+    """A block of the raster on its own grid, or — when ``grid`` is another raster's grid —
+    warped onto that grid's block (bilinear; nodata stays nodata)."""
+    from rasterio.windows import Window
+
+    r0, c0, r1, c1 = window
+    if grid is None or same_grid(info, grid):
+        return read_masked(ds, info, Window(c0, r0, c1 - c0, r1 - r0))
+    from rasterio.warp import Resampling, reproject, transform_bounds
+
+    dst_transform = window_transform(grid, r0, c0)
+    left, top = dst_transform * (0, 0)
+    right, bottom = dst_transform * (c1 - c0, r1 - r0)
+    src_bounds = transform_bounds(grid.crs, info.crs, left, bottom, right, top, densify_pts=21)
+    sr0, sc0, sr1, sc1 = pixel_window(info, src_bounds)
+    sr0, sc0 = max(sr0 - 2, 0), max(sc0 - 2, 0)
+    sr1, sc1 = min(sr1 + 2, info.height), min(sc1 + 2, info.width)
+    out = np.full((r1 - r0, c1 - c0), np.nan, dtype="float64")
+    if sr1 > sr0 and sc1 > sc0:
+        src = read_masked(ds, info, Window(sc0, sr0, sc1 - sc0, sr1 - sr0))
+        reproject(src.astype("float64").filled(np.nan), out, src_transform=window_transform(info, sr0, sc0),
+                  src_crs=info.crs, src_nodata=np.nan, dst_transform=dst_transform, dst_crs=grid.crs,
+                  dst_nodata=np.nan, resampling=Resampling.bilinear)
+    return np.ma.MaskedArray(out, ~np.isfinite(out))
+
+
+def rasterize_ids(geoms: np.ndarray, ids: np.ndarray, info: RasterInfo, window: tuple[int, int, int, int]
+                  ) -> np.ndarray:
+    """Burn polygons into a block (int32, 0 = none) by the pixel-centre rule: a pixel
+    belongs to the polygon that holds its centre."""
+    from rasterio.features import rasterize
+
+    r0, c0, r1, c1 = window
+    shape = (r1 - r0, c1 - c0)
+    if len(geoms) == 0:
+        return np.zeros(shape, dtype=np.int32)
+    return rasterize(zip(geoms, ids.astype(np.int32), strict=True), out_shape=shape, fill=0,
+                     transform=window_transform(info, r0, c0), dtype=np.int32)
+
+
+def polygonize_ids(labels: np.ndarray, info: RasterInfo, window: tuple[int, int, int, int]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Polygons of the 4-connected regions of equal non-zero value in a block, with their
+    values (in the raster's CRS; edges follow pixel edges)."""
+    from rasterio.features import shapes
+
+    r0, c0, _, _ = window
+    geoms, values = [], []
+    for geom, value in shapes(labels.astype(np.int32), mask=labels > 0, connectivity=4,
+                              transform=window_transform(info, r0, c0)):
+        geoms.append(shapely.geometry.shape(geom))
+        values.append(int(value))
+    return np.array(geoms, dtype=object), np.array(values, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- rasters on the map
+
+#: Colour ramps (low → high) for continuous rasters, chosen by the raster's name.
+RAMPS: dict[str, tuple[str, ...]] = {
+    "vegetation": ("#a6611a", "#dfc27d", "#f5f5c8", "#a6d96a", "#1a9641", "#0b5d2a"),
+    "terrain": ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#c8a07a", "#8c6d55", "#f2f2f2"),
+    "viridis": ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"),
+}
+_RAMP_WORDS = (("vegetation", ("ndvi", "evi", "savi", "veg", "植被")),
+               ("terrain", ("dem", "dtm", "dsm", "elev", "height", "高程", "地形")))
+#: Colours of land-cover classes (codes of geo_township.kinds.LAND_COVER).
+CLASS_COLOURS: dict[str, str] = {
+    "forest": "#1b7837", "shrub": "#7fbc41", "grassland": "#c7e9a0", "farmland": "#f6d55c",
+    "orchard": "#d8a13a", "water": "#2c7fb8", "wetland": "#66c2a4", "built_up": "#d6604d",
+    "bare": "#bdbdbd", "nodata": "#ffffff",
+}
+_PALETTE = ("#8dd3c7", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5", "#bc80bd",
+            "#ccebc5", "#ffed6f")
+MAX_OVERLAY_PX = 1024
+
+
+def ramp_for(name: str) -> str:
+    """The colour ramp for a raster, by the words in its name (NDVI → vegetation, DEM → terrain)."""
+    lowered = name.lower()
+    for ramp, words in _RAMP_WORDS:
+        if any(w in lowered for w in words):
+            return ramp
+    return "viridis"
+
+
+def _hex_rgb(colours: Sequence[str]) -> np.ndarray:
+    return np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colours], dtype="float64")
+
+
+def colour_ramp(values: np.ndarray, vmin: float, vmax: float, ramp: str) -> np.ndarray:
+    """RGB bytes (…, 3) of ``values`` on a ramp from ``vmin`` to ``vmax`` (clipped)."""
+    stops = _hex_rgb(RAMPS[ramp])
+    span = vmax - vmin if vmax > vmin else 1.0
+    t = np.clip((values - vmin) / span, 0.0, 1.0) * (len(stops) - 1)
+    pos = np.arange(len(stops))
+    return np.stack([np.interp(t, pos, stops[:, k]) for k in range(3)], axis=-1).round().astype(np.uint8)
+
+
+def _display_grid(info: RasterInfo, max_size: int):
+    """A Web Mercator grid over the raster, at most ``max_size`` pixels on its long side.
+
+    Leaflet stretches a picture linearly in Web Mercator between its corner coordinates,
+    so the picture is resampled onto a Mercator grid (not a lon/lat one) to sit exactly
+    where the raster is, whatever the latitude span.
+    """
+    from affine import Affine
+    from rasterio.warp import calculate_default_transform
+
+    transform, width, height = calculate_default_transform(info.crs, "EPSG:3857", info.width, info.height,
+                                                           *info.bounds)
+    factor = max(width, height) / max_size
+    if factor > 1:
+        new_w, new_h = max(1, math.ceil(width / factor)), max(1, math.ceil(height / factor))
+        transform = transform * Affine.scale(width / new_w, height / new_h)
+        width, height = new_w, new_h
+    return transform, int(width), int(height)
+
+
+def raster_picture(spec: RasterSpec, *, max_size: int = MAX_OVERLAY_PX, band: int = 1
+                   ) -> tuple[np.ndarray, tuple[float, float, float, float], list[dict[str, Any]]]:
+    """The raster as an RGBA picture on a Web Mercator grid (≤ ``max_size`` px a side),
+    its (west, south, east, north) bounds in degrees, and legend entries
+    (``{"code", "en", "zh", "color"}``). Nodata is transparent. Large rasters are read
+    decimated (from overviews when present), never whole."""
+    from pyproj import Transformer
+    from rasterio.warp import Resampling, reproject
+
+    with opened(spec, band=band) as (ds, info):
+        factor = max(1.0, max(info.width, info.height) / (2 * max_size))
+        shape = (max(1, math.ceil(info.height / factor)), max(1, math.ceil(info.width / factor)))
+        averaging = not spec.categorical and spec.nodata is None and factor > 1
+        data = read_masked(ds, info, out_shape=shape, resampling="average" if averaging else "nearest")
+    from affine import Affine
+
+    src_transform = info.transform * Affine.scale(info.width / shape[1], info.height / shape[0])
+    dst_transform, width, height = _display_grid(info, max_size)
+    out = np.full((height, width), np.nan, dtype="float64")
+    reproject(data.astype("float64").filled(np.nan), out, src_transform=src_transform, src_crs=info.crs,
+              src_nodata=np.nan, dst_transform=dst_transform, dst_crs="EPSG:3857", dst_nodata=np.nan,
+              resampling=Resampling.nearest if spec.categorical else Resampling.bilinear)
+    valid = np.isfinite(out)
+    rgba = np.zeros((height, width, 4), dtype=np.uint8)
+    legend: list[dict[str, Any]] = []
+    if spec.categorical:
+        codes = sorted({int(v) for v in np.unique(out[valid])} | set(spec.classes))
+        columns = class_columns(spec, codes)
+        for i, code in enumerate(codes):
+            lc = columns[code][0][3:] if columns[code][0].startswith("lc_") else None
+            colour = CLASS_COLOURS.get(lc or "", _PALETTE[i % len(_PALETTE)])
+            hit = valid & (np.round(np.where(valid, out, -1)) == code)
+            if lc == "nodata":
+                continue
+            rgba[hit, :3] = _hex_rgb([colour])[0].astype(np.uint8)
+            rgba[hit, 3] = 255
+            name = spec.classes.get(code, f"class {code}")
+            en = LAND_COVER.label(lc, "en") if lc else name
+            zh = LAND_COVER.label(lc, "zh") if lc else name
+            if hit.any() or code in spec.classes:
+                legend.append({"code": code, "en": en, "zh": zh, "color": colour})
+    elif valid.any():
+        ramp = ramp_for(spec.name + " " + spec.description)
+        vmin, vmax = (float(v) for v in np.percentile(out[valid], [2, 98]))
+        if vmax <= vmin:
+            vmin, vmax = float(out[valid].min()), float(out[valid].max())
+        rgba[valid, :3] = colour_ramp(out[valid], vmin, vmax, ramp)
+        rgba[valid, 3] = 255
+        places = 2 if vmax - vmin < 10 else 0
+        for k, v in enumerate(np.linspace(vmin, vmax, 5)):
+            label = f"{v:.{places}f}"
+            label = ("≤ " + label) if k == 0 else ("≥ " + label) if k == 4 else label
+            r, g, b = colour_ramp(np.array([v]), vmin, vmax, ramp)[0]
+            legend.append({"code": float(v), "en": label, "zh": label, "color": f"#{r:02x}{g:02x}{b:02x}"})
+    to_lonlat = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    west, north = to_lonlat.transform(*(dst_transform * (0, 0)))
+    east, south = to_lonlat.transform(*(dst_transform * (width, height)))
+    return rgba, (west, south, east, north), legend
+
+
+def raster_overlay(township: Township, name: str, *, max_size: int = MAX_OVERLAY_PX, opacity: float = 0.7):
+    """The map layer of one of the township's rasters (``geo-township map --raster NAME``):
+    a :class:`~geo_township.overlay.RasterOverlay` coloured by class (land cover) or on a
+    colour ramp (NDVI, DEM …), with its legend. Registered in
+    ``geo_township.webmap.RASTER_PROVIDERS``."""
+    from geo_township.overlay import Category, RasterOverlay
+
+    spec = township.config.rasters.get(name)
+    if spec is None:
+        return None
+    image, bounds, legend = raster_picture(spec, max_size=max_size)
+    kind = ("classes" if spec.categorical else f"2–98% range, {ramp_for(spec.name + ' ' + spec.description)} "
+            "colours")
+    return RasterOverlay(
+        key=f"raster_{name}", en=f"Raster: {name}", zh=f"栅格: {name}", image=image, bounds=bounds,
+        legend=[Category(e["code"], e["en"], e["zh"], e["color"]) for e in legend], opacity=opacity,
+        show=True, description=spec.description or f"{name} ({kind}); transparent where there is no data",
+    )
