@@ -1,0 +1,189 @@
+"""Sand-mining sites: counts against the hand-made records, nearest-river distances against
+a brute-force computation, the zone rules and status histories, the sample against an
+independent count."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from _rivers_township import CRS, SITES, X0, Y0, make_township
+from shapely.geometry import LineString, Point, box
+
+from geo_township.layers import load_township
+from geo_township.rivers import reach_keys
+from geo_township.sand import (
+    nearest_reach,
+    sand_overlays,
+    sand_report,
+    sand_zone_of,
+    status_history_findings,
+    village_by_location,
+)
+
+
+@pytest.fixture
+def township(tmp_path):
+    return load_township(make_township(tmp_path / "t"))
+
+
+def cell(table: pd.DataFrame, key_col: str, key, col: str):
+    hits = table.loc[table[key_col] == key, col]
+    assert len(hits) == 1, (key, table)
+    return hits.iloc[0]
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def test_sites_by_kind_and_status(township):
+    table = sand_report(township).table
+    assert cell(table, "kind", "sand_plant", "sites_illegal") == 1
+    assert cell(table, "kind", "sand_plant", "sites_closed") == 3
+    assert cell(table, "kind", "sand_plant", "sites_restored") == 1
+    assert cell(table, "kind", "river_mining", "sites_licensed") == 1
+    assert cell(table, "kind", "river_mining", "sites_restored") == 1
+    assert cell(table, "kind", "Total", "sites") == len(SITES)
+    # the status columns add up to the sites column on every row
+    status_cols = ["sites_licensed", "sites_illegal", "sites_closed", "sites_restored"]
+    assert (table[status_cols].sum(axis=1) == table["sites"]).all()
+
+
+def test_closures_per_year_count_closed_and_restored_sites_by_their_closed_date(township):
+    closures = sand_report(township).tables["closures"]
+    got = {(r.closed_year, r.kind): r.sites_closed for r in closures.itertuples()}
+    # S4 (plant) and S6 (mining) closed in 2021, S3 and S7 (plants) in 2022; S5 has no date
+    assert got == {("2021", "river_mining"): 1, ("2021", "sand_plant"): 1, ("2022", "sand_plant"): 2,
+                   ("Total", None): 4}
+
+
+def test_village_by_location_agrees_with_sjoin_and_breaks_ties_by_layer_order(township):
+    by_village = sand_report(township).tables["by_village"]
+    sites, villages = township.gdf("sand_sites"), township.gdf("villages")
+    assert "village" not in sites.columns  # the records name no village
+    joined = gpd.sjoin(sites, villages[["village", "geometry"]], predicate="within")
+    inside = joined.groupby("village")["site_id"].nunique()
+    # S4 lies exactly on the 甲村|乙村 boundary (x = +1000): `within` finds no village, we take the first
+    assert "S4" not in set(joined["site_id"])
+    assert cell(by_village, "village", "甲村", "sites") == inside["甲村"] + 1
+    assert cell(by_village, "village", "乙村", "sites") == inside["乙村"]
+    assert list(village_by_location(np.array([Point(X0 + 1000, Y0 + 2000)]), villages)) == ["甲村"]
+
+
+# --------------------------------------------------------------------------- nearest reach
+
+
+def brute_force_nearest(points: np.ndarray, lines: dict[str, LineString]) -> tuple[list[str], np.ndarray]:
+    """Nearest line and distance by checking every segment of every line with plain numpy."""
+    best_d = np.full(len(points), np.inf)
+    best = [None] * len(points)
+    for name, line in lines.items():
+        c = np.asarray(line.coords)
+        a, b = c[:-1], c[1:]
+        ab = b - a
+        ap = points[:, None, :] - a[None, :, :]
+        t = np.clip((ap * ab).sum(-1) / (ab * ab).sum(-1), 0, 1)
+        foot = a[None] + t[..., None] * ab[None]
+        d = np.hypot(*(points[:, None, :] - foot).transpose(2, 0, 1)).min(axis=1)
+        for i in np.flatnonzero(d < best_d):
+            best[i] = name
+        best_d = np.minimum(best_d, d)
+    return best, best_d
+
+
+def test_nearest_reach_and_distance_against_brute_force():
+    rng = np.random.default_rng(20240601)
+    lines = {}
+    for k in range(6):  # wiggly reaches with 40 vertices each
+        x = X0 + k * 900 + np.cumsum(rng.normal(0, 60, 40))
+        y = Y0 + np.linspace(0, 4000, 40) + rng.normal(0, 20, 40)
+        lines[f"R{k}"] = LineString(np.column_stack([x, y]))
+    rivers = gpd.GeoDataFrame({"reach_id": list(lines)}, geometry=list(lines.values()), crs=CRS)
+    pts = np.column_stack([rng.uniform(X0 - 500, X0 + 5500, 500), rng.uniform(Y0 - 500, Y0 + 4500, 500)])
+    reach, dist = nearest_reach(shapely.points(pts), rivers)
+    want_reach, want_dist = brute_force_nearest(pts, lines)
+    assert np.allclose(dist, want_dist, rtol=0, atol=1e-6)
+    assert list(reach) == want_reach
+    assert list(reach_keys(rivers)) == list(lines)
+
+
+def test_sites_table_distances_and_order(township):
+    sites = sand_report(township).tables["sites"]
+    assert list(sites["site_id"][:2]) == ["S1", "S2"]  # illegal inside a zone, then active inside a zone
+    assert cell(sites, "site_id", "S1", "distance_m") == pytest.approx(20.0)
+    assert cell(sites, "site_id", "S1", "reach") == "R1"
+    assert cell(sites, "site_id", "S1", "in_zone_of") == "R1"
+    assert cell(sites, "site_id", "S3", "distance_m") == pytest.approx(200.0)
+    assert pd.isna(cell(sites, "site_id", "S3", "in_zone_of"))
+    assert cell(sites, "site_id", "S6", "distance_m") == pytest.approx(40.0)  # outside R1's 30 m zone
+    assert cell(sites, "site_id", "S4", "reach") == "R2"  # 500 m from R2, 2000 m from R1
+    assert cell(sites, "site_id", "S4", "distance_m") == pytest.approx(500.0)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def test_zone_rules_and_status_history(township):
+    result = sand_report(township)
+    errors = {(f.feature, f.check) for f in result.findings if f.severity == "error"}
+    assert errors == {("S2", "active_in_no_mining"), ("S1", "active_in_reserved"),
+                      ("S5", "closed_without_date"), ("S6", "restored_before_closed")}
+    warnings = {(f.feature, f.check) for f in result.findings if f.severity == "warning"}
+    assert warnings == {("S1", "illegal_not_closed")}
+    assert result.has_errors
+    sites = result.tables["sites"]
+    assert cell(sites, "site_id", "S2", "sand_zone") == "no_mining"
+    assert cell(sites, "site_id", "S6", "sand_zone") == "permitted"
+    by_zone = result.tables["by_sand_zone"]
+    assert list(by_zone["sand_zone"]) == ["no_mining", "reserved", "permitted", "(none)", "Total"]
+
+
+def test_status_history_rules_one_by_one():
+    t = pd.Timestamp
+    sites = gpd.GeoDataFrame({
+        "site_id": ["a", "b", "c", "d", "e", "f"],
+        "status": ["closed", "restored", "licensed", "restored", "closed", "closed"],
+        "closed_date": [pd.NaT, t("2022-05-01"), t("2021-01-01"), t("2020-01-01"), t("2022-01-01"), t("2022-01-01")],
+        "restored_date": [pd.NaT, t("2022-04-01"), pd.NaT, pd.NaT, t("2022-06-01"), pd.NaT],
+    }, geometry=[Point(0, 0)] * 6, crs=CRS)
+    found = {(f.feature, f.check, f.severity) for f in status_history_findings(sites, sites["site_id"])}
+    assert found == {("a", "closed_without_date", "error"), ("b", "restored_before_closed", "error"),
+                     ("c", "active_with_closed_date", "warning"), ("d", "restored_without_date", "warning"),
+                     ("e", "closed_but_restored_date", "warning")}
+
+
+def test_strictest_sand_zone_wins_where_zones_overlap():
+    zones = gpd.GeoDataFrame({"zone_id": ["P", "N"], "zone": ["permitted", "no_mining"]},
+                             geometry=[box(0, 0, 100, 100), box(50, 0, 150, 100)], crs=CRS)
+    code, zone_id = sand_zone_of(np.array([Point(25, 50), Point(75, 50), Point(500, 500)]), zones)
+    assert list(code) == ["permitted", "no_mining", None]
+    assert list(zone_id) == ["P", "N", None]
+
+
+def test_without_sand_zones_or_rivers(tmp_path):
+    folder = make_township(tmp_path / "t", sand_zones=False, patrols=False)
+    result = sand_report(load_township(folder))
+    assert "by_sand_zone" not in result.tables
+    assert {f.check for f in result.findings if f.severity == "error"} == {"closed_without_date",
+                                                                           "restored_before_closed"}
+    toml = (folder / "township.toml").read_text(encoding="utf-8")
+    (folder / "township.toml").write_text(toml.replace('[layers.rivers]\npath = "rivers.gpkg"\n', ""),
+                                          encoding="utf-8")
+    result = sand_report(load_township(folder))
+    assert result.tables["sites"]["distance_m"].isna().all()
+    assert any("no rivers layer" in n for n in result.notes)
+
+
+def test_overlays_for_the_map(township):
+    overlays = {o.key: o for o in sand_overlays(township)}
+    assert set(overlays) == {"sand_zones", "sand_findings"}
+    findings = overlays["sand_findings"].gdf.set_index("site_id")
+    assert set(findings.index) == {"S1", "S2", "S5", "S6"}
+    assert findings.loc["S2", "severity"] == "error"
+    assert {c.code for c in overlays["sand_zones"].categories} == {"no_mining", "reserved", "permitted"}
+
+
+def test_overlays_empty_without_sand_sites(tiny_township):
+    assert sand_overlays(load_township(tiny_township)) == []
