@@ -221,10 +221,9 @@ def _check_overlaps(p: gpd.GeoDataFrame, out: _Collector, *, method: Method, min
     a = p.iloc[pairs["left"].to_numpy()].reset_index(drop=True)
     b = p.iloc[pairs["right"].to_numpy()].reset_index(drop=True)
     overlap_mu = _mu(pairs["area_m2"].to_numpy())
-    lo, hi = pd.Timestamp.min, pd.Timestamp.max
-    sa, ea = a["start_date"].fillna(lo), a["end_date"].fillna(hi)
-    sb, eb = b["start_date"].fillna(lo), b["end_date"].fillna(hi)
-    in_time = ((sa < eb) & (sb < ea)).to_numpy()
+    sa, ea, sb, eb = a["start_date"], a["end_date"], b["start_date"], b["end_date"]
+    # a missing date is open-ended: the periods overlap unless known dates show they do not
+    in_time = ((sa.isna() | eb.isna() | (sa < eb)) & (sb.isna() | ea.isna() | (sb < ea))).to_numpy()
     undated = (a["start_date"].isna() | a["end_date"].isna() | b["start_date"].isna() | b["end_date"].isna()
                ).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -378,7 +377,7 @@ def _check_records(p: gpd.GeoDataFrame, raw_id: pd.Series, out: _Collector, *, m
         sub = p[dup].copy()
         sub["features"] = sub.groupby("parcel_id")["parcel_id"].transform("size").astype(int)
         per_id = sub.groupby("parcel_id", sort=False).agg(n=("features", "first"), mu=("measured_mu", "sum"))
-        messages = [f"parcel id {i} is used by {row.n} parcels ({row.mu:,.2f} mu drawn in all); give each its own id"
+        messages = [f"parcel id {i} is used by {int(row.n)} parcels ({row.mu:,.2f} mu drawn in all); give each its own id"
                     for i, row in per_id.iterrows()]
         out.add("duplicate_id", sub[["parcel_id", "village", "declared_mu", "measured_mu", "features", "geometry"]],
                 features=per_id.index.tolist(), messages=messages, parcels=sub["parcel_id"],
@@ -665,7 +664,7 @@ def audit_layers(
                 worst[pid] = sev
     parcels = p.copy()
     parcels["diff_mu"] = parcels["declared_mu"] - parcels["measured_mu"]
-    parcels["audit"] = parcels["parcel_id"].map(worst).fillna("ok")
+    parcels["audit"] = parcels["parcel_id"].map(lambda i: worst.get(i, "ok"))
     rank = {c: (SEVERITY_ORDER[CHECKS[c].severity], k) for k, c in enumerate(CHECKS)}
     parcels["checks"] = parcels["parcel_id"].map(lambda i: ", ".join(sorted(set(listed.get(i, ())), key=rank.get)))
     features = {"parcels": parcels, **out.features}

@@ -1,0 +1,463 @@
+"""The land-transfer audit: every rule on hand-made parcels whose answers are worked out by
+hand (Gauss–Krüger metres, so 100 m × 100 m is exactly 15 mu in planar area), ellipsoidal
+areas against pyproj.Geod, totals against plain pandas, and the sample's planted faults."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+from pyproj import Geod, Transformer
+from shapely.geometry import LineString, Polygon, box
+
+from geo_township.errors import UsageError
+from geo_township.layers import load_township
+from geo_township.rivers import management_zones
+from geo_township.transfers import CHECKS, audit_layers, audit_overlays, audit_transfers, write_findings_gpkg
+
+CRS = "EPSG:4548"  # CGCS2000 3-degree GK, central meridian 117°E
+X0, Y0 = 548_000.0, 3_375_000.0  # near 117.5°E 30.5°N
+MU = 10000.0 / 15.0
+GEOD = Geod(a=6378137.0, rf=298.257222101)
+TO_LONLAT = Transformer.from_crs(CRS, "EPSG:4490", always_xy=True)
+
+
+def sq(x: float, y: float, w: float, h: float | None = None) -> Polygon:
+    """A w × h rectangle (metres) with its lower-left corner at (X0 + x, Y0 + y)."""
+    return box(X0 + x, Y0 + y, X0 + x + w, Y0 + y + (w if h is None else h))
+
+
+def villages() -> gpd.GeoDataFrame:
+    """甲村 west of x = 1000 m, 乙村 east of it; each 1 km × 1 km."""
+    return gpd.GeoDataFrame({"village": ["甲村", "乙村"]}, geometry=[sq(0, 0, 1000), sq(1000, 0, 1000)], crs=CRS)
+
+
+def parcels(*rows: dict) -> gpd.GeoDataFrame:
+    """Parcels with sensible defaults: farmland for grain in 甲村, 2020–2029, declared = drawn."""
+    records = []
+    for r in rows:
+        rec = {"village": "甲村", "land_type": "farmland", "use": "grain", "start_date": "2020-01-01",
+               "end_date": "2029-12-31", **r}
+        rec.setdefault("declared_mu", rec["geometry"].area / MU)
+        records.append(rec)
+    gdf = gpd.GeoDataFrame(records, geometry="geometry", crs=CRS)
+    for col in ("start_date", "end_date"):
+        gdf[col] = pd.to_datetime(gdf[col])
+    return gdf
+
+
+def geod_mu(geom: Polygon) -> float:
+    """Ellipsoidal area (mu) of a GK polygon by pyproj.Geod on its corners in lon/lat."""
+    lon, lat = TO_LONLAT.transform(*np.asarray(geom.exterior.coords).T)
+    area, _ = GEOD.polygon_area_perimeter(lon, lat)
+    return abs(area) / MU
+
+
+def findings(result, check: str) -> list:
+    return [f for f in result.findings if f.check == check]
+
+
+def errors(result) -> list[tuple[str, str]]:
+    return sorted((f.check, f.feature) for f in result.findings if f.severity == "error")
+
+
+# --------------------------------------------------------------------------- overlaps
+
+
+def test_two_squares_overlapping_by_a_known_area():
+    gdf = parcels({"parcel_id": "A", "geometry": sq(100, 100, 100)},
+                  {"parcel_id": "B", "geometry": sq(150, 100, 100), "start_date": "2021-06-01"})
+    result = audit_layers(gdf, method="planar")
+    table = result.tables["overlap"]
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert (row["parcel_a"], row["parcel_b"]) == ("A", "B")
+    assert row["overlap_mu"] == pytest.approx(7.5, rel=1e-12)  # 50 m × 100 m
+    assert row["share_a_pct"] == pytest.approx(50.0) and row["share_b_pct"] == pytest.approx(50.0)
+    assert errors(result) == [("overlap", "A / B")]
+    assert result.features["overlap"].geometry.iloc[0].equals(sq(150, 100, 50, 100))
+
+    ellipsoidal = audit_layers(gdf)  # the default: measured like the parcels, on the ellipsoid
+    assert ellipsoidal.tables["overlap"]["overlap_mu"].iloc[0] == pytest.approx(geod_mu(sq(150, 100, 50, 100)),
+                                                                              rel=1e-7)
+
+
+def test_renewal_overlaps_in_space_but_not_in_time():
+    gdf = parcels({"parcel_id": "C", "geometry": sq(100, 100, 100), "start_date": "2010-01-01",
+                   "end_date": "2019-12-31"},
+                  {"parcel_id": "D", "geometry": sq(100, 100, 100), "start_date": "2020-01-01",
+                   "end_date": "2029-12-31"})
+    result = audit_layers(gdf, method="planar")
+    assert "overlap" not in result.tables
+    renewal = findings(result, "renewal")
+    assert [(f.feature, f.severity) for f in renewal] == [("C / D", "info")]
+    assert result.tables["renewal"]["overlap_mu"].iloc[0] == pytest.approx(15.0)
+    assert not result.has_errors
+
+
+def test_an_overlap_with_a_missing_date_is_counted_twice():
+    gdf = parcels({"parcel_id": "C", "geometry": sq(100, 100, 100), "start_date": "2010-01-01", "end_date": None},
+                  {"parcel_id": "D", "geometry": sq(100, 100, 100), "start_date": "2020-01-01"})
+    result = audit_layers(gdf, method="planar")
+    assert ("overlap", "C / D") in errors(result)
+    assert "open-ended" in findings(result, "overlap")[0].message
+    assert [f.feature for f in findings(result, "missing_dates")] == ["C"]
+
+
+def test_slivers_and_touching_neighbours_are_not_overlaps():
+    gdf = parcels({"parcel_id": "A", "geometry": sq(100, 100, 100)},
+                  {"parcel_id": "B", "geometry": sq(199.5, 100, 100)},  # 0.5 m × 100 m = 0.075 mu
+                  {"parcel_id": "C", "geometry": sq(100, 200, 100)})  # shares A's top edge
+    assert "overlap" not in audit_layers(gdf, method="planar").tables
+    found = audit_layers(gdf, method="planar", overlap_min_mu=0.05).tables["overlap"]
+    assert found[["parcel_a", "parcel_b"]].values.tolist() == [["A", "B"]]
+    assert found["overlap_mu"].iloc[0] == pytest.approx(0.075)
+
+
+# --------------------------------------------------------------------------- villages
+
+
+def test_a_parcel_crossing_its_village_boundary_by_a_known_share():
+    gdf = parcels({"parcel_id": "F", "geometry": sq(925, 100, 100)})  # 25 m of 100 m lie in 乙村
+    result = audit_layers(gdf, villages=villages(), method="planar")
+    row = result.tables["outside_village"].iloc[0]
+    assert row["parcel_id"] == "F"
+    assert row["outside_mu"] == pytest.approx(3.75)
+    assert row["outside_pct"] == pytest.approx(25.0)
+    assert row["lies_in"] == "乙村 3.75 mu"
+    assert errors(result) == [("outside_village", "F")]
+    assert result.features["outside_village"].geometry.iloc[0].equals(sq(1000, 100, 25, 100))
+
+
+def test_the_part_outside_every_village_is_named():
+    gdf = parcels({"parcel_id": "G", "geometry": sq(100, -40, 100)})  # 40 m below the township
+    row = audit_layers(gdf, villages=villages(), method="planar").tables["outside_village"].iloc[0]
+    assert row["outside_mu"] == pytest.approx(6.0)
+    assert row["lies_in"] == "outside every village 6.00 mu"
+
+
+def test_missing_and_unknown_villages_are_warnings_saying_where_the_parcel_lies():
+    gdf = parcels({"parcel_id": "M", "geometry": sq(1100, 100, 100), "village": None},
+                  {"parcel_id": "U", "geometry": sq(100, 100, 100), "village": "丙村"})
+    result = audit_layers(gdf, villages=villages(), method="planar")
+    assert not result.has_errors
+    (missing,) = findings(result, "missing_village")
+    (unknown,) = findings(result, "unknown_village")
+    assert (missing.feature, missing.severity) == ("M", "warning") and "乙村 15.00 mu" in missing.message
+    assert (unknown.feature, unknown.severity) == ("U", "warning") and "甲村 15.00 mu" in unknown.message
+
+
+# --------------------------------------------------------------------------- location
+
+
+def test_photovoltaic_on_basic_farmland_is_prohibited_but_grain_is_not():
+    farmland = gpd.GeoDataFrame({"patch_id": ["JB-1"]}, geometry=[sq(100, 100, 50, 300)], crs=CRS)
+    gdf = parcels({"parcel_id": "PV", "geometry": sq(100, 100, 100), "use": "photovoltaic"},
+                  {"parcel_id": "R", "geometry": sq(100, 300, 100), "use": "grain"})
+    result = audit_layers(gdf, basic_farmland=farmland, method="planar")
+    table = result.tables["on_basic_farmland"]
+    assert table["parcel_id"].tolist() == ["PV"]
+    assert table["on_farmland_mu"].iloc[0] == pytest.approx(7.5)  # 50 m × 100 m
+    assert table["on_farmland_pct"].iloc[0] == pytest.approx(50.0)
+    assert table["patches"].iloc[0] == "JB-1"
+    assert errors(result) == [("on_basic_farmland", "PV")]
+    # the list of non-farming uses is a parameter
+    strict = audit_layers(gdf, basic_farmland=farmland, method="planar", non_farming_uses=["photovoltaic", "grain"])
+    assert strict.tables["on_basic_farmland"]["parcel_id"].tolist() == ["PV", "R"]
+
+
+def test_farmland_transfer_on_forest_land_is_a_warning():
+    plots = gpd.GeoDataFrame({"plot_id": ["0101"]}, geometry=[sq(170, 0, 500)], crs=CRS)
+    gdf = parcels({"parcel_id": "FL", "geometry": sq(100, 100, 100)},
+                  {"parcel_id": "FO", "geometry": sq(300, 100, 100), "land_type": "forest", "use": "oil_tea"})
+    result = audit_layers(gdf, forest_plots=plots, method="planar")
+    (finding,) = findings(result, "on_forest_land")
+    assert (finding.feature, finding.severity) == ("FL", "warning")
+    row = result.tables["on_forest_land"].iloc[0]
+    assert row["on_forest_mu"] == pytest.approx(4.5)  # 30 m × 100 m
+    assert row["plots"] == "0101"
+    assert not result.has_errors
+
+
+def test_a_parcel_in_a_river_management_zone():
+    rivers = gpd.GeoDataFrame({"reach_id": ["R1"], "name": ["青溪河"], "zone_m": [30.0]},
+                              geometry=[LineString([(X0, Y0 + 500), (X0 + 1000, Y0 + 500)])], crs=CRS)
+    zones = management_zones(rivers, default_zone_m=50.0)
+    gdf = parcels({"parcel_id": "Z", "geometry": sq(400, 520, 100)},  # 10 m of it within 30 m of the river
+                  {"parcel_id": "N", "geometry": sq(400, 540, 100)})  # 10 m clear of the zone
+    result = audit_layers(gdf, river_zones=zones, method="planar")
+    (finding,) = findings(result, "in_river_zone")
+    assert (finding.feature, finding.severity) == ("Z", "warning")
+    row = result.tables["in_river_zone"].iloc[0]
+    assert row["in_zone_mu"] == pytest.approx(1.5, rel=1e-9)  # 10 m × 100 m
+    assert row["in_zone_of"] == "R1"
+
+
+# --------------------------------------------------------------------------- declared vs measured
+
+
+def test_declared_against_measured_with_percentage_and_absolute_tolerances():
+    gdf = parcels({"parcel_id": "P6", "geometry": sq(100, 100, 100), "declared_mu": 15.9},  # +6 %
+                  {"parcel_id": "P3", "geometry": sq(300, 100, 100), "declared_mu": 15.5},  # +3.3 %
+                  {"parcel_id": "M8", "geometry": sq(500, 100, 100), "declared_mu": 13.8})  # −8 %
+    result = audit_layers(gdf, method="planar")
+    table = result.tables["area_mismatch"].set_index("parcel_id")
+    assert sorted(table.index) == ["M8", "P6"]
+    assert table.loc["P6", "measured_mu"] == pytest.approx(15.0)
+    assert table.loc["P6", "diff_mu"] == pytest.approx(0.9)
+    assert table.loc["P6", "diff_pct"] == pytest.approx(6.0)
+    assert table.loc["M8", "diff_pct"] == pytest.approx(-8.0)
+    assert "more" in next(f for f in findings(result, "area_mismatch") if f.feature == "P6").message
+    assert audit_layers(gdf, method="planar", tolerance_pct=10).tables.get("area_mismatch") is None
+    both = audit_layers(gdf, method="planar", tolerance_mu=0.4).tables["area_mismatch"]
+    assert sorted(both["parcel_id"]) == ["M8", "P3", "P6"]
+
+
+def test_ellipsoidal_measured_area_agrees_with_geod():
+    geom = sq(100, 100, 300, 200)
+    gdf = parcels({"parcel_id": "E", "geometry": geom})
+    measured = audit_layers(gdf).features["parcels"]["measured_mu"].iloc[0]
+    assert measured == pytest.approx(geod_mu(geom), rel=1e-7)
+    assert measured < 90.0  # planar GK area exceeds the ellipsoidal one near 117.5°E
+
+
+# --------------------------------------------------------------------------- records
+
+
+def test_record_checks():
+    gdf = parcels(
+        {"parcel_id": "D1", "geometry": sq(0, 0, 50)},
+        {"parcel_id": "D1", "geometry": sq(100, 0, 50)},
+        {"parcel_id": None, "geometry": sq(200, 0, 50)},
+        {"parcel_id": "N0", "geometry": sq(300, 0, 50), "declared_mu": None},
+        {"parcel_id": "Z0", "geometry": sq(400, 0, 50), "declared_mu": 0.0},
+        {"parcel_id": "BK", "geometry": sq(500, 0, 50), "start_date": "2021-05-01", "end_date": "2020-05-01"},
+        {"parcel_id": "L30", "geometry": sq(600, 0, 50), "start_date": "2020-01-01", "end_date": "2050-01-01"},
+        {"parcel_id": "L31", "geometry": sq(700, 0, 50), "start_date": "2020-01-01", "end_date": "2050-01-02"},
+        {"parcel_id": "ND", "geometry": sq(800, 0, 50), "start_date": None},
+    )
+    result = audit_layers(gdf, method="planar")
+    got = {check: sorted(f.feature for f in findings(result, check)) for check in CHECKS}
+    assert got["duplicate_id"] == ["D1"]
+    assert "used by 2 parcels" in findings(result, "duplicate_id")[0].message
+    assert result.tables["duplicate_id"]["features"].tolist() == [2, 2]
+    assert got["missing_id"] == ["feature 3"]
+    assert got["missing_declared"] == ["N0", "Z0"]
+    assert got["end_before_start"] == ["BK"]
+    assert got["contract_too_long"] == ["L31"]  # exactly 30 calendar years is allowed
+    assert result.tables["contract_too_long"]["years"].iloc[0] == pytest.approx(30.0, abs=0.01)
+    assert got["missing_dates"] == ["ND"]
+    assert findings(result, "missing_dates")[0].severity == "warning"
+    assert got["area_mismatch"] == []  # parcels without a declared area are not compared
+    assert audit_layers(gdf, method="planar", max_contract_years=40).tables.get("contract_too_long") is None
+
+
+def test_bad_parameters_are_refused_with_the_parameter_named():
+    gdf = parcels({"parcel_id": "A", "geometry": sq(0, 0, 50)})
+    with pytest.raises(UsageError, match="tolerance_pct"):
+        audit_layers(gdf, tolerance_pct=-1)
+    with pytest.raises(UsageError, match="overlap_min_mu"):
+        audit_layers(gdf, overlap_min_mu=-0.1)
+
+
+# --------------------------------------------------------------------------- a township folder
+
+
+def _write_township(folder: Path, transfers: gpd.GeoDataFrame, *, farmland: gpd.GeoDataFrame | None = None) -> Path:
+    villages().to_crs(4490).rename(columns={"village": "村名"}).to_file(folder / "villages.gpkg")
+    out = transfers.copy()
+    for col in ("start_date", "end_date"):
+        out[col] = out[col].dt.strftime("%Y-%m-%d")
+    out = out.rename(columns={"parcel_id": "地块编号", "village": "村名", "land_type": "地类", "use": "用途",
+                              "declared_mu": "流转面积", "start_date": "起始日期", "end_date": "终止日期"})
+    out.to_crs(4490).to_file(folder / "transfers.gpkg")
+    toml = ('[township]\nname = "测试乡"\n\n[layers.villages]\npath = "villages.gpkg"\n\n'
+            '[layers.land_transfers]\npath = "transfers.gpkg"\n')
+    if farmland is not None:
+        farmland.to_crs(4490).to_file(folder / "farmland.gpkg")
+        toml += '\n[layers.basic_farmland]\npath = "farmland.gpkg"\n'
+    (folder / "township.toml").write_text(toml, encoding="utf-8")
+    return folder
+
+
+def test_invalid_and_empty_geometries_are_reported_and_the_file_is_unchanged(tmp_path):
+    bowtie = Polygon([(X0 + 100, Y0 + 100), (X0 + 200, Y0 + 200), (X0 + 200, Y0 + 100), (X0 + 100, Y0 + 200)])
+    gdf = parcels({"parcel_id": "OK", "geometry": sq(300, 300, 100)},
+                  {"parcel_id": "BOW", "geometry": bowtie, "declared_mu": 7.5},
+                  {"parcel_id": "EMPTY", "geometry": sq(500, 500, 10), "declared_mu": 3.0})
+    gdf.loc[2, "geometry"] = None
+    _write_township(tmp_path, gdf)
+    digest = hashlib.sha256((tmp_path / "transfers.gpkg").read_bytes()).hexdigest()
+    result = audit_transfers(load_township(tmp_path), method="planar")
+    assert errors(result) == [("empty_geometry", "EMPTY"), ("invalid_geometry", "BOW")]
+    (invalid,) = findings(result, "invalid_geometry")
+    assert "Self-intersection" in invalid.message and "repaired copy" in invalid.message
+    repaired = result.features["invalid_geometry"].geometry.iloc[0]
+    assert repaired.is_valid
+    # two triangles of 50 m × 100 m / 2 each: 5000 m² = 7.5 mu, which is what was declared
+    assert result.tables["invalid_geometry"]["measured_mu"].iloc[0] == pytest.approx(7.5, rel=1e-6)
+    assert "declared 3.00 mu" in findings(result, "empty_geometry")[0].message
+    assert hashlib.sha256((tmp_path / "transfers.gpkg").read_bytes()).hexdigest() == digest
+
+
+def test_totals_agree_with_an_independent_computation(tmp_path):
+    rng = np.random.default_rng(7)
+    rows = []
+    uses = ["grain", "vegetables", "oil_tea", "aquaculture"]
+    for k in range(24):
+        x, y = 30 + (k % 6) * 160, 30 + (k // 6) * 230  # no overlaps, all inside 甲村 or 乙村
+        x += 1000 if k % 2 else 0
+        x = min(x, 1800)
+        w, h = rng.uniform(40, 120), rng.uniform(40, 190)
+        rows.append({"parcel_id": f"T{k:02d}", "geometry": sq(x, y, w, h), "village": "乙村" if x >= 1000 else "甲村",
+                     "use": uses[k % 4], "land_type": "forest" if uses[k % 4] == "oil_tea" else "farmland",
+                     "declared_mu": round(w * h / MU * rng.uniform(0.99, 1.01), 2),
+                     "start_date": f"{2016 + k % 5}-03-01", "end_date": f"{2026 + k % 5}-02-28"})
+    _write_township(tmp_path, parcels(*rows))
+    result = audit_transfers(load_township(tmp_path))  # ellipsoidal, from a lon/lat (EPSG:4490) file
+
+    raw = gpd.read_file(tmp_path / "transfers.gpkg")  # the file itself, in CGCS2000 lon/lat
+    raw["geod_mu"] = [abs(GEOD.geometry_area_perimeter(g)[0]) / MU for g in raw.geometry]
+    expected = raw.groupby("村名").agg(parcels=("地块编号", "size"), declared_mu=("流转面积", "sum"),
+                                      measured_mu=("geod_mu", "sum"))
+    table = result.tables["by_village"].set_index("village")
+    for village in ("甲村", "乙村"):
+        assert table.loc[village, "parcels"] == expected.loc[village, "parcels"]
+        assert table.loc[village, "declared_mu"] == pytest.approx(expected.loc[village, "declared_mu"], rel=1e-12)
+        assert table.loc[village, "measured_mu"] == pytest.approx(expected.loc[village, "measured_mu"], rel=1e-7)
+    assert table.loc["Total", "measured_mu"] == pytest.approx(raw["geod_mu"].sum(), rel=1e-7)
+    assert table.loc["Total", "parcels"] == 24
+
+    by_use = result.tables["by_use"].set_index("use")
+    codes = {"grain": "粮食种植", "vegetables": "蔬菜种植", "oil_tea": "油茶种植", "aquaculture": "水产养殖"}
+    for use in codes:
+        mine = raw[raw["用途"] == use]
+        assert by_use.loc[use, "parcels"] == len(mine)
+        assert by_use.loc[use, "measured_mu"] == pytest.approx(mine["geod_mu"].sum(), rel=1e-7)
+    by_year = result.tables["by_start_year"].set_index("start_year")
+    years = raw["起始日期"].str[:4].value_counts()
+    for year, n in years.items():
+        assert by_year.loc[year, "parcels"] == n
+    by_type = result.tables["by_land_type"].set_index("land_type")
+    assert by_type.loc["forest", "parcels"] == 6 and by_type.loc["farmland", "parcels"] == 18
+
+
+def test_share_of_village_farmland_counts_each_piece_of_land_once():
+    farmland = gpd.GeoDataFrame({"patch_id": ["J1", "Y1"]},
+                                geometry=[sq(100, 100, 100, 200), sq(1100, 100, 100)], crs=CRS)  # 30 mu, 15 mu
+    gdf = parcels({"parcel_id": "C", "geometry": sq(100, 100, 100), "start_date": "2010-01-01",
+                   "end_date": "2019-12-31"},
+                  {"parcel_id": "D", "geometry": sq(100, 100, 100)},  # the renewal of C: the same 15 mu
+                  {"parcel_id": "E", "geometry": sq(1150, 100, 50, 100), "village": "乙村"})  # 7.5 mu of Y1
+    result = audit_layers(gdf, villages=villages(), basic_farmland=farmland, method="planar")
+    table = result.tables["by_village"].set_index("village")
+    assert table.loc["甲村", "basic_farmland_mu"] == pytest.approx(30.0)
+    assert table.loc["甲村", "transferred_farmland_mu"] == pytest.approx(15.0)
+    assert table.loc["甲村", "farmland_share_pct"] == pytest.approx(50.0)
+    assert table.loc["甲村", "measured_mu"] == pytest.approx(30.0)  # contracts are summed as recorded
+    assert table.loc["乙村", "farmland_share_pct"] == pytest.approx(50.0)
+    assert table.loc["Total", "farmland_share_pct"] == pytest.approx(22.5 / 45.0 * 100.0)
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def test_geopackage_has_one_layer_per_finding_type(tmp_path):
+    farmland = gpd.GeoDataFrame({"patch_id": ["JB-1"]}, geometry=[sq(100, 500, 100)], crs=CRS)
+    gdf = parcels({"parcel_id": "A", "geometry": sq(100, 100, 100)},
+                  {"parcel_id": "B", "geometry": sq(150, 100, 100)},
+                  {"parcel_id": "F", "geometry": sq(925, 300, 100)},
+                  {"parcel_id": "PV", "geometry": sq(100, 500, 100), "use": "photovoltaic", "declared_mu": 20})
+    result = audit_layers(gdf, villages=villages(), basic_farmland=farmland, method="planar")
+    path = tmp_path / "audit.gpkg"
+    names = write_findings_gpkg(result, path)
+    assert names == ["parcels", "area_mismatch", "overlap", "outside_village", "on_basic_farmland"]
+    listed = {name: kind for name, kind in pyogrio.list_layers(path)}
+    assert set(listed) == set(names)
+    for name in names[1:]:
+        back = gpd.read_file(path, layer=name)
+        assert back.crs.to_epsg() == 4548
+        assert len(back) == len(result.tables[name])
+    parcels_back = gpd.read_file(path, layer="parcels").set_index("parcel_id")
+    assert parcels_back.loc["PV", "audit"] == "error"
+    assert parcels_back.loc["PV", "checks"] == "area_mismatch, on_basic_farmland"
+    zh = write_findings_gpkg(result, tmp_path / "zh.gpkg", lang="zh")
+    assert zh == names
+    back = gpd.read_file(tmp_path / "zh.gpkg", layer="overlap")
+    assert "重叠面积(亩)" in back.columns
+
+
+def test_map_overlays_highlight_parcels_with_findings(tmp_path):
+    gdf = parcels({"parcel_id": "A", "geometry": sq(100, 100, 100)},
+                  {"parcel_id": "B", "geometry": sq(150, 100, 100)},
+                  {"parcel_id": "OK", "geometry": sq(500, 500, 100)})
+    township = load_township(_write_township(tmp_path, gdf))
+    overlays = audit_overlays(township)
+    assert [o.key for o in overlays] == ["land_transfer_audit", "land_transfer_double_counted"]
+    assert sorted(overlays[0].gdf["parcel_id"]) == ["A", "B"]
+    assert set(overlays[0].gdf["audit"]) == {"error"}
+    assert overlays[0].gdf["check"].tolist() == ["overlap", "overlap"]
+
+
+# --------------------------------------------------------------------------- the sample
+
+
+@pytest.fixture(scope="module")
+def sample_audit(sample_dir):
+    return audit_transfers(load_township(sample_dir))
+
+
+def test_sample_planted_faults_are_found_with_their_numbers(sample_audit):
+    from geo_township.sample import planted_truth
+
+    truth = planted_truth()
+    faults = truth["transfer_faults"]
+    result = sample_audit
+
+    a, b = faults["overlap_pair"]
+    overlap = result.tables["overlap"]
+    assert overlap[["parcel_a", "parcel_b"]].values.tolist() == [sorted([a, b])]
+    assert overlap["overlap_mu"].iloc[0] == pytest.approx(faults["overlap_mu"], abs=0.005)
+
+    off = faults["area_off"]
+    mismatch = result.tables["area_mismatch"].set_index("parcel_id")
+    assert list(mismatch.index) == [off["parcel_id"]]
+    assert mismatch.loc[off["parcel_id"], "declared_mu"] == pytest.approx(off["declared_mu"])
+    assert mismatch.loc[off["parcel_id"], "measured_mu"] == pytest.approx(off["measured_mu"], abs=0.005)
+
+    cross = faults["crosses_village"]
+    outside = result.tables["outside_village"].set_index("parcel_id")
+    assert list(outside.index) == [cross["parcel_id"]]
+    assert outside.loc[cross["parcel_id"], "village"] == cross["recorded_village"]
+    assert outside.loc[cross["parcel_id"], "outside_mu"] == pytest.approx(cross["outside_mu"], abs=0.005)
+    assert outside.loc[cross["parcel_id"], "outside_pct"] == pytest.approx(cross["outside_share"] * 100, abs=0.01)
+
+    pv = faults["pv_on_basic_farmland"]
+    farmland = result.tables["on_basic_farmland"].set_index("parcel_id")
+    assert list(farmland.index) == [pv["parcel_id"]]
+    if pv.get("overlap_mu"):
+        assert farmland.loc[pv["parcel_id"], "on_farmland_mu"] == pytest.approx(pv["overlap_mu"], abs=0.005)
+
+    renewals = sorted(tuple(sorted(p)) for p in truth["renewal_pairs"])
+    found = sorted(tuple(r) for r in result.tables["renewal"][["parcel_a", "parcel_b"]].values.tolist())
+    assert found == renewals
+    assert all(f.severity == "info" for f in findings(result, "renewal"))
+
+
+def test_sample_nothing_else_is_an_error(sample_audit):
+    from geo_township.sample import planted_truth
+
+    faults = planted_truth()["transfer_faults"]
+    expected = sorted([
+        ("area_mismatch", faults["area_off"]["parcel_id"]),
+        ("on_basic_farmland", faults["pv_on_basic_farmland"]["parcel_id"]),
+        ("outside_village", faults["crosses_village"]["parcel_id"]),
+        ("overlap", " / ".join(sorted(faults["overlap_pair"]))),
+    ])
+    assert errors(sample_audit) == expected
+    assert sample_audit.has_errors
