@@ -425,6 +425,8 @@ def tree_counts(township: Township, *, by: str = "village", start: dt.date | Non
         keys = trees["village"].astype(object).where(trees["village"].notna(), OUTSIDE).astype(str)
         counts = _counts(flags, keys)
         order = _village_order(township, keys)
+        if OUTSIDE in order and not (counts.loc[OUTSIDE] > 0).any():
+            order.remove(OUTSIDE)  # trees outside every village, but none with an event in the period
         table = counts.reindex(order, fill_value=0).reset_index().rename(columns={"index": "village",
                                                                                    "_key": "village"})
         table.columns = ["village", *COUNT_COLUMNS]
