@@ -60,6 +60,8 @@ from geo_township.webmap.providers import (
 OVERLAY_PROVIDERS: dict[str, Provider] = {
     "audit": "geo_township.transfers:audit_overlays",
     "hotspots": "geo_township.hotspots:hotspot_overlays",
+    "rivers": "geo_township.rivers:river_overlays",
+    "sand": "geo_township.sand:sand_overlays",
 }
 
 #: Raster providers for ``--raster NAME``: name → "package.module:function" or a callable
