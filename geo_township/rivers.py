@@ -671,7 +671,8 @@ def river_overlays(township: Township) -> list[Overlay]:
     result = river_report(township)
     overlays = [Overlay("river_zones", "River management zones", "河道管理范围", result.features["zones"], "polygon",
                         color=ZONE_COLOR, fields=["reach", "river_name", "river_chief", "zone_m", "zone_area_mu"],
-                        description="each reach buffered by its zone_m, dissolved per reach", id_field="reach",
+                        description="each reach buffered by its zone_m, dissolved per reach",
+                        description_zh="各河段按管理范围宽度(米)外扩，按河段合并", id_field="reach",
                         vocab={"chief_level": "chief_level"}, decimals={"zone_m": 0, "zone_area_mu": 2},
                         fill_opacity=0.2, weight=1.0)]
     points, polygons = [], []
@@ -702,7 +703,8 @@ def river_overlays(township: Township) -> list[Overlay]:
                                     categories=[c for c in cats if c.code in present], fields=fields,
                                     id_field="feature", symbol="diamond", decimals={"distance_m": 1}, highlight=True,
                                     description="features that intersect a river management zone, with the reach, "
-                                    "its chief and the distance to the river line (m)"))
+                                    "its chief and the distance to the river line (m)",
+                                    description_zh="与河道管理范围相交的要素，含所在河段、河长及距河道距离(米)"))
     if "patrol_coverage" in result.features:
         overlays.append(Overlay(
             "patrol_coverage", "Patrol coverage", "巡河覆盖", result.features["patrol_coverage"], "line",
@@ -712,6 +714,7 @@ def river_overlays(township: Township) -> list[Overlay]:
             fields=["reach", "river_chief", "status"], id_field="reach", weight=4.0,
             labels={"status": ("Patrol", "巡河情况")},
             description="river within patrol_buffer_m of any patrol track in the record",
+            description_zh="巡河轨迹一定距离(patrol_buffer_m)内的河道为已巡",
         ))
     return overlays
 

@@ -284,7 +284,8 @@ def sand_overlays(township: Township) -> list[Overlay]:
             "sand_zones", "Sand-mining plan zones", "采砂规划分区", zones, "polygon", category_field="zone",
             categories=[Category(t.code, t.en, t.zh, SAND_ZONE_COLORS[t.code]) for t in SAND_ZONE.terms],
             fields=[c for c in ("zone_id", "zone", "name", "river") if c in zones.columns], id_field="zone_id",
-            fill_opacity=0.25, description="zones of the river's sand-mining plan (河道采砂规划)"))
+            fill_opacity=0.25, description="zones of the river's sand-mining plan (河道采砂规划)",
+            description_zh="河道采砂规划：禁采区、保留区、可采区"))
     bad = result.features.get("site_findings")
     if bad is not None and len(bad):
         pts = bad.set_geometry(gpd.GeoSeries(_site_points(bad.geometry.to_numpy()), crs=bad.crs))
@@ -301,6 +302,7 @@ def sand_overlays(township: Township) -> list[Overlay]:
             id_field="site_id", highlight=True, labels={"check": ("Problem", "问题")},
             vocab={"status": "sand_status", "sand_zone": "sand_zone"}, decimals={"distance_m": 0},
             description="active sites in no-mining or reserved zones (errors), illegal sites not closed, "
-            "inconsistent status histories"))
+            "inconsistent status histories",
+            description_zh="禁采区或保留区内在产的采砂点(违规)、未关停的非法采砂点、状态与日期矛盾的采砂点"))
     return overlays
 
