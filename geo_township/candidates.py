@@ -101,8 +101,8 @@ def _scan(pine: gpd.GeoDataFrame, before, after, *, min_drop: float, block: int,
         for k, blk in enumerate(todo):
             r0, c0, r1, c1 = blk
             t = window_transform(binfo, r0, c0)
-            x0, y1 = t * (0, 0)
-            x1, y0 = t * (c1 - c0, r1 - r0)
+            x0, y1 = t @ (0, 0)
+            x1, y0 = t @ (c1 - c0, r1 - r0)
             near = tree.query(shapely.box(x0, y0, x1, y1))
             if len(near):
                 zone = rasterize_ids(zones[near], near + 1, binfo, blk)
@@ -140,8 +140,8 @@ def _patches(labels: np.ndarray, hit: np.ndarray, drop: np.ndarray, b, a, info, 
     # patches touching an inner block edge may continue in the next block
     r0, c0, r1, c1 = blk
     t = window_transform(info, r0, c0)
-    x0, y1 = t * (0, 0)
-    x1, y0 = t * (c1 - c0, r1 - r0)
+    x0, y1 = t @ (0, 0)
+    x1, y0 = t @ (c1 - c0, r1 - r0)
     bounds = shapely.bounds(geoms)
     eps = 1e-6 * abs(t.a)
     frame["edge"] = (((bounds[:, 0] <= x0 + eps) & (c0 > window[1])) | ((bounds[:, 2] >= x1 - eps) & (c1 < window[3]))
@@ -335,7 +335,8 @@ def save_candidates(result: Result, path: str | Path) -> list[str]:
     if suffix not in POINT_SUFFIXES:
         raise UsageError(f"cannot write candidates as {suffix or 'a file without suffix'}",
                          hint="use .gpkg (patches and points), or .kml, .gpx, .geojson, .csv, .shp (points)")
-    write_vector(points, path)
+    # a CSV gets lon/lat columns from the points themselves
+    write_vector(points.drop(columns=["lon", "lat"]) if suffix == ".csv" else points, path)
     return [f"{path} ({len(points)} points)"]
 
 

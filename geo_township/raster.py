@@ -698,7 +698,7 @@ def window_transform(info: RasterInfo, row0: int, col0: int):
     """The affine transform of a window whose top-left pixel is (row0, col0)."""
     from affine import Affine
 
-    return info.transform * Affine.translation(col0, row0)
+    return info.transform @ Affine.translation(col0, row0)
 
 
 def same_grid(a: RasterInfo, b: RasterInfo) -> bool:
@@ -719,8 +719,8 @@ def read_block(ds, info: RasterInfo, window: tuple[int, int, int, int], *, grid:
     from rasterio.warp import Resampling, reproject, transform_bounds
 
     dst_transform = window_transform(grid, r0, c0)
-    left, top = dst_transform * (0, 0)
-    right, bottom = dst_transform * (c1 - c0, r1 - r0)
+    left, top = dst_transform @ (0, 0)
+    right, bottom = dst_transform @ (c1 - c0, r1 - r0)
     src_bounds = transform_bounds(grid.crs, info.crs, left, bottom, right, top, densify_pts=21)
     sr0, sc0, sr1, sc1 = pixel_window(info, src_bounds)
     sr0, sc0 = max(sr0 - 2, 0), max(sc0 - 2, 0)
@@ -821,7 +821,7 @@ def _display_grid(info: RasterInfo, max_size: int):
     factor = max(width, height) / max_size
     if factor > 1:
         new_w, new_h = max(1, math.ceil(width / factor)), max(1, math.ceil(height / factor))
-        transform = transform * Affine.scale(width / new_w, height / new_h)
+        transform = transform @ Affine.scale(width / new_w, height / new_h)
         width, height = new_w, new_h
     return transform, int(width), int(height)
 
@@ -842,7 +842,7 @@ def raster_picture(spec: RasterSpec, *, max_size: int = MAX_OVERLAY_PX, band: in
         data = read_masked(ds, info, out_shape=shape, resampling="average" if averaging else "nearest")
     from affine import Affine
 
-    src_transform = info.transform * Affine.scale(info.width / shape[1], info.height / shape[0])
+    src_transform = info.transform @ Affine.scale(info.width / shape[1], info.height / shape[0])
     dst_transform, width, height = _display_grid(info, max_size)
     out = np.full((height, width), np.nan, dtype="float64")
     reproject(data.astype("float64").filled(np.nan), out, src_transform=src_transform, src_crs=info.crs,
@@ -881,8 +881,8 @@ def raster_picture(spec: RasterSpec, *, max_size: int = MAX_OVERLAY_PX, band: in
             r, g, b = colour_ramp(np.array([v]), vmin, vmax, ramp)[0]
             legend.append({"code": float(v), "en": label, "zh": label, "color": f"#{r:02x}{g:02x}{b:02x}"})
     to_lonlat = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
-    west, north = to_lonlat.transform(*(dst_transform * (0, 0)))
-    east, south = to_lonlat.transform(*(dst_transform * (width, height)))
+    west, north = to_lonlat.transform(*(dst_transform @ (0, 0)))
+    east, south = to_lonlat.transform(*(dst_transform @ (width, height)))
     return rgba, (west, south, east, north), legend
 
 

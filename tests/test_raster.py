@@ -1,0 +1,335 @@
+"""Zonal statistics and class areas against brute-force pixel computations, across CRSs,
+with nodata, polygons smaller than a pixel, block sizes, and the real Sierra rasters."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from pyproj import Geod, Transformer
+from rasterio.transform import from_origin
+
+from geo_township.config import RasterSpec
+from geo_township.errors import CRSError, UsageError
+from geo_township.layers import load_township
+from geo_township.raster import extract, raster_overlay, raster_picture, zonal_stats
+from geo_township.units import M2_PER_MU
+
+GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid to 0.1 mm
+X0, Y1, RES = 548_000.0, 3_376_000.0, 30.0  # EPSG:4548, ≈117.5°E 30.5°N
+
+
+def write_tif(path: Path, data: np.ndarray, *, crs="EPSG:4548", transform=None, nodata=None) -> Path:
+    transform = transform or from_origin(X0, Y1, RES, RES)
+    with rasterio.open(path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
+                       dtype=data.dtype, crs=crs, transform=transform, nodata=nodata) as ds:
+        ds.write(data, 1)
+    return path
+
+
+def cell_boxes(transform, shape) -> np.ndarray:
+    rows, cols = np.mgrid[0:shape[0], 0:shape[1]]
+    x0, y0 = transform @ (cols, rows)
+    x1, y1 = transform @ (cols + 1, rows + 1)
+    return shapely.box(np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1))
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The weighted percentile method (Wikipedia, 'Percentile'): S_k = (k−1)w_k + (N−1)Σ_{i<k} w_i,
+    linear between the two values whose S brackets q·(N−1)Σw."""
+    order = np.argsort(values)
+    x, w = values[order], weights[order]
+    n = len(x)
+    if n == 1:
+        return float(x[0])
+    cum = np.concatenate([[0.0], np.cumsum(w)[:-1]])
+    s = np.arange(n) * w + (n - 1) * cum
+    target = q * (n - 1) * w.sum()
+    k = np.searchsorted(s, target, side="right")
+    if k == 0:
+        return float(x[0])
+    if k == n:
+        return float(x[-1])
+    return float(x[k - 1] + (target - s[k - 1]) * (x[k] - x[k - 1]) / (s[k] - s[k - 1]))
+
+
+def brute_force(polygon, data: np.ndarray, valid: np.ndarray, transform, *, percentiles=(10, 90)
+                ) -> dict[str, float]:
+    """Coverage-weighted statistics from the exact overlap of the polygon with every pixel."""
+    cells = cell_boxes(transform, data.shape)
+    cover = shapely.area(shapely.intersection(cells, polygon)) / shapely.area(cells)
+    use = (cover > 1e-12) & valid
+    w, v = cover[use], data[use].astype("float64")
+    mean = float((w * v).sum() / w.sum())
+    out = {"count": float(w.sum()), "mean": mean, "min": float(v.min()), "max": float(v.max()),
+           "sum": float((w * v).sum()), "std": math.sqrt(float((w * (v - mean) ** 2).sum() / w.sum())),
+           "median": weighted_quantile(v, w, 0.5)}
+    out.update({f"p{p}": weighted_quantile(v, w, p / 100) for p in percentiles})
+    return out
+
+
+@pytest.fixture
+def grid(tmp_path):
+    """A 12 × 9 float raster of distinct values with two nodata pixels (-9999)."""
+    rng = np.random.default_rng(7)
+    data = rng.permutation(12 * 9).reshape(9, 12).astype("float32") / 10 + 0.05
+    data[2, 3] = -9999
+    data[6, 8] = -9999
+    return write_tif(tmp_path / "grid.tif", data, nodata=-9999), data
+
+
+POLYGONS = [
+    # an irregular plot over many pixels, with a hole
+    shapely.Polygon([(X0 + 17, Y1 - 11), (X0 + 250, Y1 - 40), (X0 + 205, Y1 - 190), (X0 + 40, Y1 - 160)],
+                    holes=[[(X0 + 100, Y1 - 80), (X0 + 130, Y1 - 80), (X0 + 130, Y1 - 110), (X0 + 100, Y1 - 110)]]),
+    # smaller than a pixel, inside one pixel
+    shapely.box(X0 + 65, Y1 - 85, X0 + 75, Y1 - 70),
+    # smaller than a pixel, straddling two pixels (a quarter in one, three quarters in the other)
+    shapely.box(X0 + 85, Y1 - 20, X0 + 105, Y1 - 10),
+    # overhanging the raster's west and south edges
+    shapely.box(X0 - 50, Y1 - 300, X0 + 100, Y1 - 200),
+    # covering a nodata pixel (row 2, column 3) and its neighbours
+    shapely.box(X0 + 80, Y1 - 100, X0 + 130, Y1 - 50),
+]
+
+
+@pytest.mark.parametrize("block", [2048, 16])
+def test_statistics_match_brute_force(grid, block):
+    path, data = grid
+    geoms = gpd.GeoSeries(POLYGONS, crs=4548)
+    frame, _ = extract(geoms, RasterSpec("grid", path), percentiles=(10, 90), block=block)
+    transform = from_origin(X0, Y1, RES, RES)
+    for i, poly in enumerate(POLYGONS):
+        expected = brute_force(poly, data, data != -9999, transform)
+        for stat, value in expected.items():
+            assert frame[stat].iloc[i] == pytest.approx(value, rel=1e-6, abs=1e-9), (i, stat)
+
+
+def test_polygon_smaller_than_a_pixel_gets_its_pixels_values(grid):
+    path, data = grid
+    geoms = gpd.GeoSeries(POLYGONS[1:3], crs=4548)
+    frame, _ = extract(geoms, RasterSpec("grid", path))
+    # 10 m × 15 m inside pixel (row 2, column 2): 150 / 900 of a pixel, its value exactly
+    assert frame["count"].iloc[0] == pytest.approx(150 / 900)
+    assert frame["mean"].iloc[0] == pytest.approx(data[2, 2])
+    # 20 m × 10 m: 5 m in column 2 and 15 m in column 3 of row 0
+    assert frame["count"].iloc[1] == pytest.approx(200 / 900)
+    assert frame["mean"].iloc[1] == pytest.approx(0.25 * data[0, 2] + 0.75 * data[0, 3], rel=1e-6)
+
+
+def test_nodata_nan_and_override_are_left_out(tmp_path):
+    data = np.array([[1.0, 2.0], [np.nan, 0.0]], dtype="float32")
+    path = write_tif(tmp_path / "n.tif", data)  # no nodata value in the file: NaN still counts as no data
+    whole = gpd.GeoSeries([shapely.box(X0, Y1 - 60, X0 + 60, Y1)], crs=4548)
+    frame, _ = extract(whole, RasterSpec("n", path))
+    assert frame["count"].iloc[0] == pytest.approx(3.0)
+    assert frame["mean"].iloc[0] == pytest.approx(1.0)
+    frame, _ = extract(whole, RasterSpec("n", path, nodata=0.0))  # nodata = 0 in township.toml
+    assert frame["count"].iloc[0] == pytest.approx(2.0)
+    assert frame["mean"].iloc[0] == pytest.approx(1.5)
+    only_nan = gpd.GeoSeries([shapely.box(X0 + 5, Y1 - 55, X0 + 25, Y1 - 35)], crs=4548)
+    frame, _ = extract(only_nan, RasterSpec("n", path))
+    assert frame["count"].iloc[0] == 0
+    assert np.isnan(frame["mean"].iloc[0])
+
+
+def test_raster_in_another_crs_polygons_are_reprojected(tmp_path):
+    """A lon/lat raster under Gauss–Krüger polygons: the same numbers as reprojecting the
+    polygons with plain geopandas and intersecting them with every pixel."""
+    rng = np.random.default_rng(3)
+    data = rng.random((50, 40)).astype("float32")
+    transform = from_origin(117.498, 30.505, 0.0002, 0.0002)
+    path = write_tif(tmp_path / "ll.tif", data, crs="EPSG:4326", transform=transform)
+    polys = gpd.GeoSeries([shapely.box(548_000, 3_375_600, 548_300, 3_375_900).buffer(40),
+                           shapely.box(548_400, 3_375_200, 548_420, 3_375_215)], crs=4548)
+    frame, info = extract(polys, RasterSpec("ll", path))
+    assert info.crs.to_epsg() == 4326
+    for i, poly in enumerate(polys.to_crs(4326)):
+        expected = brute_force(poly, data, np.ones(data.shape, bool), transform)
+        assert frame["count"].iloc[i] == pytest.approx(expected["count"], rel=1e-6)
+        assert frame["mean"].iloc[i] == pytest.approx(expected["mean"], rel=1e-6)
+
+
+def test_raster_without_crs_in_lonlat_is_read_as_cgcs2000(tmp_path):
+    data = np.full((10, 10), 5, dtype="int16")
+    path = write_tif(tmp_path / "nocrs.tif", data, crs=None, transform=from_origin(117.49, 30.51, 0.001, 0.001))
+    frame, info = extract(gpd.GeoSeries([shapely.Point(117.495, 30.505).buffer(0.002)], crs=4490),
+                          RasterSpec("nocrs", path))
+    assert info.crs.to_epsg() == 4490
+    assert frame["mean"].iloc[0] == 5
+    bad = write_tif(tmp_path / "nowhere.tif", data, crs=None, transform=from_origin(10, 10, 1, 1))
+    with pytest.raises(CRSError, match="no coordinate system"):
+        extract(gpd.GeoSeries([shapely.box(0, 0, 1, 1)], crs=4548), RasterSpec("x", bad))
+
+
+# --------------------------------------------------------------------------- through a township
+
+
+@pytest.fixture
+def town(tiny_township):
+    """The tiny township with a lon/lat land-cover raster (0 = nodata) and a UTM NDVI raster."""
+    # Land cover: columns west of 117.5°E are class 1 (forest), east are class 2 (farmland),
+    # except the northernmost row (class 3, water) and a nodata column at the far east.
+    transform = from_origin(117.489, 30.501, 0.0005, 0.0005)
+    lc = np.ones((26, 46), dtype="uint8")
+    lc[:, 22:] = 2  # 117.489 + 22 × 0.0005 = 117.5
+    lc[:2, :] = 3   # north of 30.5
+    lc[:, 44:] = 0  # east of 117.511: nodata
+    write_tif(tiny_township / "landcover.tif", lc, crs="EPSG:4490", transform=transform, nodata=0)
+    rng = np.random.default_rng(11)
+    ndvi = rng.normal(0.6, 0.1, (80, 130)).astype("float32")
+    ndvi[10:14, 20:30] = -1  # nodata
+    west, north = Transformer.from_crs(4490, 32650, always_xy=True).transform(117.4895, 30.5005)
+    write_tif(tiny_township / "ndvi.tif", ndvi, crs="EPSG:32650",
+              transform=from_origin(round(west), round(north), 15, 15), nodata=-1)
+    with open(tiny_township / "township.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[rasters.landcover]\npath = "landcover.tif"\n'
+                 'classes = { "1" = "林地", "2" = "farmland", "3" = "water", "4" = "my class" }\n'
+                 '\n[rasters.ndvi]\npath = "ndvi.tif"\n')
+    return tiny_township
+
+
+def geod_mu(poly_lonlat) -> float:
+    return abs(GEOD.geometry_area_perimeter(poly_lonlat)[0]) / M2_PER_MU
+
+
+def test_class_areas_sum_to_each_polygons_area(town):
+    from conftest import EAST, WEST
+
+    result = zonal_stats(load_township(town), "landcover", layer="villages")
+    table = result.table.set_index("village")
+    classes = ["lc_forest", "lc_farmland", "lc_water", "my class", "nodata"]
+    assert list(result.table.columns) == ["village", "area_mu", *classes]
+    for name, poly in (("甲村", WEST), ("乙村", EAST)):
+        expected = geod_mu(poly)
+        assert table.loc[name, "area_mu"] == pytest.approx(expected, rel=1e-4)
+        assert table.loc[name, classes].sum() == pytest.approx(table.loc[name, "area_mu"], rel=1e-12)
+    # The west village (117.49–117.50°E) is all forest, the east one (117.50–117.51°E) all
+    # farmland; the water band north of 30.50°N and the nodata strip east of 117.511°E lie
+    # outside both; class 4 is named but absent.
+    for name, full, empty in (("甲村", "lc_forest", "lc_farmland"), ("乙村", "lc_farmland", "lc_forest")):
+        assert table.loc[name, full] == pytest.approx(table.loc[name, "area_mu"], rel=1e-6)
+        for col in (empty, "lc_water", "my class", "nodata"):
+            assert table.loc[name, col] == pytest.approx(0, abs=1e-3)
+    assert table.loc["Total", "area_mu"] == pytest.approx(geod_mu(WEST) + geod_mu(EAST), rel=1e-4)
+    classes_table = result.tables["classes"].set_index("class")
+    assert classes_table.loc["forest", "area_mu"] == pytest.approx(geod_mu(WEST), rel=1e-4)
+    assert classes_table.loc["Total", "share_pct"] == 100
+
+
+def test_class_areas_split_by_a_hand_worked_line(town):
+    """A plot across the forest/farmland line at 117.5°E and the nodata edge at 117.511°E."""
+    poly = shapely.box(117.498, 30.495, 117.512, 30.497)
+    spec = load_township(town).config.rasters["landcover"]
+    frame, _ = extract(gpd.GeoSeries([poly], crs=4490), spec, categorical=True)
+    codes = dict(zip(frame["unique"].iloc[0].tolist(), frame["frac"].iloc[0].tolist(), strict=True))
+    # widths: forest 0.002°, farmland 0.011° (117.500–117.511), nodata 0.001° (outside the sum)
+    assert codes[1] == pytest.approx(2 / 13)
+    assert codes[2] == pytest.approx(11 / 13)
+    # 4 rows × (4 forest + 22 farmland) valid pixels; the 4 × 2 nodata pixels are left out
+    assert frame["count"].iloc[0] == pytest.approx(104)
+
+
+def test_zonal_per_plot_in_another_crs_agrees_with_geopandas(town):
+    township = load_township(town)
+    result = zonal_stats(township, "ndvi", percentiles=(25,))
+    plots = township.gdf("forest_plots").to_crs(32650)
+    with rasterio.open(town / "ndvi.tif") as ds:
+        data, transform = ds.read(1), ds.transform
+    table = result.table.set_index("plot_id")
+    for plot_id, poly in zip(township.layer("forest_plots").ids(), plots.geometry, strict=True):
+        expected = brute_force(poly, data, data != -1, transform, percentiles=(25,))
+        for stat in ("mean", "min", "max", "std", "median", "p25"):
+            assert table.loc[plot_id, stat] == pytest.approx(expected[stat], rel=1e-6), stat
+        assert table.loc[plot_id, "pixels"] == pytest.approx(expected["count"], rel=1e-6)
+    assert result.table["plot_id"].iloc[-1] == "Total"
+    total_count = result.table["pixels"].iloc[:-1].sum()
+    assert result.table["pixels"].iloc[-1] == pytest.approx(total_count)
+    assert result.table["mean"].iloc[-1] == pytest.approx(result.table["sum"].iloc[:-1].sum() / total_count)
+
+
+def test_by_village_is_over_the_union_of_its_plots(town):
+    township = load_township(town)
+    by = zonal_stats(township, "ndvi", by="village").table.set_index("village")
+    per = zonal_stats(township, "ndvi").table.set_index("plot_id")
+    # each village has one plot here: the group statistics equal the plot's
+    assert by.loc["甲村", "mean"] == pytest.approx(per.loc["001", "mean"])
+    assert by.loc["乙村", "median"] == pytest.approx(per.loc["002", "median"])
+
+
+def test_findings_for_polygons_off_the_raster(town, tmp_path):
+    # a raster covering only the west village
+    data = np.ones((20, 20), dtype="float32")
+    write_tif(town / "west.tif", data, crs="EPSG:4490", transform=from_origin(117.49, 30.50, 0.0005, 0.0005))
+    result = zonal_stats(load_township(town), str(town / "west.tif"), layer="villages")
+    checks = {(f.feature, f.check) for f in result.findings}
+    assert ("乙村", "no_pixels") in checks
+    assert not any(f.feature == "甲村" for f in result.findings)
+    table = result.table.set_index("village")
+    assert table.loc["乙村", "pixels"] == 0
+    assert np.isnan(table.loc["乙村", "mean"])
+
+
+def test_bad_requests_are_clear(town):
+    township = load_township(town)
+    with pytest.raises(UsageError, match="no raster called 'nope'"):
+        zonal_stats(township, "nope")
+    with pytest.raises(UsageError, match="need polygons"):
+        zonal_stats(township, "ndvi", layer="infected_trees")
+    with pytest.raises(UsageError, match="not whole numbers"):
+        zonal_stats(township, "ndvi", categorical=True)
+    with pytest.raises(UsageError, match="unknown statistic"):
+        zonal_stats(township, "ndvi", stats=["mode"])
+    with pytest.raises(UsageError, match="no field 'colour'"):
+        zonal_stats(township, "ndvi", by="colour")
+
+
+def test_raster_overlay_for_the_map(town):
+    township = load_township(town)
+    overlay = raster_overlay(township, "landcover")
+    assert overlay.image.dtype == np.uint8 and overlay.image.shape[2] == 4
+    west, south, east, north = overlay.bounds
+    assert west == pytest.approx(117.489, abs=1e-3) and north == pytest.approx(30.501, abs=1e-3)
+    assert east == pytest.approx(117.512, abs=1e-3) and south == pytest.approx(30.488, abs=1e-3)
+    legend = {c.code: (c.en, c.zh) for c in overlay.legend}
+    assert legend[1] == ("forest", "林地") and legend[2] == ("farmland", "耕地")
+    assert 0 not in legend
+    # the nodata strip (the eastmost columns) is transparent; the picture's north-west is forest green
+    assert (overlay.image[:, -1, 3] == 0).all()
+    assert tuple(overlay.image[5, 2, :3]) == (0x1B, 0x78, 0x37)
+    assert raster_overlay(township, "not_a_raster") is None
+
+
+def test_raster_picture_stays_small(tmp_path):
+    data = np.arange(3000 * 2000, dtype="float32").reshape(2000, 3000)
+    path = write_tif(tmp_path / "big.tif", data)
+    image, _, legend = raster_picture(RasterSpec("dem", path), max_size=256)
+    assert max(image.shape[:2]) <= 256
+    assert len(legend) == 5 and legend[0]["en"].startswith("≤")
+    assert (image[..., 3] == 255).mean() > 0.95
+
+
+# --------------------------------------------------------------------------- real data
+
+
+def test_real_sierra_mortality_matches_gdal_statistics(realdata, tmp_path):
+    """Hemming-Schroeder et al. (2023) 30 m mortality raster (UTM 11N) and its study polygon,
+    which overhangs the raster: GDAL's own statistics of the 2017 band are the reference."""
+    src = realdata / "tree-mortality-sierra"
+    (tmp_path / "township.toml").write_text(
+        '[township]\nname = "Soaproot Saddle"\n\n'
+        f'[layers.villages]\npath = "{(src / "soap_mask_polygon.shp").as_posix()}"\n\n'
+        f'[rasters.mortality_2017]\npath = "{(src / "soap_mortality_2017.tif").as_posix()}"\n', encoding="utf-8")
+    result = zonal_stats(load_township(tmp_path), "mortality_2017", layer="villages")
+    row = result.table.iloc[0]
+    assert row["pixels"] == pytest.approx(36_849, abs=1e-6)
+    assert row["mean"] == pytest.approx(0.47527984355595, rel=1e-9)
+    assert row["std"] == pytest.approx(0.32355242225288, rel=1e-6)
+    assert row["min"] == 0 and row["max"] == 1
+    assert row["sum"] * 900 / 10_000 == pytest.approx(1_576.22, abs=0.01)  # mortality-weighted hectares
+    assert any(f.check == "outside_raster" for f in result.findings)  # the polygon overhangs the raster
