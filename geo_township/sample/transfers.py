@@ -1,0 +1,367 @@
+"""Land-transfer contracts (土地流转) and permanent basic farmland, with the planted faults.
+
+Farmland transfers are valley fields (see `fields`), forest-land transfers are forest plots on
+the slopes, and the photovoltaic project is a group of hillside plots cut into panels plus
+one valley parcel. Exactly five things are wrong on purpose (see `PlantedRoles`); everything
+else passes every audit rule of the design.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+
+from . import names
+from ._geom import M2_PER_MU, largest_polygon, polygons_of, shared_length, strip_cut
+from .fields import Field
+from .forest import PlotGeometry
+from .terrain import Landscape
+
+_INSET = 5.0  # parcels keep this far inside their village border (m)
+N_FARMLAND = 270  # ordinary farmland contracts
+N_FOREST = 40  # ordinary forest-land contracts (油茶 / 苗木)
+NON_FARMING = ("光伏发电", "畜禽养殖", "水产养殖")
+
+
+@dataclass
+class Parcel:
+    """One contract before ids and declared areas are attached (geometry in EPSG:4548)."""
+
+    geom: Polygon
+    village: int
+    land_type: str
+    use: str
+    transferor: str
+    transferee: str
+    start: dt.date
+    end: dt.date
+    role: str = ""  # planted fault role, "" for ordinary contracts
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass
+class TransferPlan:
+    """Contracts and basic-farmland patches (EPSG:4548)."""
+
+    parcels: list[Parcel]
+    basic_farmland: list[tuple[Polygon, int]]
+
+
+def _add_years(d: dt.date, years: int) -> dt.date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def _term(start: dt.date, years: int) -> dt.date:
+    return _add_years(start, years) - dt.timedelta(days=1)
+
+
+def _start_date(rng: np.random.Generator, lo: int = 2015, hi: int = 2023) -> dt.date:
+    years = np.arange(lo, hi + 1)
+    w = np.linspace(1.0, 1.8, len(years))
+    w /= w.sum()
+    y = int(rng.choice(years, p=w))
+    month = int(rng.integers(1, 13)) if y < 2023 else int(rng.integers(1, 5))
+    day = 1 if rng.uniform() < 0.6 else int(rng.integers(1, 29))
+    return dt.date(y, month, day)
+
+
+def _duration(rng: np.random.Generator) -> int:
+    return int(rng.choice([3, 5, 5, 6, 8, 10, 10, 10, 12, 15, 15, 20]))
+
+
+def _households(rng: np.random.Generator, mu: float) -> str:
+    n = max(1, int(round(mu / rng.uniform(1.8, 4.5))))
+    p = names.person(rng)
+    return p if n == 1 else f"{p}等{n}户"
+
+
+def _transferor(rng: np.random.Generator, village: str, mu: float, collective: float) -> str:
+    if rng.uniform() < collective:
+        return f"{village}集体"
+    return _households(rng, mu)
+
+
+def _inset(geom: Polygon, village_inset: Polygon) -> Polygon | None:
+    parts = polygons_of(shapely.intersection(geom, village_inset))
+    if not parts:
+        return None
+    return max(parts, key=lambda p: p.area)
+
+
+def _grow_into(base: Polygon, other: Polygon, target_m2: float) -> Polygon:
+    """The part of `other` within distance t of `base`, t chosen so its area ≈ target."""
+    lo, hi = 0.5, 600.0
+    piece = other
+    for _ in range(40):
+        t = 0.5 * (lo + hi)
+        piece = largest_polygon(shapely.intersection(other, base.buffer(t, quad_segs=4)))
+        if piece.area < target_m2:
+            lo = t
+        else:
+            hi = t
+    return piece
+
+
+def _adjacency(fields: list[Field], min_len: float) -> list[tuple[int, int, float]]:
+    geoms = np.asarray([f.geom for f in fields], dtype=object)
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="touches")
+    out = []
+    for i, j in zip(a, b):
+        if i < j:
+            ln = shared_length(geoms[i], geoms[j])
+            if ln >= min_len:
+                out.append((int(i), int(j), ln))
+    return out
+
+
+def plan_transfers(
+    land: Landscape,
+    fields: list[Field],
+    plots: list[PlotGeometry],
+    species: np.ndarray,
+    rng: np.random.Generator,
+) -> TransferPlan:
+    """Choose the contracts, draw the planted faults and the basic farmland."""
+    vnames = [v[0] for v in names.VILLAGES]
+    insets = [v.buffer(-_INSET) for v in land.villages]
+    mu = np.array([f.geom.area / M2_PER_MU for f in fields])
+    adj = _adjacency(fields, 30.0)
+    order = rng.permutation(len(adj))
+    reserved: set[int] = set()
+
+    # blocks of neighbouring fields: one operator per block, basic farmland by block
+    blen = {ri: rng.uniform(380.0, 620.0) for ri in range(len(land.rivers))}
+    boff = {ri: rng.uniform(0.0, 300.0) for ri in range(len(land.rivers))}
+    block_key = [
+        (f.village, f.river, f.side, int((f.s + boff[f.river]) // blen[f.river])) for f in fields
+    ]
+    keys = sorted(set(block_key))
+    is_bf_block = {k: bool(rng.uniform() < 0.72) for k in keys}
+
+    parcels: list[Parcel] = []
+
+    # --- planted fault: a parcel reaching into the neighbouring village -------------------
+    for k in order:
+        i, j, ln = adj[k]
+        fi, fj = fields[i], fields[j]
+        if fi.village == fj.village or ln < 40.0:
+            continue
+        if not (12.0 <= mu[i] <= 40.0 and mu[j] >= 0.6 * mu[i]):
+            continue
+        piece = _grow_into(fi.geom, fj.geom, 0.26 * fi.geom.area)
+        geom = largest_polygon(shapely.union(fi.geom, piece))
+        start = dt.date(2019, 3, 1)
+        parcels.append(
+            Parcel(geom, fi.village, "耕地", "粮食种植", _households(rng, mu[i] * 1.26),
+                   f"{names.short(vnames[fi.village])}粮食种植专业合作社", start, _term(start, 10),
+                   role="crosses_village")
+        )
+        reserved |= {i, j}
+        break
+
+    # --- photovoltaic project: hillside plots plus one valley parcel on basic farmland --------
+    plot_geoms = np.asarray([p.geom for p in plots], dtype=object)
+    plot_tree = shapely.STRtree(plot_geoms)
+    pv_plots: list[int] = []
+    for k in order:
+        i, j, ln = adj[k]
+        if i in reserved or j in reserved:
+            continue
+        fi, fj = fields[i], fields[j]
+        if fi.village != fj.village or not (5.0 <= mu[i] <= 35 and 5.0 <= mu[j] <= 35):
+            continue
+        bi, bj = is_bf_block[block_key[i]], is_bf_block[block_key[j]]
+        if bi == bj:
+            continue
+        a, b = (i, j) if not bi else (j, i)  # a: not basic farmland, b: basic farmland
+        if fields[a].geom.distance(land.valley.boundary) > 1.0:
+            continue  # the project starts at the foot of the hill
+        near = plot_tree.query(fields[a].geom.buffer(450.0), predicate="intersects")
+        near = [int(p) for p in near if plots[int(p)].village == fi.village]
+        near.sort(key=lambda p: plot_geoms[p].distance(fields[a].geom))
+        chosen, total = [], 0.0
+        for p in near:
+            pm = plot_geoms[p].area / M2_PER_MU
+            if pm > 160:
+                continue
+            chosen.append(p)
+            total += pm
+            if total > 260.0:
+                break
+        if total < 220.0 or len(chosen) > 7:
+            continue
+        pv_plots = chosen
+        start = dt.date(2021, 6, 1)
+        end = _term(start, 20)
+        geom = largest_polygon(shapely.union(fields[a].geom, fields[b].geom))
+        vn = vnames[fi.village]
+        parcels.append(
+            Parcel(geom, fi.village, "耕地", "光伏发电", _households(rng, mu[a] + mu[b]),
+                   names.PV_COMPANY, start, end, role="pv_on_basic_farmland")
+        )
+        for p in pv_plots:
+            g = plot_geoms[p].buffer(-2.0)
+            pm = g.area / M2_PER_MU
+            k_strips = max(1, int(round(pm / rng.uniform(15.0, 24.0))))
+            rect = g.minimum_rotated_rectangle
+            c = np.asarray(rect.exterior.coords)[:3]
+            e1, e2 = c[1] - c[0], c[2] - c[1]
+            axis = e1 if np.hypot(*e1) >= np.hypot(*e2) else e2
+            length = max(np.hypot(*e1), np.hypot(*e2))
+            w = rng.uniform(0.85, 1.15, k_strips)
+            pieces = strip_cut(g, float(np.arctan2(axis[1], axis[0])), list(w / w.sum() * length))
+            for piece in pieces:
+                piece = piece.buffer(-1.0)
+                for part in polygons_of(piece):
+                    if part.area >= 3.0 * M2_PER_MU:
+                        parcels.append(
+                            Parcel(part, fi.village, "林地", "光伏发电",
+                                   _transferor(rng, vn, part.area / M2_PER_MU, 0.5),
+                                   names.PV_COMPANY, start, end, role="pv")
+                        )
+        reserved |= {a, b}
+        is_bf_block[block_key[a]] = False
+        break
+
+    # --- planted fault: two contracts on overlapping land at the same time ----------------
+    for k in order:
+        i, j, ln = adj[k]
+        if i in reserved or j in reserved or ln < 50.0:
+            continue
+        fi, fj = fields[i], fields[j]
+        if fi.village != fj.village or not (22.0 <= mu[i] <= 60.0 and 8.0 <= mu[j] <= 40.0):
+            continue
+        piece = _grow_into(fj.geom, fi.geom, 8.0 * M2_PER_MU)
+        gb = largest_polygon(shapely.union(fj.geom, piece))
+        ga = _inset(fi.geom, insets[fi.village])
+        gb = _inset(gb, insets[fi.village])
+        if ga is None or gb is None or gb.area / M2_PER_MU > 75.0:
+            continue
+        vs = names.short(vnames[fi.village])
+        s1, s2 = dt.date(2018, 3, 1), dt.date(2020, 10, 1)
+        parcels.append(Parcel(ga, fi.village, "耕地", "粮食种植", _households(rng, mu[i]),
+                              f"{vs}粮食种植专业合作社", s1, _term(s1, 10), role="overlap_a"))
+        parcels.append(Parcel(gb, fi.village, "耕地", "蔬菜种植", _households(rng, gb.area / M2_PER_MU),
+                              f"{names.person(rng)}家庭农场", s2, _term(s2, 8), role="overlap_b"))
+        reserved |= {i, j}
+        break
+
+    # --- renewals: the same land contracted again after the first contract ended ----------
+    cand = [i for i in rng.permutation(len(fields)) if i not in reserved and 10.0 <= mu[i] <= 60.0]
+    for n_ren, i in enumerate(cand[:3]):
+        f = fields[i]
+        g1 = _inset(f.geom, insets[f.village])
+        if g1 is None:
+            continue
+        g2 = largest_polygon(g1.buffer(-1.0, join_style="mitre"))
+        s1 = dt.date(2015 + n_ren, int(rng.integers(1, 7)), 1)
+        e1 = _term(s1, int(rng.choice([3, 4, 5])))
+        s2 = e1 + dt.timedelta(days=1)
+        vs = names.short(vnames[f.village])
+        who = f"{vs}粮食种植专业合作社"
+        use = "粮食种植"
+        hh = _households(rng, mu[i])
+        parcels.append(Parcel(g1, f.village, "耕地", use, hh, who, s1, e1, role=f"renewal{n_ren}_a"))
+        parcels.append(Parcel(g2, f.village, "耕地", use, hh, who if n_ren else f"{names.person(rng)}家庭农场",
+                              s2, _term(s2, int(rng.choice([5, 10]))), role=f"renewal{n_ren}_b"))
+        reserved.add(i)
+
+    # --- ordinary farmland contracts, block by block ----------------------------------------
+    block_members: dict[tuple, list[int]] = {}
+    for i, k in enumerate(block_key):
+        block_members.setdefault(k, []).append(i)
+    n_farm = 0
+    visits = [keys[i] for i in rng.permutation(len(keys))]
+    visits = visits + [keys[i] for i in rng.permutation(len(keys))]  # a second pass if needed
+    taken: set[tuple] = set()
+    for bk in visits:
+        if n_farm >= N_FARMLAND:
+            break
+        bf = is_bf_block[bk]
+        if bk in taken or rng.uniform() > (0.55 if bf else 0.35):
+            continue
+        taken.add(bk)
+        vi = bk[0]
+        vn = vnames[vi]
+        vs = names.short(vn)
+        if bf:
+            use = "粮食种植" if rng.uniform() < 0.68 else "蔬菜种植"
+        else:
+            use = str(rng.choice(["粮食种植", "蔬菜种植", "水产养殖", "畜禽养殖", "苗木花卉"],
+                                 p=[0.25, 0.2, 0.22, 0.18, 0.15]))
+        who = {
+            "粮食种植": [f"{vs}粮食种植专业合作社", f"{names.person(rng)}家庭农场",
+                         f"{vs}农机服务专业合作社", *names.COMPANIES_FARM],
+            "蔬菜种植": [f"{vs}蔬菜种植专业合作社", f"{names.person(rng)}家庭农场",
+                         "池州绿源农业科技有限公司"],
+            "水产养殖": [f"{names.person(rng)}家庭渔场", "池州清水渔业有限公司"],
+            "畜禽养殖": [f"{names.person(rng)}家庭牧场", "安徽牧丰畜禽养殖有限公司"],
+            "苗木花卉": ["池州青山苗木花卉有限公司", f"{names.person(rng)}家庭农场"],
+        }[use]
+        transferee = str(who[int(rng.integers(len(who)))])
+        start0 = _start_date(rng)
+        years0 = _duration(rng)
+        for i in block_members[bk]:
+            if i in reserved or n_farm >= N_FARMLAND:
+                continue
+            if rng.uniform() > 0.75:
+                continue
+            g = _inset(fields[i].geom, insets[vi])
+            if g is None:
+                continue
+            gm = g.area / M2_PER_MU
+            if not (4.0 <= gm <= 78.0) or 4 * np.pi * g.area / g.length**2 < 0.25:
+                continue
+            start = start0 if rng.uniform() < 0.7 else _start_date(rng)
+            parcels.append(
+                Parcel(g, vi, "耕地", use, _transferor(rng, vn, gm, 0.15), transferee,
+                       start, _term(start, years0 if start == start0 else _duration(rng)))
+            )
+            reserved.add(i)
+            n_farm += 1
+    # one ordinary contract declares 20 % more than it measures
+    farm_idx = [k for k, p in enumerate(parcels) if p.role == "" and 10 <= p.geom.area / M2_PER_MU <= 50]
+    parcels[farm_idx[int(rng.integers(len(farm_idx)))]].role = "area_off"
+
+    # --- forest-land contracts: oil-tea and nursery plots above the valleys ----------------
+    dval = shapely.distance(land.valley, plot_geoms)
+    pm_all = np.array([g.area / M2_PER_MU for g in plot_geoms])
+    ok = (dval < 700.0) & (pm_all >= 8.0) & (pm_all <= 76.0)
+    ok[pv_plots] = False
+    cand_tea = [p for p in rng.permutation(len(plots)) if ok[p] and species[p] == "油茶"]
+    cand_other = [p for p in rng.permutation(len(plots)) if ok[p] and species[p] in ("杉木", "马尾松")]
+    chosen = [(p, "油茶种植") for p in cand_tea[:28]] + [(p, "苗木花卉") for p in cand_other[: N_FOREST - min(28, len(cand_tea))]]
+    for p, use in chosen:
+        vi = plots[p].village
+        vn = vnames[vi]
+        g = largest_polygon(plot_geoms[p].buffer(-2.0))
+        gm = g.area / M2_PER_MU
+        if use == "油茶种植":
+            opts = list(names.COMPANIES_FOREST[:1]) + [f"{names.short(vn)}油茶种植专业合作社",
+                                                      f"{names.person(rng)}家庭林场"]
+        else:
+            opts = ["池州青山苗木花卉有限公司", f"{names.person(rng)}家庭林场"]
+        start = _start_date(rng)
+        parcels.append(
+            Parcel(g, vi, "林地", use, _transferor(rng, vn, gm, 0.5), str(opts[int(rng.integers(len(opts)))]),
+                   start, _term(start, int(rng.choice([10, 15, 20])))),
+        )
+
+    # --- permanent basic farmland: the fields of the basic-farmland blocks -----------------
+    bf_polys: list[tuple[Polygon, int]] = []
+    for bk in keys:
+        if not is_bf_block[bk]:
+            continue
+        u = shapely.union_all([fields[i].geom for i in block_members[bk]])
+        for part in polygons_of(u.buffer(-0.3, join_style="mitre")):
+            if part.area >= 1.0 * M2_PER_MU:
+                bf_polys.append((part, bk[0]))
+    return TransferPlan(parcels, bf_polys)
