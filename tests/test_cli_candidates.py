@@ -1,0 +1,87 @@
+"""`geo-township candidates` through Click: the table, files for crews, and bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+from pyproj import Transformer
+from rasterio.transform import from_origin
+
+from geo_township.cli import main
+
+
+def run(runner, *args):
+    return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def town(tiny_township):
+    """NDVI 2022 and 2023 on a 10 m grid; 2023 lost 0.4 over 3 × 2 pixels in the pine plot (west)
+    and over 3 × 3 pixels in the fir plot (east)."""
+    x0, y1 = Transformer.from_crs(4490, 4548, always_xy=True).transform(117.488, 30.501)
+    x0, y1 = np.floor(x0 / 10) * 10, np.ceil(y1 / 10) * 10
+    before = np.full((140, 250), 0.8, dtype="float32")
+    after = before.copy()
+    for lon, lat, rows, cols in ((117.495, 30.495, 3, 2), (117.505, 30.495, 3, 3)):
+        x, y = Transformer.from_crs(4490, 4548, always_xy=True).transform(lon, lat)
+        r, c = int((y1 - y) // 10), int((x - x0) // 10)
+        after[r:r + rows, c:c + cols] -= 0.4
+    for name, data in (("ndvi_2022", before), ("ndvi_2023", after)):
+        with rasterio.open(tiny_township / f"{name}.tif", "w", driver="GTiff", width=250, height=140, count=1,
+                           dtype="float32", crs="EPSG:4548", transform=from_origin(x0, y1, 10, 10)) as ds:
+            ds.write(data, 1)
+    with open(tiny_township / "township.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[rasters.ndvi_2022]\npath = "ndvi_2022.tif"\n\n[rasters.ndvi_2023]\npath = "ndvi_2023.tif"\n')
+    return tiny_township
+
+
+def test_table_and_files(runner, town, tmp_path):
+    out = tmp_path / "candidates.gpkg"
+    result = run(runner, "candidates", "ndvi_2022", "ndvi_2023", "--save", out, "--format", "csv",
+                 "--township", town)
+    assert result.exit_code == 0, result.stderr
+    table = pd.read_csv(io.StringIO(result.stdout.lstrip("\ufeff")), dtype={"plot_id": str})
+    assert list(table["patch_id"]) == ["C001"]
+    assert table["plot_id"].iloc[0] == "001"
+    assert table["loss_pixels"].iloc[0] == 6
+    assert table["drop_mean"].iloc[0] == pytest.approx(0.4, abs=1e-6)
+    assert "wrote" in result.stderr
+    assert dict(pyogrio.list_layers(out)) == {"candidate_patches": "Polygon", "candidate_points": "Point"}
+
+
+def test_chinese_table_and_kml(runner, town, tmp_path):
+    result = run(runner, "candidates", "ndvi_2022", "ndvi_2023", "--lang", "zh", "--save", tmp_path / "c.kml",
+                 "--township", town)
+    assert result.exit_code == 0
+    for word in ("疑似斑块", "小班", "平均下降", "马尾松"):
+        assert word in result.stdout
+    assert (tmp_path / "c.kml").exists()
+
+
+def test_thresholds_from_options(runner, town):
+    result = run(runner, "candidates", "ndvi_2022", "ndvi_2023", "--max-m2", "300", "--format", "json",
+                 "--township", town)
+    doc = json.loads(result.stdout)
+    assert doc["tables"]["summary"] == []
+    assert doc["tables"]["totals"][0]["excluded_large"] == 1
+    assert doc["provenance"]["max_m2"] == 300
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["ndvi_2022", "nope"], "no raster called 'nope'"),
+    (["ndvi_2022", "ndvi_2023", "--min-drop", "0"], "--min-drop"),
+    (["ndvi_2022", "ndvi_2023", "--min-m2", "900", "--max-m2", "100"], "size range"),
+    (["ndvi_2022", "ndvi_2023", "--save", "c.xlsx"], "cannot write candidates"),
+])
+def test_bad_input_exits_2_with_a_message(runner, town, args, message, monkeypatch):
+    monkeypatch.chdir(town)
+    result = run(runner, "candidates", *args, "--township", town)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
