@@ -7,7 +7,8 @@ import pandas as pd
 
 from geo_township.errors import TownshipError
 from geo_township.layers import Township
-from geo_township.measure import METHOD_NOTES, Method, area_by
+from geo_township.kinds import column_label
+from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_by
 from geo_township.results import Finding, Result
 from geo_township.units import area_unit
 
@@ -53,6 +54,21 @@ def describe_layers(township: Township) -> Result:
                   provenance=township.provenance())
 
 
+def village_order(township: Township) -> list[str]:
+    """Village names in the order officers list them: by village code, else as in the file."""
+    villages = township.gdf("villages")
+    if "code" in villages.columns and villages["code"].notna().all():
+        villages = villages.sort_values("code", kind="stable")
+    return [str(v) for v in villages["village"].dropna()]
+
+
+def order_by_villages(table: pd.DataFrame, township: Township, column: str = "group") -> pd.DataFrame:
+    """Rows of a per-village table in village order; other groups (none, outside, Total) after."""
+    rank = {name: i for i, name in enumerate(village_order(township))}
+    key = table[column].map(lambda g: rank.get(g, len(rank) + (1 if g == "Total" else 0)))
+    return table.assign(_k=key).sort_values("_k", kind="stable").drop(columns="_k").reset_index(drop=True)
+
+
 def area_summary(township: Township, kind_name: str, *, by: str | None = None, unit: str = "mu",
                  method: Method | None = None) -> Result:
     """Area of a layer per group (``by`` a field, canonical or the file's own), in ``unit``,
@@ -61,14 +77,24 @@ def area_summary(township: Township, kind_name: str, *, by: str | None = None, u
     unit_ = area_unit(unit)
     layer = township.layer(kind_name)
     table = area_by(layer.gdf, by, unit=unit, method=method)
+    if by == "village" and kind_name != "villages" and township.has("villages"):
+        table = order_by_villages(table, township)
     vocab = {}
     if by and by in layer.kind.field_names and layer.kind.field(by).vocabulary:
         vocab["group"] = layer.kind.field(by).vocabulary
     note = f"method: {METHOD_NOTES[method]}; unit: {unit_.en} ({unit_.zh})"
+    note_zh = f"面积算法：{METHOD_NOTES_ZH[method]}；单位：{unit_.zh}"
     if unit == "mu":
         note += ", 1 mu = 10000/15 m²"
+        note_zh += "（1亩 = 10000/15 平方米）"
+    labels = {}
+    if by:
+        labels["group"] = (column_label(by, "en"), column_label(by, "zh"))
+    kind_ = layer.kind
     return Result(
-        f"Area of {kind_name}" + (f" by {by}" if by else ""), table, notes=[note], vocab=vocab,
+        f"Area of {kind_.en.lower()}" + (f" by {labels['group'][0].lower()}" if by else ""), table,
+        title_zh=f"{kind_.zh}面积" + (f"（按{labels['group'][1]}）" if by else ""),
+        notes=[note], notes_zh=[note_zh], vocab=vocab, labels=labels,
         decimals={f"area_{unit_.code}": unit_.decimals},
         provenance=township.provenance(analysis="area", layer=kind_name, group_by=by, unit=unit,
                                        area_method=method, method_note=METHOD_NOTES[method]),

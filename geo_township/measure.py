@@ -36,6 +36,10 @@ METHOD_NOTES = {
     "ellipsoidal": "ellipsoidal area on the CGCS2000 ellipsoid (as land surveys report, TD/T 1055-2019)",
     "planar": "planar area in the township's 3-degree Gauss–Krüger zone",
 }
+METHOD_NOTES_ZH = {
+    "ellipsoidal": "CGCS2000 椭球面积（与国土调查一致，TD/T 1055-2019）",
+    "planar": "高斯-克吕格 3 度带平面面积",
+}
 GEOD = Geod(a=CGCS2000_A, rf=CGCS2000_RF)
 
 

@@ -61,6 +61,17 @@ class Result:
     notes: list[str] = field(default_factory=list)
     vocab: dict[str, str] = field(default_factory=dict)
     decimals: dict[str, int] = field(default_factory=dict)
+    title_zh: str = ""
+    notes_zh: list[str] = field(default_factory=list)
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def title_in(self, lang: str) -> str:
+        """The title in ``lang`` (the English one when no Chinese title is given)."""
+        return self.title_zh if lang == "zh" and self.title_zh else self.title
+
+    def notes_in(self, lang: str) -> list[str]:
+        """The notes in ``lang`` (the English ones when no Chinese notes are given)."""
+        return self.notes_zh if lang == "zh" and self.notes_zh else self.notes
 
     @property
     def has_errors(self) -> bool:
@@ -84,11 +95,12 @@ class Result:
 
     def localised(self, lang: str = "en", *, headings: bool = True) -> dict[str, pd.DataFrame]:
         """Every table with coded values as words and (optionally) headings in ``lang``."""
-        return {name: localise(df, lang, vocab=self.vocab, headings=headings) for name, df in self.all_tables().items()}
+        return {name: localise(df, lang, vocab=self.vocab, headings=headings, labels=self.labels)
+                for name, df in self.all_tables().items()}
 
 
 def localise(df: pd.DataFrame, lang: str, *, vocab: dict[str, str] | None = None,
-             headings: bool = True) -> pd.DataFrame:
+             headings: bool = True, labels: dict[str, tuple[str, str]] | None = None) -> pd.DataFrame:
     """A copy of ``df`` with coded values as words and headings in ``lang`` ('en' or 'zh')."""
     out = df.copy()
     vocab = dict(vocab or {})
@@ -106,5 +118,7 @@ def localise(df: pd.DataFrame, lang: str, *, vocab: dict[str, str] | None = None
     if "severity" in out.columns and lang == "zh":
         out["severity"] = out["severity"].map({"error": "错误", "warning": "警告", "info": "提示"}).fillna(out["severity"])
     if headings:
-        out.columns = [column_label(str(c), lang) for c in out.columns]
+        labels = labels or {}
+        out.columns = [labels[c][1 if lang == "zh" else 0] if c in labels else column_label(str(c), lang)
+                       for c in out.columns]
     return out

@@ -42,7 +42,7 @@ def _prepared(result: Result, lang: str, *, headings: bool, default_decimals: in
     tables = {}
     for name, df in result.all_tables().items():
         df = _rounded(df, result.decimals, default_decimals)
-        tables[name] = localise(df, lang, vocab=result.vocab, headings=headings)
+        tables[name] = localise(df, lang, vocab=result.vocab, headings=headings, labels=result.labels)
     return tables
 
 
@@ -100,7 +100,7 @@ def table_text(result: Result, lang: str, *, width: int | None = None) -> str:
     for name, df in result.all_tables().items():
         if name == "findings":
             continue
-        title = result.title if name == "summary" else name.replace("_", " ")
+        title = result.title_in(lang) if name == "summary" else name.replace("_", " ")
         console.print(_rich_table(df, title, result, lang))
     if result.findings:
         findings = result.findings_frame()
@@ -111,7 +111,7 @@ def table_text(result: Result, lang: str, *, width: int | None = None) -> str:
             more = n - MAX_FINDINGS_SHOWN
             console.print(f"… and {more} more; write them all with --format xlsx -o findings.xlsx (or csv/json)."
                           if lang == "en" else f"… 另有 {more} 条；用 --format xlsx -o 问题清单.xlsx 导出全部。")
-    for note in result.notes:
+    for note in result.notes_in(lang):
         console.print(note, markup=False)
     return console.export_text()
 
@@ -136,8 +136,8 @@ def _rich_table(df: pd.DataFrame, title: str, result: Result, lang: str):
             text[col] = [_number(v, places) for v in df[col]]
         else:
             text[col] = [_cell(v) for v in df[col]]
-    text = localise(text, lang, vocab=result.vocab)
-    table = Table(title=title, title_justify="left")
+    text = localise(text, lang, vocab=result.vocab, labels=result.labels)
+    table = Table(title=title, title_justify="left", min_width=min(len(title) + 4, 100))
     for col, is_num in zip(text.columns, numeric, strict=True):
         table.add_column(str(col), justify="right" if is_num else "left", overflow="fold")
     for row in text.itertuples(index=False):
