@@ -19,10 +19,12 @@ never interpreted as markup, so values from data files can go in unchanged.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import geopandas as gpd
 import numpy as np
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 SYMBOLS = ("circle", "square", "triangle", "diamond")
 """Point symbols the map draws (trees are circles; other point layers pick another)."""
@@ -73,8 +75,9 @@ class Overlay:
         ``labels``). Dates are shown as 2022-03-05; coded values (``vocab``) as words.
     show:
         Visible when the page opens.
-    description:
-        One sentence shown under the layer's legend entry (what the layer means).
+    description, description_zh:
+        One sentence shown under the layer's legend entry (what the layer means), in
+        English and Chinese (the English one is used when the Chinese one is empty).
     id_field:
         The field that identifies a feature: the popup's title and what the map's
         search box finds (e.g. ``plot_id``).
@@ -117,9 +120,13 @@ class Overlay:
     weight: float = 2.0
     fill_opacity: float = 0.35
     dash: str | None = None
+    description_zh: str = ""
 
     def name(self, lang: str = "en") -> str:
         return self.zh if lang == "zh" else self.en
+
+    def describe(self, lang: str = "en") -> str:
+        return self.description_zh if lang == "zh" and self.description_zh else self.description
 
 
 @dataclass
@@ -154,6 +161,7 @@ class RasterOverlay:
     opacity: float = 0.7
     show: bool = True
     description: str = ""
+    description_zh: str = ""
 
     def __post_init__(self) -> None:
         from geo_township.errors import UsageError
@@ -173,3 +181,6 @@ class RasterOverlay:
 
     def name(self, lang: str = "en") -> str:
         return self.zh if lang == "zh" else self.en
+
+    def describe(self, lang: str = "en") -> str:
+        return self.description_zh if lang == "zh" and self.description_zh else self.description

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "import": "import_",
     "zonal": "zonal",
     "candidates": "candidates",
+    "map": "map",
 }
 
 

@@ -47,6 +47,13 @@ Programs can also pass overlays directly: ``build_map(township, extra_overlays=[
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from geo_township.webmap.providers import (
     AnyOverlay,
     Collected,
@@ -69,12 +76,89 @@ OVERLAY_PROVIDERS: dict[str, Provider] = {
 RASTER_PROVIDERS: dict[str, RasterProvider] = {
 }
 
+if TYPE_CHECKING:
+    from geo_township.layers import Township
+    from geo_township.results import Result
+    from geo_township.webmap.model import MapModel
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PATH = Path("maps") / "township.html"
+"""Where ``geo-township map`` writes the page, relative to the working folder."""
+
+
+@dataclass
+class WrittenMap:
+    """A map page written to disk: where, how big (bytes), how long it took (s), what it shows."""
+
+    path: Path
+    bytes: int
+    seconds: float
+    model: MapModel
+    warnings: list[str] = field(default_factory=list)
+
+
+def build_map(township: Township, *, lang: str = "en", indicator: str | None = None, scheme: str = "fisher_jenks",
+              classes: int = 5, basemaps: Sequence[str] | None = None, tianditu_key: str | None = None,
+              extra_overlays: Sequence[AnyOverlay] = (), rasters: Sequence[str] = (),
+              offline: bool = False) -> tuple[MapModel, str]:
+    """The map of ``township`` as a model and its HTML page.
+
+    Every loaded layer is an overlay with a legend entry; ``indicator`` adds a per-village
+    choropleth (:data:`~geo_township.webmap.indicators.INDICATORS`) classified by
+    ``scheme`` into at most ``classes`` classes; ``basemaps`` names the basemaps (first
+    shown; default OSM, satellite, AMap, and Tianditu when ``tianditu_key`` is given);
+    ``rasters`` names township rasters drawn by :data:`RASTER_PROVIDERS`; ``offline``
+    inlines Leaflet from XStatic-Leaflet. Layers are reprojected to EPSG:4326 for the
+    page only; the data are not changed.
+    """
+    from geo_township.webmap.build import render_html
+    from geo_township.webmap.model import build_model
+
+    model = build_model(township, lang=lang, indicator_key=indicator, scheme=scheme, classes=classes,
+                        basemaps=basemaps, tianditu_key=tianditu_key, extra_overlays=extra_overlays,
+                        rasters=rasters)
+    return model, render_html(model, offline=offline)
+
+
+def write_map(township: Township, path: str | Path | None = None, **options) -> WrittenMap:
+    """Build the map (options as :func:`build_map`) and write it atomically to ``path``
+    (default ``maps/township.html`` in the working folder, which is created if needed)."""
+    from geo_township.io.write import atomic_path
+
+    started = time.perf_counter()
+    if path is None:
+        target = DEFAULT_PATH
+        target.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        target = Path(path)
+    model, page = build_map(township, **options)
+    data = page.encode("utf-8")
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    seconds = time.perf_counter() - started
+    log.info("map written to %s (%d bytes, %.1f s)", target, len(data), seconds)
+    return WrittenMap(target, len(data), seconds, model, list(model.warnings))
+
+
+def map_summary(township: Township) -> Result:
+    """The township's key statistics per village and layer sizes (see :mod:`.summary`)."""
+    from geo_township.webmap.summary import map_summary as _summary
+
+    return _summary(township)
+
+
 __all__ = [
+    "DEFAULT_PATH",
     "OVERLAY_PROVIDERS",
     "RASTER_PROVIDERS",
     "AnyOverlay",
     "Collected",
     "Provider",
     "RasterProvider",
+    "WrittenMap",
+    "build_map",
     "collect_overlays",
+    "map_summary",
+    "write_map",
 ]

@@ -1,0 +1,252 @@
+"""Per-village indicators for the choropleth (``--indicator``) and the map's key
+statistics, as a registry of data.
+
+Where a feature belongs: its record's ``village`` when given, else the village polygon
+that contains it (points) or its representative point (polygons), in the township's
+working CRS. Features in no village form an "(outside)" group, never dropped.
+
+Trees are counted by their current status (a tree's life only moves forward):
+*found* = every record; *standing* (outstanding) = suspected or confirmed; *felled* =
+felled, cleared or verified; *cleared* = cleared or verified; clearance rate =
+cleared ÷ found × 100. Areas are ellipsoidal (or planar, per ``area_method``) in mu.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from geo_township.errors import UsageError
+from geo_township.kinds import PINE_SPECIES
+
+if TYPE_CHECKING:  # imported in the functions, so the command line's --help stays fast
+    import geopandas as gpd
+    import pandas as pd
+
+    from geo_township.layers import Township
+
+OUTSIDE = "(outside)"  # geo_township.results.OUTSIDE_LABEL["en"]
+STANDING = ("suspected", "confirmed")
+FELLED = ("felled", "cleared", "verified")
+CLEARED = ("cleared", "verified")
+
+
+def village_of(gdf: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None) -> pd.Series:
+    """The village each feature belongs to: its ``village`` field, else by location.
+
+    Both layers must be in the same CRS (a township's layers are). Features in no village
+    get ``"(outside)"``.
+    """
+    import pandas as pd
+    import shapely
+
+    out = pd.Series(OUTSIDE, index=gdf.index, dtype=object)
+    if "village" in gdf.columns:
+        named = gdf["village"].notna() & (gdf["village"].astype(str).str.strip() != "")
+        out[named] = gdf.loc[named, "village"].astype(str)
+    else:
+        named = pd.Series(False, index=gdf.index)
+    todo = ~named.to_numpy()
+    if todo.any() and villages is not None and len(villages):
+        geoms = gdf.geometry.to_numpy()[todo]
+        points = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.point_on_surface(geoms))
+        tree = shapely.STRtree(villages.geometry.to_numpy())
+        pt_idx, vil_idx = tree.query(points, predicate="intersects")
+        first = pd.Series(vil_idx).groupby(pt_idx).min()  # a point on a shared border: the first village
+        names = villages["village"].astype(str).to_numpy()
+        where = np.flatnonzero(todo)
+        out.iloc[where[first.index.to_numpy()]] = names[first.to_numpy()]
+    return out
+
+
+def _villages(township: Township) -> gpd.GeoDataFrame | None:
+    return township.optional("villages")
+
+
+def _group_count(township: Township, kind: str, mask: Callable[[gpd.GeoDataFrame], np.ndarray] | None = None
+                 ) -> pd.Series:
+    import pandas as pd
+
+    gdf = township.gdf(kind)
+    keys = village_of(gdf, _villages(township))
+    sel = np.ones(len(gdf), dtype=bool) if mask is None else mask(gdf)
+    return pd.Series(sel.astype(int), index=gdf.index).groupby(keys.to_numpy()).sum().astype(float)
+
+
+def _group_area(township: Township, kind: str, mask: Callable[[gpd.GeoDataFrame], np.ndarray] | None = None
+                ) -> pd.Series:
+    import pandas as pd
+
+    from geo_township.measure import area
+
+    gdf = township.gdf(kind)
+    keys = village_of(gdf, _villages(township))
+    mu = area(gdf.geometry, unit="mu", method=township.config.parameters.get("area_method", "ellipsoidal"))
+    if mask is not None:
+        mu = np.where(mask(gdf), mu, 0.0)
+    return pd.Series(mu, index=gdf.index).groupby(keys.to_numpy()).sum()
+
+
+def _status_in(codes: tuple[str, ...]) -> Callable[[gpd.GeoDataFrame], np.ndarray]:
+    return lambda gdf: gdf["status"].isin(codes).to_numpy()
+
+
+def _pine(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    return gdf["species"].isin(PINE_SPECIES).to_numpy() if "species" in gdf.columns else np.zeros(len(gdf), bool)
+
+
+def _clearance(township: Township) -> pd.Series:
+    found = _group_count(township, "infected_trees")
+    cleared = _group_count(township, "infected_trees", _status_in(CLEARED))
+    return (cleared / found.where(found > 0) * 100.0)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A number per village: what it is, its unit, the layer it needs, how to compute it,
+    and whether more is worse (red ramp) or better (green ramp)."""
+
+    key: str
+    en: str
+    zh: str
+    unit_en: str
+    unit_zh: str
+    layer: str
+    compute: Callable[[Township], pd.Series]
+    decimals: int = 0
+    ramp: str = "reds"
+
+    def name(self, lang: str = "en") -> str:
+        return self.zh if lang == "zh" else self.en
+
+    def unit(self, lang: str = "en") -> str:
+        return self.unit_zh if lang == "zh" else self.unit_en
+
+
+INDICATORS: dict[str, Indicator] = {
+    i.key: i
+    for i in (
+        Indicator("standing", "Outstanding infected trees", "未除治疫木", "trees", "株", "infected_trees",
+                  lambda t: _group_count(t, "infected_trees", _status_in(STANDING))),
+        Indicator("found", "Infected trees found", "发现疫木", "trees", "株", "infected_trees",
+                  lambda t: _group_count(t, "infected_trees")),
+        Indicator("felled", "Infected trees felled", "已伐疫木", "trees", "株", "infected_trees",
+                  lambda t: _group_count(t, "infected_trees", _status_in(FELLED)), ramp="greens"),
+        Indicator("cleared", "Infected trees cleared", "已清理疫木", "trees", "株", "infected_trees",
+                  lambda t: _group_count(t, "infected_trees", _status_in(CLEARED)), ramp="greens"),
+        Indicator("clearance_pct", "Clearance rate", "除治率", "%", "%", "infected_trees", _clearance,
+                  decimals=1, ramp="greens"),
+        Indicator("forest_mu", "Forest area", "林地面积", "mu", "亩", "forest_plots",
+                  lambda t: _group_area(t, "forest_plots"), decimals=2, ramp="greens"),
+        Indicator("pine_mu", "Pine forest area", "松林面积", "mu", "亩", "forest_plots",
+                  lambda t: _group_area(t, "forest_plots", _pine), decimals=2, ramp="oranges"),
+        Indicator("transferred_mu", "Land transferred", "土地流转面积", "mu", "亩", "land_transfers",
+                  lambda t: _group_area(t, "land_transfers"), decimals=2, ramp="blues"),
+        Indicator("sites_illegal", "Illegal sand-mining sites", "非法采砂点", "sites", "处", "sand_sites",
+                  lambda t: _group_count(t, "sand_sites", _status_in(("illegal",)))),
+    )
+}
+"""Indicators by key (the ``--indicator`` choices and the summary's columns)."""
+
+RAMPS: dict[str, tuple[str, ...]] = {
+    "reds": ("#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#8c2d04"),
+    "greens": ("#f7fcf5", "#d9f0d3", "#addd8e", "#78c679", "#41ab5d", "#238443", "#005a32"),
+    "oranges": ("#fff7ec", "#fee8c8", "#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000"),
+    "blues": ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"),
+}
+"""Sequential colour ramps (light → dark), sampled evenly for the number of classes."""
+
+
+def indicator(key: str) -> Indicator:
+    """The indicator called ``key``; an unknown key lists the valid ones."""
+    try:
+        return INDICATORS[key]
+    except KeyError:
+        raise UsageError(f"unknown indicator {key!r}", hint="use one of: " + ", ".join(INDICATORS)) from None
+
+
+def per_village(township: Township, key: str) -> pd.Series:
+    """The indicator for every village of the villages layer (0 where nothing counts; NaN
+    where a rate has no denominator), in the villages layer's order."""
+    ind = indicator(key)
+    if not township.has("villages"):
+        raise UsageError("a per-village indicator needs a villages layer",
+                         hint="add [layers.villages] to township.toml")
+    if not township.has(ind.layer):
+        raise UsageError(f"indicator {key!r} needs the {ind.layer} layer, which the township does not have",
+                         hint=f"add [layers.{ind.layer}] to township.toml or choose another indicator")
+    import pandas as pd
+
+    names = township.gdf("villages")["village"].astype(str).to_numpy()
+    values = pd.Series(ind.compute(township).reindex(names).to_numpy(), index=names)
+    return values if key == "clearance_pct" else values.fillna(0.0)
+
+
+@dataclass(frozen=True)
+class Classes:
+    """A classification of values: upper bounds of each class, its colour, its label."""
+
+    bins: tuple[float, ...]
+    colors: tuple[str, ...]
+    labels: tuple[str, ...]
+    scheme: str
+
+    def classify(self, values: np.ndarray) -> np.ndarray:
+        """Class index of each value (-1 for missing)."""
+        v = np.asarray(values, dtype="float64")
+        idx = np.searchsorted(np.asarray(self.bins), v, side="left")
+        idx = np.minimum(idx, len(self.bins) - 1)
+        return np.where(np.isfinite(v), idx, -1)
+
+
+SCHEMES = {"fisher_jenks": "FisherJenks", "quantiles": "Quantiles", "equal_interval": "EqualInterval",
+           "natural_breaks": "NaturalBreaks"}
+"""Classification schemes offered (mapclassify classes)."""
+SCHEME_NAMES = {"fisher_jenks": ("natural breaks (Fisher–Jenks)", "自然断点(Fisher-Jenks)"),
+                "quantiles": ("quantiles", "分位数"), "equal_interval": ("equal intervals", "等间距"),
+                "natural_breaks": ("natural breaks (k-means)", "自然断点(k均值)")}
+
+
+def _fmt(value: float, decimals: int) -> str:
+    return f"{value:,.{decimals}f}"
+
+
+def classify(values: pd.Series | np.ndarray, *, scheme: str = "fisher_jenks", k: int = 5, decimals: int = 0,
+             ramp: str = "reds") -> Classes:
+    """Classify ``values`` with mapclassify into at most ``k`` classes (fewer when there
+    are fewer distinct values), coloured from ``ramp``.
+
+    Labels read ``a – b`` with the indicator's decimals; the first class starts at the
+    minimum.
+    """
+    import mapclassify
+
+    if scheme not in SCHEMES:
+        raise UsageError(f"unknown classification {scheme!r}", hint="use one of: " + ", ".join(SCHEMES))
+    v = np.asarray(values, dtype="float64")
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return Classes((0.0,), (RAMPS[ramp][3],), ("–",), scheme)
+    distinct = np.unique(v)
+    k = max(1, min(int(k), len(distinct)))
+    if k == 1:
+        bins = np.array([distinct[-1]])
+    elif k == len(distinct):
+        bins = distinct
+    else:
+        bins = np.asarray(getattr(mapclassify, SCHEMES[scheme])(v, k=k).bins, dtype="float64")
+        bins = np.unique(bins)
+    ramp_colors = RAMPS[ramp]
+    picks = np.round(np.linspace(1, len(ramp_colors) - 1, len(bins))).astype(int) if len(bins) > 1 else [4]
+    labels = []
+    lower = float(v.min())
+    for upper in bins:
+        upper = float(upper)
+        labels.append(_fmt(upper, decimals) if np.isclose(lower, upper)
+                      else f"{_fmt(lower, decimals)} – {_fmt(upper, decimals)}")
+        # the next class starts above this one's upper bound (inclusive upper bounds)
+        lower = np.floor(upper) + 1 if decimals == 0 else upper
+    return Classes(tuple(float(b) for b in bins), tuple(ramp_colors[i] for i in picks), tuple(labels), scheme)

@@ -1,0 +1,77 @@
+"""The key numbers printed with the map: per village and in total, forest and pine area
+(mu), pine-wilt trees found / outstanding / felled / cleared and the clearance rate,
+land transferred (mu) and illegal sand sites; and each layer's feature count.
+
+The same per-village functions colour the map's choropleth (:mod:`.indicators`), so the
+table, the map and the popups show the same numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from geo_township.kinds import TOTAL_LABEL
+from geo_township.layers import Township
+from geo_township.measure import METHOD_NOTES
+from geo_township.results import Result
+from geo_township.webmap.indicators import INDICATORS, OUTSIDE
+
+TOTAL = TOTAL_LABEL["en"]
+SUMMARY_COLUMNS = ("forest_mu", "pine_mu", "found", "standing", "felled", "cleared", "clearance_pct",
+                   "transferred_mu", "sites_illegal")
+"""Indicator keys shown as columns, in order, when the township has their layer."""
+
+
+def layer_counts(township: Township) -> pd.DataFrame:
+    """One row per configured layer: kind code, file name and feature count."""
+    rows = [{"layer": kind, "file": township.config.layers[kind].path.name,
+             "features": len(township.gdf(kind))} for kind in township.kinds]
+    return pd.DataFrame(rows, columns=["layer", "file", "features"])
+
+
+def summary_table(township: Township) -> pd.DataFrame:
+    """Per-village key numbers with a final Total row (see the module docstring)."""
+    keys = [k for k in SUMMARY_COLUMNS if township.has(INDICATORS[k].layer)]
+    columns: dict[str, pd.Series] = {}
+    for key in keys:
+        if key == "clearance_pct":
+            continue
+        columns[key] = INDICATORS[key].compute(township)
+    order: list[str] = []
+    if township.has("villages"):
+        order = township.gdf("villages")["village"].astype(str).tolist()
+    others = sorted({g for s in columns.values() for g in s.index} - set(order) - {OUTSIDE})
+    order += others
+    if any(OUTSIDE in s.index for s in columns.values()):
+        order.append(OUTSIDE)
+    table = pd.DataFrame({"village": order})
+    for key, series in columns.items():
+        table[key] = series.reindex(order).fillna(0.0).to_numpy()
+    total = {"village": TOTAL, **{k: float(table[k].sum()) for k in columns}}
+    table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+    if "clearance_pct" in keys:
+        found = table["found"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table["clearance_pct"] = np.where(found > 0, table["cleared"] / found * 100.0, np.nan)
+    for key in keys:
+        if INDICATORS[key].decimals == 0 and key in table:
+            table[key] = table[key].round().astype(int)
+    return table[["village", *keys]]
+
+
+def map_summary(township: Township) -> Result:
+    """The township's key statistics (per village and total) and its layers' sizes."""
+    table = summary_table(township)
+    method = township.config.parameters.get("area_method", "ellipsoidal")
+    notes = [f"areas: {METHOD_NOTES[method]}, in mu (1 mu = 10000/15 m²)"]
+    if "found" in table.columns:
+        notes.append("trees by current status: standing = suspected or confirmed; felled = felled, cleared or "
+                     "verified; cleared = cleared or verified; clearance = cleared ÷ found")
+    notes.append("a feature belongs to the village its record names, else to the village polygon it lies in")
+    decimals = {k: INDICATORS[k].decimals for k in table.columns if k in INDICATORS}
+    return Result(
+        f"{township.config.display_name()}: key statistics", table,
+        tables={"layers": layer_counts(township)}, notes=notes, vocab={"layer": "layer_kind"},
+        decimals=decimals, provenance=township.provenance(analysis="map summary", area_method=method),
+    )
