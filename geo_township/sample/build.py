@@ -22,6 +22,7 @@ from ._geom import (
 )
 from .fields import valley_fields
 from .forest import PINES, forest_plot_geometries, number_plots, plot_attributes
+from .rasters import plan_rasters
 from .sand import sand_sites
 from .terrain import DEFAULT_SEED, Landscape, _rng, landscape
 from .transfers import plan_transfers
@@ -74,8 +75,16 @@ def _rivers(land: Landscape, rng: np.random.Generator) -> gpd.GeoDataFrame:
                 mid = seg.interpolate(0.5, normalized=True)
                 vi = next((i for i, v in enumerate(land.villages) if v.contains(mid)), 0)
                 chief, level = names.VILLAGES[vi][3], "村级"
-            rows.append({"河流名称": r.spec.name, "河段编号": code, "河长": chief,
-                         "河长级别": level, "管理范围": int(r.spec.zone_m), "geometry": seg})
+            rows.append(
+                {
+                    "河流名称": r.spec.name,
+                    "河段编号": code,
+                    "河长": chief,
+                    "河长级别": level,
+                    "管理范围": int(r.spec.zone_m),
+                    "geometry": seg,
+                }
+            )
     g = gpd.GeoDataFrame(rows, geometry="geometry", crs=4548)
     g["geometry"] = geoms_to_lonlat(g.geometry.values)
     return g.set_crs(GEO_EPSG, allow_override=True)
@@ -91,7 +100,8 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
     # ---- villages -------------------------------------------------------------------------
     villages = gpd.GeoDataFrame(
         {"村名": vnames, "村代码": [v[1] for v in names.VILLAGES]},
-        geometry=geoms_to_lonlat(land.villages), crs=GEO_EPSG,
+        geometry=geoms_to_lonlat(land.villages),
+        crs=GEO_EPSG,
     )
 
     # ---- forest plots ---------------------------------------------------------------------
@@ -106,8 +116,12 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
     pv = pv[order]
     plot_geoms = np.asarray([p.geom for p in plots], dtype=object)
     codes = np.array(
-        [f"{v + 1:02d}{lb:02d}{xb:03d}" for v, lb, xb in
-         zip(pv, numbers["compartment"], numbers["subcompartment"])], dtype=object)
+        [
+            f"{v + 1:02d}{lb:02d}{xb:03d}"
+            for v, lb, xb in zip(pv, numbers["compartment"], numbers["subcompartment"])
+        ],
+        dtype=object,
+    )
     plot_ll = geoms_to_lonlat(plot_geoms)
     forest = gpd.GeoDataFrame(
         {
@@ -121,7 +135,8 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
             "面积": np.round(geod_area_mu(plot_ll), 2),
             "林长": [names.VILLAGES[v][3] for v in pv],
         },
-        geometry=geoms_to_zone39(plot_geoms), crs=ZONE39_EPSG,
+        geometry=geoms_to_zone39(plot_geoms),
+        crs=ZONE39_EPSG,
     )
     log.info("forest plots: %d (%.1f s)", len(forest), time.perf_counter() - t0)
 
@@ -131,28 +146,44 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
     transfers, tfaults = _transfer_table(plan, land, vnames, _rng(seed, 12))
     bf_sorted = sorted(plan.basic_farmland, key=lambda t: (t[1], -t[0].centroid.y, t[0].centroid.x))
     basic = gpd.GeoDataFrame(
-        {"图斑编号": [f"JBNT-{v + 1:02d}-{k:03d}" for k, (_, v) in _enumerate_by_village(bf_sorted)],
-         "村名": [vnames[v] for _, v in bf_sorted]},
-        geometry=geoms_to_lonlat([g for g, _ in bf_sorted]), crs=GEO_EPSG,
+        {
+            "图斑编号": [
+                f"JBNT-{v + 1:02d}-{k:03d}" for k, (_, v) in _enumerate_by_village(bf_sorted)
+            ],
+            "村名": [vnames[v] for _, v in bf_sorted],
+        },
+        geometry=geoms_to_lonlat([g for g, _ in bf_sorted]),
+        crs=GEO_EPSG,
     )
     pvf = tfaults["pv_on_basic_farmland"]
     pid = pvf["parcel_id"]
     g = transfers.geometry[transfers["地块编号"] == pid].iloc[0]
-    pvf["overlap_mu"] = _mu(geod_area_mu([shapely.intersection(g, shapely.union_all(basic.geometry.values))])[0])
-    log.info("land transfers: %d, basic farmland: %d (%.1f s)", len(transfers), len(basic),
-             time.perf_counter() - t0)
+    pvf["overlap_mu"] = _mu(
+        geod_area_mu([shapely.intersection(g, shapely.union_all(basic.geometry.values))])[0]
+    )
+    log.info(
+        "land transfers: %d, basic farmland: %d (%.1f s)",
+        len(transfers),
+        len(basic),
+        time.perf_counter() - t0,
+    )
 
     # ---- infected trees --------------------------------------------------------------------
-    tr = infected_trees(land.township, land.valley, plot_geoms, attrs["species"], codes,
-                        vnames[pv], _rng(seed, 9))
+    tr = infected_trees(
+        land.township, land.valley, plot_geoms, attrs["species"], codes, vnames[pv], _rng(seed, 9)
+    )
     log.info("infected trees: %d (%.1f s)", len(tr.table), time.perf_counter() - t0)
 
     # ---- rivers and sand sites ---------------------------------------------------------------
     rivers = _rivers(land, _rng(seed, 11))
     sites = sand_sites(land, _rng(seed, 10))
     sand = gpd.GeoDataFrame(
-        [{k: s[k] for k in ("Name", "编号", "类型", "状态", "关停日期", "geometry")} for s in sites],
-        geometry="geometry", crs=4548,
+        [
+            {k: s[k] for k in ("Name", "编号", "类型", "状态", "关停日期", "geometry")}
+            for s in sites
+        ],
+        geometry="geometry",
+        crs=4548,
     )
     sand["geometry"] = geoms_to_lonlat(sand.geometry.values)
     sand = sand.set_crs(GEO_EPSG, allow_override=True)
@@ -180,9 +211,16 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
             "rivers": len(rivers),
         },
     }
-    for name, layer in (("villages", villages), ("forest_plots", forest),
-                        ("land_transfers", transfers), ("basic_farmland", basic),
-                        ("rivers", rivers)):
+    truth["rasters"] = plan_rasters(
+        land, forest, transfers, basic, tr.foci, seed
+    )  # own RNG streams
+    for name, layer in (
+        ("villages", villages),
+        ("forest_plots", forest),
+        ("land_transfers", transfers),
+        ("basic_farmland", basic),
+        ("rivers", rivers),
+    ):
         bad = int((~layer.geometry.is_valid).sum())
         if bad:  # pragma: no cover - a generator bug, not a user error
             raise RuntimeError(f"sample layer {name}: {bad} invalid geometries")
@@ -228,7 +266,8 @@ def _transfer_table(
             "终止日期": [p.end.isoformat() for p in ps],
             "用途": [p.use for p in ps],
         },
-        geometry=ll, crs=GEO_EPSG,
+        geometry=ll,
+        crs=GEO_EPSG,
     )
     ka, kb = role["overlap_a"], role["overlap_b"]
     kc = role["crosses_village"]
@@ -244,11 +283,17 @@ def _transfer_table(
         "overlap_pair": [ids[ka], ids[kb]],
         "overlap_mu": _mu(geod_area_mu([shapely.intersection(ll[ka], ll[kb])])[0]),
         "renewal_pair": renewals[0],
-        "area_off": {"parcel_id": ids[k_off], "declared_mu": float(declared[k_off]),
-                     "measured_mu": _mu(measured[k_off])},
-        "crosses_village": {"parcel_id": ids[kc], "recorded_village": str(vnames[rec]),
-                            "outside_mu": _mu(outside),
-                            "outside_share": round(float(outside / measured[kc]), 4)},
+        "area_off": {
+            "parcel_id": ids[k_off],
+            "declared_mu": float(declared[k_off]),
+            "measured_mu": _mu(measured[k_off]),
+        },
+        "crosses_village": {
+            "parcel_id": ids[kc],
+            "recorded_village": str(vnames[rec]),
+            "outside_mu": _mu(outside),
+            "outside_share": round(float(outside / measured[kc]), 4),
+        },
         "pv_on_basic_farmland": {"parcel_id": ids[role["pv_on_basic_farmland"]], "overlap_mu": 0.0},
         "renewal_pairs": renewals,
     }

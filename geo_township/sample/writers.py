@@ -19,6 +19,8 @@ import pyogrio
 
 from .build import Sample
 from .names import DATA_DATE, TOWNSHIP, TOWNSHIP_EN
+from .rasters import TOML as RASTERS_TOML
+from .rasters import readme_section, write_rasters
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,8 @@ KML = "sand_sites.kml"
 TOML = "township.toml"
 README = "README.md"
 
-TOWNSHIP_TOML = f"""[township]
+TOWNSHIP_TOML = (
+    f"""[township]
 name = "{TOWNSHIP}"
 name_en = "{TOWNSHIP_EN}"
 crs = "EPSG:4490"
@@ -62,6 +65,8 @@ layer = "land_transfers"
 path = "township.gpkg"
 layer = "basic_farmland"
 """
+    + RASTERS_TOML
+)
 
 _SHP_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
@@ -87,7 +92,7 @@ def _narrow_dbf_real(dbf: Path, field: str, width: int, decimals: int) -> None:
     name = field.encode("gbk")
     offset, k = 1, 32
     while raw[k] != 0x0D:
-        fname = bytes(raw[k:k + 11]).rstrip(b"\0")
+        fname = bytes(raw[k : k + 11]).rstrip(b"\0")
         flen = raw[k + 16]
         if fname == name:
             break
@@ -100,14 +105,14 @@ def _narrow_dbf_real(dbf: Path, field: str, width: int, decimals: int) -> None:
     new_len = rec_len - old_w + width
     raw[10:12] = new_len.to_bytes(2, "little")
     out = bytearray(raw[:head_len])
-    body = raw[head_len:head_len + n_rec * rec_len]
+    body = raw[head_len : head_len + n_rec * rec_len]
     for r in range(n_rec):
-        rec = body[r * rec_len:(r + 1) * rec_len]
-        text = bytes(rec[offset:offset + old_w]).strip()
+        rec = body[r * rec_len : (r + 1) * rec_len]
+        text = bytes(rec[offset : offset + old_w]).strip()
         value = f"{float(text):{width}.{decimals}f}".encode("ascii") if text else b" " * width
         if len(value) != width:  # pragma: no cover - areas are far below 10^9 mu
             raise ValueError(f"{field} value {text!r} does not fit N({width},{decimals})")
-        out += rec[:offset] + value + rec[offset + old_w:]
+        out += rec[:offset] + value + rec[offset + old_w :]
     out += b"\x1a"
     dbf.write_bytes(bytes(out))
 
@@ -122,7 +127,10 @@ def _write_files(sample: Sample, tmp: Path) -> None:
     # forest plots: GBK-encoded shapefile without a .cpg, as desktop GIS in China writes them
     shp = tmp / SHP
     pyogrio.write_dataframe(
-        sample.forest_plots, shp, driver="ESRI Shapefile", encoding="GBK",
+        sample.forest_plots,
+        shp,
+        driver="ESRI Shapefile",
+        encoding="GBK",
         layer_options={"RESIZE": "YES"},
     )
     (tmp / "forest_plots.cpg").unlink(missing_ok=True)
@@ -130,19 +138,25 @@ def _write_files(sample: Sample, tmp: Path) -> None:
     _pin_dbf_date(tmp / "forest_plots.dbf")
 
     # infected trees: UTF-8 with BOM, as Excel saves "CSV UTF-8"
-    sample.infected_trees.to_csv(tmp / CSV, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    sample.infected_trees.to_csv(
+        tmp / CSV, index=False, encoding="utf-8-sig", lineterminator="\r\n"
+    )
 
     pyogrio.write_dataframe(
-        sample.rivers, tmp / GEOJSON, driver="GeoJSON", layer="rivers",
+        sample.rivers,
+        tmp / GEOJSON,
+        driver="GeoJSON",
+        layer="rivers",
         layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"},
     )
     pyogrio.write_dataframe(sample.sand_sites, tmp / KML, driver="LIBKML", layer="sand_sites")
 
     (tmp / TOML).write_text(TOWNSHIP_TOML, encoding="utf-8")
     (tmp / README).write_text(readme(sample), encoding="utf-8")
+    write_rasters(sample, tmp)  # dem.tif, ndvi_2022.tif, ndvi_2023.tif, landcover.tif
 
 
-class pyogrio_options:  # noqa: N801 - used like a function
+class pyogrio_options:
     """Temporarily set GDAL config options (restored afterwards)."""
 
     def __init__(self, options: dict[str, str]):
@@ -192,10 +206,19 @@ def readme(sample: Sample) -> str:
     c = t["counts"]
     f = t["transfer_faults"]
     truth_json = json.dumps(
-        {k: t[k] for k in ("transfer_faults", "renewal_pairs", "edge_tree_ids",
-                           "outside_plot_tree_ids", "outside_township_tree_ids",
-                           "sand_sites_in_zone")},
-        ensure_ascii=False, indent=2,
+        {
+            k: t[k]
+            for k in (
+                "transfer_faults",
+                "renewal_pairs",
+                "edge_tree_ids",
+                "outside_plot_tree_ids",
+                "outside_township_tree_ids",
+                "sand_sites_in_zone",
+            )
+        },
+        ensure_ascii=False,
+        indent=2,
     )
     return f"""# Sample township: {TOWNSHIP} ({TOWNSHIP_EN})
 
@@ -257,4 +280,4 @@ Sand sites: every status occurs at least twice; sites inside a river's managemen
 ```json
 {truth_json}
 ```
-"""
+""" + readme_section(t)
