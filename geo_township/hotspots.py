@@ -5,8 +5,8 @@ where to look next.
 A cluster is a set of at least ``hotspot_min_trees`` trees in which every tree lies within
 ``hotspot_eps_m`` of another tree of the set (DBSCAN with ``eps = hotspot_eps_m`` and
 ``min_samples = hotspot_min_trees``; both in township.toml). Each hotspot is reported with
-its centre (the mean of its trees), its radius (the distance from the centre to its
-farthest tree), its count and the forest plots its circle touches.
+its centre (the mean of its trees), its radius (the distance from the centre within which
+90% of its trees lie), its count and the forest plots its circle touches.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COLUMNS = ["hotspot", "trees", "lon", "lat", "x", "y", "radius_m", "plots_touched", "plots", "villages"]
-MAX_PLOTS_LISTED = 30
+MAX_PLOTS_LISTED = 12
+RADIUS_SHARE = 0.9
+"""A hotspot's radius holds this share of its trees (the farthest stragglers of a
+density cluster would make the circle too large to search)."""
 
 
 def cluster_labels(x: np.ndarray, y: np.ndarray, *, eps_m: float, min_trees: int) -> np.ndarray:
@@ -71,11 +74,11 @@ def find_hotspots(trees: gpd.GeoDataFrame, *, eps_m: float, min_trees: int,
     cx = stats["x"].reindex(frame["label"]).to_numpy()
     cy = stats["y"].reindex(frame["label"]).to_numpy()
     frame["d"] = np.hypot(frame["x"].to_numpy() - cx, frame["y"].to_numpy() - cy)
-    stats["radius_m"] = frame.groupby("label")["d"].max()
+    stats["radius_m"] = frame.groupby("label")["d"].quantile(RADIUS_SHARE)
     stats = stats.sort_values(["trees", "radius_m"], ascending=[False, True], kind="stable").reset_index()
     stats["hotspot"] = np.arange(1, len(stats) + 1)
     centres = shapely.points(stats["x"].to_numpy(), stats["y"].to_numpy())
-    # A circle at least half eps wide, so a tight cluster still shows and touches its plot.
+    # A circle at least eps/2 in radius, so a tight cluster still shows and touches its plot.
     circles = shapely.buffer(centres, np.maximum(stats["radius_m"].to_numpy(), eps_m / 2.0), quad_segs=16)
     ll = gpd.GeoSeries(centres, crs=trees.crs).to_crs(4326)
     stats["lon"] = ll.x.to_numpy()

@@ -46,13 +46,15 @@ def test_planted_clusters_are_found_and_ranked():
     assert first["lon"] == pytest.approx(lon) and first["lat"] == pytest.approx(lat)
 
 
-def test_radius_is_distance_to_farthest_member():
-    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.0, 10, 20, 30, 40] * 1, [0.0] * 5), crs=4548)
+def test_radius_holds_90_percent_of_the_trees():
+    # 11 trees on a line 10 m apart: centre at 50 m; distances 0, 10, 10, 20, 20, … 50, 50
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(np.arange(11) * 10.0, np.zeros(11)), crs=4548)
     spots = find_hotspots(pts.set_geometry(pts.translate(X0, Y0)), eps_m=15, min_trees=3)
     assert len(spots) == 1
-    assert spots.iloc[0]["trees"] == 5
-    assert spots.iloc[0]["x"] == pytest.approx(X0 + 20)
-    assert spots.iloc[0]["radius_m"] == pytest.approx(20.0)
+    assert spots.iloc[0]["trees"] == 11
+    assert spots.iloc[0]["x"] == pytest.approx(X0 + 50)
+    d = np.abs(np.arange(11) * 10.0 - 50)
+    assert spots.iloc[0]["radius_m"] == pytest.approx(np.quantile(d, 0.9))
 
 
 def test_scattered_trees_make_no_hotspot():

@@ -211,28 +211,70 @@ def test_infected_plots_and_pine_at_risk(town):
 
 
 def test_sample_counts_agree_with_a_plain_spatial_join(sample_dir):
-    """Village/plot from the record when given, else the lowest plot_id covering the point:
-    computed here with gpd.sjoin on the files themselves."""
+    """Village/plot from the record when given, else by location (lowest plot_id covering the
+    point; on a village border the plot's village): computed here with gpd.sjoin on the files."""
     town = load_township(sample_dir)
-    spec = town.config.layers["infected_trees"]
-    raw = pd.read_csv(spec.path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    cfg = town.config.layers
+    raw = pd.read_csv(cfg["infected_trees"].path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     pts = gpd.GeoDataFrame(raw, geometry=gpd.points_from_xy(raw["经度"].astype(float), raw["纬度"].astype(float)),
-                           crs=4490)
-    plots = gpd.read_file(town.config.layers["forest_plots"].path).to_crs(4548)
-    plot_col = next(c for c in plots.columns if c in ("小班编码", "小班号", "plot_id"))
-    joined = gpd.sjoin(pts.to_crs(4548), plots[[plot_col, "geometry"]], predicate="intersects", how="left")
-    joined[plot_col] = joined[plot_col].astype(str)
-    located = joined.groupby(level=0)[plot_col].min().where(joined.groupby(level=0)[plot_col].count() > 0)
-    record = raw["小班编码"].replace("", None) if "小班编码" in raw.columns else pd.Series(None, index=raw.index)
-    plot = record.where(record.notna(), located).fillna("(outside)")
-    expected = plot.value_counts()
+                           crs=4490).to_crs(4548)
+    plots = gpd.read_file(cfg["forest_plots"].path, encoding="gbk").to_crs(4548)
+    villages = gpd.read_file(cfg["villages"].path, layer=cfg["villages"].layer).to_crs(4548)
+    pj = gpd.sjoin(pts[["geometry"]], plots[["小班编码", "村名", "geometry"]], predicate="intersects", how="inner")
+    located_plot = pj.groupby(level=0)["小班编码"].min()
+    record_plot = raw["小班编码"].replace("", None)
+    plot = record_plot.where(record_plot.notna(), located_plot)
+    plot_village = plot.map(dict(zip(plots["小班编码"], plots["村名"], strict=True)))
+    vj = gpd.sjoin(pts[["geometry"]], villages[["village" if "village" in villages.columns else "村名", "geometry"]],
+                   predicate="intersects", how="inner")
+    vcol = vj.columns[-1]
+    covering = vj.groupby(level=0)[vcol].agg(set)
+    located_village = pd.Series({i: (plot_village[i] if plot_village.get(i) in cov else min(cov))
+                                 for i, cov in covering.items()}, dtype=object)
+    record_village = raw["村名"].replace("", None)
+    village = record_village.where(record_village.notna(), located_village.reindex(raw.index))
+    village = village.where(village.notna(), plot_village)
+
     t = tree_counts(town, by="plot", hotspots=False).table
     got = t[t["village"] != "Total"].copy()
     got["plot_id"] = got["plot_id"].fillna("(outside)")
-    assert got.set_index("plot_id")["found"].to_dict() == expected.to_dict()
+    assert got.set_index("plot_id")["found"].to_dict() == plot.fillna("(outside)").value_counts().to_dict()
     assert int(t.iloc[-1]["found"]) == len(raw)
-    # per village: the record's village, else the plot's village of that plot, else the village polygon
     vt = tree_counts(town, hotspots=False).table
-    assert int(vt.iloc[-1]["found"]) == len(raw)
-    status_cleared = raw["状态"].isin(["已清理", "已核查"]).sum()
-    assert int(vt.iloc[-1]["cleared"]) == status_cleared
+    got_v = vt[vt["village"] != "Total"].set_index("village")["found"]
+    assert got_v[got_v > 0].to_dict() == village.fillna("(outside)").value_counts().to_dict()
+    cleared = raw["状态"].isin(["已清理", "已核查"])
+    assert int(vt.iloc[-1]["cleared"]) == int(cleared.sum())
+    per_village_cleared = cleared.groupby(village.fillna("(outside)")).sum()
+    assert vt.set_index("village")["cleared"].drop("Total").loc[per_village_cleared.index].tolist() == \
+        per_village_cleared.tolist()
+
+
+def test_sample_planted_oddities(sample_dir):
+    """The sample's planted edge trees, trees outside every plot or the township, and
+    trees felled but never cleared in the 2021 season are where the rules put them."""
+    from geo_township.sample import planted_truth
+    from geo_township.trees import locate_trees
+
+    truth = planted_truth()
+    town = load_township(sample_dir)
+    trees, findings = locate_trees(town)
+    trees = trees.set_index("tree_id")
+    plots = town.gdf("forest_plots")
+    edge = trees.loc[truth["edge_tree_ids"]]
+    # Written with 6 decimals of a degree, an edge tree lies within a metre of both plots; it
+    # is counted once, in one of them (the one covering it, or the lowest id when both do).
+    near = gpd.sjoin(gpd.GeoDataFrame(geometry=edge.geometry.buffer(1.0).to_numpy(), index=edge.index,
+                                      crs=edge.crs), plots[["plot_id", "geometry"]], predicate="intersects")
+    near = near.groupby(level=0)["plot_id"].agg(set)
+    assert (near.map(len) >= 2).all()
+    assert all(edge.loc[i, "plot_id"] in near[i] for i in edge.index)
+    on_edge = gpd.sjoin(gpd.GeoDataFrame(geometry=edge.geometry.to_numpy(), index=edge.index, crs=edge.crs),
+                        plots[["plot_id", "geometry"]], predicate="intersects").groupby(level=0)["plot_id"].min()
+    assert edge.loc[on_edge.index, "plot_id"].to_dict() == on_edge.to_dict()
+    assert trees.loc[truth["outside_plot_tree_ids"], "plot_id"].isna().all()
+    assert trees.loc[truth["outside_township_tree_ids"], "village"].isna().all()
+    outside = {f.feature for f in findings if f.check == "outside_plots"}
+    assert set(truth["outside_plot_tree_ids"]) <= outside
+    listed = set(overdue_trees(town, deadline=dt.date(2022, 3, 31)).tables["overdue_trees"]["tree_id"])
+    assert set(truth["felled_not_cleared_2021_tree_ids"]) <= listed
