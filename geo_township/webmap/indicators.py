@@ -13,6 +13,7 @@ cleared ÷ found × 100. Areas are ellipsoidal (or planar, per ``area_method``) 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -237,15 +238,19 @@ def classify(values: pd.Series | np.ndarray, *, scheme: str = "fisher_jenks", k:
     elif k == len(distinct):
         bins = distinct
     else:
-        bins = np.asarray(getattr(mapclassify, SCHEMES[scheme])(v, k=k).bins, dtype="float64")
+        with warnings.catch_warnings():  # mapclassify lowers k itself when values repeat; so do we
+            warnings.simplefilter("ignore", UserWarning)
+            bins = np.asarray(getattr(mapclassify, SCHEMES[scheme])(v, k=k).bins, dtype="float64")
         bins = np.unique(bins)
     ramp_colors = RAMPS[ramp]
     picks = np.round(np.linspace(1, len(ramp_colors) - 1, len(bins))).astype(int) if len(bins) > 1 else [4]
     labels = []
     lower = float(v.min())
+    one_per_value = len(bins) == len(distinct)
     for upper in bins:
-        upper = float(upper)
-        labels.append(_fmt(upper, decimals) if np.isclose(lower, upper)
+        # integer indicators: a class holds the whole numbers in (previous bound, bound]
+        upper = float(np.floor(upper)) if decimals == 0 else float(upper)
+        labels.append(_fmt(upper, decimals) if one_per_value or np.isclose(lower, upper)
                       else f"{_fmt(lower, decimals)} – {_fmt(upper, decimals)}")
         # the next class starts above this one's upper bound (inclusive upper bounds)
         lower = np.floor(upper) + 1 if decimals == 0 else upper

@@ -1,0 +1,84 @@
+"""`geo-township map`: writes maps/township.html, prints the key statistics, refuses bad
+options with exit code 2 and a message."""
+
+from __future__ import annotations
+
+import pytest
+from test_webmap_fixture import make_township
+
+from geo_township.cli import COMMANDS, main
+
+
+@pytest.fixture(scope="module")
+def township_dir(tmp_path_factory):
+    return make_township(tmp_path_factory.mktemp("climap") / "t")
+
+
+def test_map_is_registered():
+    assert COMMANDS["map"] == "map"
+
+
+def test_map_with_no_options_writes_maps_township_html_and_prints_statistics(runner, township_dir, monkeypatch):
+    monkeypatch.chdir(township_dir)
+    result = runner.invoke(main, ["map"])
+    assert result.exit_code == 0, result.output + result.stderr
+    page = township_dir / "maps" / "township.html"
+    assert page.exists() and page.stat().st_size > 10_000
+    out = result.stdout
+    assert "key statistics" in out and "Total" in out and "Forest (mu)" in out
+    assert "Map written to maps/township.html" in out
+    # the total row: 7 trees found, 3 outstanding (T001, T002, T006)
+    total = next(line for line in out.splitlines() if "Total" in line)
+    cells = [c.strip() for c in total.split("│") if c.strip()]
+    assert cells[3] == "7" and cells[4] == "3"
+
+
+def test_map_in_chinese_with_indicator_and_output(runner, township_dir, tmp_path):
+    out = tmp_path / "地图.html"
+    result = runner.invoke(main, ["map", "--township", str(township_dir), "--lang", "zh", "--indicator", "standing",
+                                  "--scheme", "quantiles", "--classes", "3", "-o", str(out), "--basemap", "amap",
+                                  "--basemap", "osm", "--no-summary"])
+    assert result.exit_code == 0, result.stderr
+    assert out.exists() and "地图已写入" in result.stdout and "合计" not in result.stdout
+    page = out.read_text(encoding="utf-8")
+    assert "未除治疫木" in page and "高德地图" in page and "OpenStreetMap" in page and "Satellite" not in page
+
+
+def test_offline_map(runner, township_dir, tmp_path):
+    pytest.importorskip("xstatic.pkg.leaflet")
+    out = tmp_path / "offline.html"
+    result = runner.invoke(main, ["map", "--township", str(township_dir), "--offline", "-o", str(out),
+                                  "--no-summary"])
+    assert result.exit_code == 0, result.stderr
+    assert "<script src=" not in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--indicator", "bogus"], "bogus"),
+    (["--basemap", "tianditu_vector"], "Tianditu key"),
+    (["--raster", "ndvi"], "no raster 'ndvi'"),
+    (["-o", "no/such/folder/map.html"], "does not exist"),
+    (["--classes", "9"], "9"),
+])
+def test_bad_options_exit_2_with_a_message(runner, township_dir, monkeypatch, args, message):
+    monkeypatch.chdir(township_dir)
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    result = runner.invoke(main, ["map", "--no-summary", *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_tianditu_key_from_the_environment(runner, township_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("TIANDITU_KEY", "k3y")
+    out = tmp_path / "t.html"
+    result = runner.invoke(main, ["map", "--township", str(township_dir), "-o", str(out), "--no-summary"])
+    assert result.exit_code == 0, result.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "tk=k3y" in page and "Tianditu vector" in page and "Tianditu imagery" in page
+
+
+def test_map_outside_a_township_says_how_to_fix_it(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["map"])
+    assert result.exit_code == 2 and "township.toml" in result.stderr
