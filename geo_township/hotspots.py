@@ -126,7 +126,7 @@ def new_infections(township: Township, trees: gpd.GeoDataFrame, period: Period) 
     if found.notna().sum() == 0:
         return np.ones(len(trees), dtype=bool), "hotspots: every tree (no find dates)"
     params = township.config.parameters
-    bounds = dict(season_start=params["season_start"], season_end=params["season_end"])
+    bounds = {"season_start": params["season_start"], "season_end": params["season_end"]}
     latest: dt.date = found.max().date()
     year = season_of(latest, **bounds)
     start, end = season_bounds(year, **bounds)

@@ -118,9 +118,7 @@ def _read_survey_table(path: Path, encoding: str | None) -> tuple[pd.DataFrame, 
         return df, np.full((n, 2), np.nan), np.zeros(n, dtype=bool), lines, [], geographic
     x, xbad = readers.parse_coordinate_column(df[xcol])
     y, ybad = readers.parse_coordinate_column(df[ycol])
-    if geographic and readers._looks_like(x, 3, 54) and readers._looks_like(y, 73, 136):
-        x, y = y, x
-    elif not geographic and readers._looks_like(x, 1e6, 1e7) and (readers._looks_like(y, 1e5, 1e6)
+    if geographic and readers._looks_like(x, 3, 54) and readers._looks_like(y, 73, 136) or not geographic and readers._looks_like(x, 1e6, 1e7) and (readers._looks_like(y, 1e5, 1e6)
                                                                  or readers._looks_like(y, 1e7, 1e8)):
         x, y = y, x
     return df.drop(columns=[xcol, ycol]), np.column_stack([x, y]), xbad | ybad, lines, [xcol, ycol], geographic

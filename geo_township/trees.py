@@ -557,7 +557,7 @@ def deadline_cutoff(township: Township, deadline: dt.date, season: int | None = 
     the end of the clearing season that started last on or before the deadline (trees
     found later belong to the next season), but never after the deadline itself."""
     params = township.config.parameters
-    bounds = dict(season_start=params["season_start"], season_end=params["season_end"])
+    bounds = {"season_start": params["season_start"], "season_end": params["season_end"]}
     year = season if season is not None else season_of(deadline, **bounds)
     return min(deadline, season_bounds(year, **bounds)[1])
 
@@ -632,9 +632,9 @@ def overdue_trees(township: Township, *, deadline: dt.date, season: int | None =
                            table[table[key] == OUTSIDE], table[table[key] == TOTAL]], ignore_index=True)
 
     findings += _zero_findings(trees, dates, deadline, as_of)
-    notes = [f"deadline {deadline.isoformat()}; trees found up to {cutoff.isoformat()} (the season's cut-off) "
-             f"and not cleared by the deadline; days overdue counted to {as_of.isoformat()} for trees not yet "
-             "cleared", f"boundary rule: {BOUNDARY_RULE}"]
+    notes = [(f"deadline {deadline.isoformat()}; trees found up to {cutoff.isoformat()} (the season's cut-off) "
+              f"and not cleared by the deadline; days overdue counted to {as_of.isoformat()} for trees not yet "
+              "cleared"), f"boundary rule: {BOUNDARY_RULE}"]
     prov = township.provenance(analysis="trees-deadline", deadline=deadline.isoformat(), cutoff=cutoff.isoformat(),
                                as_of=as_of.isoformat(), boundary_rule=BOUNDARY_RULE, record_rule=RECORD_RULE)
     return Result(f"Trees not cleared by {deadline.isoformat()} — {township.config.display_name()}", table,

@@ -20,7 +20,13 @@ import pytest
 from geo_township.crs import wgs84_to_gcj02
 from geo_township.errors import FieldError, UsageError
 from geo_township.layers import load_township
-from geo_township.treeimport import date_style, format_date, import_survey, read_history, tree_history
+from geo_township.treeimport import (
+    date_style,
+    format_date,
+    import_survey,
+    read_history,
+    tree_history,
+)
 
 NOW = dt.datetime(2023, 4, 2, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
