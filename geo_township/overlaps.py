@@ -58,6 +58,35 @@ def _same_crs(a: gpd.GeoSeries, b: gpd.GeoSeries) -> None:
                        hint="reproject both to the township's working CRS with to_crs() first")
 
 
+def _interiors_meet(la: np.ndarray, ra: np.ndarray, li: np.ndarray, ri: np.ndarray, *, min_area: float = 0.0
+                    ) -> np.ndarray:
+    """Which candidate pairs (``la[li]``, ``ra[ri]``) share interior, i.e. overlap by an area.
+
+    Two cheap steps first: a pair whose bounding boxes overlap by no more than
+    ``min_area`` cannot overlap by more (planar units of the CRS), so it is dropped
+    without a geometric test; the rest get an exact DE-9IM test (interiors intersect) on
+    prepared geometries. Neighbours that only share an edge are most candidates in a
+    tiled layer, and the relate test is what tells them apart.
+    """
+    if not len(li):
+        return np.zeros(0, dtype=bool)
+    lb, rb = shapely.bounds(la[li]), shapely.bounds(ra[ri])
+    w = np.minimum(lb[:, 2], rb[:, 2]) - np.maximum(lb[:, 0], rb[:, 0])
+    h = np.minimum(lb[:, 3], rb[:, 3]) - np.maximum(lb[:, 1], rb[:, 1])
+    out = (w > 0) & (h > 0) & (w * h > min_area)
+    if out.any():
+        fresh = [a[~shapely.is_prepared(a)] for a in (la, ra)]
+        for a in fresh:
+            shapely.prepare(a)
+        try:
+            k = np.flatnonzero(out)
+            out[k] = shapely.relate_pattern(la[li[k]], ra[ri[k]], "T********")
+        finally:
+            for a in fresh:
+                shapely.destroy_prepared(a)
+    return out
+
+
 def overlap_pairs(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal", min_area_m2: float = 0.0
                   ) -> gpd.GeoDataFrame:
     """Every pair of geometries in ``geoms`` whose interiors overlap by more than ``min_area_m2``.
@@ -66,25 +95,22 @@ def overlap_pairs(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal", min_a
     (the overlap's area, ``method`` as for the geometries themselves) and the overlap's
     polygon as geometry, in the CRS of ``geoms``. Neighbours that only touch are left out.
 
-    Candidate pairs come from an STRtree query (bounding boxes, then an exact intersects
-    test), so the work grows with the number of neighbours, not with n².
+    Candidate pairs come from an STRtree query on bounding boxes, so the work grows with
+    the number of neighbours, not with n²; ``geoms`` should be in a projected CRS in
+    metres (the bounding-box shortcut compares planar areas with ``min_area_m2``).
     """
     arr = np.asarray(geoms.to_numpy(), dtype=object)
     empty = gpd.GeoDataFrame({"left": np.zeros(0, dtype=int), "right": np.zeros(0, dtype=int),
                               "area_m2": np.zeros(0)}, geometry=_series(np.zeros(0, dtype=object), geoms.crs))
     if len(arr) < 2:
         return empty
-    tree = shapely.STRtree(arr)
-    left, right = tree.query(arr, predicate="intersects")
+    left, right = shapely.STRtree(arr).query(arr)
     keep = left < right
     left, right = left[keep], right[keep]
-    if not len(left):
-        return empty
-    # Neighbours sharing only an edge or a corner are most candidates in a tiled layer: a
-    # relate test is cheaper than building their (empty) intersection.
-    inner = shapely.relate_pattern(arr[left], arr[right], "T********")
+    # the planar bounding-box shortcut is safe only below the ellipsoidal/planar difference
+    inner = _interiors_meet(arr, arr, left, right, min_area=0.99 * min_area_m2 if geoms.crs.is_projected else 0.0)
     left, right = left[inner], right[inner]
-    log.debug("overlap_pairs: %d geometries, %d overlapping candidate pairs", len(arr), len(left))
+    log.debug("overlap_pairs: %d geometries, %d pairs sharing interior", len(arr), len(left))
     if not len(left):
         return empty
     pieces = polygonal(shapely.intersection(arr[left], arr[right]))
@@ -107,11 +133,8 @@ def intersection_pairs(left: gpd.GeoSeries, right: gpd.GeoSeries) -> gpd.GeoData
                            geometry=_series(np.zeros(0, dtype=object), left.crs))
     if not len(la) or not len(ra):
         return out
-    tree = shapely.STRtree(ra)
-    li, ri = tree.query(la, predicate="intersects")
-    if not len(li):
-        return out
-    inner = shapely.relate_pattern(la[li], ra[ri], "T********")
+    li, ri = shapely.STRtree(ra).query(la)
+    inner = _interiors_meet(la, ra, li, ri)
     li, ri = li[inner], ri[inner]
     pieces = polygonal(shapely.intersection(la[li], ra[ri]))
     ok = ~shapely.is_empty(pieces)

@@ -311,7 +311,14 @@ def _check_villages(p: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, out: _Colle
     if not known.any():
         return
     idx = np.flatnonzero(known)
-    own = dissolved.geometry.to_numpy()[pos.to_numpy()[known].astype(int)]
+    villages_arr = dissolved.geometry.to_numpy()
+    own = villages_arr[pos.to_numpy()[known].astype(int)]
+    shapely.prepare(villages_arr)
+    try:  # most parcels lie inside their village: a prepared covers test spares them the overlay
+        inside = shapely.covers(own, p.geometry.to_numpy()[idx])
+    finally:
+        shapely.destroy_prepared(villages_arr)
+    idx, own = idx[~inside], own[~inside]
     outside = polygonal(shapely.difference(p.geometry.to_numpy()[idx], own))
     outside_mu = np.zeros(len(idx))
     nonempty = ~shapely.is_empty(outside)
