@@ -84,14 +84,12 @@ def _pine_plots(township: Township) -> gpd.GeoDataFrame:
 
 
 def _scan(pine: gpd.GeoDataFrame, before, after, *, min_drop: float, block: int,
-          progress: ProgressFn | None) -> tuple[pd.DataFrame, object, list[str], bool]:
+          progress: ProgressFn | None) -> tuple[pd.DataFrame, object, bool, bool]:
     """Loss patches (raster CRS) with their pixel sums, block by block; patches cut by a
-    block edge are joined afterwards."""
-    notes: list[str] = []
+    block edge are joined afterwards. Also: was ``after`` warped onto ``before``'s grid, and
+    does any pine plot lie on the raster."""
     with opened(before) as (bds, binfo), opened(after) as (ads, ainfo):
-        if not same_grid(binfo, ainfo):
-            notes.append(f"{after.name} is on another grid than {before.name}: it was warped onto "
-                         f"{before.name}'s pixels (bilinear) before comparing")
+        warped = not same_grid(binfo, ainfo)
         zones = pine.geometry.to_crs(binfo.crs).to_numpy()
         window = pixel_window(binfo, shapely.total_bounds(zones))
         covered = window[2] > window[0] and window[3] > window[1]
@@ -118,7 +116,7 @@ def _scan(pine: gpd.GeoDataFrame, before, after, *, min_drop: float, block: int,
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         {"geometry": [], "zone": [], "edge": [], "pixels": [], "sum_drop": [], "max_drop": [], "sum_before": [],
          "sum_after": []})
-    return _join_edges(frame), binfo.crs, notes, covered
+    return _join_edges(frame), binfo.crs, warped, covered
 
 
 def _patches(labels: np.ndarray, hit: np.ndarray, drop: np.ndarray, b, a, info, blk, window) -> pd.DataFrame:
@@ -219,16 +217,23 @@ def find_candidates(township: Township, before: str | Path, after: str | Path, *
     notes = [(f"loss pixel: in a pine plot, valid at both dates, {b_spec.name} − {a_spec.name} ≥ {min_drop:g}; "
               f"patches of 4-connected loss pixels in one plot, kept when {min_m2:g}–{max_m2:g} m² "
               f"({'ellipsoidal' if method == 'ellipsoidal' else 'planar'})")]
+    notes_zh = [(f"减少像元：位于松林小班内、两期均有值、{b_spec.name} − {a_spec.name} ≥ {min_drop:g}；同一小班内四邻接的"
+                f"减少像元组成斑块，面积在 {min_m2:g}–{max_m2:g} 平方米之间的保留"
+                f"（{'椭球面积' if method == 'ellipsoidal' else '平面面积'}）")]
     if len(pine):
-        frame, crs, scan_notes, covered = _scan(pine, b_spec, a_spec, min_drop=min_drop, block=block,
-                                                progress=progress)
-        notes += scan_notes
+        frame, crs, warped, covered = _scan(pine, b_spec, a_spec, min_drop=min_drop, block=block,
+                                            progress=progress)
+        if warped:
+            notes.append(f"{a_spec.name} is on another grid than {b_spec.name}: it was warped onto "
+                         f"{b_spec.name}'s pixels (bilinear) before comparing")
+            notes_zh.append(f"{a_spec.name} 与 {b_spec.name} 格网不同，已按双线性插值重采样到 {b_spec.name} 的格网后再比较")
         if not covered:
             findings.append(Finding("forest_plots", "-", "warning", "outside_raster",
                                     f"no pine plot lies on {b_spec.name}: nothing could be searched"))
     else:
         frame, crs = pd.DataFrame({"geometry": [], "zone": [], **{c: [] for c in (*_SUMS, "max_drop")}}), working
         notes.append("the township has no pine plots (Masson, slash or black pine), so nothing was searched")
+        notes_zh.append("本乡没有松林小班（马尾松、湿地松、黑松），未作搜索")
     patches = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=list(frame["geometry"]), crs=crs)
     patches = patches.to_crs(working)
     patches["area_m2"] = area_m2(patches.geometry, method=method)
@@ -246,6 +251,9 @@ def find_candidates(township: Township, before: str | Path, after: str | Path, *
                  f"than {min_m2:g} m², {large} larger than {max_m2:g} m²")
     notes.append("a candidate is a place to look, not a diagnosis: felling, fire, cloud, shadow and season also "
                  "lower the index; confirm each on the ground")
+    notes_zh.append(f"共 {len(table)} 个疑似斑块，涉及 {table['plot_id'].nunique()} 个松林小班；排除：小于 {min_m2:g} "
+                    f"平方米 {small} 个，大于 {max_m2:g} 平方米 {large} 个")
+    notes_zh.append("疑似斑块只是需要核查的地点，不是诊断：采伐、火烧、云、阴影和季节差异同样会使指数下降，请逐一实地核实")
     by_plot = _by_plot(table)
     summary = pd.DataFrame({"candidates": [len(table)], "area_m2": [float(table["area_m2"].sum())],
                             "excluded_small": [small], "excluded_large": [large]})
@@ -253,6 +261,8 @@ def find_candidates(township: Township, before: str | Path, after: str | Path, *
                                before_file=str(b_spec.path), after_file=str(a_spec.path), min_drop=min_drop,
                                min_m2=min_m2, max_m2=max_m2, area_method=method)
     return Result(f"Vegetation-loss candidates in pine plots: {b_spec.name} → {a_spec.name}", table,
+                  title_zh=f"松林植被减少疑似斑块：{b_spec.name} → {a_spec.name}", notes_zh=notes_zh,
+                  labels={"loss_pixels": ("Loss pixels", "减少像元数")},
                   tables={"by_plot": by_plot, "totals": summary}, findings=findings,
                   features={"candidates": polys, "candidate_points": points, "excluded": excluded},
                   provenance=prov, notes=notes, vocab={"species": "species"},

@@ -42,8 +42,8 @@ from pyproj import CRS
 
 from geo_township.config import RasterSpec
 from geo_township.errors import CRSError, GeometryError, LayerReadError, UsageError
-from geo_township.kinds import LAND_COVER, TOTAL_LABEL, normalise_name
-from geo_township.measure import METHOD_NOTES, area_m2, group_labels
+from geo_township.kinds import LAND_COVER, TOTAL_LABEL, column_label, normalise_name
+from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, area_m2, group_labels
 from geo_township.results import Finding, Result
 from geo_township.units import area_unit, from_m2
 
@@ -530,15 +530,22 @@ def zonal_stats(township: Township, raster: str | Path, *, layer: str = "forest_
     prov = township.provenance(analysis="zonal", raster=spec.name, layer=layer, group_by=by,
                                categorical=categorical, area_method=method, statistics=COVERAGE_NOTE,
                                **info.describe())
-    notes = [f"raster {spec.name}: {info.describe()['raster_size']}, pixels "
-             f"{info.describe()['pixel_size']}, {info.crs.to_string()}"
-             + ("" if CRS(polys.crs).equals(info.crs) else
-                f"; polygons reprojected from {CRS(polys.crs).to_string()} to the raster's CRS (raster not resampled)"),
+    d = info.describe()
+    moved = not CRS(polys.crs).equals(info.crs)
+    notes = [f"raster {spec.name}: {d['raster_size']}, pixels {d['pixel_size']}, {info.crs.to_string()}"
+             + (f"; polygons reprojected from {CRS(polys.crs).to_string()} to the raster's CRS (raster not resampled)"
+                if moved else ""),
              f"statistics: {COVERAGE_NOTE}; nodata pixels left out"]
+    notes_zh = [f"栅格 {spec.name}：{info.width} × {info.height} 像元（第 {band} 波段，{info.dtype}），像元大小 "
+                f"{d['pixel_size']}，{info.crs.to_string()}"
+                + (f"；图斑已从 {CRS(polys.crs).to_string()} 投影到栅格的坐标系（栅格未重采样）" if moved else ""),
+                "统计方法：每个像元按其落在图斑内的面积比例加权（exactextract），小于一个像元的图斑也有值；无数据像元不计入"]
     if categorical:
         table, classes = _class_table(base, frame, info, spec, area_col, id_col)
         notes.append(f"class areas in {unit_.en} ({unit_.zh}), {METHOD_NOTES[method]}; each class's share of the "
                      "polygon measured on the raster grid; nodata = no valid pixel or outside the raster")
+        notes_zh.append(f"各类面积单位：{unit_.zh}，{METHOD_NOTES_ZH[method]}；各类所占比例在栅格格网上量算；"
+                        "无数据 = 无有效像元或位于栅格范围外")
         decimals = dict.fromkeys([c for c in table.columns if c not in (id_col, "village")], unit_.decimals)
         decimals.update({"share_pct": 2})
         result_tables = {"classes": classes}
@@ -554,9 +561,18 @@ def zonal_stats(township: Township, raster: str | Path, *, layer: str = "forest_
     joined = table.iloc[: len(polys)].drop(columns=[c for c in polys.columns if c != "geometry"], errors="ignore")
     for col in joined.columns:
         features[f"{spec.name}_{col}" if col not in (area_col,) else col] = joined[col].to_numpy()
-    title = f"{spec.name} per {by if by else layer}"
+    if by == "village" and layer != "villages" and township.has("villages"):
+        from geo_township.inventory import order_by_villages
+
+        table = order_by_villages(table, township, column="village")
+    kind_ = township.layer(layer).kind
+    group_en, group_zh = (column_label(by, "en").lower(), column_label(by, "zh")) if by else (None, None)
+    what_en, what_zh = ("land-cover areas", "各地类面积") if categorical else ("statistics", "统计")
+    title = f"{spec.name} {what_en} per " + (group_en or kind_.en.lower().rstrip("s"))
+    title_zh = f"{spec.name} {what_zh}（按{group_zh or kind_.zh}）"
     return Result(title, table, tables=result_tables, findings=findings, features={"zonal": features},
-                  provenance=prov, notes=notes, vocab=vocab, decimals=decimals)
+                  provenance=prov, notes=notes, notes_zh=notes_zh, title_zh=title_zh, vocab=vocab,
+                  decimals=decimals)
 
 
 def _coverage_findings(layer: str, ids: pd.Series, frame: pd.DataFrame, info: RasterInfo) -> list[Finding]:

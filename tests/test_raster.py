@@ -333,3 +333,32 @@ def test_real_sierra_mortality_matches_gdal_statistics(realdata, tmp_path):
     assert row["min"] == 0 and row["max"] == 1
     assert row["sum"] * 900 / 10_000 == pytest.approx(1_576.22, abs=0.01)  # mortality-weighted hectares
     assert any(f.check == "outside_raster" for f in result.findings)  # the polygon overhangs the raster
+
+
+def test_geographic_grid_blocks_read_only_real_pixels(tmp_path):
+    """A 0.0002° grid (its cell size is not exact in binary) with a nodata rim, and many
+    polygons read together in one block: every polygon's class shares and pixel count
+    equal the brute-force overlap, and the nodata rim never appears as a class."""
+    rng = np.random.default_rng(2)
+    transform = from_origin(117.426, 30.5442, 0.0002, 0.0002)
+    classes = np.repeat(np.repeat(rng.integers(1, 5, (24, 37)), 20, axis=0), 20, axis=1)[:466, :734]
+    classes = classes.astype("uint8")
+    classes[:10, :] = classes[-10:, :] = 0
+    classes[:, :10] = classes[:, -10:] = 0
+    path = write_tif(tmp_path / "lc.tif", classes, crs="EPSG:4490", transform=transform, nodata=0)
+    centres = np.column_stack([rng.uniform(117.428, 117.57, 40), rng.uniform(30.453, 30.542, 40)])
+    polys = shapely.buffer(shapely.points(centres), rng.uniform(0.0008, 0.006, 40), quad_segs=5)
+    frame, _ = extract(gpd.GeoSeries(polys, crs=4490), RasterSpec("lc", path), categorical=True)
+    cells = cell_boxes(transform, classes.shape)
+    for i, poly in enumerate(polys):
+        x0, y0, x1, y1 = poly.bounds  # only the cells under the polygon's box
+        rows = slice(max(int((30.5442 - y1) / 0.0002) - 1, 0), int((30.5442 - y0) / 0.0002) + 2)
+        cols = slice(max(int((x0 - 117.426) / 0.0002) - 1, 0), int((x1 - 117.426) / 0.0002) + 2)
+        cover = np.zeros(classes.shape)
+        cover[rows, cols] = shapely.area(shapely.intersection(cells[rows, cols], poly)) / shapely.area(cells[rows, cols])
+        valid = classes > 0
+        assert frame["count"].iloc[i] == pytest.approx(cover[valid].sum(), rel=1e-6), i
+        got = dict(zip(np.asarray(frame["unique"].iloc[i]).tolist(), np.asarray(frame["frac"].iloc[i]), strict=True))
+        assert 0 not in got
+        for value, share in got.items():
+            assert share == pytest.approx(cover[classes == value].sum() / cover[valid].sum(), rel=1e-6, abs=1e-9)
