@@ -44,7 +44,7 @@ from geo_township.config import PARAMETERS, validate_parameter
 from geo_township.errors import UsageError
 from geo_township.kinds import KINDS, TOTAL_LABEL, TRANSFER_USE
 from geo_township.layers import Township, feature_ids
-from geo_township.measure import METHOD_NOTES, Method, area_m2, group_labels
+from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_m2, group_labels
 from geo_township.overlaps import covered, intersection_pairs, overlap_pairs, polygonal
 from geo_township.overlay import Category, Overlay
 from geo_township.results import Finding, Result, localise
@@ -577,10 +577,18 @@ def audit_layers(
     max_contract_years = _param("max_contract_years", max_contract_years)
     non_farming = list(_param("non_farming_uses", list(non_farming_uses)))
     notes: list[str] = []
+    notes_zh: list[str] = []
+
+    def note(en: str, zh: str) -> None:
+        notes.append(en)
+        notes_zh.append(zh)
+
     unknown_uses = [u for u in non_farming if u not in TRANSFER_USE.codes]
     if unknown_uses:
-        notes.append(f"non_farming_uses {', '.join(unknown_uses)} are not use codes "
-                     f"({', '.join(TRANSFER_USE.codes)}); they match parcels whose use is written exactly so")
+        note(f"non_farming_uses {', '.join(unknown_uses)} are not use codes ({', '.join(TRANSFER_USE.codes)}); "
+             "they match parcels whose use is written exactly so",
+             f"non_farming_uses 中的 {', '.join(unknown_uses)} 不是用途代码（{', '.join(TRANSFER_USE.codes)}），"
+             "只匹配用途字段原文完全相同的地块")
 
     kind = KINDS[LAYER]
     p = transfers.copy()
@@ -605,7 +613,8 @@ def audit_layers(
     if villages is not None and len(villages):
         _check_villages(p, villages, out, method=method, min_mu=overlap_min_mu)
     else:
-        notes.append("outside-village check skipped: the township has no villages layer")
+        note("outside-village check skipped: the township has no villages layer",
+             "未检查是否超出村界：缺少行政村图层 (villages)")
     if basic_farmland is not None:
         _check_cover(p, p["use"].isin(non_farming).to_numpy(), basic_farmland,
                      _ids_of(basic_farmland, "basic_farmland"), out,
@@ -615,7 +624,8 @@ def audit_layers(
                                          f"({r.on_farmland_pct:.1f}%) of permanent basic farmland (patches "
                                          f"{r.patches}): a non-farming use there is prohibited"))
     else:
-        notes.append("basic-farmland check skipped: the township has no basic_farmland layer")
+        note("basic-farmland check skipped: the township has no basic_farmland layer",
+             "未检查是否占用永久基本农田：缺少永久基本农田图层 (basic_farmland)")
     if forest_plots is not None:
         _check_cover(p, (p["land_type"] == "farmland").to_numpy(), forest_plots,
                      _ids_of(forest_plots, "forest_plots"), out,
@@ -625,7 +635,8 @@ def audit_layers(
                                          f"of forest sub-compartments {r.plots}: forest land cannot be transferred "
                                          "as farmland"))
     else:
-        notes.append("forest-land check skipped: the township has no forest_plots layer")
+        note("forest-land check skipped: the township has no forest_plots layer",
+             "未检查耕地流转是否涉及林地：缺少森林小班图层 (forest_plots)")
     if river_zones is not None:
         key = next((c for c in ("reach_id", "reach") if c in river_zones.columns), None)
         zone_ids = (river_zones[key].astype(str).to_numpy() if key else _ids_of(river_zones, "rivers"))
@@ -635,7 +646,8 @@ def audit_layers(
                                          f"management zone of reach {r.in_zone_of}: check that its use is allowed "
                                          "there"))
     else:
-        notes.append("river-zone check skipped: the township has no rivers layer")
+        note("river-zone check skipped: the township has no rivers layer",
+             "未检查河道管理范围：缺少河流图层 (rivers)")
     _check_records(p, raw_id, out, max_years=max_contract_years, repaired=repaired or {}, dropped=dropped)
 
     # totals
@@ -649,7 +661,8 @@ def audit_layers(
             by_village.loc[last, "transferred_farmland_mu"] / by_village.loc[last, "basic_farmland_mu"] * 100.0
             if by_village.loc[last, "basic_farmland_mu"] > 0 else np.nan)
     else:
-        notes.append("share of farmland transferred: needs the villages and basic_farmland layers")
+        note("share of farmland transferred: needs the villages and basic_farmland layers",
+             "流转占基本农田比例：需要行政村 (villages) 和永久基本农田 (basic_farmland) 图层")
     start_year = p["start_date"].dt.year.astype("Int64")
     totals = {
         "by_village": by_village,
@@ -679,13 +692,18 @@ def audit_layers(
     total = totals["by_village"].iloc[-1]
     notes.insert(0, f"{len(p)} parcels audited: declared {total['declared_mu']:,.2f} mu, measured "
                     f"{total['measured_mu']:,.2f} mu ({METHOD_NOTES[method]}; 1 mu = 10000/15 m²)")
-    notes.append(f"tolerances: declared vs measured {tolerance_pct:g}%"
-                 + (f" or {tolerance_mu:g} mu" if tolerance_mu > 0 else "")
-                 + f"; overlaps and areas in other layers under {overlap_min_mu:g} mu are ignored as slivers; "
-                 f"contracts up to {max_contract_years:g} years; non-farming uses: {', '.join(non_farming)}")
+    notes_zh.insert(0, f"共审计 {len(p)} 宗地块：登记面积 {total['declared_mu']:,.2f} 亩，实测面积 "
+                       f"{total['measured_mu']:,.2f} 亩（{METHOD_NOTES_ZH[method]}；1 亩 = 10000/15 平方米）")
+    rule = f"{tolerance_pct:g}%" + (f" or {tolerance_mu:g} mu" if tolerance_mu > 0 else "")
+    rule_zh = f"{tolerance_pct:g}%" + (f"或 {tolerance_mu:g} 亩" if tolerance_mu > 0 else "")
+    note(f"tolerances: declared vs measured {rule}; overlaps and areas in other layers under {overlap_min_mu:g} mu "
+         f"are ignored as slivers; contracts up to {max_contract_years:g} years; non-farming uses: "
+         f"{', '.join(non_farming)}",
+         f"容差：登记与实测面积相差超过 {rule_zh} 列出；重叠及与其他图层相交不足 {overlap_min_mu:g} 亩的视为"
+         f"绘图误差不计；流转期限上限 {max_contract_years:g} 年；非农用途：{'、'.join(TRANSFER_USE.label(u, 'zh') for u in non_farming)}")
     return Result(
         "Land-transfer audit", summary, tables={**out.tables, **totals}, findings=out.findings, features=features,
-        notes=notes, vocab=dict(_VOCAB), decimals=dict(_DECIMALS),
+        notes=notes, notes_zh=notes_zh, title_zh="土地流转审计", vocab=dict(_VOCAB), decimals=dict(_DECIMALS),
         provenance={"analysis": "audit", "area_method": method, "method_note": METHOD_NOTES[method],
                     "tolerance_pct": tolerance_pct, "tolerance_mu": tolerance_mu, "overlap_min_mu": overlap_min_mu,
                     "max_contract_years": max_contract_years, "non_farming_uses": non_farming},
@@ -726,6 +744,7 @@ def audit_transfers(
         **chosen,
     )
     result.title = f"Land-transfer audit of {township.config.display_name('en')}"
+    result.title_zh = f"{township.config.display_name('zh')}土地流转审计"
     result.provenance = township.provenance(**result.provenance)
     return result
 
