@@ -71,11 +71,6 @@ def _is_polygon(gdf: gpd.GeoDataFrame) -> np.ndarray:
     return np.isin(shapely.get_type_id(gdf.geometry.to_numpy()), _POLYGON_TYPES)
 
 
-def _first(values: pd.Series) -> object:
-    values = values.dropna()
-    return values.iloc[0] if len(values) else None
-
-
 def reach_attributes(rivers: gpd.GeoDataFrame) -> pd.DataFrame:
     """One row per reach (indexed by its key): river name, chief, chief level and zone
     width, each the first non-blank value among the reach's features."""
@@ -83,7 +78,7 @@ def reach_attributes(rivers: gpd.GeoDataFrame) -> pd.DataFrame:
     for col in ("name", "chief", "chief_level", "zone_m"):
         frame[col] = rivers[col].to_numpy() if col in rivers.columns else None
     grouped = frame.groupby("reach", sort=False)
-    out = grouped.agg({c: _first for c in ("name", "chief", "chief_level", "zone_m")})
+    out = grouped[["name", "chief", "chief_level", "zone_m"]].first()  # first non-blank value
     text = ["name", "chief", "chief_level"]
     out[text] = out[text].astype(object).where(out[text].notna(), None)
     out["zone_m"] = pd.to_numeric(out["zone_m"], errors="coerce")
@@ -143,7 +138,7 @@ def management_zones(rivers: gpd.GeoDataFrame, *, default_zone_m: float,
     frame = frame[~shapely.is_empty(buffers)]
     if not len(frame):
         return empty
-    dissolved = frame.dissolve(by="reach", aggfunc={"zone_m": "max"}, sort=False)
+    dissolved = _dissolve(frame)
     attrs = reach_attributes(rivers)
     zones = gpd.GeoDataFrame({
         "reach": dissolved.index.astype(str),
@@ -158,12 +153,25 @@ def management_zones(rivers: gpd.GeoDataFrame, *, default_zone_m: float,
     return zones.reset_index(drop=True)
 
 
+def _dissolve(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One geometry per reach (the union of its features'), widest ``zone_m``, in order of
+    first appearance; reaches of a single feature are taken as they are (no union)."""
+    counts = frame["reach"].map(frame["reach"].value_counts())
+    single = frame[counts.to_numpy() == 1].set_index("reach")
+    several = frame[counts.to_numpy() > 1]
+    if len(several):
+        merged = several.dissolve(by="reach", aggfunc={"zone_m": "max"}, sort=False)
+        single = pd.concat([single, merged])
+    order = pd.unique(frame["reach"])
+    return single.loc[order]
+
+
 def reach_lines(rivers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The river line of each reach (lakes as their polygon), dissolved: columns ``reach``
     and geometry, in the input's CRS. Used for distances to the river."""
-    frame = gpd.GeoDataFrame({"reach": reach_keys(rivers).to_numpy()}, geometry=rivers.geometry.to_numpy(),
-                             crs=rivers.crs)
-    return frame.dissolve(by="reach", sort=False).reset_index()
+    frame = gpd.GeoDataFrame({"reach": reach_keys(rivers).to_numpy(), "zone_m": 0.0},
+                             geometry=rivers.geometry.to_numpy(), crs=rivers.crs)
+    return _dissolve(frame).drop(columns="zone_m").reset_index()
 
 
 # --------------------------------------------------------------------------- lengths
@@ -248,7 +256,7 @@ def river_lengths(rivers: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None = 
                                 "chief_level": attrs.loc[reach_order, "chief_level"].to_numpy(),
                                 "length_m": per_reach.loc[reach_order].to_numpy()})
     chief_agg = reach_frame.groupby("chief", sort=True).agg(
-        chief_level=("chief_level", _first), reaches=("reach", "count"), length_m=("length_m", "sum"))
+        chief_level=("chief_level", "first"), reaches=("reach", "count"), length_m=("length_m", "sum"))
     by_chief = pd.DataFrame({"river_chief": chief_agg.index.astype(str),
                              "chief_level": chief_agg["chief_level"].to_numpy(),
                              "reaches": chief_agg["reaches"].astype(int).to_numpy(),
@@ -445,20 +453,32 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
     months = _month_range(start, end) if start is not None and end is not None else []
     tracks = tracks.assign(_month=tracks["_date"].dt.to_period("M").astype(str))
 
+    line_index = pd.Series(np.arange(len(keys)))
+    planar = shapely.length(line_geoms)
+    # lengths by `method` per planar metre of each line: pieces are measured along their line
+    scale = np.divide(line_len, planar, out=np.zeros(len(planar)), where=planar > 0)
+    track_chief = tracks["_chief"].to_numpy(dtype=object)
+    track_month = tracks["_month"].to_numpy(dtype=object)
+    track_date = tracks["_date"].to_numpy()
     buffers = shapely.buffer(tracks.geometry.to_numpy(), buffer_m, quad_segs=QUAD_SEGS)
+    li, ti = shapely.STRtree(buffers).query(line_geoms, predicate="intersects")
+    pieces = shapely.intersection(line_geoms[li], buffers[ti])
+    iv = _intervals(line_geoms, pieces, li, ti)
+    iv["chief"] = track_chief[iv["track"].to_numpy()]
+    iv["month"] = track_month[iv["track"].to_numpy()]
+    own = iv[iv["chief"].notna() & (iv["chief"].to_numpy() == line_chief[iv["line"].to_numpy()])]
 
-    def covered(line_index: np.ndarray, cover: shapely.Geometry | None) -> np.ndarray:
-        if cover is None or shapely.is_empty(cover) or not len(line_index):
-            return np.zeros(len(line_index))
-        pieces = shapely.intersection(line_geoms[line_index], cover)
-        return length_m(gpd.GeoSeries(pieces, crs=rivers.crs), method=method)
+    def by_method(covered: pd.Series) -> pd.Series:
+        """Planar covered metres per (…, line) → metres by `method`, summed over the lines."""
+        lines_of = covered.index.get_level_values("line")
+        values = covered.to_numpy() * scale[lines_of]
+        rest = [n for n in covered.index.names if n != "line"]
+        out = pd.Series(values, index=covered.index)
+        return out.groupby(level=rest).sum() if rest else pd.Series(values, index=lines_of)
 
-    # by anyone, per line feature, over the period
-    cover_all = shapely.union_all(buffers) if len(buffers) else None
-    everyone = covered(np.arange(len(line_geoms)), cover_all)
-    btree = shapely.STRtree(buffers)
-    li, ti = btree.query(line_geoms, predicate="intersects")
-    touch = pd.DataFrame({"reach": keys[li], "track": ti, "date": tracks["_date"].to_numpy()[ti]})
+    # by anyone, per reach, over the period
+    everyone = by_method(_union_length(iv, ["line"])).reindex(line_index.index, fill_value=0.0).to_numpy()
+    touch = pd.DataFrame({"reach": keys[li], "track": ti, "date": track_date[ti]})
     per_line = pd.DataFrame({"reach": keys, "length_m": line_len, "patrolled_m": everyone})
     reach_agg = per_line.groupby("reach", sort=False).sum()
     reach_tracks = touch.groupby("reach")["track"].nunique()
@@ -480,55 +500,54 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
                                 f"{chief or 'none'}) in {period}"))
 
     # per chief: their own tracks on their own reaches, per month and over the period
-    monthly_rows = []
-    chief_rows = []
-    for chief in line_chiefs:
-        own = np.flatnonzero(line_chief == chief)
-        total = float(line_len[own].sum())
-        mine = (tracks["_chief"] == chief).to_numpy()
-        month_pcts = []
-        below = 0
-        for month in months:
-            sel = mine & (tracks["_month"] == month).to_numpy()
-            cover = shapely.union_all(buffers[sel]) if sel.any() else None
-            done = float(covered(own, cover).sum())
-            pct = _pct(np.array([done]), np.array([total]))[0]
-            month_pcts.append(pct)
-            below += int(pct < min_coverage_pct)
-            monthly_rows.append({"river_chief": chief, "month": month, "tracks": int(sel.sum()),
-                                 "length_km": total / 1000.0, "patrolled_km": done / 1000.0, "coverage_pct": pct})
-        cover = shapely.union_all(buffers[mine]) if mine.any() else None
-        done = float(covered(own, cover).sum())
-        mean = float(np.mean(month_pcts)) if month_pcts else 0.0
-        last = tracks.loc[mine, "_date"].max() if mine.any() else pd.NaT
-        chief_rows.append({
-            "river_chief": chief, "chief_level": _first(attrs.loc[attrs["chief"] == chief, "chief_level"]),
-            "reaches": len(set(keys[own])), "length_km": total / 1000.0,
-            "tracks": int(mine.sum()), "patrolled_km": done / 1000.0,
-            "coverage_pct": _pct(np.array([done]), np.array([total]))[0],
-            "mean_monthly_pct": mean, "months_below": below, "last_patrol": last,
-        })
+    total_of = pd.Series(line_len).groupby(line_chief).sum() if len(line_chiefs) else pd.Series(dtype=float)
+    grid = pd.MultiIndex.from_product([line_chiefs, months], names=["chief", "month"])
+    monthly_done = by_method(_union_length(own, ["chief", "month", "line"])).reindex(grid, fill_value=0.0)
+    monthly_tracks = tracks.groupby(["_chief", "_month"]).size().rename_axis(["chief", "month"]).reindex(
+        grid, fill_value=0)
+    totals = total_of.reindex(grid.get_level_values("chief")).to_numpy()
+    patrol_monthly = pd.DataFrame({
+        "river_chief": grid.get_level_values("chief"), "month": grid.get_level_values("month"),
+        "tracks": monthly_tracks.to_numpy().astype(int), "length_km": totals / 1000.0,
+        "patrolled_km": monthly_done.to_numpy() / 1000.0, "coverage_pct": _pct(monthly_done.to_numpy(), totals),
+    })
+    period_done = by_method(_union_length(own, ["chief", "line"])).reindex(line_chiefs, fill_value=0.0)
+    stats = patrol_monthly.assign(below=patrol_monthly["coverage_pct"] < min_coverage_pct).groupby(
+        "river_chief").agg(mean=("coverage_pct", "mean"), below=("below", "sum"))
+    stats = stats.reindex(line_chiefs).fillna({"mean": 0.0, "below": 0})
+    mine = tracks[tracks["_chief"].notna()].groupby("_chief")["_date"].agg(["size", "max"]).reindex(line_chiefs)
+    level_of = attrs.dropna(subset=["chief"]).groupby("chief")["chief_level"].first()
+    reaches_of = pd.Series(keys).groupby(line_chief).nunique() if len(line_chiefs) else pd.Series(dtype=int)
+    chief_total = total_of.reindex(line_chiefs).to_numpy()
+    patrol_chiefs = pd.DataFrame({
+        "river_chief": line_chiefs,
+        "chief_level": level_of.reindex(line_chiefs).to_numpy(),
+        "reaches": reaches_of.reindex(line_chiefs).fillna(0).astype(int).to_numpy(),
+        "length_km": chief_total / 1000.0,
+        "tracks": mine["size"].fillna(0).astype(int).to_numpy(),
+        "patrolled_km": period_done.to_numpy() / 1000.0,
+        "coverage_pct": _pct(period_done.to_numpy(), chief_total),
+        "mean_monthly_pct": stats["mean"].to_numpy(dtype="float64"),
+        "months_below": stats["below"].astype(int).to_numpy(),
+        "last_patrol": mine["max"].to_numpy(),
+    })
+    for chief, mean, below in zip(patrol_chiefs["river_chief"], patrol_chiefs["mean_monthly_pct"],
+                                  patrol_chiefs["months_below"], strict=True):
         if mean < min_coverage_pct:
             findings.append(Finding("patrols", chief, "warning", "coverage_below_minimum",
                                     f"mean monthly patrol coverage {mean:.1f}% is below the minimum "
                                     f"{min_coverage_pct:g}% ({below} of {len(months)} month(s) below) in {period}"))
-    chief_cols = ["river_chief", "chief_level", "reaches", "length_km", "tracks", "patrolled_km", "coverage_pct",
-                  "mean_monthly_pct", "months_below", "last_patrol"]
-    patrol_chiefs = pd.DataFrame(chief_rows, columns=chief_cols)
     patrol_chiefs = patrol_chiefs.sort_values(["mean_monthly_pct", "river_chief"], kind="stable").reset_index(
         drop=True)
-    patrol_monthly = pd.DataFrame(monthly_rows, columns=["river_chief", "month", "tracks", "length_km",
-                                                         "patrolled_km", "coverage_pct"])
     tables = {"patrol_chiefs": patrol_chiefs, "patrol_monthly": patrol_monthly,
               "patrol_reaches": patrol_reaches, "unpatrolled": unpatrolled.reset_index(drop=True)}
 
     # the river split into patrolled / unpatrolled stretches, for the map
-    if cover_all is not None and not shapely.is_empty(cover_all):
-        done = shapely.intersection(line_geoms, cover_all)
-        todo = shapely.difference(line_geoms, cover_all)
-    else:
-        done = np.array([shapely.from_wkt("LINESTRING EMPTY")] * len(line_geoms))
-        todo = line_geoms
+    done = np.array([shapely.from_wkt("LINESTRING EMPTY")] * len(line_geoms), dtype=object)
+    if len(li):
+        merged = pd.Series(pieces).groupby(li).agg(lambda g: shapely.union_all(g.to_numpy()))
+        done[merged.index.to_numpy()] = merged.to_numpy()
+    todo = shapely.difference(line_geoms, done)
     split = gpd.GeoDataFrame({
         "reach": np.concatenate([keys, keys]),
         "river_chief": np.concatenate([line_chief, line_chief]),
@@ -536,6 +555,33 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
     }, geometry=np.concatenate([done, todo]), crs=rivers.crs)
     split = split[~shapely.is_empty(split.geometry.to_numpy())].reset_index(drop=True)
     return tables, findings, split
+
+
+def _intervals(line_geoms: np.ndarray, pieces: np.ndarray, li: np.ndarray, ti: np.ndarray) -> pd.DataFrame:
+    """Each stretch of line ``li[k]`` inside track buffer ``ti[k]`` (``pieces[k]``) as an
+    interval ``s``–``e`` of planar distance along the line (its linear reference)."""
+    parts, which = shapely.get_parts(pieces, return_index=True)
+    lines = shapely.get_type_id(parts) == 1
+    parts, which = parts[lines], which[lines]
+    host = line_geoms[li[which]]
+    a = shapely.line_locate_point(host, shapely.get_point(parts, 0))
+    b = shapely.line_locate_point(host, shapely.get_point(parts, -1))
+    return pd.DataFrame({"line": li[which], "track": ti[which], "s": np.minimum(a, b), "e": np.maximum(a, b)})
+
+
+def _union_length(iv: pd.DataFrame, by: list[str]) -> pd.Series:
+    """Length of the union of the intervals ``s``–``e`` per group of ``by`` (overlapping
+    patrols of the same stretch count once), vectorised: sort, then start a new run where
+    an interval begins after every earlier one in its group has ended."""
+    if iv.empty:
+        return pd.Series([], index=pd.MultiIndex.from_arrays([[]] * len(by), names=by), dtype="float64")
+    d = iv.sort_values([*by, "s"], kind="stable").reset_index(drop=True)
+    keys = [d[c] for c in by]
+    reach_end = d.groupby(keys, sort=False)["e"].cummax()
+    before = reach_end.groupby(keys, sort=False).shift()
+    run = (before.isna() | (d["s"] > before)).cumsum()
+    runs = d.assign(_run=run).groupby("_run").agg(**{c: (c, "first") for c in by}, s=("s", "min"), e=("e", "max"))
+    return (runs["e"] - runs["s"]).groupby([runs[c] for c in by]).sum()
 
 
 def _pct(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
