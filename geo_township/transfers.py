@@ -168,6 +168,12 @@ class _Collector:
         self.features[code] = frame
         self.tables[code] = pd.DataFrame(frame.drop(columns=frame.geometry.name))
 
+    def layer_finding(self, code: str, message: str) -> None:
+        """One finding for the whole layer (a field it lacks), instead of one per parcel."""
+        self.ran(code)
+        self.findings.append(Finding(LAYER, "-", CHECKS[code].severity, code, message))
+        self.summary[code]["findings"] += 1
+
 
 # --------------------------------------------------------------------------- river zones
 
@@ -372,11 +378,24 @@ def _use_label(code) -> str:
     return TRANSFER_USE.label(code, "en") if code is not None else "(no use)"
 
 
+def _absent_field(out: _Collector, code: str, fields: list[str], consequence: str) -> None:
+    kind = KINDS[LAYER]
+    names = "; ".join(f"{f} ({'/'.join(kind.field(f).aliases[1:4])} …)" for f in fields)
+    out.layer_finding(code, f"the layer has no field for {names}: {consequence}; if the file has it under another "
+                            f'name, map it in township.toml: [layers.{LAYER}] fields = {{ {fields[0]} = "YOUR FIELD" }}')
+
+
 def _check_records(p: gpd.GeoDataFrame, raw_id: pd.Series, out: _Collector, *, max_years: float,
-                   repaired: Mapping[str, str], dropped: pd.DataFrame | None) -> None:
+                   repaired: Mapping[str, str], dropped: pd.DataFrame | None, absent: set[str]) -> None:
     for code in ("duplicate_id", "missing_id", "missing_declared", "end_before_start", "contract_too_long",
                  "missing_dates", "invalid_geometry", "empty_geometry"):
         out.ran(code)
+    if "declared_mu" in absent:
+        _absent_field(out, "missing_declared", ["declared_mu"], "declared areas cannot be checked")
+    no_dates = [f for f in ("start_date", "end_date") if f in absent]
+    if no_dates:
+        _absent_field(out, "missing_dates", no_dates, "contract periods cannot be checked and every overlap "
+                      "counts as double counting")
     base = ["parcel_id", "village", "declared_mu", "measured_mu", "start_date", "end_date", "geometry"]
 
     dup = (raw_id.notna() & raw_id.duplicated(keep=False)).to_numpy()
@@ -399,7 +418,7 @@ def _check_records(p: gpd.GeoDataFrame, raw_id: pd.Series, out: _Collector, *, m
                 parcels=sub["parcel_id"], area_mu=float(sub["measured_mu"].sum()))
 
     declared = p["declared_mu"]
-    no_area = (declared.isna() | (declared <= 0)).to_numpy()
+    no_area = (declared.isna() | (declared <= 0)).to_numpy() & ("declared_mu" not in absent)
     if no_area.any():
         sub = p[no_area]
         messages = [("no declared area" if pd.isna(d) else f"declared area is {d:g}")
@@ -429,7 +448,7 @@ def _check_records(p: gpd.GeoDataFrame, raw_id: pd.Series, out: _Collector, *, m
         out.add("contract_too_long", sub[[*base[:-1], "years", "geometry"]], features=sub["parcel_id"].tolist(),
                 messages=messages, parcels=sub["parcel_id"], area_mu=float(sub["measured_mu"].sum()))
 
-    undated = (start.isna() | end.isna()).to_numpy()
+    undated = (start.isna() | end.isna()).to_numpy() & (not no_dates)
     if undated.any():
         sub = p[undated]
         messages = ["no " + " and no ".join(n for n, v in (("start date", s), ("end date", e)) if pd.isna(v))
@@ -591,6 +610,7 @@ def audit_layers(
              "只匹配用途字段原文完全相同的地块")
 
     kind = KINDS[LAYER]
+    absent = {f.name for f in kind.fields if f.name not in transfers.columns}
     p = transfers.copy()
     for f in kind.fields:
         if f.name not in p.columns:
@@ -611,7 +631,10 @@ def audit_layers(
     _check_area(p, out, tolerance_pct=tolerance_pct, tolerance_mu=tolerance_mu)
     _check_overlaps(p, out, method=method, min_mu=overlap_min_mu)
     if villages is not None and len(villages):
-        _check_villages(p, villages, out, method=method, min_mu=overlap_min_mu)
+        if "village" in absent:
+            _absent_field(out, "missing_village", ["village"], "parcels cannot be checked against their village")
+        else:
+            _check_villages(p, villages, out, method=method, min_mu=overlap_min_mu)
     else:
         note("outside-village check skipped: the township has no villages layer",
              "未检查是否超出村界：缺少行政村图层 (villages)")
@@ -648,7 +671,8 @@ def audit_layers(
     else:
         note("river-zone check skipped: the township has no rivers layer",
              "未检查河道管理范围：缺少河流图层 (rivers)")
-    _check_records(p, raw_id, out, max_years=max_contract_years, repaired=repaired or {}, dropped=dropped)
+    _check_records(p, raw_id, out, max_years=max_contract_years, repaired=repaired or {}, dropped=dropped,
+                   absent=absent)
 
     # totals
     extra = None
