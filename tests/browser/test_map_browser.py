@@ -1,0 +1,271 @@
+"""The map page in a real browser (headless Chromium, network blocked, --offline page):
+the map exists, every overlay is in the layer switcher, switching one changes what is
+drawn, clicking a tree opens its popup, search, measuring, coordinates, GCJ-02 over AMap,
+large layers, and hostile attribute values shown as text without running anything."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import write_page
+from test_webmap_fixture import HOSTILE_IMG, HOSTILE_SCRIPT, TREES, VILLAGES
+
+from geo_township.crs import wgs84_to_gcj02
+
+# wandergis/coordtransform, test/app.js: wgs84togcj02(116.404, 39.915) = [116.41024449916938, 39.91640428150164]
+REF_WGS84 = (116.404, 39.915)
+REF_GCJ02 = (116.41024449916938, 39.91640428150164)
+
+FIND = """([key, id]) => {
+  const m = window.townshipMap, st = m.layers[key];
+  for (let i = 0; i < st.def.n; i++) if (m.featureId(st, i) === id) return i;
+  return -1;
+}"""
+SCREEN = """([key, i]) => {
+  const m = window.townshipMap, st = m.layers[key];
+  const p = m.map.latLngToContainerPoint(m.featureLatLng(st, i));
+  const r = m.map.getContainer().getBoundingClientRect();
+  return [p.x + r.left, p.y + r.top];
+}"""
+
+
+def _point(page, key, feature_id):
+    index = page.evaluate(FIND, [key, feature_id])
+    assert index >= 0, feature_id
+    return index, page.evaluate(SCREEN, [key, index])
+
+
+def _zoom_to(page, key, index, zoom=17):
+    page.evaluate("""([key, i, z]) => { const m = window.townshipMap;
+        m.map.setView(m.featureLatLng(m.layers[key], i), z, {animate: false}); }""", [key, index, zoom])
+    page.wait_for_timeout(150)
+
+
+def _click_feature(page, key, feature_id, zoom=17):
+    page.evaluate("window.townshipMap.map.closePopup()")
+    index, _ = _point(page, key, feature_id)
+    _zoom_to(page, key, index, zoom)
+    _, (x, y) = _point(page, key, feature_id)
+    page.mouse.click(x, y)
+    page.wait_for_selector(".leaflet-popup-content .gt-popup")
+    return page.inner_text(".leaflet-popup-content .gt-popup-id")
+
+
+def _switch(page, label_text):
+    page.locator(".leaflet-control-layers label", has_text=label_text).first.locator("input").click()
+    page.wait_for_timeout(100)
+
+
+def test_the_leaflet_map_exists_with_the_title(session):
+    page = session.page
+    assert page.evaluate("window.townshipMap.map instanceof L.Map")
+    assert page.locator(".leaflet-container").count() >= 2  # the map and its mini-map
+    assert page.inner_text(".gt-title-name") == "Test Township"
+    assert page.inner_text(".gt-title-date") == "data as of 2023-03-31"
+    assert session.tiles > 0 and session.refused == []  # only tiles were asked for: everything else is inlined
+
+
+def test_every_overlay_is_listed_in_the_layer_switcher(session, township):
+    from geo_township.webmap.model import build_model
+
+    names = [n.strip() for n in session.page.locator(".leaflet-control-layers-overlays label span span").all_inner_texts()]
+    model = build_model(township, providers={}, raster_providers={})
+    assert names == [lay.name for lay in model.layers]
+    bases = [n.strip() for n in session.page.locator(".leaflet-control-layers-base label span span").all_inner_texts()]
+    assert bases == ["OpenStreetMap", "Satellite (Esri World Imagery)", "AMap (GCJ-02)"]
+
+
+def test_switching_a_layer_off_changes_what_is_drawn(session):
+    page = session.page
+    points = ".leaflet-gt-points-pane canvas"
+    before = page.locator(points).count()
+    _switch(page, "Pine-wilt trees")
+    assert page.locator(points).count() == before - 1
+    assert "Pine-wilt trees" not in page.inner_text(".gt-legend-body")
+    _switch(page, "Pine-wilt trees")
+    assert page.locator(points).count() == before
+    canvas = ".leaflet-overlay-pane canvas"
+    drawn = page.evaluate(f"document.querySelector('{canvas}').toDataURL()")
+    _switch(page, "Forest sub-compartments")
+    assert page.evaluate(f"document.querySelector('{canvas}').toDataURL()") != drawn
+    _switch(page, "Forest sub-compartments")
+    assert page.evaluate(f"document.querySelector('{canvas}').toDataURL()") == drawn
+
+
+def test_clicking_a_tree_opens_its_popup(session):
+    page = session.page
+    assert _click_feature(page, "infected_trees", "T004") == "T004"
+    text = page.inner_text(".leaflet-popup-content")
+    assert "cleared" in text and "2023-01-15" in text and "Pine-wilt trees" in text
+    assert _click_feature(page, "infected_trees", "T001") == "T001"
+    assert "confirmed" in page.inner_text(".leaflet-popup-content")
+
+
+def test_clicking_a_plot_shows_its_area_in_mu(session):
+    page = session.page
+    page.evaluate("window.townshipMap.map.setView([30.4985, 117.495], 16, {animate: false})")
+    page.wait_for_timeout(150)
+    box = page.evaluate("""() => { const m = window.townshipMap.map;
+        const p = m.latLngToContainerPoint([30.4918, 117.4975]), r = m.getContainer().getBoundingClientRect();
+        return [p.x + r.left, p.y + r.top]; }""")
+    page.mouse.click(*box)
+    page.wait_for_selector(".leaflet-popup-content .gt-popup")
+    assert page.inner_text(".leaflet-popup-content .gt-popup-id") == "P01"
+    assert "Area (mu)" in page.inner_text(".leaflet-popup-content")
+
+
+def test_hostile_values_are_shown_as_text_and_run_nothing(session):
+    page = session.page
+    assert _click_feature(page, "infected_trees", HOSTILE_SCRIPT) == HOSTILE_SCRIPT
+    legend = page.inner_text(".gt-legend-body")
+    assert HOSTILE_IMG in legend and HOSTILE_SCRIPT in legend  # species, river name and chief
+    labels = page.locator(".gt-label").all_inner_texts()
+    assert VILLAGES[2] in labels
+    page.fill(".gt-search-input", "<img")
+    page.wait_for_selector(".gt-search-hit")
+    assert HOSTILE_IMG in page.inner_text(".gt-search-results")
+    # hover the hostile village's label area to show a tooltip with the name
+    assert page.evaluate("window.__pwned") is None
+    assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+    # the value sits only in the JSON data block (inert, its "<" escaped), never in a script that runs
+    runnable = "[...document.scripts].filter(s => !s.type || s.type === 'text/javascript')"
+    assert page.evaluate(f"{runnable}.filter(s => s.textContent.includes('__pwned')).length") == 0
+    assert session.dialogs == []
+
+
+def test_search_finds_a_plot_by_id_and_opens_it(session):
+    page = session.page
+    page.fill(".gt-search-input", "p03")
+    page.wait_for_selector(".gt-search-hit")
+    assert page.inner_text(".gt-search-hit .gt-search-text") == "P03"
+    page.click(".gt-search-hit")
+    page.wait_for_selector(".leaflet-popup-content .gt-popup")
+    assert page.inner_text(".leaflet-popup-content .gt-popup-id") == "P03"
+    page.fill(".gt-search-input", "乙村")
+    page.wait_for_selector(".gt-search-hit")
+    assert page.locator(".gt-search-hit .gt-search-text").first.inner_text() == "乙村"
+    page.fill(".gt-search-input", "nothing-like-this")
+    page.wait_for_selector(".gt-search-none")
+
+
+def test_hovering_a_tree_shows_a_tooltip_and_coordinates(session):
+    page = session.page
+    index, _ = _point(page, "infected_trees", "T002")
+    _zoom_to(page, "infected_trees", index)
+    _, (x, y) = _point(page, "infected_trees", "T002")
+    page.mouse.move(x, y)
+    page.wait_for_selector(".gt-tip")
+    assert "T002" in page.inner_text(".gt-tip")
+    lon, lat = (float(v) for v in page.inner_text(".gt-coords").split(","))
+    assert lon == pytest.approx(117.4960, abs=2e-5) and lat == pytest.approx(30.4960, abs=2e-5)
+
+
+def test_measuring_a_village_gives_its_area(session, township):
+    from pyproj import Geod
+
+    page = session.page
+    page.evaluate("window.townshipMap.map.fitBounds([[30.488, 117.488], [30.502, 117.502]], {animate: false})")
+    page.wait_for_timeout(200)
+    page.click(".gt-measure-button")
+    corners = [(30.49, 117.49), (30.49, 117.50), (30.50, 117.50), (30.50, 117.49)]
+    for lat, lon in corners:
+        x, y = page.evaluate("""([lat, lon]) => { const m = window.townshipMap.map;
+            const p = m.latLngToContainerPoint([lat, lon]), r = m.getContainer().getBoundingClientRect();
+            return [p.x + r.left, p.y + r.top]; }""", [lat, lon])
+        page.mouse.click(x, y)
+        page.wait_for_timeout(50)
+    text = page.inner_text(".gt-measure-out")
+    area_mu = float(text.split("Area: ")[1].split(" mu")[0].replace(",", ""))
+    geod_m2 = abs(Geod(ellps="WGS84").polygon_area_perimeter([117.49, 117.50, 117.50, 117.49],
+                                                             [30.49, 30.49, 30.50, 30.50])[0])
+    # clicks land on whole pixels (about 2 m here), so compare to 1%
+    assert area_mu == pytest.approx(geod_m2 / (10000 / 15), rel=0.01)
+    assert "Distance" in text
+    page.click(".gt-measure-button")
+    assert not page.is_visible(".gt-measure-out")
+
+
+def test_amap_shifts_every_layer_to_gcj02_and_back(session):
+    page = session.page
+    assert page.evaluate(f"TownshipMap.toGcj({REF_WGS84[0]}, {REF_WGS84[1]})") == pytest.approx(REF_GCJ02, abs=1e-9)
+    index = page.evaluate(FIND, ["infected_trees", "T006"])
+    lon, lat = next((t[1], t[2]) for t in TREES if t[0] == "T006")
+    shown = "([k, i]) => { const ll = window.townshipMap.featureLatLng(window.townshipMap.layers[k], i); return [ll.lng, ll.lat]; }"
+    assert page.evaluate(shown, ["infected_trees", index]) == pytest.approx((lon, lat), abs=1e-9)
+    assert not page.is_visible(".gt-gcj-note")
+    _switch(page, "AMap (GCJ-02)")
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    assert page.evaluate(shown, ["infected_trees", index]) == pytest.approx((float(glon), float(glat)), abs=1e-9)
+    assert page.is_visible(".gt-gcj-note")
+    village = page.evaluate("() => { const f = window.townshipMap.layers.villages.features[0].getLatLngs()[0][0];"
+                            " return [f.lng, f.lat]; }")
+    assert village[0] != pytest.approx(117.49, abs=1e-4)  # polygons move too
+    # the tree is drawn where it is now shown: clicking there opens it
+    assert _click_feature(page, "infected_trees", "T006") == "T006"
+    # coordinates read back as WGS84 over AMap
+    _, (x, y) = _point(page, "infected_trees", "T006")
+    page.mouse.move(x + 1, y + 1)
+    page.mouse.move(x, y)
+    page.wait_for_timeout(100)
+    clon, clat = (float(v) for v in page.inner_text(".gt-coords").split(","))
+    assert clon == pytest.approx(lon, abs=3e-5) and clat == pytest.approx(lat, abs=3e-5)
+    _switch(page, "OpenStreetMap")
+    assert page.evaluate(shown, ["infected_trees", index]) == pytest.approx((lon, lat), abs=1e-9)
+    assert not page.is_visible(".gt-gcj-note")
+
+
+def test_decoded_coordinates_match_the_data(session):
+    xy = session.page.evaluate("Array.from(window.townshipMap.layers.infected_trees.xy)")
+    ids = session.page.evaluate("""() => { const m = window.townshipMap, st = m.layers.infected_trees;
+        return Array.from({length: st.def.n}, (_, i) => m.featureId(st, i)); }""")
+    expected = {t[0]: (t[1], t[2]) for t in TREES}
+    for k, tid in enumerate(ids):
+        assert (xy[2 * k], xy[2 * k + 1]) == pytest.approx(expected[tid], abs=1e-6)
+
+
+def test_chinese_page_with_indicator(browser, page_zh):
+    s = browser.open(page_zh)
+    page = s.page
+    try:
+        assert page.inner_text(".gt-title-name") == "测试乡" + HOSTILE_SCRIPT
+        legend = page.inner_text(".gt-legend-body")
+        assert "未除治疫木" in legend and "松材线虫病疫木" in legend and "未除治：已确认" in legend
+        assert page.get_attribute(".gt-search-input", "placeholder") == "搜索村、小班或编号…"
+        assert page.evaluate("window.__pwned") is None and s.dialogs == []
+        assert _click_feature(page, "infected_trees", "T003") == "T003"
+        assert "已伐" in page.inner_text(".leaflet-popup-content")
+        assert "发现日期" in page.inner_text(".leaflet-popup-content")
+        assert page.title() == "测试乡" + HOSTILE_SCRIPT
+    finally:
+        problems = s.problems()
+        page.close()
+    assert not problems, problems
+
+
+def test_large_layer_is_a_grid_when_zoomed_out_and_dots_when_zoomed_in(browser, township_dir, tmp_path, monkeypatch):
+    """A layer over DOTS_MAX (lowered here) with its buffer gzip-compressed."""
+    from test_webmap_fixture import make_township
+
+    from geo_township.layers import load_township
+    from geo_township.webmap import model as wm
+
+    monkeypatch.setattr(wm, "SYMBOLS_MAX", 100)
+    monkeypatch.setattr(wm, "DOTS_MAX", 1000)
+    town = load_township(make_township(tmp_path / "big", extra_trees=3000))
+    path = write_page(town, tmp_path / "big.html", gzip_min=1)
+    s = browser.open(path)
+    page = s.page
+    try:
+        layer = page.evaluate("window.townshipMap.layers.infected_trees.def")
+        assert layer["rep"] == "dots+grid" and layer["data"]["gzip"] is True and layer["n"] == 3007
+        grid = page.evaluate("window.townshipMap.layers.infected_trees_grid.def")
+        assert grid["geom"] == "grid"
+        page.evaluate("window.townshipMap.map.setView([30.495, 117.495], 13, {animate: false})")
+        page.wait_for_timeout(200)
+        assert page.evaluate("window.townshipMap.layers.infected_trees.canvas.drawn") is None
+        assert page.evaluate("window.townshipMap.layers.infected_trees_grid.canvas.drawn.idx.length") > 0
+        assert _click_feature(page, "infected_trees", "X000100", zoom=18) == "X000100"
+        assert page.evaluate("window.townshipMap.layers.infected_trees_grid.canvas.drawn") is None
+    finally:
+        problems = s.problems()
+        page.close()
+    assert not problems, problems
