@@ -48,6 +48,10 @@ LENGTH_NOTES = {
 #: Segments per quarter circle when buffering: the round ends and bends of a zone are
 #: then within 0.2% of a true circle's area.
 QUAD_SEGS = 16
+#: Pieces of river shorter than this (m) where a reach is cut by village boundaries are
+#: digitising slivers (a river drawn along or ending on a boundary) and are left out of
+#: the per-village table.
+SLIVER_M = 0.5
 #: Layers whose features are looked for inside the management zones, in table order.
 ZONE_LAYERS = ("sand_sites", "outfalls", "land_transfers", "forest_plots")
 _POLYGON_TYPES = (3, 6)
@@ -194,7 +198,8 @@ def river_lengths(rivers: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None = 
 
     ``rivers`` and ``villages`` must share a CRS. A reach crossing villages is cut at the
     village boundaries (in that CRS) and each piece measured by ``method``; pieces outside
-    every village form an "(outside)" row. Only line features count; lakes are
+    every village form an "(outside)" row; pieces shorter than :data:`SLIVER_M` are
+    digitising slivers and left out. Only line features count; lakes are
     tabulated by area and shoreline in ``lakes``.
 
     Returns tables ``by_chief``, ``by_level``, ``by_reach``, ``by_village`` (when villages
@@ -223,11 +228,9 @@ def river_lengths(rivers: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None = 
         vnames = _labels(villages["village"]).to_numpy()
         line_keys = keys[~polygons].to_numpy()
         split = pd.DataFrame({"village": vnames[vi], "reach": line_keys[li], "length_m": piece_len})
-        split = split[split["length_m"] > 0]
-        if (outside_len > 1e-6).any():
-            split = pd.concat([split, pd.DataFrame({"village": OUTSIDE_LABEL["en"], "reach": line_keys,
-                                                    "length_m": outside_len})[outside_len > 1e-6]],
-                              ignore_index=True)
+        split = pd.concat([split, pd.DataFrame({"village": OUTSIDE_LABEL["en"], "reach": line_keys,
+                                                "length_m": outside_len})], ignore_index=True)
+        split = split[split["length_m"] >= SLIVER_M]
         for reach, grp in split[split["village"] != OUTSIDE_LABEL["en"]].groupby("reach", sort=False):
             villages_crossed[str(reach)] = "、".join(sorted(grp["village"].unique()))
         agg = split.groupby("village", sort=True).agg(reaches=("reach", "nunique"), length_m=("length_m", "sum"))
