@@ -434,7 +434,7 @@ def tree_counts(township: Township, *, by: str = "village", start: dt.date | Non
         keys = trees["plot_id"].astype(object).where(trees["plot_id"].notna(), OUTSIDE).astype(str)
         counts = _counts(flags, keys)
         counts = counts[(counts > 0).any(axis=1)]
-        table = _plot_rows(counts, trees, keys, flags, dates, plots)
+        table = _plot_rows(counts, trees, keys, flags, dates, plots, _village_order(township, trees["village"]))
     total = {c: int(flags[c].sum()) for c in COUNT_COLUMNS}
     total_row = {"village": TOTAL, **total}
     if by == "plot":
@@ -489,8 +489,9 @@ def tree_counts(township: Township, *, by: str = "village", start: dt.date | Non
 
 
 def _plot_rows(counts: pd.DataFrame, trees: gpd.GeoDataFrame, keys: pd.Series, flags: pd.DataFrame,
-               dates: dict[str, pd.Series], plots: gpd.GeoDataFrame | None) -> pd.DataFrame:
-    """Ledger rows (one per plot with any count), ordered by village then plot_id."""
+               dates: dict[str, pd.Series], plots: gpd.GeoDataFrame | None, villages: list[str]) -> pd.DataFrame:
+    """Ledger rows (one per plot with any count), ordered by village (as in the villages
+    layer) then plot_id."""
     table = counts.reset_index().rename(columns={"_key": "plot_id"})
     frame = pd.DataFrame({"plot_id": keys.to_numpy(), "found": dates["found"].where(flags["found"]),
                           "cleared": dates["cleared"].where(flags["cleared"]), "village": trees["village"].to_numpy()})
@@ -510,9 +511,11 @@ def _plot_rows(counts: pd.DataFrame, trees: gpd.GeoDataFrame, keys: pd.Series, f
     outside = table["plot_id"] == OUTSIDE
     table.loc[outside, "village"] = OUTSIDE
     table.loc[outside, "plot_id"] = None
-    table["_outside"] = outside
-    table = table.sort_values(["_outside", "village", "plot_id"], na_position="last", kind="stable")
-    return table.drop(columns="_outside").reset_index(drop=True)
+    rank = {v: i for i, v in enumerate(villages)}
+    table["_order"] = [len(rank) + 1 if o else rank.get(str(v), len(rank)) for v, o in zip(table["village"], outside,
+                                                                                          strict=True)]
+    table = table.sort_values(["_order", "village", "plot_id"], na_position="last", kind="stable")
+    return table.drop(columns="_order").reset_index(drop=True)
 
 
 def _village_rates(flags: pd.DataFrame, trees: pd.DataFrame) -> pd.DataFrame:
@@ -545,7 +548,7 @@ def _zero_findings(trees: pd.DataFrame, dates: dict[str, pd.Series], deadline: d
                                                                       village=("village", "first"))
     return [Finding("forest_plots", str(plot), "warning", "not_zeroed",
                     f"{row.n} infected tree(s) still standing after the deadline {deadline.isoformat()} "
-                    f"(village {row.village}): 动态清零 not reached")
+                    f"(village {row.village if row.village is not None else OUTSIDE}): 动态清零 not reached")
             for plot, row in per_plot.iterrows()]
 
 

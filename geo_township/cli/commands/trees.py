@@ -7,6 +7,8 @@ import click
 
 from geo_township.cli.options import DATE, common_options, output_options
 
+SHOWN = 30  # trees of the deadline list shown on a terminal
+
 
 @click.command("trees")
 @click.option("--by", type=click.Choice(["village", "plot"]), default="village", show_default=True,
@@ -32,7 +34,7 @@ def command(by, start, end, season, deadline, list_file, as_of, history_of, hots
     """Pine-wilt trees found, confirmed, felled, cleared and verified per village (or plot),
     still standing, not cleared, clearance rate against the target; infected
     sub-compartments (疫情小班) and hotspots."""
-    from geo_township.cli.render import render
+    from geo_township.cli.render import choose_format, render
     from geo_township.errors import UsageError
     from geo_township.layers import load_township
 
@@ -53,6 +55,11 @@ def command(by, start, end, season, deadline, list_file, as_of, history_of, hots
         if list_file is not None:
             write_tree_list(result, list_file)
             result.notes.append(f"{len(result.features['overdue_trees'])} tree(s) written to {list_file}")
+        listing = result.tables["overdue_trees"]
+        if choose_format(fmt, output) == "table" and len(listing) > SHOWN:
+            result.tables["overdue_trees"] = listing.head(SHOWN)
+            result.notes.append(f"the list shows the {SHOWN} most overdue of {len(listing)} trees; write them all "
+                                "with --list FILE.gpkg (or .csv/.kml) or -o FILE.xlsx")
     else:
         from geo_township.trees import tree_counts
 
