@@ -69,11 +69,13 @@ OVERLAY_PROVIDERS: dict[str, Provider] = {
     "hotspots": "geo_township.hotspots:hotspot_overlays",
     "rivers": "geo_township.rivers:river_overlays",
     "sand": "geo_township.sand:sand_overlays",
+    "candidates": "geo_township.candidates:candidate_overlays",
 }
 
 #: Raster providers for ``--raster NAME``: name → "package.module:function" or a callable
 #: ``(township, raster_name) -> RasterOverlay | None``.
 RASTER_PROVIDERS: dict[str, RasterProvider] = {
+    "raster": "geo_township.raster:raster_overlay",
 }
 
 if TYPE_CHECKING:
