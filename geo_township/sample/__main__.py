@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from pyogrio.errors import DataLayerError, DataSourceError
+
 from . import DEFAULT_SEED, generate
 
 
@@ -23,8 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         truth = generate(out, seed=args.seed)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
+    except (OSError, DataSourceError, DataLayerError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
         print(
             f"error: cannot write the sample into {out}: {reason}. "
             "Choose a folder you can write to.",
@@ -33,8 +35,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     counts = truth["counts"]
     rows = [
-        ("township.gpkg", f"villages {counts['villages']}, land_transfers "
-         f"{counts['land_transfers']}, basic_farmland {counts['basic_farmland']}"),
+        (
+            "township.gpkg",
+            (
+                f"villages {counts['villages']}, land_transfers "
+                f"{counts['land_transfers']}, basic_farmland {counts['basic_farmland']}"
+            ),
+        ),
         ("forest_plots.shp", f"{counts['forest_plots']} plots (GBK, EPSG:4527)"),
         ("infected_trees.csv", f"{counts['infected_trees']} trees"),
         ("rivers.geojson", f"{counts['rivers']} reaches"),

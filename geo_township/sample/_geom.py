@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
@@ -133,7 +134,7 @@ def resample_line(coords: np.ndarray, step: float) -> np.ndarray:
     """Vertices at (nearly) equal arc-length steps along a polyline."""
     seg = np.hypot(*np.diff(coords, axis=0).T)
     s = np.concatenate([[0.0], np.cumsum(seg)])
-    n = max(int(round(s[-1] / step)), 1)
+    n = max(round(s[-1] / step), 1)
     t = np.linspace(0.0, s[-1], n + 1)
     return np.column_stack([np.interp(t, s, coords[:, 0]), np.interp(t, s, coords[:, 1])])
 
@@ -160,12 +161,30 @@ def strip_cut(poly: Polygon, angle: float, widths: Sequence[float]) -> list[Poly
             break
     cuts[-1] = max(cuts[-1], hi)
     out: list[Polygon] = []
-    for a, b in zip(cuts[:-1], cuts[1:]):
+    for a, b in itertools.pairwise(cuts):
         box = np.array([[a, vlo], [b, vlo], [b, vhi], [a, vhi]])
         xs = c.x + box[:, 0] * ca - box[:, 1] * sa
         ys = c.y + box[:, 0] * sa + box[:, 1] * ca
         out.extend(polygons_of(poly.intersection(Polygon(np.column_stack([xs, ys])))))
     return out
+
+
+def split_long_axis(
+    poly: Polygon, k: int, rng: np.random.Generator, jitter: float
+) -> list[Polygon]:
+    """Cut a polygon across its long axis into k strips of roughly equal width.
+
+    The cut direction is turned by up to ±jitter radians so the strips are not all parallel
+    to the plot's bounding rectangle.
+    """
+    rect = poly.minimum_rotated_rectangle
+    c = np.asarray(rect.exterior.coords)[:3]
+    e1, e2 = c[1] - c[0], c[2] - c[1]
+    axis = e1 if np.hypot(*e1) >= np.hypot(*e2) else e2
+    ang = float(np.arctan2(axis[1], axis[0])) + (rng.uniform(-jitter, jitter) if jitter else 0.0)
+    length = max(np.hypot(*e1), np.hypot(*e2))
+    w = rng.uniform(0.8, 1.2, k)
+    return strip_cut(poly, ang, list(w / w.sum() * length))
 
 
 def chaikin(coords: np.ndarray, iterations: int = 2) -> np.ndarray:
@@ -183,7 +202,9 @@ def chaikin(coords: np.ndarray, iterations: int = 2) -> np.ndarray:
     return c
 
 
-def smooth_coverage(polys: Sequence[BaseGeometry], tolerance: float, iterations: int = 2) -> list[Polygon]:
+def smooth_coverage(
+    polys: Sequence[BaseGeometry], tolerance: float, iterations: int = 2
+) -> list[Polygon]:
     """Simplify and round the shared edges of a polygon coverage, keeping it a coverage.
 
     The coverage is broken into the chains of edges between junction nodes; each chain is
@@ -198,23 +219,54 @@ def smooth_coverage(polys: Sequence[BaseGeometry], tolerance: float, iterations:
     return polygonize(out)
 
 
+class EdgeDistance:
+    """Fast distances to the boundary of a large polygon (or to lines), via its segments.
+
+    Distance from a geometry outside a polygon to the polygon equals the distance to its
+    boundary; indexing the boundary's segments avoids GEOS walking every vertex per query.
+    """
+
+    def __init__(self, geom: BaseGeometry):
+        lines = shapely.get_parts(
+            shapely.line_merge(shapely.boundary(geom))
+            if geom.geom_type.endswith("Polygon")
+            else geom
+        )
+        segs = []
+        for ln in lines:
+            c = shapely.get_coordinates(ln)
+            segs.append(shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1)))
+        self.segments = np.concatenate(segs)
+        self.tree = shapely.STRtree(self.segments)
+
+    def distance(self, geoms: Sequence[BaseGeometry] | np.ndarray) -> np.ndarray:
+        """Distance from each geometry to the nearest segment."""
+        geoms = np.asarray(geoms, dtype=object)
+        (idx, _), dist = self.tree.query_nearest(geoms, return_distance=True, all_matches=False)
+        out = np.full(len(geoms), np.inf)
+        out[idx] = dist
+        return out
+
+
 def line_normals(coords: np.ndarray, smooth: int = 3) -> np.ndarray:
     """Unit left-hand normals of a polyline at its vertices (direction smoothed over vertices)."""
     d = np.gradient(coords, axis=0)
     if smooth > 1:
         k = np.ones(smooth) / smooth
         d = np.column_stack(
-            [np.convolve(np.pad(d[:, i], smooth, mode="edge"), k, "same")[smooth:-smooth]
-             for i in range(2)]
+            [
+                np.convolve(np.pad(d[:, i], smooth, mode="edge"), k, "same")[smooth:-smooth]
+                for i in range(2)
+            ]
         )
     d /= np.hypot(d[:, 0], d[:, 1])[:, None]
     return np.column_stack([-d[:, 1], d[:, 0]])
 
 
 __all__ = [
+    "GEO_EPSG",
     "M2_PER_MU",
     "WORK_EPSG",
     "ZONE39_EPSG",
-    "GEO_EPSG",
     "LineString",
 ]

@@ -59,7 +59,9 @@ def valley_fields(land: Landscape, rng: np.random.Generator) -> list[Field]:
         for side in (1, -1):
             d = z0
             for k in range(4):
-                w = 120.0 + 35.0 * np.sin(2 * np.pi * s / rng.uniform(700, 1300) + rng.uniform(0, 6.3))
+                w = 120.0 + 35.0 * np.sin(
+                    2 * np.pi * s / rng.uniform(700, 1300) + rng.uniform(0, 6.3)
+                )
                 w += rng.uniform(-15, 15)
                 d = d + w
                 steps.append((side, k, d.copy()))
@@ -92,7 +94,7 @@ def valley_fields(land: Landscape, rng: np.random.Generator) -> list[Field]:
                     reach = hw[i] + 220.0
                 else:
                     k = 0 if u < 0.8 else 1
-                    d = [st[2] for st in steps if st[0] == side and st[1] == k][0]
+                    d = next(st[2] for st in steps if st[0] == side and st[1] == k)
                     reach = d[i] + 25.0
                 start = dense[i] + side * n * (z0 - 25.0)
                 end = dense[i] + side * n * reach
@@ -107,13 +109,13 @@ def valley_fields(land: Landscape, rng: np.random.Generator) -> list[Field]:
     zone_ok = ~shapely.contains_xy(zone_union, *shapely.get_coordinates(reps).T)
     out: list[Field] = []
     rlines = [r.line for r in land.rivers]
-    for f, rp, vok, zok in zip(faces, reps, valley_ok, zone_ok):
+    dist = np.vstack([shapely.distance(rl, reps) for rl in rlines])
+    for f, rp, vok, zok, d in zip(faces, reps, valley_ok, zone_ok, dist.T):
         if not (vok and zok):
             continue
         vil = [i for i, v in enumerate(land.villages) if v.contains(rp)]
         if len(vil) != 1:
             continue
-        d = [rl.distance(rp) for rl in rlines]
         ri = int(np.argmin(d))
         rl = rlines[ri]
         sp = rl.project(rp)

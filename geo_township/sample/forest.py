@@ -23,20 +23,21 @@ from shapely.geometry import Polygon, shape
 from ._geom import (
     M2_PER_MU,
     ZONE39_SHIFT,
+    EdgeDistance,
     geoms_to_zone39,
     largest_polygon,
     polygons_of,
     shared_length,
     smooth_coverage,
     smooth_field,
-    strip_cut,
+    split_long_axis,
     warp,
 )
 from .terrain import Landscape, elevation
 
 log = logging.getLogger(__name__)
 
-_RES = 20.0  # grid step of the labelling raster (m)
+_RES = 25.0  # grid step of the labelling raster (m)
 _SPACING = 200.0  # mean distance between plot seeds (m)
 _Z_WEIGHT = 5.0  # metres of horizontal distance per metre of height difference
 _MIN_MU = 6.0  # pieces smaller than this merge into a neighbour
@@ -137,15 +138,7 @@ def _split_large(pieces: list[PlotGeometry], rng: np.random.Generator) -> list[P
             out.append(p)
             continue
         k = int(np.ceil(mu / 180.0))
-        rect = p.geom.minimum_rotated_rectangle
-        c = np.asarray(rect.exterior.coords)[:3]
-        e1, e2 = c[1] - c[0], c[2] - c[1]
-        axis = e1 if np.hypot(*e1) >= np.hypot(*e2) else e2
-        ang = np.arctan2(axis[1], axis[0]) + rng.uniform(-0.25, 0.25)
-        length = max(np.hypot(*e1), np.hypot(*e2))
-        w = rng.uniform(0.8, 1.2, k)
-        w = w / w.sum() * length
-        for part in strip_cut(p.geom, ang, list(w)):
+        for part in split_long_axis(p.geom, k, rng, 0.25):
             out.append(PlotGeometry(part, p.village))
     return out
 
@@ -192,7 +185,9 @@ def _as_written(pieces: list[PlotGeometry]) -> list[Polygon]:
         if not g.is_valid or g.geom_type != "Polygon":
             g = largest_polygon(shapely.make_valid(g))
         out.append(g)
-    back = shapely.transform(np.asarray(out, dtype=object), lambda c: c - np.array([ZONE39_SHIFT, 0.0]))
+    back = shapely.transform(
+        np.asarray(out, dtype=object), lambda c: c - np.array([ZONE39_SHIFT, 0.0])
+    )
     return list(back)
 
 
@@ -221,14 +216,17 @@ def plot_attributes(
     pine in patches given by smooth random fields, Masson pine everywhere else.
     """
     n = len(plots)
-    cent = np.array([[g.x, g.y] for g in shapely.centroid(np.asarray([p.geom for p in plots], dtype=object))])
+    cent = np.array(
+        [[g.x, g.y] for g in shapely.centroid(np.asarray([p.geom for p in plots], dtype=object))]
+    )
     z = elevation(cent[:, 0], cent[:, 1], seed=land.seed)
-    dval = shapely.distance(land.valley, shapely.points(cent))
+    dval = EdgeDistance(land.valley).distance(shapely.points(cent))
+    dval[shapely.contains_xy(land.valley, cent[:, 0], cent[:, 1])] = 0.0
     f1 = smooth_field(rng, 1.0, (1800.0, 2600.0, 3900.0))(cent[:, 0], cent[:, 1])[0]
     f2 = smooth_field(rng, 1.0, (900.0, 1400.0))(cent[:, 0], cent[:, 1])[0]
     species = np.full(n, "马尾松", dtype=object)
     free = np.ones(n, bool)
-    counts = {name: int(round(share * n)) for name, share in SPECIES_SHARE}
+    counts = {name: round(share * n) for name, share in SPECIES_SHARE}
     zr = (z - z.mean()) / z.std()
     pick = _ranked_pick(-dval / 300.0 - 0.6 * zr + rng.normal(0, 0.6, n), free, counts["油茶"])
     species[pick] = "油茶"
@@ -244,8 +242,13 @@ def plot_attributes(
     free[pick] = False
 
     planted_share = {"马尾松": 0.25, "杉木": 0.85, "阔叶混交": 0.1, "油茶": 1.0, "湿地松": 1.0}
-    years = {"马尾松": (1975, 1995), "杉木": (1978, 2015), "阔叶混交": (2000, 2020),
-             "油茶": (2008, 2020), "湿地松": (1982, 2002)}
+    years = {
+        "马尾松": (1975, 1995),
+        "杉木": (1978, 2015),
+        "阔叶混交": (2000, 2020),
+        "油茶": (2008, 2020),
+        "湿地松": (1982, 2002),
+    }
     u = rng.uniform(size=n)
     origin = np.array(
         ["人工" if u[i] < planted_share[species[i]] else "天然" for i in range(n)], dtype=object
@@ -286,7 +289,9 @@ def number_plots(plots: list[PlotGeometry], n_villages: int) -> dict[str, np.nda
         c = np.array(centres)
         for _ in range(25):
             lab = np.argmin(((pts[:, None, :] - c[None, :, :]) ** 2).sum(-1), axis=1)
-            c = np.array([pts[lab == j].mean(axis=0) if np.any(lab == j) else c[j] for j in range(k)])
+            c = np.array(
+                [pts[lab == j].mean(axis=0) if np.any(lab == j) else c[j] for j in range(k)]
+            )
         lab = np.argmin(((pts[:, None, :] - c[None, :, :]) ** 2).sum(-1), axis=1)
         used = [j for j in range(k) if np.any(lab == j)]
         # number compartments north to south in 1.5 km bands, west to east inside a band

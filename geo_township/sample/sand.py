@@ -73,6 +73,16 @@ def sand_sites(land: Landscape, rng: np.random.Generator) -> list[dict]:
             lo = dt.date(2021, 1, 1)
             hi = dt.date(2022, 6, 30) if status == "已复绿" else dt.date(2023, 3, 31)
             closed = (lo + dt.timedelta(days=int(rng.integers(0, (hi - lo).days + 1)))).isoformat()
-        out.append({"Name": name, "编号": f"SS-{k:02d}", "类型": kind, "状态": status,
-                    "关停日期": closed, "geometry": pt, "river": ri, "in_zone": where == "in"})
+        out.append(
+            {
+                "Name": name,
+                "编号": f"SS-{k:02d}",
+                "类型": kind,
+                "状态": status,
+                "关停日期": closed,
+                "geometry": pt,
+                "river": ri,
+                "in_zone": where == "in",
+            }
+        )
     return out

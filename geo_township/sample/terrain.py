@@ -106,9 +106,7 @@ def _main_river(rng: np.random.Generator, outline: Polygon) -> np.ndarray:
     return resample_line(np.column_stack([x, y]), 5.0)
 
 
-def _tributary(
-    rng: np.random.Generator, source: np.ndarray, junction: np.ndarray
-) -> np.ndarray:
+def _tributary(rng: np.random.Generator, source: np.ndarray, junction: np.ndarray) -> np.ndarray:
     t = np.linspace(0.0, 1.0, 2001)
     base = source[None, :] + t[:, None] * (junction - source)[None, :]
     d = junction - source
@@ -116,7 +114,8 @@ def _tributary(
     env = np.sin(np.pi * t) ** 0.9 * (1 - t) ** 0.6
     off = env * (
         rng.uniform(250, 420) * np.sin(2 * np.pi * rng.uniform(0.8, 1.3) * t + rng.uniform(0, 6.28))
-        + rng.uniform(60, 120) * np.sin(2 * np.pi * rng.uniform(2.5, 3.5) * t + rng.uniform(0, 6.28))
+        + rng.uniform(60, 120)
+        * np.sin(2 * np.pi * rng.uniform(2.5, 3.5) * t + rng.uniform(0, 6.28))
     )
     return resample_line(base + off[:, None] * nrm[None, :], 5.0)
 
@@ -132,8 +131,7 @@ def _valley_polygon(dense: np.ndarray, half_width: np.ndarray) -> shapely.Geomet
         idx = np.append(idx, len(dense) - 1)
     circles = shapely.buffer(shapely.points(dense[idx]), half_width[idx], quad_segs=12)
     hulls = [
-        shapely.convex_hull(shapely.union(circles[i], circles[i + 1]))
-        for i in range(len(idx) - 1)
+        shapely.convex_hull(shapely.union(circles[i], circles[i + 1])) for i in range(len(idx) - 1)
     ]
     return shapely.union_all(hulls)
 
@@ -251,7 +249,9 @@ def _hills(land: Landscape, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return 500.0 * np.tanh(np.maximum(h, 20.0) / 500.0)
 
 
-def elevation(x: np.ndarray | float, y: np.ndarray | float, *, seed: int = DEFAULT_SEED) -> np.ndarray:
+def elevation(
+    x: np.ndarray | float, y: np.ndarray | float, *, seed: int = DEFAULT_SEED
+) -> np.ndarray:
     """Ground elevation in metres at EPSG:4548 coordinates (x east, y north).
 
     Smooth and deterministic for a given seed: a flat valley floor along every river that

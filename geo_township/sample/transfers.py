@@ -2,21 +2,28 @@
 
 Farmland transfers are valley fields (see `fields`), forest-land transfers are forest plots on
 the slopes, and the photovoltaic project is a group of hillside plots cut into panels plus
-one valley parcel. Exactly five things are wrong on purpose (see `PlantedRoles`); everything
-else passes every audit rule of the design.
+one valley parcel. Exactly five things are wrong on purpose (`Parcel.role` names them);
+everything else passes every audit rule of the design.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
 from . import names
-from ._geom import M2_PER_MU, largest_polygon, polygons_of, shared_length, strip_cut
+from ._geom import (
+    M2_PER_MU,
+    EdgeDistance,
+    largest_polygon,
+    polygons_of,
+    shared_length,
+    split_long_axis,
+)
 from .fields import Field
 from .forest import PlotGeometry
 from .terrain import Landscape
@@ -24,7 +31,6 @@ from .terrain import Landscape
 _INSET = 5.0  # parcels keep this far inside their village border (m)
 N_FARMLAND = 270  # ordinary farmland contracts
 N_FOREST = 40  # ordinary forest-land contracts (油茶 / 苗木)
-NON_FARMING = ("光伏发电", "畜禽养殖", "水产养殖")
 
 
 @dataclass
@@ -39,8 +45,7 @@ class Parcel:
     transferee: str
     start: dt.date
     end: dt.date
-    role: str = ""  # planted fault role, "" for ordinary contracts
-    meta: dict = field(default_factory=dict)
+    role: str = ""  # planted fault or special role, "" for ordinary contracts
 
 
 @dataclass
@@ -77,7 +82,7 @@ def _duration(rng: np.random.Generator) -> int:
 
 
 def _households(rng: np.random.Generator, mu: float) -> str:
-    n = max(1, int(round(mu / rng.uniform(1.8, 4.5))))
+    n = max(1, round(mu / rng.uniform(1.8, 4.5)))
     p = names.person(rng)
     return p if n == 1 else f"{p}等{n}户"
 
@@ -160,9 +165,17 @@ def plan_transfers(
         geom = largest_polygon(shapely.union(fi.geom, piece))
         start = dt.date(2019, 3, 1)
         parcels.append(
-            Parcel(geom, fi.village, "耕地", "粮食种植", _households(rng, mu[i] * 1.26),
-                   f"{names.short(vnames[fi.village])}粮食种植专业合作社", start, _term(start, 10),
-                   role="crosses_village")
+            Parcel(
+                geom,
+                fi.village,
+                "耕地",
+                "粮食种植",
+                _households(rng, mu[i] * 1.26),
+                f"{names.short(vnames[fi.village])}粮食种植专业合作社",
+                start,
+                _term(start, 10),
+                role="crosses_village",
+            )
         )
         reserved |= {i, j}
         break
@@ -201,34 +214,43 @@ def plan_transfers(
         pv_plots = chosen
         start = dt.date(2021, 6, 1)
         end = _term(start, 20)
-        geom = largest_polygon(shapely.union(fields[a].geom, fields[b].geom))
+        geom = _inset(shapely.union(fields[a].geom, fields[b].geom), insets[fi.village])
         vn = vnames[fi.village]
         parcels.append(
-            Parcel(geom, fi.village, "耕地", "光伏发电", _households(rng, mu[a] + mu[b]),
-                   names.PV_COMPANY, start, end, role="pv_on_basic_farmland")
+            Parcel(
+                geom,
+                fi.village,
+                "耕地",
+                "光伏发电",
+                _households(rng, mu[a] + mu[b]),
+                names.PV_COMPANY,
+                start,
+                end,
+                role="pv_on_basic_farmland",
+            )
         )
         for p in pv_plots:
             g = plot_geoms[p].buffer(-2.0)
             pm = g.area / M2_PER_MU
-            k_strips = max(1, int(round(pm / rng.uniform(15.0, 24.0))))
-            rect = g.minimum_rotated_rectangle
-            c = np.asarray(rect.exterior.coords)[:3]
-            e1, e2 = c[1] - c[0], c[2] - c[1]
-            axis = e1 if np.hypot(*e1) >= np.hypot(*e2) else e2
-            length = max(np.hypot(*e1), np.hypot(*e2))
-            w = rng.uniform(0.85, 1.15, k_strips)
-            pieces = strip_cut(g, float(np.arctan2(axis[1], axis[0])), list(w / w.sum() * length))
-            for piece in pieces:
+            k_strips = max(1, round(pm / rng.uniform(15.0, 24.0)))
+            for piece in split_long_axis(g, k_strips, rng, 0.0):
                 piece = piece.buffer(-1.0)
                 for part in polygons_of(piece):
                     if part.area >= 3.0 * M2_PER_MU:
                         parcels.append(
-                            Parcel(part, fi.village, "林地", "光伏发电",
-                                   _transferor(rng, vn, part.area / M2_PER_MU, 0.5),
-                                   names.PV_COMPANY, start, end, role="pv")
+                            Parcel(
+                                part,
+                                fi.village,
+                                "林地",
+                                "光伏发电",
+                                _transferor(rng, vn, part.area / M2_PER_MU, 0.5),
+                                names.PV_COMPANY,
+                                start,
+                                end,
+                                role="pv",
+                            )
                         )
         reserved |= {a, b}
-        is_bf_block[block_key[a]] = False
         break
 
     # --- planted fault: two contracts on overlapping land at the same time ----------------
@@ -247,10 +269,32 @@ def plan_transfers(
             continue
         vs = names.short(vnames[fi.village])
         s1, s2 = dt.date(2018, 3, 1), dt.date(2020, 10, 1)
-        parcels.append(Parcel(ga, fi.village, "耕地", "粮食种植", _households(rng, mu[i]),
-                              f"{vs}粮食种植专业合作社", s1, _term(s1, 10), role="overlap_a"))
-        parcels.append(Parcel(gb, fi.village, "耕地", "蔬菜种植", _households(rng, gb.area / M2_PER_MU),
-                              f"{names.person(rng)}家庭农场", s2, _term(s2, 8), role="overlap_b"))
+        parcels.append(
+            Parcel(
+                ga,
+                fi.village,
+                "耕地",
+                "粮食种植",
+                _households(rng, mu[i]),
+                f"{vs}粮食种植专业合作社",
+                s1,
+                _term(s1, 10),
+                role="overlap_a",
+            )
+        )
+        parcels.append(
+            Parcel(
+                gb,
+                fi.village,
+                "耕地",
+                "蔬菜种植",
+                _households(rng, gb.area / M2_PER_MU),
+                f"{names.person(rng)}家庭农场",
+                s2,
+                _term(s2, 8),
+                role="overlap_b",
+            )
+        )
         reserved |= {i, j}
         break
 
@@ -269,9 +313,22 @@ def plan_transfers(
         who = f"{vs}粮食种植专业合作社"
         use = "粮食种植"
         hh = _households(rng, mu[i])
-        parcels.append(Parcel(g1, f.village, "耕地", use, hh, who, s1, e1, role=f"renewal{n_ren}_a"))
-        parcels.append(Parcel(g2, f.village, "耕地", use, hh, who if n_ren else f"{names.person(rng)}家庭农场",
-                              s2, _term(s2, int(rng.choice([5, 10]))), role=f"renewal{n_ren}_b"))
+        parcels.append(
+            Parcel(g1, f.village, "耕地", use, hh, who, s1, e1, role=f"renewal{n_ren}_a")
+        )
+        parcels.append(
+            Parcel(
+                g2,
+                f.village,
+                "耕地",
+                use,
+                hh,
+                who if n_ren else f"{names.person(rng)}家庭农场",
+                s2,
+                _term(s2, int(rng.choice([5, 10]))),
+                role=f"renewal{n_ren}_b",
+            )
+        )
         reserved.add(i)
 
     # --- ordinary farmland contracts, block by block ----------------------------------------
@@ -295,13 +352,24 @@ def plan_transfers(
         if bf:
             use = "粮食种植" if rng.uniform() < 0.68 else "蔬菜种植"
         else:
-            use = str(rng.choice(["粮食种植", "蔬菜种植", "水产养殖", "畜禽养殖", "苗木花卉"],
-                                 p=[0.25, 0.2, 0.22, 0.18, 0.15]))
+            use = str(
+                rng.choice(
+                    ["粮食种植", "蔬菜种植", "水产养殖", "畜禽养殖", "苗木花卉"],
+                    p=[0.25, 0.2, 0.22, 0.18, 0.15],
+                )
+            )
         who = {
-            "粮食种植": [f"{vs}粮食种植专业合作社", f"{names.person(rng)}家庭农场",
-                         f"{vs}农机服务专业合作社", *names.COMPANIES_FARM],
-            "蔬菜种植": [f"{vs}蔬菜种植专业合作社", f"{names.person(rng)}家庭农场",
-                         "池州绿源农业科技有限公司"],
+            "粮食种植": [
+                f"{vs}粮食种植专业合作社",
+                f"{names.person(rng)}家庭农场",
+                f"{vs}农机服务专业合作社",
+                *names.COMPANIES_FARM,
+            ],
+            "蔬菜种植": [
+                f"{vs}蔬菜种植专业合作社",
+                f"{names.person(rng)}家庭农场",
+                "池州绿源农业科技有限公司",
+            ],
             "水产养殖": [f"{names.person(rng)}家庭渔场", "池州清水渔业有限公司"],
             "畜禽养殖": [f"{names.person(rng)}家庭牧场", "安徽牧丰畜禽养殖有限公司"],
             "苗木花卉": ["池州青山苗木花卉有限公司", f"{names.person(rng)}家庭农场"],
@@ -322,37 +390,68 @@ def plan_transfers(
                 continue
             start = start0 if rng.uniform() < 0.7 else _start_date(rng)
             parcels.append(
-                Parcel(g, vi, "耕地", use, _transferor(rng, vn, gm, 0.15), transferee,
-                       start, _term(start, years0 if start == start0 else _duration(rng)))
+                Parcel(
+                    g,
+                    vi,
+                    "耕地",
+                    use,
+                    _transferor(rng, vn, gm, 0.15),
+                    transferee,
+                    start,
+                    _term(start, years0 if start == start0 else _duration(rng)),
+                )
             )
             reserved.add(i)
             n_farm += 1
     # one ordinary contract declares 20 % more than it measures
-    farm_idx = [k for k, p in enumerate(parcels) if p.role == "" and 10 <= p.geom.area / M2_PER_MU <= 50]
+    farm_idx = [
+        k for k, p in enumerate(parcels) if p.role == "" and 10 <= p.geom.area / M2_PER_MU <= 50
+    ]
     parcels[farm_idx[int(rng.integers(len(farm_idx)))]].role = "area_off"
 
     # --- forest-land contracts: oil-tea and nursery plots above the valleys ----------------
-    dval = shapely.distance(land.valley, plot_geoms)
+    dval = EdgeDistance(land.valley).distance(plot_geoms)  # plots lie outside the valley
     pm_all = np.array([g.area / M2_PER_MU for g in plot_geoms])
     ok = (dval < 700.0) & (pm_all >= 8.0) & (pm_all <= 76.0)
     ok[pv_plots] = False
-    cand_tea = [p for p in rng.permutation(len(plots)) if ok[p] and species[p] == "油茶"]
-    cand_other = [p for p in rng.permutation(len(plots)) if ok[p] and species[p] in ("杉木", "马尾松")]
-    chosen = [(p, "油茶种植") for p in cand_tea[:28]] + [(p, "苗木花卉") for p in cand_other[: N_FOREST - min(28, len(cand_tea))]]
+    perm = rng.permutation(len(plots))
+    cand_tea = [int(p) for p in perm if ok[p] and species[p] == "油茶"]
+    cand_other = [int(p) for p in perm if ok[p] and species[p] in ("杉木", "马尾松")]
+    chosen: list[tuple[int, str]] = []
+    for vi in range(len(land.villages)):  # every village has a little oil-tea and nursery land
+        chosen += [(p, "油茶种植") for p in cand_tea if plots[p].village == vi][:2]
+        chosen += [(p, "苗木花卉") for p in cand_other if plots[p].village == vi][:1]
+    used = {p for p, _ in chosen}
+    n_tea = sum(1 for _, u in chosen if u == "油茶种植")
+    chosen += [(p, "油茶种植") for p in cand_tea if p not in used][: max(0, 27 - n_tea)]
+    used = {p for p, _ in chosen}
+    chosen += [(p, "苗木花卉") for p in cand_other if p not in used][
+        : max(0, N_FOREST - len(chosen))
+    ]
     for p, use in chosen:
         vi = plots[p].village
         vn = vnames[vi]
         g = largest_polygon(plot_geoms[p].buffer(-2.0))
         gm = g.area / M2_PER_MU
         if use == "油茶种植":
-            opts = list(names.COMPANIES_FOREST[:1]) + [f"{names.short(vn)}油茶种植专业合作社",
-                                                      f"{names.person(rng)}家庭林场"]
+            opts = list(names.COMPANIES_FOREST[:1]) + [
+                f"{names.short(vn)}油茶种植专业合作社",
+                f"{names.person(rng)}家庭林场",
+            ]
         else:
             opts = ["池州青山苗木花卉有限公司", f"{names.person(rng)}家庭林场"]
         start = _start_date(rng)
         parcels.append(
-            Parcel(g, vi, "林地", use, _transferor(rng, vn, gm, 0.5), str(opts[int(rng.integers(len(opts)))]),
-                   start, _term(start, int(rng.choice([10, 15, 20])))),
+            Parcel(
+                g,
+                vi,
+                "林地",
+                use,
+                _transferor(rng, vn, gm, 0.5),
+                str(opts[int(rng.integers(len(opts)))]),
+                start,
+                _term(start, int(rng.choice([10, 15, 20]))),
+            ),
         )
 
     # --- permanent basic farmland: the fields of the basic-farmland blocks -----------------

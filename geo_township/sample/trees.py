@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import Polygon
 
-from ._geom import lonlat_to_xy, xy_to_lonlat
+from ._geom import EdgeDistance, lonlat_to_xy, xy_to_lonlat
 from .forest import PINES
 from .names import DATA_DATE
 
@@ -33,8 +33,20 @@ SEASONS = (
     ("2023春季补查", dt.date(2023, 3, 1), dt.date(2023, 4, 25), 1.6, 0.20),
 )
 STATUS = ("疑似", "已确认", "已伐", "已清理", "已核查")
-COLUMNS = ("编号", "经度", "纬度", "状态", "发现日期", "采伐日期", "清理日期", "核查日期",
-           "除治方式", "调查方式", "村名", "小班编码")
+COLUMNS = (
+    "编号",
+    "经度",
+    "纬度",
+    "状态",
+    "发现日期",
+    "采伐日期",
+    "清理日期",
+    "核查日期",
+    "除治方式",
+    "调查方式",
+    "村名",
+    "小班编码",
+)
 
 
 @dataclass
@@ -61,7 +73,9 @@ class _Locator:
         shapely.prepare(township)
 
     @staticmethod
-    def round_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def round_xy(
+        x: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         lon, lat = xy_to_lonlat(x, y)
         lon, lat = np.round(lon, 6), np.round(lat, 6)
         xr, yr = lonlat_to_xy(lon, lat)
@@ -126,7 +140,9 @@ def infected_trees(
     diffuse_share = 0.16
     recs: list[dict] = []  # x, y, lon, lat, plot, season, kind, focus
 
-    def take(cx: float, cy: float, sig: float, n: int, want: str) -> None:
+    def take(cx: float, cy: float, sig: float, n: int, want: str, season: int, focus: int) -> None:
+        """Add n points drawn around (cx, cy) (uniformly if sig == 0) that land in a pine
+        plot (want == "pine") or in another plot (GPS noise)."""
         got = 0
         for _ in range(60):
             if got >= n:
@@ -150,39 +166,49 @@ def infected_trees(
                     continue
                 if (want == "pine") != bool(is_pine[p]):
                     continue
-                recs.append({"x": xr[k], "y": yr[k], "lon": lon[k], "lat": lat[k], "plot": int(p),
-                             "season": season_i, "kind": "noise" if want != "pine" else "tree",
-                             "focus": focus_i})
+                recs.append(
+                    {
+                        "x": xr[k],
+                        "y": yr[k],
+                        "lon": lon[k],
+                        "lat": lat[k],
+                        "plot": int(p),
+                        "season": season,
+                        "kind": "noise" if want != "pine" else "tree",
+                        "focus": focus,
+                    }
+                )
                 got += 1
         raise RuntimeError("could not place infected trees")  # pragma: no cover
 
     focus_counts = np.zeros(len(foci_xy), dtype=int)
     for season_i, (_, _, _, grow, share) in enumerate(SEASONS):
-        n_season = int(round(total * share))
-        n_diffuse = int(round(n_season * diffuse_share))
-        focus_i = -1
-        take(0.0, 0.0, 0.0, n_diffuse, "pine")
+        n_season = round(total * share)
+        n_diffuse = round(n_season * diffuse_share)
+        take(0.0, 0.0, 0.0, n_diffuse, "pine", season_i, -1)
         per = np.floor(weight * (n_season - n_diffuse)).astype(int)
         for focus_i, (c, s0, nf) in enumerate(zip(foci_xy, sigma0, per)):
-            take(c[0], c[1], min(s0 * grow, 600.0), int(nf), "pine")
+            take(c[0], c[1], min(s0 * grow, 600.0), int(nf), "pine", season_i, focus_i)
             focus_counts[focus_i] += nf
         # GPS noise: a few of the cluster trees are recorded inside a neighbouring non-pine plot
-        n_noise = max(1, int(round(0.004 * n_season)))
+        n_noise = max(1, round(0.004 * n_season))
         for _ in range(n_noise):
             focus_i = int(rng.integers(len(foci_xy)))
-            take(foci_xy[focus_i][0], foci_xy[focus_i][1], 450.0, 1, "other")
+            take(foci_xy[focus_i][0], foci_xy[focus_i][1], 450.0, 1, "other", season_i, focus_i)
             focus_counts[focus_i] += 1
 
     # ---- points outside every plot but inside the township ----------------------------------
     specials: list[dict] = []
-    pine_near_valley = [p for p in np.flatnonzero(is_pine)
-                        if plot_geoms[p].distance(valley) < 1.0]
+    pine_idx = np.flatnonzero(is_pine)
+    near_valley = EdgeDistance(valley).distance(plot_geoms[pine_idx]) < 1.0
+    pine_near_valley = [int(p) for p in pine_idx[near_valley]]
     rng.shuffle(pine_near_valley)
     n_out = int(rng.integers(6, 12))
+    valley_edge = valley.buffer(0.5)
     for p in pine_near_valley:
         if len([s for s in specials if s["kind"] == "outside_plot"]) >= n_out:
             break
-        edge = plot_geoms[p].boundary.intersection(valley.buffer(0.5))
+        edge = plot_geoms[p].boundary.intersection(valley_edge)
         if edge.length < 20:
             continue
         q = edge.interpolate(rng.uniform(0.2, 0.8), normalized=True)
@@ -195,12 +221,21 @@ def infected_trees(
             continue
         if not township.buffer(-5.0).contains(shapely.Point(xr[0], yr[0])):
             continue
-        specials.append({"x": xr[0], "y": yr[0], "lon": lon[0], "lat": lat[0], "plot": -1,
-                         "kind": "outside_plot", "focus": -1})
+        specials.append(
+            {
+                "x": xr[0],
+                "y": yr[0],
+                "lon": lon[0],
+                "lat": lat[0],
+                "plot": -1,
+                "kind": "outside_plot",
+                "focus": -1,
+            }
+        )
 
     # ---- points just outside the township boundary (GPS error) -------------------------------
     ring = township.exterior
-    edge_pine = [p for p in np.flatnonzero(is_pine) if plot_geoms[p].distance(ring) < 1.0]
+    edge_pine = [int(p) for p in pine_idx[EdgeDistance(ring).distance(plot_geoms[pine_idx]) < 1.0]]
     rng.shuffle(edge_pine)
     n_town = int(rng.integers(2, 4))
     for p in edge_pine:
@@ -212,19 +247,33 @@ def infected_trees(
             continue
         d /= np.hypot(*d)
         dist = rng.uniform(15.0, 60.0)
-        lon, lat, xr, yr = loc.round_xy(np.array([q.x + d[0] * dist]), np.array([q.y + d[1] * dist]))
+        lon, lat, xr, yr = loc.round_xy(
+            np.array([q.x + d[0] * dist]), np.array([q.y + d[1] * dist])
+        )
         pt = shapely.Point(xr[0], yr[0])
         if township.contains(pt) or township.distance(pt) < 5.0:
             continue
-        specials.append({"x": xr[0], "y": yr[0], "lon": lon[0], "lat": lat[0], "plot": -1,
-                         "kind": "outside_township", "focus": -1})
+        specials.append(
+            {
+                "x": xr[0],
+                "y": yr[0],
+                "lon": lon[0],
+                "lat": lat[0],
+                "plot": -1,
+                "kind": "outside_township",
+                "focus": -1,
+            }
+        )
 
     # ---- points on the shared edge of two pine plots ----------------------------------------
     n_edge = int(rng.integers(3, 6))
     tree = shapely.STRtree(plot_geoms)
     a_idx, b_idx = tree.query(plot_geoms, predicate="touches")
-    pairs = [(int(a), int(b)) for a, b in zip(a_idx, b_idx)
-             if a < b and is_pine[a] and is_pine[b] and plot_village[a] == plot_village[b]]
+    pairs = [
+        (int(a), int(b))
+        for a, b in zip(a_idx, b_idx)
+        if a < b and is_pine[a] and is_pine[b] and plot_village[a] == plot_village[b]
+    ]
     used_plots: set[int] = set()
     edge_pts: list[shapely.Point] = []
     for k in rng.permutation(len(pairs)):
@@ -233,7 +282,9 @@ def infected_trees(
         a, b = pairs[k]
         if a in used_plots or b in used_plots:
             continue
-        shared = shapely.line_merge(shapely.intersection(plot_geoms[a].boundary, plot_geoms[b].boundary))
+        shared = shapely.line_merge(
+            shapely.intersection(plot_geoms[a].boundary, plot_geoms[b].boundary)
+        )
         parts = [g for g in shapely.get_parts(shared) if g.geom_type == "LineString"]
         if not parts:
             continue
@@ -245,8 +296,17 @@ def infected_trees(
         lon, lat = np.round(lon, 6), np.round(lat, 6)
         edge_pts.append(pt)
         used_plots |= {a, b}
-        specials.append({"x": pt.x, "y": pt.y, "lon": lon[0], "lat": lat[0], "plot": -1,
-                         "kind": "edge", "focus": -1})
+        specials.append(
+            {
+                "x": pt.x,
+                "y": pt.y,
+                "lon": lon[0],
+                "lat": lat[0],
+                "plot": -1,
+                "kind": "edge",
+                "focus": -1,
+            }
+        )
     for s in specials:
         s["season"] = int(rng.integers(0, len(SEASONS)))
 
@@ -256,12 +316,15 @@ def infected_trees(
     foci = []
     for f, (c, s0) in enumerate(zip(foci_xy, sigma0)):
         lon, lat = xy_to_lonlat(np.array([c[0]]), np.array([c[1]]))
-        foci.append({
-            "lon": round(float(lon[0]), 6), "lat": round(float(lat[0]), 6),
-            "radius_m": round(float(min(s0 * SEASONS[-1][3], 600.0)), 1),
-            "radius_m_by_season": [round(float(min(s0 * g[3], 600.0)), 1) for g in SEASONS],
-            "n_trees": int(focus_counts[f]),
-        })
+        foci.append(
+            {
+                "lon": round(float(lon[0]), 6),
+                "lat": round(float(lat[0]), 6),
+                "radius_m": round(float(min(s0 * SEASONS[-1][3], 600.0)), 1),
+                "radius_m_by_season": [round(float(min(s0 * g[3], 600.0)), 1) for g in SEASONS],
+                "n_trees": int(focus_counts[f]),
+            }
+        )
     stuck = [ids[i] for i, r in enumerate(allrec) if r.get("stuck")]
     return TreeResult(
         table=table,
@@ -352,11 +415,20 @@ def _life_cycle(
         has_plot = r["plot"] >= 0 and r["kind"] in ("tree", "noise")
         code = str(plot_codes[r["plot"]]) if has_plot and filled[i] else ""
         vil = str(plot_village[r["plot"]]) if has_plot and filled[i] else ""
-        rows.append((
-            ids[i], f"{r['lon']:.6f}", f"{r['lat']:.6f}", status,
-            fmt(f, slash[i]), fmt(fe, slash[i]), fmt(cl, slash[i]), fmt(ve, slash[i]),
-            str(methods[i]) if fe is not None else "",
-            "无人机" if drone[i] else "地面普查",
-            vil, code,
-        ))
+        rows.append(
+            (
+                ids[i],
+                f"{r['lon']:.6f}",
+                f"{r['lat']:.6f}",
+                status,
+                fmt(f, slash[i]),
+                fmt(fe, slash[i]),
+                fmt(cl, slash[i]),
+                fmt(ve, slash[i]),
+                str(methods[i]) if fe is not None else "",
+                "无人机" if drone[i] else "地面普查",
+                vil,
+                code,
+            )
+        )
     return pd.DataFrame(rows, columns=list(COLUMNS)), ids

@@ -164,7 +164,7 @@ class pyogrio_options:
         self.saved: dict[str, str | None] = {}
 
     def __enter__(self) -> None:
-        for k, v in self.options.items():
+        for k in self.options:
             self.saved[k] = pyogrio.get_gdal_config_option(k)
         pyogrio.set_gdal_config_options(self.options)
 
@@ -265,14 +265,17 @@ Every other contract declares within ±2% of its ellipsoidal area, lies inside i
 overlaps no other contract, keeps at least the management-zone width + 10 m from every river
 centre line, and no farmland (耕地) contract overlaps a forest plot.
 
-Infected trees: {len(t["tree_foci"])} infection foci (clusters that widen from season to season)
-plus a diffuse scatter, in pine plots (马尾松, 湿地松) only, except {len(t["gps_noise_tree_ids"])}
-GPS-noise points in other plots, {len(t["outside_plot_tree_ids"])} points outside every plot
-but inside the township, {len(t["outside_township_tree_ids"])} points just outside the
-township, and {len(t["edge_tree_ids"])} points on the shared edge of two pine plots (rounding to
-6 decimals moves them a few centimetres off the edge). {len(t["felled_not_cleared_2021_tree_ids"])}
-trees of the autumn-2021 census were felled but are still not cleared: outstanding after the
-2022-03-31 deadline. Seasons: autumn census 2021, spring 2022, autumn 2022, spring 2023.
+Infected trees, in pine plots (马尾松, 湿地松) only, except as listed:
+
+- {len(t["tree_foci"])} infection foci (Gaussian clusters that widen from season to season) plus
+  a diffuse scatter; seasons: autumn census 2021, spring 2022, autumn 2022, spring 2023;
+- {len(t["gps_noise_tree_ids"])} GPS-noise points in other (non-pine) plots;
+- {len(t["outside_plot_tree_ids"])} points outside every plot but inside the township;
+- {len(t["outside_township_tree_ids"])} points just outside the township;
+- {len(t["edge_tree_ids"])} points on the shared edge of two pine plots (rounding to 6 decimals
+  moves them a few centimetres off the edge);
+- {len(t["felled_not_cleared_2021_tree_ids"])} trees of the autumn-2021 census felled but still
+  not cleared: outstanding after the 2022-03-31 deadline.
 
 Sand sites: every status occurs at least twice; sites inside a river's management zone:
 {", ".join(t["sand_sites_in_zone"])}.
