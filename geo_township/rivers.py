@@ -396,9 +396,13 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
       their own tracks came near in the whole period, the mean of their monthly shares, the
       months below ``min_coverage_pct`` and the last patrol date;
     * ``patrol_monthly``: per chief and month — tracks, patrolled km, coverage %;
-    * ``patrol_reaches``: per reach — patrolled km and coverage % by anyone's tracks, tracks
-      and last patrol date;
-    * ``unpatrolled``: reaches no track came near in the period.
+    * ``patrol_reaches``: per reach — patrolled km and coverage % by anyone's tracks, the
+      tracks that patrolled it and the last patrol date;
+    * ``unpatrolled``: reaches no track patrolled in the period.
+
+    A track *patrols* a reach when it follows it for more than ``2 × buffer_m``: crossing a
+    river covers at most that much of it, and a chief walking the main river past a
+    confluence only touches the tributary's end.
 
     Findings: chiefs whose mean monthly coverage is below the minimum and reaches not
     patrolled (warnings); tracks without a date or whose walker is no river chief (info).
@@ -481,7 +485,14 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
 
     # by anyone, per reach, over the period
     everyone = by_method(_union_length(iv, ["line"])).reindex(line_index.index, fill_value=0.0).to_numpy()
-    touch = pd.DataFrame({"reach": keys[li], "track": ti, "date": track_date[ti]})
+    # a track patrols a reach when it follows it for more than twice the patrol distance: a
+    # crossing covers at most that, and passing a confluence only touches the tributary's end
+    along = _union_length(iv, ["line", "track"])
+    pair_line = along.index.get_level_values("line").to_numpy(dtype=int)
+    pair_track = along.index.get_level_values("track").to_numpy(dtype=int)
+    along = pd.DataFrame({"reach": keys[pair_line], "track": pair_track, "m": along.to_numpy()})
+    along = along.groupby(["reach", "track"], as_index=False)["m"].sum()
+    touch = along[along["m"] > 2 * buffer_m].assign(date=lambda d: track_date[d["track"].to_numpy()])
     per_line = pd.DataFrame({"reach": keys, "length_m": line_len, "patrolled_m": everyone})
     reach_agg = per_line.groupby("reach", sort=False).sum()
     reach_tracks = touch.groupby("reach")["track"].nunique()
@@ -499,7 +510,7 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
     period = f"{start} – {end}" if start is not None else "the whole record"
     for reach, chief, km in unpatrolled.itertuples(index=False):
         findings.append(Finding("rivers", str(reach), "warning", "not_patrolled",
-                                f"no patrol track came within {buffer_m:g} m of this reach ({km:.2f} km, chief "
+                                f"no patrol track followed this reach ({km:.2f} km, chief "
                                 f"{chief or 'none'}) in {period}"))
 
     # per chief: their own tracks on their own reaches, per month and over the period

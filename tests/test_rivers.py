@@ -250,6 +250,24 @@ def test_a_track_beside_the_river_covers_its_length_plus_the_reach_of_the_buffer
     assert got == pytest.approx(1000 + 2 * 40, abs=0.2)  # the round ends are polygons: within 0.2 m
 
 
+def test_crossing_or_touching_a_reach_is_not_patrolling_it():
+    rivers = gpd.GeoDataFrame({"reach_id": ["main", "trib"], "chief": ["甲", "乙"]},
+                              geometry=[LineString([(X0, Y0), (X0 + 3000, Y0)]),
+                                        LineString([(X0 + 1500, Y0), (X0 + 1500, Y0 + 2000)])], crs=CRS)
+    patrols = gpd.GeoDataFrame(
+        {"chief": ["甲", "丙"], "date": [pd.Timestamp("2023-01-02"), pd.Timestamp("2023-01-09")]},
+        geometry=[LineString([(X0, Y0), (X0 + 3000, Y0)]),                        # along main, past the confluence
+                  LineString([(X0 + 2500, Y0 - 400), (X0 + 2500, Y0 + 400)])],  # across main
+        crs=CRS)
+    tables, findings, _ = patrol_coverage(rivers, patrols, buffer_m=50, method="planar")
+    reaches = tables["patrol_reaches"].set_index("reach")
+    assert reaches.loc["trib", "patrolled_km"] == pytest.approx(0.05)  # 50 m touched at the confluence …
+    assert reaches.loc["trib", "tracks"] == 0                         # … is not a patrol of it
+    assert reaches.loc["main", "tracks"] == 1                         # the crossing (100 m) is not either
+    assert list(tables["unpatrolled"]["reach"]) == ["trib"]
+    assert [f.feature for f in findings if f.check == "not_patrolled"] == ["trib"]
+
+
 def test_match_chiefs_exact_then_contained():
     got = match_chiefs(pd.Series(["张伟", " 张 伟 ", "张伟2022-03-05巡河", "王五", None, "李娜"]), ["张伟", "李娜"])
     assert [None if pd.isna(v) else v for v in got] == ["张伟", "张伟", "张伟", None, None, "李娜"]
