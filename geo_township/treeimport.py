@@ -448,6 +448,10 @@ def plan_merge(current: pd.DataFrame, survey: Survey, *, allow_regress: bool = F
             actions[tid] = "added"
             lon, lat = survey.lonlat[pos]
             changes.append(Change(tid, "added", "location", None, f"{lon:.7f}, {lat:.7f}"))
+            if "found_date" not in rows.columns or pd.isna(row["found_date"]):
+                findings.append(Finding("infected_trees", tid, "warning", "new_tree_without_date",
+                                        f"survey line {line}: new tree without a find date (发现日期); it is counted "
+                                        "in totals but in no period until the date is filled in"))
             for f in fields:
                 if row[f] is not None and not (isinstance(row[f], float) and np.isnan(row[f])) and row[f] is not pd.NaT:
                     changes.append(Change(tid, "added", f, None, row[f]))
@@ -556,7 +560,7 @@ def apply_changes(lf: LayerFile, current: pd.DataFrame, survey: Survey, changes:
         pts = gpd.GeoSeries(gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs=CGCS2000).to_crs(lf.crs)
         if lf.is_csv:
             xcol, ycol = lf.coord_columns
-            places = 7 if lf.geographic else 3
+            places = _decimals(lf.table[xcol], 7 if lf.geographic else 3)
             lf.table.loc[n_old:, xcol] = [f"{v:.{places}f}" for v in pts.x]
             lf.table.loc[n_old:, ycol] = [f"{v:.{places}f}" for v in pts.y]
         else:
@@ -574,6 +578,13 @@ def apply_changes(lf: LayerFile, current: pd.DataFrame, survey: Survey, changes:
         if not lf.is_csv and lf.table[col].dtype != object and not isinstance(value, pd.Timestamp):
             lf.table[col] = lf.table[col].astype(object)
         lf.table.at[index[ch.tree_id], col] = value
+
+
+def _decimals(values: pd.Series, default: int) -> int:
+    """The commonest number of decimals in a text column of numbers (new rows match it)."""
+    text = values.astype(str).str.strip().head(2000)
+    places = text[text.str.contains(".", regex=False)].str.split(".").str[-1].str.len()
+    return int(places.mode().iloc[0]) if len(places) else default
 
 
 def history_path(lf: LayerFile) -> Path:
