@@ -560,7 +560,8 @@ def apply_changes(lf: LayerFile, current: pd.DataFrame, survey: Survey, changes:
         pts = gpd.GeoSeries(gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs=CGCS2000).to_crs(lf.crs)
         if lf.is_csv:
             xcol, ycol = lf.coord_columns
-            places = _decimals(lf.table[xcol], 7 if lf.geographic else 3)
+            # the file's own decimals, but never coarser than ~0.1 m
+            places = max(_decimals(lf.table[xcol], 6 if lf.geographic else 2), 6 if lf.geographic else 1)
             lf.table.loc[n_old:, xcol] = [f"{v:.{places}f}" for v in pts.x]
             lf.table.loc[n_old:, ycol] = [f"{v:.{places}f}" for v in pts.y]
         else:
