@@ -137,7 +137,7 @@ def infected_trees(
     weight /= weight.sum()
 
     total = int(rng.integers(16000, 19500))
-    diffuse_share = 0.16
+    diffuse_share = 0.07
     recs: list[dict] = []  # x, y, lon, lat, plot, season, kind, focus
 
     def take(cx: float, cy: float, sig: float, n: int, want: str, season: int, focus: int) -> None:
