@@ -66,9 +66,10 @@ PARAMETERS: dict[str, Param] = {
               "hotspots: trees within this distance (m) of each other belong to one cluster", minimum=1.0),
         Param("hotspot_min_trees", int, 15,
               "hotspots: the fewest trees that make a cluster", minimum=2),
-        Param("risk_radius_m", float, 500.0,
-              "pine plots within this distance (m) of an infected tree count as pine area at risk "
-              "(0: only the infected plots themselves)", minimum=0.0),
+        Param("risk_radius_m", float, 100.0,
+              "pine plots within this distance (m) of an infected tree count as pine area at risk: the "
+              "infected sub-compartments and their neighbours (0: only the infected plots themselves)",
+              minimum=0.0),
         Param("zone_m", float, 30.0,
               "river management zone width (m from the centreline) for reaches without their own",
               minimum=0.0),
