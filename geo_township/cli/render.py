@@ -94,7 +94,7 @@ def table_text(result: Result, lang: str, *, width: int | None = None) -> str:
     import shutil
 
     if width is None:
-        width = shutil.get_terminal_size((160, 40)).columns if sys.stdout.isatty() else 160
+        width = shutil.get_terminal_size((160, 40)).columns  # $COLUMNS, the terminal, else 160
     console = Console(record=True, width=width, file=_Null(), force_terminal=False,
                       color_system=None, highlight=False, emoji=False)
     for name, df in result.all_tables().items():
