@@ -400,9 +400,10 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
       tracks that patrolled it and the last patrol date;
     * ``unpatrolled``: reaches no track patrolled in the period.
 
-    A track *patrols* a reach when it follows it for more than ``2 × buffer_m``: crossing a
-    river covers at most that much of it, and a chief walking the main river past a
-    confluence only touches the tributary's end.
+    A track *patrols* a reach when more than ``2 × buffer_m`` of the track runs within
+    ``buffer_m`` of that reach and nearer to it than to any other: crossing a river stays
+    within reach of it for at most that much, and a chief walking the main river past a
+    confluence is nearer the main river than the tributary.
 
     Findings: chiefs whose mean monthly coverage is below the minimum and reaches not
     patrolled (warnings); tracks without a date or whose walker is no river chief (info).
@@ -485,13 +486,8 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
 
     # by anyone, per reach, over the period
     everyone = by_method(_union_length(iv, ["line"])).reindex(line_index.index, fill_value=0.0).to_numpy()
-    # a track patrols a reach when it follows it for more than twice the patrol distance: a
-    # crossing covers at most that, and passing a confluence only touches the tributary's end
-    along = _union_length(iv, ["line", "track"])
-    pair_line = along.index.get_level_values("line").to_numpy(dtype=int)
-    pair_track = along.index.get_level_values("track").to_numpy(dtype=int)
-    along = pd.DataFrame({"reach": keys[pair_line], "track": pair_track, "m": along.to_numpy()})
-    along = along.groupby(["reach", "track"], as_index=False)["m"].sum()
+    along = _followed(tracks.geometry.to_numpy(), line_geoms, buffer_m)
+    along = along.assign(reach=keys[along["line"].to_numpy()]).groupby(["reach", "track"], as_index=False)["m"].sum()
     touch = along[along["m"] > 2 * buffer_m].assign(date=lambda d: track_date[d["track"].to_numpy()])
     per_line = pd.DataFrame({"reach": keys, "length_m": line_len, "patrolled_m": everyone})
     reach_agg = per_line.groupby("reach", sort=False).sum()
@@ -569,6 +565,24 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
     }, geometry=np.concatenate([done, todo]), crs=rivers.crs)
     split = split[~shapely.is_empty(split.geometry.to_numpy())].reset_index(drop=True)
     return tables, findings, split
+
+
+def _followed(track_geoms: np.ndarray, line_geoms: np.ndarray, buffer_m: float) -> pd.DataFrame:
+    """How far each track runs beside each river line: the track is cut into steps of at
+    most ``buffer_m / 2``, each vertex goes to its nearest line within ``buffer_m``, and a
+    step whose two ends go to the same line counts for it. Columns ``track``, ``line``, ``m``."""
+    parts, part_of = shapely.get_parts(track_geoms, return_index=True)
+    dense = shapely.segmentize(parts, max(buffer_m / 2.0, 1.0))
+    coords, vertex_part = shapely.get_coordinates(dense, return_index=True)
+    nearest = np.full(len(coords), -1)
+    if len(coords) and len(line_geoms):
+        pi, lj = shapely.STRtree(line_geoms).query_nearest(shapely.points(coords), max_distance=max(buffer_m, 1e-9),
+                                                           all_matches=False)
+        nearest[pi] = lj
+    same = (vertex_part[1:] == vertex_part[:-1]) & (nearest[1:] == nearest[:-1]) & (nearest[1:] >= 0)
+    step = np.hypot(*(coords[1:] - coords[:-1]).T)
+    return (pd.DataFrame({"track": part_of[vertex_part[:-1][same]], "line": nearest[:-1][same], "m": step[same]})
+            .groupby(["track", "line"], as_index=False)["m"].sum())
 
 
 def _intervals(line_geoms: np.ndarray, pieces: np.ndarray, li: np.ndarray, ti: np.ndarray) -> pd.DataFrame:
