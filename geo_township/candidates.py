@@ -13,7 +13,8 @@ Loss pixels that touch along an edge (4-connected) within one plot form a patch.
 smaller than ``candidate_min_m2`` (noise) or larger than ``candidate_max_m2`` (felling,
 fire, landslides — not dying trees) are left out and counted. Each patch keeps its
 ellipsoidal area, pixel count, mean and largest drop, the index before and after, the plot
-it lies in, and a centre point inside it with longitude/latitude for a handheld GPS.
+it lies in, and a centre point inside it with longitude/latitude for a handheld GPS. Patch
+outlines follow pixel edges, clipped to their plot.
 
 Limits: a candidate is a place to look, not a diagnosis. The index also falls for
 felling, thinning, fire, drought, disease of other kinds, cloud or cloud shadow left in
@@ -236,6 +237,10 @@ def find_candidates(township: Township, before: str | Path, after: str | Path, *
         notes_zh.append("本乡没有松林小班（马尾松、湿地松、黑松），未作搜索")
     patches = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=list(frame["geometry"]), crs=crs)
     patches = patches.to_crs(working)
+    if len(patches):  # pixel squares at a plot's edge reach past it by up to half a pixel: keep the plot's part
+        zone = patches["zone"].to_numpy(dtype=int)
+        patches = patches.set_geometry(shapely.intersection(patches.geometry.to_numpy(),
+                                                            pine.geometry.to_numpy()[zone]), crs=working)
     patches["area_m2"] = area_m2(patches.geometry, method=method)
     size_ok = (patches["area_m2"] >= min_m2) & (patches["area_m2"] <= max_m2)
     small = int((patches["area_m2"] < min_m2).sum())

@@ -198,3 +198,40 @@ def test_map_layers(scene):
     assert len(overlays[0].gdf) == 3 and overlays[1].geometry == "point"
     township.config.parameters["candidate_rasters"] = ["ndvi_2022"]
     assert candidate_overlays(township) == []
+
+
+# --------------------------------------------------------------------------- the bundled sample
+
+
+def test_sample_planted_loss_is_found_and_nothing_else(sample_dir):
+    """The sample's NDVI pair (UTM 50N, 20 m) over its pine plots (GK zone 39): every planted
+    loss patch comes back as one candidate with exactly its pixels; the clear-cut is left out
+    as too large, the felling in a Chinese-fir plot is not searched, and nothing else appears."""
+    from geo_township.sample import planted_truth
+
+    truth = planted_truth()["rasters"]
+    grid = truth["grids"]["ndvi"]
+    township = load_township(sample_dir)
+    result = find_candidates(township, "ndvi_2022", "ndvi_2023")
+
+    def cells(patch):
+        r, c = np.array(patch["cells"]).T
+        x0, y1, res = grid["x0"], grid["y1"], grid["res"]
+        return shapely.union_all(shapely.box(x0 + c * res, y1 - (r + 1) * res, x0 + (c + 1) * res, y1 - r * res))
+
+    polys = result.features["candidates"].to_crs(grid["epsg"])
+    assert len(polys) == len(truth["ndvi_loss_patches"])
+    for patch in truth["ndvi_loss_patches"]:
+        footprint = cells(patch)
+        hit = polys[polys.intersects(footprint.buffer(-1))]
+        assert len(hit) == 1, patch["plot_id"]
+        assert hit["plot_id"].iloc[0] == patch["plot_id"]
+        assert hit["loss_pixels"].iloc[0] == patch["pixels"]
+        # the planted cells, clipped to the plot where a cell reaches past its edge
+        assert shapely.difference(hit.geometry.iloc[0], footprint).area < 1e-3
+        assert hit.geometry.iloc[0].area > 0.9 * footprint.area
+    assert polys.to_crs(township.working_crs).buffer(-0.01).within(pine_union(township)).all()
+    excluded = result.features["excluded"].to_crs(grid["epsg"])
+    clear = excluded[excluded.intersects(cells(truth["ndvi_clearcut"]).buffer(-1))]
+    assert list(clear["reason"]) == ["too large"]
+    assert not polys.intersects(cells(truth["ndvi_loss_not_pine"])).any()

@@ -106,3 +106,20 @@ def test_bad_input_exits_2_with_a_message(runner, town, args, message):
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sample_land_cover_of_every_village_adds_up(runner, sample_dir):
+    """The sample's land-cover map (EPSG:4490) over its villages (GeoPackage, EPSG:4490) read
+    through township.toml: each village's classes add up to the area `area` reports."""
+    result = run(runner, "zonal", "landcover", "--layer", "villages", "--format", "csv", "--township", sample_dir)
+    assert result.exit_code == 0, result.stderr
+    table = pd.read_csv(io.StringIO(result.stdout.lstrip("\ufeff"))).set_index("village")
+    classes = [c for c in table.columns if c.startswith("lc_")] + ["nodata"]
+    assert {"lc_forest", "lc_farmland", "lc_water", "lc_built_up"} <= set(classes)
+    assert np.allclose(table[classes].sum(axis=1), table["area_mu"], atol=0.05)  # CSV has 2 decimals
+    areas = run(runner, "area", "villages", "--by", "village", "--format", "csv", "--township", sample_dir)
+    expected = pd.read_csv(io.StringIO(areas.stdout.lstrip("\ufeff"))).set_index("group")["area_mu"]
+    assert np.allclose(table.loc[expected.index, "area_mu"], expected, atol=0.005)
+    # forest is most of the township; the rim of nodata is outside every village
+    assert table.loc["Total", "lc_forest"] > 0.7 * table.loc["Total", "area_mu"]
+    assert table.loc["Total", "nodata"] < 1e-3 * table.loc["Total", "area_mu"]
