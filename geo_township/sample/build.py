@@ -23,6 +23,7 @@ from ._geom import (
 from .fields import valley_fields
 from .forest import PINES, forest_plot_geometries, number_plots, plot_attributes
 from .rasters import plan_rasters
+from .river_work import river_work
 from .sand import sand_sites
 from .terrain import DEFAULT_SEED, Landscape, _rng, landscape
 from .transfers import plan_transfers
@@ -214,6 +215,8 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
     truth["rasters"] = plan_rasters(
         land, forest, transfers, basic, tr.foci, seed
     )  # own RNG streams
+    work = river_work(land, rivers, sand, seed)  # own RNG streams: patrols, outfalls, sand zones
+    sand, truth["river_work"] = work.sand_sites, work.truth  # sand sites gain 复绿日期
     for name, layer in (
         ("villages", villages),
         ("forest_plots", forest),

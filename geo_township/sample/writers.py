@@ -21,6 +21,9 @@ from .build import Sample
 from .names import DATA_DATE, TOWNSHIP, TOWNSHIP_EN
 from .rasters import TOML as RASTERS_TOML
 from .rasters import readme_section, write_rasters
+from .river_work import TOML as RIVER_WORK_TOML
+from .river_work import readme_section as river_work_readme
+from .river_work import write_river_work
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,7 @@ layer = "land_transfers"
 path = "township.gpkg"
 layer = "basic_farmland"
 """
+    + RIVER_WORK_TOML
     + RASTERS_TOML
 )
 
@@ -154,6 +158,7 @@ def _write_files(sample: Sample, tmp: Path) -> None:
     (tmp / TOML).write_text(TOWNSHIP_TOML, encoding="utf-8")
     (tmp / README).write_text(readme(sample), encoding="utf-8")
     write_rasters(sample, tmp)  # dem.tif, ndvi_2022.tif, ndvi_2023.tif, landcover.tif
+    write_river_work(sample, tmp)  # patrols.gpx, outfalls.xlsx, sand_zones.geojson
 
 
 class pyogrio_options:
@@ -283,4 +288,4 @@ Sand sites: every status occurs at least twice; sites inside a river's managemen
 ```json
 {truth_json}
 ```
-""" + readme_section(t)
+""" + readme_section(t) + river_work_readme(t)
