@@ -79,7 +79,7 @@ PARAMETERS: dict[str, Param] = {
         Param("patrol_min_coverage_pct", float, 80.0,
               "chiefs whose patrol coverage (% of their reaches' length) is below this are listed",
               minimum=0.0, maximum=100.0),
-        Param("outside_tolerance_m", float, 50.0,
+        Param("outside_tolerance_m", float, 10.0,
               "check: features further than this (m) outside the township's villages are reported",
               minimum=0.0),
         Param("candidate_min_drop", float, 0.15,

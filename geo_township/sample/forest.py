@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from rasterio import features
-from rasterio.transform import Affine
 from scipy import ndimage
 from scipy.spatial import cKDTree
 from shapely.geometry import Polygon, shape
@@ -87,6 +85,9 @@ def _coverage(land: Landscape, rng: np.random.Generator) -> list[Polygon]:
     Z = ndimage.map_coordinates(Zc, [rows, cols], order=1, mode="nearest")
     _, lab = tree.query(np.column_stack([X.ravel(), Y.ravel(), _Z_WEIGHT * Z.ravel()]))
     lab = (lab.astype(np.int32) + 1).reshape(ny, nx)
+    from rasterio import features  # here, not at import: rasterio pulls in click
+    from rasterio.transform import Affine
+
     transform = Affine(_RES, 0.0, minx, 0.0, -_RES, maxy)
     polys = [shape(g) for g, _ in features.shapes(lab, transform=transform, connectivity=4)]
     # raster shapes do not repeat the vertices where a neighbour's edge ends: node them so the
