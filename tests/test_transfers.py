@@ -311,6 +311,9 @@ def test_invalid_and_empty_geometries_are_reported_and_the_file_is_unchanged(tmp
     # two triangles of 50 m × 100 m / 2 each: 5000 m² = 7.5 mu, which is what was declared
     assert result.tables["invalid_geometry"]["measured_mu"].iloc[0] == pytest.approx(7.5, rel=1e-6)
     assert "declared 3.00 mu" in findings(result, "empty_geometry")[0].message
+    layers = write_findings_gpkg(result, tmp_path / "audit.gpkg")
+    assert layers == ["parcels", "invalid_geometry", "empty_geometry"]
+    assert gpd.read_file(tmp_path / "audit.gpkg", layer="empty_geometry")["parcel_id"].tolist() == ["EMPTY"]
     assert hashlib.sha256((tmp_path / "transfers.gpkg").read_bytes()).hexdigest() == digest
 
 
