@@ -182,8 +182,15 @@ def read_survey(path: str | Path, township: Township, *, from_gcj02: bool = Fals
     columns = [str(c) for c in df.columns]
     explicit = {k: v for k, v in (spec.fields if spec else {}).items() if v in columns}
     match = match_fields(columns, KIND, explicit)
+    name_col = next((c for c in columns if normalise_name(c) == "name"), None)  # KML/GPX placemark names
+    if path.suffix.lower() in (".kml", ".kmz", ".gpx") and name_col is not None and df[name_col].notna().any() \
+            and normalise_name(match.mapping.get("tree_id", "id")) == "id":
+        # LIBKML numbers placemarks in an 'id' column ("drone.1"); the tree's id is its name
+        if "id" in df.columns:
+            df = df.drop(columns="id")
+            columns.remove("id")
+        match.mapping["tree_id"] = name_col
     if "tree_id" not in match.mapping:
-        name_col = next((c for c in columns if normalise_name(c) == "name"), None)  # KML/GPX placemark names
         if name_col is None:
             raise FieldError("the survey has no tree id column", path=path,
                              hint="name it 编号 or 疫木编号 (or tree_id); columns in the file: " + ", ".join(columns))

@@ -342,3 +342,17 @@ def test_killed_mid_write_leaves_the_old_geopackage(tmp_path: Path):
     assert gpkg.read_bytes() == before
     assert "trees_history" not in [str(n) for n, _ in pyogrio.list_layers(gpkg)]
     assert trees_of(town).loc["G1", "status"] == "confirmed"
+
+
+def test_xlsx_and_kml_surveys(tiny_township: Path):
+    xlsx = tiny_township / "crew.xlsx"
+    pd.DataFrame({"编号": ["T2"], "状态": ["已确认"], "确认日期": ["2022-01-20"]}).to_excel(xlsx, index=False)
+    assert counts(run(tiny_township, xlsx))["advanced"] == 1
+    kml = tiny_township / "drone.kml"
+    gpd.GeoDataFrame({"Name": ["K1"], "状态": ["疑似"], "发现日期": ["2023-04-01"]},
+                     geometry=gpd.points_from_xy([117.4991], [30.4992]), crs=4326).to_file(kml, driver="LIBKML")
+    r = run(tiny_township, kml)
+    assert counts(r)["added"] == 1
+    t = trees_of(tiny_township)
+    assert t.loc["T2", "status"] == "confirmed" and t.loc["T2", "confirmed_date"] == pd.Timestamp("2022-01-20")
+    assert t.loc["K1", "found_date"] == pd.Timestamp("2023-04-01")
