@@ -362,3 +362,23 @@ def test_geographic_grid_blocks_read_only_real_pixels(tmp_path):
         assert 0 not in got
         for value, share in got.items():
             assert share == pytest.approx(cover[classes == value].sum() / cover[valid].sum(), rel=1e-6, abs=1e-9)
+
+
+def test_sample_dem_is_the_terrain_the_layers_follow(sample_dir):
+    """layers/dem.tif holds elevation() of the sample generator at its pixel centres."""
+    from geo_township.sample import elevation
+
+    with rasterio.open(sample_dir / "dem.tif") as ds:
+        assert ds.crs.to_epsg() == 4548
+        dem, transform = ds.read(1), ds.transform
+    rng = np.random.default_rng(0)
+    rows, cols = rng.integers(0, dem.shape[0], 500), rng.integers(0, dem.shape[1], 500)
+    x, y = transform @ (cols + 0.5, rows + 0.5)
+    assert np.allclose(dem[rows, cols], elevation(np.asarray(x), np.asarray(y)), atol=0.051)
+    # the rivers run along the valley floors: the DEM under them is lower than around them
+    township = load_township(sample_dir)
+    rivers = township.gdf("rivers").to_crs(4548)
+    low = zonal_stats(township, "dem", layer="villages", stats=["mean"]).table
+    pts = rivers.geometry.interpolate(0.5, normalized=True)
+    c, r = ~transform @ (pts.x.to_numpy(), pts.y.to_numpy())
+    assert dem[r.astype(int), c.astype(int)].mean() < low["mean"].iloc[-1] - 50
