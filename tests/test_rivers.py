@@ -330,3 +330,51 @@ def test_write_layers_is_a_geopackage_qgis_opens(township, tmp_path):
     with pytest.raises(UsageError):
         write_layers(result.features, tmp_path / "x.shp")
 
+
+
+# --------------------------------------------------------------------------- the bundled sample
+
+
+def test_sample_patrols_find_what_was_planted(sample_dir):
+    from geo_township.sample import planted_truth
+
+    truth = planted_truth()["river_work"]
+    result = river_report(load_township(sample_dir))
+    assert sorted(result.tables["unpatrolled"]["reach"]) == truth["unpatrolled_reaches"]
+    below = sorted(f.feature for f in result.findings if f.check == "coverage_below_minimum")
+    assert below == truth["chiefs_below_80pct"]
+    walkers = {f.feature for f in result.findings if f.check == "track_not_a_chief"}
+    assert all(any(w in name for w in truth["non_chief_walkers"]) for name in walkers) and walkers
+    # monthly coverage against the generator's own computation (a union of 50 m buffers, planar)
+    monthly = result.tables["patrol_monthly"].set_index(["river_chief", "month"])["coverage_pct"]
+    months = sorted(result.tables["patrol_monthly"]["month"].unique())
+    assert len(months) == 12
+    for chief, plan in truth["patrol_plan"].items():
+        for month, pct in zip(months, plan["monthly_pct"], strict=True):
+            assert monthly[(chief, month)] == pytest.approx(pct, abs=0.02), (chief, month)
+
+
+def test_sample_outfalls_in_zone_against_geopandas(sample_dir):
+    from geo_township.sample import planted_truth
+
+    result = river_report(load_township(sample_dir))
+    in_zone = result.tables["in_zone"]
+    got = sorted(in_zone.loc[in_zone["layer"] == "outfalls", "feature"])
+    assert got == sorted(planted_truth()["river_work"]["outfalls_in_zone"])
+    raw = pd.read_excel(sample_dir / "outfalls.xlsx", header=1)
+    pts = gpd.GeoDataFrame(raw, geometry=gpd.points_from_xy(raw["东坐标"], raw["北坐标"]), crs=4548)
+    rivers = gpd.read_file(sample_dir / "rivers.geojson").to_crs(4548)
+    inside = [oid for oid, pt in zip(pts["排污口编号"], pts.geometry, strict=True)
+              if (rivers.distance(pt) <= rivers["管理范围"]).any()]
+    assert got == sorted(inside)
+
+
+def test_sample_lengths_per_village_add_up_to_the_rivers(sample_dir):
+    result = river_report(load_township(sample_dir))
+    rivers = gpd.read_file(sample_dir / "rivers.geojson")
+    geod_km = sum(GEOD.geometry_length(g) for g in rivers.geometry) / 1000
+    total = result.table.set_index("river_chief").loc["Total", "length_km"]
+    assert total == pytest.approx(geod_km, rel=1e-7)
+    by_village = result.tables["by_village"].set_index("village")
+    assert by_village.loc["Total", "length_km"] == pytest.approx(geod_km, abs=1e-3)
+    assert by_village.drop(index="Total")["length_km"].sum() == pytest.approx(geod_km, abs=1e-3)

@@ -187,3 +187,56 @@ def test_overlays_for_the_map(township):
 
 def test_overlays_empty_without_sand_sites(tiny_township):
     assert sand_overlays(load_township(tiny_township)) == []
+
+
+# --------------------------------------------------------------------------- the bundled sample
+
+SAND_KIND_WORDS = {"河道采砂": "river_mining", "机制砂厂": "sand_plant"}
+SAND_STATUS_WORDS = {"已许可": "licensed", "非法": "illegal", "已关停": "closed", "已复绿": "restored"}
+
+
+def test_sample_counts_against_the_kml_read_directly(sample_dir):
+    import pyogrio
+
+    raw = pyogrio.read_dataframe(sample_dir / "sand_sites.kml")
+    result = sand_report(load_township(sample_dir))
+    table = result.table.set_index("kind")
+    expected = pd.crosstab(raw["类型"].map(SAND_KIND_WORDS), raw["状态"].map(SAND_STATUS_WORDS))
+    for kind, row in expected.iterrows():
+        for status, n in row.items():
+            assert table.loc[kind, f"sites_{status}"] == n, (kind, status)
+    assert table.loc["Total", "sites"] == len(raw)
+    # closures per year: closed and restored sites by the year of 关停日期
+    done = raw[raw["状态"].isin(["已关停", "已复绿"])]
+    per_year = done.groupby([done["关停日期"].str[:4], done["类型"].map(SAND_KIND_WORDS)]).size()
+    got = result.tables["closures"].set_index(["closed_year", "kind"])["sites_closed"]
+    for key, n in per_year.items():
+        assert got[key] == n, key
+    assert got.index[-1][0] == "Total" and got.iloc[-1] == len(done)
+
+
+def test_sample_in_zone_and_distances_against_geopandas(sample_dir):
+    import pyogrio
+
+    sites = pyogrio.read_dataframe(sample_dir / "sand_sites.kml").to_crs(4548)
+    rivers = gpd.read_file(sample_dir / "rivers.geojson").to_crs(4548)
+    table = sand_report(load_township(sample_dir)).tables["sites"].set_index("site_id")
+    for sid, pt in zip(sites["编号"], sites.geometry, strict=True):
+        d = rivers.distance(pt)
+        assert table.loc[sid, "distance_m"] == pytest.approx(d.min(), abs=1e-3)
+        assert table.loc[sid, "reach"] == rivers.loc[d.idxmin(), "河段编号"]
+        inside = (d <= rivers["管理范围"]).any()
+        assert pd.notna(table.loc[sid, "in_zone_of"]) == inside, sid
+
+
+def test_sample_planted_sand_faults_found_and_nothing_else_is_an_error(sample_dir):
+    from geo_township.sample import planted_truth
+
+    truth = planted_truth()["river_work"]
+    result = sand_report(load_township(sample_dir))
+    errors = {(f.feature, f.check) for f in result.findings if f.severity == "error"}
+    zone_code = {"禁采区": "no_mining", "保留区": "reserved"}
+    expected = {(f["site_id"], f"active_in_{zone_code[f['zone']]}") for f in truth["sand_zone_faults"]}
+    expected |= {(f["site_id"], f["check"]) for f in truth["sand_history_faults"]}
+    assert errors == expected
+    assert len(expected) == 3  # a licensed site in a no-mining stretch, an illegal one in a reserved one, SS-13
