@@ -567,9 +567,11 @@ def zonal_stats(township: Township, raster: str | Path, *, layer: str = "forest_
         table = order_by_villages(table, township, column="village")
     kind_ = township.layer(layer).kind
     group_en, group_zh = (column_label(by, "en").lower(), column_label(by, "zh")) if by else (None, None)
-    what_en, what_zh = ("land-cover areas", "各地类面积") if categorical else ("statistics", "统计")
-    title = f"{spec.name} {what_en} per " + (group_en or kind_.en.lower().rstrip("s"))
-    title_zh = f"{spec.name} {what_zh}（按{group_zh or kind_.zh}）"
+    per_en, per_zh = group_en or kind_.en.lower().rstrip("s"), group_zh or kind_.zh
+    if categorical:
+        title, title_zh = f"Land-cover areas ({spec.name}) per {per_en}", f"各地类面积（{spec.name}，按{per_zh}）"
+    else:
+        title, title_zh = f"{spec.name} statistics per {per_en}", f"{spec.name} 统计（按{per_zh}）"
     return Result(title, table, tables=result_tables, findings=findings, features={"zonal": features},
                   provenance=prov, notes=notes, notes_zh=notes_zh, title_zh=title_zh, vocab=vocab,
                   decimals=decimals)
