@@ -45,6 +45,10 @@ LENGTH_NOTES = {
     "ellipsoidal": "lengths are ellipsoidal: geodesic on the CGCS2000 ellipsoid",
     "planar": "lengths are planar, in the township's 3-degree Gauss–Krüger zone",
 }
+LENGTH_NOTES_ZH = {
+    "ellipsoidal": "长度按CGCS2000椭球面测地线计算",
+    "planar": "长度按本乡3度带高斯-克吕格投影平面计算",
+}
 #: Segments per quarter circle when buffering: the round ends and bends of a zone are
 #: then within 0.2% of a true circle's area.
 QUAD_SEGS = 16
@@ -659,14 +663,18 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
     rivers = township.gdf("rivers")
     villages = township.optional("villages")
     findings = _reach_findings(rivers)
-    notes = [f"{LENGTH_NOTES[method]}; distances are planar metres in {township.working_crs.to_string()}"]
+    crs_name = township.working_crs.to_string()
+    notes = [f"{LENGTH_NOTES[method]}; distances are planar metres in {crs_name}"]
+    notes_zh = [f"{LENGTH_NOTES_ZH[method]}；距离为{crs_name}平面米数"]
 
     tables = river_lengths(rivers, villages, method=method)
     if "lakes" in tables:
         notes.append(f"{len(tables['lakes']) - 1} lake(s) or wide reach(es) drawn as polygons are listed by area and "
                      "shoreline and left out of the river lengths and patrol coverage")
+        notes_zh.append(f"{len(tables['lakes']) - 1}处以面表示的湖泊或宽河段按面积和岸线长度列出，不计入河长和巡河覆盖率")
     if villages is None:
         notes.append("no villages layer: lengths per village are not computed")
+        notes_zh.append("无行政村图层：未按村统计河长")
     zones = management_zones(rivers, default_zone_m=zone_m, method=method)
     by_reach = tables["by_reach"]
     widths = zones.set_index("reach")["zone_m"]
@@ -678,6 +686,7 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
     by_reach.loc[total, "zone_area_mu"] = float(area(union, unit="mu", method=method)[0]) if len(zones) else 0.0
     notes.append(f"management zones: each reach's zone_m from the centre line (default {zone_m:g} m), dissolved per "
                  "reach; the total zone area counts overlapping zones once")
+    notes_zh.append(f"管理范围：各河段自河道中心线外扩其管理范围宽度(未填者取{zone_m:g}米)，按河段合并；合计面积中重叠部分只计一次")
 
     layers = {k: township.gdf(k) for k in ZONE_LAYERS if township.has(k)}
     in_zone, in_zone_features = features_in_zones(zones, rivers, layers, method=method)
@@ -701,9 +710,12 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
         findings += patrol_findings
         features["patrol_coverage"] = split
         months = patrol_tables["patrol_monthly"]["month"].unique()
+        first, last = (months[0], months[-1]) if len(months) else ("-", "-")
         notes.append(f"patrol coverage: river within {buffer_m:g} m of a track counts as patrolled; a chief's coverage "
                      f"counts their own tracks on their own reaches; minimum {min_pct:g}% of the mean monthly "
-                     f"coverage; period {months[0] if len(months) else '-'} to {months[-1] if len(months) else '-'}")
+                     f"coverage; period {first} to {last}")
+        notes_zh.append(f"巡河覆盖：轨迹{buffer_m:g}米以内的河道计为已巡；河长覆盖率只计本人轨迹在本人河段上的部分；"
+                        f"月均覆盖率低于{min_pct:g}%的河长列出；统计期{first}至{last}")
         provenance_extra.update(patrol_buffer_m=buffer_m, patrol_min_coverage_pct=min_pct,
                                 period_start=str(start) if start else None, period_end=str(end) if end else None)
     elif start is not None or end is not None:
@@ -711,11 +723,12 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
                          hint='add [layers.patrols] with path = "patrols.gpx" to township.toml')
     else:
         notes.append("no patrols layer: patrol coverage is not computed")
+        notes_zh.append("无巡河轨迹图层：未计算巡河覆盖率")
 
     main = tables.pop("by_chief")
     return Result(
         f"Rivers of {township.name}: length per river chief", main, tables=tables, findings=findings,
-        features=features, notes=notes,
+        features=features, notes=notes, notes_zh=notes_zh, title_zh=f"{township.name}河长制：各河长负责河道长度",
         vocab={"chief_level": "chief_level"},
         decimals={"length_km": 3, "zone_m": 0, "zone_area_mu": 2, "area_km2": 4, "shoreline_km": 3,
                   "distance_m": 1, "inside_mu": 2, "patrolled_km": 3, "coverage_pct": 1, "mean_monthly_pct": 1},

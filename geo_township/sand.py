@@ -163,6 +163,7 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
     geoms = sites.geometry.to_numpy()
     findings: list[Finding] = []
     notes: list[str] = []
+    notes_zh: list[str] = []
     if sites["status"].isna().any():
         blank = ids[sites["status"].isna()]
         raise FieldError(f"{len(blank)} sand site(s) have no status: {', '.join(blank.head(5))}",
@@ -179,6 +180,7 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
         village = village.copy()
         village[blank_village] = village_by_location(geoms[blank_village], villages)
         notes.append(f"village by location for {int(blank_village.sum())} site(s) without one in the record")
+        notes_zh.append(f"{int(blank_village.sum())}个记录未填村的采砂点按位置确定所在村")
     frame["village"] = village
     for col in ("closed_date", "restored_date"):
         frame[col] = sites[col].to_numpy() if col in sites.columns else pd.NaT
@@ -192,12 +194,15 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
         frame["river_chief"] = chiefs.reindex(reach).to_numpy()
         frame["distance_m"] = dist
         frame["in_zone_of"] = zones_of(geoms, zones)
+        notes_zh.append(f"距离为至最近河段中心线的平面米数({township.working_crs.to_string()})；管理范围按各河段宽度"
+                        f"(未填者取{zone_m:g}米)")
         notes.append(f"distances are planar metres in {township.working_crs.to_string()} to the nearest reach's river "
                      f"line; management zones use each reach's zone_m (default {zone_m:g} m)")
     else:
         for col in ("reach", "river_chief", "distance_m", "in_zone_of"):
             frame[col] = None
         notes.append("no rivers layer: nearest reach, distance and management zones are not computed")
+        notes_zh.append("无河流图层：未计算最近河段、距离和管理范围")
     sand_zones = township.optional("sand_zones")
     frame["sand_zone"], zone_ids = sand_zone_of(geoms, sand_zones)
 
@@ -248,6 +253,7 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
         tables["by_sand_zone"] = counts.sort_values("sand_zone", key=lambda s: s.map(order)).reset_index(drop=True)
         features["sand_zones"] = sand_zones
         notes.append("sand-plan zone: the strictest zone a site touches (no-mining, then reserved, then permitted)")
+        notes_zh.append("采砂分区：采砂点涉及多个分区时取最严格者(禁采区、保留区、可采区)")
     if findings:
         flagged = {f.feature for f in findings}
         checks = pd.DataFrame([(f.feature, f.check) for f in findings], columns=["site_id", "check"]) \
@@ -258,7 +264,7 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
         features["site_findings"] = bad.reset_index(drop=True)
     return Result(
         f"Sand-mining sites of {township.name}: by kind and status", summary, tables=tables, findings=findings,
-        features=features, notes=notes,
+        features=features, notes=notes, notes_zh=notes_zh, title_zh=f"{township.name}采砂点：按类型和状态统计",
         vocab={"kind": "sand_kind", "status": "sand_status", "sand_zone": "sand_zone"},
         decimals={"distance_m": 0},
         provenance=township.provenance(analysis="sand", zone_m_default=zone_m, area_method=method),
