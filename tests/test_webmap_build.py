@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from test_webmap_fixture import HOSTILE_IMG, HOSTILE_SCRIPT, make_township
+from test_webmap_fixture import HOSTILE_IMG, HOSTILE_SCRIPT, HOSTILE_TEMPLATE, make_township
 
 from geo_township.errors import UsageError
 from geo_township.layers import load_township
@@ -54,6 +54,23 @@ def test_hostile_values_never_reach_the_page_as_markup(model):
     assert HOSTILE_SCRIPT not in page
     assert page.lower().count("</script>") == page.lower().count("<script")  # no script closed early
     assert "<title>测试乡&lt;/script&gt;&lt;script&gt;window.__pwned=1&lt;/script&gt;</title>" in page
+
+
+def test_template_syntax_in_values_is_not_evaluated(model):
+    page = render_html(model, offline=False)
+    assert "49jinja" not in page  # what Jinja would have made of it
+    data = json.loads(re.search(rf'<script type="application/json" id="{DATA_ID}">(.*?)</script>', page,
+                                re.DOTALL).group(1))
+    transfers = next(lay for lay in data["layers"] if lay["key"] == "land_transfers")
+    assert HOSTILE_TEMPLATE in [e["label"] for e in transfers["legend"]]  # in the JSON block, as written
+    assert transfers["n"] == 3
+    import base64
+
+    raw = base64.b64decode(transfers["data"]["b64"])
+    head = next(c for c in transfers["columns"] if c["name"] == "transferee")
+    offset, length = transfers["data"]["streams"][head["dict"] if head["type"] == "cat" else head["data"]]
+    stored = raw[offset:offset + length].decode("utf-8").split("\x00")
+    assert HOSTILE_TEMPLATE in stored
 
 
 def test_data_block_holds_every_layer(model):

@@ -3,8 +3,9 @@
 Three villages side by side near 117.5°E 30.5°N (each 0.01° × 0.01°), forest plots,
 pine-wilt trees in every status, two river reaches, sand sites, land transfers, basic
 farmland, outfalls and a patrol track. Hostile values (markup, a closing script tag) sit
-in the township name, a village name, a species, a tree id, a river name and a chief, so
-the tests can prove they are shown as text everywhere.
+in the township name, a village name, a species, a tree id, a river name and a chief, and
+Jinja template syntax in a transferee and a land use (a legend entry), so the tests can prove they are shown as text
+everywhere.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from shapely.geometry import LineString, Point, box
 
 HOSTILE_IMG = "<img src=x onerror=alert(1)>"
 HOSTILE_SCRIPT = "</script><script>window.__pwned=1</script>"
+HOSTILE_TEMPLATE = "{{ 7*7 }}{% if true %}jinja{% endif %}"
 LON0, LAT0 = 117.49, 30.49
 VILLAGES = ["甲村", "乙村", "丙村" + HOSTILE_IMG]
 
@@ -68,8 +70,8 @@ def make_township(root: Path, *, name: str = "测试乡" + HOSTILE_SCRIPT, extra
     sand.to_file(gpkg, layer="sand_sites")
     transfers = gpd.GeoDataFrame(
         {"parcel_id": ["L1", "L2", "L3"], "village": VILLAGES, "land_type": ["耕地", "耕地", "林地"],
-         "transferee": ["合作社", "光伏公司", "家庭农场"], "declared_mu": [10.5, 20.0, 8.25],
-         "start_date": ["2021-01-01", "2022-03-01", "2020-05-01"], "use": ["粮食", "光伏", "油茶"]},
+         "transferee": ["合作社", HOSTILE_TEMPLATE, "家庭农场"], "declared_mu": [10.5, 20.0, 8.25],
+         "start_date": ["2021-01-01", "2022-03-01", "2020-05-01"], "use": ["粮食", "光伏", HOSTILE_TEMPLATE]},
         geometry=[box(117.4915, 30.4915, 117.4935, 30.4930), box(117.5015, 30.4915, 117.5040, 30.4935),
                   box(117.5115, 30.4915, 117.5130, 30.4930)], crs=4490)
     transfers.to_file(gpkg, layer="land_transfers")

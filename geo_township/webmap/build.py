@@ -26,6 +26,19 @@ log = logging.getLogger(__name__)
 DATA_ID = "township-map-data"
 
 
+def _raw(text: str):
+    """A page element whose text is written as it is — never parsed as a Jinja template
+    (folium's own elements are templates, so a value such as ``{{ 7*7 }}`` in the data
+    would otherwise be evaluated when the page is built)."""
+    from branca.element import Element
+
+    class Raw(Element):
+        def render(self, **kwargs) -> str:
+            return text
+
+    return Raw()
+
+
 def _tile_url(url: str, key: str | None) -> str:
     return url.replace("{tk}", key or "")
 
@@ -33,7 +46,7 @@ def _tile_url(url: str, key: str | None) -> str:
 def render_html(model: MapModel, *, offline: bool = False, gzip_min: int = GZIP_MIN_BYTES) -> str:
     """The map page as one HTML document (UTF-8 text)."""
     import folium
-    from branca.element import Element, MacroElement
+    from branca.element import MacroElement
     from folium.template import Template
 
     west, south, east, north = model.bounds
@@ -43,15 +56,15 @@ def render_html(model: MapModel, *, offline: bool = False, gzip_min: int = GZIP_
     fmap.default_js = [(f"gt_link_{i}", url) for i, (kind, url) in enumerate(assets.links) if kind == "js"]
     fmap.default_css = [(f"gt_link_{i}", url) for i, (kind, url) in enumerate(assets.links) if kind == "css"]
     figure = fmap.get_root()
-    figure.header.add_child(Element(f"<title>{html.escape(model.title)}</title>"), name="gt_title")
+    figure.header.add_child(_raw(f"<title>{html.escape(model.title)}</title>"), name="gt_title")
     for i, (kind, text) in enumerate(assets.inline):
         if kind == "css":
-            figure.header.add_child(Element(f"<style>\n{text}\n</style>"), name=f"gt_css_{i}")
+            figure.header.add_child(_raw(f"<style>\n{text}\n</style>"), name=f"gt_css_{i}")
     # inline scripts after the linked Leaflet (the header renders in insertion order; the map's
     # own links are added when the map renders, so inline scripts go in the body, before the map script)
     for i, (kind, text) in enumerate(assets.inline):
         if kind == "js":
-            figure.html.add_child(Element(f"<script>\n{text}\n</script>"), name=f"gt_js_{i}")
+            figure.html.add_child(_raw(f"<script>\n{text}\n</script>"), name=f"gt_js_{i}")
 
     basemap_vars: dict[str, str] = {}
     for i, b in enumerate(model.basemaps):
@@ -80,18 +93,15 @@ def render_html(model: MapModel, *, offline: bool = False, gzip_min: int = GZIP_
     data = page_data(model, basemap_vars, gzip_min=gzip_min)
     for b in data["basemaps"]:
         b["urls"] = [_tile_url(u, model.tianditu_key) for u in b["urls"]]
-    figure.html.add_child(Element(f'<script type="application/json" id="{DATA_ID}">{safe_json(data)}</script>'),
+    figure.html.add_child(_raw(f'<script type="application/json" id="{DATA_ID}">{safe_json(data)}</script>'),
                           name="gt_data")
 
     start = MacroElement()
-    start._template = Template(
-        "{% macro script(this, kwargs) %}\n"
-        "TownshipMap.start({map: " + fmap.get_name() + ", dataId: " + safe_json(DATA_ID)
-        + ", groups: {" + ", ".join(f"{safe_json(k)}: {v}" for k, v in groups.items()) + "}"
-        + ", basemaps: {" + ", ".join(f"{safe_json(k)}: {v}" for k, v in basemap_vars.items()) + "}"
-        + ", layerControl: " + control.get_name() + "});\n"
-        "{% endmacro %}"
-    )
+    start._template = Template("{% macro script(this, kwargs) %}\n{{ this.code }}\n{% endmacro %}")
+    start.code = ("TownshipMap.start({map: " + fmap.get_name() + ", dataId: " + safe_json(DATA_ID)
+                  + ", groups: {" + ", ".join(f"{safe_json(k)}: {v}" for k, v in groups.items()) + "}"
+                  + ", basemaps: {" + ", ".join(f"{safe_json(k)}: {v}" for k, v in basemap_vars.items()) + "}"
+                  + ", layerControl: " + control.get_name() + "});")
     fmap.add_child(start, name="gt_start")
     page = figure.render()
     _check_no_foreign_assets(page, offline=offline, allowed=[u for _, u in assets.links])

@@ -84,7 +84,10 @@ def unzigzag(values: np.ndarray) -> np.ndarray:
 
 
 def _text_stream(values: list[str]) -> bytes:
-    return "\x00".join(v.replace("\x00", "") for v in values).encode("utf-8")
+    joined = "\x00".join(values)
+    if joined.count("\x00") != max(len(values) - 1, 0):  # a value holds a NUL: drop it from that value
+        joined = "\x00".join(v.replace("\x00", "") for v in values)
+    return joined.encode("utf-8")
 
 
 def safe_json(obj: Any) -> str:
@@ -213,7 +216,10 @@ def encode_column(name: str, series: pd.Series, kind: str, buf: Buffer, *, decim
         head.update(dict=buf.add(f"d:{name}", _text_stream(shown)),
                     data=buf.add(f"c:{name}", varints((codes + 1).astype(np.uint64))))
         return head
-    values = ["" if v is None else _word(v, words) for v in text.tolist()]
+    if words is None and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        values = series.to_numpy(dtype=object, na_value="").tolist()  # plain text: no per-value formatting
+    else:
+        values = ["" if v is None else _word(v, words) for v in text.tolist()]
     head.update(data=buf.add(f"t:{name}", _text_stream(values)))
     return head
 

@@ -250,6 +250,17 @@ def _label(name: str, overlay: Overlay, lang: str) -> str:
     return column_label(name, lang)
 
 
+def _decimals(overlay: Overlay, series: pd.Series) -> int:
+    """Decimals to show: the overlay's choice, else 0 for whole numbers and 2 otherwise."""
+    if series.name in overlay.decimals:
+        return overlay.decimals[series.name]
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = pd.to_numeric(series, errors="coerce").dropna().to_numpy(dtype="float64")
+        if len(values) == 0 or np.all(values == np.round(values)):
+            return 0
+    return 2
+
+
 def _field_specs(overlay: Overlay, gdf: pd.DataFrame, lang: str) -> list[FieldSpec]:
     from geo_township.webmap.styles import vocabulary_for
 
@@ -266,7 +277,7 @@ def _field_specs(overlay: Overlay, gdf: pd.DataFrame, lang: str) -> list[FieldSp
             v = VOCABULARIES[vocab_name]
             words = {t.code: v.label(t.code, lang) for t in v.terms}
             kind = "cat"
-        specs.append(FieldSpec(name, _label(name, overlay, lang), kind, overlay.decimals.get(name, 2), words))
+        specs.append(FieldSpec(name, _label(name, overlay, lang), kind, _decimals(overlay, gdf[name]), words))
     return specs
 
 
@@ -337,7 +348,8 @@ def layer_from_overlay(overlay: Overlay, *, lang: str, working_crs: Any, z: int,
     extra = []
     for name in columns:
         if name and name not in shown and name in gdf.columns:
-            extra.append(FieldSpec(name, _label(name, overlay, lang), encode.column_kind(gdf[name]), popup=False))
+            extra.append(FieldSpec(name, _label(name, overlay, lang), encode.column_kind(gdf[name]),
+                                   _decimals(overlay, gdf[name]), popup=False))
     layer = MapLayer(
         key=overlay.key, name=overlay.name(lang), geometry=family, representation=rep, show=overlay.show, z=z,
         description=overlay.describe(lang), source=source, color=overlay.color, weight=overlay.weight,

@@ -129,7 +129,7 @@ def vocabulary_for(kind_name: str | None, field_name: str, values: pd.Series | N
         return None
     if len(candidates) == 1 or values is None:
         return min(candidates)
-    present = set(values.dropna().astype(str))
+    present = {str(v) for v in pd.unique(values.dropna())}
     return max(sorted(candidates), key=lambda v: len(present & set(VOCABULARIES[v].codes)))
 
 
@@ -137,7 +137,7 @@ def _categories(style: KindStyle, gdf: gpd.GeoDataFrame) -> list[Category]:
     fld = style.category_field
     if fld is None or fld not in gdf.columns:
         return []
-    present = set(gdf[fld].dropna().astype(str))
+    present = {str(v) for v in pd.unique(gdf[fld].dropna())}
     vocab_name = vocabulary_for(style.kind if style.kind in KINDS else None, fld, gdf[fld])
     vocab = VOCABULARIES.get(vocab_name) if vocab_name else None
     out = []
@@ -232,6 +232,7 @@ def _overlay_for(key: str, gdf: gpd.GeoDataFrame, style: KindStyle, kind_name: s
         description=style.description[0], id_field=k.id_field if k else "reach_id",
         label_field=style.label_field, symbol=style.symbol, vocab=vocab, weight=style.weight,
         fill_opacity=style.fill_opacity, dash=style.dash, description_zh=style.description[1],
+        decimals={"area_mu": 2, "declared_mu": 2, "length_km": 3, "zone_m": 0},
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import write_page
-from test_webmap_fixture import HOSTILE_IMG, HOSTILE_SCRIPT, TREES, VILLAGES
+from test_webmap_fixture import HOSTILE_IMG, HOSTILE_SCRIPT, HOSTILE_TEMPLATE, TREES, VILLAGES
 
 from geo_township.crs import wgs84_to_gcj02
 
@@ -130,6 +130,13 @@ def test_hostile_values_are_shown_as_text_and_run_nothing(session):
     runnable = "[...document.scripts].filter(s => !s.type || s.type === 'text/javascript')"
     assert page.evaluate(f"{runnable}.filter(s => s.textContent.includes('__pwned')).length") == 0
     assert session.dialogs == []
+
+
+def test_template_syntax_is_shown_as_written(session):
+    page = session.page
+    assert _click_feature(page, "land_transfers", "L2") == "L2"
+    assert HOSTILE_TEMPLATE in page.inner_text(".leaflet-popup-content")
+    assert HOSTILE_TEMPLATE in page.inner_text(".gt-legend-body")
 
 
 def test_search_finds_a_plot_by_id_and_opens_it(session):

@@ -1,0 +1,175 @@
+"""Size and build time of `geo-township map` pages for 10k, 100k and 1M synthetic trees,
+side by side with plain folium baselines, and (with --browser) how long Chromium takes
+to load each page.
+
+A synthetic county of about 1,276 km² around 117.5°E 31°N: 200 villages (a 20 × 10
+grid), trees clustered around 300 foci with a status, id, found date and village. Each
+size is a township folder (villages GeoPackage, trees GeoParquet) loaded with
+``load_township`` and mapped with ``write_map`` (overlay providers of other analyses
+off, so the numbers are the map's own). Baselines, on the same trees: folium.GeoJson with
+a tooltip (one feature object per tree) and FastMarkerCluster.
+
+    python benchmarks/map_size.py                 # 10k, 100k, 1M; baselines at 10k
+    python benchmarks/map_size.py --sizes 10000 --baseline-sizes 10000 100000 --browser
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.geometry import box
+
+LON0, LAT0 = 117.30, 30.84  # south-west corner
+DLON, DLAT = 0.39, 0.33  # ≈ 37 km × 36.6 km ≈ 1,350 km²
+STATUSES = np.array(["suspected", "confirmed", "felled", "cleared", "verified"])
+
+
+def synthetic_township(root: Path, n: int, seed: int = 42) -> Path:
+    """Write a township folder with ``n`` clustered trees and 200 villages."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    cols, rows = 20, 10
+    villages = gpd.GeoDataFrame(
+        {"village": [f"村{i:03d}" for i in range(cols * rows)], "code": [f"34{i:04d}" for i in range(cols * rows)]},
+        geometry=[box(LON0 + DLON * c / cols, LAT0 + DLAT * r / rows, LON0 + DLON * (c + 1) / cols,
+                      LAT0 + DLAT * (r + 1) / rows) for r in range(rows) for c in range(cols)], crs=4490)
+    villages.to_file(root / "villages.gpkg", layer="villages")
+    foci = np.column_stack([rng.uniform(LON0, LON0 + DLON, 300), rng.uniform(LAT0, LAT0 + DLAT, 300)])
+    pick = rng.integers(0, len(foci), n)
+    lon = np.clip(foci[pick, 0] + rng.normal(0, 0.01, n), LON0, LON0 + DLON - 1e-9)
+    lat = np.clip(foci[pick, 1] + rng.normal(0, 0.008, n), LAT0, LAT0 + DLAT - 1e-9)
+    status = STATUSES[rng.choice(5, n, p=[0.05, 0.1, 0.05, 0.5, 0.3])]
+    found = pd.Timestamp("2021-09-01") + pd.to_timedelta(rng.integers(0, 600, n), unit="D")
+    col = ((lon - LON0) / (DLON / cols)).astype(int)
+    row = ((lat - LAT0) / (DLAT / rows)).astype(int)
+    trees = gpd.GeoDataFrame({
+        "tree_id": [f"T{i:07d}" for i in range(n)], "status": status, "found_date": found,
+        "village": [f"村{r * cols + c:03d}" for r, c in zip(row, col, strict=True)],
+    }, geometry=gpd.points_from_xy(lon, lat), crs=4490)
+    trees.to_parquet(root / "trees.parquet")
+    (root / "township.toml").write_text(
+        '[township]\nname = "合成县"\nname_en = "Synthetic county"\n\n'
+        '[layers.villages]\npath = "villages.gpkg"\nlayer = "villages"\n\n'
+        '[layers.infected_trees]\npath = "trees.parquet"\n', encoding="utf-8")
+    return root
+
+
+def ours(root: Path, out: Path, *, offline: bool) -> dict:
+    """Load the township and write the map with geo_township.webmap (providers off)."""
+    from geo_township import webmap
+    from geo_township.layers import load_township
+
+    started = time.perf_counter()
+    town = load_township(root)
+    town.gdf("villages")
+    town.gdf("infected_trees")
+    loaded = time.perf_counter()
+    saved = dict(webmap.OVERLAY_PROVIDERS)
+    webmap.OVERLAY_PROVIDERS.clear()
+    try:
+        written = webmap.write_map(town, out, offline=offline)
+    finally:
+        webmap.OVERLAY_PROVIDERS.update(saved)
+    rep = written.model.layer("infected_trees").representation
+    return {"load_s": loaded - started, "build_s": time.perf_counter() - loaded, "bytes": written.bytes, "rep": rep}
+
+
+def baseline_geojson(root: Path, out: Path) -> dict:
+    """Naive folium: one GeoJson layer of every tree with a tooltip."""
+    import folium
+
+    trees = gpd.read_parquet(root / "trees.parquet")
+    trees["found_date"] = trees["found_date"].dt.strftime("%Y-%m-%d")
+    started = time.perf_counter()
+    m = folium.Map(location=[LAT0 + DLAT / 2, LON0 + DLON / 2], zoom_start=11)
+    folium.GeoJson(trees, tooltip=folium.GeoJsonTooltip(["tree_id", "status", "found_date", "village"])).add_to(m)
+    m.save(str(out))
+    return {"build_s": time.perf_counter() - started, "bytes": out.stat().st_size, "rep": "folium GeoJson"}
+
+
+def baseline_fast_cluster(root: Path, out: Path) -> dict:
+    """folium FastMarkerCluster of the tree positions (no attributes)."""
+    import folium
+    from folium.plugins import FastMarkerCluster
+
+    trees = gpd.read_parquet(root / "trees.parquet")
+    started = time.perf_counter()
+    m = folium.Map(location=[LAT0 + DLAT / 2, LON0 + DLON / 2], zoom_start=11)
+    FastMarkerCluster(np.column_stack([trees.geometry.y, trees.geometry.x]).tolist()).add_to(m)
+    m.save(str(out))
+    return {"build_s": time.perf_counter() - started, "bytes": out.stat().st_size, "rep": "FastMarkerCluster"}
+
+
+def browser_load_s(page: Path) -> float | None:
+    """Seconds until the page has drawn every layer in headless Chromium (network blocked)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "browser"))
+    from chromium import Browser, chromium_available
+
+    if chromium_available():
+        return None
+    b = Browser()
+    try:
+        started = time.perf_counter()
+        s = b.open(page, timeout_ms=300_000)
+        elapsed = time.perf_counter() - started
+        problems = s.problems()
+        if problems:
+            print("   browser problems:", problems[:3])
+        return elapsed
+    finally:
+        b.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--baseline-sizes", type=int, nargs="*", default=[10_000])
+    parser.add_argument("--browser", action="store_true", help="also time loading each page in Chromium")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the pages in this folder")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="map-size-"))
+    rows = []
+    try:
+        for n in args.sizes:
+            root = synthetic_township(work / f"t{n}", n)
+            out = work / f"ours_{n}.html"
+            r = ours(root, out, offline=args.browser)
+            r.update(n=n, what="geo-township map" + (" --offline" if args.browser else ""))
+            if args.browser:
+                r["browser_s"] = browser_load_s(out)
+            rows.append(r)
+            print(f"{n:>9,} trees  ours: {r['bytes'] / 1e6:7.2f} MB  load {r['load_s']:6.2f} s  "
+                  f"map {r['build_s']:6.2f} s  ({r['rep']})"
+                  + (f"  Chromium {r['browser_s']:.1f} s" if r.get("browser_s") else ""), flush=True)
+            if n in args.baseline_sizes:
+                for name, fn in (("GeoJson", baseline_geojson), ("FastMarkerCluster", baseline_fast_cluster)):
+                    b = fn(root, work / f"{name}_{n}.html")
+                    b.update(n=n, what=f"folium {name}")
+                    rows.append(b)
+                    print(f"{'':>9}        {name:<17}: {b['bytes'] / 1e6:7.2f} MB  build {b['build_s']:6.2f} s  "
+                          f"→ ours is {b['bytes'] / r['bytes']:.1f}× smaller, "
+                          f"{b['build_s'] / r['build_s']:.1f}× faster to build (map step)", flush=True)
+        print()
+        print(pd.DataFrame(rows)[["n", "what", "bytes", "load_s", "build_s", *(["browser_s"] if args.browser else [])]]
+              .to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+        big = [r for r in rows if r["what"].startswith("geo-township") and r["n"] >= 1_000_000]
+        for r in big:
+            print(f"\n1M-tree budget 25 MB: {'met' if r['bytes'] < 25e6 else 'NOT met'} ({r['bytes'] / 1e6:.1f} MB)")
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for p in work.glob("*.html"):
+                shutil.copy(p, args.keep / p.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
