@@ -440,17 +440,6 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
                                 "info", "track_without_date",
                                 f"{int(undated.sum())} track(s) have no date and are left out of the periods; "
                                 "give the tracks a date field or GPS times"))
-    if "chief" not in tracks.columns:
-        findings.append(Finding("patrols", "-", "warning", "no_chief_field",
-                                "the patrol tracks have no chief field (河长/巡河人, or a GPX track name): coverage is "
-                                "computed per reach but not per chief; name the field in township.toml"))
-    else:
-        unknown = tracks["_chief"].isna() & ~undated
-        walkers = tracks.loc[unknown, "chief"].fillna(UNASSIGNED_LABEL["en"]).astype(str).value_counts()
-        for walker, n in walkers.items():
-            findings.append(Finding("patrols", walker, "info", "track_not_a_chief",
-                                    f"{n} track(s) by {walker!r}, who is chief of no reach: they count for the "
-                                    "reaches they pass but for no chief; check the name"))
     tracks = tracks[~undated]
     if start is None and len(tracks):
         start = tracks["_date"].min().date()
@@ -463,6 +452,17 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
     if end is not None:
         tracks = tracks[tracks["_date"] <= pd.Timestamp(end)]
     months = _month_range(start, end) if start is not None and end is not None else []
+    if "chief" not in tracks.columns:
+        findings.append(Finding("patrols", "-", "warning", "no_chief_field",
+                                "the patrol tracks have no chief field (河长/巡河人, or a GPX track name): coverage is "
+                                "computed per reach but not per chief; name the field in township.toml"))
+    else:
+        unknown = tracks["_chief"].isna()
+        walkers = tracks.loc[unknown, "chief"].fillna(UNASSIGNED_LABEL["en"]).astype(str).value_counts()
+        for walker, n in walkers.items():
+            findings.append(Finding("patrols", walker, "info", "track_not_a_chief",
+                                    f"{n} track(s) by {walker!r}, who is chief of no reach: they count for the "
+                                    "reaches they pass but for no chief; check the name"))
     tracks = tracks.assign(_month=tracks["_date"].dt.to_period("M").astype(str))
 
     line_index = pd.Series(np.arange(len(keys)))

@@ -223,7 +223,10 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
     priority = np.select([in_zone & (frame["status"] == "illegal"), in_zone & active, in_zone], [0, 1, 2], 3)
     ordered = frame.assign(_p=priority).sort_values(["_p", "distance_m", "site_id"], kind="stable",
                                                     na_position="last")
-    site_table = ordered.drop(columns="_p").reset_index(drop=True)
+    # the river chief and the restored date stay in the GeoPackage layer (and the findings):
+    # the table is read on a screen
+    site_table = ordered[["site_id", "site_name", "kind", "status", "village", "closed_date", "reach", "distance_m",
+                          "in_zone_of", "sand_zone"]].reset_index(drop=True)
 
     # rules
     zone_id_of = dict(zip(frame.index, zone_ids, strict=True))
