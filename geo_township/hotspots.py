@@ -152,7 +152,10 @@ def hotspot_overlays(township: Township) -> list[Overlay]:
         key="hotspots", en="Pine-wilt hotspots", zh="疫情热点", gdf=spots, geometry="polygon", color="#d7301f",
         fields=["hotspot", "trees", "radius_m", "plots_touched", "plots", "villages"], id_field="hotspot",
         label_field="hotspot", highlight=True, fill_opacity=0.15, dash="6 4",
-        description=note.replace("hotspots: ", "Clusters of ") + f" (DBSCAN, {params['hotspot_eps_m']:g} m, "
-        f"≥ {params['hotspot_min_trees']} trees)",
+        description=note.replace("hotspots: ", "Clusters of ") + f"; DBSCAN, {params['hotspot_eps_m']:g} m, "
+        f"≥ {params['hotspot_min_trees']} trees",
+        description_zh=f"新发现疫木聚集区（DBSCAN，{params['hotspot_eps_m']:g} 米，不少于 "
+        f"{params['hotspot_min_trees']} 株）",
+        labels={"plots": ("Plots touched", "涉及小班"), "villages": ("Villages", "涉及村")},
         decimals={"radius_m": 0},
     )]
