@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from geo_township.cli import COMMANDS, main
-from tests.test_trees import make_township
+from test_trees import make_township
 
 
 @pytest.fixture
