@@ -580,9 +580,15 @@ def _followed(track_geoms: np.ndarray, line_geoms: np.ndarray, buffer_m: float) 
     coords, vertex_part = shapely.get_coordinates(dense, return_index=True)
     nearest = np.full(len(coords), -1)
     if len(coords) and len(line_geoms):
-        pi, lj = shapely.STRtree(line_geoms).query_nearest(shapely.points(coords), max_distance=max(buffer_m, 1e-9),
-                                                           all_matches=False)
-        nearest[pi] = lj
+        # the tree holds the rivers' single segments: tight boxes and two-vertex distances
+        lparts, lpart_of = shapely.get_parts(line_geoms, return_index=True)
+        lc, lv = shapely.get_coordinates(lparts, return_index=True)
+        same_part = lv[1:] == lv[:-1]
+        segments = shapely.linestrings(np.stack([lc[:-1][same_part], lc[1:][same_part]], axis=1))
+        segment_line = lpart_of[lv[:-1][same_part]]
+        pi, sj = shapely.STRtree(segments).query_nearest(shapely.points(coords), max_distance=max(buffer_m, 1e-9),
+                                                         all_matches=False)
+        nearest[pi] = segment_line[sj]
     same = (vertex_part[1:] == vertex_part[:-1]) & (nearest[1:] == nearest[:-1]) & (nearest[1:] >= 0)
     step = np.hypot(*(coords[1:] - coords[:-1]).T)
     return (pd.DataFrame({"track": part_of[vertex_part[:-1][same]], "line": nearest[:-1][same], "m": step[same]})
