@@ -10,7 +10,8 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from shapely.geometry import Point, box
+from shapely.geometry import Point
+from township_shapes import EAST, WEST
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "layers"
@@ -47,9 +48,6 @@ def realdata() -> Path:
     return REALDATA
 
 
-# Two villages side by side, each 0.01° × 0.01° (about 960 m × 1110 m at 30.5°N).
-WEST = box(117.49, 30.49, 117.50, 30.50)
-EAST = box(117.50, 30.49, 117.51, 30.50)
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def town(tiny_township):
 
 
 def test_class_areas_csv_for_excel(runner, town):
-    from conftest import EAST, WEST
+    from township_shapes import EAST, WEST
 
     result = run(runner, "zonal", "landcover", "--layer", "villages", "--format", "csv", "--township", town)
     assert result.exit_code == 0, result.stderr

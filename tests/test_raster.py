@@ -199,7 +199,7 @@ def geod_mu(poly_lonlat) -> float:
 
 
 def test_class_areas_sum_to_each_polygons_area(town):
-    from conftest import EAST, WEST
+    from township_shapes import EAST, WEST
 
     result = zonal_stats(load_township(town), "landcover", layer="villages")
     table = result.table.set_index("village")
