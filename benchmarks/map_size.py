@@ -108,8 +108,29 @@ def baseline_fast_cluster(root: Path, out: Path) -> dict:
     return {"build_s": time.perf_counter() - started, "bytes": out.stat().st_size, "rep": "FastMarkerCluster"}
 
 
-def browser_load_s(page: Path) -> float | None:
-    """Seconds until the page has drawn every layer in headless Chromium (network blocked)."""
+REDRAW = """([zoom]) => {
+  const m = window.townshipMap, st = m.layers.infected_trees;
+  let at;  // centre on the middle of the trees (median longitude and latitude)
+  const xs = Array.from(st.xy.filter((_, i) => i % 2 === 0)).sort((a, b) => a - b);
+  const ys = Array.from(st.xy.filter((_, i) => i % 2 === 1)).sort((a, b) => a - b);
+  at = [ys[ys.length >> 1], xs[xs.length >> 1]];
+  m.map.setView(at, zoom, {animate: false});
+  const layers = Object.values(m.layers).filter(s => s.canvas);
+  const t0 = performance.now();
+  for (let k = 0; k < 5; k++) layers.forEach(s => s.canvas.redraw());
+  const redraw = (performance.now() - t0) / 5;
+  const size = m.map.getSize(), t1 = performance.now();
+  for (let k = 0; k < 20; k++) m.hitPoints({x: size.x / 2 + k, y: size.y / 2});
+  const hit = (performance.now() - t1) / 20;
+  const drawn = st.canvas.drawn ? st.canvas.drawn.idx.length : 0;
+  return {redraw_ms: redraw, hit_ms: hit, trees_drawn: drawn};
+}"""
+
+
+def browser_times(page: Path) -> dict | None:
+    """Seconds until Chromium (headless, network blocked) has drawn every layer, and the
+    time to redraw the point layers and to find the tree under the pointer at zoom 12
+    (grid when the layer is large) and 16 (trees)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "browser"))
     from chromium import Browser, chromium_available
 
@@ -119,13 +140,28 @@ def browser_load_s(page: Path) -> float | None:
     try:
         started = time.perf_counter()
         s = b.open(page, timeout_ms=300_000)
-        elapsed = time.perf_counter() - started
+        out = {"browser_s": time.perf_counter() - started}
+        for zoom in (12, 16):
+            r = s.page.evaluate(REDRAW, [zoom])
+            out.update({f"z{zoom}_{k}": v for k, v in r.items()})
         problems = s.problems()
         if problems:
             print("   browser problems:", problems[:3])
-        return elapsed
+        return out
     finally:
         b.close()
+
+
+def warm_imports() -> float:
+    """Import what the map needs once, so build times are the work, not the imports."""
+    started = time.perf_counter()
+    import folium  # noqa: F401
+    import mapclassify  # noqa: F401
+
+    import geo_township.webmap.build
+    import geo_township.webmap.model  # noqa: F401
+
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -135,6 +171,7 @@ def main() -> None:
     parser.add_argument("--browser", action="store_true", help="also time loading each page in Chromium")
     parser.add_argument("--keep", type=Path, default=None, help="keep the pages in this folder")
     args = parser.parse_args()
+    print(f"imports (once per process): {warm_imports():.1f} s")
     work = Path(tempfile.mkdtemp(prefix="map-size-"))
     rows = []
     try:
@@ -144,11 +181,14 @@ def main() -> None:
             r = ours(root, out, offline=args.browser)
             r.update(n=n, what="geo-township map" + (" --offline" if args.browser else ""))
             if args.browser:
-                r["browser_s"] = browser_load_s(out)
+                r.update(browser_times(out) or {})
             rows.append(r)
             print(f"{n:>9,} trees  ours: {r['bytes'] / 1e6:7.2f} MB  load {r['load_s']:6.2f} s  "
-                  f"map {r['build_s']:6.2f} s  ({r['rep']})"
-                  + (f"  Chromium {r['browser_s']:.1f} s" if r.get("browser_s") else ""), flush=True)
+                  f"map {r['build_s']:6.2f} s  ({r['rep']})", flush=True)
+            if r.get("browser_s"):
+                print(f"{'':>9}        Chromium: ready in {r['browser_s']:.1f} s; redraw {r['z12_redraw_ms']:.0f} ms "
+                      f"at zoom 12 ({r['z12_trees_drawn']:,} trees drawn), {r['z16_redraw_ms']:.0f} ms at zoom 16 "
+                      f"({r['z16_trees_drawn']:,} trees); pointer lookup {r['z16_hit_ms']:.1f} ms", flush=True)
             if n in args.baseline_sizes:
                 for name, fn in (("GeoJson", baseline_geojson), ("FastMarkerCluster", baseline_fast_cluster)):
                     b = fn(root, work / f"{name}_{n}.html")
@@ -158,7 +198,9 @@ def main() -> None:
                           f"→ ours is {b['bytes'] / r['bytes']:.1f}× smaller, "
                           f"{b['build_s'] / r['build_s']:.1f}× faster to build (map step)", flush=True)
         print()
-        print(pd.DataFrame(rows)[["n", "what", "bytes", "load_s", "build_s", *(["browser_s"] if args.browser else [])]]
+        extra = ["browser_s", "z12_redraw_ms", "z16_redraw_ms", "z16_hit_ms"] if args.browser else []
+        table = pd.DataFrame(rows)
+        print(table[["n", "what", "bytes", "load_s", "build_s", *[c for c in extra if c in table]]]
               .to_string(index=False, float_format=lambda v: f"{v:.2f}"))
         big = [r for r in rows if r["what"].startswith("geo-township") and r["n"] >= 1_000_000]
         for r in big:

@@ -109,3 +109,15 @@ def test_build_map_with_registered_providers_still_draws_the_built_in_layers(tow
     for key in ("villages", "forest_plots", "infected_trees", "rivers"):
         assert key in model.keys
     assert len(page) < 10_000_000
+
+
+def test_building_the_map_never_calls_a_server(town, monkeypatch):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"the map tried to connect to {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    model, page = build_map(town, offline=True, tianditu_key="k")
+    assert "infected_trees" in model.keys and len(page) > 100_000

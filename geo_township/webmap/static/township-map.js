@@ -315,7 +315,7 @@
     if (id) box.appendChild(el('div', 'gt-popup-id', id));
     var table = el('table', 'gt-popup-table');
     def.columns.forEach(function (head) {
-      if (!head.popup) return;
+      if (!head.popup || (id && head.name === def.idField)) return;  // the id is the popup's title
       var value = state.columns[head.name](i);
       if (value === '') return;
       var tr = el('tr');

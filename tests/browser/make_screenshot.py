@@ -1,0 +1,67 @@
+"""Make docs/map.png: the sample township's map page, written by the same code as
+`geo-township map --offline`, opened in headless Chromium by the browser tests' tooling,
+with one tree's popup open.
+
+    python tests/browser/make_screenshot.py [--lang zh] [-o docs/map.png]
+
+The network is blocked as in the tests, so basemap tiles are plain; Chinese labels need a
+CJK font (Debian: fonts-wqy-microhei).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+
+from chromium import Browser
+
+OPEN_POPUP = """(id) => {
+  const m = window.townshipMap, st = m.layers.infected_trees;
+  for (let i = 0; i < st.def.n; i++) if (m.featureId(st, i) === id) { m.openPopup(st, i, m.featureLatLng(st, i)); return i; }
+  return -1;
+}"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lang", choices=["en", "zh"], default="en")
+    parser.add_argument("-o", "--output", type=Path, default=REPO / "docs" / "map.png")
+    parser.add_argument("--township", type=Path, default=REPO / "layers")
+    parser.add_argument("--tree", default=None, help="tree id whose popup is open (default: the first outstanding)")
+    args = parser.parse_args()
+
+    from geo_township.layers import load_township
+    from geo_township.webmap import write_map
+
+    township = load_township(args.township)
+    with tempfile.TemporaryDirectory() as tmp:
+        page_path = Path(tmp) / "township.html"
+        write_map(township, page_path, lang=args.lang, offline=True)
+        trees = township.gdf("infected_trees")
+        tree = args.tree or str(trees.loc[trees["status"] == "confirmed", "tree_id"].iloc[0])
+        browser = Browser()
+        try:
+            session = browser.open(page_path)
+            page = session.page
+            page.wait_for_timeout(300)
+            if page.evaluate(OPEN_POPUP, tree) < 0:
+                raise SystemExit(f"no tree {tree!r}")
+            page.wait_for_timeout(500)
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(args.output))
+            problems = session.problems()
+            if problems:
+                raise SystemExit(f"the page had problems: {problems}")
+        finally:
+            browser.close()
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
