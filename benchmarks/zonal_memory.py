@@ -69,6 +69,18 @@ def make_plots(size: int, n: int):
     return gpd.GeoSeries(shapely.buffer(shapely.points(x, y), 0.45 * step, quad_segs=9), crs=4548)
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory (MiB). Linux's VmHWM belongs to the process's own
+    address space; ru_maxrss would also carry the parent's resident size at fork time."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux, bytes on macOS
+
+
 def run_method(method: str, raster: Path, size: int, n: int, median: bool) -> dict:
     """Run one method in this process; return its means and timings."""
     plots = make_plots(size, n)
@@ -98,7 +110,7 @@ def run_method(method: str, raster: Path, size: int, n: int, median: bool) -> di
     else:
         raise SystemExit(f"unknown method {method}")
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB on Linux
+    peak = peak_rss_mib()
     return {"method": method, "seconds": seconds, "cpu": cpu, "peak_mib": peak, "means": np.round(means, 9).tolist()}
 
 

@@ -42,7 +42,7 @@ from pyproj import CRS
 
 from geo_township.config import RasterSpec
 from geo_township.errors import CRSError, GeometryError, LayerReadError, UsageError
-from geo_township.kinds import LAND_COVER, TOTAL_LABEL, column_label, normalise_name
+from geo_township.kinds import KINDS, LAND_COVER, TOTAL_LABEL, column_label, normalise_name
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, area_m2, group_labels
 from geo_township.results import Finding, Result
 from geo_township.units import area_unit, from_m2
@@ -376,7 +376,7 @@ def extract(geoms: gpd.GeoSeries, raster: RasterSpec, *, categorical: bool = Fal
         raise CRSError("polygons without a coordinate system cannot be laid over a raster",
                        hint="give the layer its CRS in township.toml")
     if block < 16:
-        raise UsageError(f"block size {block} is too small", hint="use at least 256 pixels")
+        raise UsageError(f"a block of {block} pixels is too small", hint="use --block 256 or more")
     ee, _, _, NumPyRasterSource, _ = _exactextract()
     ops = _ops(stats, percentiles, categorical)
     n = len(geoms)
@@ -459,7 +459,7 @@ def _polygons(township: Township, layer: str, by: str | None) -> tuple[gpd.GeoDa
     their id column, and its vocabulary (for coded groups such as species)."""
     lay = township.layer(layer)
     if "Polygon" not in lay.kind.geometry:
-        polys = [k for k in township.kinds if "Polygon" in township.layer(k).kind.geometry]
+        polys = [k for k in township.kinds if "Polygon" in KINDS[k].geometry]
         raise UsageError(f"{layer} holds {'/'.join(g.lower() for g in lay.kind.geometry)}s; statistics of a "
                          "raster need polygons", hint="choose a polygon layer with --layer: " + ", ".join(polys))
     gdf = lay.gdf
