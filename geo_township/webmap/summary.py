@@ -65,13 +65,20 @@ def map_summary(township: Township) -> Result:
     table = summary_table(township)
     method = township.config.parameters.get("area_method", "ellipsoidal")
     notes = [f"areas: {METHOD_NOTES[method]}, in mu (1 mu = 10000/15 m²)"]
+    notes_zh = ["面积：" + ("CGCS2000椭球面积（与国土调查一致）" if method == "ellipsoidal" else "高斯-克吕格投影平面面积")
+                + "，单位亩（1亩 = 10000/15平方米）"]
     if "found" in table.columns:
         notes.append("trees by current status: standing = suspected or confirmed; felled = felled, cleared or "
                      "verified; cleared = cleared or verified; clearance = cleared ÷ found")
+        notes_zh.append("疫木按当前状态统计：未伐 = 疑似或已确认；已伐 = 已伐、已清理或已核查；已清理 = 已清理或已核查；"
+                        "除治率 = 已清理 ÷ 发现")
     notes.append("a feature belongs to the village its record names, else to the village polygon it lies in")
+    notes_zh.append("要素所属村：记录中填写的村，未填写时按所在村界判定")
     decimals = {k: INDICATORS[k].decimals for k in table.columns if k in INDICATORS}
     return Result(
         f"{township.config.display_name()}: key statistics", table,
         tables={"layers": layer_counts(township)}, notes=notes, vocab={"layer": "layer_kind"},
         decimals=decimals, provenance=township.provenance(analysis="map summary", area_method=method),
+        title_zh=f"{township.config.name}主要指标", notes_zh=notes_zh,
+        labels={"sites_illegal": ("Illegal sand sites", "非法采砂点(处)")},
     )
