@@ -38,6 +38,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from exactextract import exact_extract
+from exactextract.feature import Feature, FeatureSource
+from exactextract.operation import Operation
+from exactextract.raster import NumPyRasterSource, RasterSource
 from pyproj import CRS
 
 from geo_township.config import RasterSpec
@@ -76,16 +80,6 @@ def _rasterio():
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise UsageError("rasterio is not installed", hint="pip install rasterio") from exc
     return rasterio
-
-
-def _exactextract():
-    try:
-        import exactextract
-        from exactextract.feature import Feature, FeatureSource
-        from exactextract.raster import NumPyRasterSource, RasterSource
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise UsageError("exactextract is not installed", hint="pip install exactextract") from exc
-    return exactextract, Feature, FeatureSource, NumPyRasterSource, RasterSource
 
 
 # --------------------------------------------------------------------------- finding and opening rasters
@@ -222,51 +216,50 @@ def read_masked(ds, info: RasterInfo, window=None, *, out_shape: tuple[int, int]
 # --------------------------------------------------------------------------- exactextract plumbing
 
 
-def _feature_source(geoms: np.ndarray):
+class _WkbFeature(Feature):
+    """One polygon for exactextract, as WKB."""
+
+    def __init__(self, wkb: bytes) -> None:
+        Feature.__init__(self)
+        self.wkb = wkb
+        self.props: dict[str, Any] = {}
+
+    def geometry(self) -> bytes:
+        return self.wkb
+
+    def set_geometry_format(self) -> str:
+        return "wkb"
+
+    def set_geometry(self, wkb: bytes) -> None:
+        self.wkb = wkb
+
+    def get(self, name: str) -> Any:
+        return self.props[name]
+
+    def set(self, name: str, value: Any) -> None:
+        self.props[name] = value
+
+    def fields(self) -> list[str]:
+        return list(self.props)
+
+
+class _WkbSource(FeatureSource):
     """Polygons (in pixel space, see :func:`_to_pixels`) as WKB features for exactextract:
     five times faster than its GeoJSON route."""
-    _, Feature, FeatureSource, _, _ = _exactextract()
 
-    class _WkbFeature(Feature):
-        def __init__(self, wkb: bytes) -> None:
-            Feature.__init__(self)
-            self.wkb = wkb
-            self.props: dict[str, Any] = {}
+    def __init__(self, geoms: np.ndarray) -> None:
+        super().__init__()
+        self.wkbs = shapely.to_wkb(geoms)
 
-        def geometry(self) -> bytes:
-            return self.wkb
+    def count(self) -> int:
+        return len(self.wkbs)
 
-        def set_geometry_format(self) -> str:
-            return "wkb"
+    def __iter__(self):
+        for wkb in self.wkbs:
+            yield _WkbFeature(wkb)
 
-        def set_geometry(self, wkb: bytes) -> None:
-            self.wkb = wkb
-
-        def get(self, name: str) -> Any:
-            return self.props[name]
-
-        def set(self, name: str, value: Any) -> None:
-            self.props[name] = value
-
-        def fields(self) -> list[str]:
-            return list(self.props)
-
-    class _WkbSource(FeatureSource):
-        def __init__(self) -> None:
-            super().__init__()
-            self.wkbs = shapely.to_wkb(geoms)
-
-        def count(self) -> int:
-            return len(self.wkbs)
-
-        def __iter__(self):
-            for wkb in self.wkbs:
-                yield _WkbFeature(wkb)
-
-        def srs_wkt(self) -> None:
-            return None
-
-    return _WkbSource()
+    def srs_wkt(self) -> None:
+        return None
 
 
 def _to_pixels(geoms: np.ndarray, info: RasterInfo) -> np.ndarray:
@@ -281,30 +274,30 @@ def _to_pixels(geoms: np.ndarray, info: RasterInfo) -> np.ndarray:
     return shapely.transform(geoms, lambda xy: np.column_stack([(xy[:, 0] - t.c) / t.a, (t.f - xy[:, 1]) / t.e]))
 
 
-def _dataset_source(ds, info: RasterInfo):
-    """An exactextract raster source that reads windows from an open dataset with our
-    nodata rules (used for polygons too large for one block)."""
-    _, _, _, _, RasterSource = _exactextract()
+class _DatasetSource(RasterSource):
+    """An exactextract raster source reading windows of an open dataset with our nodata
+    rules, in pixel space (used for polygons too large for one block)."""
 
-    class _DatasetSource(RasterSource):
-        def res(self):
-            return 1.0, 1.0
+    def __init__(self, ds, info: RasterInfo) -> None:
+        super().__init__()
+        self.ds, self.info = ds, info
 
-        def extent(self):
-            return 0.0, float(-info.height), float(info.width), 0.0
+    def res(self):
+        return 1.0, 1.0
 
-        def srs_wkt(self):
-            return None
+    def extent(self):
+        return 0.0, float(-self.info.height), float(self.info.width), 0.0
 
-        def nodata_value(self):
-            return None
+    def srs_wkt(self):
+        return None
 
-        def read_window(self, x0, y0, nx, ny):
-            from rasterio.windows import Window
+    def nodata_value(self):
+        return None
 
-            return read_masked(ds, info, Window(x0, y0, nx, ny))
+    def read_window(self, x0, y0, nx, ny):
+        from rasterio.windows import Window
 
-    return _DatasetSource()
+        return read_masked(self.ds, self.info, Window(x0, y0, nx, ny))
 
 
 def _percentile_column(p: float) -> str:
@@ -316,7 +309,7 @@ def _ops(stats: Sequence[str], percentiles: Sequence[float], categorical: bool
     """exactextract operations as (stat, field name, options)."""
     if categorical:
         return [("count", "count", {}), ("unique", "unique", {}), ("frac", "frac", {})]
-    ops = [(s, "std" if s == "stdev" else s, {}) for s in _BASE_OPS]
+    ops: list[tuple[str, str, dict[str, float]]] = [(s, "std" if s == "stdev" else s, {}) for s in _BASE_OPS]
     if "median" in stats:
         ops.append(("median", "median", {}))
     # exactextract appends _<q×100> to a quantile's name: a distinct prefix per percentile
@@ -325,8 +318,6 @@ def _ops(stats: Sequence[str], percentiles: Sequence[float], categorical: bool
 
 
 def _operations(ops: list[tuple[str, str, dict[str, float]]], source) -> list:
-    from exactextract.operation import Operation
-
     return [Operation(stat, name, source, None, options) for stat, name, options in ops]
 
 
@@ -377,7 +368,6 @@ def extract(geoms: gpd.GeoSeries, raster: RasterSpec, *, categorical: bool = Fal
                        hint="give the layer its CRS in township.toml")
     if block < 16:
         raise UsageError(f"a block of {block} pixels is too small", hint="use --block 256 or more")
-    ee, _, _, NumPyRasterSource, _ = _exactextract()
     ops = _ops(stats, percentiles, categorical)
     n = len(geoms)
     with _gdal_env():
@@ -413,7 +403,7 @@ def extract(geoms: gpd.GeoSeries, raster: RasterSpec, *, categorical: bool = Fal
                     r1, c1 = boxes[members, 2].max(), boxes[members, 3].max()
                     data = read_masked(ds, info, Window(c0, r0, c1 - c0, r1 - r0))
                     src = NumPyRasterSource(data, float(c0), float(-r1), float(c1), float(-r0))
-                    frame = ee.exact_extract(src, _feature_source(pixels[members]), _operations(ops, src),
+                    frame = exact_extract(src, _WkbSource(pixels[members]), _operations(ops, src),
                                              output="pandas")
                     frame.index = members
                     parts.append(frame)
@@ -423,8 +413,8 @@ def extract(geoms: gpd.GeoSeries, raster: RasterSpec, *, categorical: bool = Fal
                         progress(done, total)
             # Large polygons: exactextract streams each in pieces of at most block² pixels.
             for i in np.flatnonzero(large):
-                src = _dataset_source(ds, info)
-                frame = ee.exact_extract(src, _feature_source(pixels[[i]]), _operations(ops, src),
+                src = _DatasetSource(ds, info)
+                frame = exact_extract(src, _WkbSource(pixels[[i]]), _operations(ops, src),
                                          output="pandas", max_cells_in_memory=block * block)
                 frame.index = [i]
                 parts.append(frame)
@@ -472,8 +462,9 @@ def _polygons(township: Township, layer: str, by: str | None) -> tuple[gpd.GeoDa
                                crs=gdf.crs)
         if "village" in gdf.columns and id_col != "village":
             out.insert(1, "village", gdf["village"].to_numpy())
-        if lay.kind.id_field and lay.kind.field(lay.kind.id_field).vocabulary:
-            vocab[id_col] = lay.kind.field(lay.kind.id_field).vocabulary
+        id_vocab = lay.kind.field(lay.kind.id_field).vocabulary if lay.kind.id_field else None
+        if id_vocab:
+            vocab[id_col] = id_vocab
         return out, id_col, vocab
     if by not in gdf.columns:
         fields = [c for c in gdf.columns if c != gdf.geometry.name and c != "source_row"]
@@ -481,8 +472,9 @@ def _polygons(township: Township, layer: str, by: str | None) -> tuple[gpd.GeoDa
     keys = group_labels(gdf[by])
     frame = gpd.GeoDataFrame({by: keys.to_numpy()}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
     out = frame.dissolve(by=by, sort=True).reset_index()[[by, "geometry"]]
-    if by in lay.kind.field_names and lay.kind.field(by).vocabulary:
-        vocab[by] = lay.kind.field(by).vocabulary
+    by_vocab = lay.kind.field(by).vocabulary if by in lay.kind.field_names else None
+    if by_vocab:
+        vocab[by] = by_vocab
     return out, by, vocab
 
 
@@ -690,7 +682,7 @@ def _class_table(base: pd.DataFrame, frame: pd.DataFrame, info: RasterInfo, spec
     total[id_col] = TOTAL_LABEL["en"]
     table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
     grand = float(area.sum())
-    first = {}
+    first: dict[str, int] = {}
     for c in present:
         first.setdefault(columns[c][0], c)
     classes = pd.DataFrame({
@@ -756,7 +748,7 @@ def read_block(ds, info: RasterInfo, window: tuple[int, int, int, int], *, grid:
     out = np.full((r1 - r0, c1 - c0), np.nan, dtype="float64")
     if sr1 > sr0 and sc1 > sc0:
         src = read_masked(ds, info, Window(sc0, sr0, sc1 - sc0, sr1 - sr0))
-        reproject(src.astype("float64").filled(np.nan), out, src_transform=window_transform(info, sr0, sc0),
+        reproject(np.ma.filled(src.astype("float64"), np.nan), out, src_transform=window_transform(info, sr0, sc0),
                   src_crs=info.crs, src_nodata=np.nan, dst_transform=dst_transform, dst_crs=grid.crs,
                   dst_nodata=np.nan, resampling=Resampling.bilinear)
     return np.ma.MaskedArray(out, ~np.isfinite(out))
@@ -873,7 +865,7 @@ def raster_picture(spec: RasterSpec, *, max_size: int = MAX_OVERLAY_PX, band: in
     src_transform = info.transform @ Affine.scale(info.width / shape[1], info.height / shape[0])
     dst_transform, width, height = _display_grid(info, max_size)
     out = np.full((height, width), np.nan, dtype="float64")
-    reproject(data.astype("float64").filled(np.nan), out, src_transform=src_transform, src_crs=info.crs,
+    reproject(np.ma.filled(data.astype("float64"), np.nan), out, src_transform=src_transform, src_crs=info.crs,
               src_nodata=np.nan, dst_transform=dst_transform, dst_crs="EPSG:3857", dst_nodata=np.nan,
               resampling=Resampling.nearest if spec.categorical else Resampling.bilinear)
     valid = np.isfinite(out)
