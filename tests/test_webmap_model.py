@@ -209,7 +209,8 @@ def test_indicator_choropleth_classes_villages_by_outstanding_trees(town):
     assert [e.label for e in ind.legend] == ["0", "1", "2"]
     colours = [ind.category_colors[c - 1] for c in ind.category]
     assert len(set(colours)) == 3
-    assert ind.z == min(lay.z for lay in m.layers)  # under every other layer
+    assert ind.z == min(lay.z for lay in m.layers)  # under every other layer …
+    assert m.keys[0] == "indicator"  # … and first in the layer switcher and legend
     assert not m.layer("forest_plots").show  # plots would hide the choropleth
 
 

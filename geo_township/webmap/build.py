@@ -51,7 +51,7 @@ def render_html(model: MapModel, *, offline: bool = False, gzip_min: int = GZIP_
 
     west, south, east, north = model.bounds
     fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=12, tiles=None,
-                      prefer_canvas=True, control_scale=True, max_zoom=20, zoom_control=True)
+                      prefer_canvas=True, control_scale=False, max_zoom=20, zoom_control=True)
     assets = page_assets(offline=offline)
     fmap.default_js = [(f"gt_link_{i}", url) for i, (kind, url) in enumerate(assets.links) if kind == "js"]
     fmap.default_css = [(f"gt_link_{i}", url) for i, (kind, url) in enumerate(assets.links) if kind == "css"]

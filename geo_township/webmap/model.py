@@ -497,8 +497,10 @@ def build_model(township: Township, *, lang: str = "en", indicator_key: str | No
     ranked = sorted(layers, key=lambda lay: _order(lay.key, lay.geometry, lay.highlight, lay.z))
     for z, lay in enumerate(ranked):
         lay.z = z
-    layers.sort(key=lambda lay: (LIST_ORDER.index(lay.key.removesuffix("_grid")) if lay.key.removesuffix("_grid")
-                                 in LIST_ORDER else len(LIST_ORDER) + (1 if lay.key == "indicator" else 0),
+    # layer switcher and legend: the indicator asked for first, then the built-in layers in LIST_ORDER,
+    # then the providers' layers; a density grid right after its points
+    layers.sort(key=lambda lay: (-1 if lay.key == "indicator" else LIST_ORDER.index(lay.key.removesuffix("_grid"))
+                                 if lay.key.removesuffix("_grid") in LIST_ORDER else len(LIST_ORDER),
                                  lay.key.endswith("_grid")))
     return MapModel(
         title=_title(township, lang), subtitle=_subtitle(township, lang), lang=lang, layers=layers,

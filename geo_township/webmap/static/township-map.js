@@ -224,6 +224,7 @@
     map.createPane('gt-rasters').style.zIndex = 350;
     this.outlineRenderer = L.canvas({ pane: 'gt-outlines', padding: 0.5 });
     this.buildTitle();
+    L.control.scale({ imperial: false, position: 'bottomleft' }).addTo(map);
     var bounds = this.data.bounds;
     map.fitBounds(bounds, { padding: [20, 20] });
     var jobs = this.data.layers.map(function (def) {
