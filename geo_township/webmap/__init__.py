@@ -1,12 +1,15 @@
 """The interactive map: every layer of a township on one Leaflet page (folium), readable
 by a township head, in English or Chinese. The only package that imports folium.
 
-Layout: :mod:`.model` (the map as plain data: layers, styles, legend, basemaps — no
-folium, unit-tested), :mod:`.encode` (compact columnar encoding of features for the
-page), :mod:`.build` (the folium page), :mod:`.assets` (Leaflet from a CDN, or inlined
-from installed XStatic packages with ``offline=True``), :mod:`.basemaps` and
+Layout: :mod:`.model` (the map as plain data: layers, legend, draw order, basemaps, the
+GCJ-02 shift — no folium, unit-tested), :mod:`.styles` (how each layer kind looks, as
+data), :mod:`.encode` and :mod:`.payload` (compact columnar encoding of the features for
+the page), :mod:`.build` (the folium page), :mod:`.assets` (Leaflet from a CDN, or
+inlined from installed XStatic packages with ``offline=True``), :mod:`.basemaps` and
 :mod:`.indicators` (registries as data), :mod:`.summary` (the key numbers printed with
-the map), :mod:`.providers` (the extension point below).
+the map), :mod:`.providers` (the extension point below), and ``static/`` (the page's own
+script and style: decoding, canvas drawing, legend, search, measuring, coordinates,
+mini-map, full screen, the GCJ-02 shift).
 
 Adding layers from another analysis — the provider contract
 -----------------------------------------------------------

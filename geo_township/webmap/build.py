@@ -46,8 +46,17 @@ def _tile_url(url: str, key: str | None) -> str:
 def render_html(model: MapModel, *, offline: bool = False, gzip_min: int = GZIP_MIN_BYTES) -> str:
     """The map page as one HTML document (UTF-8 text)."""
     import folium
-    from branca.element import MacroElement
+    from branca.element import Figure, MacroElement
     from folium.template import Template
+
+    class StartPage(MacroElement):
+        """Calls TownshipMap.start once folium has declared the map, layers and switcher."""
+
+        _template = Template("{% macro script(this, kwargs) %}\n{{ this.code }}\n{% endmacro %}")
+
+        def __init__(self, code: str) -> None:
+            super().__init__()
+            self.code = code
 
     west, south, east, north = model.bounds
     fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=12, tiles=None,
@@ -56,6 +65,7 @@ def render_html(model: MapModel, *, offline: bool = False, gzip_min: int = GZIP_
     fmap.default_js = [(f"gt_link_{i}", url) for i, (kind, url) in enumerate(assets.links) if kind == "js"]
     fmap.default_css = [(f"gt_link_{i}", url) for i, (kind, url) in enumerate(assets.links) if kind == "css"]
     figure = fmap.get_root()
+    assert isinstance(figure, Figure)
     figure.header.add_child(_raw(f"<title>{html.escape(model.title)}</title>"), name="gt_title")
     for i, (kind, text) in enumerate(assets.inline):
         if kind == "css":
@@ -69,18 +79,22 @@ def render_html(model: MapModel, *, offline: bool = False, gzip_min: int = GZIP_
     basemap_vars: dict[str, str] = {}
     for i, b in enumerate(model.basemaps):
         urls = [_tile_url(u, model.tianditu_key) for u in b.urls]
-        common = {"attr": b.attribution, "max_zoom": 20, "max_native_zoom": b.max_native_zoom}
-        if b.subdomains:
-            common["subdomains"] = b.subdomains
-        if len(urls) == 1:
-            layer = folium.TileLayer(tiles=urls[0], name=html.escape(b.name(model.lang)), overlay=False,
-                                     show=i == 0, **common)
+        name = html.escape(b.name(model.lang))
+        # one tile layer, shown at opening when first; or (imagery + its annotation) tile layers always in a
+        # group that is the basemap
+        single = len(urls) == 1
+        tiles = [folium.TileLayer(tiles=url, attr=b.attribution, name=name, overlay=False,
+                                  show=(i == 0) if single else True, control=single, max_zoom=20,
+                                  max_native_zoom=b.max_native_zoom, subdomains=b.subdomains or "abc")
+                 for url in urls]
+        if single:
+            base: folium.map.Layer = tiles[0]
         else:
-            layer = folium.FeatureGroup(name=html.escape(b.name(model.lang)), overlay=False, show=i == 0)
-            for url in urls:
-                folium.TileLayer(tiles=url, **common).add_to(layer)
-        layer.add_to(fmap)
-        basemap_vars[b.key] = layer.get_name()
+            base = folium.FeatureGroup(name=name, overlay=False, show=i == 0)
+            for tile in tiles:
+                tile.add_to(base)
+        base.add_to(fmap)
+        basemap_vars[b.key] = base.get_name()
 
     groups: dict[str, str] = {}
     for lay in model.layers:
@@ -96,12 +110,10 @@ def render_html(model: MapModel, *, offline: bool = False, gzip_min: int = GZIP_
     figure.html.add_child(_raw(f'<script type="application/json" id="{DATA_ID}">{safe_json(data)}</script>'),
                           name="gt_data")
 
-    start = MacroElement()
-    start._template = Template("{% macro script(this, kwargs) %}\n{{ this.code }}\n{% endmacro %}")
-    start.code = ("TownshipMap.start({map: " + fmap.get_name() + ", dataId: " + safe_json(DATA_ID)
-                  + ", groups: {" + ", ".join(f"{safe_json(k)}: {v}" for k, v in groups.items()) + "}"
-                  + ", basemaps: {" + ", ".join(f"{safe_json(k)}: {v}" for k, v in basemap_vars.items()) + "}"
-                  + ", layerControl: " + control.get_name() + "});")
+    start = StartPage("TownshipMap.start({map: " + fmap.get_name() + ", dataId: " + safe_json(DATA_ID)
+                      + ", groups: {" + ", ".join(f"{safe_json(k)}: {v}" for k, v in groups.items()) + "}"
+                      + ", basemaps: {" + ", ".join(f"{safe_json(k)}: {v}" for k, v in basemap_vars.items()) + "}"
+                      + ", layerControl: " + control.get_name() + "});")
     fmap.add_child(start, name="gt_start")
     page = figure.render()
     _check_no_foreign_assets(page, offline=offline, allowed=[u for _, u in assets.links])

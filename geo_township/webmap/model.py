@@ -34,7 +34,7 @@ from geo_township.webmap import encode
 from geo_township.webmap.basemaps import Basemap, choose_basemaps
 from geo_township.webmap.indicators import SCHEME_NAMES, classify, indicator, per_village
 from geo_township.webmap.providers import AnyOverlay, collect_overlays
-from geo_township.webmap.styles import DRAW_ORDER, LIST_ORDER, builtin_overlays
+from geo_township.webmap.styles import DRAW_ORDER, LIST_ORDER, builtin_overlays, vocabulary_for
 
 log = logging.getLogger(__name__)
 
@@ -262,8 +262,6 @@ def _decimals(overlay: Overlay, series: pd.Series) -> int:
 
 
 def _field_specs(overlay: Overlay, gdf: pd.DataFrame, lang: str) -> list[FieldSpec]:
-    from geo_township.webmap.styles import vocabulary_for
-
     specs = []
     for name in dict.fromkeys([*overlay.fields]):
         if name not in gdf.columns:

@@ -109,9 +109,9 @@ def collect_overlays(township: Township, providers: Mapping[str, Provider], *,
             raise UsageError(f"no raster provider is installed to draw raster {raster!r}",
                              hint="register one in geo_township.webmap.RASTER_PROVIDERS")
         drawn = None
-        for name, ref in raster_providers.items():
+        for name, raster_ref in raster_providers.items():
             try:
-                drawn = resolve(ref)(township, raster)
+                drawn = resolve(raster_ref)(township, raster)
             except Exception as exc:  # as for vector providers: the map is drawn without it
                 log.warning("raster provider %s failed on %s: %s", name, raster, _describe(exc),
                             exc_info=log.isEnabledFor(logging.DEBUG))

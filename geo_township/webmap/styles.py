@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -16,7 +17,7 @@ import shapely
 
 from geo_township.kinds import KINDS, VOCABULARIES
 from geo_township.layers import Township
-from geo_township.measure import area, length
+from geo_township.measure import Method, area, length
 from geo_township.overlay import Category, Overlay
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ def _reach_categories(gdf: gpd.GeoDataFrame) -> tuple[str | None, list[Category]
     return None, []
 
 
-def _measured(gdf: gpd.GeoDataFrame, style: KindStyle, method: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+def _measured(gdf: gpd.GeoDataFrame, style: KindStyle, method: Method) -> tuple[gpd.GeoDataFrame, list[str]]:
     gdf = gdf.copy()
     polygonal = np.isin(shapely.get_type_id(gdf.geometry.to_numpy()), (3, 6))
     if style.measure == "area" and polygonal.any():
@@ -206,11 +207,11 @@ def river_zones(township: Township) -> gpd.GeoDataFrame:
     return out
 
 
-def _overlay_for(key: str, gdf: gpd.GeoDataFrame, style: KindStyle, kind_name: str | None, method: str
+def _overlay_for(key: str, gdf: gpd.GeoDataFrame, style: KindStyle, kind_name: str | None, method: Method
                  ) -> Overlay:
     k = KINDS.get(kind_name) if kind_name else None
     geometry_type = shapely.get_type_id(gdf.geometry.to_numpy())
-    family = "point" if np.isin(geometry_type, (0, 4)).all() else \
+    family: Literal["point", "line", "polygon"] = "point" if np.isin(geometry_type, (0, 4)).all() else \
         "line" if np.isin(geometry_type, (1, 2, 5)).all() else "polygon"
     gdf, extra = _measured(gdf, style, method)
     fields = [f for f in (k.field_names if k else gdf.columns) if f in gdf.columns and f != gdf.geometry.name]
@@ -239,7 +240,7 @@ def _overlay_for(key: str, gdf: gpd.GeoDataFrame, style: KindStyle, kind_name: s
 def builtin_overlays(township: Township) -> list[Overlay]:
     """An overlay per loaded layer (and river management zones when there are rivers),
     styled from :data:`STYLES`; kinds without a style get a generic one."""
-    method = township.config.parameters.get("area_method", "ellipsoidal")
+    method: Method = township.config.parameters.get("area_method", "ellipsoidal")
     out = []
     for kind_name in township.kinds:
         gdf = township.gdf(kind_name)

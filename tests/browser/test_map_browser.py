@@ -356,3 +356,23 @@ def test_large_layer_is_a_grid_when_zoomed_out_and_dots_when_zoomed_in(browser, 
         problems = s.problems()
         page.close()
     assert not problems, problems
+
+
+def test_tianditu_basemaps_load_their_annotation_with_the_key(browser, township, tmp_path):
+    path = write_page(township, tmp_path / "tdt.html", tianditu_key="K3Y",
+                      basemaps=["osm", "tianditu_imagery", "tianditu_vector"])
+    s = browser.open(path)
+    page = s.page
+    try:
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
+        _switch(page, "Tianditu imagery")
+        page.wait_for_timeout(500)
+        layers = {u.split("LAYER=")[1].split("&")[0] for u in requested if "tianditu.gov.cn" in u}
+        assert layers == {"img", "cia"}  # imagery and its annotation
+        assert all("tk=K3Y" in u for u in requested if "tianditu.gov.cn" in u)
+        assert not page.is_visible(".gt-gcj-note")  # Tianditu is true position: nothing is shifted
+    finally:
+        problems = s.problems()
+        page.close()
+    assert not problems, problems
