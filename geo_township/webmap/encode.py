@@ -31,8 +31,10 @@ import shapely
 
 COORD_SCALE = 1_000_000
 """Coordinates are stored in millionths of a degree (0.11 m of latitude)."""
-GZIP_MIN_BYTES = 200_000
-"""Buffers larger than this are gzip-compressed (smaller pages for big layers)."""
+GZIP_MIN_BYTES = 2_000_000
+"""Buffers larger than this are gzip-compressed (smaller pages for big layers). Inflating
+needs ``DecompressionStream`` (Chrome/Edge 80+, Firefox 113+, Safari 16.4+), so a
+township-sized page, whose layers stay below this, opens in older browsers too."""
 DAY0 = np.datetime64("1970-01-01", "D")
 
 
