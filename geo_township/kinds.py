@@ -604,6 +604,54 @@ COLUMN_LABELS.update({
     "excluded_large": ("Too large", "过大排除"),
 })
 
+TABLE_LABELS: dict[str, tuple[str, str]] = {
+    "summary": ("Summary", "汇总"),
+    "findings": ("Findings", "问题清单"),
+    "layers": ("Layers", "图层"),
+    "infected_plots": ("Infected sub-compartments", "疫情小班"),
+    "hotspots": ("Hotspots of new infections", "新发疫情热点"),
+    "overdue_trees": ("Trees not cleared by the deadline", "逾期未清理疫木"),
+    "changes": ("Changes", "变更记录"),
+    "history": ("History", "变更历史"),
+    "area_mismatch": ("Declared vs measured area", "合同面积与实测面积不符"),
+    "overlap": ("Overlapping contracts", "合同地块重叠"),
+    "renewal": ("Renewals (same land, later contract)", "续签（同一地块，前后合同）"),
+    "outside_village": ("Parcels outside their village", "地块超出所属村"),
+    "on_basic_farmland": ("Non-farming use on basic farmland", "永久基本农田非农使用"),
+    "on_forest": ("Farmland transfers on forest land", "耕地流转占用林地"),
+    "in_river_zone": ("Parcels in river management zones", "位于河道管理范围内的地块"),
+    "records": ("Record problems", "记录问题"),
+    "by_village": ("By village", "按村"),
+    "by_land_type": ("By land type", "按地类"),
+    "by_use": ("By use", "按用途"),
+    "by_start_year": ("By year of start", "按起始年份"),
+    "by_level": ("By chief level", "按河长级别"),
+    "by_reach": ("By reach", "按河段"),
+    "in_zone": ("Inside the management zones", "河道管理范围内要素"),
+    "in_zone_counts": ("Inside the zones, counts", "管理范围内要素数量"),
+    "patrol_chiefs": ("Patrol coverage per chief", "各河长巡河覆盖率"),
+    "patrol_monthly": ("Patrol coverage per chief and month", "各河长逐月巡河覆盖率"),
+    "patrol_reaches": ("Patrol coverage per reach", "各河段巡河覆盖率"),
+    "unpatrolled": ("Reaches not patrolled", "未巡河段"),
+    "lakes": ("Lakes", "湖泊"),
+    "sites": ("Sites", "采砂点"),
+    "closures": ("Closures per year", "逐年关停"),
+    "by_sand_zone": ("By sand-mining zone", "按采砂分区"),
+    "by_plot": ("By plot", "按小班"),
+    "totals": ("Totals", "合计"),
+    "by_class": ("By class", "按类别"),
+    "candidates": ("Candidate patches", "疑似疫木斑块"),
+}
+"""Names of an analysis's tables (terminal sub-titles, XLSX sheet names) in en and zh."""
+
+
+def table_label(name: str, lang: str = "en") -> str:
+    """A readable name for a table in the language (falls back to the name, spaced)."""
+    if name in TABLE_LABELS:
+        return TABLE_LABELS[name][1 if lang == "zh" else 0]
+    return name.replace("_", " ")
+
+
 TOTAL_LABEL = {"en": "Total", "zh": "合计"}
 UNASSIGNED_LABEL = {"en": "(none)", "zh": "(无)"}
 

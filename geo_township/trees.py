@@ -87,6 +87,15 @@ class Period:
     def bounded(self) -> bool:
         return self.start is not None or self.end is not None
 
+    @property
+    def label_zh(self) -> str:
+        """The period in Chinese, for titles with ``--lang zh``."""
+        if not self.bounded:
+            return "全部记录"
+        start = self.start.isoformat() if self.start else "最早"
+        end = self.end.isoformat() if self.end else "最新"
+        return f"{start} 至 {end}"
+
     def contains(self, dates: pd.Series) -> np.ndarray:
         """True where a date lies in the period (missing dates never do, unless unbounded)."""
         ok = np.array(dates.notna(), dtype=bool) if self.bounded else np.ones(len(dates), dtype=bool)
@@ -484,8 +493,10 @@ def tree_counts(township: Township, *, by: str = "village", start: dt.date | Non
         hotspot_eps_m=params["hotspot_eps_m"], hotspot_min_trees=params["hotspot_min_trees"])
     decimals = {"clearance_pct": 2, "pine_mu": 2, "infected_mu": 2, "infected_pine_mu": 2, "pine_at_risk_mu": 2,
                 "radius_m": 0, "lon": 6, "lat": 6, "x": 1, "y": 1}
+    title_zh = (f"{township.config.name}松材线虫病疫木统计（" + ("按村" if by == "village" else "按小班，台账")
+                + f"），{period.label_zh}")
     return Result(title, table, tables=tables, findings=findings, features=features, provenance=prov,
-                  notes=notes, decimals=decimals)
+                  notes=notes, decimals=decimals, title_zh=title_zh)
 
 
 def _plot_rows(counts: pd.DataFrame, trees: gpd.GeoDataFrame, keys: pd.Series, flags: pd.DataFrame,
@@ -641,6 +652,7 @@ def overdue_trees(township: Township, *, deadline: dt.date, season: int | None =
     prov = township.provenance(analysis="trees-deadline", deadline=deadline.isoformat(), cutoff=cutoff.isoformat(),
                                as_of=as_of.isoformat(), boundary_rule=BOUNDARY_RULE, record_rule=RECORD_RULE)
     return Result(f"Trees not cleared by {deadline.isoformat()} — {township.config.display_name()}", table,
+                  title_zh=f"{township.config.name}截至 {deadline.isoformat()} 未清理疫木",
                   tables={"overdue_trees": pd.DataFrame(listing.drop(columns="geometry"))},
                   features={"overdue_trees": listing}, findings=findings, notes=notes, provenance=prov,
                   vocab={"status": "tree_status"}, decimals={"lon": 7, "lat": 7})

@@ -13,6 +13,7 @@ import pandas as pd
 
 from geo_township.errors import UsageError
 from geo_township.io.write import ensure_writable, tables_to_json, write_csv, write_json, write_xlsx
+from geo_township.kinds import table_label
 from geo_township.results import Result, localise
 
 SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".xlsx": "xlsx", ".txt": "table"}
@@ -78,20 +79,17 @@ def render(result: Result, *, fmt: str | None, output: Path | None, lang: str) -
             raise UsageError("xlsx needs a file to write", hint="add -o result.xlsx")
         tables = _prepared(result, lang, headings=zh_headings, default_decimals=4)
         if zh_headings:
-            tables = {_ZH_SHEETS.get(k, k): v for k, v in tables.items()}
+            tables = {table_label(k, "zh"): v for k, v in tables.items()}
         write_xlsx(tables, result.provenance, output, about_title="说明" if lang == "zh" else "About")
         return
     raise UsageError(f"unknown format {fmt!r}", hint="use table, csv, json or xlsx")
 
 
-_ZH_SHEETS = {"summary": "汇总", "findings": "问题清单"}
-
-
 def table_text(result: Result, lang: str, *, width: int | None = None) -> str:
     """The result as terminal text: title, main table, other tables, findings, notes."""
-    from rich.console import Console
-
     import shutil
+
+    from rich.console import Console
 
     if width is None:
         width = shutil.get_terminal_size((160, 40)).columns  # $COLUMNS, the terminal, else 160
@@ -100,12 +98,12 @@ def table_text(result: Result, lang: str, *, width: int | None = None) -> str:
     for name, df in result.all_tables().items():
         if name == "findings":
             continue
-        title = result.title_in(lang) if name == "summary" else name.replace("_", " ")
+        title = result.title_in(lang) if name == "summary" else table_label(name, lang)
         console.print(_rich_table(df, title, result, lang))
     if result.findings:
         findings = result.findings_frame()
         n = len(findings)
-        title = ("Findings" if lang == "en" else "问题清单") + f" ({n})"
+        title = table_label("findings", lang) + f" ({n})"
         console.print(_rich_table(findings.head(MAX_FINDINGS_SHOWN), title, result, lang))
         if n > MAX_FINDINGS_SHOWN:
             more = n - MAX_FINDINGS_SHOWN
