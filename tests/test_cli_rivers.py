@@ -35,7 +35,7 @@ def test_registered():
 def test_table_on_the_terminal(runner, town):
     result = run(runner, "rivers", "--township", town)
     assert result.exit_code == 0, result.stderr
-    for text in ("Rivers of 河湖测试乡", "张伟", "李娜", "乙村", "(outside)", "patrol monthly", "unpatrolled",
+    for text in ("Rivers of 河湖测试乡", "张伟", "李娜", "乙村", "(outside)", "Patrol coverage per chief and month", "Reaches not patrolled",
                  "not_patrolled", "lengths are ellipsoidal"):
         assert text in result.stdout, text
 
