@@ -15,13 +15,14 @@ from geo_township.units import area_unit
 
 def _extent(gdf: gpd.GeoDataFrame) -> str:
     lon_min, lat_min, lon_max, lat_max = gdf.to_crs(4326).total_bounds
-    return f"{lon_min:.5f},{lat_min:.5f} – {lon_max:.5f},{lat_max:.5f}"
+    return f"{lon_min:.4f}–{lon_max:.4f}E {lat_min:.4f}–{lat_max:.4f}N"
 
 
 def describe_layers(township: Township) -> Result:
-    """One row per configured layer: file, features, source CRS, extent (lon/lat), and how
-    the file's fields map to ours. A layer that cannot be read is listed with the reason."""
-    rows = []
+    """What the township holds: one row per configured layer (file, features, source CRS,
+    extent in lon/lat) and a second table of how each file's fields map to ours. A layer
+    that cannot be read is listed with the reason."""
+    rows, field_rows = [], []
     findings: list[Finding] = []
     for kind_name in township.kinds:
         spec = township.config.layers[kind_name]
@@ -29,28 +30,34 @@ def describe_layers(township: Township) -> Result:
         try:
             layer = township.layer(kind_name)
         except TownshipError as exc:
-            rows.append({"layer": kind_name, "file": file, "features": None, "crs": None, "extent": None,
-                         "fields": f"cannot be read: {exc.message}"})
+            rows.append({"layer": kind_name, "file": file, "features": None, "crs": "unreadable", "extent": None})
             findings.append(Finding(kind_name, "-", "error", "unreadable", str(exc)))
             continue
-        mapped = ", ".join(f"{canon}←{src}" if canon != src else canon for canon, src in layer.field_map.items())
-        others = [c for c in layer.gdf.columns if c not in layer.field_map and c != layer.gdf.geometry.name
-                  and c != "source_row" and not c.endswith("_original")]
+        others = [str(c) for c in layer.gdf.columns if c not in layer.field_map and c != layer.gdf.geometry.name
+                  and c != "source_row" and not str(c).endswith("_original")]
         crs = layer.source_crs.to_string()
         if layer.crs_note != "from the file":
-            crs += f" ({layer.crs_note})"
-        rows.append({
-            "layer": kind_name, "file": file, "features": len(layer.gdf), "crs": crs, "extent": _extent(layer.gdf),
-            "fields": mapped + (f"; also {', '.join(map(str, others))}" if others else ""),
+            crs += " (inferred)" if layer.crs_note.startswith("inferred") else " (township.toml)"
+        rows.append({"layer": kind_name, "file": file, "features": len(layer.gdf), "crs": crs,
+                     "extent": _extent(layer.gdf)})
+        field_rows.append({
+            "layer": kind_name,
+            "fields": ", ".join(f"{canon}←{src}" if canon != src else canon for canon, src in layer.field_map.items()),
+            "other_fields": ", ".join(others),
         })
+        if layer.crs_note != "from the file":
+            findings.append(Finding(kind_name, "-", "info", "crs", f"{crs.split(' ')[0]}: {layer.crs_note}"))
         for note in layer.notes:
             findings.append(Finding(kind_name, "-", "info", "loading", note))
-    table = pd.DataFrame(rows, columns=["layer", "file", "features", "crs", "extent", "fields"])
-    notes = []
+    table = pd.DataFrame(rows, columns=["layer", "file", "features", "crs", "extent"])
+    fields = pd.DataFrame(field_rows, columns=["layer", "fields", "other_fields"])
+    notes, notes_zh = [], []
     if township.loaded():
-        notes.append(f"working CRS for planar work: {township.working_crs.to_string()} "
-                     f"({township.working_crs.name})")
-    return Result(f"Layers of {township.name}", table, findings=findings, notes=notes,
+        crs = township.working_crs
+        notes.append(f"working CRS for planar work: {crs.to_string()} ({crs.name})")
+        notes_zh.append(f"平面计算坐标系：{crs.to_string()}（{crs.name}）")
+    return Result(f"Layers of {township.config.display_name()}", table, tables={"fields": fields},
+                  title_zh=f"{township.config.name}图层", findings=findings, notes=notes, notes_zh=notes_zh,
                   provenance=township.provenance())
 
 

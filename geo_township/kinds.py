@@ -471,7 +471,8 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "features": ("Features", "要素数"),
     "crs": ("CRS", "坐标系"),
     "extent": ("Extent", "范围"),
-    "fields": ("Fields", "字段"),
+    "fields": ("Our fields ← the file's", "字段对应(本工具←文件)"),
+    "other_fields": ("Other fields, kept as they are", "其他字段(原样保留)"),
     "errors": ("Errors", "错误"),
     "warnings": ("Warnings", "警告"),
     # rivers and sand (geo_township.rivers, geo_township.sand)
@@ -608,6 +609,7 @@ TABLE_LABELS: dict[str, tuple[str, str]] = {
     "summary": ("Summary", "汇总"),
     "findings": ("Findings", "问题清单"),
     "layers": ("Layers", "图层"),
+    "fields": ("How the files' fields map to ours", "字段对应"),
     "infected_plots": ("Infected sub-compartments", "疫情小班"),
     "hotspots": ("Hotspots of new infections", "新发疫情热点"),
     "overdue_trees": ("Trees not cleared by the deadline", "逾期未清理疫木"),
