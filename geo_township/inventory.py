@@ -6,8 +6,8 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_township.errors import TownshipError
-from geo_township.layers import Township
 from geo_township.kinds import column_label
+from geo_township.layers import Township
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_by
 from geo_township.results import Finding, Result
 from geo_township.units import area_unit

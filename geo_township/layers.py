@@ -109,7 +109,7 @@ def _plausible(gdf: gpd.GeoDataFrame, crs: CRS) -> bool:
     try:
         lon_min, lat_min, lon_max, lat_max = gpd.GeoSeries(
             shapely.box(*gdf.total_bounds), crs=crs).to_crs(4326).total_bounds
-    except Exception:  # a transform that fails means the CRS does not fit the numbers
+    except Exception:  # noqa: BLE001 - a transform that fails means the CRS does not fit the numbers
         return False
     return bool(73 <= lon_min and lon_max <= 136 and 3 <= lat_min and lat_max <= 54)
 
@@ -401,7 +401,7 @@ class Township:
                 "layer": kind_name,
                 "file": str(layer.path),
                 "source_layer": layer.spec.layer,
-                "features": int(len(layer.gdf)),
+                "features": len(layer.gdf),
                 "source_crs": layer.source_crs.to_string(),
                 "crs_note": layer.crs_note,
                 "modified": dt.datetime.fromtimestamp(stat.st_mtime).isoformat(timespec="seconds"),

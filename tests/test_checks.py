@@ -76,7 +76,7 @@ def test_unreadable_layer_is_one_error_not_a_crash(tiny_township):
 
 
 def test_garbled_text_is_flagged(tmp_path):
-    gpd.GeoDataFrame({"村名": ["青溪村".encode("utf-8").decode("latin1")]}, geometry=[box(117.49, 30.49, 117.5, 30.5)],
+    gpd.GeoDataFrame({"村名": ["青溪村".encode().decode("latin1")]}, geometry=[box(117.49, 30.49, 117.5, 30.5)],
                      crs=4490).to_file(tmp_path / "v.gpkg")
     (tmp_path / "township.toml").write_text('[township]\nname = "x"\n[layers.villages]\npath = "v.gpkg"\n',
                                             encoding="utf-8")

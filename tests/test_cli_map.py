@@ -82,3 +82,17 @@ def test_map_outside_a_township_says_how_to_fix_it(runner, tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(main, ["map"])
     assert result.exit_code == 2 and "township.toml" in result.stderr
+
+
+def test_raster_with_opacity_on_the_sample(runner, sample_dir, tmp_path):
+    from geo_township.cli import main
+
+    out = tmp_path / "ndvi.html"
+    result = runner.invoke(main, ["map", "--township", str(sample_dir), "--raster", "landcover",
+                                  "--raster-opacity", "0.4", "--no-summary", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    page = out.read_text(encoding="utf-8")
+    assert '"opacity":0.4' in page.replace(" ", "")
+    assert "data:image/png;base64," in page
+    bad = runner.invoke(main, ["map", "--township", str(sample_dir), "--raster-opacity", "1.5"])
+    assert bad.exit_code == 2 and "1.5" in bad.stderr

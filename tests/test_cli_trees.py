@@ -9,9 +9,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from test_trees import make_township
 
 from geo_township.cli import COMMANDS, main
-from test_trees import make_township
 
 
 @pytest.fixture

@@ -18,7 +18,13 @@ from shapely.geometry import LineString, Polygon, box
 from geo_township.errors import UsageError
 from geo_township.layers import load_township
 from geo_township.rivers import management_zones
-from geo_township.transfers import CHECKS, audit_layers, audit_overlays, audit_transfers, write_findings_gpkg
+from geo_township.transfers import (
+    CHECKS,
+    audit_layers,
+    audit_overlays,
+    audit_transfers,
+    write_findings_gpkg,
+)
 
 CRS = "EPSG:4548"  # CGCS2000 3-degree GK, central meridian 117°E
 X0, Y0 = 548_000.0, 3_375_000.0  # near 117.5°E 30.5°N

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BLOCK = re.compile(r"(<!-- output: (?P<cmd>.+?) -->\n```text\n)(?P<body>.*?)(```)", re.S)
+BLOCK = re.compile(r"(<!-- output: (?P<cmd>.+?) -->\n```text\n)(?P<body>.*?)(```)", re.DOTALL)
 
 
 def run(cmd: str) -> str:
@@ -50,7 +50,7 @@ def parameter_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-PARAMS = re.compile(r"(<!-- parameters -->\n).*?(<!-- /parameters -->)", re.S)
+PARAMS = re.compile(r"(<!-- parameters -->\n).*?(<!-- /parameters -->)", re.DOTALL)
 
 
 def main() -> None:

@@ -65,7 +65,7 @@ class TownshipGroup(click.Group):
             click.echo("Error: out of memory. Try a smaller area or period, or a machine with more memory.",
                        err=True)
             ctx.exit(2)
-        except Exception as exc:  # the last line of defence: a message, never a bare traceback
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, never a bare traceback
             _show_traceback(ctx)
             click.echo(f"Error: unexpected {type(exc).__name__}: {exc}. Run again with -v for the details and "
                        "report it with the file that caused it.", err=True)

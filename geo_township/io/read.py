@@ -130,7 +130,7 @@ def _gdal_layers(path: Path) -> list[str]:
 
     try:
         return [str(name) for name, _ in pyogrio.list_layers(path)]
-    except Exception as exc:  # pyogrio raises DataSourceError for corrupt files
+    except Exception as exc:  # noqa: BLE001 - pyogrio raises DataSourceError for corrupt files
         raise LayerReadError(f"cannot open the file: {_gdal_message(exc)}", path=path,
                              hint="the file may be damaged or only partly copied; export it again") from None
 
@@ -193,7 +193,7 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
                     gdf = _read_recoded(source, name, encoding or _declared_encoding(path))
                     notes.append("some field names or values end in a broken character (cut at the "
                                  "shapefile's 10-byte limit); the broken bytes were dropped")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any GDAL/driver failure becomes a message naming the file
             raise LayerReadError(f"cannot read the file: {_gdal_message(exc)}", path=path,
                                  where=f"layer {name}" if name else None,
                                  hint="the file may be damaged or only partly copied; export it again") from None
@@ -274,7 +274,7 @@ def _gpx_dates(path: Path, gdf: gpd.GeoDataFrame, layer: str | None) -> gpd.GeoD
         pts = pyogrio.read_dataframe(path, layer=pts_layer, columns=["track_fid" if layer == "tracks"
                                                                      else "route_fid", "time"],
                                      read_geometry=False)
-    except Exception:  # no points layer or no time: the tracks stay without a date
+    except Exception:  # noqa: BLE001 - no points layer or no time: the tracks stay without a date
         return gdf
     fid = "track_fid" if layer == "tracks" else "route_fid"
     if "time" not in pts.columns or pts["time"].isna().all():
@@ -288,7 +288,7 @@ def _gpx_dates(path: Path, gdf: gpd.GeoDataFrame, layer: str | None) -> gpd.GeoD
 def _read_parquet(path: Path) -> RawLayer:
     try:
         gdf = gpd.read_parquet(path)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any GDAL/driver failure becomes a message naming the file
         raise LayerReadError(f"cannot read the GeoParquet file: {_gdal_message(exc)}", path=path,
                              hint="write it again with GeoPandas' to_parquet or GDAL >= 3.8") from None
     return RawLayer(gdf, path)
@@ -467,7 +467,7 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, int]:
     """Read a sheet; the header is the first of the top 10 rows that names coordinates."""
     try:
         book = pd.ExcelFile(path)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any GDAL/driver failure becomes a message naming the file
         raise LayerReadError(f"cannot open the workbook: {_gdal_message(exc)}", path=path,
                              hint="save it again from Excel as .xlsx") from None
     if sheet is not None and sheet not in book.sheet_names:

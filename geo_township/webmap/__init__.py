@@ -106,14 +106,15 @@ class WrittenMap:
 def build_map(township: Township, *, lang: str = "en", indicator: str | None = None, scheme: str = "fisher_jenks",
               classes: int = 5, basemaps: Sequence[str] | None = None, tianditu_key: str | None = None,
               extra_overlays: Sequence[AnyOverlay] = (), rasters: Sequence[str] = (),
-              offline: bool = False) -> tuple[MapModel, str]:
+              raster_opacity: float | None = None, offline: bool = False) -> tuple[MapModel, str]:
     """The map of ``township`` as a model and its HTML page.
 
     Every loaded layer is an overlay with a legend entry; ``indicator`` adds a per-village
     choropleth (:data:`~geo_township.webmap.indicators.INDICATORS`) classified by
     ``scheme`` into at most ``classes`` classes; ``basemaps`` names the basemaps (first
     shown; default OSM, satellite, AMap, and Tianditu when ``tianditu_key`` is given);
-    ``rasters`` names township rasters drawn by :data:`RASTER_PROVIDERS`; ``offline``
+    ``rasters`` names township rasters drawn by :data:`RASTER_PROVIDERS` (``raster_opacity``
+    0–1 overrides their opacity); ``offline``
     inlines Leaflet from XStatic-Leaflet. Layers are reprojected to EPSG:4326 for the
     page only; the data are not changed.
     """
@@ -122,7 +123,7 @@ def build_map(township: Township, *, lang: str = "en", indicator: str | None = N
 
     model = build_model(township, lang=lang, indicator_key=indicator, scheme=scheme, classes=classes,
                         basemaps=basemaps, tianditu_key=tianditu_key, extra_overlays=extra_overlays,
-                        rasters=rasters)
+                        rasters=rasters, raster_opacity=raster_opacity)
     return model, render_html(model, offline=offline)
 
 

@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -450,9 +450,11 @@ def build_model(township: Township, *, lang: str = "en", indicator_key: str | No
                 scheme: str = "fisher_jenks", classes: int = 5, basemaps: Sequence[str] | None = None,
                 tianditu_key: str | None = None, extra_overlays: Sequence[AnyOverlay] = (),
                 rasters: Sequence[str] = (), providers: Mapping[str, Any] | None = None,
-                raster_providers: Mapping[str, Any] | None = None) -> MapModel:
+                raster_providers: Mapping[str, Any] | None = None,
+                raster_opacity: float | None = None) -> MapModel:
     """The map of ``township``: built-in layers, provider overlays, the optional indicator
-    choropleth, basemaps and the title.
+    choropleth, basemaps and the title. ``raster_opacity`` (0–1) overrides the opacity of
+    every raster picture.
 
     ``providers``/``raster_providers`` default to the registries of
     :mod:`geo_township.webmap`. Provider failures become ``warnings``.
@@ -476,6 +478,8 @@ def build_model(township: Township, *, lang: str = "en", indicator_key: str | No
     for position, (o, source) in enumerate(overlays, start=1):
         try:
             if isinstance(o, RasterOverlay):
+                if raster_opacity is not None:
+                    o = replace(o, opacity=float(raster_opacity))
                 layers.append(_raster_layer(o, lang=lang, z=position, source=source))
             else:
                 layers.extend(layer_from_overlay(o, lang=lang, working_crs=working, z=position, source=source))

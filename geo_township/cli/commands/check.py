@@ -13,8 +13,8 @@ from geo_township.cli.options import DATE, common_options, output_options
 def command(township_path, lang, fmt, output, today):
     """Validate every layer: CRS, geometry, duplicates, required fields, dates, coordinates
     outside the township, a likely GCJ-02 shift, encoding. Exits 1 when an error is found."""
-    from geo_township.cli.render import render
     from geo_township.checks import check_township
+    from geo_township.cli.render import render
     from geo_township.layers import load_township
 
     result = check_township(load_township(township_path), today=today)

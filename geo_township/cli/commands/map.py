@@ -27,14 +27,16 @@ from geo_township.webmap.indicators import INDICATORS, SCHEMES
               "Default: the TIANDITU_KEY environment variable.")
 @click.option("--raster", "rasters", multiple=True, metavar="NAME",
               help="Draw this raster of the township's [rasters] (repeat for several).")
+@click.option("--raster-opacity", type=click.FloatRange(0.0, 1.0), default=None, metavar="0-1",
+              help="Opacity of the rasters drawn with --raster (default 0.7).")
 @click.option("--offline", is_flag=True,
               help="Inline Leaflet into the page so it needs no internet except for basemap tiles "
               '(needs: pip install "geo-township[offline]").')
 @click.option("--open", "open_page", is_flag=True, help="Open the page in the web browser when written.")
 @click.option("--no-summary", is_flag=True, help="Do not print the key statistics.")
 @common_options
-def command(output, indicator, scheme, classes, basemaps, tianditu_key, rasters, offline, open_page, no_summary,
-            township_path, lang):
+def command(output, indicator, scheme, classes, basemaps, tianditu_key, rasters, raster_opacity, offline, open_page,
+            no_summary, township_path, lang):
     """Write the interactive map of every layer (maps/township.html) and print the key statistics."""
     from geo_township.cli.render import render
     from geo_township.layers import load_township
@@ -42,7 +44,8 @@ def command(output, indicator, scheme, classes, basemaps, tianditu_key, rasters,
 
     township = load_township(township_path)
     written = write_map(township, output, lang=lang, indicator=indicator, scheme=scheme, classes=classes,
-                        basemaps=basemaps or None, tianditu_key=tianditu_key, rasters=rasters, offline=offline)
+                        basemaps=basemaps or None, tianditu_key=tianditu_key, rasters=rasters,
+                        raster_opacity=raster_opacity, offline=offline)
     for warning in written.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if not no_summary:
