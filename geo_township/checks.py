@@ -219,10 +219,10 @@ def check_overlaps(layer: Layer, *, min_m2: float = 10.0) -> list[Finding]:
     inter = gpd.GeoSeries(shapely.intersection(geoms[left], geoms[right]), crs=layer.gdf.crs)
     areas = area_m2(inter)
     ids = layer.ids().to_numpy()
-    out = [Finding(layer.name, f"{ids[a]} / {ids[b]}", "warning", "overlap",
+    out = [Finding(layer.name, f"{ids[a]} / {ids[b]}", "warning", "overlapping_polygons",
                    f"{ids[a]} and {ids[b]} overlap by {m2:,.0f} m²; areas per group count it twice")
            for a, b, m2 in zip(left, right, areas, strict=True) if m2 > min_m2]
-    return _cap(out, layer.name, "overlap", "warning")
+    return _cap(out, layer.name, "overlapping_polygons", "warning")
 
 
 def check_township(township: Township, *, today: dt.date | None = None) -> Result:
@@ -260,5 +260,6 @@ def check_township(township: Township, *, today: dt.date | None = None) -> Resul
                      "errors": sum(f.severity == "error" for f in mine),
                      "warnings": sum(f.severity == "warning" for f in mine)})
     table = pd.DataFrame(rows, columns=["layer", "features", "errors", "warnings"])
-    return Result(f"Check of {township.name}", table, findings=findings,
+    return Result(f"Check of {township.config.display_name()}", table, findings=findings,
+                  title_zh=f"{township.config.name}数据检查",
                   provenance=township.provenance(analysis="check", data_date_used=today.isoformat()))

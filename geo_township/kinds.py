@@ -186,6 +186,58 @@ AUDIT_CHECK = Vocabulary(
 """The land-transfer audit's checks (geo_township.transfers.CHECKS), for table labels."""
 VOCABULARIES[AUDIT_CHECK.name] = AUDIT_CHECK
 
+CHECK_NAME = Vocabulary(
+    "check_name",
+    AUDIT_CHECK.terms + (
+        Term("unreadable", "file cannot be read", "文件无法读取"),
+        Term("loading", "note on reading", "读取说明"),
+        Term("crs", "coordinate system", "坐标系"),
+        Term("crs_inferred", "coordinate system inferred", "坐标系为推断"),
+        Term("duplicate_geometry", "identical geometry", "图形重复"),
+        Term("missing_value", "required value missing", "缺少必填值"),
+        Term("date_order", "dates out of order", "日期先后顺序错误"),
+        Term("future_date", "date after the data date", "日期晚于数据日期"),
+        Term("old_date", "date before 1950", "日期早于1950年"),
+        Term("status_without_date", "status without its date", "状态缺少对应日期"),
+        Term("encoding", "garbled text (encoding)", "文字乱码(编码错误)"),
+        Term("outside_township", "outside the township", "位于乡镇范围外"),
+        Term("gcj02_shift", "likely GCJ-02 (AMap) coordinates", "疑似火星坐标(GCJ-02)"),
+        Term("overlapping_polygons", "polygons overlap", "图斑重叠"),
+        Term("plot_id_mismatch", "record's plot ≠ location", "记录小班与位置不符"),
+        Term("village_mismatch", "record's village ≠ location", "记录村名与位置不符"),
+        Term("outside_plots", "outside every plot", "不在任何小班内"),
+        Term("outside_villages", "outside every village", "不在任何村内"),
+        Term("clearance_below_target", "clearance below target", "除治率未达标"),
+        Term("not_zeroed", "trees still standing after the deadline", "未实现动态清零"),
+        Term("status_backward", "status would move backwards", "状态倒退"),
+        Term("date_before_previous_event", "date before the previous event", "日期早于上一环节"),
+        Term("new_tree_without_date", "new tree without a find date", "新增疫木缺少发现日期"),
+        Term("skipped", "row skipped", "已跳过的行"),
+        Term("refused", "change refused", "已拒绝的变更"),
+        Term("coverage_below_minimum", "patrol coverage below minimum", "巡河覆盖率不足"),
+        Term("not_patrolled", "reach not patrolled", "河段未巡查"),
+        Term("no_chief", "reach without a chief", "河段无河长"),
+        Term("no_chief_field", "tracks name no chief", "轨迹缺少河长字段"),
+        Term("several_chiefs", "reach with several chiefs", "河段有多名河长"),
+        Term("track_not_a_chief", "track of an unknown chief", "轨迹人员不是河长"),
+        Term("track_without_date", "track without a date", "轨迹缺少日期"),
+        Term("in_zone", "inside a management zone", "位于河道管理范围内"),
+        Term("active_in_no_mining", "working site in a no-mining zone", "禁采区内仍在开采"),
+        Term("active_in_reserved", "working site in a reserved zone", "保留区内仍在开采"),
+        Term("illegal_not_closed", "illegal site not closed", "非法采砂点未关停"),
+        Term("licensed_outside_plan", "licensed mining outside the plan", "许可采砂点不在可采区"),
+        Term("closed_without_date", "closed without a closed date", "已关停但缺少关停日期"),
+        Term("restored_before_closed", "restored before it was closed", "复绿日期早于关停日期"),
+        Term("active_with_closed_date", "working site with a closed date", "在产但有关停日期"),
+        Term("restored_without_date", "restored without a date", "已复绿但缺少复绿日期"),
+        Term("closed_but_restored_date", "closed but with a restored date", "已关停但有复绿日期"),
+        Term("outside_raster", "outside the raster", "位于栅格范围外"),
+        Term("no_pixels", "no valid pixels", "无有效像元"),
+    ),
+)
+"""Every check's name in en/zh, so findings tables show what was checked in the language."""
+VOCABULARIES[CHECK_NAME.name] = CHECK_NAME
+
 LAND_COVER = Vocabulary(
     "land_cover",
     (

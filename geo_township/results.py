@@ -105,6 +105,9 @@ def localise(df: pd.DataFrame, lang: str, *, vocab: dict[str, str] | None = None
     out = df.copy()
     vocab = dict(vocab or {})
     vocab.setdefault("severity", "")
+    if lang == "zh":  # English tables keep the short codes, which are easy to search for and type
+        vocab.setdefault("check", "check_name")
+        vocab.setdefault("layer", "layer_kind")
     for col in out.columns:
         name = vocab.get(col)
         if name and name in VOCABULARIES:

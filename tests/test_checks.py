@@ -43,7 +43,7 @@ def test_errors_are_found(tmp_path):
     assert ("date_order", "a") in found  # felled 2022-02-01 before found 2022-03-01
     assert ("status_without_date", "b") in found  # felled without a felled date
     assert ("future_date", "c") in found
-    assert any(c == "overlap" for c, _ in found)  # the two 乙村 polygons overlap by half
+    assert any(c == "overlapping_polygons" for c, _ in found)  # the two 乙村 polygons overlap by half
     assert result.has_errors
 
 
