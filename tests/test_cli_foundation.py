@@ -151,3 +151,28 @@ def test_init_makes_a_working_township(runner, tmp_path, sample_dir):
 def test_xlsx_needs_an_output_file(runner, tiny_township):
     result = runner.invoke(main, ["area", "forest_plots", "--format", "xlsx", "--township", str(tiny_township)])
     assert result.exit_code == 2 and "-o" in result.stderr
+
+
+def test_done_when_on_the_sample(runner, sample_dir):
+    """Issue 2's 'done when': info lists every sample layer, and the per-village forest area
+    total agrees with an independent ellipsoidal computation on the layer file to 0.01%."""
+    import tomllib
+
+    info = run(runner, "info", "--township", sample_dir)
+    assert info.exit_code == 0
+    kinds = tomllib.loads((sample_dir / "township.toml").read_text(encoding="utf-8"))["layers"]
+    for kind in kinds:
+        assert kind in info.stdout
+    result = run(runner, "area", "forest_plots", "--by", "village", "--unit", "mu", "--format", "csv",
+                 "--township", sample_dir)
+    table = pd.read_csv(io.StringIO(result.stdout.lstrip("\ufeff")))
+    plots = gpd.read_file(sample_dir / "forest_plots.shp", encoding="gb18030").to_crs(4490)
+    geod = Geod(ellps="GRS80")
+    expected = sum(abs(geod.geometry_area_perimeter(g)[0]) for g in plots.geometry) / (10000 / 15)
+    assert table["area_mu"].iloc[-1] == pytest.approx(expected, rel=1e-4)
+    by_village = plots.assign(mu=[abs(geod.geometry_area_perimeter(g)[0]) / (10000 / 15) for g in plots.geometry]
+                              ).groupby("村名")["mu"].sum()
+    got = table.set_index("group")["area_mu"].drop("Total")
+    assert set(got.index) == set(by_village.index)
+    for village, mu in by_village.items():
+        assert got[village] == pytest.approx(mu, abs=0.006)

@@ -117,3 +117,21 @@ def test_100k_parcels_vectorised():
     values = area(parcels, unit="mu")
     assert values.shape == (100_000,)
     assert np.allclose(values, 3.0, rtol=2e-4)  # 2000 m² = 3 mu, within the zone's scale
+
+
+def test_sample_plots_against_local_projections_and_geod(sample_dir):
+    """Every plot of the sample: against an equal-area projection centred on that plot, and
+    against pyproj.Geod within Geod's own floating-point noise (sums on the scale of the
+    ellipsoid, ≈ 0.005 m² per polygon)."""
+    from geo_township.crs import equal_area_crs
+
+    plots = gpd.read_file(sample_dir / "forest_plots.shp", encoding="gb18030")
+    ours = area_m2(plots.geometry)
+    lonlat = plots.geometry.to_crs(4490)
+    geod = np.array([geod_area(g) for g in lonlat])
+    assert np.abs(ours - geod).max() < 0.02  # m²
+    assert ours.sum() == pytest.approx(geod.sum(), rel=1e-9)
+    for i in range(0, len(plots), 97):
+        c = lonlat.iloc[i].centroid
+        local = plots.geometry.iloc[[i]].to_crs(equal_area_crs(c.x, c.y)).area.iloc[0]
+        assert ours[i] == pytest.approx(local, rel=1e-8)
