@@ -5,8 +5,8 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-from geo_township.errors import TownshipError
-from geo_township.kinds import column_label
+from geo_township.errors import TownshipError, UsageError
+from geo_township.kinds import KINDS, column_label
 from geo_township.layers import Township
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_by
 from geo_township.results import Finding, Result
@@ -50,15 +50,39 @@ def describe_layers(township: Township) -> Result:
         for note in layer.notes:
             findings.append(Finding(kind_name, "-", "info", "loading", note))
     table = pd.DataFrame(rows, columns=["layer", "file", "features", "crs", "extent"])
+    table["features"] = table["features"].astype("Int64")
     fields = pd.DataFrame(field_rows, columns=["layer", "fields", "other_fields"])
+    tables = {"fields": fields}
+    if township.config.rasters:
+        tables["rasters"] = describe_rasters(township)
     notes, notes_zh = [], []
     if township.loaded():
         crs = township.working_crs
         notes.append(f"working CRS for planar work: {crs.to_string()} ({crs.name})")
         notes_zh.append(f"平面计算坐标系：{crs.to_string()}（{crs.name}）")
-    return Result(f"Layers of {township.config.display_name()}", table, tables={"fields": fields},
+    return Result(f"Layers of {township.config.display_name()}", table, tables=tables,
                   title_zh=f"{township.config.name}图层", findings=findings, notes=notes, notes_zh=notes_zh,
                   provenance=township.provenance())
+
+
+def describe_rasters(township: Township) -> pd.DataFrame:
+    """One row per ``[rasters]`` entry: file, size in pixels, pixel size, CRS, bands, and
+    what it is (its description, or its classes for a land-cover raster). Only the
+    header is read, no pixels."""
+    rows = []
+    for name, spec in township.config.rasters.items():
+        row = {"raster": name, "file": spec.path.name, "size": None, "pixel": None, "crs": None,
+               "description": spec.description or ", ".join(f"{k}={v}" for k, v in spec.classes.items())}
+        try:
+            from geo_township.raster import opened
+
+            with opened(spec) as (_, info):
+                described = info.describe()
+            row.update(size=f"{info.width} × {info.height}", pixel=described["pixel_size"], crs=info.crs.to_string())
+        except TownshipError as exc:
+            row["description"] = f"cannot be read: {exc.message}"
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["raster", "file", "size", "pixel", "crs", "description"])
 
 
 def village_order(township: Township) -> list[str]:
@@ -83,6 +107,13 @@ def area_summary(township: Township, kind_name: str, *, by: str | None = None, u
     method = method or township.config.parameters["area_method"]
     unit_ = area_unit(unit)
     layer = township.layer(kind_name)
+    if not layer.gdf.geom_type.isin(["Polygon", "MultiPolygon"]).any():
+        polygon_layers = [k for k in township.kinds if "Polygon" in KINDS[k].geometry]
+        holds = "points" if layer.gdf.geom_type.str.contains("Point").any() else "lines"
+        raise UsageError(
+            f"{kind_name} holds {holds}, which have no area",
+            hint="measure a polygon layer (" + ", ".join(polygon_layers) + "); for river lengths run "
+            "`geo-township rivers`")
     table = area_by(layer.gdf, by, unit=unit, method=method)
     if by == "village" and kind_name != "villages" and township.has("villages"):
         table = order_by_villages(table, township)

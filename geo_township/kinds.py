@@ -526,6 +526,10 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "fields": ("Our fields ← the file's", "字段对应(本工具←文件)"),
     "other_fields": ("Other fields, kept as they are", "其他字段(原样保留)"),
     "errors": ("Errors", "错误"),
+    "description": ("Description", "说明"),
+    "pixel": ("Pixel", "像元大小"),
+    "size": ("Size (px)", "大小(像元)"),
+    "raster": ("Raster", "栅格"),
     "warnings": ("Warnings", "警告"),
     # rivers and sand (geo_township.rivers, geo_township.sand)
     "river_chief": ("River chief", "河长"),
@@ -662,6 +666,7 @@ TABLE_LABELS: dict[str, tuple[str, str]] = {
     "findings": ("Findings", "问题清单"),
     "layers": ("Layers", "图层"),
     "fields": ("How the files' fields map to ours", "字段对应"),
+    "rasters": ("Rasters", "栅格"),
     "infected_plots": ("Infected sub-compartments", "疫情小班"),
     "hotspots": ("Hotspots of new infections", "新发疫情热点"),
     "overdue_trees": ("Trees not cleared by the deadline", "逾期未清理疫木"),

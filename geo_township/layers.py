@@ -232,7 +232,7 @@ def _extract(geom, type_id: int):
 
 
 def _apply_fields(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
-    columns = [c for c in gdf.columns if c != gdf.geometry.name]
+    columns = [c for c in gdf.columns if c != gdf.geometry.name and c != "source_row"]
     match = match_fields(columns, kind_, spec.fields)
     for canon in match.explicit:
         source = match.mapping[canon]
@@ -378,6 +378,13 @@ class Township:
             self._working_crs = working_crs_for(lon_min, lon_max, (lat_min + lat_max) / 2.0)
         if not CRS(layer.gdf.crs).equals(self._working_crs):
             layer.gdf = layer.gdf.to_crs(self._working_crs)
+        if layer.repaired:
+            log.warning("%s: %d invalid geometr%s repaired in memory for this run (the file is unchanged; "
+                        "`geo-township check` lists them): %s", spec.path.name, len(layer.repaired),
+                        "y" if len(layer.repaired) == 1 else "ies", _list_rows(layer.repaired))
+        if layer.dropped is not None and len(layer.dropped):
+            log.warning("%s: %d feature(s) without geometry left out of every count (`geo-township check` "
+                        "lists them)", spec.path.name, len(layer.dropped))
         self._layers[kind_name] = layer
         return layer
 
@@ -406,6 +413,8 @@ class Township:
                 "crs_note": layer.crs_note,
                 "modified": dt.datetime.fromtimestamp(stat.st_mtime).isoformat(timespec="seconds"),
                 "bytes": stat.st_size,
+                "geometries_repaired": layer.repaired[:100],
+                "features_left_out": 0 if layer.dropped is None else len(layer.dropped),
             })
         prov: dict[str, Any] = {
             "tool": f"geo-township {__version__}",

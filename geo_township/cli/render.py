@@ -12,7 +12,14 @@ import click
 import pandas as pd
 
 from geo_township.errors import UsageError
-from geo_township.io.write import ensure_writable, tables_to_json, write_csv, write_json, write_xlsx
+from geo_township.io.write import (
+    csv_text,
+    ensure_writable,
+    tables_to_json,
+    write_csv,
+    write_json,
+    write_xlsx,
+)
 from geo_township.kinds import table_label
 from geo_township.results import Result, localise
 
@@ -65,7 +72,7 @@ def render(result: Result, *, fmt: str | None, output: Path | None, lang: str) -
         if output is not None:
             write_csv(table, output)
         else:
-            sys.stdout.write("\ufeff" + table.to_csv(index=False, date_format="%Y-%m-%d"))
+            sys.stdout.write("\ufeff" + csv_text(table))
         return
     if fmt == "json":
         tables = _prepared(result, lang, headings=False, default_decimals=None)
@@ -108,7 +115,8 @@ def table_text(result: Result, lang: str, *, width: int | None = None) -> str:
         if n > MAX_FINDINGS_SHOWN:
             more = n - MAX_FINDINGS_SHOWN
             console.print(f"… and {more} more; write them all with --format xlsx -o findings.xlsx (or csv/json)."
-                          if lang == "en" else f"… 另有 {more} 条；用 --format xlsx -o 问题清单.xlsx 导出全部。")
+                          if lang == "en" else f"… 另有 {more} 条；用 --format xlsx -o 问题清单.xlsx 导出全部。",
+                          markup=False)
     for note in result.notes_in(lang):
         console.print(note, markup=False)
     return console.export_text()
@@ -125,6 +133,7 @@ class _Null:
 def _rich_table(df: pd.DataFrame, title: str, result: Result, lang: str):
     """A rich Table: numbers right-aligned with the column's decimals, words in ``lang``."""
     from rich.table import Table
+    from rich.text import Text
 
     numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
     text = df.copy().astype(object)
@@ -135,11 +144,13 @@ def _rich_table(df: pd.DataFrame, title: str, result: Result, lang: str):
         else:
             text[col] = [_cell(v) for v in df[col]]
     text = localise(text, lang, vocab=result.vocab, labels=result.labels)
-    table = Table(title=title, title_justify="left", min_width=min(len(title) + 4, 100))
+    # Text(...) everywhere: values are data, never console markup ("[/]" or "[link=…]" in a file stays as typed)
+    table = Table(title=Text(title), title_justify="left", min_width=min(len(title) + 4, 100))
     for col, is_num in zip(text.columns, numeric, strict=True):
-        table.add_column(str(col), justify="right" if is_num else "left", overflow="fold")
+        table.add_column(Text(str(col)), justify="right" if is_num else "left", overflow="fold")
     for row in text.itertuples(index=False):
-        table.add_row(*[str(v) if v is not None and not (isinstance(v, float) and pd.isna(v)) else "" for v in row])
+        table.add_row(*[Text(str(v)) if v is not None and not (isinstance(v, float) and pd.isna(v)) else Text("")
+                        for v in row])
     return table
 
 

@@ -68,10 +68,43 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that Excel would run as a formula (starting with = + - @) get a leading
+    apostrophe, so a value such as ``=HYPERLINK(...)`` from a survey file stays text.
+    Numbers (``-5``) are left alone."""
+    out = df
+    for col in df.columns:
+        if df[col].dtype != object and not pd.api.types.is_string_dtype(df[col]):
+            continue
+        text = df[col]
+        risky = text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START) and not _is_number(v))
+        if risky.any():
+            if out is df:
+                out = df.copy()
+            out[col] = text.where(~risky, "'" + text.astype(str))
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_text(df: pd.DataFrame) -> str:
+    """A table as CSV text (dates as 2022-03-05; formulas defused), without a BOM."""
+    return defuse_formulas(df).to_csv(index=False, date_format="%Y-%m-%d")
+
+
 def write_csv(df: pd.DataFrame, path: str | Path) -> None:
     """Write a table as UTF-8 CSV with BOM so Excel shows Chinese."""
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d")
+        defuse_formulas(df).to_csv(tmp, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d")
 
 
 def tables_to_json(tables: Mapping[str, pd.DataFrame], provenance: Mapping[str, Any]) -> str:
@@ -110,6 +143,9 @@ def write_xlsx(tables: Mapping[str, pd.DataFrame], provenance: Mapping[str, Any]
         for row in df.itertuples(index=False):
             ws.append([_plain(v) if not isinstance(v, (list, dict)) else json.dumps(v, ensure_ascii=False)
                        for v in row])
+            for cell in ws[ws.max_row]:
+                if cell.data_type == "f":  # text from the data that looks like a formula stays text
+                    cell.data_type = "s"
         ws.freeze_panes = "A2"
         for i, col in enumerate(df.columns, start=1):
             sample = [str(col)] + [str(v) for v in df[col].head(200).tolist()]
@@ -118,6 +154,9 @@ def write_xlsx(tables: Mapping[str, pd.DataFrame], provenance: Mapping[str, Any]
     ws = wb.create_sheet(_sheet_title(about_title, used))
     for key, value in provenance.items():
         ws.append([key, json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else _plain(value)])
+        for cell in ws[ws.max_row]:
+            if cell.data_type == "f":
+                cell.data_type = "s"
     ws.column_dimensions["A"].width = 24
     ws.column_dimensions["B"].width = 100
     with atomic_path(path) as tmp:

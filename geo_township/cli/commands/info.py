@@ -16,3 +16,5 @@ def command(township_path, lang, fmt, output):
 
     result = describe_layers(load_township(township_path))
     render(result, fmt=fmt, output=output, lang=lang)
+    if result.has_errors:  # a layer could not be read: bad input
+        raise SystemExit(2)
