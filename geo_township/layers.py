@@ -76,8 +76,11 @@ class Layer:
 def feature_ids(gdf: pd.DataFrame, kind_: Kind) -> pd.Series:
     """A readable id per feature for messages: the kind's id field, else 'line N' for
     tables, else 'feature N'."""
+    numbers = gdf.attrs.get("feature_numbers")  # positions in the file, kept when features were left out
+    if numbers is None or len(numbers) != len(gdf):
+        numbers = range(1, len(gdf) + 1)
     fallback = (("line " + gdf["source_row"].astype(str)) if "source_row" in gdf.columns
-                else pd.Series([f"feature {i + 1}" for i in range(len(gdf))], index=gdf.index))
+                else pd.Series([f"feature {n}" for n in numbers], index=gdf.index))
     if kind_.id_field and kind_.id_field in gdf.columns:
         ids = gdf[kind_.id_field].astype(object)
         return ids.where(ids.notna(), fallback).astype(str)
@@ -319,7 +322,10 @@ def read_layer(spec: LayerSpec, config: TownshipConfig) -> Layer:
     gdf, dropped, repaired, reasons = _prepare_geometries(gdf, kind_, spec, notes)
     if raw.dropped is not None:
         dropped = pd.concat([d for d in (raw.dropped, dropped) if d is not None], ignore_index=True)
+    numbers = (np.asarray(gdf.index) + 1).tolist()  # 1-based positions in the file, before any reset
     gdf = gdf.reset_index(drop=True)
+    if "source_row" not in gdf.columns and numbers != list(range(1, len(gdf) + 1)):
+        gdf.attrs["feature_numbers"] = numbers
     return Layer(kind_, gdf, spec, source_crs, crs_note, field_map, raw.encoding, notes, dropped, repaired, reasons)
 
 

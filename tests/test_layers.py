@@ -162,3 +162,12 @@ def test_real_campus_trees_3d_points_and_mixed_case_words(realdata, tmp_path):
     assert layer.gdf["status"].isna().sum() == 2
     assert not layer.gdf.geometry.has_z.any()  # heights dropped
     assert layer.gdf.crs.is_projected and layer.gdf.crs.to_epsg() == 32616  # UTM outside China
+
+
+def test_feature_numbers_stay_those_of_the_file_when_features_are_left_out(tmp_path):
+    geoms = [box(117.49 + i * 0.001, 30.49, 117.4905 + i * 0.001, 30.4905) for i in range(5)]
+    geoms[3] = None  # the 4th feature has no geometry and is left out
+    gpd.GeoDataFrame({"地块编号": ["A", "B", "C", "D", None]}, geometry=geoms, crs=4490).to_file(tmp_path / "t.gpkg")
+    layer = load_township(toml(tmp_path, '[layers.land_transfers]\npath = "t.gpkg"\n')).layer("land_transfers")
+    assert list(layer.ids()) == ["A", "B", "C", "feature 5"]  # not 'feature 4', which is D's place
+    assert list(layer.dropped["feature"]) == ["D"]
