@@ -59,6 +59,11 @@ class Layer:
     dropped: pd.DataFrame | None = None
     repaired: list[str] = field(default_factory=list)
     invalid_reasons: dict[str, str] = field(default_factory=dict)
+    bad_cells: pd.DataFrame | None = None
+    """Only from a lenient read (``Township.layer(kind, lenient=True)``): the cells that
+    could not be understood and were read as missing — columns ``row`` (0-based position
+    in ``gdf``), ``feature`` (id, with the line for tables), ``field`` (canonical name),
+    ``value`` (the file's text) and ``expected`` (how to write it)."""
 
     @property
     def path(self) -> Path:
@@ -265,11 +270,18 @@ def _apply_fields(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec) -> tuple[
     return gdf, dict(match.mapping)
 
 
-def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec) -> gpd.GeoDataFrame:
-    """Give canonical fields their types; collect every cell that cannot be understood."""
+def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, *, lenient: bool = False
+            ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Give canonical fields their types; collect every cell that cannot be understood.
+
+    Strict (the default): any such cell is a FieldError naming them all. ``lenient``:
+    they become missing and are returned as a table (index label, feature, field, value,
+    expected) for the caller to report.
+    """
     ids = row_labels(gdf, kind_)
     problems: list[str] = []
     hints: list[str] = []
+    bad_cells: list[pd.DataFrame] = []
     gdf = gdf.copy()
     for f in kind_.fields:
         if f.name not in gdf.columns:
@@ -292,7 +304,13 @@ def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec) -> gpd.GeoDataF
         else:
             gdf[f.name] = to_text(col)
             continue
-        if bad.any():
+        if bad.any() and lenient:
+            expected = ("a date such as 2022-03-05" if f.dtype == "date" else "a whole number" if f.dtype == "int"
+                        else "a number" if f.dtype == "float" else "one of " + ", ".join(vocab.codes))
+            bad_cells.append(pd.DataFrame({"label": gdf.index[bad], "feature": ids[bad].to_numpy(),
+                                           "field": f.name, "value": col[bad].astype(str).to_numpy(),
+                                           "expected": expected}))
+        elif bad.any():
             shown = ", ".join(f"{i} ({col.iloc[j]!r})" for i, j in
                               zip(ids[bad][:5], np.flatnonzero(bad)[:5], strict=False))
             more = f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else ""
@@ -300,14 +318,21 @@ def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec) -> gpd.GeoDataF
             hints.append(hint)
     if problems:
         raise FieldError("; ".join(problems), path=spec.path, hint="; ".join(hints))
-    return gdf
+    cells = (pd.concat(bad_cells, ignore_index=True) if bad_cells
+             else pd.DataFrame(columns=["label", "feature", "field", "value", "expected"]))
+    return gdf, cells
 
 
 # --------------------------------------------------------------------------- loading
 
 
-def read_layer(spec: LayerSpec, config: TownshipConfig) -> Layer:
-    """Read one layer in its own CRS with canonical fields and repaired geometries."""
+def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False) -> Layer:
+    """Read one layer in its own CRS with canonical fields and repaired geometries.
+
+    ``lenient``: cells that cannot be understood (a date such as 2020-13-01, a number
+    such as "twelve", an unknown status) are read as missing and listed in
+    ``Layer.bad_cells`` instead of stopping the read (for the audit, which reports them).
+    """
     kind_ = KINDS[spec.kind]
     raw = read_vector(spec.path, layer=spec.layer, encoding=spec.encoding, geometry=kind_.geometry[0])
     if len(raw.gdf) == 0:
@@ -318,15 +343,24 @@ def read_layer(spec: LayerSpec, config: TownshipConfig) -> Layer:
     source_crs, crs_note = _resolve_crs(raw, spec, config)
     gdf = raw.gdf.set_crs(source_crs, allow_override=True)
     gdf, field_map = _apply_fields(gdf, kind_, spec)
-    gdf = _coerce(gdf, kind_, spec)
+    gdf, cells = _coerce(gdf, kind_, spec, lenient=lenient)
     gdf, dropped, repaired, reasons = _prepare_geometries(gdf, kind_, spec, notes)
+    bad_cells = None
+    if lenient:  # index labels → positions in the layer (cells of features left out go with them)
+        rows = pd.Index(gdf.index).get_indexer(cells.pop("label"))
+        bad_cells = cells[rows >= 0].assign(row=rows[rows >= 0])[["row", "feature", "field", "value", "expected"]]
+        bad_cells = bad_cells.reset_index(drop=True)
+        if len(bad_cells):
+            notes.append(f"{len(bad_cells)} value(s) not understood, read as missing: "
+                         + _list_rows(f"{r.feature} {r.field} {r.value!r}" for r in bad_cells.itertuples()))
     if raw.dropped is not None:
         dropped = pd.concat([d for d in (raw.dropped, dropped) if d is not None], ignore_index=True)
     numbers = (np.asarray(gdf.index) + 1).tolist()  # 1-based positions in the file, before any reset
     gdf = gdf.reset_index(drop=True)
     if "source_row" not in gdf.columns and numbers != list(range(1, len(gdf) + 1)):
         gdf.attrs["feature_numbers"] = numbers
-    return Layer(kind_, gdf, spec, source_crs, crs_note, field_map, raw.encoding, notes, dropped, repaired, reasons)
+    return Layer(kind_, gdf, spec, source_crs, crs_note, field_map, raw.encoding, notes, dropped, repaired, reasons,
+                 bad_cells)
 
 
 class Township:
@@ -340,6 +374,7 @@ class Township:
     def __init__(self, config: TownshipConfig) -> None:
         self.config = config
         self._layers: dict[str, Layer] = {}
+        self._lenient: dict[str, Layer] = {}  # lenient reads that found bad cells (never handed to strict callers)
         self._working_crs: CRS | None = config.working_crs
 
     @property
@@ -366,10 +401,18 @@ class Township:
         assert self._working_crs is not None
         return self._working_crs
 
-    def layer(self, kind_name: str) -> Layer:
-        """The loaded layer of ``kind_name`` (read on first use)."""
+    def layer(self, kind_name: str, *, lenient: bool = False) -> Layer:
+        """The loaded layer of ``kind_name`` (read on first use).
+
+        ``lenient=True`` reads cells that cannot be understood as missing and lists them
+        in ``Layer.bad_cells`` (the audit reports them); the default refuses the layer
+        with a FieldError naming them, as every other command needs. A lenient read that
+        found bad cells is kept apart, so a later strict call still refuses the file.
+        """
         if kind_name in self._layers:
             return self._layers[kind_name]
+        if lenient and kind_name in self._lenient:
+            return self._lenient[kind_name]
         if kind_name not in self.config.layers:
             known = ", ".join(self.config.layers) or "none"
             raise LayerReadError(
@@ -378,7 +421,7 @@ class Township:
             )
         spec = self.config.layers[kind_name]
         log.info("reading %s from %s", kind_name, spec.path)
-        layer = read_layer(spec, self.config)
+        layer = read_layer(spec, self.config, lenient=lenient)
         if self._working_crs is None:
             lon_min, lat_min, lon_max, lat_max = layer.gdf.to_crs(4326).total_bounds
             self._working_crs = working_crs_for(lon_min, lon_max, (lat_min + lat_max) / 2.0)
@@ -391,7 +434,10 @@ class Township:
         if layer.dropped is not None and len(layer.dropped):
             log.warning("%s: %d feature(s) without geometry left out of every count (`geo-township check` "
                         "lists them)", spec.path.name, len(layer.dropped))
-        self._layers[kind_name] = layer
+        if layer.bad_cells is not None and len(layer.bad_cells):
+            self._lenient[kind_name] = layer
+        else:
+            self._layers[kind_name] = layer
         return layer
 
     def gdf(self, kind_name: str) -> gpd.GeoDataFrame:
@@ -403,12 +449,12 @@ class Township:
         return self.gdf(kind_name) if self.has(kind_name) else None
 
     def loaded(self) -> dict[str, Layer]:
-        return dict(self._layers)
+        return {**self._lenient, **self._layers}
 
     def provenance(self, **extra: Any) -> dict[str, Any]:
         """How a result was made, for the JSON/XLSX outputs: tool, township, inputs, CRS, date."""
         inputs = []
-        for kind_name, layer in self._layers.items():
+        for kind_name, layer in self.loaded().items():
             stat = layer.path.stat()
             inputs.append({
                 "layer": kind_name,
