@@ -39,18 +39,22 @@ def _cap(findings: list[Finding], layer: str, check: str, severity: str) -> list
     if len(findings) <= MAX_PER_CHECK:
         return findings
     extra = len(findings) - MAX_PER_CHECK
-    return findings[:MAX_PER_CHECK] + [Finding(layer, "…", severity, check, f"and {extra} more like these")]
+    return findings[:MAX_PER_CHECK] + [Finding(layer, "…", severity, check, f"and {extra} more like these",
+                                               f"另有 {extra} 条同类问题")]
 
 
-def _ids(layer: Layer) -> pd.Series:
-    return layer.ids()
+def _zh(layer: Layer, field: str) -> str:
+    """A field's Chinese name in messages."""
+    return layer.kind.field(field).zh if field in layer.kind.field_names else field
 
 
 def check_geometry(layer: Layer) -> list[Finding]:
     """Invalid geometries (repaired in memory) and features left out for lack of geometry."""
     out = [Finding(layer.name, fid, "error", "invalid_geometry",
                    f"invalid geometry ({layer.invalid_reasons.get(fid, 'invalid')}); analyses use a repaired copy, "
-                   "the file is unchanged: fix it in your GIS (e.g. QGIS 'Fix geometries')")
+                   "the file is unchanged: fix it in your GIS (e.g. QGIS 'Fix geometries')",
+                   f"图形无效（{layer.invalid_reasons.get(fid, 'invalid')}）；统计时使用修复后的副本，原文件未改动："
+                   "请在 GIS 中修复（如 QGIS“修复几何图形”）")
            for fid in layer.repaired]
     if layer.dropped is not None:
         for _, row in layer.dropped.iterrows():
@@ -59,7 +63,8 @@ def check_geometry(layer: Layer) -> list[Finding]:
                 fid = f"line {int(row['row'])}"
             out.append(Finding(layer.name, fid, "error", "empty_geometry",
                                f"{row.get('reason', 'no geometry')}: the feature is left out of every count; "
-                               "draw it or give it coordinates"))
+                               "draw it or give it coordinates",
+                               "缺少图形：该要素未计入任何统计；请补绘图形或补填坐标"))
     return _cap(out, layer.name, "geometry", "error")
 
 
@@ -73,18 +78,21 @@ def check_duplicates(layer: Layer) -> list[Finding]:
         dup = ids.notna() & ids.duplicated(keep=False)
         for value, n in ids[dup].value_counts().items():
             out.append(Finding(layer.name, str(value), "error", "duplicate_id",
-                               f"{idf} {value} is used by {n} features; give each its own id"))
+                               f"{idf} {value} is used by {n} features; give each its own id",
+                               f"编号 {value} 被 {n} 个要素重复使用；请给每个要素唯一编号"))
         missing = ids.isna()
         if missing.any() and layer.kind.field(idf).required:
             for fid in layer.ids()[missing]:
-                out.append(Finding(layer.name, fid, "error", "missing_id", f"no {idf}; give the feature an id"))
+                out.append(Finding(layer.name, fid, "error", "missing_id", f"no {idf}; give the feature an id",
+                                   "缺少编号；请补填"))
     wkb = pd.Series(shapely.to_wkb(shapely.normalize(gdf.geometry.to_numpy()), hex=True), index=gdf.index)
     dup_geom = wkb.duplicated(keep="first")
     if dup_geom.any():
         first_of = {h: fid for h, fid in zip(wkb[~dup_geom], layer.ids()[~dup_geom], strict=True)}
         for fid, h in zip(layer.ids()[dup_geom], wkb[dup_geom], strict=True):
             out.append(Finding(layer.name, fid, "warning", "duplicate_geometry",
-                               f"same geometry as {first_of[h]}: a feature entered twice?"))
+                               f"same geometry as {first_of[h]}: a feature entered twice?",
+                               f"与 {first_of[h]} 图形完全相同：是否重复录入？"))
     return _cap(out, layer.name, "duplicates", "error")
 
 
@@ -96,7 +104,8 @@ def check_required(layer: Layer) -> list[Finding]:
             continue
         blank = layer.gdf[f.name].isna()
         for fid in layer.ids()[blank]:
-            out.append(Finding(layer.name, fid, "error", "missing_value", f"no {f.name} ({f.zh}); fill it in"))
+            out.append(Finding(layer.name, fid, "error", "missing_value", f"no {f.name} ({f.zh}); fill it in",
+                               f"缺少{f.zh}；请补填"))
     return _cap(out, layer.name, "required", "error")
 
 
@@ -112,7 +121,8 @@ def check_dates(layer: Layer, *, today: dt.date) -> list[Finding]:
             bad = gdf[a].notna() & gdf[b].notna() & (gdf[b] < gdf[a])
             for fid, da, db in zip(ids[bad], gdf[a][bad], gdf[b][bad], strict=True):
                 out.append(Finding(layer.name, fid, "error", "date_order",
-                                   f"{b} {db:%Y-%m-%d} is before {a} {da:%Y-%m-%d}; correct one of them"))
+                                   f"{b} {db:%Y-%m-%d} is before {a} {da:%Y-%m-%d}; correct one of them",
+                                   f"{_zh(layer, b)} {db:%Y-%m-%d} 早于{_zh(layer, a)} {da:%Y-%m-%d}；请更正其中之一"))
     limit = pd.Timestamp(today)
     for col in [f.name for f in layer.kind.fields if f.dtype == "date" and f.name in gdf.columns]:
         if layer.name == "land_transfers" and col == "end_date":
@@ -120,10 +130,12 @@ def check_dates(layer: Layer, *, today: dt.date) -> list[Finding]:
         late = gdf[col].notna() & (gdf[col] > limit)
         for fid, d in zip(ids[late], gdf[col][late], strict=True):
             out.append(Finding(layer.name, fid, "warning", "future_date",
-                               f"{col} {d:%Y-%m-%d} is after the data date {today:%Y-%m-%d}; a typing slip?"))
+                               f"{col} {d:%Y-%m-%d} is after the data date {today:%Y-%m-%d}; a typing slip?",
+                               f"{_zh(layer, col)} {d:%Y-%m-%d} 晚于数据日期 {today:%Y-%m-%d}；是否录入错误？"))
         early = gdf[col].notna() & (gdf[col] < pd.Timestamp("1950-01-01"))
         for fid, d in zip(ids[early], gdf[col][early], strict=True):
-            out.append(Finding(layer.name, fid, "warning", "old_date", f"{col} {d:%Y-%m-%d} is before 1950"))
+            out.append(Finding(layer.name, fid, "warning", "old_date", f"{col} {d:%Y-%m-%d} is before 1950",
+                               f"{_zh(layer, col)} {d:%Y-%m-%d} 早于1950年"))
     if layer.name == "infected_trees" and "status" in gdf.columns:
         rank = {code: i for i, code in enumerate(TREE_STATUS.codes)}
         status_rank = gdf["status"].map(rank)
@@ -133,7 +145,8 @@ def check_dates(layer: Layer, *, today: dt.date) -> list[Finding]:
             lacking = (status_rank >= rank[status]) & gdf[col].isna()
             for fid, st in zip(ids[lacking], gdf["status"][lacking], strict=True):
                 out.append(Finding(layer.name, fid, "warning", "status_without_date",
-                                   f"status is {st} but {col} is empty"))
+                                   f"status is {st} but {col} is empty",
+                                   f"状态为{TREE_STATUS.label(st, 'zh')}，但{_zh(layer, col)}为空"))
     return _cap(out, layer.name, "dates", "error")
 
 
@@ -149,7 +162,9 @@ def check_encoding(layer: Layer) -> list[Finding]:
             return [Finding(layer.name, "-", "warning", "encoding",
                             f"text in field {col!r} looks garbled (e.g. {hits.iloc[0][:30]!r}): the file's encoding "
                             "was probably read wrong; add a .cpg file next to a shapefile, or set encoding = \"gbk\" "
-                            "for this layer in township.toml")]
+                            "for this layer in township.toml",
+                            f"字段 {col!r} 的文字疑似乱码（如 {hits.iloc[0][:30]!r}）：文件编码可能识别错误；请在 shapefile "
+                            "旁放置 .cpg 文件，或在 township.toml 中为该图层设置 encoding = \"gbk\"")]
     return []
 
 
@@ -160,7 +175,9 @@ def check_crs(layer: Layer) -> list[Finding]:
         severity = "info" if layer.source_crs.is_geographic else "warning"
         return [Finding(layer.name, "-", severity, "crs_inferred",
                         f"the file has no coordinate system; using {layer.source_crs.to_string()} "
-                        f"({layer.crs_note}); add a .prj or set crs for this layer in township.toml to confirm")]
+                        f"({layer.crs_note}); add a .prj or set crs for this layer in township.toml to confirm",
+                        f"文件没有坐标系；按 {layer.source_crs.to_string()} 读取（推断）；请补充 .prj 或在 "
+                        "township.toml 中为该图层设置 crs 以确认")]
     return []
 
 
@@ -174,7 +191,7 @@ def check_outside(layer: Layer, villages: gpd.GeoDataFrame | None, tolerance_m: 
     far = dist > tolerance_m
     out = [Finding(layer.name, fid, "warning", "outside_township",
                    f"lies {d:,.0f} m outside the township's villages: wrong coordinates, or a feature of a "
-                   "neighbouring township?")
+                   "neighbouring township?", f"位于本乡各村范围外 {d:,.0f} 米：坐标有误，还是邻乡的要素？")
            for fid, d in zip(layer.ids()[far], dist[far], strict=True)]
     return _cap(out, layer.name, "outside_township", "warning")
 
@@ -201,7 +218,9 @@ def check_gcj02(layer: Layer, reference: gpd.GeoDataFrame | None) -> list[Findin
         return [Finding(layer.name, "-", "warning", "gcj02_shift",
                         f"only {raw:.0%} of the points fall inside the {reference.attrs.get('kind', 'reference')} "
                         f"layer, but {fixed:.0%} do after undoing the GCJ-02 shift: the coordinates were probably "
-                        "copied from AMap/Tencent; convert them with `geo-township import --from-gcj02`")]
+                        "copied from AMap/Tencent; convert them with `geo-township import --from-gcj02`",
+                        f"仅 {raw:.0%} 的点落在参照图层内，按 GCJ-02（火星坐标）纠偏后为 {fixed:.0%}：坐标很可能取自"
+                        "高德/腾讯地图；请用 `geo-township import --from-gcj02` 转换")]
     return []
 
 
@@ -220,7 +239,8 @@ def check_overlaps(layer: Layer, *, min_m2: float = 10.0) -> list[Finding]:
     areas = area_m2(inter)
     ids = layer.ids().to_numpy()
     out = [Finding(layer.name, f"{ids[a]} / {ids[b]}", "warning", "overlapping_polygons",
-                   f"{ids[a]} and {ids[b]} overlap by {m2:,.0f} m²; areas per group count it twice")
+                   f"{ids[a]} and {ids[b]} overlap by {m2:,.0f} m²; areas per group count it twice",
+                   f"{ids[a]} 与 {ids[b]} 重叠 {m2:,.0f} 平方米；分组面积会重复计算")
            for a, b, m2 in zip(left, right, areas, strict=True) if m2 > min_m2]
     return _cap(out, layer.name, "overlapping_polygons", "warning")
 

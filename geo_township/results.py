@@ -40,6 +40,11 @@ class Finding:
     severity: str
     check: str
     message: str
+    message_zh: str = ""
+
+    def message_in(self, lang: str) -> str:
+        """The message in ``lang`` (the English one when no Chinese message is given)."""
+        return self.message_zh if lang == "zh" and self.message_zh else self.message
 
 
 @dataclass
@@ -77,26 +82,27 @@ class Result:
     def has_errors(self) -> bool:
         return any(f.severity == "error" for f in self.findings)
 
-    def findings_frame(self) -> pd.DataFrame:
-        """Findings as a table ordered by severity, layer and feature."""
-        frame = pd.DataFrame([f.__dict__ for f in self.findings],
+    def findings_frame(self, lang: str = "en") -> pd.DataFrame:
+        """Findings as a table ordered by severity, layer and feature, messages in ``lang``."""
+        frame = pd.DataFrame([{"layer": f.layer, "feature": f.feature, "severity": f.severity, "check": f.check,
+                               "message": f.message_in(lang)} for f in self.findings],
                              columns=["layer", "feature", "severity", "check", "message"])
         if len(frame):
             frame["_order"] = frame["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
             frame = frame.sort_values(["_order", "layer", "check", "feature"], kind="stable").drop(columns="_order")
         return frame.reset_index(drop=True)
 
-    def all_tables(self) -> dict[str, pd.DataFrame]:
+    def all_tables(self, lang: str = "en") -> dict[str, pd.DataFrame]:
         """The main table, the others, and the findings (when there are any)."""
         out = {"summary": self.table, **self.tables}
         if self.findings:
-            out["findings"] = self.findings_frame()
+            out["findings"] = self.findings_frame(lang)
         return out
 
     def localised(self, lang: str = "en", *, headings: bool = True) -> dict[str, pd.DataFrame]:
         """Every table with coded values as words and (optionally) headings in ``lang``."""
         return {name: localise(df, lang, vocab=self.vocab, headings=headings, labels=self.labels)
-                for name, df in self.all_tables().items()}
+                for name, df in self.all_tables(lang).items()}
 
 
 def localise(df: pd.DataFrame, lang: str, *, vocab: dict[str, str] | None = None,

@@ -82,3 +82,12 @@ def test_garbled_text_is_flagged(tmp_path):
                                             encoding="utf-8")
     result = check_township(load_township(tmp_path))
     assert any(f.check == "encoding" for f in result.findings)
+
+
+def test_findings_in_chinese(tiny_township):
+    result = check_township(load_township(tiny_township))
+    zh = result.localised("zh")["findings"]
+    row = zh[zh["要素"] == "T3"].iloc[0]
+    assert row["检查项"] == "位于乡镇范围外" and "米" in row["说明"] and "outside" not in row["说明"]
+    en = result.localised("en")["findings"]
+    assert en[en["Feature"] == "T3"].iloc[0]["Check"] == "outside_township"

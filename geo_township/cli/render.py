@@ -48,7 +48,7 @@ def _rounded(df: pd.DataFrame, decimals: dict[str, int], default: int | None) ->
 
 def _prepared(result: Result, lang: str, *, headings: bool, default_decimals: int | None) -> dict[str, pd.DataFrame]:
     tables = {}
-    for name, df in result.all_tables().items():
+    for name, df in result.all_tables(lang).items():
         df = _rounded(df, result.decimals, default_decimals)
         tables[name] = localise(df, lang, vocab=result.vocab, headings=headings, labels=result.labels)
     return tables
@@ -102,13 +102,13 @@ def table_text(result: Result, lang: str, *, width: int | None = None) -> str:
         width = shutil.get_terminal_size((160, 40)).columns  # $COLUMNS, the terminal, else 160
     console = Console(record=True, width=width, file=_Null(), force_terminal=False,
                       color_system=None, highlight=False, emoji=False)
-    for name, df in result.all_tables().items():
+    for name, df in result.all_tables(lang).items():
         if name == "findings":
             continue
         title = result.title_in(lang) if name == "summary" else table_label(name, lang)
         console.print(_rich_table(df, title, result, lang))
     if result.findings:
-        findings = result.findings_frame()
+        findings = result.findings_frame(lang)
         n = len(findings)
         title = table_label("findings", lang) + f" ({n})"
         console.print(_rich_table(findings.head(MAX_FINDINGS_SHOWN), title, result, lang))
