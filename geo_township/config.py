@@ -49,6 +49,9 @@ PARAMETERS: dict[str, Param] = {
         Param("tolerance_mu", float, 0.0,
               "declared vs measured area: absolute difference (mu) beyond which a parcel is flagged; "
               "0 means only the percentage applies", minimum=0.0),
+        Param("tolerance_rule", str, "any",
+              "declared vs measured area, when tolerance_mu is set: flag a parcel beyond either tolerance (any) "
+              "or only beyond both the percentage and the mu (both)", choices=("any", "both")),
         Param("overlap_min_mu", float, 0.1,
               "overlaps between parcels smaller than this (mu) are digitising slivers and ignored",
               minimum=0.0),
