@@ -3,6 +3,8 @@ CSV/JSON, options and bad input."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -101,13 +103,91 @@ def test_xlsx_has_a_sheet_per_finding_type_and_the_totals(runner, faulty, tmp_pa
     assert row["parcel_id"] == "F" and row["outside_pct"] == pytest.approx(25.0, abs=0.01)
 
 
+def test_csv_to_stdout_is_the_findings_with_parcel_ids(runner, faulty):
+    result = runner.invoke(main, ["audit", "--township", str(faulty), "--format", "csv", "--no-gpkg"])
+    assert result.exit_code == 1
+    assert result.stdout.startswith("\ufeff")  # Excel reads the BOM as UTF-8
+    rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
+    assert list(rows[0]) == ["parcel_id", "severity", "check", "message"]
+    by_parcel = {r["parcel_id"]: r for r in rows}
+    assert set(by_parcel) == {"H", "A / B", "F", "C / D"}
+    assert "overlap by 7.50 mu" in by_parcel["A / B"]["message"] and by_parcel["A / B"]["severity"] == "error"
+    assert "declared 15.90 mu but the drawn parcel measures 15.00 mu" in by_parcel["H"]["message"]
+    assert "3.75 mu (25.0%)" in by_parcel["F"]["message"]  # 25 m × 100 m over the boundary
+    assert by_parcel["C / D"]["severity"] == "info"
+
+
 def test_zh_csv_has_chinese_headings_and_words(runner, faulty):
     result = runner.invoke(main, ["audit", "--township", str(faulty), "--format", "csv", "--lang", "zh",
                                   "--no-gpkg"])
     assert result.exit_code == 1
     lines = result.stdout.lstrip("\ufeff").splitlines()
-    assert lines[0] == "检查项,级别,问题数,地块数,涉及面积(亩)"
-    assert lines[2].startswith("重复流转(地块重叠),错误,1,2,7.")
+    assert lines[0] == "地块编号,级别,检查项,说明"
+    assert any(line.startswith("A / B,错误,重复流转(地块重叠),A 与 B 重叠 7.50 亩") for line in lines)
+
+
+def test_csv_file_is_the_findings_and_each_table_lies_next_to_it(runner, faulty, tmp_path):
+    out = tmp_path / "audit.csv"
+    result = runner.invoke(main, ["audit", "--township", str(faulty), "-o", str(out)])
+    assert result.exit_code == 1, result.stderr
+    names = sorted(p.name for p in tmp_path.glob("audit*.csv"))
+    assert names == ["audit.csv", "audit_area_mismatch.csv", "audit_by_land_type.csv", "audit_by_start_year.csv",
+                     "audit_by_use.csv", "audit_by_village.csv", "audit_outside_village.csv", "audit_overlap.csv",
+                     "audit_renewal.csv", "audit_summary.csv"]
+    assert "CSV: " in result.stderr and "audit_by_village.csv" in result.stderr
+    findings = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert {r["parcel_id"] for r in findings} == {"H", "A / B", "F", "C / D"}
+    by_village = {r["village"]: r for r in csv.DictReader(io.StringIO(
+        (tmp_path / "audit_by_village.csv").read_text(encoding="utf-8-sig")))}
+    assert by_village["甲村"]["parcels"] == "6"  # every parcel is recorded under 甲村
+    assert float(by_village["Total"]["declared_mu"]) == pytest.approx(5 * 15.0 + 15.9)
+    overlap = list(csv.DictReader(io.StringIO((tmp_path / "audit_overlap.csv").read_text(encoding="utf-8-sig"))))
+    assert (overlap[0]["parcel_a"], overlap[0]["parcel_b"]) == ("A", "B")
+
+
+def test_tolerance_rule_option(runner, faulty):
+    # H: declared 15.9 for 15 drawn (+0.9 mu, +6 %)
+    args = ["audit", "--township", str(faulty), "--tolerance-mu", "1", "--format", "json", "--no-gpkg"]
+    any_ = json.loads(runner.invoke(main, args).stdout)["tables"]
+    both = json.loads(runner.invoke(main, [*args, "--tolerance-rule", "both"]).stdout)["tables"]
+    assert [r["parcel_id"] for r in any_["area_mismatch"]] == ["H"]
+    assert "area_mismatch" not in both
+    assert runner.invoke(main, [*args, "--tolerance-rule", "all"]).exit_code == 2
+
+
+def test_a_gpkg_in_a_missing_folder_names_the_gpkg_option(runner, faulty, tmp_path):
+    result = runner.invoke(main, ["audit", "--township", str(faulty), "--gpkg", str(tmp_path / "no" / "x.gpkg")])
+    assert result.exit_code == 2
+    assert "--gpkg" in result.stderr and "-o path" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreadable_date_is_a_finding_not_a_stop(runner, tmp_path):
+    folder = tmp_path / "town"
+    folder.mkdir()
+    write_township(folder, [{"id": "A", "geometry": sq(100, 100, 100), "start": "2020-13-01"},
+                            {"id": "B", "geometry": sq(400, 100, 100), "start": "not a date"},
+                            {"id": "C", "geometry": sq(700, 100, 100)}])
+    result = runner.invoke(main, ["audit", "--township", str(folder), "--format", "json", "--no-gpkg"])
+    assert result.exit_code == 1, result.stderr  # an error finding, not bad input
+    tables = json.loads(result.stdout)["tables"]
+    assert [(r["parcel_id"], r["value"]) for r in tables["bad_date"]] == [("A", "2020-13-01"), ("B", "not a date")]
+    assert tables["by_village"][-1]["parcels"] == 3
+    # other commands still refuse the file, naming the values
+    area = runner.invoke(main, ["area", "land_transfers", "--township", str(folder)])
+    assert area.exit_code == 2 and "2020-13-01" in area.stderr
+
+
+def test_duplicate_ids_are_told_apart(runner, tmp_path):
+    folder = tmp_path / "town"
+    folder.mkdir()
+    write_township(folder, [{"id": "A", "geometry": sq(100, 100, 100), "declared": 20.0},
+                            {"id": "A", "geometry": sq(400, 100, 100)}])
+    result = runner.invoke(main, ["audit", "--township", str(folder), "--gpkg", str(tmp_path / "a.gpkg")])
+    assert result.exit_code == 1
+    assert "A (feature 1)" in result.stdout
+    back = gpd.read_file(tmp_path / "a.gpkg", layer="parcels")
+    assert back["checks"].tolist() == ["area_mismatch, duplicate_id", "duplicate_id"]
 
 
 def test_json_and_no_gpkg(runner, faulty, tmp_path, monkeypatch):

@@ -224,6 +224,25 @@ def test_declared_against_measured_with_percentage_and_absolute_tolerances():
     assert sorted(both["parcel_id"]) == ["M8", "P3", "P6"]
 
 
+def test_tolerance_rule_both_needs_the_share_and_the_mu_exceeded():
+    # planar GK areas: 100 m × 100 m = 15 mu, 30 m × 30 m = 1.35 mu, 400 m × 400 m = 240 mu
+    gdf = parcels({"parcel_id": "MID", "geometry": sq(0, 0, 100), "declared_mu": 16.5},  # +1.5 mu, +10 %
+                  {"parcel_id": "SMALL", "geometry": sq(200, 0, 30), "declared_mu": 1.6},  # +0.25 mu, +18.5 %
+                  {"parcel_id": "BIG", "geometry": sq(300, 0, 400), "declared_mu": 250.0})  # +10 mu, +4.2 %
+    flagged = {rule: sorted(audit_layers(gdf, method="planar", tolerance_pct=5, tolerance_mu=1.0,
+                                         tolerance_rule=rule).tables["area_mismatch"]["parcel_id"])
+               for rule in ("any", "both")}
+    assert flagged == {"any": ["BIG", "MID", "SMALL"], "both": ["MID"]}
+    result = audit_layers(gdf, method="planar", tolerance_pct=5, tolerance_mu=1.0, tolerance_rule="both")
+    assert "beyond the tolerance of 5% and 1 mu" in findings(result, "area_mismatch")[0].message
+    assert "both must be exceeded" in result.notes[-1]
+    # without an absolute tolerance the rule changes nothing
+    assert sorted(audit_layers(gdf, method="planar", tolerance_rule="both").tables["area_mismatch"]["parcel_id"]) == [
+        "MID", "SMALL"]
+    with pytest.raises(UsageError, match="tolerance_rule"):
+        audit_layers(gdf, tolerance_rule="either")
+
+
 def test_ellipsoidal_measured_area_agrees_with_geod():
     geom = sq(100, 100, 300, 200)
     gdf = parcels({"parcel_id": "E", "geometry": geom})
@@ -263,6 +282,44 @@ def test_record_checks():
     assert audit_layers(gdf, method="planar", max_contract_years=40).tables.get("contract_too_long") is None
 
 
+def test_two_features_sharing_an_id_keep_their_own_findings():
+    gdf = parcels({"parcel_id": "A", "geometry": sq(0, 0, 100), "declared_mu": 20.0},  # 15 mu drawn: +33 %
+                  {"parcel_id": "A", "geometry": sq(300, 0, 100)},  # clean, but overlaps B by 50 m × 100 m
+                  {"parcel_id": "B", "geometry": sq(350, 0, 100)},
+                  {"parcel_id": "C", "geometry": sq(600, 0, 100)})
+    result = audit_layers(gdf, method="planar")
+    assert [f.feature for f in findings(result, "area_mismatch")] == ["A (feature 1)"]
+    assert [f.feature for f in findings(result, "overlap")] == ["A (feature 2) / B"]
+    (dup,) = findings(result, "duplicate_id")
+    assert dup.feature == "A" and "feature 1, feature 2" in dup.message
+    parcels_ = result.features["parcels"].set_index("parcel_id")
+    assert list(parcels_.index) == ["A (feature 1)", "A (feature 2)", "B", "C"]
+    assert parcels_["checks"].to_dict() == {"A (feature 1)": "area_mismatch, duplicate_id",
+                                            "A (feature 2)": "overlap, duplicate_id", "B": "overlap", "C": ""}
+    assert parcels_["audit"].tolist() == ["error", "error", "error", "ok"]
+    assert parcels_.loc["A (feature 2)", "double_counted_with"] == "B"
+    assert parcels_.loc["B", "double_counted_with"] == "A (feature 2)"
+    assert parcels_.loc["B", "double_counted_mu"] == pytest.approx(7.5)
+    assert np.isnan(parcels_.loc["A (feature 1)", "double_counted_mu"])
+    assert "declared 20.00 mu" in parcels_.loc["A (feature 1)", "details"]
+    assert "overlap by 7.50 mu" in parcels_.loc["A (feature 2)", "details"]
+    assert "重叠 7.50 亩" in parcels_.loc["A (feature 2)", "details_zh"]
+    summary = result.table.set_index("check")
+    assert summary.loc["area_mismatch", "parcels"] == 1 and summary.loc["overlap", "parcels"] == 2
+    assert summary.loc["duplicate_id", "parcels"] == 2
+
+
+def test_a_duplicated_id_is_shown_with_its_place_in_the_file(tmp_path):
+    gdf = parcels({"parcel_id": "E", "geometry": sq(0, 0, 100)},
+                  {"parcel_id": "A", "geometry": sq(300, 0, 100), "declared_mu": 20.0},
+                  {"parcel_id": "A", "geometry": sq(600, 0, 100)})
+    gdf.loc[0, "geometry"] = None  # feature 1 has no geometry: the two A are features 2 and 3 of the file
+    result = audit_transfers(load_township(_write_township(tmp_path, gdf)), method="planar")
+    assert [f.feature for f in findings(result, "area_mismatch")] == ["A (feature 2)"]
+    assert "feature 2, feature 3" in findings(result, "duplicate_id")[0].message
+    assert result.features["parcels"]["feature"].tolist() == ["feature 2", "feature 3"]
+
+
 def test_a_field_the_layer_lacks_is_one_finding_not_one_per_parcel():
     gdf = parcels(*({"parcel_id": f"P{k}", "geometry": sq(k * 100, 0, 50)} for k in range(5)))
     gdf = gdf.drop(columns=["declared_mu", "start_date", "end_date"])
@@ -298,6 +355,66 @@ def _write_township(folder: Path, transfers: gpd.GeoDataFrame, *, farmland: gpd.
         toml += '\n[layers.basic_farmland]\npath = "farmland.gpkg"\n'
     (folder / "township.toml").write_text(toml, encoding="utf-8")
     return folder
+
+
+def _write_raw_transfers(folder: Path, rows: list[dict]) -> Path:
+    """A township whose transfers file holds the dates as typed (text), e.g. '2020-13-01'."""
+    villages().to_crs(4490).rename(columns={"village": "村名"}).to_file(folder / "villages.gpkg")
+    gpd.GeoDataFrame([{"地块编号": r["id"], "村名": "甲村", "地类": "耕地", "用途": "粮食种植",
+                       "流转面积": r.get("declared", "15"), "起始日期": r.get("start", "2020-01-01"),
+                       "终止日期": r.get("end", "2029-12-31"), "geometry": r["geometry"]} for r in rows],
+                     geometry="geometry", crs=CRS).to_crs(4490).to_file(folder / "transfers.gpkg")
+    (folder / "township.toml").write_text('[township]\nname = "测试乡"\n\n[layers.villages]\npath = "villages.gpkg"'
+                                          '\n\n[layers.land_transfers]\npath = "transfers.gpkg"\n', encoding="utf-8")
+    return folder
+
+
+def test_the_lenient_read_lists_bad_cells_and_strict_reads_still_refuse(tmp_path):
+    from geo_township.errors import FieldError
+
+    _write_raw_transfers(tmp_path, [
+        {"id": "OK", "geometry": sq(0, 0, 100)},
+        {"id": "B", "geometry": sq(200, 0, 100), "start": "2020-13-01"},
+        {"id": "C", "geometry": sq(400, 0, 100), "start": "not a date", "end": "2030-02-30", "declared": "twelve"},
+    ])
+    township = load_township(tmp_path)
+    layer = township.layer("land_transfers", lenient=True)
+    cells = layer.bad_cells.sort_values(["row", "field"]).reset_index(drop=True)
+    assert cells[["row", "feature", "field", "value"]].values.tolist() == [
+        [1, "B", "start_date", "2020-13-01"], [2, "C", "declared_mu", "twelve"],
+        [2, "C", "end_date", "2030-02-30"], [2, "C", "start_date", "not a date"]]
+    assert layer.gdf["start_date"].isna().tolist() == [False, True, True]
+    assert layer.gdf.loc[1, "end_date"] == pd.Timestamp("2029-12-31")  # the readable cells are kept
+    assert township.layer("land_transfers", lenient=True) is layer
+    with pytest.raises(FieldError, match="2020-13-01"):  # other commands read strictly, as before
+        township.layer("land_transfers")
+    assert township.provenance()["inputs"][0]["layer"] == "land_transfers"  # the lenient read is recorded
+
+
+def test_unreadable_dates_are_findings_and_the_audit_goes_on(tmp_path):
+    _write_raw_transfers(tmp_path, [
+        {"id": "B", "geometry": sq(100, 100, 100), "start": "2020-13-01"},
+        {"id": "C", "geometry": sq(400, 100, 100), "start": "not a date", "end": ""},
+        # D ends 2015, before B's (unreadable) start could be checked: open-ended, so counted twice
+        {"id": "D", "geometry": sq(150, 100, 100), "start": "2010-01-01", "end": "2015-12-31"},
+        {"id": "N", "geometry": sq(700, 100, 100), "declared": "twelve"},
+    ])
+    result = audit_transfers(load_township(tmp_path), method="planar")
+    bad = result.tables["bad_date"]
+    assert bad[["parcel_id", "field", "value"]].values.tolist() == [["B", "start_date", "2020-13-01"],
+                                                                    ["C", "start_date", "not a date"]]
+    assert [(f.feature, f.severity) for f in findings(result, "bad_date")] == [("B", "error"), ("C", "error")]
+    assert "'2020-13-01' is not a date" in findings(result, "bad_date")[0].message
+    assert "“2020-13-01”不是有效日期" in findings(result, "bad_date")[0].message_zh
+    # a blank cell is a missing date; an unreadable one is reported once, as bad_date
+    (undated,) = findings(result, "missing_dates")
+    assert undated.feature == "C" and undated.message.startswith("no end date:")
+    assert [f.feature for f in findings(result, "bad_value")] == ["N"]
+    assert "'twelve'" in findings(result, "bad_value")[0].message
+    assert "missing_declared" not in result.tables
+    assert [f.feature for f in findings(result, "overlap")] == ["B / D"]
+    assert result.tables["overlap"]["overlap_mu"].iloc[0] == pytest.approx(7.5)  # 50 m × 100 m
+    assert result.tables["by_village"].set_index("village").loc["Total", "parcels"] == 4
 
 
 def test_invalid_and_empty_geometries_are_reported_and_the_file_is_unchanged(tmp_path):
@@ -417,9 +534,27 @@ def test_map_overlays_highlight_parcels_with_findings(tmp_path):
     township = load_township(_write_township(tmp_path, gdf))
     overlays = audit_overlays(township)
     assert [o.key for o in overlays] == ["land_transfer_audit", "land_transfer_double_counted"]
-    assert sorted(overlays[0].gdf["parcel_id"]) == ["A", "B"]
-    assert set(overlays[0].gdf["audit"]) == {"error"}
-    assert overlays[0].gdf["check"].tolist() == ["overlap", "overlap"]
+    audit, twice = overlays
+    assert sorted(audit.gdf["parcel_id"]) == ["A", "B"]
+    assert set(audit.gdf["audit"]) == {"error"}
+    assert audit.gdf["check"].tolist() == ["overlap", "overlap"]
+    # only the legend classes that occur; Chinese descriptions; check codes labelled by the vocabulary
+    assert [c.code for c in audit.categories] == ["error"]
+    assert audit.describe("zh").startswith("有审计问题的流转地块") and twice.describe("zh").startswith("两份")
+    assert audit.vocab["checks"] == "audit_check" and audit.vocab["check"] == "audit_check"
+    # a click tells the whole story: the other parcel, the mu counted twice, the messages
+    row = audit.gdf.set_index("parcel_id").loc["A"]
+    assert {"double_counted_with", "double_counted_mu", "details"} <= set(audit.fields)
+    assert row["double_counted_with"] == "B"
+    assert row["double_counted_mu"] == pytest.approx(geod_mu(sq(150, 100, 50, 100)), rel=1e-7)
+    assert "the same land is counted twice" in row["details"]
+
+
+def test_notes_name_the_non_farming_uses_as_the_tables_do():
+    gdf = parcels({"parcel_id": "A", "geometry": sq(100, 100, 100)})
+    result = audit_layers(gdf, method="planar")
+    assert result.notes[-1].endswith("non-farming uses: photovoltaic, buildings, fish ponds")
+    assert result.notes_zh[-1].endswith("非农用途：光伏发电、建设用地、水产养殖")
 
 
 # --------------------------------------------------------------------------- the sample
