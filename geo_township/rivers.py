@@ -174,6 +174,48 @@ def _dissolve(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return single.loc[order]
 
 
+def inside_points(geoms: np.ndarray) -> np.ndarray:
+    """A point inside each geometry: polygons by :func:`shapely.point_on_surface`, other
+    geometries as they are (a point is its own)."""
+    polys = np.isin(shapely.get_type_id(geoms), _POLYGON_TYPES)
+    out = geoms.copy()
+    if polys.any():
+        out[polys] = shapely.point_on_surface(geoms[polys])
+    return out
+
+
+def village_by_location(geoms: np.ndarray, villages: gpd.GeoDataFrame | None) -> np.ndarray:
+    """The village each geometry's inside point (:func:`inside_points`) lies in, else None.
+
+    ``geoms`` and ``villages`` share a CRS. A point on the edge shared by two villages goes
+    to the first of them in the layer's order. Used to fill in the village of features whose
+    record names none (sand sites, outfalls, parcels)."""
+    out = np.full(len(geoms), None, dtype=object)
+    if villages is None or "village" not in villages.columns or not len(geoms):
+        return out
+    tree = shapely.STRtree(villages.geometry.to_numpy())
+    gi, vi = tree.query(inside_points(geoms), predicate="intersects")
+    first = pd.Series(vi, index=gi).groupby(level=0).min()
+    out[first.index.to_numpy()] = villages["village"].to_numpy()[first.to_numpy()]
+    return out
+
+
+def fill_villages(recorded: np.ndarray, geoms: np.ndarray, villages: gpd.GeoDataFrame | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``recorded`` (the record's village per feature) with the blanks (None, NaN or empty
+    text) filled in by location; also returns which were filled (a boolean mask)."""
+    values = np.asarray(recorded, dtype=object).copy()
+    text = pd.Series(values, dtype=object)
+    blank = (text.isna() | (text.astype("string").str.strip() == "").fillna(False)).to_numpy(dtype=bool)
+    filled = np.zeros(len(values), dtype=bool)
+    if not blank.any() or villages is None:
+        return values, filled
+    found = village_by_location(geoms[blank], villages)
+    values[blank] = found
+    filled[blank] = pd.notna(found)
+    return values, filled
+
+
 def reach_lines(rivers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The river line of each reach (lakes as their polygon), dissolved: columns ``reach``
     and geometry, in the input's CRS. Used for distances to the river."""
@@ -308,7 +350,8 @@ def river_lengths(rivers: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None = 
 
 
 def features_in_zones(zones: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame,
-                      layers: Mapping[str, gpd.GeoDataFrame], *, method: Method = "ellipsoidal"
+                      layers: Mapping[str, gpd.GeoDataFrame], *, method: Method = "ellipsoidal",
+                      villages: gpd.GeoDataFrame | None = None,
                       ) -> tuple[pd.DataFrame, dict[str, gpd.GeoDataFrame]]:
     """Features of ``layers`` (kind name → GeoDataFrame, all in the zones' CRS, which must
     be projected in metres) that intersect a management zone.
@@ -318,14 +361,22 @@ def features_in_zones(zones: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame,
     river line; 0 when it touches it) and, for polygons, ``inside_mu`` (the part inside
     the zone, by ``method``). Rows are ordered by layer, then distance.
 
+    ``village`` is the record's; where the record has none (a layer without a village
+    field, or a blank) it is the village the feature lies in, from ``villages`` (same CRS;
+    a polygon by a point inside it, see :func:`village_by_location`). The number so located
+    is in ``table.attrs["villages_located"]``.
+
     Also returns, per layer, the features inside a zone with those columns joined (one
     feature per reach it lies in), for maps and GeoPackages.
     """
     columns = ["layer", "feature", "village", "reach", "river_chief", "distance_m", "inside_mu"]
     rows = []
     features: dict[str, gpd.GeoDataFrame] = {}
+    located = 0
     if not len(zones):
-        return pd.DataFrame(columns=columns), features
+        empty = pd.DataFrame(columns=columns)
+        empty.attrs["villages_located"] = 0
+        return empty, features
     lines = reach_lines(rivers).set_index("reach")
     zone_geoms = zones.geometry.to_numpy()
     zone_reach = zones["reach"].to_numpy()
@@ -345,18 +396,21 @@ def features_in_zones(zones: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame,
         if polys.any():
             parts = shapely.intersection(geoms[fi][polys], zone_geoms[zi][polys])
             inside[polys] = area(gpd.GeoSeries(parts, crs=zones.crs), unit="mu", method=method)
-        village = gdf["village"].to_numpy()[fi] if "village" in gdf.columns else np.full(len(fi), None)
+        recorded = gdf["village"].to_numpy(dtype=object)[fi] if "village" in gdf.columns else np.full(len(fi), None)
+        village, filled = fill_villages(recorded, geoms[fi], villages)
+        located += len(np.unique(fi[filled]))
         frame = pd.DataFrame({"layer": kind_name, "feature": ids[fi], "village": village, "reach": zone_reach[zi],
                               "river_chief": zones["river_chief"].to_numpy()[zi], "distance_m": dist,
                               "inside_mu": inside})
         rows.append(frame.sort_values(["distance_m", "feature"], kind="stable"))
         found = gdf.iloc[fi].copy()
-        for col in ("reach", "river_chief", "distance_m", "inside_mu"):
+        for col in ("village", "reach", "river_chief", "distance_m", "inside_mu"):
             found[col] = frame[col].to_numpy()
         features[f"in_zone_{kind_name}"] = gpd.GeoDataFrame(found, geometry=found.geometry.name,
                                                             crs=gdf.crs).reset_index(drop=True)
-    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
-    return table[columns], features
+    table = (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns))[columns]
+    table.attrs["villages_located"] = located
+    return table, features
 
 
 # --------------------------------------------------------------------------- patrols
@@ -400,6 +454,9 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
       their own tracks came near in the whole period, the mean of their monthly shares, the
       months below ``min_coverage_pct`` and the last patrol date;
     * ``patrol_monthly``: per chief and month — tracks, patrolled km, coverage %;
+    * ``patrol_reach_monthly``: per reach and month — its chief, the chief's own tracks that
+      patrolled it, the km and share of it their tracks came near (the chief's monthly
+      figures are these summed over their reaches) and the share anyone's tracks came near;
     * ``patrol_reaches``: per reach — patrolled km and coverage % by anyone's tracks, the
       tracks that patrolled it and the last patrol date;
     * ``unpatrolled``: reaches no track patrolled in the period.
@@ -441,12 +498,22 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
                                 f"{int(undated.sum())} track(s) have no date and are left out of the periods; "
                                 "give the tracks a date field or GPS times"))
     tracks = tracks[~undated]
-    if start is None and len(tracks):
-        start = tracks["_date"].min().date()
-    if end is None and len(tracks):
-        end = tracks["_date"].max().date()
     if start is not None and end is not None and end < start:
         raise UsageError(f"the period ends ({end}) before it starts ({start})", hint="swap --from and --to")
+    if len(tracks):
+        first, last = tracks["_date"].min().date(), tracks["_date"].max().date()
+        # a period open at one end runs to the record's first or last track: say so when that
+        # leaves nothing, rather than blame an end the user never gave
+        if end is None and start is not None and start > last:
+            raise UsageError(f"no patrol track is dated on or after {start}: the tracks run from {first} to {last}",
+                             hint="choose an earlier --from, add the newer tracks, or give --to as well to report "
+                             "the period as not patrolled")
+        if start is None and end is not None and end < first:
+            raise UsageError(f"no patrol track is dated on or before {end}: the tracks run from {first} to {last}",
+                             hint="choose a later --to, or give --from as well to report the period as not "
+                             "patrolled")
+        start = first if start is None else start
+        end = last if end is None else end
     if start is not None:
         tracks = tracks[tracks["_date"] >= pd.Timestamp(start)]
     if end is not None:
@@ -553,7 +620,38 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
                                     f"{min_coverage_pct:g}% ({below} of {len(months)} month(s) below) in {period}"))
     patrol_chiefs = patrol_chiefs.sort_values(["mean_monthly_pct", "river_chief"], kind="stable").reset_index(
         drop=True)
+
+    # per reach and month: its chief's own tracks (as the chief's monthly coverage counts them)
+    # and anyone's
+    reach_order = list(pd.unique(keys))
+    reach_grid = pd.MultiIndex.from_product([reach_order, months], names=["reach", "month"])
+
+    def per_reach_month(covered: pd.Series) -> np.ndarray:
+        """Planar covered metres per (month, line) → metres by `method` per (reach, month)."""
+        lines_of = covered.index.get_level_values("line").to_numpy(dtype=int)
+        frame = pd.DataFrame({"reach": keys[lines_of], "month": covered.index.get_level_values("month"),
+                              "m": covered.to_numpy() * scale[lines_of]})
+        return frame.groupby(["reach", "month"])["m"].sum().reindex(reach_grid, fill_value=0.0).to_numpy()
+
+    reach_total = pd.Series(line_len).groupby(keys).sum().reindex(reach_grid.get_level_values("reach")).to_numpy()
+    walker = track_chief[touch["track"].to_numpy()]
+    own_touch = touch[pd.notna(walker) & (walker == chief_of_reach.reindex(touch["reach"]).to_numpy())]
+    own_tracks = (own_touch.assign(month=track_month[own_touch["track"].to_numpy()])
+                  .groupby(["reach", "month"])["track"].nunique().reindex(reach_grid, fill_value=0))
+    by_chief_m = per_reach_month(_union_length(own, ["month", "line"]))
+    by_anyone_m = per_reach_month(_union_length(iv, ["month", "line"]))
+    patrol_reach_monthly = pd.DataFrame({
+        "reach": reach_grid.get_level_values("reach").astype(str),
+        "river_chief": chief_of_reach.reindex(reach_grid.get_level_values("reach")).to_numpy(),
+        "month": reach_grid.get_level_values("month"),
+        "length_km": reach_total / 1000.0,
+        "tracks": own_tracks.to_numpy().astype(int),
+        "patrolled_km": by_chief_m / 1000.0,
+        "coverage_pct": _pct(by_chief_m, reach_total),
+        "anyone_pct": _pct(by_anyone_m, reach_total),
+    })
     tables = {"patrol_chiefs": patrol_chiefs, "patrol_monthly": patrol_monthly,
+              "patrol_reach_monthly": patrol_reach_monthly,
               "patrol_reaches": patrol_reaches, "unpatrolled": unpatrolled.reset_index(drop=True)}
 
     # the river split into patrolled / unpatrolled stretches, for the map
@@ -695,8 +793,12 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
     notes_zh.append(f"管理范围：各河段自河道中心线外扩其管理范围宽度(未填者取{zone_m:g}米)，按河段合并；合计面积中重叠部分只计一次")
 
     layers = {k: township.gdf(k) for k in ZONE_LAYERS if township.has(k)}
-    in_zone, in_zone_features = features_in_zones(zones, rivers, layers, method=method)
+    in_zone, in_zone_features = features_in_zones(zones, rivers, layers, method=method, villages=villages)
     tables["in_zone"] = in_zone
+    if in_zone.attrs["villages_located"]:
+        n = in_zone.attrs["villages_located"]
+        notes.append(f"inside the zones: village by location for {n} feature(s) whose record names none")
+        notes_zh.append(f"管理范围内要素：{n}个记录未填村的要素按位置确定所在村")
     counts = in_zone.groupby("layer")["feature"].nunique() if len(in_zone) else pd.Series(dtype=int)
     tables["in_zone_counts"] = pd.DataFrame({
         "layer": list(layers), "count": [int(counts.get(k, 0)) for k in layers]}, columns=["layer", "count"])
@@ -737,7 +839,8 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
         features=features, notes=notes, notes_zh=notes_zh, title_zh=f"{township.name}河长制：各河长负责河道长度",
         vocab={"chief_level": "chief_level"},
         decimals={"length_km": 3, "zone_m": 0, "zone_area_mu": 2, "area_km2": 4, "shoreline_km": 3,
-                  "distance_m": 1, "inside_mu": 2, "patrolled_km": 3, "coverage_pct": 1, "mean_monthly_pct": 1},
+                  "distance_m": 1, "inside_mu": 2, "patrolled_km": 3, "coverage_pct": 1, "mean_monthly_pct": 1,
+                  "anyone_pct": 1},
         provenance=township.provenance(analysis="rivers", length_method=method, length_note=LENGTH_NOTES[method],
                                        zone_m_default=zone_m, **provenance_extra),
     )

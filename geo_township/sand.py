@@ -31,35 +31,19 @@ from geo_township.layers import Township, feature_ids
 from geo_township.measure import Method
 from geo_township.overlay import Category, Overlay
 from geo_township.results import Finding, Result
-from geo_township.rivers import management_zones, reach_attributes, reach_lines
+from geo_township.rivers import (
+    fill_villages,
+    inside_points,
+    management_zones,
+    reach_attributes,
+    reach_lines,
+)
 
 ACTIVE = ("licensed", "illegal")
 """Statuses of a site that is (or may be) working."""
 BANNED_ZONES = ("no_mining", "reserved")
 """Sand-plan zones where no site may be active."""
 STATUS_COLUMNS = {code: f"sites_{code}" for code in SAND_STATUS.codes}
-
-
-def _site_points(geoms: np.ndarray) -> np.ndarray:
-    """A point inside each site (the site itself for points)."""
-    polys = np.isin(shapely.get_type_id(geoms), (3, 6))
-    out = geoms.copy()
-    if polys.any():
-        out[polys] = shapely.point_on_surface(geoms[polys])
-    return out
-
-
-def village_by_location(geoms: np.ndarray, villages: gpd.GeoDataFrame) -> np.ndarray:
-    """The village each geometry's inside point lies in (the first village in the layer's
-    order when it lies on a shared edge), else None."""
-    out = np.full(len(geoms), None, dtype=object)
-    if villages is None or "village" not in villages.columns or not len(geoms):
-        return out
-    tree = shapely.STRtree(villages.geometry.to_numpy())
-    gi, vi = tree.query(_site_points(geoms), predicate="intersects")
-    first = pd.Series(vi, index=gi).groupby(level=0).min()
-    out[first.index.to_numpy()] = villages["village"].to_numpy()[first.to_numpy()]
-    return out
 
 
 def nearest_reach(geoms: np.ndarray, rivers: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -144,12 +128,27 @@ def _count_table(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.concat([counts, pd.DataFrame([total])], ignore_index=True)
 
 
+def _closures_by_village(closed: pd.DataFrame) -> pd.DataFrame:
+    """Closed (and restored) sites per village (rows) and year of closure (one column per
+    year, oldest first), with a total column ``sites_closed`` and a total row."""
+    years = sorted(closed["closed_year"].unique())
+    counts = pd.crosstab(closed["village"], closed["closed_year"]).reindex(columns=years, fill_value=0)
+    counts.columns = [str(y) for y in counts.columns]
+    counts["sites_closed"] = counts.sum(axis=1)
+    counts = counts.rename_axis(index="village", columns=None).reset_index()
+    numbers = [c for c in counts.columns if c != "village"]
+    total = {"village": TOTAL_LABEL["en"], **{c: int(counts[c].sum()) for c in numbers}}
+    out = pd.concat([counts, pd.DataFrame([total], columns=counts.columns)], ignore_index=True)
+    return out.astype(dict.fromkeys(numbers, int))
+
+
 def sand_report(township: Township, *, zone_m: float | None = None, method: Method | None = None) -> Result:
     """Everything ``geo-township sand`` shows.
 
     Main table: sites per kind and status. Further tables: ``by_village`` (the record's
     village, else the village the site lies in), ``closures`` (closed and restored sites
-    per year of their closed date and kind), ``sites`` (each site with its nearest reach,
+    per year of their closed date and kind), ``closures_by_village`` (the same sites per
+    village and year of closure, a column per year), ``sites`` (each site with its nearest reach,
     distance in metres, the management zones it lies in and its sand-plan zone; illegal
     sites inside a zone first, then other active sites inside a zone, then the rest by
     distance) and ``by_sand_zone`` when the township has ``sand_zones``.
@@ -173,14 +172,11 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
                           "site_name": sites["name"].to_numpy() if "name" in sites.columns else None,
                           "kind": sites["kind"].to_numpy() if "kind" in sites.columns else None,
                           "status": sites["status"].to_numpy()})
-    village = sites["village"].to_numpy(dtype=object) if "village" in sites.columns else np.full(len(sites), None)
-    villages = township.optional("villages")
-    blank_village = pd.isna(village)
-    if blank_village.any() and villages is not None:
-        village = village.copy()
-        village[blank_village] = village_by_location(geoms[blank_village], villages)
-        notes.append(f"village by location for {int(blank_village.sum())} site(s) without one in the record")
-        notes_zh.append(f"{int(blank_village.sum())}个记录未填村的采砂点按位置确定所在村")
+    recorded = sites["village"].to_numpy(dtype=object) if "village" in sites.columns else np.full(len(sites), None)
+    village, located = fill_villages(recorded, geoms, township.optional("villages"))
+    if located.any():
+        notes.append(f"village by location for {int(located.sum())} site(s) without one in the record")
+        notes_zh.append(f"{int(located.sum())}个记录未填村的采砂点按位置确定所在村")
     frame["village"] = village
     for col in ("closed_date", "restored_date"):
         frame[col] = sites[col].to_numpy() if col in sites.columns else pd.NaT
@@ -217,6 +213,9 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
     closures = pd.concat([closures, pd.DataFrame([{"closed_year": TOTAL_LABEL["en"], "kind": None,
                                                    "sites_closed": int(closures["sites_closed"].sum())}])],
                          ignore_index=True)
+    closures_by_village = _closures_by_village(closed.assign(
+        closed_year=pd.to_datetime(closed["closed_date"]).dt.year.astype(str),
+        village=closed["village"].astype(object).where(closed["village"].notna(), UNASSIGNED_LABEL["en"])))
 
     active = frame["status"].isin(ACTIVE)
     in_zone = frame["in_zone_of"].notna()
@@ -246,7 +245,8 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
                                     "licensed river sand mining outside every permitted zone (可采区) of the plan"))
     findings += status_history_findings(sites, ids)
 
-    tables = {"by_village": by_village, "closures": closures, "sites": site_table}
+    tables = {"by_village": by_village, "closures": closures, "closures_by_village": closures_by_village,
+              "sites": site_table}
     features = {"sites": gpd.GeoDataFrame(frame, geometry=geoms, crs=sites.crs)}
     if sand_zones is not None:
         zone_frame = frame.assign(sand_zone=frame["sand_zone"].astype(object).where(frame["sand_zone"].notna(),
@@ -297,7 +297,7 @@ def sand_overlays(township: Township) -> list[Overlay]:
             description_zh="河道采砂规划：禁采区、保留区、可采区"))
     bad = result.features.get("site_findings")
     if bad is not None and len(bad):
-        pts = bad.set_geometry(gpd.GeoSeries(_site_points(bad.geometry.to_numpy()), crs=bad.crs))
+        pts = bad.set_geometry(gpd.GeoSeries(inside_points(bad.geometry.to_numpy()), crs=bad.crs))
         pts = pts[["site_id", "site_name", "status", "check", "reach", "distance_m", "in_zone_of", "sand_zone",
                    pts.geometry.name]].copy()
         pts["distance_m"] = pts["distance_m"].round(0)

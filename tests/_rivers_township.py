@@ -16,6 +16,10 @@ with a 50 m patrol distance each covers exactly its own extent plus 50 m at each
     李娜        2022-04-12  R2 y +1550…+2450 → R2 1500…2500 (the other half)
     王五        2022-04-20  R1 x +2050…+2950 → R1 2000…3000 (not a chief)
     R3 is never patrolled.
+
+Forest plots (小班): F1 box x −400…−200, y +2805…+2900 (甲村): its south edge 5 m from R3,
+so 5 m × 200 m = 1,000 m² of it lies in R3's 10 m zone; F2 box x −900…−700, y +1500…+1700
+(甲村) is far from every river.
 """
 
 from __future__ import annotations
@@ -84,6 +88,12 @@ def villages_gdf() -> gpd.GeoDataFrame:
                                       box(X0 + 1000, Y0 - 1000, X0 + 2500, Y0 + 3000)], crs=CRS)
 
 
+FOREST = [  # plot, village, species, box (x0, y0, x1, y1) relative to the origin
+    ("F1", "甲村", "阔叶混交", (-400, 2805, -200, 2900)),
+    ("F2", "甲村", "马尾松", (-900, 1500, -700, 1700)),
+]
+
+
 def make_township(folder: Path, *, patrols: bool = True, sand_zones: bool = True, zone_m: float = 30.0) -> Path:
     """Write the hand-made township into ``folder`` and return it."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -99,12 +109,17 @@ def make_township(folder: Path, *, patrols: bool = True, sand_zones: bool = True
                      geometry=[box(X0 + 600, Y0 + 20, X0 + 700, Y0 + 60),      # 10 m × 100 m inside R1's zone
                                box(X0 + 1800, Y0 + 400, X0 + 1900, Y0 + 500)],  # 300 m from R2: outside
                      crs=CRS).to_file(folder / "transfers.gpkg")
+    gpd.GeoDataFrame({"小班号": [f[0] for f in FOREST], "村名": [f[1] for f in FOREST],
+                      "优势树种": [f[2] for f in FOREST]},
+                     geometry=[box(X0 + a, Y0 + b, X0 + c, Y0 + d) for *_, (a, b, c, d) in FOREST],
+                     crs=CRS).to_file(folder / "forest.gpkg")
     toml = ['[township]', 'name = "河湖测试乡"', 'name_en = "River Test Township"', "",
             '[layers.villages]', 'path = "villages.gpkg"', "",
             '[layers.rivers]', 'path = "rivers.gpkg"', "",
             '[layers.sand_sites]', 'path = "sand.csv"', 'crs = "EPSG:4548"', "",
             '[layers.outfalls]', 'path = "outfalls.csv"', 'crs = "EPSG:4548"', "",
-            '[layers.land_transfers]', 'path = "transfers.gpkg"', ""]
+            '[layers.land_transfers]', 'path = "transfers.gpkg"', "",
+            '[layers.forest_plots]', 'path = "forest.gpkg"', ""]
     if sand_zones:
         gpd.GeoDataFrame({"分区编号": ["Z1", "Z2", "Z3"], "分区类型": ["禁采区", "可采区", "保留区"]},
                          geometry=[box(X0 + 1400, Y0 + 900, X0 + 1600, Y0 + 1100),

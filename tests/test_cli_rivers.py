@@ -35,8 +35,9 @@ def test_registered():
 def test_table_on_the_terminal(runner, town):
     result = run(runner, "rivers", "--township", town)
     assert result.exit_code == 0, result.stderr
-    for text in ("Rivers of 河湖测试乡", "张伟", "李娜", "乙村", "(outside)", "Patrol coverage per chief and month", "Reaches not patrolled",
-                 "not_patrolled", "lengths are ellipsoidal"):
+    for text in ("Rivers of 河湖测试乡", "张伟", "李娜", "乙村", "(outside)", "Patrol coverage per chief and month",
+                 "Patrol coverage per reach and month", "Reaches not patrolled", "not_patrolled",
+                 "lengths are ellipsoidal", "forest_plots", "F1"):
         assert text in result.stdout, text
 
 
@@ -102,6 +103,31 @@ def test_bad_options_exit_2_with_a_message(runner, town, args, message):
     result = run(runner, "rivers", "--township", town, *args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--from", "2022-05-01"], "no patrol track is dated on or after 2022-05-01"),
+    (["--to", "2022-01-31"], "no patrol track is dated on or before 2022-01-31"),
+])
+def test_a_period_open_at_one_end_beyond_the_tracks(runner, town, args, message):
+    """The tracks run 2022-03-05 … 2022-04-20; the user gave one end only, so the error must
+    not tell them to swap --from and --to."""
+    result = run(runner, "rivers", "--township", town, *args)
+    assert result.exit_code == 2
+    assert message in result.stderr and "2022-03-05 to 2022-04-20" in result.stderr
+    assert "swap" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_per_reach_and_month_table_in_chinese(runner, town, tmp_path):
+    out = tmp_path / "巡河.xlsx"
+    result = run(runner, "rivers", "--township", town, "--lang", "zh", "--method", "planar", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    sheet = load_workbook(out)["各河段逐月巡河覆盖率"]
+    rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert rows[0] == ["河段", "河长", "月份", "长度(公里)", "轨迹数", "已巡河长(公里)", "巡河覆盖率(%)",
+                       "含他人轨迹覆盖率(%)"]
+    r1_april = next(r for r in rows[1:] if r[0] == "R1" and r[2] == "2022-04")
+    assert r1_april[1] == "张伟" and r1_april[5] == 0 and r1_april[7] == pytest.approx(33.3, abs=0.05)
 
 
 def test_a_period_without_patrols(runner, tmp_path):

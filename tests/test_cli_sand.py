@@ -31,7 +31,7 @@ def test_errors_exit_1_and_are_listed(runner, town):
     result = run(runner, "sand", "--township", town)
     assert result.exit_code == 1
     for text in ("active_in_no_mining", "active_in_reserved", "closed_without_date", "restored_before_closed",
-                 "manufactured-sand plant", "Year closed"):
+                 "manufactured-sand plant", "Year closed", "Closures per village and year"):
         assert text in result.stdout, text
 
 

@@ -170,10 +170,11 @@ def test_zone_errors():
 def test_features_in_zones_with_distance_and_area_inside(township):
     rivers = township.gdf("rivers")
     zones = management_zones(rivers, default_zone_m=30, method="planar")
-    layers = {k: township.gdf(k) for k in ("sand_sites", "outfalls", "land_transfers")}
-    table, features = features_in_zones(zones, rivers, layers, method="planar")
+    layers = {k: township.gdf(k) for k in ("sand_sites", "outfalls", "land_transfers", "forest_plots")}
+    table, features = features_in_zones(zones, rivers, layers, method="planar", villages=township.gdf("villages"))
     got = {(r.layer, r.feature): r for r in table.itertuples()}
-    assert set(got) == {("sand_sites", "S1"), ("sand_sites", "S2"), ("outfalls", "O1"), ("land_transfers", "P1")}
+    assert set(got) == {("sand_sites", "S1"), ("sand_sites", "S2"), ("outfalls", "O1"), ("land_transfers", "P1"),
+                        ("forest_plots", "F1")}
     assert got["sand_sites", "S1"].reach == "R1" and got["sand_sites", "S1"].distance_m == pytest.approx(20.0)
     assert got["sand_sites", "S2"].reach == "R2" and got["sand_sites", "S2"].distance_m == pytest.approx(0.0)
     assert got["outfalls", "O1"].river_chief == "张伟" and got["outfalls", "O1"].distance_m == pytest.approx(25.0)
@@ -181,15 +182,65 @@ def test_features_in_zones_with_distance_and_area_inside(township):
     assert got["land_transfers", "P1"].inside_mu == pytest.approx(1000 / M2_PER_MU, rel=1e-9)
     assert got["land_transfers", "P1"].distance_m == pytest.approx(20.0)
     assert list(features["in_zone_land_transfers"]["parcel_id"]) == ["P1"]
+    # F1's south edge is 5 m from R3 (10 m zone): 5 m × 200 m inside, chief 张伟
+    f1 = got["forest_plots", "F1"]
+    assert (f1.reach, f1.river_chief, f1.village) == ("R3", "张伟", "甲村")
+    assert f1.distance_m == pytest.approx(5.0)
+    assert f1.inside_mu == pytest.approx(1000 / M2_PER_MU, rel=1e-9)  # along R3's straight side, clear of its ends
+    assert list(features["in_zone_forest_plots"]["plot_id"]) == ["F1"]
 
 
-def test_in_zone_agrees_with_a_plain_sjoin(township):
+def test_in_zone_villages_by_location_where_the_record_has_none(township):
+    """Sand sites and outfalls of the hand-made township name no village: they get the one
+    they lie in (甲村 west of x = +1000, 乙村 east of it); a blank in a village field too."""
     rivers = township.gdf("rivers")
-    zones = management_zones(rivers, default_zone_m=30)
-    sites = township.gdf("sand_sites")
-    table, _ = features_in_zones(zones, rivers, {"sand_sites": sites})
-    joined = gpd.sjoin(sites, zones, predicate="intersects")
-    assert sorted(table["feature"]) == sorted(joined["site_id"])
+    zones = management_zones(rivers, default_zone_m=30, method="planar")
+    transfers = township.gdf("land_transfers").copy()
+    transfers["village"] = None  # P1 (in 甲村) with its village left blank
+    layers = {"sand_sites": township.gdf("sand_sites"), "outfalls": township.gdf("outfalls"),
+              "land_transfers": transfers}
+    assert "village" not in layers["sand_sites"].columns and "village" not in layers["outfalls"].columns
+    table, features = features_in_zones(zones, rivers, layers, villages=township.gdf("villages"))
+    village = dict(zip(table["feature"], table["village"], strict=True))
+    assert village == {"S1": "甲村", "S2": "乙村", "O1": "乙村", "P1": "甲村"}
+    assert table.attrs["villages_located"] == 4
+    assert list(features["in_zone_sand_sites"]["village"]) == ["甲村", "乙村"]
+    # without a villages layer the village stays blank rather than guessed
+    table, _ = features_in_zones(zones, rivers, layers)
+    assert table["village"].isna().all() and table.attrs["villages_located"] == 0
+    # and the whole report says how many it located
+    result = river_report(township)
+    rows = result.tables["in_zone"].set_index("feature")
+    assert rows.loc["S1", "village"] == "甲村" and rows.loc["O1", "village"] == "乙村"
+    assert any("village by location for 3 feature(s)" in n for n in result.notes)
+
+
+def test_in_zone_agrees_with_a_plain_sjoin_on_plain_buffers(tmp_path):
+    """The report's in-zone features against zones built here: each raw river feature
+    buffered by its 管理范围 (30 m where blank) with shapely's own buffer, then sjoin."""
+    folder = make_township(tmp_path / "t")
+    result = river_report(load_township(folder))
+    got = {(r.layer, r.feature, r.reach) for r in result.tables["in_zone"].itertuples()}
+
+    rivers = gpd.read_file(folder / "rivers.gpkg")
+    zones = gpd.GeoDataFrame({"reach": rivers["河段编号"]},
+                             geometry=rivers.geometry.buffer(rivers["管理范围"].fillna(30.0)), crs=rivers.crs)
+    raw = {
+        "sand_sites": pd.read_csv(folder / "sand.csv", encoding="utf-8-sig"),
+        "outfalls": pd.read_csv(folder / "outfalls.csv", encoding="utf-8-sig"),
+    }
+    layers = {k: gpd.GeoDataFrame({"id": df.iloc[:, 0]}, geometry=gpd.points_from_xy(df["东坐标"], df["北坐标"]),
+                                  crs=CRS) for k, df in raw.items()}
+    transfers = gpd.read_file(folder / "transfers.gpkg")
+    layers["land_transfers"] = transfers.rename(columns={"地块编号": "id"})[["id", "geometry"]]
+    forest = gpd.read_file(folder / "forest.gpkg")
+    layers["forest_plots"] = forest.rename(columns={"小班号": "id"})[["id", "geometry"]]
+    want = set()
+    for kind_name, gdf in layers.items():
+        joined = gpd.sjoin(gdf, zones, predicate="intersects")
+        want |= {(kind_name, i, r) for i, r in zip(joined["id"], joined["reach"], strict=True)}
+    assert got == want
+    assert {k for k, *_ in want} == {"sand_sites", "outfalls", "land_transfers", "forest_plots"}
 
 
 # --------------------------------------------------------------------------- patrols
@@ -268,6 +319,37 @@ def test_crossing_or_touching_a_reach_is_not_patrolling_it():
     assert [f.feature for f in findings if f.check == "not_patrolled"] == ["trib"]
 
 
+def test_patrol_coverage_per_reach_and_month_on_hand_made_tracks(township):
+    """Worked by hand from the tracks (see _rivers_township): each covers its own extent
+    plus 50 m at each end, on the river line."""
+    tables, _, _ = patrol_coverage(township.gdf("rivers"), township.gdf("patrols"), buffer_m=50,
+                                   method="planar")
+    table = tables["patrol_reach_monthly"]
+    assert list(table.columns) == ["reach", "river_chief", "month", "length_km", "tracks", "patrolled_km",
+                                   "coverage_pct", "anyone_pct"]
+    got = table.set_index(["reach", "month"])
+    want = {  # (reach, month): chief, length km, own tracks, own km, own %, anyone's %
+        ("R1", "2022-03"): ("张伟", 3.0, 1, 1.5, 50.0, 50.0),          # 张伟 0…1500 of 3000
+        ("R1", "2022-04"): ("张伟", 3.0, 0, 0.0, 0.0, 100 / 3),        # only 王五 (no chief) 2000…3000
+        ("R2", "2022-03"): ("李娜", 2.0, 1, 1.0, 50.0, 50.0),          # "李娜巡河" 500…1500 of 2000
+        ("R2", "2022-04"): ("李娜", 2.0, 1, 1.0, 50.0, 50.0),          # 李娜 1500…2500
+        ("R3", "2022-03"): ("张伟", 1.0, 0, 0.0, 0.0, 0.0),
+        ("R3", "2022-04"): ("张伟", 1.0, 0, 0.0, 0.0, 0.0),
+    }
+    assert set(got.index) == set(want)
+    for key, (chief, km, tracks, done, pct, anyone) in want.items():
+        row = got.loc[key]
+        assert row["river_chief"] == chief, key
+        assert row["length_km"] == pytest.approx(km), key
+        assert row["tracks"] == tracks, key
+        assert row["patrolled_km"] == pytest.approx(done, abs=1e-6), key
+        assert row["coverage_pct"] == pytest.approx(pct, abs=1e-6), key
+        assert row["anyone_pct"] == pytest.approx(anyone, abs=1e-6), key
+    # ellipsoidal shares agree with the planar ones (lengths scale alike along a line)
+    ell, _, _ = patrol_coverage(township.gdf("rivers"), township.gdf("patrols"), buffer_m=50)
+    assert np.allclose(ell["patrol_reach_monthly"]["coverage_pct"], table["coverage_pct"], atol=1e-3)
+
+
 def test_match_chiefs_exact_then_contained():
     got = match_chiefs(pd.Series(["张伟", " 张 伟 ", "张伟2022-03-05巡河", "王五", None, "李娜"]), ["张伟", "李娜"])
     assert [None if pd.isna(v) else v for v in got] == ["张伟", "张伟", "张伟", None, None, "李娜"]
@@ -279,6 +361,26 @@ def test_period_backwards_is_refused(township):
                         start=dt.date(2022, 5, 1), end=dt.date(2022, 4, 1))
 
 
+def test_a_period_open_at_one_end_past_the_record_says_so(township):
+    """The tracks run 2022-03-05 … 2022-04-20. Only --from after the last (or only --to
+    before the first) leaves no tracks: the message says that, not "swap --from and --to"."""
+    rivers, patrols = township.gdf("rivers"), township.gdf("patrols")
+    with pytest.raises(UsageError, match="on or after 2022-05-01") as err:
+        patrol_coverage(rivers, patrols, buffer_m=50, start=dt.date(2022, 5, 1))
+    assert "2022-03-05 to 2022-04-20" in str(err.value) and "swap" not in (err.value.hint or "")
+    with pytest.raises(UsageError, match="on or before 2022-02-28") as err:
+        patrol_coverage(rivers, patrols, buffer_m=50, end=dt.date(2022, 2, 28))
+    assert "swap" not in (err.value.hint or "")
+    # with both ends given, an empty period is a period nobody patrolled
+    tables, _, _ = patrol_coverage(rivers, patrols, buffer_m=50, start=dt.date(2022, 5, 1),
+                                   end=dt.date(2022, 5, 31))
+    assert sorted(tables["unpatrolled"]["reach"]) == ["R1", "R2", "R3"]
+    assert (tables["patrol_monthly"]["coverage_pct"] == 0).all()
+    # --from alone inside the record runs to the last track
+    tables, _, _ = patrol_coverage(rivers, patrols, buffer_m=50, start=dt.date(2022, 4, 1), method="planar")
+    assert list(tables["patrol_monthly"]["month"].unique()) == ["2022-04"]
+
+
 # --------------------------------------------------------------------------- the whole report, map, GeoPackage
 
 
@@ -287,13 +389,13 @@ def test_report_tables_and_provenance(township):
     assert result.title.startswith("Rivers of 河湖测试乡")
     assert row(result.table, "river_chief", "Total")["length_km"] == pytest.approx(6.0, rel=1e-5)
     for name in ("by_level", "by_reach", "by_village", "in_zone", "patrol_chiefs", "patrol_monthly",
-                 "patrol_reaches", "unpatrolled"):
+                 "patrol_reach_monthly", "patrol_reaches", "unpatrolled"):
         assert name in result.tables, name
     assert result.provenance["length_method"] == "ellipsoidal"
     assert any("ellipsoidal" in n for n in result.notes)
     assert not result.has_errors
     assert set(result.features) >= {"zones", "in_zone_sand_sites", "in_zone_outfalls", "in_zone_land_transfers",
-                                    "patrol_coverage"}
+                                    "in_zone_forest_plots", "patrol_coverage"}
 
 
 def test_report_without_patrols_refuses_a_period(tmp_path):
@@ -309,7 +411,9 @@ def test_overlays_for_the_map(township):
     assert set(overlays) == {"river_zones", "river_zone_points", "river_zone_polygons", "patrol_coverage"}
     assert len(overlays["river_zones"].gdf) == 3
     assert set(overlays["river_zone_points"].gdf["feature"]) == {"S1", "S2", "O1"}
-    assert list(overlays["river_zone_polygons"].gdf["feature"]) == ["P1"]
+    polygons = overlays["river_zone_polygons"].gdf
+    assert sorted(polygons["feature"]) == ["F1", "P1"]
+    assert {c.code for c in overlays["river_zone_polygons"].categories} == {"land_transfers", "forest_plots"}
     assert {c.code for c in overlays["patrol_coverage"].categories} == {"patrolled", "unpatrolled"}
 
 

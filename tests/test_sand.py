@@ -13,14 +13,13 @@ from _rivers_township import CRS, SITES, X0, Y0, make_township
 from shapely.geometry import LineString, Point, box
 
 from geo_township.layers import load_township
-from geo_township.rivers import reach_keys
+from geo_township.rivers import reach_keys, village_by_location
 from geo_township.sand import (
     nearest_reach,
     sand_overlays,
     sand_report,
     sand_zone_of,
     status_history_findings,
-    village_by_location,
 )
 
 
@@ -57,6 +56,35 @@ def test_closures_per_year_count_closed_and_restored_sites_by_their_closed_date(
     # S4 (plant) and S6 (mining) closed in 2021, S3 and S7 (plants) in 2022; S5 has no date
     assert got == {("2021", "river_mining"): 1, ("2021", "sand_plant"): 1, ("2022", "sand_plant"): 2,
                    ("Total", None): 4}
+
+
+def test_closures_per_village_and_year(township):
+    """By hand: S4 (closed 2021, on the 甲村|乙村 boundary: the first village, 甲村), S3
+    (2022, 甲村), S6 (2021, 乙村), S7 (2022, 乙村); S5 has no closed date; S1, S2 are open."""
+    table = sand_report(township).tables["closures_by_village"]
+    assert list(table.columns) == ["village", "2021", "2022", "sites_closed"]
+    got = table.set_index("village")
+    assert got.loc["甲村"].tolist() == [1, 1, 2]
+    assert got.loc["乙村"].tolist() == [1, 1, 2]
+    assert got.loc["Total"].tolist() == [2, 2, 4]
+
+
+def test_closures_per_village_and_year_with_recorded_villages(tmp_path):
+    """Recorded villages win over location; years come in order; a village with no closure
+    has no row."""
+    folder = make_township(tmp_path / "t", sand_zones=False, patrols=False)
+    rows = [("A", "关停", "2020-05-01", "乙村"), ("B", "复绿", "2022-01-09", "乙村"), ("C", "关停", "2022-12-31", "甲村"),
+            ("D", "关停", "2022-03-01", None), ("E", "非法", None, "丙村")]
+    pd.DataFrame([{"编号": i, "类型": "机制砂厂", "状态": st, "关停日期": d, "复绿日期": "2022-06-01" if st == "复绿" else None,
+                   "村名": v, "东坐标": X0 + 100, "北坐标": Y0 + 500} for i, st, d, v in rows]).to_csv(
+        folder / "sand.csv", index=False, encoding="utf-8-sig")
+    table = sand_report(load_township(folder)).tables["closures_by_village"]
+    assert list(table.columns) == ["village", "2020", "2022", "sites_closed"]
+    got = table.set_index("village")
+    assert got.loc["乙村"].tolist() == [1, 1, 2]   # A in 2020, B in 2022 — recorded 乙村 though they lie in 甲村
+    assert got.loc["甲村"].tolist() == [0, 2, 2]   # C recorded, D located
+    assert "丙村" not in got.index                  # E was never closed
+    assert got.loc["Total"].tolist() == [1, 3, 4]
 
 
 def test_village_by_location_agrees_with_sjoin_and_breaks_ties_by_layer_order(township):
@@ -213,6 +241,27 @@ def test_sample_counts_against_the_kml_read_directly(sample_dir):
     for key, n in per_year.items():
         assert got[key] == n, key
     assert got.index[-1][0] == "Total" and got.iloc[-1] == len(done)
+
+
+def test_sample_closures_per_village_and_year_against_a_plain_join(sample_dir):
+    """The sample's sites record no village: count closed and restored sites per village
+    (by a plain sjoin of the KML's points with the villages) and year of 关停日期."""
+    import pyogrio
+
+    raw = pyogrio.read_dataframe(sample_dir / "sand_sites.kml")
+    villages = gpd.read_file(sample_dir / "township.gpkg", layer="villages")
+    done = raw[raw["状态"].isin(["已关停", "已复绿"])].set_crs(villages.crs, allow_override=True)  # KML: WGS84
+    joined = gpd.sjoin(done, villages[["村名", "geometry"]], predicate="within")
+    assert len(joined) == len(done)  # every site lies inside exactly one village
+    want = joined.groupby(["村名", joined["关停日期"].str[:4]]).size()
+    table = sand_report(load_township(sample_dir)).tables["closures_by_village"].set_index("village")
+    years = [c for c in table.columns if c != "sites_closed"]
+    assert years == sorted(set(done["关停日期"].str[:4]))
+    for village in table.index.drop("Total"):
+        for year in years:
+            assert table.loc[village, year] == want.get((village, year), 0), (village, year)
+    assert set(table.index.drop("Total")) == set(joined["村名"])
+    assert table.loc["Total", "sites_closed"] == len(done)
 
 
 def test_sample_in_zone_and_distances_against_geopandas(sample_dir):
