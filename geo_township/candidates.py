@@ -41,12 +41,13 @@ import pandas as pd
 import shapely
 
 from geo_township.errors import LayerReadError, UsageError
-from geo_township.kinds import PINE_SPECIES, TOTAL_LABEL
+from geo_township.kinds import PINE_SPECIES, SPECIES, TOTAL_LABEL
 from geo_township.measure import area_m2
 from geo_township.overlay import Overlay
 from geo_township.raster import (
     DEFAULT_BLOCK,
     ProgressFn,
+    RasterSpec,
     blocks,
     opened,
     pixel_window,
@@ -55,9 +56,10 @@ from geo_township.raster import (
     rasterize_ids,
     read_block,
     same_grid,
+    value_percentiles,
     window_transform,
 )
-from geo_township.results import Finding, Result
+from geo_township.results import Finding, Result, localise
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo_township.layers import Township
@@ -183,17 +185,19 @@ def _join_edges(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def find_candidates(township: Township, before: str | Path, after: str | Path, *, min_drop: float | None = None,
+def find_candidates(township: Township, before: str, after: str, *, min_drop: float | None = None,
                     min_m2: float | None = None, max_m2: float | None = None, block: int = DEFAULT_BLOCK,
                     progress: ProgressFn | None = None) -> Result:
     """Patches inside pine plots where the vegetation index fell from ``before`` to ``after``.
 
-    ``before``/``after`` name rasters of township.toml (or GeoTIFF paths). Thresholds default
+    ``before``/``after`` name rasters under ``[rasters]`` in township.toml. Thresholds default
     to the township's ``candidate_min_drop`` (index units), ``candidate_min_m2`` and
     ``candidate_max_m2`` (m², ellipsoidal). The table has one row per candidate, worst drop
     first; ``features['candidates']`` holds the patch polygons and
     ``features['candidate_points']`` their centre points (working CRS), ready for the map
-    and a GeoPackage; ``features['excluded']`` the patches left out by size.
+    and a GeoPackage; ``features['excluded']`` the patches left out by size. A warning
+    finding says when either raster's values do not look like a vegetation index (outside
+    −1…1) or the two rasters' value ranges are nothing alike (e.g. an NDVI against a DEM).
     """
     params = township.config.parameters
     min_drop = params["candidate_min_drop"] if min_drop is None else float(min_drop)
@@ -214,7 +218,7 @@ def find_candidates(township: Township, before: str | Path, after: str | Path, *
     method = params["area_method"]
     pine = _pine_plots(township)
     working = township.working_crs
-    findings: list[Finding] = []
+    findings: list[Finding] = _range_findings(b_spec, a_spec)
     notes = [(f"loss pixel: in a pine plot, valid at both dates, {b_spec.name} − {a_spec.name} ≥ {min_drop:g}; "
               f"patches of 4-connected loss pixels in one plot, kept when {min_m2:g}–{max_m2:g} m² "
               f"({'ellipsoidal' if method == 'ellipsoidal' else 'planar'})")]
@@ -275,6 +279,35 @@ def find_candidates(township: Township, before: str | Path, after: str | Path, *
                             "after_mean": 3, "lon": 6, "lat": 6})
 
 
+#: A vegetation index (NDVI, EVI, SAVI …) lies in −1…1; a little slack for rounding and odd pixels.
+INDEX_RANGE = (-1.05, 1.05)
+
+
+def _range_findings(before: RasterSpec, after: RasterSpec) -> list[Finding]:
+    """Warnings when a raster does not look like a vegetation index, or when AFTER's values
+    are nothing like BEFORE's (ranges apart, or one spread five times the other): comparing
+    an NDVI with a DEM, or an index scaled by 10,000 with one that is not, runs without error
+    and finds nonsense."""
+    ranges = {spec.name: value_percentiles(spec) for spec in (before, after)}
+    findings = []
+    for name, r in ranges.items():
+        if r is not None and (r[0] < INDEX_RANGE[0] or r[2] > INDEX_RANGE[1]):
+            findings.append(Finding(name, "-", "warning", "not_an_index",
+                                    f"{name}'s values run from {r[0]:.4g} to {r[2]:.4g} (2nd–98th percentile); a "
+                                    "vegetation index such as NDVI lies between −1 and 1: is this the index, and "
+                                    "not a DEM or an index stored ×10,000 without a scale factor?"))
+    b, a = ranges[before.name], ranges[after.name]
+    if b is not None and a is not None:
+        spread_b, spread_a = max(b[2] - b[0], 1e-9), max(a[2] - a[0], 1e-9)
+        apart = a[0] > b[2] or b[0] > a[2]
+        if apart or max(spread_a / spread_b, spread_b / spread_a) > 5:
+            findings.append(Finding(after.name, "-", "warning", "index_ranges_differ",
+                                    f"{after.name}'s values ({a[0]:.4g} to {a[2]:.4g}) are nothing like "
+                                    f"{before.name}'s ({b[0]:.4g} to {b[2]:.4g}, 2nd–98th percentiles): the "
+                                    "drops are meaningless unless both are the same index, scaled the same way"))
+    return findings
+
+
 def _describe(patches: gpd.GeoDataFrame, pine: gpd.GeoDataFrame, keep: np.ndarray
               ) -> tuple[pd.DataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     kept = patches[keep]
@@ -324,10 +357,38 @@ def _by_plot(table: pd.DataFrame) -> pd.DataFrame:
 POINT_SUFFIXES = (".kml", ".geojson", ".csv", ".gpx", ".shp")
 
 
-def save_candidates(result: Result, path: str | Path) -> list[str]:
+def for_crews(gdf: gpd.GeoDataFrame, result: Result, lang: str = "en", *, headings: bool | None = None
+              ) -> gpd.GeoDataFrame:
+    """A copy of the candidates' features as crews read them: species (and any coded value)
+    as words in ``lang``, numbers rounded as in the table (areas to the m², drops and index
+    values to 0.001, longitude/latitude to 1e-6°, about 0.1 m), and with ``headings`` (default:
+    when ``lang`` is 'zh') Chinese field names."""
+    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    for col, places in result.decimals.items():
+        if col in attrs.columns and pd.api.types.is_float_dtype(attrs[col]):
+            whole = places == 0 and bool(attrs[col].notna().all())
+            attrs[col] = attrs[col].round(places).astype("int64") if whole else attrs[col].round(places)
+    attrs = localise(attrs, lang, vocab=result.vocab, labels=result.labels,
+                     headings=(lang == "zh") if headings is None else headings)
+    return gpd.GeoDataFrame(attrs, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+
+
+def _waypoint_text(points: gpd.GeoDataFrame, result: Result, lang: str) -> list[str]:
+    species = points["species"].map(lambda c: SPECIES.label(c, lang))
+    if lang == "zh":
+        return [f"小班 {p}，{s}，{a:.0f} 平方米，指数下降 {d:.2f}" for p, s, a, d in
+                zip(points["plot_id"], species, points["area_m2"], points["drop_mean"], strict=True)]
+    return [f"plot {p}, {s}, {a:.0f} m2, index drop {d:.2f}" for p, s, a, d in
+            zip(points["plot_id"], species, points["area_m2"], points["drop_mean"], strict=True)]
+
+
+def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> list[str]:
     """Write the candidates for GIS or a handheld: a GeoPackage gets two layers
     (``candidate_patches`` polygons, ``candidate_points`` centres); KML, GPX, GeoJSON, CSV
-    (lon/lat) or a shapefile get the centre points. Returns what was written."""
+    (lon/lat) or a shapefile get the centre points. Values are words in ``lang`` and
+    rounded (see :func:`for_crews`); with ``lang='zh'`` field names are Chinese too, except
+    in a shapefile, whose field names hold 10 bytes. KML placemarks and GPX waypoints are
+    named C001 … with a one-line description. Returns what was written."""
     from geo_township.io.write import atomic_path, ensure_writable, write_vector
 
     path = Path(path)
@@ -335,23 +396,29 @@ def save_candidates(result: Result, path: str | Path) -> list[str]:
     suffix = path.suffix.lower()
     polys, points = result.features["candidates"], result.features["candidate_points"]
     if suffix == ".gpkg":
-        write_vector(polys, path, layer="candidate_patches")
-        write_vector(points, path, layer="candidate_points", append_layers=True)
+        write_vector(for_crews(polys, result, lang), path, layer="candidate_patches")
+        write_vector(for_crews(points, result, lang), path, layer="candidate_points", append_layers=True)
         return [f"{path} (layers candidate_patches, candidate_points: {len(points)} each)"]
     if suffix == ".gpx":
-        gpx = gpd.GeoDataFrame(
-            {"name": points["patch_id"].astype(str),
-             "desc": [f"plot {p}, {a:.0f} m2, NDVI drop {d:.2f}" for p, a, d in
-                      zip(points["plot_id"], points["area_m2"], points["drop_mean"], strict=True)]},
-            geometry=points.geometry.to_numpy(), crs=points.crs).to_crs(4326)
+        gpx = gpd.GeoDataFrame({"name": points["patch_id"].astype(str), "desc": _waypoint_text(points, result, lang)},
+                               geometry=points.geometry.to_numpy(), crs=points.crs).to_crs(4326)
         with atomic_path(path) as tmp:
             gpx.to_file(tmp, driver="GPX", layer="waypoints", engine="pyogrio")
         return [f"{path} ({len(gpx)} waypoints)"]
     if suffix not in POINT_SUFFIXES:
         raise UsageError(f"cannot write candidates as {suffix or 'a file without suffix'}",
                          hint="use .gpkg (patches and points), or .kml, .gpx, .geojson, .csv, .shp (points)")
-    # a CSV gets lon/lat columns from the points themselves
-    write_vector(points.drop(columns=["lon", "lat"]) if suffix == ".csv" else points, path)
+    # a CSV gets lon/lat columns from the points themselves (write_vector puts them first)
+    source = points.drop(columns=["lon", "lat"]) if suffix == ".csv" else points
+    out = for_crews(source, result, lang, headings=lang == "zh" and suffix != ".shp")
+    if suffix == ".kml":  # placemarks named C001 … with a description; the folder named for people
+        out.insert(0, "description", _waypoint_text(points, result, lang))
+        out.insert(0, "name", points["patch_id"].astype(str).to_numpy())
+        with atomic_path(path) as tmp:
+            out.to_crs(4326).to_file(tmp, driver="LIBKML", layer="疑似斑块" if lang == "zh" else "candidates",
+                                     engine="pyogrio")
+    else:
+        write_vector(out, path)
     return [f"{path} ({len(points)} points)"]
 
 
@@ -377,11 +444,13 @@ def candidate_overlays(township: Township) -> list[Overlay]:
     decimals = {"area_m2": 0, "drop_mean": 3, "before_mean": 3, "after_mean": 3, "lon": 6, "lat": 6}
     about = (f"where {pair[0]} → {pair[1]} NDVI fell by ≥ {township.config.parameters['candidate_min_drop']:g} "
              "inside pine plots: places for the crews to check")
+    about_zh = (f"松林小班内 {pair[0]} → {pair[1]} 植被指数下降 ≥ {township.config.parameters['candidate_min_drop']:g} "
+                "的斑块：需要实地核查的地点")
     return [
         Overlay("candidate_patches", "Vegetation-loss candidates", "植被减少疑似斑块", result.features["candidates"],
                 "polygon", color="#e31a1c", fields=fields, id_field="patch_id", decimals=decimals,
-                description=about, highlight=True, weight=2.0, fill_opacity=0.6),
+                description=about, description_zh=about_zh, highlight=True, weight=2.0, fill_opacity=0.6),
         Overlay("candidate_points", "Candidate centres", "疑似斑块中心点", result.features["candidate_points"],
                 "point", color="#e31a1c", fields=fields, id_field="patch_id", decimals=decimals, symbol="diamond",
-                description="centre of each candidate, to navigate to"),
+                description="centre of each candidate, to navigate to", description_zh="各疑似斑块的中心点，供导航前往核查"),
     ]

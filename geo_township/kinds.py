@@ -235,6 +235,9 @@ CHECK_NAME = Vocabulary(
         Term("closed_but_restored_date", "closed but with a restored date", "已关停但有复绿日期"),
         Term("outside_raster", "outside the raster", "位于栅格范围外"),
         Term("no_pixels", "no valid pixels", "无有效像元"),
+        Term("not_polygon", "not a polygon (left out)", "不是面要素(未统计)"),
+        Term("not_an_index", "not a vegetation index", "不像植被指数"),
+        Term("index_ranges_differ", "the two rasters' values differ", "两期栅格取值范围不一致"),
     ),
 )
 """Every check's name in en/zh, so findings tables show what was checked in the language."""
@@ -724,6 +727,7 @@ TABLE_LABELS: dict[str, tuple[str, str]] = {
     "totals": ("Totals", "合计"),
     "by_class": ("By class", "按类别"),
     "candidates": ("Candidate patches", "疑似疫木斑块"),
+    "classes": ("Class totals", "各地类合计"),
 }
 """Names of an analysis's tables (terminal sub-titles, XLSX sheet names) in en and zh."""
 

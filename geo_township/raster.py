@@ -27,8 +27,10 @@ All areas are ellipsoidal (CGCS2000) unless the township's ``area_method`` says 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import logging
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +50,7 @@ from geo_township.config import RasterSpec
 from geo_township.errors import CRSError, GeometryError, LayerReadError, UsageError
 from geo_township.kinds import KINDS, LAND_COVER, TOTAL_LABEL, column_label, normalise_name
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, area_m2, group_labels
-from geo_township.results import Finding, Result
+from geo_township.results import Finding, Result, localise
 from geo_township.units import area_unit, from_m2
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,21 +87,37 @@ def _rasterio():
 # --------------------------------------------------------------------------- finding and opening rasters
 
 
-def raster_spec(township: Township, name: str | Path) -> RasterSpec:
-    """The raster called ``name`` in township.toml, else a GeoTIFF at that path (relative to
-    the working folder or to the township folder)."""
+def raster_spec(township: Township, name: str) -> RasterSpec:
+    """The raster called ``name`` under ``[rasters]`` in township.toml.
+
+    Every command names rasters the same way (``zonal``, ``candidates``, ``map --raster``):
+    by their township.toml name, which also carries their nodata value, classes and
+    description. A file path is refused with the lines that register it.
+    """
     rasters = township.config.rasters
-    if isinstance(name, str) and name in rasters:
+    if name in rasters:
         return rasters[name]
-    for candidate in (Path(name), township.config.root / Path(name)):
-        if candidate.is_file():
-            return RasterSpec(candidate.stem, candidate.resolve())
-    known = ", ".join(rasters) or "none"
+    known = ", ".join(rasters) or "none yet"
+    path = Path(str(name))
+    stem = re.sub(r"[^A-Za-z0-9_]+", "_", path.stem).strip("_").lower() or "my_raster"
+    where = township.config.path
+    if path.suffix or len(path.parts) > 1:  # a file, not a name
+        for candidate in (path, township.config.root / path):
+            same = [n for n, spec in rasters.items() if candidate.is_file() and spec.path.resolve() == candidate.resolve()]
+            if same:
+                raise UsageError(f"rasters are named in township.toml, not given as files: {str(name)!r} is the raster "
+                                 f"{same[0]}", hint=f"give its name: {same[0]}")
+        absolute = path.resolve()
+        shown = absolute.as_posix()
+        with contextlib.suppress(ValueError):
+            shown = absolute.relative_to(township.config.root.resolve()).as_posix()
+        raise UsageError(f"rasters are named in township.toml, not given as files: {str(name)!r} is not a raster name",
+                         hint=f'add [rasters.{stem}] with path = "{shown}" to {where}, then give the name {stem} '
+                         f"(rasters now: {known})")
+    close = difflib.get_close_matches(str(name), list(rasters), n=1)
     raise UsageError(
-        f"no raster called {str(name)!r} in township.toml and no such file",
-        hint=f"rasters in township.toml: {known}; or give the path of a GeoTIFF, or add "
-        f'[rasters.{Path(str(name)).stem}] path = "file.tif" to township.toml',
-    )
+        f"no raster called {str(name)!r} in township.toml" + (f" (did you mean {close[0]}?)" if close else ""),
+        hint=f'rasters in township.toml: {known}; to add one, write [rasters.{stem}] with path = "file.tif" in {where}')
 
 
 @dataclass(frozen=True)
@@ -211,6 +229,19 @@ def read_masked(ds, info: RasterInfo, window=None, *, out_shape: tuple[int, int]
     if data.dtype.kind == "f":
         mask |= ~np.isfinite(data)
     return np.ma.MaskedArray(data, mask)
+
+
+def value_percentiles(spec: RasterSpec, qs: Sequence[float] = (2, 50, 98), *, band: int = 1,
+                      max_size: int = 1024) -> np.ndarray | None:
+    """Percentiles ``qs`` (0–100) of a raster's valid values, from a decimated read of at
+    most ``max_size`` pixels a side (overviews when present; never the whole raster);
+    None when it has no valid pixel. Enough to tell an NDVI from a DEM."""
+    with opened(spec, band=band) as (ds, info):
+        factor = max(1.0, max(info.width, info.height) / max_size)
+        shape = (max(1, math.ceil(info.height / factor)), max(1, math.ceil(info.width / factor)))
+        data = read_masked(ds, info, out_shape=shape)
+    values = np.ma.compressed(data).astype("float64")
+    return np.percentile(values, list(qs)) if len(values) else None
 
 
 # --------------------------------------------------------------------------- exactextract plumbing
@@ -444,38 +475,104 @@ def extract(geoms: gpd.GeoSeries, raster: RasterSpec, *, categorical: bool = Fal
 # --------------------------------------------------------------------------- the analysis
 
 
-def _polygons(township: Township, layer: str, by: str | None) -> tuple[gpd.GeoDataFrame, str, dict[str, str]]:
+_POLYGON_TYPES = ("Polygon", "MultiPolygon")
+_TYPE_WORDS = {"Point": "points", "MultiPoint": "points", "LineString": "lines", "MultiLineString": "lines",
+               "LinearRing": "lines", "Polygon": "polygons", "MultiPolygon": "polygons",
+               "GeometryCollection": "collections"}
+
+
+def _declared_family(spec) -> str | None:
+    """The geometry family a vector file declares ('Polygon', 'Point', 'LineString'), or None
+    when it declares none or a mix (KML, CSV, generic GeoPackage columns): then only reading
+    the features tells."""
+    import pyogrio
+
+    try:
+        declared = pyogrio.read_info(spec.path, layer=spec.layer).get("geometry_type")
+    except Exception:  # noqa: BLE001 - any reader trouble: fall back to loading the layer
+        return None
+    base = str(declared or "").split(" ")[0].replace("Multi", "")
+    return base if base in ("Polygon", "Point", "LineString") else None
+
+
+def polygon_layers(township: Township, *, exclude: str | None = None) -> list[str]:
+    """The township's layers that really hold polygons (at least one Polygon or MultiPolygon
+    feature), in township.toml order. Layers already loaded are looked at; others are judged
+    by the geometry type their file declares, and read only when the file does not say
+    (a KML or CSV may hold anything). Layers that cannot be read are left out."""
+    from geo_township.errors import TownshipError
+
+    out = []
+    for kind_name in township.kinds:
+        if kind_name == exclude or kind_name not in KINDS or "Polygon" not in KINDS[kind_name].geometry:
+            continue
+        loaded = township.loaded().get(kind_name)
+        family = None if loaded is not None else _declared_family(township.config.layers[kind_name])
+        if family is None:
+            try:
+                gdf = township.gdf(kind_name)
+            except TownshipError:
+                continue
+            if gdf.geom_type.isin(_POLYGON_TYPES).any():
+                out.append(kind_name)
+        elif family == "Polygon":
+            out.append(kind_name)
+    return out
+
+
+@dataclass
+class _Polygons:
+    """What ``zonal`` summarises: one polygon per feature (or one union per group)."""
+
+    frame: gpd.GeoDataFrame        # id column (+ village), geometry
+    id_col: str
+    vocab: dict[str, str]
+    source: gpd.GeoDataFrame       # the layer's kept features with every field (for --join); groups with --by
+    left_out: pd.Series            # the features that are not polygons: id → 'points' / 'lines' …
+
+
+def _polygons(township: Township, layer: str, by: str | None) -> _Polygons:
     """The polygons to summarise (one per feature, or one union per group), the name of
-    their id column, and its vocabulary (for coded groups such as species)."""
+    their id column, and its vocabulary (for coded groups such as species). Only real
+    Polygon/MultiPolygon features count: points and lines of a mixed layer (sand sites,
+    lakes among river lines) are left out and returned by id."""
+    if layer in KINDS and "Polygon" not in KINDS[layer].geometry:  # refused before reading a million points
+        holds = "/".join(g.lower() + "s" for g in KINDS[layer].geometry)
+        raise UsageError(f"{layer} holds {holds}; statistics of a raster need polygons",
+                         hint=_polygon_hint(township, layer))
     lay = township.layer(layer)
-    if "Polygon" not in lay.kind.geometry:
-        polys = [k for k in township.kinds if "Polygon" in KINDS[k].geometry]
-        raise UsageError(f"{layer} holds {'/'.join(g.lower() for g in lay.kind.geometry)}s; statistics of a "
-                         "raster need polygons", hint="choose a polygon layer with --layer: " + ", ".join(polys))
     gdf = lay.gdf
-    if gdf.geom_type.isin(["Point", "MultiPoint"]).any():
-        gdf = gdf[~gdf.geom_type.isin(["Point", "MultiPoint"])]
-    vocab: dict[str, str] = {}
+    is_poly = gdf.geom_type.isin(_POLYGON_TYPES).to_numpy()
+    if not is_poly.any():
+        found = sorted({_TYPE_WORDS.get(t, t) for t in gdf.geom_type.dropna().unique()})
+        raise UsageError(f"{layer} holds no polygons: its {len(gdf)} feature(s) are {' and '.join(found)}; "
+                         "statistics of a raster need polygons", path=lay.path, hint=_polygon_hint(township, layer))
+    ids = lay.ids()
+    left_out = pd.Series(gdf.geom_type[~is_poly].map(lambda t: _TYPE_WORDS.get(t, t)).to_numpy(),
+                         index=ids[~is_poly].to_numpy(), dtype=object)
+    gdf = gdf[is_poly]
+    vocab: dict[str, str] = {f.name: f.vocabulary for f in lay.kind.fields if f.vocabulary}
     if by is None:
         id_col = lay.kind.id_field or "feature"
-        out = gpd.GeoDataFrame({id_col: lay.ids().loc[gdf.index].to_numpy()}, geometry=gdf.geometry.to_numpy(),
-                               crs=gdf.crs)
+        out = gpd.GeoDataFrame({id_col: ids[is_poly].to_numpy()}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
         if "village" in gdf.columns and id_col != "village":
             out.insert(1, "village", gdf["village"].to_numpy())
-        id_vocab = lay.kind.field(lay.kind.id_field).vocabulary if lay.kind.id_field else None
-        if id_vocab:
-            vocab[id_col] = id_vocab
-        return out, id_col, vocab
+        return _Polygons(out, id_col, vocab, gdf.reset_index(drop=True), left_out)
     if by not in gdf.columns:
         fields = [c for c in gdf.columns if c != gdf.geometry.name and c != "source_row"]
         raise UsageError(f"{layer} has no field {by!r}", hint="group by one of: " + ", ".join(map(str, fields)))
     keys = group_labels(gdf[by])
     frame = gpd.GeoDataFrame({by: keys.to_numpy()}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
     out = frame.dissolve(by=by, sort=True).reset_index()[[by, "geometry"]]
-    by_vocab = lay.kind.field(by).vocabulary if by in lay.kind.field_names else None
-    if by_vocab:
-        vocab[by] = by_vocab
-    return out, by, vocab
+    group_vocab = {by: vocab[by]} if by in vocab else {}
+    return _Polygons(out, by, group_vocab, out, left_out)
+
+
+def _polygon_hint(township: Township, layer: str) -> str:
+    polys = polygon_layers(township, exclude=layer)
+    if not polys:
+        return "the township has no layer with polygons; add one (forest_plots, villages …) to township.toml"
+    return "choose a layer that holds polygons with --layer: " + ", ".join(polys)
 
 
 def _decimals(values: pd.DataFrame, columns: Iterable[str]) -> dict[str, int]:
@@ -485,7 +582,7 @@ def _decimals(values: pd.DataFrame, columns: Iterable[str]) -> dict[str, int]:
     return dict.fromkeys(cols, places)
 
 
-def zonal_stats(township: Township, raster: str | Path, *, layer: str = "forest_plots", by: str | None = None,
+def zonal_stats(township: Township, raster: str, *, layer: str = "forest_plots", by: str | None = None,
                 stats: Sequence[str] | None = None, percentiles: Sequence[float] = (),
                 categorical: bool | None = None, unit: str = "mu", band: int = 1, block: int = DEFAULT_BLOCK,
                 progress: ProgressFn | None = None) -> Result:
@@ -511,7 +608,8 @@ def zonal_stats(township: Township, raster: str | Path, *, layer: str = "forest_
     categorical = spec.categorical if categorical is None else categorical
     unit_ = area_unit(unit)
     method = township.config.parameters["area_method"]
-    polys, id_col, vocab = _polygons(township, layer, by)
+    sel = _polygons(township, layer, by)
+    polys, id_col, vocab = sel.frame, sel.id_col, sel.vocab
     frame, info = extract(polys.geometry, spec, categorical=categorical, stats=stats, percentiles=percentiles,
                           band=band, block=block, progress=progress)
     area = from_m2(area_m2(polys.geometry, method=method), unit)
@@ -519,9 +617,12 @@ def zonal_stats(township: Township, raster: str | Path, *, layer: str = "forest_
     base = pd.DataFrame({c: polys[c].to_numpy() for c in polys.columns if c != "geometry"})
     base[area_col] = area
     findings = _coverage_findings(layer, base[id_col], frame, info)
+    findings += [Finding(layer, str(fid), "info", "not_polygon",
+                         f"{words.removesuffix('s')}: not a polygon, so no raster statistics; "
+                         "left out") for fid, words in sel.left_out.items()]
     prov = township.provenance(analysis="zonal", raster=spec.name, layer=layer, group_by=by,
                                categorical=categorical, area_method=method, statistics=COVERAGE_NOTE,
-                               **info.describe())
+                               features_not_polygons=len(sel.left_out), **info.describe())
     d = info.describe()
     moved = not CRS(polys.crs).equals(info.crs)
     notes = [f"raster {spec.name}: {d['raster_size']}, pixels {d['pixel_size']}, {info.crs.to_string()}"
@@ -532,6 +633,12 @@ def zonal_stats(township: Township, raster: str | Path, *, layer: str = "forest_
                 f"{d['pixel_size']}，{info.crs.to_string()}"
                 + (f"；图斑已从 {CRS(polys.crs).to_string()} 投影到栅格的坐标系（栅格未重采样）" if moved else ""),
                 "统计方法：每个像元按其落在图斑内的面积比例加权（exactextract），小于一个像元的图斑也有值；无数据像元不计入"]
+    if len(sel.left_out):
+        kinds_en = " and ".join(sorted(set(sel.left_out)))
+        kinds_zh = "、".join(sorted({_TYPE_WORDS_ZH.get(w, w) for w in sel.left_out}))
+        notes.append(f"{len(sel.left_out)} feature(s) of {layer} left out: {kinds_en}, not polygons "
+                     "(listed among the findings)")
+        notes_zh.append(f"{layer} 中 {len(sel.left_out)} 个要素不是面（{kinds_zh}），未统计（见问题清单）")
     if categorical:
         table, classes = _class_table(base, frame, info, spec, area_col, id_col)
         notes.append(f"class areas in {unit_.en} ({unit_.zh}), {METHOD_NOTES[method]}; each class's share of the "
@@ -543,16 +650,17 @@ def zonal_stats(township: Township, raster: str | Path, *, layer: str = "forest_
         result_tables = {"classes": classes}
         vocab["class"] = LAND_COVER.name
     else:
-        table = _stats_table(base, frame, info, stats, percentiles, area_col, id_col)
+        whole, note_en, note_zh = _total_quantiles(polys, frame, spec, stats, percentiles, band=band, block=block)
+        table = _stats_table(base, frame, info, stats, percentiles, area_col, id_col, whole)
+        if note_en:
+            notes.append(note_en)
+            notes_zh.append(note_zh)
         decimals = {area_col: unit_.decimals, "pixels": 2, "valid_pct": 1}
         decimals.update(_decimals(table, ["mean", "min", "max", "std", "median",
                                           *[_percentile_column(p) for p in percentiles]]))
         decimals["sum"] = decimals.get("mean", 2)
         result_tables = {}
-    features = polys.copy()
-    joined = table.iloc[: len(polys)].drop(columns=[c for c in polys.columns if c != "geometry"], errors="ignore")
-    for col in joined.columns:
-        features[f"{spec.name}_{col}" if col not in (area_col,) else col] = joined[col].to_numpy()
+    features = _joined(sel, table.iloc[: len(polys)], spec.name, area_col)
     if by == "village" and layer != "villages" and township.has("villages"):
         from geo_township.inventory import order_by_villages
 
@@ -569,6 +677,74 @@ def zonal_stats(township: Township, raster: str | Path, *, layer: str = "forest_
                   decimals=decimals)
 
 
+#: The Total row's median and percentiles are computed over the union of all polygons when
+#: their pixels number at most this many (coverage-weighted): a weighted quantile keeps every
+#: distinct value in memory, which a county of plots on a float raster would not fit.
+TOTAL_QUANTILE_MAX_PIXELS = 5_000_000
+_TYPE_WORDS_ZH = {"points": "点", "lines": "线", "collections": "几何集合"}
+
+
+def _total_quantiles(polys: gpd.GeoDataFrame, frame: pd.DataFrame, spec: RasterSpec, stats: Sequence[str],
+                     percentiles: Sequence[float], *, band: int, block: int
+                     ) -> tuple[dict[str, float], str, str]:
+    """Median and percentiles of the Total row, over the pixels under all the polygons
+    together (their union, so a pixel under two overlapping polygons counts once), with a
+    note; blank with a note saying why when there are too many pixels to hold."""
+    wanted = (["median"] if "median" in stats else []) + [_percentile_column(p) for p in percentiles]
+    pixels = float(frame["count"].sum())
+    if not wanted or pixels <= 0:
+        return {}, "", ""
+    names_en = ", ".join(wanted)
+    if pixels > TOTAL_QUANTILE_MAX_PIXELS:
+        note_en = (f"Total: {names_en} left blank: over {pixels:,.0f} pixels they would need every value in memory "
+                   f"at once (the other statistics are pooled from the rows exactly; each row has its own {names_en}; "
+                   "--by a field gives them per group)")
+        note_zh = (f"合计行的中位数和百分位数留空：{pixels:,.0f} 个像元需要同时把全部取值放入内存（其余统计量由各行精确汇总；"
+                   "每行都有自己的中位数和百分位数；用 --by 可得到各组的值）")
+        return {}, note_en, note_zh
+    union = shapely.union_all(polys.geometry.to_numpy())
+    whole, _ = extract(gpd.GeoSeries([union], crs=polys.crs), spec, stats=("count", "median"), percentiles=percentiles,
+                       band=band, block=block)
+    values = {c: float(whole[c].iloc[0]) for c in wanted}
+    note_en = (f"Total: {names_en} over the pixels under all polygons together (their union: a pixel under two "
+               "overlapping polygons counts once); the other statistics pooled from the rows")
+    note_zh = "合计行的中位数和百分位数按全部图斑合并后覆盖的像元计算（重叠处的像元只计一次）；其余统计量由各行汇总"
+    return values, note_en, note_zh
+
+
+def _joined(sel: _Polygons, stats: pd.DataFrame, raster: str, area_col: str) -> gpd.GeoDataFrame:
+    """The layer's kept features with every field (or the groups' polygons with ``--by``)
+    and their statistics as ``RASTER_<column>`` (the area as ``area_<unit>`` unless the layer
+    has such a field), row for row."""
+    out = sel.source.copy()
+    own = [c for c in sel.frame.columns if c != "geometry"]
+    for col in stats.columns:
+        if col in own:
+            continue
+        name = col if col == area_col and col not in out.columns else f"{raster}_{col}"
+        out[name] = stats[col].to_numpy()
+    return out
+
+
+def save_joined(result: Result, path: str | Path, *, lang: str = "en") -> str:
+    """Write ``zonal``'s polygons with their statistics (``features['zonal']``: every field of
+    the layer plus ``RASTER_<statistic>`` columns; the groups' polygons with ``--by``) to a
+    GeoPackage as layer ``LAYER_RASTER`` (``FIELD_RASTER`` with ``--by``), next to any layers
+    it already holds. Coded values (species, status …) are words with ``lang='zh'``, codes in
+    English; field names are kept. Returns the layer name."""
+    from geo_township.io.write import write_vector
+
+    path = Path(path)
+    prov = result.provenance
+    name = f"{prov.get('group_by') or prov['layer']}_{prov['raster']}"
+    gdf = result.features["zonal"]
+    if lang == "zh":
+        attrs = localise(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), lang, vocab=result.vocab, headings=False)
+        gdf = gpd.GeoDataFrame(attrs, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+    write_vector(gdf, path, layer=name, append_layers=path.exists())
+    return name
+
+
 def _coverage_findings(layer: str, ids: pd.Series, frame: pd.DataFrame, info: RasterInfo) -> list[Finding]:
     findings = []
     none = (frame["count"] <= 0).to_numpy()
@@ -583,7 +759,8 @@ def _coverage_findings(layer: str, ids: pd.Series, frame: pd.DataFrame, info: Ra
 
 
 def _stats_table(base: pd.DataFrame, frame: pd.DataFrame, info: RasterInfo, stats: Sequence[str],
-                 percentiles: Sequence[float], area_col: str, id_col: str) -> pd.DataFrame:
+                 percentiles: Sequence[float], area_col: str, id_col: str,
+                 whole: dict[str, float] | None = None) -> pd.DataFrame:
     table = base.copy()
     count = frame["count"].to_numpy(dtype="float64")
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -595,8 +772,8 @@ def _stats_table(base: pd.DataFrame, frame: pd.DataFrame, info: RasterInfo, stat
             table["valid_pct"] = np.minimum(valid, 100.0)
     for p in percentiles:
         table[_percentile_column(p)] = frame[_percentile_column(p)].to_numpy(dtype="float64")
-    # The total over all polygons, pooled exactly from each polygon's sums (median and
-    # percentiles cannot be pooled and stay empty).
+    # The total over all polygons, pooled exactly from each polygon's sums; median and
+    # percentiles cannot be pooled and come from ``whole`` (see _total_quantiles).
     mean = frame["mean"].to_numpy(dtype="float64")
     std = frame["std"].to_numpy(dtype="float64")
     ok = count > 0
@@ -617,7 +794,7 @@ def _stats_table(base: pd.DataFrame, frame: pd.DataFrame, info: RasterInfo, stat
         sq = (count[ok] * (std[ok] ** 2 + mean[ok] ** 2)).sum() / n_tot
         pooled = {"mean": m, "sum": s_tot, "min": np.nanmin(frame["min"].to_numpy(dtype="float64")[ok]),
                   "max": np.nanmax(frame["max"].to_numpy(dtype="float64")[ok]), "std": math.sqrt(max(sq - m * m, 0.0))}
-        for k, v in pooled.items():
+        for k, v in {**pooled, **(whole or {})}.items():
             if k in table.columns:
                 total[k] = v
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
@@ -801,6 +978,7 @@ CLASS_COLOURS: dict[str, str] = {
 }
 _PALETTE = ("#8dd3c7", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5", "#bc80bd",
             "#ccebc5", "#ffed6f")
+_RAMP_ZH = {"vegetation": "植被", "terrain": "地形", "viridis": "连续"}
 MAX_OVERLAY_PX = 1024
 
 
@@ -917,10 +1095,12 @@ def raster_overlay(township: Township, name: str, *, max_size: int = MAX_OVERLAY
     if spec is None:
         return None
     image, bounds, legend = raster_picture(spec, max_size=max_size)
-    kind = ("classes" if spec.categorical else f"2–98% range, {ramp_for(spec.name + ' ' + spec.description)} "
-            "colours")
+    ramp = ramp_for(spec.name + " " + spec.description)
+    kind = "classes" if spec.categorical else f"2–98% range, {ramp} colours"
+    kind_zh = "按类别着色" if spec.categorical else f"按 2%–98% 取值范围{_RAMP_ZH[ramp]}色带着色"
     return RasterOverlay(
         key=f"raster_{name}", en=f"Raster: {name}", zh=f"栅格: {name}", image=image, bounds=bounds,
         legend=[Category(e["code"], e["en"], e["zh"], e["color"]) for e in legend], opacity=opacity,
         show=True, description=spec.description or f"{name} ({kind}); transparent where there is no data",
+        description_zh=spec.description or f"{name}（{kind_zh}）；无数据处透明",
     )

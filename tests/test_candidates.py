@@ -191,11 +191,69 @@ def test_files_for_crews(scene, tmp_path):
         save_candidates(result, tmp_path / "c.xlsx")
 
 
+def test_files_for_crews_have_words_and_rounded_numbers(scene, tmp_path):
+    """Species as words in the chosen language, areas to the m², drops to 0.001, and in
+    Chinese Chinese field names (a shapefile keeps short ASCII names)."""
+    import pandas as pd
+
+    result = find_candidates(load_township(scene.folder), "ndvi_2022", "ndvi_2023")
+    save_candidates(result, tmp_path / "en.csv")
+    en = pd.read_csv(tmp_path / "en.csv", encoding="utf-8-sig", dtype=str)
+    assert set(en["species"]) == {"Masson pine"}
+    # the 'group' patch: 20 m × 30 m, 600 m² to the m² (GK zone scale under 1e-4 here)
+    assert "600" in set(en["area_m2"])
+    assert all(len(v.split(".")[1]) <= 3 for v in en["drop_mean"] if "." in v)
+    assert all("." not in v for v in en["area_m2"])
+    save_candidates(result, tmp_path / "zh.csv", lang="zh")
+    zh = pd.read_csv(tmp_path / "zh.csv", encoding="utf-8-sig", dtype=str)
+    assert {"疑似斑块", "小班", "平均下降"} <= set(zh.columns)
+    assert set(zh["优势树种"]) == {"马尾松"}
+    save_candidates(result, tmp_path / "zh.shp", lang="zh")
+    shp = gpd.read_file(tmp_path / "zh.shp")
+    assert set(shp["species"]) == {"马尾松"} and "patch_id" in shp.columns
+    save_candidates(result, tmp_path / "zh.kml", lang="zh")
+    kml = gpd.read_file(tmp_path / "zh.kml")
+    assert list(kml["Name"]) == ["C001", "C002", "C003"]
+    assert all(d.startswith("小班 001，马尾松，") for d in kml["description"])
+    assert [name for name, _ in pyogrio.list_layers(tmp_path / "zh.kml")] == ["疑似斑块"]
+    save_candidates(result, tmp_path / "en.gpx")
+    gpx = gpd.read_file(tmp_path / "en.gpx", layer="waypoints")
+    assert all(d.startswith("plot 001, Masson pine, ") for d in gpx["desc"])
+    save_candidates(result, tmp_path / "zh.gpkg", lang="zh")
+    patches = gpd.read_file(tmp_path / "zh.gpkg", layer="candidate_patches")
+    assert set(patches["优势树种"]) == {"马尾松"}
+    assert (patches["面积(平方米)"] == patches["面积(平方米)"].round()).all()
+
+
+def test_rasters_that_are_not_a_vegetation_index_pair_are_flagged(scene):
+    """An NDVI against a DEM, or against an NDVI stored ×10,000: warnings, not silence."""
+    township = load_township(scene.folder)
+    assert not [f for f in find_candidates(township, "ndvi_2022", "ndvi_2023").findings
+                if f.check in ("not_an_index", "index_ranges_differ")]
+    dem = 200 + 150 * np.add.outer(np.arange(scene.shape[0]), np.arange(scene.shape[1])) / sum(scene.shape)
+    write_tif(scene.folder / "dem.tif", dem, scene.transform)
+    write_tif(scene.folder / "scaled.tif", scene.after * 10_000, scene.transform)
+    with open(scene.folder / "township.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[rasters.dem]\npath = "dem.tif"\n\n[rasters.scaled]\npath = "scaled.tif"\n')
+    township = load_township(scene.folder)
+    for after in ("dem", "scaled"):
+        found = {(f.layer, f.check, f.severity) for f in find_candidates(township, "ndvi_2022", after).findings}
+        assert (after, "not_an_index", "warning") in found, after
+        assert (after, "index_ranges_differ", "warning") in found, after
+        assert not any(layer == "ndvi_2022" for layer, _, _ in found)
+
+
+def test_rasters_are_named_not_given_as_files(scene):
+    with pytest.raises(UsageError, match="ndvi_2023.tif' is the raster ndvi_2023"):
+        find_candidates(load_township(scene.folder), "ndvi_2022", str(scene.folder / "ndvi_2023.tif"))
+
+
 def test_map_layers(scene):
     township = load_township(scene.folder)
     overlays = candidate_overlays(township)  # the ndvi pair is found by name
     assert [o.key for o in overlays] == ["candidate_patches", "candidate_points"]
     assert len(overlays[0].gdf) == 3 and overlays[1].geometry == "point"
+    assert "松林小班" in overlays[0].describe("zh") and "中心点" in overlays[1].describe("zh")
     township.config.parameters["candidate_rasters"] = ["ndvi_2022"]
     assert candidate_overlays(township) == []
 

@@ -73,8 +73,41 @@ def test_thresholds_from_options(runner, town):
     assert doc["provenance"]["max_m2"] == 300
 
 
+def test_a_dem_as_the_later_raster_is_flagged(runner, town, tmp_path):
+    """`candidates ndvi_2022 dem` used to run without complaint (the DEM warped onto the NDVI
+    grid, every drop negative): now the findings say the DEM is not an index like the other."""
+    with rasterio.open(town / "ndvi_2022.tif") as src:
+        profile = src.profile
+    dem = np.linspace(120, 480, 140 * 250, dtype="float32").reshape(140, 250)
+    with rasterio.open(town / "dem.tif", "w", **profile) as ds:
+        ds.write(dem, 1)
+    with open(town / "township.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[rasters.dem]\npath = "dem.tif"\n')
+    result = run(runner, "candidates", "ndvi_2022", "dem", "--format", "json", "--township", town)
+    assert result.exit_code == 0, result.stderr
+    findings = json.loads(result.stdout)["tables"]["findings"]
+    assert {(f["layer"], f["check"]) for f in findings} == {("dem", "not_an_index"), ("dem", "index_ranges_differ")}
+    assert any("between −1 and 1" in f["message"] for f in findings)
+    zh = run(runner, "candidates", "ndvi_2022", "dem", "--lang", "zh", "--township", town)
+    assert "不像植被指数" in zh.stdout
+
+
+def test_saved_csv_has_species_words_and_rounded_numbers(runner, town, tmp_path):
+    out = tmp_path / "c.csv"
+    assert run(runner, "candidates", "ndvi_2022", "ndvi_2023", "--save", out, "--township", town).exit_code == 0
+    table = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    assert table["species"].tolist() == ["Masson pine"]
+    assert table["area_m2"].tolist() == ["600"]  # 3 × 2 pixels of 10 m
+    assert table["drop_mean"].tolist() == ["0.4"]
+    out_zh = tmp_path / "c_zh.csv"
+    assert run(runner, "candidates", "ndvi_2022", "ndvi_2023", "--save", out_zh, "--lang", "zh",
+               "--township", town).exit_code == 0
+    assert pd.read_csv(out_zh, encoding="utf-8-sig", dtype=str)["优势树种"].tolist() == ["马尾松"]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["ndvi_2022", "nope"], "no raster called 'nope'"),
+    (["ndvi_2022", "ndvi_2023.tif"], "'ndvi_2023.tif' is the raster ndvi_2023"),
     (["ndvi_2022", "ndvi_2023", "--min-drop", "0"], "--min-drop"),
     (["ndvi_2022", "ndvi_2023", "--min-m2", "900", "--max-m2", "100"], "size range"),
     (["ndvi_2022", "ndvi_2023", "--save", "c.xlsx"], "cannot write candidates"),

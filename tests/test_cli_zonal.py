@@ -11,6 +11,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import rasterio
+import shapely
 from pyproj import Geod
 from rasterio.transform import from_origin
 
@@ -93,8 +94,91 @@ def test_join_writes_a_geopackage(runner, town, tmp_path):
     assert {name for name, _ in pyogrio.list_layers(out)} == {"forest_plots_ndvi", "forest_plots_landcover"}
 
 
+def test_join_keeps_every_field_of_the_layer_row_for_row(runner, town, tmp_path):
+    """Four plots, listed out of id order, with fields of their own: every field comes back,
+    and each row's statistics are those of its own polygon (a hand-worked mean on the
+    linear NDVI ramp, checked against an exact pixel overlap)."""
+    plots = gpd.GeoDataFrame(
+        {"小班号": ["104", "101", "103", "102"], "村名": ["乙村", "甲村", "乙村", "甲村"],
+         "优势树种": ["马尾松", "杉木", "湿地松", "马尾松"], "起源": ["天然", "人工", "人工", "天然"],
+         "造林年度": [0, 2005, 2012, 0], "备注": ["坡陡", "", "近河", "路边"]},
+        geometry=[shapely.box(117.5022, 30.4911, 117.5081, 30.4953), shapely.box(117.4903, 30.4907, 117.4962, 30.4988),
+                  shapely.box(117.5013, 30.4957, 117.5097, 30.4993), shapely.box(117.4921, 30.4912, 117.4933, 30.4925)],
+        crs=4490).to_crs(4527)
+    plots.to_file(town / "plots.shp", encoding="GBK")
+    (town / "plots.cpg").unlink(missing_ok=True)
+    out = tmp_path / "joined.gpkg"
+    result = run(runner, "zonal", "ndvi", "--join", out, "--township", town)
+    assert result.exit_code == 0, result.stderr
+    joined = gpd.read_file(out, layer="forest_plots_ndvi")
+    assert list(joined["plot_id"]) == ["104", "101", "103", "102"]  # the layer's own order
+    assert list(joined["village"]) == ["乙村", "甲村", "乙村", "甲村"]
+    assert list(joined["species"]) == ["masson_pine", "chinese_fir", "slash_pine", "masson_pine"]
+    assert list(joined["origin"]) == ["natural", "planted", "planted", "natural"]
+    assert list(joined["planted_year"]) == [0, 2005, 2012, 0]
+    assert list(joined["备注"].fillna("")) == ["坡陡", "", "近河", "路边"]  # the file's own field
+    with rasterio.open(town / "ndvi.tif") as ds:
+        data, transform = ds.read(1), ds.transform
+    rows, cols = np.mgrid[0:data.shape[0], 0:data.shape[1]]
+    x0, y0 = transform @ (cols, rows)
+    x1, y1 = transform @ (cols + 1, rows + 1)
+    cells = shapely.box(x0, y1, x1, y0)
+    for geom, mean, area in zip(joined.to_crs(4490).geometry, joined["ndvi_mean"], joined["area_mu"], strict=True):
+        cover = shapely.area(shapely.intersection(cells, geom)) / shapely.area(cells)
+        assert mean == pytest.approx((cover * data).sum() / cover.sum(), rel=1e-6)
+        assert area == pytest.approx(abs(GEOD.geometry_area_perimeter(geom)[0]) / M2_PER_MU, rel=1e-4)
+    # in Chinese, coded values are words; field names stay
+    zh = tmp_path / "zh.gpkg"
+    assert run(runner, "zonal", "ndvi", "--join", zh, "--lang", "zh", "--township", town).exit_code == 0
+    joined = gpd.read_file(zh, layer="forest_plots_ndvi")
+    assert list(joined["species"]) == ["马尾松", "杉木", "湿地松", "马尾松"]
+    assert list(joined["origin"]) == ["天然", "人工", "人工", "天然"]
+
+
+def test_layers_without_polygons(runner, town):
+    """Lines only, points only (a KML), or a point kind: exit 2 naming the layer and the layers
+    that really hold polygons; a layer mixing lines with a lake: the lake's statistics and the
+    lines listed as left out."""
+    gpd.GeoDataFrame({"name": ["青溪", "石河"], "reach_id": ["R1", "R2"]},
+                     geometry=[shapely.LineString([(117.49, 30.495), (117.51, 30.497)]),
+                               shapely.LineString([(117.50, 30.49), (117.505, 30.50)])],
+                     crs=4490).to_file(town / "rivers.geojson")
+    gpd.GeoDataFrame({"name": ["沙场"], "status": ["illegal"]}, geometry=[shapely.Point(117.495, 30.495)],
+                     crs=4490).to_file(town / "sand.kml", driver="KML")
+    with open(town / "township.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[layers.rivers]\npath = "rivers.geojson"\n\n[layers.sand_sites]\npath = "sand.kml"\n')
+    for layer, what in (("rivers", "rivers holds no polygons: its 2 feature(s) are lines"),
+                        ("sand_sites", "sand_sites holds no polygons: its 1 feature(s) are points"),
+                        ("infected_trees", "infected_trees holds points")):
+        result = run(runner, "zonal", "ndvi", "--layer", layer, "--township", town)
+        assert result.exit_code == 2, layer
+        assert what in result.stderr
+        assert " ".join(result.stderr.split("--layer: ")[1].split()) == "villages, forest_plots"
+        assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
+    lakes = gpd.read_file(town / "rivers.geojson")
+    lakes.loc[len(lakes)] = {"name": "龙潭", "reach_id": "L1", "geometry": shapely.box(117.500, 30.492, 117.503, 30.494)}
+    lakes.to_file(town / "rivers.geojson")
+    result = run(runner, "zonal", "ndvi", "--layer", "rivers", "--format", "json", "--township", town)
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert [r["reach_id"] for r in doc["tables"]["summary"]] == ["L1", "Total"]
+    assert doc["tables"]["summary"][0]["mean"] > 0.2
+    assert {(f["feature"], f["check"]) for f in doc["tables"]["findings"]} == {("R1", "not_polygon"),
+                                                                             ("R2", "not_polygon")}
+
+
+def test_chinese_workbook_sheets(runner, town, tmp_path):
+    out = tmp_path / "x.xlsx"
+    result = run(runner, "zonal", "landcover", "--layer", "villages", "--lang", "zh", "-o", out, "--township", town)
+    assert result.exit_code == 0, result.stderr
+    import openpyxl
+
+    assert openpyxl.load_workbook(out).sheetnames[:2] == ["汇总", "各地类合计"]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["nope"], "no raster called 'nope'"),
+    (["landcover.tif"], "'landcover.tif' is the raster landcover"),
     (["ndvi", "--stats", "mode"], "'mode' is not a statistic"),
     (["ndvi", "--percentiles", "0,50"], "between 0 and 100"),
     (["ndvi", "--join", "out.shp"], "not a GeoPackage"),

@@ -4,6 +4,7 @@ with nodata, polygons smaller than a pixel, block sizes, and the real Sierra ras
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -253,20 +254,152 @@ def test_zonal_per_plot_in_another_crs_agrees_with_geopandas(town):
     assert result.table["mean"].iloc[-1] == pytest.approx(result.table["sum"].iloc[:-1].sum() / total_count)
 
 
-def test_by_village_is_over_the_union_of_its_plots(town):
-    township = load_township(town)
-    by = zonal_stats(township, "ndvi", by="village").table.set_index("village")
+# Five plots over the NDVI raster of `town`: in 甲村 two that share an edge (pixels on the
+# line are split between them) and a triangle with a hole over the nodata block; in 乙村 two
+# that overlap (the overlap belongs to the village once).
+PLOTS = {
+    "001": ("甲村", "马尾松", shapely.box(117.490, 30.490, 117.495, 30.495)),
+    "003": ("甲村", "杉木", shapely.box(117.495, 30.490, 117.4993, 30.4951)),
+    "004": ("甲村", "马尾松", shapely.Polygon([(117.491, 30.496), (117.499, 30.4965), (117.494, 30.4995)],
+                                            holes=[[(117.4935, 30.4968), (117.4950, 30.4968), (117.4942, 30.4980)]])),
+    "002": ("乙村", "杉木", shapely.box(117.501, 30.491, 117.507, 30.496)),
+    "005": ("乙村", "湿地松", shapely.box(117.504, 30.494, 117.509, 30.499)),
+}
+
+
+@pytest.fixture
+def plots5(town):
+    """`town` with the five plots of PLOTS (GBK shapefile in EPSG:4527, as in tiny_township)."""
+    gpd.GeoDataFrame({"小班号": list(PLOTS), "村名": [v[0] for v in PLOTS.values()],
+                      "优势树种": [v[1] for v in PLOTS.values()]},
+                     geometry=[v[2] for v in PLOTS.values()], crs=4490).to_crs(4527).to_file(
+        town / "plots.shp", encoding="GBK")
+    (town / "plots.cpg").unlink(missing_ok=True)
+    return town
+
+
+def _ndvi(town):
+    with rasterio.open(town / "ndvi.tif") as ds:
+        return ds.read(1), ds.transform
+
+
+def _in_raster_crs(plot_ids) -> list:
+    """The plots as the file holds them (EPSG:4527), reprojected to the raster's by plain geopandas."""
+    frame = gpd.GeoSeries([PLOTS[i][2] for i in plot_ids], crs=4490).to_crs(4527).to_crs(32650)
+    return list(frame)
+
+
+def test_by_village_is_over_the_union_of_its_plots(plots5):
+    """Each village's statistics equal a brute-force computation over the union of its
+    plots (not a pooling of the plots' rows): the shared edge and the overlap count once."""
+    township = load_township(plots5)
+    by = zonal_stats(township, "ndvi", by="village", percentiles=(25, 75)).table.set_index("village")
+    data, transform = _ndvi(plots5)
+    for village, ids in (("甲村", ["001", "003", "004"]), ("乙村", ["002", "005"])):
+        union = shapely.union_all(_in_raster_crs(ids))
+        expected = brute_force(union, data, data != -1, transform, percentiles=(25, 75))
+        for stat in ("mean", "min", "max", "sum", "std", "median", "p25", "p75"):
+            assert by.loc[village, stat] == pytest.approx(expected[stat], rel=1e-6), (village, stat)
+        assert by.loc[village, "pixels"] == pytest.approx(expected["count"], rel=1e-6)
+    # the overlap of 002 and 005 is counted once: fewer pixels than the two plots' own sum
     per = zonal_stats(township, "ndvi").table.set_index("plot_id")
-    # each village has one plot here: the group statistics equal the plot's
-    assert by.loc["甲村", "mean"] == pytest.approx(per.loc["001", "mean"])
-    assert by.loc["乙村", "median"] == pytest.approx(per.loc["002", "median"])
+    assert by.loc["乙村", "pixels"] < per.loc["002", "pixels"] + per.loc["005", "pixels"] - 10
+    # the nodata block lies under the triangle: 甲村 is not wholly covered
+    assert by.loc["甲村", "valid_pct"] < 99.5
+
+
+def test_total_row_median_and_percentiles_over_all_polygons(plots5):
+    """The Total row's median and percentiles are those of the union of every plot; its
+    mean and pixels are pooled from the rows (Σ sum / Σ pixels)."""
+    township = load_township(plots5)
+    result = zonal_stats(township, "ndvi", percentiles=(10, 90))
+    total = result.table.iloc[-1]
+    assert total["plot_id"] == "Total"
+    data, transform = _ndvi(plots5)
+    union = shapely.union_all(_in_raster_crs(list(PLOTS)))
+    expected = brute_force(union, data, data != -1, transform, percentiles=(10, 90))
+    for stat in ("median", "p10", "p90", "min", "max"):
+        assert total[stat] == pytest.approx(expected[stat], rel=1e-6), stat
+    rows = result.table.iloc[:-1]
+    assert total["pixels"] == pytest.approx(rows["pixels"].sum())
+    assert total["mean"] == pytest.approx(rows["sum"].sum() / rows["pixels"].sum())
+    assert any("Total: median, p10, p90 over the pixels under all polygons" in n for n in result.notes)
+
+
+def test_total_quantiles_blank_with_a_reason_beyond_the_limit(plots5, monkeypatch):
+    from geo_township import raster
+
+    monkeypatch.setattr(raster, "TOTAL_QUANTILE_MAX_PIXELS", 100)
+    result = zonal_stats(load_township(plots5), "ndvi", percentiles=(10,))
+    total = result.table.iloc[-1]
+    assert np.isnan(total["median"]) and np.isnan(total["p10"])
+    assert not np.isnan(total["mean"])
+    assert any("left blank" in n and "in memory" in n for n in result.notes)
+    assert any("合计行的中位数和百分位数留空" in n for n in result.notes_zh)
+
+
+def _rivers(town, features) -> None:
+    gpd.GeoDataFrame({"name": [f[0] for f in features], "reach_id": [f[1] for f in features]},
+                     geometry=[f[2] for f in features], crs=4490).to_file(town / "rivers.geojson")
+    with open(town / "township.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[layers.rivers]\npath = "rivers.geojson"\n')
+
+
+def test_only_real_polygons_of_a_mixed_layer_get_statistics(town):
+    """Rivers as lines with one lake as a polygon: the lake gets its statistics (checked by
+    brute force), the lines are left out as findings, not rows of zeros."""
+    lake = shapely.box(117.500, 30.492, 117.503, 30.494)
+    _rivers(town, [("青溪", "R1", shapely.LineString([(117.49, 30.495), (117.51, 30.497)])),
+                   ("石河", "R2", shapely.LineString([(117.50, 30.49), (117.505, 30.50)])),
+                   ("龙潭", "L1", lake)])
+    result = zonal_stats(load_township(town), "ndvi", layer="rivers")
+    assert list(result.table["reach_id"]) == ["L1", "Total"]
+    data, transform = _ndvi(town)
+    expected = brute_force(gpd.GeoSeries([lake], crs=4490).to_crs(32650).iloc[0], data, data != -1, transform)
+    assert result.table["mean"].iloc[0] == pytest.approx(expected["mean"], rel=1e-6)
+    assert result.table["pixels"].iloc[0] == pytest.approx(expected["count"], rel=1e-6)
+    left_out = {(f.feature, f.check) for f in result.findings}
+    assert left_out == {("R1", "not_polygon"), ("R2", "not_polygon")}
+    assert any("2 feature(s) of rivers left out: lines" in n for n in result.notes)
+    joined = result.features["zonal"]
+    assert list(joined["reach_id"]) == ["L1"] and list(joined["name"]) == ["龙潭"]
+
+
+def test_a_layer_without_polygons_is_refused_naming_the_layers_that_have_them(town):
+    _rivers(town, [("青溪", "R1", shapely.LineString([(117.49, 30.495), (117.51, 30.497)]))])
+    gpd.GeoDataFrame({"name": ["沙场"], "status": ["illegal"]}, geometry=[shapely.Point(117.495, 30.495)],
+                     crs=4490).to_file(town / "sand.kml", driver="KML")
+    with open(town / "township.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[layers.sand_sites]\npath = "sand.kml"\n')
+    township = load_township(town)
+    for layer, what in (("rivers", "holds no polygons: its 1 feature(s) are lines"),
+                        ("sand_sites", "holds no polygons: its 1 feature(s) are points"),
+                        ("infected_trees", "holds points")):
+        with pytest.raises(UsageError, match=re.escape(what)) as caught:
+            zonal_stats(township, "ndvi", layer=layer)
+        assert caught.value.hint.endswith("--layer: villages, forest_plots"), caught.value.hint
+
+
+def test_rasters_are_named_not_given_as_files(town):
+    township = load_township(town)
+    with pytest.raises(UsageError, match="ndvi.tif' is the raster ndvi") as caught:
+        zonal_stats(township, str(town / "ndvi.tif"))
+    assert caught.value.hint == "give its name: ndvi"
+    (town / "other.tif").write_bytes((town / "ndvi.tif").read_bytes())
+    with pytest.raises(UsageError, match="not given as files") as caught:
+        zonal_stats(township, str(town / "other.tif"))
+    assert '[rasters.other] with path = "other.tif"' in caught.value.hint
+    with pytest.raises(UsageError, match=r"no raster called 'nvdi' in township.toml \(did you mean ndvi\?\)"):
+        zonal_stats(township, "nvdi")
 
 
 def test_findings_for_polygons_off_the_raster(town, tmp_path):
     # a raster covering only the west village
     data = np.ones((20, 20), dtype="float32")
     write_tif(town / "west.tif", data, crs="EPSG:4490", transform=from_origin(117.49, 30.50, 0.0005, 0.0005))
-    result = zonal_stats(load_township(town), str(town / "west.tif"), layer="villages")
+    with open(town / "township.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[rasters.west]\npath = "west.tif"\n')
+    result = zonal_stats(load_township(town), "west", layer="villages")
     checks = {(f.feature, f.check) for f in result.findings}
     assert ("乙村", "no_pixels") in checks
     assert not any(f.feature == "甲村" for f in result.findings)

@@ -22,14 +22,14 @@ from geo_township.cli.options import common_options, output_options
               help="Leave out patches larger than this (m²): felling or fire; default: candidate_max_m2 (5000).")
 @click.option("--save", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write the candidates: .gpkg (patches and centre points), or .kml/.gpx/.geojson/.csv/.shp "
-              "(centre points, for a handheld).")
+              "(centre points, for a handheld); species and other values in the --lang language, rounded.")
 @click.option("--block", type=click.IntRange(min=256), default=2048, show_default=True,
               help="Read the rasters in blocks of this many pixels a side.")
 @common_options
 @output_options
 def command(before, after, min_drop, min_m2, max_m2, save, block, township_path, lang, fmt, output):
     """Vegetation-loss candidates: patches inside pine plots where the index (NDVI) fell
-    from BEFORE to AFTER (names under [rasters] in township.toml, or GeoTIFFs) by at least
+    from BEFORE to AFTER (their names under [rasters] in township.toml) by at least
     the minimum drop, sized like one tree or a group of trees. Places to check on the
     ground, not diagnoses."""
     from geo_township.candidates import find_candidates, save_candidates
@@ -41,5 +41,5 @@ def command(before, after, min_drop, min_m2, max_m2, save, block, township_path,
                                  max_m2=max_m2, block=block, progress=progress)
     render(result, fmt=fmt, output=output, lang=lang)
     if save is not None:
-        for line in save_candidates(result, save):
+        for line in save_candidates(result, save, lang=lang):
             click.echo(f"wrote {line}", err=True)

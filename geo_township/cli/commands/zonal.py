@@ -87,20 +87,21 @@ def progress_bar(label: str):
               help="Unit of areas (polygon area, class areas).")
 @click.option("--band", type=click.IntRange(min=1), default=1, show_default=True, help="Band of the raster to use.")
 @click.option("--join", "join", type=click.Path(path_type=Path, dir_okay=False), default=None, callback=_gpkg,
-              help="Also write the polygons with their statistics to this GeoPackage (layer LAYER_RASTER).")
+              help="Also write the layer (every field) with its statistics to this GeoPackage, as layer "
+              "LAYER_RASTER (FIELD_RASTER with --by).")
 @click.option("--block", type=click.IntRange(min=256), default=2048, show_default=True,
               help="Read the raster in blocks of this many pixels a side (bounds memory for huge rasters).")
 @common_options
 @output_options
 def command(raster, layer, by, stats, percentiles, categorical, unit, band, join, block, township_path, lang, fmt,
             output):
-    """Statistics of RASTER (a name under [rasters] in township.toml, or a GeoTIFF) per
-    polygon of a layer: count, mean, min, max, sum, std, median, percentiles — each pixel
-    weighted by the share of it inside the polygon. For a land-cover raster, the area of
-    each class in each polygon."""
+    """Statistics of RASTER (its name under [rasters] in township.toml) per polygon of a
+    layer: count, mean, min, max, sum, std, median, percentiles — each pixel weighted by the
+    share of it inside the polygon. For a land-cover raster, the area of each class in each
+    polygon."""
     from geo_township.cli.render import render
     from geo_township.layers import load_township
-    from geo_township.raster import zonal_stats
+    from geo_township.raster import save_joined, zonal_stats
 
     with progress_bar("zonal") as progress:
         result = zonal_stats(load_township(township_path), raster, layer=layer, by=by, stats=stats,
@@ -108,8 +109,5 @@ def command(raster, layer, by, stats, percentiles, categorical, unit, band, join
                              progress=progress)
     render(result, fmt=fmt, output=output, lang=lang)
     if join is not None:
-        from geo_township.io.write import write_vector
-
-        name = f"{by or layer}_{result.provenance['raster']}"
-        write_vector(result.features["zonal"], join, layer=name, append_layers=join.exists())
+        name = save_joined(result, join, lang=lang)
         click.echo(f"wrote layer {name} to {join}", err=True)
