@@ -74,7 +74,11 @@ class Overlay:
         chosen language through :func:`geo_township.kinds.column_label`, or by
         ``labels``). Dates are shown as 2022-03-05; coded values (``vocab``) as words.
     show:
-        Visible when the page opens.
+        Visible when the page opens. ``None`` (the default) lets the map decide: the
+        core layers (villages, forest plots, trees, rivers, sand sites, land transfers)
+        and the audit findings are on, every other analysis layer waits until ticked in
+        the layer switcher (:data:`geo_township.webmap.styles.SHOWN_AT_OPENING`). Say
+        ``True`` only for a layer a reader must see first.
     description, description_zh:
         One sentence shown under the layer's legend entry (what the layer means), in
         English and Chinese (the English one is used when the Chinese one is empty).
@@ -88,8 +92,14 @@ class Overlay:
     labels:
         ``{field: (en, zh)}`` for fields the kinds table does not know.
     vocab:
-        ``{field: vocabulary name}`` (from :data:`geo_township.kinds.VOCABULARIES`)
-        for fields holding codes; canonical fields get theirs automatically.
+        ``{field: vocabulary name}`` (a key of :data:`geo_township.kinds.VOCABULARIES`)
+        for fields holding codes, shown as the vocabulary's words in the page's language,
+        e.g. ``{"check": "audit_check", "layer": "layer_kind"}``. A value that is a
+        comma-separated list of codes (``"overlap, area_mismatch"``) is labelled item by
+        item; values the vocabulary does not know are shown as they are. Canonical
+        fields of a layer kind get their vocabulary automatically, and so do fields named
+        ``check``/``checks`` (``check_name``) and ``layer`` (``layer_kind``) unless
+        ``vocab`` says otherwise.
     decimals:
         ``{field: places}`` for numbers in popups (default 2).
     highlight:
@@ -108,7 +118,7 @@ class Overlay:
     category_field: str | None = None
     categories: list[Category] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)
-    show: bool = True
+    show: bool | None = None
     description: str = ""
     id_field: str | None = None
     label_field: str | None = None

@@ -40,9 +40,12 @@ def _villages() -> gpd.GeoDataFrame:
                             crs=4490)
 
 
-def make_township(root: Path, *, name: str = "测试乡" + HOSTILE_SCRIPT, extra_trees: int = 0) -> Path:
+def make_township(root: Path, *, name: str = "测试乡" + HOSTILE_SCRIPT, extra_trees: int = 0,
+                  double_counted: bool = False) -> Path:
     """Write the township into ``root`` and return ``root``. ``extra_trees`` adds that many
-    confirmed trees on a regular grid inside the first village (ids X000000 …)."""
+    confirmed trees on a regular grid inside the first village (ids X000000 …);
+    ``double_counted`` adds a fourth parcel (id :data:`HOSTILE_IMG`) that covers part of L1
+    at the same time, so the audit finds land counted twice."""
     root.mkdir(parents=True, exist_ok=True)
     gpkg = root / "town.gpkg"
     _villages().to_file(gpkg, layer="villages")
@@ -74,6 +77,12 @@ def make_township(root: Path, *, name: str = "测试乡" + HOSTILE_SCRIPT, extra
          "start_date": ["2021-01-01", "2022-03-01", "2020-05-01"], "use": ["粮食", "光伏", HOSTILE_TEMPLATE]},
         geometry=[box(117.4915, 30.4915, 117.4935, 30.4930), box(117.5015, 30.4915, 117.5040, 30.4935),
                   box(117.5115, 30.4915, 117.5130, 30.4930)], crs=4490)
+    if double_counted:
+        l4 = gpd.GeoDataFrame(
+            {"parcel_id": [HOSTILE_IMG], "village": [VILLAGES[0]], "land_type": ["耕地"], "transferee": ["种粮大户"],
+             "declared_mu": [12.0], "start_date": ["2022-01-01"], "use": ["蔬菜"]},
+            geometry=[box(117.4925, 30.4920, 117.4945, 30.4935)], crs=4490)
+        transfers = gpd.GeoDataFrame(pd.concat([transfers, l4], ignore_index=True), crs=4490)
     transfers.to_file(gpkg, layer="land_transfers")
     farmland = gpd.GeoDataFrame({"patch_id": ["B1"], "village": [VILLAGES[1]]},
                                 geometry=[box(117.5010, 30.4910, 117.5050, 30.4940)], crs=4490)

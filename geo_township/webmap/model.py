@@ -27,14 +27,22 @@ import shapely
 
 from geo_township.crs import wgs84_to_gcj02
 from geo_township.errors import UsageError
-from geo_township.kinds import VOCABULARIES, column_label
+from geo_township.kinds import KINDS, VOCABULARIES, Vocabulary, column_label
 from geo_township.layers import Township
 from geo_township.overlay import SYMBOLS, Category, Overlay, RasterOverlay
 from geo_township.webmap import encode
 from geo_township.webmap.basemaps import Basemap, choose_basemaps
 from geo_township.webmap.indicators import SCHEME_NAMES, classify, indicator, per_village
 from geo_township.webmap.providers import AnyOverlay, collect_overlays
-from geo_township.webmap.styles import DRAW_ORDER, LIST_ORDER, builtin_overlays, vocabulary_for
+from geo_township.webmap.styles import (
+    DRAW_ORDER,
+    GENERIC_VOCABULARIES,
+    LIST_ORDER,
+    SHOWN_AT_OPENING,
+    builtin_overlays,
+    is_text,
+    vocabulary_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +88,9 @@ UI: dict[str, tuple[str, str]] = {
     "coords": ("Lon, lat (WGS84)", "经度, 纬度 (WGS84)"),
     "per_cell": ("per cell of", "每格"),
     "minimap": ("Overview", "鹰眼图"),
+    "here": ("Here", "此处要素"),
+    "previous": ("Previous", "上一个"),
+    "next": ("Next", "下一个"),
 }
 """Words of the page's controls, (en, zh)."""
 
@@ -177,6 +188,7 @@ class MapLayer:
     legend: list[LegendEntry] = field(default_factory=list)
     category_colors: list[str] = field(default_factory=list)
     category_symbols: list[str] = field(default_factory=list)
+    category_labels: list[str] = field(default_factory=list)
     category: np.ndarray | None = None
     gdf: gpd.GeoDataFrame | None = None
     fields: list[FieldSpec] = field(default_factory=list)
@@ -244,10 +256,35 @@ class MapModel:
 
 
 def _label(name: str, overlay: Overlay, lang: str) -> str:
+    """A field's heading: the overlay's own label, else the layer kind's label of that field
+    (a river's ``chief`` is its river chief, a sand site's ``name`` its name), else the
+    general column label."""
     if name in overlay.labels:
         en, zh = overlay.labels[name]
         return zh if lang == "zh" else en
+    kind = KINDS.get(overlay.key)
+    if kind is not None and name in kind.field_names:
+        f = kind.field(name)
+        return f.zh if lang == "zh" else f.en
     return column_label(name, lang)
+
+
+LIST_SEPARATOR = {"en": "; ", "zh": "、"}
+"""How the words of a list of codes are joined (English labels may hold commas)."""
+
+
+def vocabulary_words(values: pd.Series, vocab: Vocabulary, lang: str) -> dict[Any, str]:
+    """Code → word for every code of ``vocab``, plus, for each comma-separated list of codes
+    among ``values`` (e.g. ``"overlap, area_mismatch"``), the list in words item by item
+    (items the vocabulary does not know are kept as they are)."""
+    labels: dict[Any, str] = {t.code: (t.zh if lang == "zh" else t.en) for t in vocab.terms}
+    words = dict(labels)
+    for value in pd.unique(values.dropna()):
+        if isinstance(value, str) and value not in labels and "," in value:
+            items = [item.strip() for item in value.split(",") if item.strip()]
+            if any(item in labels for item in items):
+                words[value] = LIST_SEPARATOR[lang].join(labels.get(item, item) for item in items)
+    return words
 
 
 def _decimals(overlay: Overlay, series: pd.Series) -> int:
@@ -268,12 +305,11 @@ def _field_specs(overlay: Overlay, gdf: pd.DataFrame, lang: str) -> list[FieldSp
             continue
         kind = encode.column_kind(gdf[name])
         vocab_name = overlay.vocab.get(name)
-        if vocab_name is None and gdf[name].dtype == object:
-            vocab_name = vocabulary_for(overlay.key, name, gdf[name])
+        if vocab_name is None and is_text(gdf[name]):
+            vocab_name = vocabulary_for(overlay.key, name, gdf[name]) or GENERIC_VOCABULARIES.get(name)
         words = None
         if vocab_name in VOCABULARIES:
-            v = VOCABULARIES[vocab_name]
-            words = {t.code: v.label(t.code, lang) for t in v.terms}
+            words = vocabulary_words(gdf[name], VOCABULARIES[vocab_name], lang)
             kind = "cat"
         specs.append(FieldSpec(name, _label(name, overlay, lang), kind, _decimals(overlay, gdf[name]), words))
     return specs
@@ -331,8 +367,9 @@ def layer_from_overlay(overlay: Overlay, *, lang: str, working_crs: Any, z: int,
     idx, cats = _categories(overlay, gdf, lang)
     family = overlay.geometry
     counts = np.bincount(idx, minlength=len(cats) + 1)
+    # one legend entry per category that has features (an empty class explains nothing on the map)
     legend = [LegendEntry(c.name(lang), c.color, _legend_symbol(family, c.symbol, overlay.symbol),
-                          int(counts[i + 1]), overlay.dash) for i, c in enumerate(cats)]
+                          int(counts[i + 1]), overlay.dash) for i, c in enumerate(cats) if counts[i + 1]]
     if counts[0] and cats:
         legend.append(LegendEntry(UI["other"][1 if lang == "zh" else 0], overlay.color,
                                   _legend_symbol(family, "", overlay.symbol), int(counts[0]), overlay.dash))
@@ -348,13 +385,15 @@ def layer_from_overlay(overlay: Overlay, *, lang: str, working_crs: Any, z: int,
         if name and name not in shown and name in gdf.columns:
             extra.append(FieldSpec(name, _label(name, overlay, lang), encode.column_kind(gdf[name]),
                                    _decimals(overlay, gdf[name]), popup=False))
+    show = overlay.show if overlay.show is not None else overlay.key in SHOWN_AT_OPENING
     layer = MapLayer(
-        key=overlay.key, name=overlay.name(lang), geometry=family, representation=rep, show=overlay.show, z=z,
+        key=overlay.key, name=overlay.name(lang), geometry=family, representation=rep, show=show, z=z,
         description=overlay.describe(lang), source=source, color=overlay.color, weight=overlay.weight,
         fill_opacity=overlay.fill_opacity, dash=overlay.dash,
         symbol=overlay.symbol if overlay.symbol in SYMBOLS else "circle", highlight=overlay.highlight,
         legend=legend, category_colors=[c.color for c in cats],
         category_symbols=[(c.symbol if c.symbol in SYMBOLS else overlay.symbol) for c in cats],
+        category_labels=[c.name(lang) for c in cats],
         category=idx, gdf=gdf, fields=specs + extra, id_field=overlay.id_field if overlay.id_field in gdf.columns
         else None, label_field=overlay.label_field if overlay.label_field in gdf.columns else None,
         tolerance_m=tolerance,
@@ -392,7 +431,8 @@ def _grid_layer(points: MapLayer, cats: list[Category], lang: str) -> MapLayer:
     cls = classes.classify(counts[:, -1])
     noun = UI["features"][1 if lang == "zh" else 0]
     legend = [LegendEntry(f"{label} {noun}", color, "fill", int((cls == k).sum()))
-              for k, (label, color) in enumerate(zip(classes.labels, classes.colors, strict=True))]
+              for k, (label, color) in enumerate(zip(classes.labels, classes.colors, strict=True))
+              if (cls == k).any()]
     per = UI["per_cell"][1 if lang == "zh" else 0]
     unit = "米" if lang == "zh" else "m"
     name = f"{points.name} ({per} {cell_m:g} {unit})"
@@ -400,6 +440,7 @@ def _grid_layer(points: MapLayer, cats: list[Category], lang: str) -> MapLayer:
         key=f"{points.key}_grid", name=name, geometry="grid", representation="grid", show=points.show,
         z=points.z - 1, description=UI["zoom_in"][1 if lang == "zh" else 0], source=points.source,
         color=points.color, fill_opacity=0.6, legend=legend, category_colors=list(classes.colors),
+        category_labels=[f"{label} {noun}" for label in classes.labels],
         category=(cls + 1).astype(np.int64), max_zoom=DOT_MIN_ZOOM - 1, grid=grid,
         fields=[FieldSpec(f"n{k}", c.name(lang), "num", 0) for k, c in enumerate(cats)]
         + [FieldSpec("total", UI["features"][1 if lang == "zh" else 0], "num", 0)],
@@ -421,7 +462,7 @@ def _indicator_layer(township: Township, key: str, *, lang: str, scheme: str, k:
         key="indicator", en=f"{ind.en} ({ind.unit_en})", zh=f"{ind.zh}({ind.unit_zh})", gdf=villages,
         geometry="polygon", color=OTHER_COLOR, category_field="class", categories=cats,
         fields=["village", "value"], labels={"value": (f"{ind.en} ({ind.unit_en})", f"{ind.zh}({ind.unit_zh})")},
-        decimals={"value": ind.decimals}, id_field=None, weight=1.0, fill_opacity=0.7,
+        decimals={"value": ind.decimals}, id_field=None, weight=1.0, fill_opacity=0.7, show=True,
         description=f"per village; classes: {SCHEME_NAMES[scheme][0]}",
         description_zh=f"按村统计；分级方法：{SCHEME_NAMES[scheme][1]}",
     )

@@ -62,6 +62,7 @@ def layer_payload(layer: MapLayer, *, gzip_min: int = encode.GZIP_MIN_BYTES) -> 
         "legend": [{"label": e.label, "color": e.color, "symbol": e.symbol, "count": e.count, "dash": e.dash}
                    for e in layer.legend],
         "catColors": layer.category_colors, "catSymbols": layer.category_symbols,
+        "catLabels": layer.category_labels,
         "n": layer.count if layer.grid is None else len(layer.grid.i),
         "idField": layer.id_field, "labelField": layer.label_field,
     }

@@ -38,7 +38,6 @@ class KindStyle:
     palette: dict[str, str] = field(default_factory=dict)
     names: dict[str, tuple[str, str]] = field(default_factory=dict)
     symbol: str = "circle"
-    show: bool = True
     weight: float = 2.0
     fill_opacity: float = 0.35
     dash: str | None = None
@@ -75,7 +74,7 @@ STYLES: dict[str, KindStyle] = {
                                "松材线虫病疫木按状态：红色未除治，橙色已伐，蓝色已清理")),
         KindStyle("rivers", "#2171b5", "reach_id", weight=3.5, measure="length",
                   description=("River reaches with their river chiefs", "河段及河长")),
-        KindStyle("river_zones", "#4292c6", weight=1.0, fill_opacity=0.15, dash="4 4", show=False, measure="area",
+        KindStyle("river_zones", "#4292c6", weight=1.0, fill_opacity=0.15, dash="4 4", measure="area",
                   description=("River management zones (河道管理范围) around each reach", "河道管理范围")),
         KindStyle("sand_sites", "#737373", "status",
                   palette={"illegal": "#d73027", "licensed": "#4575b4", "closed": "#737373", "restored": "#1a9850"},
@@ -83,7 +82,7 @@ STYLES: dict[str, KindStyle] = {
                   description=("Sand-mining sites by status (squares)", "采砂点按状态（方块）")),
         KindStyle("sand_zones", "#fee08b", "zone",
                   palette={"no_mining": "#d73027", "reserved": "#fee08b", "permitted": "#91cf60"},
-                  weight=1.0, fill_opacity=0.2, dash="2 4", show=False, measure="area",
+                  weight=1.0, fill_opacity=0.2, dash="2 4", measure="area",
                   description=("Sand-mining plan zones", "河道采砂规划分区")),
         KindStyle("land_transfers", "#b15928", "use",
                   palette={"grain": "#e6ab02", "vegetables": "#66a61e", "oil_tea": "#1b9e77", "tea": "#a6d854",
@@ -91,11 +90,11 @@ STYLES: dict[str, KindStyle] = {
                            "livestock": "#a6761d", "photovoltaic": "#6a3d9a", "building": "#525252"},
                   weight=1.5, fill_opacity=0.5, measure="area",
                   description=("Land-transfer parcels by use", "土地流转地块按用途")),
-        KindStyle("basic_farmland", "#e6c229", weight=0.8, fill_opacity=0.3, show=False, measure="area",
+        KindStyle("basic_farmland", "#e6c229", weight=0.8, fill_opacity=0.3, measure="area",
                   description=("Permanent basic farmland (永久基本农田)", "永久基本农田")),
         KindStyle("outfalls", "#7b3294", symbol="triangle",
                   description=("Sewage outfalls into rivers (triangles)", "入河排污口（三角）")),
-        KindStyle("patrols", "#e66101", weight=2.0, dash="6 4", show=False, measure="length",
+        KindStyle("patrols", "#e66101", weight=2.0, dash="6 4", measure="length",
                   description=("River-chief patrol tracks", "河长巡河轨迹")),
     )
 }
@@ -104,6 +103,17 @@ STYLES: dict[str, KindStyle] = {
 DRAW_ORDER = ("villages", "basic_farmland", "forest_plots", "land_transfers", "sand_zones", "river_zones",
               "rivers", "patrols", "sand_sites", "outfalls", "infected_trees")
 """Bottom to top within each geometry family (polygons < lines < points)."""
+
+SHOWN_AT_OPENING = ("villages", "forest_plots", "infected_trees", "rivers", "sand_sites", "land_transfers",
+                    "land_transfer_audit")
+"""Layers on when the page opens (unless an overlay says otherwise with ``show``): the core
+layers and the audit findings. Every other layer (zones, farmland, outfalls, patrols and the
+other analyses' layers) is listed in the layer switcher and drawn, with its legend, once
+ticked — so the opening page and its legend stay readable."""
+
+GENERIC_VOCABULARIES = {"check": "check_name", "checks": "check_name", "layer": "layer_kind"}
+"""Vocabularies of fields that analyses' layers commonly carry without naming one in
+``Overlay.vocab``: the name of a check (or a comma-separated list of them) and a layer kind."""
 
 LIST_ORDER = ("villages", "forest_plots", "infected_trees", "rivers", "river_zones", "sand_sites", "sand_zones",
               "land_transfers", "basic_farmland", "outfalls", "patrols")
@@ -116,6 +126,11 @@ RIVER_COLORS = ("#08519c", "#17becf", "#3182bd", "#0e7c7b", "#6baed6", "#5e3c99"
                 "#41b6c4", "#225ea8", "#1d91c0", "#7fcdbb")
 """Colours of river reaches (blues and teals), cycled when a township has more reaches."""
 MAX_REACH_CATEGORIES = 12
+
+
+def is_text(series: pd.Series) -> bool:
+    """Whether a column holds text (object or pandas string dtype), i.e. may hold codes."""
+    return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
 
 
 def vocabulary_for(kind_name: str | None, field_name: str, values: pd.Series | None = None) -> str | None:
@@ -223,15 +238,15 @@ def _overlay_for(key: str, gdf: gpd.GeoDataFrame, style: KindStyle, kind_name: s
         category_field, categories = _reach_categories(gdf)
     vocab = {}
     for f in fields:
-        v = vocabulary_for(kind_name, f, gdf[f]) if gdf[f].dtype == object else None
+        v = vocabulary_for(kind_name, f, gdf[f]) if is_text(gdf[f]) else None
         if v:
             vocab[f] = v
     en, zh = (k.en, k.zh) if k else ("River management zones", "河道管理范围")
     return Overlay(
         key=key, en=en, zh=zh, gdf=gdf[[*fields, gdf.geometry.name]], geometry=family, color=style.color,
-        category_field=category_field, categories=categories, fields=fields, show=style.show,
+        category_field=category_field, categories=categories, fields=fields,
         description=style.description[0], id_field=k.id_field if k else "reach_id",
-        label_field=style.label_field, symbol=style.symbol, vocab=vocab, weight=style.weight,
+        label_field=style.label_field, symbol=style.symbol, vocab=vocab, weight=style.weight, show=None,
         fill_opacity=style.fill_opacity, dash=style.dash, description_zh=style.description[1],
         decimals={"area_mu": 2, "declared_mu": 2, "length_km": 3, "zone_m": 0},
     )
@@ -256,5 +271,5 @@ def _generic_style(kind_name: str, gdf: gpd.GeoDataFrame) -> KindStyle:
     coded = next((f.name for f in k.fields if f.vocabulary and f.name in gdf.columns), None)
     polygonal = k.geometry[0] == "Polygon"
     return KindStyle(kind_name, QUALITATIVE[len(kind_name) % len(QUALITATIVE)], coded, symbol="diamond",
-                     show=not k.optional, measure="area" if polygonal else None,
+                     measure="area" if polygonal else None,
                      description=(k.en, k.zh))

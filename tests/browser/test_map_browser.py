@@ -71,6 +71,29 @@ def write_page(township, path: Path, **options) -> Path:
 
 
 @pytest.fixture(scope="session")
+def page_providers(tmp_path_factory):
+    """The page `geo-township map --offline` writes, with every registered overlay provider
+    (audit, hotspots, rivers, sand …), of the test township with a cluster of new trees
+    (a hotspot) and a parcel counted twice whose id is hostile markup."""
+    from geo_township.layers import load_township
+    from geo_township.webmap import write_map
+
+    root = make_township(tmp_path_factory.mktemp("providers") / "t", extra_trees=40, double_counted=True)
+    written = write_map(load_township(root), tmp_path_factory.mktemp("pages") / "providers.html", offline=True)
+    assert written.warnings == []
+    return written.path
+
+
+@pytest.fixture
+def providers_session(browser, page_providers):
+    s = browser.open(page_providers)
+    yield s
+    problems = s.problems()
+    s.page.close()
+    assert not problems, problems
+
+
+@pytest.fixture(scope="session")
 def page_en(township, tmp_path_factory):
     return write_page(township, tmp_path_factory.mktemp("pages") / "en.html")
 
@@ -90,6 +113,12 @@ def session(browser, page_en):
     s.page.close()
     assert not problems, problems
 
+
+BUILTIN_OVERLAYS = ["Villages", "Forest sub-compartments", "Pine-wilt trees", "Rivers", "River management zones",
+                    "Sand-mining sites", "Land transfers", "Permanent basic farmland", "Sewage outfalls", "Patrol tracks"]
+PROVIDER_OVERLAYS = ["Land-transfer audit findings", "Land counted twice", "Pine-wilt hotspots",
+                     "Inside river zones (areas)", "Inside river zones (points)", "Patrol coverage",
+                     "Sand sites with problems"]
 
 # wandergis/coordtransform, test/app.js: wgs84togcj02(116.404, 39.915) = [116.41024449916938, 39.91640428150164]
 REF_WGS84 = (116.404, 39.915)
@@ -144,12 +173,26 @@ def test_the_leaflet_map_exists_with_the_title(session):
     assert session.tiles > 0 and session.refused == []  # only tiles were asked for: everything else is inlined
 
 
-def test_every_overlay_is_listed_in_the_layer_switcher(session, township):
-    from geo_township.webmap.model import build_model
+def _switcher(page) -> tuple[list[str], list[str]]:
+    """The overlay names in the layer switcher, and those ticked."""
+    labels = page.locator(".leaflet-control-layers-overlays label")
+    names, ticked = [], []
+    for k in range(labels.count()):
+        name = labels.nth(k).locator("span span").inner_text().strip()
+        names.append(name)
+        if labels.nth(k).locator("input").is_checked():
+            ticked.append(name)
+    return names, ticked
 
-    names = [n.strip() for n in session.page.locator(".leaflet-control-layers-overlays label span span").all_inner_texts()]
-    model = build_model(township, providers={}, raster_providers={})
-    assert names == [lay.name for lay in model.layers]
+
+def test_every_overlay_is_listed_in_the_layer_switcher(session):
+    names, ticked = _switcher(session.page)
+    assert names == BUILTIN_OVERLAYS
+    # the core layers are on at opening; zones, farmland, outfalls and patrols wait until ticked
+    assert ticked == ["Villages", "Forest sub-compartments", "Pine-wilt trees", "Rivers", "Sand-mining sites",
+                      "Land transfers"]
+    sections = session.page.locator(".gt-legend-section .gt-legend-title").all_inner_texts()
+    assert sections == ticked  # the legend explains what is drawn, nothing else
     bases = [n.strip() for n in session.page.locator(".leaflet-control-layers-base label span span").all_inner_texts()]
     assert bases == ["OpenStreetMap", "Satellite (Esri World Imagery)", "AMap (GCJ-02)"]
 
@@ -376,3 +419,188 @@ def test_tianditu_basemaps_load_their_annotation_with_the_key(browser, township,
         problems = s.problems()
         page.close()
     assert not problems, problems
+
+
+# --------------------------------------------------------------------------- the page with every provider
+
+
+def _tick(page, name: str, on: bool) -> None:
+    """Tick (or untick) the overlay called exactly ``name`` in the layer switcher."""
+    labels = page.locator(".leaflet-control-layers-overlays label")
+    for k in range(labels.count()):
+        if labels.nth(k).locator("span span").inner_text().strip() == name:
+            box = labels.nth(k).locator("input")
+            if box.is_checked() != on:
+                box.click()
+                page.wait_for_timeout(100)
+            return
+    raise AssertionError(f"no overlay {name!r} in the layer switcher")
+
+
+def _click_at(page, lat: float, lon: float, zoom: int = 17) -> None:
+    page.evaluate("window.townshipMap.map.closePopup()")
+    page.evaluate("([lat, lon, z]) => window.townshipMap.map.setView([lat, lon], z, {animate: false})",
+                  [lat, lon, zoom])
+    page.wait_for_timeout(150)
+    x, y = page.evaluate("""([lat, lon]) => { const m = window.townshipMap.map;
+        const p = m.latLngToContainerPoint([lat, lon]), r = m.getContainer().getBoundingClientRect();
+        return [p.x + r.left, p.y + r.top]; }""", [lat, lon])
+    page.mouse.click(x, y)
+    page.wait_for_selector(".leaflet-popup-content .gt-popup")
+
+
+def _records(page) -> list[tuple[str, str]]:
+    """(layer, id) of every record the open popup lists, in its order."""
+    items = page.locator(".leaflet-popup-content .gt-popup-item")
+    if items.count() == 0:  # a single record
+        return [(page.inner_text(".leaflet-popup-content .gt-popup-layer"),
+                 page.inner_text(".leaflet-popup-content .gt-popup-id"))]
+    return [(items.nth(k).locator(".gt-popup-item-layer").inner_text(),
+             items.nth(k).locator(".gt-popup-item-id").inner_text()) for k in range(items.count())]
+
+
+def _shown(page) -> tuple[str, str]:
+    """(layer, id) of the record the popup shows."""
+    return (page.inner_text(".leaflet-popup-content .gt-popup .gt-popup-layer"),
+            page.inner_text(".leaflet-popup-content .gt-popup .gt-popup-id"))
+
+
+def test_add_on_layers_are_listed_and_only_the_core_ones_are_on_at_opening(providers_session):
+    page = providers_session.page
+    names, ticked = _switcher(page)
+    assert names == BUILTIN_OVERLAYS + PROVIDER_OVERLAYS
+    assert ticked == ["Villages", "Forest sub-compartments", "Pine-wilt trees", "Rivers", "Sand-mining sites",
+                      "Land transfers", "Land-transfer audit findings"]
+    assert page.locator(".gt-legend-section .gt-legend-title").all_inner_texts() == ticked
+    # an empty class is not listed: every parcel of this township has an audit error, none a warning
+    audit = page.inner_text(".gt-legend-section[data-layer='land_transfer_audit']")
+    assert "audit error (4)" in audit and "warning" not in audit
+
+
+def test_add_on_layers_switch_on_and_off(providers_session):
+    page = providers_session.page
+    canvas = ".leaflet-overlay-pane canvas"
+    drawn = page.evaluate(f"document.querySelector('{canvas}').toDataURL()")
+    for name in ("Pine-wilt hotspots", "Land counted twice", "Inside river zones (areas)", "Patrol coverage"):
+        _tick(page, name, True)
+        assert page.evaluate(f"document.querySelector('{canvas}').toDataURL()") != drawn, name
+        assert name in page.locator(".gt-legend-section .gt-legend-title").all_inner_texts()
+        _tick(page, name, False)
+        assert page.evaluate(f"document.querySelector('{canvas}').toDataURL()") == drawn, name
+        assert name not in page.locator(".gt-legend-section .gt-legend-title").all_inner_texts()
+    points = ".leaflet-gt-points-pane canvas"
+    before = page.locator(points).count()
+    for name in ("Inside river zones (points)", "Sand sites with problems"):
+        _tick(page, name, True)
+    assert page.locator(points).count() == before + 2
+    _tick(page, "Land-transfer audit findings", False)
+    assert page.evaluate(f"document.querySelector('{canvas}').toDataURL()") != drawn
+
+
+def test_a_popup_lists_every_feature_under_the_click_base_layer_first(providers_session):
+    page = providers_session.page
+    _tick(page, "Inside river zones (points)", True)
+    _tick(page, "Sand sites with problems", True)
+    # sand site S1 (illegal, 25 m from river R1, so inside its 30 m zone), in plot P01 and village 甲村
+    assert _click_feature(page, "sand_sites", "S1") == "S1"
+    records = _records(page)
+    assert records[0] == ("Sand-mining sites", "S1")
+    assert set(records[1:3]) == {("Inside river zones (points)", "S1"), ("Sand sites with problems", "S1")}
+    assert records[3:] == [("Forest sub-compartments", "P01"), ("Villages", "甲村")]
+    text = page.inner_text(".leaflet-popup-content .gt-popup")
+    assert "Status\tillegal" in text  # the site's own record: its status
+    # paging through: the in-zone record names the layer in words, not its code
+    page.click(".leaflet-popup-content .gt-popup-next")
+    page.click(".leaflet-popup-content .gt-popup-next")
+    page.click(".leaflet-popup-content .gt-popup-prev")
+    assert _shown(page) == records[1]
+    assert page.inner_text(".leaflet-popup-content .gt-popup-count") == "2 / 5"
+    page.locator(".leaflet-popup-content .gt-popup-item").nth(
+        records.index(("Inside river zones (points)", "S1"))).click()
+    text = page.inner_text(".leaflet-popup-content .gt-popup")
+    assert "Sand-mining sites" in text and "sand_sites" not in text
+    page.locator(".leaflet-popup-content .gt-popup-item").nth(records.index(("Sand sites with problems", "S1"))).click()
+    assert "illegal site not closed" in page.inner_text(".leaflet-popup-content .gt-popup")
+    # a parcel: its own record, then its audit finding (checks as words), then the plot and village it lies in
+    _click_at(page, 30.4925, 117.50275)
+    assert _records(page) == [("Land transfers", "L2"), ("Land-transfer audit findings", "L2"),
+                              ("Forest sub-compartments", "P03"), ("Villages", "乙村")]
+    assert "Use\tphotovoltaic" in page.inner_text(".leaflet-popup-content .gt-popup")
+    page.click(".leaflet-popup-content .gt-popup-next")
+    text = page.inner_text(".leaflet-popup-content .gt-popup")
+    assert _shown(page) == ("Land-transfer audit findings", "L2")
+    assert "declared area ≠ measured" in text and "area_mismatch" not in text
+
+
+def test_add_on_layers_open_popups_escape_values_and_shift_over_amap(providers_session):
+    page = providers_session.page
+    _tick(page, "Pine-wilt hotspots", True)
+    _tick(page, "Land counted twice", True)
+    _tick(page, "Sand sites with problems", True)
+    # the hostile parcel (id <img …>), counted twice with L1
+    _click_at(page, 30.4933, 117.4940)
+    assert _records(page)[:2] == [("Land transfers", HOSTILE_IMG), ("Land-transfer audit findings", HOSTILE_IMG)]
+    _click_at(page, 30.4925, 117.4930)  # where L1 and the hostile parcel overlap
+    records = _records(page)
+    assert records[0][0] == "Land counted twice"
+    assert {("Land transfers", "L1"), ("Land transfers", HOSTILE_IMG)} <= set(records)
+    assert HOSTILE_IMG in page.inner_text(".leaflet-popup-content .gt-popup")  # parcel B, as text
+    # the hotspot: halfway between its centre and its north edge (its trees lie on the centre line)
+    lat, lon = page.evaluate("""() => { const b = window.townshipMap.layers.hotspots.features[0].getBounds();
+        const c = b.getCenter(); return [(c.lat + b.getNorth()) / 2, c.lng]; }""")
+    _click_at(page, lat, lon, zoom=16)
+    assert _records(page)[0] == ("Pine-wilt hotspots", "1")
+    assert page.evaluate("window.__pwned") is None
+    assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+    # over AMap the add-on layers move with the rest, by the GCJ-02 formula
+    first_vertex = """(k) => { const st = window.townshipMap.layers[k]; let ll = st.features[0].getLatLngs();
+        while (Array.isArray(ll[0])) ll = ll[0]; return [ll[0].lng, ll[0].lat, st.xy[0], st.xy[1]]; }"""
+    point = """(k) => { const m = window.townshipMap, st = m.layers[k], ll = m.featureLatLng(st, 0);
+        return [ll.lng, ll.lat, st.xy[0], st.xy[1]]; }"""
+    _tick(page, "Inside river zones (points)", True)
+    _switch(page, "AMap (GCJ-02)")
+    for key, script in (("hotspots", first_vertex), ("land_transfer_audit", first_vertex),
+                        ("land_transfer_double_counted", first_vertex), ("sand_findings", point),
+                        ("river_zone_points", point)):
+        shown_lon, shown_lat, lon, lat = page.evaluate(script, key)
+        glon, glat = wgs84_to_gcj02(lon, lat)
+        assert (shown_lon, shown_lat) == pytest.approx((float(glon), float(glat)), abs=1e-9), key
+    assert _click_feature(page, "sand_findings", "S1") == "S1"  # drawn, and clickable, where it is shown
+    _switch(page, "OpenStreetMap")
+    shown_lon, shown_lat, lon, lat = page.evaluate(point, "sand_findings")
+    assert (shown_lon, shown_lat) == pytest.approx((lon, lat), abs=1e-12)
+
+
+def test_search_opens_the_same_feature_number_in_another_layer(providers_session):
+    """The hostile parcel is feature 4 of both the land transfers and the audit findings,
+    at the same place: opening one hit and then the other must open the other's popup
+    although the map does not move."""
+    import re
+
+    page = providers_session.page
+    for layer in ("Land transfers", "Land-transfer audit findings", "Land transfers"):
+        page.fill(".gt-search-input", "<img")
+        page.wait_for_selector(".gt-search-hit")
+        hit = page.locator(".gt-search-hit").filter(
+            has=page.locator(".gt-search-layer", has_text=re.compile(f"^{re.escape(layer)}$")))
+        hit.first.click()
+        page.wait_for_function("""(layer) => { const e = document.querySelector(
+            '.leaflet-popup-content .gt-popup .gt-popup-layer'); return e && e.textContent === layer; }""",
+                               arg=layer, timeout=5000)
+        assert _shown(page) == (layer, HOSTILE_IMG)
+
+
+def test_search_results_sit_above_the_legend(providers_session):
+    page = providers_session.page  # 1280 × 800
+    for name in BUILTIN_OVERLAYS + PROVIDER_OVERLAYS:
+        _tick(page, name, True)
+    assert page.locator(".gt-legend").bounding_box()["height"] > 300  # the legend is as tall as it gets
+    page.fill(".gt-search-input", "X0")
+    page.wait_for_selector(".gt-search-hit")
+    hits = page.locator(".gt-search-hit")
+    assert hits.count() == 12
+    last = hits.nth(11)
+    wanted = last.locator(".gt-search-text").inner_text()
+    last.click(timeout=5000)  # Playwright refuses to click a hit that the legend covers
+    page.wait_for_selector(".leaflet-popup-content .gt-popup")
+    assert _shown(page)[1] == wanted

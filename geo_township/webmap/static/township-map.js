@@ -271,6 +271,7 @@
     L.DomEvent.disableClickPropagation(box);
     L.DomEvent.disableScrollPropagation(box);
     this.map.getContainer().appendChild(box);
+    this.titleBox = box;
   };
 
   // ---------------------------------------------------------------- loading layers
@@ -299,9 +300,9 @@
   };
 
   Page.prototype.categoryLabel = function (state, i) {
-    var c = state.cat[i], legend = state.def.legend;
+    var c = state.cat[i], labels = state.def.catLabels || [];
     if (state.def.geom === 'grid') return '';
-    return c && legend[c - 1] ? legend[c - 1].label : '';
+    return c && labels[c - 1] ? labels[c - 1] : '';
   };
 
   Page.prototype.featureId = function (state, i) {
@@ -343,9 +344,58 @@
   };
 
   Page.prototype.openPopup = function (state, i, latlng) {
-    L.popup({ maxWidth: 380, className: 'gt-popup-wrap' }).setLatLng(latlng)
-      .setContent(this.popupContent(state, i)).openOn(this.map);
-    this.lastPopup = { layer: state.key, index: i, id: this.featureId(state, i) };
+    this.openRecords([{ state: state, index: i }], latlng);
+  };
+
+  /* One popup for every record in ``hits`` (what lies under a click, most specific first):
+   * the first record in full, arrows to page through the others and a list of them all. */
+  Page.prototype.openRecords = function (hits, latlng) {
+    var self = this, ui = this.ui, pos = 0;
+    // popups open clear of the title (top centre), panning the map when needed
+    var top = this.titleBox ? this.titleBox.offsetTop + this.titleBox.offsetHeight + 6 : 5;
+    var popup = L.popup({ maxWidth: 380, className: 'gt-popup-wrap', autoPanPaddingTopLeft: [5, top] })
+      .setLatLng(latlng);
+    // the clicked button or item is replaced by the new content: stop the click here, or
+    // Leaflet, no longer finding it inside the popup, would take it for a click on the map
+    function show(k, e) { if (e) L.DomEvent.stopPropagation(e); pos = k; render(); }
+    function render() {
+      var hit = hits[pos], box = el('div', 'gt-popups');
+      if (hits.length > 1) {
+        var nav = el('div', 'gt-popup-nav');
+        var prev = el('button', 'gt-popup-prev', '\u2039'), next = el('button', 'gt-popup-next', '\u203a');
+        prev.type = 'button'; next.type = 'button';
+        prev.title = ui.previous; next.title = ui.next;
+        prev.setAttribute('aria-label', ui.previous); next.setAttribute('aria-label', ui.next);
+        prev.disabled = pos === 0; next.disabled = pos === hits.length - 1;
+        prev.addEventListener('click', function (e) { if (pos > 0) show(pos - 1, e); });
+        next.addEventListener('click', function (e) { if (pos < hits.length - 1) show(pos + 1, e); });
+        nav.appendChild(prev);
+        nav.appendChild(el('span', 'gt-popup-count', (pos + 1) + ' / ' + hits.length));
+        nav.appendChild(next);
+        box.appendChild(nav);
+      }
+      box.appendChild(self.popupContent(hit.state, hit.index));
+      if (hits.length > 1) {
+        box.appendChild(el('div', 'gt-popup-here', ui.here + ' (' + hits.length + ')'));
+        var list = el('ol', 'gt-popup-list');
+        hits.forEach(function (h, k) {
+          var item = el('li', 'gt-popup-item' + (k === pos ? ' gt-current' : ''));
+          item.appendChild(el('span', 'gt-popup-item-layer', h.state.def.name));
+          item.appendChild(el('span', 'gt-popup-item-id', self.featureId(h.state, h.index) || self.categoryLabel(h.state, h.index)));
+          item.tabIndex = 0;
+          item.addEventListener('click', function (e) { show(k, e); });
+          item.addEventListener('keydown', function (e) { if (e.key === 'Enter') show(k, e); });
+          list.appendChild(item);
+        });
+        box.appendChild(list);
+      }
+      popup.setContent(box);
+      self.lastPopup = { layer: hit.state.key, index: hit.index, id: self.featureId(hit.state, hit.index),
+        position: pos, count: hits.length };
+    }
+    render();
+    popup.openOn(this.map);
+    this.popup = popup;
   };
 
   Page.prototype.lonlat = function (lon, lat) {
@@ -544,21 +594,30 @@
       this.drawn = { idx: vis, boxes: boxes };
     },
     hit: function (pt) {
+      var all = this.hitAll(pt, 1);
+      return all.length ? all[0].index : -1;
+    },
+    /* The features drawn under a container point, nearest first (at most ``limit``):
+     * {index, dist} in pixels; a grid cell counts as distance 0. */
+    hitAll: function (pt, limit) {
       var d = this.drawn;
-      if (!d) return -1;
+      if (!d) return [];
       if (d.boxes) {
         for (var k = d.idx.length - 1; k >= 0; k--) {
           var i = d.idx[k], b = d.boxes;
-          if (pt.x >= b[4 * i] && pt.x <= b[4 * i + 2] && pt.y >= b[4 * i + 1] && pt.y <= b[4 * i + 3]) return i;
+          if (pt.x >= b[4 * i] && pt.x <= b[4 * i + 2] && pt.y >= b[4 * i + 1] && pt.y <= b[4 * i + 3]) return [{ index: i, dist: 0 }];
         }
-        return -1;
+        return [];
       }
-      var best = -1, bestD = (d.r + 3) * (d.r + 3);
+      var out = [], reach = (d.r + 3) * (d.r + 3);
       for (var j = 0; j < d.idx.length; j++) {
         var idx = d.idx[j], dx = d.sx[idx] - pt.x, dy = d.sy[idx] - pt.y, dd = dx * dx + dy * dy;
-        if (dd <= bestD) { best = idx; bestD = dd; }
+        if (dd <= reach) out.push({ index: idx, dist: Math.sqrt(dd) });
       }
-      return best;
+      // the last drawn (on top) first among equals, then nearest
+      out.reverse();
+      out.sort(function (a, b) { return a.dist - b.dist; });
+      return out.slice(0, limit);
     }
   });
 
@@ -646,6 +705,60 @@
     return null;
   };
 
+  var MAX_POINTS_PER_LAYER = 10, MAX_RECORDS = 25;
+
+  function ringArea(ring) {
+    var a = 0;
+    for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) a += (ring[j].x + ring[i].x) * (ring[j].y - ring[i].y);
+    return Math.abs(a / 2);
+  }
+
+  /* Drawn area of a path in square pixels (its rings as clipped to the view). */
+  function pixelArea(path) {
+    var parts = path._parts || [], total = 0;
+    for (var k = 0; k < parts.length; k++) total += ringArea(parts[k]);
+    return total;
+  }
+
+  /* Every feature of the visible layers under a container point, most specific first:
+   * points (nearest first), density-grid cells, lines, then polygons from the smallest.
+   * Where several layers draw the same thing — a sand site and its finding at one spot, a
+   * parcel and its audit finding with one outline — the built-in layer's record comes
+   * first, then the analyses' layers from the top one down. */
+  Page.prototype.featuresAt = function (pt) {
+    var map = this.map, hits = [];
+    var layerPt = map.containerPointToLayerPoint(pt);
+    this.order.forEach(function (state) {
+      var def = state.def;
+      if (def.raster || !map.hasLayer(state.group)) return;
+      var base = { builtin: def.source === 'builtin' ? 0 : 1, z: def.z };
+      if (state.canvas) {
+        state.canvas.hitAll(pt, MAX_POINTS_PER_LAYER).forEach(function (h) {
+          hits.push(L.extend({ state: state, index: h.index, rank: def.geom === 'grid' ? 1 : 0, size: h.dist }, base));
+        });
+        return;
+      }
+      for (var i = 0; i < state.features.length; i++) {
+        var f = state.features[i];
+        if (!f._pxBounds || !f._pxBounds.contains(layerPt) || !f._containsPoint(layerPt)) continue;
+        var polygon = def.geom === 'polygon';
+        hits.push(L.extend({ state: state, index: i, rank: polygon ? 3 : 2, size: polygon ? pixelArea(f) : 0 }, base));
+      }
+    });
+    hits.sort(function (a, b) { return a.rank - b.rank || a.size - b.size || a.builtin - b.builtin || b.z - a.z; });
+    // the same thing in several layers: points within a pixel, lines anywhere, polygons within 2 % in area
+    var out = [], k = 0;
+    while (k < hits.length) {
+      var group = [hits[k]], j = k + 1;
+      while (j < hits.length && hits[j].rank === hits[k].rank
+             && (hits[k].rank === 2 || hits[j].size <= hits[k].size * 1.02 + 1)) group.push(hits[j++]);
+      group.sort(function (a, b) { return a.builtin - b.builtin || b.z - a.z || a.size - b.size; });
+      out = out.concat(group);
+      k = j;
+    }
+    return out.slice(0, MAX_RECORDS);
+  };
+
   Page.prototype.showTip = function (state, i, latlng) {
     this.tip.setContent(this.tooltipContent(state, i)).setLatLng(latlng);
     if (!this.map.hasLayer(this.tip)) this.tip.addTo(this.map);
@@ -663,10 +776,12 @@
       if (insideControl(ev.target)) return;
       if (self.measuring) { ev.stopPropagation(); self.measureClick(ev); return; }
       if (map.dragging && map.dragging.moved && map.dragging.moved()) return;
-      var hit = self.hitPoints(map.mouseEventToContainerPoint(ev));
-      if (!hit) return;
+      var hits = self.featuresAt(map.mouseEventToContainerPoint(ev));
+      if (!hits.length) return;
       ev.stopPropagation();
-      self.openPopup(hit.state, hit.index, self.featureLatLng(hit.state, hit.index));
+      var first = hits[0], latlng = first.rank <= 1 ? self.featureLatLng(first.state, first.index)
+        : map.mouseEventToLatLng(ev);
+      self.openRecords(hits, latlng);
     }, true);
     var pending = null;
     container.addEventListener('mousemove', function (ev) {
@@ -862,7 +977,7 @@
 
   Page.prototype.goTo = function (hit, list) {
     var state = hit.state, def = state.def, map = this.map, i = hit.index, self = this;
-    if (!map.hasLayer(state.group)) map.addLayer(state.group);
+    if (!map.hasLayer(state.group)) { map.addLayer(state.group); this.restack(); this.buildLegend(); }
     if (list) while (list.firstChild) list.removeChild(list.firstChild);
     var latlng = this.featureLatLng(state, i);
     if (def.geom === 'point') {
@@ -870,8 +985,18 @@
     } else {
       map.fitBounds(state.features[i].getBounds(), { maxZoom: 17, padding: [30, 30] });
     }
-    map.once('moveend', function () { self.openPopup(state, i, latlng); });
-    setTimeout(function () { if (!self.lastPopup || self.lastPopup.index !== i) self.openPopup(state, i, latlng); }, 400);
+    // open the popup once the map has moved there — or at once when it had nothing to move
+    // (the same place was shown already): whichever comes first, once per search hit
+    var token = {};
+    this.goToken = token;
+    function open() {
+      map.off('moveend', open);
+      if (self.goToken !== token) return;
+      self.goToken = null;
+      self.openPopup(state, i, latlng);
+    }
+    map.on('moveend', open);
+    setTimeout(open, 400);
   };
 
   // ---------------------------------------------------------------- measure
