@@ -64,7 +64,8 @@ PARAMETERS: dict[str, Param] = {
         Param("season_end", str, "03-31",
               "last day (MM-DD) of the clearing season, in the following year; also the default deadline"),
         Param("clearance_target_pct", float, 98.0,
-              "clearance rate (cleared ÷ found, %) each village must reach", minimum=0.0, maximum=100.0),
+              "clearance rate each village must reach (%): of the trees due for clearing (found by the last "
+              "season cut-off), the share cleared", minimum=0.0, maximum=100.0),
         Param("hotspot_eps_m", float, 250.0,
               "hotspots: trees within this distance (m) of each other belong to one cluster", minimum=1.0),
         Param("hotspot_min_trees", int, 15,
@@ -73,6 +74,12 @@ PARAMETERS: dict[str, Param] = {
               "pine plots within this distance (m) of an infected tree count as pine area at risk: the "
               "infected sub-compartments and their neighbours (0: only the infected plots themselves)",
               minimum=0.0),
+        Param("import_max_outside_m", float, 5000.0,
+              "import: a new tree further than this (m) outside the township's extent is a bad row "
+              "(wrong coordinate system or a typo)", minimum=0.0),
+        Param("import_moved_warn_m", float, 100.0,
+              "import: survey coordinates further than this (m) from a known tree's stored location are "
+              "reported (the stored location is kept)", minimum=0.0),
         Param("zone_m", float, 30.0,
               "river management zone width (m from the centreline) for reaches without their own",
               minimum=0.0),

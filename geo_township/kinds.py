@@ -214,6 +214,9 @@ CHECK_NAME = Vocabulary(
         Term("status_backward", "status would move backwards", "状态倒退"),
         Term("date_before_previous_event", "date before the previous event", "日期早于上一环节"),
         Term("new_tree_without_date", "new tree without a find date", "新增疫木缺少发现日期"),
+        Term("survey_location_differs", "survey location far from the stored one", "调查坐标与原坐标相距过远"),
+        Term("date_after_status", "date of an event undone (left out)", "已撤销环节的日期(未导入)"),
+        Term("history_repaired", "interrupted import removed from the history", "已从变更历史中删除中断的导入"),
         Term("skipped", "row skipped", "已跳过的行"),
         Term("refused", "change refused", "已拒绝的变更"),
         Term("coverage_below_minimum", "patrol coverage below minimum", "巡河覆盖率不足"),
@@ -242,6 +245,17 @@ CHECK_NAME = Vocabulary(
 )
 """Every check's name in en/zh, so findings tables show what was checked in the language."""
 VOCABULARIES[CHECK_NAME.name] = CHECK_NAME
+
+OVERDUE_STATE = Vocabulary(
+    "overdue_state",
+    (
+        Term("standing", "still standing", "未伐"),
+        Term("felled_not_cleared", "felled, not cleared", "已伐未清理"),
+        Term("cleared_late", "cleared after the deadline", "逾期清理"),
+    ),
+)
+"""Where a pine-wilt tree not cleared by the deadline stands on the as-of date (geo_township.trees)."""
+VOCABULARIES[OVERDUE_STATE.name] = OVERDUE_STATE
 
 LAND_COVER = Vocabulary(
     "land_cover",
@@ -636,6 +650,11 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "overdue": ("Overdue", "超期未除治(株)"),
     "felled_not_cleared": ("Felled, not cleared", "已伐未清理(株)"),
     "cleared_late": ("Cleared late", "逾期清理(株)"),
+    "due": ("Due", "应除治(株)"),
+    "due_cleared": ("Due and cleared", "应除治中已除治(株)"),
+    "outstanding": ("Outstanding", "仍未清理(株)"),
+    "not_cleared_by_deadline": ("Not cleared by the deadline", "期限内未清理(株)"),
+    "state": ("State", "状态(截至核算日)"),
     "action": ("Action", "操作"),
     "field": ("Field", "字段"),
     "old": ("Old value", "原值"),

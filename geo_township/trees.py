@@ -20,8 +20,13 @@ Rules (also in the README and in each Result's provenance):
 * **Periods.** ``start``/``end`` select each event by its own date: a tree found in 2021
   and cleared in March 2022 counts as cleared in 2022, not as found. *Still standing*
   (found, not felled) and *not cleared* are states at the end of the period, over every
-  tree found by then. The clearance rate is cleared ÷ found (%) of the same row, so in a
-  period that clears last season's backlog it can exceed 100%.
+  tree found by then.
+* **Clearance rate** (除治率, :data:`RATE_RULE`): a cohort rate. *Due* are the trees found
+  in the period (no period: every tree) up to the last season cut-off on or before the
+  period's end (no period: the as-of date, ``data_date`` in township.toml); the rate is
+  the share of them cleared by that end. Trees found after the cut-off are not yet due,
+  so a spring find does not pull a village below target, and the rate never exceeds
+  100%. The target (``clearance_target_pct``) is judged on it.
 """
 
 from __future__ import annotations
@@ -64,9 +69,15 @@ BOUNDARY_RULE = ("a tree on the shared edge of several plots is counted once, in
 RECORD_RULE = ("village and plot_id come from the tree's record when given, else from its location; a record that "
                "disagrees with the location is reported as a warning and the record wins")
 PERIOD_RULE = ("found/confirmed/felled/cleared/verified count the trees whose event date falls in the period; "
-               "standing and not_cleared are states at the end of the period over every tree found by then; "
-               "clearance_pct = cleared ÷ found × 100 of the same row")
-COUNT_COLUMNS = ("found", "confirmed", "felled", "cleared", "verified", "standing", "not_cleared")
+               "standing and not_cleared are states at the end of the period over every tree found by then")
+RATE_RULE = ("clearance_pct = due_cleared ÷ due × 100, a cohort rate: 'due' are the trees found in the period (with "
+             "no period: all trees) up to the last season cut-off (season_end) on or before the period's end (with "
+             "no period: the as-of date) — the trees that had to be cleared by then; 'due_cleared' are those of them "
+             "cleared by the period's end (with no period: by the as-of date). Trees found after that cut-off are "
+             "not yet due and are left out, so the rate never exceeds 100%; the clearance target is judged on it. "
+             "'cleared' still counts the clearing events in the period, whenever the tree was found")
+COUNT_COLUMNS = ("found", "confirmed", "felled", "cleared", "verified", "standing", "not_cleared", "due",
+                 "due_cleared")
 OUTSIDE = OUTSIDE_LABEL["en"]
 TOTAL = TOTAL_LABEL["en"]
 MAX_FINDINGS = 200  # per check; the rest are counted in one line
@@ -127,6 +138,17 @@ def season_of(day: dt.date, *, season_start: str = "10-01", season_end: str = "0
     while season_bounds(year, season_start=season_start, season_end=season_end)[0] > day:
         year -= 1
     return year
+
+
+def last_cutoff(day: dt.date, *, season_start: str = "10-01", season_end: str = "03-31") -> dt.date:
+    """The last season cut-off (a season's ``season_end``) on or before ``day``: the trees
+    found up to it had to be cleared by it."""
+    year = season_of(day, season_start=season_start, season_end=season_end)
+    end = season_bounds(year, season_start=season_start, season_end=season_end)[1]
+    while end > day:
+        year -= 1
+        end = season_bounds(year, season_start=season_start, season_end=season_end)[1]
+    return end
 
 
 def make_period(township: Township | None = None, *, start: dt.date | None = None, end: dt.date | None = None,
@@ -332,8 +354,41 @@ def _counts(flags: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
 
 
 def _rate(table: pd.DataFrame) -> pd.Series:
-    found = table["found"].astype(float)
-    return (table["cleared"].astype(float) / found.where(found > 0) * 100.0).round(2)
+    """The cohort clearance rate (%, see :data:`RATE_RULE`); empty where no tree was due."""
+    due = table["due"].astype(float)
+    return (table["due_cleared"].astype(float) / due.where(due > 0) * 100.0).round(2)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Which trees the clearance rate is over (see :data:`RATE_RULE`)."""
+
+    cutoff: dt.date  # trees found up to this day were due
+    by: dt.date  # … and count as cleared when cleared by this day
+
+    def flags(self, trees: pd.DataFrame, dates: dict[str, pd.Series], found_in_period: np.ndarray,
+              period: Period) -> tuple[np.ndarray, np.ndarray]:
+        """Per tree: due, and due and cleared by :attr:`by`."""
+        found = dates["found"]
+        by_cutoff = (found <= pd.Timestamp(self.cutoff)).fillna(False).to_numpy(dtype=bool)
+        if period.bounded:
+            due = found_in_period & by_cutoff
+        else:  # every tree; one without a find date is taken as due
+            due = by_cutoff | found.isna().to_numpy()
+        rank = trees["status"].map(STATUS_RANK).to_numpy()
+        cleared = dates["cleared"]
+        cleared_by = (rank >= STAGE_MIN_RANK["cleared"]) & (cleared.isna()
+                                                            | (cleared <= pd.Timestamp(self.by))).to_numpy()
+        return due, due & cleared_by
+
+
+def clearance_cohort(township: Township, period: Period, as_of: dt.date) -> Cohort:
+    """The cut-off and the clearing day of the clearance rate for ``period`` (see
+    :data:`RATE_RULE`): the period's end (never after ``as_of``), else ``as_of``."""
+    params = township.config.parameters
+    by = min(period.end, as_of) if period.end is not None else as_of
+    cutoff = last_cutoff(by, season_start=params["season_start"], season_end=params["season_end"])
+    return Cohort(cutoff, by)
 
 
 # --------------------------------------------------------------------------- plots
@@ -415,8 +470,11 @@ def tree_counts(township: Township, *, by: str = "village", start: dt.date | Non
     (``by="plot"``, the 台账 ledger), with a Total row.
 
     Columns: found, confirmed, felled, cleared, verified (events in the period), standing
-    and not_cleared (at its end), clearance_pct; per plot also village, pine_mu (the plot's
-    area in mu when its dominant species is a pine, else 0), first_found and last_cleared.
+    and not_cleared (at its end), due, due_cleared and clearance_pct (the cohort rate of
+    :data:`RATE_RULE`, judged against the target); per plot also village, pine_mu (the
+    plot's area in mu when its dominant species is a pine, else 0), first_found and
+    last_cleared. ``as_of`` (default: ``data_date``, else today) ends the cohort when there
+    is no period.
     Further tables: ``infected_plots`` (疫情小班 per village) and ``hotspots``. Villages below
     ``clearance_target_pct`` and plots with trees standing after the deadline (动态清零 not
     reached; the deadline is ``deadline``, else the end of ``season``) are findings.
@@ -425,10 +483,13 @@ def tree_counts(township: Township, *, by: str = "village", start: dt.date | Non
         raise UsageError(f"cannot count trees by {by!r}", hint="use --by village or --by plot")
     params = township.config.parameters
     period = make_period(township, start=start, end=end, season=season)
+    as_of = as_of or township.config.data_date or dt.date.today()
     trees, findings = locate_trees(township)
     flags, notes = event_flags(trees, period)
     plots = plot_table(township)
     dates = event_dates(trees)
+    cohort = clearance_cohort(township, period, as_of)
+    flags["due"], flags["due_cleared"] = cohort.flags(trees, dates, flags["found"].to_numpy(), period)
 
     if by == "village":
         keys = trees["village"].astype(object).where(trees["village"].notna(), OUTSIDE).astype(str)
@@ -455,7 +516,8 @@ def tree_counts(township: Township, *, by: str = "village", start: dt.date | Non
     table["clearance_pct"] = _rate(table)
     if by == "plot":
         table = table[["village", "plot_id", "pine_mu", "found", "confirmed", "felled", "cleared", "verified",
-                       "standing", "not_cleared", "clearance_pct", "first_found", "last_cleared"]]
+                       "standing", "not_cleared", "due", "due_cleared", "clearance_pct", "first_found",
+                       "last_cleared"]]
 
     infected = flags["found"].to_numpy() if period.bounded else np.ones(len(trees), dtype=bool)
     tables: dict[str, pd.DataFrame] = {"infected_plots": infected_plots(township, trees, infected, plots)}
@@ -471,15 +533,22 @@ def tree_counts(township: Township, *, by: str = "village", start: dt.date | Non
         features["hotspots"] = spots
 
     target = float(params["clearance_target_pct"])
-    findings += _target_findings(table if by == "village" else _village_rates(flags, trees), target)
+    findings += _target_findings(table if by == "village" else _village_rates(flags, trees), target, cohort)
     if deadline is None and season is not None:
         deadline = period.end
-    as_of = as_of or township.config.data_date or dt.date.today()
     if deadline is not None and as_of > deadline:
         findings += _zero_findings(trees, dates, deadline, as_of)
 
-    notes = [f"period: {period.label}", f"rule: {PERIOD_RULE}", f"boundary rule: {BOUNDARY_RULE}",
-             f"clearance target: {target:g}% per village", *notes]
+    rate_note = (f"clearance rate: of the {int(flags['due'].sum()):,} trees found "
+                 + ("in the period " if period.bounded else "")
+                 + f"up to the season cut-off {cohort.cutoff.isoformat()} (due by then), the share cleared by "
+                 f"{cohort.by.isoformat()}" + ("" if period.end is not None else " (the as-of date)")
+                 + f"; trees found later are not yet due; target {target:g}% per village")
+    if period.bounded and period.start is not None and cohort.cutoff < period.start:
+        rate_note = (f"clearance rate: none — no season cut-off falls in the period before {cohort.by.isoformat()}, "
+                     "so no tree found in it was due yet")
+    notes = [f"period: {period.label}", f"rule: {PERIOD_RULE}", rate_note, f"boundary rule: {BOUNDARY_RULE}",
+             *notes]
     if hotspot_note:
         notes.append(hotspot_note)
     title = ("Pine-wilt trees by " + ("village" if by == "village" else "sub-compartment (ledger)")
@@ -487,7 +556,8 @@ def tree_counts(township: Township, *, by: str = "village", start: dt.date | Non
     prov = township.provenance(
         analysis="trees", by=by, period_start=period.start.isoformat() if period.start else None,
         period_end=period.end.isoformat() if period.end else None, season=season,
-        boundary_rule=BOUNDARY_RULE, record_rule=RECORD_RULE, period_rule=PERIOD_RULE,
+        boundary_rule=BOUNDARY_RULE, record_rule=RECORD_RULE, period_rule=PERIOD_RULE, rate_rule=RATE_RULE,
+        clearance_cutoff=cohort.cutoff.isoformat(), cleared_by=cohort.by.isoformat(), as_of=as_of.isoformat(),
         clearance_target_pct=target, deadline=deadline.isoformat() if deadline else None,
         area_method=params["area_method"], risk_radius_m=params["risk_radius_m"],
         hotspot_eps_m=params["hotspot_eps_m"], hotspot_min_trees=params["hotspot_min_trees"])
@@ -495,8 +565,11 @@ def tree_counts(township: Township, *, by: str = "village", start: dt.date | Non
                 "radius_m": 0, "lon": 6, "lat": 6, "x": 1, "y": 1}
     title_zh = (f"{township.config.name}松材线虫病疫木统计（" + ("按村" if by == "village" else "按小班，台账")
                 + f"），{period.label_zh}")
+    labels = {"due": (f"Due by {cohort.cutoff.isoformat()}", f"截至{cohort.cutoff.isoformat()}应除治(株)"),
+              "due_cleared": (f"Of these, cleared by {cohort.by.isoformat()}",
+                              f"其中截至{cohort.by.isoformat()}已除治(株)")}
     return Result(title, table, tables=tables, findings=findings, features=features, provenance=prov,
-                  notes=notes, decimals=decimals, title_zh=title_zh)
+                  notes=notes, decimals=decimals, title_zh=title_zh, labels=labels)
 
 
 def _plot_rows(counts: pd.DataFrame, trees: gpd.GeoDataFrame, keys: pd.Series, flags: pd.DataFrame,
@@ -536,20 +609,22 @@ def _village_rates(flags: pd.DataFrame, trees: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _target_findings(table: pd.DataFrame, target: float) -> list[Finding]:
+def _target_findings(table: pd.DataFrame, target: float, cohort: Cohort) -> list[Finding]:
+    """Villages whose clearance rate (of the trees due) is below ``target``."""
     rows = table[(table["village"] != TOTAL) & (table["village"] != OUTSIDE)]
     below = rows[rows["clearance_pct"].notna() & (rows["clearance_pct"] < target)]
     return [Finding("villages", str(r.village), "warning", "clearance_below_target",
-                    f"clearance rate {r.clearance_pct:.2f}% ({r.cleared} of {r.found}) is below the target "
-                    f"{target:g}%")
+                    f"clearance rate {r.clearance_pct:.2f}% ({r.due_cleared} of the {r.due} trees due by "
+                    f"{cohort.cutoff.isoformat()} cleared by {cohort.by.isoformat()}) is below the target {target:g}%")
             for r in below.itertuples(index=False)]
 
 
 def _zero_findings(trees: pd.DataFrame, dates: dict[str, pd.Series], deadline: dt.date,
-                   as_of: dt.date) -> list[Finding]:
-    """Plots with trees found by the deadline and still standing at it (动态清零 not reached)."""
+                   as_of: dt.date, *, cutoff: dt.date | None = None) -> list[Finding]:
+    """Plots with trees found by the cut-off (default: the deadline) and still standing at
+    the deadline (动态清零 not reached)."""
     end = pd.Timestamp(deadline)
-    found_by = (dates["found"].isna() | (dates["found"] <= end)).to_numpy()
+    found_by = (dates["found"].isna() | (dates["found"] <= pd.Timestamp(cutoff or deadline))).to_numpy()
     rank = trees["status"].map(STATUS_RANK).to_numpy()
     felled_by = (rank >= STAGE_MIN_RANK["felled"]) & (dates["felled"].isna() | (dates["felled"] <= end)).to_numpy()
     standing = found_by & ~felled_by
@@ -577,14 +652,21 @@ def deadline_cutoff(township: Township, deadline: dt.date, season: int | None = 
 
 
 def overdue_trees(township: Township, *, deadline: dt.date, season: int | None = None,
-                  as_of: dt.date | None = None, by: str = "village") -> Result:
-    """Trees found by the season's cut-off and not cleared by ``deadline``.
+                  as_of: dt.date | None = None, by: str = "village", include_late: bool = False) -> Result:
+    """Trees found by the season's cut-off and not cleared by ``deadline``, for the field
+    crews.
 
-    The main table counts them per village (or plot): still standing, felled but not
-    cleared, and cleared late. ``tables["overdue_trees"]`` lists each tree with lon/lat
-    (EPSG:4326), plot, village and days overdue (from the deadline to its clearing date,
-    or to ``as_of`` — the township's data date, else today — when still not cleared);
-    ``features["overdue_trees"]`` holds the same points for a GeoPackage/KML.
+    Each column has one reference date (stated in its heading and the notes):
+    ``not_cleared_by_deadline`` is judged on the deadline; ``outstanding`` (still not
+    cleared), split into ``standing`` (not felled) and ``felled_not_cleared``, and
+    ``cleared_late`` (cleared after the deadline) are judged on ``as_of`` — the township's
+    data date, else today — so ``not_cleared_by_deadline = outstanding + cleared_late`` and
+    ``outstanding = standing + felled_not_cleared``. ``tables["overdue_trees"]`` lists the
+    outstanding trees (with ``include_late`` also those cleared late, flagged in
+    ``state``) with lon/lat (EPSG:4326), plot, village and days overdue (from the deadline
+    to ``as_of``, or to the clearing date for a tree cleared late; negative: days left
+    when the deadline is after ``as_of``); ``features["overdue_trees"]`` holds the same
+    points for a GeoPackage/KML.
     """
     if by not in ("village", "plot"):
         raise UsageError(f"cannot count trees by {by!r}", hint="use --by village or --by plot")
@@ -592,84 +674,149 @@ def overdue_trees(township: Township, *, deadline: dt.date, season: int | None =
     cutoff = deadline_cutoff(township, deadline, season)
     trees, findings = locate_trees(township)
     dates = event_dates(trees)
-    end = pd.Timestamp(deadline)
-    found_ok = (dates["found"].isna() | (dates["found"] <= pd.Timestamp(cutoff))).to_numpy()
-    cleared = dates["cleared"]
     rank = trees["status"].map(STATUS_RANK).to_numpy()
-    cleared_in_time = (rank >= STAGE_MIN_RANK["cleared"]) & (cleared.isna() | (cleared <= end)).to_numpy()
-    late = found_ok & ~cleared_in_time
-    sel = trees[late].copy()
-    sel_dates = {k: v[late] for k, v in dates.items()}
-    felled_by = (sel["status"].map(STATUS_RANK) >= STAGE_MIN_RANK["felled"]) & (
-        sel_dates["felled"].isna() | (sel_dates["felled"] <= end))
-    state = np.where(sel_dates["cleared"].notna(), "cleared_late", np.where(felled_by, "felled", "standing"))
-    stop = sel_dates["cleared"].where(sel_dates["cleared"].notna(), pd.Timestamp(as_of))
-    days = (stop - end).dt.days.astype("int64")
+
+    def done_by(stage: str, day: dt.date) -> np.ndarray:
+        d = dates[stage]
+        # reached with no date: the status says it is done, so it counts as done
+        return (rank >= STAGE_MIN_RANK[stage]) & (d.isna() | (d <= pd.Timestamp(day))).to_numpy()
+
+    found_ok = (dates["found"].isna() | (dates["found"] <= pd.Timestamp(cutoff))).to_numpy()
+    late = found_ok & ~done_by("cleared", deadline)
+    cleared_now = done_by("cleared", as_of)
+    outstanding = late & ~cleared_now
+    cleared_late = late & cleared_now
+    state = np.where(cleared_late, "cleared_late",
+                     np.where(done_by("felled", as_of), "felled_not_cleared", "standing"))
+    listed = late if include_late else outstanding
+    sel = trees[listed]
+    sel_dates = {k: v[listed] for k, v in dates.items()}
+    sel_state = state[listed]
+    stop = pd.Series(pd.Timestamp(as_of), index=sel.index)
+    stop = stop.where(sel_state != "cleared_late", sel_dates["cleared"])
+    days = (stop - pd.Timestamp(deadline)).dt.days
     ll = sel.geometry.to_crs(4326)
     layer = township.layer("infected_trees")
     listing = gpd.GeoDataFrame({
-        "tree_id": layer.ids()[late].to_numpy(),
+        "tree_id": layer.ids()[listed].to_numpy(),
+        "state": sel_state,
         "status": sel["status"].to_numpy(),
         "village": sel["village"].to_numpy(),
         "plot_id": sel["plot_id"].to_numpy(),
         "found_date": sel_dates["found"].to_numpy(),
         "felled_date": sel_dates["felled"].to_numpy(),
         "cleared_date": sel_dates["cleared"].to_numpy(),
-        "days_overdue": days.to_numpy(),
+        "days_overdue": days.astype("Int64").to_numpy(),
         "lon": ll.x.round(7).to_numpy(),
         "lat": ll.y.round(7).to_numpy(),
     }, geometry=sel.geometry.to_numpy(), crs=trees.crs)
-    listing = listing.sort_values(["days_overdue", "tree_id"], ascending=[False, True], kind="stable")
+    if not include_late:
+        listing = listing.drop(columns="cleared_date")
+    listing = listing.sort_values(["days_overdue", "found_date", "tree_id"], ascending=[False, True, True],
+                                  kind="stable", na_position="last")
     listing = listing.reset_index(drop=True)
 
     key = "village" if by == "village" else "plot_id"
-    group = listing[key].astype(object).where(listing[key].notna(), OUTSIDE).astype(str)
-    frame = pd.DataFrame({key: group, "standing": state == "standing", "felled_not_cleared": state == "felled",
-                          "cleared_late": state == "cleared_late"}).astype({"standing": int,
-                                                                            "felled_not_cleared": int,
-                                                                            "cleared_late": int})
-    counts = frame.groupby(key, sort=False).sum()
+    group = trees[key].astype(object).where(trees[key].notna(), OUTSIDE).astype(str)
+    frame = pd.DataFrame({key: group.to_numpy(), "not_cleared_by_deadline": late, "outstanding": outstanding,
+                          "standing": outstanding & (state == "standing"),
+                          "felled_not_cleared": outstanding & (state == "felled_not_cleared"),
+                          "cleared_late": cleared_late})
+    columns = ["not_cleared_by_deadline", "outstanding", "standing", "felled_not_cleared", "cleared_late"]
+    frame[columns] = frame[columns].astype(int)
+    frame = frame[late]
+    counts = frame.groupby(key, sort=False)[columns].sum()
     if by == "village":
-        all_keys = trees["village"].astype(object).where(trees["village"].notna(), OUTSIDE).astype(str)
-        order = [v for v in _village_order(township, all_keys) if v != OUTSIDE or (group == OUTSIDE).any()]
+        order = [v for v in _village_order(township, group) if v != OUTSIDE or (frame[key] == OUTSIDE).any()]
         counts = counts.reindex(order, fill_value=0)
     else:
         counts = counts.sort_index()
+        if OUTSIDE in counts.index:
+            counts = pd.concat([counts.drop(index=OUTSIDE), counts.loc[[OUTSIDE]]])
     table = counts.reset_index().rename(columns={"index": key})
-    table["overdue"] = table[["standing", "felled_not_cleared"]].sum(axis=1)
-    total = {key: TOTAL, **{c: int(table[c].sum()) for c in ("standing", "felled_not_cleared", "cleared_late",
-                                                              "overdue")}}
-    table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
-    table = table[[key, "overdue", "standing", "felled_not_cleared", "cleared_late"]]
-    if by == "plot" and (table[key] == OUTSIDE).any():
-        table = pd.concat([table[(table[key] != OUTSIDE) & (table[key] != TOTAL)],
-                           table[table[key] == OUTSIDE], table[table[key] == TOTAL]], ignore_index=True)
+    total = {key: TOTAL, **{c: int(frame[c].sum()) for c in columns}}
+    table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)[[key, *columns]]
 
-    findings += _zero_findings(trees, dates, deadline, as_of)
-    notes = [(f"deadline {deadline.isoformat()}; trees found up to {cutoff.isoformat()} (the season's cut-off) "
-              f"and not cleared by the deadline; days overdue counted to {as_of.isoformat()} for trees not yet "
-              "cleared"), f"boundary rule: {BOUNDARY_RULE}"]
-    prov = township.provenance(analysis="trees-deadline", deadline=deadline.isoformat(), cutoff=cutoff.isoformat(),
-                               as_of=as_of.isoformat(), boundary_rule=BOUNDARY_RULE, record_rule=RECORD_RULE)
-    return Result(f"Trees not cleared by {deadline.isoformat()} — {township.config.display_name()}", table,
-                  title_zh=f"{township.config.name}截至 {deadline.isoformat()} 未清理疫木",
+    if as_of > deadline:
+        findings += _zero_findings(trees, dates, deadline, as_of, cutoff=cutoff)
+    d, a = deadline.isoformat(), as_of.isoformat()
+    notes = [f"trees found up to {cutoff.isoformat()} (the season's cut-off) and not cleared by the deadline {d}",
+             (f"'not cleared by {d}' is judged on the deadline; 'outstanding', 'standing', 'felled, not cleared' and "
+             f"'cleared late' on {a} (the as-of date: --as-of, else data_date in township.toml)"),
+             ("the list holds the trees still outstanding on " + a if not include_late else
+              f"the list holds the trees still outstanding on {a} and, flagged 'cleared late' in its state column, "
+              f"those cleared between {d} and {a}")
+             + f"; days overdue run from {d} to {a}" + (", or to the clearing date" if include_late else "")]
+    if as_of < deadline:
+        notes.append(f"the deadline {d} is after the as-of date {a}: the list shows what is still to clear, and a "
+                     "negative 'days overdue' counts the days left")
+    notes.append(f"boundary rule: {BOUNDARY_RULE}")
+    prov = township.provenance(analysis="trees-deadline", deadline=d, cutoff=cutoff.isoformat(), as_of=a,
+                               include_late=include_late, boundary_rule=BOUNDARY_RULE, record_rule=RECORD_RULE)
+    labels = {"not_cleared_by_deadline": (f"Not cleared by {d}", f"截至{d}未清理(株)"),
+              "outstanding": (f"Outstanding on {a}", f"截至{a}仍未清理(株)"),
+              "standing": (f"Standing on {a}", f"截至{a}未伐(株)"),
+              "felled_not_cleared": (f"Felled, not cleared, on {a}", f"截至{a}已伐未清理(株)"),
+              "cleared_late": (f"Cleared {d} – {a}", f"逾期清理(截至{a})(株)"),
+              "state": (f"State on {a}", f"截至{a}状态")}
+    title = f"Trees not cleared by {d} — {township.config.display_name()}"
+    return Result(title, table, title_zh=f"{township.config.name}截至 {d} 未清理疫木",
                   tables={"overdue_trees": pd.DataFrame(listing.drop(columns="geometry"))},
                   features={"overdue_trees": listing}, findings=findings, notes=notes, provenance=prov,
-                  vocab={"status": "tree_status"}, decimals={"lon": 7, "lat": 7})
+                  vocab={"status": "tree_status", "state": "overdue_state"}, decimals={"lon": 6, "lat": 6},
+                  labels=labels)
 
 
-def write_tree_list(result: Result, path: Any) -> None:
-    """Write the overdue trees of :func:`overdue_trees` as points for field crews:
-    GeoPackage, KML or CSV (lon/lat, UTF-8 with BOM), atomically."""
+LIST_SUFFIXES = (".gpkg", ".csv", ".kml", ".geojson")
+
+
+def write_tree_list(result: Result, path: Any, *, lang: str = "en") -> None:
+    """Write the trees of :func:`overdue_trees` as points for field crews, atomically:
+    GeoPackage (layer ``overdue_trees``), GeoJSON, CSV (lon/lat, UTF-8 with BOM) or KML —
+    each placemark named after its tree id with its state, village, plot and days overdue
+    as description, in a document and folder named after the list, not the file."""
     from pathlib import Path
 
-    from geo_township.io.write import write_vector
+    from geo_township.io.write import atomic_path, write_vector
 
     path = Path(path)
-    if path.suffix.lower() not in (".gpkg", ".csv", ".kml", ".geojson"):
+    suffix = path.suffix.lower()
+    if suffix not in LIST_SUFFIXES:
         raise UsageError(f"cannot write the tree list as {path.suffix or 'a file without suffix'}",
-                         hint="use a .gpkg, .csv or .kml file name")
+                         hint="use a .gpkg, .csv, .kml or .geojson file name")
     gdf = result.features["overdue_trees"]
-    if path.suffix.lower() == ".csv":
-        gdf = gdf.drop(columns=["lon", "lat"])  # write_vector adds lon/lat first
-    write_vector(gdf, path, layer="overdue_trees")
+    if suffix == ".csv":
+        write_vector(gdf.drop(columns=["lon", "lat"]), path, layer="overdue_trees")  # lon/lat added first
+        return
+    if suffix != ".kml":
+        write_vector(gdf, path, layer="overdue_trees")
+        return
+    import pyogrio
+
+    from geo_township.kinds import VOCABULARIES
+
+    out = gdf.to_crs(4326)
+    state = VOCABULARIES["overdue_state"]
+    zh = lang == "zh"
+
+    def part(values: pd.Series, en: str, zh_: str) -> pd.Series:
+        text = values.astype(object).where(values.notna(), None)
+        return text.map(lambda v: "" if v is None or str(v) == "" else (zh_ if zh else en).format(v))
+
+    pieces = [out["state"].map(lambda c: state.label(c, lang)),
+              part(out["village"], "village {}", "村 {}"), part(out["plot_id"], "plot {}", "小班 {}"),
+              part(out["found_date"].dt.strftime("%Y-%m-%d"), "found {}", "发现 {}"),
+              part(out["days_overdue"], "{} days overdue", "超期 {} 天")]
+    describe = (pieces[0].str.cat(pieces[1:], sep="; ").str.replace(r"(?:; )+(?=; |$)", "", regex=True)
+                .str.replace(r"^(?:; )+", "", regex=True))
+    for col in ("found_date", "felled_date", "cleared_date"):
+        if col in out.columns:
+            out[col] = out[col].dt.strftime("%Y-%m-%d").where(out[col].notna(), None)
+    out.insert(0, "description", describe)
+    out.insert(0, "name", out["tree_id"].astype(str))
+    out["days_overdue"] = out["days_overdue"].astype("float64")
+    doc = result.title_in(lang)
+    with atomic_path(path) as tmp:
+        pyogrio.write_dataframe(out, tmp, driver="LIBKML", layer="overdue_trees",
+                                dataset_options={"NAME": doc},
+                                layer_options={"NAME": "逾期未清理疫木" if zh else "Trees not cleared by the deadline"})

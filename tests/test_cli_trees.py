@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from test_trees import make_township
+from test_trees import LATE, TREES, make_township
 
 from geo_township.cli import COMMANDS, main
 
@@ -50,29 +50,60 @@ def test_ledger_xlsx_headed_in_chinese(runner, town, tmp_path):
     ws = wb[wb.sheetnames[0]]
     header = [c.value for c in ws[1]]
     assert header == ["村", "小班", "松林面积(亩)", "发现(株)", "确认(株)", "已伐(株)", "已清理(株)", "已核查(株)",
-                      "未伐(株)", "未清理(株)", "除治率(%)", "首次发现日期", "最后清理日期"]
+                      "未伐(株)", "未清理(株)", "截至2023-03-31应除治(株)", "其中截至2023-05-01已除治(株)", "除治率(%)",
+                      "首次发现日期", "最后清理日期"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
     assert rows[-1][0] == "合计" and rows[-1][3] == 9
     assert {r[1] for r in rows} >= {"P01", "P02", "P03", "P04"}
     assert "说明" in wb.sheetnames  # provenance, with the boundary rule
     about = {r[0].value: r[1].value for r in wb["说明"].iter_rows()}
     assert "lowest plot_id" in about["boundary_rule"]
+    assert "cohort" in about["rate_rule"] and about["clearance_cutoff"] == "2023-03-31"
+    p01 = next(r for r in rows if r[1] == "P01")  # T1, T2, E2: all due, T1 cleared
+    assert p01[10:13] == [3, 1, pytest.approx(33.33)]
+
+
+@pytest.fixture
+def late_town(tmp_path: Path) -> Path:
+    (tmp_path / "late").mkdir()
+    return make_township(tmp_path / "late", TREES + LATE)
 
 
 @pytest.mark.parametrize("suffix", [".gpkg", ".csv", ".kml"])
-def test_deadline_list_files(runner, town, tmp_path, suffix):
+def test_deadline_list_files(runner, late_town, tmp_path, suffix):
     out = tmp_path / f"overdue{suffix}"
-    r = runner.invoke(main, ["trees", "--township", str(town), "--deadline", "2023-03-31", "--list", str(out)])
+    r = runner.invoke(main, ["trees", "--township", str(late_town), "--deadline", "2023-03-31", "--list", str(out)])
     assert r.exit_code == 0, r.output
     assert "Trees not cleared by 2023-03-31" in r.stdout
+    assert "Outstanding on" in r.stdout and "2023-05-01" in r.stdout
     if suffix == ".csv":
         table = pd.read_csv(out, encoding="utf-8-sig")
-        assert {"lon", "lat", "plot_id", "village", "days_overdue"} <= set(table.columns)
+        assert {"lon", "lat", "plot_id", "village", "days_overdue", "state"} <= set(table.columns)
         ids = set(table["tree_id"])
     else:
         gdf = gpd.read_file(out)
-        ids = set(gdf["tree_id"] if "tree_id" in gdf.columns else gdf["Name"])
-    assert ids == {"T2", "T4", "T5", "E1", "E2", "R1"}
+        ids = set(gdf["tree_id"])
+    # still outstanding on the data date; L1 (cleared after the deadline) and the trees cleared in time are left out
+    assert ids == {"T2", "T4", "T5", "E1", "E2", "R1", "L2"}
+    if suffix == ".kml":
+        assert set(gdf["Name"]) == ids  # each placemark is named after its tree
+        text = out.read_text(encoding="utf-8")
+        assert "<name>Trees not cleared by 2023-03-31 — 测试乡</name>" in text
+        assert "<name>Trees not cleared by the deadline</name>" in text
+        assert ".tmp" not in text  # no name taken from the temporary file
+        assert "standing; village 甲村; plot P01; found 2022-02-01; 31 days overdue" in text  # T2
+
+
+def test_include_late_in_the_list(runner, late_town, tmp_path):
+    out = tmp_path / "all.csv"
+    r = runner.invoke(main, ["trees", "--township", str(late_town), "--deadline", "2023-03-31", "--include-late",
+                             "--list", str(out)])
+    assert r.exit_code == 0, r.output
+    table = pd.read_csv(out, encoding="utf-8-sig").set_index("tree_id")
+    assert table.loc["L1", "state"] == "cleared_late" and table.loc["L1", "days_overdue"] == 12
+    assert len(table) == 8
+    r = runner.invoke(main, ["trees", "--township", str(late_town), "--include-late"])
+    assert r.exit_code == 2 and "--include-late needs --deadline" in r.stderr
 
 
 def test_history_and_bad_options(runner, town):

@@ -71,7 +71,14 @@ def test_degrees_are_refused():
         find_hotspots(pts, eps_m=100, min_trees=2)
 
 
+MATCH_M = 150.0
+"""How close a hotspot's centre must be to a planted focus: less than the smallest planted
+focus radius (187 m) and than the clustering distance (hotspot_eps_m = 250 m)."""
+
+
 def test_sample_planted_foci_are_found(sample_dir):
+    """Every focus the sample generator planted has its own hotspot, centred within
+    MATCH_M metres of it (distances in the township's GK zone, computed here)."""
     from geo_township.layers import load_township
     from geo_township.sample import planted_truth
     from geo_township.trees import tree_counts
@@ -79,16 +86,14 @@ def test_sample_planted_foci_are_found(sample_dir):
     foci = planted_truth()["tree_foci"]
     town = load_township(sample_dir)
     spots = tree_counts(town, hotspots=True).features["hotspots"]
-    assert len(spots) >= 1
-    ll = spots.to_crs(4326)
     centres = gpd.GeoSeries(gpd.points_from_xy(spots["lon"], spots["lat"]), crs=4326).to_crs(town.working_crs)
-    found = 0
-    for focus in foci:
-        p = gpd.GeoSeries(gpd.points_from_xy([focus["lon"]], [focus["lat"]]), crs=4326).to_crs(town.working_crs)
-        d = centres.distance(p.iloc[0])
-        if (d < np.maximum(spots["radius_m"].to_numpy(), 300)).any():
-            found += 1
-    assert found >= max(1, int(0.75 * len(foci))), (found, len(foci), ll)
+    planted = gpd.GeoSeries(gpd.points_from_xy([f["lon"] for f in foci], [f["lat"] for f in foci]),
+                            crs=4326).to_crs(town.working_crs)
+    d = np.array([[c.distance(p) for c in centres] for p in planted])  # foci × hotspots, metres
+    nearest = d.argmin(axis=1)
+    assert (d.min(axis=1) < MATCH_M).all(), dict(enumerate(d.min(axis=1).round(1)))
+    assert len(set(nearest)) == len(foci)  # one hotspot per focus, none counted twice
+    assert len(spots) == len(foci)  # and no hotspot where nothing was planted
 
 
 def test_overlay_provider_on_the_sample(sample_dir):

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from geo_township.crs import wgs84_to_gcj02
-from geo_township.errors import FieldError, UsageError
+from geo_township.errors import CRSError, FieldError, UsageError
 from geo_township.layers import load_township
 from geo_township.treeimport import (
     date_style,
@@ -323,11 +323,60 @@ def test_killed_mid_write_leaves_the_old_csv(tiny_township: Path, tmp_path: Path
     hist = tiny_township / "trees.csv.history.csv"
     if stage == "history":
         assert not hist.exists()
-    else:  # written first, so no change can reach the layer without its history
-        assert len(read_history(layer)) == 3
+    else:  # written first, so no change can reach the layer without its history …
+        assert len(read_history(layer)) == 3  # … but these three changes never reached the layer
     r = run(tiny_township, src)  # the import can simply be run again
     assert counts(r)["advanced"] == 2
     assert trees_of(tiny_township).loc["T1", "status"] == "cleared"
+    h = read_history(layer)
+    assert len(h) == 3 and h["import_id"].nunique() == 1  # the killed import's rows are gone, no duplicates
+    assert list(h["field"]) == ["status", "cleared_date", "status"]
+    repaired = [f for f in r.findings if f.check == "history_repaired"]
+    assert bool(repaired) == (stage == "layer")
+    if repaired:
+        assert "never reached trees.csv" in repaired[0].message
+
+
+def test_history_of_a_killed_import_is_removed_by_trees_history(tiny_township: Path, tmp_path: Path):
+    layer = tiny_township / "trees.csv"
+    run(tiny_township, survey(tiny_township, "编号,状态\nT2,已确认\n", "first.csv"))  # a complete import
+    first = read_history(layer)
+    src = survey(tiny_township, "编号,状态,清理日期\nT1,已清理,2022-03-01\n")
+    kill_mid_write(tiny_township, src, "layer", tmp_path)
+    assert len(read_history(layer)) == len(first) + 2  # the phantom rows
+    shown = tree_history(load_township(tiny_township), "T1")
+    assert len(shown.table) == 0  # T1 never changed
+    assert [f.check for f in shown.findings] == ["history_repaired"]
+    after = read_history(layer)
+    pd.testing.assert_frame_equal(after, first)  # the complete import's rows are kept as they were
+    assert trees_of(tiny_township).loc["T2", "status"] == "confirmed"
+    # the layer was then edited by hand: the history is left alone
+    layer.write_bytes(layer.read_bytes().replace("已伐".encode(), "已清理".encode()))
+    shown = tree_history(load_township(tiny_township), "T2")
+    assert len(read_history(layer)) == len(first) and "changed by other means" in " ".join(shown.notes)
+
+
+def test_dry_run_reports_a_killed_import_but_changes_nothing(tiny_township: Path, tmp_path: Path):
+    layer = tiny_township / "trees.csv"
+    src = survey(tiny_township, "编号,状态\nT2,已确认\n")
+    kill_mid_write(tiny_township, src, "layer", tmp_path)
+    hist = tiny_township / "trees.csv.history.csv"
+    before = hist.read_bytes()
+    r = run(tiny_township, src, dry_run=True)
+    assert [f.check for f in r.findings] == ["history_repaired"] and "dry run" in r.findings[0].message
+    assert hist.read_bytes() == before
+    assert len(read_history(layer)) == 1
+
+
+def test_a_history_without_import_ids_is_kept_and_extended(tiny_township: Path):
+    hist = tiny_township / "trees.csv.history.csv"
+    hist.write_text("time,user,source,tree_id,action,field,old,new\n"
+                    "2023-01-01T08:00:00+08:00,old,/x/a.csv,T2,advanced,status,suspected,confirmed\n",
+                    encoding="utf-8-sig")
+    run(tiny_township, survey(tiny_township, "编号,状态\nT1,已清理\n"))
+    h = read_history(tiny_township / "trees.csv")
+    assert list(h["user"]) == ["old", "crew1"] and list(h["import_id"].astype(bool)) == [False, True]
+    assert h.loc[0, "new"] == "confirmed"
 
 
 def test_killed_mid_write_leaves_the_old_geopackage(tmp_path: Path):
@@ -356,3 +405,155 @@ def test_xlsx_and_kml_surveys(tiny_township: Path):
     t = trees_of(tiny_township)
     assert t.loc["T2", "status"] == "confirmed" and t.loc["T2", "confirmed_date"] == pd.Timestamp("2022-01-20")
     assert t.loc["K1", "found_date"] == pd.Timestamp("2023-04-01")
+
+
+# --------------------------------------------------------------------------- coordinates of surveys
+
+
+def gk(lon: float, lat: float, epsg: int) -> tuple[float, float]:
+    """Projected coordinates computed here with pyproj, independently of the import."""
+    from pyproj import Transformer
+
+    return Transformer.from_crs(4490, epsg, always_xy=True).transform(lon, lat)
+
+
+def lonlat_of(town_dir: Path, tree_id: str) -> tuple[float, float]:
+    p = load_township(town_dir).gdf("infected_trees").set_index("tree_id").geometry.to_crs(4490).loc[tree_id]
+    return p.x, p.y
+
+
+def with_default_crs(town_dir: Path, extra: str = "") -> None:
+    """The township says crs = "EPSG:4490" (as the sample does): the default the old import fell back to."""
+    toml = town_dir / "township.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('name_en = "Test Township"\n',
+                                                             'name_en = "Test Township"\ncrs = "EPSG:4490"\n' + extra),
+                    encoding="utf-8")
+
+
+def test_six_digit_gk_survey_needs_its_zone(tiny_township: Path):
+    with_default_crs(tiny_township)
+    layer = tiny_township / "trees.csv"
+    before = layer.read_bytes()
+    x, y = gk(117.497, 30.497, 4548)
+    xlsx = tiny_township / "crew.xlsx"
+    pd.DataFrame({"编号": ["NEW-X1"], "状态": ["疑似"], "东坐标": [round(x, 3)], "北坐标": [round(y, 3)]}).to_excel(
+        xlsx, index=False)
+    with pytest.raises(CRSError) as err:
+        run(tiny_township, xlsx)
+    msg = str(err.value)
+    assert "crew.xlsx" in msg and "gk_zone" in msg and "--crs EPSG:4548" in msg
+    assert layer.read_bytes() == before  # metres were not written as degrees
+    r = run(tiny_township, xlsx, crs="EPSG:4548")
+    assert counts(r)["added"] == 1
+    lon, lat = lonlat_of(tiny_township, "NEW-X1")
+    assert lon == pytest.approx(117.497, abs=1e-6) and lat == pytest.approx(30.497, abs=1e-6)
+    assert load_township(tiny_township).gdf("infected_trees").shape[0] == 4  # the layer still loads
+
+
+def test_six_digit_gk_survey_with_gk_zone_in_township_toml(tiny_township: Path):
+    with_default_crs(tiny_township, "gk_zone = 117\n")
+    x, y = gk(117.4975, 30.4975, 4548)
+    run(tiny_township, survey(tiny_township, f"编号,状态,X,Y\nNEW-X2,疑似,{x:.3f},{y:.3f}\n"))
+    lon, lat = lonlat_of(tiny_township, "NEW-X2")
+    assert lon == pytest.approx(117.4975, abs=1e-6) and lat == pytest.approx(30.4975, abs=1e-6)
+
+
+def test_eight_digit_gk_survey_carries_its_zone(tiny_township: Path):
+    with_default_crs(tiny_township)
+    x, y = gk(117.498, 30.498, 4527)  # zone 39, eastings with the zone prefix
+    assert 39_000_000 < x < 40_000_000
+    run(tiny_township, survey(tiny_township, f"编号,状态,东坐标,北坐标\nNEW-X3,疑似,{x:.3f},{y:.3f}\n"))
+    lon, lat = lonlat_of(tiny_township, "NEW-X3")
+    assert lon == pytest.approx(117.498, abs=1e-6) and lat == pytest.approx(30.498, abs=1e-6)
+
+
+def test_surveyors_x_north_y_east_is_swapped(tiny_township: Path):
+    with_default_crs(tiny_township)
+    x, y = gk(117.4985, 30.4985, 4548)
+    # Chinese surveyors' X is the northing and Y the easting
+    run(tiny_township, survey(tiny_township, f"编号,状态,X,Y\nNEW-X4,疑似,{y:.3f},{x:.3f}\n"), crs="EPSG:4548")
+    lon, lat = lonlat_of(tiny_township, "NEW-X4")
+    assert lon == pytest.approx(117.4985, abs=1e-6) and lat == pytest.approx(30.4985, abs=1e-6)
+
+
+def test_metres_under_longitude_headings_are_not_degrees(tiny_township: Path):
+    with_default_crs(tiny_township)
+    layer = tiny_township / "trees.csv"
+    before = layer.read_bytes()
+    with pytest.raises(CRSError, match="survey.csv"):
+        run(tiny_township, survey(tiny_township, "编号,状态,经度,纬度\nNEW-X5,疑似,547713.2,3375314.2\n"))
+    assert layer.read_bytes() == before
+
+
+def test_new_trees_far_from_the_township_are_bad_rows(tiny_township: Path):
+    layer = tiny_township / "trees.csv"
+    before = layer.read_bytes()
+    src = survey(tiny_township, "编号,状态,经度,纬度\nNEW-1,疑似,117.497,30.497\nNEW-2,疑似,118.6,30.497\n")
+    with pytest.raises(FieldError) as err:
+        run(tiny_township, src)
+    assert "line 3" in str(err.value) and "km outside the township" in str(err.value)
+    assert layer.read_bytes() == before
+    r = run(tiny_township, src, skip_bad=True)
+    assert counts(r)["added"] == 1 and counts(r)["skipped"] == 1
+    assert "NEW-2" not in trees_of(tiny_township).index
+
+
+def test_far_survey_coordinates_of_a_known_tree_are_reported(tiny_township: Path):
+    # T2 is stored at 117.505, 30.495; the survey says 0.002° (≈190 m) further east
+    r = run(tiny_township, survey(tiny_township, "编号,状态,经度,纬度\nT2,已确认,117.507,30.495\nT1,已伐,117.4951,30.495\n"))
+    moved = [f for f in r.findings if f.check == "survey_location_differs"]
+    assert [f.feature for f in moved] == ["T2"] and "192 m" in moved[0].message  # T1 is 10 m off: no warning
+    lon, lat = lonlat_of(tiny_township, "T2")
+    assert (lon, lat) == (pytest.approx(117.505, abs=1e-7), pytest.approx(30.495, abs=1e-7))  # the stored one is kept
+
+
+def test_kml_survey_without_names_adds_no_id_column(tiny_township: Path):
+    kml = tiny_township / "s3.kml"
+    gpd.GeoDataFrame({"编号": ["T2", "K2"], "状态": ["已确认", "疑似"], "发现日期": ["", "2023-04-02"]},
+                     geometry=gpd.points_from_xy([117.505, 117.4993], [30.495, 30.4994]), crs=4326).to_file(
+        kml, driver="LIBKML")
+    assert "s3.1" in kml.read_text(encoding="utf-8")  # LIBKML numbers the placemarks
+    r = run(tiny_township, kml)
+    assert counts(r)["added"] == 1 and counts(r)["advanced"] == 1
+    header = (tiny_township / "trees.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert "id" not in header and "Name" not in header
+    assert not (r.tables["changes"]["field"] == "id").any()
+
+
+def test_kml_without_names_or_ids_is_refused(tiny_township: Path):
+    kml = tiny_township / "drone.kml"
+    gpd.GeoDataFrame({"状态": ["疑似"]}, geometry=gpd.points_from_xy([117.4993], [30.4994]), crs=4326).to_file(
+        kml, driver="LIBKML")
+    with pytest.raises(FieldError, match="no names and no tree id"):
+        run(tiny_township, kml)
+
+
+def test_allow_regress_empties_the_dates_of_the_events_undone(tiny_township: Path):
+    run(tiny_township, survey(tiny_township, "编号,状态,清理日期,核查日期\nT1,已核查,2022-03-01,2022-04-01\n", "a.csv"))
+    r = run(tiny_township, survey(tiny_township, "编号,状态\nT1,已伐\n", "b.csv"), allow_regress=True)
+    assert counts(r).get("regressed") == 1
+    raw = pd.read_csv(tiny_township / "trees.csv", dtype=str, keep_default_na=False,
+                      encoding="utf-8-sig").set_index("编号")
+    assert raw.loc["T1", "状态"] == "已伐" and raw.loc["T1", "清理日期"] == "" and raw.loc["T1", "核查日期"] == ""
+    t = trees_of(tiny_township)
+    assert pd.isna(t.loc["T1", "cleared_date"]) and pd.isna(t.loc["T1", "verified_date"])
+    h = read_history(tiny_township / "trees.csv")
+    mine = h[h["source"].str.endswith("b.csv")]
+    assert set(zip(mine["field"], mine["old"], mine["new"], strict=True)) == {
+        ("status", "verified", "felled"), ("cleared_date", "2022-03-01", ""), ("verified_date", "2022-04-01", "")}
+
+
+def test_allow_regress_on_a_geopackage_layer(tmp_path: Path):
+    gpkg_township(tmp_path)
+    run(tmp_path, survey(tmp_path, "tree_id,status,cleared_date\nG2,cleared,2023-01-05\n", "a.csv"))
+    run(tmp_path, survey(tmp_path, "tree_id,status\nG2,confirmed\n", "b.csv"), allow_regress=True)
+    t = trees_of(tmp_path)
+    assert t.loc["G2", "status"] == "confirmed" and pd.isna(t.loc["G2", "cleared_date"])
+
+
+def test_a_status_without_its_date_is_reported(tiny_township: Path):
+    r = run(tiny_township, survey(tiny_township, "编号,状态,清理日期\nT2,已核查,2023-01-01\nT1,已清理,2022-03-01\n"))
+    warned = {f.feature: f.message for f in r.findings if f.check == "status_without_date"}
+    assert set(warned) == {"T2"} and "verified_date (核查日期)" in warned["T2"]  # T1 has its date
+    r = run(tiny_township, survey(tiny_township, "编号,状态,经度,纬度\nT8,已伐,117.4992,30.4992\n", "new.csv"))
+    assert {f.feature for f in r.findings if f.check == "status_without_date"} == {"T8"}

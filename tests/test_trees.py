@@ -102,7 +102,11 @@ def test_all_records_by_village(town):
     assert (out.found, out.cleared) == (1, 1)
     total = row(t, "village", "Total")
     assert total.found == len(TREES) == a.found + b.found + out.found
+    # every tree was found before the last cut-off (2023-03-31) before the data date, so all 9 are due;
+    # cleared by 2023-05-01: T1, T3, O1
+    assert (total.due, total.due_cleared) == (9, 3)
     assert total.clearance_pct == pytest.approx(100 * 3 / 9, abs=0.01)
+    assert a.clearance_pct == pytest.approx(100 * 1 / 5, abs=0.01)  # T1 of T1, T2, E1, E2, R1
     assert list(t["village"]) == [VILLAGE_A, VILLAGE_B, "(outside)", "Total"]
     assert r.provenance["boundary_rule"].startswith("a tree on the shared edge")
 
@@ -169,19 +173,89 @@ def test_season_bounds_from_township_toml(tmp_path):
     assert (total.found, total.felled, total.cleared) == (3, 3, 1)
 
 
-def test_deadline_list(town):
-    r = overdue_trees(town, deadline=dt.date(2023, 3, 31))
+# Two more trees for the deadline list: L1 cleared after the deadline 2023-03-31 (before the data date), L2 felled
+# in April 2023 (standing at the deadline, felled by the data date).
+LATE = [("L1", 1300, 600, "已清理", "2022-11-01", "2023-03-10", "2023-04-12", "", "", ""),  # P03, B
+        ("L2", 1600, 600, "已伐", "2023-01-10", "2023-04-20", "", "", "", "")]  # P04, B
+
+
+def _states(trees, deadline: dt.date, as_of: dt.date) -> dict[str, str]:
+    """Worked out here from the raw rows: each tree found by the deadline (the season's cut-off
+    here) and not cleared by it → its state on ``as_of``."""
+    day = {"": None}
+    out = {}
+    for tid, _x, _y, status, found, felled, cleared, verified, _v, _p in trees:
+        found_d, felled_d, cleared_d = (day.get(v, v) and dt.date.fromisoformat(v) for v in (found, felled, cleared))
+        if verified and not cleared_d:
+            cleared_d = dt.date.fromisoformat(verified)
+        is_cleared = status in ("已清理", "已核查")
+        is_felled = is_cleared or status == "已伐"
+        if found_d > deadline or (is_cleared and cleared_d <= deadline):
+            continue
+        if is_cleared and cleared_d <= as_of:
+            out[tid] = "cleared_late"
+        elif is_felled and (felled_d or cleared_d) <= as_of:
+            out[tid] = "felled_not_cleared"
+        else:
+            out[tid] = "standing"
+    return out
+
+
+def test_deadline_list_leaves_out_cleared_trees(tmp_path):
+    town = load_township(make_township(tmp_path, TREES + LATE))
+    deadline, as_of = dt.date(2023, 3, 31), dt.date(2023, 5, 1)
+    expected = _states(TREES + LATE, deadline, as_of)
+    assert expected == {"T2": "standing", "T4": "felled_not_cleared", "T5": "standing", "E1": "felled_not_cleared",
+                        "E2": "standing", "R1": "felled_not_cleared", "L1": "cleared_late",
+                        "L2": "felled_not_cleared"}
+    r = overdue_trees(town, deadline=deadline)
     listing = r.tables["overdue_trees"].set_index("tree_id")
-    # found by 2023-03-31 and not cleared by then: T2, T4, T5, E1, E2, R1
-    assert set(listing.index) == {"T2", "T4", "T5", "E1", "E2", "R1"}
-    assert listing.loc["T2", "days_overdue"] == (dt.date(2023, 5, 1) - dt.date(2023, 3, 31)).days  # to data_date
+    # the list holds the trees still outstanding on the data date: no tree cleared, in time (T1, T3, O1) or late (L1)
+    assert set(listing.index) == {t for t, s in expected.items() if s != "cleared_late"}
+    assert set(listing["state"]) == {"standing", "felled_not_cleared"}
+    assert listing["state"].to_dict() == {t: s for t, s in expected.items() if s != "cleared_late"}
+    assert (listing["days_overdue"] == (as_of - deadline).days).all()  # to the data date
     assert listing.loc["E1", "plot_id"] == "P02" and listing.loc["R1", "plot_id"] == "P04"
     assert listing.loc["T4", "village"] == VILLAGE_B
     lon, lat = gpd.GeoSeries(gpd.points_from_xy([X0 + 200], [Y0 + 200]), crs=4548).to_crs(4326).iloc[0].coords[0]
     assert listing.loc["T2", "lon"] == pytest.approx(lon, abs=1e-6)
     assert listing.loc["T2", "lat"] == pytest.approx(lat, abs=1e-6)
+    # every column of the table has one reference date, and the counts add up
     total = row(r.table, "village", "Total")
-    assert total.overdue == 6 and total.standing == 3 and total.felled_not_cleared == 3
+    n = {s: sum(1 for v in expected.values() if v == s) for s in ("standing", "felled_not_cleared", "cleared_late")}
+    assert total.not_cleared_by_deadline == len(expected) == 8
+    assert (total.standing, total.felled_not_cleared, total.cleared_late) == (n["standing"], n["felled_not_cleared"],
+                                                                                n["cleared_late"]) == (3, 4, 1)
+    assert total.outstanding == total.standing + total.felled_not_cleared == len(listing) == 7
+    assert total.not_cleared_by_deadline == total.outstanding + total.cleared_late
+    b = row(r.table, "village", VILLAGE_B)  # T4, T5, L1, L2
+    assert (b.not_cleared_by_deadline, b.outstanding, b.standing, b.felled_not_cleared, b.cleared_late) == \
+        (4, 3, 1, 2, 1)
+    assert r.labels["outstanding"][0] == "Outstanding on 2023-05-01"
+    assert r.labels["not_cleared_by_deadline"][0] == "Not cleared by 2023-03-31"
+
+
+def test_include_late_adds_the_trees_cleared_after_the_deadline_flagged(tmp_path):
+    town = load_township(make_township(tmp_path, TREES + LATE))
+    r = overdue_trees(town, deadline=dt.date(2023, 3, 31), include_late=True)
+    listing = r.tables["overdue_trees"].set_index("tree_id")
+    assert set(listing.index) == {"T2", "T4", "T5", "E1", "E2", "R1", "L1", "L2"}
+    assert listing.loc["L1", "state"] == "cleared_late"
+    assert listing.loc["L1", "days_overdue"] == 12  # cleared 2023-04-12
+    assert listing.loc["L1", "cleared_date"] == pd.Timestamp("2023-04-12")
+    assert "T1" not in listing.index and "T3" not in listing.index  # cleared in time
+
+
+def test_as_of_moves_the_states_not_the_deadline(tmp_path):
+    town = load_township(make_township(tmp_path, TREES + LATE))
+    r = overdue_trees(town, deadline=dt.date(2023, 3, 31), as_of=dt.date(2023, 4, 15))
+    total = row(r.table, "village", "Total")
+    # on 2023-04-15 L1 is cleared (late) and L2 not yet felled (2023-04-20)
+    assert (total.not_cleared_by_deadline, total.outstanding, total.standing, total.cleared_late) == (8, 7, 4, 1)
+    # a deadline after the as-of date: what is still to clear, days overdue negative (days left)
+    r = overdue_trees(town, deadline=dt.date(2023, 6, 30))
+    assert (r.tables["overdue_trees"]["days_overdue"] == -60).all()
+    assert any("days left" in n for n in r.notes)
 
 
 def test_deadline_cut_off_leaves_out_next_seasons_finds(town):
@@ -191,11 +265,57 @@ def test_deadline_cut_off_leaves_out_next_seasons_finds(town):
     assert set(r.tables["overdue_trees"]["tree_id"]) == {"T2", "T5"}
 
 
-def test_cleared_late_is_listed_with_its_delay(town):
+def test_cleared_late_is_listed_with_its_delay_only_when_asked(town):
     r = overdue_trees(town, deadline=dt.date(2022, 3, 1))
-    listing = r.tables["overdue_trees"].set_index("tree_id")
-    assert listing.loc["T1", "days_overdue"] == 9  # cleared 2022-03-10
+    assert "T1" not in set(r.tables["overdue_trees"]["tree_id"])  # cleared 2022-03-10: no longer outstanding
     assert row(r.table, "village", "Total").cleared_late == 1
+    listing = overdue_trees(town, deadline=dt.date(2022, 3, 1), include_late=True).tables["overdue_trees"]
+    assert listing.set_index("tree_id").loc["T1", "days_overdue"] == 9
+
+
+# Village A (P01) only: C3 is a spring find after the last cut-off, not yet due on the data date 2023-05-01;
+# C1 and C5 were found in season 2021 and cleared in season 2022.
+COHORT = [
+    ("C1", 100, 100, "已清理", "2021-11-01", "2022-10-10", "2022-10-15", "", "", ""),
+    ("C2", 150, 150, "已清理", "2022-10-05", "2022-11-20", "2022-12-01", "", "", ""),
+    ("C3", 200, 200, "已确认", "2023-04-10", "", "", "", "", ""),
+    ("C4", 250, 250, "已清理", "2023-03-01", "2023-03-20", "2023-04-20", "", "", ""),
+    ("C5", 300, 300, "已清理", "2021-12-01", "2022-10-20", "2022-11-01", "", "", ""),
+]
+
+
+def test_clearance_rate_is_a_cohort_rate(tmp_path):
+    town = load_township(make_township(tmp_path, COHORT))
+    a = row(tree_counts(town, hotspots=False).table, "village", VILLAGE_A)
+    # all records on 2023-05-01: due = found by the cut-off 2023-03-31 = C1, C2, C4, C5; all four cleared
+    assert (a.found, a.cleared, a.due, a.due_cleared, a.clearance_pct) == (5, 4, 4, 4, 100.0)
+    r = tree_counts(town, hotspots=False)
+    assert not [f for f in r.findings if f.check == "clearance_below_target"]  # the spring find is not yet due
+    assert r.provenance["clearance_cutoff"] == "2023-03-31" and "cohort" in r.provenance["rate_rule"]
+    # on 2023-04-01 C4 (cleared 2023-04-20) is not yet cleared: 3 of 4
+    a = row(tree_counts(town, hotspots=False, as_of=dt.date(2023, 4, 1)).table, "village", VILLAGE_A)
+    assert (a.due, a.due_cleared, a.clearance_pct) == (4, 3, 75.0)
+
+
+def test_period_rate_never_exceeds_100(tmp_path):
+    town = load_township(make_township(tmp_path, COHORT))
+    r = tree_counts(town, season=2022, hotspots=False)
+    a = row(r.table, "village", VILLAGE_A)
+    # season 2022 (2022-10-01 .. 2023-03-31): found C2, C4; cleared in it C1, C2, C5 (3 events for 2 finds)
+    assert (a.found, a.cleared) == (2, 3)
+    # of the 2 found in the season, cleared by its end: C2 only (C4 on 2023-04-20)
+    assert (a.due, a.due_cleared, a.clearance_pct) == (2, 1, 50.0)
+    below = [f for f in r.findings if f.check == "clearance_below_target"]
+    assert [f.feature for f in below] == [VILLAGE_A] and "1 of the 2 trees due by 2023-03-31" in below[0].message
+    # a period with no season cut-off in it: nothing found in it was due yet, so no rate and no target finding
+    r = tree_counts(town, start=dt.date(2022, 10, 1), end=dt.date(2022, 12, 31), hotspots=False)
+    a = row(r.table, "village", VILLAGE_A)
+    assert a.found == 1 and a.due == 0 and pd.isna(a.clearance_pct)
+    assert not [f for f in r.findings if f.check == "clearance_below_target"]
+    # a calendar year: due are its finds up to the cut-off in it (2022-03-31) — none here (C1, C5 were 2021)
+    a = row(tree_counts(town, start=dt.date(2021, 1, 1), end=dt.date(2021, 12, 31), hotspots=False).table,
+            "village", VILLAGE_A)
+    assert a.found == 2 and a.due == 0  # found Nov/Dec 2021, due by 2022-03-31, after the period
 
 
 def test_infected_plots_and_pine_at_risk(town):
@@ -276,5 +396,32 @@ def test_sample_planted_oddities(sample_dir):
     assert trees.loc[truth["outside_township_tree_ids"], "village"].isna().all()
     outside = {f.feature for f in findings if f.check == "outside_plots"}
     assert set(truth["outside_plot_tree_ids"]) <= outside
-    listed = set(overdue_trees(town, deadline=dt.date(2022, 3, 31)).tables["overdue_trees"]["tree_id"])
-    assert set(truth["felled_not_cleared_2021_tree_ids"]) <= listed
+    listed = overdue_trees(town, deadline=dt.date(2022, 3, 31)).tables["overdue_trees"].set_index("tree_id")
+    assert set(truth["felled_not_cleared_2021_tree_ids"]) <= set(listed.index)
+    assert (listed.loc[truth["felled_not_cleared_2021_tree_ids"], "state"] == "felled_not_cleared").all()
+
+
+def test_sample_deadline_list_against_the_raw_file(sample_dir):
+    """The deadline list on the sample, worked out from the CSV with the core's date parser:
+    found by 2023-03-31 and not cleared on the data date (2023-04-30) — no cleared tree in it."""
+    from geo_township.values import to_date
+
+    town = load_township(sample_dir)
+    raw = pd.read_csv(town.config.layers["infected_trees"].path, dtype=str, keep_default_na=False,
+                      encoding="utf-8-sig")
+    found, _ = to_date(raw["发现日期"].replace("", None))
+    cleared, _ = to_date(raw["清理日期"].replace("", None))
+    verified, _ = to_date(raw["核查日期"].replace("", None))
+    cleared = cleared.where(cleared.notna(), verified)
+    done = raw["状态"].isin(["已清理", "已核查"])
+    deadline, as_of = pd.Timestamp("2023-03-31"), pd.Timestamp("2023-04-30")
+    due = found.isna() | (found <= deadline)
+    late = due & ~(done & (cleared.isna() | (cleared <= deadline)))
+    outstanding = late & ~(done & (cleared.isna() | (cleared <= as_of)))
+    r = overdue_trees(town, deadline=deadline.date())
+    assert set(r.tables["overdue_trees"]["tree_id"]) == set(raw.loc[outstanding, "编号"])
+    assert not raw.set_index("编号").loc[r.tables["overdue_trees"]["tree_id"], "状态"].isin(["已清理", "已核查"]).any()
+    total = row(r.table, "village", "Total")
+    assert total.not_cleared_by_deadline == int(late.sum())
+    assert total.outstanding == int(outstanding.sum())
+    assert total.cleared_late == int((late & ~outstanding).sum())

@@ -17,10 +17,13 @@ from geo_township.cli.options import common_options, output_options
 @click.option("--from-gcj02", is_flag=True,
               help="The survey's longitude/latitude were copied from AMap or Tencent maps (GCJ-02): shift them back.")
 @click.option("--encoding", default=None, help="Text encoding of a CSV survey that is not UTF-8 (e.g. gbk).")
+@click.option("--crs", "survey_crs", metavar="EPSG:XXXX", default=None,
+              help="The survey's coordinate system when its file does not say (e.g. EPSG:4548 for Gauss–Krüger "
+              "metres, CM 117°E).")
 @common_options
 @output_options
-def command(survey, layer, allow_regress, skip_bad, dry_run, from_gcj02, encoding, township_path, lang, fmt,
-            output):
+def command(survey, layer, allow_regress, skip_bad, dry_run, from_gcj02, encoding, survey_crs, township_path, lang,
+            fmt, output):
     """Merge SURVEY (CSV, XLSX, KML, GPX, GeoPackage …) into the trees layer by tree id:
     statuses move only forward, new trees are added, every change goes into the history.
     Exits 1 when a row was refused or skipped."""
@@ -29,7 +32,8 @@ def command(survey, layer, allow_regress, skip_bad, dry_run, from_gcj02, encodin
     from geo_township.treeimport import import_survey
 
     result = import_survey(load_township(township_path), survey, layer=layer, allow_regress=allow_regress,
-                           skip_bad=skip_bad, dry_run=dry_run, from_gcj02=from_gcj02, encoding=encoding)
+                           skip_bad=skip_bad, dry_run=dry_run, from_gcj02=from_gcj02, encoding=encoding,
+                           crs=survey_crs)
     render(result, fmt=fmt, output=output, lang=lang)
     if any(f.severity == "error" or f.check == "skipped" for f in result.findings):
         raise SystemExit(1)
