@@ -285,3 +285,110 @@ def test_overlay_without_crs_is_reported_not_drawn(town):
                     extra_overlays=[Overlay("nocrs", "No CRS", "无坐标系", gdf, "polygon")])
     assert "nocrs" not in m.keys
     assert any("coordinate system" in w for w in m.warnings)
+
+
+# --------------------------------------------------------------------------- readable popups and opening state
+
+
+def _findings_overlay(town, **options) -> Overlay:
+    villages = town.gdf("villages")
+    gdf = gpd.GeoDataFrame(
+        {"id": ["a", "b", "c"], "check": ["overlap", "illegal_not_closed", "no_such_check"],
+         "checks": ["overlap, area_mismatch", "area_mismatch", "in_river_zone, brand_new_check"],
+         "layer": ["sand_sites", "land_transfers", "infected_trees"], "use": ["photovoltaic", "grain", "tea"],
+         "severity": ["error", "error", "error"]},
+        geometry=villages.geometry.to_numpy(), crs=villages.crs)
+    return Overlay("findings", "Findings", "问题", gdf, "polygon", fields=["id", "check", "checks", "layer", "use"],
+                   id_field="id", category_field="severity",
+                   categories=[Category("error", "error", "错误", "#d7191c"),
+                               Category("warning", "warning", "警告", "#fdae61")], **options)
+
+
+def _words(model, key, name):
+    return next(f for f in model.layer(key).fields if f.name == name).words
+
+
+def test_coded_values_and_lists_of_codes_are_shown_as_words(town):
+    overlay = _findings_overlay(town, vocab={"use": "transfer_use"})
+    en = build_model(town, providers={}, raster_providers={}, extra_overlays=[overlay])
+    zh = build_model(town, lang="zh", providers={}, raster_providers={}, extra_overlays=[overlay])
+    assert _words(en, "findings", "check")["overlap"] == "counted twice (overlap)"
+    assert _words(en, "findings", "check")["illegal_not_closed"] == "illegal site not closed"
+    assert _words(zh, "findings", "check")["illegal_not_closed"] == "非法采砂点未关停"
+    # a list of codes, item by item (English labels may hold commas, so items are joined with "; ")
+    assert _words(en, "findings", "checks")["overlap, area_mismatch"] == \
+        "counted twice (overlap); declared area ≠ measured"
+    assert _words(zh, "findings", "checks")["overlap, area_mismatch"] == "重复流转(地块重叠)、登记面积与实测不符"
+    # an item the vocabulary does not know stays as written
+    assert _words(en, "findings", "checks")["in_river_zone, brand_new_check"] == \
+        "in a river management zone; brand_new_check"
+    assert _words(zh, "findings", "layer")["sand_sites"] == "采砂点"
+    assert _words(en, "findings", "layer")["land_transfers"] == "Land transfers"
+    assert _words(zh, "findings", "use")["photovoltaic"] == "光伏发电"
+
+
+def test_coded_words_reach_the_page(town):
+    """Decode the page's column dictionary: what the popup shows is the words."""
+    import base64
+
+    from geo_township.webmap.payload import layer_payload
+
+    zh = build_model(town, lang="zh", providers={}, raster_providers={}, extra_overlays=[_findings_overlay(town)])
+    data = layer_payload(zh.layer("findings"))
+    raw = base64.b64decode(data["data"]["b64"])
+    shown = {}
+    for head in data["columns"]:
+        offset, length = data["data"]["streams"][head["dict"]] if head["type"] == "cat" else (0, 0)
+        shown[head["name"]] = raw[offset:offset + length].decode("utf-8").split("\x00")
+    assert shown["check"] == ["重复流转(地块重叠)", "非法采砂点未关停", "no_such_check"]
+    assert shown["checks"] == ["重复流转(地块重叠)、登记面积与实测不符", "登记面积与实测不符",
+                               "位于河道管理范围内、brand_new_check"]
+    assert shown["layer"] == ["采砂点", "土地流转", "松材线虫病疫木"]
+
+
+def test_an_overlay_can_name_another_vocabulary_for_a_generic_field(town):
+    overlay = _findings_overlay(town, vocab={"check": "audit_check"})
+    en = build_model(town, providers={}, raster_providers={}, extra_overlays=[overlay])
+    words = _words(en, "findings", "check")
+    assert words["overlap"] == "counted twice (overlap)" and "illegal_not_closed" not in words
+
+
+def test_empty_legend_classes_are_not_listed(town):
+    m = build_model(town, providers={}, raster_providers={}, extra_overlays=[_findings_overlay(town)])
+    layer = m.layer("findings")
+    assert [(e.label, e.count) for e in layer.legend] == [("error", 3)]
+    assert layer.category_labels == ["error", "warning"]  # what tooltips name each feature's class by
+
+
+def test_only_core_layers_and_audit_findings_are_on_at_opening(town):
+    villages = town.gdf("villages")
+    extra = [Overlay("hotspots", "Hotspots", "热点", villages, "polygon"),
+             Overlay("land_transfer_audit", "Audit findings", "审计问题", villages, "polygon"),
+             Overlay("asked_for", "Must see", "必看", villages, "polygon", show=True),
+             Overlay("land_transfers", "Land transfers (own)", "土地流转", villages, "polygon", show=False)]
+    m = build_model(town, providers={}, raster_providers={}, extra_overlays=extra)
+    on = [lay.key for lay in m.layers if lay.show]
+    assert on == ["villages", "forest_plots", "infected_trees", "rivers", "sand_sites", "land_transfer_audit",
+                  "asked_for"]
+    off = {lay.key for lay in m.layers if not lay.show}
+    assert off == {"river_zones", "land_transfers", "basic_farmland", "outfalls", "patrols", "hotspots"}
+
+
+def test_fields_are_labelled_as_their_layer_kind_names_them(town):
+    en = build_model(town, providers={}, raster_providers={})
+    zh = build_model(town, lang="zh", providers={}, raster_providers={})
+    label = {(lay.key, f.name): f.label for lay in en.layers for f in lay.fields}
+    label_zh = {(lay.key, f.name): f.label for lay in zh.layers for f in lay.fields}
+    assert label["rivers", "chief"] == "River chief" and label_zh["rivers", "chief"] == "河长"
+    assert label["sand_sites", "name"] == "Name" and label_zh["sand_sites", "name"] == "名称"
+    assert label_zh["basic_farmland", "patch_id"] == "图斑编号"
+
+
+def test_descriptions_in_the_pages_language(town):
+    villages = town.gdf("villages")
+    both = Overlay("both", "Both", "两者", villages, "polygon", description="in English", description_zh="中文说明")
+    english = Overlay("english", "English only", "仅英文", villages, "polygon", description="only English")
+    zh = build_model(town, lang="zh", providers={}, raster_providers={}, extra_overlays=[both, english])
+    en = build_model(town, providers={}, raster_providers={}, extra_overlays=[both, english])
+    assert zh.layer("both").description == "中文说明" and en.layer("both").description == "in English"
+    assert zh.layer("english").description == "only English"
