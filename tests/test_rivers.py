@@ -482,3 +482,35 @@ def test_sample_lengths_per_village_add_up_to_the_rivers(sample_dir):
     by_village = result.tables["by_village"].set_index("village")
     assert by_village.loc["Total", "length_km"] == pytest.approx(geod_km, abs=1e-3)
     assert by_village.drop(index="Total")["length_km"].sum() == pytest.approx(geod_km, abs=1e-3)
+
+
+def test_sample_forest_plot_and_transfer_in_zone_against_geod(sample_dir):
+    """The sample's riparian belt and its contract: the only polygons in a zone, with the
+    part inside measured here from the raw files (plain buffer, pyproj.Geod)."""
+    import pyogrio
+
+    from geo_township.sample import planted_truth
+
+    truth = planted_truth()["river_work"]
+    result = river_report(load_township(sample_dir))
+    in_zone = result.tables["in_zone"]
+    counts = result.tables["in_zone_counts"].set_index("layer")["count"]
+    assert counts["forest_plots"] == 1 and counts["land_transfers"] == 1
+    rivers = gpd.read_file(sample_dir / "rivers.geojson").to_crs(4548)
+    plots = pyogrio.read_dataframe(sample_dir / "forest_plots.shp", encoding="gbk").to_crs(4548)
+    parcels = gpd.read_file(sample_dir / "township.gpkg", layer="land_transfers").to_crs(4548)
+    for layer, planted, key, raw, id_col in (
+        ("forest_plots", truth["forest_plots_in_zone"], "plot_id", plots, "小班编码"),
+        ("land_transfers", truth["land_transfers_in_zone"], "parcel_id", parcels, "地块编号"),
+    ):
+        (want,) = planted
+        (got,) = in_zone[in_zone["layer"] == layer].itertuples()
+        assert (got.feature, got.reach, got.village) == (want[key], want["reach"], want["village"])
+        assert got.river_chief == "叶丽萍"
+        reach = rivers[rivers["河段编号"] == want["reach"]].iloc[0]
+        shape = raw[raw[id_col] == got.feature].geometry.iloc[0]
+        assert got.distance_m == pytest.approx(shape.distance(reach.geometry), abs=1e-3)
+        inside = gpd.GeoSeries([shape.intersection(reach.geometry.buffer(reach["管理范围"], 64))], crs=4548)
+        geod_mu = abs(GEOD.geometry_area_perimeter(inside.to_crs(4490).iloc[0])[0]) / M2_PER_MU
+        assert got.inside_mu == pytest.approx(geod_mu, rel=1e-3)
+        assert got.inside_mu == pytest.approx(want["inside_mu"], abs=0.01)

@@ -245,6 +245,35 @@ def test_rivers(layers):
         assert min(main.distance(e) for e in ends) < 0.01, name
 
 
+def test_riparian_belt_reaches_into_one_zone(out, layers):
+    """One forest plot and its contract lie partly inside a management zone (the truth says
+    how much); every other plot keeps out of every zone."""
+    _, truth = out
+    rw = truth["river_work"]
+    (fp,), (tp,) = rw["forest_plots_in_zone"], rw["land_transfers_in_zone"]
+    r = layers["rivers"].to_crs(GK)
+    zones = gpd.GeoDataFrame({"reach": r["河段编号"]}, geometry=r.geometry.buffer(r["管理范围"], 64), crs=GK)
+    plots = layers["plots"].to_crs(GK)
+    hit = gpd.sjoin(plots, zones, predicate="intersects")
+    assert list(zip(hit["小班编码"], hit["reach"])) == [(fp["plot_id"], fp["reach"])]
+    transfers = layers["transfers"].to_crs(GK)
+    hit = gpd.sjoin(transfers, zones, predicate="intersects")
+    assert list(zip(hit["地块编号"], hit["reach"])) == [(tp["parcel_id"], tp["reach"])]
+    zone = zones.loc[zones["reach"] == fp["reach"]]
+    plot = plots[plots["小班编码"] == fp["plot_id"]]
+    inside = gpd.overlay(plot[["geometry"]], zone[["geometry"]], how="intersection")
+    assert ea_mu(inside.geometry).sum() == pytest.approx(fp["inside_mu"], abs=0.01)
+    parcel = transfers[transfers["地块编号"] == tp["parcel_id"]]
+    inside = gpd.overlay(parcel[["geometry"]], zone[["geometry"]], how="intersection")
+    assert ea_mu(inside.geometry).sum() == pytest.approx(tp["inside_mu"], abs=0.01)
+    # the belt: a planted broadleaf plot of its village, its contract on it
+    row = layers["plots"].set_index("小班编码").loc[fp["plot_id"]]
+    assert (row["村名"], row["优势树种"], row["起源"]) == (fp["village"], "阔叶混交", "人工")
+    assert plot.geometry.iloc[0].distance(r.geometry[r["河段编号"] == fp["reach"]].iloc[0]) == pytest.approx(
+        fp["distance_m"], abs=0.01)
+    assert parcel.geometry.iloc[0].within(plot.geometry.iloc[0])
+
+
 # ---- land transfers ------------------------------------------------------------------------
 
 
@@ -326,11 +355,15 @@ def test_transfers_are_clean_except_the_planted_faults(out, layers):
     assert on_forest[farm].max() <= 0.01
     assert (on_forest[~farm] > 1.0).all()
 
-    # nothing within a river's management zone (+10 m)
+    # nothing within a river's management zone (+10 m) but the riparian belt's contract
     r = layers["rivers"].to_crs(GK)
     tk = t.to_crs(GK)
+    belt = f["in_river_zone"]["parcel_id"]
+    assert f["in_river_zone"]["severity"] == "warning"
+    others = tk[t["地块编号"] != belt]
     for line, zone in zip(r.geometry, r["管理范围"]):
-        assert tk.distance(line).min() >= zone + 10.0
+        assert others.distance(line).min() >= zone + 10.0
+    assert ids.loc[belt, "地类"] == "林地"
 
     # photovoltaic project, shapes and sizes
     pv = t[t["用途"] == "光伏发电"]

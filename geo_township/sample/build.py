@@ -15,14 +15,17 @@ from shapely.ops import substring
 from . import names
 from ._geom import (
     GEO_EPSG,
+    WORK_EPSG,
     ZONE39_EPSG,
     geod_area_mu,
     geoms_to_lonlat,
     geoms_to_zone39,
+    lonlat_to_xy,
 )
 from .fields import valley_fields
 from .forest import PINES, forest_plot_geometries, number_plots, plot_attributes
 from .rasters import plan_rasters
+from .riparian import riparian
 from .river_work import river_work
 from .sand import sand_sites
 from .terrain import DEFAULT_SEED, Landscape, _rng, landscape
@@ -217,6 +220,23 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
     )  # own RNG streams
     work = river_work(land, rivers, sand, seed)  # own RNG streams: patrols, outfalls, sand zones
     sand, truth["river_work"] = work.sand_sites, work.truth  # sand sites gain 复绿日期
+    # a riparian belt and its contract inside a management zone, added last (see riparian)
+    tx, ty = lonlat_to_xy(tr.table["经度"].astype(float), tr.table["纬度"].astype(float))
+    points = np.vstack([
+        np.column_stack([tx, ty]),
+        shapely.get_coordinates(sand.to_crs(WORK_EPSG).geometry.to_numpy()),
+        work.outfalls[["东坐标", "北坐标"]].to_numpy(dtype=float),
+    ])
+    belt = riparian(land, rivers, forest, transfers, points, truth["rasters"]["hamlets"], seed)
+    forest, transfers = belt.forest_plots, belt.land_transfers
+    truth["river_work"].update(belt.truth)
+    truth["transfer_faults"]["in_river_zone"] = {
+        "parcel_id": belt.truth["land_transfers_in_zone"][0]["parcel_id"],
+        "reach": belt.truth["land_transfers_in_zone"][0]["reach"],
+        "in_zone_mu": belt.truth["land_transfers_in_zone"][0]["inside_mu"],
+        "severity": "warning",
+    }
+    truth["counts"].update(forest_plots=len(forest), land_transfers=len(transfers))
     for name, layer in (
         ("villages", villages),
         ("forest_plots", forest),

@@ -375,6 +375,7 @@ def readme_section(truth: dict) -> str:
     t = truth["river_work"]
     faults = "; ".join(f"{f['site_id']} ({f['status']}) in {f['zone']} {f['zone_id']}" for f in t["sand_zone_faults"])
     h = t["sand_history_faults"][0]
+    fp, tp = t["forest_plots_in_zone"][0], t["land_transfers_in_zone"][0]
     return f"""
 ## River chiefs: patrols, outfalls, sand-mining plan
 
@@ -389,4 +390,11 @@ chiefs whose mean monthly coverage (50 m) is below 80%: {", ".join(t["chiefs_bel
 a river cleaner who is no chief ({", ".join(t["non_chief_walkers"])}); outfalls inside a management zone:
 {", ".join(t["outfalls_in_zone"])}. Sand: active sites in a no-mining or reserved stretch of the plan: {faults};
 {h["site_id"]} was recorded restored ({h["restored_date"]}) before it was closed ({h["closed_date"]}).
+
+Inside a management zone on purpose (truth keys `forest_plots_in_zone`, `land_transfers_in_zone`):
+forest plot {fp["plot_id"]} in {fp["village"]}, a planted {fp["species"]} riparian belt (护岸林) 20 m wide
+and 300 m long along {fp["reach"]}, whose river-side edge lies {fp["distance_m"]:g} m from the centre line,
+8 m inside the zone ({fp["inside_mu"]:.2f} 亩 inside); and its contract {tp["parcel_id"]} ({tp["use"]}, the
+village collective to a nursery company; {tp["inside_mu"]:.2f} 亩 inside). Every other forest plot lies on the
+slopes, well outside every zone. (The land-cover raster classes the belt's pixels with the valley floor.)
 """

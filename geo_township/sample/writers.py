@@ -265,6 +265,7 @@ Land-transfer audit — exactly these, nothing else:
 - `{f["area_off"]["parcel_id"]}` declares {f["area_off"]["declared_mu"]:.2f} 亩 but measures {f["area_off"]["measured_mu"]:.2f} 亩 (+20%).
 - `{f["crosses_village"]["parcel_id"]}` (recorded in {f["crosses_village"]["recorded_village"]}) has {f["crosses_village"]["outside_mu"]:.2f} 亩 ({100 * f["crosses_village"]["outside_share"]:.0f}%) in the neighbouring village.
 - `{f["pv_on_basic_farmland"]["parcel_id"]}` (photovoltaic) covers {f["pv_on_basic_farmland"]["overlap_mu"]:.2f} 亩 of permanent basic farmland.
+- `{f["in_river_zone"]["parcel_id"]}` (forest land, the riparian belt's contract, see below) has {f["in_river_zone"]["in_zone_mu"]:.2f} 亩 inside the management zone of reach {f["in_river_zone"]["reach"]}: a **warning** (`in_river_zone`), not an error.
 
 Every other contract declares within ±2% of its ellipsoidal area, lies inside its village,
 overlaps no other contract, keeps at least the management-zone width + 10 m from every river
