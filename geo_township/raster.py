@@ -703,13 +703,62 @@ def _total_quantiles(polys: gpd.GeoDataFrame, frame: pd.DataFrame, spec: RasterS
                    "每行都有自己的中位数和百分位数；用 --by 可得到各组的值）")
         return {}, note_en, note_zh
     union = shapely.union_all(polys.geometry.to_numpy())
-    whole, _ = extract(gpd.GeoSeries([union], crs=polys.crs), spec, stats=("count", "median"), percentiles=percentiles,
-                       band=band, block=block)
-    values = {c: float(whole[c].iloc[0]) for c in wanted}
+    values_, weights = _values_and_coverage(union, polys.crs, spec, band=band, block=block)
+    qs = ([0.5] if "median" in stats else []) + [p / 100 for p in percentiles]
+    values = dict(zip(wanted, weighted_quantiles(values_, weights, qs), strict=True))
     note_en = (f"Total: {names_en} over the pixels under all polygons together (their union: a pixel under two "
                "overlapping polygons counts once); the other statistics pooled from the rows")
     note_zh = "合计行的中位数和百分位数按全部图斑合并后覆盖的像元计算（重叠处的像元只计一次）；其余统计量由各行汇总"
     return values, note_en, note_zh
+
+
+def _values_and_coverage(geom, crs, spec: RasterSpec, *, band: int, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """The valid values under one geometry and the fraction of each pixel it covers
+    (exactextract, streamed in pieces of at most ``block``² pixels)."""
+    with _gdal_env():
+        ds = open_raster(spec, band=band)
+        try:
+            info = raster_info(ds, spec, band=band)
+            local = gpd.GeoSeries([geom], crs=crs)
+            local = local.to_crs(info.crs) if not CRS(crs).equals(info.crs) else local
+            src = _DatasetSource(ds, info)
+            ops = [("values", "values", {}), ("coverage", "coverage", {})]
+            frame = exact_extract(src, _WkbSource(_to_pixels(local.to_numpy(), info)), _operations(ops, src),
+                                  output="pandas", max_cells_in_memory=block * block)
+        finally:
+            ds.close()
+    return (np.asarray(frame["values"].iloc[0], dtype="float64"),
+            np.asarray(frame["coverage"].iloc[0], dtype="float64"))
+
+
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: Sequence[float]) -> list[float]:
+    """Weighted quantiles (``qs`` in 0–1) exactly as exactextract computes its ``median`` and
+    ``quantile``: equal values merged with their weights summed, then the weighted-percentile
+    method — with the N distinct values x_k sorted, w_k their weights and
+    S_k = k·w_k + (N−1)·Σ_{i<k} w_i (k from 0), the q-quantile is linear between the two
+    values whose S bracket q·(N−1)·Σw. Vectorised (one sort), unlike exactextract's
+    per-value map, which is slow on millions of distinct float values."""
+    keep = weights > 0
+    x, inverse = np.unique(values[keep], return_inverse=True)
+    if len(x) == 0:
+        return [math.nan] * len(qs)
+    w = np.bincount(inverse.ravel(), weights=weights[keep], minlength=len(x))
+    n = len(x)
+    if n == 1:
+        return [float(x[0])] * len(qs)
+    cum = np.concatenate([[0.0], np.cumsum(w)[:-1]])
+    s = np.arange(n) * w + (n - 1) * cum
+    out = []
+    for q in qs:
+        target = q * (n - 1) * w.sum()
+        k = int(np.searchsorted(s, target, side="right"))
+        if k == 0:
+            out.append(float(x[0]))
+        elif k == n:
+            out.append(float(x[-1]))
+        else:
+            out.append(float(x[k - 1] + (target - s[k - 1]) * (x[k] - x[k - 1]) / (s[k] - s[k - 1])))
+    return out
 
 
 def _joined(sel: _Polygons, stats: pd.DataFrame, raster: str, area_col: str) -> gpd.GeoDataFrame:

@@ -515,3 +515,26 @@ def test_sample_dem_is_the_terrain_the_layers_follow(sample_dir):
     pts = rivers.geometry.interpolate(0.5, normalized=True)
     c, r = ~transform @ (pts.x.to_numpy(), pts.y.to_numpy())
     assert dem[r.astype(int), c.astype(int)].mean() < low["mean"].iloc[-1] - 50
+
+
+def test_weighted_quantiles_merge_equal_values_like_exactextract():
+    """Hand-worked: values 1, 2, 2, 3, 5, 6, 7, 8 with weights ¼ ½ ¼ ½ ½ ¼ ½ ¼. The two 2s merge
+    (weight ¾), leaving N = 7 distinct values, Σw = 3; S_k = k·w_k + 6·Σ_{i<k} w_i gives
+    S = 0, 2.25, 7, 10.5, 13, 16, 18. The median's target 0.5·6·3 = 9 lies between S = 7 (x = 3)
+    and S = 10.5 (x = 5): 3 + 2·2/3.5 = 29/7. exactextract's own median of the same pixels
+    agrees."""
+    from exactextract import exact_extract
+    from exactextract.raster import NumPyRasterSource
+
+    from geo_township.raster import _operations, _WkbSource, weighted_quantiles
+
+    values = np.array([1, 2, 2, 3, 5, 6, 7, 8], dtype=float)
+    weights = np.array([0.25, 0.5, 0.25, 0.5, 0.5, 0.25, 0.5, 0.25])
+    assert weighted_quantiles(values, weights, [0.5, 0.0, 1.0]) == pytest.approx([29 / 7, 1, 8])
+    nodata = np.zeros((3, 3), dtype=bool)
+    nodata[1, 1] = True  # the 4 in the middle
+    grid = np.ma.MaskedArray(np.array([[1.0, 2, 2], [3, 4, 5], [6, 7, 8]]), mask=nodata)
+    src = NumPyRasterSource(grid, 0.0, -3.0, 3.0, 0.0)
+    frame = exact_extract(src, _WkbSource(np.array([shapely.box(0.5, -2.5, 2.5, -0.5)])),
+                          _operations([("median", "median", {})], src), output="pandas")
+    assert frame["median"].iloc[0] == pytest.approx(29 / 7)
