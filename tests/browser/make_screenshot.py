@@ -1,6 +1,7 @@
 """Make docs/map.png: the sample township's map page, written by the same code as
 `geo-township map --offline`, opened in headless Chromium by the browser tests' tooling,
-with one tree's popup open.
+as it opens (core layers and audit findings on), with the popup a click on one tree opens
+(the tree's record first, then whatever else lies under the pointer).
 
     python tests/browser/make_screenshot.py [--lang zh] [-o docs/map.png]
 
@@ -21,10 +22,13 @@ sys.path.insert(0, str(HERE))
 
 from chromium import Browser
 
-OPEN_POPUP = """(id) => {
+TREE_POINT = """(id) => {
   const m = window.townshipMap, st = m.layers.infected_trees;
-  for (let i = 0; i < st.def.n; i++) if (m.featureId(st, i) === id) { m.openPopup(st, i, m.featureLatLng(st, i)); return i; }
-  return -1;
+  for (let i = 0; i < st.def.n; i++) if (m.featureId(st, i) === id) {
+    const p = m.map.latLngToContainerPoint(m.featureLatLng(st, i)), r = m.map.getContainer().getBoundingClientRect();
+    return [p.x + r.left, p.y + r.top];
+  }
+  return null;
 }"""
 
 
@@ -50,8 +54,11 @@ def main() -> None:
             session = browser.open(page_path)
             page = session.page
             page.wait_for_timeout(300)
-            if page.evaluate(OPEN_POPUP, tree) < 0:
+            point = page.evaluate(TREE_POINT, tree)
+            if point is None:
                 raise SystemExit(f"no tree {tree!r}")
+            page.mouse.click(*point)
+            page.wait_for_selector(".leaflet-popup-content .gt-popup")
             page.wait_for_timeout(500)
             args.output.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.output))

@@ -713,6 +713,21 @@
     return Math.abs(a / 2);
   }
 
+  /* Whether a layer point is inside a drawn polygon (even-odd over its rings as clipped to
+   * the view). Unlike a click on the outline, a click near a plot's edge is not "in" the
+   * plot next door. */
+  function insidePolygon(path, p) {
+    var parts = path._parts || [], inside = false;
+    for (var k = 0; k < parts.length; k++) {
+      var ring = parts[k];
+      for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        var a = ring[i], b = ring[j];
+        if (((a.y > p.y) !== (b.y > p.y)) && (p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x)) inside = !inside;
+      }
+    }
+    return inside;
+  }
+
   /* Drawn area of a path in square pixels (its rings as clipped to the view). */
   function pixelArea(path) {
     var parts = path._parts || [], total = 0;
@@ -721,7 +736,8 @@
   }
 
   /* Every feature of the visible layers under a container point, most specific first:
-   * points (nearest first), density-grid cells, lines, then polygons from the smallest.
+   * points (nearest first), density-grid cells, lines (within a few pixels), then the
+   * polygons the point is inside, from the smallest.
    * Where several layers draw the same thing — a sand site and its finding at one spot, a
    * parcel and its audit finding with one outline — the built-in layer's record comes
    * first, then the analyses' layers from the top one down. */
@@ -740,8 +756,9 @@
       }
       for (var i = 0; i < state.features.length; i++) {
         var f = state.features[i];
-        if (!f._pxBounds || !f._pxBounds.contains(layerPt) || !f._containsPoint(layerPt)) continue;
         var polygon = def.geom === 'polygon';
+        if (!f._pxBounds || !f._pxBounds.contains(layerPt)) continue;
+        if (polygon ? !insidePolygon(f, layerPt) : !f._containsPoint(layerPt)) continue;
         hits.push(L.extend({ state: state, index: i, rank: polygon ? 3 : 2, size: polygon ? pixelArea(f) : 0 }, base));
       }
     });
