@@ -4,19 +4,28 @@ to load each page.
 
 A synthetic county of about 1,276 km² around 117.5°E 31°N: 200 villages (a 20 × 10
 grid), trees clustered around 300 foci with a status, id, found date and village. Each
-size is a township folder (villages GeoPackage, trees GeoParquet) loaded with
-``load_township`` and mapped with ``write_map`` (overlay providers of other analyses
-off, so the numbers are the map's own). Baselines, on the same trees: folium.GeoJson with
-a tooltip (one feature object per tree) and FastMarkerCluster.
+size is a township folder (villages GeoPackage, trees GeoParquet), measured two ways:
+
+* the command itself: ``geo-township map --township DIR -o FILE`` run as a separate
+  process, exactly as a user runs it — every registered overlay provider (hotspots,
+  audit, rivers, sand, candidates) and the printed key statistics included; wall time
+  from start to exit, imports included;
+* the map's own part: ``load_township`` + ``write_map`` in this process with the overlay
+  providers off (imports excluded), and (``--provider-times``) each provider's time.
+
+Baselines, on the same trees: folium.GeoJson with a tooltip (one feature object per tree)
+and FastMarkerCluster.
 
     python benchmarks/map_size.py                 # 10k, 100k, 1M; baselines at 10k
     python benchmarks/map_size.py --sizes 10000 --baseline-sizes 10000 100000 --browser
+    python benchmarks/map_size.py --sizes 1000000 --provider-times
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -80,6 +89,40 @@ def ours(root: Path, out: Path, *, offline: bool) -> dict:
         webmap.OVERLAY_PROVIDERS.update(saved)
     rep = written.model.layer("infected_trees").representation
     return {"load_s": loaded - started, "build_s": time.perf_counter() - loaded, "bytes": written.bytes, "rep": rep}
+
+
+def command(root: Path, out: Path, *, offline: bool) -> dict:
+    """Run ``geo-township map`` in a fresh process (every provider, key statistics printed)."""
+    args = [sys.executable, "-c", "from geo_township.cli import main; main()", "map", "--township", str(root),
+            "-o", str(out)] + (["--offline"] if offline else [])
+    started = time.perf_counter()
+    done = subprocess.run(args, check=False, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"geo-township map failed ({done.returncode}):\n{done.stderr}")
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("Warning")]
+    return {"build_s": seconds, "bytes": out.stat().st_size, "warnings": warnings}
+
+
+def provider_times(root: Path) -> dict[str, tuple[float, str]]:
+    """Seconds each registered overlay provider takes on the township, and what it drew."""
+    from geo_township import webmap
+    from geo_township.layers import load_township
+    from geo_township.webmap.providers import resolve
+
+    town = load_township(root)
+    town.gdf("villages")
+    town.gdf("infected_trees")
+    out = {}
+    for name, ref in webmap.OVERLAY_PROVIDERS.items():
+        started = time.perf_counter()
+        try:
+            layers = resolve(ref)(town)
+            what = ", ".join(f"{o.key} ({len(getattr(o, 'gdf', ()))})" for o in layers) or "nothing"
+        except Exception as exc:  # noqa: BLE001 - a failing provider is reported, as the map reports it
+            what = f"failed: {type(exc).__name__}: {exc}"
+        out[name] = (time.perf_counter() - started, what)
+    return out
 
 
 def baseline_geojson(root: Path, out: Path) -> dict:
@@ -170,6 +213,10 @@ def main() -> None:
     parser.add_argument("--baseline-sizes", type=int, nargs="*", default=[10_000])
     parser.add_argument("--browser", action="store_true", help="also time loading each page in Chromium")
     parser.add_argument("--keep", type=Path, default=None, help="keep the pages in this folder")
+    parser.add_argument("--no-command", action="store_true",
+                        help="skip running the geo-township map command itself (every provider, statistics)")
+    parser.add_argument("--provider-times", action="store_true",
+                        help="also time each registered overlay provider on every size")
     args = parser.parse_args()
     print(f"imports (once per process): {warm_imports():.1f} s")
     work = Path(tempfile.mkdtemp(prefix="map-size-"))
@@ -179,12 +226,23 @@ def main() -> None:
             root = synthetic_township(work / f"t{n}", n)
             out = work / f"ours_{n}.html"
             r = ours(root, out, offline=args.browser)
-            r.update(n=n, what="geo-township map" + (" --offline" if args.browser else ""))
+            r.update(n=n, what="write_map, providers off" + (" (offline)" if args.browser else ""))
             if args.browser:
                 r.update(browser_times(out) or {})
             rows.append(r)
-            print(f"{n:>9,} trees  ours: {r['bytes'] / 1e6:7.2f} MB  load {r['load_s']:6.2f} s  "
+            print(f"{n:>9,} trees  write_map: {r['bytes'] / 1e6:7.2f} MB  load {r['load_s']:6.2f} s  "
                   f"map {r['build_s']:6.2f} s  ({r['rep']})", flush=True)
+            if not args.no_command:
+                c = command(root, work / f"command_{n}.html", offline=args.browser)
+                c.update(n=n, what="geo-township map (command)" + (" --offline" if args.browser else ""),
+                         rep="every provider + statistics")
+                rows.append(c)
+                print(f"{'':>9}        command: {c['bytes'] / 1e6:7.2f} MB  {c['build_s']:6.2f} s from start to exit "
+                      f"(imports, every provider, key statistics){'; ' + '; '.join(c['warnings']) if c['warnings'] else ''}",
+                      flush=True)
+            if args.provider_times:
+                for name, (seconds, what) in provider_times(root).items():
+                    print(f"{'':>9}        provider {name:<11} {seconds:6.2f} s  {what}", flush=True)
             if r.get("browser_s"):
                 print(f"{'':>9}        Chromium: ready in {r['browser_s']:.1f} s; redraw {r['z12_redraw_ms']:.0f} ms "
                       f"at zoom 12 ({r['z12_trees_drawn']:,} trees drawn), {r['z16_redraw_ms']:.0f} ms at zoom 16 "
@@ -202,9 +260,10 @@ def main() -> None:
         table = pd.DataFrame(rows)
         print(table[["n", "what", "bytes", "load_s", "build_s", *[c for c in extra if c in table]]]
               .to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-        big = [r for r in rows if r["what"].startswith("geo-township") and r["n"] >= 1_000_000]
+        big = [r for r in rows if r["what"].startswith(("geo-township", "write_map")) and r["n"] >= 1_000_000]
         for r in big:
-            print(f"\n1M-tree budget 25 MB: {'met' if r['bytes'] < 25e6 else 'NOT met'} ({r['bytes'] / 1e6:.1f} MB)")
+            print(f"\n1M-tree budget 25 MB, {r['what']}: {'met' if r['bytes'] < 25e6 else 'NOT met'} "
+                  f"({r['bytes'] / 1e6:.1f} MB)")
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
             for p in work.glob("*.html"):
