@@ -496,7 +496,8 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
         findings.append(Finding("patrols", ", ".join(track_ids[undated].head(5)) + (" …" if undated.sum() > 5 else ""),
                                 "info", "track_without_date",
                                 f"{int(undated.sum())} track(s) have no date and are left out of the periods; "
-                                "give the tracks a date field or GPS times"))
+                                "give the tracks a date field or GPS times",
+                                f"{int(undated.sum())}条轨迹无日期，未计入统计期：请为轨迹补充日期字段或GPS时间"))
     tracks = tracks[~undated]
     if start is not None and end is not None and end < start:
         raise UsageError(f"the period ends ({end}) before it starts ({start})", hint="swap --from and --to")
@@ -522,14 +523,18 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
     if "chief" not in tracks.columns:
         findings.append(Finding("patrols", "-", "warning", "no_chief_field",
                                 "the patrol tracks have no chief field (河长/巡河人, or a GPX track name): coverage is "
-                                "computed per reach but not per chief; name the field in township.toml"))
+                                "computed per reach but not per chief; name the field in township.toml",
+                                "巡河轨迹无河长字段(河长/巡河人，或GPX轨迹名)：只按河段计算覆盖率，不按河长统计；"
+                                "请在township.toml中指定该字段"))
     else:
         unknown = tracks["_chief"].isna()
         walkers = tracks.loc[unknown, "chief"].fillna(UNASSIGNED_LABEL["en"]).astype(str).value_counts()
         for walker, n in walkers.items():
             findings.append(Finding("patrols", walker, "info", "track_not_a_chief",
                                     f"{n} track(s) by {walker!r}, who is chief of no reach: they count for the "
-                                    "reaches they pass but for no chief; check the name"))
+                                    "reaches they pass but for no chief; check the name",
+                                    f"{walker}的{n}条轨迹：此人不是任何河段的河长，轨迹计入所经河段的覆盖率，"
+                                    "但不计入任何河长；请核对姓名"))
     tracks = tracks.assign(_month=tracks["_date"].dt.to_period("M").astype(str))
 
     line_index = pd.Series(np.arange(len(keys)))
@@ -575,10 +580,12 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
     })
     unpatrolled = patrol_reaches[patrol_reaches["tracks"] == 0][["reach", "river_chief", "length_km"]]
     period = f"{start} – {end}" if start is not None else "the whole record"
+    period_zh = f"{start}至{end}" if start is not None else "全部记录期间"
     for reach, chief, km in unpatrolled.itertuples(index=False):
         findings.append(Finding("rivers", str(reach), "warning", "not_patrolled",
                                 f"no patrol track followed this reach ({km:.2f} km, chief "
-                                f"{chief or 'none'}) in {period}"))
+                                f"{chief or 'none'}) in {period}",
+                                f"{period_zh}无巡河轨迹沿此河段巡查({km:.2f}公里，河长{chief or '无'})"))
 
     # per chief: their own tracks on their own reaches, per month and over the period
     total_of = pd.Series(line_len).groupby(line_chief).sum() if len(line_chiefs) else pd.Series(dtype=float)
@@ -617,7 +624,9 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
         if mean < min_coverage_pct:
             findings.append(Finding("patrols", chief, "warning", "coverage_below_minimum",
                                     f"mean monthly patrol coverage {mean:.1f}% is below the minimum "
-                                    f"{min_coverage_pct:g}% ({below} of {len(months)} month(s) below) in {period}"))
+                                    f"{min_coverage_pct:g}% ({below} of {len(months)} month(s) below) in {period}",
+                                    f"{period_zh}月均巡河覆盖率{mean:.1f}%，低于{min_coverage_pct:g}%"
+                                    f"({len(months)}个月中{below}个月未达标)"))
     patrol_chiefs = patrol_chiefs.sort_values(["mean_monthly_pct", "river_chief"], kind="stable").reset_index(
         drop=True)
 
@@ -735,17 +744,22 @@ def _reach_findings(rivers: gpd.GeoDataFrame) -> list[Finding]:
     if "chief" not in rivers.columns:
         return [Finding("rivers", "-", "warning", "no_chief_field",
                         "the rivers layer has no chief field (河长): lengths per chief and patrol coverage need it; "
-                        'name it in township.toml, e.g. fields = { chief = "河长姓名" }')]
+                        'name it in township.toml, e.g. fields = { chief = "河长姓名" }',
+                        "河流图层无河长字段：按河长统计河长和巡河覆盖率需要该字段；请在township.toml中指定，"
+                        '如 fields = { chief = "河长姓名" }')]
     frame = pd.DataFrame({"reach": reach_keys(rivers).to_numpy(), "chief": rivers["chief"].to_numpy()})
     counts = frame.dropna().groupby("reach")["chief"].unique()
     for reach, names in counts.items():
         if len(names) > 1:
             out.append(Finding("rivers", str(reach), "warning", "several_chiefs",
                                f"the reach's features name different chiefs ({', '.join(map(str, names))}); "
-                               f"{names[0]} is used: give each reach one chief or its own reach_id"))
+                               f"{names[0]} is used: give each reach one chief or its own reach_id",
+                               f"该河段各要素的河长不一致({'、'.join(map(str, names))})，采用{names[0]}："
+                               "每个河段应只有一名河长，或分别编号"))
     missing = frame.groupby("reach", sort=False)["chief"].apply(lambda s: s.isna().all())
     for reach in missing[missing].index:
-        out.append(Finding("rivers", str(reach), "warning", "no_chief", "the reach has no river chief (河长)"))
+        out.append(Finding("rivers", str(reach), "warning", "no_chief", "the reach has no river chief (河长)",
+                           "该河段无河长"))
     return out
 
 
@@ -806,7 +820,8 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
         n = int(counts.get(kind_name, 0))
         if n and kind_name in ("sand_sites", "outfalls"):
             findings.append(Finding(kind_name, "-", "info", "in_zone",
-                                    f"{n} {KINDS[kind_name].en.lower()} inside a river management zone"))
+                                    f"{n} {KINDS[kind_name].en.lower()} inside a river management zone",
+                                    f"{n}个{KINDS[kind_name].zh}位于河道管理范围内"))
 
     features: dict[str, gpd.GeoDataFrame] = {"zones": zones, **in_zone_features}
     provenance_extra = {}

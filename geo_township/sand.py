@@ -97,24 +97,31 @@ def status_history_findings(sites: gpd.GeoDataFrame, ids: pd.Series) -> list[Fin
     status = sites["status"]
     closed = sites["closed_date"] if "closed_date" in sites.columns else pd.Series(pd.NaT, index=sites.index)
     restored = sites["restored_date"] if "restored_date" in sites.columns else pd.Series(pd.NaT, index=sites.index)
-    rules = [
+    def zh(i) -> str:
+        return SAND_STATUS.label(status[i], "zh")
+
+    rules = [  # mask, severity, check, message (en, zh) of row i
         (status.isin(["closed", "restored"]) & closed.isna(), "error", "closed_without_date",
-         lambda i: f"status is {status[i]} but there is no closed date (关停日期): the site is missing from the "
-                   "closures per year; fill in the date it was closed"),
+         lambda i: ((f"status is {status[i]} but there is no closed date (关停日期): the site is missing from the "
+                    "closures per year; fill in the date it was closed"),
+                    f"状态为{zh(i)}但无关停日期：逐年关停统计中缺少该点，请补填关停日期")),
         (restored.notna() & closed.notna() & (restored < closed), "error", "restored_before_closed",
-         lambda i: f"restored {restored[i]:%Y-%m-%d} before it was closed {closed[i]:%Y-%m-%d}; correct one date"),
+         lambda i: (f"restored {restored[i]:%Y-%m-%d} before it was closed {closed[i]:%Y-%m-%d}; correct one date",
+                    f"复绿日期{restored[i]:%Y-%m-%d}早于关停日期{closed[i]:%Y-%m-%d}，请更正其一")),
         (status.isin(ACTIVE) & closed.notna(), "warning", "active_with_closed_date",
-         lambda i: f"status is {status[i]} but the site has a closed date {closed[i]:%Y-%m-%d}: did it reopen, or "
-                   "was the status not updated?"),
+         lambda i: ((f"status is {status[i]} but the site has a closed date {closed[i]:%Y-%m-%d}: did it reopen, or "
+                    "was the status not updated?"),
+                    f"状态为{zh(i)}但有关停日期{closed[i]:%Y-%m-%d}：是否已复产，或状态未更新？")),
         ((status == "restored") & restored.isna(), "warning", "restored_without_date",
-         lambda i: "status is restored but there is no restored date (复绿日期)"),
+         lambda i: ("status is restored but there is no restored date (复绿日期)", "状态为已复绿但无复绿日期")),
         ((status == "closed") & restored.notna(), "warning", "closed_but_restored_date",
-         lambda i: f"status is closed but a restored date {restored[i]:%Y-%m-%d} is given; update the status to "
-                   "restored?"),
+         lambda i: ((f"status is closed but a restored date {restored[i]:%Y-%m-%d} is given; update the status to "
+                    "restored?"), f"状态为已关停但有复绿日期{restored[i]:%Y-%m-%d}：是否应改为已复绿？")),
     ]
     for mask, severity, check, message in rules:
         for i in np.flatnonzero(mask.fillna(False).to_numpy()):
-            out.append(Finding("sand_sites", str(ids.iloc[i]), severity, check, message(sites.index[i])))
+            en, zh_text = message(sites.index[i])
+            out.append(Finding("sand_sites", str(ids.iloc[i]), severity, check, en, zh_text))
     return out
 
 
@@ -230,19 +237,23 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
     # rules
     zone_id_of = dict(zip(frame.index, zone_ids, strict=True))
     for i in frame.index[active & frame["sand_zone"].isin(BANNED_ZONES)]:
-        zone = SAND_ZONE.label(frame.at[i, "sand_zone"])
-        findings.append(Finding("sand_sites", str(frame.at[i, "site_id"]), "error", f"active_in_{frame.at[i, 'sand_zone']}",
-                                f"{frame.at[i, 'status']} site lies in {zone} {zone_id_of[i]}: no site may work there; "
-                                "close it"))
+        code, status = frame.at[i, "sand_zone"], frame.at[i, "status"]
+        findings.append(Finding(
+            "sand_sites", str(frame.at[i, "site_id"]), "error", f"active_in_{code}",
+            f"{status} site lies in {SAND_ZONE.label(code)} {zone_id_of[i]}: no site may work there; close it",
+            f"{SAND_STATUS.label(status, 'zh')}采砂点位于{SAND_ZONE.label(code, 'zh')}{zone_id_of[i]}：该区域内不得开采，"
+            "应予关停"))
     for i in frame.index[(frame["status"] == "illegal")]:
         where = f" inside the management zone of {frame.at[i, 'in_zone_of']}" if in_zone[i] else ""
+        where_zh = f"，位于{frame.at[i, 'in_zone_of']}河道管理范围内" if in_zone[i] else ""
         findings.append(Finding("sand_sites", str(frame.at[i, "site_id"]), "warning", "illegal_not_closed",
-                                f"illegal site not yet closed{where}"))
+                                f"illegal site not yet closed{where}", f"非法采砂点尚未关停{where_zh}"))
     if sand_zones is not None:
         lic = (frame["status"] == "licensed") & (frame["kind"] == "river_mining") & (frame["sand_zone"] != "permitted")
         for i in frame.index[lic & ~frame["sand_zone"].isin(BANNED_ZONES)]:
             findings.append(Finding("sand_sites", str(frame.at[i, "site_id"]), "warning", "licensed_outside_plan",
-                                    "licensed river sand mining outside every permitted zone (可采区) of the plan"))
+                                    "licensed river sand mining outside every permitted zone (可采区) of the plan",
+                                    "许可河道采砂点不在采砂规划的任何可采区内"))
     findings += status_history_findings(sites, ids)
 
     tables = {"by_village": by_village, "closures": closures, "closures_by_village": closures_by_village,

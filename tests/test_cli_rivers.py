@@ -76,6 +76,8 @@ def test_xlsx_in_chinese(runner, town, tmp_path):
     levels = [row[1].value for row in book["汇总"].iter_rows(min_row=2)]
     assert "乡级" in levels and "村级" in levels
     assert book["汇总"]["A4"].value == "合计"
+    messages = " ".join(str(c.value) for row in book["问题清单"].iter_rows() for c in row)
+    assert "无巡河轨迹沿此河段巡查(1.00公里，河长张伟)" in messages  # R3, in Chinese
 
 
 def test_zone_width_option_and_gpkg(runner, town, tmp_path):

@@ -65,6 +65,9 @@ def test_chinese_workbook(runner, town, tmp_path):
     kinds = [r[0].value for r in book["汇总"].iter_rows(min_row=2)]
     assert kinds == ["河道采砂", "机制砂厂", "合计"]
     assert "问题清单" in book.sheetnames
+    messages = " ".join(str(c.value) for row in book["问题清单"].iter_rows() for c in row)
+    assert "复绿日期2021-01-01早于关停日期2021-06-01，请更正其一" in messages  # S6, in Chinese
+    assert "已许可采砂点位于禁采区Z1" in messages
 
 
 def test_gpkg_layers(runner, town, tmp_path):
