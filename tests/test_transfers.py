@@ -616,6 +616,18 @@ def test_sample_nothing_else_is_an_error(sample_audit):
     assert sample_audit.has_errors
 
 
+def test_sample_contracts_in_a_river_zone_are_the_only_warnings(sample_audit):
+    from geo_township.sample import planted_truth
+
+    planted = planted_truth()["river_work"]["land_transfers_in_zone"]
+    warnings = sorted((f.check, f.feature) for f in sample_audit.findings if f.severity == "warning")
+    assert warnings == sorted(("in_river_zone", t["parcel_id"]) for t in planted)
+    table = sample_audit.tables["in_river_zone"].set_index("parcel_id")
+    for t in planted:
+        assert table.loc[t["parcel_id"], "in_zone_of"] == t["reach"]
+        assert table.loc[t["parcel_id"], "in_zone_mu"] == pytest.approx(t["inside_mu"], abs=0.005)
+
+
 # --------------------------------------------------------------------------- real data
 
 
