@@ -38,6 +38,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -502,7 +503,7 @@ def _check_records(p: gpd.GeoDataFrame, raw_id: pd.Series, out: _Collector, *, m
     if "declared_mu" in absent:
         _absent_field(out, "missing_declared", ["declared_mu"], "declared areas cannot be checked",
                       "无法核对登记面积")
-    no_dates = [f for f in ("start_date", "end_date") if f in absent]
+    no_dates: list[str] = [f for f in ("start_date", "end_date") if f in absent]
     if no_dates:
         _absent_field(out, "missing_dates", no_dates, "contract periods cannot be checked and every overlap "
                       "counts as double counting", "无法核对合同期限，所有重叠都按重复流转计")
@@ -722,7 +723,7 @@ def _parcels_layer(p: gpd.GeoDataFrame, out: _Collector, where: np.ndarray) -> g
     parcels.insert(1, "feature", where)
     parcels["diff_mu"] = parcels["declared_mu"] - parcels["measured_mu"]
     parcels["audit"] = [names[w] for w in worst]
-    parcels["checks"] = [", ".join(sorted(c, key=rank.get)) for c in listed]
+    parcels["checks"] = [", ".join(sorted(c, key=lambda code: rank[code])) for c in listed]
     for column, how in _PER_PARCEL.items():
         slot = out.values.get(column, {})
         if how == "sum":
@@ -969,7 +970,7 @@ def audit_transfers(
             "max_contract_years": (max_contract_years, "max_contract_years"),
             "non_farming_uses": (list(non_farming_uses) if non_farming_uses is not None else None,
                                  "non_farming_uses")}
-    chosen = {k: params[name] if v is None else v for k, (v, name) in pick.items()}
+    chosen: dict[str, Any] = {k: params[name] if v is None else v for k, (v, name) in pick.items()}
     if chosen["method"] not in METHOD_NOTES:
         raise UsageError(f"unknown area method {chosen['method']!r}", hint="use ellipsoidal or planar")
     result = audit_layers(
