@@ -113,7 +113,9 @@ def find_hotspots(trees: gpd.GeoDataFrame, *, eps_m: float, min_trees: int,
 
 def new_infections(township: Township, trees: gpd.GeoDataFrame, period: Period) -> tuple[np.ndarray, str]:
     """Which trees are 'new infections' for hotspots: those found in ``period``; with no
-    period, those found in the latest clearing season present in the data (by find date).
+    period, those found since the start of the latest clearing season that began on or
+    before the latest find (so spring finds after the season's end, the newest of all,
+    are included).
 
     Returns the boolean selection and a note saying what was used.
     """
@@ -129,9 +131,10 @@ def new_infections(township: Township, trees: gpd.GeoDataFrame, period: Period) 
     bounds = {"season_start": params["season_start"], "season_end": params["season_end"]}
     latest: dt.date = found.max().date()
     year = season_of(latest, **bounds)
-    start, end = season_bounds(year, **bounds)
-    chosen = _Period(start, end).contains(found)
-    return chosen, f"hotspots: trees found in the latest season, {year} ({start.isoformat()} to {end.isoformat()})"
+    start = season_bounds(year, **bounds)[0]
+    chosen = _Period(start, latest).contains(found)
+    return chosen, (f"hotspots: trees found since the start of the latest season, {year} ({start.isoformat()} to "
+                    f"the latest find, {latest.isoformat()})")
 
 
 def hotspot_overlays(township: Township) -> list[Overlay]:

@@ -807,8 +807,9 @@ def write_tree_list(result: Result, path: Any, *, lang: str = "en") -> None:
               part(out["village"], "village {}", "村 {}"), part(out["plot_id"], "plot {}", "小班 {}"),
               part(out["found_date"].dt.strftime("%Y-%m-%d"), "found {}", "发现 {}"),
               part(out["days_overdue"], "{} days overdue", "超期 {} 天")]
-    describe = (pieces[0].str.cat(pieces[1:], sep="; ").str.replace(r"(?:; )+(?=; |$)", "", regex=True)
-                .str.replace(r"^(?:; )+", "", regex=True))
+    unit = "\x1f"  # joins the pieces, then the empty ones are squeezed out
+    describe = (pieces[0].str.cat(pieces[1:], sep=unit).str.replace(f"{unit}+", unit, regex=True).str.strip(unit)
+                .str.replace(unit, "；" if zh else "; ", regex=False))
     for col in ("found_date", "felled_date", "cleared_date"):
         if col in out.columns:
             out[col] = out[col].dt.strftime("%Y-%m-%d").where(out[col].notna(), None)
