@@ -28,8 +28,15 @@ Register a function in :data:`OVERLAY_PROVIDERS` with a one-line edit::
 * Geometries may be in any CRS (the map reprojects to EPSG:4326 and, over AMap,
   shifts to GCJ-02 for display). Canonical field names are labelled automatically;
   give others ``labels={"trees": ("Trees", "株数")}``. Coded values are shown as words
-  through ``vocab`` (canonical fields get theirs automatically). Values are always shown
-  as text (escaped), so data can go in unchanged.
+  through ``vocab={"check": "audit_check"}`` (a comma-separated list of codes item by
+  item; canonical fields, and fields named ``check``, ``checks`` and ``layer``, get theirs
+  automatically). Values are always shown as text (escaped), so data can go in unchanged.
+* Leave ``show`` unset: the page opens with the core layers and the audit findings on,
+  and every other layer listed in the layer switcher, drawn (with its legend) once
+  ticked. Give ``description_zh`` so the Chinese legend explains the layer too.
+* A click lists every feature under the pointer in one popup; where a provider's layer
+  draws the same feature as a built-in layer (a finding on a parcel, a site in a zone),
+  the built-in layer's record comes first, so providers need not repeat its fields.
 * An overlay whose ``key`` equals a built-in layer's key replaces that layer (e.g. the
   rivers analysis may hand its own ``river_zones``; the audit may hand
   ``land_transfers`` with findings highlighted). ``highlight=True`` draws an overlay
