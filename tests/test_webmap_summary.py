@@ -57,8 +57,9 @@ def test_tree_counts_per_village_match_a_plain_spatial_join(town):
         assert table.loc[v, "felled"] == s.isin(["felled", "cleared", "verified"]).sum()
         assert table.loc[v, "cleared"] == s.isin(["cleared", "verified"]).sum()
     assert table.loc["Total", "found"] == len(TREES) == 7
-    # clearance of the total row: 2 cleared (T004 cleared, T005 verified) of 7 found
-    assert table.loc["Total", "clearance_pct"] == pytest.approx(2 / 7 * 100)
+    # clearance of the total row, as `trees` reports it (2 decimals): 2 cleared (T004 cleared,
+    # T005 verified) of the 7 found, all due by the last season cut-off before the data date
+    assert table.loc["Total", "clearance_pct"] == pytest.approx(2 / 7 * 100, abs=0.005)
     assert table.loc[VILLAGES[1], "clearance_pct"] == pytest.approx(100.0)
     assert table.loc["Total", "sites_illegal"] == 1
 

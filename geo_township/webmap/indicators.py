@@ -7,8 +7,9 @@ working CRS. Features in no village form an "(outside)" group, never dropped.
 
 Trees are counted by their current status (a tree's life only moves forward):
 *found* = every record; *standing* (outstanding) = suspected or confirmed; *felled* =
-felled, cleared or verified; *cleared* = cleared or verified; clearance rate =
-cleared ÷ found × 100. Areas are ellipsoidal (or planar, per ``area_method``) in mu.
+felled, cleared or verified; *cleared* = cleared or verified; the clearance rate is the
+one `geo-township trees` reports (:func:`clearance_rates`). Areas are ellipsoidal (or
+planar, per ``area_method``) in mu.
 """
 
 from __future__ import annotations
@@ -99,10 +100,20 @@ def _pine(gdf: gpd.GeoDataFrame) -> np.ndarray:
     return gdf["species"].isin(PINE_SPECIES).to_numpy() if "species" in gdf.columns else np.zeros(len(gdf), bool)
 
 
+def clearance_rates(township: Township) -> pd.Series:
+    """Clearance rate (%) per village and for the Total, exactly as `geo-township trees`
+    reports it (the cohort rate of geo_township.trees: of the trees due by the last season
+    cut-off, the share cleared by the data date), so the map and the table agree."""
+    import pandas as pd
+
+    from geo_township.trees import tree_counts
+
+    table = tree_counts(township, hotspots=False).table
+    return pd.Series(table["clearance_pct"].to_numpy(dtype=float), index=table["village"].astype(str))
+
+
 def _clearance(township: Township) -> pd.Series:
-    found = _group_count(township, "infected_trees")
-    cleared = _group_count(township, "infected_trees", _status_in(CLEARED))
-    return (cleared / found.where(found > 0) * 100.0)
+    return clearance_rates(township).drop(labels=["Total"], errors="ignore")
 
 
 @dataclass(frozen=True)

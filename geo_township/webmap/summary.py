@@ -8,14 +8,13 @@ table, the map and the popups show the same numbers.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from geo_township.kinds import TOTAL_LABEL
 from geo_township.layers import Township
 from geo_township.measure import METHOD_NOTES
 from geo_township.results import Result
-from geo_township.webmap.indicators import INDICATORS, OUTSIDE
+from geo_township.webmap.indicators import INDICATORS, OUTSIDE, clearance_rates
 
 TOTAL = TOTAL_LABEL["en"]
 SUMMARY_COLUMNS = ("forest_mu", "pine_mu", "found", "standing", "felled", "cleared", "clearance_pct",
@@ -51,9 +50,8 @@ def summary_table(township: Township) -> pd.DataFrame:
     total = {"village": TOTAL, **{k: float(table[k].sum()) for k in columns}}
     table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
     if "clearance_pct" in keys:
-        found = table["found"].to_numpy(dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            table["clearance_pct"] = np.where(found > 0, table["cleared"] / found * 100.0, np.nan)
+        rates = clearance_rates(township)
+        table["clearance_pct"] = table["village"].astype(str).map(rates).astype(float)
     for key in keys:
         if INDICATORS[key].decimals == 0 and key in table:
             table[key] = table[key].round().astype(int)
@@ -69,9 +67,10 @@ def map_summary(township: Township) -> Result:
                 + "，单位亩（1亩 = 10000/15平方米）"]
     if "found" in table.columns:
         notes.append("trees by current status: standing = suspected or confirmed; felled = felled, cleared or "
-                     "verified; cleared = cleared or verified; clearance = cleared ÷ found")
+                     "verified; cleared = cleared or verified; clearance = as `geo-township trees` reports it: of the trees "
+                     "due by the last season cut-off, the share cleared by the data date")
         notes_zh.append("疫木按当前状态统计：未伐 = 疑似或已确认；已伐 = 已伐、已清理或已核查；已清理 = 已清理或已核查；"
-                        "除治率 = 已清理 ÷ 发现")
+                        "除治率与 `geo-township trees` 一致：截至最近一个除治期截止日应除治的疫木中，至数据日期已清理的比例")
     notes.append("a feature belongs to the village its record names, else to the village polygon it lies in")
     notes_zh.append("要素所属村：记录中填写的村，未填写时按所在村界判定")
     decimals = {k: INDICATORS[k].decimals for k in table.columns if k in INDICATORS}
