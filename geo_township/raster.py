@@ -722,7 +722,7 @@ def _values_and_coverage(geom, crs, spec: RasterSpec, *, band: int, block: int) 
             local = gpd.GeoSeries([geom], crs=crs)
             local = local.to_crs(info.crs) if not CRS(crs).equals(info.crs) else local
             src = _DatasetSource(ds, info)
-            ops = [("values", "values", {}), ("coverage", "coverage", {})]
+            ops: list[tuple[str, str, dict[str, float]]] = [("values", "values", {}), ("coverage", "coverage", {})]
             frame = exact_extract(src, _WkbSource(_to_pixels(local.to_numpy(), info)), _operations(ops, src),
                                   output="pandas", max_cells_in_memory=block * block)
         finally:
