@@ -73,6 +73,8 @@ class Overlay:
         Attributes shown in tooltips and popups (canonical names; labelled in the
         chosen language through :func:`geo_township.kinds.column_label`, or by
         ``labels``). Dates are shown as 2022-03-05; coded values (``vocab``) as words.
+        A column ``<field>_zh`` holds the field's text in Chinese and replaces it on a
+        ``--lang zh`` map (e.g. an audit finding's message).
     show:
         Visible when the page opens. ``None`` (the default) lets the map decide: the
         core layers (villages, forest plots, trees, rivers, sand sites, land transfers)

@@ -392,3 +392,19 @@ def test_descriptions_in_the_pages_language(town):
     en = build_model(town, providers={}, raster_providers={}, extra_overlays=[both, english])
     assert zh.layer("both").description == "中文说明" and en.layer("both").description == "in English"
     assert zh.layer("english").description == "only English"
+
+
+def test_a_field_with_a_chinese_column_is_swapped_on_a_chinese_map(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from geo_township.overlay import Overlay
+    from geo_township.webmap.model import layer_from_overlay
+
+    gdf = gpd.GeoDataFrame({"details": ["overlaps P2 by 3.00 mu", None], "details_zh": ["与 P2 重叠 3.00 亩", None]},
+                           geometry=[Point(117.5, 30.5), Point(117.51, 30.5)], crs=4326)
+    overlay = Overlay("t", "T", "T", gdf, "point", fields=["details"])
+    zh = layer_from_overlay(overlay, lang="zh", working_crs=4548, z=1)[0]
+    en = layer_from_overlay(overlay, lang="en", working_crs=4548, z=1)[0]
+    assert list(zh.gdf["details"])[0] == "与 P2 重叠 3.00 亩"
+    assert list(en.gdf["details"])[0] == "overlaps P2 by 3.00 mu"

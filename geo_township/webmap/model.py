@@ -364,6 +364,12 @@ def layer_from_overlay(overlay: Overlay, *, lang: str, working_crs: Any, z: int,
         raise UsageError(f"overlay {overlay.key!r}: geometry must be point, line or polygon, not "
                          f"{overlay.geometry!r}")
     gdf, tolerance = _to_display(overlay, working_crs)
+    if lang == "zh":  # a column FIELD_zh holds the field's text in Chinese (e.g. an audit finding's message)
+        swaps = [n for n in overlay.fields if f"{n}_zh" in gdf.columns and n in gdf.columns]
+        if swaps:
+            gdf = gdf.copy()
+            for name in swaps:
+                gdf[name] = gdf[f"{name}_zh"].where(gdf[f"{name}_zh"].notna(), gdf[name])
     idx, cats = _categories(overlay, gdf, lang)
     family = overlay.geometry
     counts = np.bincount(idx, minlength=len(cats) + 1)
