@@ -214,11 +214,28 @@ def write_vector(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None =
             out.to_file(tmp, layer=layer, driver=driver, engine="pyogrio")
         return
     if driver == "ESRI Shapefile":
-        out.to_file(path, driver=driver, engine="pyogrio", encoding="UTF-8")
+        _write_shapefile(out, path)
         return
     with atomic_path(path) as tmp:
         kwargs = {"layer": layer} if layer and driver == "GPKG" else {}
+        if driver == "LIBKML":  # the KML document is named after the layer, not the temporary file
+            kwargs = {"layer": layer or path.stem}
         out.to_file(tmp, driver=driver, engine="pyogrio", **kwargs)
+
+
+def _write_shapefile(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """A shapefile is several files: write them all in a temporary folder beside ``path``
+    first, then move each into place, so a failure while writing leaves the old files."""
+    import shutil
+
+    folder = path.parent if str(path.parent) else Path(".")
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", dir=folder))
+    try:
+        gdf.to_file(tmpdir / path.name, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")
+        for part in sorted(tmpdir.iterdir()):
+            os.replace(part, path.with_suffix(part.suffix))
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def _datetimes_as_dates(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
