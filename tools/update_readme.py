@@ -8,7 +8,7 @@ A block written as
     ```
 
 gets its contents replaced by what the command prints today (run in the repository root,
-on the bundled sample, 100 columns wide). The table between ``<!-- parameters -->`` and
+on the bundled sample, 100 columns wide unless the command starts with ``COLUMNS=…``). The table between ``<!-- parameters -->`` and
 ``<!-- /parameters -->`` is rebuilt from ``geo_township.config.PARAMETERS``.
 Run: ``python tools/update_readme.py``.
 """
@@ -29,6 +29,9 @@ BLOCK = re.compile(r"(<!-- output: (?P<cmd>.+?) -->\n```text\n)(?P<body>.*?)(```
 def run(cmd: str) -> str:
     env = dict(os.environ, COLUMNS="100", PYTHONIOENCODING="utf-8")
     args = shlex.split(cmd)
+    while args and "=" in args[0] and args[0].split("=", 1)[0].isupper():  # VAR=value prefixes
+        key, value = args.pop(0).split("=", 1)
+        env[key] = value
     if args[0] == "geo-township":
         args = [sys.executable, "-m", "geo_township", *args[1:]]
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
