@@ -6,6 +6,8 @@
 * ``--format table|csv|json|xlsx`` and ``-o/--output FILE``  how and where a table goes
   (``-o x.xlsx`` alone implies xlsx)
 * ``-v/--verbose``, ``-q/--quiet``  more or less detail on stderr (``-v`` shows tracebacks)
+* ``--zone-m``   river management zone width for reaches without their own (rivers, sand)
+* ``--block``    raster block size in pixels, bounding memory (zonal, candidates)
 """
 
 from __future__ import annotations
@@ -42,6 +44,15 @@ township_option = click.option(
     help="Township folder or its township.toml (default: ./township.toml, then ./layers/township.toml).")
 lang_option = click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
                            envvar="GEO_TOWNSHIP_LANG", help="Language of headings, labels and values.")
+
+
+zone_m_option = click.option(
+    "--zone-m", type=click.FloatRange(min=0), default=None,
+    help="Management zone width (m from the centre line) for reaches without zone_m; "
+    "default: zone_m in township.toml (30).")
+block_option = click.option(
+    "--block", type=click.IntRange(min=256), default=2048, show_default=True,
+    help="Read rasters in blocks of this many pixels a side (bounds memory for huge rasters).")
 
 
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from geo_township.cli.commands.zonal import progress_bar
-from geo_township.cli.options import common_options, output_options
+from geo_township.cli.options import block_option, common_options, output_options
 
 
 @click.command("candidates")
@@ -23,8 +23,7 @@ from geo_township.cli.options import common_options, output_options
 @click.option("--save", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write the candidates: .gpkg (patches and centre points), or .kml/.gpx/.geojson/.csv/.shp "
               "(centre points, for a handheld); species and other values in the --lang language, rounded.")
-@click.option("--block", type=click.IntRange(min=256), default=2048, show_default=True,
-              help="Read the rasters in blocks of this many pixels a side.")
+@block_option
 @common_options
 @output_options
 def command(before, after, min_drop, min_m2, max_m2, save, block, township_path, lang, fmt, output):

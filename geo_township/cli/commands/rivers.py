@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from geo_township.cli.options import DATE, common_options, output_options
+from geo_township.cli.options import DATE, common_options, output_options, zone_m_option
 
 
 class Percent(click.ParamType):
@@ -34,9 +34,7 @@ class Percent(click.ParamType):
 @click.option("--method", type=click.Choice(["ellipsoidal", "planar"]), default=None,
               help="Lengths and areas on the CGCS2000 ellipsoid or planar in the Gauss–Krüger zone; "
               "default: area_method in township.toml (ellipsoidal).")
-@click.option("--zone-m", type=click.FloatRange(min=0), default=None,
-              help="Management zone width (m from the centre line) for reaches without zone_m; "
-              "default: zone_m in township.toml (30).")
+@zone_m_option
 @click.option("--patrol-buffer", "patrol_buffer_m", type=click.FloatRange(min=0), default=None,
               help="River within this many metres of a track counts as patrolled; "
               "default: patrol_buffer_m in township.toml (50).")

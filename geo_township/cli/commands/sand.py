@@ -5,13 +5,11 @@ from pathlib import Path
 
 import click
 
-from geo_township.cli.options import common_options, output_options
+from geo_township.cli.options import common_options, output_options, zone_m_option
 
 
 @click.command("sand")
-@click.option("--zone-m", type=click.FloatRange(min=0), default=None,
-              help="Management zone width (m from the centre line) for reaches without zone_m; "
-              "default: zone_m in township.toml (30).")
+@zone_m_option
 @click.option("--gpkg", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the sites with their reach, distance and zones, the sand-plan zones and the "
               "sites with problems to this GeoPackage (one layer each, for QGIS).")

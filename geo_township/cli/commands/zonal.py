@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from geo_township.cli.options import common_options, output_options
+from geo_township.cli.options import block_option, common_options, output_options
 from geo_township.units import AREA_UNITS
 
 STAT_NAMES = ("count", "mean", "min", "max", "sum", "std", "median")
@@ -91,8 +91,7 @@ def progress_bar(label: str):
 @click.option("--join", "join", type=click.Path(path_type=Path, dir_okay=False), default=None, callback=_gpkg,
               help="Also write the layer (every field) with its statistics to this GeoPackage, as layer "
               "LAYER_RASTER (FIELD_RASTER with --by).")
-@click.option("--block", type=click.IntRange(min=256), default=2048, show_default=True,
-              help="Read the raster in blocks of this many pixels a side (bounds memory for huge rasters).")
+@block_option
 @common_options
 @output_options
 def command(raster, layer, by, stats, percentiles, categorical, unit, band, join, block, township_path, lang, fmt,
