@@ -94,7 +94,7 @@ def _text_stream(values: list[str]) -> bytes:
 
 def safe_json(obj: Any) -> str:
     """JSON that can sit inside a ``<script>`` element: ``<``, ``>``, ``&`` and the JS
-    line separators are written as ``\\uXXXX`` escapes, so no value can close the script
+    line separators are written as ``\\u003c``-style escapes, so no value can close the script
     or open a comment."""
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),

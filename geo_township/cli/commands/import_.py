@@ -17,7 +17,7 @@ from geo_township.cli.options import common_options, output_options
 @click.option("--from-gcj02", is_flag=True,
               help="The survey's longitude/latitude were copied from AMap or Tencent maps (GCJ-02): shift them back.")
 @click.option("--encoding", default=None, help="Text encoding of a CSV survey that is not UTF-8 (e.g. gbk).")
-@click.option("--crs", "survey_crs", metavar="EPSG:XXXX", default=None,
+@click.option("--crs", "survey_crs", metavar="EPSG:CODE", default=None,
               help="The survey's coordinate system when its file does not say (e.g. EPSG:4548 for Gauss–Krüger "
               "metres, CM 117°E).")
 @common_options
