@@ -68,6 +68,10 @@ BOUNDARY_RULE = ("a tree on the shared edge of several plots is counted once, in
                  "village when that covers it, else in the lowest village name")
 RECORD_RULE = ("village and plot_id come from the tree's record when given, else from its location; a record that "
                "disagrees with the location is reported as a warning and the record wins")
+BOUNDARY_RULE_ZH = ("位于两个小班共用边界上的疫木只计一次，计入覆盖它的小班中编号（按文本顺序）最小者；位于村界上的，"
+                    "计入其所在小班所属的村（该村覆盖它时），否则计入村名最小者")
+PERIOD_RULE_ZH = ("发现/确认/采伐/清理/核查按各自日期落在期间内的株数统计；未伐、未清理为期间末的状态，"
+                  "统计截至期间末发现的全部疫木")
 PERIOD_RULE = ("found/confirmed/felled/cleared/verified count the trees whose event date falls in the period; "
                "standing and not_cleared are states at the end of the period over every tree found by then")
 RATE_RULE = ("clearance_pct = due_cleared ÷ due × 100, a cohort rate: 'due' are the trees found in the period (with "
@@ -81,6 +85,7 @@ COUNT_COLUMNS = ("found", "confirmed", "felled", "cleared", "verified", "standin
 OUTSIDE = OUTSIDE_LABEL["en"]
 TOTAL = TOTAL_LABEL["en"]
 MAX_FINDINGS = 200  # per check; the rest are counted in one line
+_WHAT_ZH = {"plot": "小班", "village": "村"}
 
 
 # --------------------------------------------------------------------------- periods
@@ -245,10 +250,14 @@ def _locate(trees: gpd.GeoDataFrame, polys: gpd.GeoDataFrame | None, id_field: s
             "infected_trees", str(tree_ids.iloc[i]), "warning", f"{id_field}_mismatch",
             f"the record says {what} {record.iloc[i]}, but the tree lies "
             + (f"in {what} {where}" if where is not None else f"outside every {what}")
-            + f"; counted under {record.iloc[i]} (the record wins): correct the record or the coordinates"))
+            + f"; counted under {record.iloc[i]} (the record wins): correct the record or the coordinates",
+            f"记录中的{_WHAT_ZH[what]}为 {record.iloc[i]}，但该树位于"
+            + (f"{_WHAT_ZH[what]} {where}" if where is not None else f"所有{_WHAT_ZH[what]}之外")
+            + f"；按记录计入 {record.iloc[i]}：请更正记录或坐标"))
     if len(disagree) > MAX_FINDINGS:
         findings.append(Finding("infected_trees", "…", "warning", f"{id_field}_mismatch",
-                                f"and {len(disagree) - MAX_FINDINGS} more like these"))
+                                f"and {len(disagree) - MAX_FINDINGS} more like these",
+                                f"另有 {len(disagree) - MAX_FINDINGS} 条同类问题"))
     values = record.where(record.notna(), located)
     return values, located, findings
 
@@ -290,11 +299,13 @@ def locate_trees(township: Township) -> tuple[gpd.GeoDataFrame, list[Finding]]:
 def _outside_findings(ids: pd.Series, mask: pd.Series, what: str) -> list[Finding]:
     out = [Finding("infected_trees", str(fid), "warning", f"outside_{what}s",
                    f"lies outside every {what} and names none: counted in the '(outside)' row; check its "
-                   "coordinates (a GCJ-02 shift? a neighbouring township?)")
+                   "coordinates (a GCJ-02 shift? a neighbouring township?)",
+                   f"不在任何{_WHAT_ZH[what]}内且记录未填写：计入“(范围外)”行；请核对坐标（火星坐标偏移？邻乡的树？）")
            for fid in ids[mask.to_numpy()].head(MAX_FINDINGS)]
     extra = int(mask.sum()) - MAX_FINDINGS
     if extra > 0:
-        out.append(Finding("infected_trees", "…", "warning", f"outside_{what}s", f"and {extra} more like these"))
+        out.append(Finding("infected_trees", "…", "warning", f"outside_{what}s", f"and {extra} more like these",
+                           f"另有 {extra} 条同类问题"))
     return out
 
 
@@ -547,10 +558,18 @@ def tree_counts(township: Township, *, by: str = "village", start: dt.date | Non
     if period.bounded and period.start is not None and cohort.cutoff < period.start:
         rate_note = (f"clearance rate: none — no season cut-off falls in the period before {cohort.by.isoformat()}, "
                      "so no tree found in it was due yet")
+    rate_note_zh = (f"除治率：截至除治期截止日 {cohort.cutoff.isoformat()} " + ("期间内" if period.bounded else "")
+                    + f"发现（应除治）的 {int(flags['due'].sum()):,} 株中，至 {cohort.by.isoformat()} 已清理的比例；"
+                    f"其后发现的尚未到期，不计入；各村目标 {target:g}%")
+    if period.bounded and period.start is not None and cohort.cutoff < period.start:
+        rate_note_zh = f"除治率：无——{cohort.by.isoformat()} 之前期间内没有除治期截止日，期间内发现的疫木均未到期"
+    notes_zh = [f"统计期间：{period.label_zh}", f"规则：{PERIOD_RULE_ZH}", rate_note_zh, f"边界规则：{BOUNDARY_RULE_ZH}",
+                *notes]
     notes = [f"period: {period.label}", f"rule: {PERIOD_RULE}", rate_note, f"boundary rule: {BOUNDARY_RULE}",
              *notes]
     if hotspot_note:
         notes.append(hotspot_note)
+        notes_zh.append(hotspot_note)
     title = ("Pine-wilt trees by " + ("village" if by == "village" else "sub-compartment (ledger)")
              + f" — {township.config.display_name()}, {period.label}")
     prov = township.provenance(
@@ -569,7 +588,7 @@ def tree_counts(township: Township, *, by: str = "village", start: dt.date | Non
               "due_cleared": (f"Of these, cleared by {cohort.by.isoformat()}",
                               f"其中截至{cohort.by.isoformat()}已除治(株)")}
     return Result(title, table, tables=tables, findings=findings, features=features, provenance=prov,
-                  notes=notes, decimals=decimals, title_zh=title_zh, labels=labels)
+                  notes=notes, notes_zh=notes_zh, decimals=decimals, title_zh=title_zh, labels=labels)
 
 
 def _plot_rows(counts: pd.DataFrame, trees: gpd.GeoDataFrame, keys: pd.Series, flags: pd.DataFrame,
@@ -615,7 +634,9 @@ def _target_findings(table: pd.DataFrame, target: float, cohort: Cohort) -> list
     below = rows[rows["clearance_pct"].notna() & (rows["clearance_pct"] < target)]
     return [Finding("villages", str(r.village), "warning", "clearance_below_target",
                     f"clearance rate {r.clearance_pct:.2f}% ({r.due_cleared} of the {r.due} trees due by "
-                    f"{cohort.cutoff.isoformat()} cleared by {cohort.by.isoformat()}) is below the target {target:g}%")
+                    f"{cohort.cutoff.isoformat()} cleared by {cohort.by.isoformat()}) is below the target {target:g}%",
+                    f"除治率 {r.clearance_pct:.2f}%（截至 {cohort.cutoff.isoformat()} 应除治 {r.due} 株，至 "
+                    f"{cohort.by.isoformat()} 已清理 {r.due_cleared} 株），低于目标 {target:g}%")
             for r in below.itertuples(index=False)]
 
 
@@ -634,7 +655,9 @@ def _zero_findings(trees: pd.DataFrame, dates: dict[str, pd.Series], deadline: d
                                                                       village=("village", "first"))
     return [Finding("forest_plots", str(plot), "warning", "not_zeroed",
                     f"{row.n} infected tree(s) still standing after the deadline {deadline.isoformat()} "
-                    f"(village {row.village if row.village is not None else OUTSIDE}): 动态清零 not reached")
+                    f"(village {row.village if row.village is not None else OUTSIDE}): 动态清零 not reached",
+                    f"截止日期 {deadline.isoformat()} 后仍有 {row.n} 株疫木未伐（"
+                    f"{row.village if row.village is not None else '范围外'}）：未实现动态清零")
             for plot, row in per_plot.iterrows()]
 
 
