@@ -56,7 +56,7 @@ def make_data(n_trees: int, n_plots: int, seed: int = 0):
 def ours(trees, plots):
     import pandas as pd
 
-    from geo_township.trees import covering_lowest
+    from geo_township.locate import covering_lowest
 
     best, _, _ = covering_lowest(trees.geometry.to_numpy(), plots.geometry.to_numpy(),
                                  plots["plot_id"].to_numpy().astype(str))

@@ -8,6 +8,7 @@ import pandas as pd
 from geo_township.errors import TownshipError, UsageError
 from geo_township.kinds import KINDS, column_label
 from geo_township.layers import Township
+from geo_township.locate import order_rows_by_village
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_by
 from geo_township.results import Finding, Result
 from geo_township.units import area_unit
@@ -85,19 +86,9 @@ def describe_rasters(township: Township) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["raster", "file", "size", "pixel", "crs", "description"])
 
 
-def village_order(township: Township) -> list[str]:
-    """Village names in the order officers list them: by village code, else as in the file."""
-    villages = township.gdf("villages")
-    if "code" in villages.columns and villages["code"].notna().all():
-        villages = villages.sort_values("code", kind="stable")
-    return [str(v) for v in villages["village"].dropna()]
-
-
 def order_by_villages(table: pd.DataFrame, township: Township, column: str = "group") -> pd.DataFrame:
-    """Rows of a per-village table in village order; other groups (none, outside, Total) after."""
-    rank = {name: i for i, name in enumerate(village_order(township))}
-    key = table[column].map(lambda g: rank.get(g, len(rank) + (1 if g == "Total" else 0)))
-    return table.assign(_k=key).sort_values("_k", kind="stable").drop(columns="_k").reset_index(drop=True)
+    """Rows of a per-village table in the village order; other groups (none, outside, Total) after."""
+    return order_rows_by_village(table, township.optional("villages"), column=column, last=["Total"])
 
 
 def area_summary(township: Township, kind_name: str, *, by: str | None = None, unit: str = "mu",

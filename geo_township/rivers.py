@@ -35,6 +35,7 @@ from pyproj import CRS
 from geo_township.errors import CRSError, FieldError, UsageError
 from geo_township.kinds import KINDS, TOTAL_LABEL, UNASSIGNED_LABEL, normalise_name
 from geo_township.layers import Township, feature_ids
+from geo_township.locate import fill_villages
 from geo_township.measure import Method, area, length_m, planar_crs_for
 from geo_township.overlay import Category, Overlay
 from geo_township.results import OUTSIDE_LABEL, Finding, Result
@@ -172,48 +173,6 @@ def _dissolve(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         single = pd.concat([single, merged])
     order = pd.unique(frame["reach"])
     return single.loc[order]
-
-
-def inside_points(geoms: np.ndarray) -> np.ndarray:
-    """A point inside each geometry: polygons by :func:`shapely.point_on_surface`, other
-    geometries as they are (a point is its own)."""
-    polys = np.isin(shapely.get_type_id(geoms), _POLYGON_TYPES)
-    out = geoms.copy()
-    if polys.any():
-        out[polys] = shapely.point_on_surface(geoms[polys])
-    return out
-
-
-def village_by_location(geoms: np.ndarray, villages: gpd.GeoDataFrame | None) -> np.ndarray:
-    """The village each geometry's inside point (:func:`inside_points`) lies in, else None.
-
-    ``geoms`` and ``villages`` share a CRS. A point on the edge shared by two villages goes
-    to the first of them in the layer's order. Used to fill in the village of features whose
-    record names none (sand sites, outfalls, parcels)."""
-    out = np.full(len(geoms), None, dtype=object)
-    if villages is None or "village" not in villages.columns or not len(geoms):
-        return out
-    tree = shapely.STRtree(villages.geometry.to_numpy())
-    gi, vi = tree.query(inside_points(geoms), predicate="intersects")
-    first = pd.Series(vi, index=gi).groupby(level=0).min()
-    out[first.index.to_numpy()] = villages["village"].to_numpy()[first.to_numpy()]
-    return out
-
-
-def fill_villages(recorded: np.ndarray, geoms: np.ndarray, villages: gpd.GeoDataFrame | None
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """``recorded`` (the record's village per feature) with the blanks (None, NaN or empty
-    text) filled in by location; also returns which were filled (a boolean mask)."""
-    values = np.asarray(recorded, dtype=object).copy()
-    text = pd.Series(values, dtype=object)
-    blank = (text.isna() | (text.astype("string").str.strip() == "").fillna(False)).to_numpy(dtype=bool)
-    filled = np.zeros(len(values), dtype=bool)
-    if not blank.any() or villages is None:
-        return values, filled
-    found = village_by_location(geoms[blank], villages)
-    values[blank] = found
-    filled[blank] = pd.notna(found)
-    return values, filled
 
 
 def reach_lines(rivers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -363,7 +322,7 @@ def features_in_zones(zones: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame,
 
     ``village`` is the record's; where the record has none (a layer without a village
     field, or a blank) it is the village the feature lies in, from ``villages`` (same CRS;
-    a polygon by a point inside it, see :func:`village_by_location`). The number so located
+    a polygon by a point inside it, see :func:`geo_township.locate.village_by_location`). The number so located
     is in ``table.attrs["villages_located"]``.
 
     Also returns, per layer, the features inside a zone with those columns joined (one

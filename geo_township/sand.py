@@ -31,9 +31,8 @@ from geo_township.layers import Township, feature_ids
 from geo_township.measure import Method
 from geo_township.overlay import Category, Overlay
 from geo_township.results import Finding, Result
+from geo_township.locate import fill_villages, inside_points
 from geo_township.rivers import (
-    fill_villages,
-    inside_points,
     management_zones,
     reach_attributes,
     reach_lines,

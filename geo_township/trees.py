@@ -44,6 +44,7 @@ import shapely
 from geo_township.errors import UsageError
 from geo_township.kinds import PINE_SPECIES, TOTAL_LABEL, TREE_STATUS
 from geo_township.layers import Township
+from geo_township.locate import Located, blank_to_none, locate, village_order
 from geo_township.measure import area
 from geo_township.results import OUTSIDE_LABEL, Finding, Result
 
@@ -65,11 +66,12 @@ STAGE_DATES = {
 
 BOUNDARY_RULE = ("a tree on the shared edge of several plots is counted once, in the one with the lowest plot_id "
                  "in text order among those whose closed polygon covers it; on a village border, in its plot's "
-                 "village when that covers it, else in the lowest village name")
+                 "village when that covers it, else in the first village in the village order (by code, else as "
+                 "in the villages layer)")
 RECORD_RULE = ("village and plot_id come from the tree's record when given, else from its location; a record that "
                "disagrees with the location is reported as a warning and the record wins")
 BOUNDARY_RULE_ZH = ("位于两个小班共用边界上的疫木只计一次，计入覆盖它的小班中编号（按文本顺序）最小者；位于村界上的，"
-                    "计入其所在小班所属的村（该村覆盖它时），否则计入村名最小者")
+                    "计入其所在小班所属的村（该村覆盖它时），否则计入村排列顺序（有村代码按代码，否则按图层顺序）最前者")
 PERIOD_RULE_ZH = ("发现/确认/采伐/清理/核查按各自日期落在期间内的株数统计；未伐、未清理为期间末的状态，"
                   "统计截至期间末发现的全部疫木")
 PERIOD_RULE = ("found/confirmed/felled/cleared/verified count the trees whose event date falls in the period; "
@@ -178,88 +180,24 @@ def make_period(township: Township | None = None, *, start: dt.date | None = Non
 # --------------------------------------------------------------------------- where each tree is
 
 
-def covering_lowest(points: np.ndarray, polygons: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                                                            np.ndarray]:
-    """For each point, the index of the polygon with the lowest id (text order) whose closed
-    polygon covers it, or -1.
-
-    Vectorised: an STRtree on the points is queried with the (prepared) polygons, the
-    direction that costs least per point. Returns ``(best, pair_point, pair_polygon)``;
-    the pairs list every (point, covering polygon) for checking records against locations.
-    """
-    n = len(points)
-    best = np.full(n, -1, dtype="int64")
-    if n == 0 or len(polygons) == 0:
-        empty = np.zeros(0, dtype="int64")
-        return best, empty, empty
-    tree = shapely.STRtree(points)
-    poly_idx, pt_idx = tree.query(polygons, predicate="intersects")
-    order = np.argsort(np.asarray(ids).astype(str), kind="stable")
-    rank = np.empty(len(order), dtype="int64")
-    rank[order] = np.arange(len(order))
-    key = np.full(n, len(order), dtype="int64")
-    np.minimum.at(key, pt_idx, rank[poly_idx])
-    hit = key < len(order)
-    best[hit] = order[key[hit]]
-    return best, pt_idx, poly_idx
-
-
-def _text(series: pd.Series) -> pd.Series:
-    out = series.astype(object)
-    return out.where(out.notna() & (out.astype(str).str.strip() != ""), None)
-
-
-def _locate(trees: gpd.GeoDataFrame, polys: gpd.GeoDataFrame | None, id_field: str, what: str,
-            tree_ids: pd.Series, prefer: pd.Series | None = None) -> tuple[pd.Series, pd.Series, list[Finding]]:
-    """Assign ``id_field`` to trees: the record's value, else the covering polygon's.
-
-    ``prefer`` (per tree) wins over the lowest-id rule when its polygon also covers the
-    tree (a tree on a village border goes with its plot's village). Returns
-    ``(values, located, findings)`` where ``located`` is the location's answer.
-    """
-    record = _text(trees[id_field]) if id_field in trees.columns else pd.Series(None, index=trees.index,
-                                                                                dtype=object)
-    located = pd.Series(None, index=trees.index, dtype=object)
+def _mismatch_findings(at: Located, id_field: str, what: str, tree_ids: pd.Series) -> list[Finding]:
+    """A warning per tree whose record names a plot or village that does not cover it."""
     findings: list[Finding] = []
-    if polys is None or id_field not in polys.columns or len(polys) == 0:
-        return record, located, findings
-    poly_ids = polys[id_field].astype(object).where(polys[id_field].notna(), None).to_numpy()
-    best, pair_pt, pair_poly = covering_lowest(trees.geometry.to_numpy(), polys.geometry.to_numpy(),
-                                               np.array([str(v) if v is not None else "" for v in poly_ids]))
-    hit = best >= 0
-    located[hit] = poly_ids[best[hit]]
-    given = record.notna().to_numpy()
-    # A record agrees when one of the polygons covering the point carries the recorded value.
-    codes, uniques = pd.factorize(pd.Series([str(v) for v in poly_ids], dtype=object))
-    lookup = {v: i for i, v in enumerate(uniques)}
-    k = len(uniques) + 1
-    pair_keys = pair_pt.astype("int64") * k + codes[pair_poly]
-    rec_idx = np.flatnonzero(given)
-    rec_codes = np.array([lookup.get(str(v), len(uniques)) for v in record.iloc[rec_idx]], dtype="int64")
-    agree = np.isin(rec_idx.astype("int64") * k + rec_codes, pair_keys)
-    if prefer is not None:
-        pref = prefer.astype(object)
-        p_idx = np.flatnonzero(pref.notna().to_numpy() & hit)
-        p_codes = np.array([lookup.get(str(v), len(uniques)) for v in pref.iloc[p_idx]], dtype="int64")
-        covers = np.isin(p_idx.astype("int64") * k + p_codes, pair_keys)
-        located.iloc[p_idx[covers]] = pref.iloc[p_idx[covers]].to_numpy()
-    disagree = rec_idx[~agree]
-    for i in disagree[:MAX_FINDINGS]:
-        where = located.iloc[i]
+    for i in at.disagree[:MAX_FINDINGS]:
+        where, said = at.located.iloc[i], at.record.iloc[i]
         findings.append(Finding(
             "infected_trees", str(tree_ids.iloc[i]), "warning", f"{id_field}_mismatch",
-            f"the record says {what} {record.iloc[i]}, but the tree lies "
+            f"the record says {what} {said}, but the tree lies "
             + (f"in {what} {where}" if where is not None else f"outside every {what}")
-            + f"; counted under {record.iloc[i]} (the record wins): correct the record or the coordinates",
-            f"记录中的{_WHAT_ZH[what]}为 {record.iloc[i]}，但该树位于"
+            + f"; counted under {said} (the record wins): correct the record or the coordinates",
+            f"记录中的{_WHAT_ZH[what]}为 {said}，但该树位于"
             + (f"{_WHAT_ZH[what]} {where}" if where is not None else f"所有{_WHAT_ZH[what]}之外")
-            + f"；按记录计入 {record.iloc[i]}：请更正记录或坐标"))
-    if len(disagree) > MAX_FINDINGS:
+            + f"；按记录计入 {said}：请更正记录或坐标"))
+    if len(at.disagree) > MAX_FINDINGS:
         findings.append(Finding("infected_trees", "…", "warning", f"{id_field}_mismatch",
-                                f"and {len(disagree) - MAX_FINDINGS} more like these",
-                                f"另有 {len(disagree) - MAX_FINDINGS} 条同类问题"))
-    values = record.where(record.notna(), located)
-    return values, located, findings
+                                f"and {len(at.disagree) - MAX_FINDINGS} more like these",
+                                f"另有 {len(at.disagree) - MAX_FINDINGS} 条同类问题"))
+    return findings
 
 
 def locate_trees(township: Township) -> tuple[gpd.GeoDataFrame, list[Finding]]:
@@ -271,26 +209,28 @@ def locate_trees(township: Township) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     plots = township.optional("forest_plots")
     villages = township.optional("villages")
     findings: list[Finding] = []
-    plot_values, plot_located, found_plots = _locate(trees, plots, "plot_id", "plot", ids)
-    findings += found_plots
-    trees["plot_id"] = plot_values
+    plot_at = locate(trees, plots, "plot_id")
+    findings += _mismatch_findings(plot_at, "plot_id", "plot", ids)
+    plot_located = plot_at.located
+    trees["plot_id"] = plot_at.values
     plot_village = None
     if plots is not None and "village" in plots.columns:
         lookup = dict(zip(plots["plot_id"].astype(str), plots["village"], strict=False))
         plot_village = trees["plot_id"].map(lambda p: lookup.get(str(p)) if p is not None else None)
     if villages is not None:
-        village_values, village_located, found_villages = _locate(trees, villages, "village", "village", ids,
-                                                                  prefer=plot_village)
-        findings += found_villages
+        village_at = locate(trees, villages, "village", prefer=plot_village)
+        findings += _mismatch_findings(village_at, "village", "village", ids)
+        village_values, village_located = village_at.values, village_at.located
     else:
-        village_values = _text(trees["village"]) if "village" in trees.columns else pd.Series(None, index=trees.index)
+        village_values = (blank_to_none(trees["village"]) if "village" in trees.columns
+                          else pd.Series(None, index=trees.index))
         village_located = pd.Series(None, index=trees.index, dtype=object)
     if plot_village is not None:
         # No villages layer, or a tree outside it: the village of the tree's plot.
         village_values = village_values.where(village_values.notna(), plot_village)
     trees["village"] = village_values
     if plots is not None:
-        findings += _outside_findings(ids, plot_located.isna() & _text(trees["plot_id"]).isna(), "plot")
+        findings += _outside_findings(ids, plot_located.isna() & blank_to_none(trees["plot_id"]).isna(), "plot")
     if villages is not None:
         findings += _outside_findings(ids, village_located.isna() & trees["village"].isna(), "village")
     return trees, findings
@@ -458,17 +398,12 @@ def infected_plots(township: Township, trees: gpd.GeoDataFrame, infected: np.nda
 
 
 def _village_order(township: Township, present: pd.Series) -> list[str]:
-    """Villages in the villages layer's order, then others named by records, then (outside)."""
-    order: list[str] = []
-    villages = township.optional("villages")
-    if villages is not None and "village" in villages.columns:
-        order += [str(v) for v in villages["village"].dropna().tolist()]
-    for v in present.dropna().astype(str):
-        if v not in order and v != OUTSIDE:
-            order.append(v)
+    """Villages in :func:`~geo_township.locate.village_order`, then (outside) when present."""
+    names = [v for v in present.dropna().astype(str) if v != OUTSIDE]
+    order = village_order(township.optional("villages"), names)
     if (present.astype(str) == OUTSIDE).any():
         order.append(OUTSIDE)
-    return list(dict.fromkeys(order))
+    return order
 
 
 # --------------------------------------------------------------------------- the main table

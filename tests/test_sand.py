@@ -13,7 +13,8 @@ from _rivers_township import CRS, SITES, X0, Y0, make_township
 from shapely.geometry import LineString, Point, box
 
 from geo_township.layers import load_township
-from geo_township.rivers import reach_keys, village_by_location
+from geo_township.locate import village_by_location
+from geo_township.rivers import reach_keys
 from geo_township.sand import (
     nearest_reach,
     sand_overlays,

@@ -14,8 +14,8 @@ import pytest
 from shapely.geometry import box
 
 from geo_township.layers import load_township
+from geo_township.locate import covering_lowest
 from geo_township.trees import (
-    covering_lowest,
     deadline_cutoff,
     overdue_trees,
     season_bounds,

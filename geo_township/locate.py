@@ -1,0 +1,209 @@
+"""Where a feature lies: the one rule for point → plot, point → village, polygon → village,
+and the one order in which villages are listed. Every analysis and the map use it, so a
+village's numbers are the same wherever they are shown.
+
+Rules (:data:`EDGE_RULE`, :data:`RECORD_RULE`; also in each Result's provenance):
+
+* **Covering.** A point lies in a polygon when the closed polygon covers it (its edge
+  included). A line or polygon lies where a point inside it lies
+  (:func:`shapely.point_on_surface` for polygons, the first vertex's side does not matter).
+* **Shared edges.** A point on the edge shared by several polygons goes to the first of
+  them in the layer's listing order: plots by plot_id in text order, villages in the
+  village order below. A preferred polygon that also covers the point wins: a tree on a
+  village border goes with its plot's village.
+* **Records.** A feature whose record names a village or plot keeps it; the location only
+  fills the blanks, and disagreements are returned for the analysis to report.
+* **Village order.** Villages are listed by their ``code`` when every village has one, else
+  in the villages layer's order; then names that only records use (in order of first
+  appearance), then the unassigned and outside rows, then the Total.
+
+Every function takes geometries that share one CRS (a township's layers do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+EDGE_RULE = ("a point on the edge shared by several polygons goes to the first of those whose closed polygon "
+             "covers it: the lowest plot_id in text order, or the first village in the village order (by code, "
+             "else as in the villages layer); on a village border a tree goes with its plot's village when "
+             "that village covers it; lines and polygons lie where a point inside them lies")
+EDGE_RULE_ZH = ("位于多个多边形公共边上的点归入覆盖它的多边形中排序最前者：小班按小班号文本顺序，"
+                "村按村的排列顺序（有村代码按代码，否则按图层顺序）；村界上的树优先归入其所在小班的村"
+                "（若该村覆盖此点）；线和面按其内部一点定位")
+RECORD_RULE = ("a record that names its village or plot keeps it; the location fills only blank records, "
+               "and a record the location contradicts is reported")
+RECORD_RULE_ZH = "记录已填写村或小班的以记录为准；仅空白记录按位置补填，记录与位置不符的予以提示"
+
+_POLYGON_TYPE_IDS = (3, 6)  # shapely type ids of Polygon and MultiPolygon
+
+
+def blank_to_none(values: pd.Series) -> pd.Series:
+    """``values`` as objects, with missing values and blank text (spaces only) as None."""
+    out = values.astype(object)
+    return out.where(out.notna() & (out.astype(str).str.strip() != ""), None)
+
+
+def inside_points(geoms: np.ndarray) -> np.ndarray:
+    """A point inside each geometry: polygons by :func:`shapely.point_on_surface`, other
+    geometries as they are (a point is its own; a line is located by itself)."""
+    geoms = np.asarray(geoms, dtype=object)
+    polys = np.isin(shapely.get_type_id(geoms), _POLYGON_TYPE_IDS)
+    out = geoms.copy()
+    if polys.any():
+        out[polys] = shapely.point_on_surface(geoms[polys])
+    return out
+
+
+def covering_lowest(points: np.ndarray, polygons: np.ndarray, ids: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each point, the index of the polygon with the lowest id (text order) whose closed
+    polygon covers it, or -1. See :func:`covering_first`."""
+    return covering_first(points, polygons, np.argsort(np.asarray(ids).astype(str), kind="stable"))
+
+
+def covering_first(points: np.ndarray, polygons: np.ndarray, order: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each point, the index of the first polygon in ``order`` (polygon indices, first
+    first) whose closed polygon covers it, or -1.
+
+    Vectorised: an STRtree on the points is queried with the polygons, the direction that
+    costs least per point. Returns ``(best, pair_point, pair_polygon)``; the pairs list every
+    (point, covering polygon) for checking records against locations.
+    """
+    n = len(points)
+    best = np.full(n, -1, dtype="int64")
+    if n == 0 or len(polygons) == 0:
+        empty = np.zeros(0, dtype="int64")
+        return best, empty, empty
+    tree = shapely.STRtree(points)
+    poly_idx, pt_idx = tree.query(polygons, predicate="intersects")
+    order = np.asarray(order, dtype="int64")
+    rank = np.empty(len(order), dtype="int64")
+    rank[order] = np.arange(len(order))
+    key = np.full(n, len(order), dtype="int64")
+    np.minimum.at(key, pt_idx, rank[poly_idx])
+    hit = key < len(order)
+    best[hit] = order[key[hit]]
+    return best, pt_idx, poly_idx
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where features lie in one polygon layer, and what their records say.
+
+    ``values`` is the answer of :data:`RECORD_RULE` (the record, else the location);
+    ``located`` the location's own answer (None outside every polygon); ``record`` the
+    record's value (None when blank); ``disagree`` the positions of records that name a
+    polygon which does not cover the feature.
+    """
+
+    values: pd.Series
+    located: pd.Series
+    record: pd.Series
+    disagree: np.ndarray
+
+
+def locate(features: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame | None, id_field: str, *,
+           prefer: pd.Series | None = None) -> Located:
+    """Settle ``id_field`` (``plot_id`` or ``village``) of each feature by :data:`EDGE_RULE`
+    and :data:`RECORD_RULE` against the polygons that carry it.
+
+    ``prefer`` (per feature) wins over the lowest-id rule when its polygon also covers the
+    feature. With no polygon layer (or no such field in it) the records stand alone.
+    """
+    index = features.index
+    record = (blank_to_none(features[id_field]) if id_field in features.columns
+              else pd.Series(None, index=index, dtype=object))
+    located = pd.Series(None, index=index, dtype=object)
+    if polygons is None or id_field not in polygons.columns or len(polygons) == 0 or len(features) == 0:
+        return Located(record, located, record, np.zeros(0, dtype="int64"))
+    poly_ids = polygons[id_field].astype(object).where(polygons[id_field].notna(), None).to_numpy()
+    id_text = np.array([str(v) if v is not None else "" for v in poly_ids])
+    points = inside_points(features.geometry.to_numpy())
+    best, pair_pt, pair_poly = covering_first(points, polygons.geometry.to_numpy(),
+                                              listing_order(polygons, id_field))
+    hit = best >= 0
+    located[hit] = poly_ids[best[hit]]
+    codes, uniques = pd.factorize(pd.Series(id_text, dtype=object))
+    lookup = {v: i for i, v in enumerate(uniques)}
+    k = len(uniques) + 1
+    pair_keys = pair_pt.astype("int64") * k + codes[pair_poly]
+
+    def covered(positions: np.ndarray, names: Iterable[object]) -> np.ndarray:
+        wanted = np.array([lookup.get(str(v), len(uniques)) for v in names], dtype="int64")
+        return np.isin(positions.astype("int64") * k + wanted, pair_keys)
+
+    given = np.flatnonzero(record.notna().to_numpy())
+    agree = covered(given, record.iloc[given])
+    if prefer is not None:
+        pref = prefer.astype(object)
+        p_idx = np.flatnonzero(pref.notna().to_numpy() & hit)
+        ok = covered(p_idx, pref.iloc[p_idx])
+        located.iloc[p_idx[ok]] = pref.iloc[p_idx[ok]].to_numpy()
+    values = record.where(record.notna(), located)
+    return Located(values, located, record, given[~agree])
+
+
+def listing_order(polygons: gpd.GeoDataFrame, id_field: str) -> np.ndarray:
+    """Positions of ``polygons`` in their listing order: villages in :func:`village_order`
+    (by code when every village has one, else as in the layer), anything else by
+    ``id_field`` in text order."""
+    if id_field == "village" and "code" in polygons.columns and polygons["code"].notna().all():
+        return np.argsort(polygons["code"].astype(str).to_numpy(), kind="stable")
+    if id_field == "village":
+        return np.arange(len(polygons))
+    return np.argsort(polygons[id_field].astype(str).to_numpy(), kind="stable")
+
+
+def village_by_location(geoms: np.ndarray, villages: gpd.GeoDataFrame | None) -> np.ndarray:
+    """The village each geometry lies in by :data:`EDGE_RULE`, else None (records ignored)."""
+    out = np.full(len(geoms), None, dtype=object)
+    if villages is None or "village" not in villages.columns or not len(geoms):
+        return out
+    frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(np.asarray(geoms, dtype=object), crs=villages.crs))
+    return locate(frame, villages, "village").located.to_numpy(dtype=object)
+
+
+def fill_villages(recorded: np.ndarray, geoms: np.ndarray, villages: gpd.GeoDataFrame | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``recorded`` (the record's village per feature) with the blanks (None, NaN or empty
+    text) filled in by location (:data:`RECORD_RULE`); also returns which were filled."""
+    values = np.asarray(recorded, dtype=object).copy()
+    blank = blank_to_none(pd.Series(values, dtype=object)).isna().to_numpy(dtype=bool)
+    filled = np.zeros(len(values), dtype=bool)
+    if not blank.any() or villages is None:
+        return values, filled
+    found = village_by_location(np.asarray(geoms, dtype=object)[blank], villages)
+    values[blank] = found
+    filled[blank] = pd.notna(found)
+    return values, filled
+
+
+def village_order(villages: gpd.GeoDataFrame | None, present: Iterable[object] = ()) -> list[str]:
+    """Village names in the one listing order (see the module's rules): by code when every
+    village has one, else as in the layer; then names in ``present`` the layer lacks."""
+    order: list[str] = []
+    if villages is not None and "village" in villages.columns:
+        names = villages["village"].to_numpy(dtype=object)[listing_order(villages, "village")]
+        order += [str(v) for v in names if pd.notna(v)]
+    order += [str(v) for v in present if v is not None and not (isinstance(v, float) and np.isnan(v))]
+    return list(dict.fromkeys(order))
+
+
+def order_rows_by_village(table: pd.DataFrame, villages: gpd.GeoDataFrame | None, *, column: str,
+                          last: Iterable[str] = ()) -> pd.DataFrame:
+    """Rows of a per-village table in :func:`village_order`; names in ``last`` (the
+    unassigned, outside and Total rows, in that order) after every village."""
+    tail = list(last)
+    names = [v for v in village_order(villages, table[column].tolist()) if v not in tail]
+    rank = {name: i for i, name in enumerate(names + tail)}
+    key = table[column].map(lambda g: rank.get(str(g), len(rank)))
+    return table.assign(_order=key).sort_values("_order", kind="stable").drop(columns="_order").reset_index(
+        drop=True)
