@@ -25,8 +25,21 @@ CGCS2000_A = 6378137.0
 CGCS2000_RF = 298.257222101
 
 # China's rough extent in lon/lat (with a margin): used to recognise geographic coordinates.
+# The one home of these numbers; test a point with :func:`in_china`.
 CHINA_LON = (73.0, 136.0)
 CHINA_LAT = (3.0, 54.0)
+
+# The longitudes the 3-degree Gauss–Krüger zones 75°E–135°E cover (±1.5° around their
+# central meridians): where a CGCS2000 GK zone is the working CRS. Not China's extent.
+GK3_LON = (73.5, 136.5)
+
+
+def in_china(lon, lat) -> np.ndarray:
+    """Per point: does this longitude/latitude lie inside China's rough extent
+    (:data:`CHINA_LON`, :data:`CHINA_LAT`, bounds included)? NaN gives False."""
+    lon = np.asarray(lon, dtype="float64")
+    lat = np.asarray(lat, dtype="float64")
+    return (lon >= CHINA_LON[0]) & (lon <= CHINA_LON[1]) & (lat >= CHINA_LAT[0]) & (lat <= CHINA_LAT[1])
 
 
 @dataclass(frozen=True)
@@ -71,7 +84,7 @@ def working_crs_for(lon_min: float, lon_max: float, lat: float | None = None) ->
     3-degree GK zone (no prefix) in China; elsewhere the WGS84 UTM zone (so the library
     still measures correctly on data from outside China)."""
     lon = (lon_min + lon_max) / 2.0
-    if 73.5 <= lon <= 136.5:
+    if GK3_LON[0] <= lon <= GK3_LON[1]:
         return CRS.from_epsg(gk3_epsg(lon))
     zone = int((lon + 180.0) // 6.0) % 60 + 1
     south = lat is not None and lat < 0
@@ -96,7 +109,7 @@ def infer_crs(x: np.ndarray, y: np.ndarray, *, gk_zone: int | None = None) -> In
         raise CRSError("the layer has no coordinates to infer a coordinate system from")
     x, y = x[finite], y[finite]
     xmin, xmax, ymin, ymax = x.min(), x.max(), y.min(), y.max()
-    if CHINA_LON[0] <= xmin and xmax <= CHINA_LON[1] and CHINA_LAT[0] <= ymin and ymax <= CHINA_LAT[1]:
+    if in_china(x, y).all():
         return Inferred(CGCS2000, "longitude/latitude in China → CGCS2000 (EPSG:4490)")
     northing_ok = 1e6 <= ymin and ymax < 1e7
     if 1e7 <= xmin and xmax < 1e8 and northing_ok:
@@ -161,6 +174,8 @@ _BD_X_PI = np.pi * 3000.0 / 180.0
 
 
 def _outside_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Where the GCJ-02 shift is not applied: the published formula's own bounds, kept
+    as the map apps use them (deliberately not :data:`CHINA_LON`/:data:`CHINA_LAT`)."""
     return (lon < 72.004) | (lon > 137.8347) | (lat < 0.8293) | (lat > 55.8271)
 
 

@@ -4,7 +4,8 @@ GeoParquet, and CSV/XLSX with coordinate columns.
 Readers return the file's own fields and CRS (or none); mapping to canonical fields,
 CRS inference and reprojection happen in :mod:`geo_township.layers`. Every failure is a
 :class:`~geo_township.errors.LayerReadError` that names the file and, where it can, the
-row, with a fix.
+row, with a fix. CSV/XLSX tables are read by :mod:`geo_township.io.points`, which holds
+the rule for coordinate columns.
 """
 
 from __future__ import annotations
@@ -20,23 +21,23 @@ import numpy as np
 import pandas as pd
 
 from geo_township.errors import LayerReadError
-from geo_township.kinds import normalise_name
+from geo_township.io.points import (
+    TABLE_SUFFIXES,
+    WKT_NAMES,
+    PointTable,
+    exception_text,
+    find_column,
+    read_point_table,
+)
 
 log = logging.getLogger(__name__)
 
 GDAL_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".kml", ".kmz", ".gpx", ".zip", ".fgb", ".gml", ".tab", ".mif"}
-TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls"}
 PARQUET_SUFFIXES = {".parquet", ".geoparquet"}
 
 # Housekeeping columns the LIBKML driver adds to every placemark.
 KML_HOUSEKEEPING = ("timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude", "visibility",
                     "drawOrder", "icon", "snippet")
-
-LON_NAMES = ("经度", "lon", "lng", "long", "longitude", "东经", "gps经度", "经度(°)", "x经度")
-LAT_NAMES = ("纬度", "lat", "latitude", "北纬", "gps纬度", "纬度(°)", "y纬度")
-EAST_NAMES = ("东坐标", "x", "easting", "east", "x坐标", "横坐标", "e", "坐标x", "东向坐标")
-NORTH_NAMES = ("北坐标", "y", "northing", "north", "y坐标", "纵坐标", "n", "坐标y", "北向坐标")
-WKT_NAMES = ("wkt", "geometry", "geom", "shape", "几何")
 
 
 @dataclass
@@ -131,13 +132,8 @@ def _gdal_layers(path: Path) -> list[str]:
     try:
         return [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # noqa: BLE001 - pyogrio raises DataSourceError for corrupt files
-        raise LayerReadError(f"cannot open the file: {_gdal_message(exc)}", path=path,
+        raise LayerReadError(f"cannot open the file: {exception_text(exc)}", path=path,
                              hint="the file may be damaged or only partly copied; export it again") from None
-
-
-def _gdal_message(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:300]
 
 
 def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry: str | None) -> RawLayer:
@@ -194,7 +190,7 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
                     notes.append("some field names or values end in a broken character (cut at the "
                                  "shapefile's 10-byte limit); the broken bytes were dropped")
         except Exception as exc:  # noqa: BLE001 - any GDAL/driver failure becomes a message naming the file
-            raise LayerReadError(f"cannot read the file: {_gdal_message(exc)}", path=path,
+            raise LayerReadError(f"cannot read the file: {exception_text(exc)}", path=path,
                                  where=f"layer {name}" if name else None,
                                  hint="the file may be damaged or only partly copied; export it again") from None
         if len(gdf):
@@ -289,7 +285,7 @@ def _read_parquet(path: Path) -> RawLayer:
     try:
         gdf = gpd.read_parquet(path)
     except Exception as exc:  # noqa: BLE001 - any GDAL/driver failure becomes a message naming the file
-        raise LayerReadError(f"cannot read the GeoParquet file: {_gdal_message(exc)}", path=path,
+        raise LayerReadError(f"cannot read the GeoParquet file: {exception_text(exc)}", path=path,
                              hint="write it again with GeoPandas' to_parquet or GDAL >= 3.8") from None
     return RawLayer(gdf, path)
 
@@ -297,140 +293,30 @@ def _read_parquet(path: Path) -> RawLayer:
 # --------------------------------------------------------------------------- CSV / XLSX
 
 
-def _decode_text(path: Path, encoding: str | None) -> tuple[str, str]:
-    data = path.read_bytes()
-    if encoding:
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise LayerReadError(f"the file is not valid {encoding} text (line {line})", path=path,
-                                 hint="correct encoding in township.toml, or save the file as CSV UTF-8") from None
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        guess = ""
-        try:
-            data.decode("gb18030")
-            guess = ' It looks like GBK (Chinese Windows); add encoding = "gbk" to this layer in township.toml, or'
-        except UnicodeDecodeError:
-            pass
-        raise LayerReadError(
-            f"the file is not UTF-8 text (first bad byte on line {line})", path=path,
-            hint=f"{guess} in Excel use Save As → 'CSV UTF-8 (Comma delimited)'",
-        ) from None
-
-
-def _sniff_separator(first_line: str) -> str:
-    counts = {sep: first_line.count(sep) for sep in (",", "\t", ";", "|")}
-    return max(counts, key=counts.get) if max(counts.values()) else ","
-
-
-def _find(columns, names) -> str | None:
-    folded = {normalise_name(c): c for c in columns}
-    for name in names:
-        col = folded.get(normalise_name(name))
-        if col is not None:
-            return col
-    return None
-
-
-_DMS = re.compile(
-    r"^\s*(?P<deg>-?\d+(?:\.\d+)?)\s*[°度:]\s*(?:(?P<min>\d+(?:\.\d+)?)\s*['′分:]?\s*)?"
-    r"(?:(?P<sec>\d+(?:\.\d+)?)\s*(?:\"|″|''|秒)?)?\s*(?P<hem>[NSEW东西南北])?\s*$"
-)
-
-
-def parse_coordinate_column(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Numbers or degree-minute-second text (117°30'15.2") → floats.
-
-    Returns ``(values, bad)``: ``bad`` marks non-empty cells that are not coordinates.
-    """
-    text = values.astype("string").str.strip()
-    num = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").to_numpy(dtype="float64",
-                                                                                          na_value=np.nan)
-    empty = text.isna() | (text == "")
-    todo = np.isnan(num) & ~empty.to_numpy()
-    if todo.any():
-        parts = text[todo].str.extract(_DMS)
-        deg = pd.to_numeric(parts["deg"], errors="coerce")
-        minutes = pd.to_numeric(parts["min"], errors="coerce").fillna(0.0)
-        sec = pd.to_numeric(parts["sec"], errors="coerce").fillna(0.0)
-        sign = np.where(parts["hem"].isin(["S", "W", "西", "南"]).to_numpy(dtype=bool)
-                        | (deg < 0).fillna(False).to_numpy(dtype=bool), -1.0, 1.0)
-        val = sign * (deg.abs() + minutes / 60.0 + sec / 3600.0)
-        num[todo] = val.to_numpy(dtype="float64", na_value=np.nan)
-    bad = np.isnan(num) & ~empty.to_numpy()
-    return num, bad
-
-
-def _looks_like(values: np.ndarray, lo: float, hi: float) -> bool:
-    v = values[np.isfinite(values)]
-    return bool(len(v)) and bool(((v >= lo) & (v <= hi)).mean() > 0.95)
-
-
 def read_table_points(path: Path, *, sheet: str | None = None, encoding: str | None = None) -> RawLayer:
     """Read a CSV or XLSX table whose rows are points with coordinate columns.
 
-    Coordinate columns are found by name (经度/纬度, lon/lat, 东坐标/北坐标, x/y …) or a WKT
-    column. Surveyors' X/Y (X = north in Chinese practice) and swapped lon/lat are
-    recognised by their values and put right, with a note. Row numbers in messages are
-    the lines a user sees in Excel (header = line 1).
+    Coordinate columns are found by name (经度/纬度, lon/lat, 东坐标/北坐标, x/y …; the rule
+    of :func:`geo_township.io.points.locate_coordinates`) or a WKT column. Surveyors' X/Y
+    (X = north in Chinese practice) and swapped lon/lat are recognised by their values and
+    put right, with a note. Row numbers in messages are the lines a user sees in Excel
+    (header = line 1). A row with a coordinate that is not a number refuses the file; rows
+    without coordinates are left out and listed.
     """
-    notes: list[str] = []
-    suffix = path.suffix.lower()
-    first_data_line = 2
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        df, first_data_line = _read_excel(path, sheet)
-        encoding = None
-    else:
-        text, encoding = _decode_text(path, encoding)
-        if not text.strip():
-            raise LayerReadError("the file is empty", path=path, hint="export the table again")
-        import io
-
-        sep = "\t" if suffix == ".tsv" else _sniff_separator(text.splitlines()[0])
-        try:
-            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise LayerReadError(f"the table cannot be parsed: {exc}", path=path,
-                                 hint="open it in Excel and save it again as CSV UTF-8") from None
-    df.columns = [str(c).strip() for c in df.columns]
-    df = df.replace({"": None})
-    rows = pd.Series(np.asarray(df.index, dtype="int64") + first_data_line, index=df.index)
-
-    wkt_col = _find(df.columns, WKT_NAMES)
-    xcol = _find(df.columns, LON_NAMES)
-    ycol = _find(df.columns, LAT_NAMES)
-    geographic = xcol is not None and ycol is not None
-    if not geographic:
-        xcol, ycol = _find(df.columns, EAST_NAMES), _find(df.columns, NORTH_NAMES)
-    if (xcol is None or ycol is None) and wkt_col is not None:
-        return _wkt_table(path, df, wkt_col, rows, encoding)
-    if xcol is None or ycol is None:
+    table = read_point_table(path, sheet=sheet, encoding=encoding)
+    df, rows, coords = table.table, table.lines, table.coords
+    if coords is None:
+        wkt_col = find_column(df.columns, WKT_NAMES)
+        if wkt_col is not None:
+            return _wkt_table(path, df, wkt_col, rows, table.encoding)
         raise LayerReadError(
             "no coordinate columns found", path=path,
             hint="name them 经度/纬度 or lon/lat (degrees), or 东坐标/北坐标 or x/y (metres); columns in the "
             "file: " + ", ".join(map(str, df.columns)),
         )
-    x, xbad = parse_coordinate_column(df[xcol])
-    y, ybad = parse_coordinate_column(df[ycol])
-    bad = xbad | ybad
-    if bad.any():
-        lines = rows[bad].tolist()
-        sample = ", ".join(f"line {n}" for n in lines[:5]) + (" …" if len(lines) > 5 else "")
-        raise LayerReadError(
-            f"{len(lines)} row(s) have coordinates that are not numbers ({sample}; "
-            f"e.g. {df[xcol][bad].iloc[0]!r}, {df[ycol][bad].iloc[0]!r})", path=path,
-            hint=f"write {xcol}/{ycol} as decimal numbers such as 117.512345 or as 117°30'44\"",
-        )
-    if geographic and _looks_like(x, 3, 54) and _looks_like(y, 73, 136):
-        x, y = y, x
-        notes.append(f"columns {xcol}/{ycol} hold latitude/longitude the other way round; swapped")
-    elif not geographic and _looks_like(x, 1e6, 1e7) and (_looks_like(y, 1e5, 1e6) or _looks_like(y, 1e7, 1e8)):
-        x, y = y, x
-        notes.append(f"{xcol} holds northings and {ycol} eastings (surveyors' convention, X = north); swapped")
+    _refuse_bad_coordinates(table)
+    notes = [coords.note] if coords.note else []
+    x, y = coords.x, coords.y
     missing = ~np.isfinite(x) | ~np.isfinite(y)
     dropped = None
     if missing.any():
@@ -441,10 +327,26 @@ def read_table_points(path: Path, *, sheet: str | None = None, encoding: str | N
         notes.append(f"{len(lines)} row(s) without coordinates left out: "
                      + ", ".join(f"line {n}" for n in lines[:10]) + (" …" if len(lines) > 10 else ""))
     keep = ~missing
-    attrs = df.drop(columns=[xcol, ycol])[keep].reset_index(drop=True)
+    attrs = table.attributes[keep].reset_index(drop=True)
     attrs["source_row"] = rows[keep].to_numpy()
     gdf = gpd.GeoDataFrame(attrs, geometry=gpd.points_from_xy(x[keep], y[keep]), crs=None)
-    return RawLayer(gdf, path, sheet, encoding, notes, dropped)
+    return RawLayer(gdf, path, sheet, table.encoding, notes, dropped)
+
+
+def _refuse_bad_coordinates(table: PointTable) -> None:
+    """A layer's coordinates must all be numbers: name the lines that are not."""
+    coords, df = table.coords, table.table
+    bad = coords.bad
+    if not bad.any():
+        return
+    xcol, ycol = coords.named
+    lines = table.lines[bad].tolist()
+    sample = ", ".join(f"line {n}" for n in lines[:5]) + (" …" if len(lines) > 5 else "")
+    raise LayerReadError(
+        f"{len(lines)} row(s) have coordinates that are not numbers ({sample}; "
+        f"e.g. {df[xcol][bad].iloc[0]!r}, {df[ycol][bad].iloc[0]!r})", path=table.path,
+        hint=f"write {xcol}/{ycol} as decimal numbers such as 117.512345 or as 117°30'44\"",
+    )
 
 
 def _wkt_table(path: Path, df: pd.DataFrame, col: str, rows: pd.Series, encoding: str | None) -> RawLayer:
@@ -461,29 +363,3 @@ def _wkt_table(path: Path, df: pd.DataFrame, col: str, rows: pd.Series, encoding
     attrs = df.drop(columns=[col]).reset_index(drop=True)
     attrs["source_row"] = rows.to_numpy()
     return RawLayer(gpd.GeoDataFrame(attrs, geometry=geoms, crs=None), path, None, encoding)
-
-
-def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, int]:
-    """Read a sheet; the header is the first of the top 10 rows that names coordinates."""
-    try:
-        book = pd.ExcelFile(path)
-    except Exception as exc:  # noqa: BLE001 - any GDAL/driver failure becomes a message naming the file
-        raise LayerReadError(f"cannot open the workbook: {_gdal_message(exc)}", path=path,
-                             hint="save it again from Excel as .xlsx") from None
-    if sheet is not None and sheet not in book.sheet_names:
-        raise LayerReadError(f"no sheet {sheet!r} in the workbook", path=path,
-                             hint='set layer = "SHEET" in township.toml to one of: ' + ", ".join(book.sheet_names))
-    name = sheet if sheet is not None else book.sheet_names[0]
-    raw = pd.read_excel(book, sheet_name=name, header=None, dtype=str, nrows=10)
-    header = 0
-    wanted = {normalise_name(n) for n in (*LON_NAMES, *LAT_NAMES, *EAST_NAMES, *NORTH_NAMES, *WKT_NAMES)}
-    for i in range(len(raw)):
-        cells = {normalise_name(v) for v in raw.iloc[i].dropna()}
-        if len(cells & wanted) >= 1 and len(cells) >= 2:
-            header = i
-            break
-    df = pd.read_excel(book, sheet_name=name, header=header, dtype=str)
-    df = df.dropna(how="all")
-    df = df.loc[:, [not str(c).startswith("Unnamed:") or df[c].notna().any() for c in df.columns]]
-    df = df.where(df.notna(), None)
-    return df, header + 2

@@ -1,0 +1,273 @@
+"""Tables whose rows are points: CSV/TSV/TXT and XLSX files with coordinate columns.
+
+One reader (:func:`read_point_table`) and one rule for coordinate columns
+(:func:`locate_coordinates`), shared by the layer reader (:mod:`geo_township.io.read`) and
+the survey import (:mod:`geo_township.treeimport`):
+
+* columns are found by name — longitude/latitude (经度/纬度, lon/lat …) first, else
+  easting/northing (东坐标/北坐标, x/y …);
+* cells may be numbers or degree-minute-second text (117°30'15.2");
+* columns named as longitude/latitude but holding numbers beyond ±180 are metres, not
+  degrees;
+* latitude/longitude written the other way round, and surveyors' X/Y (X = north in Chinese
+  practice), are recognised by their values and put right.
+
+Row numbers are the lines a user sees in Excel or a text editor (header = line 1).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from geo_township.crs import CHINA_LAT, CHINA_LON
+from geo_township.errors import LayerReadError
+from geo_township.kinds import normalise_name
+
+TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+TABLE_SUFFIXES = TEXT_SUFFIXES | EXCEL_SUFFIXES
+
+LON_NAMES = ("经度", "lon", "lng", "long", "longitude", "东经", "gps经度", "经度(°)", "x经度")
+LAT_NAMES = ("纬度", "lat", "latitude", "北纬", "gps纬度", "纬度(°)", "y纬度")
+EAST_NAMES = ("东坐标", "x", "easting", "east", "x坐标", "横坐标", "e", "坐标x", "东向坐标")
+NORTH_NAMES = ("北坐标", "y", "northing", "north", "y坐标", "纵坐标", "n", "坐标y", "北向坐标")
+WKT_NAMES = ("wkt", "geometry", "geom", "shape", "几何")
+
+_DMS = re.compile(
+    r"^\s*(?P<deg>-?\d+(?:\.\d+)?)\s*[°度:]\s*(?:(?P<min>\d+(?:\.\d+)?)\s*['′分:]?\s*)?"
+    r"(?:(?P<sec>\d+(?:\.\d+)?)\s*(?:\"|″|''|秒)?)?\s*(?P<hem>[NSEW东西南北])?\s*$"
+)
+
+
+def exception_text(exc: Exception) -> str:
+    """The first line of a library's error message (at most 300 characters), for messages
+    that name the file and say what went wrong without a traceback's noise."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]
+
+
+# --------------------------------------------------------------------------- text and sheets
+
+
+def decode_text(path: Path, encoding: str | None) -> tuple[str, str]:
+    """A text file's contents and the encoding they were read in.
+
+    Without ``encoding`` the file must be UTF-8 (a BOM is allowed); a file that is not
+    gets an error naming the first bad line and, when it decodes as GBK, saying so."""
+    data = path.read_bytes()
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise LayerReadError(f"the file is not valid {encoding} text (line {line})", path=path,
+                                 hint="correct encoding in township.toml, or save the file as CSV UTF-8") from None
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        guess = ""
+        try:
+            data.decode("gb18030")
+            guess = ' It looks like GBK (Chinese Windows); add encoding = "gbk" to this layer in township.toml, or'
+        except UnicodeDecodeError:
+            pass
+        raise LayerReadError(
+            f"the file is not UTF-8 text (first bad byte on line {line})", path=path,
+            hint=f"{guess} in Excel use Save As → 'CSV UTF-8 (Comma delimited)'",
+        ) from None
+
+
+def sniff_separator(first_line: str) -> str:
+    """The separator a text table uses: the commonest of , TAB ; | in its header line."""
+    counts = {sep: first_line.count(sep) for sep in (",", "\t", ";", "|")}
+    return max(counts, key=counts.get) if max(counts.values()) else ","
+
+
+def text_separator(path: Path, text: str) -> str:
+    """The separator of a decoded text table: TAB for .tsv, else sniffed from the header."""
+    return "\t" if path.suffix.lower() == ".tsv" else sniff_separator(text.splitlines()[0] if text else "")
+
+
+def read_text_table(path: Path, encoding: str | None, *, what: str = "file") -> tuple[pd.DataFrame, str]:
+    """A CSV/TSV/TXT table with every cell as text, and the encoding it was read in.
+    ``what`` names the file in the message for an empty one ("the survey file is empty")."""
+    text, encoding = decode_text(path, encoding)
+    if not text.strip():
+        raise LayerReadError(f"the {what} is empty", path=path, hint="export the table again")
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=text_separator(path, text), dtype=str, keep_default_na=False,
+                         skipinitialspace=True)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise LayerReadError(f"the table cannot be parsed: {exc}", path=path,
+                             hint="open it in Excel and save it again as CSV UTF-8") from None
+    return df, encoding
+
+
+def read_sheet(path: Path, sheet: str | None) -> tuple[pd.DataFrame, int]:
+    """A sheet of a workbook with every cell as text, and the Excel line of its first data
+    row. The header is the first of the top 10 rows that names coordinates (title rows
+    above it are skipped); wholly empty rows and unnamed empty columns are left out."""
+    try:
+        book = pd.ExcelFile(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes a message naming the file
+        raise LayerReadError(f"cannot open the workbook: {exception_text(exc)}", path=path,
+                             hint="save it again from Excel as .xlsx") from None
+    if sheet is not None and sheet not in book.sheet_names:
+        raise LayerReadError(f"no sheet {sheet!r} in the workbook", path=path,
+                             hint='set layer = "SHEET" in township.toml to one of: ' + ", ".join(book.sheet_names))
+    name = sheet if sheet is not None else book.sheet_names[0]
+    raw = pd.read_excel(book, sheet_name=name, header=None, dtype=str, nrows=10)
+    header = 0
+    wanted = {normalise_name(n) for n in (*LON_NAMES, *LAT_NAMES, *EAST_NAMES, *NORTH_NAMES, *WKT_NAMES)}
+    for i in range(len(raw)):
+        cells = {normalise_name(v) for v in raw.iloc[i].dropna()}
+        if len(cells & wanted) >= 1 and len(cells) >= 2:
+            header = i
+            break
+    df = pd.read_excel(book, sheet_name=name, header=header, dtype=str)
+    df = df.dropna(how="all")
+    df = df.loc[:, [not str(c).startswith("Unnamed:") or df[c].notna().any() for c in df.columns]]
+    df = df.where(df.notna(), None)
+    return df, header + 2
+
+
+# --------------------------------------------------------------------------- coordinate columns
+
+
+def find_column(columns, names) -> str | None:
+    """The first of ``names`` found among ``columns`` (compared by :func:`normalise_name`)."""
+    folded = {normalise_name(c): c for c in columns}
+    for name in names:
+        col = folded.get(normalise_name(name))
+        if col is not None:
+            return col
+    return None
+
+
+def find_coordinate_columns(columns) -> tuple[str | None, str | None, bool]:
+    """The coordinate columns by name: ``(x column, y column, named as longitude/latitude)``.
+    Longitude/latitude names win; else easting/northing names; a column missing is None."""
+    xcol, ycol = find_column(columns, LON_NAMES), find_column(columns, LAT_NAMES)
+    if xcol is not None and ycol is not None:
+        return xcol, ycol, True
+    return find_column(columns, EAST_NAMES), find_column(columns, NORTH_NAMES), False
+
+
+def parse_coordinate_column(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers or degree-minute-second text (117°30'15.2") → floats.
+
+    Returns ``(values, bad)``: ``bad`` marks non-empty cells that are not coordinates.
+    """
+    text = values.astype("string").str.strip()
+    num = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").to_numpy(dtype="float64",
+                                                                                          na_value=np.nan)
+    empty = text.isna() | (text == "")
+    todo = np.isnan(num) & ~empty.to_numpy()
+    if todo.any():
+        parts = text[todo].str.extract(_DMS)
+        deg = pd.to_numeric(parts["deg"], errors="coerce")
+        minutes = pd.to_numeric(parts["min"], errors="coerce").fillna(0.0)
+        sec = pd.to_numeric(parts["sec"], errors="coerce").fillna(0.0)
+        sign = np.where(parts["hem"].isin(["S", "W", "西", "南"]).to_numpy(dtype=bool)
+                        | (deg < 0).fillna(False).to_numpy(dtype=bool), -1.0, 1.0)
+        val = sign * (deg.abs() + minutes / 60.0 + sec / 3600.0)
+        num[todo] = val.to_numpy(dtype="float64", na_value=np.nan)
+    bad = np.isnan(num) & ~empty.to_numpy()
+    return num, bad
+
+
+def mostly_within(values: np.ndarray, lo: float, hi: float) -> bool:
+    """Do more than 95 % of the finite values lie in [lo, hi]? (False when there are none.)"""
+    v = values[np.isfinite(values)]
+    return bool(len(v)) and bool(((v >= lo) & (v <= hi)).mean() > 0.95)
+
+
+@dataclass(frozen=True)
+class PointColumns:
+    """A table's coordinate columns, as named and as they turned out to be."""
+
+    named: tuple[str, str]  # the (x, y) columns as found by name
+    x: np.ndarray  # eastings or longitudes, NaN where blank or not a coordinate
+    y: np.ndarray  # northings or latitudes
+    bad: np.ndarray  # non-empty cells (in either column) that are not coordinates
+    geographic: bool  # longitude/latitude (by name, and the values fit degrees)
+    swapped: bool = False  # the named x column held the y values (and the other way round)
+    note: str | None = None  # what was put right, for the user
+
+    @property
+    def east(self) -> str:
+        """The column that holds the eastings or longitudes."""
+        return self.named[1] if self.swapped else self.named[0]
+
+    @property
+    def north(self) -> str:
+        """The column that holds the northings or latitudes."""
+        return self.named[0] if self.swapped else self.named[1]
+
+
+def locate_coordinates(df: pd.DataFrame) -> PointColumns | None:
+    """Find and parse a table's coordinate columns (the rule in the module docstring);
+    None when no pair of columns is named as coordinates."""
+    xcol, ycol, geographic = find_coordinate_columns(df.columns)
+    if xcol is None or ycol is None:
+        return None
+    x, xbad = parse_coordinate_column(df[xcol])
+    y, ybad = parse_coordinate_column(df[ycol])
+    if geographic and not (mostly_within(x, -180, 180) and mostly_within(y, -180, 180)):
+        geographic = False  # headed 经度/纬度 but holding metres: read as eastings/northings
+    if geographic and mostly_within(x, *CHINA_LAT) and mostly_within(y, *CHINA_LON):
+        return PointColumns((xcol, ycol), y, x, xbad | ybad, geographic, True,
+                            f"columns {xcol}/{ycol} hold latitude/longitude the other way round; swapped")
+    if not geographic and mostly_within(x, 1e6, 1e7) and (mostly_within(y, 1e5, 1e6) or mostly_within(y, 1e7, 1e8)):
+        return PointColumns((xcol, ycol), y, x, xbad | ybad, geographic, True,
+                            f"{xcol} holds northings and {ycol} eastings (surveyors' convention, X = north); swapped")
+    return PointColumns((xcol, ycol), x, y, xbad | ybad, geographic)
+
+
+# --------------------------------------------------------------------------- the reader
+
+
+@dataclass
+class PointTable:
+    """A table read by :func:`read_point_table`."""
+
+    path: Path
+    table: pd.DataFrame  # every cell as text, None when empty; coordinate columns included
+    lines: pd.Series  # per row (same index as ``table``): the line a user sees
+    encoding: str | None  # of a text table; None for a workbook
+    coords: PointColumns | None  # None when no columns are named as coordinates
+
+    @property
+    def attributes(self) -> pd.DataFrame:
+        """The table without its coordinate columns."""
+        return self.table if self.coords is None else self.table.drop(columns=list(self.coords.named))
+
+
+def read_point_table(path: str | Path, *, sheet: str | None = None, encoding: str | None = None,
+                     what: str = "file") -> PointTable:
+    """Read a CSV/TSV/TXT or XLSX table of points: cells as text, the lines a user sees,
+    and its coordinate columns found and parsed by :func:`locate_coordinates`.
+
+    ``sheet`` picks a workbook's sheet (default: the first); ``encoding`` a text file's
+    encoding (default UTF-8, with a hint when it looks like GBK); ``what`` names the file
+    in the message for an empty one. Blank or unparsable coordinates are left to the
+    caller (NaN / ``coords.bad``): a layer refuses them, a survey names their lines.
+    """
+    path = Path(path)
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        df, first_line = read_sheet(path, sheet)
+        encoding = None
+    else:
+        df, encoding = read_text_table(path, encoding, what=what)
+        first_line = 2
+    df.columns = [str(c).strip() for c in df.columns]
+    df = df.replace({"": None})
+    lines = pd.Series(np.asarray(df.index, dtype="int64") + first_line, index=df.index)
+    return PointTable(path, df, lines, encoding, locate_coordinates(df))
