@@ -225,3 +225,11 @@ def test_real_gbk_river_shapefile(realdata):
     assert "长江" in names and "淮河" in names
     assert raw.gdf.crs is None  # no .prj: the layer loader infers it
     assert len(raw.gdf) == pyogrio.read_info(path)["features"] == 840
+
+
+def test_csv_metres_under_longitude_headings_are_swapped_like_xy(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("编号,经度,纬度\nA,3375000.5,39512345.2\n", encoding="utf-8")
+    raw = read_vector(path)
+    assert raw.gdf.geometry.iloc[0].x == pytest.approx(39512345.2)
+    assert any("surveyors' convention" in n for n in raw.notes)

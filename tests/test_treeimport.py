@@ -261,7 +261,7 @@ def test_shapefile_layers_are_refused_with_a_way_out(tiny_township: Path):
 HOOK = """
 import os, sys, time
 import pyogrio
-import geo_township.treeimport as ti
+import geo_township.treeimport.history as ti
 
 stage, marker = os.environ["CRASH_STAGE"], os.environ["CRASH_MARKER"]
 
@@ -557,3 +557,33 @@ def test_a_status_without_its_date_is_reported(tiny_township: Path):
     assert set(warned) == {"T2"} and "verified_date (核查日期)" in warned["T2"]  # T1 has its date
     r = run(tiny_township, survey(tiny_township, "编号,状态,经度,纬度\nT8,已伐,117.4992,30.4992\n", "new.csv"))
     assert {f.feature for f in r.findings if f.check == "status_without_date"} == {"T8"}
+
+
+def test_new_trees_go_into_a_layer_with_surveyors_xy_the_right_way_round(tiny_township: Path):
+    # The trees file writes X = northing, Y = easting (GK zone 39 with prefix): a new tree must be
+    # written the same way round, or the layer no longer reads back.
+    trees = pd.DataFrame({"编号": ["T1", "T2"], "状态": ["已伐", "疑似"], "发现日期": ["2021-10-03", "2022-01-05"]})
+    east, north = zip(*(gk(lon, 30.495, 4527) for lon in (117.495, 117.505)), strict=True)
+    trees["X"], trees["Y"] = [f"{v:.2f}" for v in north], [f"{v:.2f}" for v in east]
+    trees.to_csv(tiny_township / "trees.csv", index=False, encoding="utf-8-sig")
+    run(tiny_township, survey(tiny_township, "编号,状态,经度,纬度\nNEW-1,疑似,117.497,30.497\n"))
+    lon, lat = lonlat_of(tiny_township, "NEW-1")
+    assert lon == pytest.approx(117.497, abs=1e-6) and lat == pytest.approx(30.497, abs=1e-6)
+    x, y = gk(117.497, 30.497, 4527)
+    row = pd.read_csv(tiny_township / "trees.csv", dtype=str).set_index("编号").loc["NEW-1"]
+    assert float(row["X"]) == pytest.approx(y, abs=0.1) and float(row["Y"]) == pytest.approx(x, abs=0.1)
+
+
+def test_xlsx_survey_names_the_excel_line_after_an_empty_row(tiny_township: Path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["编号", "状态"])
+    ws.append(["T2", "已确认"])
+    ws.append([None, None])
+    ws.append(["T1", "砍了"])
+    xlsx = tiny_township / "crew.xlsx"
+    wb.save(xlsx)
+    with pytest.raises(FieldError, match="line 4: 状态 '砍了' is not a status word"):
+        run(tiny_township, xlsx)

@@ -1,0 +1,223 @@
+"""The merge rules: what each survey line does to the trees layer — statuses only move
+forward, empty cells are no news, new trees need a place and a status, one bad line
+rejects the file unless bad lines are skipped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geo_township.errors import FieldError
+from geo_township.results import Finding
+from geo_township.treeimport.fields import EVENT_ORDER, KIND, STATUS_RANK, plain_text
+from geo_township.treeimport.survey import Survey
+
+MAX_LISTED = 10
+"""Bad lines named in the message that rejects a file (the rest are counted)."""
+
+
+@dataclass
+class Change:
+    """One field of one tree changed by an import (a history row)."""
+
+    tree_id: str
+    action: str
+    field: str
+    old: Any
+    new: Any
+
+
+def _same(a: Any, b: Any) -> bool:
+    return plain_text(a) == plain_text(b)
+
+
+def _missing(value: Any) -> bool:
+    """An empty survey cell: no news."""
+    return value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value))
+
+
+def plan_merge(current: pd.DataFrame, survey: Survey, *, allow_regress: bool = False,
+               skip_bad: bool = False) -> tuple[list[Change], dict[str, str], list[Finding], list[int]]:
+    """Decide what each survey row does: returns the changes, each row's action per
+    tree_id, findings, and the survey rows (positions) that add new trees.
+
+    Raises :class:`FieldError` naming every bad line unless ``skip_bad``.
+    """
+    rows = survey.rows
+    index = {str(t): i for i, t in enumerate(current["tree_id"]) if t is not None}
+    bad = _bad_lines(survey, index)
+    findings = _refuse_or_skip(bad, survey, skip_bad)
+    changes: list[Change] = []
+    actions: dict[str, str] = {}
+    added: list[int] = []
+    fields = [c for c in survey.fields if c != "tree_id"] + survey.extras
+    for pos in range(len(rows)):
+        row = rows.iloc[pos]
+        line = int(row["line"])
+        tid = row["tree_id"]
+        if line in bad:
+            if tid is not None:
+                actions.setdefault(str(tid), "skipped")
+            continue
+        tid = str(tid)
+        if tid not in index:
+            added.append(pos)
+            actions[tid] = "added"
+            mine, found = _plan_new_tree(tid, line, row, survey.lonlat[pos], rows.columns, fields)
+        else:
+            actions[tid], mine, found = _plan_known_tree(tid, line, row, current.iloc[index[tid]], rows.columns,
+                                                         fields, allow_regress)
+        changes += mine
+        findings += found
+    return changes, actions, findings, added
+
+
+def _bad_lines(survey: Survey, index: dict[str, int]) -> dict[int, list[str]]:
+    """The survey's bad lines with their reasons, and new trees without coordinates or status."""
+    rows = survey.rows
+    has_xy = np.isfinite(survey.lonlat).all(axis=1)
+    bad = {k: list(v) for k, v in survey.bad.items()}
+    for pos in range(len(rows)):
+        tid = rows["tree_id"].iloc[pos]
+        if tid is None or str(tid) in index:
+            continue
+        line = int(rows["line"].iloc[pos])
+        if not has_xy[pos]:
+            bad.setdefault(line, []).append(f"new tree {tid} has no coordinates")
+        if "status" not in rows.columns or rows["status"].iloc[pos] is None:
+            bad.setdefault(line, []).append(f"new tree {tid} has no status")
+    return bad
+
+
+def _refuse_or_skip(bad: dict[int, list[str]], survey: Survey, skip_bad: bool) -> list[Finding]:
+    """Reject the whole file naming its bad lines, or (``skip_bad``) list them as skipped."""
+    if bad and not skip_bad:
+        listed = "; ".join(f"line {n}: {', '.join(r)}" for n, r in sorted(bad.items())[:MAX_LISTED])
+        more = f" and {len(bad) - MAX_LISTED} more line(s)" if len(bad) > MAX_LISTED else ""
+        raise FieldError(f"{len(bad)} bad row(s), so nothing was imported — {listed}{more}", path=survey.path,
+                         hint="correct these rows and import again, or add --skip-bad to import the other rows")
+    return [Finding("survey", f"line {line}", "warning", "skipped", "; ".join(reasons))
+            for line, reasons in sorted(bad.items())]
+
+
+def _plan_new_tree(tid: str, line: int, row: pd.Series, lonlat: np.ndarray, columns,
+                   fields: list[str]) -> tuple[list[Change], list[Finding]]:
+    """A tree not in the layer: its location and every filled field are added."""
+    findings: list[Finding] = []
+    lon, lat = lonlat
+    changes = [Change(tid, "added", "location", None, f"{lon:.7f}, {lat:.7f}")]
+    if "found_date" not in columns or pd.isna(row["found_date"]):
+        findings.append(Finding("infected_trees", tid, "warning", "new_tree_without_date",
+                                f"survey line {line}: new tree without a find date (发现日期); it is counted "
+                                "in totals but in no period until the date is filled in"))
+    if STATUS_RANK[row["status"]] >= STATUS_RANK["felled"]:
+        findings += _status_without_date(tid, line, row["status"], None, row, columns, set())
+    for f in fields:
+        if not _missing(row[f]):
+            changes.append(Change(tid, "added", f, None, row[f]))
+    return changes, findings
+
+
+def _plan_known_tree(tid: str, line: int, row: pd.Series, cur: pd.Series, columns, fields: list[str],
+                     allow_regress: bool) -> tuple[str, list[Change], list[Finding]]:
+    """A tree already in the layer: its action (refused, regressed, advanced, updated,
+    unchanged), its changes and findings."""
+    old_status = cur.get("status")
+    new_status = row["status"] if "status" in columns else None
+    regress = new_status is not None and old_status is not None and \
+        STATUS_RANK[new_status] < STATUS_RANK[old_status]
+    if regress and not allow_regress:
+        refused = Finding("infected_trees", tid, "error", "status_backward",
+                          f"survey line {line}: status {old_status} → {new_status} refused: a tree only moves "
+                          "forward (suspected → confirmed → felled → cleared → verified); "
+                          "use --allow-regress to correct a mistake")
+        return "refused", [], [refused]
+    later = set(_later_dates(new_status)) if regress else set()
+    mine, findings = _field_changes(tid, line, row, cur, fields, later, new_status)
+    advanced = any(c.field == "status" for c in mine)
+    action = "advanced" if advanced else ("updated" if mine else "unchanged")
+    if advanced and regress:
+        action = "regressed"
+    for c in mine:
+        c.action = action
+    findings += _date_order(tid, line, cur, row, columns)
+    if advanced:
+        findings += _status_without_date(tid, line, new_status, cur, row, columns, later)
+    return action, mine, findings
+
+
+def _field_changes(tid: str, line: int, row: pd.Series, cur: pd.Series, fields: list[str], later: set[str],
+                   new_status: str | None) -> tuple[list[Change], list[Finding]]:
+    """The fields a known tree's survey line changes (action not yet set). A tree set back
+    loses the dates of the events undone (``later``); a survey date for one is left out."""
+    findings: list[Finding] = []
+    mine: list[Change] = []
+    for f in fields:
+        new = row[f]
+        if _missing(new):
+            continue
+        if f in later:
+            findings.append(Finding("infected_trees", tid, "warning", "date_after_status",
+                                    f"survey line {line}: {f} {plain_text(new)} left out: the tree is set back to "
+                                    f"{new_status}, which has no {f}"))
+            continue
+        old = cur.get(f) if f in cur.index else None
+        if _same(old, new):
+            continue
+        mine.append(Change(tid, "", f, old, new))
+    for f in sorted(later, key=EVENT_ORDER.index):
+        # set back: the dates of the events undone are emptied (their old values stay in the history)
+        old = cur.get(f) if f in cur.index else None
+        if plain_text(old) != "":
+            mine.append(Change(tid, "", f, old, None))
+    return mine, findings
+
+
+def _later_dates(status: str) -> tuple[str, ...]:
+    """The event dates that come after ``status`` in a tree's life (emptied when a tree is
+    set back to it); the find date is never among them."""
+    return EVENT_ORDER[max(STATUS_RANK[status], 0) + 1:]
+
+
+def _status_without_date(tid: str, line: int, status: str, cur: pd.Series | None, row: pd.Series, columns,
+                         emptied: set[str]) -> list[Finding]:
+    """A tree moved to ``status`` with no date for that event (its own date field, nor the
+    field used in its place — see :data:`geo_township.trees.STAGE_DATES`) is reported: it
+    counts in the totals but in no period until the date is filled in."""
+    from geo_township.trees import STAGE_DATES, STAGES
+
+    stage = STAGES[STATUS_RANK[status]]
+    for f in STAGE_DATES[stage]:
+        new = row[f] if f in columns else None
+        if new is not None and not pd.isna(new):
+            return []
+        old = cur.get(f) if cur is not None and f in cur.index and f not in emptied else None
+        if old is not None and not pd.isna(old):
+            return []
+    own = STAGE_DATES[stage][0]
+    return [Finding("infected_trees", tid, "warning", "status_without_date",
+                    f"survey line {line}: {tid} is now {status} but has no {own} ({KIND.field(own).zh}); it counts in "
+                    "the totals but in no period until the date is filled in")]
+
+
+def _date_order(tid: str, line: int, cur: pd.Series, row: pd.Series, columns) -> list[Finding]:
+    """A new date earlier than the tree's previous event is reported."""
+    merged = {}
+    for f in EVENT_ORDER:
+        new = row[f] if f in columns else None
+        old = cur.get(f) if f in cur.index else None
+        value = new if new is not None and not pd.isna(new) else old
+        merged[f] = value if value is not None and not pd.isna(value) else None
+    out = []
+    for i, f in enumerate(EVENT_ORDER):
+        new = row[f] if f in columns else None
+        if new is None or pd.isna(new):
+            continue
+        earlier = [(g, merged[g]) for g in EVENT_ORDER[:i] if merged[g] is not None and merged[g] > new]
+        for g, d in earlier:
+            out.append(Finding("infected_trees", tid, "warning", "date_before_previous_event",
+                               f"survey line {line}: {f} {new:%Y-%m-%d} is before {g} {d:%Y-%m-%d}; check the dates"))
+    return out
