@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_township.config import RasterSpec
 from geo_township.errors import LayerReadError, UsageError
 from geo_township.kinds import PINE_SPECIES, SPECIES, TOTAL_LABEL
 from geo_township.measure import area_m2
@@ -47,7 +48,6 @@ from geo_township.overlay import Overlay
 from geo_township.raster import (
     DEFAULT_BLOCK,
     ProgressFn,
-    RasterSpec,
     blocks,
     opened,
     pixel_window,
