@@ -539,3 +539,25 @@ def test_weighted_quantiles_merge_equal_values_like_exactextract():
     frame = exact_extract(src, WkbSource(np.array([shapely.box(0.5, -2.5, 2.5, -0.5)])),
                           operations([("median", "median", {})], src), output="pandas")
     assert frame["median"].iloc[0] == pytest.approx(29 / 7)
+
+
+def test_inventory_and_raster_do_not_import_each_other():
+    """The raster package sits beside inventory, not under or over it: neither imports the
+    other (the info command hands inventory the raster table)."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "geo_township"
+
+    def imports(path: Path) -> set[str]:
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names |= {a.name for a in node.names}
+        return names
+
+    assert not {m for m in imports(package / "inventory.py") if m.startswith("geo_township.raster")}
+    for path in (package / "raster").glob("*.py"):
+        assert "geo_township.inventory" not in imports(path), path.name
