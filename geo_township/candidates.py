@@ -40,14 +40,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_township.config import RasterSpec
 from geo_township.errors import LayerReadError, UsageError
 from geo_township.kinds import PINE_SPECIES, SPECIES, TOTAL_LABEL
-from geo_township.measure import area_m2
+from geo_township.measure import Method, area_m2
 from geo_township.overlay import Overlay
 from geo_township.raster import (
     DEFAULT_BLOCK,
     ProgressFn,
-    RasterSpec,
     blocks,
     opened,
     pixel_window,
@@ -200,21 +200,8 @@ def find_candidates(township: Township, before: str, after: str, *, min_drop: fl
     −1…1) or the two rasters' value ranges are nothing alike (e.g. an NDVI against a DEM).
     """
     params = township.config.parameters
-    min_drop = params["candidate_min_drop"] if min_drop is None else float(min_drop)
-    min_m2 = params["candidate_min_m2"] if min_m2 is None else float(min_m2)
-    max_m2 = params["candidate_max_m2"] if max_m2 is None else float(max_m2)
-    if min_drop <= 0:
-        raise UsageError(f"a minimum drop of {min_drop:g} would flag every pixel", hint="use e.g. --min-drop 0.15")
-    if min_m2 < 0 or max_m2 <= min_m2:
-        raise UsageError(f"the size range {min_m2:g}–{max_m2:g} m² is empty",
-                         hint="the smallest patch size must be below the largest, e.g. --min-m2 20 --max-m2 5000")
-    b_spec, a_spec = raster_spec(township, before), raster_spec(township, after)
-    if b_spec.path == a_spec.path:
-        raise UsageError(f"{b_spec.name} is given as both dates", hint="give the earlier raster, then the later one")
-    for spec in (b_spec, a_spec):
-        if spec.categorical:
-            raise UsageError(f"{spec.name} is a class map, not a vegetation index",
-                             hint="give two NDVI (or other index) rasters of the same area at two dates")
+    min_drop, min_m2, max_m2 = _thresholds(params, min_drop, min_m2, max_m2)
+    b_spec, a_spec = _raster_pair(township, before, after)
     method = params["area_method"]
     pine = _pine_plots(township)
     working = township.working_crs
@@ -239,30 +226,13 @@ def find_candidates(township: Township, before: str, after: str, *, min_drop: fl
         frame, crs = pd.DataFrame({"geometry": [], "zone": [], **{c: [] for c in (*_SUMS, "max_drop")}}), working
         notes.append("the township has no pine plots (Masson, slash or black pine), so nothing was searched")
         notes_zh.append("本乡没有松林小班（马尾松、湿地松、黑松），未作搜索")
-    patches = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=list(frame["geometry"]), crs=crs)
-    patches = patches.to_crs(working)
-    if len(patches):  # pixel squares at a plot's edge reach past it by up to half a pixel: keep the plot's part
-        zone = patches["zone"].to_numpy(dtype=int)
-        patches = patches.set_geometry(shapely.intersection(patches.geometry.to_numpy(),
-                                                            pine.geometry.to_numpy()[zone]), crs=working)
-    patches["area_m2"] = area_m2(patches.geometry, method=method)
+    patches = _clipped_patches(frame, crs, pine, working, method)
     size_ok = (patches["area_m2"] >= min_m2) & (patches["area_m2"] <= max_m2)
     small = int((patches["area_m2"] < min_m2).sum())
     large = int((patches["area_m2"] > max_m2).sum())
     table, polys, points = _describe(patches, pine, size_ok.to_numpy())
-    excluded = gpd.GeoDataFrame(
-        {"plot_id": pine["plot_id"].to_numpy()[patches["zone"].to_numpy(dtype=int)[~size_ok.to_numpy()]]
-         if len(patches) else [],
-         "area_m2": patches["area_m2"][~size_ok].to_numpy(),
-         "reason": np.where(patches["area_m2"][~size_ok] < min_m2, "too small", "too large")},
-        geometry=patches.geometry[~size_ok].to_numpy(), crs=working)
-    notes.append(f"{len(table)} candidate(s) in {table['plot_id'].nunique()} pine plot(s); left out: {small} smaller "
-                 f"than {min_m2:g} m², {large} larger than {max_m2:g} m²")
-    notes.append("a candidate is a place to look, not a diagnosis: felling, fire, cloud, shadow and season also "
-                 "lower the index; confirm each on the ground")
-    notes_zh.append(f"共 {len(table)} 个疑似斑块，涉及 {table['plot_id'].nunique()} 个松林小班；排除：小于 {min_m2:g} "
-                    f"平方米 {small} 个，大于 {max_m2:g} 平方米 {large} 个")
-    notes_zh.append("疑似斑块只是需要核查的地点，不是诊断：采伐、火烧、云、阴影和季节差异同样会使指数下降，请逐一实地核实")
+    excluded = _excluded(patches, pine, size_ok, min_m2, working)
+    _add_count_notes(notes, notes_zh, table, small, large, min_m2, max_m2)
     by_plot = _by_plot(table)
     summary = pd.DataFrame({"candidates": [len(table)], "area_m2": [float(table["area_m2"].sum())],
                             "excluded_small": [small], "excluded_large": [large]})
@@ -277,6 +247,70 @@ def find_candidates(township: Township, before: str, after: str, *, min_drop: fl
                   provenance=prov, notes=notes, vocab={"species": "species"},
                   decimals={"area_m2": 0, "loss_pixels": 0, "drop_mean": 3, "drop_max": 3, "before_mean": 3,
                             "after_mean": 3, "lon": 6, "lat": 6})
+
+
+def _thresholds(params: dict, min_drop: float | None, min_m2: float | None, max_m2: float | None
+                ) -> tuple[float, float, float]:
+    """The smallest drop and the patch size range: as given, else the township's
+    ``candidate_min_drop``, ``candidate_min_m2`` and ``candidate_max_m2``; refused when they
+    would flag every pixel or keep no patch."""
+    min_drop = params["candidate_min_drop"] if min_drop is None else float(min_drop)
+    min_m2 = params["candidate_min_m2"] if min_m2 is None else float(min_m2)
+    max_m2 = params["candidate_max_m2"] if max_m2 is None else float(max_m2)
+    if min_drop <= 0:
+        raise UsageError(f"a minimum drop of {min_drop:g} would flag every pixel", hint="use e.g. --min-drop 0.15")
+    if min_m2 < 0 or max_m2 <= min_m2:
+        raise UsageError(f"the size range {min_m2:g}–{max_m2:g} m² is empty",
+                         hint="the smallest patch size must be below the largest, e.g. --min-m2 20 --max-m2 5000")
+    return min_drop, min_m2, max_m2
+
+
+def _raster_pair(township: Township, before: str, after: str) -> tuple[RasterSpec, RasterSpec]:
+    """The two dates' rasters by their township.toml names: two different files, neither
+    a class map."""
+    b_spec, a_spec = raster_spec(township, before), raster_spec(township, after)
+    if b_spec.path == a_spec.path:
+        raise UsageError(f"{b_spec.name} is given as both dates", hint="give the earlier raster, then the later one")
+    for spec in (b_spec, a_spec):
+        if spec.categorical:
+            raise UsageError(f"{spec.name} is a class map, not a vegetation index",
+                             hint="give two NDVI (or other index) rasters of the same area at two dates")
+    return b_spec, a_spec
+
+
+def _clipped_patches(frame: pd.DataFrame, crs, pine: gpd.GeoDataFrame, working, method: Method) -> gpd.GeoDataFrame:
+    """The patches in the working CRS, each clipped to its plot, with their area in m²."""
+    patches = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=list(frame["geometry"]), crs=crs)
+    patches = patches.to_crs(working)
+    if len(patches):  # pixel squares at a plot's edge reach past it by up to half a pixel: keep the plot's part
+        zone = patches["zone"].to_numpy(dtype=int)
+        patches = patches.set_geometry(shapely.intersection(patches.geometry.to_numpy(),
+                                                            pine.geometry.to_numpy()[zone]), crs=working)
+    patches["area_m2"] = area_m2(patches.geometry, method=method)
+    return patches
+
+
+def _excluded(patches: gpd.GeoDataFrame, pine: gpd.GeoDataFrame, size_ok: pd.Series, min_m2: float, working
+              ) -> gpd.GeoDataFrame:
+    """The patches left out by size, with their plot and why."""
+    return gpd.GeoDataFrame(
+        {"plot_id": pine["plot_id"].to_numpy()[patches["zone"].to_numpy(dtype=int)[~size_ok.to_numpy()]]
+         if len(patches) else [],
+         "area_m2": patches["area_m2"][~size_ok].to_numpy(),
+         "reason": np.where(patches["area_m2"][~size_ok] < min_m2, "too small", "too large")},
+        geometry=patches.geometry[~size_ok].to_numpy(), crs=working)
+
+
+def _add_count_notes(notes: list[str], notes_zh: list[str], table: pd.DataFrame, small: int, large: int,
+                     min_m2: float, max_m2: float) -> None:
+    """Notes on how many candidates were found and left out, and what a candidate is."""
+    notes.append(f"{len(table)} candidate(s) in {table['plot_id'].nunique()} pine plot(s); left out: {small} smaller "
+                 f"than {min_m2:g} m², {large} larger than {max_m2:g} m²")
+    notes.append("a candidate is a place to look, not a diagnosis: felling, fire, cloud, shadow and season also "
+                 "lower the index; confirm each on the ground")
+    notes_zh.append(f"共 {len(table)} 个疑似斑块，涉及 {table['plot_id'].nunique()} 个松林小班；排除：小于 {min_m2:g} "
+                    f"平方米 {small} 个，大于 {max_m2:g} 平方米 {large} 个")
+    notes_zh.append("疑似斑块只是需要核查的地点，不是诊断：采伐、火烧、云、阴影和季节差异同样会使指数下降，请逐一实地核实")
 
 
 #: A vegetation index (NDVI, EVI, SAVI …) lies in −1…1; a little slack for rounding and odd pixels.

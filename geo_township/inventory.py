@@ -19,10 +19,12 @@ def _extent(gdf: gpd.GeoDataFrame) -> str:
     return f"{lon_min:.4f}–{lon_max:.4f}E {lat_min:.4f}–{lat_max:.4f}N"
 
 
-def describe_layers(township: Township) -> Result:
+def describe_layers(township: Township, *, rasters: pd.DataFrame | None = None) -> Result:
     """What the township holds: one row per configured layer (file, features, source CRS,
     extent in lon/lat) and a second table of how each file's fields map to ours. A layer
-    that cannot be read is listed with the reason."""
+    that cannot be read is listed with the reason. ``rasters``, the table of the township's
+    rasters (:func:`geo_township.raster.raster_table`, given by the caller so that this
+    module reads no raster), becomes a third table when it has rows."""
     rows, field_rows = [], []
     findings: list[Finding] = []
     for kind_name in township.kinds:
@@ -54,8 +56,8 @@ def describe_layers(township: Township) -> Result:
     table["features"] = table["features"].astype("Int64")
     fields = pd.DataFrame(field_rows, columns=["layer", "fields", "other_fields"])
     tables = {"fields": fields}
-    if township.config.rasters:
-        tables["rasters"] = describe_rasters(township)
+    if rasters is not None and len(rasters):
+        tables["rasters"] = rasters
     notes, notes_zh = [], []
     if township.loaded():
         crs = township.working_crs
@@ -64,26 +66,6 @@ def describe_layers(township: Township) -> Result:
     return Result(f"Layers of {township.config.display_name()}", table, tables=tables,
                   title_zh=f"{township.config.name}图层", findings=findings, notes=notes, notes_zh=notes_zh,
                   provenance=township.provenance())
-
-
-def describe_rasters(township: Township) -> pd.DataFrame:
-    """One row per ``[rasters]`` entry: file, size in pixels, pixel size, CRS, bands, and
-    what it is (its description, or its classes for a land-cover raster). Only the
-    header is read, no pixels."""
-    rows = []
-    for name, spec in township.config.rasters.items():
-        row = {"raster": name, "file": spec.path.name, "size": None, "pixel": None, "crs": None,
-               "description": spec.description or ", ".join(f"{k}={v}" for k, v in spec.classes.items())}
-        try:
-            from geo_township.raster import opened
-
-            with opened(spec) as (_, info):
-                described = info.describe()
-            row.update(size=f"{info.width} × {info.height}", pixel=described["pixel_size"], crs=info.crs.to_string())
-        except TownshipError as exc:
-            row["description"] = f"cannot be read: {exc.message}"
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["raster", "file", "size", "pixel", "crs", "description"])
 
 
 def order_by_villages(table: pd.DataFrame, township: Township, column: str = "group") -> pd.DataFrame:

@@ -207,3 +207,27 @@ def test_sample_land_cover_of_every_village_adds_up(runner, sample_dir):
     # forest is most of the township; the rim of nodata is outside every village
     assert table.loc["Total", "lc_forest"] > 0.7 * table.loc["Total", "area_mu"]
     assert table.loc["Total", "nodata"] < 1e-3 * table.loc["Total", "area_mu"]
+
+
+def test_info_lists_the_rasters_with_their_grid(runner, town):
+    """`info` shows each [rasters] entry's size, pixel and CRS from its header, and says why
+    a raster cannot be read instead of failing."""
+    (town / "broken.tif").write_bytes(b"not a raster")
+    with open(town / "township.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[rasters.broken]\npath = "broken.tif"\n')
+    result = run(runner, "info", "--format", "json", "--township", town)
+    assert result.exit_code == 0, result.stderr
+    rasters = {r["raster"]: r for r in json.loads(result.stdout)["tables"]["rasters"]}
+    assert list(rasters) == ["landcover", "ndvi", "broken"]
+    assert rasters["landcover"]["size"] == "46 × 26"
+    assert rasters["landcover"]["pixel"] == "0.0005° × 0.0005°"
+    assert rasters["ndvi"]["crs"] == "EPSG:4490"
+    assert rasters["landcover"]["description"] == "1=forest, 2=耕地"
+    assert rasters["broken"]["size"] is None
+    assert rasters["broken"]["description"].startswith("cannot be read:")
+
+
+def test_info_without_rasters_has_no_raster_table(runner, tiny_township):
+    result = run(runner, "info", "--format", "json", "--township", tiny_township)
+    assert result.exit_code == 0, result.stderr
+    assert "rasters" not in json.loads(result.stdout)["tables"]

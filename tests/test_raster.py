@@ -327,9 +327,9 @@ def test_total_row_median_and_percentiles_over_all_polygons(plots5):
 
 
 def test_total_quantiles_blank_with_a_reason_beyond_the_limit(plots5, monkeypatch):
-    from geo_township import raster
+    from geo_township.raster import tables
 
-    monkeypatch.setattr(raster, "TOTAL_QUANTILE_MAX_PIXELS", 100)
+    monkeypatch.setattr(tables, "TOTAL_QUANTILE_MAX_PIXELS", 100)
     result = zonal_stats(load_township(plots5), "ndvi", percentiles=(10,))
     total = result.table.iloc[-1]
     assert np.isnan(total["median"]) and np.isnan(total["p10"])
@@ -526,7 +526,8 @@ def test_weighted_quantiles_merge_equal_values_like_exactextract():
     from exactextract import exact_extract
     from exactextract.raster import NumPyRasterSource
 
-    from geo_township.raster import _operations, _WkbSource, weighted_quantiles
+    from geo_township.raster import weighted_quantiles
+    from geo_township.raster.exact import WkbSource, operations
 
     values = np.array([1, 2, 2, 3, 5, 6, 7, 8], dtype=float)
     weights = np.array([0.25, 0.5, 0.25, 0.5, 0.5, 0.25, 0.5, 0.25])
@@ -535,6 +536,28 @@ def test_weighted_quantiles_merge_equal_values_like_exactextract():
     nodata[1, 1] = True  # the 4 in the middle
     grid = np.ma.MaskedArray(np.array([[1.0, 2, 2], [3, 4, 5], [6, 7, 8]]), mask=nodata)
     src = NumPyRasterSource(grid, 0.0, -3.0, 3.0, 0.0)
-    frame = exact_extract(src, _WkbSource(np.array([shapely.box(0.5, -2.5, 2.5, -0.5)])),
-                          _operations([("median", "median", {})], src), output="pandas")
+    frame = exact_extract(src, WkbSource(np.array([shapely.box(0.5, -2.5, 2.5, -0.5)])),
+                          operations([("median", "median", {})], src), output="pandas")
     assert frame["median"].iloc[0] == pytest.approx(29 / 7)
+
+
+def test_inventory_and_raster_do_not_import_each_other():
+    """The raster package sits beside inventory, not under or over it: neither imports the
+    other (the info command hands inventory the raster table)."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "geo_township"
+
+    def imports(path: Path) -> set[str]:
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names |= {a.name for a in node.names}
+        return names
+
+    assert not {m for m in imports(package / "inventory.py") if m.startswith("geo_township.raster")}
+    for path in (package / "raster").glob("*.py"):
+        assert "geo_township.inventory" not in imports(path), path.name

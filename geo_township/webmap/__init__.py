@@ -85,7 +85,7 @@ OVERLAY_PROVIDERS: dict[str, Provider] = {
 #: Raster providers for ``--raster NAME``: name → "package.module:function" or a callable
 #: ``(township, raster_name) -> RasterOverlay | None``.
 RASTER_PROVIDERS: dict[str, RasterProvider] = {
-    "raster": "geo_township.raster:raster_overlay",
+    "raster": "geo_township.raster.colours:raster_overlay",
 }
 
 if TYPE_CHECKING:

@@ -14,7 +14,13 @@ def command(township_path, lang, fmt, output):
     from geo_township.inventory import describe_layers
     from geo_township.layers import load_township
 
-    result = describe_layers(load_township(township_path))
+    township = load_township(township_path)
+    rasters = None
+    if township.config.rasters:  # the raster package is loaded only when there are rasters
+        from geo_township.raster import raster_table
+
+        rasters = raster_table(township)
+    result = describe_layers(township, rasters=rasters)
     render(result, fmt=fmt, output=output, lang=lang)
     if result.has_errors:  # a layer could not be read: bad input
         raise SystemExit(2)
