@@ -685,7 +685,7 @@ def _status_without_date(tid: str, line: int, status: str, cur: pd.Series | None
     """A tree moved to ``status`` with no date for that event (its own date field, nor the
     field used in its place — see :data:`geo_township.trees.STAGE_DATES`) is reported: it
     counts in the totals but in no period until the date is filled in."""
-    from geo_township.trees import STAGE_DATES, STAGES
+    from geo_township.tree_events import STAGE_DATES, STAGES
 
     stage = STAGES[STATUS_RANK[status]]
     for f in STAGE_DATES[stage]:
