@@ -8,9 +8,9 @@ Rules (also in the README and in each Result's provenance):
   the tree's location in the township's working CRS. A point on the shared edge of two
   plots is counted once, in the one with the lowest plot_id (text order) among those whose
   closed polygon covers it; on a village border it goes with its plot's village when that
-  village covers it, else with the lowest village name (``boundary_rule``). A record that names a village
-  or plot whose polygon does not cover the point gets a warning finding, and the record
-  wins. Trees outside every plot or village form their own "(outside)" row and are listed
+  village covers it, else with the first village in the village order (by code, else as
+  in the villages layer; ``boundary_rule``). A record that names a village or plot whose
+  polygon does not cover the point gets a warning finding, and the record wins. Trees outside every plot or village form their own "(outside)" row and are listed
   as findings, never dropped.
 * **Events and dates.** A tree is *found* on ``found_date``; *confirmed* on
   ``confirmed_date`` (else ``found_date``: ground-census finds are confirmed when found);
@@ -27,6 +27,13 @@ Rules (also in the README and in each Result's provenance):
   the share of them cleared by that end. Trees found after the cut-off are not yet due,
   so a spring find does not pull a village below target, and the rate never exceeds
   100%. The target (``clearance_target_pct``) is judged on it.
+
+Layout: :mod:`geo_township.tree_events` (periods, seasons, event dates, the clearance
+cohort), :mod:`geo_township.tree_places` (where each tree is), :mod:`geo_township.tree_plots`
+(plot table, infected plots, ledger rows), :mod:`geo_township.tree_deadlines` (the overdue
+list) and :mod:`geo_township.hotspots` build below this module, which counts
+(:func:`tree_counts`) and re-exports their public names. :func:`village_tree_counts` is
+the per-village table the map reads, so the map and this table agree.
 """
 
 from __future__ import annotations
@@ -82,12 +89,45 @@ from geo_township.tree_places import (
 from geo_township.tree_plots import infected_plots, ledger_rows, plot_table
 
 __all__ = [
-    "BOUNDARY_RULE", "BOUNDARY_RULE_ZH", "COUNT_COLUMNS", "LIST_SUFFIXES", "OUTSIDE", "PERIOD_RULE", "PERIOD_RULE_ZH",
-    "RATE_RULE", "RECORD_RULE", "STAGES", "STAGE_DATES", "STAGE_MIN_RANK", "STATUS_RANK", "TOTAL", "Cohort",
-    "LEDGER_COLUMNS", "Period", "TreeTally", "clearance_cohort", "count_rows", "deadline_cutoff", "event_dates",
-    "event_flags", "infected_plots", "last_cutoff", "locate_trees", "make_period", "overdue_trees", "plot_ledger",
-    "plot_table", "season_bounds", "season_of", "tally_trees", "target_findings", "tree_counts", "village_rates",
-    "village_table", "village_tree_counts", "write_tree_list",
+    "BOUNDARY_RULE",
+    "BOUNDARY_RULE_ZH",
+    "COUNT_COLUMNS",
+    "LEDGER_COLUMNS",
+    "LIST_SUFFIXES",
+    "OUTSIDE",
+    "PERIOD_RULE",
+    "PERIOD_RULE_ZH",
+    "RATE_RULE",
+    "RECORD_RULE",
+    "STAGES",
+    "STAGE_DATES",
+    "STAGE_MIN_RANK",
+    "STATUS_RANK",
+    "TOTAL",
+    "Cohort",
+    "Period",
+    "TreeTally",
+    "clearance_cohort",
+    "count_rows",
+    "deadline_cutoff",
+    "event_dates",
+    "event_flags",
+    "infected_plots",
+    "last_cutoff",
+    "locate_trees",
+    "make_period",
+    "overdue_trees",
+    "plot_ledger",
+    "plot_table",
+    "season_bounds",
+    "season_of",
+    "tally_trees",
+    "target_findings",
+    "tree_counts",
+    "village_rates",
+    "village_table",
+    "village_tree_counts",
+    "write_tree_list",
 ]
 
 LEDGER_COLUMNS = ["village", "plot_id", "pine_mu", *COUNT_COLUMNS, "clearance_pct", "first_found", "last_cleared"]
@@ -206,8 +246,8 @@ def _rate_notes(tally: TreeTally, target: float) -> tuple[str, str]:
     period, cohort = tally.period, tally.cohort
     due = int(tally.flags["due"].sum())
     if period.bounded and period.start is not None and cohort.cutoff < period.start:
-        return (f"clearance rate: none — no season cut-off falls in the period before {cohort.by.isoformat()}, "
-                "so no tree found in it was due yet",
+        return ((f"clearance rate: none — no season cut-off falls in the period before {cohort.by.isoformat()}, "
+                 "so no tree found in it was due yet"),
                 f"除治率：无——{cohort.by.isoformat()} 之前期间内没有除治期截止日，期间内发现的疫木均未到期")
     en = (f"clearance rate: of the {due:,} trees found " + ("in the period " if period.bounded else "")
           + f"up to the season cut-off {cohort.cutoff.isoformat()} (due by then), the share cleared by "

@@ -47,12 +47,15 @@ def _row_order(township: Township, columns: dict[str, pd.Series], tree_names: li
 def summary_table(township: Township) -> pd.DataFrame:
     """Per-village key numbers with a final Total row (see the module docstring)."""
     keys = [k for k in SUMMARY_COLUMNS if township.has(INDICATORS[k].layer)]
-    trees, tree_total = tree_rows(township) if any(INDICATORS[k].tree_column for k in keys) else (None, None)
+    if any(INDICATORS[k].tree_column for k in keys):
+        trees, tree_total = tree_rows(township)
+    else:
+        trees, tree_total = pd.DataFrame(), pd.Series(dtype=float)
     columns: dict[str, pd.Series] = {}
     for key in keys:
         column = INDICATORS[key].tree_column
         columns[key] = trees[column].astype(float) if column else INDICATORS[key].compute(township)
-    order = _row_order(township, columns, [] if trees is None else trees.index.tolist())
+    order = _row_order(township, columns, trees.index.tolist())
     table = pd.DataFrame({"village": order})
     total: dict[str, object] = {"village": TOTAL}
     for key, series in columns.items():
