@@ -21,11 +21,13 @@ import pandas as pd
 import shapely
 
 from geo_township.errors import CRSError
+from geo_township.tree_events import Period, event_dates, season_bounds, season_of, season_params
+from geo_township.tree_places import locate_trees
+from geo_township.tree_plots import plot_table
 
 if TYPE_CHECKING:
     from geo_township.layers import Township
     from geo_township.overlay import Overlay
-    from geo_township.trees import Period
 
 log = logging.getLogger(__name__)
 
@@ -119,20 +121,16 @@ def new_infections(township: Township, trees: gpd.GeoDataFrame, period: Period) 
 
     Returns the boolean selection and a note saying what was used.
     """
-    from geo_township.trees import Period as _Period
-    from geo_township.trees import event_dates, season_bounds, season_of
-
     found = event_dates(trees)["found"]
     if period.bounded:
         return period.contains(found), f"hotspots: trees found in {period.label}"
     if found.notna().sum() == 0:
         return np.ones(len(trees), dtype=bool), "hotspots: every tree (no find dates)"
-    params = township.config.parameters
-    bounds = {"season_start": params["season_start"], "season_end": params["season_end"]}
+    bounds = season_params(township)
     latest: dt.date = found.max().date()
     year = season_of(latest, **bounds)
     start = season_bounds(year, **bounds)[0]
-    chosen = _Period(start, latest).contains(found)
+    chosen = Period(start, latest).contains(found)
     return chosen, (f"hotspots: trees found since the start of the latest season, {year} ({start.isoformat()} to "
                     f"the latest find, {latest.isoformat()})")
 
@@ -140,7 +138,6 @@ def new_infections(township: Township, trees: gpd.GeoDataFrame, period: Period) 
 def hotspot_overlays(township: Township) -> list[Overlay]:
     """Map provider: the hotspots of the latest season as circles, largest first."""
     from geo_township.overlay import Overlay
-    from geo_township.trees import Period, locate_trees, plot_table
 
     if not township.has("infected_trees"):
         return []

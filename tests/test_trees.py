@@ -15,12 +15,9 @@ from shapely.geometry import box
 
 from geo_township.layers import load_township
 from geo_township.locate import covering_lowest
-from geo_township.trees import (
-    deadline_cutoff,
-    overdue_trees,
-    season_bounds,
-    tree_counts,
-)
+from geo_township.tree_deadlines import deadline_cutoff, overdue_trees
+from geo_township.tree_events import season_bounds
+from geo_township.trees import tree_counts
 
 # A township in GK zone CM 117°E (EPSG:4548), metres, so points on shared edges stay exactly on them.
 X0, Y0 = 548_000.0, 3_374_000.0
@@ -374,7 +371,7 @@ def test_sample_planted_oddities(sample_dir):
     """The sample's planted edge trees, trees outside every plot or the township, and
     trees felled but never cleared in the 2021 season are where the rules put them."""
     from geo_township.sample import planted_truth
-    from geo_township.trees import locate_trees
+    from geo_township.tree_places import locate_trees
 
     truth = planted_truth()
     town = load_township(sample_dir)

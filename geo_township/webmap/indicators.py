@@ -1,14 +1,20 @@
 """Per-village indicators for the choropleth (``--indicator``) and the map's key
 statistics, as a registry of data.
 
-Where a feature belongs: its record's ``village`` when given, else the village polygon
-that contains it (points) or its representative point (polygons), in the township's
-working CRS. Features in no village form an "(outside)" group, never dropped.
+Where a feature belongs, by the township's one rule in each case, so the map, its key
+statistics and the tables show the same numbers:
 
-Trees are counted by their current status (a tree's life only moves forward):
-*found* = every record; *standing* (outstanding) = suspected or confirmed; *felled* =
-felled, cleared or verified; *cleared* = cleared or verified; the clearance rate is the
-one `geo-township trees` reports (:func:`clearance_rates`). Areas are ellipsoidal (or
+* **Trees** are read from the per-village table of `geo-township trees`
+  (:func:`geo_township.trees.village_tree_counts`, the table ``tree_counts(township)``
+  prints): every record as of the data date, so *found* = every tree; *standing*
+  (outstanding) = suspected or confirmed; *felled* = felled, cleared or verified;
+  *cleared* = cleared or verified; and the cohort clearance rate. A tree's village is its
+  record's, else its location's, with its plot's village on a village border.
+* **Other features** (plots, transfers, sand sites) belong to the village their record
+  names, else the village polygon that covers a point inside them
+  (:mod:`geo_township.locate`, shared edges by the village order).
+
+Features in no village form an "(outside)" group, never dropped. Areas are ellipsoidal (or
 planar, per ``area_method``) in mu.
 """
 
@@ -31,41 +37,37 @@ if TYPE_CHECKING:  # imported in the functions, so the command line's --help sta
     from geo_township.layers import Township
 
 OUTSIDE = "(outside)"  # geo_township.results.OUTSIDE_LABEL["en"]
-STANDING = ("suspected", "confirmed")
-FELLED = ("felled", "cleared", "verified")
-CLEARED = ("cleared", "verified")
+TOTAL = "Total"  # geo_township.kinds.TOTAL_LABEL["en"]
 
 
 def village_of(gdf: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None) -> pd.Series:
-    """The village each feature belongs to: its ``village`` field, else by location.
-
-    Both layers must be in the same CRS (a township's layers are). Features in no village
-    get ``"(outside)"``.
-    """
+    """The village each feature belongs to by :mod:`geo_township.locate` (its ``village``
+    field, else the village covering a point inside it), as text; ``"(outside)"`` for a
+    feature in none. Both layers must be in the same CRS (a township's layers are)."""
     import pandas as pd
-    import shapely
 
-    out = pd.Series(OUTSIDE, index=gdf.index, dtype=object)
-    if "village" in gdf.columns:
-        named = gdf["village"].notna() & (gdf["village"].astype(str).str.strip() != "")
-        out[named] = gdf.loc[named, "village"].astype(str)
-    else:
-        named = pd.Series(False, index=gdf.index)
-    todo = ~named.to_numpy()
-    if todo.any() and villages is not None and len(villages):
-        geoms = gdf.geometry.to_numpy()[todo]
-        points = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.point_on_surface(geoms))
-        tree = shapely.STRtree(villages.geometry.to_numpy())
-        pt_idx, vil_idx = tree.query(points, predicate="intersects")
-        first = pd.Series(vil_idx).groupby(pt_idx).min()  # a point on a shared border: the first village
-        names = villages["village"].astype(str).to_numpy()
-        where = np.flatnonzero(todo)
-        out.iloc[where[first.index.to_numpy()]] = names[first.to_numpy()]
-    return out
+    from geo_township.locate import blank_to_none, fill_villages
+
+    recorded = (gdf["village"].to_numpy(dtype=object) if "village" in gdf.columns
+                else np.full(len(gdf), None, dtype=object))
+    values, _ = fill_villages(recorded, gdf.geometry.to_numpy(), villages)
+    named = blank_to_none(pd.Series(values, index=gdf.index, dtype=object))
+    return named.where(named.notna(), OUTSIDE).astype(str)
 
 
-def _villages(township: Township) -> gpd.GeoDataFrame | None:
-    return township.optional("villages")
+def tree_rows(township: Township) -> tuple[pd.DataFrame, pd.Series]:
+    """The per-village table of `geo-township trees` (``tree_counts(township).table``):
+    its village rows indexed by village, and its Total row. Every tree indicator and the
+    key statistics' tree columns come from it."""
+    from geo_township.trees import village_tree_counts
+
+    table = village_tree_counts(township)
+    is_total = (table["village"] == TOTAL).to_numpy()
+    return table[~is_total].set_index("village"), table[is_total].iloc[0]
+
+
+def _tree_column(column: str) -> Callable[[Township], pd.Series]:
+    return lambda township: tree_rows(township)[0][column].astype(float)
 
 
 def _group_count(township: Township, kind: str, mask: Callable[[gpd.GeoDataFrame], np.ndarray] | None = None
@@ -73,7 +75,7 @@ def _group_count(township: Township, kind: str, mask: Callable[[gpd.GeoDataFrame
     import pandas as pd
 
     gdf = township.gdf(kind)
-    keys = village_of(gdf, _villages(township))
+    keys = village_of(gdf, township.optional("villages"))
     sel = np.ones(len(gdf), dtype=bool) if mask is None else mask(gdf)
     return pd.Series(sel.astype(int), index=gdf.index).groupby(keys.to_numpy()).sum().astype(float)
 
@@ -85,7 +87,7 @@ def _group_area(township: Township, kind: str, mask: Callable[[gpd.GeoDataFrame]
     from geo_township.measure import area
 
     gdf = township.gdf(kind)
-    keys = village_of(gdf, _villages(township))
+    keys = village_of(gdf, township.optional("villages"))
     mu = area(gdf.geometry, unit="mu", method=township.config.parameters.get("area_method", "ellipsoidal"))
     if mask is not None:
         mu = np.where(mask(gdf), mu, 0.0)
@@ -98,22 +100,6 @@ def _status_in(codes: tuple[str, ...]) -> Callable[[gpd.GeoDataFrame], np.ndarra
 
 def _pine(gdf: gpd.GeoDataFrame) -> np.ndarray:
     return gdf["species"].isin(PINE_SPECIES).to_numpy() if "species" in gdf.columns else np.zeros(len(gdf), bool)
-
-
-def clearance_rates(township: Township) -> pd.Series:
-    """Clearance rate (%) per village and for the Total, exactly as `geo-township trees`
-    reports it (the cohort rate of geo_township.trees: of the trees due by the last season
-    cut-off, the share cleared by the data date), so the map and the table agree."""
-    import pandas as pd
-
-    from geo_township.trees import tree_counts
-
-    table = tree_counts(township, hotspots=False).table
-    return pd.Series(table["clearance_pct"].to_numpy(dtype=float), index=table["village"].astype(str))
-
-
-def _clearance(township: Township) -> pd.Series:
-    return clearance_rates(township).drop(labels=["Total"], errors="ignore")
 
 
 @dataclass(frozen=True)
@@ -130,6 +116,8 @@ class Indicator:
     compute: Callable[[Township], pd.Series]
     decimals: int = 0
     ramp: str = "reds"
+    tree_column: str | None = None
+    """The column of `geo-township trees`' per-village table it is (None: not a tree count)."""
 
     def name(self, lang: str = "en") -> str:
         return self.zh if lang == "zh" else self.en
@@ -142,15 +130,15 @@ INDICATORS: dict[str, Indicator] = {
     i.key: i
     for i in (
         Indicator("standing", "Outstanding infected trees", "未除治疫木", "trees", "株", "infected_trees",
-                  lambda t: _group_count(t, "infected_trees", _status_in(STANDING))),
+                  _tree_column("standing"), tree_column="standing"),
         Indicator("found", "Infected trees found", "发现疫木", "trees", "株", "infected_trees",
-                  lambda t: _group_count(t, "infected_trees")),
+                  _tree_column("found"), tree_column="found"),
         Indicator("felled", "Infected trees felled", "已伐疫木", "trees", "株", "infected_trees",
-                  lambda t: _group_count(t, "infected_trees", _status_in(FELLED)), ramp="greens"),
+                  _tree_column("felled"), ramp="greens", tree_column="felled"),
         Indicator("cleared", "Infected trees cleared", "已清理疫木", "trees", "株", "infected_trees",
-                  lambda t: _group_count(t, "infected_trees", _status_in(CLEARED)), ramp="greens"),
-        Indicator("clearance_pct", "Clearance rate", "除治率", "%", "%", "infected_trees", _clearance,
-                  decimals=1, ramp="greens"),
+                  _tree_column("cleared"), ramp="greens", tree_column="cleared"),
+        Indicator("clearance_pct", "Clearance rate", "除治率", "%", "%", "infected_trees",
+                  _tree_column("clearance_pct"), decimals=1, ramp="greens", tree_column="clearance_pct"),
         Indicator("forest_mu", "Forest area", "林地面积", "mu", "亩", "forest_plots",
                   lambda t: _group_area(t, "forest_plots"), decimals=2, ramp="greens"),
         Indicator("pine_mu", "Pine forest area", "松林面积", "mu", "亩", "forest_plots",

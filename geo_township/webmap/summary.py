@@ -2,8 +2,10 @@
 (mu), pine-wilt trees found / outstanding / felled / cleared and the clearance rate,
 land transferred (mu) and illegal sand sites; and each layer's feature count.
 
-The same per-village functions colour the map's choropleth (:mod:`.indicators`), so the
-table, the map and the popups show the same numbers.
+The same per-village functions colour the map's choropleth (:mod:`.indicators`), and the
+tree columns are `geo-township trees`' own per-village table, so the table, the map, the
+popups and the trees command show the same numbers. Rows follow the one village order
+(:func:`geo_township.locate.village_order`).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import pandas as pd
 
 from geo_township.kinds import TOTAL_LABEL
 from geo_township.layers import Township
+from geo_township.locate import village_order
 from geo_township.measure import METHOD_NOTES
 from geo_township.results import Result
-from geo_township.webmap.indicators import INDICATORS, OUTSIDE, clearance_rates
+from geo_township.webmap.indicators import INDICATORS, OUTSIDE, tree_rows
 
 TOTAL = TOTAL_LABEL["en"]
 SUMMARY_COLUMNS = ("forest_mu", "pine_mu", "found", "standing", "felled", "cleared", "clearance_pct",
@@ -29,29 +32,38 @@ def layer_counts(township: Township) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["layer", "file", "features"])
 
 
+def _row_order(township: Township, columns: dict[str, pd.Series], tree_names: list[str]) -> list[str]:
+    """The summary's rows: every village in the village order, then names only records
+    use (the trees table's first, in its order; then the others in text order), then
+    "(outside)" when any column has it."""
+    others = {g for s in columns.values() for g in s.index} - set(tree_names) - {OUTSIDE}
+    present = [g for g in tree_names if g != OUTSIDE] + sorted(others)
+    order = village_order(township.optional("villages"), present)
+    if any(OUTSIDE in s.index for s in columns.values()):
+        order.append(OUTSIDE)
+    return order
+
+
 def summary_table(township: Township) -> pd.DataFrame:
     """Per-village key numbers with a final Total row (see the module docstring)."""
     keys = [k for k in SUMMARY_COLUMNS if township.has(INDICATORS[k].layer)]
+    if any(INDICATORS[k].tree_column for k in keys):
+        trees, tree_total = tree_rows(township)
+    else:
+        trees, tree_total = pd.DataFrame(), pd.Series(dtype=float)
     columns: dict[str, pd.Series] = {}
     for key in keys:
-        if key == "clearance_pct":
-            continue
-        columns[key] = INDICATORS[key].compute(township)
-    order: list[str] = []
-    if township.has("villages"):
-        order = township.gdf("villages")["village"].astype(str).tolist()
-    others = sorted({g for s in columns.values() for g in s.index} - set(order) - {OUTSIDE})
-    order += others
-    if any(OUTSIDE in s.index for s in columns.values()):
-        order.append(OUTSIDE)
+        column = INDICATORS[key].tree_column
+        columns[key] = trees[column].astype(float) if column else INDICATORS[key].compute(township)
+    order = _row_order(township, columns, trees.index.tolist())
     table = pd.DataFrame({"village": order})
+    total: dict[str, object] = {"village": TOTAL}
     for key, series in columns.items():
-        table[key] = series.reindex(order).fillna(0.0).to_numpy()
-    total = {"village": TOTAL, **{k: float(table[k].sum()) for k in columns}}
+        values = series.reindex(order)
+        table[key] = (values if key == "clearance_pct" else values.fillna(0.0)).to_numpy()
+        column = INDICATORS[key].tree_column
+        total[key] = float(tree_total[column]) if column else float(table[key].sum())
     table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
-    if "clearance_pct" in keys:
-        rates = clearance_rates(township)
-        table["clearance_pct"] = table["village"].astype(str).map(rates).astype(float)
     for key in keys:
         if INDICATORS[key].decimals == 0 and key in table:
             table[key] = table[key].round().astype(int)

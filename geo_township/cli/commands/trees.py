@@ -51,7 +51,7 @@ def command(by, start, end, season, deadline, list_file, include_late, as_of, hi
 
         result = tree_history(township, history_of)
     elif deadline is not None:
-        from geo_township.trees import overdue_trees, write_tree_list
+        from geo_township.tree_deadlines import overdue_trees, write_tree_list
 
         if start is not None or end is not None:
             raise UsageError("--deadline takes --season, not --from/--to", hint="e.g. --season 2022 --deadline "

@@ -1,0 +1,136 @@
+"""Where each pine-wilt tree is: its plot and village settled by the township's one rule
+(:mod:`geo_township.locate`), the findings on records that disagree with the location or
+trees outside every polygon, and the order in which per-village rows are listed.
+
+Rule (:data:`BOUNDARY_RULE`, :data:`RECORD_RULE`; also in each Result's provenance):
+village and plot come from the record when it names them, else from the tree's location
+in the township's working CRS. A point on the shared edge of two plots is counted once, in
+the one with the lowest plot_id (text order) among those whose closed polygon covers it;
+on a village border it goes with its plot's village when that village covers it, else
+with the first village in the village order. Trees outside every plot or village form
+their own "(outside)" row and are listed as findings, never dropped.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+
+from geo_township.kinds import TOTAL_LABEL
+from geo_township.layers import Township
+from geo_township.locate import Located, blank_to_none, locate, village_order
+from geo_township.results import OUTSIDE_LABEL, Finding
+
+BOUNDARY_RULE = ("a tree on the shared edge of several plots is counted once, in the one with the lowest plot_id "
+                 "in text order among those whose closed polygon covers it; on a village border, in its plot's "
+                 "village when that covers it, else in the first village in the village order (by code, else as "
+                 "in the villages layer)")
+RECORD_RULE = ("village and plot_id come from the tree's record when given, else from its location; a record that "
+               "disagrees with the location is reported as a warning and the record wins")
+BOUNDARY_RULE_ZH = ("位于两个小班共用边界上的疫木只计一次，计入覆盖它的小班中编号（按文本顺序）最小者；位于村界上的，"
+                    "计入其所在小班所属的村（该村覆盖它时），否则计入村排列顺序（有村代码按代码，否则按图层顺序）最前者")
+OUTSIDE = OUTSIDE_LABEL["en"]
+TOTAL = TOTAL_LABEL["en"]
+MAX_FINDINGS = 200  # per check; the rest are counted in one line
+_WHAT_ZH = {"plot": "小班", "village": "村"}
+
+
+def row_keys(values: pd.Series) -> pd.Series:
+    """``values`` (a village or plot_id per tree) as the text that names its row, with
+    "(outside)" for a tree in none."""
+    return values.astype(object).where(values.notna(), OUTSIDE).astype(str)
+
+
+def village_listing(township: Township, present: pd.Series) -> list[str]:
+    """Villages in :func:`~geo_township.locate.village_order` (with the names in
+    ``present`` that only records use), then "(outside)" when ``present`` holds it."""
+    names = [v for v in present.dropna().astype(str) if v != OUTSIDE]
+    order = village_order(township.optional("villages"), names)
+    if (present.astype(str) == OUTSIDE).any():
+        order.append(OUTSIDE)
+    return order
+
+
+def mismatch_findings(at: Located, id_field: str, what: str, tree_ids: pd.Series) -> list[Finding]:
+    """A warning per tree whose record names a plot or village that does not cover it."""
+    findings: list[Finding] = []
+    for i in at.disagree[:MAX_FINDINGS]:
+        where, said = at.located.iloc[i], at.record.iloc[i]
+        findings.append(Finding(
+            "infected_trees", str(tree_ids.iloc[i]), "warning", f"{id_field}_mismatch",
+            f"the record says {what} {said}, but the tree lies "
+            + (f"in {what} {where}" if where is not None else f"outside every {what}")
+            + f"; counted under {said} (the record wins): correct the record or the coordinates",
+            f"记录中的{_WHAT_ZH[what]}为 {said}，但该树位于"
+            + (f"{_WHAT_ZH[what]} {where}" if where is not None else f"所有{_WHAT_ZH[what]}之外")
+            + f"；按记录计入 {said}：请更正记录或坐标"))
+    if len(at.disagree) > MAX_FINDINGS:
+        findings.append(Finding("infected_trees", "…", "warning", f"{id_field}_mismatch",
+                                f"and {len(at.disagree) - MAX_FINDINGS} more like these",
+                                f"另有 {len(at.disagree) - MAX_FINDINGS} 条同类问题"))
+    return findings
+
+
+def outside_findings(ids: pd.Series, mask: pd.Series, what: str) -> list[Finding]:
+    """A warning per tree (in ``mask``) that lies outside every plot or village and whose
+    record names none."""
+    out = [Finding("infected_trees", str(fid), "warning", f"outside_{what}s",
+                   f"lies outside every {what} and names none: counted in the '(outside)' row; check its "
+                   "coordinates (a GCJ-02 shift? a neighbouring township?)",
+                   f"不在任何{_WHAT_ZH[what]}内且记录未填写：计入“(范围外)”行；请核对坐标（火星坐标偏移？邻乡的树？）")
+           for fid in ids[mask.to_numpy()].head(MAX_FINDINGS)]
+    extra = int(mask.sum()) - MAX_FINDINGS
+    if extra > 0:
+        out.append(Finding("infected_trees", "…", "warning", f"outside_{what}s", f"and {extra} more like these",
+                           f"另有 {extra} 条同类问题"))
+    return out
+
+
+def _plot_villages(trees: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None) -> pd.Series | None:
+    """The village of each tree's plot (by the plots layer), or None without one."""
+    if plots is None or "village" not in plots.columns:
+        return None
+    lookup = dict(zip(plots["plot_id"].astype(str), plots["village"], strict=False))
+    return trees["plot_id"].map(lambda p: lookup.get(str(p)) if p is not None else None)
+
+
+def _villages_of(trees: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None, plot_village: pd.Series | None,
+                 ids: pd.Series) -> tuple[pd.Series, pd.Series, list[Finding]]:
+    """Each tree's village (record, else location preferring its plot's village, else its
+    plot's village), where the villages layer alone puts it, and the mismatch findings."""
+    findings: list[Finding] = []
+    if villages is not None:
+        village_at = locate(trees, villages, "village", prefer=plot_village)
+        findings += mismatch_findings(village_at, "village", "village", ids)
+        values, located = village_at.values, village_at.located
+    else:
+        values = (blank_to_none(trees["village"]) if "village" in trees.columns
+                  else pd.Series(None, index=trees.index))
+        located = pd.Series(None, index=trees.index, dtype=object)
+    if plot_village is not None:
+        # No villages layer, or a tree outside it: the village of the tree's plot.
+        values = values.where(values.notna(), plot_village)
+    return values, located, findings
+
+
+def locate_trees(township: Township) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """The trees layer with ``village`` and ``plot_id`` settled by :data:`RECORD_RULE` and
+    :data:`BOUNDARY_RULE`, plus findings for mismatches and trees outside every polygon."""
+    layer = township.layer("infected_trees")
+    trees = layer.gdf.copy()
+    ids = layer.ids()
+    plots = township.optional("forest_plots")
+    villages = township.optional("villages")
+    findings: list[Finding] = []
+    plot_at = locate(trees, plots, "plot_id")
+    findings += mismatch_findings(plot_at, "plot_id", "plot", ids)
+    trees["plot_id"] = plot_at.values
+    village_values, village_located, village_findings = _villages_of(trees, villages, _plot_villages(trees, plots),
+                                                                     ids)
+    findings += village_findings
+    trees["village"] = village_values
+    if plots is not None:
+        findings += outside_findings(ids, plot_at.located.isna() & blank_to_none(trees["plot_id"]).isna(), "plot")
+    if villages is not None:
+        findings += outside_findings(ids, village_located.isna() & trees["village"].isna(), "village")
+    return trees, findings

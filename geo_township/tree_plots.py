@@ -1,0 +1,120 @@
+"""Forest plots seen from the pine-wilt trees: the plot table (id, village, area, pine),
+infected sub-compartments (疫情小班) and the pine area at risk per village, and the rows of
+the per-plot ledger (台账)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_township.kinds import PINE_SPECIES
+from geo_township.layers import Township
+from geo_township.measure import area
+from geo_township.tree_places import OUTSIDE, TOTAL, village_listing
+
+
+def plot_table(township: Township) -> pd.DataFrame | None:
+    """Forest plots: plot_id, village, area_mu, pine (bool) and geometry (working CRS)."""
+    plots = township.optional("forest_plots")
+    if plots is None:
+        return None
+    method = township.config.parameters["area_method"]
+    out = gpd.GeoDataFrame({
+        "plot_id": plots["plot_id"].astype(object).where(plots["plot_id"].notna(), None),
+        "village": plots["village"] if "village" in plots.columns else None,
+        "area_mu": area(plots.geometry, unit="mu", method=method),
+        "pine": plots["species"].isin(PINE_SPECIES).to_numpy() if "species" in plots.columns else False,
+    }, geometry=plots.geometry.to_numpy(), crs=plots.crs)
+    return out
+
+
+def _pine_at_risk(plots: gpd.GeoDataFrame, points: np.ndarray, radius: float) -> np.ndarray:
+    """Per plot: a pine plot within ``radius`` metres of one of ``points``."""
+    at_risk = np.zeros(len(plots), dtype=bool)
+    pine = plots["pine"].to_numpy(dtype=bool)
+    if len(points) and pine.any():
+        tree = shapely.STRtree(points)
+        pine_idx = np.flatnonzero(pine)
+        poly_idx, _ = tree.query(plots.geometry.to_numpy()[pine_idx], predicate="dwithin", distance=radius)
+        at_risk[pine_idx[np.unique(poly_idx)]] = True
+    return at_risk
+
+
+def infected_plots(township: Township, trees: gpd.GeoDataFrame, infected: np.ndarray,
+                   plots: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """Infected sub-compartments (疫情小班) per village: plots with at least one tree marked
+    in ``infected``, their number and area (mu), their pine area, and the pine area at risk
+    (pine plots within ``risk_radius_m`` of an infected tree, the infected ones included)."""
+    columns = ["village", "infected_plots", "infected_mu", "infected_pine_mu", "pine_at_risk_mu"]
+    plots = plot_table(township) if plots is None else plots
+    if plots is None:
+        return pd.DataFrame(columns=columns)
+    radius = float(township.config.parameters["risk_radius_m"])
+    hit_ids = set(trees.loc[infected, "plot_id"].dropna().astype(str))
+    is_infected = plots["plot_id"].astype(str).isin(hit_ids).to_numpy()
+    pine = plots["pine"].to_numpy(dtype=bool)
+    at_risk = _pine_at_risk(plots, trees.geometry.to_numpy()[infected], radius) | (is_infected & pine)
+    frame = pd.DataFrame({
+        "village": plots["village"].astype(object).where(plots["village"].notna(), OUTSIDE),
+        "infected_plots": is_infected.astype(int),
+        "infected_mu": np.where(is_infected, plots["area_mu"], 0.0),
+        "infected_pine_mu": np.where(is_infected & pine, plots["area_mu"], 0.0),
+        "pine_at_risk_mu": np.where(at_risk, plots["area_mu"], 0.0),
+    })
+    table = frame.groupby("village", sort=False)[columns[1:]].sum().reset_index()
+    order = village_listing(township, table["village"])
+    table = table.set_index("village").reindex(order).reset_index()
+    total = pd.DataFrame([{"village": TOTAL, **{c: frame[c].sum() for c in columns[1:]}}])
+    table = pd.concat([table, total], ignore_index=True)
+    table["infected_plots"] = table["infected_plots"].astype(int)
+    return table[columns]
+
+
+def _most_common_village(plot_ids: np.ndarray, villages: pd.Series) -> pd.Series:
+    """Per plot_id, the village most of its trees name (the first in text order on a tie;
+    plots whose trees name none are left out) — what ``Series.mode().iloc[0]`` gives per
+    group, in one pass."""
+    frame = pd.DataFrame({"plot_id": plot_ids, "village": villages.to_numpy()})
+    groups = frame["plot_id"].drop_duplicates().tolist()
+    named = frame.dropna(subset=["village"])
+    pairs = named.groupby(["plot_id", "village"], sort=True).size().reset_index(name="n")
+    pairs = pairs.sort_values(["plot_id", "n", "village"], ascending=[True, False, True], kind="stable")
+    best = dict(zip(*(pairs.drop_duplicates("plot_id")[c].tolist() for c in ("plot_id", "village")), strict=True))
+    # built like a groupby-aggregate result, so a plot whose trees name no village reads the same
+    return pd.Series([best.get(p) for p in groups], index=groups, dtype=None if groups else object)
+
+
+def ledger_rows(counts: pd.DataFrame, trees: gpd.GeoDataFrame, keys: pd.Series, flags: pd.DataFrame,
+                dates: dict[str, pd.Series], plots: gpd.GeoDataFrame | None, villages: list[str]) -> pd.DataFrame:
+    """Ledger rows (one per plot in ``counts``, indexed by plot key), with the plot's
+    village (from the plots layer, else the one most of its trees name), pine area, first
+    find and last clearing; ordered by village (``villages``) then plot_id, the trees
+    outside every plot last."""
+    table = counts.reset_index().rename(columns={"_key": "plot_id"})
+    frame = pd.DataFrame({"plot_id": keys.to_numpy(), "found": dates["found"].where(flags["found"]),
+                          "cleared": dates["cleared"].where(flags["cleared"])})
+    grouped = frame.groupby("plot_id", sort=False)
+    table["first_found"] = table["plot_id"].map(grouped["found"].min())
+    table["last_cleared"] = table["plot_id"].map(grouped["cleared"].max())
+    tree_village = _most_common_village(keys.to_numpy(), trees["village"])
+    plot_village: dict[str, Any] = {}
+    pine_mu: dict[str, float] = {}
+    if plots is not None:
+        ids = plots["plot_id"].astype(str)
+        plot_village = dict(zip(ids, plots["village"], strict=True))
+        pine_mu = dict(zip(ids, np.where(plots["pine"], plots["area_mu"], 0.0), strict=True))
+    table["village"] = [plot_village.get(p) if plot_village.get(p) is not None else tree_village.get(p)
+                        for p in table["plot_id"]]
+    table["pine_mu"] = table["plot_id"].map(pine_mu).astype(float)
+    outside = table["plot_id"] == OUTSIDE
+    table.loc[outside, "village"] = OUTSIDE
+    table.loc[outside, "plot_id"] = None
+    rank = {v: i for i, v in enumerate(villages)}
+    table["_order"] = [len(rank) + 1 if o else rank.get(str(v), len(rank)) for v, o in zip(table["village"], outside,
+                                                                                          strict=True)]
+    table = table.sort_values(["_order", "village", "plot_id"], na_position="last", kind="stable")
+    return table.drop(columns="_order").reset_index(drop=True)
