@@ -8,11 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geo_township.kinds import KINDS, TREE_STATUS, Kind
+from geo_township.kinds import KINDS, Kind
+from geo_township.tree_events import STATUS_RANK
 
 KIND: Kind = KINDS["infected_trees"]
-STATUS_RANK = {code: i for i, code in enumerate(TREE_STATUS.codes)}
-"""Each status code's place in a tree's life (suspected 0 … verified 4)."""
 DATE_FIELDS = tuple(f.name for f in KIND.fields if f.dtype == "date")
 EVENT_ORDER = ("found_date", "confirmed_date", "felled_date", "cleared_date", "verified_date")
 """The event dates in the order a tree's life passes them."""

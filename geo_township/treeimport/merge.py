@@ -12,6 +12,7 @@ import pandas as pd
 
 from geo_township.errors import FieldError
 from geo_township.results import Finding
+from geo_township.tree_events import STAGE_DATES, STAGES
 from geo_township.treeimport.fields import EVENT_ORDER, KIND, STATUS_RANK, plain_text
 from geo_township.treeimport.survey import Survey
 
@@ -185,10 +186,8 @@ def _later_dates(status: str) -> tuple[str, ...]:
 def _status_without_date(tid: str, line: int, status: str, cur: pd.Series | None, row: pd.Series, columns,
                          emptied: set[str]) -> list[Finding]:
     """A tree moved to ``status`` with no date for that event (its own date field, nor the
-    field used in its place — see :data:`geo_township.trees.STAGE_DATES`) is reported: it
+    field used in its place — see :data:`geo_township.tree_events.STAGE_DATES`) is reported: it
     counts in the totals but in no period until the date is filled in."""
-    from geo_township.trees import STAGE_DATES, STAGES
-
     stage = STAGES[STATUS_RANK[status]]
     for f in STAGE_DATES[stage]:
         new = row[f] if f in columns else None
