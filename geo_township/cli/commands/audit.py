@@ -4,7 +4,13 @@ from pathlib import Path
 
 import click
 
-from geo_township.cli.options import Percent, common_options, method_option, output_options, save_option
+from geo_township.cli.options import (
+    Percent,
+    common_options,
+    method_option,
+    output_options,
+    save_option,
+)
 
 
 @click.command("audit")
