@@ -11,8 +11,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
-from geo_township.results import Result
+if TYPE_CHECKING:  # the group imports these codes; --help must not load pandas
+    from geo_township.results import Result
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1

@@ -70,24 +70,22 @@ method_option = click.option(
     "Gauss–Krüger zone; default: area_method in township.toml (ellipsoidal).")
 
 
-def save_option(help: str, *, alias: str | None = None, suffixes: tuple[str, ...] | None = None,
-                what: str = "the features") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def save_option(help: str, *, alias: str | None = None,
+                suffixes: tuple[str, ...] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The option that writes a command's features to a file: ``--save FILE`` (and the
     command's older name ``alias``), passed to the command as ``save``.
 
     The path is checked before the command runs: its folder must exist and it must not be
     a folder; with ``suffixes`` its suffix must be one of them (otherwise the writer
-    refuses an unknown suffix). ``help`` says what the command writes; ``what`` names it
-    in messages.
+    refuses an unknown suffix, after the work). ``help`` says what the command writes.
     """
     names = ("--save", alias) if alias else ("--save",)
     return click.option(*names, "save", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                        metavar="FILE", callback=functools.partial(_check_save_path, suffixes=suffixes, what=what),
-                        help=help)
+                        metavar="FILE", callback=functools.partial(_check_save_path, suffixes=suffixes), help=help)
 
 
 def _check_save_path(ctx: click.Context, param: click.Parameter, value: Path | None, *,
-                     suffixes: tuple[str, ...] | None, what: str) -> Path | None:
+                     suffixes: tuple[str, ...] | None) -> Path | None:
     """Refuse, before any work is done, a --save path that cannot be written."""
     if value is None:
         return None
@@ -104,7 +102,7 @@ def _check_save_path(ctx: click.Context, param: click.Parameter, value: Path | N
         if suffixes == (".gpkg",):
             raise click.BadParameter(f"{value} is not a GeoPackage; give a file ending in .gpkg", ctx=ctx,
                                      param=param)
-        raise click.BadParameter(f"cannot write {what} as {value.suffix or 'a file without suffix'}; use "
+        raise click.BadParameter(f"cannot write {value.suffix or 'a file without suffix'} here; use "
                                  + ", ".join(suffixes), ctx=ctx, param=param)
     return value
 

@@ -118,9 +118,8 @@ def _render_csv(tables: dict[str, pd.DataFrame], output: Path | None, lang: str)
                   "--format csv -o FILE.csv (one file each, next to it) or -o FILE.xlsx.")
         return
     paths = csv_paths(output, names)
-    for name, path in paths.items():
-        if path != output:
-            ensure_writable(path)
+    for name in others:  # every file checked before any is written
+        ensure_writable(paths[name])
     for name, path in paths.items():
         write_csv(tables[name], path)
     if others:
@@ -143,7 +142,7 @@ def findings_first(result: Result, lang: str, *, feature_column: str = "feature"
     open first in a CSV."""
     findings = result.findings_frame(lang).drop(columns="layer").rename(columns={"feature": feature_column})
     return replace(result, table=findings, table_name="findings",
-                   tables={"summary": result.table, **result.tables}, findings=[])
+                   tables={result.table_name: result.table, **result.tables}, findings=[])
 
 
 def table_text(result: Result, lang: str, *, width: int | None = None) -> str:

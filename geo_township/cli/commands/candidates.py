@@ -19,8 +19,7 @@ from geo_township.cli.progress import progress_bar
 @click.option("--max-m2", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Leave out patches larger than this (m²): felling or fire; default: candidate_max_m2 (5000).")
 @save_option("Write the candidates: .gpkg (patches and centre points), or .kml/.gpx/.geojson/.csv/.shp "
-             "(centre points, for a handheld); species and other values in the --lang language, rounded.",
-             what="candidates")
+             "(centre points, for a handheld); species and other values in the --lang language, rounded.")
 @block_option
 @common_options
 @output_options

@@ -21,7 +21,7 @@ SHOWN = 30  # trees of the deadline list shown on a terminal
 @click.option("--deadline", type=DATE, default=None,
               help="List trees found by the season's cut-off and not cleared by this date.")
 @save_option("With --deadline: also write the trees still outstanding as points (.gpkg, .csv, .kml or "
-             ".geojson) for field crews.", alias="--list", what="the tree list")
+             ".geojson) for field crews.", alias="--list")
 @click.option("--include-late", is_flag=True,
               help="With --deadline: list also the trees cleared after the deadline, flagged 'cleared late'.")
 @click.option("--as-of", type=DATE, default=None,
