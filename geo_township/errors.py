@@ -1,7 +1,8 @@
 """One base exception for the package; every subclass says where, what and how to fix.
 
 The command line turns any :class:`TownshipError` into a one-paragraph message and
-exit code 2; a traceback is shown only with ``-v``.
+exit code 2 (bad input or usage); a traceback is shown only with ``-v``. Any other
+exception is a bug and exits 3 (see ``geo_township.cli.exitcodes``).
 """
 
 from __future__ import annotations

@@ -47,14 +47,20 @@ class Finding:
         return self.message_zh if lang == "zh" and self.message_zh else self.message
 
 
-@dataclass
+@dataclass(frozen=True)
 class Result:
     """Tables, findings and the features behind them, plus how they were made.
 
-    ``table`` is the main table; ``tables`` holds further named tables; ``features``
-    holds GeoDataFrames (e.g. the offending geometries per finding type) for maps and
-    GeoPackages; ``vocab`` says which columns hold coded values (column → vocabulary
-    name) so they can be shown as words; ``decimals`` how many decimals to show per column.
+    ``table`` is the main table, named ``table_name`` in files (``summary``); ``tables``
+    holds further named tables; ``features`` holds GeoDataFrames (e.g. the offending
+    geometries per finding type) for maps and GeoPackages; ``vocab`` says which columns
+    hold coded values (column → vocabulary name) so they can be shown as words;
+    ``decimals`` how many decimals to show per column.
+
+    A Result is frozen: once an analysis returns it, nobody reassigns its attributes, so
+    the table, the map and the report made from one Result agree. To show something
+    else, make a new one with :func:`dataclasses.replace`. (The tables inside are
+    DataFrames and cannot be frozen; treat them as read-only too.)
     """
 
     title: str
@@ -69,6 +75,7 @@ class Result:
     title_zh: str = ""
     notes_zh: list[str] = field(default_factory=list)
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+    table_name: str = "summary"
 
     def title_in(self, lang: str) -> str:
         """The title in ``lang`` (the English one when no Chinese title is given)."""
@@ -80,6 +87,7 @@ class Result:
 
     @property
     def has_errors(self) -> bool:
+        """True when a finding has severity ``error``."""
         return any(f.severity == "error" for f in self.findings)
 
     def findings_frame(self, lang: str = "en") -> pd.DataFrame:
@@ -93,8 +101,9 @@ class Result:
         return frame.reset_index(drop=True)
 
     def all_tables(self, lang: str = "en") -> dict[str, pd.DataFrame]:
-        """The main table, the others, and the findings (when there are any)."""
-        out = {"summary": self.table, **self.tables}
+        """The main table (first, under ``table_name``), the others, and the findings (when
+        there are any)."""
+        out = {self.table_name: self.table, **self.tables}
         if self.findings:
             out["findings"] = self.findings_frame(lang)
         return out

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -984,10 +984,9 @@ def audit_transfers(
         bad_cells=layer.bad_cells,
         **chosen,
     )
-    result.title = f"Land-transfer audit of {township.config.display_name('en')}"
-    result.title_zh = f"{township.config.display_name('zh')}土地流转审计"
-    result.provenance = township.provenance(**result.provenance)
-    return result
+    return replace(result, title=f"Land-transfer audit of {township.config.display_name('en')}",
+                   title_zh=f"{township.config.display_name('zh')}土地流转审计",
+                   provenance=township.provenance(**result.provenance))
 
 
 # --------------------------------------------------------------------------- outputs

@@ -131,17 +131,17 @@ def test_csv_file_is_the_findings_and_each_table_lies_next_to_it(runner, faulty,
     result = runner.invoke(main, ["audit", "--township", str(faulty), "-o", str(out)])
     assert result.exit_code == 1, result.stderr
     names = sorted(p.name for p in tmp_path.glob("audit*.csv"))
-    assert names == ["audit.csv", "audit_area_mismatch.csv", "audit_by_land_type.csv", "audit_by_start_year.csv",
-                     "audit_by_use.csv", "audit_by_village.csv", "audit_outside_village.csv", "audit_overlap.csv",
-                     "audit_renewal.csv", "audit_summary.csv"]
-    assert "CSV: " in result.stderr and "audit_by_village.csv" in result.stderr
+    assert names == ["audit.area_mismatch.csv", "audit.by_land_type.csv", "audit.by_start_year.csv",
+                     "audit.by_use.csv", "audit.by_village.csv", "audit.csv", "audit.outside_village.csv",
+                     "audit.overlap.csv", "audit.renewal.csv", "audit.summary.csv"]
+    assert "CSV: " in result.stderr and "audit.by_village.csv" in result.stderr
     findings = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert {r["parcel_id"] for r in findings} == {"H", "A / B", "F", "C / D"}
     by_village = {r["village"]: r for r in csv.DictReader(io.StringIO(
-        (tmp_path / "audit_by_village.csv").read_text(encoding="utf-8-sig")))}
+        (tmp_path / "audit.by_village.csv").read_text(encoding="utf-8-sig")))}
     assert by_village["甲村"]["parcels"] == "6"  # every parcel is recorded under 甲村
     assert float(by_village["Total"]["declared_mu"]) == pytest.approx(5 * 15.0 + 15.9)
-    overlap = list(csv.DictReader(io.StringIO((tmp_path / "audit_overlap.csv").read_text(encoding="utf-8-sig"))))
+    overlap = list(csv.DictReader(io.StringIO((tmp_path / "audit.overlap.csv").read_text(encoding="utf-8-sig"))))
     assert (overlap[0]["parcel_a"], overlap[0]["parcel_b"]) == ("A", "B")
 
 

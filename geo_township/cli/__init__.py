@@ -3,7 +3,8 @@
 Commands live one per module in :mod:`geo_township.cli.commands` and are imported only
 when run, so ``--help`` stays fast. This module is the one error boundary: a
 :class:`~geo_township.errors.TownshipError` becomes a one-paragraph message and exit
-code 2 (a traceback only with ``-v``).
+code 2 (bad input); any other exception is a bug and becomes exit code 3 with a request
+to report it (a traceback only with ``-v``). Exit codes: :mod:`geo_township.cli.exitcodes`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import traceback
 import click
 
 from geo_township import __version__
+from geo_township.cli.exitcodes import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED
 from geo_township.cli.options import quiet_option, verbose_option
 
 #: command name → module under geo_township.cli.commands (each defines `command`).
@@ -60,21 +62,26 @@ class TownshipGroup(click.Group):
             raise
         except KeyboardInterrupt:
             click.echo("Interrupted; no file was left half-written.", err=True)
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
         except MemoryError:
             click.echo("Error: out of memory. Try a smaller area or period, or a machine with more memory.",
                        err=True)
-            ctx.exit(2)
+            ctx.exit(EXIT_BAD_INPUT)
         except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, never a bare traceback
-            _show_traceback(ctx)
-            click.echo(f"Error: unexpected {type(exc).__name__}: {exc}. Run again with -v for the details and "
-                       "report it with the file that caused it.", err=True)
-            ctx.exit(2)
+            shown = _show_traceback(ctx)
+            click.echo(f"Error: internal error ({type(exc).__name__}: {exc}). This is a bug in geo-township, "
+                       "not a problem with your files; please report it with the command you ran"
+                       + (" and the traceback above." if shown else
+                          " and what it prints when run again with -v (the full traceback)."), err=True)
+            ctx.exit(EXIT_INTERNAL)
 
 
-def _show_traceback(ctx: click.Context) -> None:
+def _show_traceback(ctx: click.Context) -> bool:
+    """Print the current exception's traceback on stderr when -v was given; say whether it did."""
     if ctx.find_root().ensure_object(dict).get("verbose"):
         traceback.print_exc(file=sys.stderr)
+        return True
+    return False
 
 
 @click.group(cls=TownshipGroup, context_settings={"help_option_names": ["-h", "--help"]})

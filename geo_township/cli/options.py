@@ -8,11 +8,18 @@
 * ``-v/--verbose``, ``-q/--quiet``  more or less detail on stderr (``-v`` shows tracebacks)
 * ``--zone-m``   river management zone width for reaches without their own (rivers, sand)
 * ``--block``    raster block size in pixels, bounding memory (zonal, candidates)
+* ``--method ellipsoidal|planar``  how areas and lengths are measured (area, audit, rivers)
+* ``--save FILE``  write the command's features (GeoPackage, shapefile, GeoJSON, KML, CSV …)
+  for GIS or a handheld; see :func:`save_option`. Each command keeps its older name for it
+  as an alias — ``--gpkg`` (audit, rivers, sand), ``--join`` (zonal), ``--list`` (trees) —
+  so scripts and the README's examples keep working.
+* :class:`Percent` (5% or 5) and :data:`DATE` (2022-03-31) for option values
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -55,6 +62,51 @@ block_option = click.option(
     help="Read rasters in blocks of this many pixels a side (bounds memory for huge rasters).")
 
 
+#: The area methods of geo_township.measure.METHODS (not imported: --help stays fast).
+METHODS = ("ellipsoidal", "planar")
+method_option = click.option(
+    "--method", type=click.Choice(METHODS), default=None,
+    help="Measure areas and lengths on the CGCS2000 ellipsoid (as land surveys do) or planar in the "
+    "Gauss–Krüger zone; default: area_method in township.toml (ellipsoidal).")
+
+
+def save_option(help: str, *, alias: str | None = None,
+                suffixes: tuple[str, ...] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The option that writes a command's features to a file: ``--save FILE`` (and the
+    command's older name ``alias``), passed to the command as ``save``.
+
+    The path is checked before the command runs: its folder must exist and it must not be
+    a folder; with ``suffixes`` its suffix must be one of them (otherwise the writer
+    refuses an unknown suffix, after the work). ``help`` says what the command writes.
+    """
+    names = ("--save", alias) if alias else ("--save",)
+    return click.option(*names, "save", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                        metavar="FILE", callback=functools.partial(_check_save_path, suffixes=suffixes), help=help)
+
+
+def _check_save_path(ctx: click.Context, param: click.Parameter, value: Path | None, *,
+                     suffixes: tuple[str, ...] | None) -> Path | None:
+    """Refuse, before any work is done, a --save path that cannot be written."""
+    if value is None:
+        return None
+    option = "/".join(param.opts)
+    folder = value.parent if str(value.parent) else Path(".")
+    example = f"{ctx.command.name or 'result'}{(suffixes or ('.gpkg',))[0]}"
+    if not folder.is_dir():
+        raise click.BadParameter(f"folder {folder} does not exist; create it or choose another {option} path",
+                                 ctx=ctx, param=param)
+    if value.is_dir():
+        raise click.BadParameter(f"{value} is a folder; give {option} a file name such as {example}", ctx=ctx,
+                                 param=param)
+    if suffixes is not None and value.suffix.lower() not in suffixes:
+        if suffixes == (".gpkg",):
+            raise click.BadParameter(f"{value} is not a GeoPackage; give a file ending in .gpkg", ctx=ctx,
+                                     param=param)
+        raise click.BadParameter(f"cannot write {value.suffix or 'a file without suffix'} here; use "
+                                 + ", ".join(suffixes), ctx=ctx, param=param)
+    return value
+
+
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--township, --lang, -v, -q."""
     for deco in reversed((township_option, lang_option, verbose_option, quiet_option)):
@@ -70,6 +122,29 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
                         help="table (terminal, default), csv (UTF-8 with BOM for Excel), json or xlsx.")(func)
     return func
+
+
+class Percent(click.ParamType):
+    """A percentage written 5% or 5, optionally bounded (e.g. 0 to 100)."""
+
+    name = "PERCENT"
+
+    def __init__(self, low: float | None = None, high: float | None = None, *, example: str = "5") -> None:
+        self.low, self.high, self.example = low, high, example
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, (int, float)):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip().removesuffix("%").strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a percentage; write it as {self.example}% or {self.example}", param,
+                          ctx)
+        if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
+            self.fail(f"{value!r} is not between {self.low:g} and {self.high:g}" if None not in (self.low, self.high)
+                      else f"{value!r} is out of range", param, ctx)
+        return number
 
 
 class DateType(click.ParamType):

@@ -6,6 +6,7 @@ Chinese headings with ``--lang zh``; JSON keys are always machine names.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -55,7 +56,16 @@ def _prepared(result: Result, lang: str, *, headings: bool, default_decimals: in
 
 
 def render(result: Result, *, fmt: str | None, output: Path | None, lang: str) -> None:
-    """Print or write ``result`` in the chosen format."""
+    """Print or write ``result`` in the chosen format — the one way every command shows
+    its Result.
+
+    * table: the terminal text (or a .txt file)
+    * csv: the main table to stdout, a note on stderr naming the tables not shown; with
+      ``-o FILE.csv`` the main table to FILE.csv and every other table next to it as
+      ``FILE.<table>.csv`` (UTF-8 with BOM, so Excel shows Chinese)
+    * json: every table and the provenance, to stdout or ``-o``
+    * xlsx: one sheet per table plus how the numbers were made (needs ``-o``)
+    """
     fmt = choose_format(fmt, output)
     if output is not None:
         ensure_writable(output)
@@ -68,11 +78,7 @@ def render(result: Result, *, fmt: str | None, output: Path | None, lang: str) -
         return
     zh_headings = lang == "zh"
     if fmt == "csv":
-        table = _prepared(result, lang, headings=zh_headings, default_decimals=4)["summary"]
-        if output is not None:
-            write_csv(table, output)
-        else:
-            sys.stdout.write("\ufeff" + csv_text(table))
+        _render_csv(_prepared(result, lang, headings=zh_headings, default_decimals=4), output, lang)
         return
     if fmt == "json":
         tables = _prepared(result, lang, headings=False, default_decimals=None)
@@ -92,6 +98,53 @@ def render(result: Result, *, fmt: str | None, output: Path | None, lang: str) -
     raise UsageError(f"unknown format {fmt!r}", hint="use table, csv, json or xlsx")
 
 
+def csv_paths(output: Path, names: list[str]) -> dict[str, Path]:
+    """Where each table goes with ``-o FILE.csv``: the first (main) table to FILE.csv, every
+    other one next to it as FILE.<table>.csv."""
+    suffix = output.suffix or ".csv"
+    return {name: output if i == 0 else output.with_name(f"{output.stem}.{name}{suffix}")
+            for i, name in enumerate(names)}
+
+
+def _render_csv(tables: dict[str, pd.DataFrame], output: Path | None, lang: str) -> None:
+    """CSV of every table: see :func:`render`."""
+    names = list(tables)
+    main, others = names[0], names[1:]
+    if output is None:
+        sys.stdout.write("\ufeff" + csv_text(tables[main]))
+        if others:
+            _note(f"未显示的表：{'、'.join(others)}；用 --format csv -o 文件.csv 每表写一个文件，或 -o 文件.xlsx。"
+                  if lang == "zh" else f"Tables not shown: {', '.join(others)}; write every table with "
+                  "--format csv -o FILE.csv (one file each, next to it) or -o FILE.xlsx.")
+        return
+    paths = csv_paths(output, names)
+    for name in others:  # every file checked before any is written
+        ensure_writable(paths[name])
+    for name, path in paths.items():
+        write_csv(tables[name], path)
+    if others:
+        files = ", ".join(paths[n].name for n in others)
+        _note(f"CSV：{output}（{main}），旁边另有 {len(others)} 个表：{files}" if lang == "zh" else
+              f"CSV: {output} ({main}) and {len(others)} tables next to it: {files}")
+
+
+def _note(text: str) -> None:
+    """A line on stderr for the user, unless -q was given."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or not ctx.find_root().ensure_object(dict).get("quiet"):
+        click.echo(text, err=True)
+
+
+def findings_first(result: Result, lang: str, *, feature_column: str = "feature") -> Result:
+    """The same Result with its findings as the main table (``findings``: the feature named
+    ``feature_column``, severity, check, message in ``lang``) and every other table after
+    it, the summary first — for checks of one layer, whose list of problems is what people
+    open first in a CSV."""
+    findings = result.findings_frame(lang).drop(columns="layer").rename(columns={"feature": feature_column})
+    return replace(result, table=findings, table_name="findings",
+                   tables={result.table_name: result.table, **result.tables}, findings=[])
+
+
 def table_text(result: Result, lang: str, *, width: int | None = None) -> str:
     """The result as terminal text: title, main table, other tables, findings, notes."""
     import shutil
@@ -103,9 +156,9 @@ def table_text(result: Result, lang: str, *, width: int | None = None) -> str:
     console = Console(record=True, width=width, file=_Null(), force_terminal=False,
                       color_system=None, highlight=False, emoji=False)
     for name, df in result.all_tables(lang).items():
-        if name == "findings":
+        if name == "findings" and result.findings:  # shown below, at most MAX_FINDINGS_SHOWN of them
             continue
-        title = result.title_in(lang) if name == "summary" else table_label(name, lang)
+        title = result.title_in(lang) if name == result.table_name else table_label(name, lang)
         console.print(_rich_table(df, title, result, lang))
     if result.findings:
         findings = result.findings_frame(lang)
@@ -166,3 +219,10 @@ def _cell(value):
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
     return value
+
+
+def with_note(result: Result, note: str, note_zh: str | None = None) -> Result:
+    """The same Result with one more note (e.g. which file was written); the Result itself
+    is never changed."""
+    notes_zh = [*result.notes_zh, note_zh or note] if result.notes_zh else result.notes_zh
+    return replace(result, notes=[*result.notes, note], notes_zh=notes_zh)

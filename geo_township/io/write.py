@@ -124,9 +124,10 @@ def write_json(tables: Mapping[str, pd.DataFrame], provenance: Mapping[str, Any]
 
 
 def write_xlsx(tables: Mapping[str, pd.DataFrame], provenance: Mapping[str, Any], path: str | Path, *,
-               about_title: str = "About") -> None:
-    """Write one sheet per table and an ``About`` sheet of provenance, formatted for reading:
-    bold frozen header, columns sized to their content."""
+               about_title: str | None = "About") -> None:
+    """Write one sheet per table and an ``About`` sheet of provenance (none when
+    ``about_title`` is None), formatted for reading: bold frozen header, columns sized to
+    their content."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -151,7 +152,14 @@ def write_xlsx(tables: Mapping[str, pd.DataFrame], provenance: Mapping[str, Any]
             sample = [str(col)] + [str(v) for v in df[col].head(200).tolist()]
             width = max(_display_width(s) for s in sample)
             ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
-    ws = wb.create_sheet(_sheet_title(about_title, used))
+    if about_title is not None:
+        _about_sheet(wb.create_sheet(_sheet_title(about_title, used)), provenance)
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+
+
+def _about_sheet(ws: Any, provenance: Mapping[str, Any]) -> None:
+    """Fill a sheet with one row per provenance key: how the numbers were made."""
     for key, value in provenance.items():
         ws.append([key, json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else _plain(value)])
         for cell in ws[ws.max_row]:
@@ -159,8 +167,6 @@ def write_xlsx(tables: Mapping[str, pd.DataFrame], provenance: Mapping[str, Any]
                 cell.data_type = "s"
     ws.column_dimensions["A"].width = 24
     ws.column_dimensions["B"].width = 100
-    with atomic_path(path) as tmp:
-        wb.save(tmp)
 
 
 def _display_width(text: str) -> int:
@@ -177,6 +183,72 @@ def _sheet_title(name: str, used: set[str]) -> str:
     return title
 
 
+#: Suffixes :func:`write_features` writes: a GeoPackage holds every feature set, the others one.
+FEATURE_SUFFIXES = (".gpkg", ".shp", ".geojson", ".kml", ".csv", ".xlsx")
+
+
+def write_features(features: Mapping[str, gpd.GeoDataFrame | None], path: str | Path, *,
+                   keep_layers: bool = False) -> list[str]:
+    """Write a command's feature sets to ``path``, the format chosen by its suffix, and
+    return the names written (the non-empty sets, in order).
+
+    ``.gpkg`` gets one layer per feature set (named after its key), in the sets' own CRS;
+    ``.shp``, ``.geojson``, ``.kml``, ``.csv`` (lon/lat, UTF-8 with BOM) and ``.xlsx``
+    (one sheet, lon/lat) hold one feature set, so they are refused when there are several.
+    The file is written atomically (complete or not at all) and dates are written as
+    dates. ``keep_layers=True`` keeps the other layers of an existing GeoPackage (a layer
+    of the same name is replaced), so several runs can collect their layers in one file.
+    Unknown suffixes and an empty set of features are refused with a message saying what
+    to do instead.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FEATURE_SUFFIXES:
+        raise UsageError(f"cannot write features as {suffix or 'a file without suffix'} ({path.name})",
+                         hint="use " + ", ".join(FEATURE_SUFFIXES[:-1]) + f" or {FEATURE_SUFFIXES[-1]}")
+    ensure_writable(path)
+    sets = {name: gdf for name, gdf in features.items() if gdf is not None and len(gdf)}
+    if not sets:
+        raise UsageError(f"there are no features to write to {path.name}", hint="leave out the file option")
+    if suffix == ".gpkg":
+        _write_geopackage(sets, path, keep_layers=keep_layers)
+        return list(sets)
+    if len(sets) > 1:
+        raise UsageError(f"a {suffix} file holds one set of features, and there are {len(sets)}: "
+                         + ", ".join(sets), hint=f"write a .gpkg file, which holds them all ({path.stem}.gpkg)")
+    (name, gdf), = sets.items()
+    if suffix == ".xlsx":
+        table = _with_lonlat(gdf)
+        write_xlsx({name: table}, {}, path, about_title=None)
+    else:
+        write_vector(gdf, path, layer=name)
+    return [name]
+
+
+def _write_geopackage(sets: Mapping[str, gpd.GeoDataFrame], path: Path, *, keep_layers: bool) -> None:
+    """All ``sets`` as layers of one GeoPackage, written under a temporary name and renamed
+    into place; with ``keep_layers`` the existing file's other layers are carried over."""
+    import shutil
+
+    with atomic_path(path) as tmp:
+        if keep_layers and path.exists():
+            shutil.copy2(path, tmp)
+        for name, gdf in sets.items():
+            _datetimes_as_dates(gdf).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+
+
+def _with_lonlat(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The attribute table with ``lon``/``lat`` (EPSG:4326) in front: the points themselves,
+    or a point inside each line or polygon."""
+    pts = gdf.to_crs(4326) if gdf.crs is not None else gdf
+    if not (pts.geom_type == "Point").all():
+        pts = pts.set_geometry(pts.representative_point())
+    table = pd.DataFrame(pts.drop(columns=pts.geometry.name))
+    table.insert(0, "lat", pts.geometry.y.round(7))
+    table.insert(0, "lon", pts.geometry.x.round(7))
+    return table
+
+
 def write_vector(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None,
                  append_layers: bool = False) -> None:
     """Write a layer so it opens in QGIS: GeoPackage, GeoJSON, KML, Shapefile or CSV with
@@ -188,13 +260,7 @@ def write_vector(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None =
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        pts = gdf.to_crs(4326) if gdf.crs is not None else gdf
-        if not (pts.geom_type == "Point").all():
-            pts = pts.set_geometry(pts.representative_point())
-        table = pd.DataFrame(pts.drop(columns=pts.geometry.name))
-        table.insert(0, "lat", pts.geometry.y.round(7))
-        table.insert(0, "lon", pts.geometry.x.round(7))
-        write_csv(table, path)
+        write_csv(_with_lonlat(gdf), path)
         return
     driver = VECTOR_DRIVERS.get(suffix)
     if driver is None:

@@ -2,7 +2,7 @@
 
 import click
 
-from geo_township.cli.options import common_options, output_options
+from geo_township.cli.options import common_options, method_option, output_options
 from geo_township.units import AREA_UNITS
 
 
@@ -10,9 +10,7 @@ from geo_township.units import AREA_UNITS
 @click.argument("layer")
 @click.option("--by", default=None, help="Group by this field (ours, e.g. village or species, or the file's own).")
 @click.option("--unit", type=click.Choice(list(AREA_UNITS)), default="mu", show_default=True)
-@click.option("--method", type=click.Choice(["ellipsoidal", "planar"]), default=None,
-              help="Ellipsoidal (CGCS2000, the default of land surveys) or planar (Gauss–Krüger zone); "
-              "default: area_method in township.toml.")
+@method_option
 @common_options
 @output_options
 def command(layer, by, unit, method, township_path, lang, fmt, output):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from geo_township.cli.commands.zonal import progress_bar
-from geo_township.cli.options import block_option, common_options, output_options
+from geo_township.cli.options import block_option, common_options, output_options, save_option
+from geo_township.cli.progress import progress_bar
 
 
 @click.command("candidates")
@@ -20,9 +18,8 @@ from geo_township.cli.options import block_option, common_options, output_option
               help="Leave out patches smaller than this (m²); default: candidate_min_m2 (20).")
 @click.option("--max-m2", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Leave out patches larger than this (m²): felling or fire; default: candidate_max_m2 (5000).")
-@click.option("--save", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the candidates: .gpkg (patches and centre points), or .kml/.gpx/.geojson/.csv/.shp "
-              "(centre points, for a handheld); species and other values in the --lang language, rounded.")
+@save_option("Write the candidates: .gpkg (patches and centre points), or .kml/.gpx/.geojson/.csv/.shp "
+             "(centre points, for a handheld); species and other values in the --lang language, rounded.")
 @block_option
 @common_options
 @output_options

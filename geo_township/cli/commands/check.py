@@ -14,10 +14,10 @@ def command(township_path, lang, fmt, output, today):
     """Validate every layer: CRS, geometry, duplicates, required fields, dates, coordinates
     outside the township, a likely GCJ-02 shift, encoding. Exits 1 when an error is found."""
     from geo_township.checks import check_township
+    from geo_township.cli.exitcodes import exit_code
     from geo_township.cli.render import render
     from geo_township.layers import load_township
 
     result = check_township(load_township(township_path), today=today)
     render(result, fmt=fmt, output=output, lang=lang)
-    if result.has_errors:
-        raise SystemExit(1)
+    click.get_current_context().exit(exit_code(result))

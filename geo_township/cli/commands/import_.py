@@ -27,6 +27,7 @@ def command(survey, layer, allow_regress, skip_bad, dry_run, from_gcj02, encodin
     """Merge SURVEY (CSV, XLSX, KML, GPX, GeoPackage …) into the trees layer by tree id:
     statuses move only forward, new trees are added, every change goes into the history.
     Exits 1 when a row was refused or skipped."""
+    from geo_township.cli.exitcodes import exit_code
     from geo_township.cli.render import render
     from geo_township.layers import load_township
     from geo_township.treeimport import import_survey
@@ -35,5 +36,4 @@ def command(survey, layer, allow_regress, skip_bad, dry_run, from_gcj02, encodin
                            skip_bad=skip_bad, dry_run=dry_run, from_gcj02=from_gcj02, encoding=encoding,
                            crs=survey_crs)
     render(result, fmt=fmt, output=output, lang=lang)
-    if any(f.severity == "error" or f.check == "skipped" for f in result.findings):
-        raise SystemExit(1)
+    click.get_current_context().exit(exit_code(result, also={"skipped"}))

@@ -10,6 +10,7 @@ from geo_township.cli.options import common_options, output_options
 @output_options
 def command(township_path, lang, fmt, output):
     """List each layer: file, feature count, CRS, extent and how its fields map."""
+    from geo_township.cli.exitcodes import exit_code
     from geo_township.cli.render import render
     from geo_township.inventory import describe_layers
     from geo_township.layers import load_township
@@ -22,5 +23,4 @@ def command(township_path, lang, fmt, output):
         rasters = raster_table(township)
     result = describe_layers(township, rasters=rasters)
     render(result, fmt=fmt, output=output, lang=lang)
-    if result.has_errors:  # a layer could not be read: bad input
-        raise SystemExit(2)
+    click.get_current_context().exit(exit_code(result, bad_input=True))  # an error: a layer could not be read

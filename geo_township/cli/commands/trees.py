@@ -1,11 +1,11 @@
 """`geo-township trees`: pine-wilt trees per village or plot, per period or season; the
 deadline list; one tree's history."""
 
-from pathlib import Path
+from dataclasses import replace
 
 import click
 
-from geo_township.cli.options import DATE, common_options, output_options
+from geo_township.cli.options import DATE, common_options, output_options, save_option
 
 SHOWN = 30  # trees of the deadline list shown on a terminal
 
@@ -20,9 +20,8 @@ SHOWN = 30  # trees of the deadline list shown on a terminal
               "season_start/season_end in township.toml).")
 @click.option("--deadline", type=DATE, default=None,
               help="List trees found by the season's cut-off and not cleared by this date.")
-@click.option("--list", "list_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="With --deadline: also write the trees still outstanding as points (.gpkg, .csv, .kml or "
-              ".geojson) for field crews.")
+@save_option("With --deadline: also write the trees still outstanding as points (.gpkg, .csv, .kml or "
+             ".geojson) for field crews.", alias="--list")
 @click.option("--include-late", is_flag=True,
               help="With --deadline: list also the trees cleared after the deadline, flagged 'cleared late'.")
 @click.option("--as-of", type=DATE, default=None,
@@ -33,42 +32,55 @@ SHOWN = 30  # trees of the deadline list shown on a terminal
 @click.option("--hotspots/--no-hotspots", default=True, show_default=True, help="Include the hotspot table.")
 @common_options
 @output_options
-def command(by, start, end, season, deadline, list_file, include_late, as_of, history_of, hotspots, township_path,
+def command(by, start, end, season, deadline, save, include_late, as_of, history_of, hotspots, township_path,
             lang, fmt, output):
     """Pine-wilt trees found, confirmed, felled, cleared and verified per village (or plot),
     still standing, not cleared, clearance rate against the target; infected
     sub-compartments (疫情小班) and hotspots."""
-    from geo_township.cli.render import choose_format, render
+    from geo_township.cli.render import render
     from geo_township.errors import UsageError
     from geo_township.layers import load_township
 
     township = load_township(township_path)
-    if (list_file is not None or include_late) and deadline is None:
-        raise UsageError(f"{'--list' if list_file is not None else '--include-late'} needs --deadline",
+    if (save is not None or include_late) and deadline is None:
+        raise UsageError(f"{'--save/--list' if save is not None else '--include-late'} needs --deadline",
                          hint="add --deadline 2023-03-31")
     if history_of is not None:
         from geo_township.treeimport import tree_history
 
         result = tree_history(township, history_of)
     elif deadline is not None:
-        from geo_township.tree_deadlines import overdue_trees, write_tree_list
-
         if start is not None or end is not None:
             raise UsageError("--deadline takes --season, not --from/--to", hint="e.g. --season 2022 --deadline "
                              "2023-03-31")
-        result = overdue_trees(township, deadline=deadline, season=season, as_of=as_of, by=by,
-                               include_late=include_late)
-        if list_file is not None:
-            write_tree_list(result, list_file, lang=lang)
-            result.notes.append(f"{len(result.features['overdue_trees'])} tree(s) written to {list_file}")
-        listing = result.tables["overdue_trees"]
-        if choose_format(fmt, output) == "table" and len(listing) > SHOWN:
-            result.tables["overdue_trees"] = listing.head(SHOWN)
-            result.notes.append(f"the list shows the first {SHOWN} of {len(listing)} trees; write them all "
-                                "with --list FILE.gpkg (or .csv/.kml) or -o FILE.xlsx")
+        result = _deadline_list(township, deadline=deadline, season=season, as_of=as_of, by=by,
+                                include_late=include_late, save=save, lang=lang, fmt=fmt, output=output)
     else:
         from geo_township.trees import tree_counts
 
         result = tree_counts(township, by=by, start=start, end=end, season=season, as_of=as_of,
                              hotspots=hotspots)
     render(result, fmt=fmt, output=output, lang=lang)
+
+
+def _deadline_list(township, *, deadline, season, as_of, by, include_late, save, lang, fmt, output):
+    """The trees not cleared by the deadline, written to ``save`` when given; on a terminal
+    only the first SHOWN of them, with a note saying how to get them all."""
+    from geo_township.cli.render import choose_format, with_note
+    from geo_township.tree_deadlines import overdue_trees, write_tree_list
+
+    result = overdue_trees(township, deadline=deadline, season=season, as_of=as_of, by=by,
+                           include_late=include_late)
+    shown = result
+    if save is not None:
+        write_tree_list(result, save, lang=lang)
+        n = len(result.features["overdue_trees"])
+        shown = with_note(shown, f"{n} tree(s) written to {save}", f"已将 {n} 株写入 {save}")
+    listing = result.tables["overdue_trees"]
+    if choose_format(fmt, output) == "table" and len(listing) > SHOWN:
+        shown = replace(shown, tables={**shown.tables, "overdue_trees": listing.head(SHOWN)})
+        shown = with_note(shown, f"the list shows the first {SHOWN} of {len(listing)} trees; write them all "
+                          "with --save FILE.gpkg (or .csv/.kml) or -o FILE.xlsx",
+                          f"清单只显示前 {SHOWN} 株（共 {len(listing)} 株）；用 --save 文件.gpkg（或 .csv/.kml）"
+                          "或 -o 文件.xlsx 导出全部")
+    return shown

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from pathlib import Path
-
 import click
 
-from geo_township.cli.options import block_option, common_options, output_options
+from geo_township.cli.options import block_option, common_options, output_options, save_option
+from geo_township.cli.progress import progress_bar
 from geo_township.units import AREA_UNITS
 
 STAT_NAMES = ("count", "mean", "min", "max", "sum", "std", "median")
@@ -37,39 +34,6 @@ def _percentile_list(ctx: click.Context, param: click.Parameter, value: str | No
     return values
 
 
-def _gpkg(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    if value is not None and value.suffix.lower() != ".gpkg":
-        raise click.BadParameter(f"{value} is not a GeoPackage; give a file ending in .gpkg", param=param)
-    return value
-
-
-@contextlib.contextmanager
-def progress_bar(label: str):
-    """A progress callback ``(done, total)`` drawing a bar on stderr when it is a terminal
-    and -q was not given; None otherwise (piped output stays clean)."""
-    state = click.get_current_context().find_root().ensure_object(dict)
-    if state.get("quiet") or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
-
-
 @click.command("zonal")
 @click.argument("raster")
 @click.option("--layer", default="forest_plots", show_default=True,
@@ -88,13 +52,13 @@ def progress_bar(label: str):
 @click.option("--unit", type=click.Choice(list(AREA_UNITS)), default="mu", show_default=True,
               help="Unit of areas (polygon area, class areas).")
 @click.option("--band", type=click.IntRange(min=1), default=1, show_default=True, help="Band of the raster to use.")
-@click.option("--join", "join", type=click.Path(path_type=Path, dir_okay=False), default=None, callback=_gpkg,
-              help="Also write the layer (every field) with its statistics to this GeoPackage, as layer "
-              "LAYER_RASTER (FIELD_RASTER with --by).")
+@save_option("Also write the layer (every field) with its statistics to this GeoPackage, as layer "
+             "LAYER_RASTER (FIELD_RASTER with --by), next to the layers it already holds.", alias="--join",
+             suffixes=(".gpkg",))
 @block_option
 @common_options
 @output_options
-def command(raster, layer, by, stats, percentiles, categorical, unit, band, join, block, township_path, lang, fmt,
+def command(raster, layer, by, stats, percentiles, categorical, unit, band, save, block, township_path, lang, fmt,
             output):
     """Statistics of RASTER (its name under [rasters] in township.toml) per polygon of a
     layer: count, mean, min, max, sum, std, median, percentiles — each pixel weighted by the
@@ -109,6 +73,6 @@ def command(raster, layer, by, stats, percentiles, categorical, unit, band, join
                              percentiles=percentiles, categorical=categorical, unit=unit, band=band, block=block,
                              progress=progress)
     render(result, fmt=fmt, output=output, lang=lang)
-    if join is not None:
-        name = save_joined(result, join, lang=lang)
-        click.echo(f"wrote layer {name} to {join}", err=True)
+    if save is not None:
+        name = save_joined(result, save, lang=lang)
+        click.echo(f"wrote layer {name} to {save}", err=True)
