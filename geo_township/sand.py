@@ -28,15 +28,11 @@ import shapely
 from geo_township.errors import FieldError
 from geo_township.kinds import KINDS, SAND_STATUS, SAND_ZONE, TOTAL_LABEL, UNASSIGNED_LABEL
 from geo_township.layers import Township, feature_ids
+from geo_township.locate import fill_villages, inside_points
 from geo_township.measure import Method
 from geo_township.overlay import Category, Overlay
 from geo_township.results import Finding, Result
-from geo_township.locate import fill_villages, inside_points
-from geo_township.rivers import (
-    management_zones,
-    reach_attributes,
-    reach_lines,
-)
+from geo_township.zones import management_zones, reach_attributes, reach_lines
 
 ACTIVE = ("licensed", "illegal")
 """Statuses of a site that is (or may be) working."""
@@ -46,7 +42,7 @@ STATUS_COLUMNS = {code: f"sites_{code}" for code in SAND_STATUS.codes}
 
 
 def nearest_reach(geoms: np.ndarray, rivers: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """For each geometry, the nearest reach (its key, see :func:`rivers.reach_keys`) and
+    """For each geometry, the nearest reach (its key, see :func:`geo_township.zones.reach_keys`) and
     the planar distance to its river line in the CRS's units (metres)."""
     lines = reach_lines(rivers)
     tree = shapely.STRtree(lines.geometry.to_numpy())

@@ -49,12 +49,12 @@ from geo_township.config import PARAMETERS, validate_parameter
 from geo_township.errors import UsageError
 from geo_township.kinds import AUDIT_CHECK, KINDS, TOTAL_LABEL, TRANSFER_USE
 from geo_township.layers import Township, feature_ids
-from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_m2, group_labels
+from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area, group_labels
 from geo_township.overlaps import covered, intersection_pairs, overlap_pairs, polygonal
 from geo_township.overlay import Category, Overlay
 from geo_township.results import Finding, Result, localise
-from geo_township.rivers import management_zones
-from geo_township.units import M2_PER_MU
+from geo_township.units import from_m2, to_m2
+from geo_township.zones import management_zones
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +108,6 @@ _BASE = ["parcel_id", "village", "land_type", "use", "declared_mu", "measured_mu
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _mu(m2) -> np.ndarray:
-    return np.asarray(m2, dtype="float64") / M2_PER_MU
 
 
 def _fmt_date(value) -> str:
@@ -211,7 +207,7 @@ def _single(index) -> list[Keys]:
 
 def _management_zones(township: Township) -> gpd.GeoDataFrame | None:
     """The township's river management zones, as the rivers command draws them (one
-    definition: :func:`geo_township.rivers.management_zones`), one polygon per ``reach``."""
+    definition: :func:`geo_township.zones.management_zones`), one polygon per ``reach``."""
     rivers = township.optional("rivers")
     if rivers is None:
         return None
@@ -263,13 +259,13 @@ def _check_area(p: gpd.GeoDataFrame, out: _Collector, *, tolerance_pct: float, t
 def _check_overlaps(p: gpd.GeoDataFrame, out: _Collector, *, method: Method, min_mu: float) -> None:
     out.ran("overlap")
     out.ran("renewal")
-    pairs = overlap_pairs(p.geometry, method=method, min_area_m2=min_mu * M2_PER_MU)
+    pairs = overlap_pairs(p.geometry, method=method, min_area_m2=to_m2(min_mu, "mu"))
     if not len(pairs):
         return
     left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
     a = p.iloc[left].reset_index(drop=True)
     b = p.iloc[right].reset_index(drop=True)
-    overlap_mu = _mu(pairs["area_m2"].to_numpy())
+    overlap_mu = from_m2(pairs["area_m2"].to_numpy(), "mu")
     sa, ea, sb, eb = a["start_date"], a["end_date"], b["start_date"], b["end_date"]
     # a missing date is open-ended: the periods overlap unless known dates show they do not
     in_time = ((sa.isna() | eb.isna() | (sa < eb)) & (sb.isna() | ea.isna() | (sb < ea))).to_numpy()
@@ -323,11 +319,11 @@ def _lies_in(geoms: gpd.GeoSeries, dissolved: gpd.GeoDataFrame, *, method: Metho
     village name per geometry."""
     names = dissolved["village"].to_numpy()
     pairs = intersection_pairs(geoms, dissolved.geometry)
-    amounts = _mu(area_m2(pairs.geometry, method=method)) if len(pairs) else np.zeros(0)
+    amounts = area(pairs.geometry, unit="mu", method=method) if len(pairs) else np.zeros(0)
     frame = pd.DataFrame({"row": pairs["left"].to_numpy(), "name": names[pairs["right"].to_numpy()],
                           "mu": amounts}).sort_values(["row", "mu"], ascending=[True, False])
     if total_mu is None:
-        total_mu = _mu(area_m2(geoms, method=method))
+        total_mu = area(geoms, unit="mu", method=method)
     out, out_zh = [], []
     grouped = dict(tuple(frame.groupby("row", sort=False)))
     for i in range(len(geoms)):
@@ -392,7 +388,7 @@ def _check_villages(p: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, out: _Colle
     outside_mu = np.zeros(len(idx))
     nonempty = ~shapely.is_empty(outside)
     if nonempty.any():
-        outside_mu[nonempty] = _mu(area_m2(gpd.GeoSeries(outside[nonempty], crs=p.crs), method=method))
+        outside_mu[nonempty] = area(gpd.GeoSeries(outside[nonempty], crs=p.crs), unit="mu", method=method)
     flag = outside_mu > min_mu
     if not flag.any():
         return
@@ -423,7 +419,7 @@ def _check_cover(p: gpd.GeoDataFrame, mask: np.ndarray, target: gpd.GeoDataFrame
         return
     sub = p[mask]
     parts, areas, which = covered(sub.geometry, target.geometry, method=method)
-    inside_mu = _mu(areas)
+    inside_mu = from_m2(areas, "mu")
     flag = inside_mu > min_mu
     if not flag.any():
         return
@@ -658,10 +654,10 @@ def _farmland_share(p: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, farmland: g
     dissolved = _dissolve_villages(villages)
     pieces = intersection_pairs(farmland.geometry, dissolved.geometry)
     names = dissolved["village"].to_numpy()
-    farm_mu = _mu(area_m2(pieces.geometry, method=method)) if len(pieces) else np.zeros(0)
+    farm_mu = area(pieces.geometry, unit="mu", method=method) if len(pieces) else np.zeros(0)
     _, cov_m2, _ = covered(pieces.geometry, p.geometry, method=method)
     frame = pd.DataFrame({"village": names[pieces["right"].to_numpy()] if len(pieces) else [],
-                          "basic_farmland_mu": farm_mu, "transferred_farmland_mu": _mu(cov_m2)})
+                          "basic_farmland_mu": farm_mu, "transferred_farmland_mu": from_m2(cov_m2, "mu")})
     table = frame.groupby("village").sum().reindex(names, fill_value=0.0)
     table.index.name = "village"
     return table
@@ -770,7 +766,7 @@ def audit_layers(
         every other layer in the same CRS.
     villages, basic_farmland, forest_plots, river_zones:
         Optional layers; a check that needs a missing layer is skipped and a note says so.
-        ``river_zones`` are zone polygons (:func:`geo_township.rivers.management_zones`)
+        ``river_zones`` are zone polygons (:func:`geo_township.zones.management_zones`)
         with ``reach_id`` (or ``reach``).
     repaired:
         Parcel id → validity reason for geometries the loader repaired (``Layer.repaired``).
@@ -832,7 +828,7 @@ def audit_layers(
     labels[dup] = [f"{i} ({w})" for i, w in zip(labels[dup], where[dup], strict=True)]
     p["parcel_id"] = labels
     p["declared_mu"] = pd.to_numeric(p["declared_mu"], errors="coerce")
-    p["measured_mu"] = _mu(area_m2(p.geometry, method=method))
+    p["measured_mu"] = area(p.geometry, unit="mu", method=method)
     p = gpd.GeoDataFrame(p[[*_BASE, p.geometry.name]], geometry=p.geometry.name, crs=transfers.crs)
     if p.geometry.name != "geometry":
         p = p.rename_geometry("geometry")

@@ -14,7 +14,6 @@ from shapely.geometry import LineString, Point, box
 
 from geo_township.layers import load_township
 from geo_township.locate import village_by_location
-from geo_township.rivers import reach_keys
 from geo_township.sand import (
     nearest_reach,
     sand_overlays,
@@ -22,6 +21,7 @@ from geo_township.sand import (
     sand_zone_of,
     status_history_findings,
 )
+from geo_township.zones import reach_keys
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from shapely.geometry import LineString, Polygon, box
 
 from geo_township.errors import UsageError
 from geo_township.layers import load_township
-from geo_township.rivers import management_zones
 from geo_township.transfers import (
     CHECKS,
     audit_layers,
@@ -25,6 +24,7 @@ from geo_township.transfers import (
     audit_transfers,
     write_findings_gpkg,
 )
+from geo_township.zones import management_zones
 
 CRS = "EPSG:4548"  # CGCS2000 3-degree GK, central meridian 117°E
 X0, Y0 = 548_000.0, 3_375_000.0  # near 117.5°E 30.5°N
