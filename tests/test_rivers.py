@@ -16,10 +16,9 @@ from shapely.geometry import LineString, box
 
 from geo_township.errors import CRSError, FieldError, UsageError
 from geo_township.layers import load_township
+from geo_township.patrols import match_chiefs, patrol_coverage
 from geo_township.rivers import (
     features_in_zones,
-    match_chiefs,
-    patrol_coverage,
     river_lengths,
     river_overlays,
     river_report,
