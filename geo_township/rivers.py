@@ -38,6 +38,7 @@ from geo_township.measure import Method, area, length_m
 from geo_township.overlay import Category, Overlay
 from geo_township.patrols import patrol_coverage
 from geo_township.results import OUTSIDE_LABEL, Finding, Result
+from geo_township.units import from_m, from_m2
 from geo_township.zones import (
     POLYGON_TYPE_IDS,
     is_polygon,
@@ -104,55 +105,84 @@ def river_lengths(rivers: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None = 
     villages_crossed: dict[str, str] = {}
     by_village = None
     if villages is not None and "village" in villages.columns and len(lines):
-        line_geoms = lines.geometry.to_numpy()
-        vgeoms = villages.geometry.to_numpy()
-        tree = shapely.STRtree(vgeoms)
-        li, vi = tree.query(line_geoms, predicate="intersects")
-        pieces = shapely.intersection(line_geoms[li], vgeoms[vi])
-        piece_len = length_m(gpd.GeoSeries(pieces, crs=rivers.crs), method=method)
-        outside = shapely.difference(line_geoms, shapely.union_all(vgeoms))
-        outside_len = length_m(gpd.GeoSeries(outside, crs=rivers.crs), method=method)
-        vnames = _labels(villages["village"]).to_numpy()
-        line_keys = keys[~polygons].to_numpy()
-        split = pd.DataFrame({"village": vnames[vi], "reach": line_keys[li], "length_m": piece_len})
-        split = pd.concat([split, pd.DataFrame({"village": OUTSIDE_LABEL["en"], "reach": line_keys,
-                                                "length_m": outside_len})], ignore_index=True)
-        split = split[split["length_m"] >= SLIVER_M]
-        for reach, grp in split[split["village"] != OUTSIDE_LABEL["en"]].groupby("reach", sort=False):
-            villages_crossed[str(reach)] = "、".join(sorted(grp["village"].unique()))
-        agg = split.groupby("village", sort=True).agg(reaches=("reach", "nunique"), length_m=("length_m", "sum"))
-        order = [v for v in agg.index if v != OUTSIDE_LABEL["en"]] + [v for v in agg.index
-                                                                      if v == OUTSIDE_LABEL["en"]]
-        agg = agg.loc[order]
-        by_village = pd.DataFrame({"village": agg.index.astype(str), "reaches": agg["reaches"].astype(int).to_numpy(),
-                                   "length_km": agg["length_m"].to_numpy() / 1000.0})
-        by_village = _with_total(by_village, "village", {"reaches": len(per_reach),
-                                                         "length_km": float(split["length_m"].sum()) / 1000.0})
+        by_village, villages_crossed = _by_village(lines, keys[~polygons].to_numpy(), villages, method=method,
+                                                   reaches=len(per_reach))
+    total_km = from_m(float(per_reach.sum()), "km")
+    by_reach = _by_reach(attrs, per_reach, reach_order, villages_crossed if villages_crossed or by_village is not None
+                         else None, total_km)
+    reach_frame = pd.DataFrame({"reach": reach_order,
+                                "chief": _labels(attrs.loc[reach_order, "chief"]).to_numpy(),
+                                "chief_level": attrs.loc[reach_order, "chief_level"].to_numpy(),
+                                "length_m": per_reach.loc[reach_order].to_numpy()})
+    tables = {"by_chief": _by_chief(reach_frame, total_km), "by_level": _by_level(reach_frame, total_km),
+              "by_reach": by_reach}
+    if by_village is not None:
+        tables["by_village"] = by_village
+    if polygons.any():
+        tables["lakes"] = _lakes(rivers[polygons], keys[polygons].to_numpy(), attrs, method=method)
+    return tables
 
+
+def _by_village(lines: gpd.GeoDataFrame, line_keys: np.ndarray, villages: gpd.GeoDataFrame, *, method: Method,
+                reaches: int) -> tuple[pd.DataFrame, dict[str, str]]:
+    """River length per village (the lines cut at the village boundaries, slivers left
+    out, the part outside every village last), and the villages each reach crosses."""
+    line_geoms = lines.geometry.to_numpy()
+    vgeoms = villages.geometry.to_numpy()
+    tree = shapely.STRtree(vgeoms)
+    li, vi = tree.query(line_geoms, predicate="intersects")
+    pieces = shapely.intersection(line_geoms[li], vgeoms[vi])
+    piece_len = length_m(gpd.GeoSeries(pieces, crs=lines.crs), method=method)
+    outside = shapely.difference(line_geoms, shapely.union_all(vgeoms))
+    outside_len = length_m(gpd.GeoSeries(outside, crs=lines.crs), method=method)
+    vnames = _labels(villages["village"]).to_numpy()
+    split = pd.DataFrame({"village": vnames[vi], "reach": line_keys[li], "length_m": piece_len})
+    split = pd.concat([split, pd.DataFrame({"village": OUTSIDE_LABEL["en"], "reach": line_keys,
+                                            "length_m": outside_len})], ignore_index=True)
+    split = split[split["length_m"] >= SLIVER_M]
+    villages_crossed: dict[str, str] = {}
+    for reach, grp in split[split["village"] != OUTSIDE_LABEL["en"]].groupby("reach", sort=False):
+        villages_crossed[str(reach)] = "、".join(sorted(grp["village"].unique()))
+    agg = split.groupby("village", sort=True).agg(reaches=("reach", "nunique"), length_m=("length_m", "sum"))
+    order = [v for v in agg.index if v != OUTSIDE_LABEL["en"]] + [v for v in agg.index
+                                                                  if v == OUTSIDE_LABEL["en"]]
+    agg = agg.loc[order]
+    by_village = pd.DataFrame({"village": agg.index.astype(str), "reaches": agg["reaches"].astype(int).to_numpy(),
+                               "length_km": from_m(agg["length_m"].to_numpy(), "km")})
+    by_village = _with_total(by_village, "village", {"reaches": reaches,
+                                                     "length_km": from_m(float(split["length_m"].sum()), "km")})
+    return by_village, villages_crossed
+
+
+def _by_reach(attrs: pd.DataFrame, per_reach: pd.Series, reach_order: list[str],
+              villages_crossed: dict[str, str] | None, total_km: float) -> pd.DataFrame:
+    """One row per reach: river, chief, level, length and (when villages are known) the
+    villages it crosses."""
     by_reach = pd.DataFrame({
         "reach": reach_order,
         "river_name": attrs.loc[reach_order, "name"].to_numpy(),
         "river_chief": attrs.loc[reach_order, "chief"].to_numpy(),
         "chief_level": attrs.loc[reach_order, "chief_level"].to_numpy(),
-        "length_km": per_reach.loc[reach_order].to_numpy() / 1000.0,
+        "length_km": from_m(per_reach.loc[reach_order].to_numpy(), "km"),
     })
-    if villages_crossed or by_village is not None:
+    if villages_crossed is not None:
         by_reach["villages_crossed"] = [villages_crossed.get(r) for r in reach_order]
-    total_km = float(per_reach.sum()) / 1000.0
-    by_reach = _with_total(by_reach, "reach", {"length_km": total_km})
+    return _with_total(by_reach, "reach", {"length_km": total_km})
 
-    reach_frame = pd.DataFrame({"reach": reach_order,
-                                "chief": _labels(attrs.loc[reach_order, "chief"]).to_numpy(),
-                                "chief_level": attrs.loc[reach_order, "chief_level"].to_numpy(),
-                                "length_m": per_reach.loc[reach_order].to_numpy()})
+
+def _by_chief(reach_frame: pd.DataFrame, total_km: float) -> pd.DataFrame:
+    """Reaches and length per chief (by name; reaches without one together)."""
     chief_agg = reach_frame.groupby("chief", sort=True).agg(
         chief_level=("chief_level", "first"), reaches=("reach", "count"), length_m=("length_m", "sum"))
     by_chief = pd.DataFrame({"river_chief": chief_agg.index.astype(str),
                              "chief_level": chief_agg["chief_level"].to_numpy(),
                              "reaches": chief_agg["reaches"].astype(int).to_numpy(),
-                             "length_km": chief_agg["length_m"].to_numpy() / 1000.0})
-    by_chief = _with_total(by_chief, "river_chief", {"reaches": len(reach_order), "length_km": total_km})
+                             "length_km": from_m(chief_agg["length_m"].to_numpy(), "km")})
+    return _with_total(by_chief, "river_chief", {"reaches": len(reach_frame), "length_km": total_km})
 
+
+def _by_level(reach_frame: pd.DataFrame, total_km: float) -> pd.DataFrame:
+    """Chiefs, reaches and length per chief level (county, township, village, then others)."""
     levels = reach_frame.assign(chief_level=_labels(reach_frame["chief_level"]))
     level_order = {code: i for i, code in enumerate(("county", "township", "village"))}
     level_agg = levels.groupby("chief_level").agg(chiefs=("chief", "nunique"), reaches=("reach", "count"),
@@ -164,27 +194,25 @@ def river_lengths(rivers: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None = 
     by_level = pd.DataFrame({"chief_level": level_agg.index.astype(str),
                              "chiefs": level_agg["chiefs"].astype(int).to_numpy(),
                              "reaches": level_agg["reaches"].astype(int).to_numpy(),
-                             "length_km": level_agg["length_m"].to_numpy() / 1000.0})
-    by_level = _with_total(by_level, "chief_level", {"chiefs": int(reach_frame.loc[named, "chief"].nunique()),
-                                                     "reaches": len(reach_order), "length_km": total_km})
-    tables = {"by_chief": by_chief, "by_level": by_level, "by_reach": by_reach}
-    if by_village is not None:
-        tables["by_village"] = by_village
-    if polygons.any():
-        lakes = rivers[polygons]
-        frame = pd.DataFrame({"reach": keys[polygons].to_numpy(),
-                              "area_m2": area(lakes.geometry, unit="m2", method=method),
-                              "shore_m": length_m(lakes.geometry, method=method)})
-        agg = frame.groupby("reach", sort=False).sum()
-        tables["lakes"] = _with_total(pd.DataFrame({
-            "reach": agg.index.astype(str),
-            "river_name": attrs.loc[agg.index, "name"].to_numpy(),
-            "river_chief": attrs.loc[agg.index, "chief"].to_numpy(),
-            "area_km2": agg["area_m2"].to_numpy() / 1e6,
-            "shoreline_km": agg["shore_m"].to_numpy() / 1000.0,
-        }), "reach", {"area_km2": float(agg["area_m2"].sum()) / 1e6,
-                      "shoreline_km": float(agg["shore_m"].sum()) / 1000.0})
-    return tables
+                             "length_km": from_m(level_agg["length_m"].to_numpy(), "km")})
+    return _with_total(by_level, "chief_level", {"chiefs": int(reach_frame.loc[named, "chief"].nunique()),
+                                                 "reaches": len(reach_frame), "length_km": total_km})
+
+
+def _lakes(lakes: gpd.GeoDataFrame, keys: np.ndarray, attrs: pd.DataFrame, *, method: Method) -> pd.DataFrame:
+    """Lakes and wide reaches drawn as polygons: area and shoreline per reach."""
+    frame = pd.DataFrame({"reach": keys,
+                          "area_m2": area(lakes.geometry, unit="m2", method=method),
+                          "shore_m": length_m(lakes.geometry, method=method)})
+    agg = frame.groupby("reach", sort=False).sum()
+    return _with_total(pd.DataFrame({
+        "reach": agg.index.astype(str),
+        "river_name": attrs.loc[agg.index, "name"].to_numpy(),
+        "river_chief": attrs.loc[agg.index, "chief"].to_numpy(),
+        "area_km2": from_m2(agg["area_m2"].to_numpy(), "km2"),
+        "shoreline_km": from_m(agg["shore_m"].to_numpy(), "km"),
+    }), "reach", {"area_km2": from_m2(float(agg["area_m2"].sum()), "km2"),
+                  "shoreline_km": from_m(float(agg["shore_m"].sum()), "km")})
 
 
 # --------------------------------------------------------------------------- inside the zones
@@ -305,43 +333,15 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
     notes_zh = [f"{LENGTH_NOTES_ZH[method]}；距离为{crs_name}平面米数"]
 
     tables = river_lengths(rivers, villages, method=method)
-    if "lakes" in tables:
-        notes.append(f"{len(tables['lakes']) - 1} lake(s) or wide reach(es) drawn as polygons are listed by area and "
-                     "shoreline and left out of the river lengths and patrol coverage")
-        notes_zh.append(f"{len(tables['lakes']) - 1}处以面表示的湖泊或宽河段按面积和岸线长度列出，不计入河长和巡河覆盖率")
-    if villages is None:
-        notes.append("no villages layer: lengths per village are not computed")
-        notes_zh.append("无行政村图层：未按村统计河长")
+    _length_notes(tables, villages, notes, notes_zh)
     zones = management_zones(rivers, default_zone_m=zone_m, method=method)
-    by_reach = tables["by_reach"]
-    widths = zones.set_index("reach")["zone_m"]
-    by_reach.insert(by_reach.columns.get_loc("length_km") + 1, "zone_m", by_reach["reach"].map(widths))
-    by_reach.insert(by_reach.columns.get_loc("zone_m") + 1, "zone_area_mu",
-                    by_reach["reach"].map(zones.set_index("reach")["zone_area_mu"]))
-    total = by_reach["reach"] == TOTAL_LABEL["en"]
-    union = gpd.GeoSeries([shapely.union_all(zones.geometry.to_numpy())], crs=zones.crs)
-    by_reach.loc[total, "zone_area_mu"] = float(area(union, unit="mu", method=method)[0]) if len(zones) else 0.0
+    _add_zone_columns(tables["by_reach"], zones, method=method)
     notes.append(f"management zones: each reach's zone_m from the centre line (default {zone_m:g} m), dissolved per "
                  "reach; the total zone area counts overlapping zones once")
     notes_zh.append(f"管理范围：各河段自河道中心线外扩其管理范围宽度(未填者取{zone_m:g}米)，按河段合并；合计面积中重叠部分只计一次")
 
-    layers = {k: township.gdf(k) for k in ZONE_LAYERS if township.has(k)}
-    in_zone, in_zone_features = features_in_zones(zones, rivers, layers, method=method, villages=villages)
-    tables["in_zone"] = in_zone
-    if in_zone.attrs["villages_located"]:
-        n = in_zone.attrs["villages_located"]
-        notes.append(f"inside the zones: village by location for {n} feature(s) whose record names none")
-        notes_zh.append(f"管理范围内要素：{n}个记录未填村的要素按位置确定所在村")
-    counts = in_zone.groupby("layer")["feature"].nunique() if len(in_zone) else pd.Series(dtype=int)
-    tables["in_zone_counts"] = pd.DataFrame({
-        "layer": list(layers), "count": [int(counts.get(k, 0)) for k in layers]}, columns=["layer", "count"])
-    for kind_name in layers:
-        n = int(counts.get(kind_name, 0))
-        if n and kind_name in ("sand_sites", "outfalls"):
-            findings.append(Finding(kind_name, "-", "info", "in_zone",
-                                    f"{n} {KINDS[kind_name].en.lower()} inside a river management zone",
-                                    f"{n}个{KINDS[kind_name].zh}位于河道管理范围内"))
-
+    in_zone_features = _inside_zones(township, zones, rivers, villages, method=method, tables=tables,
+                                     findings=findings, notes=notes, notes_zh=notes_zh)
     features: dict[str, gpd.GeoDataFrame] = {"zones": zones, **in_zone_features}
     provenance_extra = {}
     if township.has("patrols"):
@@ -351,13 +351,7 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
         tables.update(patrol_tables)
         findings += patrol_findings
         features["patrol_coverage"] = split
-        months = patrol_tables["patrol_monthly"]["month"].unique()
-        first, last = (months[0], months[-1]) if len(months) else ("-", "-")
-        notes.append(f"patrol coverage: river within {buffer_m:g} m of a track counts as patrolled; a chief's coverage "
-                     f"counts their own tracks on their own reaches; minimum {min_pct:g}% of the mean monthly "
-                     f"coverage; period {first} to {last}")
-        notes_zh.append(f"巡河覆盖：轨迹{buffer_m:g}米以内的河道计为已巡；河长覆盖率只计本人轨迹在本人河段上的部分；"
-                        f"月均覆盖率低于{min_pct:g}%的河长列出；统计期{first}至{last}")
+        _patrol_notes(patrol_tables, buffer_m, min_pct, notes, notes_zh)
         provenance_extra.update(patrol_buffer_m=buffer_m, patrol_min_coverage_pct=min_pct,
                                 period_start=str(start) if start else None, period_end=str(end) if end else None)
     elif start is not None or end is not None:
@@ -378,6 +372,67 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
         provenance=township.provenance(analysis="rivers", length_method=method, length_note=LENGTH_NOTES[method],
                                        zone_m_default=zone_m, **provenance_extra),
     )
+
+
+def _length_notes(tables: dict[str, pd.DataFrame], villages: gpd.GeoDataFrame | None, notes: list[str],
+                  notes_zh: list[str]) -> None:
+    """Notes on what the length tables leave out: lakes, and villages when there are none."""
+    if "lakes" in tables:
+        notes.append(f"{len(tables['lakes']) - 1} lake(s) or wide reach(es) drawn as polygons are listed by area and "
+                     "shoreline and left out of the river lengths and patrol coverage")
+        notes_zh.append(f"{len(tables['lakes']) - 1}处以面表示的湖泊或宽河段按面积和岸线长度列出，不计入河长和巡河覆盖率")
+    if villages is None:
+        notes.append("no villages layer: lengths per village are not computed")
+        notes_zh.append("无行政村图层：未按村统计河长")
+
+
+def _add_zone_columns(by_reach: pd.DataFrame, zones: gpd.GeoDataFrame, *, method: Method) -> None:
+    """Each reach's zone width and zone area, after its length; the total row's area counts
+    overlapping zones once."""
+    widths = zones.set_index("reach")["zone_m"]
+    by_reach.insert(by_reach.columns.get_loc("length_km") + 1, "zone_m", by_reach["reach"].map(widths))
+    by_reach.insert(by_reach.columns.get_loc("zone_m") + 1, "zone_area_mu",
+                    by_reach["reach"].map(zones.set_index("reach")["zone_area_mu"]))
+    total = by_reach["reach"] == TOTAL_LABEL["en"]
+    union = gpd.GeoSeries([shapely.union_all(zones.geometry.to_numpy())], crs=zones.crs)
+    by_reach.loc[total, "zone_area_mu"] = float(area(union, unit="mu", method=method)[0]) if len(zones) else 0.0
+
+
+def _inside_zones(township: Township, zones: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame,
+                  villages: gpd.GeoDataFrame | None, *, method: Method, tables: dict[str, pd.DataFrame],
+                  findings: list[Finding], notes: list[str], notes_zh: list[str]) -> dict[str, gpd.GeoDataFrame]:
+    """What of :data:`ZONE_LAYERS` lies inside the zones: the ``in_zone`` and
+    ``in_zone_counts`` tables, a note on villages found by location, a finding per layer
+    of sand sites or outfalls inside; returns the features inside, per layer."""
+    layers = {k: township.gdf(k) for k in ZONE_LAYERS if township.has(k)}
+    in_zone, in_zone_features = features_in_zones(zones, rivers, layers, method=method, villages=villages)
+    tables["in_zone"] = in_zone
+    if in_zone.attrs["villages_located"]:
+        n = in_zone.attrs["villages_located"]
+        notes.append(f"inside the zones: village by location for {n} feature(s) whose record names none")
+        notes_zh.append(f"管理范围内要素：{n}个记录未填村的要素按位置确定所在村")
+    counts = in_zone.groupby("layer")["feature"].nunique() if len(in_zone) else pd.Series(dtype=int)
+    tables["in_zone_counts"] = pd.DataFrame({
+        "layer": list(layers), "count": [int(counts.get(k, 0)) for k in layers]}, columns=["layer", "count"])
+    for kind_name in layers:
+        n = int(counts.get(kind_name, 0))
+        if n and kind_name in ("sand_sites", "outfalls"):
+            findings.append(Finding(kind_name, "-", "info", "in_zone",
+                                    f"{n} {KINDS[kind_name].en.lower()} inside a river management zone",
+                                    f"{n}个{KINDS[kind_name].zh}位于河道管理范围内"))
+    return in_zone_features
+
+
+def _patrol_notes(patrol_tables: dict[str, pd.DataFrame], buffer_m: float, min_pct: float, notes: list[str],
+                  notes_zh: list[str]) -> None:
+    """The note on how patrol coverage is counted, with the period the months span."""
+    months = patrol_tables["patrol_monthly"]["month"].unique()
+    first, last = (months[0], months[-1]) if len(months) else ("-", "-")
+    notes.append(f"patrol coverage: river within {buffer_m:g} m of a track counts as patrolled; a chief's coverage "
+                 f"counts their own tracks on their own reaches; minimum {min_pct:g}% of the mean monthly "
+                 f"coverage; period {first} to {last}")
+    notes_zh.append(f"巡河覆盖：轨迹{buffer_m:g}米以内的河道计为已巡；河长覆盖率只计本人轨迹在本人河段上的部分；"
+                    f"月均覆盖率低于{min_pct:g}%的河长列出；统计期{first}至{last}")
 
 
 # --------------------------------------------------------------------------- map
