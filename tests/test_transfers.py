@@ -667,3 +667,18 @@ def test_real_cadastre_declared_against_drawn(realdata, tmp_path):
              [["parcel_a", "parcel_b"]].values.tolist()}
     assert {k for k, m2 in planar.items() if m2 > 0.11 * MU} <= found
     assert all(planar[k] > 0.09 * MU for k in found)
+
+
+def test_the_audit_takes_management_zones_from_zones_not_from_the_rivers_report():
+    import ast
+
+    import geo_township.transfers as package
+
+    folder = Path(package.__file__).parent
+    imported = set()
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+    assert "geo_township.zones" in imported
+    assert not {m for m in imported if m == "geo_township.rivers" or m.startswith("geo_township.rivers.")}
