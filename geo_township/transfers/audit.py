@@ -39,12 +39,14 @@ from geo_township.zones import management_zones
 
 log = logging.getLogger(__name__)
 
-_DECIMALS = {"declared_mu": 2, "measured_mu": 2, "diff_mu": 2, "diff_pct": 1, "overlap_mu": 2,
+#: Decimals of the audit's columns in tables and on the map.
+AUDIT_DECIMALS = {"declared_mu": 2, "measured_mu": 2, "diff_mu": 2, "diff_pct": 1, "overlap_mu": 2,
              "share_a_pct": 1, "share_b_pct": 1, "outside_mu": 2, "outside_pct": 1, "on_farmland_mu": 2,
              "on_farmland_pct": 1, "on_forest_mu": 2, "on_forest_pct": 1, "in_zone_mu": 2, "in_zone_pct": 1,
              "years": 1, "concerned_mu": 2, "basic_farmland_mu": 2, "transferred_farmland_mu": 2,
              "farmland_share_pct": 1}
-_VOCAB = {"check": "audit_check", "use": "transfer_use", "land_type": "land_type"}
+#: The vocabulary that labels each coded column of the audit.
+AUDIT_VOCAB = {"check": "audit_check", "use": "transfer_use", "land_type": "land_type"}
 _BASE = ["parcel_id", "village", "land_type", "use", "declared_mu", "measured_mu", "start_date", "end_date"]
 
 
@@ -162,7 +164,7 @@ def audit_layers(
     return Result(
         "Land-transfer audit", out.summary_table(), tables={**out.tables, **totals}, findings=out.findings,
         features={"parcels": parcels_layer(p, out, where), **out.features}, notes=notes.en, notes_zh=notes.zh,
-        title_zh="土地流转审计", vocab=dict(_VOCAB), decimals=dict(_DECIMALS), provenance=s.provenance(),
+        title_zh="土地流转审计", vocab=dict(AUDIT_VOCAB), decimals=dict(AUDIT_DECIMALS), provenance=s.provenance(),
     )
 
 
@@ -377,7 +379,8 @@ AUDIT_CATEGORIES = [
 ]
 
 
-_MAP_FIELDS = ["parcel_id", "village", "land_type", "use", "declared_mu", "measured_mu", "diff_mu", "start_date",
+#: The parcel fields the map's popup lists, in order.
+AUDIT_MAP_FIELDS = ["parcel_id", "village", "land_type", "use", "declared_mu", "measured_mu", "diff_mu", "start_date",
                "end_date", "checks", "double_counted_with", "double_counted_mu", "renewal_with", "outside_mu",
                "on_farmland_mu", "on_forest_mu", "in_zone_mu", "bad_values", "details"]
 
@@ -399,14 +402,14 @@ def audit_overlays(township: Township) -> list[Overlay]:
     flagged = parcels[parcels["audit"] != "ok"].copy()
     flagged["check"] = flagged["checks"].str.split(", ").str[0]  # the most serious one
     present = set(flagged["audit"])
-    vocab = {**_VOCAB, "checks": "audit_check"}
+    vocab = {**AUDIT_VOCAB, "checks": "audit_check"}
     overlays = [Overlay(
         key="land_transfer_audit", en="Land-transfer audit findings", zh="土地流转审计问题", gdf=flagged,
         geometry="polygon", category_field="audit", categories=[c for c in AUDIT_CATEGORIES if c.code in present],
-        fields=[f for f in _MAP_FIELDS if f in flagged.columns],
+        fields=[f for f in AUDIT_MAP_FIELDS if f in flagged.columns],
         description="parcels with audit findings, by the worst one (details in the popup and in geo-township audit)",
         description_zh="有审计问题的流转地块，按最严重的问题着色（详情见弹窗及 geo-township audit）",
-        id_field="parcel_id", vocab=vocab, decimals=dict(_DECIMALS),
+        id_field="parcel_id", vocab=vocab, decimals=dict(AUDIT_DECIMALS),
         highlight=True, weight=3.0, fill_opacity=0.45,
     )]
     if "overlap" in result.features:
@@ -416,6 +419,6 @@ def audit_overlays(township: Township) -> list[Overlay]:
             fields=["parcel_a", "parcel_b", "overlap_mu", "share_a_pct", "share_b_pct", "start_a", "end_a", "start_b",
                     "end_b"],
             description="land two contracts cover at the same time", description_zh="两份期限重叠的合同同时覆盖的土地",
-            decimals=dict(_DECIMALS), highlight=True, weight=3.0, fill_opacity=0.6, dash="4 3",
+            decimals=dict(AUDIT_DECIMALS), highlight=True, weight=3.0, fill_opacity=0.6, dash="4 3",
         ))
     return overlays
