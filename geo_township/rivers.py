@@ -2,17 +2,16 @@
 management zones (河道管理范围) and what lies inside them, and patrol coverage (巡河) from
 GPS tracks.
 
-Conventions, shared with :mod:`geo_township.sand` and the land-transfer audit:
+Conventions (reaches and management zones are defined once, in :mod:`geo_township.zones`,
+which the sand report and the land-transfer audit share):
 
-* **Reach** — the unit a chief answers for: features with the same ``reach_id``; a
-  feature without one is keyed by its river ``name``, else by its feature number.
+* **Reach** — the unit a chief answers for (:func:`~geo_township.zones.reach_keys`).
   Line features are river reaches; polygon features (lakes, wide river reaches) get
   their own table (area and shoreline) and are left out of the river lengths.
 * **Lengths** — ellipsoidal by default (geodesic on CGCS2000, :func:`measure.length_m`),
   or planar in the township's Gauss–Krüger zone; the method is stated in every result.
-* **Management zone** — each feature buffered by its reach's ``zone_m`` (metres from the
-  centre line; the township's ``zone_m`` parameter when blank), computed in metres in a
-  projected CRS (never in degrees), dissolved per reach (:func:`management_zones`).
+* **Management zone** — each feature buffered by its reach's ``zone_m``, dissolved per
+  reach (:func:`~geo_township.zones.management_zones`).
 * **Distances** — planar metres in the township's working CRS (a 3-degree Gauss–Krüger
   zone; its scale error is under 1.3e-4, a centimetre per 100 m).
 * **Patrol coverage** — the share of a reach's length lying within ``patrol_buffer_m`` of
@@ -30,15 +29,24 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 
-from geo_township.errors import CRSError, FieldError, UsageError
-from geo_township.kinds import KINDS, TOTAL_LABEL, UNASSIGNED_LABEL, normalise_name
+from geo_township.errors import UsageError
+from geo_township.kinds import KINDS, TOTAL_LABEL, UNASSIGNED_LABEL
 from geo_township.layers import Township, feature_ids
 from geo_township.locate import fill_villages
-from geo_township.measure import Method, area, length_m, planar_crs_for
+from geo_township.measure import Method, area, length_m
 from geo_township.overlay import Category, Overlay
+from geo_township.patrols import patrol_coverage
 from geo_township.results import OUTSIDE_LABEL, Finding, Result
+from geo_township.units import from_m, from_m2
+from geo_township.zones import (
+    POLYGON_TYPE_IDS,
+    is_polygon,
+    management_zones,
+    reach_attributes,
+    reach_keys,
+    reach_lines,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,137 +58,12 @@ LENGTH_NOTES_ZH = {
     "ellipsoidal": "长度按CGCS2000椭球面测地线计算",
     "planar": "长度按本乡3度带高斯-克吕格投影平面计算",
 }
-#: Segments per quarter circle when buffering: the round ends and bends of a zone are
-#: then within 0.2% of a true circle's area.
-QUAD_SEGS = 16
 #: Pieces of river shorter than this (m) where a reach is cut by village boundaries are
 #: digitising slivers (a river drawn along or ending on a boundary) and are left out of
 #: the per-village table.
 SLIVER_M = 0.5
 #: Layers whose features are looked for inside the management zones, in table order.
 ZONE_LAYERS = ("sand_sites", "outfalls", "land_transfers", "forest_plots")
-_POLYGON_TYPES = (3, 6)
-
-
-# --------------------------------------------------------------------------- reaches
-
-
-def reach_keys(rivers: gpd.GeoDataFrame) -> pd.Series:
-    """The reach each feature belongs to, as text: its ``reach_id``, else its river
-    ``name``, else ``"feature N"`` (N counted from 1)."""
-    key = pd.Series([f"feature {i + 1}" for i in range(len(rivers))], index=rivers.index, dtype=object)
-    for col in ("name", "reach_id"):
-        if col in rivers.columns:
-            values = rivers[col]
-            key = values.astype(object).where(values.notna(), key)
-    return key.astype(str)
-
-
-def _is_polygon(gdf: gpd.GeoDataFrame) -> np.ndarray:
-    return np.isin(shapely.get_type_id(gdf.geometry.to_numpy()), _POLYGON_TYPES)
-
-
-def reach_attributes(rivers: gpd.GeoDataFrame) -> pd.DataFrame:
-    """One row per reach (indexed by its key): river name, chief, chief level and zone
-    width, each the first non-blank value among the reach's features."""
-    frame = pd.DataFrame({"reach": reach_keys(rivers).to_numpy()})
-    for col in ("name", "chief", "chief_level", "zone_m"):
-        frame[col] = rivers[col].to_numpy() if col in rivers.columns else None
-    grouped = frame.groupby("reach", sort=False)
-    out = grouped[["name", "chief", "chief_level", "zone_m"]].first()  # first non-blank value
-    text = ["name", "chief", "chief_level"]
-    out[text] = out[text].astype(object).where(out[text].notna(), None)
-    out["zone_m"] = pd.to_numeric(out["zone_m"], errors="coerce")
-    return out
-
-
-def _projected(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, CRS]:
-    """``gdf`` in a CRS whose unit is the metre (its own, else its Gauss–Krüger zone)."""
-    if gdf.crs is None:
-        raise CRSError("the rivers have no coordinate system, so a zone in metres cannot be drawn",
-                       hint='set the layer\'s crs in township.toml, e.g. crs = "EPSG:4490"')
-    crs = CRS(gdf.crs)
-    if crs.is_projected and crs.axis_info and all(a.unit_name in ("metre", "meter") for a in crs.axis_info):
-        return gdf, crs
-    target = planar_crs_for(gdf.geometry)
-    return gdf.to_crs(target), target
-
-
-def _zone_widths(rivers: gpd.GeoDataFrame, default_zone_m: float) -> np.ndarray:
-    if default_zone_m is None or not np.isfinite(default_zone_m) or default_zone_m < 0:
-        raise UsageError(f"the default management zone width must be 0 m or more, not {default_zone_m!r}",
-                         hint="set zone_m in [parameters] of township.toml, e.g. zone_m = 30")
-    widths = (pd.to_numeric(rivers["zone_m"], errors="coerce") if "zone_m" in rivers.columns
-              else pd.Series(np.nan, index=rivers.index)).to_numpy(dtype="float64")
-    negative = np.isfinite(widths) & (widths < 0)
-    if negative.any():
-        keys = reach_keys(rivers)[negative]
-        raise FieldError(f"negative management zone width (zone_m) on reach(es) {', '.join(keys.unique()[:5])}",
-                         hint="zone_m is the width in metres from the river's centre line; write 0 or more")
-    return np.where(np.isfinite(widths), widths, float(default_zone_m))
-
-
-def management_zones(rivers: gpd.GeoDataFrame, *, default_zone_m: float,
-                     method: Method = "ellipsoidal") -> gpd.GeoDataFrame:
-    """River management zones (河道管理范围): one polygon per reach.
-
-    Each feature is buffered by its ``zone_m`` (metres from the centre line, or from a
-    lake's shore; ``default_zone_m`` where blank), with round ends, in a projected CRS in
-    metres — the input's own when it is one, else its Gauss–Krüger zone — and the
-    buffers of a reach are dissolved into one polygon. Reaches whose width is 0 m have
-    no zone and are left out (a lake with 0 m keeps the lake itself).
-
-    Returns a GeoDataFrame in the input's CRS with columns ``reach``, ``river_name``,
-    ``river_chief``, ``chief_level``, ``zone_m`` (the widest width used in the reach) and
-    ``zone_area_mu`` (the zone's area by ``method``).
-    """
-    empty = gpd.GeoDataFrame({"reach": [], "river_name": [], "river_chief": [], "chief_level": [],
-                              "zone_m": [], "zone_area_mu": []}, geometry=gpd.GeoSeries([], crs=rivers.crs),
-                             crs=rivers.crs)
-    if len(rivers) == 0:
-        return empty
-    projected, crs = _projected(rivers)
-    widths = _zone_widths(rivers, default_zone_m)
-    buffers = shapely.buffer(projected.geometry.to_numpy(), widths, quad_segs=QUAD_SEGS)
-    keys = reach_keys(rivers).to_numpy()
-    frame = gpd.GeoDataFrame({"reach": keys, "zone_m": widths}, geometry=buffers, crs=crs)
-    frame = frame[~shapely.is_empty(buffers)]
-    if not len(frame):
-        return empty
-    dissolved = _dissolve(frame)
-    attrs = reach_attributes(rivers)
-    zones = gpd.GeoDataFrame({
-        "reach": dissolved.index.astype(str),
-        "river_name": attrs.loc[dissolved.index, "name"].to_numpy(),
-        "river_chief": attrs.loc[dissolved.index, "chief"].to_numpy(),
-        "chief_level": attrs.loc[dissolved.index, "chief_level"].to_numpy(),
-        "zone_m": dissolved["zone_m"].to_numpy(),
-        "zone_area_mu": area(gpd.GeoSeries(dissolved.geometry.to_numpy(), crs=crs), unit="mu", method=method),
-    }, geometry=dissolved.geometry.to_numpy(), crs=crs)
-    if not crs.equals(CRS(rivers.crs)):
-        zones = zones.to_crs(rivers.crs)
-    return zones.reset_index(drop=True)
-
-
-def _dissolve(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """One geometry per reach (the union of its features'), widest ``zone_m``, in order of
-    first appearance; reaches of a single feature are taken as they are (no union)."""
-    counts = frame["reach"].map(frame["reach"].value_counts())
-    single = frame[counts.to_numpy() == 1].set_index("reach")
-    several = frame[counts.to_numpy() > 1]
-    if len(several):
-        merged = several.dissolve(by="reach", aggfunc={"zone_m": "max"}, sort=False)
-        single = pd.concat([single, merged])
-    order = pd.unique(frame["reach"])
-    return single.loc[order]
-
-
-def reach_lines(rivers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The river line of each reach (lakes as their polygon), dissolved: columns ``reach``
-    and geometry, in the input's CRS. Used for distances to the river."""
-    frame = gpd.GeoDataFrame({"reach": reach_keys(rivers).to_numpy(), "zone_m": 0.0},
-                             geometry=rivers.geometry.to_numpy(), crs=rivers.crs)
-    return _dissolve(frame).drop(columns="zone_m").reset_index()
 
 
 # --------------------------------------------------------------------------- lengths
@@ -210,7 +93,7 @@ def river_lengths(rivers: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None = 
     Returns tables ``by_chief``, ``by_level``, ``by_reach``, ``by_village`` (when villages
     are given) and ``lakes`` (when there are polygons).
     """
-    polygons = _is_polygon(rivers)
+    polygons = is_polygon(rivers)
     lines = rivers[~polygons]
     keys = reach_keys(rivers)
     attrs = reach_attributes(rivers)
@@ -222,55 +105,84 @@ def river_lengths(rivers: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None = 
     villages_crossed: dict[str, str] = {}
     by_village = None
     if villages is not None and "village" in villages.columns and len(lines):
-        line_geoms = lines.geometry.to_numpy()
-        vgeoms = villages.geometry.to_numpy()
-        tree = shapely.STRtree(vgeoms)
-        li, vi = tree.query(line_geoms, predicate="intersects")
-        pieces = shapely.intersection(line_geoms[li], vgeoms[vi])
-        piece_len = length_m(gpd.GeoSeries(pieces, crs=rivers.crs), method=method)
-        outside = shapely.difference(line_geoms, shapely.union_all(vgeoms))
-        outside_len = length_m(gpd.GeoSeries(outside, crs=rivers.crs), method=method)
-        vnames = _labels(villages["village"]).to_numpy()
-        line_keys = keys[~polygons].to_numpy()
-        split = pd.DataFrame({"village": vnames[vi], "reach": line_keys[li], "length_m": piece_len})
-        split = pd.concat([split, pd.DataFrame({"village": OUTSIDE_LABEL["en"], "reach": line_keys,
-                                                "length_m": outside_len})], ignore_index=True)
-        split = split[split["length_m"] >= SLIVER_M]
-        for reach, grp in split[split["village"] != OUTSIDE_LABEL["en"]].groupby("reach", sort=False):
-            villages_crossed[str(reach)] = "、".join(sorted(grp["village"].unique()))
-        agg = split.groupby("village", sort=True).agg(reaches=("reach", "nunique"), length_m=("length_m", "sum"))
-        order = [v for v in agg.index if v != OUTSIDE_LABEL["en"]] + [v for v in agg.index
-                                                                      if v == OUTSIDE_LABEL["en"]]
-        agg = agg.loc[order]
-        by_village = pd.DataFrame({"village": agg.index.astype(str), "reaches": agg["reaches"].astype(int).to_numpy(),
-                                   "length_km": agg["length_m"].to_numpy() / 1000.0})
-        by_village = _with_total(by_village, "village", {"reaches": len(per_reach),
-                                                         "length_km": float(split["length_m"].sum()) / 1000.0})
+        by_village, villages_crossed = _by_village(lines, keys[~polygons].to_numpy(), villages, method=method,
+                                                   reaches=len(per_reach))
+    total_km = from_m(float(per_reach.sum()), "km")
+    by_reach = _by_reach(attrs, per_reach, reach_order, villages_crossed if villages_crossed or by_village is not None
+                         else None, total_km)
+    reach_frame = pd.DataFrame({"reach": reach_order,
+                                "chief": _labels(attrs.loc[reach_order, "chief"]).to_numpy(),
+                                "chief_level": attrs.loc[reach_order, "chief_level"].to_numpy(),
+                                "length_m": per_reach.loc[reach_order].to_numpy()})
+    tables = {"by_chief": _by_chief(reach_frame, total_km), "by_level": _by_level(reach_frame, total_km),
+              "by_reach": by_reach}
+    if by_village is not None:
+        tables["by_village"] = by_village
+    if polygons.any():
+        tables["lakes"] = _lakes(rivers[polygons], keys[polygons].to_numpy(), attrs, method=method)
+    return tables
 
+
+def _by_village(lines: gpd.GeoDataFrame, line_keys: np.ndarray, villages: gpd.GeoDataFrame, *, method: Method,
+                reaches: int) -> tuple[pd.DataFrame, dict[str, str]]:
+    """River length per village (the lines cut at the village boundaries, slivers left
+    out, the part outside every village last), and the villages each reach crosses."""
+    line_geoms = lines.geometry.to_numpy()
+    vgeoms = villages.geometry.to_numpy()
+    tree = shapely.STRtree(vgeoms)
+    li, vi = tree.query(line_geoms, predicate="intersects")
+    pieces = shapely.intersection(line_geoms[li], vgeoms[vi])
+    piece_len = length_m(gpd.GeoSeries(pieces, crs=lines.crs), method=method)
+    outside = shapely.difference(line_geoms, shapely.union_all(vgeoms))
+    outside_len = length_m(gpd.GeoSeries(outside, crs=lines.crs), method=method)
+    vnames = _labels(villages["village"]).to_numpy()
+    split = pd.DataFrame({"village": vnames[vi], "reach": line_keys[li], "length_m": piece_len})
+    split = pd.concat([split, pd.DataFrame({"village": OUTSIDE_LABEL["en"], "reach": line_keys,
+                                            "length_m": outside_len})], ignore_index=True)
+    split = split[split["length_m"] >= SLIVER_M]
+    villages_crossed: dict[str, str] = {}
+    for reach, grp in split[split["village"] != OUTSIDE_LABEL["en"]].groupby("reach", sort=False):
+        villages_crossed[str(reach)] = "、".join(sorted(grp["village"].unique()))
+    agg = split.groupby("village", sort=True).agg(reaches=("reach", "nunique"), length_m=("length_m", "sum"))
+    order = [v for v in agg.index if v != OUTSIDE_LABEL["en"]] + [v for v in agg.index
+                                                                  if v == OUTSIDE_LABEL["en"]]
+    agg = agg.loc[order]
+    by_village = pd.DataFrame({"village": agg.index.astype(str), "reaches": agg["reaches"].astype(int).to_numpy(),
+                               "length_km": from_m(agg["length_m"].to_numpy(), "km")})
+    by_village = _with_total(by_village, "village", {"reaches": reaches,
+                                                     "length_km": from_m(float(split["length_m"].sum()), "km")})
+    return by_village, villages_crossed
+
+
+def _by_reach(attrs: pd.DataFrame, per_reach: pd.Series, reach_order: list[str],
+              villages_crossed: dict[str, str] | None, total_km: float) -> pd.DataFrame:
+    """One row per reach: river, chief, level, length and (when villages are known) the
+    villages it crosses."""
     by_reach = pd.DataFrame({
         "reach": reach_order,
         "river_name": attrs.loc[reach_order, "name"].to_numpy(),
         "river_chief": attrs.loc[reach_order, "chief"].to_numpy(),
         "chief_level": attrs.loc[reach_order, "chief_level"].to_numpy(),
-        "length_km": per_reach.loc[reach_order].to_numpy() / 1000.0,
+        "length_km": from_m(per_reach.loc[reach_order].to_numpy(), "km"),
     })
-    if villages_crossed or by_village is not None:
+    if villages_crossed is not None:
         by_reach["villages_crossed"] = [villages_crossed.get(r) for r in reach_order]
-    total_km = float(per_reach.sum()) / 1000.0
-    by_reach = _with_total(by_reach, "reach", {"length_km": total_km})
+    return _with_total(by_reach, "reach", {"length_km": total_km})
 
-    reach_frame = pd.DataFrame({"reach": reach_order,
-                                "chief": _labels(attrs.loc[reach_order, "chief"]).to_numpy(),
-                                "chief_level": attrs.loc[reach_order, "chief_level"].to_numpy(),
-                                "length_m": per_reach.loc[reach_order].to_numpy()})
+
+def _by_chief(reach_frame: pd.DataFrame, total_km: float) -> pd.DataFrame:
+    """Reaches and length per chief (by name; reaches without one together)."""
     chief_agg = reach_frame.groupby("chief", sort=True).agg(
         chief_level=("chief_level", "first"), reaches=("reach", "count"), length_m=("length_m", "sum"))
     by_chief = pd.DataFrame({"river_chief": chief_agg.index.astype(str),
                              "chief_level": chief_agg["chief_level"].to_numpy(),
                              "reaches": chief_agg["reaches"].astype(int).to_numpy(),
-                             "length_km": chief_agg["length_m"].to_numpy() / 1000.0})
-    by_chief = _with_total(by_chief, "river_chief", {"reaches": len(reach_order), "length_km": total_km})
+                             "length_km": from_m(chief_agg["length_m"].to_numpy(), "km")})
+    return _with_total(by_chief, "river_chief", {"reaches": len(reach_frame), "length_km": total_km})
 
+
+def _by_level(reach_frame: pd.DataFrame, total_km: float) -> pd.DataFrame:
+    """Chiefs, reaches and length per chief level (county, township, village, then others)."""
     levels = reach_frame.assign(chief_level=_labels(reach_frame["chief_level"]))
     level_order = {code: i for i, code in enumerate(("county", "township", "village"))}
     level_agg = levels.groupby("chief_level").agg(chiefs=("chief", "nunique"), reaches=("reach", "count"),
@@ -282,27 +194,25 @@ def river_lengths(rivers: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None = 
     by_level = pd.DataFrame({"chief_level": level_agg.index.astype(str),
                              "chiefs": level_agg["chiefs"].astype(int).to_numpy(),
                              "reaches": level_agg["reaches"].astype(int).to_numpy(),
-                             "length_km": level_agg["length_m"].to_numpy() / 1000.0})
-    by_level = _with_total(by_level, "chief_level", {"chiefs": int(reach_frame.loc[named, "chief"].nunique()),
-                                                     "reaches": len(reach_order), "length_km": total_km})
-    tables = {"by_chief": by_chief, "by_level": by_level, "by_reach": by_reach}
-    if by_village is not None:
-        tables["by_village"] = by_village
-    if polygons.any():
-        lakes = rivers[polygons]
-        frame = pd.DataFrame({"reach": keys[polygons].to_numpy(),
-                              "area_m2": area(lakes.geometry, unit="m2", method=method),
-                              "shore_m": length_m(lakes.geometry, method=method)})
-        agg = frame.groupby("reach", sort=False).sum()
-        tables["lakes"] = _with_total(pd.DataFrame({
-            "reach": agg.index.astype(str),
-            "river_name": attrs.loc[agg.index, "name"].to_numpy(),
-            "river_chief": attrs.loc[agg.index, "chief"].to_numpy(),
-            "area_km2": agg["area_m2"].to_numpy() / 1e6,
-            "shoreline_km": agg["shore_m"].to_numpy() / 1000.0,
-        }), "reach", {"area_km2": float(agg["area_m2"].sum()) / 1e6,
-                      "shoreline_km": float(agg["shore_m"].sum()) / 1000.0})
-    return tables
+                             "length_km": from_m(level_agg["length_m"].to_numpy(), "km")})
+    return _with_total(by_level, "chief_level", {"chiefs": int(reach_frame.loc[named, "chief"].nunique()),
+                                                 "reaches": len(reach_frame), "length_km": total_km})
+
+
+def _lakes(lakes: gpd.GeoDataFrame, keys: np.ndarray, attrs: pd.DataFrame, *, method: Method) -> pd.DataFrame:
+    """Lakes and wide reaches drawn as polygons: area and shoreline per reach."""
+    frame = pd.DataFrame({"reach": keys,
+                          "area_m2": area(lakes.geometry, unit="m2", method=method),
+                          "shore_m": length_m(lakes.geometry, method=method)})
+    agg = frame.groupby("reach", sort=False).sum()
+    return _with_total(pd.DataFrame({
+        "reach": agg.index.astype(str),
+        "river_name": attrs.loc[agg.index, "name"].to_numpy(),
+        "river_chief": attrs.loc[agg.index, "chief"].to_numpy(),
+        "area_km2": from_m2(agg["area_m2"].to_numpy(), "km2"),
+        "shoreline_km": from_m(agg["shore_m"].to_numpy(), "km"),
+    }), "reach", {"area_km2": from_m2(float(agg["area_m2"].sum()), "km2"),
+                  "shoreline_km": from_m(float(agg["shore_m"].sum()), "km")})
 
 
 # --------------------------------------------------------------------------- inside the zones
@@ -350,7 +260,7 @@ def features_in_zones(zones: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame,
             continue
         ids = feature_ids(gdf, KINDS[kind_name]).to_numpy()
         dist = shapely.distance(geoms[fi], line_of_zone[zi])
-        polys = np.isin(shapely.get_type_id(geoms[fi]), _POLYGON_TYPES)
+        polys = np.isin(shapely.get_type_id(geoms[fi]), POLYGON_TYPE_IDS)
         inside = np.full(len(fi), np.nan)
         if polys.any():
             parts = shapely.intersection(geoms[fi][polys], zone_geoms[zi][polys])
@@ -370,328 +280,6 @@ def features_in_zones(zones: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame,
     table = (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns))[columns]
     table.attrs["villages_located"] = located
     return table, features
-
-
-# --------------------------------------------------------------------------- patrols
-
-
-def _month_range(start: dt.date, end: dt.date) -> list[str]:
-    months = pd.period_range(pd.Timestamp(start).to_period("M"), pd.Timestamp(end).to_period("M"), freq="M")
-    return [str(p) for p in months]
-
-
-def match_chiefs(track_chiefs: pd.Series, chiefs: list[str]) -> pd.Series:
-    """The river chief each track belongs to: the chief whose name equals the track's
-    (ignoring case, spaces and punctuation), else the longest chief name the track's text
-    contains (GPS apps name tracks like "张伟 巡河 3月5日"); None when neither."""
-    folded = {normalise_name(c): c for c in chiefs if c}
-    by_length = sorted(folded, key=len, reverse=True)
-    cache: dict[str, str | None] = {}
-
-    def one(text: object) -> str | None:
-        if text is None or (isinstance(text, float) and np.isnan(text)):
-            return None
-        key = normalise_name(text)
-        if key not in cache:
-            cache[key] = folded.get(key) or next((folded[c] for c in by_length if c and c in key), None)
-        return cache[key]
-
-    return track_chiefs.map(one)
-
-
-def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buffer_m: float,
-                    start: dt.date | None = None, end: dt.date | None = None,
-                    min_coverage_pct: float = 80.0, method: Method = "ellipsoidal",
-                    ) -> tuple[dict[str, pd.DataFrame], list[Finding], gpd.GeoDataFrame]:
-    """Patrol coverage of the river reaches by GPS tracks, in the period ``start``–``end``
-    (inclusive; default: the months the dated tracks span).
-
-    ``rivers`` and ``patrols`` share a projected CRS in metres. A stretch of river is
-    patrolled when a track passes within ``buffer_m`` of it. Tables:
-
-    * ``patrol_chiefs``: per chief — their reaches' length, tracks, the share of that length
-      their own tracks came near in the whole period, the mean of their monthly shares, the
-      months below ``min_coverage_pct`` and the last patrol date;
-    * ``patrol_monthly``: per chief and month — tracks, patrolled km, coverage %;
-    * ``patrol_reach_monthly``: per reach and month — its chief, the chief's own tracks that
-      patrolled it, the km and share of it their tracks came near (the chief's monthly
-      figures are these summed over their reaches) and the share anyone's tracks came near;
-    * ``patrol_reaches``: per reach — patrolled km and coverage % by anyone's tracks, the
-      tracks that patrolled it and the last patrol date;
-    * ``unpatrolled``: reaches no track patrolled in the period.
-
-    A track *patrols* a reach when more than ``2 × buffer_m`` of the track runs within
-    ``buffer_m`` of that reach and nearer to it than to any other: crossing a river stays
-    within reach of it for at most that much, and a chief walking the main river past a
-    confluence is nearer the main river than the tributary.
-
-    Findings: chiefs whose mean monthly coverage is below the minimum and reaches not
-    patrolled (warnings); tracks without a date or whose walker is no river chief (info).
-    Also returns the river split into patrolled and unpatrolled stretches (``status``)
-    for the map.
-    """
-    if buffer_m < 0:
-        raise UsageError(f"the patrol distance must be 0 m or more, not {buffer_m}",
-                         hint="set patrol_buffer_m in township.toml, e.g. 50")
-    findings: list[Finding] = []
-    lines = rivers[~_is_polygon(rivers)]
-    keys = reach_keys(lines).to_numpy()
-    attrs = reach_attributes(rivers)
-    chief_of_reach = attrs["chief"]
-    line_geoms = lines.geometry.to_numpy()
-    line_len = length_m(lines.geometry, method=method)
-    line_chief = chief_of_reach.reindex(keys).to_numpy()
-    chiefs = sorted({str(c) for c in chief_of_reach.dropna()})
-    line_chiefs = sorted({str(c) for c in line_chief if c is not None and not pd.isna(c)})
-
-    tracks = patrols.copy()
-    tracks["_chief"] = match_chiefs(tracks["chief"], chiefs) if "chief" in tracks.columns else None
-    dates = (pd.to_datetime(tracks["date"]) if "date" in tracks.columns
-             else pd.Series(pd.NaT, index=tracks.index, dtype="datetime64[ns]"))
-    tracks["_date"] = dates.dt.normalize()
-    track_ids = feature_ids(tracks, KINDS["patrols"])
-    undated = tracks["_date"].isna()
-    if undated.any():
-        findings.append(Finding("patrols", ", ".join(track_ids[undated].head(5)) + (" …" if undated.sum() > 5 else ""),
-                                "info", "track_without_date",
-                                f"{int(undated.sum())} track(s) have no date and are left out of the periods; "
-                                "give the tracks a date field or GPS times",
-                                f"{int(undated.sum())}条轨迹无日期，未计入统计期：请为轨迹补充日期字段或GPS时间"))
-    tracks = tracks[~undated]
-    if start is not None and end is not None and end < start:
-        raise UsageError(f"the period ends ({end}) before it starts ({start})", hint="swap --from and --to")
-    if len(tracks):
-        first, last = tracks["_date"].min().date(), tracks["_date"].max().date()
-        # a period open at one end runs to the record's first or last track: say so when that
-        # leaves nothing, rather than blame an end the user never gave
-        if end is None and start is not None and start > last:
-            raise UsageError(f"no patrol track is dated on or after {start}: the tracks run from {first} to {last}",
-                             hint="choose an earlier --from, add the newer tracks, or give --to as well to report "
-                             "the period as not patrolled")
-        if start is None and end is not None and end < first:
-            raise UsageError(f"no patrol track is dated on or before {end}: the tracks run from {first} to {last}",
-                             hint="choose a later --to, or give --from as well to report the period as not "
-                             "patrolled")
-        start = first if start is None else start
-        end = last if end is None else end
-    if start is not None:
-        tracks = tracks[tracks["_date"] >= pd.Timestamp(start)]
-    if end is not None:
-        tracks = tracks[tracks["_date"] <= pd.Timestamp(end)]
-    months = _month_range(start, end) if start is not None and end is not None else []
-    if "chief" not in tracks.columns:
-        findings.append(Finding("patrols", "-", "warning", "no_chief_field",
-                                "the patrol tracks have no chief field (河长/巡河人, or a GPX track name): coverage is "
-                                "computed per reach but not per chief; name the field in township.toml",
-                                "巡河轨迹无河长字段(河长/巡河人，或GPX轨迹名)：只按河段计算覆盖率，不按河长统计；"
-                                "请在township.toml中指定该字段"))
-    else:
-        unknown = tracks["_chief"].isna()
-        walkers = tracks.loc[unknown, "chief"].fillna(UNASSIGNED_LABEL["en"]).astype(str).value_counts()
-        for walker, n in walkers.items():
-            findings.append(Finding("patrols", walker, "info", "track_not_a_chief",
-                                    f"{n} track(s) by {walker!r}, who is chief of no reach: they count for the "
-                                    "reaches they pass but for no chief; check the name",
-                                    f"{walker}的{n}条轨迹：此人不是任何河段的河长，轨迹计入所经河段的覆盖率，"
-                                    "但不计入任何河长；请核对姓名"))
-    tracks = tracks.assign(_month=tracks["_date"].dt.to_period("M").astype(str))
-
-    line_index = pd.Series(np.arange(len(keys)))
-    planar = shapely.length(line_geoms)
-    # lengths by `method` per planar metre of each line: pieces are measured along their line
-    scale = np.divide(line_len, planar, out=np.zeros(len(planar)), where=planar > 0)
-    track_chief = tracks["_chief"].to_numpy(dtype=object)
-    track_month = tracks["_month"].to_numpy(dtype=object)
-    track_date = tracks["_date"].to_numpy()
-    buffers = shapely.buffer(tracks.geometry.to_numpy(), buffer_m, quad_segs=QUAD_SEGS)
-    li, ti = shapely.STRtree(buffers).query(line_geoms, predicate="intersects")
-    pieces = shapely.intersection(line_geoms[li], buffers[ti])
-    iv = _intervals(line_geoms, pieces, li, ti)
-    iv["chief"] = track_chief[iv["track"].to_numpy()]
-    iv["month"] = track_month[iv["track"].to_numpy()]
-    own = iv[iv["chief"].notna() & (iv["chief"].to_numpy() == line_chief[iv["line"].to_numpy()])]
-
-    def by_method(covered: pd.Series) -> pd.Series:
-        """Planar covered metres per (…, line) → metres by `method`, summed over the lines."""
-        lines_of = covered.index.get_level_values("line")
-        values = covered.to_numpy() * scale[lines_of]
-        rest = [n for n in covered.index.names if n != "line"]
-        out = pd.Series(values, index=covered.index)
-        return out.groupby(level=rest).sum() if rest else pd.Series(values, index=lines_of)
-
-    # by anyone, per reach, over the period
-    everyone = by_method(_union_length(iv, ["line"])).reindex(line_index.index, fill_value=0.0).to_numpy()
-    along = _followed(tracks.geometry.to_numpy(), line_geoms, buffer_m)
-    along = along.assign(reach=keys[along["line"].to_numpy()]).groupby(["reach", "track"], as_index=False)["m"].sum()
-    touch = along[along["m"] > 2 * buffer_m].assign(date=lambda d: track_date[d["track"].to_numpy()])
-    per_line = pd.DataFrame({"reach": keys, "length_m": line_len, "patrolled_m": everyone})
-    reach_agg = per_line.groupby("reach", sort=False).sum()
-    reach_tracks = touch.groupby("reach")["track"].nunique()
-    reach_last = touch.groupby("reach")["date"].max()
-    patrol_reaches = pd.DataFrame({
-        "reach": reach_agg.index.astype(str),
-        "river_chief": chief_of_reach.reindex(reach_agg.index).to_numpy(),
-        "length_km": reach_agg["length_m"].to_numpy() / 1000.0,
-        "patrolled_km": reach_agg["patrolled_m"].to_numpy() / 1000.0,
-        "coverage_pct": _pct(reach_agg["patrolled_m"].to_numpy(), reach_agg["length_m"].to_numpy()),
-        "tracks": reach_tracks.reindex(reach_agg.index).fillna(0).astype(int).to_numpy(),
-        "last_patrol": reach_last.reindex(reach_agg.index).to_numpy(),
-    })
-    unpatrolled = patrol_reaches[patrol_reaches["tracks"] == 0][["reach", "river_chief", "length_km"]]
-    period = f"{start} – {end}" if start is not None else "the whole record"
-    period_zh = f"{start}至{end}" if start is not None else "全部记录期间"
-    for reach, chief, km in unpatrolled.itertuples(index=False):
-        findings.append(Finding("rivers", str(reach), "warning", "not_patrolled",
-                                f"no patrol track followed this reach ({km:.2f} km, chief "
-                                f"{chief or 'none'}) in {period}",
-                                f"{period_zh}无巡河轨迹沿此河段巡查({km:.2f}公里，河长{chief or '无'})"))
-
-    # per chief: their own tracks on their own reaches, per month and over the period
-    total_of = pd.Series(line_len).groupby(line_chief).sum() if len(line_chiefs) else pd.Series(dtype=float)
-    grid = pd.MultiIndex.from_product([line_chiefs, months], names=["chief", "month"])
-    monthly_done = by_method(_union_length(own, ["chief", "month", "line"])).reindex(grid, fill_value=0.0)
-    monthly_tracks = tracks.groupby(["_chief", "_month"]).size().rename_axis(["chief", "month"]).reindex(
-        grid, fill_value=0)
-    totals = total_of.reindex(grid.get_level_values("chief")).to_numpy()
-    patrol_monthly = pd.DataFrame({
-        "river_chief": grid.get_level_values("chief"), "month": grid.get_level_values("month"),
-        "tracks": monthly_tracks.to_numpy().astype(int), "length_km": totals / 1000.0,
-        "patrolled_km": monthly_done.to_numpy() / 1000.0, "coverage_pct": _pct(monthly_done.to_numpy(), totals),
-    })
-    period_done = by_method(_union_length(own, ["chief", "line"])).reindex(line_chiefs, fill_value=0.0)
-    stats = patrol_monthly.assign(below=patrol_monthly["coverage_pct"] < min_coverage_pct).groupby(
-        "river_chief").agg(mean=("coverage_pct", "mean"), below=("below", "sum"))
-    stats = stats.reindex(line_chiefs).fillna({"mean": 0.0, "below": 0})
-    mine = tracks[tracks["_chief"].notna()].groupby("_chief")["_date"].agg(["size", "max"]).reindex(line_chiefs)
-    level_of = attrs.dropna(subset=["chief"]).groupby("chief")["chief_level"].first()
-    reaches_of = pd.Series(keys).groupby(line_chief).nunique() if len(line_chiefs) else pd.Series(dtype=int)
-    chief_total = total_of.reindex(line_chiefs).to_numpy()
-    patrol_chiefs = pd.DataFrame({
-        "river_chief": line_chiefs,
-        "chief_level": level_of.reindex(line_chiefs).to_numpy(),
-        "reaches": reaches_of.reindex(line_chiefs).fillna(0).astype(int).to_numpy(),
-        "length_km": chief_total / 1000.0,
-        "tracks": mine["size"].fillna(0).astype(int).to_numpy(),
-        "patrolled_km": period_done.to_numpy() / 1000.0,
-        "coverage_pct": _pct(period_done.to_numpy(), chief_total),
-        "mean_monthly_pct": stats["mean"].to_numpy(dtype="float64"),
-        "months_below": stats["below"].astype(int).to_numpy(),
-        "last_patrol": mine["max"].to_numpy(),
-    })
-    for chief, mean, below in zip(patrol_chiefs["river_chief"], patrol_chiefs["mean_monthly_pct"],
-                                  patrol_chiefs["months_below"], strict=True):
-        if mean < min_coverage_pct:
-            findings.append(Finding("patrols", chief, "warning", "coverage_below_minimum",
-                                    f"mean monthly patrol coverage {mean:.1f}% is below the minimum "
-                                    f"{min_coverage_pct:g}% ({below} of {len(months)} month(s) below) in {period}",
-                                    f"{period_zh}月均巡河覆盖率{mean:.1f}%，低于{min_coverage_pct:g}%"
-                                    f"({len(months)}个月中{below}个月未达标)"))
-    patrol_chiefs = patrol_chiefs.sort_values(["mean_monthly_pct", "river_chief"], kind="stable").reset_index(
-        drop=True)
-
-    # per reach and month: its chief's own tracks (as the chief's monthly coverage counts them)
-    # and anyone's
-    reach_order = list(pd.unique(keys))
-    reach_grid = pd.MultiIndex.from_product([reach_order, months], names=["reach", "month"])
-
-    def per_reach_month(covered: pd.Series) -> np.ndarray:
-        """Planar covered metres per (month, line) → metres by `method` per (reach, month)."""
-        lines_of = covered.index.get_level_values("line").to_numpy(dtype=int)
-        frame = pd.DataFrame({"reach": keys[lines_of], "month": covered.index.get_level_values("month"),
-                              "m": covered.to_numpy() * scale[lines_of]})
-        return frame.groupby(["reach", "month"])["m"].sum().reindex(reach_grid, fill_value=0.0).to_numpy()
-
-    reach_total = pd.Series(line_len).groupby(keys).sum().reindex(reach_grid.get_level_values("reach")).to_numpy()
-    walker = track_chief[touch["track"].to_numpy()]
-    own_touch = touch[pd.notna(walker) & (walker == chief_of_reach.reindex(touch["reach"]).to_numpy())]
-    own_tracks = (own_touch.assign(month=track_month[own_touch["track"].to_numpy()])
-                  .groupby(["reach", "month"])["track"].nunique().reindex(reach_grid, fill_value=0))
-    by_chief_m = per_reach_month(_union_length(own, ["month", "line"]))
-    by_anyone_m = per_reach_month(_union_length(iv, ["month", "line"]))
-    patrol_reach_monthly = pd.DataFrame({
-        "reach": reach_grid.get_level_values("reach").astype(str),
-        "river_chief": chief_of_reach.reindex(reach_grid.get_level_values("reach")).to_numpy(),
-        "month": reach_grid.get_level_values("month"),
-        "length_km": reach_total / 1000.0,
-        "tracks": own_tracks.to_numpy().astype(int),
-        "patrolled_km": by_chief_m / 1000.0,
-        "coverage_pct": _pct(by_chief_m, reach_total),
-        "anyone_pct": _pct(by_anyone_m, reach_total),
-    })
-    tables = {"patrol_chiefs": patrol_chiefs, "patrol_monthly": patrol_monthly,
-              "patrol_reach_monthly": patrol_reach_monthly,
-              "patrol_reaches": patrol_reaches, "unpatrolled": unpatrolled.reset_index(drop=True)}
-
-    # the river split into patrolled / unpatrolled stretches, for the map
-    done = np.array([shapely.from_wkt("LINESTRING EMPTY")] * len(line_geoms), dtype=object)
-    if len(li):
-        merged = pd.Series(pieces).groupby(li).agg(lambda g: shapely.union_all(g.to_numpy()))
-        done[merged.index.to_numpy()] = merged.to_numpy()
-    todo = shapely.difference(line_geoms, done)
-    split = gpd.GeoDataFrame({
-        "reach": np.concatenate([keys, keys]),
-        "river_chief": np.concatenate([line_chief, line_chief]),
-        "status": ["patrolled"] * len(keys) + ["unpatrolled"] * len(keys),
-    }, geometry=np.concatenate([done, todo]), crs=rivers.crs)
-    split = split[~shapely.is_empty(split.geometry.to_numpy())].reset_index(drop=True)
-    return tables, findings, split
-
-
-def _followed(track_geoms: np.ndarray, line_geoms: np.ndarray, buffer_m: float) -> pd.DataFrame:
-    """How far each track runs beside each river line: the track is cut into steps of at
-    most ``buffer_m / 2``, each vertex goes to its nearest line within ``buffer_m``, and a
-    step whose two ends go to the same line counts for it. Columns ``track``, ``line``, ``m``."""
-    parts, part_of = shapely.get_parts(track_geoms, return_index=True)
-    dense = shapely.segmentize(parts, max(buffer_m / 2.0, 1.0))
-    coords, vertex_part = shapely.get_coordinates(dense, return_index=True)
-    nearest = np.full(len(coords), -1)
-    if len(coords) and len(line_geoms):
-        # the tree holds the rivers' single segments: tight boxes and two-vertex distances
-        lparts, lpart_of = shapely.get_parts(line_geoms, return_index=True)
-        lc, lv = shapely.get_coordinates(lparts, return_index=True)
-        same_part = lv[1:] == lv[:-1]
-        segments = shapely.linestrings(np.stack([lc[:-1][same_part], lc[1:][same_part]], axis=1))
-        segment_line = lpart_of[lv[:-1][same_part]]
-        pi, sj = shapely.STRtree(segments).query_nearest(shapely.points(coords), max_distance=max(buffer_m, 1e-9),
-                                                         all_matches=False)
-        nearest[pi] = segment_line[sj]
-    same = (vertex_part[1:] == vertex_part[:-1]) & (nearest[1:] == nearest[:-1]) & (nearest[1:] >= 0)
-    step = np.hypot(*(coords[1:] - coords[:-1]).T)
-    return (pd.DataFrame({"track": part_of[vertex_part[:-1][same]], "line": nearest[:-1][same], "m": step[same]})
-            .groupby(["track", "line"], as_index=False)["m"].sum())
-
-
-def _intervals(line_geoms: np.ndarray, pieces: np.ndarray, li: np.ndarray, ti: np.ndarray) -> pd.DataFrame:
-    """Each stretch of line ``li[k]`` inside track buffer ``ti[k]`` (``pieces[k]``) as an
-    interval ``s``–``e`` of planar distance along the line (its linear reference)."""
-    parts, which = shapely.get_parts(pieces, return_index=True)
-    lines = shapely.get_type_id(parts) == 1
-    parts, which = parts[lines], which[lines]
-    host = line_geoms[li[which]]
-    a = shapely.line_locate_point(host, shapely.get_point(parts, 0))
-    b = shapely.line_locate_point(host, shapely.get_point(parts, -1))
-    return pd.DataFrame({"line": li[which], "track": ti[which], "s": np.minimum(a, b), "e": np.maximum(a, b)})
-
-
-def _union_length(iv: pd.DataFrame, by: list[str]) -> pd.Series:
-    """Length of the union of the intervals ``s``–``e`` per group of ``by`` (overlapping
-    patrols of the same stretch count once), vectorised: sort, then start a new run where
-    an interval begins after every earlier one in its group has ended."""
-    if iv.empty:
-        return pd.Series([], index=pd.MultiIndex.from_arrays([[]] * len(by), names=by), dtype="float64")
-    d = iv.sort_values([*by, "s"], kind="stable").reset_index(drop=True)
-    keys = [d[c] for c in by]
-    reach_end = d.groupby(keys, sort=False)["e"].cummax()
-    before = reach_end.groupby(keys, sort=False).shift()
-    run = (before.isna() | (d["s"] > before)).cumsum()
-    runs = d.assign(_run=run).groupby("_run").agg(**{c: (c, "first") for c in by}, s=("s", "min"), e=("e", "max"))
-    return (runs["e"] - runs["s"]).groupby([runs[c] for c in by]).sum()
-
-
-def _pct(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(whole > 0, 100.0 * np.asarray(part) / np.where(whole > 0, whole, 1.0), 0.0)
-    return np.minimum(out, 100.0)
 
 
 # --------------------------------------------------------------------------- the whole analysis
@@ -745,43 +333,15 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
     notes_zh = [f"{LENGTH_NOTES_ZH[method]}；距离为{crs_name}平面米数"]
 
     tables = river_lengths(rivers, villages, method=method)
-    if "lakes" in tables:
-        notes.append(f"{len(tables['lakes']) - 1} lake(s) or wide reach(es) drawn as polygons are listed by area and "
-                     "shoreline and left out of the river lengths and patrol coverage")
-        notes_zh.append(f"{len(tables['lakes']) - 1}处以面表示的湖泊或宽河段按面积和岸线长度列出，不计入河长和巡河覆盖率")
-    if villages is None:
-        notes.append("no villages layer: lengths per village are not computed")
-        notes_zh.append("无行政村图层：未按村统计河长")
+    _length_notes(tables, villages, notes, notes_zh)
     zones = management_zones(rivers, default_zone_m=zone_m, method=method)
-    by_reach = tables["by_reach"]
-    widths = zones.set_index("reach")["zone_m"]
-    by_reach.insert(by_reach.columns.get_loc("length_km") + 1, "zone_m", by_reach["reach"].map(widths))
-    by_reach.insert(by_reach.columns.get_loc("zone_m") + 1, "zone_area_mu",
-                    by_reach["reach"].map(zones.set_index("reach")["zone_area_mu"]))
-    total = by_reach["reach"] == TOTAL_LABEL["en"]
-    union = gpd.GeoSeries([shapely.union_all(zones.geometry.to_numpy())], crs=zones.crs)
-    by_reach.loc[total, "zone_area_mu"] = float(area(union, unit="mu", method=method)[0]) if len(zones) else 0.0
+    _add_zone_columns(tables["by_reach"], zones, method=method)
     notes.append(f"management zones: each reach's zone_m from the centre line (default {zone_m:g} m), dissolved per "
                  "reach; the total zone area counts overlapping zones once")
     notes_zh.append(f"管理范围：各河段自河道中心线外扩其管理范围宽度(未填者取{zone_m:g}米)，按河段合并；合计面积中重叠部分只计一次")
 
-    layers = {k: township.gdf(k) for k in ZONE_LAYERS if township.has(k)}
-    in_zone, in_zone_features = features_in_zones(zones, rivers, layers, method=method, villages=villages)
-    tables["in_zone"] = in_zone
-    if in_zone.attrs["villages_located"]:
-        n = in_zone.attrs["villages_located"]
-        notes.append(f"inside the zones: village by location for {n} feature(s) whose record names none")
-        notes_zh.append(f"管理范围内要素：{n}个记录未填村的要素按位置确定所在村")
-    counts = in_zone.groupby("layer")["feature"].nunique() if len(in_zone) else pd.Series(dtype=int)
-    tables["in_zone_counts"] = pd.DataFrame({
-        "layer": list(layers), "count": [int(counts.get(k, 0)) for k in layers]}, columns=["layer", "count"])
-    for kind_name in layers:
-        n = int(counts.get(kind_name, 0))
-        if n and kind_name in ("sand_sites", "outfalls"):
-            findings.append(Finding(kind_name, "-", "info", "in_zone",
-                                    f"{n} {KINDS[kind_name].en.lower()} inside a river management zone",
-                                    f"{n}个{KINDS[kind_name].zh}位于河道管理范围内"))
-
+    in_zone_features = _inside_zones(township, zones, rivers, villages, method=method, tables=tables,
+                                     findings=findings, notes=notes, notes_zh=notes_zh)
     features: dict[str, gpd.GeoDataFrame] = {"zones": zones, **in_zone_features}
     provenance_extra = {}
     if township.has("patrols"):
@@ -791,13 +351,7 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
         tables.update(patrol_tables)
         findings += patrol_findings
         features["patrol_coverage"] = split
-        months = patrol_tables["patrol_monthly"]["month"].unique()
-        first, last = (months[0], months[-1]) if len(months) else ("-", "-")
-        notes.append(f"patrol coverage: river within {buffer_m:g} m of a track counts as patrolled; a chief's coverage "
-                     f"counts their own tracks on their own reaches; minimum {min_pct:g}% of the mean monthly "
-                     f"coverage; period {first} to {last}")
-        notes_zh.append(f"巡河覆盖：轨迹{buffer_m:g}米以内的河道计为已巡；河长覆盖率只计本人轨迹在本人河段上的部分；"
-                        f"月均覆盖率低于{min_pct:g}%的河长列出；统计期{first}至{last}")
+        _patrol_notes(patrol_tables, buffer_m, min_pct, notes, notes_zh)
         provenance_extra.update(patrol_buffer_m=buffer_m, patrol_min_coverage_pct=min_pct,
                                 period_start=str(start) if start else None, period_end=str(end) if end else None)
     elif start is not None or end is not None:
@@ -818,6 +372,67 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
         provenance=township.provenance(analysis="rivers", length_method=method, length_note=LENGTH_NOTES[method],
                                        zone_m_default=zone_m, **provenance_extra),
     )
+
+
+def _length_notes(tables: dict[str, pd.DataFrame], villages: gpd.GeoDataFrame | None, notes: list[str],
+                  notes_zh: list[str]) -> None:
+    """Notes on what the length tables leave out: lakes, and villages when there are none."""
+    if "lakes" in tables:
+        notes.append(f"{len(tables['lakes']) - 1} lake(s) or wide reach(es) drawn as polygons are listed by area and "
+                     "shoreline and left out of the river lengths and patrol coverage")
+        notes_zh.append(f"{len(tables['lakes']) - 1}处以面表示的湖泊或宽河段按面积和岸线长度列出，不计入河长和巡河覆盖率")
+    if villages is None:
+        notes.append("no villages layer: lengths per village are not computed")
+        notes_zh.append("无行政村图层：未按村统计河长")
+
+
+def _add_zone_columns(by_reach: pd.DataFrame, zones: gpd.GeoDataFrame, *, method: Method) -> None:
+    """Each reach's zone width and zone area, after its length; the total row's area counts
+    overlapping zones once."""
+    widths = zones.set_index("reach")["zone_m"]
+    by_reach.insert(by_reach.columns.get_loc("length_km") + 1, "zone_m", by_reach["reach"].map(widths))
+    by_reach.insert(by_reach.columns.get_loc("zone_m") + 1, "zone_area_mu",
+                    by_reach["reach"].map(zones.set_index("reach")["zone_area_mu"]))
+    total = by_reach["reach"] == TOTAL_LABEL["en"]
+    union = gpd.GeoSeries([shapely.union_all(zones.geometry.to_numpy())], crs=zones.crs)
+    by_reach.loc[total, "zone_area_mu"] = float(area(union, unit="mu", method=method)[0]) if len(zones) else 0.0
+
+
+def _inside_zones(township: Township, zones: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame,
+                  villages: gpd.GeoDataFrame | None, *, method: Method, tables: dict[str, pd.DataFrame],
+                  findings: list[Finding], notes: list[str], notes_zh: list[str]) -> dict[str, gpd.GeoDataFrame]:
+    """What of :data:`ZONE_LAYERS` lies inside the zones: the ``in_zone`` and
+    ``in_zone_counts`` tables, a note on villages found by location, a finding per layer
+    of sand sites or outfalls inside; returns the features inside, per layer."""
+    layers = {k: township.gdf(k) for k in ZONE_LAYERS if township.has(k)}
+    in_zone, in_zone_features = features_in_zones(zones, rivers, layers, method=method, villages=villages)
+    tables["in_zone"] = in_zone
+    if in_zone.attrs["villages_located"]:
+        n = in_zone.attrs["villages_located"]
+        notes.append(f"inside the zones: village by location for {n} feature(s) whose record names none")
+        notes_zh.append(f"管理范围内要素：{n}个记录未填村的要素按位置确定所在村")
+    counts = in_zone.groupby("layer")["feature"].nunique() if len(in_zone) else pd.Series(dtype=int)
+    tables["in_zone_counts"] = pd.DataFrame({
+        "layer": list(layers), "count": [int(counts.get(k, 0)) for k in layers]}, columns=["layer", "count"])
+    for kind_name in layers:
+        n = int(counts.get(kind_name, 0))
+        if n and kind_name in ("sand_sites", "outfalls"):
+            findings.append(Finding(kind_name, "-", "info", "in_zone",
+                                    f"{n} {KINDS[kind_name].en.lower()} inside a river management zone",
+                                    f"{n}个{KINDS[kind_name].zh}位于河道管理范围内"))
+    return in_zone_features
+
+
+def _patrol_notes(patrol_tables: dict[str, pd.DataFrame], buffer_m: float, min_pct: float, notes: list[str],
+                  notes_zh: list[str]) -> None:
+    """The note on how patrol coverage is counted, with the period the months span."""
+    months = patrol_tables["patrol_monthly"]["month"].unique()
+    first, last = (months[0], months[-1]) if len(months) else ("-", "-")
+    notes.append(f"patrol coverage: river within {buffer_m:g} m of a track counts as patrolled; a chief's coverage "
+                 f"counts their own tracks on their own reaches; minimum {min_pct:g}% of the mean monthly "
+                 f"coverage; period {first} to {last}")
+    notes_zh.append(f"巡河覆盖：轨迹{buffer_m:g}米以内的河道计为已巡；河长覆盖率只计本人轨迹在本人河段上的部分；"
+                    f"月均覆盖率低于{min_pct:g}%的河长列出；统计期{first}至{last}")
 
 
 # --------------------------------------------------------------------------- map
@@ -855,7 +470,7 @@ def river_overlays(township: Township) -> list[Overlay]:
                                   "river_chief": gdf["river_chief"].to_numpy(),
                                   "distance_m": gdf["distance_m"].round(1).to_numpy()},
                                  geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
-        is_poly = np.isin(shapely.get_type_id(frame.geometry.to_numpy()), _POLYGON_TYPES)
+        is_poly = np.isin(shapely.get_type_id(frame.geometry.to_numpy()), POLYGON_TYPE_IDS)
         points.append(frame[~is_poly])
         polygons.append(frame[is_poly])
     cats = [Category(k, KINDS[k].en, KINDS[k].zh, color, symbol) for k, (color, symbol) in IN_ZONE_CATEGORIES.items()]
@@ -890,31 +505,3 @@ def river_overlays(township: Township) -> list[Overlay]:
 
 
 # --------------------------------------------------------------------------- output
-
-
-def write_layers(features: Mapping[str, gpd.GeoDataFrame], path) -> list[str]:
-    """Write a Result's feature layers (the non-empty ones) to one GeoPackage, one layer
-    per key, atomically: the file appears complete or not at all. Dates are written as
-    dates and the layers keep the township's working CRS. Returns the layers written."""
-    from pathlib import Path
-
-    from geo_township.io.write import atomic_path, ensure_writable
-
-    path = Path(path)
-    if path.suffix.lower() != ".gpkg":
-        raise UsageError(f"{path.name} is not a GeoPackage", hint="give a file name ending in .gpkg")
-    ensure_writable(path)
-    written = []
-    with atomic_path(path) as tmp:
-        for name, gdf in features.items():
-            if gdf is None or not len(gdf):
-                continue
-            out = gdf.copy()
-            for col in out.columns:
-                if col != out.geometry.name and pd.api.types.is_datetime64_any_dtype(out[col]):
-                    out[col] = out[col].dt.strftime("%Y-%m-%d").where(out[col].notna(), None)
-            out.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
-            written.append(name)
-        if not written:
-            raise UsageError("there are no features to write", hint="nothing lies in the zones; omit --gpkg")
-    return written

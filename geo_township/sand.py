@@ -28,15 +28,11 @@ import shapely
 from geo_township.errors import FieldError
 from geo_township.kinds import KINDS, SAND_STATUS, SAND_ZONE, TOTAL_LABEL, UNASSIGNED_LABEL
 from geo_township.layers import Township, feature_ids
+from geo_township.locate import fill_villages, inside_points
 from geo_township.measure import Method
 from geo_township.overlay import Category, Overlay
 from geo_township.results import Finding, Result
-from geo_township.locate import fill_villages, inside_points
-from geo_township.rivers import (
-    management_zones,
-    reach_attributes,
-    reach_lines,
-)
+from geo_township.zones import management_zones, reach_attributes, reach_lines
 
 ACTIVE = ("licensed", "illegal")
 """Statuses of a site that is (or may be) working."""
@@ -46,7 +42,7 @@ STATUS_COLUMNS = {code: f"sites_{code}" for code in SAND_STATUS.codes}
 
 
 def nearest_reach(geoms: np.ndarray, rivers: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """For each geometry, the nearest reach (its key, see :func:`rivers.reach_keys`) and
+    """For each geometry, the nearest reach (its key, see :func:`geo_township.zones.reach_keys`) and
     the planar distance to its river line in the CRS's units (metres)."""
     lines = reach_lines(rivers)
     tree = shapely.STRtree(lines.geometry.to_numpy())
@@ -166,7 +162,6 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
     sites = layer.gdf
     ids = layer.ids()
     geoms = sites.geometry.to_numpy()
-    findings: list[Finding] = []
     notes: list[str] = []
     notes_zh: list[str] = []
     if sites["status"].isna().any():
@@ -174,19 +169,62 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
         raise FieldError(f"{len(blank)} sand site(s) have no status: {', '.join(blank.head(5))}",
                          path=layer.path, hint="fill in 状态 (licensed/illegal/closed/restored) for every site")
 
+    frame = _site_frame(sites, ids, township.optional("villages"), notes, notes_zh)
+    _add_river_columns(frame, geoms, township, zone_m=zone_m, method=method, notes=notes, notes_zh=notes_zh)
+    sand_zones = township.optional("sand_zones")
+    frame["sand_zone"], zone_ids = sand_zone_of(geoms, sand_zones)
+
+    kinds = frame["kind"].astype(object).where(frame["kind"].notna(), UNASSIGNED_LABEL["en"])
+    summary = _count_table(frame.assign(kind=kinds), "kind")
+    by_village = _count_table(frame.assign(village=frame["village"].astype(object).where(
+        frame["village"].notna(), UNASSIGNED_LABEL["en"])), "village")
+    closures, closures_by_village = _closures(frame, kinds)
+    findings = _plan_findings(frame, zone_ids, has_sand_zones=sand_zones is not None)
+    findings += status_history_findings(sites, ids)
+
+    tables = {"by_village": by_village, "closures": closures, "closures_by_village": closures_by_village,
+              "sites": _site_table(frame)}
+    features = {"sites": gpd.GeoDataFrame(frame, geometry=geoms, crs=sites.crs)}
+    if sand_zones is not None:
+        tables["by_sand_zone"] = _by_sand_zone(frame)
+        features["sand_zones"] = sand_zones
+        notes.append("sand-plan zone: the strictest zone a site touches (no-mining, then reserved, then permitted)")
+        notes_zh.append("采砂分区：采砂点涉及多个分区时取最严格者(禁采区、保留区、可采区)")
+    if findings:
+        features["site_findings"] = _findings_layer(frame, geoms, findings, sites.crs)
+    return Result(
+        f"Sand-mining sites of {township.name}: by kind and status", summary, tables=tables, findings=findings,
+        features=features, notes=notes, notes_zh=notes_zh, title_zh=f"{township.name}采砂点：按类型和状态统计",
+        vocab={"kind": "sand_kind", "status": "sand_status", "sand_zone": "sand_zone"},
+        decimals={"distance_m": 0},
+        provenance=township.provenance(analysis="sand", zone_m_default=zone_m, area_method=method),
+    )
+
+
+def _site_frame(sites: gpd.GeoDataFrame, ids: pd.Series, villages: gpd.GeoDataFrame | None, notes: list[str],
+                notes_zh: list[str]) -> pd.DataFrame:
+    """One row per site: id, name, kind, status, village (the record's, else by location,
+    with a note) and its closed and restored dates."""
+    geoms = sites.geometry.to_numpy()
     frame = pd.DataFrame({"site_id": ids.to_numpy(),
                           "site_name": sites["name"].to_numpy() if "name" in sites.columns else None,
                           "kind": sites["kind"].to_numpy() if "kind" in sites.columns else None,
                           "status": sites["status"].to_numpy()})
     recorded = sites["village"].to_numpy(dtype=object) if "village" in sites.columns else np.full(len(sites), None)
-    village, located = fill_villages(recorded, geoms, township.optional("villages"))
+    village, located = fill_villages(recorded, geoms, villages)
     if located.any():
         notes.append(f"village by location for {int(located.sum())} site(s) without one in the record")
         notes_zh.append(f"{int(located.sum())}个记录未填村的采砂点按位置确定所在村")
     frame["village"] = village
     for col in ("closed_date", "restored_date"):
         frame[col] = sites[col].to_numpy() if col in sites.columns else pd.NaT
+    return frame
 
+
+def _add_river_columns(frame: pd.DataFrame, geoms: np.ndarray, township: Township, *, zone_m: float,
+                       method: Method, notes: list[str], notes_zh: list[str]) -> None:
+    """Each site's nearest reach, its chief, the distance to its river line and the
+    management zones the site lies in (blank, with a note, when there are no rivers)."""
     if township.has("rivers"):
         rivers = township.gdf("rivers")
         zones = management_zones(rivers, default_zone_m=zone_m, method=method)
@@ -205,13 +243,11 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
             frame[col] = None
         notes.append("no rivers layer: nearest reach, distance and management zones are not computed")
         notes_zh.append("无河流图层：未计算最近河段、距离和管理范围")
-    sand_zones = township.optional("sand_zones")
-    frame["sand_zone"], zone_ids = sand_zone_of(geoms, sand_zones)
 
-    kinds = frame["kind"].astype(object).where(frame["kind"].notna(), UNASSIGNED_LABEL["en"])
-    summary = _count_table(frame.assign(kind=kinds), "kind")
-    by_village = _count_table(frame.assign(village=frame["village"].astype(object).where(
-        frame["village"].notna(), UNASSIGNED_LABEL["en"])), "village")
+
+def _closures(frame: pd.DataFrame, kinds: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Closed and restored sites with a closed date: per year of closure and kind, and per
+    village and year of closure."""
     closed = frame[frame["status"].isin(["closed", "restored"]) & frame["closed_date"].notna()]
     closures = (closed.assign(closed_year=pd.to_datetime(closed["closed_date"]).dt.year.astype(str),
                               kind=kinds[closed.index])
@@ -222,7 +258,12 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
     closures_by_village = _closures_by_village(closed.assign(
         closed_year=pd.to_datetime(closed["closed_date"]).dt.year.astype(str),
         village=closed["village"].astype(object).where(closed["village"].notna(), UNASSIGNED_LABEL["en"])))
+    return closures, closures_by_village
 
+
+def _site_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The sites, most urgent first: illegal sites inside a zone, other active sites inside
+    a zone, other sites inside a zone, then the rest, each by distance."""
     active = frame["status"].isin(ACTIVE)
     in_zone = frame["in_zone_of"].notna()
     priority = np.select([in_zone & (frame["status"] == "illegal"), in_zone & active, in_zone], [0, 1, 2], 3)
@@ -230,10 +271,16 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
                                                     na_position="last")
     # the river chief and the restored date stay in the GeoPackage layer (and the findings):
     # the table is read on a screen
-    site_table = ordered[["site_id", "site_name", "kind", "status", "village", "closed_date", "reach", "distance_m",
-                          "in_zone_of", "sand_zone"]].reset_index(drop=True)
+    return ordered[["site_id", "site_name", "kind", "status", "village", "closed_date", "reach", "distance_m",
+                    "in_zone_of", "sand_zone"]].reset_index(drop=True)
 
-    # rules
+
+def _plan_findings(frame: pd.DataFrame, zone_ids: np.ndarray, *, has_sand_zones: bool) -> list[Finding]:
+    """Active sites in a no-mining or reserved zone, illegal sites not closed, and (with a
+    sand plan) licensed river mining outside every permitted zone."""
+    findings: list[Finding] = []
+    active = frame["status"].isin(ACTIVE)
+    in_zone = frame["in_zone_of"].notna()
     zone_id_of = dict(zip(frame.index, zone_ids, strict=True))
     for i in frame.index[active & frame["sand_zone"].isin(BANNED_ZONES)]:
         code, status = frame.at[i, "sand_zone"], frame.at[i, "status"]
@@ -247,41 +294,33 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
         where_zh = f"，位于{frame.at[i, 'in_zone_of']}河道管理范围内" if in_zone[i] else ""
         findings.append(Finding("sand_sites", str(frame.at[i, "site_id"]), "warning", "illegal_not_closed",
                                 f"illegal site not yet closed{where}", f"非法采砂点尚未关停{where_zh}"))
-    if sand_zones is not None:
+    if has_sand_zones:
         lic = (frame["status"] == "licensed") & (frame["kind"] == "river_mining") & (frame["sand_zone"] != "permitted")
         for i in frame.index[lic & ~frame["sand_zone"].isin(BANNED_ZONES)]:
             findings.append(Finding("sand_sites", str(frame.at[i, "site_id"]), "warning", "licensed_outside_plan",
                                     "licensed river sand mining outside every permitted zone (可采区) of the plan",
                                     "许可河道采砂点不在采砂规划的任何可采区内"))
-    findings += status_history_findings(sites, ids)
+    return findings
 
-    tables = {"by_village": by_village, "closures": closures, "closures_by_village": closures_by_village,
-              "sites": site_table}
-    features = {"sites": gpd.GeoDataFrame(frame, geometry=geoms, crs=sites.crs)}
-    if sand_zones is not None:
-        zone_frame = frame.assign(sand_zone=frame["sand_zone"].astype(object).where(frame["sand_zone"].notna(),
-                                                                                       UNASSIGNED_LABEL["en"]))
-        counts = _count_table(zone_frame, "sand_zone")
-        order = {c: i for i, c in enumerate((*SAND_ZONE.codes, UNASSIGNED_LABEL["en"], TOTAL_LABEL["en"]))}
-        tables["by_sand_zone"] = counts.sort_values("sand_zone", key=lambda s: s.map(order)).reset_index(drop=True)
-        features["sand_zones"] = sand_zones
-        notes.append("sand-plan zone: the strictest zone a site touches (no-mining, then reserved, then permitted)")
-        notes_zh.append("采砂分区：采砂点涉及多个分区时取最严格者(禁采区、保留区、可采区)")
-    if findings:
-        flagged = {f.feature for f in findings}
-        checks = pd.DataFrame([(f.feature, f.check) for f in findings], columns=["site_id", "check"]) \
-            .groupby("site_id")["check"].agg(", ".join)
-        mask = frame["site_id"].isin(flagged).to_numpy()
-        bad = gpd.GeoDataFrame(frame[mask], geometry=geoms[mask], crs=sites.crs)
-        bad["check"] = bad["site_id"].map(checks)
-        features["site_findings"] = bad.reset_index(drop=True)
-    return Result(
-        f"Sand-mining sites of {township.name}: by kind and status", summary, tables=tables, findings=findings,
-        features=features, notes=notes, notes_zh=notes_zh, title_zh=f"{township.name}采砂点：按类型和状态统计",
-        vocab={"kind": "sand_kind", "status": "sand_status", "sand_zone": "sand_zone"},
-        decimals={"distance_m": 0},
-        provenance=township.provenance(analysis="sand", zone_m_default=zone_m, area_method=method),
-    )
+
+def _by_sand_zone(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sites per sand-plan zone and status, in the plan's order, outside every zone last."""
+    zone_frame = frame.assign(sand_zone=frame["sand_zone"].astype(object).where(frame["sand_zone"].notna(),
+                                                                                   UNASSIGNED_LABEL["en"]))
+    counts = _count_table(zone_frame, "sand_zone")
+    order = {c: i for i, c in enumerate((*SAND_ZONE.codes, UNASSIGNED_LABEL["en"], TOTAL_LABEL["en"]))}
+    return counts.sort_values("sand_zone", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def _findings_layer(frame: pd.DataFrame, geoms: np.ndarray, findings: list[Finding], crs) -> gpd.GeoDataFrame:
+    """The sites with a finding, with their checks, for the map and the GeoPackage."""
+    flagged = {f.feature for f in findings}
+    checks = pd.DataFrame([(f.feature, f.check) for f in findings], columns=["site_id", "check"]) \
+        .groupby("site_id")["check"].agg(", ".join)
+    mask = frame["site_id"].isin(flagged).to_numpy()
+    bad = gpd.GeoDataFrame(frame[mask], geometry=geoms[mask], crs=crs)
+    bad["check"] = bad["site_id"].map(checks)
+    return bad.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- map

@@ -16,18 +16,16 @@ from shapely.geometry import LineString, box
 
 from geo_township.errors import CRSError, FieldError, UsageError
 from geo_township.layers import load_township
+from geo_township.patrols import match_chiefs, patrol_coverage
 from geo_township.rivers import (
     features_in_zones,
-    management_zones,
-    match_chiefs,
-    patrol_coverage,
-    reach_keys,
     river_lengths,
     river_overlays,
     river_report,
     write_layers,
 )
 from geo_township.units import M2_PER_MU
+from geo_township.zones import management_zones, reach_keys
 
 GEOD = Geod(ellps="GRS80")  # CGCS2000 and GRS80 share a and f to 1e-11
 

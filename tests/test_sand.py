@@ -14,7 +14,6 @@ from shapely.geometry import LineString, Point, box
 
 from geo_township.layers import load_township
 from geo_township.locate import village_by_location
-from geo_township.rivers import reach_keys
 from geo_township.sand import (
     nearest_reach,
     sand_overlays,
@@ -22,6 +21,7 @@ from geo_township.sand import (
     sand_zone_of,
     status_history_findings,
 )
+from geo_township.zones import reach_keys
 
 
 @pytest.fixture
@@ -290,3 +290,14 @@ def test_sample_planted_sand_faults_found_and_nothing_else_is_an_error(sample_di
     expected |= {(f["site_id"], f["check"]) for f in truth["sand_history_faults"]}
     assert errors == expected
     assert len(expected) == 3  # a licensed site in a no-mining stretch, an illegal one in a reserved one, SS-13
+
+
+def test_sand_takes_management_zones_from_zones_not_from_the_rivers_report():
+    import ast
+    from pathlib import Path
+
+    import geo_township.sand as module
+
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert "geo_township.zones" in imported and "geo_township.rivers" not in imported

@@ -17,7 +17,6 @@ from shapely.geometry import LineString, Polygon, box
 
 from geo_township.errors import UsageError
 from geo_township.layers import load_township
-from geo_township.rivers import management_zones
 from geo_township.transfers import (
     CHECKS,
     audit_layers,
@@ -25,6 +24,7 @@ from geo_township.transfers import (
     audit_transfers,
     write_findings_gpkg,
 )
+from geo_township.zones import management_zones
 
 CRS = "EPSG:4548"  # CGCS2000 3-degree GK, central meridian 117°E
 X0, Y0 = 548_000.0, 3_375_000.0  # near 117.5°E 30.5°N
@@ -667,3 +667,18 @@ def test_real_cadastre_declared_against_drawn(realdata, tmp_path):
              [["parcel_a", "parcel_b"]].values.tolist()}
     assert {k for k, m2 in planar.items() if m2 > 0.11 * MU} <= found
     assert all(planar[k] > 0.09 * MU for k in found)
+
+
+def test_the_audit_takes_management_zones_from_zones_not_from_the_rivers_report():
+    import ast
+
+    import geo_township.transfers as package
+
+    folder = Path(package.__file__).parent
+    imported = set()
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+    assert "geo_township.zones" in imported
+    assert not {m for m in imported if m == "geo_township.rivers" or m.startswith("geo_township.rivers.")}

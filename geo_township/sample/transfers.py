@@ -9,7 +9,7 @@ everything else passes every audit rule of the design.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -127,6 +127,30 @@ def _adjacency(fields: list[Field], min_len: float) -> list[tuple[int, int, floa
     return out
 
 
+@dataclass
+class _Planning:
+    """What the steps of :func:`plan_transfers` share: the inputs, the fields' neighbours
+    (``adj``, visited in ``order``), the blocks of neighbouring fields, the contracts so
+    far and the fields already taken (``reserved``)."""
+
+    land: Landscape
+    fields: list[Field]
+    plots: list[PlotGeometry]
+    rng: np.random.Generator
+    vnames: list[str]
+    insets: list[Polygon]
+    mu: np.ndarray
+    adj: list[tuple[int, int, float]]
+    order: np.ndarray
+    block_key: list[tuple]
+    keys: list[tuple]
+    is_bf_block: dict[tuple, bool]
+    plot_geoms: np.ndarray
+    parcels: list[Parcel] = field(default_factory=list)
+    reserved: set[int] = field(default_factory=set)
+    pv_plots: list[int] = field(default_factory=list)
+
+
 def plan_transfers(
     land: Landscape,
     fields: list[Field],
@@ -134,13 +158,31 @@ def plan_transfers(
     species: np.ndarray,
     rng: np.random.Generator,
 ) -> TransferPlan:
-    """Choose the contracts, draw the planted faults and the basic farmland."""
+    """Choose the contracts, draw the planted faults and the basic farmland.
+
+    The steps run in a fixed order and draw from ``rng`` in that order, so the sample
+    stays the same for a seed."""
+    plan = _planning(land, fields, plots, rng)
+    _plant_crossing_village(plan)
+    _plan_photovoltaic(plan)
+    _plant_overlap(plan)
+    _plan_renewals(plan)
+    block_members = _plan_farmland(plan)
+    _plant_area_off(plan)
+    _plan_forest_land(plan, species)
+    return TransferPlan(plan.parcels, _basic_farmland(plan, block_members))
+
+
+def _planning(
+    land: Landscape, fields: list[Field], plots: list[PlotGeometry], rng: np.random.Generator
+) -> _Planning:
+    """The fields' neighbours and blocks of neighbouring fields (one operator per block,
+    basic farmland by block)."""
     vnames = [v[0] for v in names.VILLAGES]
     insets = [v.buffer(-_INSET) for v in land.villages]
     mu = np.array([f.geom.area / M2_PER_MU for f in fields])
     adj = _adjacency(fields, 30.0)
     order = rng.permutation(len(adj))
-    reserved: set[int] = set()
 
     # blocks of neighbouring fields: one operator per block, basic farmland by block
     blen = {ri: rng.uniform(380.0, 620.0) for ri in range(len(land.rivers))}
@@ -150,12 +192,29 @@ def plan_transfers(
     ]
     keys = sorted(set(block_key))
     is_bf_block = {k: bool(rng.uniform() < 0.72) for k in keys}
+    plot_geoms = np.asarray([p.geom for p in plots], dtype=object)
+    return _Planning(
+        land,
+        fields,
+        plots,
+        rng,
+        vnames,
+        insets,
+        mu,
+        adj,
+        order,
+        block_key,
+        keys,
+        is_bf_block,
+        plot_geoms,
+    )
 
-    parcels: list[Parcel] = []
 
-    # --- planted fault: a parcel reaching into the neighbouring village -------------------
-    for k in order:
-        i, j, ln = adj[k]
+def _plant_crossing_village(plan: _Planning) -> None:
+    """Planted fault: a parcel reaching into the neighbouring village."""
+    fields, mu, rng, vnames = plan.fields, plan.mu, plan.rng, plan.vnames
+    for k in plan.order:
+        i, j, ln = plan.adj[k]
         fi, fj = fields[i], fields[j]
         if fi.village == fj.village or ln < 40.0:
             continue
@@ -164,7 +223,7 @@ def plan_transfers(
         piece = _grow_into(fi.geom, fj.geom, 0.26 * fi.geom.area)
         geom = largest_polygon(shapely.union(fi.geom, piece))
         start = dt.date(2019, 3, 1)
-        parcels.append(
+        plan.parcels.append(
             Parcel(
                 geom,
                 fi.village,
@@ -177,21 +236,24 @@ def plan_transfers(
                 role="crosses_village",
             )
         )
-        reserved |= {i, j}
+        plan.reserved |= {i, j}
         break
 
-    # --- photovoltaic project: hillside plots plus one valley parcel on basic farmland --------
-    plot_geoms = np.asarray([p.geom for p in plots], dtype=object)
+
+def _plan_photovoltaic(plan: _Planning) -> None:
+    """The photovoltaic project: hillside plots cut into panels plus one valley parcel on
+    basic farmland (the planted fault)."""
+    fields, mu, land, plots = plan.fields, plan.mu, plan.land, plan.plots
+    plot_geoms = plan.plot_geoms
     plot_tree = shapely.STRtree(plot_geoms)
-    pv_plots: list[int] = []
-    for k in order:
-        i, j, ln = adj[k]
-        if i in reserved or j in reserved:
+    for k in plan.order:
+        i, j, _ = plan.adj[k]
+        if i in plan.reserved or j in plan.reserved:
             continue
         fi, fj = fields[i], fields[j]
         if fi.village != fj.village or not (5.0 <= mu[i] <= 35 and 5.0 <= mu[j] <= 35):
             continue
-        bi, bj = is_bf_block[block_key[i]], is_bf_block[block_key[j]]
+        bi, bj = plan.is_bf_block[plan.block_key[i]], plan.is_bf_block[plan.block_key[j]]
         if bi == bj:
             continue
         a, b = (i, j) if not bi else (j, i)  # a: not basic farmland, b: basic farmland
@@ -211,65 +273,75 @@ def plan_transfers(
                 break
         if total < 220.0 or len(chosen) > 7:
             continue
-        pv_plots = chosen
-        start = dt.date(2021, 6, 1)
-        end = _term(start, 20)
-        geom = _inset(shapely.union(fields[a].geom, fields[b].geom), insets[fi.village])
-        vn = vnames[fi.village]
-        parcels.append(
-            Parcel(
-                geom,
-                fi.village,
-                "耕地",
-                "光伏发电",
-                _households(rng, mu[a] + mu[b]),
-                names.PV_COMPANY,
-                start,
-                end,
-                role="pv_on_basic_farmland",
-            )
-        )
-        for p in pv_plots:
-            g = plot_geoms[p].buffer(-2.0)
-            pm = g.area / M2_PER_MU
-            k_strips = max(1, round(pm / rng.uniform(15.0, 24.0)))
-            for piece in split_long_axis(g, k_strips, rng, 0.0):
-                piece = piece.buffer(-1.0)
-                for part in polygons_of(piece):
-                    if part.area >= 3.0 * M2_PER_MU:
-                        parcels.append(
-                            Parcel(
-                                part,
-                                fi.village,
-                                "林地",
-                                "光伏发电",
-                                _transferor(rng, vn, part.area / M2_PER_MU, 0.5),
-                                names.PV_COMPANY,
-                                start,
-                                end,
-                                role="pv",
-                            )
-                        )
-        reserved |= {a, b}
+        plan.pv_plots = chosen
+        _add_photovoltaic(plan, a, b, fi.village)
+        plan.reserved |= {a, b}
         break
 
-    # --- planted fault: two contracts on overlapping land at the same time ----------------
-    for k in order:
-        i, j, ln = adj[k]
-        if i in reserved or j in reserved or ln < 50.0:
+
+def _add_photovoltaic(plan: _Planning, a: int, b: int, village: int) -> None:
+    """The project's contracts: the valley parcel of fields ``a`` and ``b``, and its
+    hillside plots cut into strips of panels."""
+    rng, fields, mu = plan.rng, plan.fields, plan.mu
+    start = dt.date(2021, 6, 1)
+    end = _term(start, 20)
+    geom = _inset(shapely.union(fields[a].geom, fields[b].geom), plan.insets[village])
+    vn = plan.vnames[village]
+    plan.parcels.append(
+        Parcel(
+            geom,
+            village,
+            "耕地",
+            "光伏发电",
+            _households(rng, mu[a] + mu[b]),
+            names.PV_COMPANY,
+            start,
+            end,
+            role="pv_on_basic_farmland",
+        )
+    )
+    for p in plan.pv_plots:
+        g = plan.plot_geoms[p].buffer(-2.0)
+        pm = g.area / M2_PER_MU
+        k_strips = max(1, round(pm / rng.uniform(15.0, 24.0)))
+        for piece in split_long_axis(g, k_strips, rng, 0.0):
+            piece = piece.buffer(-1.0)
+            for part in polygons_of(piece):
+                if part.area >= 3.0 * M2_PER_MU:
+                    plan.parcels.append(
+                        Parcel(
+                            part,
+                            village,
+                            "林地",
+                            "光伏发电",
+                            _transferor(rng, vn, part.area / M2_PER_MU, 0.5),
+                            names.PV_COMPANY,
+                            start,
+                            end,
+                            role="pv",
+                        )
+                    )
+
+
+def _plant_overlap(plan: _Planning) -> None:
+    """Planted fault: two contracts on overlapping land at the same time."""
+    fields, mu, rng = plan.fields, plan.mu, plan.rng
+    for k in plan.order:
+        i, j, ln = plan.adj[k]
+        if i in plan.reserved or j in plan.reserved or ln < 50.0:
             continue
         fi, fj = fields[i], fields[j]
         if fi.village != fj.village or not (22.0 <= mu[i] <= 60.0 and 8.0 <= mu[j] <= 40.0):
             continue
         piece = _grow_into(fj.geom, fi.geom, 8.0 * M2_PER_MU)
         gb = largest_polygon(shapely.union(fj.geom, piece))
-        ga = _inset(fi.geom, insets[fi.village])
-        gb = _inset(gb, insets[fi.village])
+        ga = _inset(fi.geom, plan.insets[fi.village])
+        gb = _inset(gb, plan.insets[fi.village])
         if ga is None or gb is None or gb.area / M2_PER_MU > 75.0:
             continue
-        vs = names.short(vnames[fi.village])
+        vs = names.short(plan.vnames[fi.village])
         s1, s2 = dt.date(2018, 3, 1), dt.date(2020, 10, 1)
-        parcels.append(
+        plan.parcels.append(
             Parcel(
                 ga,
                 fi.village,
@@ -282,7 +354,7 @@ def plan_transfers(
                 role="overlap_a",
             )
         )
-        parcels.append(
+        plan.parcels.append(
             Parcel(
                 gb,
                 fi.village,
@@ -295,28 +367,33 @@ def plan_transfers(
                 role="overlap_b",
             )
         )
-        reserved |= {i, j}
+        plan.reserved |= {i, j}
         break
 
-    # --- renewals: the same land contracted again after the first contract ended ----------
-    cand = [i for i in rng.permutation(len(fields)) if i not in reserved and 10.0 <= mu[i] <= 60.0]
+
+def _plan_renewals(plan: _Planning) -> None:
+    """Renewals: the same land contracted again after the first contract ended."""
+    fields, mu, rng = plan.fields, plan.mu, plan.rng
+    cand = [
+        i for i in rng.permutation(len(fields)) if i not in plan.reserved and 10.0 <= mu[i] <= 60.0
+    ]
     for n_ren, i in enumerate(cand[:3]):
         f = fields[i]
-        g1 = _inset(f.geom, insets[f.village])
+        g1 = _inset(f.geom, plan.insets[f.village])
         if g1 is None:
             continue
         g2 = largest_polygon(g1.buffer(-1.0, join_style="mitre"))
         s1 = dt.date(2015 + n_ren, int(rng.integers(1, 7)), 1)
         e1 = _term(s1, int(rng.choice([3, 4, 5])))
         s2 = e1 + dt.timedelta(days=1)
-        vs = names.short(vnames[f.village])
+        vs = names.short(plan.vnames[f.village])
         who = f"{vs}粮食种植专业合作社"
         use = "粮食种植"
         hh = _households(rng, mu[i])
-        parcels.append(
+        plan.parcels.append(
             Parcel(g1, f.village, "耕地", use, hh, who, s1, e1, role=f"renewal{n_ren}_a")
         )
-        parcels.append(
+        plan.parcels.append(
             Parcel(
                 g2,
                 f.village,
@@ -329,11 +406,15 @@ def plan_transfers(
                 role=f"renewal{n_ren}_b",
             )
         )
-        reserved.add(i)
+        plan.reserved.add(i)
 
-    # --- ordinary farmland contracts, block by block ----------------------------------------
+
+def _plan_farmland(plan: _Planning) -> dict[tuple, list[int]]:
+    """Ordinary farmland contracts, block by block (up to :data:`N_FARMLAND`); returns the
+    fields of each block."""
+    rng, keys = plan.rng, plan.keys
     block_members: dict[tuple, list[int]] = {}
-    for i, k in enumerate(block_key):
+    for i, k in enumerate(plan.block_key):
         block_members.setdefault(k, []).append(i)
     n_farm = 0
     visits = [keys[i] for i in rng.permutation(len(keys))]
@@ -342,83 +423,105 @@ def plan_transfers(
     for bk in visits:
         if n_farm >= N_FARMLAND:
             break
-        bf = is_bf_block[bk]
+        bf = plan.is_bf_block[bk]
         if bk in taken or rng.uniform() > (0.55 if bf else 0.35):
             continue
         taken.add(bk)
-        vi = bk[0]
-        vn = vnames[vi]
-        vs = names.short(vn)
-        if bf:
-            use = "粮食种植" if rng.uniform() < 0.68 else "蔬菜种植"
-        else:
-            use = str(
-                rng.choice(
-                    ["粮食种植", "蔬菜种植", "水产养殖", "畜禽养殖", "苗木花卉"],
-                    p=[0.25, 0.2, 0.22, 0.18, 0.15],
-                )
-            )
-        who = {
-            "粮食种植": [
-                f"{vs}粮食种植专业合作社",
-                f"{names.person(rng)}家庭农场",
-                f"{vs}农机服务专业合作社",
-                *names.COMPANIES_FARM,
-            ],
-            "蔬菜种植": [
-                f"{vs}蔬菜种植专业合作社",
-                f"{names.person(rng)}家庭农场",
-                "池州绿源农业科技有限公司",
-            ],
-            "水产养殖": [f"{names.person(rng)}家庭渔场", "池州清水渔业有限公司"],
-            "畜禽养殖": [f"{names.person(rng)}家庭牧场", "安徽牧丰畜禽养殖有限公司"],
-            "苗木花卉": ["池州青山苗木花卉有限公司", f"{names.person(rng)}家庭农场"],
-        }[use]
-        transferee = str(who[int(rng.integers(len(who)))])
-        start0 = _start_date(rng)
-        years0 = _duration(rng)
-        for i in block_members[bk]:
-            if i in reserved or n_farm >= N_FARMLAND:
-                continue
-            if rng.uniform() > 0.75:
-                continue
-            g = _inset(fields[i].geom, insets[vi])
-            if g is None:
-                continue
-            gm = g.area / M2_PER_MU
-            if not (4.0 <= gm <= 78.0) or 4 * np.pi * g.area / g.length**2 < 0.25:
-                continue
-            start = start0 if rng.uniform() < 0.7 else _start_date(rng)
-            parcels.append(
-                Parcel(
-                    g,
-                    vi,
-                    "耕地",
-                    use,
-                    _transferor(rng, vn, gm, 0.15),
-                    transferee,
-                    start,
-                    _term(start, years0 if start == start0 else _duration(rng)),
-                )
-            )
-            reserved.add(i)
-            n_farm += 1
-    # one ordinary contract declares 20 % more than it measures
-    farm_idx = [
-        k for k, p in enumerate(parcels) if p.role == "" and 10 <= p.geom.area / M2_PER_MU <= 50
-    ]
-    parcels[farm_idx[int(rng.integers(len(farm_idx)))]].role = "area_off"
+        n_farm = _farm_block(plan, bk, block_members[bk], n_farm)
+    return block_members
 
-    # --- forest-land contracts: oil-tea and nursery plots above the valleys ----------------
-    dval = EdgeDistance(land.valley).distance(plot_geoms)  # plots lie outside the valley
+
+def _block_operator(rng: np.random.Generator, vs: str, bf: bool) -> tuple[str, str]:
+    """A block's use (grain or vegetables on basic farmland) and the operator who farms it."""
+    if bf:
+        use = "粮食种植" if rng.uniform() < 0.68 else "蔬菜种植"
+    else:
+        use = str(
+            rng.choice(
+                ["粮食种植", "蔬菜种植", "水产养殖", "畜禽养殖", "苗木花卉"],
+                p=[0.25, 0.2, 0.22, 0.18, 0.15],
+            )
+        )
+    who = {
+        "粮食种植": [
+            f"{vs}粮食种植专业合作社",
+            f"{names.person(rng)}家庭农场",
+            f"{vs}农机服务专业合作社",
+            *names.COMPANIES_FARM,
+        ],
+        "蔬菜种植": [
+            f"{vs}蔬菜种植专业合作社",
+            f"{names.person(rng)}家庭农场",
+            "池州绿源农业科技有限公司",
+        ],
+        "水产养殖": [f"{names.person(rng)}家庭渔场", "池州清水渔业有限公司"],
+        "畜禽养殖": [f"{names.person(rng)}家庭牧场", "安徽牧丰畜禽养殖有限公司"],
+        "苗木花卉": ["池州青山苗木花卉有限公司", f"{names.person(rng)}家庭农场"],
+    }[use]
+    return use, str(who[int(rng.integers(len(who)))])
+
+
+def _farm_block(plan: _Planning, bk: tuple, members: list[int], n_farm: int) -> int:
+    """The contracts of one block (most of its free fields, one operator); returns the
+    number of farmland contracts so far."""
+    rng = plan.rng
+    vi = bk[0]
+    vn = plan.vnames[vi]
+    use, transferee = _block_operator(rng, names.short(vn), plan.is_bf_block[bk])
+    start0 = _start_date(rng)
+    years0 = _duration(rng)
+    for i in members:
+        if i in plan.reserved or n_farm >= N_FARMLAND:
+            continue
+        if rng.uniform() > 0.75:
+            continue
+        g = _inset(plan.fields[i].geom, plan.insets[vi])
+        if g is None:
+            continue
+        gm = g.area / M2_PER_MU
+        if not (4.0 <= gm <= 78.0) or 4 * np.pi * g.area / g.length**2 < 0.25:
+            continue
+        start = start0 if rng.uniform() < 0.7 else _start_date(rng)
+        plan.parcels.append(
+            Parcel(
+                g,
+                vi,
+                "耕地",
+                use,
+                _transferor(rng, vn, gm, 0.15),
+                transferee,
+                start,
+                _term(start, years0 if start == start0 else _duration(rng)),
+            )
+        )
+        plan.reserved.add(i)
+        n_farm += 1
+    return n_farm
+
+
+def _plant_area_off(plan: _Planning) -> None:
+    """Planted fault: one ordinary contract declares 20 % more than it measures."""
+    farm_idx = [
+        k
+        for k, p in enumerate(plan.parcels)
+        if p.role == "" and 10 <= p.geom.area / M2_PER_MU <= 50
+    ]
+    plan.parcels[farm_idx[int(plan.rng.integers(len(farm_idx)))]].role = "area_off"
+
+
+def _plan_forest_land(plan: _Planning, species: np.ndarray) -> None:
+    """Forest-land contracts: oil-tea and nursery plots above the valleys, a little in every
+    village."""
+    rng, plots, plot_geoms = plan.rng, plan.plots, plan.plot_geoms
+    dval = EdgeDistance(plan.land.valley).distance(plot_geoms)  # plots lie outside the valley
     pm_all = np.array([g.area / M2_PER_MU for g in plot_geoms])
     ok = (dval < 700.0) & (pm_all >= 8.0) & (pm_all <= 76.0)
-    ok[pv_plots] = False
+    ok[plan.pv_plots] = False
     perm = rng.permutation(len(plots))
     cand_tea = [int(p) for p in perm if ok[p] and species[p] == "油茶"]
     cand_other = [int(p) for p in perm if ok[p] and species[p] in ("杉木", "马尾松")]
     chosen: list[tuple[int, str]] = []
-    for vi in range(len(land.villages)):  # every village has a little oil-tea and nursery land
+    for vi in range(len(plan.land.villages)):  # every village has a little oil-tea and nursery land
         chosen += [(p, "油茶种植") for p in cand_tea if plots[p].village == vi][:2]
         chosen += [(p, "苗木花卉") for p in cand_other if plots[p].village == vi][:1]
     used = {p for p, _ in chosen}
@@ -430,7 +533,7 @@ def plan_transfers(
     ]
     for p, use in chosen:
         vi = plots[p].village
-        vn = vnames[vi]
+        vn = plan.vnames[vi]
         g = largest_polygon(plot_geoms[p].buffer(-2.0))
         gm = g.area / M2_PER_MU
         if use == "油茶种植":
@@ -441,7 +544,7 @@ def plan_transfers(
         else:
             opts = ["池州青山苗木花卉有限公司", f"{names.person(rng)}家庭林场"]
         start = _start_date(rng)
-        parcels.append(
+        plan.parcels.append(
             Parcel(
                 g,
                 vi,
@@ -454,13 +557,17 @@ def plan_transfers(
             ),
         )
 
-    # --- permanent basic farmland: the fields of the basic-farmland blocks -----------------
+
+def _basic_farmland(
+    plan: _Planning, block_members: dict[tuple, list[int]]
+) -> list[tuple[Polygon, int]]:
+    """Permanent basic farmland: the fields of the basic-farmland blocks."""
     bf_polys: list[tuple[Polygon, int]] = []
-    for bk in keys:
-        if not is_bf_block[bk]:
+    for bk in plan.keys:
+        if not plan.is_bf_block[bk]:
             continue
-        u = shapely.union_all([fields[i].geom for i in block_members[bk]])
+        u = shapely.union_all([plan.fields[i].geom for i in block_members[bk]])
         for part in polygons_of(u.buffer(-0.3, join_style="mitre")):
             if part.area >= 1.0 * M2_PER_MU:
                 bf_polys.append((part, bk[0]))
-    return TransferPlan(parcels, bf_polys)
+    return bf_polys

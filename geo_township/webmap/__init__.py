@@ -75,7 +75,7 @@ from geo_township.webmap.providers import (
 #: Overlay providers of other analyses: name → "package.module:function" or a callable
 #: ``(township) -> list[Overlay | RasterOverlay]``. One line per provider (see above).
 OVERLAY_PROVIDERS: dict[str, Provider] = {
-    "audit": "geo_township.transfers:audit_overlays",
+    "audit": "geo_township.transfers.audit:audit_overlays",
     "hotspots": "geo_township.hotspots:hotspot_overlays",
     "rivers": "geo_township.rivers:river_overlays",
     "sand": "geo_township.sand:sand_overlays",
