@@ -502,6 +502,3 @@ def river_overlays(township: Township) -> list[Overlay]:
             description_zh="巡河轨迹一定距离(patrol_buffer_m)内的河道为已巡",
         ))
     return overlays
-
-
-# --------------------------------------------------------------------------- output
