@@ -88,6 +88,7 @@ class Kind:
     optional: bool = False
 
     def field(self, name: str) -> Field:
+        """The kind's field called ``name`` (KeyError when it has none)."""
         for f in self.fields:
             if f.name == name:
                 return f
@@ -95,6 +96,7 @@ class Kind:
 
     @property
     def field_names(self) -> tuple[str, ...]:
+        """The canonical names of the kind's fields, in order."""
         return tuple(f.name for f in self.fields)
 
 

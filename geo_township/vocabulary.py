@@ -69,6 +69,7 @@ class Vocabulary:
 
     @property
     def codes(self) -> tuple[str, ...]:
+        """The codes of the vocabulary, in order."""
         return tuple(t.code for t in self.terms)
 
 
