@@ -13,12 +13,9 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geo_township.kinds import (
-    TOTAL_LABEL,
-    UNASSIGNED_LABEL,
-    VOCABULARIES,
-    column_label,
-)
+from geo_township.kinds import column_label
+from geo_township.labels import TOTAL_LABEL, UNASSIGNED_LABEL
+from geo_township.vocabulary import VOCABULARIES
 
 SEVERITIES = ("error", "warning", "info")
 OUTSIDE_LABEL = {"en": "(outside)", "zh": "(范围外)"}

@@ -1,0 +1,265 @@
+"""Labels of the tables every analysis returns: column headings and table names in
+English and Chinese, and the words of the total and unassigned rows.
+
+Everything here is data; :func:`geo_township.kinds.column_label` reads it (and the
+canonical fields' own labels) to head a column in the language. To label a new column
+or table, add it here; ``tests/test_labels.py`` fails while any output lacks one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from geo_township.units import AREA_UNITS
+from geo_township.vocabulary import LAND_COVER
+
+COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "group": ("Group", "分组"),
+    "count": ("Features", "个数"),
+    "length_m": ("Length (m)", "长度(米)"),
+    "length_km": ("Length (km)", "长度(公里)"),
+    "layer": ("Layer", "图层"),
+    "feature": ("Feature", "要素"),
+    "severity": ("Severity", "级别"),
+    "check": ("Check", "检查项"),
+    "message": ("Message", "说明"),
+    "file": ("File", "文件"),
+    "features": ("Features", "要素数"),
+    "crs": ("CRS", "坐标系"),
+    "extent": ("Extent", "范围"),
+    "fields": ("Our fields ← the file's", "字段对应(本工具←文件)"),
+    "other_fields": ("Other fields, kept as they are", "其他字段(原样保留)"),
+    "errors": ("Errors", "错误"),
+    "description": ("Description", "说明"),
+    "pixel": ("Pixel", "像元大小"),
+    "size": ("Size (px)", "大小(像元)"),
+    "raster": ("Raster", "栅格"),
+    "warnings": ("Warnings", "警告"),
+    # rivers and sand (geo_township.rivers, geo_township.sand)
+    "river_chief": ("River chief", "河长"),
+    "reach": ("Reach", "河段"),
+    "river_name": ("River", "河流"),
+    "reaches": ("Reaches", "河段数"),
+    "chiefs": ("River chiefs", "河长人数"),
+    "villages_crossed": ("Villages crossed", "流经村"),
+    "zone_area_mu": ("Zone area (mu)", "管理范围面积(亩)"),
+    "shoreline_km": ("Shoreline (km)", "岸线长度(公里)"),
+    "distance_m": ("To river (m)", "距河道(米)"),
+    "inside_mu": ("Inside zone (mu)", "管理范围内面积(亩)"),
+    "month": ("Month", "月份"),
+    "tracks": ("Tracks", "轨迹数"),
+    "patrolled_km": ("Patrolled (km)", "已巡河长(公里)"),
+    "coverage_pct": ("Coverage (%)", "巡河覆盖率(%)"),
+    "mean_monthly_pct": ("Monthly mean (%)", "月均覆盖率(%)"),
+    "anyone_pct": ("By anyone (%)", "含他人轨迹覆盖率(%)"),
+    "months_below": ("Months below", "未达标月数"),
+    "last_patrol": ("Last patrol", "最近巡河日期"),
+    "sites": ("Sites", "采砂点数"),
+    "site_name": ("Site name", "采砂点名称"),
+    "sites_licensed": ("Licensed", "已许可"),
+    "sites_illegal": ("Illegal", "非法"),
+    "sites_closed": ("Closed", "已关停"),
+    "sites_restored": ("Restored", "已复绿"),
+    "closed_year": ("Year closed", "关停年份"),
+    "in_zone_of": ("In zone of", "所在管理范围"),
+    "sand_zone": ("Sand-mining zone", "采砂分区"),
+    # land-transfer audit (geo_township.transfers)
+    "findings": ("Findings", "问题数"),
+    "parcels": ("Parcels", "地块数"),
+    "concerned_mu": ("Area concerned (mu)", "涉及面积(亩)"),
+    "measured_mu": ("Measured (mu)", "实测面积(亩)"),
+    "diff_mu": ("Declared − measured (mu)", "登记减实测(亩)"),
+    "diff_pct": ("Difference (% of measured)", "差额占实测(%)"),
+    "parcel_a": ("Parcel A", "地块A"),
+    "parcel_b": ("Parcel B", "地块B"),
+    "village_a": ("Village A", "地块A所属村"),
+    "village_b": ("Village B", "地块B所属村"),
+    "overlap_mu": ("Overlap (mu)", "重叠面积(亩)"),
+    "share_a_pct": ("Share of A (%)", "占地块A(%)"),
+    "share_b_pct": ("Share of B (%)", "占地块B(%)"),
+    "start_a": ("Start A", "地块A起始日期"),
+    "end_a": ("End A", "地块A终止日期"),
+    "start_b": ("Start B", "地块B起始日期"),
+    "end_b": ("End B", "地块B终止日期"),
+    "outside_mu": ("Outside its village (mu)", "超出村界面积(亩)"),
+    "outside_pct": ("Outside its village (%)", "超出村界比例(%)"),
+    "lies_in": ("Lies in", "实际所在"),
+    "on_farmland_mu": ("On basic farmland (mu)", "占永久基本农田(亩)"),
+    "on_farmland_pct": ("On basic farmland (%)", "占永久基本农田比例(%)"),
+    "patches": ("Farmland patches", "涉及基本农田图斑"),
+    "on_forest_mu": ("On forest land (mu)", "涉及林地面积(亩)"),
+    "on_forest_pct": ("On forest land (%)", "涉及林地比例(%)"),
+    "plots": ("Forest plots", "涉及小班"),
+    "in_zone_mu": ("In river zone (mu)", "河道管理范围内面积(亩)"),
+    "in_zone_pct": ("In river zone (%)", "河道管理范围内比例(%)"),
+    "years": ("Years", "年限"),
+    "reason": ("Reason", "原因"),
+    "start_year": ("Start year", "起始年份"),
+    "basic_farmland_mu": ("Basic farmland (mu)", "永久基本农田(亩)"),
+    "transferred_farmland_mu": ("Basic farmland transferred (mu)", "已流转基本农田(亩)"),
+    "farmland_share_pct": ("Share transferred (%)", "流转占比(%)"),
+    "audit": ("Audit", "审计结果"),
+    "checks": ("Checks", "问题类型"),
+    "value": ("Value", "取值"),
+    "double_counted_with": ("Counted twice with", "与之重复流转的地块"),
+    "double_counted_mu": ("Counted twice (mu)", "重复流转面积(亩)"),
+    "renewal_with": ("Renewal pair", "续签对应地块"),
+    "bad_values": ("Values not understood", "无法识别的取值"),
+    "details": ("What was found", "问题说明"),
+    # pine-wilt trees (geo_township.trees, hotspots, treeimport)
+    "found": ("Found", "发现(株)"),
+    "confirmed": ("Confirmed", "确认(株)"),
+    "felled": ("Felled", "已伐(株)"),
+    "cleared": ("Cleared", "已清理(株)"),
+    "verified": ("Verified", "已核查(株)"),
+    "standing": ("Still standing", "未伐(株)"),
+    "not_cleared": ("Not cleared", "未清理(株)"),
+    "clearance_pct": ("Clearance (%)", "除治率(%)"),
+    "pine_mu": ("Pine (mu)", "松林面积(亩)"),
+    "first_found": ("First found", "首次发现日期"),
+    "last_cleared": ("Last cleared", "最后清理日期"),
+    "infected_plots": ("Infected plots", "疫情小班数"),
+    "infected_mu": ("Infected plots (mu)", "疫情小班面积(亩)"),
+    "infected_pine_mu": ("Pine in infected plots (mu)", "疫情小班松林面积(亩)"),
+    "pine_at_risk_mu": ("Pine at risk (mu)", "受威胁松林面积(亩)"),
+    "hotspot": ("Hotspot", "热点"),
+    "trees": ("Trees", "株数"),
+    "lon": ("Longitude", "经度"),
+    "lat": ("Latitude", "纬度"),
+    "x": ("X (m)", "东坐标(米)"),
+    "y": ("Y (m)", "北坐标(米)"),
+    "radius_m": ("Radius (m)", "半径(米)"),
+    "plots_touched": ("Plots touched", "涉及小班数"),
+    "villages": ("Villages", "涉及村"),
+    "days_overdue": ("Days overdue", "超期天数"),
+    "overdue": ("Overdue", "超期未除治(株)"),
+    "felled_not_cleared": ("Felled, not cleared", "已伐未清理(株)"),
+    "cleared_late": ("Cleared late", "逾期清理(株)"),
+    "due": ("Due", "应除治(株)"),
+    "due_cleared": ("Due and cleared", "应除治中已除治(株)"),
+    "outstanding": ("Outstanding", "仍未清理(株)"),
+    "not_cleared_by_deadline": ("Not cleared by the deadline", "期限内未清理(株)"),
+    "state": ("State", "状态(截至核算日)"),
+    "action": ("Action", "操作"),
+    "field": ("Field", "字段"),
+    "old": ("Old value", "原值"),
+    "new": ("New value", "新值"),
+    "time": ("Time", "时间"),
+    "user": ("User", "操作人"),
+    "source": ("Source file", "来源文件"),
+    # the map's key statistics (geo_township.webmap.summary)
+    "forest_mu": ("Forest (mu)", "林地面积(亩)"),
+    "transferred_mu": ("Transferred (mu)", "流转面积(亩)"),
+}
+"""Column labels (en, zh) for table headings; canonical field labels come from KINDS."""
+# rasters (geo_township.raster, geo_township.candidates)
+COLUMN_LABELS.update({
+    "pixels": ("Pixels (coverage-weighted)", "像元数(按覆盖比例)"),
+    "valid_pct": ("With data (%)", "有效覆盖(%)"),
+    "mean": ("Mean", "平均值"),
+    "min": ("Min", "最小值"),
+    "max": ("Max", "最大值"),
+    "sum": ("Sum", "总和"),
+    "std": ("Std dev", "标准差"),
+    "median": ("Median", "中位数"),
+    **{f"p{p}": (f"{p}th percentile", f"{p}%分位数") for p in (1, 5, 10, 20, 25, 75, 80, 90, 95, 99)},
+    "nodata": ("No data", "无数据"),
+    "class": ("Class", "类别"),
+    "share_pct": ("Share (%)", "占比(%)"),
+    **{f"lc_{t.code}": (t.en.capitalize(), t.zh) for t in LAND_COVER.terms},
+    "patch_id": ("Candidate", "疑似斑块"),
+    "candidates": ("Candidates", "疑似斑块数"),
+    "drop_mean": ("Mean drop", "平均下降"),
+    "drop_max": ("Largest drop", "最大下降"),
+    "before_mean": ("Before (mean)", "前期均值"),
+    "after_mean": ("After (mean)", "后期均值"),
+    "excluded_small": ("Too small", "过小排除"),
+    "excluded_large": ("Too large", "过大排除"),
+})
+
+TABLE_LABELS: dict[str, tuple[str, str]] = {
+    "summary": ("Summary", "汇总"),
+    "findings": ("Findings", "问题清单"),
+    "layers": ("Layers", "图层"),
+    "fields": ("How the files' fields map to ours", "字段对应"),
+    "rasters": ("Rasters", "栅格"),
+    "infected_plots": ("Infected sub-compartments", "疫情小班"),
+    "hotspots": ("Hotspots of new infections", "新发疫情热点"),
+    "overdue_trees": ("Trees not cleared by the deadline", "逾期未清理疫木"),
+    "changes": ("Changes", "变更记录"),
+    "history": ("History", "变更历史"),
+    "area_mismatch": ("Declared vs measured area", "合同面积与实测面积不符"),
+    "overlap": ("Overlapping contracts", "合同地块重叠"),
+    "renewal": ("Renewals (same land, later contract)", "续签（同一地块，前后合同）"),
+    "outside_village": ("Parcels outside their village", "地块超出所属村"),
+    "on_basic_farmland": ("Non-farming use on basic farmland", "永久基本农田非农使用"),
+    "on_forest": ("Farmland transfers on forest land", "耕地流转占用林地"),
+    "in_river_zone": ("Parcels in river management zones", "位于河道管理范围内的地块"),
+    "on_forest_land": ("Farmland transfers on forest land", "耕地流转占用林地"),
+    "duplicate_id": ("Parcel ids used twice", "地块编号重复"),
+    "missing_id": ("Parcels without an id", "缺少地块编号"),
+    "missing_declared": ("No declared area", "缺少登记面积"),
+    "end_before_start": ("Contracts ending before they start", "终止日期早于起始日期"),
+    "contract_too_long": ("Contracts longer than allowed", "流转期限超过上限"),
+    "missing_dates": ("No start or end date", "缺少起止日期"),
+    "bad_date": ("Dates not understood", "日期无法识别"),
+    "bad_value": ("Values not understood", "取值无法识别"),
+    "missing_village": ("Parcels without a village", "缺少所属村"),
+    "unknown_village": ("Villages not in the villages layer", "村名不在行政村图层中"),
+    "invalid_geometry": ("Invalid geometries (repaired copy)", "图形无效(修复副本)"),
+    "empty_geometry": ("Parcels without geometry", "缺少图形的地块"),
+    "records": ("Record problems", "记录问题"),
+    "by_village": ("By village", "按村"),
+    "by_land_type": ("By land type", "按地类"),
+    "by_use": ("By use", "按用途"),
+    "by_start_year": ("By year of start", "按起始年份"),
+    "by_level": ("By chief level", "按河长级别"),
+    "by_reach": ("By reach", "按河段"),
+    "in_zone": ("Inside the management zones", "河道管理范围内要素"),
+    "in_zone_counts": ("Inside the zones, counts", "管理范围内要素数量"),
+    "patrol_chiefs": ("Patrol coverage per chief", "各河长巡河覆盖率"),
+    "patrol_monthly": ("Patrol coverage per chief and month", "各河长逐月巡河覆盖率"),
+    "patrol_reaches": ("Patrol coverage per reach", "各河段巡河覆盖率"),
+    "patrol_reach_monthly": ("Patrol coverage per reach and month", "各河段逐月巡河覆盖率"),
+    "unpatrolled": ("Reaches not patrolled", "未巡河段"),
+    "lakes": ("Lakes", "湖泊"),
+    "sites": ("Sites", "采砂点"),
+    "closures": ("Closures per year", "逐年关停"),
+    "closures_by_village": ("Closures per village and year", "各村逐年关停"),
+    "by_sand_zone": ("By sand-mining zone", "按采砂分区"),
+    "by_plot": ("By plot", "按小班"),
+    "totals": ("Totals", "合计"),
+    "by_class": ("By class", "按类别"),
+    "candidates": ("Candidate patches", "疑似疫木斑块"),
+    "classes": ("Class totals", "各地类合计"),
+}
+"""Names of an analysis's tables (terminal sub-titles, XLSX sheet names) in en and zh."""
+
+
+def table_label(name: str, lang: str = "en") -> str:
+    """A readable name for a table in the language (falls back to the name, spaced)."""
+    if name in TABLE_LABELS:
+        return TABLE_LABELS[name][1 if lang == "zh" else 0]
+    return name.replace("_", " ")
+
+
+TOTAL_LABEL = {"en": "Total", "zh": "合计"}
+UNASSIGNED_LABEL = {"en": "(none)", "zh": "(无)"}
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def has_cjk(text: object) -> bool:
+    """Whether ``text`` holds Chinese characters (a Chinese label, not a copy of the English one)."""
+    return isinstance(text, str) and _CJK.search(text) is not None
+
+
+def derived_label(name: str) -> tuple[str, str] | None:
+    """The (en, zh) heading of a column an analysis derives (counts, areas, rates …), or
+    None when this module has none; canonical fields are labelled by their kinds."""
+    if name in COLUMN_LABELS:
+        return COLUMN_LABELS[name]
+    if name.startswith("area_") and name[5:] in AREA_UNITS:
+        unit = AREA_UNITS[name[5:]]
+        return f"Area ({unit.en})", f"面积({unit.zh})"
+    return None
