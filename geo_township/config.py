@@ -191,12 +191,16 @@ class _Problems:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.items: list[str] = []
+        self.blocking = 0
 
-    def add(self, key: str, what: str, fix: str) -> None:
+    def add(self, key: str, what: str, fix: str, *, blocking: bool = True) -> None:
+        """Record a mistake; one that is not ``blocking`` (a layer's missing file) is listed
+        only with others, and otherwise left to the commands that read that layer."""
         self.items.append(f"[{key}] {what}. Fix: {fix}")
+        self.blocking += blocking
 
     def raise_if_any(self) -> None:
-        if self.items:
+        if self.blocking:
             n = len(self.items)
             raise ConfigError(
                 f"{n} problem{'s' if n > 1 else ''} in the township file:\n  - " + "\n  - ".join(self.items),
@@ -309,9 +313,9 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> T
             problems.add(key, "no path", 'add path = "file.gpkg" (relative to township.toml)')
             continue
         file = (cfg.root / str(spec["path"])).resolve()
-        if not file.exists():
+        if not file.exists():  # stops only the commands that read this layer (see Township.layer)
             problems.add(f"{key}.path", f"file not found: {file}",
-                         "correct the path (relative to township.toml) or remove the layer")
+                         "correct the path (relative to township.toml) or remove the layer", blocking=False)
         fields = spec.get("fields", {})
         kind_ = KINDS[kind_name]
         if not isinstance(fields, dict):
