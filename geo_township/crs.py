@@ -81,8 +81,8 @@ def working_crs_for(lon_min: float, lon_max: float, lat: float | None = None) ->
 def infer_crs(x: np.ndarray, y: np.ndarray, *, gk_zone: int | None = None) -> Inferred:
     """Guess the CRS of coordinates that came without one.
 
-    Rules (the one that most coordinates fit is taken when it fits at least
-    :data:`INFER_MAJORITY` of them, so one mistyped row does not hide the layer's CRS;
+    Rules (the one that most coordinates fit is taken when they make a clear majority,
+    :func:`clear_majority`, so one mistyped row does not hide the layer's CRS;
     :func:`fit_rows` also says which coordinates did not fit):
 
     * longitude/latitude inside China → CGCS2000 (EPSG:4490);
@@ -95,8 +95,15 @@ def infer_crs(x: np.ndarray, y: np.ndarray, *, gk_zone: int | None = None) -> In
 
 
 INFER_MAJORITY = 0.9
-"""Share of the rows (features) a rule must fit for a CRS to be inferred from it. The
-rows that do not fit are typos to leave out and name, not a reason to refuse the layer."""
+"""Share of the rows (features) a rule must fit for a CRS to be inferred from it (in a
+small file, all rows but one of at least three will also do). The rows that do not fit
+are typos to leave out and name, not a reason to refuse the layer."""
+
+
+def clear_majority(count: int, rows: int) -> bool:
+    """Do ``count`` of ``rows`` make a clear majority: :data:`INFER_MAJORITY` of them, or all
+    but one of at least three?"""
+    return count > 0 and (count >= INFER_MAJORITY * rows or (rows >= 3 and count == rows - 1))
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,7 +208,7 @@ def fit_rows(x: np.ndarray, y: np.ndarray, *, gk_zone: int | None = None,
 
     ``groups`` (optional, one row number 0…n−1 per coordinate) counts the majority in rows
     rather than coordinates: a polygon fits when all its vertices do. Raises
-    :class:`CRSError` when no rule fits at least :data:`INFER_MAJORITY` of the rows.
+    :class:`CRSError` when no rule fits a clear majority of the rows (:func:`clear_majority`).
     """
     x = np.asarray(x, dtype="float64")
     y = np.asarray(y, dtype="float64")
@@ -219,7 +226,7 @@ def fit_rows(x: np.ndarray, y: np.ndarray, *, gk_zone: int | None = None,
             best, best_mask = (rule, zone, count), mask
     assert best is not None and best_mask is not None
     rule, zone, count = best
-    if count == 0 or count < INFER_MAJORITY * n_rows:
+    if not clear_majority(count, n_rows):
         raise _no_rule_error(x, y, best, n_rows)
     inferred = _inferred_for(rule, zone, x, best_mask, gk_zone)
     misfits = n_rows - count

@@ -20,16 +20,16 @@ import shapely
 from pyproj import CRS
 
 from geo_township.config import LayerSpec, TownshipConfig
-from geo_township.crs import INFER_MAJORITY, RowFit, fit_rows
+from geo_township.crs import RowFit, clear_majority, fit_rows
 from geo_township.errors import CRSError, FieldError, GeometryError, LayerReadError
 from geo_township.io.read import RawLayer, read_vector
 from geo_township.kinds import KINDS, VOCABULARIES, Kind, match_fields
 from geo_township.leftout import COLUMNS as LEFT_OUT_COLUMNS
 from geo_township.leftout import (
     coordinate_groups,
+    count_in_china,
     empty_table,
     judge_rows,
-    share_in_china,
     summary_lines,
 )
 from geo_township.values import to_codes, to_date, to_number, to_text
@@ -163,7 +163,7 @@ def _resolve_crs(raw: RawLayer, spec: LayerSpec, config: TownshipConfig) -> tupl
         fit = fit_rows(coords[:, 0], coords[:, 1], gk_zone=config.gk_zone, groups=groups)
         return fit.inferred.crs, "inferred: " + fit.inferred.reason, fit
     except CRSError as exc:
-        if config.crs is not None and share_in_china(gdf.geometry.to_numpy(), config.crs) >= INFER_MAJORITY:
+        if config.crs is not None and clear_majority(*count_in_china(gdf.geometry.to_numpy(), config.crs)):
             return config.crs, "the township's default crs in township.toml", None
         raise CRSError(exc.message, path=spec.path, hint=exc.hint) from None
 

@@ -32,7 +32,12 @@ from geo_township.errors import LayerReadError, TownshipError
 from geo_township.kinds import KINDS
 from geo_township.layerfile import Layer, feature_ids, list_rows, read_layer, row_labels
 from geo_township.leftout import COLUMNS as LEFT_OUT_COLUMNS
-from geo_township.leftout import DEFAULT_MAX_OUTSIDE_M, OUTSIDE_PARAMETER, left_out_findings, outside_extent
+from geo_township.leftout import (
+    DEFAULT_MAX_OUTSIDE_M,
+    OUTSIDE_PARAMETER,
+    left_out_findings,
+    outside_extent,
+)
 from geo_township.results import Finding
 
 log = logging.getLogger(__name__)

@@ -225,11 +225,9 @@ def left_out_findings(layer_name: str, table: pd.DataFrame) -> list[Finding]:
     return out
 
 
-def share_in_china(geoms: np.ndarray, crs: CRS) -> float:
-    """The share of the features (by first vertex) that lie in China when read in ``crs``."""
+def count_in_china(geoms: np.ndarray, crs: CRS) -> tuple[int, int]:
+    """How many features (by first vertex) lie in China when read in ``crs``, of how many."""
     coords, _, first = coordinate_groups(geoms)
     first = first[first >= 0]
-    if not len(first):
-        return 0.0
-    lonlat = to_lonlat(coords[first, 0], coords[first, 1], crs)
-    return 0.0 if lonlat is None else float(china_mask(*lonlat).mean())
+    lonlat = to_lonlat(coords[first, 0], coords[first, 1], crs) if len(first) else None
+    return (0 if lonlat is None else int(china_mask(*lonlat).sum())), len(first)
