@@ -74,7 +74,8 @@ class Township:
         self._lenient: dict[str, Layer] = {}  # lenient reads that found bad cells (never handed to strict callers)
         self._quiet: dict[str, Layer] = {}  # read only to know the township's extent; announced when asked for
         self._failed: dict[str, LayerFailure] = {}
-        self._extent: tuple[tuple[float, float, float, float], str, str] | None | bool = False  # False: not yet
+        self._extent: tuple[tuple[float, float, float, float], str, str] | None = None
+        self._extent_known = False
         self._working_crs: CRS | None = config.working_crs
 
     @property
@@ -142,6 +143,11 @@ class Township:
         except TownshipError:
             return None
 
+    def read_all(self) -> list[LayerFailure]:
+        """Read every layer that can be read; return those that cannot (in township.toml order)."""
+        failed = [kind for kind in self.kinds if self.try_layer(kind) is None]
+        return [self._failed[kind] for kind in failed]
+
     def failures(self) -> dict[str, LayerFailure]:
         """The layers asked for that could not be read: kind → what and where."""
         return dict(self._failed)
@@ -191,17 +197,17 @@ class Township:
     def extent(self) -> tuple[tuple[float, float, float, float], str, str] | None:
         """The township's extent in the working CRS — the bounding box of its villages, else
         of its polygon layers — with what it is (en, zh); None when no such layer can be read."""
-        if self._extent is False:
+        if not self._extent_known:
+            self._extent_known = True
             sources = (["villages"] if "villages" in self.config.layers
                        else [k for k in self.config.layers if "Polygon" in KINDS[k].geometry])
             what = ("its villages", "各村范围") if sources == ["villages"] else ("its polygon layers", "各面图层范围")
             boxes = [lay.gdf.total_bounds for lay in map(self._extent_layer, sources) if lay is not None and len(lay.gdf)]
-            self._extent = None
             if boxes:
                 b = np.vstack(boxes)
                 self._extent = ((float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()),
                                  float(b[:, 3].max())), *what)
-        return self._extent or None
+        return self._extent
 
     def _leave_out_far(self, layer: Layer) -> None:
         """Leave out the features further than ``max_outside_m`` outside the extent.

@@ -515,7 +515,10 @@ def build_model(township: Township, *, lang: str = "en", indicator_key: str | No
     if lang not in ("en", "zh"):
         raise UsageError(f"unknown language {lang!r}", hint="use en or zh")
     chosen = choose_basemaps(list(basemaps) if basemaps else None, tianditu_key=tianditu_key)
-    failed = readable_only(township)
+    failed = township.read_all()
+    if failed and len(failed) == len(township.kinds):
+        raise UsageError(f"no layer of the township can be read; the first: {failed[0].message}",
+                         hint="check township.toml and the files with `geo-township check`")
     township = township.without(f.kind for f in failed) if failed else township
     working = township.working_crs
     overlays: list[tuple[AnyOverlay, str]] = [(o, "builtin") for o in builtin_overlays(township)]
@@ -562,18 +565,6 @@ def build_model(township: Township, *, lang: str = "en", indicator_key: str | No
         basemaps=chosen, bounds=_bounds(layers), warnings=warnings, tianditu_key=tianditu_key,
         failed_layers=failed,
     )
-
-
-def readable_only(township: Township) -> list[LayerFailure]:
-    """Read every layer of ``township``; return those that cannot be read (the map is drawn
-    without them). When none can be read, the first one's error is raised."""
-    failed = [kind for kind in township.kinds if township.try_layer(kind) is None]
-    failures = township.failures()
-    if failed and len(failed) == len(township.kinds):
-        first = failures[failed[0]]
-        raise UsageError(f"no layer of the township can be read; the first: {first.message}",
-                         hint="check township.toml and the files with `geo-township check`")
-    return [failures[kind] for kind in failed]
 
 
 def _title(township: Township, lang: str) -> str:
