@@ -1,5 +1,6 @@
-"""Validate every layer of a township: readable, CRS, geometry, duplicates, required values,
-dates, coordinates outside the township, a likely GCJ-02 shift, garbled encoding.
+"""Validate every layer of a township: readable, CRS, rows left out for coordinates that
+cannot be right, geometry, duplicates, required values, dates, coordinates outside the
+township, a likely GCJ-02 shift, garbled encoding.
 
 Errors are what would make the numbers wrong or break a rule; warnings are worth a look.
 Every problem is collected (one bad layer does not hide the others).
@@ -19,6 +20,7 @@ from geo_township.crs import gcj02_to_wgs84
 from geo_township.errors import TownshipError
 from geo_township.kinds import TREE_STATUS
 from geo_township.layers import Layer, Township
+from geo_township.leftout import left_out_findings
 from geo_township.measure import area_m2
 from geo_township.results import Finding, Result
 
@@ -181,6 +183,13 @@ def check_crs(layer: Layer) -> list[Finding]:
     return []
 
 
+def check_left_out(layer: Layer) -> list[Finding]:
+    """The rows loading left out of every count (coordinates not numbers, not fitting the
+    layer's CRS, outside China, far outside the township): one warning each, naming the
+    row (id and line) and the fix."""
+    return _cap(left_out_findings(layer.name, layer.left_out), layer.name, "row_left_out", "warning")
+
+
 def check_outside(layer: Layer, villages: gpd.GeoDataFrame | None, tolerance_m: float) -> list[Finding]:
     """Features lying more than ``tolerance_m`` outside every village."""
     if villages is None or layer.name == "villages" or not len(villages):
@@ -246,7 +255,8 @@ def check_overlaps(layer: Layer, *, min_m2: float = 10.0) -> list[Finding]:
 
 
 def check_township(township: Township, *, today: dt.date | None = None) -> Result:
-    """Run every check on every layer; a layer that cannot be read is one error finding."""
+    """Run every check on every layer; a layer that cannot be read (a missing file, an
+    empty KML, …) is one error finding naming the file, and the other layers are checked."""
     today = today or township.config.data_date or dt.date.today()
     findings: list[Finding] = []
     layers: dict[str, Layer] = {}
@@ -254,7 +264,8 @@ def check_township(township: Township, *, today: dt.date | None = None) -> Resul
         try:
             layers[kind_name] = township.layer(kind_name)
         except TownshipError as exc:
-            findings.append(Finding(kind_name, "-", "error", "unreadable", str(exc)))
+            findings.append(Finding(kind_name, "-", "error", "unreadable", str(exc),
+                                    f"图层无法读取，其他图层照常检查：{exc}"))
     villages = layers["villages"].gdf if "villages" in layers else None
     plots = layers["forest_plots"].gdf if "forest_plots" in layers else None
     if plots is not None:
@@ -264,6 +275,7 @@ def check_township(township: Township, *, today: dt.date | None = None) -> Resul
     tol = township.config.parameters["outside_tolerance_m"]
     for name, layer in layers.items():
         findings += check_crs(layer)
+        findings += check_left_out(layer)
         findings += [Finding(name, "-", "info", "loading", note) for note in layer.notes]
         findings += check_geometry(layer)
         findings += check_duplicates(layer)

@@ -89,6 +89,10 @@ PARAMETERS: dict[str, Param] = {
         Param("patrol_min_coverage_pct", float, 80.0,
               "chiefs whose patrol coverage (% of their reaches' length) is below this are listed",
               minimum=0.0, maximum=100.0),
+        Param("max_outside_m", float, 20000.0,
+              "features further than this (m) outside the township's extent (the bounding box of its "
+              "villages, else of its polygon layers) are left out of every count and named as bad rows "
+              "(never less than import_max_outside_m)", minimum=0.0),
         Param("outside_tolerance_m", float, 10.0,
               "check: features further than this (m) outside the township's villages are reported",
               minimum=0.0),
@@ -191,12 +195,16 @@ class _Problems:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.items: list[str] = []
+        self.blocking = 0
 
-    def add(self, key: str, what: str, fix: str) -> None:
+    def add(self, key: str, what: str, fix: str, *, blocking: bool = True) -> None:
+        """Record a mistake; one that is not ``blocking`` (a layer's missing file) is listed
+        only with others, and otherwise left to the commands that read that layer."""
         self.items.append(f"[{key}] {what}. Fix: {fix}")
+        self.blocking += blocking
 
     def raise_if_any(self) -> None:
-        if self.items:
+        if self.blocking:
             n = len(self.items)
             raise ConfigError(
                 f"{n} problem{'s' if n > 1 else ''} in the township file:\n  - " + "\n  - ".join(self.items),
@@ -309,9 +317,9 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> T
             problems.add(key, "no path", 'add path = "file.gpkg" (relative to township.toml)')
             continue
         file = (cfg.root / str(spec["path"])).resolve()
-        if not file.exists():
+        if not file.exists():  # stops only the commands that read this layer (see Township.layer)
             problems.add(f"{key}.path", f"file not found: {file}",
-                         "correct the path (relative to township.toml) or remove the layer")
+                         "correct the path (relative to township.toml) or remove the layer", blocking=False)
         fields = spec.get("fields", {})
         kind_ = KINDS[kind_name]
         if not isinstance(fields, dict):

@@ -39,7 +39,8 @@ def in_china(lon, lat) -> np.ndarray:
     (:data:`CHINA_LON`, :data:`CHINA_LAT`, bounds included)? NaN gives False."""
     lon = np.asarray(lon, dtype="float64")
     lat = np.asarray(lat, dtype="float64")
-    return (lon >= CHINA_LON[0]) & (lon <= CHINA_LON[1]) & (lat >= CHINA_LAT[0]) & (lat <= CHINA_LAT[1])
+    with np.errstate(invalid="ignore"):
+        return (lon >= CHINA_LON[0]) & (lon <= CHINA_LON[1]) & (lat >= CHINA_LAT[0]) & (lat <= CHINA_LAT[1])
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,9 @@ def working_crs_for(lon_min: float, lon_max: float, lat: float | None = None) ->
 def infer_crs(x: np.ndarray, y: np.ndarray, *, gk_zone: int | None = None) -> Inferred:
     """Guess the CRS of coordinates that came without one.
 
-    Rules, in order (coordinates must all fit one rule):
+    Rules (the one that most coordinates fit is taken when they make a clear majority,
+    :func:`clear_majority`, so one mistyped row does not hide the layer's CRS;
+    :func:`fit_rows` also says which coordinates did not fit):
 
     * longitude/latitude inside China → CGCS2000 (EPSG:4490);
     * 8-digit eastings whose first two digits are 25–45 → that 3-degree zone
@@ -102,44 +105,142 @@ def infer_crs(x: np.ndarray, y: np.ndarray, *, gk_zone: int | None = None) -> In
     * 6-digit eastings (100 000–900 000 m) with 7-digit northings → the 3-degree zone
       named by ``gk_zone`` in township.toml; without it, an error says how to name it.
     """
+    return fit_rows(x, y, gk_zone=gk_zone).inferred
+
+
+INFER_MAJORITY = 0.9
+"""Share of the rows (features) a rule must fit for a CRS to be inferred from it (in a
+small file, all rows but one of at least three will also do). The rows that do not fit
+are typos to leave out and name, not a reason to refuse the layer."""
+
+
+def clear_majority(count: int, rows: int) -> bool:
+    """Do ``count`` of ``rows`` make a clear majority: :data:`INFER_MAJORITY` of them, or all
+    but one of at least three?"""
+    return count > 0 and (count >= INFER_MAJORITY * rows or (rows >= 3 and count == rows - 1))
+
+
+@dataclass(frozen=True, eq=False)
+class RowFit:
+    """The CRS inferred for coordinates without one, and which of them fit its rule.
+
+    ``fits`` holds one flag per coordinate given (all True when every one fits); ``rule``
+    and ``rule_zh`` describe the rule for messages; ``misfits`` counts the rows (groups)
+    that did not fit, ``rows`` those that had coordinates."""
+
+    inferred: Inferred
+    fits: np.ndarray
+    rule: str
+    rule_zh: str
+    misfits: int = 0
+    rows: int = 0
+
+
+def _candidate_rules(x: np.ndarray, y: np.ndarray) -> list[tuple[str, int | None, np.ndarray]]:
+    """Each rule the coordinates might follow, as (rule name, zone, mask of fitting coordinates)."""
+    with np.errstate(invalid="ignore"):
+        northing = (1e6 <= y) & (y < 1e7)
+        eight = (1e7 <= x) & (x < 1e8) & northing
+        six = (1e5 <= x) & (x < 1e6) & northing
+    rules: list[tuple[str, int | None, np.ndarray]] = [("lonlat", None, in_china(x, y))]
+    zone_of = np.where(eight, x // 1e6, -1).astype(int)
+    for zone in np.unique(zone_of[eight]).tolist():
+        if 25 <= zone <= 45 or 13 <= zone <= 23:
+            rules.append(("prefixed", int(zone), eight & (zone_of == zone)))
+    rules.append(("six", None, six))
+    return rules
+
+
+def _rows_fitting(mask: np.ndarray, groups: np.ndarray | None, n_groups: int) -> np.ndarray:
+    """Per row (group of coordinates): do all its coordinates fit?"""
+    if groups is None:
+        return mask
+    misfit = np.bincount(groups[~mask], minlength=n_groups)
+    return misfit == 0
+
+
+def _no_rule_error(x: np.ndarray, y: np.ndarray, best: tuple[str, int | None, int] | None, n_rows: int) -> CRSError:
+    finite = np.isfinite(x) & np.isfinite(y)
+    xs, ys = x[finite], y[finite]
+    message = (f"the file has no coordinate system and its coordinates (x {xs.min():.6g}–{xs.max():.6g}, "
+               f"y {ys.min():.6g}–{ys.max():.6g}) match no rule")
+    hint = ('give the layer its CRS in township.toml, e.g. crs = "EPSG:4490" for '
+            'longitude/latitude or crs = "EPSG:4548" for Gauss–Krüger metres (CM 117°E)')
+    if best is not None and best[2] * 2 > n_rows:
+        rule, zone, count = best
+        message += (f" (only {count:,} of {n_rows:,} rows fit {_rule_text(rule, zone)[0]}: too few to tell "
+                    "the coordinate system from)")
+        hint = ("if the other rows are typos, fix them, or " + hint
+                + " (rows that do not fit it are then left out of every count and named)")
+    return CRSError(message, hint=hint)
+
+
+def _rule_text(rule: str, zone: int | None) -> tuple[str, str]:
+    if rule == "lonlat":
+        return "longitude/latitude in China", "中国境内的经纬度"
+    if rule == "prefixed":
+        return (f"Gauss–Krüger metres with zone prefix {zone}", f"带带号 {zone} 的高斯-克吕格坐标")
+    return "Gauss–Krüger metres without a zone prefix", "不带带号的高斯-克吕格坐标"
+
+
+def _inferred_for(rule: str, zone: int | None, x: np.ndarray, fits: np.ndarray, gk_zone: int | None) -> Inferred:
+    """The CRS a rule names, with the reason (as it always read when every row fits)."""
+    if rule == "lonlat":
+        return Inferred(CGCS2000, "longitude/latitude in China → CGCS2000 (EPSG:4490)")
+    if rule == "prefixed":
+        assert zone is not None
+        three = 25 <= zone <= 45
+        epsg = 4513 + zone - 25 if three else 4491 + zone - 13
+        return Inferred(CRS.from_epsg(epsg), f"8-digit eastings with zone prefix {zone} → "
+                        f"CGCS2000 {'3' if three else '6'}-degree GK zone {zone} (EPSG:{epsg})")
+    if gk_zone is None:
+        xs = x[fits]
+        raise CRSError(
+            "coordinates look like Gauss–Krüger metres without a zone prefix "
+            f"(eastings {xs.min():.0f}–{xs.max():.0f}), but the zone cannot be told from them",
+            hint="name the zone in township.toml: under [township] write gk_zone = 117 "
+            "(the central meridian; 3 × the nearest whole number to longitude/3), or give "
+            'the layer crs = "EPSG:4548"',
+        )
+    epsg = gk3_zone_epsg(gk_zone)
+    return Inferred(CRS.from_epsg(epsg), f"6-digit eastings → the zone named in township.toml "
+                    f"(gk_zone = {gk_zone}, EPSG:{epsg})")
+
+
+def fit_rows(x: np.ndarray, y: np.ndarray, *, gk_zone: int | None = None,
+             groups: np.ndarray | None = None) -> RowFit:
+    """Infer the CRS of coordinates without one (rules as :func:`infer_crs`) from the bulk
+    of the rows, and flag the coordinates that do not fit it.
+
+    ``groups`` (optional, one row number 0…n−1 per coordinate) counts the majority in rows
+    rather than coordinates: a polygon fits when all its vertices do. Raises
+    :class:`CRSError` when no rule fits a clear majority of the rows (:func:`clear_majority`).
+    """
     x = np.asarray(x, dtype="float64")
     y = np.asarray(y, dtype="float64")
     finite = np.isfinite(x) & np.isfinite(y)
     if not finite.any():
         raise CRSError("the layer has no coordinates to infer a coordinate system from")
-    x, y = x[finite], y[finite]
-    xmin, xmax, ymin, ymax = x.min(), x.max(), y.min(), y.max()
-    if in_china(x, y).all():
-        return Inferred(CGCS2000, "longitude/latitude in China → CGCS2000 (EPSG:4490)")
-    northing_ok = 1e6 <= ymin and ymax < 1e7
-    if 1e7 <= xmin and xmax < 1e8 and northing_ok:
-        zones = np.unique((x // 1e6).astype(int))
-        if len(zones) == 1 and 25 <= zones[0] <= 45:
-            epsg = 4513 + int(zones[0]) - 25
-            return Inferred(CRS.from_epsg(epsg), f"8-digit eastings with zone prefix {zones[0]} → "
-                            f"CGCS2000 3-degree GK zone {zones[0]} (EPSG:{epsg})")
-        if len(zones) == 1 and 13 <= zones[0] <= 23:
-            epsg = 4491 + int(zones[0]) - 13
-            return Inferred(CRS.from_epsg(epsg), f"8-digit eastings with zone prefix {zones[0]} → "
-                            f"CGCS2000 6-degree GK zone {zones[0]} (EPSG:{epsg})")
-    if 1e5 <= xmin and xmax < 1e6 and northing_ok:
-        if gk_zone is None:
-            raise CRSError(
-                "coordinates look like Gauss–Krüger metres without a zone prefix "
-                f"(eastings {xmin:.0f}–{xmax:.0f}), but the zone cannot be told from them",
-                hint="name the zone in township.toml: under [township] write gk_zone = 117 "
-                "(the central meridian; 3 × the nearest whole number to longitude/3), or give "
-                'the layer crs = "EPSG:4548"',
-            )
-        epsg = gk3_zone_epsg(gk_zone)
-        return Inferred(CRS.from_epsg(epsg), f"6-digit eastings → the zone named in township.toml "
-                        f"(gk_zone = {gk_zone}, EPSG:{epsg})")
-    raise CRSError(
-        f"the file has no coordinate system and its coordinates (x {xmin:.6g}–{xmax:.6g}, "
-        f"y {ymin:.6g}–{ymax:.6g}) match no rule",
-        hint='give the layer its CRS in township.toml, e.g. crs = "EPSG:4490" for '
-        'longitude/latitude or crs = "EPSG:4548" for Gauss–Krüger metres (CM 117°E)',
-    )
+    n_groups = int(groups.max()) + 1 if groups is not None and len(groups) else len(x)
+    has_coords = (np.bincount(groups, minlength=n_groups) > 0) if groups is not None else np.ones(len(x), bool)
+    n_rows = int(has_coords.sum())
+    best: tuple[str, int | None, int] | None = None
+    best_mask = None
+    for rule, zone, mask in _candidate_rules(x, y):
+        count = int((_rows_fitting(mask, groups, n_groups) & has_coords).sum())
+        if best is None or count > best[2]:
+            best, best_mask = (rule, zone, count), mask
+    assert best is not None and best_mask is not None
+    rule, zone, count = best
+    if not clear_majority(count, n_rows):
+        raise _no_rule_error(x, y, best, n_rows)
+    inferred = _inferred_for(rule, zone, x, best_mask, gk_zone)
+    misfits = n_rows - count
+    if misfits:
+        inferred = Inferred(inferred.crs, inferred.reason + f"; {misfits:,} of {n_rows:,} rows do not fit it "
+                            "and are left out")
+    en, zh = _rule_text(rule, zone)
+    return RowFit(inferred, best_mask, en, zh, misfits, n_rows)
 
 
 def parse_crs(text: str, *, where: str) -> CRS:

@@ -1,16 +1,21 @@
-"""Loaded layers: features with canonical fields, valid geometries of the expected type,
-in the township's one working CRS (its 3-degree Gauss–Krüger zone, metres).
+"""The township's layers: its configuration and its layers, each read on first use, in
+one working CRS (the township's 3-degree Gauss–Krüger zone, metres).
 
 :func:`load_township` reads township.toml; layers are read on first use and cached, so
-a command that needs one layer reads one file.
+a command reads only the files it needs, and a missing or broken file stops only the
+commands that ask for its layer (:meth:`Township.try_layer` and
+:meth:`Township.failures` let a command go on without it). Reading one file is
+:mod:`geo_township.layerfile`; rows whose coordinates cannot be right are left out of
+every count and named (:mod:`geo_township.leftout`, :meth:`Township.load_notes`).
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
-import difflib
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,346 +26,37 @@ import shapely
 from pyproj import CRS
 
 from geo_township import __version__
-from geo_township.config import LayerSpec, TownshipConfig, load_config
-from geo_township.crs import infer_crs, working_crs_for
-from geo_township.errors import CRSError, FieldError, GeometryError, LayerReadError
-from geo_township.io.read import RawLayer, read_vector
-from geo_township.kinds import KINDS, VOCABULARIES, Kind, match_fields
-from geo_township.values import to_codes, to_date, to_number, to_text
+from geo_township.config import TownshipConfig, load_config
+from geo_township.crs import working_crs_for
+from geo_township.errors import LayerReadError, TownshipError
+from geo_township.kinds import KINDS
+from geo_township.layerfile import Layer, feature_ids, list_rows, read_layer, row_labels
+from geo_township.leftout import COLUMNS as LEFT_OUT_COLUMNS
+from geo_township.leftout import (
+    OUTSIDE_PARAMETER,
+    left_out_findings,
+    outside_extent,
+)
+from geo_township.results import Finding
 
 log = logging.getLogger(__name__)
 
-_FAMILY = {"Point": "Point", "MultiPoint": "Point", "LineString": "LineString",
-           "MultiLineString": "LineString", "LinearRing": "LineString", "Polygon": "Polygon",
-           "MultiPolygon": "Polygon"}
-_SHAPELY_FAMILY = {"Point": (0, 4), "LineString": (1, 5), "Polygon": (3, 6)}  # single, multi type ids
+__all__ = ["Layer", "LayerFailure", "Township", "feature_ids", "load_township", "read_layer", "row_labels"]
 
 
-@dataclass
-class Layer:
-    """A loaded layer and where it came from.
+@dataclass(frozen=True)
+class LayerFailure:
+    """A layer that could not be read: its kind, its file and the error's message (with the fix)."""
 
-    ``gdf`` has the kind's canonical fields (plus the file's other fields, unchanged),
-    geometries valid and of the kind's type, in the township's working CRS.
-    ``notes`` says what loading did (encoding detected, CRS inferred, geometries
-    repaired); ``dropped`` holds features left out (no geometry) with the reason, and
-    ``repaired`` the ids of features whose geometry was repaired in memory (the file is
-    never changed).
-    """
+    kind: str
+    file: Path
+    message: str
 
-    kind: Kind
-    gdf: gpd.GeoDataFrame
-    spec: LayerSpec
-    source_crs: CRS
-    crs_note: str = ""
-    field_map: dict[str, str] = field(default_factory=dict)
-    encoding: str | None = None
-    notes: list[str] = field(default_factory=list)
-    dropped: pd.DataFrame | None = None
-    repaired: list[str] = field(default_factory=list)
-    invalid_reasons: dict[str, str] = field(default_factory=dict)
-    bad_cells: pd.DataFrame | None = None
-    """Only from a lenient read (``Township.layer(kind, lenient=True)``): the cells that
-    could not be understood and were read as missing — columns ``row`` (0-based position
-    in ``gdf``), ``feature`` (id, with the line for tables), ``field`` (canonical name),
-    ``value`` (the file's text) and ``expected`` (how to write it)."""
-
-    @property
-    def path(self) -> Path:
-        return self.spec.path
-
-    @property
-    def name(self) -> str:
-        return self.kind.name
-
-    def ids(self) -> pd.Series:
-        """Each feature's id (its id field, else its 1-based feature number) as text."""
-        return feature_ids(self.gdf, self.kind)
-
-
-def feature_ids(gdf: pd.DataFrame, kind_: Kind) -> pd.Series:
-    """A readable id per feature for messages: the kind's id field, else 'line N' for
-    tables, else 'feature N'."""
-    numbers = gdf.attrs.get("feature_numbers")  # positions in the file, kept when features were left out
-    if numbers is None or len(numbers) != len(gdf):
-        numbers = range(1, len(gdf) + 1)
-    fallback = (("line " + gdf["source_row"].astype(str)) if "source_row" in gdf.columns
-                else pd.Series([f"feature {n}" for n in numbers], index=gdf.index))
-    if kind_.id_field and kind_.id_field in gdf.columns:
-        ids = gdf[kind_.id_field].astype(object)
-        return ids.where(ids.notna(), fallback).astype(str)
-    return fallback
-
-
-def row_labels(gdf: pd.DataFrame, kind_: Kind) -> pd.Series:
-    """Feature labels for error messages: the id and, for tables, the line in the file
-    ('T12 (line 14)'), so the user can find the row in Excel."""
-    ids = feature_ids(gdf, kind_)
-    if "source_row" in gdf.columns and kind_.id_field and kind_.id_field in gdf.columns:
-        has_id = gdf[kind_.id_field].notna()
-        with_line = ids + " (line " + gdf["source_row"].astype(str) + ")"
-        return with_line.where(has_id, ids)
-    return ids
-
-
-def _list_rows(labels, limit: int = 5) -> str:
-    labels = list(labels)
-    shown = ", ".join(map(str, labels[:limit]))
-    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
-
-
-# --------------------------------------------------------------------------- CRS
-
-
-def _plausible(gdf: gpd.GeoDataFrame, crs: CRS) -> bool:
-    """Do the coordinates fall in China when read in ``crs``?"""
-    try:
-        lon_min, lat_min, lon_max, lat_max = gpd.GeoSeries(
-            shapely.box(*gdf.total_bounds), crs=crs).to_crs(4326).total_bounds
-    except Exception:  # noqa: BLE001 - a transform that fails means the CRS does not fit the numbers
-        return False
-    return bool(73 <= lon_min and lon_max <= 136 and 3 <= lat_min and lat_max <= 54)
-
-
-def _resolve_crs(raw: RawLayer, spec: LayerSpec, config: TownshipConfig) -> tuple[CRS, str]:
-    gdf = raw.gdf
-    if spec.crs is not None:
-        note = "from township.toml"
-        if gdf.crs is not None and not CRS(gdf.crs).equals(spec.crs):
-            note += f" (overrides the file's {CRS(gdf.crs).to_string()})"
-        return spec.crs, note
-    if gdf.crs is not None:
-        return CRS(gdf.crs), "from the file"
-    coords = shapely.get_coordinates(gdf.geometry.to_numpy()[:50_000])
-    try:
-        inferred = infer_crs(coords[:, 0], coords[:, 1], gk_zone=config.gk_zone)
-        return inferred.crs, "inferred: " + inferred.reason
-    except CRSError as exc:
-        if config.crs is not None and _plausible(gdf, config.crs):
-            return config.crs, "the township's default crs in township.toml"
-        raise CRSError(exc.message, path=spec.path, hint=exc.hint) from None
-
-
-# --------------------------------------------------------------------------- geometry
-
-
-def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, notes: list[str]
-                        ) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None, list[str], dict[str, str]]:
-    """Drop Z, leave out missing geometries, refuse wrong types, repair invalid ones."""
-    geoms = gdf.geometry.to_numpy()
-    if shapely.has_z(geoms).any():
-        geoms = shapely.force_2d(geoms)
-        notes.append("heights (Z) ignored; positions are 2-D")
-    ids = feature_ids(gdf, kind_)
-    labels = row_labels(gdf, kind_)
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    coords_ok = np.array([True] * len(geoms))
-    if len(geoms):
-        finite = np.isfinite(shapely.bounds(geoms)).all(axis=1)
-        coords_ok = finite | missing
-    if not coords_ok.all():
-        bad = labels[~coords_ok]
-        raise GeometryError(f"{len(bad)} feature(s) have coordinates that are not numbers: {_list_rows(bad)}",
-                            path=spec.path, hint="fix or delete these features in your GIS and save again")
-    dropped = None
-    if missing.any():
-        dropped = pd.DataFrame(gdf[missing].drop(columns=gdf.geometry.name))
-        dropped.insert(0, "feature", ids[missing].to_numpy())
-        dropped["reason"] = "empty geometry"
-        notes.append(f"{int(missing.sum())} feature(s) without geometry left out: {_list_rows(labels[missing])}")
-        gdf = gdf[~missing]
-        geoms = geoms[~missing]
-        ids = ids[~missing]
-        labels = labels[~missing]
-    if len(gdf) == 0:
-        raise LayerReadError("the layer has no features with a geometry", path=spec.path,
-                             hint="check that the right file and layer are named in township.toml")
-    types = shapely.get_type_id(geoms)
-    allowed = [t for fam in kind_.geometry for t in _SHAPELY_FAMILY[fam]]
-    wrong = ~np.isin(types, allowed)
-    if wrong.any():
-        found = sorted(set(shapely.get_type_id(geoms[wrong]).tolist()))
-        names = {0: "points", 1: "lines", 2: "rings", 3: "polygons", 4: "multipoints", 5: "multilines",
-                 6: "multipolygons", 7: "collections"}
-        raise GeometryError(
-            f"{kind_.name} must be {' or '.join(g.lower() + 's' for g in kind_.geometry)}, but "
-            f"{int(wrong.sum())} feature(s) are {', '.join(names.get(t, str(t)) for t in found)} "
-            f"({_list_rows(labels[wrong])})",
-            path=spec.path,
-            hint="point the layer at the right file, or convert the geometries in your GIS",
-        )
-    repaired: list[str] = []
-    reasons: dict[str, str] = {}
-    invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        for i in np.flatnonzero(invalid)[:10_000]:
-            reasons[str(ids.iloc[i])] = shapely.is_valid_reason(geoms[i])
-        originals = geoms[invalid]
-        base_types = np.array([{0: 0, 4: 0, 1: 1, 5: 1, 2: 1, 3: 3, 6: 3}.get(t, 3)
-                               for t in shapely.get_type_id(originals)])
-        fixed = np.array([_extract(g, t) for g, t in zip(shapely.make_valid(originals), base_types, strict=True)],
-                         dtype=object)
-        geoms = geoms.copy()
-        geoms[invalid] = fixed
-        repaired = ids[invalid].astype(str).tolist()
-        notes.append(f"{len(repaired)} invalid geometr{'y' if len(repaired) == 1 else 'ies'} repaired in memory "
-                     f"(the file is unchanged): {_list_rows(repaired)}")
-        still_empty = shapely.is_empty(geoms)
-        if still_empty.any():
-            raise GeometryError(f"{int(still_empty.sum())} feature(s) have geometries that cannot be repaired: "
-                                f"{_list_rows(labels[still_empty])}", path=spec.path,
-                                hint="redraw these features in your GIS")
-    # single-part points: a one-point MultiPoint becomes a Point
-    if kind_.geometry == ("Point",):
-        multi = shapely.get_type_id(geoms) == 4
-        if multi.any():
-            nparts = shapely.get_num_geometries(geoms[multi])
-            if (nparts > 1).any():
-                bad = labels[multi][nparts > 1]
-                raise GeometryError(f"{len(bad)} feature(s) hold several points each: {_list_rows(bad)}",
-                                    path=spec.path, hint="explode multipart points into single points in your GIS")
-            geoms = geoms.copy()
-            geoms[multi] = shapely.get_geometry(geoms[multi], 0)
-    gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
-    return gdf, dropped, repaired, reasons
-
-
-def _extract(geom, type_id: int):
-    """The parts of a repaired geometry of the wanted dimension (make_valid can return a
-    collection with stray lines or points)."""
-    if shapely.get_type_id(geom) != 7:
-        return geom
-    parts = [g for g in shapely.get_parts(geom) if shapely.get_type_id(g) in (type_id, type_id + 3)]
-    if not parts:
-        return shapely.from_wkt("POLYGON EMPTY")
-    return shapely.union_all(parts)
-
-
-# --------------------------------------------------------------------------- fields
-
-
-def _apply_fields(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
-    columns = [c for c in gdf.columns if c != gdf.geometry.name and c != "source_row"]
-    match = match_fields(columns, kind_, spec.fields)
-    for canon in match.explicit:
-        source = match.mapping[canon]
-        if source not in columns:
-            close = difflib.get_close_matches(source, columns, n=1)
-            raise FieldError(
-                f"township.toml maps {canon} to field {source!r}, which the file does not have",
-                path=spec.path, where=f"[layers.{kind_.name}.fields] {canon}",
-                hint=(f"did you mean {close[0]!r}? " if close else "") + "fields in the file: " + ", ".join(columns),
-            )
-    missing = [f.name for f in kind_.fields if f.required and f.name not in match.mapping]
-    if missing:
-        raise FieldError(
-            f"no field for {', '.join(missing)} ({', '.join(kind_.field(m).zh for m in missing)})",
-            path=spec.path,
-            hint=f"name the field in township.toml, e.g. under [layers.{kind_.name}] write "
-            f'fields = {{ {missing[0]} = "YOUR FIELD NAME" }}; fields in the file: ' + ", ".join(map(str, columns)),
-        )
-    renames = {}
-    for canon, source in match.mapping.items():
-        if source == canon:
-            continue
-        if canon in columns and canon not in match.mapping.values():
-            renames[canon] = f"{canon}_original"
-        renames[source] = canon
-    gdf = gdf.rename(columns=renames)
-    return gdf, dict(match.mapping)
-
-
-def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, *, lenient: bool = False
-            ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Give canonical fields their types; collect every cell that cannot be understood.
-
-    Strict (the default): any such cell is a FieldError naming them all. ``lenient``:
-    they become missing and are returned as a table (index label, feature, field, value,
-    expected) for the caller to report.
-    """
-    ids = row_labels(gdf, kind_)
-    problems: list[str] = []
-    hints: list[str] = []
-    bad_cells: list[pd.DataFrame] = []
-    gdf = gdf.copy()
-    for f in kind_.fields:
-        if f.name not in gdf.columns:
-            continue
-        col = gdf[f.name]
-        bad = np.zeros(len(gdf), dtype=bool)
-        if f.dtype == "date":
-            gdf[f.name], bad = to_date(col)
-            hint = f"write {f.name} dates as 2022-03-05"
-        elif f.dtype in ("int", "float"):
-            gdf[f.name], bad = to_number(col, integer=f.dtype == "int")
-            hint = f"write {f.name} as {'a whole number' if f.dtype == 'int' else 'a number'}"
-        elif f.vocabulary:
-            vocab = VOCABULARIES[f.vocabulary]
-            gdf[f.name], bad = to_codes(col, vocab, spec.values.get(f.name))
-            words = sorted({str(v) for v in col[bad]})
-            hint = (f"use one of {', '.join(t.zh + '/' + t.code for t in vocab.terms)}, or teach the tool your "
-                    f"words in township.toml: [layers.{kind_.name}.values] {f.name} = "
-                    f'{{ "{words[0] if words else "WORD"}" = "{vocab.codes[0]}" }}')
-        else:
-            gdf[f.name] = to_text(col)
-            continue
-        if bad.any() and lenient:
-            expected = ("a date such as 2022-03-05" if f.dtype == "date" else "a whole number" if f.dtype == "int"
-                        else "a number" if f.dtype == "float" else "one of " + ", ".join(vocab.codes))
-            bad_cells.append(pd.DataFrame({"label": gdf.index[bad], "feature": ids[bad].to_numpy(),
-                                           "field": f.name, "value": col[bad].astype(str).to_numpy(),
-                                           "expected": expected}))
-        elif bad.any():
-            shown = ", ".join(f"{i} ({col.iloc[j]!r})" for i, j in
-                              zip(ids[bad][:5], np.flatnonzero(bad)[:5], strict=False))
-            more = f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else ""
-            problems.append(f"{f.name} ({f.zh}): {int(bad.sum())} value(s) not understood: {shown}{more}")
-            hints.append(hint)
-    if problems:
-        raise FieldError("; ".join(problems), path=spec.path, hint="; ".join(hints))
-    cells = (pd.concat(bad_cells, ignore_index=True) if bad_cells
-             else pd.DataFrame(columns=["label", "feature", "field", "value", "expected"]))
-    return gdf, cells
-
-
-# --------------------------------------------------------------------------- loading
-
-
-def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False) -> Layer:
-    """Read one layer in its own CRS with canonical fields and repaired geometries.
-
-    ``lenient``: cells that cannot be understood (a date such as 2020-13-01, a number
-    such as "twelve", an unknown status) are read as missing and listed in
-    ``Layer.bad_cells`` instead of stopping the read (for the audit, which reports them).
-    """
-    kind_ = KINDS[spec.kind]
-    raw = read_vector(spec.path, layer=spec.layer, encoding=spec.encoding, geometry=kind_.geometry[0])
-    if len(raw.gdf) == 0:
-        raise LayerReadError("the layer is empty (no features)", path=spec.path,
-                             where=f"layer {spec.layer}" if spec.layer else None,
-                             hint="check that township.toml names the right file and layer")
-    notes = list(raw.notes)
-    source_crs, crs_note = _resolve_crs(raw, spec, config)
-    gdf = raw.gdf.set_crs(source_crs, allow_override=True)
-    gdf, field_map = _apply_fields(gdf, kind_, spec)
-    gdf, cells = _coerce(gdf, kind_, spec, lenient=lenient)
-    gdf, dropped, repaired, reasons = _prepare_geometries(gdf, kind_, spec, notes)
-    bad_cells = None
-    if lenient:  # index labels → positions in the layer (cells of features left out go with them)
-        rows = pd.Index(gdf.index).get_indexer(cells.pop("label"))
-        bad_cells = cells[rows >= 0].assign(row=rows[rows >= 0])[["row", "feature", "field", "value", "expected"]]
-        bad_cells = bad_cells.reset_index(drop=True)
-        if len(bad_cells):
-            notes.append(f"{len(bad_cells)} value(s) not understood, read as missing: "
-                         + _list_rows(f"{r.feature} {r.field} {r.value!r}" for r in bad_cells.itertuples()))
-    if raw.dropped is not None:
-        dropped = pd.concat([d for d in (raw.dropped, dropped) if d is not None], ignore_index=True)
-    numbers = (np.asarray(gdf.index) + 1).tolist()  # 1-based positions in the file, before any reset
-    gdf = gdf.reset_index(drop=True)
-    if "source_row" not in gdf.columns and numbers != list(range(1, len(gdf) + 1)):
-        gdf.attrs["feature_numbers"] = numbers
-    return Layer(kind_, gdf, spec, source_crs, crs_note, field_map, raw.encoding, notes, dropped, repaired, reasons,
-                 bad_cells)
+    def text(self, lang: str = "en") -> str:
+        """One line naming the layer and the file, for notes and the map page."""
+        if lang == "zh":
+            return f"图层 {self.kind}（{self.file.name}）未能读取：{self.message}"
+        return f"the {self.kind} layer ({self.file.name}) could not be read: {self.message}"
 
 
 class Township:
@@ -375,6 +71,10 @@ class Township:
         self.config = config
         self._layers: dict[str, Layer] = {}
         self._lenient: dict[str, Layer] = {}  # lenient reads that found bad cells (never handed to strict callers)
+        self._quiet: dict[str, Layer] = {}  # read only to know the township's extent; announced when asked for
+        self._failed: dict[str, LayerFailure] = {}
+        self._extent: tuple[tuple[float, float, float, float], str, str] | None = None
+        self._extent_known = False
         self._working_crs: CRS | None = config.working_crs
 
     @property
@@ -408,6 +108,7 @@ class Township:
         in ``Layer.bad_cells`` (the audit reports them); the default refuses the layer
         with a FieldError naming them, as every other command needs. A lenient read that
         found bad cells is kept apart, so a later strict call still refuses the file.
+        A layer that cannot be read raises its error (and is listed by :meth:`failures`).
         """
         if kind_name in self._layers:
             return self._layers[kind_name]
@@ -419,7 +120,43 @@ class Township:
                 f"the township has no {kind_name} layer", path=self.config.path,
                 hint=f"add [layers.{kind_name}] with path = \"...\" to township.toml (layers now: {known})",
             )
+        layer = self._quiet.pop(kind_name, None)
+        if layer is None:
+            try:
+                layer = self._load(kind_name, lenient=lenient)
+            except TownshipError as exc:
+                self._failed[kind_name] = LayerFailure(kind_name, self.config.layers[kind_name].path, str(exc))
+                raise
+        self._failed.pop(kind_name, None)
+        self._announce(layer)
+        if layer.bad_cells is not None and len(layer.bad_cells):
+            self._lenient[kind_name] = layer
+        else:
+            self._layers[kind_name] = layer
+        return layer
+
+    def try_layer(self, kind_name: str, *, lenient: bool = False) -> Layer | None:
+        """The layer, or None when it cannot be read (the error is kept in :meth:`failures`)."""
+        try:
+            return self.layer(kind_name, lenient=lenient)
+        except TownshipError:
+            return None
+
+    def read_all(self) -> list[LayerFailure]:
+        """Read every layer that can be read; return those that cannot (in township.toml order)."""
+        failed = [kind for kind in self.kinds if self.try_layer(kind) is None]
+        return [self._failed[kind] for kind in failed]
+
+    def failures(self) -> dict[str, LayerFailure]:
+        """The layers asked for that could not be read: kind → what and where."""
+        return dict(self._failed)
+
+    def _load(self, kind_name: str, *, lenient: bool = False) -> Layer:
+        """Read a layer, put it in the working CRS and leave out the rows far outside the township."""
         spec = self.config.layers[kind_name]
+        if not spec.path.exists():
+            raise LayerReadError("file not found", path=spec.path, where=f"[layers.{kind_name}] path",
+                                 hint="correct the path (relative to township.toml) or remove the layer")
         log.info("reading %s from %s", kind_name, spec.path)
         layer = read_layer(spec, self.config, lenient=lenient)
         if self._working_crs is None:
@@ -427,18 +164,101 @@ class Township:
             self._working_crs = working_crs_for(lon_min, lon_max, (lat_min + lat_max) / 2.0)
         if not CRS(layer.gdf.crs).equals(self._working_crs):
             layer.gdf = layer.gdf.to_crs(self._working_crs)
+        self._leave_out_far(layer)
+        return layer
+
+    def _announce(self, layer: Layer) -> None:
+        """Warn (on the command line: stderr) about what loading changed, once per layer."""
+        name = layer.path.name
         if layer.repaired:
             log.warning("%s: %d invalid geometr%s repaired in memory for this run (the file is unchanged; "
-                        "`geo-township check` lists them): %s", spec.path.name, len(layer.repaired),
-                        "y" if len(layer.repaired) == 1 else "ies", _list_rows(layer.repaired))
+                        "`geo-township check` lists them): %s", name, len(layer.repaired),
+                        "y" if len(layer.repaired) == 1 else "ies", list_rows(layer.repaired))
         if layer.dropped is not None and len(layer.dropped):
             log.warning("%s: %d feature(s) without geometry left out of every count (`geo-township check` "
-                        "lists them)", spec.path.name, len(layer.dropped))
-        if layer.bad_cells is not None and len(layer.bad_cells):
-            self._lenient[kind_name] = layer
-        else:
-            self._layers[kind_name] = layer
-        return layer
+                        "lists them)", name, len(layer.dropped))
+        for line in layer.left_out_notes("en"):
+            log.warning("%s", line)
+
+    # ------------------------------------------------------------------ the township's extent
+
+    def _extent_layer(self, kind_name: str) -> Layer | None:
+        """A layer read to know the township's extent, without announcing it (None if unreadable)."""
+        if kind_name in self._layers:
+            return self._layers[kind_name]
+        if kind_name not in self._quiet:
+            try:
+                self._quiet[kind_name] = self._load(kind_name)
+            except TownshipError:
+                return None
+        return self._quiet[kind_name]
+
+    def extent(self) -> tuple[tuple[float, float, float, float], str, str] | None:
+        """The township's extent in the working CRS — the bounding box of its villages, else
+        of its polygon layers — with what it is (en, zh); None when no such layer can be read."""
+        if not self._extent_known:
+            self._extent_known = True
+            sources = (["villages"] if "villages" in self.config.layers
+                       else [k for k in self.config.layers if "Polygon" in KINDS[k].geometry])
+            what = ("its villages", "各村范围") if sources == ["villages"] else ("its polygon layers", "各面图层范围")
+            boxes = [lay.gdf.total_bounds for lay in map(self._extent_layer, sources) if lay is not None and len(lay.gdf)]
+            if boxes:
+                b = np.vstack(boxes)
+                self._extent = ((float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()),
+                                 float(b[:, 3].max())), *what)
+        return self._extent
+
+    def _leave_out_far(self, layer: Layer) -> None:
+        """Leave out the features further than ``max_outside_m`` outside the extent.
+        The layers that make the extent (villages; else the polygon layers) are not judged."""
+        if layer.name == "villages" or ("villages" not in self.config.layers and "Polygon" in layer.kind.geometry):
+            return
+        extent = self.extent()
+        if extent is None or not len(layer.gdf):
+            return
+        box, what, what_zh = extent
+        params = self.config.parameters  # never nearer than the import's limit: an imported tree always counts
+        max_m = max(float(params[OUTSIDE_PARAMETER]), float(params["import_max_outside_m"]))
+        far = outside_extent(layer.gdf.geometry.to_numpy(), box, max_m, what=what, what_zh=what_zh)
+        if not len(far):
+            return
+        positions = far.index.to_numpy()
+        geoms = layer.gdf.geometry.to_numpy()[positions]
+        x, y = _first_vertex_in(geoms, CRS(layer.gdf.crs), layer.source_crs)
+        gdf = layer.gdf
+        rows = pd.DataFrame({
+            "feature": row_labels(gdf, layer.kind).iloc[positions].to_numpy(),
+            "line": (gdf["source_row"].iloc[positions].to_numpy() if "source_row" in gdf.columns
+                     else np.full(len(positions), None, dtype=object)),
+            "x": x, "y": y, "reason": far["reason"].to_numpy(), "detail": far["detail"].to_numpy(),
+            "detail_zh": far["detail_zh"].to_numpy()})
+        layer.leave_out(positions, rows[LEFT_OUT_COLUMNS])
+
+    # ------------------------------------------------------------------ views and notes
+
+    def without(self, kinds: Iterable[str]) -> Township:
+        """The same township without the layers ``kinds`` (e.g. those that cannot be read),
+        sharing the layers already loaded: for a map or summary drawn from what loads."""
+        drop = set(kinds)
+        view = copy.copy(self)
+        view.config = copy.copy(self.config)
+        view.config.layers = {k: v for k, v in self.config.layers.items() if k not in drop}
+        return view
+
+    def left_out_notes(self, lang: str = "en") -> list[str]:
+        """Rows left out of every count in the layers read so far: one line per layer and
+        reason (which lines or ids, why, the fix)."""
+        return [line for layer in self.loaded().values() for line in layer.left_out_notes(lang)]
+
+    def load_notes(self, lang: str = "en") -> list[str]:
+        """What loading the layers asked for so far left out or could not read, one line
+        each: :meth:`left_out_notes`, then the layers that could not be read. For every
+        command to show with its result."""
+        return self.left_out_notes(lang) + [failure.text(lang) for failure in self._failed.values()]
+
+    def load_findings(self) -> list[Finding]:
+        """A ``row_left_out`` warning per row left out of the layers read so far."""
+        return [f for name, layer in self.loaded().items() for f in left_out_findings(name, layer.left_out)]
 
     def gdf(self, kind_name: str) -> gpd.GeoDataFrame:
         """Shortcut: the loaded layer's GeoDataFrame."""
@@ -467,6 +287,7 @@ class Township:
                 "bytes": stat.st_size,
                 "geometries_repaired": layer.repaired[:100],
                 "features_left_out": 0 if layer.dropped is None else len(layer.dropped),
+                "rows_left_out": len(layer.left_out),
             })
         prov: dict[str, Any] = {
             "tool": f"geo-township {__version__}",
@@ -485,3 +306,15 @@ class Township:
 def load_township(path: str | Path | None = None) -> Township:
     """Read township.toml (from ``path``, the working folder, or ./layers) into a Township."""
     return Township(load_config(path))
+
+
+def _first_vertex_in(geoms: np.ndarray, crs: CRS, target: CRS) -> tuple[np.ndarray, np.ndarray]:
+    """The first vertex of each geometry, transformed from ``crs`` to ``target`` (the file's CRS)."""
+    from pyproj import Transformer
+
+    coords = np.array([shapely.get_coordinates(g)[0] if not shapely.is_empty(g) else (np.nan, np.nan)
+                       for g in geoms], dtype="float64").reshape(-1, 2)
+    if CRS(crs).equals(target):
+        return coords[:, 0], coords[:, 1]
+    x, y = Transformer.from_crs(crs, target, always_xy=True).transform(coords[:, 0], coords[:, 1])
+    return np.asarray(x), np.asarray(y)

@@ -91,3 +91,20 @@ def test_findings_in_chinese(tiny_township):
     assert row["检查项"] == "位于乡镇范围外" and "米" in row["说明"] and "outside" not in row["说明"]
     en = result.localised("en")["findings"]
     assert en[en["Feature"] == "T3"].iloc[0]["Check"] == "outside_township"
+
+
+def test_rows_left_out_and_missing_files_are_findings(tiny_township):
+    pd.DataFrame({"编号": ["T1", "T2", "T3"], "经度": [117.495, 117.505, 117.5], "纬度": [30.495, 30.495, 30.9],
+                  "状态": "已伐"}).to_csv(tiny_township / "trees.csv", index=False)
+    (tiny_township / "plots.shp").unlink()
+    result = check_township(load_township(tiny_township))
+    assert result.has_errors
+    left_out = [f for f in result.findings if f.check == "row_left_out"]
+    assert [(f.layer, f.feature, f.severity) for f in left_out] == [("infected_trees", "T3 (line 4)", "warning")]
+    assert "km outside the township" in left_out[0].message and "max_outside_m" in left_out[0].message
+    assert "未计入任何统计" in left_out[0].message_zh
+    unreadable = [f for f in result.findings if f.check == "unreadable"]
+    assert [f.layer for f in unreadable] == ["forest_plots"] and "plots.shp" in unreadable[0].message
+    table = result.table.set_index("layer")
+    assert table.loc["infected_trees", "features"] == 2 and pd.isna(table.loc["forest_plots", "features"])
+    assert table.loc["villages", "errors"] == 0

@@ -5,6 +5,7 @@ import pytest
 
 from geo_township.crs import (
     bd09_to_gcj02,
+    fit_rows,
     gcj02_to_bd09,
     gcj02_to_wgs84,
     gk3_epsg,
@@ -101,3 +102,52 @@ def test_bd09_round_trip():
     glon, glat = bd09_to_gcj02(blon, blat)
     assert glon == pytest.approx(116.41024449916938, abs=2e-6)
     assert glat == pytest.approx(39.91640428150164, abs=2e-6)
+
+
+def test_one_mistyped_row_does_not_hide_the_crs():
+    lon = np.full(20, 117.45)
+    lat = np.full(20, 30.48)
+    lon[7] = 17.45  # the leading 1 dropped
+    fit = fit_rows(lon, lat)
+    assert fit.inferred.crs.to_epsg() == 4490
+    assert np.flatnonzero(~fit.fits).tolist() == [7] and fit.misfits == 1 and fit.rows == 20
+    assert fit.inferred.reason == ("longitude/latitude in China → CGCS2000 (EPSG:4490); 1 of 20 rows do not fit it "
+                                   "and are left out")
+    assert infer_crs(lon, lat).crs.to_epsg() == 4490
+    assert infer_crs(lon[:7], lat[:7]).reason == "longitude/latitude in China → CGCS2000 (EPSG:4490)"  # as before
+
+
+def test_no_clear_majority_is_still_an_error():
+    lon = np.array([117.45] * 15 + [17.45] * 5)
+    lat = np.full(20, 30.48)
+    with pytest.raises(CRSError, match="match no rule") as err:
+        infer_crs(lon, lat)
+    assert "only 15 of 20 rows fit longitude/latitude in China" in err.value.message
+    assert err.value.hint.startswith("if the other rows are typos, fix them") and 'crs = "EPSG:4490"' in err.value.hint
+
+
+def test_majority_is_counted_in_rows_not_vertices():
+    # ten squares of 5 vertices; one has a single bad vertex: 9 of 10 rows fit (not 49 of 50 vertices)
+    x = np.tile([117.4, 117.5, 117.5, 117.4, 117.4], 10)
+    y = np.tile([30.4, 30.4, 30.5, 30.5, 30.4], 10)
+    x[12] = 1174.0
+    groups = np.repeat(np.arange(10), 5)
+    fit = fit_rows(x, y, groups=groups)
+    assert fit.misfits == 1 and fit.rows == 10 and "1 of 10 rows" in fit.inferred.reason
+    x[3] = 11.74  # a second square: 8 of 10 rows no longer make 90 %
+    with pytest.raises(CRSError, match="only 8 of 10 rows"):
+        fit_rows(x, y, groups=groups)
+
+
+def test_zone_prefixed_eastings_by_majority():
+    x = np.array([39_512_345.0] * 12 + [3_951_234.5])  # one easting with a digit lost
+    y = np.full(13, 3_375_000.0)
+    fit = fit_rows(x, y)
+    assert fit.inferred.crs.to_epsg() == 4527 and fit.misfits == 1
+    assert fit.rule == "Gauss–Krüger metres with zone prefix 39"
+
+
+def test_in_a_small_file_all_rows_but_one_will_do():
+    assert fit_rows(np.array([117.4, 117.5, 17.5]), np.array([30.4, 30.5, 30.5])).misfits == 1
+    with pytest.raises(CRSError):
+        infer_crs(np.array([117.4, 17.5]), np.array([30.4, 30.5]))  # one of two is no majority

@@ -3,12 +3,14 @@
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import Point, Polygon, box
 
 from geo_township.errors import CRSError, FieldError, GeometryError, LayerReadError
 from geo_township.layers import load_township
+from geo_township.leftout import judge_rows
 
 
 def toml(tmp_path: Path, layers: str, township: str = "") -> Path:
@@ -171,3 +173,76 @@ def test_feature_numbers_stay_those_of_the_file_when_features_are_left_out(tmp_p
     layer = load_township(toml(tmp_path, '[layers.land_transfers]\npath = "t.gpkg"\n')).layer("land_transfers")
     assert list(layer.ids()) == ["A", "B", "C", "feature 5"]  # not 'feature 4', which is D's place
     assert list(layer.dropped["feature"]) == ["D"]
+
+
+def _trees(folder: Path, rows: list[tuple[str, float, float, str]]) -> None:
+    pd.DataFrame({"编号": [r[0] for r in rows], "经度": [r[1] for r in rows], "纬度": [r[2] for r in rows],
+                  "状态": "已伐", "发现日期": [r[3] for r in rows]}).to_csv(folder / "trees.csv", index=False)
+
+
+def test_a_mistyped_row_is_left_out_named_and_never_counted(tiny_township):
+    _trees(tiny_township, [("T1", 117.495, 30.495, "2021-10-03"), ("T2", 117.505, 30.495, "2022-01-05"),
+                           ("T3", 117.6, 30.5, "2021-11-01"), ("T4", 17.496, 30.496, "2021-11-02")])
+    town = load_township(tiny_township)
+    trees = town.layer("infected_trees")
+    assert trees.ids().tolist() == ["T1", "T2", "T3"]  # T3, 9.6 km out, is a tree of the township's edge
+    assert trees.source_crs.to_epsg() == 4490 and "1 of 4 rows do not fit it" in trees.crs_note  # all but one
+    row = trees.left_out.iloc[0]
+    assert (row["feature"], row["line"], row["reason"]) == ("T4 (line 5)", 5, "crs_misfit")
+    assert (row["x"], row["y"]) == (17.496, 30.496)
+    assert "17.496000, 30.496000 do not fit the coordinate system of the other rows" in row["detail"]
+    assert town.load_notes() == [("trees.csv: 1 row left out of every count: line 5 — coordinates that do not fit "
+                                 "the coordinate system of the other rows (fix the coordinates: a digit missing or "
+                                 "mistyped?)")]
+    assert [f.check for f in town.load_findings()] == ["row_left_out"]
+
+
+def test_rows_far_outside_the_township_are_left_out(tiny_township):
+    _trees(tiny_township, [("T1", 117.495, 30.495, "2021-10-03"), ("T2", 117.505, 30.495, "2022-01-05"),
+                           ("T3", 117.6, 30.5, "2021-11-01"), ("FAR", 117.5, 30.8, "2021-11-02")])
+    town = load_township(tiny_township)
+    trees = town.layer("infected_trees")
+    assert trees.ids().tolist() == ["T1", "T2", "T3"]
+    row = trees.left_out.iloc[0]
+    assert (row["feature"], row["line"], row["reason"]) == ("FAR (line 5)", 5, "outside_township")
+    assert row["x"] == pytest.approx(117.5) and row["y"] == pytest.approx(30.8)
+    assert "lies 33.3 km outside the township (its villages; at most 20000 m allowed, max_outside_m)" in row["detail"]
+    assert list(town.loaded()) == ["infected_trees"]  # the villages were read for the extent, not as an input
+    assert town.provenance()["inputs"][0]["rows_left_out"] == 1
+
+
+def test_left_out_rows_keep_the_positions_of_lenient_bad_cells(tiny_township):
+    _trees(tiny_township, [("T1", 117.495, 30.495, "2021-10-03"), ("FAR", 117.5, 30.8, "2021-11-02"),
+                           ("T3", 117.505, 30.495, "2021-13-01")])
+    trees = load_township(tiny_township).layer("infected_trees", lenient=True)
+    assert trees.ids().tolist() == ["T1", "T3"]
+    assert trees.bad_cells[["row", "feature", "value"]].values.tolist() == [[1, "T3 (line 4)", "2021-13-01"]]
+
+
+def test_coordinates_that_are_not_numbers_or_not_in_china():
+    from pyproj import CRS
+    from shapely.geometry import Point
+
+    geoms = np.array([Point(117.5, 30.5)] * 8 + [Point(float("nan"), 30.5), Point(2.35, 48.85)], dtype=object)
+    judged = judge_rows(geoms, CRS.from_epsg(4490), None)
+    assert judged.index.tolist() == [8, 9] and judged["reason"].tolist() == ["not_numbers", "outside_china"]
+    assert judged["detail"].iloc[1] == "coordinates 2.350000, 48.850000 are not in China (read in EPSG:4490)"
+    abroad = np.array([Point(2.35, 48.85)] * 3, dtype=object)  # a township outside China keeps its rows
+    assert judge_rows(abroad, CRS.from_epsg(4326), None).empty
+
+
+def test_a_missing_file_stops_only_its_layer(tiny_township):
+    (tiny_township / "plots.shp").unlink()
+    town = load_township(tiny_township)  # township.toml itself is fine
+    assert town.gdf("infected_trees").shape[0] == 3
+    with pytest.raises(LayerReadError, match="file not found") as err:
+        town.layer("forest_plots")
+    assert err.value.where == "[layers.forest_plots] path" and "correct the path" in err.value.hint
+    assert town.try_layer("forest_plots") is None and town.try_layer("villages") is not None
+    failure = town.failures()["forest_plots"]
+    assert failure.file.name == "plots.shp" and "file not found" in failure.message
+    assert town.load_notes() == [failure.text()] and failure.text().startswith(
+        "the forest_plots layer (plots.shp) could not be read: ")
+    view = town.without(["forest_plots"])
+    assert view.kinds == ["villages", "infected_trees"] and not view.has("forest_plots")
+    assert view.layer("villages") is town.layer("villages")  # the layers read are shared

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -89,7 +89,7 @@ RASTER_PROVIDERS: dict[str, RasterProvider] = {
 }
 
 if TYPE_CHECKING:
-    from geo_township.layers import Township
+    from geo_township.layers import LayerFailure, Township
     from geo_township.results import Result
     from geo_township.webmap.model import MapModel
 
@@ -101,13 +101,18 @@ DEFAULT_PATH = Path("maps") / "township.html"
 
 @dataclass
 class WrittenMap:
-    """A map page written to disk: where, how big (bytes), how long it took (s), what it shows."""
+    """A map page written to disk: where, how big (bytes), how long it took (s), what it shows.
+
+    ``failed_layers`` lists the township's layers that could not be read (kind, file, the
+    error's message) and are not drawn; the page names them too. A command should report
+    them and exit 1."""
 
     path: Path
     bytes: int
     seconds: float
     model: MapModel
     warnings: list[str] = field(default_factory=list)
+    failed_layers: list[LayerFailure] = field(default_factory=list)
 
 
 def build_map(township: Township, *, lang: str = "en", indicator: str | None = None, scheme: str = "fisher_jenks",
@@ -116,7 +121,8 @@ def build_map(township: Township, *, lang: str = "en", indicator: str | None = N
               raster_opacity: float | None = None, offline: bool = False) -> tuple[MapModel, str]:
     """The map of ``township`` as a model and its HTML page.
 
-    Every loaded layer is an overlay with a legend entry; ``indicator`` adds a per-village
+    Every layer that can be read is an overlay with a legend entry (the others are listed
+    in ``model.failed_layers`` and named on the page); ``indicator`` adds a per-village
     choropleth (:data:`~geo_township.webmap.indicators.INDICATORS`) classified by
     ``scheme`` into at most ``classes`` classes; ``basemaps`` names the basemaps (first
     shown; default OSM, satellite, AMap, and Tianditu when ``tianditu_key`` is given);
@@ -151,14 +157,16 @@ def write_map(township: Township, path: str | Path | None = None, **options) -> 
         tmp.write_bytes(data)
     seconds = time.perf_counter() - started
     log.info("map written to %s (%d bytes, %.1f s)", target, len(data), seconds)
-    return WrittenMap(target, len(data), seconds, model, list(model.warnings))
+    return WrittenMap(target, len(data), seconds, model, list(model.warnings), list(model.failed_layers))
 
 
-def map_summary(township: Township) -> Result:
-    """The township's key statistics per village and layer sizes (see :mod:`.summary`)."""
+def map_summary(township: Township, *, without: Iterable[str] = ()) -> Result:
+    """The township's key statistics per village and layer sizes (see :mod:`.summary`),
+    leaving out the layers ``without`` (e.g. ``f.kind for f in written.failed_layers``)."""
     from geo_township.webmap.summary import map_summary as _summary
 
-    return _summary(township)
+    skip = list(without)
+    return _summary(township.without(skip) if skip else township)
 
 
 __all__ = [

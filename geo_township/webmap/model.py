@@ -28,7 +28,7 @@ import shapely
 from geo_township.crs import wgs84_to_gcj02
 from geo_township.errors import UsageError
 from geo_township.kinds import KINDS, VOCABULARIES, Vocabulary, column_label
-from geo_township.layers import Township
+from geo_township.layers import LayerFailure, Township
 from geo_township.overlay import SYMBOLS, Category, Overlay, RasterOverlay
 from geo_township.webmap import encode
 from geo_township.webmap.basemaps import Basemap, choose_basemaps
@@ -226,6 +226,8 @@ class MapModel:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     tianditu_key: str | None = None
+    failed_layers: list[LayerFailure] = field(default_factory=list)
+    """Layers of the township that could not be read and are not drawn (also in ``warnings``)."""
 
     def layer(self, key: str) -> MapLayer:
         for layer in self.layers:
@@ -504,20 +506,27 @@ def build_model(township: Township, *, lang: str = "en", indicator_key: str | No
     every raster picture.
 
     ``providers``/``raster_providers`` default to the registries of
-    :mod:`geo_township.webmap`. Provider failures become ``warnings``.
+    :mod:`geo_township.webmap`. Provider failures become ``warnings``; a layer that cannot
+    be read is left off the map, listed in ``failed_layers`` and named in ``warnings``, as
+    are rows left out of a layer for coordinates that cannot be right.
     """
     from geo_township import webmap
 
     if lang not in ("en", "zh"):
         raise UsageError(f"unknown language {lang!r}", hint="use en or zh")
     chosen = choose_basemaps(list(basemaps) if basemaps else None, tianditu_key=tianditu_key)
+    failed = township.read_all()
+    if failed and len(failed) == len(township.kinds):
+        raise UsageError(f"no layer of the township can be read; the first: {failed[0].message}",
+                         hint="check township.toml and the files with `geo-township check`")
+    township = township.without(f.kind for f in failed) if failed else township
     working = township.working_crs
     overlays: list[tuple[AnyOverlay, str]] = [(o, "builtin") for o in builtin_overlays(township)]
     collected = collect_overlays(township, webmap.OVERLAY_PROVIDERS if providers is None else providers,
                                  extra=extra_overlays, rasters=rasters,
                                  raster_providers=webmap.RASTER_PROVIDERS if raster_providers is None
                                  else raster_providers)
-    warnings = list(collected.warnings)
+    warnings = [*(f.text(lang) for f in failed), *township.left_out_notes(lang), *collected.warnings]
     for o in collected.overlays:
         overlays = [(b, s) for b, s in overlays if b.key != o.key]  # a provider's layer replaces a built-in
         overlays.append((o, "provider"))
@@ -554,6 +563,7 @@ def build_model(township: Township, *, lang: str = "en", indicator_key: str | No
     return MapModel(
         title=_title(township, lang), subtitle=_subtitle(township, lang), lang=lang, layers=layers,
         basemaps=chosen, bounds=_bounds(layers), warnings=warnings, tianditu_key=tianditu_key,
+        failed_layers=failed,
     )
 
 

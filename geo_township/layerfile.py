@@ -1,0 +1,411 @@
+"""One layer file → a :class:`Layer`: features with canonical fields, valid geometries of
+the expected type, in the layer's own CRS (given, from the file, or inferred from the
+numbers), with the rows whose coordinates cannot be right left out and named.
+
+:class:`geo_township.layers.Township` reads its layers through :func:`read_layer` and
+reprojects them to the township's working CRS.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from geo_township.config import LayerSpec, TownshipConfig
+from geo_township.crs import RowFit, clear_majority, fit_rows
+from geo_township.errors import CRSError, FieldError, GeometryError, LayerReadError
+from geo_township.io.read import RawLayer, read_vector
+from geo_township.kinds import KINDS, VOCABULARIES, Kind, match_fields
+from geo_township.leftout import COLUMNS as LEFT_OUT_COLUMNS
+from geo_township.leftout import (
+    coordinate_groups,
+    count_in_china,
+    empty_table,
+    judge_rows,
+    summary_lines,
+)
+from geo_township.values import to_codes, to_date, to_number, to_text
+
+log = logging.getLogger(__name__)
+
+_FAMILY = {"Point": "Point", "MultiPoint": "Point", "LineString": "LineString",
+           "MultiLineString": "LineString", "LinearRing": "LineString", "Polygon": "Polygon",
+           "MultiPolygon": "Polygon"}
+_SHAPELY_FAMILY = {"Point": (0, 4), "LineString": (1, 5), "Polygon": (3, 6)}  # single, multi type ids
+
+
+@dataclass
+class Layer:
+    """A loaded layer and where it came from.
+
+    ``gdf`` has the kind's canonical fields (plus the file's other fields, unchanged),
+    geometries valid and of the kind's type, in the township's working CRS.
+    ``notes`` says what loading did (encoding detected, CRS inferred, geometries
+    repaired); ``dropped`` holds features left out (no geometry) with the reason, and
+    ``repaired`` the ids of features whose geometry was repaired in memory (the file is
+    never changed). ``left_out`` holds the rows whose coordinates cannot be right (not
+    numbers, not fitting the CRS of the other rows, outside China, far outside the
+    township), removed from ``gdf`` so that no count includes them: columns
+    :data:`geo_township.leftout.COLUMNS` (feature, line, x, y as in the file, reason,
+    detail, detail_zh).
+    """
+
+    kind: Kind
+    gdf: gpd.GeoDataFrame
+    spec: LayerSpec
+    source_crs: CRS
+    crs_note: str = ""
+    field_map: dict[str, str] = field(default_factory=dict)
+    encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
+    dropped: pd.DataFrame | None = None
+    repaired: list[str] = field(default_factory=list)
+    invalid_reasons: dict[str, str] = field(default_factory=dict)
+    bad_cells: pd.DataFrame | None = None
+    """Only from a lenient read (``Township.layer(kind, lenient=True)``): the cells that
+    could not be understood and were read as missing — columns ``row`` (0-based position
+    in ``gdf``), ``feature`` (id, with the line for tables), ``field`` (canonical name),
+    ``value`` (the file's text) and ``expected`` (how to write it)."""
+    left_out: pd.DataFrame = field(default_factory=empty_table)
+
+    @property
+    def path(self) -> Path:
+        return self.spec.path
+
+    def leave_out(self, positions: np.ndarray, rows: pd.DataFrame) -> None:
+        """Remove the features at ``positions`` of ``gdf`` and record them in ``left_out``
+        (``rows``: their :data:`~geo_township.leftout.COLUMNS`); positions in ``bad_cells``
+        and the features' numbers in the file follow."""
+        keep = np.ones(len(self.gdf), dtype=bool)
+        keep[np.asarray(positions, dtype=int)] = False
+        numbers = self.gdf.attrs.get("feature_numbers") or list(range(1, len(self.gdf) + 1))
+        if self.bad_cells is not None and len(self.bad_cells):
+            new_position = np.cumsum(keep) - 1
+            cells = self.bad_cells[keep[self.bad_cells["row"].to_numpy()]].copy()
+            cells["row"] = new_position[cells["row"].to_numpy()]
+            self.bad_cells = cells.reset_index(drop=True)
+        self.gdf = self.gdf[keep].reset_index(drop=True)
+        if "source_row" not in self.gdf.columns:
+            self.gdf.attrs["feature_numbers"] = [n for n, k in zip(numbers, keep, strict=True) if k]
+        rows = rows[LEFT_OUT_COLUMNS]
+        self.left_out = rows.reset_index(drop=True) if not len(self.left_out) else pd.concat(
+            [self.left_out, rows], ignore_index=True)
+
+    def left_out_notes(self, lang: str = "en") -> list[str]:
+        """One line per reason rows were left out (which lines or ids, why, the fix)."""
+        return summary_lines(self.left_out, file_name=self.path.name, lang=lang) if len(self.left_out) else []
+
+    @property
+    def name(self) -> str:
+        return self.kind.name
+
+    def ids(self) -> pd.Series:
+        """Each feature's id (its id field, else its 1-based feature number) as text."""
+        return feature_ids(self.gdf, self.kind)
+
+
+def feature_ids(gdf: pd.DataFrame, kind_: Kind) -> pd.Series:
+    """A readable id per feature for messages: the kind's id field, else 'line N' for
+    tables, else 'feature N'."""
+    numbers = gdf.attrs.get("feature_numbers")  # positions in the file, kept when features were left out
+    if numbers is None or len(numbers) != len(gdf):
+        numbers = range(1, len(gdf) + 1)
+    fallback = (("line " + gdf["source_row"].astype(str)) if "source_row" in gdf.columns
+                else pd.Series([f"feature {n}" for n in numbers], index=gdf.index))
+    if kind_.id_field and kind_.id_field in gdf.columns:
+        ids = gdf[kind_.id_field].astype(object)
+        return ids.where(ids.notna(), fallback).astype(str)
+    return fallback
+
+
+def row_labels(gdf: pd.DataFrame, kind_: Kind) -> pd.Series:
+    """Feature labels for error messages: the id and, for tables, the line in the file
+    ('T12 (line 14)'), so the user can find the row in Excel."""
+    ids = feature_ids(gdf, kind_)
+    if "source_row" in gdf.columns and kind_.id_field and kind_.id_field in gdf.columns:
+        has_id = gdf[kind_.id_field].notna()
+        with_line = ids + " (line " + gdf["source_row"].astype(str) + ")"
+        return with_line.where(has_id, ids)
+    return ids
+
+
+def list_rows(labels, limit: int = 5) -> str:
+    """The first ``limit`` labels joined for a message, and how many more there are."""
+    labels = list(labels)
+    shown = ", ".join(map(str, labels[:limit]))
+    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+
+
+# --------------------------------------------------------------------------- CRS
+
+
+def _resolve_crs(raw: RawLayer, spec: LayerSpec, config: TownshipConfig) -> tuple[CRS, str, RowFit | None]:
+    """The layer's CRS, how it was found, and — when inferred from the numbers — which
+    coordinates fit the rule (the others are typos, left out by :func:`read_layer`)."""
+    gdf = raw.gdf
+    if spec.crs is not None:
+        note = "from township.toml"
+        if gdf.crs is not None and not CRS(gdf.crs).equals(spec.crs):
+            note += f" (overrides the file's {CRS(gdf.crs).to_string()})"
+        return spec.crs, note, None
+    if gdf.crs is not None:
+        return CRS(gdf.crs), "from the file", None
+    coords, groups, _ = coordinate_groups(gdf.geometry.to_numpy())
+    try:
+        fit = fit_rows(coords[:, 0], coords[:, 1], gk_zone=config.gk_zone, groups=groups)
+        return fit.inferred.crs, "inferred: " + fit.inferred.reason, fit
+    except CRSError as exc:
+        if config.crs is not None and clear_majority(*count_in_china(gdf.geometry.to_numpy(), config.crs)):
+            return config.crs, "the township's default crs in township.toml", None
+        raise CRSError(exc.message, path=spec.path, hint=exc.hint) from None
+
+
+def _leave_out_implausible(gdf: gpd.GeoDataFrame, kind_: Kind, crs: CRS, fit: RowFit | None
+                           ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Remove the rows whose coordinates cannot be right in ``crs`` (see
+    :func:`geo_township.leftout.judge_rows`); return the rest and the table of those left out."""
+    judged = judge_rows(gdf.geometry.to_numpy(), crs, fit)
+    if not len(judged):
+        return gdf, empty_table()
+    positions = judged.index.to_numpy()
+    table = _left_out_rows(gdf, kind_, positions, judged)
+    keep = np.ones(len(gdf), dtype=bool)
+    keep[positions] = False
+    return gdf[keep], table
+
+
+def _left_out_rows(gdf: pd.DataFrame, kind_: Kind, positions: np.ndarray, judged: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the left-out table for the features at ``positions`` (labels and lines from ``gdf``)."""
+    lines = (gdf["source_row"].iloc[positions].to_numpy() if "source_row" in gdf.columns
+             else np.full(len(positions), None, dtype=object))
+    table = pd.DataFrame({"feature": row_labels(gdf, kind_).iloc[positions].to_numpy(), "line": lines},
+                         index=judged.index)
+    for column in ("x", "y", "reason", "detail", "detail_zh"):
+        table[column] = judged[column]
+    return table.reset_index(drop=True)[LEFT_OUT_COLUMNS]
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, notes: list[str]
+                        ) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None, list[str], dict[str, str]]:
+    """Drop Z, leave out missing geometries, refuse wrong types, repair invalid ones."""
+    geoms = gdf.geometry.to_numpy()
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)
+        notes.append("heights (Z) ignored; positions are 2-D")
+    ids = feature_ids(gdf, kind_)
+    labels = row_labels(gdf, kind_)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    dropped = None
+    if missing.any():
+        dropped = pd.DataFrame(gdf[missing].drop(columns=gdf.geometry.name))
+        dropped.insert(0, "feature", ids[missing].to_numpy())
+        dropped["reason"] = "empty geometry"
+        notes.append(f"{int(missing.sum())} feature(s) without geometry left out: {list_rows(labels[missing])}")
+        gdf = gdf[~missing]
+        geoms = geoms[~missing]
+        ids = ids[~missing]
+        labels = labels[~missing]
+    if len(gdf) == 0:
+        raise LayerReadError("the layer has no features with a geometry", path=spec.path,
+                             hint="check that the right file and layer are named in township.toml")
+    types = shapely.get_type_id(geoms)
+    allowed = [t for fam in kind_.geometry for t in _SHAPELY_FAMILY[fam]]
+    wrong = ~np.isin(types, allowed)
+    if wrong.any():
+        found = sorted(set(shapely.get_type_id(geoms[wrong]).tolist()))
+        names = {0: "points", 1: "lines", 2: "rings", 3: "polygons", 4: "multipoints", 5: "multilines",
+                 6: "multipolygons", 7: "collections"}
+        raise GeometryError(
+            f"{kind_.name} must be {' or '.join(g.lower() + 's' for g in kind_.geometry)}, but "
+            f"{int(wrong.sum())} feature(s) are {', '.join(names.get(t, str(t)) for t in found)} "
+            f"({list_rows(labels[wrong])})",
+            path=spec.path,
+            hint="point the layer at the right file, or convert the geometries in your GIS",
+        )
+    repaired: list[str] = []
+    reasons: dict[str, str] = {}
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        for i in np.flatnonzero(invalid)[:10_000]:
+            reasons[str(ids.iloc[i])] = shapely.is_valid_reason(geoms[i])
+        originals = geoms[invalid]
+        base_types = np.array([{0: 0, 4: 0, 1: 1, 5: 1, 2: 1, 3: 3, 6: 3}.get(t, 3)
+                               for t in shapely.get_type_id(originals)])
+        fixed = np.array([_extract(g, t) for g, t in zip(shapely.make_valid(originals), base_types, strict=True)],
+                         dtype=object)
+        geoms = geoms.copy()
+        geoms[invalid] = fixed
+        repaired = ids[invalid].astype(str).tolist()
+        notes.append(f"{len(repaired)} invalid geometr{'y' if len(repaired) == 1 else 'ies'} repaired in memory "
+                     f"(the file is unchanged): {list_rows(repaired)}")
+        still_empty = shapely.is_empty(geoms)
+        if still_empty.any():
+            raise GeometryError(f"{int(still_empty.sum())} feature(s) have geometries that cannot be repaired: "
+                                f"{list_rows(labels[still_empty])}", path=spec.path,
+                                hint="redraw these features in your GIS")
+    # single-part points: a one-point MultiPoint becomes a Point
+    if kind_.geometry == ("Point",):
+        multi = shapely.get_type_id(geoms) == 4
+        if multi.any():
+            nparts = shapely.get_num_geometries(geoms[multi])
+            if (nparts > 1).any():
+                bad = labels[multi][nparts > 1]
+                raise GeometryError(f"{len(bad)} feature(s) hold several points each: {list_rows(bad)}",
+                                    path=spec.path, hint="explode multipart points into single points in your GIS")
+            geoms = geoms.copy()
+            geoms[multi] = shapely.get_geometry(geoms[multi], 0)
+    gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    return gdf, dropped, repaired, reasons
+
+
+def _extract(geom, type_id: int):
+    """The parts of a repaired geometry of the wanted dimension (make_valid can return a
+    collection with stray lines or points)."""
+    if shapely.get_type_id(geom) != 7:
+        return geom
+    parts = [g for g in shapely.get_parts(geom) if shapely.get_type_id(g) in (type_id, type_id + 3)]
+    if not parts:
+        return shapely.from_wkt("POLYGON EMPTY")
+    return shapely.union_all(parts)
+
+
+# --------------------------------------------------------------------------- fields
+
+
+def _apply_fields(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
+    columns = [c for c in gdf.columns if c != gdf.geometry.name and c != "source_row"]
+    match = match_fields(columns, kind_, spec.fields)
+    for canon in match.explicit:
+        source = match.mapping[canon]
+        if source not in columns:
+            close = difflib.get_close_matches(source, columns, n=1)
+            raise FieldError(
+                f"township.toml maps {canon} to field {source!r}, which the file does not have",
+                path=spec.path, where=f"[layers.{kind_.name}.fields] {canon}",
+                hint=(f"did you mean {close[0]!r}? " if close else "") + "fields in the file: " + ", ".join(columns),
+            )
+    missing = [f.name for f in kind_.fields if f.required and f.name not in match.mapping]
+    if missing:
+        raise FieldError(
+            f"no field for {', '.join(missing)} ({', '.join(kind_.field(m).zh for m in missing)})",
+            path=spec.path,
+            hint=f"name the field in township.toml, e.g. under [layers.{kind_.name}] write "
+            f'fields = {{ {missing[0]} = "YOUR FIELD NAME" }}; fields in the file: ' + ", ".join(map(str, columns)),
+        )
+    renames = {}
+    for canon, source in match.mapping.items():
+        if source == canon:
+            continue
+        if canon in columns and canon not in match.mapping.values():
+            renames[canon] = f"{canon}_original"
+        renames[source] = canon
+    gdf = gdf.rename(columns=renames)
+    return gdf, dict(match.mapping)
+
+
+def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, *, lenient: bool = False
+            ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Give canonical fields their types; collect every cell that cannot be understood.
+
+    Strict (the default): any such cell is a FieldError naming them all. ``lenient``:
+    they become missing and are returned as a table (index label, feature, field, value,
+    expected) for the caller to report.
+    """
+    ids = row_labels(gdf, kind_)
+    problems: list[str] = []
+    hints: list[str] = []
+    bad_cells: list[pd.DataFrame] = []
+    gdf = gdf.copy()
+    for f in kind_.fields:
+        if f.name not in gdf.columns:
+            continue
+        col = gdf[f.name]
+        bad = np.zeros(len(gdf), dtype=bool)
+        if f.dtype == "date":
+            gdf[f.name], bad = to_date(col)
+            hint = f"write {f.name} dates as 2022-03-05"
+        elif f.dtype in ("int", "float"):
+            gdf[f.name], bad = to_number(col, integer=f.dtype == "int")
+            hint = f"write {f.name} as {'a whole number' if f.dtype == 'int' else 'a number'}"
+        elif f.vocabulary:
+            vocab = VOCABULARIES[f.vocabulary]
+            gdf[f.name], bad = to_codes(col, vocab, spec.values.get(f.name))
+            words = sorted({str(v) for v in col[bad]})
+            hint = (f"use one of {', '.join(t.zh + '/' + t.code for t in vocab.terms)}, or teach the tool your "
+                    f"words in township.toml: [layers.{kind_.name}.values] {f.name} = "
+                    f'{{ "{words[0] if words else "WORD"}" = "{vocab.codes[0]}" }}')
+        else:
+            gdf[f.name] = to_text(col)
+            continue
+        if bad.any() and lenient:
+            expected = ("a date such as 2022-03-05" if f.dtype == "date" else "a whole number" if f.dtype == "int"
+                        else "a number" if f.dtype == "float" else "one of " + ", ".join(vocab.codes))
+            bad_cells.append(pd.DataFrame({"label": gdf.index[bad], "feature": ids[bad].to_numpy(),
+                                           "field": f.name, "value": col[bad].astype(str).to_numpy(),
+                                           "expected": expected}))
+        elif bad.any():
+            shown = ", ".join(f"{i} ({col.iloc[j]!r})" for i, j in
+                              zip(ids[bad][:5], np.flatnonzero(bad)[:5], strict=False))
+            more = f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else ""
+            problems.append(f"{f.name} ({f.zh}): {int(bad.sum())} value(s) not understood: {shown}{more}")
+            hints.append(hint)
+    if problems:
+        raise FieldError("; ".join(problems), path=spec.path, hint="; ".join(hints))
+    cells = (pd.concat(bad_cells, ignore_index=True) if bad_cells
+             else pd.DataFrame(columns=["label", "feature", "field", "value", "expected"]))
+    return gdf, cells
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False) -> Layer:
+    """Read one layer in its own CRS with canonical fields and repaired geometries.
+
+    ``lenient``: cells that cannot be understood (a date such as 2020-13-01, a number
+    such as "twelve", an unknown status) are read as missing and listed in
+    ``Layer.bad_cells`` instead of stopping the read (for the audit, which reports them).
+    """
+    kind_ = KINDS[spec.kind]
+    raw = read_vector(spec.path, layer=spec.layer, encoding=spec.encoding, geometry=kind_.geometry[0])
+    if len(raw.gdf) == 0:
+        raise LayerReadError("the layer is empty (no features)", path=spec.path,
+                             where=f"layer {spec.layer}" if spec.layer else None,
+                             hint="check that township.toml names the right file and layer")
+    notes = list(raw.notes)
+    source_crs, crs_note, fit = _resolve_crs(raw, spec, config)
+    gdf = raw.gdf.set_crs(source_crs, allow_override=True)
+    gdf, field_map = _apply_fields(gdf, kind_, spec)
+    gdf, left_out = _leave_out_implausible(gdf, kind_, source_crs, fit)
+    if len(gdf) == 0 and len(left_out):
+        raise CRSError(f"no row has coordinates that can be right ({left_out['detail'].iloc[0]})", path=spec.path,
+                       hint="check the coordinates and the layer's crs in township.toml")
+    gdf, cells = _coerce(gdf, kind_, spec, lenient=lenient)
+    gdf, dropped, repaired, reasons = _prepare_geometries(gdf, kind_, spec, notes)
+    bad_cells = None
+    if lenient:  # index labels → positions in the layer (cells of features left out go with them)
+        rows = pd.Index(gdf.index).get_indexer(cells.pop("label"))
+        bad_cells = cells[rows >= 0].assign(row=rows[rows >= 0])[["row", "feature", "field", "value", "expected"]]
+        bad_cells = bad_cells.reset_index(drop=True)
+        if len(bad_cells):
+            notes.append(f"{len(bad_cells)} value(s) not understood, read as missing: "
+                         + list_rows(f"{r.feature} {r.field} {r.value!r}" for r in bad_cells.itertuples()))
+    if raw.dropped is not None:
+        dropped = pd.concat([d for d in (raw.dropped, dropped) if d is not None], ignore_index=True)
+    numbers = (np.asarray(gdf.index) + 1).tolist()  # 1-based positions in the file, before any reset
+    gdf = gdf.reset_index(drop=True)
+    if "source_row" not in gdf.columns and numbers != list(range(1, len(gdf) + 1)):
+        gdf.attrs["feature_numbers"] = numbers
+    return Layer(kind_, gdf, spec, source_crs, crs_note, field_map, raw.encoding, notes, dropped, repaired, reasons,
+                 bad_cells, left_out)

@@ -1,0 +1,84 @@
+"""Break one thing in a copy of the sample township, as real data arrive: a mistyped
+coordinate in one row, a file missing, a KML exported empty."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from pathlib import Path
+
+from pyproj import Transformer
+
+SAMPLE = Path(__file__).resolve().parent.parent / "layers"
+TREES = "infected_trees.csv"
+
+
+def copy_sample(tmp: Path, name: str = "township") -> Path:
+    """A private copy of the sample's layers/ folder under ``tmp``."""
+    dest = tmp / name
+    shutil.copytree(SAMPLE, dest)
+    return dest
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    text = path.read_bytes().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    return rows[0], rows[1:]
+
+
+def _write_rows(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    """Write the table as the sample's own CSV is written (BOM, CRLF), changed rows only differing."""
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows([header, *rows])
+    path.write_bytes(("\ufeff" + out.getvalue()).encode("utf-8"))
+
+
+def csv_row(folder: Path, line: int, file: str = TREES) -> dict[str, str]:
+    """The cells of ``line`` (as Excel numbers it: the header is line 1) by column name."""
+    header, rows = _read_rows(folder / file)
+    return dict(zip(header, rows[line - 2], strict=True))
+
+
+def edit_csv_row(folder: Path, line: int, file: str = TREES, **cells: str) -> dict[str, str]:
+    """Set cells of one row (``经度="17.449079"``); returns the row as it was."""
+    header, rows = _read_rows(folder / file)
+    before = dict(zip(header, rows[line - 2], strict=True))
+    for column, value in cells.items():
+        rows[line - 2][header.index(column)] = value
+    _write_rows(folder / file, header, rows)
+    return before
+
+
+def delete_csv_row(folder: Path, line: int, file: str = TREES) -> None:
+    """Remove one row, as if it had never been entered."""
+    header, rows = _read_rows(folder / file)
+    del rows[line - 2]
+    _write_rows(folder / file, header, rows)
+
+
+def delete_file(folder: Path, name: str) -> None:
+    (folder / name).unlink()
+
+
+def empty_file(folder: Path, name: str) -> None:
+    """Truncate a file to nothing, as an interrupted export or copy leaves it."""
+    (folder / name).write_bytes(b"")
+
+
+def empty_kml(folder: Path, name: str) -> None:
+    """Overwrite a KML with a valid document that holds no placemarks."""
+    (folder / name).write_text('<?xml version="1.0" encoding="UTF-8"?>\n'
+                               '<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>empty</name>'
+                               "</Document></kml>\n", encoding="utf-8")
+
+
+def lonlat_beyond(folder: Path, km: float) -> tuple[float, float]:
+    """A point ``km`` kilometres north of the villages' extent (in China), as lon/lat."""
+    import geopandas as gpd
+
+    villages = gpd.read_file(folder / "township.gpkg", layer="villages").to_crs(4548)
+    west, _, east, north = villages.total_bounds
+    to_lonlat = Transformer.from_crs(4548, 4490, always_xy=True)
+    lon, lat = to_lonlat.transform((west + east) / 2.0, north + km * 1000.0)
+    return float(lon), float(lat)
