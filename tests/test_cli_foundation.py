@@ -160,12 +160,12 @@ def test_no_township_in_chinese(runner, tmp_path, monkeypatch):
 
 def test_init_makes_a_working_township(runner, tmp_path, sample_dir):
     dest = tmp_path / "my-township"
-    result = run(runner, "init", dest)
+    result = run(runner, "init", "--sample", dest)
     assert result.exit_code == 0, result.stderr
     assert (dest / "township.toml").exists()
     info = run(runner, "info", "--township", dest)
     assert info.exit_code == 0
-    again = runner.invoke(main, ["init", str(dest)])
+    again = runner.invoke(main, ["init", "--sample", str(dest)])
     assert again.exit_code == 2 and "already holds" in again.stderr
 
 
