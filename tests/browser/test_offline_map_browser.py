@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,18 +22,6 @@ CJK_STACK = '"Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "SimHei", san
 
 
 @pytest.fixture(scope="module")
-def browser():
-    missing = chromium_available()
-    if missing:
-        if os.environ.get("GEO_TOWNSHIP_REQUIRE_BROWSER"):
-            pytest.fail(f"browser tests are required here but cannot run: {missing}")
-        pytest.skip(missing)
-    b = Browser()
-    yield b
-    b.close()
-
-
-@pytest.fixture(scope="module")
 def default_page(tmp_path_factory, sample_dir) -> Path:
     """`geo-township map` of the sample with no asset option (the default)."""
     from click.testing import CliRunner
@@ -43,76 +32,91 @@ def default_page(tmp_path_factory, sample_dir) -> Path:
     return out
 
 
-class Offline:
-    """A page opened with every request outside file:// (and inline data:/blob: URLs) refused."""
+PAINTED = """sel => [...document.querySelectorAll(sel)].some(c => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
+    return false; })"""
 
-    def __init__(self, browser: Browser, html: Path) -> None:
-        self.refused: list[str] = []
-        self.console: list[tuple[str, str, str]] = []  # (type, text, url of the resource)
-        self.errors: list[str] = []
-        page = self.page = browser.context.new_page()
-        page.on("console", lambda m: self.console.append((m.type, m.text, (m.location or {}).get("url", ""))))
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+def _visit(html: Path) -> dict:
+    """Open ``html`` in its own Chromium with every request outside file:// (and inline
+    data:/blob: URLs) refused, and return what the page did and drew."""
+    browser = Browser()
+    try:
+        page = browser.context.new_page()
+        seen: dict = {"refused": [], "console": [], "errors": []}
+        page.on("console", lambda m: seen["console"].append((m.type, m.text, (m.location or {}).get("url", ""))))
+        page.on("pageerror", lambda e: seen["errors"].append(str(e)))
 
         def route(r) -> None:
             url = r.request.url
             if url.startswith(("file:", "data:", "blob:")):
                 r.continue_()
             else:
-                self.refused.append(url)
+                seen["refused"].append(url)
                 r.abort()
 
         page.route("**/*", route)
         page.goto(html.resolve().as_uri())
         page.wait_for_selector("body[data-map-ready='1']", timeout=60_000, state="attached")
         page.wait_for_timeout(300)
-
-    def foreign_requests(self) -> list[str]:
-        """Refused requests other than basemap tiles (scripts, styles, fonts … would be here)."""
-        return [u for u in self.refused if not any(host in u for host in TILE_HOSTS)]
-
-    def console_errors(self) -> list[str]:
-        """Console errors, except the failed loads of the refused basemap tiles."""
-        tiles = set(self.refused) - set(self.foreign_requests())
-        return [f"{text} ({url})" for kind, text, url in self.console
-                if kind == "error" and not (text.startswith("Failed to load resource") and url in tiles)]
+        seen["leaflet"] = page.evaluate("typeof L === 'object' && L.version")
+        seen["is_map"] = page.evaluate("window.townshipMap.map instanceof L.Map")
+        seen["layers"] = page.evaluate("Object.keys(window.townshipMap.layers)")
+        seen["point_canvases"] = page.locator(".leaflet-gt-points-pane canvas").count()
+        seen["points_painted"] = page.evaluate(PAINTED, ".leaflet-gt-points-pane canvas")
+        seen["shapes_painted"] = page.evaluate(PAINTED, ".leaflet-overlay-pane canvas")
+        seen["legend"] = page.inner_text(".gt-legend-body")
+        seen["font"] = page.evaluate("getComputedStyle(document.querySelector('.leaflet-container')).fontFamily")
+        page.close()
+        return seen
+    finally:
+        browser.close()
 
 
 @pytest.fixture(scope="module")
-def offline(browser, default_page):
-    session = Offline(browser, default_page)
-    yield session
-    session.page.close()
+def offline(default_page) -> dict:
+    """What the default page did in Chromium. Chromium is driven from a thread of its own,
+    so that it never meets the other browser tests' Playwright session in this thread."""
+    missing = chromium_available()
+    if missing:
+        if os.environ.get("GEO_TOWNSHIP_REQUIRE_BROWSER"):
+            pytest.fail(f"browser tests are required here but cannot run: {missing}")
+        pytest.skip(missing)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_visit, default_page).result()
+
+
+def _foreign(seen: dict) -> list[str]:
+    """Refused requests other than basemap tiles (scripts, styles, fonts … would be here)."""
+    return [u for u in seen["refused"] if not any(host in u for host in TILE_HOSTS)]
+
+
+def _console_errors(seen: dict) -> list[str]:
+    """Console errors, except the failed loads of the refused basemap tiles."""
+    tiles = set(seen["refused"]) - set(_foreign(seen))
+    return [f"{text} ({url})" for kind, text, url in seen["console"]
+            if kind == "error" and not (text.startswith("Failed to load resource") and url in tiles)]
 
 
 def test_the_default_page_needs_no_network_but_for_tiles(offline):
-    assert offline.refused  # the basemap tiles were asked for, and refused
-    assert offline.foreign_requests() == []
-    assert offline.errors == []
-    assert offline.console_errors() == []
+    assert offline["refused"]  # the basemap tiles were asked for, and refused
+    assert _foreign(offline) == []
+    assert offline["errors"] == []
+    assert _console_errors(offline) == []
 
 
 def test_leaflet_is_inlined_and_the_map_drew_every_layer(offline, sample_dir):
     import tomllib
 
-    page = offline.page
-    assert page.evaluate("typeof L === 'object' && L.version") == "1.9.3"
-    assert page.evaluate("window.townshipMap.map instanceof L.Map")
+    assert offline["leaflet"] == "1.9.3" and offline["is_map"]
     kinds = tomllib.loads((sample_dir / "township.toml").read_text(encoding="utf-8"))["layers"]
-    keys = page.evaluate("Object.keys(window.townshipMap.layers)")
-    assert set(kinds) <= set(keys)
-    # the trees (points) and the polygons/lines are drawn on canvases that hold pixels
-    assert page.locator(".leaflet-gt-points-pane canvas").count() >= 1
-    painted = """sel => [...document.querySelectorAll(sel)].some(c => {
-        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
-        return false; })"""
-    assert page.evaluate(painted, ".leaflet-gt-points-pane canvas")
-    assert page.evaluate(painted, ".leaflet-overlay-pane canvas")
-    assert "Pine-wilt trees" in page.inner_text(".gt-legend-body")
+    assert set(kinds) <= set(offline["layers"])
+    # the trees (points) and the polygons and lines are drawn on canvases that hold pixels
+    assert offline["point_canvases"] >= 1 and offline["points_painted"] and offline["shapes_painted"]
+    assert "Pine-wilt trees" in offline["legend"]
 
 
 def test_the_page_names_a_cjk_font_stack(offline):
-    family = offline.page.evaluate("getComputedStyle(document.querySelector('.leaflet-container')).fontFamily")
-    names = [name.strip().strip("'\"") for name in family.split(",")]
+    names = [name.strip().strip("'\"") for name in offline["font"].split(",")]
     assert names == [name.strip().strip('"') for name in CJK_STACK.split(",")]
