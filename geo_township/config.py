@@ -162,25 +162,42 @@ class TownshipConfig:
         return self.name_en if (lang == "en" and self.name_en) else self.name
 
 
+START_HINT = (
+    "to start, run `geo-township init DIR`: it writes DIR/township.toml for the GIS files you already have "
+    "in DIR; or `geo-township init --sample DIR` to copy the bundled sample township into DIR and try the "
+    "tool on it; or point at an existing township with --township PATH (its folder or its township.toml)"
+)
+START_HINT_ZH = (
+    "运行 `geo-township init 文件夹`，为该文件夹中已有的 GIS 文件生成 township.toml；"
+    "或运行 `geo-township init --sample 文件夹`，把自带的示例乡镇复制到该文件夹试用；"
+    "已有乡镇文件夹时，用 --township 路径 指定它（该文件夹或其中的 township.toml）"
+)
+
+
 def find_config(path: str | Path | None = None, *, cwd: Path | None = None) -> Path:
-    """Locate township.toml: ``path`` (a file or folder), else ./township.toml, else ./layers/township.toml."""
+    """Locate township.toml: ``path`` (a file or folder), else ./township.toml, else ./layers/township.toml.
+
+    When there is none, the error says how to start (in English and, for ``--lang zh``,
+    in Chinese): ``init`` for one's own files, ``init --sample`` for the sample, or
+    ``--township``.
+    """
     cwd = cwd or Path.cwd()
     if path is not None:
         p = Path(path)
         if p.is_dir():
             p = p / CONFIG_NAME
         if not p.exists():
-            raise ConfigError("township file not found", path=p,
-                              hint="give --township a folder that holds township.toml, or the file itself; "
-                              "`geo-township init DIR` makes a new one")
+            raise ConfigError("township file not found", path=p, hint=START_HINT,
+                              message_zh=f"找不到乡镇配置文件 {CONFIG_NAME}", hint_zh=START_HINT_ZH)
         return p
     for candidate in (cwd / CONFIG_NAME, cwd / "layers" / CONFIG_NAME):
         if candidate.exists():
             return candidate
     raise ConfigError(
-        f"no {CONFIG_NAME} in {cwd} or {cwd / 'layers'}",
-        hint="run the command in a township folder, pass --township PATH, or make one with "
-        "`geo-township init my-township`",
+        f"no {CONFIG_NAME} in {cwd} or {cwd / 'layers'}: this is not a township folder",
+        hint=START_HINT,
+        message_zh=f"{cwd} 和 {cwd / 'layers'} 中都没有 {CONFIG_NAME}：这不是乡镇文件夹",
+        hint_zh=START_HINT_ZH,
     )
 
 

@@ -23,6 +23,9 @@ class TownshipError(Exception):
         The key, row, feature or field concerned (e.g. ``"row 12"``, ``"[layers.rivers] path"``).
     hint:
         How to fix it.
+    message_zh, hint_zh:
+        The message and hint in Chinese, for errors a newcomer meets first (shown by the
+        command line with ``--lang zh``; :meth:`text` falls back to English without them).
     """
 
     exit_code = 2
@@ -34,27 +37,40 @@ class TownshipError(Exception):
         path: str | Path | None = None,
         where: str | None = None,
         hint: str | None = None,
+        message_zh: str | None = None,
+        hint_zh: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.path = Path(path) if path is not None else None
         self.where = where
         self.hint = hint
+        self.message_zh = message_zh
+        self.hint_zh = hint_zh
 
     def __str__(self) -> str:
+        return self.text("en")
+
+    def text(self, lang: str = "en") -> str:
+        """The whole message (where, what, how to fix) in the language, when the error has
+        a Chinese text; otherwise in English."""
+        zh = lang == "zh" and self.message_zh is not None
+        message = self.message_zh if zh else self.message
+        hint = (self.hint_zh or self.hint) if zh else self.hint
+        sep = "：" if zh else ": "
         parts = []
         if self.path is not None:
             loc = str(self.path)
             if self.where:
                 loc += f", {self.where}"
-            parts.append(f"{loc}: {self.message}")
+            parts.append(f"{loc}{sep}{message}")
         elif self.where:
-            parts.append(f"{self.where}: {self.message}")
+            parts.append(f"{self.where}{sep}{message}")
         else:
-            parts.append(self.message)
-        if self.hint:
-            parts.append(f"Fix: {self.hint}")
-        return " ".join(parts)
+            parts.append(str(message))
+        if hint:
+            parts.append(f"解决办法：{hint}" if zh else f"Fix: {hint}")
+        return "。".join(part.rstrip("。") for part in parts) if zh else " ".join(parts)
 
 
 class ConfigError(TownshipError, ValueError):

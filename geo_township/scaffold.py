@@ -1,4 +1,5 @@
-"""Start a new township folder from the sample, ready to replace with real files."""
+"""Start a new township folder from the sample (`geo-township init --sample DIR`), to try
+the tool; for one's own files, :mod:`geo_township.propose` writes the township.toml."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def init_township(dest: str | Path) -> list[Path]:
     dest = Path(dest)
     if (dest / CONFIG_NAME).exists():
         raise UsageError(f"{dest} already holds a {CONFIG_NAME}",
-                         hint="choose a new folder; nothing was changed")
+                         hint="choose a new folder; nothing was changed",
+                         message_zh=f"{dest} 中已有 {CONFIG_NAME}", hint_zh="请选择一个新文件夹；未做任何改动")
     if dest.exists() and not dest.is_dir():
         raise UsageError(f"{dest} is a file", hint="give init the name of a new folder")
     try:

@@ -137,14 +137,35 @@ def test_no_township_found(runner, tmp_path, monkeypatch):
     assert result.exit_code == 2 and "geo-township init" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["info"], ["map", "--no-summary"], ["trees"]])
+def test_no_township_says_how_to_start(runner, tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, command)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    err = result.stderr
+    assert err.startswith("Error: no township.toml in")
+    assert "geo-township init DIR" in err and "geo-township init --sample DIR" in err and "--township PATH" in err
+
+
+def test_no_township_in_chinese(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["info", "--lang", "zh"])
+    assert result.exit_code == 2
+    err = result.stderr
+    assert err.startswith("错误：") and "中都没有 township.toml" in err and "解决办法" in err
+    assert "geo-township init 文件夹" in err and "geo-township init --sample 文件夹" in err and "--township" in err
+    missing = runner.invoke(main, ["map", "--lang", "zh", "--township", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "找不到乡镇配置文件" in missing.stderr and "init --sample" in missing.stderr
+
+
 def test_init_makes_a_working_township(runner, tmp_path, sample_dir):
     dest = tmp_path / "my-township"
-    result = run(runner, "init", dest)
+    result = run(runner, "init", "--sample", dest)
     assert result.exit_code == 0, result.stderr
     assert (dest / "township.toml").exists()
     info = run(runner, "info", "--township", dest)
     assert info.exit_code == 0
-    again = runner.invoke(main, ["init", str(dest)])
+    again = runner.invoke(main, ["init", "--sample", str(dest)])
     assert again.exit_code == 2 and "already holds" in again.stderr
 
 

@@ -53,6 +53,27 @@ def test_offline_map(runner, township_dir, tmp_path):
     assert "<script src=" not in out.read_text(encoding="utf-8")
 
 
+def _asset_urls(page: str) -> list[str]:
+    """The src/href of every script and stylesheet tag of a page."""
+    import re
+
+    return re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"', page)
+
+
+def test_the_default_map_inlines_leaflet_and_cdn_links_it(runner, township_dir, tmp_path):
+    default, cdn = tmp_path / "default.html", tmp_path / "cdn.html"
+    for out, extra in ((default, []), (cdn, ["--cdn"])):
+        result = runner.invoke(main, ["map", "--township", str(township_dir), "-o", str(out), "--no-summary", *extra])
+        assert result.exit_code == 0, result.stderr
+    page = default.read_text(encoding="utf-8")
+    assert not [u for u in _asset_urls(page) if u.startswith(("http:", "https:", "//"))]
+    assert "Leaflet 1.9.3" in page  # inlined
+    assert '"Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "SimHei", sans-serif' in page
+    linked = [u for u in _asset_urls(cdn.read_text(encoding="utf-8")) if u.startswith("https://")]
+    assert sorted(linked) == sorted(u for u in linked if "leaflet" in u) and len(linked) == 2
+    assert cdn.stat().st_size < default.stat().st_size - 100_000
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--indicator", "bogus"], "bogus"),
     (["--basemap", "tianditu_vector"], "Tianditu key"),

@@ -56,7 +56,9 @@ class TownshipGroup(click.Group):
             return super().invoke(ctx)
         except TownshipError as exc:
             _show_traceback(ctx)
-            click.echo(f"Error: {exc}", err=True)
+            lang = ctx.find_root().ensure_object(dict).get("lang", "en")
+            zh = lang == "zh" and exc.message_zh is not None
+            click.echo(f"错误：{exc.text('zh')}" if zh else f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise

@@ -49,8 +49,15 @@ quiet_option = click.option("-q", "--quiet", count=True, expose_value=False, cal
 township_option = click.option(
     "--township", "township_path", type=click.Path(path_type=Path), default=None, envvar="GEO_TOWNSHIP",
     help="Township folder or its township.toml (default: ./township.toml, then ./layers/township.toml).")
+def _remember_lang(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Keep the language where the error boundary (geo_township.cli) finds it."""
+    ctx.find_root().ensure_object(dict)["lang"] = value
+    return value
+
+
 lang_option = click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
-                           envvar="GEO_TOWNSHIP_LANG", help="Language of headings, labels and values.")
+                           envvar="GEO_TOWNSHIP_LANG", callback=_remember_lang,
+                           help="Language of headings, labels and values.")
 
 
 zone_m_option = click.option(

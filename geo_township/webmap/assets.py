@@ -1,6 +1,8 @@
-"""The page's JavaScript and CSS: Leaflet from a CDN, or (``offline=True``) inlined from
-the installed XStatic-Leaflet package so the page needs no internet except for basemap
-tiles; and this package's own script and style, always inlined.
+"""The page's JavaScript and CSS: Leaflet inlined (``offline=True``, what
+``geo-township map`` writes unless given ``--cdn``) from the XStatic-Leaflet package, a
+dependency of this one, so the page needs no internet except for basemap tiles; or
+linked to a CDN for a smaller page. This package's own script and style are always
+inlined.
 
 Only Leaflet is needed: the controls (legend, search, measuring, coordinates, mini-map,
 full screen) and the canvas point layers are this package's own code in ``static/``, so
@@ -21,7 +23,8 @@ from geo_township.errors import UsageError
 LEAFLET_VERSION = "1.9.3"
 CDN_JS = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.js"
 CDN_CSS = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.css"
-OFFLINE_HINT = 'install the offline extra: pip install "geo-township[offline]" (it provides XStatic-Leaflet)'
+OFFLINE_HINT = ("reinstall geo-township (pip install geo-township): XStatic-Leaflet is one of its dependencies; "
+                "or write a page that loads Leaflet from the web (geo-township map --cdn)")
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ def _xstatic_leaflet() -> Path:
     try:
         from xstatic.pkg import leaflet
     except ImportError:
-        raise UsageError("--offline needs the XStatic-Leaflet package, which is not installed",
+        raise UsageError("a map that works offline needs the XStatic-Leaflet package, which is not installed",
                          hint=OFFLINE_HINT) from None
     return Path(leaflet.BASE_DIR)
 

@@ -29,9 +29,9 @@ from geo_township.webmap.indicators import INDICATORS, SCHEMES
               help="Draw this raster of the township's [rasters] (repeat for several).")
 @click.option("--raster-opacity", type=click.FloatRange(0.0, 1.0), default=None, metavar="0-1",
               help="Opacity of the rasters drawn with --raster (default 0.7).")
-@click.option("--offline", is_flag=True,
-              help="Inline Leaflet into the page so it needs no internet except for basemap tiles "
-              '(needs: pip install "geo-township[offline]").')
+@click.option("--offline/--cdn", "offline", default=True,
+              help="--offline (the default): Leaflet is inlined into the page, which then needs no internet "
+              "except for basemap tiles. --cdn: a smaller page that loads Leaflet from the web (jsDelivr).")
 @click.option("--open", "open_page", is_flag=True, help="Open the page in the web browser when written.")
 @click.option("--no-summary", is_flag=True, help="Do not print the key statistics.")
 @common_options
