@@ -188,7 +188,6 @@ def test_a_kml_without_placemarks_is_called_empty(tmp_path):
         load_township(folder).layer("sand_sites")
 
 
-@pytest.mark.xfail(strict=True, reason="cli/commands/map.py does not yet print WrittenMap.failed_layers and exit 1")
 def test_map_exits_1_and_names_a_layer_it_could_not_read(tmp_path):
     folder = copy_sample(tmp_path)
     empty_file(folder, "sand_sites.kml")

@@ -38,6 +38,7 @@ from geo_township.webmap.indicators import INDICATORS, SCHEMES
 def command(output, indicator, scheme, classes, basemaps, tianditu_key, rasters, raster_opacity, offline, open_page,
             no_summary, township_path, lang):
     """Write the interactive map of every layer (maps/township.html) and print the key statistics."""
+    from geo_township.cli.exitcodes import EXIT_FINDINGS
     from geo_township.cli.render import render
     from geo_township.layers import load_township
     from geo_township.webmap import map_summary, write_map
@@ -48,10 +49,15 @@ def command(output, indicator, scheme, classes, basemaps, tianditu_key, rasters,
                         raster_opacity=raster_opacity, offline=offline)
     for warning in written.warnings:
         click.echo(f"Warning: {warning}", err=True)
+    for failure in written.failed_layers:
+        click.echo(("警告：" if lang == "zh" else "Warning: ") + failure.text(lang), err=True)
     if not no_summary:
-        render(map_summary(township), fmt="table", output=None, lang=lang)
+        render(map_summary(township, without=[f.kind for f in written.failed_layers]), fmt="table", output=None,
+               lang=lang)
     size = f"{written.bytes / 1e6:.1f} MB" if written.bytes >= 1e5 else f"{written.bytes / 1e3:.0f} kB"
     click.echo(f"地图已写入 {written.path}（{size}，{written.seconds:.1f} 秒）" if lang == "zh"
                 else f"Map written to {written.path} ({size}, {written.seconds:.1f} s)")
     if open_page:
         click.launch(str(written.path.resolve()))
+    if written.failed_layers:
+        click.get_current_context().exit(EXIT_FINDINGS)  # the page lacks a layer: say so to scripts
