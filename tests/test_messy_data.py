@@ -179,8 +179,6 @@ def test_an_emptied_sand_sites_kml_leaves_the_rest_of_the_map(tmp_path):
     assert "sand_sites" not in model.keys and {"villages", "infected_trees", "rivers"} <= set(model.keys)
 
 
-@pytest.mark.xfail(strict=True, reason="io/read.py: pyogrio's Arrow reader raises IndexError on a KML layer "
-                   "without placemarks, so the message says 'index 0 is out of bounds' instead of 'empty'")
 def test_a_kml_without_placemarks_is_called_empty(tmp_path):
     folder = copy_sample(tmp_path)
     empty_kml(folder, "sand_sites.kml")

@@ -168,7 +168,7 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
         chosen = (filled or present)[:1] or [None]
         layer = chosen[0]
     elif suffix in (".kml", ".kmz"):
-        chosen = list(layers) or [None]
+        chosen = list(layers)  # none: a document without placemarks, read as an empty layer
     elif len(layers) > 1:
         raise LayerReadError(
             f"the file holds {len(layers)} layers and township.toml does not say which to use", path=path,
@@ -179,6 +179,8 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
 
     frames = []
     for name in chosen:
+        if suffix in (".kml", ".kmz") and _feature_count(source, name) == 0:
+            continue  # a folder or document without placemarks (the Arrow reader fails on it)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -208,6 +210,16 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
     if suffix == ".gpx":
         gdf = _gpx_dates(path, gdf, layer)
     return RawLayer(gdf, path, layer, encoding, notes)
+
+
+def _feature_count(source: Path, layer: str | None) -> int | None:
+    """How many features GDAL counts in a layer, or None when it cannot tell."""
+    import pyogrio
+
+    try:
+        return int(pyogrio.read_info(source, layer=layer)["features"])
+    except Exception:  # noqa: BLE001 - the read that follows reports any real failure
+        return None
 
 
 def _declared_encoding(path: Path) -> str:
