@@ -42,7 +42,7 @@ import shapely
 
 from geo_township.config import RasterSpec
 from geo_township.errors import LayerReadError, UsageError
-from geo_township.kinds import PINE_SPECIES, SPECIES, TOTAL_LABEL
+from geo_township.labels import TOTAL_LABEL
 from geo_township.measure import Method, area_m2
 from geo_township.overlay import Overlay
 from geo_township.raster import (
@@ -60,6 +60,7 @@ from geo_township.raster import (
     window_transform,
 )
 from geo_township.results import Finding, Result, localise
+from geo_township.vocabulary import PINE_SPECIES, SPECIES
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo_township.layers import Township

@@ -18,11 +18,11 @@ import shapely
 
 from geo_township.crs import gcj02_to_wgs84
 from geo_township.errors import TownshipError
-from geo_township.kinds import TREE_STATUS
 from geo_township.layers import Layer, Township
 from geo_township.leftout import left_out_findings
 from geo_township.measure import area_m2
 from geo_township.results import Finding, Result
+from geo_township.vocabulary import TREE_STATUS
 
 # Date fields that must come in this order within a feature, per kind.
 DATE_ORDER = {

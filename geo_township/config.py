@@ -18,7 +18,8 @@ from typing import Any
 from pyproj import CRS
 
 from geo_township.errors import ConfigError
-from geo_township.kinds import KINDS, VOCABULARIES
+from geo_township.kinds import KINDS
+from geo_township.vocabulary import VOCABULARIES
 
 CONFIG_NAME = "township.toml"
 

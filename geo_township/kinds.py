@@ -14,35 +14,6 @@ from dataclasses import dataclass, field
 from geo_township.labels import derived_label, has_cjk
 from geo_township.vocabulary import LAYER_KIND, normalise_name
 
-# isort: split
-# moved; importers are being switched over
-from geo_township.labels import (  # noqa: F401
-    COLUMN_LABELS,
-    TABLE_LABELS,
-    TOTAL_LABEL,
-    UNASSIGNED_LABEL,
-    table_label,
-)
-from geo_township.vocabulary import (  # noqa: F401
-    AUDIT_CHECK,
-    CHECK_NAME,
-    CHIEF_LEVEL,
-    LAND_COVER,
-    LAND_TYPE,
-    ORIGIN,
-    OVERDUE_STATE,
-    PINE_SPECIES,
-    SAND_KIND,
-    SAND_STATUS,
-    SAND_ZONE,
-    SPECIES,
-    TRANSFER_USE,
-    TREE_STATUS,
-    VOCABULARIES,
-    Term,
-    Vocabulary,
-)
-
 # --------------------------------------------------------------------------- fields and kinds
 
 

@@ -23,7 +23,7 @@ from geo_township.config import LayerSpec, TownshipConfig
 from geo_township.crs import RowFit, clear_majority, fit_rows
 from geo_township.errors import CRSError, FieldError, GeometryError, LayerReadError
 from geo_township.io.read import RawLayer, read_vector
-from geo_township.kinds import KINDS, VOCABULARIES, Kind, match_fields
+from geo_township.kinds import KINDS, Kind, match_fields
 from geo_township.leftout import COLUMNS as LEFT_OUT_COLUMNS
 from geo_township.leftout import (
     coordinate_groups,
@@ -33,6 +33,7 @@ from geo_township.leftout import (
     summary_lines,
 )
 from geo_township.values import to_codes, to_date, to_number, to_text
+from geo_township.vocabulary import VOCABULARIES
 
 log = logging.getLogger(__name__)
 

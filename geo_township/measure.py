@@ -29,7 +29,7 @@ from pyproj import CRS, Geod
 
 from geo_township.crs import CGCS2000_A, CGCS2000_RF, equal_area_crs, working_crs_for
 from geo_township.errors import CRSError, UsageError
-from geo_township.kinds import TOTAL_LABEL, UNASSIGNED_LABEL
+from geo_township.labels import TOTAL_LABEL, UNASSIGNED_LABEL
 from geo_township.units import area_unit, from_m, from_m2
 
 Method = Literal["ellipsoidal", "planar"]

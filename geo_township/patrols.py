@@ -22,11 +22,13 @@ import pandas as pd
 import shapely
 
 from geo_township.errors import UsageError
-from geo_township.kinds import KINDS, UNASSIGNED_LABEL, normalise_name
+from geo_township.kinds import KINDS
+from geo_township.labels import UNASSIGNED_LABEL
 from geo_township.layers import feature_ids
 from geo_township.measure import Method, length_m
 from geo_township.results import Finding
 from geo_township.units import from_m
+from geo_township.vocabulary import normalise_name
 from geo_township.zones import QUAD_SEGS, is_polygon, reach_attributes, reach_keys
 
 

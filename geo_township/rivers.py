@@ -31,7 +31,8 @@ import pandas as pd
 import shapely
 
 from geo_township.errors import UsageError
-from geo_township.kinds import KINDS, TOTAL_LABEL, UNASSIGNED_LABEL
+from geo_township.kinds import KINDS
+from geo_township.labels import TOTAL_LABEL, UNASSIGNED_LABEL
 from geo_township.layers import Township, feature_ids
 from geo_township.locate import fill_villages
 from geo_township.measure import Method, area, length_m

@@ -26,12 +26,14 @@ import pandas as pd
 import shapely
 
 from geo_township.errors import FieldError
-from geo_township.kinds import KINDS, SAND_STATUS, SAND_ZONE, TOTAL_LABEL, UNASSIGNED_LABEL
+from geo_township.kinds import KINDS
+from geo_township.labels import TOTAL_LABEL, UNASSIGNED_LABEL
 from geo_township.layers import Township, feature_ids
 from geo_township.locate import fill_villages, inside_points
 from geo_township.measure import Method
 from geo_township.overlay import Category, Overlay
 from geo_township.results import Finding, Result
+from geo_township.vocabulary import SAND_STATUS, SAND_ZONE
 from geo_township.zones import management_zones, reach_attributes, reach_lines
 
 ACTIVE = ("licensed", "illegal")

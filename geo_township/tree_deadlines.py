@@ -252,7 +252,7 @@ def write_tree_list(result: Result, path: Any, *, lang: str = "en") -> None:
 def _kml_frame(gdf: gpd.GeoDataFrame, lang: str) -> gpd.GeoDataFrame:
     """The list in EPSG:4326 with a placemark ``name`` (the tree id) and ``description``
     (state, village, plot, find date, days overdue) in ``lang``, dates as text."""
-    from geo_township.kinds import VOCABULARIES
+    from geo_township.vocabulary import VOCABULARIES
 
     out = gdf.to_crs(4326)
     state = VOCABULARIES["overdue_state"]

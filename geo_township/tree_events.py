@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from geo_township.errors import UsageError
-from geo_township.kinds import TREE_STATUS
+from geo_township.vocabulary import TREE_STATUS
 
 if TYPE_CHECKING:
     from geo_township.layers import Township

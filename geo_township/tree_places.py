@@ -16,7 +16,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-from geo_township.kinds import TOTAL_LABEL
+from geo_township.labels import TOTAL_LABEL
 from geo_township.layers import Township
 from geo_township.locate import Located, blank_to_none, locate, village_order
 from geo_township.results import OUTSIDE_LABEL, Finding

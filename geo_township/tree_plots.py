@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_township.kinds import PINE_SPECIES
 from geo_township.layers import Township
 from geo_township.measure import area
 from geo_township.tree_places import OUTSIDE, TOTAL, village_listing
+from geo_township.vocabulary import PINE_SPECIES
 
 
 def plot_table(township: Township) -> pd.DataFrame | None:

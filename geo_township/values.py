@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from geo_township.kinds import Vocabulary, normalise_name
+from geo_township.vocabulary import Vocabulary, normalise_name
 
 _DATE_YMD = r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$"
 _DATE_COMPACT = r"^\s*(\d{4})(\d{2})(\d{2})\s*$"

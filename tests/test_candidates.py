@@ -16,8 +16,8 @@ from rasterio.transform import from_origin
 
 from geo_township.candidates import candidate_overlays, find_candidates, save_candidates
 from geo_township.errors import LayerReadError, UsageError
-from geo_township.kinds import PINE_SPECIES
 from geo_township.layers import load_township
+from geo_township.vocabulary import PINE_SPECIES
 
 TO_GK = Transformer.from_crs(4490, 4548, always_xy=True)
 GEOD = Geod(ellps="GRS80")

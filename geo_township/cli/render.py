@@ -21,7 +21,7 @@ from geo_township.io.write import (
     write_json,
     write_xlsx,
 )
-from geo_township.kinds import table_label
+from geo_township.labels import table_label
 from geo_township.results import Result, localise
 
 SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".xlsx": "xlsx", ".txt": "table"}

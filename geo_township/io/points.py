@@ -27,7 +27,7 @@ import pandas as pd
 
 from geo_township.crs import CHINA_LAT, CHINA_LON
 from geo_township.errors import LayerReadError
-from geo_township.kinds import normalise_name
+from geo_township.vocabulary import normalise_name
 
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}

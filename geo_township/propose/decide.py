@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from geo_township.kinds import KINDS, Kind, match_fields, normalise_name
+from geo_township.kinds import KINDS, Kind, match_fields
 from geo_township.propose.scan import Source, Words
+from geo_township.vocabulary import normalise_name
 
 #: The least score for a source to be given a kind at all.
 MIN_SCORE = 1.0

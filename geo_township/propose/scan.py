@@ -14,19 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from geo_township.io.read import (
-    EAST_NAMES,
-    GDAL_SUFFIXES,
-    KML_HOUSEKEEPING,
-    LAT_NAMES,
-    LON_NAMES,
-    NORTH_NAMES,
-    PARQUET_SUFFIXES,
-    TABLE_SUFFIXES,
-    WKT_NAMES,
-    detect_dbf_encoding,
-)
-from geo_township.kinds import normalise_name
+from geo_township.io.points import EAST_NAMES, LAT_NAMES, LON_NAMES, NORTH_NAMES, TABLE_SUFFIXES, WKT_NAMES
+from geo_township.io.read import GDAL_SUFFIXES, KML_HOUSEKEEPING, PARQUET_SUFFIXES, detect_dbf_encoding
+from geo_township.vocabulary import normalise_name
 
 RASTER_SUFFIXES = {".tif", ".tiff"}
 #: How deep below the folder files are looked for (the folder itself is depth 0).

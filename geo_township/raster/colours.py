@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from geo_township.config import RasterSpec
-from geo_township.kinds import LAND_COVER
 from geo_township.raster.source import RasterInfo, opened, read_masked
 from geo_township.raster.tables import class_columns
+from geo_township.vocabulary import LAND_COVER
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo_township.layers import Township

@@ -17,7 +17,7 @@ from pyproj import CRS
 
 from geo_township.config import RasterSpec
 from geo_township.errors import UsageError
-from geo_township.kinds import LAND_COVER, TOTAL_LABEL, normalise_name
+from geo_township.labels import TOTAL_LABEL
 from geo_township.raster.exact import (
     STATS,
     DatasetSource,
@@ -28,6 +28,7 @@ from geo_township.raster.exact import (
     to_pixels,
 )
 from geo_township.raster.source import RasterInfo, gdal_env, open_raster, raster_info
+from geo_township.vocabulary import LAND_COVER, normalise_name
 
 _COLUMN = {"count": "pixels", "mean": "mean", "min": "min", "max": "max", "sum": "sum", "std": "std",
            "median": "median"}

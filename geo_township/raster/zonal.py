@@ -22,7 +22,8 @@ from pyproj import CRS
 
 from geo_township.config import RasterSpec
 from geo_township.errors import UsageError
-from geo_township.kinds import LAND_COVER, TOTAL_LABEL, column_label
+from geo_township.kinds import column_label
+from geo_township.labels import TOTAL_LABEL
 from geo_township.locate import order_rows_by_village
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_m2
 from geo_township.raster.exact import STATS, percentile_column
@@ -33,6 +34,7 @@ from geo_township.raster.source import RasterInfo, raster_spec
 from geo_township.raster.tables import class_table, stats_table, total_quantiles
 from geo_township.results import Finding, Result, localise
 from geo_township.units import Unit, area_unit, from_m2
+from geo_township.vocabulary import LAND_COVER
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo_township.layers import Township

@@ -18,7 +18,7 @@ import pandas as pd
 
 from geo_township.config import PARAMETERS, validate_parameter
 from geo_township.errors import UsageError
-from geo_township.kinds import AUDIT_CHECK, KINDS, TRANSFER_USE
+from geo_township.kinds import KINDS
 from geo_township.layers import Township
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area
 from geo_township.overlay import Category, Overlay
@@ -35,6 +35,7 @@ from geo_township.transfers.land_checks import (
 )
 from geo_township.transfers.records import absent_field, check_bad_cells, check_records
 from geo_township.transfers.totals import parcels_layer, totals_tables
+from geo_township.vocabulary import AUDIT_CHECK, TRANSFER_USE
 from geo_township.zones import management_zones
 
 log = logging.getLogger(__name__)

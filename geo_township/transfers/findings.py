@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import geopandas as gpd
 import pandas as pd
 
-from geo_township.kinds import TRANSFER_USE
 from geo_township.results import Finding
+from geo_township.vocabulary import TRANSFER_USE
 
 LAYER = "land_transfers"
 """The layer the audit reads."""

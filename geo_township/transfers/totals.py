@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_township.kinds import TOTAL_LABEL
+from geo_township.labels import TOTAL_LABEL
 from geo_township.measure import Method, area, group_labels
 from geo_township.overlaps import covered, intersection_pairs
 from geo_township.transfers.findings import CHECKS, SEVERITY_ORDER, Collector, join_unique

@@ -53,7 +53,8 @@ writes layer and history atomically, :mod:`~geo_township.treeimport.importer` ru
 import and shows one tree's history.
 """
 
-from geo_township.treeimport.fields import DATE_FIELDS, EVENT_ORDER, KIND, STATUS_RANK
+from geo_township.tree_events import STATUS_RANK
+from geo_township.treeimport.fields import DATE_FIELDS, EVENT_ORDER, KIND
 from geo_township.treeimport.history import (
     HISTORY_COLUMNS,
     history_path,

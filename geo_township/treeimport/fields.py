@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from geo_township.kinds import KINDS, Kind
-from geo_township.tree_events import STATUS_RANK
 
 KIND: Kind = KINDS["infected_trees"]
 DATE_FIELDS = tuple(f.name for f in KIND.fields if f.dtype == "date")

@@ -13,7 +13,6 @@ from typing import Any
 import pandas as pd
 
 from geo_township.errors import FieldError, UsageError
-from geo_township.kinds import TREE_STATUS
 from geo_township.layers import Township
 from geo_township.results import Result
 from geo_township.treeimport.fields import EVENT_ORDER
@@ -34,6 +33,7 @@ from geo_township.treeimport.layerfile import (
 )
 from geo_township.treeimport.merge import plan_merge
 from geo_township.treeimport.survey import check_locations, read_survey
+from geo_township.vocabulary import TREE_STATUS
 
 ACTIONS = ("added", "advanced", "updated", "refused", "unchanged", "skipped")
 """The rows of an import's summary table, in order (``regressed`` is added when it occurs)."""

@@ -16,12 +16,13 @@ import pandas as pd
 from geo_township.crs import CGCS2000
 from geo_township.errors import LayerReadError, UsageError
 from geo_township.io.points import decode_text, locate_coordinates, text_separator
-from geo_township.kinds import TREE_STATUS, match_fields
+from geo_township.kinds import match_fields
 from geo_township.layers import Layer, Township
 from geo_township.treeimport.fields import DATE_FIELDS, KIND, plain_text
 from geo_township.treeimport.merge import Change
 from geo_township.treeimport.survey import Survey
 from geo_township.values import to_codes, to_date, to_text
+from geo_township.vocabulary import TREE_STATUS
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 VECTOR_SUFFIXES = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf",

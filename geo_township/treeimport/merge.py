@@ -12,8 +12,8 @@ import pandas as pd
 
 from geo_township.errors import FieldError
 from geo_township.results import Finding
-from geo_township.tree_events import STAGE_DATES, STAGES
-from geo_township.treeimport.fields import EVENT_ORDER, KIND, STATUS_RANK, plain_text
+from geo_township.tree_events import STAGE_DATES, STAGES, STATUS_RANK
+from geo_township.treeimport.fields import EVENT_ORDER, KIND, plain_text
 from geo_township.treeimport.survey import Survey
 
 MAX_LISTED = 10

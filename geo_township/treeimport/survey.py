@@ -17,11 +17,12 @@ from geo_township.crs import CGCS2000, gcj02_to_wgs84, in_china, infer_crs, pars
 from geo_township.errors import CRSError, FieldError, LayerReadError, UsageError
 from geo_township.io.points import TABLE_SUFFIXES, read_point_table
 from geo_township.io.read import KML_HOUSEKEEPING, read_vector
-from geo_township.kinds import TREE_STATUS, match_fields, normalise_name
+from geo_township.kinds import match_fields
 from geo_township.layers import Township
 from geo_township.results import Finding
 from geo_township.treeimport.fields import KIND
 from geo_township.values import to_codes, to_date, to_text
+from geo_township.vocabulary import TREE_STATUS, normalise_name
 
 CRS_HINT = ("give the survey's coordinate system: geo-township import FILE --crs EPSG:4548 (CGCS2000 "
             "Gauss–Krüger 3-degree zone CM 117°E; EPSG:4534 + (CM − 75) / 3 for other central meridians, "

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from geo_township.errors import UsageError
-from geo_township.kinds import PINE_SPECIES
+from geo_township.vocabulary import PINE_SPECIES
 
 if TYPE_CHECKING:  # imported in the functions, so the command line's --help stays fast
     import geopandas as gpd

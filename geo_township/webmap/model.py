@@ -27,9 +27,10 @@ import shapely
 
 from geo_township.crs import wgs84_to_gcj02
 from geo_township.errors import UsageError
-from geo_township.kinds import KINDS, VOCABULARIES, Vocabulary, column_label
+from geo_township.kinds import KINDS, column_label
 from geo_township.layers import LayerFailure, Township
 from geo_township.overlay import SYMBOLS, Category, Overlay, RasterOverlay
+from geo_township.vocabulary import VOCABULARIES, Vocabulary
 from geo_township.webmap import encode
 from geo_township.webmap.basemaps import Basemap, choose_basemaps
 from geo_township.webmap.indicators import SCHEME_NAMES, classify, indicator, per_village

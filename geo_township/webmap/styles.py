@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_township.kinds import KINDS, VOCABULARIES
+from geo_township.kinds import KINDS
 from geo_township.layers import Township
 from geo_township.measure import Method, area, length
 from geo_township.overlay import Category, Overlay
+from geo_township.vocabulary import VOCABULARIES
 
 log = logging.getLogger(__name__)
 

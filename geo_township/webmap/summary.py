@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geo_township.kinds import TOTAL_LABEL
+from geo_township.labels import TOTAL_LABEL
 from geo_township.layers import Township
 from geo_township.locate import village_order
 from geo_township.measure import METHOD_NOTES
