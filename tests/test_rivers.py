@@ -15,6 +15,7 @@ from pyproj import Geod
 from shapely.geometry import LineString, box
 
 from geo_township.errors import CRSError, FieldError, UsageError
+from geo_township.io.write import write_features
 from geo_township.layers import load_township
 from geo_township.patrols import match_chiefs, patrol_coverage
 from geo_township.rivers import (
@@ -22,7 +23,6 @@ from geo_township.rivers import (
     river_lengths,
     river_overlays,
     river_report,
-    write_layers,
 )
 from geo_township.units import M2_PER_MU
 from geo_township.zones import management_zones, reach_keys
@@ -419,18 +419,18 @@ def test_overlays_empty_without_rivers(tiny_township):
     assert river_overlays(load_township(tiny_township)) == []
 
 
-def test_write_layers_is_a_geopackage_qgis_opens(township, tmp_path):
+def test_river_features_make_a_geopackage_qgis_opens(township, tmp_path):
     import pyogrio
 
     result = river_report(township)
     path = tmp_path / "rivers.gpkg"
-    written = write_layers(result.features, path)
+    written = write_features(result.features, path)
     names = [n for n, _ in pyogrio.list_layers(path)]
     assert names == written and "zones" in names
     zones = gpd.read_file(path, layer="zones")
     assert zones.crs.to_epsg() == 4548 and sorted(zones["reach"]) == ["R1", "R2", "R3"]
     with pytest.raises(UsageError):
-        write_layers(result.features, tmp_path / "x.shp")
+        write_features(result.features, tmp_path / "x.shp")
 
 
 
