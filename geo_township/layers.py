@@ -171,14 +171,19 @@ class Township:
         """Warn (on the command line: stderr) about what loading changed, once per layer."""
         name = layer.path.name
         if layer.repaired:
+            rows = list_rows(layer.repaired)
             log.warning("%s: %d invalid geometr%s repaired in memory for this run (the file is unchanged; "
                         "`geo-township check` lists them): %s", name, len(layer.repaired),
-                        "y" if len(layer.repaired) == 1 else "ies", list_rows(layer.repaired))
+                        "y" if len(layer.repaired) == 1 else "ies", rows,
+                        extra={"zh": f"{name}：{len(layer.repaired)} 个无效图形已在本次运行中于内存里修复"
+                                     f"（文件未改动；`geo-township check` 列出它们）：{rows}"})
         if layer.dropped is not None and len(layer.dropped):
             log.warning("%s: %d feature(s) without geometry left out of every count (`geo-township check` "
-                        "lists them)", name, len(layer.dropped))
-        for line in layer.left_out_notes("en"):
-            log.warning("%s", line)
+                        "lists them)", name, len(layer.dropped),
+                        extra={"zh": f"{name}：{len(layer.dropped)} 个没有图形的要素未计入任何统计"
+                                     "（`geo-township check` 列出它们）"})
+        for en, zh in zip(layer.left_out_notes("en"), layer.left_out_notes("zh"), strict=True):
+            log.warning("%s", en, extra={"zh": zh})
 
     # ------------------------------------------------------------------ the township's extent
 

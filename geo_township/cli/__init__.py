@@ -106,12 +106,22 @@ def main(ctx: click.Context) -> None:
         logger.setLevel(logging.WARNING)
 
 
+_LEVELS_ZH = {"WARNING": "警告", "ERROR": "错误", "INFO": "提示", "DEBUG": "调试", "CRITICAL": "严重错误"}
+
+
 class _EchoHandler(logging.Handler):
     """The library's log records on stderr ('Warning: …'), through click so that they go
-    to whatever stderr is at the time (a terminal, a pipe, a test runner)."""
+    to whatever stderr is at the time (a terminal, a pipe, a test runner). A record that
+    carries a Chinese twin (``extra={"zh": …}``) is shown in Chinese under ``--lang zh``."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
+            ctx = click.get_current_context(silent=True)
+            lang = (ctx.find_root().obj or {}).get("lang", "en") if ctx is not None else "en"
+            zh = getattr(record, "zh", None)
+            if lang == "zh" and zh:
+                click.echo(f"{_LEVELS_ZH.get(record.levelname, record.levelname)}：{zh}", err=True)
+                return
             click.echo(f"{record.levelname.capitalize()}: {record.getMessage()}", err=True)
         except Exception:  # noqa: BLE001 - logging must never break the command
             self.handleError(record)
