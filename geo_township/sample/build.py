@@ -13,7 +13,9 @@ import shapely
 from shapely.ops import substring
 
 from . import names
-from ._geom import (
+from .fields import valley_fields
+from .forest import PINES, forest_plot_geometries, number_plots, plot_attributes
+from .geometry import (
     GEO_EPSG,
     WORK_EPSG,
     ZONE39_EPSG,
@@ -22,13 +24,11 @@ from ._geom import (
     geoms_to_zone39,
     lonlat_to_xy,
 )
-from .fields import valley_fields
-from .forest import PINES, forest_plot_geometries, number_plots, plot_attributes
 from .rasters import plan_rasters
 from .riparian import riparian
 from .river_work import river_work
 from .sand import sand_sites
-from .terrain import DEFAULT_SEED, Landscape, _rng, landscape
+from .terrain import DEFAULT_SEED, Landscape, landscape, rng_stream
 from .transfers import plan_transfers
 from .trees import infected_trees
 
@@ -109,8 +109,8 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
     )
 
     # ---- forest plots ---------------------------------------------------------------------
-    plots = forest_plot_geometries(land, _rng(seed, 5))
-    attrs = plot_attributes(plots, land, _rng(seed, 7))
+    plots = forest_plot_geometries(land, rng_stream(seed, 5))
+    attrs = plot_attributes(plots, land, rng_stream(seed, 7))
     numbers = number_plots(plots, len(names.VILLAGES))
     pv = np.array([p.village for p in plots])
     order = np.lexsort((numbers["subcompartment"], numbers["compartment"], pv))
@@ -145,9 +145,9 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
     log.info("forest plots: %d (%.1f s)", len(forest), time.perf_counter() - t0)
 
     # ---- farmland fields, transfers, basic farmland ----------------------------------------
-    fields = valley_fields(land, _rng(seed, 6))
-    plan = plan_transfers(land, fields, plots, attrs["species"], _rng(seed, 8))
-    transfers, tfaults = _transfer_table(plan, land, vnames, _rng(seed, 12))
+    fields = valley_fields(land, rng_stream(seed, 6))
+    plan = plan_transfers(land, fields, plots, attrs["species"], rng_stream(seed, 8))
+    transfers, tfaults = _transfer_table(plan, land, vnames, rng_stream(seed, 12))
     bf_sorted = sorted(plan.basic_farmland, key=lambda t: (t[1], -t[0].centroid.y, t[0].centroid.x))
     basic = gpd.GeoDataFrame(
         {
@@ -174,13 +174,13 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
 
     # ---- infected trees --------------------------------------------------------------------
     tr = infected_trees(
-        land.township, land.valley, plot_geoms, attrs["species"], codes, vnames[pv], _rng(seed, 9)
+        land.township, land.valley, plot_geoms, attrs["species"], codes, vnames[pv], rng_stream(seed, 9)
     )
     log.info("infected trees: %d (%.1f s)", len(tr.table), time.perf_counter() - t0)
 
     # ---- rivers and sand sites ---------------------------------------------------------------
-    rivers = _rivers(land, _rng(seed, 11))
-    sites = sand_sites(land, _rng(seed, 10))
+    rivers = _rivers(land, rng_stream(seed, 11))
+    sites = sand_sites(land, rng_stream(seed, 10))
     sand = gpd.GeoDataFrame(
         [
             {k: s[k] for k in ("Name", "编号", "类型", "状态", "关停日期", "geometry")}

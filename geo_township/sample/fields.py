@@ -15,8 +15,10 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, Polygon
 
-from ._geom import M2_PER_MU, line_normals, polygonize, smooth_field, warp
-from .terrain import Landscape, _valley_polygon
+from geo_township.units import M2_PER_MU
+
+from .geometry import line_normals, polygonize, smooth_field, warp
+from .terrain import Landscape, valley_polygon
 
 #: Fields keep this far outside a river's management zone (zone width + margin from the centre
 #: line); the brief asks for at least zone + 10 m.
@@ -52,7 +54,7 @@ def valley_fields(land: Landscape, rng: np.random.Generator) -> list[Field]:
         hw = r.half_width[::2]
         nrm = line_normals(dense, smooth=11)
         s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(dense, axis=0).T))])
-        own_valley = _valley_polygon(r.dense, r.half_width + 30.0)
+        own_valley = valley_polygon(r.dense, r.half_width + 30.0)
         z0 = r.spec.zone_m + ZONE_MARGIN
         # lines along the valley at irregular distances from the bank
         steps = []

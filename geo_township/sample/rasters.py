@@ -29,8 +29,8 @@ import numpy as np
 import pyproj
 import shapely
 
-from ._geom import GEO_EPSG, WORK_EPSG, lonlat_to_xy
-from .terrain import Landscape, _rng, elevation, landscape
+from .geometry import GEO_EPSG, WORK_EPSG, lonlat_to_xy
+from .terrain import Landscape, elevation, landscape, rng_stream
 
 RES_M = 20.0
 RES_DEG = 0.0002
@@ -141,10 +141,10 @@ def plan_rasters(
     """
     grids = _grids(land)
     plots = forest.to_crs(WORK_EPSG)
-    hamlets = _hamlets(land, transfers, basic_farmland, _rng(seed, 30))
-    loss = _loss(land, plots, grids["ndvi"], tree_foci, _rng(seed, 31))
+    hamlets = _hamlets(land, transfers, basic_farmland, rng_stream(seed, 30))
+    loss = _loss(land, plots, grids["ndvi"], tree_foci, rng_stream(seed, 31))
     farmland = transfers.loc[transfers["地类"] == "耕地", "地块编号"].to_numpy()
-    rng = _rng(seed, 32)
+    rng = rng_stream(seed, 32)
     fallow = sorted(str(v) for v in rng.choice(farmland, size=6, replace=False))
     grid = grids["ndvi"]
     planted = np.zeros((grid["height"], grid["width"]), dtype=bool)
@@ -453,7 +453,7 @@ def write_rasters(sample, folder: Path) -> list[Path]:
     forest = (cls == 1) & (plot_of >= 0)
     base[forest] = values[plot_of[forest]]
     x, y = _centres(g)
-    rng = _rng(seed, 33)
+    rng = rng_stream(seed, 33)
     before = base + _waves(rng, x, y, 0.04) + rng.normal(0.0, 0.02, shape)
     after = before - 0.01 + _waves(rng, x, y, 0.01) + rng.normal(0.0, 0.012, shape)
     for patch in plan["ndvi_loss_patches"] + [plan["ndvi_clearcut"], plan["ndvi_loss_not_pine"]]:

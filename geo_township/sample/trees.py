@@ -17,8 +17,8 @@ import pandas as pd
 import shapely
 from shapely.geometry import Polygon
 
-from ._geom import EdgeDistance, lonlat_to_xy, xy_to_lonlat
 from .forest import PINES
+from .geometry import EdgeDistance, lonlat_to_xy, xy_to_lonlat
 from .names import DATA_DATE
 
 DATA_DAY = dt.date.fromisoformat(DATA_DATE)
