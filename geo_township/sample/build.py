@@ -13,7 +13,15 @@ import shapely
 from shapely.ops import substring
 
 from . import names
-from ._geom import (
+from .fields import valley_fields
+from .forest import (
+    PINES,
+    PlotGeometry,
+    forest_plot_geometries,
+    number_plots,
+    plot_attributes,
+)
+from .geometry import (
     GEO_EPSG,
     WORK_EPSG,
     ZONE39_EPSG,
@@ -22,15 +30,13 @@ from ._geom import (
     geoms_to_zone39,
     lonlat_to_xy,
 )
-from .fields import valley_fields
-from .forest import PINES, forest_plot_geometries, number_plots, plot_attributes
 from .rasters import plan_rasters
 from .riparian import riparian
-from .river_work import river_work
+from .river_work import RiverWork, river_work
 from .sand import sand_sites
-from .terrain import DEFAULT_SEED, Landscape, _rng, landscape
+from .terrain import DEFAULT_SEED, Landscape, landscape, rng_stream
 from .transfers import plan_transfers
-from .trees import infected_trees
+from .trees import TreeResult, infected_trees
 
 log = logging.getLogger(__name__)
 
@@ -94,23 +100,64 @@ def _rivers(land: Landscape, rng: np.random.Generator) -> gpd.GeoDataFrame:
     return g.set_crs(GEO_EPSG, allow_override=True)
 
 
+@dataclass
+class _Forest:
+    """The forest plots in file order, with what the later layers need of them."""
+
+    plots: list[PlotGeometry]  # EPSG:4548
+    species: np.ndarray
+    village: np.ndarray  # index into names.VILLAGES, per plot
+    geoms: np.ndarray  # EPSG:4548
+    codes: np.ndarray  # 小班编码
+    table: gpd.GeoDataFrame  # EPSG:4527, as written
+
+
 def build_sample(seed: int = DEFAULT_SEED) -> Sample:
     """Compute every layer and the truth for a seed (from scratch, every call)."""
     t0 = time.perf_counter()
     land = landscape(seed)
     vnames = np.array([v[0] for v in names.VILLAGES], dtype=object)
     log.info("terrain, villages and rivers: %.1f s", time.perf_counter() - t0)
-
-    # ---- villages -------------------------------------------------------------------------
     villages = gpd.GeoDataFrame(
         {"村名": vnames, "村代码": [v[1] for v in names.VILLAGES]},
         geometry=geoms_to_lonlat(land.villages),
         crs=GEO_EPSG,
     )
+    fp = _forest_plots(land, vnames, seed)
+    log.info("forest plots: %d (%.1f s)", len(fp.table), time.perf_counter() - t0)
+    transfers, tfaults, basic = _farmland(land, fp, vnames, seed)
+    log.info(
+        "land transfers: %d, basic farmland: %d (%.1f s)",
+        len(transfers),
+        len(basic),
+        time.perf_counter() - t0,
+    )
+    tr = infected_trees(
+        land.township, land.valley, fp.geoms, fp.species, fp.codes, vnames[fp.village],
+        rng_stream(seed, 9),
+    )
+    log.info("infected trees: %d (%.1f s)", len(tr.table), time.perf_counter() - t0)
+    rivers = _rivers(land, rng_stream(seed, 11))
+    sites = sand_sites(land, rng_stream(seed, 10))
+    sand = _sand_layer(sites)
+    forest = fp.table
+    truth = _truth(seed, tfaults, tr, sites, villages, forest, transfers, basic, sand, rivers)
+    truth["rasters"] = plan_rasters(
+        land, forest, transfers, basic, tr.foci, seed
+    )  # own RNG streams
+    work = river_work(land, rivers, sand, seed)  # own RNG streams: patrols, outfalls, sand zones
+    sand, truth["river_work"] = work.sand_sites, work.truth  # sand sites gain 复绿日期
+    forest, transfers = _riparian_belt(land, rivers, forest, transfers, tr, sand, work, truth)
+    _check_valid(villages, forest, transfers, basic, rivers)
+    log.info("sample built in %.1f s", time.perf_counter() - t0)
+    return Sample(villages, transfers, basic, forest, tr.table, rivers, sand, truth)
 
-    # ---- forest plots ---------------------------------------------------------------------
-    plots = forest_plot_geometries(land, _rng(seed, 5))
-    attrs = plot_attributes(plots, land, _rng(seed, 7))
+
+def _forest_plots(land: Landscape, vnames: np.ndarray, seed: int) -> _Forest:
+    """The forest plots with their attributes and numbers, sorted by village, compartment and
+    sub-compartment, and their table as written (EPSG:4527)."""
+    plots = forest_plot_geometries(land, rng_stream(seed, 5))
+    attrs = plot_attributes(plots, land, rng_stream(seed, 7))
     numbers = number_plots(plots, len(names.VILLAGES))
     pv = np.array([p.village for p in plots])
     order = np.lexsort((numbers["subcompartment"], numbers["compartment"], pv))
@@ -142,12 +189,17 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
         geometry=geoms_to_zone39(plot_geoms),
         crs=ZONE39_EPSG,
     )
-    log.info("forest plots: %d (%.1f s)", len(forest), time.perf_counter() - t0)
+    return _Forest(plots, attrs["species"], pv, plot_geoms, codes, forest)
 
-    # ---- farmland fields, transfers, basic farmland ----------------------------------------
-    fields = valley_fields(land, _rng(seed, 6))
-    plan = plan_transfers(land, fields, plots, attrs["species"], _rng(seed, 8))
-    transfers, tfaults = _transfer_table(plan, land, vnames, _rng(seed, 12))
+
+def _farmland(
+    land: Landscape, fp: _Forest, vnames: np.ndarray, seed: int
+) -> tuple[gpd.GeoDataFrame, dict, gpd.GeoDataFrame]:
+    """Valley fields, the land transfers on them (with their planted faults) and the basic
+    farmland; the photovoltaic fault's overlap with basic farmland is measured here."""
+    fields = valley_fields(land, rng_stream(seed, 6))
+    plan = plan_transfers(land, fields, fp.plots, fp.species, rng_stream(seed, 8))
+    transfers, tfaults = _transfer_table(plan, land, vnames, rng_stream(seed, 12))
     bf_sorted = sorted(plan.basic_farmland, key=lambda t: (t[1], -t[0].centroid.y, t[0].centroid.x))
     basic = gpd.GeoDataFrame(
         {
@@ -165,22 +217,11 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
     pvf["overlap_mu"] = _mu(
         geod_area_mu([shapely.intersection(g, shapely.union_all(basic.geometry.values))])[0]
     )
-    log.info(
-        "land transfers: %d, basic farmland: %d (%.1f s)",
-        len(transfers),
-        len(basic),
-        time.perf_counter() - t0,
-    )
+    return transfers, tfaults, basic
 
-    # ---- infected trees --------------------------------------------------------------------
-    tr = infected_trees(
-        land.township, land.valley, plot_geoms, attrs["species"], codes, vnames[pv], _rng(seed, 9)
-    )
-    log.info("infected trees: %d (%.1f s)", len(tr.table), time.perf_counter() - t0)
 
-    # ---- rivers and sand sites ---------------------------------------------------------------
-    rivers = _rivers(land, _rng(seed, 11))
-    sites = sand_sites(land, _rng(seed, 10))
+def _sand_layer(sites: list[dict]) -> gpd.GeoDataFrame:
+    """The sand sites as a layer in EPSG:4490."""
     sand = gpd.GeoDataFrame(
         [
             {k: s[k] for k in ("Name", "编号", "类型", "状态", "关停日期", "geometry")}
@@ -190,9 +231,23 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
         crs=4548,
     )
     sand["geometry"] = geoms_to_lonlat(sand.geometry.values)
-    sand = sand.set_crs(GEO_EPSG, allow_override=True)
+    return sand.set_crs(GEO_EPSG, allow_override=True)
 
-    truth = {
+
+def _truth(
+    seed: int,
+    tfaults: dict,
+    tr: TreeResult,
+    sites: list[dict],
+    villages: gpd.GeoDataFrame,
+    forest: gpd.GeoDataFrame,
+    transfers: gpd.GeoDataFrame,
+    basic: gpd.GeoDataFrame,
+    sand: gpd.GeoDataFrame,
+    rivers: gpd.GeoDataFrame,
+) -> dict:
+    """The planted truth of the vector layers (the renewal pairs move out of the faults)."""
+    return {
         "seed": seed,
         "data_date": names.DATA_DATE,
         "transfer_faults": tfaults,
@@ -215,19 +270,30 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
             "rivers": len(rivers),
         },
     }
-    truth["rasters"] = plan_rasters(
-        land, forest, transfers, basic, tr.foci, seed
-    )  # own RNG streams
-    work = river_work(land, rivers, sand, seed)  # own RNG streams: patrols, outfalls, sand zones
-    sand, truth["river_work"] = work.sand_sites, work.truth  # sand sites gain 复绿日期
-    # a riparian belt and its contract inside a management zone, added last (see riparian)
+
+
+def _riparian_belt(
+    land: Landscape,
+    rivers: gpd.GeoDataFrame,
+    forest: gpd.GeoDataFrame,
+    transfers: gpd.GeoDataFrame,
+    tr: TreeResult,
+    sand: gpd.GeoDataFrame,
+    work: RiverWork,
+    truth: dict,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Add the riparian belt and its contract inside a management zone (added last, away from
+    every tree, sand site and outfall; see riparian) and record it in `truth`; returns the
+    forest plots and land transfers with the belt."""
     tx, ty = lonlat_to_xy(tr.table["经度"].astype(float), tr.table["纬度"].astype(float))
     points = np.vstack([
         np.column_stack([tx, ty]),
         shapely.get_coordinates(sand.to_crs(WORK_EPSG).geometry.to_numpy()),
         work.outfalls[["东坐标", "北坐标"]].to_numpy(dtype=float),
     ])
-    belt = riparian(land, rivers, forest, transfers, points, truth["rasters"]["hamlets"], seed)
+    belt = riparian(
+        land, rivers, forest, transfers, points, truth["rasters"]["hamlets"], truth["seed"]
+    )
     forest, transfers = belt.forest_plots, belt.land_transfers
     truth["river_work"].update(belt.truth)
     truth["transfer_faults"]["in_river_zone"] = {
@@ -237,6 +303,17 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
         "severity": "warning",
     }
     truth["counts"].update(forest_plots=len(forest), land_transfers=len(transfers))
+    return forest, transfers
+
+
+def _check_valid(
+    villages: gpd.GeoDataFrame,
+    forest: gpd.GeoDataFrame,
+    transfers: gpd.GeoDataFrame,
+    basic: gpd.GeoDataFrame,
+    rivers: gpd.GeoDataFrame,
+) -> None:
+    """Raise RuntimeError when a polygon or line layer has an invalid geometry."""
     for name, layer in (
         ("villages", villages),
         ("forest_plots", forest),
@@ -247,8 +324,6 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
         bad = int((~layer.geometry.is_valid).sum())
         if bad:  # pragma: no cover - a generator bug, not a user error
             raise RuntimeError(f"sample layer {name}: {bad} invalid geometries")
-    log.info("sample built in %.1f s", time.perf_counter() - t0)
-    return Sample(villages, transfers, basic, forest, tr.table, rivers, sand, truth)
 
 
 def _enumerate_by_village(items: list) -> list[tuple[int, tuple]]:

@@ -18,8 +18,9 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 from shapely.geometry import Polygon, shape
 
-from ._geom import (
-    M2_PER_MU,
+from geo_township.units import M2_PER_MU
+
+from .geometry import (
     ZONE39_SHIFT,
     EdgeDistance,
     geoms_to_zone39,

@@ -29,8 +29,8 @@ import numpy as np
 import pyproj
 import shapely
 
-from ._geom import GEO_EPSG, WORK_EPSG, lonlat_to_xy
-from .terrain import Landscape, _rng, elevation, landscape
+from .geometry import GEO_EPSG, WORK_EPSG, lonlat_to_xy
+from .terrain import Landscape, elevation, landscape, rng_stream
 
 RES_M = 20.0
 RES_DEG = 0.0002
@@ -141,10 +141,10 @@ def plan_rasters(
     """
     grids = _grids(land)
     plots = forest.to_crs(WORK_EPSG)
-    hamlets = _hamlets(land, transfers, basic_farmland, _rng(seed, 30))
-    loss = _loss(land, plots, grids["ndvi"], tree_foci, _rng(seed, 31))
+    hamlets = _hamlets(land, transfers, basic_farmland, rng_stream(seed, 30))
+    loss = _loss(land, plots, grids["ndvi"], tree_foci, rng_stream(seed, 31))
     farmland = transfers.loc[transfers["地类"] == "耕地", "地块编号"].to_numpy()
-    rng = _rng(seed, 32)
+    rng = rng_stream(seed, 32)
     fallow = sorted(str(v) for v in rng.choice(farmland, size=6, replace=False))
     grid = grids["ndvi"]
     planted = np.zeros((grid["height"], grid["width"]), dtype=bool)
@@ -223,6 +223,88 @@ def _grow(
     return cells
 
 
+class _LossGrid:
+    """The NDVI grid cells that may take loss, by plot, and the cells already taken."""
+
+    def __init__(
+        self, land: Landscape, plots: gpd.GeoDataFrame, grid: dict, rng: np.random.Generator
+    ):
+        from rasterio.features import rasterize
+
+        self.grid, self.rng = grid, rng
+        self.species = plots["优势树种"].to_numpy()
+        self.codes = plots["小班编码"].to_numpy()
+        self.is_pine = np.isin(self.species, PINES)
+        self.shape = shape = (grid["height"], grid["width"])
+        utm = _to(plots.geometry.to_numpy(), NDVI_EPSG)
+        # a cell may take loss when its centre lies 8 m or more inside its plot
+        inner = shapely.buffer(utm, -8.0)
+        ok = ~shapely.is_empty(inner)
+        self.plot_of = (
+            rasterize(
+                zip(inner[ok], np.flatnonzero(ok) + 1, strict=True),
+                out_shape=shape,
+                fill=0,
+                transform=_transform(grid),
+                dtype="int32",
+            )
+            - 1
+        )
+        river = _to([_water(land).buffer(20.0)], NDVI_EPSG)[0]
+        self.plot_of[
+            rasterize(
+                [(river, 1)], out_shape=shape, fill=0, transform=_transform(grid), dtype="uint8"
+            )
+            > 0
+        ] = -1
+        self.blocked = np.zeros(shape, dtype=bool)  # cells of a patch and two cells around it
+        self.to_ll = _transformer(NDVI_EPSG, GEO_EPSG)
+
+    def place(self, plot: int, n: int, start=None) -> list[tuple[int, int]] | None:
+        """Grow a patch of n free cells in a plot (from a random free cell unless `start`) and
+        block it with a two-cell rim; None when the plot has no room."""
+        allowed = (self.plot_of == plot) & ~self.blocked
+        cand = np.argwhere(allowed)
+        if len(cand) < n:
+            return None
+        if start is None:
+            start = tuple(int(v) for v in cand[int(self.rng.integers(len(cand)))])
+        cells = _grow(self.rng, allowed, start, n)
+        if len(cells) < n:
+            return None
+        rr, cc = np.array(cells).T
+        h, w = self.shape
+        for dr in range(-2, 3):
+            for dc in range(-2, 3):
+                self.blocked[np.clip(rr + dr, 0, h - 1), np.clip(cc + dc, 0, w - 1)] = True
+        return cells
+
+    def describe(self, plot: int, cells: list[tuple[int, int]], drop: float) -> dict:
+        """A patch as the truth lists it: plot, species, centre (lon/lat), size, drop, cells."""
+        grid = self.grid
+        rr, cc = np.array(cells, dtype=float).T
+        x = grid["x0"] + (cc.mean() + 0.5) * grid["res"]
+        y = grid["y1"] - (rr.mean() + 0.5) * grid["res"]
+        lon, lat = self.to_ll.transform(x, y)
+        return {
+            "plot_id": str(self.codes[plot]),
+            "species": str(self.species[plot]),
+            "lon": round(float(lon), 6),
+            "lat": round(float(lat), 6),
+            "pixels": len(cells),
+            "drop": round(drop, 3),
+            "cells": [[int(r), int(c)] for r, c in cells],
+        }
+
+    def roomiest(self, eligible: np.ndarray) -> int:
+        """The eligible plot with the most free cells."""
+        room = np.bincount(
+            self.plot_of[(self.plot_of >= 0) & ~self.blocked], minlength=len(self.species)
+        )
+        room[~eligible] = 0
+        return int(np.argmax(room))
+
+
 def _loss(
     land: Landscape,
     plots: gpd.GeoDataFrame,
@@ -232,65 +314,32 @@ def _loss(
 ) -> dict:
     """Loss patches in pine plots (2–3 near each tree focus, a few elsewhere), a clear-cut in a
     large pine plot, a felling in a Chinese-fir plot."""
-    from rasterio.features import rasterize
+    lg = _LossGrid(land, plots, grid, rng)
+    patches = _focus_patches(lg, tree_foci)
+    pine_ids = np.flatnonzero(lg.is_pine)
+    while len(patches) < len(tree_foci) * 2 + 4:
+        plot = int(pine_ids[int(rng.integers(len(pine_ids)))])
+        cells = lg.place(plot, int(rng.integers(1, 6)))
+        if cells:
+            patches.append(lg.describe(plot, cells, float(rng.uniform(0.2, 0.4))))
+    # a clear-cut: 8 × 8 cells in the pine plot with the most room
+    big = lg.roomiest(lg.is_pine)
+    clear = _square(lg.plot_of == big, lg.blocked, 8)
+    for r, c in clear:
+        lg.blocked[max(r - 2, 0) : r + 3, max(c - 2, 0) : c + 3] = True
+    # a felling in the Chinese-fir plot with the most room
+    fir = lg.roomiest(lg.species == "杉木")
+    felled = _square(lg.plot_of == fir, lg.blocked, 3)
+    return {
+        "ndvi_loss_patches": patches,
+        "ndvi_clearcut": lg.describe(big, clear, 0.45),
+        "ndvi_loss_not_pine": lg.describe(fir, felled, 0.35),
+    }
 
-    utm = _to(plots.geometry.to_numpy(), NDVI_EPSG)
-    species = plots["优势树种"].to_numpy()
-    codes = plots["小班编码"].to_numpy()
-    shape = (grid["height"], grid["width"])
-    # a cell may take loss when its centre lies 8 m or more inside its plot
-    inner = shapely.buffer(utm, -8.0)
-    ok = ~shapely.is_empty(inner)
-    plot_of = (
-        rasterize(
-            zip(inner[ok], np.flatnonzero(ok) + 1, strict=True),
-            out_shape=shape,
-            fill=0,
-            transform=_transform(grid),
-            dtype="int32",
-        )
-        - 1
-    )
-    river = _to([_water(land).buffer(20.0)], NDVI_EPSG)[0]
-    plot_of[
-        rasterize([(river, 1)], out_shape=shape, fill=0, transform=_transform(grid), dtype="uint8")
-        > 0
-    ] = -1
-    is_pine = np.isin(species, PINES)
-    blocked = np.zeros(shape, dtype=bool)  # cells taken by a patch and the two cells around it
-    to_ll = _transformer(NDVI_EPSG, GEO_EPSG)
 
-    def place(plot: int, n: int, start=None) -> list[tuple[int, int]] | None:
-        allowed = (plot_of == plot) & ~blocked
-        cand = np.argwhere(allowed)
-        if len(cand) < n:
-            return None
-        if start is None:
-            start = tuple(int(v) for v in cand[int(rng.integers(len(cand)))])
-        cells = _grow(rng, allowed, start, n)
-        if len(cells) < n:
-            return None
-        rr, cc = np.array(cells).T
-        for dr in range(-2, 3):
-            for dc in range(-2, 3):
-                blocked[np.clip(rr + dr, 0, shape[0] - 1), np.clip(cc + dc, 0, shape[1] - 1)] = True
-        return cells
-
-    def describe(plot: int, cells: list[tuple[int, int]], drop: float) -> dict:
-        rr, cc = np.array(cells, dtype=float).T
-        x = grid["x0"] + (cc.mean() + 0.5) * grid["res"]
-        y = grid["y1"] - (rr.mean() + 0.5) * grid["res"]
-        lon, lat = to_ll.transform(x, y)
-        return {
-            "plot_id": str(codes[plot]),
-            "species": str(species[plot]),
-            "lon": round(float(lon), 6),
-            "lat": round(float(lat), 6),
-            "pixels": len(cells),
-            "drop": round(drop, 3),
-            "cells": [[int(r), int(c)] for r, c in cells],
-        }
-
+def _focus_patches(lg: _LossGrid, tree_foci: list[dict]) -> list[dict]:
+    """Two or three loss patches in pine plots within each tree focus's radius."""
+    rng, grid = lg.rng, lg.grid
     patches = []
     for focus in tree_foci:
         fx, fy = lonlat_to_xy(focus["lon"], focus["lat"])
@@ -298,38 +347,18 @@ def _loss(
         r0 = int((grid["y1"] - uy) // grid["res"])
         c0 = int((ux - grid["x0"]) // grid["res"])
         reach = int(focus["radius_m"] // grid["res"])
-        window = plot_of[max(r0 - reach, 0) : r0 + reach + 1, max(c0 - reach, 0) : c0 + reach + 1]
-        near = [p for p in np.unique(window[window >= 0]) if is_pine[p]]
+        window = lg.plot_of[
+            max(r0 - reach, 0) : r0 + reach + 1, max(c0 - reach, 0) : c0 + reach + 1
+        ]
+        near = [p for p in np.unique(window[window >= 0]) if lg.is_pine[p]]
         for _ in range(int(rng.integers(2, 4))):
             if not near:
                 break
             plot = int(near[int(rng.integers(len(near)))])
-            cells = place(plot, int(rng.integers(1, 8)))
+            cells = lg.place(plot, int(rng.integers(1, 8)))
             if cells:
-                patches.append(describe(plot, cells, float(rng.uniform(0.2, 0.45))))
-    pine_ids = np.flatnonzero(is_pine)
-    while len(patches) < len(tree_foci) * 2 + 4:
-        plot = int(pine_ids[int(rng.integers(len(pine_ids)))])
-        cells = place(plot, int(rng.integers(1, 6)))
-        if cells:
-            patches.append(describe(plot, cells, float(rng.uniform(0.2, 0.4))))
-    # a clear-cut: 8 × 8 cells in the pine plot with the most room
-    room = np.bincount(plot_of[(plot_of >= 0) & ~blocked], minlength=len(plots))
-    room[~is_pine] = 0
-    big = int(np.argmax(room))
-    clear = _square(plot_of == big, blocked, 8)
-    for r, c in clear:
-        blocked[max(r - 2, 0) : r + 3, max(c - 2, 0) : c + 3] = True
-    # a felling in the Chinese-fir plot with the most room
-    room = np.bincount(plot_of[(plot_of >= 0) & ~blocked], minlength=len(plots))
-    room[species != "杉木"] = 0
-    fir = int(np.argmax(room))
-    felled = _square(plot_of == fir, blocked, 3)
-    return {
-        "ndvi_loss_patches": patches,
-        "ndvi_clearcut": describe(big, clear, 0.45),
-        "ndvi_loss_not_pine": describe(fir, felled, 0.35),
-    }
+                patches.append(lg.describe(plot, cells, float(rng.uniform(0.2, 0.45))))
+    return patches
 
 
 def _square(allowed: np.ndarray, blocked: np.ndarray, k: int) -> list[tuple[int, int]]:
@@ -406,8 +435,6 @@ def _waves(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, amplitude: fl
 def write_rasters(sample, folder: Path) -> list[Path]:
     """Draw the raster plan of ``sample.truth['rasters']`` into ``folder``: dem.tif,
     ndvi_2022.tif, ndvi_2023.tif, landcover.tif."""
-    from rasterio.features import rasterize
-
     truth = sample.truth
     plan = truth["rasters"]
     seed = truth["seed"]
@@ -431,9 +458,27 @@ def write_rasters(sample, folder: Path) -> list[Path]:
     _write(folder / "landcover.tif", _classes(land, g, plot_geoms, plan["hamlets"]), g, nodata=0)
     written.append(folder / "landcover.tif")
 
-    # NDVI pair
+    # NDVI pair; three decimals, as NDVI products are stored; keeps the files small
     g = grids["ndvi"]
+    before, after = _ndvi_pair(sample, land, plots, seed)
+    for name, data in (("ndvi_2022", before), ("ndvi_2023", after)):
+        data = np.where(data == NDVI_NODATA, data, np.round(data, 3)).astype("float32")
+        _write(folder / f"{name}.tif", data, g, nodata=NDVI_NODATA)
+        written.append(folder / f"{name}.tif")
+    return written
+
+
+def _ndvi_pair(
+    sample, land: Landscape, plots: gpd.GeoDataFrame, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The two NDVI grids: base values with smooth variation and pixel noise, then the planted
+    loss, fallow farmland, water capped, and the 2023 cloud as nodata."""
+    from rasterio.features import rasterize
+
+    plan = sample.truth["rasters"]
+    g = plan["grids"]["ndvi"]
     shape = (g["height"], g["width"])
+    plot_geoms = plots.geometry.to_numpy()
     cls = _classes(land, g, plot_geoms, plan["hamlets"])
     utm = _to(plot_geoms, NDVI_EPSG)
     plot_of = (
@@ -453,7 +498,7 @@ def write_rasters(sample, folder: Path) -> list[Path]:
     forest = (cls == 1) & (plot_of >= 0)
     base[forest] = values[plot_of[forest]]
     x, y = _centres(g)
-    rng = _rng(seed, 33)
+    rng = rng_stream(seed, 33)
     before = base + _waves(rng, x, y, 0.04) + rng.normal(0.0, 0.02, shape)
     after = before - 0.01 + _waves(rng, x, y, 0.01) + rng.normal(0.0, 0.012, shape)
     for patch in plan["ndvi_loss_patches"] + [plan["ndvi_clearcut"], plan["ndvi_loss_not_pine"]]:
@@ -479,12 +524,7 @@ def write_rasters(sample, folder: Path) -> list[Path]:
     after[
         cloud["row"] : cloud["row"] + cloud["rows"], cloud["col"] : cloud["col"] + cloud["cols"]
     ] = NDVI_NODATA
-    # three decimals, as NDVI products are stored; keeps the files small
-    for name, data in (("ndvi_2022", before), ("ndvi_2023", after)):
-        data = np.where(data == NDVI_NODATA, data, np.round(data, 3)).astype("float32")
-        _write(folder / f"{name}.tif", data, g, nodata=NDVI_NODATA)
-        written.append(folder / f"{name}.tif")
-    return written
+    return before, after
 
 
 def readme_section(truth: dict) -> str:

@@ -33,7 +33,8 @@ from shapely.geometry import Polygon
 from shapely.ops import substring
 
 from . import names
-from ._geom import (
+from .fields import ZONE_MARGIN
+from .geometry import (
     GEO_EPSG,
     WORK_EPSG,
     ZONE39_EPSG,
@@ -43,8 +44,7 @@ from ._geom import (
     geoms_to_zone39,
     largest_polygon,
 )
-from .fields import ZONE_MARGIN
-from .terrain import Landscape, _rng
+from .terrain import Landscape, rng_stream
 
 #: Metres of the belt inside the zone, outside it, and its length along the river.
 INSIDE_M, OUTSIDE_M, LENGTH_M = 8.0, 12.0, 300.0
@@ -136,7 +136,7 @@ def riparian(land: Landscape, rivers: gpd.GeoDataFrame, forest: gpd.GeoDataFrame
     parcel = largest_polygon(plot.buffer(-2.0, join_style="mitre"))
     parcel_ll = geoms_to_lonlat([parcel])
     measured = float(geod_area_mu(parcel_ll)[0])
-    declared = round(measured * (1.0 + _rng(seed, 44).uniform(-0.015, 0.015)), 2)
+    declared = round(measured * (1.0 + rng_stream(seed, 44).uniform(-0.015, 0.015)), 2)
     parcel_id = f"TZ-QX-{len(transfers) + 1:04d}"
     end = START.replace(year=START.year + YEARS) - dt.timedelta(days=1)
     contract = {"地块编号": parcel_id, "村名": vname, "地类": "林地", "流出方": f"{vname}集体", "流入方": TRANSFEREE,

@@ -38,9 +38,9 @@ import shapely
 from shapely.geometry import LineString, Point
 from shapely.ops import substring
 
-from ._geom import GEO_EPSG, WORK_EPSG, xy_to_lonlat
+from .geometry import GEO_EPSG, WORK_EPSG, xy_to_lonlat
 from .names import DATA_DATE, VILLAGES
-from .terrain import _rng, landscape
+from .terrain import landscape, rng_stream
 
 GPX = "patrols.gpx"
 XLSX = "outfalls.xlsx"
@@ -252,8 +252,8 @@ def _coverage(line: LineString, tracks: list[np.ndarray]) -> float:
 def _layers(land, rivers: gpd.GeoDataFrame, seed: int) -> tuple[list[dict], pd.DataFrame, list[str],
                                                                  gpd.GeoDataFrame, dict[str, LineString]]:
     reaches = _reaches(rivers)
-    patrols = _patrols(rivers, reaches, _rng(seed, 40))
-    outfalls, inside = _outfalls(rivers, reaches, land.villages, _rng(seed, 41))
+    patrols = _patrols(rivers, reaches, rng_stream(seed, 40))
+    outfalls, inside = _outfalls(rivers, reaches, land.villages, rng_stream(seed, 41))
     return patrols, outfalls, inside, _sand_zones(reaches), reaches
 
 
@@ -261,7 +261,7 @@ def river_work(land, rivers: gpd.GeoDataFrame, sand: gpd.GeoDataFrame, seed: int
     """Plan and draw the river-chief layers for the sample; ``rivers`` and ``sand`` are the
     sample's layers (EPSG:4490). The returned sand sites carry 复绿日期."""
     patrols, outfalls, inside, zones, reaches = _layers(land, rivers, seed)
-    sites, history_fault = _restored_dates(sand, _rng(seed, 43))
+    sites, history_fault = _restored_dates(sand, rng_stream(seed, 43))
 
     # truth: which sites lie in which plan zone, and which break the plan
     site_gk = sites.to_crs(WORK_EPSG)

@@ -9,7 +9,7 @@ import shapely
 from shapely.geometry import Point
 
 from . import names
-from ._geom import line_normals
+from .geometry import line_normals
 from .terrain import Landscape
 
 #: river index, position along it (fraction), type, status, where: "in" / "out" of the

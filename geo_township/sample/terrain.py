@@ -17,7 +17,7 @@ import shapely
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString, Polygon
 
-from ._geom import resample_line
+from .geometry import resample_line
 
 DEFAULT_SEED = 20230430
 #: Township centre in EPSG:4548 (≈ 117.5°E, 30.5°N).
@@ -75,7 +75,9 @@ class Landscape:
     waves: np.ndarray = field(repr=False)  # (k, 4): kx, ky, phase, amplitude
 
 
-def _rng(seed: int, stream: int) -> np.random.Generator:
+def rng_stream(seed: int, stream: int) -> np.random.Generator:
+    """The random generator of one numbered stream of a seed: each part of the sample draws
+    from its own stream, so changing one part leaves the others' draws unchanged."""
     return np.random.default_rng(np.random.SeedSequence([seed, stream]))
 
 
@@ -124,7 +126,7 @@ def _arc(coords: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(coords, axis=0).T))])
 
 
-def _valley_polygon(dense: np.ndarray, half_width: np.ndarray) -> shapely.Geometry:
+def valley_polygon(dense: np.ndarray, half_width: np.ndarray) -> shapely.Geometry:
     """Union of tapered capsules along the line: a smooth band of varying width."""
     idx = np.arange(0, len(dense), 4)
     if idx[-1] != len(dense) - 1:
@@ -220,10 +222,10 @@ def landscape(seed: int = DEFAULT_SEED) -> Landscape:
     """Build (once per seed) the township, its villages, the rivers and the valley floors."""
     from .villages import village_polygons
 
-    outline = _outline(_rng(seed, 1))
-    villages = village_polygons(outline, _rng(seed, 4))
+    outline = _outline(rng_stream(seed, 1))
+    villages = village_polygons(outline, rng_stream(seed, 4))
     township = shapely.union_all(villages)
-    rivers = _build_rivers(_rng(seed, 2), outline)
+    rivers = _build_rivers(rng_stream(seed, 2), outline)
     for r in rivers:
         r.line = _clip_line(r.line, township)
     main = rivers[0].line
@@ -232,9 +234,9 @@ def landscape(seed: int = DEFAULT_SEED) -> Landscape:
         end = main.interpolate(main.project(shapely.Point(c[-1])))
         c[-1] = (end.x, end.y)
         r.line = LineString(c)
-    valleys = [_valley_polygon(r.dense, r.half_width) for r in rivers]
+    valleys = [valley_polygon(r.dense, r.half_width) for r in rivers]
     valley = shapely.union_all(valleys).intersection(township)
-    hills, waves = _hill_field(_rng(seed, 3), outline)
+    hills, waves = _hill_field(rng_stream(seed, 3), outline)
     return Landscape(seed, township, villages, rivers, valley, hills, waves)
 
 

@@ -15,17 +15,18 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
+from geo_township.units import M2_PER_MU
+
 from . import names
-from ._geom import (
-    M2_PER_MU,
+from .fields import Field
+from .forest import PlotGeometry
+from .geometry import (
     EdgeDistance,
     largest_polygon,
     polygons_of,
     shared_length,
     split_long_axis,
 )
-from .fields import Field
-from .forest import PlotGeometry
 from .terrain import Landscape
 
 _INSET = 5.0  # parcels keep this far inside their village border (m)

@@ -17,8 +17,8 @@ import pandas as pd
 import shapely
 from shapely.geometry import Polygon
 
-from ._geom import EdgeDistance, lonlat_to_xy, xy_to_lonlat
 from .forest import PINES
+from .geometry import EdgeDistance, lonlat_to_xy, xy_to_lonlat
 from .names import DATA_DATE
 
 DATA_DAY = dt.date.fromisoformat(DATA_DATE)
@@ -99,6 +99,67 @@ def _dates_in(rng: np.random.Generator, lo: dt.date, hi: dt.date, n: int) -> lis
     return [lo + dt.timedelta(days=int(d)) for d in rng.integers(0, span + 1, n)]
 
 
+def _point(x: float, y: float, lon: float, lat: float, kind: str) -> dict:
+    """A tree record outside the ordinary clusters (no plot, no focus; season drawn later)."""
+    return {"x": x, "y": y, "lon": lon, "lat": lat, "plot": -1, "kind": kind, "focus": -1}
+
+
+class _Scatter:
+    """Draws tree points around a centre and keeps those that land in the wanted plots."""
+
+    def __init__(self, loc: _Locator, is_pine: np.ndarray, rng: np.random.Generator):
+        self.loc = loc
+        self.is_pine = is_pine
+        self.rng = rng
+        self.town_in = loc.township.buffer(-1.0)
+        shapely.prepare(self.town_in)
+        self.recs: list[dict] = []  # x, y, lon, lat, plot, season, kind, focus
+
+    def take(
+        self, cx: float, cy: float, sig: float, n: int, want: str, season: int, focus: int
+    ) -> None:
+        """Add n points drawn around (cx, cy) (uniformly if sig == 0) that land in a pine
+        plot (want == "pine") or in another plot (GPS noise)."""
+        rng, loc = self.rng, self.loc
+        got = 0
+        for _ in range(60):
+            if got >= n:
+                return
+            m = max(64, 3 * (n - got))
+            if sig > 0:
+                x = cx + rng.normal(0, sig, m)
+                y = cy + rng.normal(0, sig, m)
+            else:
+                minx, miny, maxx, maxy = loc.township.bounds
+                x = rng.uniform(minx, maxx, m)
+                y = rng.uniform(miny, maxy, m)
+            lon, lat, xr, yr = loc.round_xy(x, y)
+            pl = loc.plot_of(xr, yr)
+            ins = shapely.contains_xy(self.town_in, xr, yr)
+            for k in range(m):
+                if got >= n:
+                    break
+                p = pl[k]
+                if p < 0 or not ins[k]:
+                    continue
+                if (want == "pine") != bool(self.is_pine[p]):
+                    continue
+                self.recs.append(
+                    {
+                        "x": xr[k],
+                        "y": yr[k],
+                        "lon": lon[k],
+                        "lat": lat[k],
+                        "plot": int(p),
+                        "season": season,
+                        "kind": "noise" if want != "pine" else "tree",
+                        "focus": focus,
+                    }
+                )
+                got += 1
+        raise RuntimeError("could not place infected trees")  # pragma: no cover
+
+
 def infected_trees(
     township: Polygon,
     valley: shapely.Geometry,
@@ -112,11 +173,29 @@ def infected_trees(
     loc = _Locator(plot_geoms, township)
     is_pine = np.isin(species, PINES)
     cent = shapely.get_coordinates(shapely.centroid(plot_geoms))
-    inner = township.buffer(-900.0)
-    town_in = township.buffer(-1.0)
-    shapely.prepare(town_in)
+    foci_xy = _foci(loc, is_pine, cent, rng)
+    sigma0 = rng.uniform(110.0, 250.0, len(foci_xy))
+    weight = rng.uniform(0.5, 1.5, len(foci_xy))
+    weight /= weight.sum()
+    scatter = _Scatter(loc, is_pine, rng)
+    focus_counts = _season_trees(scatter, foci_xy, sigma0, weight)
+    pine_idx = np.flatnonzero(is_pine)
+    specials = _outside_plot_points(loc, valley, pine_idx, cent, rng)
+    specials += _outside_township_points(loc, pine_idx, cent, rng)
+    specials += _edge_points(plot_geoms, is_pine, plot_village, rng)
+    for s in specials:
+        s["season"] = int(rng.integers(0, len(SEASONS)))
+    allrec = scatter.recs + specials
+    table, ids = _life_cycle(allrec, plot_codes, plot_village, rng)
+    return _result(table, ids, allrec, foci_xy, sigma0, focus_counts)
 
-    # ---- foci in pine-rich country ----------------------------------------------------------
+
+def _foci(
+    loc: _Locator, is_pine: np.ndarray, cent: np.ndarray, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """Five to eight infection foci: pine-plot centres well inside the township, far apart,
+    with mostly pine around them."""
+    inner = loc.township.buffer(-900.0)
     n_foci = int(rng.integers(5, 9))
     foci_xy: list[np.ndarray] = []
     for p in rng.permutation(np.flatnonzero(is_pine)):
@@ -132,83 +211,55 @@ def infected_trees(
         foci_xy.append(c)
         if len(foci_xy) == n_foci:
             break
-    sigma0 = rng.uniform(110.0, 250.0, len(foci_xy))
-    weight = rng.uniform(0.5, 1.5, len(foci_xy))
-    weight /= weight.sum()
+    return foci_xy
 
+
+def _season_trees(
+    scatter: _Scatter, foci_xy: list[np.ndarray], sigma0: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    """The ordinary trees of every season (a diffuse scatter, the widening clusters and a few
+    GPS-noise points), added to `scatter.recs`; returns the number of trees per focus."""
+    rng = scatter.rng
     total = int(rng.integers(16000, 19500))
     diffuse_share = 0.07
-    recs: list[dict] = []  # x, y, lon, lat, plot, season, kind, focus
-
-    def take(cx: float, cy: float, sig: float, n: int, want: str, season: int, focus: int) -> None:
-        """Add n points drawn around (cx, cy) (uniformly if sig == 0) that land in a pine
-        plot (want == "pine") or in another plot (GPS noise)."""
-        got = 0
-        for _ in range(60):
-            if got >= n:
-                return
-            m = max(64, 3 * (n - got))
-            if sig > 0:
-                x = cx + rng.normal(0, sig, m)
-                y = cy + rng.normal(0, sig, m)
-            else:
-                minx, miny, maxx, maxy = township.bounds
-                x = rng.uniform(minx, maxx, m)
-                y = rng.uniform(miny, maxy, m)
-            lon, lat, xr, yr = loc.round_xy(x, y)
-            pl = loc.plot_of(xr, yr)
-            ins = shapely.contains_xy(town_in, xr, yr)
-            for k in range(m):
-                if got >= n:
-                    break
-                p = pl[k]
-                if p < 0 or not ins[k]:
-                    continue
-                if (want == "pine") != bool(is_pine[p]):
-                    continue
-                recs.append(
-                    {
-                        "x": xr[k],
-                        "y": yr[k],
-                        "lon": lon[k],
-                        "lat": lat[k],
-                        "plot": int(p),
-                        "season": season,
-                        "kind": "noise" if want != "pine" else "tree",
-                        "focus": focus,
-                    }
-                )
-                got += 1
-        raise RuntimeError("could not place infected trees")  # pragma: no cover
-
     focus_counts = np.zeros(len(foci_xy), dtype=int)
     for season_i, (_, _, _, grow, share) in enumerate(SEASONS):
         n_season = round(total * share)
         n_diffuse = round(n_season * diffuse_share)
-        take(0.0, 0.0, 0.0, n_diffuse, "pine", season_i, -1)
+        scatter.take(0.0, 0.0, 0.0, n_diffuse, "pine", season_i, -1)
         per = np.floor(weight * (n_season - n_diffuse)).astype(int)
         for focus_i, (c, s0, nf) in enumerate(zip(foci_xy, sigma0, per)):
-            take(c[0], c[1], min(s0 * grow, 600.0), int(nf), "pine", season_i, focus_i)
+            scatter.take(c[0], c[1], min(s0 * grow, 600.0), int(nf), "pine", season_i, focus_i)
             focus_counts[focus_i] += nf
         # GPS noise: a few of the cluster trees are recorded inside a neighbouring non-pine plot
         n_noise = max(1, round(0.004 * n_season))
         for _ in range(n_noise):
             focus_i = int(rng.integers(len(foci_xy)))
-            take(foci_xy[focus_i][0], foci_xy[focus_i][1], 450.0, 1, "other", season_i, focus_i)
+            fx, fy = foci_xy[focus_i]
+            scatter.take(fx, fy, 450.0, 1, "other", season_i, focus_i)
             focus_counts[focus_i] += 1
+    return focus_counts
 
-    # ---- points outside every plot but inside the township ----------------------------------
+
+def _outside_plot_points(
+    loc: _Locator,
+    valley: shapely.Geometry,
+    pine_idx: np.ndarray,
+    cent: np.ndarray,
+    rng: np.random.Generator,
+) -> list[dict]:
+    """Six to eleven points outside every plot but inside the township: just off a pine plot's
+    edge into the valley."""
     specials: list[dict] = []
-    pine_idx = np.flatnonzero(is_pine)
-    near_valley = EdgeDistance(valley).distance(plot_geoms[pine_idx]) < 1.0
+    near_valley = EdgeDistance(valley).distance(loc.geoms[pine_idx]) < 1.0
     pine_near_valley = [int(p) for p in pine_idx[near_valley]]
     rng.shuffle(pine_near_valley)
     n_out = int(rng.integers(6, 12))
     valley_edge = valley.buffer(0.5)
     for p in pine_near_valley:
-        if len([s for s in specials if s["kind"] == "outside_plot"]) >= n_out:
+        if len(specials) >= n_out:
             break
-        edge = plot_geoms[p].boundary.intersection(valley_edge)
+        edge = loc.geoms[p].boundary.intersection(valley_edge)
         if edge.length < 20:
             continue
         q = edge.interpolate(rng.uniform(0.2, 0.8), normalized=True)
@@ -219,27 +270,25 @@ def infected_trees(
         lon, lat, xr, yr = loc.round_xy(np.array([x]), np.array([y]))
         if loc.plot_of(xr, yr, margin=2.0)[0] != -1:
             continue
-        if not township.buffer(-5.0).contains(shapely.Point(xr[0], yr[0])):
+        if not loc.township.buffer(-5.0).contains(shapely.Point(xr[0], yr[0])):
             continue
-        specials.append(
-            {
-                "x": xr[0],
-                "y": yr[0],
-                "lon": lon[0],
-                "lat": lat[0],
-                "plot": -1,
-                "kind": "outside_plot",
-                "focus": -1,
-            }
-        )
+        specials.append(_point(xr[0], yr[0], lon[0], lat[0], "outside_plot"))
+    return specials
 
-    # ---- points just outside the township boundary (GPS error) -------------------------------
+
+def _outside_township_points(
+    loc: _Locator, pine_idx: np.ndarray, cent: np.ndarray, rng: np.random.Generator
+) -> list[dict]:
+    """Two or three points just outside the township boundary (GPS error), beyond a pine plot
+    on the boundary."""
+    township = loc.township
+    specials: list[dict] = []
     ring = township.exterior
-    edge_pine = [int(p) for p in pine_idx[EdgeDistance(ring).distance(plot_geoms[pine_idx]) < 1.0]]
+    edge_pine = [int(p) for p in pine_idx[EdgeDistance(ring).distance(loc.geoms[pine_idx]) < 1.0]]
     rng.shuffle(edge_pine)
     n_town = int(rng.integers(2, 4))
     for p in edge_pine:
-        if len([s for s in specials if s["kind"] == "outside_township"]) >= n_town:
+        if len(specials) >= n_town:
             break
         q = ring.interpolate(ring.project(shapely.Point(cent[p])))
         d = np.array([q.x - cent[p][0], q.y - cent[p][1]])
@@ -253,19 +302,19 @@ def infected_trees(
         pt = shapely.Point(xr[0], yr[0])
         if township.contains(pt) or township.distance(pt) < 5.0:
             continue
-        specials.append(
-            {
-                "x": xr[0],
-                "y": yr[0],
-                "lon": lon[0],
-                "lat": lat[0],
-                "plot": -1,
-                "kind": "outside_township",
-                "focus": -1,
-            }
-        )
+        specials.append(_point(xr[0], yr[0], lon[0], lat[0], "outside_township"))
+    return specials
 
-    # ---- points on the shared edge of two pine plots ----------------------------------------
+
+def _edge_points(
+    plot_geoms: np.ndarray,
+    is_pine: np.ndarray,
+    plot_village: np.ndarray,
+    rng: np.random.Generator,
+) -> list[dict]:
+    """Three to five points in the middle of the shared edge of two pine plots of one village,
+    far apart."""
+    specials: list[dict] = []
     n_edge = int(rng.integers(3, 6))
     tree = shapely.STRtree(plot_geoms)
     a_idx, b_idx = tree.query(plot_geoms, predicate="touches")
@@ -296,22 +345,19 @@ def infected_trees(
         lon, lat = np.round(lon, 6), np.round(lat, 6)
         edge_pts.append(pt)
         used_plots |= {a, b}
-        specials.append(
-            {
-                "x": pt.x,
-                "y": pt.y,
-                "lon": lon[0],
-                "lat": lat[0],
-                "plot": -1,
-                "kind": "edge",
-                "focus": -1,
-            }
-        )
-    for s in specials:
-        s["season"] = int(rng.integers(0, len(SEASONS)))
+        specials.append(_point(pt.x, pt.y, lon[0], lat[0], "edge"))
+    return specials
 
-    allrec = recs + specials
-    table, ids = _life_cycle(allrec, plot_codes, plot_village, rng)
+
+def _result(
+    table: pd.DataFrame,
+    ids: list[str],
+    allrec: list[dict],
+    foci_xy: list[np.ndarray],
+    sigma0: np.ndarray,
+    focus_counts: np.ndarray,
+) -> TreeResult:
+    """The table with the foci and the ids of every kind of odd tree, for the truth."""
     kinds = np.array([r["kind"] for r in allrec])
     foci = []
     for f, (c, s0) in enumerate(zip(foci_xy, sigma0)):
@@ -341,8 +387,20 @@ def _life_cycle(
     recs: list[dict], plot_codes: np.ndarray, plot_village: np.ndarray, rng: np.random.Generator
 ) -> tuple[pd.DataFrame, list[str]]:
     """Dates and status of every tree; returns the string table and the ids in `recs` order."""
-    n = len(recs)
-    found: list[dt.date] = [dt.date(2000, 1, 1)] * n
+    found, by_season = _discovery(recs, rng)
+    drone = rng.uniform(size=len(recs)) < 0.3
+    follow_up = _follow_up(found, rng)
+    stage = _stages(recs, by_season, rng)
+    dates = _settle(stage, found, *follow_up)
+    order, ids = _tree_ids(recs, found)
+    return _table(recs, order, ids, stage, dates, drone, plot_codes, plot_village, rng), ids
+
+
+def _discovery(
+    recs: list[dict], rng: np.random.Generator
+) -> tuple[list[dt.date], dict[int, list[int]]]:
+    """The day each tree was found (within its season) and the trees of each season."""
+    found: list[dt.date] = [dt.date(2000, 1, 1)] * len(recs)
     by_season: dict[int, list[int]] = {}
     for i, r in enumerate(recs):
         by_season.setdefault(r["season"], []).append(i)
@@ -350,11 +408,25 @@ def _life_cycle(
         _, lo, hi, _, _ = SEASONS[si]
         for i, d in zip(idx, _dates_in(rng, lo, hi, len(idx))):
             found[i] = d
-    drone = rng.uniform(size=n) < 0.3
+    return found, by_season
+
+
+def _follow_up(
+    found: list[dt.date], rng: np.random.Generator
+) -> tuple[list[dt.date], list[dt.date], list[dt.date]]:
+    """The days each tree would be felled, cleared and verified, if it got that far."""
     felled = [f + dt.timedelta(days=int(rng.integers(4, 46))) for f in found]
     cleared = [f + dt.timedelta(days=int(rng.integers(0, 19))) for f in felled]
     verified = [c + dt.timedelta(days=int(rng.integers(12, 76))) for c in cleared]
-    stage = np.full(n, 4)  # 0 standing, 2 felled, 3 cleared, 4 verified
+    return felled, cleared, verified
+
+
+def _stages(
+    recs: list[dict], by_season: dict[int, list[int]], rng: np.random.Generator
+) -> np.ndarray:
+    """How far each tree's treatment went by season (0 standing, 2 felled, 3 cleared,
+    4 verified); a dozen autumn-2021 trees stay felled but not cleared (marked `stuck`)."""
+    stage = np.full(len(recs), 4)
     for si, idx in by_season.items():
         idx = np.asarray(idx)
         u = rng.uniform(size=len(idx))
@@ -371,8 +443,19 @@ def _life_cycle(
             stage[idx[u < 0.04]] = 2
         else:
             stage[idx[u < 0.35]] = 0
+    return stage
+
+
+def _settle(
+    stage: np.ndarray,
+    found: list[dt.date],
+    felled: list[dt.date],
+    cleared: list[dt.date],
+    verified: list[dt.date],
+) -> list[tuple]:
+    """Hold back every step after the data date (updating `stage`); the dates reached."""
     dates = []
-    for i in range(n):
+    for i in range(len(found)):
         f, fe, cl, ve = found[i], felled[i], cleared[i], verified[i]
         st = int(stage[i])
         # nothing happens after the data date
@@ -384,8 +467,12 @@ def _life_cycle(
             st = 3
         stage[i] = st
         dates.append((f, fe if st >= 2 else None, cl if st >= 3 else None, ve if st >= 4 else None))
+    return dates
 
-    # ids by year of discovery, in order of discovery
+
+def _tree_ids(recs: list[dict], found: list[dt.date]) -> tuple[list[int], list[str]]:
+    """Ids by year of discovery, in order of discovery: the row order and the id of each tree."""
+    n = len(recs)
     order = sorted(range(n), key=lambda i: (found[i], recs[i]["x"], recs[i]["y"]))
     ids = [""] * n
     seq: dict[int, int] = {}
@@ -393,16 +480,33 @@ def _life_cycle(
         y = found[i].year
         seq[y] = seq.get(y, 0) + 1
         ids[i] = f"SC{y}-{seq[y]:05d}"
+    return order, ids
 
+
+def _fmt(d: dt.date | None, slash: bool) -> str:
+    """A date as ISO, or as 2022/3/5 when `slash`; empty for none."""
+    if d is None:
+        return ""
+    return f"{d.year}/{d.month}/{d.day}" if slash else d.isoformat()
+
+
+def _table(
+    recs: list[dict],
+    order: list[int],
+    ids: list[str],
+    stage: np.ndarray,
+    dates: list[tuple],
+    drone: np.ndarray,
+    plot_codes: np.ndarray,
+    plot_village: np.ndarray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """The string table as written: some dates with slashes, plot and village filled for
+    about 60% of the trees, a method for every felled tree."""
+    n = len(recs)
     slash = rng.uniform(size=n) < 0.05
     filled = rng.uniform(size=n) < 0.6
     methods = rng.choice(["粉碎", "烧毁", "药物熏蒸"], size=n, p=[0.5, 0.28, 0.22])
-
-    def fmt(d: dt.date | None, s: bool) -> str:
-        if d is None:
-            return ""
-        return f"{d.year}/{d.month}/{d.day}" if s else d.isoformat()
-
     rows = []
     for i in order:
         r = recs[i]
@@ -421,14 +525,14 @@ def _life_cycle(
                 f"{r['lon']:.6f}",
                 f"{r['lat']:.6f}",
                 status,
-                fmt(f, slash[i]),
-                fmt(fe, slash[i]),
-                fmt(cl, slash[i]),
-                fmt(ve, slash[i]),
+                _fmt(f, slash[i]),
+                _fmt(fe, slash[i]),
+                _fmt(cl, slash[i]),
+                _fmt(ve, slash[i]),
                 str(methods[i]) if fe is not None else "",
                 "无人机" if drone[i] else "地面普查",
                 vil,
                 code,
             )
         )
-    return pd.DataFrame(rows, columns=list(COLUMNS)), ids
+    return pd.DataFrame(rows, columns=list(COLUMNS))

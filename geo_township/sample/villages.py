@@ -6,7 +6,7 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPoint, Polygon
 
-from ._geom import polygonize, smooth_field, warp
+from .geometry import polygonize, smooth_field, warp
 from .names import VILLAGES
 from .terrain import CENTRE_X, CENTRE_Y
 

@@ -208,23 +208,17 @@ def write_sample(sample: Sample, out_dir: Path) -> list[Path]:
 def readme(sample: Sample) -> str:
     """The layers/README.md text: what the sample is, what is planted, how to rebuild it."""
     t = sample.truth
-    c = t["counts"]
-    f = t["transfer_faults"]
-    truth_json = json.dumps(
-        {
-            k: t[k]
-            for k in (
-                "transfer_faults",
-                "renewal_pairs",
-                "edge_tree_ids",
-                "outside_plot_tree_ids",
-                "outside_township_tree_ids",
-                "sand_sites_in_zone",
-            )
-        },
-        ensure_ascii=False,
-        indent=2,
+    return (
+        _readme_intro(t)
+        + _readme_files(t["counts"])
+        + _readme_planted(t)
+        + readme_section(t)
+        + river_work_readme(t)
     )
+
+
+def _readme_intro(t: dict) -> str:
+    """What the sample is and how to rebuild it."""
     return f"""# Sample township: {TOWNSHIP} ({TOWNSHIP_EN})
 
 An invented hilly township of about 100 km² in southern Anhui (around 117.5°E, 30.5°N),
@@ -243,7 +237,12 @@ these files and returns the planted truth, `planted_truth()` returns it without 
 `elevation(x, y)` is the terrain (EPSG:4548 metres) the rivers, valleys and plots follow, so
 a DEM rasterised from it matches the layers.
 
-## Files
+"""
+
+
+def _readme_files(c: dict) -> str:
+    """The table of files, layers and feature counts."""
+    return f"""## Files
 
 | file | layer | features | format, CRS, quirks |
 | --- | --- | ---: | --- |
@@ -256,7 +255,28 @@ a DEM rasterised from it matches the layers.
 | `sand_sites.kml` | 采砂点 | {c["sand_sites"]} | KML (fields in ExtendedData); Name, 编号, 类型, 状态, 关停日期 |
 | `township.toml` | | | the township description the tool reads |
 
-## What is planted (what the checks should find)
+"""
+
+
+def _readme_planted(t: dict) -> str:
+    """What is planted: the faults the checks should find, and the truth as JSON."""
+    f = t["transfer_faults"]
+    truth_json = json.dumps(
+        {
+            k: t[k]
+            for k in (
+                "transfer_faults",
+                "renewal_pairs",
+                "edge_tree_ids",
+                "outside_plot_tree_ids",
+                "outside_township_tree_ids",
+                "sand_sites_in_zone",
+            )
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
+    return f"""## What is planted (what the checks should find)
 
 Land-transfer audit — exactly these, nothing else:
 
@@ -289,4 +309,5 @@ Sand sites: every status occurs at least twice; sites inside a river's managemen
 ```json
 {truth_json}
 ```
-""" + readme_section(t) + river_work_readme(t)
+"""
+

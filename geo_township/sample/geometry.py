@@ -12,8 +12,8 @@ import shapely
 from shapely.geometry import LineString, MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-#: Square metres in one mu (亩).
-M2_PER_MU = 10000.0 / 15.0
+from geo_township.units import M2_PER_MU
+
 #: Working CRS: CGCS2000 3-degree Gauss-Kruger, central meridian 117°E, no zone prefix.
 WORK_EPSG = 4548
 #: The same projection with the zone-39 prefix in the easting (what forest surveys deliver).
@@ -265,7 +265,6 @@ def line_normals(coords: np.ndarray, smooth: int = 3) -> np.ndarray:
 
 __all__ = [
     "GEO_EPSG",
-    "M2_PER_MU",
     "WORK_EPSG",
     "ZONE39_EPSG",
     "LineString",
