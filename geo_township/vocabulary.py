@@ -209,6 +209,7 @@ CHECK_NAME = Vocabulary(
     "check_name",
     AUDIT_CHECK.terms + (
         Term("unreadable", "file cannot be read", "文件无法读取"),
+        Term("row_left_out", "row left out (bad coordinates)", "行未计入(坐标有误)"),
         Term("loading", "note on reading", "读取说明"),
         Term("crs", "coordinate system", "坐标系"),
         Term("crs_inferred", "coordinate system inferred", "坐标系为推断"),
