@@ -125,7 +125,7 @@ def page_figure(sheet: Sheet, page: Page, *, dpi: int, relief_ppi: float) -> Fig
     title = sheet.title if page.village is None else word("village_title", sheet.lang, village=page.village,
                                                              township=sheet.model.title)
     title_ax = _axes_in_points(fig, lay.title, lay.page_w, lay.page_h)
-    draw_title(title_ax, title, sheet.subtitle)
+    draw_title(title_ax, title, sheet.subtitle, measure)
     draw_map(fig, sheet, page, relief_ppi=relief_ppi)
     legend_ax = _axes_in_points(fig, lay.legend, lay.page_w, lay.page_h)
     draw_legend(legend_ax, [p.layer for p in sheet.layers], word("legend", sheet.lang), measure)

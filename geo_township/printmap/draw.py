@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import shapely
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.colors import to_rgba
 from matplotlib.path import Path as MplPath
-from matplotlib.patheffects import withStroke
+from matplotlib.patheffects import Stroke
 from pyproj import CRS
 
 from geo_township.webmap.model import MapLayer, MapModel
@@ -89,7 +90,7 @@ def prepare(model: MapModel, crs: CRS) -> list[Prepared]:
         cat = lay.category if lay.category is not None else np.zeros(len(geoms), dtype=np.int64)
         prep = Prepared(lay, geoms, np.asarray(cat), shapely.bounds(geoms))
         if lay.label_field and lay.geometry == "polygon":
-            prep.labels = ["" if v is None or v != v else str(v) for v in lay.gdf[lay.label_field]]
+            prep.labels = ["" if pd.isna(v) else str(v) for v in lay.gdf[lay.label_field]]
             prep.label_xy = shapely.get_coordinates(shapely.point_on_surface(geoms))
         out.append(prep)
     return out
@@ -185,8 +186,9 @@ def draw_layers(ax, layers: list[Prepared], extent: tuple[float, float, float, f
 
 
 def draw_labels(ax, layers: list[Prepared], *, size: float, focus: str | None = None) -> None:
-    """Names of labelled polygons (villages) at a point inside each, with a white halo;
-    on a village's page the other villages' names are grey and smaller."""
+    """Names of labelled polygons (villages) at a point inside each, with a white halo
+    (the name itself stays text, so a PDF reader finds it); on a village's page the other
+    villages' names are grey and smaller."""
     for prep in layers:
         if prep.labels is None or prep.label_xy is None:
             continue
@@ -194,10 +196,12 @@ def draw_labels(ax, layers: list[Prepared], *, size: float, focus: str | None = 
             if not text:
                 continue
             main = focus is None or text == focus
-            ax.text(x, y, text, ha="center", va="center", fontsize=size * (1.35 if focus and main else 1.0),
-                    fontweight="bold" if main else "normal", color=LABEL_COLOR if main else GREY_LABEL,
-                    zorder=8, clip_on=True,
-                    path_effects=[withStroke(linewidth=2.6 if main else 2.0, foreground="white")])
+            style = {"ha": "center", "va": "center", "fontsize": size * (1.35 if focus and main else 1.0),
+                     "fontweight": "bold" if main else "normal", "clip_on": True}
+            # the halo is an outline drawn under the name; the name itself is plain text
+            ax.text(x, y, text, color="white", zorder=8,
+                    path_effects=[Stroke(linewidth=2.6 if main else 2.0, foreground="white")], **style)
+            ax.text(x, y, text, color=LABEL_COLOR if main else GREY_LABEL, zorder=8.1, **style)
 
 
 def draw_focus(ax, outline, extent: tuple[float, float, float, float]) -> None:

@@ -12,6 +12,7 @@ character of every text is checked against the chosen fonts (:func:`missing_glyp
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import os
@@ -94,13 +95,13 @@ def needs_cjk(texts: Iterable[str]) -> bool:
 @functools.lru_cache(maxsize=32)
 def _cmap(path: str, index: int) -> frozenset[int]:
     """The code points a font file (face ``index`` of a collection) has glyphs for."""
-    from fontTools.ttLib import TTFont
+    from fontTools.ttLib import TTFont, TTLibError
 
     try:
         font = TTFont(path, fontNumber=index, lazy=True)
         cmap = font.getBestCmap() or {}
         font.close()
-    except Exception:  # an unreadable font file is simply not a candidate
+    except (OSError, TTLibError, ValueError, KeyError, AssertionError):  # unreadable: not a candidate
         return frozenset()
     return frozenset(cmap)
 
@@ -136,10 +137,8 @@ def _register_font_files() -> list[str]:
             if name in known:
                 continue
             known.add(name)
-            try:
+            with contextlib.suppress(OSError, RuntimeError, ValueError):  # not a font matplotlib reads
                 font_manager.fontManager.addfont(name)
-            except Exception:  # not a font matplotlib can read: skip it
-                continue
             families += [e.name for e in _entries() if e.fname == name]
     return list(dict.fromkeys(families))
 
@@ -184,9 +183,9 @@ def choose_font(texts: Iterable[str]) -> FontChoice:
 
 
 def missing_glyphs(texts: Iterable[str], font: FontChoice) -> set[str]:
-    """Characters of ``texts`` (other than spaces and controls) that neither ``font`` nor
-    the Latin fallback can draw."""
+    """Characters of ``texts`` (other than spaces, controls and format marks) that neither
+    ``font`` nor the Latin fallback can draw."""
     covered = set(_cmap(str(font.path), font.index)) | set(_cmap(str(latin_font().path), 0))
     chars = {ch for text in texts for ch in str(text)}
-    return {ch for ch in chars if not ch.isspace() and unicodedata.category(ch)[0] != "C"
+    return {ch for ch in chars if not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf")
             and ord(ch) not in covered}

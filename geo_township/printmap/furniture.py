@@ -8,6 +8,7 @@ and shrinks its type, down to :data:`MIN_LEGEND_PT`, to fit.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -75,17 +76,36 @@ def flow(rows: list[Row], size: float, height: float) -> list[list[Row]]:
     return columns
 
 
+def _width(row: Row, size: float, measure: Measure) -> float:
+    return measure(row.text, size, row.heading) + (0 if row.heading else SWATCH_EM * size)
+
+
 def fit_legend(rows: list[Row], width: float, height: float, measure: Measure) -> tuple[float, list[list[Row]]]:
     """The largest type size of :data:`LEGEND_PT` at which the rows fit ``width`` × ``height``
-    (pt), and the columns; at the smallest size, as many columns as needed."""
+    (pt), and the columns; at the smallest size, as many columns as needed. A few very long
+    labels (the longest tenth) do not shrink the rest: they are shortened with an ellipsis."""
     columns: list[list[Row]] = []
     for size in LEGEND_PT:
-        title = size * 2.2
-        columns = flow(rows, size, height - title)
-        widest = max(measure(r.text, size, r.heading) + (0 if r.heading else SWATCH_EM * size) for r in rows)
-        if len(columns) * (widest + size * 1.5) <= width:
+        columns = flow(rows, size, height - size * 2.2)
+        widths = sorted(_width(r, size, measure) for r in rows)
+        typical = widths[int(0.9 * (len(widths) - 1))] if widths else 0.0
+        if len(columns) * (typical + size * 1.5) <= width:
             return size, columns
     return MIN_LEGEND_PT, columns
+
+
+def shortened(text: str, room: float, size: float, bold: bool, measure: Measure) -> str:
+    """``text``, or its longest beginning that fits ``room`` points followed by an ellipsis."""
+    if measure(text, size, bold) <= room:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if measure(text[:mid] + "…", size, bold) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo] + "…"
 
 
 def _swatch(ax, row: Row, x: float, y: float, size: float) -> None:
@@ -125,11 +145,12 @@ def draw_legend(ax, layers: list[MapLayer], heading: str, measure: Measure) -> f
             h = _row_height(row, size)
             mid = y - h * (0.62 if row.heading else 0.5)
             if row.heading:
-                ax.text(x, mid, row.text, ha="left", va="center", fontsize=size * 1.05, fontweight="bold",
-                        color=INK)
+                text = shortened(row.text, col_w - size, size * 1.05, True, measure)
+                ax.text(x, mid, text, ha="left", va="center", fontsize=size * 1.05, fontweight="bold", color=INK)
             else:
                 _swatch(ax, row, x, mid, size)
-                ax.text(x + SWATCH_EM * size, mid, row.text, ha="left", va="center", fontsize=size, color=INK)
+                text = shortened(row.text, col_w - (SWATCH_EM + 1) * size, size, False, measure)
+                ax.text(x + SWATCH_EM * size, mid, text, ha="left", va="center", fontsize=size, color=INK)
             y -= h
     return size
 
@@ -175,7 +196,7 @@ def draw_scale_bar(ax, length_m: float, caption: str) -> None:
     ax.add_patch(FancyBboxPatch((x0 - width * 0.015, ymin + height * 0.018), length_m + width * 0.05,
                                 height * 0.095, boxstyle="round,pad=0,rounding_size=0", facecolor=(1, 1, 1, 0.85),
                                 edgecolor="none", zorder=9))
-    for i, (a, b) in enumerate(zip(ticks[:-1], ticks[1:], strict=True)):
+    for i, (a, b) in enumerate(itertools.pairwise(ticks)):
         ax.add_patch(Rectangle((x0 + a, y0), b - a, bar_h, facecolor=INK if i % 2 == 0 else "white",
                                edgecolor=INK, linewidth=0.5, zorder=10))
     labelled = {0: "0", len(ticks) - 1: distance_text(length_m)}
@@ -186,10 +207,14 @@ def draw_scale_bar(ax, length_m: float, caption: str) -> None:
     ax.text(x0, y0 + bar_h * 1.8, caption, ha="left", va="bottom", fontsize=7, color=INK, zorder=10)
 
 
-def draw_title(ax, title: str, subtitle: str) -> None:
-    """The title, centred on the title band, and under it the dates."""
-    ax.text(0.5, 0.98, title, ha="center", va="top", fontsize=17, fontweight="bold", color=INK,
-            transform=ax.transAxes)
+def draw_title(ax, title: str, subtitle: str, measure: Measure) -> None:
+    """The title, centred on the title band (smaller when a long name needs it), and under
+    it the dates."""
+    size, width = 17.0, ax.get_xlim()[1]
+    while size > 9 and measure(title, size, True) > width:
+        size -= 0.5
+    ax.text(0.5, 0.98, shortened(title, width, size, True, measure), ha="center", va="top", fontsize=size,
+            fontweight="bold", color=INK, transform=ax.transAxes)
     ax.text(0.5, 0.06, subtitle, ha="center", va="bottom", fontsize=8.5, color="#444444", transform=ax.transAxes)
 
 

@@ -114,7 +114,7 @@ def nice_scale(minimum: float) -> int:
     power = 10.0 ** math.floor(math.log10(minimum))
     for step in (*NICE_SCALE_STEPS, 10.0):
         if step * power >= minimum * (1 - 1e-12):
-            return int(round(step * power))
+            return round(step * power)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

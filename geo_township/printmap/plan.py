@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import CRS, Proj, Transformer
 
@@ -137,7 +138,8 @@ def build_sheet(township: Township, *, lang: str, paper: str, orientation: str, 
     villages = {}
     if "villages" in township.config.layers:
         gdf = township.gdf("villages")
-        villages = {str(v): g for v, g in zip(gdf["village"], gdf.geometry.to_numpy(), strict=True) if v == v}
+        villages = {str(v): g for v, g in zip(gdf["village"], gdf.geometry.to_numpy(), strict=True)
+                    if not pd.isna(v)}
     names = [township.config.display_name(lang), *villages, *fixed_texts(lang)]
     choose_font(names)  # before the slow part: no font, no work
     model = model if model is not None else build_model(township, lang=lang)
@@ -156,8 +158,8 @@ def fixed_texts(lang: str) -> list[str]:
     """Every fixed text a page may carry, with sample values, for the font check."""
     from geo_township.printmap.words import WORDS
 
-    samples = dict(township="", village="", date="2000-01-01", scale="1:0", files="", file="", res="",
-                   crs="", k="1.0", gamma="0.0°", version="0")
+    samples = {"township": "", "village": "", "date": "2000-01-01", "scale": "1:0", "files": "", "file": "",
+               "res": "", "crs": "", "k": "1.0", "gamma": "0.0°", "version": "0"}
     return [word(key, lang, **samples) for key in WORDS]
 
 

@@ -14,13 +14,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "sources": ("Sources: {files}.", "数据来源：{files}。"),
     "hillshade": ("Relief: hillshade of {file} ({res}), light from the north-west.",
                   "地形晕渲：{file}（{res}），光源西北。"),
-    "projection": ("Projection: {crs}, in metres; the scale and the scale bar are true in it "
-                   "(scale factor {k} at the map's centre). The arrow points to true north "
-                   "(grid convergence {gamma}).",
-                   "投影：{crs}（单位：米），比例尺与比例尺条在此投影下准确"
-                   "（图幅中心长度比 {k}）；指北针指向真北（子午线收敛角 {gamma}）。"),
-    "layers_note": ("Layers as the interactive map shows them at opening (geo-township map); "
-                    "counts in the legend are of the whole township.",
+    "projection": (("Projection: {crs}, in metres; the scale and the scale bar are true in it "
+                    "(scale factor {k} at the map's centre). The arrow points to true north "
+                    "(grid convergence {gamma})."),
+                   ("投影：{crs}（单位：米），比例尺与比例尺条在此投影下准确"
+                    "（图幅中心长度比 {k}）；指北针指向真北（子午线收敛角 {gamma}）。")),
+    "layers_note": (("Layers as the interactive map shows them at opening (geo-township map); "
+                     "counts in the legend are of the whole township."),
                     "图层与交互地图（geo-township map）打开时显示的一致；图例中的数量为全乡合计。"),
     "atlas_note": ("Other villages greyed.", "其他村淡化显示。"),
     "made_with": ("Made with geo-township {version}.", "由 geo-township {version} 制作。"),
