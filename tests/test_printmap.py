@@ -15,6 +15,7 @@ import math
 import os
 import shutil
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -343,3 +344,50 @@ def test_png_bytes_for_a_report_figure(sample_township, models):
     assert abs(image.size[0] - 297 / 25.4 * 100) <= 1 and abs(image.size[1] - 210 / 25.4 * 100) <= 1
     assert printed.path is None and printed.bytes == len(data) and printed.format == "png"
     assert_drawn_map(np.asarray(image.convert("RGB")))
+
+
+# --------------------------------------------------------------------------- relief and layering
+
+
+@pytest.mark.parametrize("raster", ["dem", "ndvi_2022", "landcover"])  # EPSG:4548, UTM 50N, lon/lat
+def test_the_relief_lands_on_the_working_grid_whatever_the_raster_crs(sample_township, raster):
+    from geo_township.printmap.relief import dem_name, load_relief
+
+    assert dem_name(sample_township) == "dem"
+    relief = load_relief(sample_township, raster)
+    assert np.nanmin(relief.shade) >= 0 and np.nanmax(relief.shade) <= 1
+    xmin, ymin, xmax, ymax = sample_township.gdf("villages").total_bounds
+    shade = relief.on_grid((xmin, xmax, ymin, ymax), (120, 160), sample_township.working_crs)
+    assert shade.shape == (120, 160)
+    # land cover has no data outside the township; every raster covers its middle
+    assert np.isfinite(shade).mean() > 0.6 and np.isfinite(shade[40:80, 50:110]).all()
+    assert np.nanstd(shade) > 0.01
+
+
+def test_the_relief_is_sampled_where_it_lies():
+    from pyproj import CRS
+
+    from geo_township.printmap.relief import Relief
+
+    shade = np.tile(np.linspace(0, 1, 11), (5, 1))  # brighter eastwards, 10 m pixels from x = 1000
+    relief = Relief("dem", "dem.tif", shade, CRS(4548), 1000.0, 2050.0, 10.0, -10.0, 10.0)
+    grid = relief.on_grid((1000.0, 1110.0, 2000.0, 2050.0), (5, 11), CRS(4548))
+    assert np.allclose(grid[2, :], np.linspace(0, 1, 11))
+    outside = relief.on_grid((5000.0, 5100.0, 2000.0, 2050.0), (2, 2), CRS(4548))
+    assert np.isnan(outside).all()
+
+
+def test_only_the_printed_map_imports_matplotlib():
+    from test_architecture import PACKAGE, imported_modules, modules, rel
+
+    offenders = [rel(p) for p in modules() if "matplotlib" in imported_modules(p)
+                 and not rel(p).startswith("printmap/")]
+    assert offenders == []
+    assert (PACKAGE / "printmap" / "__init__.py").exists()
+
+
+def test_map_help_does_not_import_matplotlib():
+    code = ("import sys\nfrom geo_township.cli import main\n"
+            "try:\n    main(['map', '--help'])\nexcept SystemExit:\n    pass\n"
+            "assert 'matplotlib' not in sys.modules and 'geopandas' not in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
