@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import shapely
 from pyproj import CRS, Proj, Transformer
 
@@ -115,8 +114,8 @@ def check_request(path: str | Path | None, *, paper: str, orientation: str, dpi:
         raise UsageError(f"a resolution of {dpi} dpi is out of range", hint=f"use {DPI_RANGE[0]}–{DPI_RANGE[1]}")
     fmt = "png" if path is None else Path(path).suffix.lower().lstrip(".")
     if f".{fmt}" not in FORMATS:
-        raise UsageError(f"a printed map is written as PDF or PNG, not {Path(str(path)).suffix or 'a file without suffix'}",
-                         hint="name the file map.pdf or map.png")
+        suffix = Path(str(path)).suffix or "a file without a suffix"
+        raise UsageError(f"a printed map is written as PDF or PNG, not {suffix}", hint="name the file map.pdf or map.png")
     if atlas and fmt != "pdf":
         raise UsageError("an atlas has one page per village, so it is written as a PDF",
                          hint="name the file atlas.pdf")
@@ -135,11 +134,7 @@ def build_sheet(township: Township, *, lang: str, paper: str, orientation: str, 
     and check the font has every character the legend needs."""
     from geo_township.webmap.model import build_model
 
-    villages = {}
-    if "villages" in township.config.layers:
-        gdf = township.gdf("villages")
-        villages = {str(v): g for v, g in zip(gdf["village"], gdf.geometry.to_numpy(), strict=True)
-                    if not pd.isna(v)}
+    villages = village_outlines(township)
     names = [township.config.display_name(lang), *villages, *fixed_texts(lang)]
     choose_font(names)  # before the slow part: no font, no work
     model = model if model is not None else build_model(township, lang=lang)
@@ -152,6 +147,16 @@ def build_sheet(township: Township, *, lang: str, paper: str, orientation: str, 
     relief = load_relief(township, name) if name else None
     return Sheet(township, model, lang, pp.layout(paper, orientation), layers, villages, relief, font, title,
                  subtitle, today)
+
+
+def village_outlines(township: Township) -> dict[str, object]:
+    """Each village's outline by name (the union of its features), in the working CRS."""
+    if "villages" not in township.config.layers:
+        return {}
+    gdf = township.gdf("villages")
+    named = gdf[gdf["village"].notna()]
+    return {str(name): shapely.union_all(group.geometry.to_numpy())
+            for name, group in named.groupby("village", sort=False)}
 
 
 def fixed_texts(lang: str) -> list[str]:
