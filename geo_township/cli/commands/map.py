@@ -1,5 +1,6 @@
 """`geo-township map`: the interactive map of every layer, written to maps/township.html,
-and the township's key statistics."""
+and the township's key statistics; with ``--print FILE.pdf|FILE.png`` the printed map
+instead (and the page too when ``-o`` names one)."""
 
 from pathlib import Path
 
@@ -9,10 +10,15 @@ from geo_township.cli.options import common_options
 from geo_township.webmap.basemaps import BASEMAPS
 from geo_township.webmap.indicators import INDICATORS, SCHEMES
 
+PAPERS = ("A4", "A3")
+"""Paper sizes offered for --print (geo_township.printmap.PAPERS has them; not imported so
+that --help stays fast)."""
+
 
 @click.command("map")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the page here (default: maps/township.html in the working folder).")
+              help="Write the page here (default: maps/township.html in the working folder; with --print, "
+              "the page is written only when -o names it).")
 @click.option("--indicator", type=click.Choice(list(INDICATORS)), default=None,
               help="Add a per-village choropleth of this indicator.")
 @click.option("--scheme", type=click.Choice(list(SCHEMES)), default="fisher_jenks", show_default=True,
@@ -34,30 +40,107 @@ from geo_township.webmap.indicators import INDICATORS, SCHEMES
               "except for basemap tiles. --cdn: a smaller page that loads Leaflet from the web (jsDelivr).")
 @click.option("--open", "open_page", is_flag=True, help="Open the page in the web browser when written.")
 @click.option("--no-summary", is_flag=True, help="Do not print the key statistics.")
+@click.option("--print", "print_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              metavar="FILE.pdf|FILE.png",
+              help="Write the printed map (title, legend, north arrow, scale bar, relief, the layers the page "
+              "shows at opening) instead of the page; the page is written too when -o names it.")
+@click.option("--paper", type=click.Choice(PAPERS), default=None, help="Paper of the printed map (default A4).")
+@click.option("--orientation", type=click.Choice(("landscape", "portrait")), default=None,
+              help="Orientation of the printed map (default landscape).")
+@click.option("--dpi", type=click.IntRange(72, 1200), default=None,
+              help="Resolution of a printed PNG, and of a printed PDF's relief (up to 200); default 300.")
+@click.option("--village", default=None, metavar="NAME",
+              help="Print this village's map: zoomed to it, the other villages greyed.")
+@click.option("--atlas", is_flag=True, help="Print one PDF page per village (each village chief's map).")
 @common_options
 def command(output, indicator, scheme, classes, basemaps, tianditu_key, rasters, raster_opacity, offline, open_page,
-            no_summary, township_path, lang):
-    """Write the interactive map of every layer (maps/township.html) and print the key statistics."""
+            no_summary, print_path, paper, orientation, dpi, village, atlas, township_path, lang):
+    """Write the interactive map of every layer (maps/township.html) and print the key statistics;
+    with --print, the printed map (PDF or PNG)."""
     from geo_township.cli.exitcodes import EXIT_FINDINGS
     from geo_township.cli.render import render
     from geo_township.layers import load_township
     from geo_township.webmap import map_summary, write_map
 
+    print_options = {"--paper": paper, "--orientation": orientation, "--dpi": dpi, "--village": village,
+                     "--atlas": atlas or None}
+    if print_path is None:
+        given = [name for name, value in print_options.items() if value is not None]
+        if given:
+            verb = "is an option" if len(given) == 1 else "are options"
+            raise click.UsageError(f"{', '.join(given)} {verb} of the printed map: add --print FILE.pdf (or .png)")
+    elif output is None:
+        _refuse_page_options(indicator=indicator, basemap=basemaps, raster=rasters, raster_opacity=raster_opacity,
+                             cdn=not offline, open=open_page)
     township = load_township(township_path)
-    written = write_map(township, output, lang=lang, indicator=indicator, scheme=scheme, classes=classes,
-                        basemaps=basemaps or None, tianditu_key=tianditu_key, rasters=rasters,
-                        raster_opacity=raster_opacity, offline=offline)
-    for warning in written.warnings:
-        click.echo(f"Warning: {warning}", err=True)
-    for failure in written.failed_layers:
-        click.echo(("警告：" if lang == "zh" else "Warning: ") + failure.text(lang), err=True)
+    request = {"paper": paper or "A4", "orientation": orientation or "landscape", "dpi": dpi or 300,
+               "village": village, "atlas": atlas, "lang": lang}
+    if print_path is not None:
+        _check_print(township, print_path, request)
+    if print_path is None or output is not None:
+        written = write_map(township, output, lang=lang, indicator=indicator, scheme=scheme, classes=classes,
+                            basemaps=basemaps or None, tianditu_key=tianditu_key, rasters=rasters,
+                            raster_opacity=raster_opacity, offline=offline)
+        for warning in written.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        failed = written.failed_layers
+        for failure in failed:
+            click.echo(("警告：" if lang == "zh" else "Warning: ") + failure.text(lang), err=True)
+    else:
+        failed = []
+    if print_path is not None:
+        printed = _print_map(township, print_path, request)
     if not no_summary:
-        render(map_summary(township, without=[f.kind for f in written.failed_layers]), fmt="table", output=None,
-               lang=lang)
-    size = f"{written.bytes / 1e6:.1f} MB" if written.bytes >= 1e5 else f"{written.bytes / 1e3:.0f} kB"
-    click.echo(f"地图已写入 {written.path}（{size}，{written.seconds:.1f} 秒）" if lang == "zh"
-                else f"Map written to {written.path} ({size}, {written.seconds:.1f} s)")
-    if open_page:
-        click.launch(str(written.path.resolve()))
-    if written.failed_layers:
+        render(map_summary(township, without=[f.kind for f in failed]), fmt="table", output=None, lang=lang)
+    if print_path is None or output is not None:
+        size = _size(written.bytes)
+        click.echo(f"地图已写入 {written.path}（{size}，{written.seconds:.1f} 秒）" if lang == "zh"
+                    else f"Map written to {written.path} ({size}, {written.seconds:.1f} s)")
+        if open_page:
+            click.launch(str(written.path.resolve()))
+    if print_path is not None:
+        _report_printed(printed, lang)
+    if failed:
         click.get_current_context().exit(EXIT_FINDINGS)  # the page lacks a layer: say so to scripts
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
+
+
+def _refuse_page_options(**options) -> None:
+    """--print alone writes no page: refuse the page's own options rather than ignore them."""
+    given = ["--" + name.replace("_", "-") for name, value in options.items() if value]
+    if given:
+        verb = "changes" if len(given) == 1 else "change"
+        raise click.UsageError(f"{', '.join(given)} only {verb} the interactive page, which --print alone "
+                               "does not write: add -o maps/township.html to write the page as well")
+
+
+def _check_print(township, path: Path, request: dict) -> None:
+    """The print request checked before any work (suffix, folder, village name)."""
+    from geo_township.printmap import check_request, check_village
+
+    check_request(path, **request)
+    if request["village"] is not None:
+        check_village(township, request["village"])
+
+
+def _print_map(township, path: Path, request: dict):
+    from geo_township.printmap import print_map
+
+    printed = print_map(township, path, **request)
+    for warning in printed.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    return printed
+
+
+def _report_printed(printed, lang: str) -> None:
+    pages, size = len(printed.pages), _size(printed.bytes)
+    turn = {"landscape": "横向", "portrait": "纵向"}[printed.orientation] if lang == "zh" else printed.orientation
+    if lang == "zh":
+        click.echo(f"打印地图已写入 {printed.path}（{pages} 页，{printed.paper} {turn}，{size}，"
+                   f"{printed.seconds:.1f} 秒）")
+    else:
+        click.echo(f"Printed map written to {printed.path} ({pages} page{'s' if pages != 1 else ''}, "
+                   f"{printed.paper} {turn}, {size}, {printed.seconds:.1f} s)")

@@ -1,0 +1,221 @@
+"""What the printed map's pages show: the township, or one village, at what scale, with
+which layers, relief, font and notes — decided before anything is drawn.
+
+A page is drawn in the township's working CRS (metres): the map is printed at a round
+scale (1:N, exact on the paper size chosen) and its scale bar is drawn in the map's own
+coordinates, so both are true in that projection; the notes say which projection it is,
+its scale factor at the map's centre and how far true north is from the page's up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import shapely
+from pyproj import CRS, Proj, Transformer
+
+from geo_township.errors import UsageError
+from geo_township.layers import Township
+from geo_township.printmap import paper as pp
+from geo_township.printmap.draw import Prepared, prepare
+from geo_township.printmap.fonts import FontChoice, choose_font
+from geo_township.printmap.furniture import legend_rows
+from geo_township.printmap.relief import Relief, dem_name, load_relief
+from geo_township.printmap.words import joined, word
+from geo_township.webmap.model import MapModel
+
+FORMATS = (".pdf", ".png")
+"""What a printed map can be written as (by the file's suffix)."""
+DPI_RANGE = (72, 1200)
+RELIEF_PDF_DPI = 200
+"""The relief's pixels per inch in a PDF (the features stay vectors at any zoom)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One printed page: the township (``village`` None) or one village, the extent shown
+    (xmin, xmax, ymin, ymax in metres of the working CRS), the scale 1:``scale``, the map
+    frame's size on paper (mm) and the scale bar's length (m)."""
+
+    village: str | None
+    extent: tuple[float, float, float, float]
+    scale: int
+    frame_mm: tuple[float, float]
+    bar_m: float
+
+    @property
+    def width_m(self) -> float:
+        return self.extent[1] - self.extent[0]
+
+    @property
+    def bar_mm(self) -> float:
+        """The scale bar's length on paper: ``bar_m`` at 1:``scale``."""
+        return self.bar_m / self.scale * 1000.0
+
+
+@dataclass
+class Sheet:
+    """Everything the pages share: the township, its map model, the prepared layers, the
+    relief, the font, the page's layout and its texts."""
+
+    township: Township
+    model: MapModel
+    lang: str
+    layout: pp.Layout
+    layers: list[Prepared]
+    villages: dict[str, object]
+    relief: Relief | None
+    font: FontChoice
+    title: str
+    subtitle: str
+    date: dt.date
+
+    @functools.cached_property
+    def outline(self):
+        """The township's outline (the union of its villages), or None without villages."""
+        return shapely.union_all(list(self.villages.values())) if self.villages else None
+
+
+def village_names(township: Township) -> list[str]:
+    """The township's village names in the one listing order (by code when all have one)."""
+    from geo_township.locate import village_order
+
+    if "villages" not in township.config.layers:
+        return []
+    return village_order(township.gdf("villages"))
+
+
+def check_village(township: Township, name: str) -> str:
+    """``name`` when it is one of the township's villages; otherwise a usage error listing them."""
+    names = village_names(township)
+    if name in names:
+        return name
+    if not names:
+        raise UsageError(f"there is no village {name!r}: the township has no villages layer",
+                         hint="add [layers.villages] to township.toml, or leave out --village")
+    close = difflib.get_close_matches(name, names, n=1)
+    raise UsageError(f"no village called {name!r}" + (f" (did you mean {close[0]}?)" if close else ""),
+                     hint=f"give one of the township's villages: {', '.join(names)}")
+
+
+def check_request(path: str | Path | None, *, paper: str, orientation: str, dpi: int, village: str | None,
+                  atlas: bool, lang: str) -> str:
+    """Refuse a request that cannot be honoured before any work; the format (``pdf``/``png``)."""
+    pp.page_size_mm(paper, orientation)
+    if lang not in ("en", "zh"):
+        raise UsageError(f"unknown language {lang!r}", hint="use en or zh")
+    if not DPI_RANGE[0] <= dpi <= DPI_RANGE[1]:
+        raise UsageError(f"a resolution of {dpi} dpi is out of range", hint=f"use {DPI_RANGE[0]}–{DPI_RANGE[1]}")
+    fmt = "png" if path is None else Path(path).suffix.lower().lstrip(".")
+    if f".{fmt}" not in FORMATS:
+        suffix = Path(str(path)).suffix or "a file without a suffix"
+        raise UsageError(f"a printed map is written as PDF or PNG, not {suffix}", hint="name the file map.pdf or map.png")
+    if atlas and fmt != "pdf":
+        raise UsageError("an atlas has one page per village, so it is written as a PDF",
+                         hint="name the file atlas.pdf")
+    if atlas and village:
+        raise UsageError("give either a village or the atlas of every village, not both",
+                         hint="leave out --village to print every village, or --atlas to print one")
+    if path is not None and not Path(path).parent.is_dir():
+        raise UsageError(f"the folder {Path(path).parent} does not exist", hint="create it first or give another path")
+    return fmt
+
+
+def build_sheet(township: Township, *, lang: str, paper: str, orientation: str, model: MapModel | None,
+                hillshade: bool | str) -> Sheet:
+    """Choose the font (refused at once when Chinese text has none), build (or take) the
+    interactive map's model, prepare its shown layers in the working CRS, read the relief,
+    and check the font has every character the legend needs."""
+    from geo_township.webmap.model import build_model
+
+    villages = village_outlines(township)
+    names = [township.config.display_name(lang), *villages, *fixed_texts(lang)]
+    choose_font(names)  # before the slow part: no font, no work
+    model = model if model is not None else build_model(township, lang=lang)
+    layers = prepare(model, township.working_crs)
+    today = dt.date.today()
+    title = word("title", lang, township=model.title)
+    subtitle = "  ·  ".join(t for t in (model.subtitle, word("printed", lang, date=today.isoformat())) if t)
+    font = choose_font([*names, title, subtitle, *[r.text for r in legend_rows([p.layer for p in layers])]])
+    name = dem_name(township) if hillshade is True else (hillshade or None)
+    relief = load_relief(township, name) if name else None
+    return Sheet(township, model, lang, pp.layout(paper, orientation), layers, villages, relief, font, title,
+                 subtitle, today)
+
+
+def village_outlines(township: Township) -> dict[str, object]:
+    """Each village's outline by name (the union of its features), in the working CRS."""
+    if "villages" not in township.config.layers:
+        return {}
+    gdf = township.gdf("villages")
+    named = gdf[gdf["village"].notna()]
+    return {str(name): shapely.union_all(group.geometry.to_numpy())
+            for name, group in named.groupby("village", sort=False)}
+
+
+def fixed_texts(lang: str) -> list[str]:
+    """Every fixed text a page may carry, with sample values, for the font check."""
+    from geo_township.printmap.words import WORDS
+
+    samples = {"township": "", "village": "", "date": "2000-01-01", "scale": "1:0", "files": "", "file": "",
+               "res": "", "crs": "", "k": "1.0", "gamma": "0.0°", "version": "0"}
+    return [word(key, lang, **samples) for key in WORDS]
+
+
+def plan_page(sheet: Sheet, village: str | None) -> Page:
+    """The page of the township (``village`` None) or of one village: its extent at a round
+    scale that fits the map frame, and its scale bar."""
+    frame = (sheet.layout.map.w, sheet.layout.map.h)
+    if village is not None:
+        box = shapely.bounds(sheet.villages[village])
+    elif sheet.villages:
+        box = shapely.bounds(sheet.outline)
+    else:
+        b = np.vstack([p.bounds for p in sheet.layers])
+        box = np.array([np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3])])
+    xmin, ymin, xmax, ymax = (float(v) for v in box)
+    scale = pp.map_scale((xmax - xmin, ymax - ymin), frame, padding=0.04 if village is None else 0.07)
+    extent = pp.map_extent(((xmin + xmax) / 2, (ymin + ymax) / 2), frame, scale)
+    return Page(village, extent, scale, frame, pp.scale_bar_length(extent[1] - extent[0]))
+
+
+def grid_figures(crs: CRS, extent: tuple[float, float, float, float]) -> tuple[float, float]:
+    """The projection's scale factor and the grid convergence (degrees clockwise from the
+    page's up to true north) at the centre of ``extent``."""
+    x = (extent[0] + extent[1]) / 2
+    y = (extent[2] + extent[3]) / 2
+    lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(x, y)
+    k = float(Proj(crs).get_factors(lon, lat).meridional_scale)
+    to_grid = Transformer.from_crs(4326, crs, always_xy=True)
+    x1, y1 = to_grid.transform(lon, lat + 0.01)
+    x0, y0 = to_grid.transform(lon, lat)
+    return k, math.degrees(math.atan2(x1 - x0, y1 - y0))
+
+
+def notes(sheet: Sheet, page: Page) -> list[str]:
+    """The notes under the map: sources, relief, projection and how it was made."""
+    from geo_township import __version__
+
+    lang, crs = sheet.lang, CRS(sheet.township.working_crs)
+    k, gamma = grid_figures(crs, page.extent)
+    files = []
+    for prep in sheet.layers:
+        if prep.key in sheet.township.config.layers:
+            files.append(f"{prep.layer.name} {sheet.township.config.layers[prep.key].path.name}")
+    lines = [word("sources", lang, files=joined(files, lang))]
+    second = word("layers_note", lang)
+    if page.village is not None:
+        second += " " + word("atlas_note", lang)
+    if sheet.relief is not None:
+        res = f"{sheet.relief.res_m:g} m" if lang != "zh" else f"{sheet.relief.res_m:g} 米"
+        second = word("hillshade", lang, file=sheet.relief.file, res=res) + " " + second
+    name = f"EPSG:{crs.to_epsg()} {crs.name}" if crs.to_epsg() else crs.name
+    lines += [second, word("projection", lang, crs=name, k=f"{k:.5f}", gamma=f"{gamma:+.2f}°"),
+              word("made_with", lang, version=__version__)]
+    return lines
