@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 GDAL_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".kml", ".kmz", ".gpx", ".zip", ".fgb", ".gml", ".tab", ".mif"}
 PARQUET_SUFFIXES = {".parquet", ".geoparquet"}
+GDB_SUFFIX = ".gdb"  # an Esri File Geodatabase: a folder, read by GDAL's OpenFileGDB driver
 
 # Housekeeping columns the LIBKML driver adds to every placemark.
 KML_HOUSEKEEPING = ("timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude", "visibility",
@@ -51,6 +52,7 @@ class RawLayer:
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
     dropped: pd.DataFrame | None = None  # rows without usable coordinates, with a 'reason'
+    aliases: dict[str, str] = field(default_factory=dict)  # field name → its alias (File Geodatabase)
 
 
 def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
@@ -62,7 +64,8 @@ def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | N
     path:
         The file. Its suffix chooses the reader.
     layer:
-        A layer inside a GeoPackage or KML, or a sheet of an XLSX.
+        A layer inside a GeoPackage, File Geodatabase (a ``.gdb`` folder) or KML, or a
+        sheet of an XLSX.
     encoding:
         Text encoding, when the file does not say (e.g. ``"gbk"`` for an old CSV).
     geometry:
@@ -74,6 +77,8 @@ def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | N
         raise LayerReadError("file not found", path=path,
                              hint="check the path in township.toml (it is relative to that file)")
     if path.is_dir():
+        if path.suffix.lower() == GDB_SUFFIX:
+            return read_gdb(path, layer=layer)
         raise LayerReadError("is a folder, not a file", path=path, hint="name the file inside it")
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
@@ -86,6 +91,75 @@ def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | N
         f"unsupported file type {suffix or '(no suffix)'}", path=path,
         hint="use a GeoPackage, Shapefile, GeoJSON, KML/KMZ, GPX, GeoParquet, CSV or XLSX file",
     )
+
+
+# --------------------------------------------------------------------------- File Geodatabase
+
+
+def gdb_layers(path: Path) -> list[tuple[str, str | None]]:
+    """The layers of a File Geodatabase (``.gdb`` folder): (name, geometry type or None for
+    a table without geometry), in the geodatabase's order."""
+    import pyogrio
+
+    try:
+        listed = pyogrio.list_layers(path)
+    except Exception as exc:  # noqa: BLE001 - pyogrio raises DataSourceError for a folder GDAL cannot open
+        raise LayerReadError(f"cannot open the File Geodatabase: {exception_text(exc)}", path=path,
+                             hint="the .gdb folder may be damaged or only partly copied (copy the whole folder), "
+                             "or come from a newer ArcGIS; export the layers again") from None
+    return [(str(name), None if kind is None or str(kind) in ("", "None") else str(kind)) for name, kind in listed]
+
+
+def _gdb_listing(layers: list[tuple[str, str | None]]) -> str:
+    """The geodatabase's layers for a message: 'villages (polygons), 林班 (polygons); tables
+    without geometry: 权属'."""
+    plural = {"Point": "points", "MultiPoint": "points", "LineString": "lines", "MultiLineString": "lines",
+              "Polygon": "polygons", "MultiPolygon": "polygons"}
+    spatial = [f"{name} ({plural.get(kind.replace(' Z', '').replace(' M', ''), kind.lower())})"
+               for name, kind in layers if kind is not None]
+    tables = [name for name, kind in layers if kind is None]
+    text = ", ".join(spatial) or "none with geometry"
+    return text + ("; tables without geometry: " + ", ".join(tables) if tables else "")
+
+
+def read_gdb(path: Path, *, layer: str | None = None) -> RawLayer:
+    """Read one layer of an Esri File Geodatabase (a ``.gdb`` folder, GDAL's OpenFileGDB
+    driver), with its fields' aliases (``RawLayer.aliases``: ArcGIS keeps a Chinese alias
+    such as 村名 for a field called CM). ``layer`` names the feature class; it may be left
+    out when the geodatabase holds one. A missing or wrong ``layer`` lists the layers in it."""
+    layers = gdb_layers(path)
+    spatial = [name for name, kind in layers if kind is not None]
+    listing = _gdb_listing(layers)
+    if layer is None:
+        if len(spatial) != 1:
+            what = "no layer with geometry" if not spatial else f"{len(spatial)} layers"
+            raise LayerReadError(
+                f"the File Geodatabase holds {what} and township.toml does not say which to use", path=path,
+                hint=f'add layer = "NAME" to this layer in township.toml; layers in it: {listing}')
+        layer = spatial[0]
+    elif layer not in [name for name, _ in layers]:
+        raise LayerReadError(f"no layer {layer!r} in the File Geodatabase", path=path,
+                             hint=f"layers in it: {listing}")
+    raw = _read_gdal(path, layer=layer, encoding=None, geometry=None)
+    raw.aliases = _gdb_aliases(path, layer, [c for c in raw.gdf.columns if c != raw.gdf.geometry.name])
+    return raw
+
+
+def _gdb_aliases(path: Path, layer: str, columns: list[str]) -> dict[str, str]:
+    """Each field's alias where it differs from the field's name (GDAL reports it as the
+    field's alternative name, in the Arrow schema's field metadata)."""
+    import pyogrio
+
+    try:
+        _, table = pyogrio.read_arrow(path, layer=layer, max_features=1, read_geometry=False)
+    except Exception:  # noqa: BLE001 - aliases are a help, never a reason to refuse the layer
+        return {}
+    out = {}
+    for f in table.schema:
+        alias = (f.metadata or {}).get(b"GDAL:OGR:alternative_name", b"").decode("utf-8", errors="replace").strip()
+        if f.name in columns and alias and alias != f.name:
+            out[f.name] = alias
+    return out
 
 
 # --------------------------------------------------------------------------- GDAL formats
