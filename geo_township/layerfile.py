@@ -20,7 +20,13 @@ import shapely
 from pyproj import CRS
 
 from geo_township.config import LayerSpec, TownshipConfig
-from geo_township.crs import MAP_APP_SYSTEMS, RowFit, clear_majority, fit_rows, geometries_from_map_app
+from geo_township.crs import (
+    MAP_APP_SYSTEMS,
+    RowFit,
+    clear_majority,
+    fit_rows,
+    geometries_from_map_app,
+)
 from geo_township.errors import CRSError, FieldError, GeometryError, LayerReadError
 from geo_township.io.read import RawLayer, read_vector
 from geo_township.kinds import KINDS, FieldMatch, Kind, match_fields
