@@ -11,6 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from pyproj import Geod
@@ -268,3 +269,30 @@ def test_small_layers_are_not_judged(sample_dir):
     refs = References({"villages": villages.geometry.to_numpy()})
     one = to_map_app(villages.head(1), "gcj02").to_crs(town.working_crs).envelope  # a box: 5 vertices
     assert gcj02_fits(one.to_numpy(), town.working_crs, refs)[0] == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "gpkg"])
+def test_new_trees_go_into_a_map_app_layer_in_its_own_system(tmp_path, fmt):
+    """A trees layer declared crs = "gcj02" keeps GCJ-02 coordinates: an import writes new
+    trees shifted like the others, and they read back where the survey put them."""
+    true = {"A1": (117.4987, 30.4962), "A2": (117.5012, 30.4951)}
+    glon, glat = cgcs2000_to_map_app([true["A1"][0]], [true["A1"][1]], "gcj02")
+    rows = pd.DataFrame({"编号": ["A1"], "经度": glon, "纬度": glat, "状态": ["疑似"]})
+    if fmt == "csv":
+        rows.to_csv(tmp_path / "trees.csv", index=False, encoding="utf-8-sig")
+    else:
+        gpd.GeoDataFrame(rows.drop(columns=["经度", "纬度"]), geometry=gpd.points_from_xy(glon, glat),
+                         crs=4490).to_file(tmp_path / "trees.gpkg")
+    (tmp_path / "township.toml").write_text(
+        f'[township]\nname = "x"\n[layers.infected_trees]\npath = "trees.{fmt}"\ncrs = "gcj02"\n'
+        + ('layer = "trees"\n' if fmt == "gpkg" else ""), encoding="utf-8")
+    src = tmp_path / "survey.csv"
+    src.write_text(f"编号,状态,经度,纬度\nA2,疑似,{true['A2'][0]},{true['A2'][1]}\n", encoding="utf-8")
+    import_survey(load_township(tmp_path), src)
+    trees = load_township(tmp_path).gdf("infected_trees").to_crs(4490).set_index("tree_id")
+    for tree, (lon, lat) in true.items():
+        p = trees.geometry.loc[tree]
+        assert p.x == pytest.approx(lon, abs=1e-6) and p.y == pytest.approx(lat, abs=1e-6), tree
+    stored = (pd.read_csv(tmp_path / "trees.csv") if fmt == "csv"
+              else gpd.read_file(tmp_path / "trees.gpkg").assign(经度=lambda d: d.geometry.x))
+    assert stored["经度"].iloc[-1] == pytest.approx(float(cgcs2000_to_map_app(*true["A2"], "gcj02")[0]), abs=1e-6)
