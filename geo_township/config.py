@@ -269,13 +269,21 @@ def _parse_crs(value: Any, key: str, problems: _Problems) -> CRS | None:
 def _layer_crs(value: Any, key: str, problems: _Problems) -> tuple[str | None, CRS | None]:
     """A layer's ``crs``: a map app's system (``"gcj02"``, ``"bd09"``: the layer is read as
     CGCS2000 longitude/latitude after converting it) or any coordinate system
-    :func:`_parse_crs` reads. Returns (map-app code or None, CRS or None)."""
-    from geo_township.crs import CGCS2000, map_app_system
+    :func:`geo_township.crs.parse_crs` reads. Returns (map-app code or None, CRS or None)."""
+    from geo_township.crs import CGCS2000, map_app_system, parse_crs
+    from geo_township.errors import CRSError
 
+    if value is None:
+        return None, None
     system = map_app_system(value)
     if system is not None:
         return system, CGCS2000
-    return None, _parse_crs(value, key, problems)
+    try:
+        return None, parse_crs(str(value), where=key)
+    except CRSError as exc:
+        problems.add(key, exc.message, (exc.hint or "") + '; or "gcj02" (AMap, Tencent) or "bd09" (Baidu) for '
+                     "coordinates copied from a map app")
+        return None, None
 
 
 def validate_parameter(name: str, value: Any) -> Any:
