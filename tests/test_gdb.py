@@ -19,7 +19,8 @@ import pytest
 from geo_township.cli import main
 from geo_township.errors import LayerReadError
 from geo_township.inventory import area_summary, describe_layers
-from geo_township.io.read import gdb_layers, read_vector
+from geo_township.io.gdb import gdb_layers
+from geo_township.io.read import read_vector
 from geo_township.layers import load_township
 
 pytestmark = pytest.mark.skipif("OpenFileGDB" not in pyogrio.list_drivers(write=True),

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from geo_township.errors import LayerReadError
+from geo_township.io.gdb import GDB_SUFFIX, choose_gdb_layer, read_gdb_layer
 from geo_township.io.points import (
     TABLE_SUFFIXES,
     WKT_NAMES,
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 
 GDAL_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".kml", ".kmz", ".gpx", ".zip", ".fgb", ".gml", ".tab", ".mif"}
 PARQUET_SUFFIXES = {".parquet", ".geoparquet"}
-GDB_SUFFIX = ".gdb"  # an Esri File Geodatabase: a folder, read by GDAL's OpenFileGDB driver
 
 # Housekeeping columns the LIBKML driver adds to every placemark.
 KML_HOUSEKEEPING = ("timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude", "visibility",
@@ -78,7 +78,7 @@ def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | N
                              hint="check the path in township.toml (it is relative to that file)")
     if path.is_dir():
         if path.suffix.lower() == GDB_SUFFIX:
-            return read_gdb(path, layer=layer)
+            return _read_gdb(path, layer)
         raise LayerReadError("is a folder, not a file", path=path, hint="name the file inside it")
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
@@ -96,70 +96,12 @@ def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | N
 # --------------------------------------------------------------------------- File Geodatabase
 
 
-def gdb_layers(path: Path) -> list[tuple[str, str | None]]:
-    """The layers of a File Geodatabase (``.gdb`` folder): (name, geometry type or None for
-    a table without geometry), in the geodatabase's order."""
-    import pyogrio
-
-    try:
-        listed = pyogrio.list_layers(path)
-    except Exception as exc:  # noqa: BLE001 - pyogrio raises DataSourceError for a folder GDAL cannot open
-        raise LayerReadError(f"cannot open the File Geodatabase: {exception_text(exc)}", path=path,
-                             hint="the .gdb folder may be damaged or only partly copied (copy the whole folder), "
-                             "or come from a newer ArcGIS; export the layers again") from None
-    return [(str(name), None if kind is None or str(kind) in ("", "None") else str(kind)) for name, kind in listed]
-
-
-def _gdb_listing(layers: list[tuple[str, str | None]]) -> str:
-    """The geodatabase's layers for a message: 'villages (polygons), 林班 (polygons); tables
-    without geometry: 权属'."""
-    plural = {"Point": "points", "MultiPoint": "points", "LineString": "lines", "MultiLineString": "lines",
-              "Polygon": "polygons", "MultiPolygon": "polygons"}
-    spatial = [f"{name} ({plural.get(kind.replace(' Z', '').replace(' M', ''), kind.lower())})"
-               for name, kind in layers if kind is not None]
-    tables = [name for name, kind in layers if kind is None]
-    text = ", ".join(spatial) or "none with geometry"
-    return text + ("; tables without geometry: " + ", ".join(tables) if tables else "")
-
-
-def read_gdb(path: Path, *, layer: str | None = None) -> RawLayer:
-    """Read one layer of an Esri File Geodatabase (a ``.gdb`` folder, GDAL's OpenFileGDB
-    driver), with its fields' aliases (``RawLayer.aliases``: ArcGIS keeps a Chinese alias
-    such as 村名 for a field called CM). ``layer`` names the feature class; it may be left
-    out when the geodatabase holds one. A missing or wrong ``layer`` lists the layers in it."""
-    layers = gdb_layers(path)
-    spatial = [name for name, kind in layers if kind is not None]
-    listing = _gdb_listing(layers)
-    if layer is None:
-        if len(spatial) != 1:
-            what = "no layer with geometry" if not spatial else f"{len(spatial)} layers"
-            raise LayerReadError(
-                f"the File Geodatabase holds {what} and township.toml does not say which to use", path=path,
-                hint=f'add layer = "NAME" to this layer in township.toml; layers in it: {listing}')
-        layer = spatial[0]
-    elif layer not in [name for name, _ in layers]:
-        raise LayerReadError(f"no layer {layer!r} in the File Geodatabase", path=path,
-                             hint=f"layers in it: {listing}")
-    raw = _read_gdal(path, layer=layer, encoding=None, geometry=None)
-    raw.aliases = _gdb_aliases(path, layer, [c for c in raw.gdf.columns if c != raw.gdf.geometry.name])
-    return raw
-
-
-def _gdb_aliases(path: Path, layer: str, columns: list[str]) -> dict[str, str]:
-    """Each field's alias where it differs from the field's name (GDAL reports it as the
-    field's alternative name, in the Arrow schema's field metadata)."""
-    import pyogrio
-
-    try:
-        _, table = pyogrio.read_arrow(path, layer=layer, max_features=1, read_geometry=False)
-    except Exception:  # noqa: BLE001 - aliases are a help, never a reason to refuse the layer
-        return {}
-    out = {}
-    for f in table.schema:
-        alias = (f.metadata or {}).get(b"GDAL:OGR:alternative_name", b"").decode("utf-8", errors="replace").strip()
-        if f.name in columns and alias and alias != f.name:
-            out[f.name] = alias
-    return out
+def _read_gdb(path: Path, layer: str | None) -> RawLayer:
+    """One feature class of a File Geodatabase (:mod:`geo_township.io.gdb`), with its
+    fields' aliases."""
+    chosen = choose_gdb_layer(path, layer)
+    gdf, aliases = read_gdb_layer(path, chosen)
+    return RawLayer(gdf, path, chosen, aliases=aliases)
 
 
 # --------------------------------------------------------------------------- GDAL formats
