@@ -22,6 +22,7 @@ from geo_township.layers import Layer, Township
 from geo_township.leftout import left_out_findings
 from geo_township.measure import area_m2
 from geo_township.results import Finding, Result
+from geo_township.shift_fit import References, gcj02_fits
 from geo_township.vocabulary import TREE_STATUS
 
 # Date fields that must come in this order within a feature, per kind.
@@ -233,6 +234,41 @@ def check_gcj02(layer: Layer, reference: gpd.GeoDataFrame | None) -> list[Findin
     return []
 
 
+def check_gcj02_lines_polygons(layer: Layer, others: References) -> list[Finding]:
+    """Lines and polygons traced over AMap/Tencent are 100–700 m off, like points: if undoing
+    the GCJ-02 shift makes the layer fit another layer far better (by the rule of
+    :mod:`geo_township.shift_fit`, with moves of the same size in other directions as the
+    control), say so, naming that layer. Layers declared ``crs = "gcj02"``/``"bd09"`` are
+    already converted and not judged. ``others``: the township's layers
+    (:class:`geo_township.shift_fit.References`, built once for every layer)."""
+    if layer.kind.geometry[0] == "Point" or layer.spec.map_app is not None or not len(layer.gdf):
+        return []
+    fits, shift_m = gcj02_fits(layer.gdf.geometry.to_numpy(), layer.gdf.crs, others, own=layer.name)
+    if not fits:
+        return []
+    best = fits[0]
+    if best.by == "share":
+        how = f"{best.on_share[1]:.0%} of its vertices then lie on the {best.reference} layer, {best.on_share[0]:.0%} as it is"
+        how_zh = f"纠偏后 {best.on_share[1]:.0%} 的节点落在 {best.reference} 图层的边线上，纠偏前为 {best.on_share[0]:.0%}"
+    else:
+        how = (f"its vertices then lie a median {best.median_m[1]:.0f} m from the {best.reference} layer, "
+               f"{best.median_m[0]:.0f} m as it is and at least {min(best.median_m[2:]):.0f} m when moved as far in "
+               "other directions")
+        how_zh = (f"纠偏后节点距 {best.reference} 图层的中位距离为 {best.median_m[1]:.0f} 米，纠偏前为 "
+                  f"{best.median_m[0]:.0f} 米")
+    fix = 'declare crs = "gcj02" for this layer in township.toml (the tool then converts it on load)'
+    fix_zh = '请在 township.toml 中为该图层设置 crs = "gcj02"（读取时自动转换）'
+    if not layer.source_crs.is_geographic:  # the shift survives reprojection: the file was made from lon/lat
+        fix = "export the layer as longitude/latitude and " + fix + ", or convert it to CGCS2000 in your GIS"
+        fix_zh = "请将该图层导出为经纬度后" + fix_zh.removeprefix("请") + "，或在 GIS 中转换为 CGCS2000"
+    also = f" (also: {', '.join(f.reference for f in fits[1:])})" if len(fits) > 1 else ""
+    return [Finding(layer.name, "-", "warning", "gcj02_shift",
+                    f"the layer fits the others far better after undoing the GCJ-02 shift ({shift_m:.0f} m here): "
+                    f"{how}{also}; the coordinates were probably copied from (or traced over) AMap/Tencent maps: {fix}",
+                    f"按 GCJ-02（火星坐标）纠偏（此处约 {shift_m:.0f} 米）后该图层与其他图层吻合得多：{how_zh}；"
+                    f"坐标很可能取自高德/腾讯地图：{fix_zh}")]
+
+
 def check_overlaps(layer: Layer, *, min_m2: float = 10.0) -> list[Finding]:
     """Polygons of a layer that should tile (villages, forest plots) but overlap."""
     if layer.name not in ("villages", "forest_plots"):
@@ -273,6 +309,7 @@ def check_township(township: Township, *, today: dt.date | None = None) -> Resul
     if villages is not None:
         villages.attrs["kind"] = "villages"
     tol = township.config.parameters["outside_tolerance_m"]
+    references = References({name: layer.gdf.geometry.to_numpy() for name, layer in layers.items()})
     for name, layer in layers.items():
         findings += check_crs(layer)
         findings += check_left_out(layer)
@@ -284,6 +321,7 @@ def check_township(township: Township, *, today: dt.date | None = None) -> Resul
         findings += check_encoding(layer)
         findings += check_outside(layer, villages, tol)
         findings += check_gcj02(layer, plots if name == "infected_trees" and plots is not None else villages)
+        findings += check_gcj02_lines_polygons(layer, references)
         findings += check_overlaps(layer)
     rows = []
     for name in township.kinds:

@@ -124,6 +124,10 @@ class LayerSpec:
     crs: CRS | None = None
     encoding: str | None = None
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    map_app: str | None = None
+    """``"gcj02"`` or ``"bd09"`` when township.toml declares the layer copied from a map app
+    (``crs = "gcj02"``): its longitude/latitude are converted to CGCS2000 on load, and
+    ``crs`` is then CGCS2000."""
 
 
 @dataclass
@@ -262,6 +266,26 @@ def _parse_crs(value: Any, key: str, problems: _Problems) -> CRS | None:
         return None
 
 
+def _layer_crs(value: Any, key: str, problems: _Problems) -> tuple[str | None, CRS | None]:
+    """A layer's ``crs``: a map app's system (``"gcj02"``, ``"bd09"``: the layer is read as
+    CGCS2000 longitude/latitude after converting it) or any coordinate system
+    :func:`geo_township.crs.parse_crs` reads. Returns (map-app code or None, CRS or None)."""
+    from geo_township.crs import CGCS2000, map_app_system, parse_crs
+    from geo_township.errors import CRSError
+
+    if value is None:
+        return None, None
+    system = map_app_system(value)
+    if system is not None:
+        return system, CGCS2000
+    try:
+        return None, parse_crs(str(value), where=key)
+    except CRSError as exc:
+        problems.add(key, exc.message, (exc.hint or "") + '; or "gcj02" (AMap, Tencent) or "bd09" (Baidu) for '
+                     "coordinates copied from a map app")
+        return None, None
+
+
 def validate_parameter(name: str, value: Any) -> Any:
     """Check one parameter's value against its declaration; returns the value in its type."""
     p = PARAMETERS[name]
@@ -373,10 +397,12 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> T
             except LookupError:
                 problems.add(f"{key}.encoding", f"unknown encoding {encoding!r}", 'use e.g. "gbk" or "utf-8"')
                 encoding = None
+        map_app, layer_crs = _layer_crs(spec.get("crs"), f"{key}.crs", problems)
         cfg.layers[kind_name] = LayerSpec(
             kind=kind_name, path=file, layer=spec.get("layer"), fields=dict(fields),
-            crs=_parse_crs(spec.get("crs"), f"{key}.crs", problems), encoding=encoding,
+            crs=layer_crs, encoding=encoding,
             values={k: dict(v) for k, v in values.items() if isinstance(v, dict)} if isinstance(values, dict) else {},
+            map_app=map_app,
         )
 
     for rname, spec in raw.get("rasters", {}).items():

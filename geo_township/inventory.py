@@ -5,9 +5,10 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
+from geo_township.crs import MAP_APP_SYSTEMS
 from geo_township.errors import TownshipError, UsageError
 from geo_township.kinds import KINDS, column_label
-from geo_township.layers import Township
+from geo_township.layers import Layer, Township
 from geo_township.locate import order_rows_by_village
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_by
 from geo_township.results import Finding, Result
@@ -17,6 +18,22 @@ from geo_township.units import area_unit
 def _extent(gdf: gpd.GeoDataFrame) -> str:
     lon_min, lat_min, lon_max, lat_max = gdf.to_crs(4326).total_bounds
     return f"{lon_min:.4f}–{lon_max:.4f}E {lat_min:.4f}–{lat_max:.4f}N"
+
+
+def _crs_text(layer: Layer) -> str:
+    """The layer's CRS for the listing, with where it came from: the file, inferred,
+    township.toml, or a map app's system converted on load."""
+    crs = layer.source_crs.to_string()
+    if layer.spec.map_app is not None:
+        return f"{MAP_APP_SYSTEMS[layer.spec.map_app][0].split(' ')[0]} → {crs} (township.toml)"
+    if layer.crs_note != "from the file":
+        crs += " (inferred)" if layer.crs_note.startswith("inferred") else " (township.toml)"
+    return crs
+
+
+def _with_alias(text: str, field: str, aliases: dict[str, str]) -> str:
+    """A field in the listing with its alias (a File Geodatabase's) when it has one: CM (村名)."""
+    return f"{text} ({aliases[field]})" if field in aliases else text
 
 
 def describe_layers(township: Township, *, rasters: pd.DataFrame | None = None) -> Result:
@@ -38,17 +55,18 @@ def describe_layers(township: Township, *, rasters: pd.DataFrame | None = None) 
             continue
         others = [str(c) for c in layer.gdf.columns if c not in layer.field_map and c != layer.gdf.geometry.name
                   and c != "source_row" and not str(c).endswith("_original")]
-        crs = layer.source_crs.to_string()
-        if layer.crs_note != "from the file":
-            crs += " (inferred)" if layer.crs_note.startswith("inferred") else " (township.toml)"
+        crs = _crs_text(layer)
         rows.append({"layer": kind_name, "file": file, "features": len(layer.gdf), "crs": crs,
                      "extent": _extent(layer.gdf)})
         field_rows.append({
             "layer": kind_name,
-            "fields": ", ".join(f"{canon}←{src}" if canon != src else canon for canon, src in layer.field_map.items()),
-            "other_fields": ", ".join(others),
+            "fields": ", ".join(_with_alias(f"{canon}←{src}" if canon != src else canon, src, layer.aliases)
+                                for canon, src in layer.field_map.items()),
+            "other_fields": ", ".join(_with_alias(c, c, layer.aliases) for c in others),
         })
-        if layer.crs_note != "from the file":
+        if layer.spec.map_app is not None:
+            findings.append(Finding(kind_name, "-", "info", "crs", layer.crs_note))
+        elif layer.crs_note != "from the file":
             findings.append(Finding(kind_name, "-", "info", "crs", f"{crs.split(' ')[0]}: {layer.crs_note}"))
         for note in layer.notes:
             findings.append(Finding(kind_name, "-", "info", "loading", note))

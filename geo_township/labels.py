@@ -49,6 +49,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "month": ("Month", "月份"),
     "tracks": ("Tracks", "轨迹数"),
     "patrolled_km": ("Patrolled (km)", "已巡河长(公里)"),
+    "walked_km": ("Walked (km)", "巡河里程(公里)"),
     "coverage_pct": ("Coverage (%)", "巡河覆盖率(%)"),
     "mean_monthly_pct": ("Monthly mean (%)", "月均覆盖率(%)"),
     "anyone_pct": ("By anyone (%)", "含他人轨迹覆盖率(%)"),

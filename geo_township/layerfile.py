@@ -20,10 +20,16 @@ import shapely
 from pyproj import CRS
 
 from geo_township.config import LayerSpec, TownshipConfig
-from geo_township.crs import RowFit, clear_majority, fit_rows
+from geo_township.crs import (
+    MAP_APP_SYSTEMS,
+    RowFit,
+    clear_majority,
+    fit_rows,
+    geometries_from_map_app,
+)
 from geo_township.errors import CRSError, FieldError, GeometryError, LayerReadError
 from geo_township.io.read import RawLayer, read_vector
-from geo_township.kinds import KINDS, Kind, match_fields
+from geo_township.kinds import KINDS, FieldMatch, Kind, match_fields
 from geo_township.leftout import COLUMNS as LEFT_OUT_COLUMNS
 from geo_township.leftout import (
     coordinate_groups,
@@ -76,6 +82,8 @@ class Layer:
     in ``gdf``), ``feature`` (id, with the line for tables), ``field`` (canonical name),
     ``value`` (the file's text) and ``expected`` (how to write it)."""
     left_out: pd.DataFrame = field(default_factory=empty_table)
+    aliases: dict[str, str] = field(default_factory=dict)
+    """The file's field aliases (File Geodatabase): field name → alias, where they differ."""
 
     @property
     def path(self) -> Path:
@@ -167,6 +175,23 @@ def _resolve_crs(raw: RawLayer, spec: LayerSpec, config: TownshipConfig) -> tupl
         if config.crs is not None and clear_majority(*count_in_china(gdf.geometry.to_numpy(), config.crs)):
             return config.crs, "the township's default crs in township.toml", None
         raise CRSError(exc.message, path=spec.path, hint=exc.hint) from None
+
+
+def map_app_note(system: str) -> str:
+    """How a layer declared in a map app's system was read, for ``info`` and provenance:
+    'GCJ-02 (AMap/Tencent) converted to CGCS2000 (EPSG:4490) on load'."""
+    return f"{MAP_APP_SYSTEMS[system][0]} converted to CGCS2000 (EPSG:4490) on load"
+
+
+def _from_map_app(gdf: gpd.GeoDataFrame, system: str, crs_note: str) -> tuple[gpd.GeoDataFrame, str]:
+    """Every vertex converted from the map app's ``system`` to CGCS2000 (the layer's CRS is
+    already CGCS2000: township.toml's crs = "gcj02" reads the numbers as lon/lat)."""
+    geoms = geometries_from_map_app(gdf.geometry.to_numpy(), system)
+    gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    note = f'{map_app_note(system)} (township.toml crs = "{system}")'
+    if "overrides the file's" in crs_note:
+        note += "; " + crs_note[crs_note.index("overrides"):].rstrip(")")
+    return gdf, note
 
 
 def _leave_out_implausible(gdf: gpd.GeoDataFrame, kind_: Kind, crs: CRS, fit: RowFit | None
@@ -284,17 +309,28 @@ def _extract(geom, type_id: int):
 # --------------------------------------------------------------------------- fields
 
 
-def _apply_fields(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
+def _apply_fields(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, aliases: dict[str, str] | None = None
+                  ) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
+    """Rename the file's fields to the kind's canonical names (township.toml's mapping,
+    then the names we know). A field with an alias (a File Geodatabase's, e.g. CM with
+    alias 村名) is also known by its alias: in township.toml and when no field's own name
+    matches."""
     columns = [c for c in gdf.columns if c != gdf.geometry.name and c != "source_row"]
-    match = match_fields(columns, kind_, spec.fields)
+    by_alias = _alias_columns(columns, aliases or {})
+    explicit = {canon: by_alias.get(source, source) if source not in columns else source
+                for canon, source in spec.fields.items()}
+    match = match_fields(columns, kind_, explicit)
+    if by_alias:
+        _match_by_alias(match, kind_, by_alias)
+    shown = [f"{c} ({aliases[c]})" if aliases and c in aliases else str(c) for c in columns]
     for canon in match.explicit:
         source = match.mapping[canon]
         if source not in columns:
-            close = difflib.get_close_matches(source, columns, n=1)
+            close = difflib.get_close_matches(source, columns + list(by_alias), n=1)
             raise FieldError(
                 f"township.toml maps {canon} to field {source!r}, which the file does not have",
                 path=spec.path, where=f"[layers.{kind_.name}.fields] {canon}",
-                hint=(f"did you mean {close[0]!r}? " if close else "") + "fields in the file: " + ", ".join(columns),
+                hint=(f"did you mean {close[0]!r}? " if close else "") + "fields in the file: " + ", ".join(shown),
             )
     missing = [f.name for f in kind_.fields if f.required and f.name not in match.mapping]
     if missing:
@@ -302,7 +338,7 @@ def _apply_fields(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec) -> tuple[
             f"no field for {', '.join(missing)} ({', '.join(kind_.field(m).zh for m in missing)})",
             path=spec.path,
             hint=f"name the field in township.toml, e.g. under [layers.{kind_.name}] write "
-            f'fields = {{ {missing[0]} = "YOUR FIELD NAME" }}; fields in the file: ' + ", ".join(map(str, columns)),
+            f'fields = {{ {missing[0]} = "YOUR FIELD NAME" }}; fields in the file: ' + ", ".join(shown),
         )
     renames = {}
     for canon, source in match.mapping.items():
@@ -313,6 +349,26 @@ def _apply_fields(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec) -> tuple[
         renames[source] = canon
     gdf = gdf.rename(columns=renames)
     return gdf, dict(match.mapping)
+
+
+def _alias_columns(columns: list[str], aliases: dict[str, str]) -> dict[str, str]:
+    """Alias → field, for the aliases that are not themselves a field's name."""
+    out: dict[str, str] = {}
+    for column, alias in aliases.items():
+        if column in columns and alias not in columns:
+            out.setdefault(alias, column)
+    return out
+
+
+def _match_by_alias(match: FieldMatch, kind_: Kind, by_alias: dict[str, str]) -> None:
+    """Give the canonical fields that no field's name matched the field whose alias
+    matches (a field is still used for one canonical field at most)."""
+    used = set(match.mapping.values())
+    for canon, alias in match_fields(list(by_alias), kind_).mapping.items():
+        column = by_alias[alias]
+        if canon not in match.mapping and column not in used:
+            match.mapping[canon] = column
+            used.add(column)
 
 
 def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, *, lenient: bool = False
@@ -387,11 +443,13 @@ def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False
     notes = list(raw.notes)
     source_crs, crs_note, fit = _resolve_crs(raw, spec, config)
     gdf = raw.gdf.set_crs(source_crs, allow_override=True)
-    gdf, field_map = _apply_fields(gdf, kind_, spec)
+    gdf, field_map = _apply_fields(gdf, kind_, spec, raw.aliases)
     gdf, left_out = _leave_out_implausible(gdf, kind_, source_crs, fit)
     if len(gdf) == 0 and len(left_out):
         raise CRSError(f"no row has coordinates that can be right ({left_out['detail'].iloc[0]})", path=spec.path,
                        hint="check the coordinates and the layer's crs in township.toml")
+    if spec.map_app is not None:
+        gdf, crs_note = _from_map_app(gdf, spec.map_app, crs_note)
     gdf, cells = _coerce(gdf, kind_, spec, lenient=lenient)
     gdf, dropped, repaired, reasons = _prepare_geometries(gdf, kind_, spec, notes)
     bad_cells = None
@@ -409,4 +467,4 @@ def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False
     if "source_row" not in gdf.columns and numbers != list(range(1, len(gdf) + 1)):
         gdf.attrs["feature_numbers"] = numbers
     return Layer(kind_, gdf, spec, source_crs, crs_note, field_map, raw.encoding, notes, dropped, repaired, reasons,
-                 bad_cells, left_out)
+                 bad_cells, left_out, dict(raw.aliases))

@@ -6,6 +6,11 @@
   month; a reach counts as patrolled when anyone's track came near it.
 * A track *patrols* a reach (is counted among its tracks) when it runs beside the reach
   for more than twice the patrol distance, nearer to it than to any other reach.
+* *Walked* kilometres are geodesic lengths of the GPS tracks (on the CGCS2000 ellipsoid,
+  whatever the township's area method): per chief, all of their own tracks; per reach, the
+  stretches of anyone's tracks within ``patrol_buffer_m`` of the reach (a stretch near two
+  reaches, at a confluence, counts for both, so the reaches' walked km need not add up to
+  the chiefs').
 
 Reaches and their chiefs are those of :mod:`geo_township.zones`; lakes drawn as polygons
 are left out.
@@ -66,21 +71,25 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
     ``rivers`` and ``patrols`` share a projected CRS in metres. A stretch of river is
     patrolled when a track passes within ``buffer_m`` of it. Tables:
 
-    * ``patrol_chiefs``: per chief — their reaches' length, tracks, the share of that length
-      their own tracks came near in the whole period, the mean of their monthly shares, the
-      months below ``min_coverage_pct`` and the last patrol date;
-    * ``patrol_monthly``: per chief and month — tracks, patrolled km, coverage %;
+    * ``patrol_chiefs``: per chief — their reaches' length, tracks, km walked, the share of that
+      length their own tracks came near in the whole period, the mean of their monthly shares,
+      the months below ``min_coverage_pct`` and the last patrol date;
+    * ``patrol_monthly``: per chief and month — tracks, km walked, patrolled km, coverage %;
     * ``patrol_reach_monthly``: per reach and month — its chief, the chief's own tracks that
       patrolled it, the km and share of it their tracks came near (the chief's monthly
       figures are these summed over their reaches) and the share anyone's tracks came near;
     * ``patrol_reaches``: per reach — patrolled km and coverage % by anyone's tracks, the
-      tracks that patrolled it and the last patrol date;
+      tracks that patrolled it, the km of track walked within ``buffer_m`` of it and the
+      last patrol date;
     * ``unpatrolled``: reaches no track patrolled in the period.
 
     A track *patrols* a reach when more than ``2 × buffer_m`` of the track runs within
     ``buffer_m`` of that reach and nearer to it than to any other: crossing a river stays
     within reach of it for at most that much, and a chief walking the main river past a
     confluence is nearer the main river than the tributary.
+
+    Walked km (``walked_km``) are geodesic track lengths: a chief's own tracks whole; for a
+    reach, the stretches of anyone's tracks within ``buffer_m`` of its lines (see the module).
 
     Findings: chiefs whose mean monthly coverage is below the minimum and reaches not
     patrolled (warnings); tracks without a date or whose walker is no river chief (info).
@@ -97,14 +106,15 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
     findings += _walker_findings(tracks)
     tracks = tracks.assign(_month=tracks["_date"].dt.to_period("M").astype(str))
     passes = _passes(net, tracks, buffer_m)
+    walked = _walked(net, tracks, buffer_m)
 
     period = f"{start} – {end}" if start is not None else "the whole record"
     period_zh = f"{start}至{end}" if start is not None else "全部记录期间"
-    patrol_reaches = _reach_table(net, passes)
+    patrol_reaches = _reach_table(net, passes, walked)
     unpatrolled = patrol_reaches[patrol_reaches["tracks"] == 0][["reach", "river_chief", "length_km"]]
     findings += _unpatrolled_findings(unpatrolled, period, period_zh)
-    patrol_monthly = _chief_monthly(net, tracks, passes, months)
-    patrol_chiefs = _chief_period(net, tracks, passes, patrol_monthly, min_coverage_pct)
+    patrol_monthly = _chief_monthly(net, tracks, passes, months, walked)
+    patrol_chiefs = _chief_period(net, tracks, passes, patrol_monthly, min_coverage_pct, walked)
     findings += _coverage_findings(patrol_chiefs, min_coverage_pct, len(months), period, period_zh)
     patrol_chiefs = patrol_chiefs.sort_values(["mean_monthly_pct", "river_chief"], kind="stable").reset_index(
         drop=True)
@@ -248,6 +258,31 @@ def _passes(net: _Network, tracks: gpd.GeoDataFrame, buffer_m: float) -> _Passes
     return _Passes(li=li, pieces=pieces, iv=iv, own=own, touch=touch)
 
 
+@dataclass(frozen=True)
+class _Walked:
+    """How far the tracks went: each track's geodesic length, and per reach the geodesic
+    length of track within the patrol distance of it."""
+
+    track_m: np.ndarray  # per track (row of ``tracks``)
+    reach_m: pd.Series  # reach → metres of anyone's tracks within buffer_m of it
+
+
+def _walked(net: _Network, tracks: gpd.GeoDataFrame, buffer_m: float) -> _Walked:
+    """Geodesic metres walked per track, and per reach the stretches of the tracks inside the
+    reach's patrol buffer (its lines buffered by ``buffer_m``, dissolved per reach)."""
+    track_m = length_m(tracks.geometry, method="ellipsoidal") if len(tracks) else np.zeros(0)
+    reaches = list(pd.unique(net.keys))
+    if not len(tracks) or not reaches or buffer_m <= 0:
+        return _Walked(track_m, pd.Series(0.0, index=pd.Index(reaches, dtype=object)))
+    line_buffers = shapely.buffer(net.geoms, buffer_m, quad_segs=QUAD_SEGS)
+    zones = np.array([shapely.union_all(line_buffers[net.keys == r]) for r in reaches], dtype=object)
+    ti, zi = shapely.STRtree(zones).query(tracks.geometry.to_numpy(), predicate="intersects")
+    inside = shapely.intersection(tracks.geometry.to_numpy()[ti], zones[zi])
+    metres = length_m(gpd.GeoSeries(inside, crs=tracks.crs), method="ellipsoidal") if len(inside) else np.zeros(0)
+    reach_m = pd.Series(metres).groupby(np.asarray(reaches, dtype=object)[zi]).sum()
+    return _Walked(track_m, reach_m.reindex(pd.Index(reaches, dtype=object), fill_value=0.0))
+
+
 def _by_method(covered: pd.Series, scale: np.ndarray) -> pd.Series:
     """Planar covered metres per (…, line) → metres by the method, summed over the lines."""
     lines_of = covered.index.get_level_values("line")
@@ -257,9 +292,9 @@ def _by_method(covered: pd.Series, scale: np.ndarray) -> pd.Series:
     return out.groupby(level=rest).sum() if rest else pd.Series(values, index=lines_of)
 
 
-def _reach_table(net: _Network, passes: _Passes) -> pd.DataFrame:
+def _reach_table(net: _Network, passes: _Passes, walked: _Walked) -> pd.DataFrame:
     """Per reach over the period: patrolled km and share by anyone's tracks, the tracks
-    that patrolled it and the last patrol date."""
+    that patrolled it, the km of track walked beside it and the last patrol date."""
     everyone = _by_method(_union_length(passes.iv, ["line"]), net.scale).reindex(
         pd.RangeIndex(len(net.keys)), fill_value=0.0).to_numpy()
     per_line = pd.DataFrame({"reach": net.keys, "length_m": net.length, "patrolled_m": everyone})
@@ -273,6 +308,7 @@ def _reach_table(net: _Network, passes: _Passes) -> pd.DataFrame:
         "patrolled_km": from_m(reach_agg["patrolled_m"].to_numpy(), "km"),
         "coverage_pct": _pct(reach_agg["patrolled_m"].to_numpy(), reach_agg["length_m"].to_numpy()),
         "tracks": reach_tracks.reindex(reach_agg.index).fillna(0).astype(int).to_numpy(),
+        "walked_km": from_m(walked.reach_m.reindex(reach_agg.index).fillna(0.0).to_numpy(dtype="float64"), "km"),
         "last_patrol": reach_last.reindex(reach_agg.index).to_numpy(),
     })
 
@@ -290,28 +326,32 @@ def _length_per_chief(net: _Network) -> pd.Series:
     return pd.Series(net.length).groupby(net.chief).sum() if len(net.line_chiefs) else pd.Series(dtype=float)
 
 
-def _chief_monthly(net: _Network, tracks: gpd.GeoDataFrame, passes: _Passes, months: list[str]) -> pd.DataFrame:
-    """Per chief and month: their own tracks, and the km and share of their reaches those
-    tracks came near."""
+def _chief_monthly(net: _Network, tracks: gpd.GeoDataFrame, passes: _Passes, months: list[str],
+                   walked: _Walked) -> pd.DataFrame:
+    """Per chief and month: their own tracks, the km they walked, and the km and share of
+    their reaches those tracks came near."""
     total_of = _length_per_chief(net)
     grid = pd.MultiIndex.from_product([net.line_chiefs, months], names=["chief", "month"])
     monthly_done = _by_method(_union_length(passes.own, ["chief", "month", "line"]), net.scale).reindex(
         grid, fill_value=0.0)
     monthly_tracks = tracks.groupby(["_chief", "_month"]).size().rename_axis(["chief", "month"]).reindex(
         grid, fill_value=0)
+    monthly_walked = pd.Series(walked.track_m, index=tracks.index).groupby(
+        [tracks["_chief"], tracks["_month"]]).sum().rename_axis(["chief", "month"]).reindex(grid, fill_value=0.0)
     totals = total_of.reindex(grid.get_level_values("chief")).to_numpy()
     return pd.DataFrame({
         "river_chief": grid.get_level_values("chief"), "month": grid.get_level_values("month"),
-        "tracks": monthly_tracks.to_numpy().astype(int), "length_km": from_m(totals, "km"),
+        "tracks": monthly_tracks.to_numpy().astype(int),
+        "walked_km": from_m(monthly_walked.to_numpy(dtype="float64"), "km"), "length_km": from_m(totals, "km"),
         "patrolled_km": from_m(monthly_done.to_numpy(), "km"), "coverage_pct": _pct(monthly_done.to_numpy(), totals),
     })
 
 
 def _chief_period(net: _Network, tracks: gpd.GeoDataFrame, passes: _Passes, patrol_monthly: pd.DataFrame,
-                  min_coverage_pct: float) -> pd.DataFrame:
-    """Per chief over the period: reaches, length, own tracks, the share their tracks came
-    near, the mean of their monthly shares, the months below the minimum and the last
-    patrol date (in the order of the chiefs' names)."""
+                  min_coverage_pct: float, walked: _Walked) -> pd.DataFrame:
+    """Per chief over the period: reaches, length, own tracks, the km they walked, the share
+    their tracks came near, the mean of their monthly shares, the months below the minimum
+    and the last patrol date (in the order of the chiefs' names)."""
     line_chiefs = net.line_chiefs
     total_of = _length_per_chief(net)
     period_done = _by_method(_union_length(passes.own, ["chief", "line"]), net.scale).reindex(
@@ -323,12 +363,15 @@ def _chief_period(net: _Network, tracks: gpd.GeoDataFrame, passes: _Passes, patr
     level_of = net.attrs.dropna(subset=["chief"]).groupby("chief")["chief_level"].first()
     reaches_of = pd.Series(net.keys).groupby(net.chief).nunique() if len(line_chiefs) else pd.Series(dtype=int)
     chief_total = total_of.reindex(line_chiefs).to_numpy()
+    chief_walked = pd.Series(walked.track_m, index=tracks.index).groupby(tracks["_chief"]).sum().reindex(
+        line_chiefs, fill_value=0.0)
     return pd.DataFrame({
         "river_chief": line_chiefs,
         "chief_level": level_of.reindex(line_chiefs).to_numpy(),
         "reaches": reaches_of.reindex(line_chiefs).fillna(0).astype(int).to_numpy(),
         "length_km": from_m(chief_total, "km"),
         "tracks": mine["size"].fillna(0).astype(int).to_numpy(),
+        "walked_km": from_m(chief_walked.to_numpy(dtype="float64"), "km"),
         "patrolled_km": from_m(period_done.to_numpy(), "km"),
         "coverage_pct": _pct(period_done.to_numpy(), chief_total),
         "mean_monthly_pct": stats["mean"].to_numpy(dtype="float64"),

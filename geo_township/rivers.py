@@ -368,7 +368,7 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
         features=features, notes=notes, notes_zh=notes_zh, title_zh=f"{township.name}河长制：各河长负责河道长度",
         vocab={"chief_level": "chief_level"},
         decimals={"length_km": 3, "zone_m": 0, "zone_area_mu": 2, "area_km2": 4, "shoreline_km": 3,
-                  "distance_m": 1, "inside_mu": 2, "patrolled_km": 3, "coverage_pct": 1, "mean_monthly_pct": 1,
+                  "distance_m": 1, "inside_mu": 2, "patrolled_km": 3, "walked_km": 3, "coverage_pct": 1, "mean_monthly_pct": 1,
                   "anyone_pct": 1},
         provenance=township.provenance(analysis="rivers", length_method=method, length_note=LENGTH_NOTES[method],
                                        zone_m_default=zone_m, **provenance_extra),

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from geo_township.errors import LayerReadError
+from geo_township.io.gdb import GDB_SUFFIX, choose_gdb_layer, read_gdb_layer
 from geo_township.io.points import (
     TABLE_SUFFIXES,
     WKT_NAMES,
@@ -51,6 +52,7 @@ class RawLayer:
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
     dropped: pd.DataFrame | None = None  # rows without usable coordinates, with a 'reason'
+    aliases: dict[str, str] = field(default_factory=dict)  # field name → its alias (File Geodatabase)
 
 
 def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
@@ -62,7 +64,8 @@ def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | N
     path:
         The file. Its suffix chooses the reader.
     layer:
-        A layer inside a GeoPackage or KML, or a sheet of an XLSX.
+        A layer inside a GeoPackage, File Geodatabase (a ``.gdb`` folder) or KML, or a
+        sheet of an XLSX.
     encoding:
         Text encoding, when the file does not say (e.g. ``"gbk"`` for an old CSV).
     geometry:
@@ -74,6 +77,8 @@ def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | N
         raise LayerReadError("file not found", path=path,
                              hint="check the path in township.toml (it is relative to that file)")
     if path.is_dir():
+        if path.suffix.lower() == GDB_SUFFIX:
+            return _read_gdb(path, layer)
         raise LayerReadError("is a folder, not a file", path=path, hint="name the file inside it")
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
@@ -86,6 +91,17 @@ def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | N
         f"unsupported file type {suffix or '(no suffix)'}", path=path,
         hint="use a GeoPackage, Shapefile, GeoJSON, KML/KMZ, GPX, GeoParquet, CSV or XLSX file",
     )
+
+
+# --------------------------------------------------------------------------- File Geodatabase
+
+
+def _read_gdb(path: Path, layer: str | None) -> RawLayer:
+    """One feature class of a File Geodatabase (:mod:`geo_township.io.gdb`), with its
+    fields' aliases."""
+    chosen = choose_gdb_layer(path, layer)
+    gdf, aliases = read_gdb_layer(path, chosen)
+    return RawLayer(gdf, path, chosen, aliases=aliases)
 
 
 # --------------------------------------------------------------------------- GDAL formats

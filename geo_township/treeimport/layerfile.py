@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
-from geo_township.crs import CGCS2000
+from geo_township.crs import CGCS2000, cgcs2000_to_map_app
 from geo_township.errors import LayerReadError, UsageError
 from geo_township.io.points import decode_text, locate_coordinates, text_separator
 from geo_township.kinds import match_fields
@@ -44,6 +45,7 @@ class LayerFile:
     layer: str | None = None
     coord_columns: tuple[str, str] | None = None  # (easting or longitude, northing or latitude)
     geographic: bool = True
+    map_app: str | None = None  # "gcj02"/"bd09": the file holds a map app's coordinates (township.toml crs)
 
     @property
     def is_csv(self) -> bool:
@@ -59,10 +61,10 @@ def read_layer_file(township: Township) -> LayerFile:
     layer = township.layer("infected_trees")  # validates the file and settles its CRS
     path = layer.spec.path
     suffix = path.suffix.lower()
-    if suffix in CSV_SUFFIXES:
-        return _read_csv_layer(path, layer)
-    if suffix in VECTOR_SUFFIXES:
-        return _read_vector_layer(path, layer)
+    if suffix in CSV_SUFFIXES or suffix in VECTOR_SUFFIXES:
+        lf = _read_csv_layer(path, layer) if suffix in CSV_SUFFIXES else _read_vector_layer(path, layer)
+        lf.map_app = layer.spec.map_app
+        return lf
     raise UsageError(
         f"cannot merge updates into a {suffix} layer: it cannot be replaced in one safe step", path=path,
         hint="convert the trees layer to a GeoPackage (.gpkg) or CSV, point township.toml at it, and import again")
@@ -242,6 +244,8 @@ def _append_new_trees(lf: LayerFile, survey: Survey, added: list[int]) -> dict[s
     new_rows = pd.DataFrame([blank] * len(added))
     lf.table = pd.concat([lf.table, new_rows], ignore_index=True)
     lonlat = survey.lonlat[added]
+    if lf.map_app is not None:  # new trees go in as the file's other rows are: in the map app's system
+        lonlat = np.column_stack(cgcs2000_to_map_app(lonlat[:, 0], lonlat[:, 1], lf.map_app))
     pts = gpd.GeoSeries(gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs=CGCS2000).to_crs(lf.crs)
     if lf.is_csv:
         xcol, ycol = lf.coord_columns

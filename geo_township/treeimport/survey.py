@@ -13,7 +13,15 @@ import pandas as pd
 from pyproj import CRS
 
 from geo_township.config import LayerSpec
-from geo_township.crs import CGCS2000, gcj02_to_wgs84, in_china, infer_crs, parse_crs
+from geo_township.crs import (
+    CGCS2000,
+    MAP_APP_SYSTEMS,
+    in_china,
+    infer_crs,
+    map_app_system,
+    map_app_to_cgcs2000,
+    parse_crs,
+)
 from geo_township.errors import CRSError, FieldError, LayerReadError, UsageError
 from geo_township.io.points import TABLE_SUFFIXES, read_point_table
 from geo_township.io.read import KML_HOUSEKEEPING, read_vector
@@ -57,27 +65,29 @@ class _Located:
 
 
 def read_survey(path: str | Path, township: Township, *, from_gcj02: bool = False,
-                encoding: str | None = None, crs: Any = None) -> Survey:
+                encoding: str | None = None, crs: Any = None, from_crs: str | None = None) -> Survey:
     """Read a survey file (CSV, XLSX, KML/KMZ, GPX, GeoPackage, shapefile, GeoJSON …) into
     canonical values; every cell that cannot be understood marks its line as bad.
 
     Coordinates become CGCS2000 longitude/latitude. Their CRS is ``crs`` when given (for a
     survey whose file does not say, e.g. ``"EPSG:4548"``), else the file's own, else
     inferred from the numbers (:func:`geo_township.crs.infer_crs`); metre-sized numbers are
-    never read as degrees. ``from_gcj02`` first undoes the GCJ-02 shift of points copied
-    from AMap or Tencent maps (only for longitude/latitude).
+    never read as degrees. ``from_crs`` (``"gcj02"`` or ``"bd09"``) first converts
+    longitude/latitude copied from AMap or Tencent (GCJ-02) or Baidu (BD-09) maps to
+    CGCS2000; ``from_gcj02=True`` is the same as ``from_crs="gcj02"``.
     """
     path = Path(path)
     if not path.exists():
         raise LayerReadError("survey file not found", path=path, hint="check the file name and folder")
     given = parse_crs(str(crs), where="--crs") if crs is not None and not isinstance(crs, CRS) else crs
+    system = survey_map_app(from_crs, from_gcj02=from_gcj02)
     spec = township.config.layers.get("infected_trees")
     if path.suffix.lower() in TABLE_SUFFIXES:
         got = _read_table(path, township, encoding, given)
     else:
         got = _read_features(path, township, encoding, given)
-    if from_gcj02:
-        _undo_gcj02(got)
+    if system is not None:
+        _undo_map_app(got, system)
     lonlat = _to_cgcs2000(got, path)
     df, columns, mapping = _match_survey_fields(path, got.df, spec)
     rows, bad, extras = _canonical_rows(df, columns, mapping, got.lines, got.coord_bad, spec)
@@ -139,15 +149,37 @@ def _read_features(path: Path, township: Township, encoding: str | None, given: 
     return _Located(df, xy, coord_bad, lines, crs, geographic, list(raw.notes))
 
 
-def _undo_gcj02(got: _Located) -> None:
-    """Shift longitude/latitude copied from AMap or Tencent (GCJ-02) back to WGS84/CGCS2000."""
+def survey_map_app(from_crs: str | None, *, from_gcj02: bool = False) -> str | None:
+    """The map-app system a survey's coordinates were copied in: ``from_crs`` (``"gcj02"``,
+    ``"bd09"``, any spelling :func:`geo_township.crs.map_app_system` knows), else
+    ``"gcj02"`` for ``from_gcj02``; None when neither is given."""
+    if from_crs is None:
+        return "gcj02" if from_gcj02 else None
+    system = map_app_system(from_crs)
+    if system is None:
+        raise UsageError(f"--from-crs {from_crs!r} is not a map app's coordinate system",
+                         hint="use --from-crs gcj02 (AMap, Tencent) or --from-crs bd09 (Baidu); for a survey in "
+                         "another coordinate system use --crs EPSG:CODE")
+    if from_gcj02 and system != "gcj02":
+        raise UsageError(f"--from-gcj02 and --from-crs {from_crs} contradict each other",
+                         hint="give one of them")
+    return system
+
+
+def _undo_map_app(got: _Located, system: str) -> None:
+    """Convert longitude/latitude copied from AMap or Tencent (GCJ-02) or Baidu (BD-09) to
+    WGS84/CGCS2000."""
+    option = "--from-gcj02" if system == "gcj02" else f"--from-crs {system}"
     if got.crs is not None and not got.geographic:
-        raise UsageError("--from-gcj02 applies to longitude/latitude, but the survey's coordinates are "
-                         f"projected ({got.crs.to_string()})", hint="leave out --from-gcj02 for projected files")
+        raise UsageError(f"{option} applies to longitude/latitude, but the survey's coordinates are "
+                         f"projected ({got.crs.to_string()})", hint=f"leave out {option} for projected files")
     xy = got.xy
     ok = np.isfinite(xy).all(axis=1)
-    xy[ok, 0], xy[ok, 1] = gcj02_to_wgs84(xy[ok, 0], xy[ok, 1])
-    got.notes.append(f"{int(ok.sum())} point(s) shifted back from GCJ-02 (AMap/Tencent) to WGS84/CGCS2000")
+    xy[ok, 0], xy[ok, 1] = map_app_to_cgcs2000(xy[ok, 0], xy[ok, 1], system)
+    if system == "gcj02":
+        got.notes.append(f"{int(ok.sum())} point(s) shifted back from GCJ-02 (AMap/Tencent) to WGS84/CGCS2000")
+    else:
+        got.notes.append(f"{int(ok.sum())} point(s) converted from {MAP_APP_SYSTEMS[system][0]} to WGS84/CGCS2000")
 
 
 def _to_cgcs2000(got: _Located, path: Path) -> np.ndarray:
@@ -349,7 +381,7 @@ def _mark_far_new_trees(township: Township, survey: Survey, ids: np.ndarray, new
             survey.bad.setdefault(line, []).append(
                 f"new tree {ids[i]}: coordinates {lon[i]:.6f}, {lat[i]:.6f} lie {outside[i] / 1000:.1f} km outside "
                 f"the township ({what}; at most {max_outside_m:g} m allowed, import_max_outside_m): a typo, "
-                "a GCJ-02 shift (--from-gcj02) or the wrong coordinate system (--crs)?")
+                "a GCJ-02 shift (--from-crs gcj02) or the wrong coordinate system (--crs)?")
 
 
 def _moved_warnings(township: Township, survey: Survey, ids: np.ndarray, old: np.ndarray, xy: np.ndarray,

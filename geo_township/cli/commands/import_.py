@@ -14,16 +14,18 @@ from geo_township.cli.options import common_options, output_options
 @click.option("--allow-regress", is_flag=True, help="Let a status move backward (to correct a mistake).")
 @click.option("--skip-bad", is_flag=True, help="Import the good rows of a file with bad rows, and list the bad ones.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
-@click.option("--from-gcj02", is_flag=True,
-              help="The survey's longitude/latitude were copied from AMap or Tencent maps (GCJ-02): shift them back.")
+@click.option("--from-crs", "from_crs", type=click.Choice(["gcj02", "bd09"], case_sensitive=False), default=None,
+              help="The survey's longitude/latitude were copied from a map app: gcj02 (AMap, Tencent) or bd09 "
+              "(Baidu); they are converted to CGCS2000.")
+@click.option("--from-gcj02", is_flag=True, help="The same as --from-crs gcj02.")
 @click.option("--encoding", default=None, help="Text encoding of a CSV survey that is not UTF-8 (e.g. gbk).")
 @click.option("--crs", "survey_crs", metavar="EPSG:CODE", default=None,
               help="The survey's coordinate system when its file does not say (e.g. EPSG:4548 for Gauss–Krüger "
               "metres, CM 117°E).")
 @common_options
 @output_options
-def command(survey, layer, allow_regress, skip_bad, dry_run, from_gcj02, encoding, survey_crs, township_path, lang,
-            fmt, output):
+def command(survey, layer, allow_regress, skip_bad, dry_run, from_crs, from_gcj02, encoding, survey_crs, township_path,
+            lang, fmt, output):
     """Merge SURVEY (CSV, XLSX, KML, GPX, GeoPackage …) into the trees layer by tree id:
     statuses move only forward, new trees are added, every change goes into the history.
     Exits 1 when a row was refused or skipped."""
@@ -34,6 +36,6 @@ def command(survey, layer, allow_regress, skip_bad, dry_run, from_gcj02, encodin
 
     result = import_survey(load_township(township_path), survey, layer=layer, allow_regress=allow_regress,
                            skip_bad=skip_bad, dry_run=dry_run, from_gcj02=from_gcj02, encoding=encoding,
-                           crs=survey_crs)
+                           crs=survey_crs, from_crs=from_crs.lower() if from_crs else None)
     render(result, fmt=fmt, output=output, lang=lang)
     click.get_current_context().exit(exit_code(result, also={"skipped"}))
