@@ -6,12 +6,13 @@ into headings and words in English or Chinese for people.
 
 Every finding comes from a :class:`Check` (code, severity, names and message templates in
 English and Chinese) that its analysis declares once with :func:`declare`; the registry
-:data:`CHECKS` names the checks in tables and on the map (vocabularies ``check_name`` and
-``audit_check``).
+:data:`CHECKS` names the checks in tables and on the map (the vocabulary ``check_name``,
+and one per analysis that asks for it, :func:`check_vocabulary`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -135,34 +136,53 @@ def declare(*checks: Check) -> CheckSet:
 
 
 class CheckNames(Vocabulary):
-    """The names of the declared checks as a vocabulary, so tables (:func:`localise`) and
-    the map's popups show a check's name in the language. It reads :data:`CHECKS` when
-    asked, so it knows every check declared so far."""
+    """The names of declared checks as a vocabulary, so tables (:func:`localise`) and the
+    map's popups show a check's name in the language. It reads :data:`CHECKS` when asked:
+    with ``codes``, the names of those checks; without, of every check declared so far."""
 
-    def __init__(self, name: str) -> None:  # noqa: D107 - not a dataclass: its terms are the registry's
+    def __init__(self, name: str, codes: tuple[str, ...] | None = None) -> None:
+        # not the dataclass's __init__: the terms are the registry's, read when asked
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "closed", False)
+        object.__setattr__(self, "_codes", codes)
+
+    def _check(self, code: object) -> Check | None:
+        if not isinstance(code, str) or (self._codes is not None and code not in self._codes):
+            return None
+        return CHECKS.get(code)
 
     @property
     def terms(self) -> tuple[Term, ...]:  # type: ignore[override]
-        """One term per declared check: code, English and Chinese name."""
-        return tuple(Term(c.code, c.name_en, c.name_zh) for c in CHECKS.values())
+        """One term per check: code, English and Chinese name."""
+        codes = CHECKS if self._codes is None else self._codes
+        return tuple(Term(c.code, c.name_en, c.name_zh) for c in map(CHECKS.__getitem__, codes))
 
     def label(self, code: object, lang: str = "en") -> str:
-        """The name of a check in the language, or the value itself when no check has that code."""
-        check = CHECKS.get(code) if isinstance(code, str) else None
+        """The name of a check in the language, or the value itself when it names none."""
+        check = self._check(code)
         if check is None:
             return "" if code is None else str(code)
         return check.name(lang)
 
     def term(self, code: str) -> Term | None:
-        """The term of a check's code, or None when no check has that code."""
-        check = CHECKS.get(code)
+        """The term of a check's code, or None when it names none."""
+        check = self._check(code)
         return None if check is None else Term(check.code, check.name_en, check.name_zh)
 
 
+def check_vocabulary(name: str, checks: Iterable[Check]) -> CheckNames:
+    """The names of ``checks`` (declared ones) as the vocabulary ``name``, added to
+    :data:`~geo_township.vocabulary.VOCABULARIES`: for the tables and map layers of one
+    analysis, whose ``vocab`` names it."""
+    codes = tuple(c.code for c in checks)
+    undeclared = [c for c in codes if c not in CHECKS]
+    if undeclared:
+        raise ValueError(f"vocabulary {name}: checks {', '.join(undeclared)} are not declared")
+    vocab = VOCABULARIES[name] = CheckNames(name, codes)
+    return vocab
+
+
 VOCABULARIES["check_name"] = CheckNames("check_name")
-VOCABULARIES["audit_check"] = CheckNames("audit_check")  # the name the land-transfer audit's tables give it
 
 
 @dataclass(frozen=True)

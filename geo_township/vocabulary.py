@@ -7,8 +7,8 @@ words through :data:`VOCABULARIES`. To teach the tool a new status word, add it 
 for one township, in ``township.toml``).
 
 The names of the checks are not here: each check is declared once, with its names, next
-to its analysis (:class:`geo_township.results.Check`), and :mod:`geo_township.results`
-adds the vocabularies ``check_name`` and ``audit_check`` that read them.
+to its analysis (:class:`geo_township.results.Check`); :mod:`geo_township.results` adds
+the vocabulary ``check_name`` that reads them, the land-transfer audit ``audit_check``.
 """
 
 from __future__ import annotations

@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from geo_township.checklist import CHECK_MODULES, all_checks
 from geo_township.kinds import KINDS, column_label, column_labels, has_label, missing_labels
 from geo_township.labels import TABLE_LABELS, has_cjk, table_label
-from geo_township.checklist import CHECK_MODULES, all_checks
 from geo_township.results import Result, localise
 from geo_township.vocabulary import LAYER_KIND, VOCABULARIES
 
@@ -325,15 +325,20 @@ def test_every_check_has_its_messages_in_english_and_chinese():
 
 
 def test_tables_and_the_map_name_every_check():
+    """localise and the map's popups name every check through the vocabulary check_name;
+    the audit's vocabulary audit_check names its own checks only."""
+    from geo_township.transfers import CHECKS as AUDIT
     from geo_township.webmap.model import vocabulary_words
 
     checks = all_checks()
     frame = localise(pd.DataFrame({"check": list(checks)}), "zh", headings=False)
     assert frame["check"].tolist() == [c.name_zh for c in checks.values()]
-    for vocab in ("check_name", "audit_check"):
+    for vocab, codes in (("check_name", list(checks)), ("audit_check", list(AUDIT))):
         words = vocabulary_words(pd.Series(["overlap, area_mismatch"]), VOCABULARIES[vocab], "en")
         assert words["overlap, area_mismatch"] == f"{checks['overlap'].name_en}; {checks['area_mismatch'].name_en}"
-        assert all(VOCABULARIES[vocab].label(code, "zh") == c.name_zh for code, c in checks.items())
+        assert [t.code for t in VOCABULARIES[vocab].terms] == codes
+        assert [VOCABULARIES[vocab].label(code, "zh") for code in codes] == [checks[c].name_zh for c in codes]
+    assert VOCABULARIES["audit_check"].label("illegal_not_closed") == "illegal_not_closed"
 
 
 # --------------------------------------------------------------------------- the label functions

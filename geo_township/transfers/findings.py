@@ -13,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_township.record_checks import RECORD_CHECKS
-from geo_township.results import Check, CheckSet, Finding, declare
+from geo_township.results import Check, CheckSet, Finding, check_vocabulary, declare
 from geo_township.vocabulary import TRANSFER_USE
 
 LAYER = "land_transfers"
@@ -99,6 +99,8 @@ CHECKS = CheckSet((c.code, c) for c in (
 a severity): their code is also the name of their table and GeoPackage layer. Those the
 layer check shares (ids, geometry) are declared in :mod:`geo_township.record_checks` and
 worded here for parcels."""
+AUDIT_CHECK = check_vocabulary("audit_check", CHECKS.values())
+"""The audit's checks' names, the vocabulary its tables and map layers name (``audit_check``)."""
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2, "ok": 3}
 
 

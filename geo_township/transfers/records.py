@@ -12,17 +12,23 @@ import numpy as np
 import pandas as pd
 
 from geo_township.kinds import KINDS
-from geo_township.transfers.findings import CHECKS, LAYER, Collector, date_text, period_text, single_rows
+from geo_township.transfers.findings import (
+    CHECKS,
+    LAYER,
+    Collector,
+    date_text,
+    period_text,
+    single_rows,
+)
 
 DAYS_PER_YEAR = 365.2425
 _RECORD_COLUMNS = ["parcel_id", "village", "declared_mu", "measured_mu", "start_date", "end_date", "geometry"]
 
-
 ABSENT_FIELD = (
-    "the layer has no field for {names}: {consequence}; if the file has it under another name, map it in "
-    'township.toml: [layers.{layer}] fields = {{ {field} = "YOUR FIELD" }}',
-    '图层缺少字段 {names_zh}：{consequence_zh}；如文件中该字段另有名称，请在 township.toml 中对应：[layers.{layer}] '
-    'fields = {{ {field} = "文件中的字段名" }}')
+    ("the layer has no field for {names}: {consequence}; if the file has it under another name, map it in "
+     'township.toml: [layers.{layer}] fields = {{ {field} = "YOUR FIELD" }}'),
+    ('图层缺少字段 {names_zh}：{consequence_zh}；如文件中该字段另有名称，请在 township.toml 中对应：[layers.{layer}] '
+     'fields = {{ {field} = "文件中的字段名" }}'))
 """How a check words the one finding for a field the whole layer lacks (en, zh)."""
 
 
