@@ -47,6 +47,7 @@ from geo_township.measure import Method, area_m2
 from geo_township.overlay import Overlay
 from geo_township.raster import (
     DEFAULT_BLOCK,
+    RASTER_CHECKS,
     ProgressFn,
     blocks,
     opened,
@@ -59,7 +60,7 @@ from geo_township.raster import (
     value_percentiles,
     window_transform,
 )
-from geo_township.results import Finding, Result, localise
+from geo_township.results import Check, Finding, Result, declare, localise
 from geo_township.vocabulary import PINE_SPECIES, SPECIES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,6 +71,18 @@ log = logging.getLogger(__name__)
 COLUMNS = ("patch_id", "plot_id", "village", "species", "area_m2", "loss_pixels", "drop_mean", "drop_max",
            "before_mean", "after_mean", "lon", "lat")
 _SUMS = ("pixels", "sum_drop", "sum_before", "sum_after")
+
+CANDIDATE_CHECKS = declare(
+    Check("not_an_index", "warning", "not a vegetation index", "不像植被指数",
+          "{name}'s values run from {low:.4g} to {high:.4g} (2nd–98th percentile); a vegetation index such as NDVI "
+          "lies between −1 and 1: is this the index, and not a DEM or an index stored ×10,000 without a scale factor?"),
+    Check("index_ranges_differ", "warning", "the two rasters' values differ", "两期栅格取值范围不一致",
+          "{after}'s values ({after_low:.4g} to {after_high:.4g}) are nothing like {before}'s ({before_low:.4g} to "
+          "{before_high:.4g}, 2nd–98th percentiles): the drops are meaningless unless both are the same index, "
+          "scaled the same way"),
+)
+NO_PINE_ON_RASTER = RASTER_CHECKS.outside_raster.reworded("no pine plot lies on {raster}: nothing could be searched")
+"""No pine plot lies on the BEFORE raster (the raster check, worded for the search)."""
 
 
 def _pine_plots(township: Township) -> gpd.GeoDataFrame:
@@ -221,8 +234,7 @@ def find_candidates(township: Township, before: str, after: str, *, min_drop: fl
                          f"{b_spec.name}'s pixels (bilinear) before comparing")
             notes_zh.append(f"{a_spec.name} 与 {b_spec.name} 格网不同，已按双线性插值重采样到 {b_spec.name} 的格网后再比较")
         if not covered:
-            findings.append(Finding("forest_plots", "-", "warning", "outside_raster",
-                                    f"no pine plot lies on {b_spec.name}: nothing could be searched"))
+            findings.append(NO_PINE_ON_RASTER.finding("forest_plots", "-", raster=b_spec.name))
     else:
         frame, crs = pd.DataFrame({"geometry": [], "zone": [], **{c: [] for c in (*_SUMS, "max_drop")}}), working
         notes.append("the township has no pine plots (Masson, slash or black pine), so nothing was searched")
@@ -327,19 +339,15 @@ def _range_findings(before: RasterSpec, after: RasterSpec) -> list[Finding]:
     findings = []
     for name, r in ranges.items():
         if r is not None and (r[0] < INDEX_RANGE[0] or r[2] > INDEX_RANGE[1]):
-            findings.append(Finding(name, "-", "warning", "not_an_index",
-                                    f"{name}'s values run from {r[0]:.4g} to {r[2]:.4g} (2nd–98th percentile); a "
-                                    "vegetation index such as NDVI lies between −1 and 1: is this the index, and "
-                                    "not a DEM or an index stored ×10,000 without a scale factor?"))
+            findings.append(CANDIDATE_CHECKS.not_an_index.finding(name, "-", name=name, low=r[0], high=r[2]))
     b, a = ranges[before.name], ranges[after.name]
     if b is not None and a is not None:
         spread_b, spread_a = max(b[2] - b[0], 1e-9), max(a[2] - a[0], 1e-9)
         apart = a[0] > b[2] or b[0] > a[2]
         if apart or max(spread_a / spread_b, spread_b / spread_a) > 5:
-            findings.append(Finding(after.name, "-", "warning", "index_ranges_differ",
-                                    f"{after.name}'s values ({a[0]:.4g} to {a[2]:.4g}) are nothing like "
-                                    f"{before.name}'s ({b[0]:.4g} to {b[2]:.4g}, 2nd–98th percentiles): the "
-                                    "drops are meaningless unless both are the same index, scaled the same way"))
+            findings.append(CANDIDATE_CHECKS.index_ranges_differ.finding(
+                after.name, "-", after=after.name, after_low=a[0], after_high=a[2], before=before.name,
+                before_low=b[0], before_high=b[2]))
     return findings
 
 

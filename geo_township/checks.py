@@ -19,9 +19,10 @@ import shapely
 from geo_township.crs import gcj02_to_wgs84
 from geo_township.errors import TownshipError
 from geo_township.layers import Layer, Township
-from geo_township.leftout import left_out_findings
+from geo_township.leftout import LEFT_OUT_CHECKS, left_out_findings
 from geo_township.measure import area_m2
-from geo_township.results import Finding, Result
+from geo_township.record_checks import RECORD_CHECKS
+from geo_township.results import MORE_MESSAGE, Check, Finding, Result, declare
 from geo_township.shift_fit import References, gcj02_fits
 from geo_township.vocabulary import TREE_STATUS
 
@@ -37,13 +38,55 @@ _GARBLED = re.compile("[ÃÂâäåæçèéêëìíîïðñòóôõö][\u0080-\u0
 MAX_PER_CHECK = 200  # findings listed per check and layer; the rest are counted in one line
 SAMPLE_POINTS = 20_000
 
+CHECKS = declare(
+    Check("crs_inferred", "warning", "coordinate system inferred", "坐标系为推断",  # info for lon/lat
+          "the file has no coordinate system; using {crs} ({note}); add a .prj or set crs for this layer in "
+          "township.toml to confirm",
+          "文件没有坐标系；按 {crs} 读取（推断）；请补充 .prj 或在 township.toml 中为该图层设置 crs 以确认"),
+    Check("duplicate_geometry", "warning", "identical geometry", "图形重复",
+          "same geometry as {first}: a feature entered twice?", "与 {first} 图形完全相同：是否重复录入？"),
+    Check("missing_value", "error", "required value missing", "缺少必填值",
+          "no {field} ({field_zh}); fill it in", "缺少{field_zh}；请补填"),
+    Check("date_order", "error", "dates out of order", "日期先后顺序错误",
+          "{field} {date:%Y-%m-%d} is before {earlier} {earlier_date:%Y-%m-%d}; correct one of them",
+          "{field_zh} {date:%Y-%m-%d} 早于{earlier_zh} {earlier_date:%Y-%m-%d}；请更正其中之一"),
+    Check("future_date", "warning", "date after the data date", "日期晚于数据日期",
+          "{field} {date:%Y-%m-%d} is after the data date {today:%Y-%m-%d}; a typing slip?",
+          "{field_zh} {date:%Y-%m-%d} 晚于数据日期 {today:%Y-%m-%d}；是否录入错误？"),
+    Check("old_date", "warning", "date before 1950", "日期早于1950年",
+          "{field} {date:%Y-%m-%d} is before 1950", "{field_zh} {date:%Y-%m-%d} 早于1950年"),
+    Check("encoding", "warning", "garbled text (encoding)", "文字乱码(编码错误)",
+          "text in field {field!r} looks garbled (e.g. {sample!r}): the file's encoding was probably read wrong; "
+          'add a .cpg file next to a shapefile, or set encoding = "gbk" for this layer in township.toml',
+          "字段 {field!r} 的文字疑似乱码（如 {sample!r}）：文件编码可能识别错误；请在 shapefile 旁放置 .cpg 文件，"
+          '或在 township.toml 中为该图层设置 encoding = "gbk"'),
+    Check("outside_township", "warning", "outside the township", "位于乡镇范围外",
+          "lies {distance:,.0f} m outside the township's villages: wrong coordinates, or a feature of a "
+          "neighbouring township?", "位于本乡各村范围外 {distance:,.0f} 米：坐标有误，还是邻乡的要素？"),
+    Check("gcj02_shift", "warning", "likely GCJ-02 (AMap) coordinates", "疑似火星坐标(GCJ-02)",
+          "only {raw:.0%} of the points fall inside the {reference} layer, but {fixed:.0%} do after undoing the "
+          "GCJ-02 shift: the coordinates were probably copied from AMap/Tencent; convert them with "
+          "`geo-township import --from-gcj02`",
+          "仅 {raw:.0%} 的点落在参照图层内，按 GCJ-02（火星坐标）纠偏后为 {fixed:.0%}：坐标很可能取自高德/腾讯地图；"
+          "请用 `geo-township import --from-gcj02` 转换"),
+    Check("overlapping_polygons", "warning", "polygons overlap", "图斑重叠",
+          "{a} and {b} overlap by {m2:,.0f} m²; areas per group count it twice",
+          "{a} 与 {b} 重叠 {m2:,.0f} 平方米；分组面积会重复计算"),
+    # the checks a layer's findings beyond MAX_PER_CHECK are counted under, one line per group
+    Check("geometry", "error", "geometry problems", "图形问题", *MORE_MESSAGE),
+    Check("duplicates", "error", "duplicate or missing ids, identical geometries", "编号重复或缺失、图形重复",
+          *MORE_MESSAGE),
+    Check("required", "error", "required values missing", "缺少必填值", *MORE_MESSAGE),
+    Check("dates", "error", "date problems", "日期问题", *MORE_MESSAGE),
+)
+"""The layer checks' own checks; those other analyses report too are in :mod:`geo_township.record_checks`."""
 
-def _cap(findings: list[Finding], layer: str, check: str, severity: str) -> list[Finding]:
+
+def _cap(findings: list[Finding], layer: str, check: Check) -> list[Finding]:
+    """The first :data:`MAX_PER_CHECK` findings, and one of ``check`` counting the rest."""
     if len(findings) <= MAX_PER_CHECK:
         return findings
-    extra = len(findings) - MAX_PER_CHECK
-    return findings[:MAX_PER_CHECK] + [Finding(layer, "…", severity, check, f"and {extra} more like these",
-                                               f"另有 {extra} 条同类问题")]
+    return findings[:MAX_PER_CHECK] + [check.more(layer, len(findings) - MAX_PER_CHECK)]
 
 
 def _zh(layer: Layer, field: str) -> str:
@@ -53,22 +96,15 @@ def _zh(layer: Layer, field: str) -> str:
 
 def check_geometry(layer: Layer) -> list[Finding]:
     """Invalid geometries (repaired in memory) and features left out for lack of geometry."""
-    out = [Finding(layer.name, fid, "error", "invalid_geometry",
-                   f"invalid geometry ({layer.invalid_reasons.get(fid, 'invalid')}); analyses use a repaired copy, "
-                   "the file is unchanged: fix it in your GIS (e.g. QGIS 'Fix geometries')",
-                   f"图形无效（{layer.invalid_reasons.get(fid, 'invalid')}）；统计时使用修复后的副本，原文件未改动："
-                   "请在 GIS 中修复（如 QGIS“修复几何图形”）")
+    out = [RECORD_CHECKS.invalid_geometry.finding(layer.name, fid, reason=layer.invalid_reasons.get(fid, "invalid"))
            for fid in layer.repaired]
     if layer.dropped is not None:
         for _, row in layer.dropped.iterrows():
             fid = str(row.get("feature", row.get("row", "?")))
             if "row" in row and pd.notna(row.get("row")):
                 fid = f"line {int(row['row'])}"
-            out.append(Finding(layer.name, fid, "error", "empty_geometry",
-                               f"{row.get('reason', 'no geometry')}: the feature is left out of every count; "
-                               "draw it or give it coordinates",
-                               "缺少图形：该要素未计入任何统计；请补绘图形或补填坐标"))
-    return _cap(out, layer.name, "geometry", "error")
+            out.append(RECORD_CHECKS.empty_geometry.finding(layer.name, fid, reason=row.get("reason", "no geometry")))
+    return _cap(out, layer.name, CHECKS.geometry)
 
 
 def check_duplicates(layer: Layer) -> list[Finding]:
@@ -80,23 +116,18 @@ def check_duplicates(layer: Layer) -> list[Finding]:
         ids = gdf[idf]
         dup = ids.notna() & ids.duplicated(keep=False)
         for value, n in ids[dup].value_counts().items():
-            out.append(Finding(layer.name, str(value), "error", "duplicate_id",
-                               f"{idf} {value} is used by {n} features; give each its own id",
-                               f"编号 {value} 被 {n} 个要素重复使用；请给每个要素唯一编号"))
+            out.append(RECORD_CHECKS.duplicate_id.finding(layer.name, str(value), id_field=idf, value=value, n=n))
         missing = ids.isna()
         if missing.any() and layer.kind.field(idf).required:
             for fid in layer.ids()[missing]:
-                out.append(Finding(layer.name, fid, "error", "missing_id", f"no {idf}; give the feature an id",
-                                   "缺少编号；请补填"))
+                out.append(RECORD_CHECKS.missing_id.finding(layer.name, fid, id_field=idf))
     wkb = pd.Series(shapely.to_wkb(shapely.normalize(gdf.geometry.to_numpy()), hex=True), index=gdf.index)
     dup_geom = wkb.duplicated(keep="first")
     if dup_geom.any():
         first_of = {h: fid for h, fid in zip(wkb[~dup_geom], layer.ids()[~dup_geom], strict=True)}
         for fid, h in zip(layer.ids()[dup_geom], wkb[dup_geom], strict=True):
-            out.append(Finding(layer.name, fid, "warning", "duplicate_geometry",
-                               f"same geometry as {first_of[h]}: a feature entered twice?",
-                               f"与 {first_of[h]} 图形完全相同：是否重复录入？"))
-    return _cap(out, layer.name, "duplicates", "error")
+            out.append(CHECKS.duplicate_geometry.finding(layer.name, fid, first=first_of[h]))
+    return _cap(out, layer.name, CHECKS.duplicates)
 
 
 def check_required(layer: Layer) -> list[Finding]:
@@ -107,9 +138,8 @@ def check_required(layer: Layer) -> list[Finding]:
             continue
         blank = layer.gdf[f.name].isna()
         for fid in layer.ids()[blank]:
-            out.append(Finding(layer.name, fid, "error", "missing_value", f"no {f.name} ({f.zh}); fill it in",
-                               f"缺少{f.zh}；请补填"))
-    return _cap(out, layer.name, "required", "error")
+            out.append(CHECKS.missing_value.finding(layer.name, fid, field=f.name, field_zh=f.zh))
+    return _cap(out, layer.name, CHECKS.required)
 
 
 def check_dates(layer: Layer, *, today: dt.date) -> list[Finding]:
@@ -123,22 +153,19 @@ def check_dates(layer: Layer, *, today: dt.date) -> list[Finding]:
         for b in order[a_i + 1:]:
             bad = gdf[a].notna() & gdf[b].notna() & (gdf[b] < gdf[a])
             for fid, da, db in zip(ids[bad], gdf[a][bad], gdf[b][bad], strict=True):
-                out.append(Finding(layer.name, fid, "error", "date_order",
-                                   f"{b} {db:%Y-%m-%d} is before {a} {da:%Y-%m-%d}; correct one of them",
-                                   f"{_zh(layer, b)} {db:%Y-%m-%d} 早于{_zh(layer, a)} {da:%Y-%m-%d}；请更正其中之一"))
+                out.append(CHECKS.date_order.finding(layer.name, fid, field=b, field_zh=_zh(layer, b), date=db,
+                                                     earlier=a, earlier_zh=_zh(layer, a), earlier_date=da))
     limit = pd.Timestamp(today)
     for col in [f.name for f in layer.kind.fields if f.dtype == "date" and f.name in gdf.columns]:
         if layer.name == "land_transfers" and col == "end_date":
             continue  # contracts end in the future
         late = gdf[col].notna() & (gdf[col] > limit)
         for fid, d in zip(ids[late], gdf[col][late], strict=True):
-            out.append(Finding(layer.name, fid, "warning", "future_date",
-                               f"{col} {d:%Y-%m-%d} is after the data date {today:%Y-%m-%d}; a typing slip?",
-                               f"{_zh(layer, col)} {d:%Y-%m-%d} 晚于数据日期 {today:%Y-%m-%d}；是否录入错误？"))
+            out.append(CHECKS.future_date.finding(layer.name, fid, field=col, field_zh=_zh(layer, col), date=d,
+                                                  today=today))
         early = gdf[col].notna() & (gdf[col] < pd.Timestamp("1950-01-01"))
         for fid, d in zip(ids[early], gdf[col][early], strict=True):
-            out.append(Finding(layer.name, fid, "warning", "old_date", f"{col} {d:%Y-%m-%d} is before 1950",
-                               f"{_zh(layer, col)} {d:%Y-%m-%d} 早于1950年"))
+            out.append(CHECKS.old_date.finding(layer.name, fid, field=col, field_zh=_zh(layer, col), date=d))
     if layer.name == "infected_trees" and "status" in gdf.columns:
         rank = {code: i for i, code in enumerate(TREE_STATUS.codes)}
         status_rank = gdf["status"].map(rank)
@@ -147,10 +174,10 @@ def check_dates(layer: Layer, *, today: dt.date) -> list[Finding]:
                 continue
             lacking = (status_rank >= rank[status]) & gdf[col].isna()
             for fid, st in zip(ids[lacking], gdf["status"][lacking], strict=True):
-                out.append(Finding(layer.name, fid, "warning", "status_without_date",
-                                   f"status is {st} but {col} is empty",
-                                   f"状态为{TREE_STATUS.label(st, 'zh')}，但{_zh(layer, col)}为空"))
-    return _cap(out, layer.name, "dates", "error")
+                out.append(RECORD_CHECKS.status_without_date.finding(
+                    layer.name, fid, status=st, status_zh=TREE_STATUS.label(st, "zh"), field=col,
+                    field_zh=_zh(layer, col)))
+    return _cap(out, layer.name, CHECKS.dates)
 
 
 def check_encoding(layer: Layer) -> list[Finding]:
@@ -162,12 +189,7 @@ def check_encoding(layer: Layer) -> list[Finding]:
         sample = gdf[col].dropna().astype(str).head(2000)
         hits = sample[sample.str.contains(_GARBLED)]
         if len(hits):
-            return [Finding(layer.name, "-", "warning", "encoding",
-                            f"text in field {col!r} looks garbled (e.g. {hits.iloc[0][:30]!r}): the file's encoding "
-                            "was probably read wrong; add a .cpg file next to a shapefile, or set encoding = \"gbk\" "
-                            "for this layer in township.toml",
-                            f"字段 {col!r} 的文字疑似乱码（如 {hits.iloc[0][:30]!r}）：文件编码可能识别错误；请在 shapefile "
-                            "旁放置 .cpg 文件，或在 township.toml 中为该图层设置 encoding = \"gbk\"")]
+            return [CHECKS.encoding.finding(layer.name, "-", field=col, sample=hits.iloc[0][:30])]
     return []
 
 
@@ -176,11 +198,8 @@ def check_crs(layer: Layer) -> list[Finding]:
     (a warning for projected metres, which can be mistaken; a note for lon/lat)."""
     if layer.crs_note.startswith("inferred") or layer.crs_note.startswith("the township's default"):
         severity = "info" if layer.source_crs.is_geographic else "warning"
-        return [Finding(layer.name, "-", severity, "crs_inferred",
-                        f"the file has no coordinate system; using {layer.source_crs.to_string()} "
-                        f"({layer.crs_note}); add a .prj or set crs for this layer in township.toml to confirm",
-                        f"文件没有坐标系；按 {layer.source_crs.to_string()} 读取（推断）；请补充 .prj 或在 "
-                        "township.toml 中为该图层设置 crs 以确认")]
+        return [CHECKS.crs_inferred.with_severity(severity).finding(layer.name, "-", crs=layer.source_crs.to_string(),
+                                                                    note=layer.crs_note)]
     return []
 
 
@@ -188,7 +207,7 @@ def check_left_out(layer: Layer) -> list[Finding]:
     """The rows loading left out of every count (coordinates not numbers, not fitting the
     layer's CRS, outside China, far outside the township): one warning each, naming the
     row (id and line) and the fix."""
-    return _cap(left_out_findings(layer.name, layer.left_out), layer.name, "row_left_out", "warning")
+    return _cap(left_out_findings(layer.name, layer.left_out), layer.name, LEFT_OUT_CHECKS.row_left_out)
 
 
 def check_outside(layer: Layer, villages: gpd.GeoDataFrame | None, tolerance_m: float) -> list[Finding]:
@@ -199,11 +218,9 @@ def check_outside(layer: Layer, villages: gpd.GeoDataFrame | None, tolerance_m: 
     geoms = layer.gdf.geometry.to_numpy()
     dist = shapely.distance(geoms, area)
     far = dist > tolerance_m
-    out = [Finding(layer.name, fid, "warning", "outside_township",
-                   f"lies {d:,.0f} m outside the township's villages: wrong coordinates, or a feature of a "
-                   "neighbouring township?", f"位于本乡各村范围外 {d:,.0f} 米：坐标有误，还是邻乡的要素？")
+    out = [CHECKS.outside_township.finding(layer.name, fid, distance=d)
            for fid, d in zip(layer.ids()[far], dist[far], strict=True)]
-    return _cap(out, layer.name, "outside_township", "warning")
+    return _cap(out, layer.name, CHECKS.outside_township)
 
 
 def check_gcj02(layer: Layer, reference: gpd.GeoDataFrame | None) -> list[Finding]:
@@ -225,12 +242,8 @@ def check_gcj02(layer: Layer, reference: gpd.GeoDataFrame | None) -> list[Findin
 
     raw, fixed = inside_share(pts), inside_share(shifted)
     if fixed > 0.8 and fixed - raw > 0.2:
-        return [Finding(layer.name, "-", "warning", "gcj02_shift",
-                        f"only {raw:.0%} of the points fall inside the {reference.attrs.get('kind', 'reference')} "
-                        f"layer, but {fixed:.0%} do after undoing the GCJ-02 shift: the coordinates were probably "
-                        "copied from AMap/Tencent; convert them with `geo-township import --from-gcj02`",
-                        f"仅 {raw:.0%} 的点落在参照图层内，按 GCJ-02（火星坐标）纠偏后为 {fixed:.0%}：坐标很可能取自"
-                        "高德/腾讯地图；请用 `geo-township import --from-gcj02` 转换")]
+        return [CHECKS.gcj02_shift.finding(layer.name, "-", raw=raw, fixed=fixed,
+                                           reference=reference.attrs.get("kind", "reference"))]
     return []
 
 
@@ -262,11 +275,15 @@ def check_gcj02_lines_polygons(layer: Layer, others: References) -> list[Finding
         fix = "export the layer as longitude/latitude and " + fix + ", or convert it to CGCS2000 in your GIS"
         fix_zh = "请将该图层导出为经纬度后" + fix_zh.removeprefix("请") + "，或在 GIS 中转换为 CGCS2000"
     also = f" (also: {', '.join(f.reference for f in fits[1:])})" if len(fits) > 1 else ""
-    return [Finding(layer.name, "-", "warning", "gcj02_shift",
-                    f"the layer fits the others far better after undoing the GCJ-02 shift ({shift_m:.0f} m here): "
-                    f"{how}{also}; the coordinates were probably copied from (or traced over) AMap/Tencent maps: {fix}",
-                    f"按 GCJ-02（火星坐标）纠偏（此处约 {shift_m:.0f} 米）后该图层与其他图层吻合得多：{how_zh}；"
-                    f"坐标很可能取自高德/腾讯地图：{fix_zh}")]
+    return [SHIFTED_LAYER.finding(layer.name, "-", shift_m=f"{shift_m:.0f}", how=how, also=also, fix=fix,
+                                  how_zh=how_zh, fix_zh=fix_zh)]
+
+
+SHIFTED_LAYER = CHECKS.gcj02_shift.reworded(
+    "the layer fits the others far better after undoing the GCJ-02 shift ({shift_m} m here): {how}{also}; the "
+    "coordinates were probably copied from (or traced over) AMap/Tencent maps: {fix}",
+    "按 GCJ-02（火星坐标）纠偏（此处约 {shift_m} 米）后该图层与其他图层吻合得多：{how_zh}；坐标很可能取自高德/腾讯地图：{fix_zh}")
+"""The GCJ-02 check worded for a line or polygon layer as a whole."""
 
 
 def check_overlaps(layer: Layer, *, min_m2: float = 10.0) -> list[Finding]:
@@ -283,11 +300,9 @@ def check_overlaps(layer: Layer, *, min_m2: float = 10.0) -> list[Finding]:
     inter = gpd.GeoSeries(shapely.intersection(geoms[left], geoms[right]), crs=layer.gdf.crs)
     areas = area_m2(inter)
     ids = layer.ids().to_numpy()
-    out = [Finding(layer.name, f"{ids[a]} / {ids[b]}", "warning", "overlapping_polygons",
-                   f"{ids[a]} and {ids[b]} overlap by {m2:,.0f} m²; areas per group count it twice",
-                   f"{ids[a]} 与 {ids[b]} 重叠 {m2:,.0f} 平方米；分组面积会重复计算")
+    out = [CHECKS.overlapping_polygons.finding(layer.name, f"{ids[a]} / {ids[b]}", a=ids[a], b=ids[b], m2=m2)
            for a, b, m2 in zip(left, right, areas, strict=True) if m2 > min_m2]
-    return _cap(out, layer.name, "overlapping_polygons", "warning")
+    return _cap(out, layer.name, CHECKS.overlapping_polygons)
 
 
 def check_township(township: Township, *, today: dt.date | None = None) -> Result:
@@ -300,8 +315,7 @@ def check_township(township: Township, *, today: dt.date | None = None) -> Resul
         try:
             layers[kind_name] = township.layer(kind_name)
         except TownshipError as exc:
-            findings.append(Finding(kind_name, "-", "error", "unreadable", str(exc),
-                                    f"图层无法读取，其他图层照常检查：{exc}"))
+            findings.append(RECORD_CHECKS.unreadable.finding(kind_name, "-", error=str(exc)))
     villages = layers["villages"].gdf if "villages" in layers else None
     plots = layers["forest_plots"].gdf if "forest_plots" in layers else None
     if plots is not None:
@@ -313,7 +327,7 @@ def check_township(township: Township, *, today: dt.date | None = None) -> Resul
     for name, layer in layers.items():
         findings += check_crs(layer)
         findings += check_left_out(layer)
-        findings += [Finding(name, "-", "info", "loading", note) for note in layer.notes]
+        findings += [RECORD_CHECKS.loading.finding(name, "-", note=note) for note in layer.notes]
         findings += check_geometry(layer)
         findings += check_duplicates(layer)
         findings += check_required(layer)

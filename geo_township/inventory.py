@@ -11,8 +11,13 @@ from geo_township.kinds import KINDS, column_label
 from geo_township.layers import Layer, Township
 from geo_township.locate import order_rows_by_village
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_by
-from geo_township.results import Finding, Result
+from geo_township.record_checks import RECORD_CHECKS
+from geo_township.results import Check, Finding, Result, declare
 from geo_township.units import area_unit
+
+CHECKS = declare(Check("crs", "info", "coordinate system", "坐标系", "{crs}: {note}"))
+UNREADABLE = RECORD_CHECKS.unreadable.reworded("{error}")
+"""A layer that cannot be read, as the listing words it (the reason, in English)."""
 
 
 def _extent(gdf: gpd.GeoDataFrame) -> str:
@@ -51,7 +56,7 @@ def describe_layers(township: Township, *, rasters: pd.DataFrame | None = None) 
             layer = township.layer(kind_name)
         except TownshipError as exc:
             rows.append({"layer": kind_name, "file": file, "features": None, "crs": "unreadable", "extent": None})
-            findings.append(Finding(kind_name, "-", "error", "unreadable", str(exc)))
+            findings.append(UNREADABLE.finding(kind_name, "-", error=str(exc)))
             continue
         others = [str(c) for c in layer.gdf.columns if c not in layer.field_map and c != layer.gdf.geometry.name
                   and c != "source_row" and not str(c).endswith("_original")]
@@ -65,11 +70,11 @@ def describe_layers(township: Township, *, rasters: pd.DataFrame | None = None) 
             "other_fields": ", ".join(_with_alias(c, c, layer.aliases) for c in others),
         })
         if layer.spec.map_app is not None:
-            findings.append(Finding(kind_name, "-", "info", "crs", layer.crs_note))
+            findings.append(CHECKS.crs.reworded("{note}").finding(kind_name, "-", note=layer.crs_note))
         elif layer.crs_note != "from the file":
-            findings.append(Finding(kind_name, "-", "info", "crs", f"{crs.split(' ')[0]}: {layer.crs_note}"))
+            findings.append(CHECKS.crs.finding(kind_name, "-", crs=crs.split(" ")[0], note=layer.crs_note))
         for note in layer.notes:
-            findings.append(Finding(kind_name, "-", "info", "loading", note))
+            findings.append(RECORD_CHECKS.loading.finding(kind_name, "-", note=note))
     table = pd.DataFrame(rows, columns=["layer", "file", "features", "crs", "extent"])
     table["features"] = table["features"].astype("Int64")
     fields = pd.DataFrame(field_rows, columns=["layer", "fields", "other_fields"])

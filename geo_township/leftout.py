@@ -31,7 +31,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from geo_township.crs import RowFit, in_china
-from geo_township.results import Finding
+from geo_township.results import Check, Finding, declare
 
 OUTSIDE_PARAMETER = "max_outside_m"
 """The township parameter (metres) beyond which a feature outside the township's extent is
@@ -44,6 +44,11 @@ and what is wrong in English and Chinese."""
 
 SHOWN = 10
 """Lines or ids named in a summary line; the rest are counted."""
+
+LEFT_OUT_CHECKS = declare(
+    Check("row_left_out", "warning", "row left out of every count", "未计入任何统计的行",
+          "{detail}: left out of every count; {fix}", "{detail_zh}：未计入任何统计；{fix_zh}"),
+)
 
 
 @dataclass(frozen=True)
@@ -216,9 +221,8 @@ def left_out_findings(layer_name: str, table: pd.DataFrame) -> list[Finding]:
     out = []
     for row in table.itertuples(index=False):
         reason = REASONS[row.reason]
-        out.append(Finding(layer_name, str(row.feature), "warning", "row_left_out",
-                           f"{row.detail}: left out of every count; {reason.fix}",
-                           f"{row.detail_zh}：未计入任何统计；{reason.fix_zh}"))
+        out.append(LEFT_OUT_CHECKS.row_left_out.finding(layer_name, str(row.feature), detail=row.detail,
+                                                        detail_zh=row.detail_zh, fix=reason.fix, fix_zh=reason.fix_zh))
     return out
 
 

@@ -31,10 +31,31 @@ from geo_township.kinds import KINDS
 from geo_township.labels import UNASSIGNED_LABEL
 from geo_township.layers import feature_ids
 from geo_township.measure import Method, length_m
-from geo_township.results import Finding
+from geo_township.results import Check, Finding, declare
 from geo_township.units import from_m
 from geo_township.vocabulary import normalise_name
 from geo_township.zones import QUAD_SEGS, is_polygon, reach_attributes, reach_keys
+
+PATROL_CHECKS = declare(
+    Check("track_without_date", "info", "track without a date", "轨迹缺少日期",
+          "{n} track(s) have no date and are left out of the periods; give the tracks a date field or GPS times",
+          "{n}条轨迹无日期，未计入统计期：请为轨迹补充日期字段或GPS时间"),
+    Check("no_chief_field", "warning", "tracks name no chief", "轨迹缺少河长字段",
+          "the patrol tracks have no chief field (河长/巡河人, or a GPX track name): coverage is computed per reach "
+          "but not per chief; name the field in township.toml",
+          "巡河轨迹无河长字段(河长/巡河人，或GPX轨迹名)：只按河段计算覆盖率，不按河长统计；请在township.toml中指定该字段"),
+    Check("track_not_a_chief", "info", "track of an unknown chief", "轨迹人员不是河长",
+          "{n} track(s) by {walker!r}, who is chief of no reach: they count for the reaches they pass but for no "
+          "chief; check the name",
+          "{walker}的{n}条轨迹：此人不是任何河段的河长，轨迹计入所经河段的覆盖率，但不计入任何河长；请核对姓名"),
+    Check("not_patrolled", "warning", "reach not patrolled", "河段未巡查",
+          "no patrol track followed this reach ({km:.2f} km, chief {chief}) in {period}",
+          "{period_zh}无巡河轨迹沿此河段巡查({km:.2f}公里，河长{chief_zh})"),
+    Check("coverage_below_minimum", "warning", "patrol coverage below minimum", "巡河覆盖率不足",
+          "mean monthly patrol coverage {mean:.1f}% is below the minimum {minimum:g}% ({below} of {months} "
+          "month(s) below) in {period}",
+          "{period_zh}月均巡河覆盖率{mean:.1f}%，低于{minimum:g}%({months}个月中{below}个月未达标)"),
+)
 
 
 def _month_range(start: dt.date, end: dt.date) -> list[str]:
@@ -171,11 +192,8 @@ def _dated_tracks(patrols: gpd.GeoDataFrame, chiefs: list[str]) -> tuple[gpd.Geo
     track_ids = feature_ids(tracks, KINDS["patrols"])
     undated = tracks["_date"].isna()
     if undated.any():
-        findings.append(Finding("patrols", ", ".join(track_ids[undated].head(5)) + (" …" if undated.sum() > 5 else ""),
-                                "info", "track_without_date",
-                                f"{int(undated.sum())} track(s) have no date and are left out of the periods; "
-                                "give the tracks a date field or GPS times",
-                                f"{int(undated.sum())}条轨迹无日期，未计入统计期：请为轨迹补充日期字段或GPS时间"))
+        named = ", ".join(track_ids[undated].head(5)) + (" …" if undated.sum() > 5 else "")
+        findings.append(PATROL_CHECKS.track_without_date.finding("patrols", named, n=int(undated.sum())))
     return tracks[~undated], findings
 
 
@@ -211,20 +229,12 @@ def _walker_findings(tracks: gpd.GeoDataFrame) -> list[Finding]:
     no reach (one note per walker)."""
     findings: list[Finding] = []
     if "chief" not in tracks.columns:
-        findings.append(Finding("patrols", "-", "warning", "no_chief_field",
-                                "the patrol tracks have no chief field (河长/巡河人, or a GPX track name): coverage is "
-                                "computed per reach but not per chief; name the field in township.toml",
-                                "巡河轨迹无河长字段(河长/巡河人，或GPX轨迹名)：只按河段计算覆盖率，不按河长统计；"
-                                "请在township.toml中指定该字段"))
+        findings.append(PATROL_CHECKS.no_chief_field.finding("patrols", "-"))
         return findings
     unknown = tracks["_chief"].isna()
     walkers = tracks.loc[unknown, "chief"].fillna(UNASSIGNED_LABEL["en"]).astype(str).value_counts()
     for walker, n in walkers.items():
-        findings.append(Finding("patrols", walker, "info", "track_not_a_chief",
-                                f"{n} track(s) by {walker!r}, who is chief of no reach: they count for the "
-                                "reaches they pass but for no chief; check the name",
-                                f"{walker}的{n}条轨迹：此人不是任何河段的河长，轨迹计入所经河段的覆盖率，"
-                                "但不计入任何河长；请核对姓名"))
+        findings.append(PATROL_CHECKS.track_not_a_chief.finding("patrols", walker, n=n, walker=walker))
     return findings
 
 
@@ -315,9 +325,8 @@ def _reach_table(net: _Network, passes: _Passes, walked: _Walked) -> pd.DataFram
 
 def _unpatrolled_findings(unpatrolled: pd.DataFrame, period: str, period_zh: str) -> list[Finding]:
     """One warning per reach no track patrolled in the period."""
-    return [Finding("rivers", str(reach), "warning", "not_patrolled",
-                    f"no patrol track followed this reach ({km:.2f} km, chief {chief or 'none'}) in {period}",
-                    f"{period_zh}无巡河轨迹沿此河段巡查({km:.2f}公里，河长{chief or '无'})")
+    return [PATROL_CHECKS.not_patrolled.finding("rivers", str(reach), km=km, chief=chief or "none",
+                                                chief_zh=chief or "无", period=period, period_zh=period_zh)
             for reach, chief, km in unpatrolled.itertuples(index=False)]
 
 
@@ -387,11 +396,9 @@ def _coverage_findings(patrol_chiefs: pd.DataFrame, min_coverage_pct: float, n_m
     for chief, mean, below in zip(patrol_chiefs["river_chief"], patrol_chiefs["mean_monthly_pct"],
                                   patrol_chiefs["months_below"], strict=True):
         if mean < min_coverage_pct:
-            findings.append(Finding("patrols", chief, "warning", "coverage_below_minimum",
-                                    f"mean monthly patrol coverage {mean:.1f}% is below the minimum "
-                                    f"{min_coverage_pct:g}% ({below} of {n_months} month(s) below) in {period}",
-                                    f"{period_zh}月均巡河覆盖率{mean:.1f}%，低于{min_coverage_pct:g}%"
-                                    f"({n_months}个月中{below}个月未达标)"))
+            findings.append(PATROL_CHECKS.coverage_below_minimum.finding(
+                "patrols", chief, mean=mean, minimum=min_coverage_pct, below=below, months=n_months, period=period,
+                period_zh=period_zh))
     return findings
 
 

@@ -3,11 +3,17 @@ behind them, so the table, the map and the report show the same numbers.
 
 Tables use canonical column names and coded values; :meth:`Result.localised` turns them
 into headings and words in English or Chinese for people.
+
+Every finding comes from a :class:`Check` (code, severity, names and message templates in
+English and Chinese) that its analysis declares once with :func:`declare`; the registry
+:data:`CHECKS` names the checks in tables and on the map (the vocabulary ``check_name``,
+and one per analysis that asks for it, :func:`check_vocabulary`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -15,7 +21,7 @@ import pandas as pd
 
 from geo_township.kinds import column_label
 from geo_township.labels import TOTAL_LABEL, UNASSIGNED_LABEL
-from geo_township.vocabulary import VOCABULARIES
+from geo_township.vocabulary import VOCABULARIES, Term, Vocabulary
 
 SEVERITIES = ("error", "warning", "info")
 OUTSIDE_LABEL = {"en": "(outside)", "zh": "(范围外)"}
@@ -42,6 +48,141 @@ class Finding:
     def message_in(self, lang: str) -> str:
         """The message in ``lang`` (the English one when no Chinese message is given)."""
         return self.message_zh if lang == "zh" and self.message_zh else self.message
+
+
+MORE_FEATURE = "…"
+"""The feature of the one finding that stands for the findings beyond a cap."""
+MORE_MESSAGE = ("and {extra} more like these", "另有 {extra} 条同类问题")
+"""The message (en, zh) of the finding that counts the findings beyond a cap."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rule an analysis applies, declared once next to it: the code its findings carry
+    (``check``), their severity, the check's name in English and Chinese (how tables and
+    the map name it) and the message of a finding as :meth:`str.format` templates with
+    named fields, e.g. ``"declared {declared:,.2f} mu"``.
+
+    An empty ``message_zh`` means the message has no Chinese wording yet: the English one
+    is shown (:meth:`Finding.message_in`).
+    """
+
+    code: str
+    severity: str
+    name_en: str
+    name_zh: str
+    message_en: str
+    message_zh: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.code.isidentifier():
+            raise ValueError(f"a check code is a name like invalid_geometry, not {self.code!r}")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"check {self.code}: severity {self.severity!r} is not one of {', '.join(SEVERITIES)}")
+
+    def finding(self, layer: str, feature: Any, /, **values: Any) -> Finding:
+        """A finding of this check on ``feature`` of ``layer``, both messages filled in from
+        ``values``; a field a template names but ``values`` lacks is a KeyError (a bug)."""
+        return Finding(layer, feature, self.severity, self.code, self.message_en.format(**values),
+                       self.message_zh.format(**values))
+
+    def more(self, layer: str, extra: int) -> Finding:
+        """The one finding that stands for ``extra`` more findings of this check beyond a
+        cap on how many are listed."""
+        en, zh = MORE_MESSAGE
+        return Finding(layer, MORE_FEATURE, self.severity, self.code, en.format(extra=extra), zh.format(extra=extra))
+
+    def reworded(self, message_en: str, message_zh: str = "") -> Check:
+        """This check with other message templates (code, severity and names unchanged):
+        for an analysis that reports a check declared elsewhere in its own words. Not
+        registered: the declaration stays the one that names the check."""
+        return replace(self, message_en=message_en, message_zh=message_zh)
+
+    def with_severity(self, severity: str) -> Check:
+        """This check at another severity, for a finding that is more or less serious
+        than the check usually is (e.g. an inferred lon/lat CRS is only a note)."""
+        return replace(self, severity=severity)
+
+    def name(self, lang: str = "en") -> str:
+        """The check's name in ``lang``."""
+        return self.name_zh if lang == "zh" else self.name_en
+
+
+class CheckSet(dict[str, Check]):
+    """Checks by code, also reachable as attributes: ``TREE_CHECKS.not_zeroed``."""
+
+    def __getattr__(self, code: str) -> Check:
+        try:
+            return self[code]
+        except KeyError:
+            raise AttributeError(f"no check {code!r} among {', '.join(self)}") from None
+
+
+CHECKS: dict[str, Check] = {}
+"""Every declared check by code, in the order declared: the one home of each check's
+severity and names. It holds the checks of the modules imported so far; for all of them,
+call :func:`geo_township.checklist.all_checks`."""
+
+
+def declare(*checks: Check) -> CheckSet:
+    """Register ``checks`` (a code declared again must be declared identically) and return
+    them by code."""
+    for check in checks:
+        known = CHECKS.setdefault(check.code, check)
+        if known != check:
+            raise ValueError(f"check {check.code!r} is declared twice, differently: {known} and {check}; "
+                             "declare it once and use Check.reworded for another wording")
+    return CheckSet((c.code, c) for c in checks)
+
+
+class CheckNames(Vocabulary):
+    """The names of declared checks as a vocabulary, so tables (:func:`localise`) and the
+    map's popups show a check's name in the language. It reads :data:`CHECKS` when asked:
+    with ``codes``, the names of those checks; without, of every check declared so far."""
+
+    def __init__(self, name: str, codes: tuple[str, ...] | None = None) -> None:
+        # not the dataclass's __init__: the terms are the registry's, read when asked
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "closed", False)
+        object.__setattr__(self, "_codes", codes)
+
+    def _check(self, code: object) -> Check | None:
+        if not isinstance(code, str) or (self._codes is not None and code not in self._codes):
+            return None
+        return CHECKS.get(code)
+
+    @property
+    def terms(self) -> tuple[Term, ...]:  # type: ignore[override]
+        """One term per check: code, English and Chinese name."""
+        codes = CHECKS if self._codes is None else self._codes
+        return tuple(Term(c.code, c.name_en, c.name_zh) for c in map(CHECKS.__getitem__, codes))
+
+    def label(self, code: object, lang: str = "en") -> str:
+        """The name of a check in the language, or the value itself when it names none."""
+        check = self._check(code)
+        if check is None:
+            return "" if code is None else str(code)
+        return check.name(lang)
+
+    def term(self, code: str) -> Term | None:
+        """The term of a check's code, or None when it names none."""
+        check = self._check(code)
+        return None if check is None else Term(check.code, check.name_en, check.name_zh)
+
+
+def check_vocabulary(name: str, checks: Iterable[Check]) -> CheckNames:
+    """The names of ``checks`` (declared ones) as the vocabulary ``name``, added to
+    :data:`~geo_township.vocabulary.VOCABULARIES`: for the tables and map layers of one
+    analysis, whose ``vocab`` names it."""
+    codes = tuple(c.code for c in checks)
+    undeclared = [c for c in codes if c not in CHECKS]
+    if undeclared:
+        raise ValueError(f"vocabulary {name}: checks {', '.join(undeclared)} are not declared")
+    vocab = VOCABULARIES[name] = CheckNames(name, codes)
+    return vocab
+
+
+VOCABULARIES["check_name"] = CheckNames("check_name")
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,8 @@ from geo_township.layers import Township, feature_ids
 from geo_township.locate import fill_villages
 from geo_township.measure import Method, area, length_m
 from geo_township.overlay import Category, Overlay
-from geo_township.patrols import patrol_coverage
-from geo_township.results import OUTSIDE_LABEL, Finding, Result
+from geo_township.patrols import PATROL_CHECKS, patrol_coverage
+from geo_township.results import OUTSIDE_LABEL, Check, Finding, Result, declare
 from geo_township.units import from_m, from_m2
 from geo_township.zones import (
     POLYGON_TYPE_IDS,
@@ -50,6 +50,21 @@ from geo_township.zones import (
 )
 
 log = logging.getLogger(__name__)
+
+RIVER_CHECKS = declare(
+    Check("several_chiefs", "warning", "reach with several chiefs", "河段有多名河长",
+          "the reach's features name different chiefs ({names}); {first} is used: give each reach one chief or its "
+          "own reach_id",
+          "该河段各要素的河长不一致({names_zh})，采用{first}：每个河段应只有一名河长，或分别编号"),
+    Check("no_chief", "warning", "reach without a chief", "河段无河长", "the reach has no river chief (河长)", "该河段无河长"),
+    Check("in_zone", "info", "inside a management zone", "位于河道管理范围内",
+          "{n} {kind} inside a river management zone", "{n}个{kind_zh}位于河道管理范围内"),
+)
+NO_CHIEF_FIELD = PATROL_CHECKS.no_chief_field.reworded(
+    "the rivers layer has no chief field (河长): lengths per chief and patrol coverage need it; name it in "
+    'township.toml, e.g. fields = {{ chief = "河长姓名" }}',
+    '河流图层无河长字段：按河长统计河长和巡河覆盖率需要该字段；请在township.toml中指定，如 fields = {{ chief = "河长姓名" }}')
+"""The rivers layer lacks the chief field (the patrol tracks' check, worded for the rivers)."""
 
 LENGTH_NOTES = {
     "ellipsoidal": "lengths are ellipsoidal: geodesic on the CGCS2000 ellipsoid",
@@ -290,24 +305,16 @@ def _reach_findings(rivers: gpd.GeoDataFrame) -> list[Finding]:
     """Reaches whose features name different chiefs (the first is used)."""
     out = []
     if "chief" not in rivers.columns:
-        return [Finding("rivers", "-", "warning", "no_chief_field",
-                        "the rivers layer has no chief field (河长): lengths per chief and patrol coverage need it; "
-                        'name it in township.toml, e.g. fields = { chief = "河长姓名" }',
-                        "河流图层无河长字段：按河长统计河长和巡河覆盖率需要该字段；请在township.toml中指定，"
-                        '如 fields = { chief = "河长姓名" }')]
+        return [NO_CHIEF_FIELD.finding("rivers", "-")]
     frame = pd.DataFrame({"reach": reach_keys(rivers).to_numpy(), "chief": rivers["chief"].to_numpy()})
     counts = frame.dropna().groupby("reach")["chief"].unique()
     for reach, names in counts.items():
         if len(names) > 1:
-            out.append(Finding("rivers", str(reach), "warning", "several_chiefs",
-                               f"the reach's features name different chiefs ({', '.join(map(str, names))}); "
-                               f"{names[0]} is used: give each reach one chief or its own reach_id",
-                               f"该河段各要素的河长不一致({'、'.join(map(str, names))})，采用{names[0]}："
-                               "每个河段应只有一名河长，或分别编号"))
+            out.append(RIVER_CHECKS.several_chiefs.finding("rivers", str(reach), names=", ".join(map(str, names)),
+                                                           names_zh="、".join(map(str, names)), first=names[0]))
     missing = frame.groupby("reach", sort=False)["chief"].apply(lambda s: s.isna().all())
     for reach in missing[missing].index:
-        out.append(Finding("rivers", str(reach), "warning", "no_chief", "the reach has no river chief (河长)",
-                           "该河段无河长"))
+        out.append(RIVER_CHECKS.no_chief.finding("rivers", str(reach)))
     return out
 
 
@@ -418,9 +425,8 @@ def _inside_zones(township: Township, zones: gpd.GeoDataFrame, rivers: gpd.GeoDa
     for kind_name in layers:
         n = int(counts.get(kind_name, 0))
         if n and kind_name in ("sand_sites", "outfalls"):
-            findings.append(Finding(kind_name, "-", "info", "in_zone",
-                                    f"{n} {KINDS[kind_name].en.lower()} inside a river management zone",
-                                    f"{n}个{KINDS[kind_name].zh}位于河道管理范围内"))
+            findings.append(RIVER_CHECKS.in_zone.finding(kind_name, "-", n=n, kind=KINDS[kind_name].en.lower(),
+                                                         kind_zh=KINDS[kind_name].zh))
     return in_zone_features
 
 

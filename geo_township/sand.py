@@ -3,7 +3,7 @@ village and per year of closure (关停); each site's nearest reach, distance to
 whether it lies inside a river management zone; its zone in the river's sand-mining plan
 (禁采区 no-mining, 保留区 reserved, 可采区 permitted); and status histories that do not add up.
 
-Rules (each a :class:`~geo_township.results.Finding`):
+Rules (each a :class:`~geo_township.results.Check`, in :data:`SAND_CHECKS`):
 
 * an active site (``licensed`` or ``illegal``) in a no-mining or a reserved zone — error;
 * a ``closed`` or ``restored`` site without a closed date, or restored before it was
@@ -32,7 +32,7 @@ from geo_township.layers import Township, feature_ids
 from geo_township.locate import fill_villages, inside_points
 from geo_township.measure import Method
 from geo_township.overlay import Category, Overlay
-from geo_township.results import Finding, Result
+from geo_township.results import Check, Finding, Result, declare
 from geo_township.vocabulary import SAND_STATUS, SAND_ZONE
 from geo_township.zones import management_zones, reach_attributes, reach_lines
 
@@ -41,6 +41,34 @@ ACTIVE = ("licensed", "illegal")
 BANNED_ZONES = ("no_mining", "reserved")
 """Sand-plan zones where no site may be active."""
 STATUS_COLUMNS = {code: f"sites_{code}" for code in SAND_STATUS.codes}
+
+_IN_BANNED_ZONE = ("{status} site lies in {zone} {zone_id}: no site may work there; close it",
+                   "{status_zh}采砂点位于{zone_zh}{zone_id}：该区域内不得开采，应予关停")
+SAND_CHECKS = declare(
+    Check("active_in_no_mining", "error", "working site in a no-mining zone", "禁采区内仍在开采", *_IN_BANNED_ZONE),
+    Check("active_in_reserved", "error", "working site in a reserved zone", "保留区内仍在开采", *_IN_BANNED_ZONE),
+    Check("illegal_not_closed", "warning", "illegal site not closed", "非法采砂点未关停",
+          "illegal site not yet closed{where}", "非法采砂点尚未关停{where_zh}"),
+    Check("licensed_outside_plan", "warning", "licensed mining outside the plan", "许可采砂点不在可采区",
+          "licensed river sand mining outside every permitted zone (可采区) of the plan",
+          "许可河道采砂点不在采砂规划的任何可采区内"),
+    Check("closed_without_date", "error", "closed without a closed date", "已关停但缺少关停日期",
+          "status is {status} but there is no closed date (关停日期): the site is missing from the closures per "
+          "year; fill in the date it was closed",
+          "状态为{status_zh}但无关停日期：逐年关停统计中缺少该点，请补填关停日期"),
+    Check("restored_before_closed", "error", "restored before it was closed", "复绿日期早于关停日期",
+          "restored {restored:%Y-%m-%d} before it was closed {closed:%Y-%m-%d}; correct one date",
+          "复绿日期{restored:%Y-%m-%d}早于关停日期{closed:%Y-%m-%d}，请更正其一"),
+    Check("active_with_closed_date", "warning", "working site with a closed date", "在产但有关停日期",
+          "status is {status} but the site has a closed date {closed:%Y-%m-%d}: did it reopen, or was the status "
+          "not updated?",
+          "状态为{status_zh}但有关停日期{closed:%Y-%m-%d}：是否已复产，或状态未更新？"),
+    Check("restored_without_date", "warning", "restored without a date", "已复绿但缺少复绿日期",
+          "status is restored but there is no restored date (复绿日期)", "状态为已复绿但无复绿日期"),
+    Check("closed_but_restored_date", "warning", "closed but with a restored date", "已关停但有复绿日期",
+          "status is closed but a restored date {restored:%Y-%m-%d} is given; update the status to restored?",
+          "状态为已关停但有复绿日期{restored:%Y-%m-%d}：是否应改为已复绿？"),
+)
 
 
 def nearest_reach(geoms: np.ndarray, rivers: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -97,28 +125,20 @@ def status_history_findings(sites: gpd.GeoDataFrame, ids: pd.Series) -> list[Fin
     def zh(i) -> str:
         return SAND_STATUS.label(status[i], "zh")
 
-    rules = [  # mask, severity, check, message (en, zh) of row i
-        (status.isin(["closed", "restored"]) & closed.isna(), "error", "closed_without_date",
-         lambda i: ((f"status is {status[i]} but there is no closed date (关停日期): the site is missing from the "
-                    "closures per year; fill in the date it was closed"),
-                    f"状态为{zh(i)}但无关停日期：逐年关停统计中缺少该点，请补填关停日期")),
-        (restored.notna() & closed.notna() & (restored < closed), "error", "restored_before_closed",
-         lambda i: (f"restored {restored[i]:%Y-%m-%d} before it was closed {closed[i]:%Y-%m-%d}; correct one date",
-                    f"复绿日期{restored[i]:%Y-%m-%d}早于关停日期{closed[i]:%Y-%m-%d}，请更正其一")),
-        (status.isin(ACTIVE) & closed.notna(), "warning", "active_with_closed_date",
-         lambda i: ((f"status is {status[i]} but the site has a closed date {closed[i]:%Y-%m-%d}: did it reopen, or "
-                    "was the status not updated?"),
-                    f"状态为{zh(i)}但有关停日期{closed[i]:%Y-%m-%d}：是否已复产，或状态未更新？")),
-        ((status == "restored") & restored.isna(), "warning", "restored_without_date",
-         lambda i: ("status is restored but there is no restored date (复绿日期)", "状态为已复绿但无复绿日期")),
-        ((status == "closed") & restored.notna(), "warning", "closed_but_restored_date",
-         lambda i: ((f"status is closed but a restored date {restored[i]:%Y-%m-%d} is given; update the status to "
-                    "restored?"), f"状态为已关停但有复绿日期{restored[i]:%Y-%m-%d}：是否应改为已复绿？")),
+    rules = [  # mask, check, the values of its message for the site labelled i
+        (status.isin(["closed", "restored"]) & closed.isna(), SAND_CHECKS.closed_without_date,
+         lambda i: {"status": status[i], "status_zh": zh(i)}),
+        (restored.notna() & closed.notna() & (restored < closed), SAND_CHECKS.restored_before_closed,
+         lambda i: {"restored": restored[i], "closed": closed[i]}),
+        (status.isin(ACTIVE) & closed.notna(), SAND_CHECKS.active_with_closed_date,
+         lambda i: {"status": status[i], "status_zh": zh(i), "closed": closed[i]}),
+        ((status == "restored") & restored.isna(), SAND_CHECKS.restored_without_date, lambda i: {}),
+        ((status == "closed") & restored.notna(), SAND_CHECKS.closed_but_restored_date,
+         lambda i: {"restored": restored[i]}),
     ]
-    for mask, severity, check, message in rules:
+    for mask, check, values in rules:
         for i in np.flatnonzero(mask.fillna(False).to_numpy()):
-            en, zh_text = message(sites.index[i])
-            out.append(Finding("sand_sites", str(ids.iloc[i]), severity, check, en, zh_text))
+            out.append(check.finding("sand_sites", str(ids.iloc[i]), **values(sites.index[i])))
     return out
 
 
@@ -286,22 +306,18 @@ def _plan_findings(frame: pd.DataFrame, zone_ids: np.ndarray, *, has_sand_zones:
     zone_id_of = dict(zip(frame.index, zone_ids, strict=True))
     for i in frame.index[active & frame["sand_zone"].isin(BANNED_ZONES)]:
         code, status = frame.at[i, "sand_zone"], frame.at[i, "status"]
-        findings.append(Finding(
-            "sand_sites", str(frame.at[i, "site_id"]), "error", f"active_in_{code}",
-            f"{status} site lies in {SAND_ZONE.label(code)} {zone_id_of[i]}: no site may work there; close it",
-            f"{SAND_STATUS.label(status, 'zh')}采砂点位于{SAND_ZONE.label(code, 'zh')}{zone_id_of[i]}：该区域内不得开采，"
-            "应予关停"))
+        findings.append(SAND_CHECKS[f"active_in_{code}"].finding(
+            "sand_sites", str(frame.at[i, "site_id"]), status=status, status_zh=SAND_STATUS.label(status, "zh"),
+            zone=SAND_ZONE.label(code), zone_zh=SAND_ZONE.label(code, "zh"), zone_id=zone_id_of[i]))
     for i in frame.index[(frame["status"] == "illegal")]:
         where = f" inside the management zone of {frame.at[i, 'in_zone_of']}" if in_zone[i] else ""
         where_zh = f"，位于{frame.at[i, 'in_zone_of']}河道管理范围内" if in_zone[i] else ""
-        findings.append(Finding("sand_sites", str(frame.at[i, "site_id"]), "warning", "illegal_not_closed",
-                                f"illegal site not yet closed{where}", f"非法采砂点尚未关停{where_zh}"))
+        findings.append(SAND_CHECKS.illegal_not_closed.finding("sand_sites", str(frame.at[i, "site_id"]), where=where,
+                                                               where_zh=where_zh))
     if has_sand_zones:
         lic = (frame["status"] == "licensed") & (frame["kind"] == "river_mining") & (frame["sand_zone"] != "permitted")
         for i in frame.index[lic & ~frame["sand_zone"].isin(BANNED_ZONES)]:
-            findings.append(Finding("sand_sites", str(frame.at[i, "site_id"]), "warning", "licensed_outside_plan",
-                                    "licensed river sand mining outside every permitted zone (可采区) of the plan",
-                                    "许可河道采砂点不在采砂规划的任何可采区内"))
+            findings.append(SAND_CHECKS.licensed_outside_plan.finding("sand_sites", str(frame.at[i, "site_id"])))
     return findings
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from geo_township.errors import UsageError
 from geo_township.layers import Township
 from geo_township.results import Finding, Result
+from geo_township.tree_checks import TREE_CHECKS
 from geo_township.tree_events import (
     done_by,
     event_dates,
@@ -58,11 +59,10 @@ def not_zeroed_findings(trees: pd.DataFrame, dates: dict[str, pd.Series], deadli
                           "village": trees["village"], "standing": standing})
     per_plot = frame[frame["standing"]].groupby("plot", sort=True).agg(n=("standing", "size"),
                                                                       village=("village", "first"))
-    return [Finding("forest_plots", str(plot), "warning", "not_zeroed",
-                    f"{row.n} infected tree(s) still standing after the deadline {deadline.isoformat()} "
-                    f"(village {row.village if row.village is not None else OUTSIDE}): 动态清零 not reached",
-                    f"截止日期 {deadline.isoformat()} 后仍有 {row.n} 株疫木未伐（"
-                    f"{row.village if row.village is not None else '范围外'}）：未实现动态清零")
+    return [TREE_CHECKS.not_zeroed.finding(
+                "forest_plots", str(plot), n=row.n, deadline=deadline.isoformat(),
+                village=row.village if row.village is not None else OUTSIDE,
+                village_zh=row.village if row.village is not None else "范围外")
             for plot, row in per_plot.iterrows()]
 
 

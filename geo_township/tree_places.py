@@ -20,6 +20,7 @@ from geo_township.labels import TOTAL_LABEL
 from geo_township.layers import Township
 from geo_township.locate import Located, blank_to_none, locate, village_order
 from geo_township.results import OUTSIDE_LABEL, Finding
+from geo_township.tree_checks import TREE_CHECKS
 
 BOUNDARY_RULE = ("a tree on the shared edge of several plots is counted once, in the one with the lowest plot_id "
                  "in text order among those whose closed polygon covers it; on a village border, in its plot's "
@@ -56,33 +57,23 @@ def mismatch_findings(at: Located, id_field: str, what: str, tree_ids: pd.Series
     findings: list[Finding] = []
     for i in at.disagree[:MAX_FINDINGS]:
         where, said = at.located.iloc[i], at.record.iloc[i]
-        findings.append(Finding(
-            "infected_trees", str(tree_ids.iloc[i]), "warning", f"{id_field}_mismatch",
-            f"the record says {what} {said}, but the tree lies "
-            + (f"in {what} {where}" if where is not None else f"outside every {what}")
-            + f"; counted under {said} (the record wins): correct the record or the coordinates",
-            f"记录中的{_WHAT_ZH[what]}为 {said}，但该树位于"
-            + (f"{_WHAT_ZH[what]} {where}" if where is not None else f"所有{_WHAT_ZH[what]}之外")
-            + f"；按记录计入 {said}：请更正记录或坐标"))
+        findings.append(TREE_CHECKS[f"{id_field}_mismatch"].finding(
+            "infected_trees", str(tree_ids.iloc[i]), said=said,
+            lies=f"in {what} {where}" if where is not None else f"outside every {what}",
+            lies_zh=f"{_WHAT_ZH[what]} {where}" if where is not None else f"所有{_WHAT_ZH[what]}之外"))
     if len(at.disagree) > MAX_FINDINGS:
-        findings.append(Finding("infected_trees", "…", "warning", f"{id_field}_mismatch",
-                                f"and {len(at.disagree) - MAX_FINDINGS} more like these",
-                                f"另有 {len(at.disagree) - MAX_FINDINGS} 条同类问题"))
+        findings.append(TREE_CHECKS[f"{id_field}_mismatch"].more("infected_trees", len(at.disagree) - MAX_FINDINGS))
     return findings
 
 
 def outside_findings(ids: pd.Series, mask: pd.Series, what: str) -> list[Finding]:
     """A warning per tree (in ``mask``) that lies outside every plot or village and whose
     record names none."""
-    out = [Finding("infected_trees", str(fid), "warning", f"outside_{what}s",
-                   f"lies outside every {what} and names none: counted in the '(outside)' row; check its "
-                   "coordinates (a GCJ-02 shift? a neighbouring township?)",
-                   f"不在任何{_WHAT_ZH[what]}内且记录未填写：计入“(范围外)”行；请核对坐标（火星坐标偏移？邻乡的树？）")
+    out = [TREE_CHECKS[f"outside_{what}s"].finding("infected_trees", str(fid))
            for fid in ids[mask.to_numpy()].head(MAX_FINDINGS)]
     extra = int(mask.sum()) - MAX_FINDINGS
     if extra > 0:
-        out.append(Finding("infected_trees", "…", "warning", f"outside_{what}s", f"and {extra} more like these",
-                           f"另有 {extra} 条同类问题"))
+        out.append(TREE_CHECKS[f"outside_{what}s"].more("infected_trees", extra))
     return out
 
 

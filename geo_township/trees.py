@@ -49,6 +49,7 @@ from geo_township.errors import UsageError
 from geo_township.hotspots import find_hotspots, new_infections
 from geo_township.layers import Township
 from geo_township.results import Finding, Result
+from geo_township.tree_checks import TREE_CHECKS
 from geo_township.tree_deadlines import (
     LIST_SUFFIXES,
     deadline_cutoff,
@@ -233,11 +234,9 @@ def target_findings(table: pd.DataFrame, target: float, cohort: Cohort) -> list[
     """Villages whose clearance rate (of the trees due) is below ``target``."""
     rows = table[(table["village"] != TOTAL) & (table["village"] != OUTSIDE)]
     below = rows[rows["clearance_pct"].notna() & (rows["clearance_pct"] < target)]
-    return [Finding("villages", str(r.village), "warning", "clearance_below_target",
-                    f"clearance rate {r.clearance_pct:.2f}% ({r.due_cleared} of the {r.due} trees due by "
-                    f"{cohort.cutoff.isoformat()} cleared by {cohort.by.isoformat()}) is below the target {target:g}%",
-                    f"除治率 {r.clearance_pct:.2f}%（截至 {cohort.cutoff.isoformat()} 应除治 {r.due} 株，至 "
-                    f"{cohort.by.isoformat()} 已清理 {r.due_cleared} 株），低于目标 {target:g}%")
+    return [TREE_CHECKS.clearance_below_target.finding(
+                "villages", str(r.village), rate=r.clearance_pct, cleared=r.due_cleared, due=r.due,
+                cutoff=cohort.cutoff.isoformat(), by=cohort.by.isoformat(), target=target)
             for r in below.itertuples(index=False)]
 
 

@@ -1,10 +1,14 @@
-"""Controlled vocabularies: the codes of statuses, species, uses, zones, checks and layer
-kinds, the words officers write for them, and their English and Chinese labels.
+"""Controlled vocabularies: the codes of statuses, species, uses, zones and layer kinds,
+the words officers write for them, and their English and Chinese labels.
 
 Everything here is data. The loader maps the words of a field to codes through the
 vocabulary its field names (``geo_township.kinds``); tables and the map show codes as
 words through :data:`VOCABULARIES`. To teach the tool a new status word, add it here (or,
 for one township, in ``township.toml``).
+
+The names of the checks are not here: each check is declared once, with its names, next
+to its analysis (:class:`geo_township.results.Check`); :mod:`geo_township.results` adds
+the vocabulary ``check_name`` that reads them, the land-transfer audit ``audit_check``.
 """
 
 from __future__ import annotations
@@ -177,92 +181,6 @@ VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v for v in (TREE_STATUS, SAND_STATUS, SAND_KIND, LAND_TYPE, TRANSFER_USE, SPECIES, ORIGIN, CHIEF_LEVEL)
 }
 VOCABULARIES[SAND_ZONE.name] = SAND_ZONE
-
-AUDIT_CHECK = Vocabulary(
-    "audit_check",
-    (
-        Term("area_mismatch", "declared area ≠ measured", "登记面积与实测不符"),
-        Term("overlap", "counted twice (overlap)", "重复流转(地块重叠)"),
-        Term("renewal", "renewal (overlap, not at once)", "续签(地块重叠、期限不重叠)"),
-        Term("outside_village", "outside its village", "超出所属村界"),
-        Term("on_basic_farmland", "non-farming use on basic farmland", "非农用途占用永久基本农田"),
-        Term("on_forest_land", "farmland transfer on forest land", "耕地流转涉及林地"),
-        Term("in_river_zone", "in a river management zone", "位于河道管理范围内"),
-        Term("duplicate_id", "duplicate parcel id", "地块编号重复"),
-        Term("missing_id", "no parcel id", "缺少地块编号"),
-        Term("missing_declared", "no declared area", "缺少登记面积"),
-        Term("end_before_start", "ends before it starts", "终止日期早于起始日期"),
-        Term("contract_too_long", "contract too long", "流转期限超过上限"),
-        Term("missing_dates", "no start or end date", "缺少起止日期"),
-        Term("bad_date", "date not understood", "日期无法识别"),
-        Term("bad_value", "value not understood", "取值无法识别"),
-        Term("missing_village", "no village", "缺少村名"),
-        Term("unknown_village", "unknown village", "村名不在行政村图层中"),
-        Term("invalid_geometry", "invalid geometry (repaired copy)", "图形无效(已提供修复副本)"),
-        Term("empty_geometry", "no geometry", "缺少图形"),
-    ),
-)
-"""The land-transfer audit's checks (geo_township.transfers.CHECKS), for table labels."""
-VOCABULARIES[AUDIT_CHECK.name] = AUDIT_CHECK
-
-CHECK_NAME = Vocabulary(
-    "check_name",
-    AUDIT_CHECK.terms + (
-        Term("unreadable", "file cannot be read", "文件无法读取"),
-        Term("row_left_out", "row left out (bad coordinates)", "行未计入(坐标有误)"),
-        Term("loading", "note on reading", "读取说明"),
-        Term("crs", "coordinate system", "坐标系"),
-        Term("crs_inferred", "coordinate system inferred", "坐标系为推断"),
-        Term("duplicate_geometry", "identical geometry", "图形重复"),
-        Term("missing_value", "required value missing", "缺少必填值"),
-        Term("date_order", "dates out of order", "日期先后顺序错误"),
-        Term("future_date", "date after the data date", "日期晚于数据日期"),
-        Term("old_date", "date before 1950", "日期早于1950年"),
-        Term("status_without_date", "status without its date", "状态缺少对应日期"),
-        Term("encoding", "garbled text (encoding)", "文字乱码(编码错误)"),
-        Term("outside_township", "outside the township", "位于乡镇范围外"),
-        Term("gcj02_shift", "likely GCJ-02 (AMap) coordinates", "疑似火星坐标(GCJ-02)"),
-        Term("overlapping_polygons", "polygons overlap", "图斑重叠"),
-        Term("plot_id_mismatch", "record's plot ≠ location", "记录小班与位置不符"),
-        Term("village_mismatch", "record's village ≠ location", "记录村名与位置不符"),
-        Term("outside_plots", "outside every plot", "不在任何小班内"),
-        Term("outside_villages", "outside every village", "不在任何村内"),
-        Term("clearance_below_target", "clearance below target", "除治率未达标"),
-        Term("not_zeroed", "trees still standing after the deadline", "未实现动态清零"),
-        Term("status_backward", "status would move backwards", "状态倒退"),
-        Term("date_before_previous_event", "date before the previous event", "日期早于上一环节"),
-        Term("new_tree_without_date", "new tree without a find date", "新增疫木缺少发现日期"),
-        Term("survey_location_differs", "survey location far from the stored one", "调查坐标与原坐标相距过远"),
-        Term("date_after_status", "date of an event undone (left out)", "已撤销环节的日期(未导入)"),
-        Term("history_repaired", "interrupted import removed from the history", "已从变更历史中删除中断的导入"),
-        Term("skipped", "row skipped", "已跳过的行"),
-        Term("refused", "change refused", "已拒绝的变更"),
-        Term("coverage_below_minimum", "patrol coverage below minimum", "巡河覆盖率不足"),
-        Term("not_patrolled", "reach not patrolled", "河段未巡查"),
-        Term("no_chief", "reach without a chief", "河段无河长"),
-        Term("no_chief_field", "tracks name no chief", "轨迹缺少河长字段"),
-        Term("several_chiefs", "reach with several chiefs", "河段有多名河长"),
-        Term("track_not_a_chief", "track of an unknown chief", "轨迹人员不是河长"),
-        Term("track_without_date", "track without a date", "轨迹缺少日期"),
-        Term("in_zone", "inside a management zone", "位于河道管理范围内"),
-        Term("active_in_no_mining", "working site in a no-mining zone", "禁采区内仍在开采"),
-        Term("active_in_reserved", "working site in a reserved zone", "保留区内仍在开采"),
-        Term("illegal_not_closed", "illegal site not closed", "非法采砂点未关停"),
-        Term("licensed_outside_plan", "licensed mining outside the plan", "许可采砂点不在可采区"),
-        Term("closed_without_date", "closed without a closed date", "已关停但缺少关停日期"),
-        Term("restored_before_closed", "restored before it was closed", "复绿日期早于关停日期"),
-        Term("active_with_closed_date", "working site with a closed date", "在产但有关停日期"),
-        Term("restored_without_date", "restored without a date", "已复绿但缺少复绿日期"),
-        Term("closed_but_restored_date", "closed but with a restored date", "已关停但有复绿日期"),
-        Term("outside_raster", "outside the raster", "位于栅格范围外"),
-        Term("no_pixels", "no valid pixels", "无有效像元"),
-        Term("not_polygon", "not a polygon (left out)", "不是面要素(未统计)"),
-        Term("not_an_index", "not a vegetation index", "不像植被指数"),
-        Term("index_ranges_differ", "the two rasters' values differ", "两期栅格取值范围不一致"),
-    ),
-)
-"""Every check's name in en/zh, so findings tables show what was checked in the language."""
-VOCABULARIES[CHECK_NAME.name] = CHECK_NAME
 
 OVERDUE_STATE = Vocabulary(
     "overdue_state",

@@ -3,8 +3,9 @@ has a name in both: run every analysis the CLI offers on the bundled sample, col
 columns, table names and check codes of what they return, and ask the labels for each.
 
 A new column, table or check without a label makes this file fail; add the label to
-``geo_township/labels.py`` (columns, tables) or ``CHECK_NAME`` in
-``geo_township/vocabulary.py`` (checks).
+``geo_township/labels.py`` (columns, tables), or give the check its names where it is
+declared (``Check(code, severity, name_en, name_zh, message_en, message_zh)`` next to its
+analysis, listed in ``geo_township.checklist.CHECK_MODULES``).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from geo_township.checklist import CHECK_MODULES, all_checks
 from geo_township.kinds import KINDS, column_label, column_labels, has_label, missing_labels
 from geo_township.labels import TABLE_LABELS, has_cjk, table_label
-from geo_township.results import SEVERITIES, Result
-from geo_township.vocabulary import CHECK_NAME, LAYER_KIND
+from geo_township.results import Result, localise
+from geo_township.vocabulary import LAYER_KIND, VOCABULARIES
 
 PACKAGE = Path(__file__).resolve().parent.parent / "geo_township"
 YEAR = re.compile(r"(19|20)\d\d")  # a pivot's year column (closures per village and year) reads the same in both
@@ -153,8 +156,8 @@ def emitted_checks(results: dict[str, Result]) -> dict[str, str]:
 
 
 def check_named(code: str) -> bool:
-    term = CHECK_NAME.term(code)
-    return term is not None and both(term.en, term.zh)
+    check = all_checks().get(code)
+    return check is not None and both(check.name_en, check.name_zh)
 
 
 def test_the_analyses_ran(results):
@@ -179,15 +182,31 @@ def test_every_check_the_sample_triggers_is_named_in_english_and_chinese(results
 
 # --------------------------------------------------------------------------- checks the sample does not trigger
 
-# Finding(...) calls whose check is not a string literal: the expression (as ast.unparse
-# writes it) → the codes it can take. A new expression fails test_every_computed_check_is_listed.
+# Receivers of .finding(...)/.more(...) and subscripts of a check set whose code is not
+# written out (as ast.unparse writes them) → the codes they can take. A new expression
+# fails test_every_computed_check_is_listed.
 COMPUTED_CHECKS: dict[str, tuple[str, ...]] = {
-    "f'{id_field}_mismatch'": ("plot_id_mismatch", "village_mismatch"),  # trees: record ≠ location
-    "f'outside_{what}s'": ("outside_plots", "outside_villages"),  # trees: outside every plot / village
-    "f'active_in_{code}'": ("active_in_no_mining", "active_in_reserved"),  # sand: sand.BANNED_ZONES
-    "code": (),  # transfers: the keys of transfers.CHECKS, added in source_checks()
-    "check": (),  # checks._cap passes its findings' own check on; sand's rules come from their tuples
+    "TREE_CHECKS[f'{id_field}_mismatch']": ("plot_id_mismatch", "village_mismatch"),  # record ≠ location
+    "TREE_CHECKS[f'outside_{what}s']": ("outside_plots", "outside_villages"),  # outside every plot / village
+    "SAND_CHECKS[f'active_in_{code}']": ("active_in_no_mining", "active_in_reserved"),  # sand.BANNED_ZONES
+    "CHECKS[code]": (),  # transfers: the keys of transfers.CHECKS, added in source_checks()
+    "check": (),  # a check passed on: checks._cap, sand's rules, the audit's layer findings (all referenced by name)
 }
+
+NOT_YET_IN_CHINESE = {
+    "loading", "crs", "skipped", "new_tree_without_date", "status_backward", "date_after_status",
+    "date_before_previous_event", "history_repaired", "survey_location_differs", "not_polygon", "no_pixels",
+    "outside_raster", "not_an_index", "index_ranges_differ",
+}
+"""Checks whose message has no Chinese wording yet (the English one is shown); give one
+and take the check off this list."""
+
+_CHECK_METHODS = {"finding", "more", "reworded", "with_severity", "name", *dir(dict)}
+
+
+def _is_check_set(node: ast.AST) -> bool:
+    """A name like TREE_CHECKS or CHECKS: a set of declared checks."""
+    return isinstance(node, ast.Name) and (node.id == "CHECKS" or node.id.endswith("_CHECKS"))
 
 
 @functools.cache
@@ -197,32 +216,52 @@ def package_nodes() -> tuple[tuple[Path, ast.AST], ...]:
                  for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
 
 
-def finding_calls() -> list[tuple[Path, ast.expr]]:
-    """Every Finding(...) construction in the package with the expression of its check."""
-    calls = []
-    for path, node in package_nodes():
-        if not isinstance(node, ast.Call):
-            continue
-        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
-        if name != "Finding":
-            continue
-        check = node.args[3] if len(node.args) > 3 else next(
-            (k.value for k in node.keywords if k.arg == "check"), None)
-        if check is not None:
-            calls.append((path, check))
-    return calls
+def module_constants(path: Path) -> dict[str, ast.expr]:
+    """The module-level ``NAME = expression`` assignments of a module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {t.id: node.value for node in tree.body if isinstance(node, ast.Assign)
+            for t in node.targets if isinstance(t, ast.Name)}
 
 
-def rule_tuple_checks() -> set[str]:
-    """Codes in rule tables written as (mask, severity, "code", message) tuples."""
+def check_expression(path: Path, node: ast.expr) -> ast.expr:
+    """The expression naming a check, without ``.reworded(...)``/``.with_severity(...)``
+    and with a module constant (``NO_CHIEF_FIELD = PATROL_CHECKS.no_chief_field.reworded(...)``)
+    replaced by its value."""
+    while True:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in ("reworded", "with_severity"):
+            node = node.func.value
+        elif isinstance(node, ast.Name) and node.id in module_constants(path) and not node.id.endswith("CHECKS"):
+            node = module_constants(path)[node.id]
+        else:
+            return node
+
+
+def finding_sites() -> list[tuple[Path, ast.expr]]:
+    """Every ``X.finding(...)`` and ``X.more(...)`` in the package with the expression naming its check."""
+    return [(path, check_expression(path, node.func.value)) for path, node in package_nodes()
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("finding", "more") and not (isinstance(node.func.value, ast.Name)
+                                                              and node.func.value.id == "self")]
+
+
+def referenced_checks() -> set[str]:
+    """Codes the package names through a check set (``SAND_CHECKS.illegal_not_closed``,
+    ``RECORD_CHECKS["unreadable"]``)."""
     codes = set()
     for _, node in package_nodes():
-        if (isinstance(node, ast.Tuple) and len(node.elts) >= 3
-                and isinstance(node.elts[1], ast.Constant) and node.elts[1].value in SEVERITIES
-                and isinstance(node.elts[2], ast.Constant) and isinstance(node.elts[2].value, str)
-                and node.elts[2].value not in SEVERITIES):
-            codes.add(node.elts[2].value)
+        if isinstance(node, ast.Attribute) and _is_check_set(node.value) and node.attr not in _CHECK_METHODS:
+            codes.add(node.attr)
+        elif isinstance(node, ast.Subscript) and _is_check_set(node.value) and isinstance(node.slice, ast.Constant):
+            codes.add(node.slice.value)
     return codes
+
+
+def declared_in_source() -> dict[str, Path]:
+    """Every ``Check("code", ...)`` written in the package, code → file."""
+    return {node.args[0].value: path for path, node in package_nodes()
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Check"
+            and node.args and isinstance(node.args[0], ast.Constant)}
 
 
 def source_checks() -> set[str]:
@@ -230,16 +269,42 @@ def source_checks() -> set[str]:
     from geo_township.sand import BANNED_ZONES
     from geo_township.transfers import CHECKS
 
-    codes = {c.value for _, c in finding_calls() if isinstance(c, ast.Constant)}
-    codes |= rule_tuple_checks() | set(CHECKS)
+    codes = referenced_checks()
+    for _, expr in finding_sites():
+        if isinstance(expr, ast.Attribute) and _is_check_set(expr.value):
+            codes.add(expr.attr)
+    codes |= set(CHECKS) | set(declared_in_source())
     codes |= {code for listed in COMPUTED_CHECKS.values() for code in listed}
     assert {f"active_in_{z}" for z in BANNED_ZONES} <= codes
     return codes
 
 
+def test_findings_are_built_only_by_checks():
+    """No Finding(...) outside results.py: every finding comes from a declared Check."""
+    built = [path.name for path, node in package_nodes() if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Name) and node.func.id == "Finding" and path.name != "results.py"]
+    assert built == []
+
+
 def test_every_computed_check_is_listed():
-    computed = {ast.unparse(c) for _, c in finding_calls() if not isinstance(c, ast.Constant)}
+    computed = {ast.unparse(expr) for _, expr in finding_sites()
+                if not (isinstance(expr, ast.Attribute) and _is_check_set(expr.value))}
     assert computed <= set(COMPUTED_CHECKS), "list the codes of the new expression in COMPUTED_CHECKS"
+
+
+def test_every_module_that_declares_checks_is_listed():
+    declaring = {".".join(("geo_township", *path.relative_to(PACKAGE).with_suffix("").parts))
+                 for path, node in package_nodes() if isinstance(node, ast.Call)
+                 and isinstance(node.func, ast.Name) and node.func.id == "declare"
+                 and path.name != "results.py"}
+    assert declaring == set(CHECK_MODULES)
+
+
+def test_every_check_the_code_refers_to_is_declared():
+    checks = all_checks()
+    assert sorted(set(declared_in_source()) - set(checks)) == []
+    assert sorted(referenced_checks() - set(checks)) == []
+    assert sorted(c for listed in COMPUTED_CHECKS.values() for c in listed if c not in checks) == []
 
 
 def test_every_check_the_code_can_emit_is_named_in_english_and_chinese(results):
@@ -249,7 +314,31 @@ def test_every_check_the_code_can_emit_is_named_in_english_and_chinese(results):
 
 
 def test_every_named_check_is_named_in_both_languages():
-    assert [t.code for t in CHECK_NAME.terms if not both(t.en, t.zh)] == []
+    assert [c.code for c in all_checks().values() if not both(c.name_en, c.name_zh)] == []
+
+
+def test_every_check_has_its_messages_in_english_and_chinese():
+    checks = all_checks().values()
+    assert [c.code for c in checks if not c.message_en.strip()] == []
+    assert [c.code for c in checks if c.message_zh and not has_cjk(c.message_zh)] == []
+    assert sorted(c.code for c in checks if not c.message_zh) == sorted(NOT_YET_IN_CHINESE)
+
+
+def test_tables_and_the_map_name_every_check():
+    """localise and the map's popups name every check through the vocabulary check_name;
+    the audit's vocabulary audit_check names its own checks only."""
+    from geo_township.transfers import CHECKS as AUDIT
+    from geo_township.webmap.model import vocabulary_words
+
+    checks = all_checks()
+    frame = localise(pd.DataFrame({"check": list(checks)}), "zh", headings=False)
+    assert frame["check"].tolist() == [c.name_zh for c in checks.values()]
+    for vocab, codes in (("check_name", list(checks)), ("audit_check", list(AUDIT))):
+        words = vocabulary_words(pd.Series(["overlap, area_mismatch"]), VOCABULARIES[vocab], "en")
+        assert words["overlap, area_mismatch"] == f"{checks['overlap'].name_en}; {checks['area_mismatch'].name_en}"
+        assert [t.code for t in VOCABULARIES[vocab].terms] == codes
+        assert [VOCABULARIES[vocab].label(code, "zh") for code in codes] == [checks[c].name_zh for c in codes]
+    assert VOCABULARIES["audit_check"].label("illegal_not_closed") == "illegal_not_closed"
 
 
 # --------------------------------------------------------------------------- the label functions

@@ -70,11 +70,11 @@ from geo_township.raster.source import (
     value_percentiles,
 )
 from geo_township.raster.tables import MAX_CLASSES, class_columns, weighted_quantiles
-from geo_township.raster.zonal import COVERAGE_NOTE, save_joined, zonal_stats
+from geo_township.raster.zonal import COVERAGE_NOTE, RASTER_CHECKS, save_joined, zonal_stats
 
 __all__ = [
     "CLASS_COLOURS", "COVERAGE_NOTE", "DEFAULT_BLOCK", "GDAL_CACHE_MB", "MAX_CLASSES", "MAX_OVERLAY_PX", "RAMPS",
-    "STATS", "ProgressFn", "RasterInfo", "blocks", "class_columns", "colour_ramp", "extract", "open_raster",
+    "RASTER_CHECKS", "STATS", "ProgressFn", "RasterInfo", "blocks", "class_columns", "colour_ramp", "extract", "open_raster",
     "opened", "pixel_window", "polygon_layers", "polygonize_ids", "ramp_for", "raster_info", "raster_overlay",
     "raster_picture", "raster_spec", "raster_table", "rasterize_ids", "read_block", "read_masked", "same_grid",
     "save_joined", "value_percentiles", "weighted_quantiles", "window_transform", "zonal_stats",

@@ -32,7 +32,7 @@ from geo_township.raster.polygons import ZonalPolygons, zonal_polygons
 from geo_township.raster.reader import extract
 from geo_township.raster.source import RasterInfo, raster_spec
 from geo_township.raster.tables import class_table, stats_table, total_quantiles
-from geo_township.results import Finding, Result, localise
+from geo_township.results import Check, Finding, Result, declare, localise
 from geo_township.units import Unit, area_unit, from_m2
 from geo_township.vocabulary import LAND_COVER
 
@@ -42,6 +42,14 @@ if TYPE_CHECKING:  # pragma: no cover
 COVERAGE_NOTE = ("each pixel weighted by the fraction of it inside the polygon (exactextract), so polygons "
                  "smaller than a pixel still get a value")
 _TYPE_WORDS_ZH = {"points": "点", "lines": "线", "collections": "几何集合"}
+
+RASTER_CHECKS = declare(
+    Check("not_polygon", "info", "not a polygon (left out)", "不是面要素(未统计)",
+          "{what}: not a polygon, so no raster statistics; left out"),
+    Check("no_pixels", "warning", "no valid pixels", "无有效像元", "no valid pixel: outside the raster or only nodata there"),
+    Check("outside_raster", "warning", "outside the raster", "位于栅格范围外",
+          "{outside_pct:.1f}% of it lies outside the raster; statistics cover the rest"),
+)
 
 
 def zonal_stats(township: Township, raster: str, *, layer: str = "forest_plots", by: str | None = None,
@@ -72,9 +80,8 @@ def zonal_stats(township: Township, raster: str, *, layer: str = "forest_plots",
     base = pd.DataFrame({c: polys[c].to_numpy() for c in polys.columns if c != "geometry"})
     base[area_col] = area
     findings = _coverage_findings(layer, base[id_col], frame, info)
-    findings += [Finding(layer, str(fid), "info", "not_polygon",
-                         f"{words.removesuffix('s')}: not a polygon, so no raster statistics; "
-                         "left out") for fid, words in sel.left_out.items()]
+    findings += [RASTER_CHECKS.not_polygon.finding(layer, str(fid), what=words.removesuffix("s"))
+                 for fid, words in sel.left_out.items()]
     prov = township.provenance(analysis="zonal", raster=spec.name, layer=layer, group_by=by,
                                categorical=categorical, area_method=method, statistics=COVERAGE_NOTE,
                                features_not_polygons=len(sel.left_out), **info.describe())
@@ -223,10 +230,8 @@ def _coverage_findings(layer: str, ids: pd.Series, frame: pd.DataFrame, info: Ra
     findings = []
     none = (frame["count"] <= 0).to_numpy()
     for fid in ids[none]:
-        findings.append(Finding(layer, str(fid), "warning", "no_pixels",
-                                "no valid pixel: outside the raster or only nodata there"))
+        findings.append(RASTER_CHECKS.no_pixels.finding(layer, str(fid)))
     partly = (~none) & (frame["inside_frac"].to_numpy() < 0.999)
     for fid, frac in zip(ids[partly], frame["inside_frac"].to_numpy()[partly], strict=True):
-        findings.append(Finding(layer, str(fid), "warning", "outside_raster",
-                                f"{(1 - frac) * 100:.1f}% of it lies outside the raster; statistics cover the rest"))
+        findings.append(RASTER_CHECKS.outside_raster.finding(layer, str(fid), outside_pct=(1 - frac) * 100))
     return findings

@@ -46,14 +46,13 @@ from geo_township.transfers.audit import (
     township_river_zones,
     write_findings_gpkg,
 )
-from geo_township.transfers.findings import CHECKS, LAYER, SEVERITY_ORDER, AuditCheck
+from geo_township.transfers.findings import CHECKS, LAYER, SEVERITY_ORDER
 
 __all__ = [
     "AUDIT_CATEGORIES",
     "CHECKS",
     "LAYER",
     "SEVERITY_ORDER",
-    "AuditCheck",
     "audit_layers",
     "audit_overlays",
     "audit_transfers",

@@ -23,7 +23,7 @@ from geo_township.layers import Township
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area
 from geo_township.overlay import Category, Overlay
 from geo_township.results import Result, localise
-from geo_township.transfers.findings import LAYER, Collector, use_label
+from geo_township.transfers.findings import CHECKS, LAYER, Collector, use_label
 from geo_township.transfers.land_checks import (
     check_area,
     check_basic_farmland,
@@ -35,7 +35,7 @@ from geo_township.transfers.land_checks import (
 )
 from geo_township.transfers.records import absent_field, check_bad_cells, check_records
 from geo_township.transfers.totals import parcels_layer, totals_tables
-from geo_township.vocabulary import AUDIT_CHECK, TRANSFER_USE
+from geo_township.vocabulary import TRANSFER_USE
 from geo_township.zones import management_zones
 
 log = logging.getLogger(__name__)
@@ -363,7 +363,7 @@ def write_findings_gpkg(result: Result, path: str | Path, *, lang: str = "en") -
                     attrs["audit"] = attrs["audit"].map({c.code: c.zh for c in AUDIT_CATEGORIES})
                 if "checks" in attrs.columns:
                     attrs["checks"] = attrs["checks"].map(lambda v: "、".join(
-                        AUDIT_CHECK.label(c, "zh") for c in v.split(", ")) if v else v)
+                        CHECKS[c].name("zh") for c in v.split(", ")) if v else v)
                 attrs = localise(attrs, lang, vocab=result.vocab)
                 frame = gpd.GeoDataFrame(attrs, geometry=frame.geometry.to_numpy(), crs=frame.crs)
             write_vector(frame, tmp, layer=name, append_layers=True)

@@ -77,13 +77,11 @@ def check_area(p: gpd.GeoDataFrame, out: Collector, *, tolerance_pct: float, tol
     sub["diff_pct"] = pct[flag]
     en, zh = (tolerance_text(tolerance_pct, tolerance_mu, rule, lang) for lang in ("en", "zh"))
     rows = list(zip(sub["declared_mu"], sub["measured_mu"], sub["diff_mu"], sub["diff_pct"], strict=True))
-    messages = [f"declared {d:,.2f} mu but the drawn parcel measures {m:,.2f} mu: declared is {abs(x):,.2f} mu "
-                f"({abs(q):.1f}%) {'more' if x > 0 else 'less'}, beyond the tolerance of {en}" for d, m, x, q in rows]
-    messages_zh = [f"登记 {d:,.2f} 亩，实测 {m:,.2f} 亩：登记{'多' if x > 0 else '少'} {abs(x):,.2f} 亩"
-                   f"（{abs(q):.1f}%），超过容差 {zh}" for d, m, x, q in rows]
+    values = [{"declared": d, "measured": m, "diff": abs(x), "pct": abs(q), "direction": "more" if x > 0 else "less",
+               "direction_zh": "多" if x > 0 else "少", "tolerance": en, "tolerance_zh": zh} for d, m, x, q in rows]
     frame = sub[["parcel_id", "village", "land_type", "use", "declared_mu", "measured_mu", "diff_mu", "diff_pct",
                  "geometry"]]
-    out.add("area_mismatch", frame, features=sub["parcel_id"].tolist(), messages=messages, messages_zh=messages_zh,
+    out.add("area_mismatch", frame, features=sub["parcel_id"].tolist(), values=values,
             rows=single_rows(sub.index), area_mu=float(np.abs(sub["diff_mu"]).sum()))
 
 
@@ -116,28 +114,16 @@ def check_overlaps(p: gpd.GeoDataFrame, out: Collector, *, method: Method, min_m
         if not mask.any():
             continue
         sub = frame[mask]
-        messages, messages_zh = [], []
-        for row, und in zip(sub.itertuples(index=False), undated[mask], strict=True):
-            periods = f"{period_text(row.start_a, row.end_a)} and {period_text(row.start_b, row.end_b)}"
-            periods_zh = f"{period_text(row.start_a, row.end_a)} 与 {period_text(row.start_b, row.end_b)}"
-            head = (f"{row.parcel_a} and {row.parcel_b} overlap by {row.overlap_mu:,.2f} mu "
-                    f"({row.share_a_pct:.1f}% of {row.parcel_a}, {row.share_b_pct:.1f}% of {row.parcel_b})")
-            head_zh = (f"{row.parcel_a} 与 {row.parcel_b} 重叠 {row.overlap_mu:,.2f} 亩（占 {row.parcel_a} 的 "
-                       f"{row.share_a_pct:.1f}%，占 {row.parcel_b} 的 {row.share_b_pct:.1f}%）")
-            if code == "overlap":
-                tail = (f"; their contracts run at the same time ({periods}"
-                        + (", a missing date counts as open-ended" if und else "")
-                        + "): the same land is counted twice")
-                tail_zh = (f"；两份合同期限重叠（{periods_zh}" + ("，缺少的日期按不限期计" if und else "")
-                           + "）：同一块地被重复计算")
-            else:
-                tail = f"; one contract ends before the other starts ({periods}): a renewal, not double counting"
-                tail_zh = f"；一份合同结束后另一份才开始（{periods_zh}）：属续签，不是重复流转"
-            messages.append(head + tail)
-            messages_zh.append(head_zh + tail_zh)
+        values = [{"a": row.parcel_a, "b": row.parcel_b, "mu": row.overlap_mu, "share_a": row.share_a_pct,
+                   "share_b": row.share_b_pct,
+                   "periods": f"{period_text(row.start_a, row.end_a)} and {period_text(row.start_b, row.end_b)}",
+                   "periods_zh": f"{period_text(row.start_a, row.end_a)} 与 {period_text(row.start_b, row.end_b)}",
+                   "open_ended": ", a missing date counts as open-ended" if und else "",
+                   "open_ended_zh": "，缺少的日期按不限期计" if und else ""}
+                  for row, und in zip(sub.itertuples(index=False), undated[mask], strict=True)]
         ids = [f"{x} / {y}" for x, y in zip(sub["parcel_a"], sub["parcel_b"], strict=True)]
         la, rb = left[mask], right[mask]
-        out.add(code, sub, features=ids, messages=messages, messages_zh=messages_zh,
+        out.add(code, sub, features=ids, values=values,
                 rows=[(int(x), int(y)) for x, y in zip(la, rb, strict=True)], area_mu=float(sub["overlap_mu"].sum()))
         partner = "double_counted_with" if code == "overlap" else "renewal_with"
         out.attach(partner, np.concatenate([la, rb]), [*sub["parcel_b"], *sub["parcel_a"]])
@@ -195,16 +181,10 @@ def check_villages(p: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, out: Collect
         sub = p[mask].copy()
         sub["lies_in"], lies_zh = _lies_in(sub.geometry, dissolved, method=method,
                                            total_mu=sub["measured_mu"].to_numpy())
-        if code == "missing_village":
-            messages = [f"no village recorded; the parcel lies in {w}" for w in sub["lies_in"]]
-            messages_zh = [f"未填写所属村；地块实际位于 {w}" for w in lies_zh]
-        else:
-            messages = [f"village {v!r} is not in the villages layer ({listed}); the parcel lies in {w}"
-                        for v, w in zip(sub["village"], sub["lies_in"], strict=True)]
-            messages_zh = [f"村名“{v}”不在行政村图层中（{listed}）；地块实际位于 {w}"
-                           for v, w in zip(sub["village"], lies_zh, strict=True)]
+        values = [{"village": v, "listed": listed, "lies_in": w, "lies_in_zh": w_zh}
+                  for v, w, w_zh in zip(sub["village"], sub["lies_in"], lies_zh, strict=True)]
         out.add(code, sub[["parcel_id", "village", "measured_mu", "lies_in", "geometry"]],
-                features=sub["parcel_id"].tolist(), messages=messages, messages_zh=messages_zh,
+                features=sub["parcel_id"].tolist(), values=values,
                 rows=single_rows(sub.index), area_mu=float(sub["measured_mu"].sum()))
     if not known.any():
         return
@@ -232,21 +212,20 @@ def check_villages(p: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, out: Collect
     sub["lies_in"], lies_zh = _lies_in(parts.reset_index(drop=True), dissolved, method=method,
                                        total_mu=sub["outside_mu"].to_numpy())
     rows = list(zip(sub["outside_mu"], sub["outside_pct"], sub["village"], strict=True))
-    messages = [f"{o:,.2f} mu ({q:.1f}%) of the parcel lies outside {v}, the village it is recorded under (in {w})"
-                for (o, q, v), w in zip(rows, sub["lies_in"], strict=True)]
-    messages_zh = [f"地块有 {o:,.2f} 亩（{q:.1f}%）超出登记所属的{v}（位于 {w}）"
-                   for (o, q, v), w in zip(rows, lies_zh, strict=True)]
+    values = [{"outside": o, "pct": q, "village": v, "lies_in": w, "lies_in_zh": w_zh}
+              for (o, q, v), w, w_zh in zip(rows, sub["lies_in"], lies_zh, strict=True)]
     frame = gpd.GeoDataFrame(sub[["parcel_id", "village", "measured_mu", "outside_mu", "outside_pct", "lies_in"]],
                              geometry=parts, crs=p.crs)
-    out.add("outside_village", frame, features=sub["parcel_id"].tolist(), messages=messages,
-            messages_zh=messages_zh, rows=single_rows(sub.index), area_mu=float(sub["outside_mu"].sum()))
+    out.add("outside_village", frame, features=sub["parcel_id"].tolist(), values=values,
+            rows=single_rows(sub.index), area_mu=float(sub["outside_mu"].sum()))
     out.attach("outside_mu", sub.index, sub["outside_mu"])
 
 
 def check_cover(p: gpd.GeoDataFrame, mask: np.ndarray, target: gpd.GeoDataFrame, target_ids: np.ndarray,
-                 out: Collector, *, code: str, column: str, ids_column: str, method: Method, min_mu: float,
-                 describe, describe_zh) -> None:
-    """Parcels (``mask``) whose part covered by ``target`` exceeds ``min_mu``."""
+                 out: Collector, *, code: str, column: str, ids_column: str, method: Method, min_mu: float) -> None:
+    """Parcels (``mask``) whose part covered by ``target`` exceeds ``min_mu``; the
+    check's message has the covered ``mu`` and ``pct``, the parcel's ``use`` and the ids
+    of the covering features under ``ids_column``."""
     out.ran(code)
     if not mask.any() or not len(target):
         return
@@ -265,8 +244,9 @@ def check_cover(p: gpd.GeoDataFrame, mask: np.ndarray, target: gpd.GeoDataFrame,
               ids_column]],
         geometry=gpd.GeoSeries(parts.to_numpy()[flag], index=hits.index, crs=p.crs), crs=p.crs)
     records = list(frame.itertuples(index=False))
-    out.add(code, frame, features=hits["parcel_id"].tolist(), messages=[describe(r) for r in records],
-            messages_zh=[describe_zh(r) for r in records], rows=single_rows(hits.index),
+    values = [{"mu": getattr(r, f"{column}_mu"), "pct": getattr(r, f"{column}_pct"), "use": use_label(r.use),
+               "use_zh": use_label(r.use, "zh"), ids_column: getattr(r, ids_column)} for r in records]
+    out.add(code, frame, features=hits["parcel_id"].tolist(), values=values, rows=single_rows(hits.index),
             area_mu=float(hits[f"{column}_mu"].sum()))
     out.attach(f"{column}_mu", hits.index, hits[f"{column}_mu"])
 
@@ -277,12 +257,7 @@ def check_basic_farmland(p: gpd.GeoDataFrame, basic_farmland: gpd.GeoDataFrame, 
     check_cover(p, p["use"].isin(non_farming).to_numpy(), basic_farmland,
                 ids_of(basic_farmland, "basic_farmland"), out,
                 code="on_basic_farmland", column="on_farmland", ids_column="patches", method=method,
-                min_mu=min_mu,
-                describe=lambda r: (f"{use_label(r.use)} on {r.on_farmland_mu:,.2f} mu "
-                                    f"({r.on_farmland_pct:.1f}%) of permanent basic farmland (patches "
-                                    f"{r.patches}): a non-farming use there is prohibited"),
-                describe_zh=lambda r: (f"{use_label(r.use, 'zh')}占用永久基本农田 {r.on_farmland_mu:,.2f} 亩"
-                                       f"（{r.on_farmland_pct:.1f}%，图斑 {r.patches}）：永久基本农田禁止非农用途"))
+                min_mu=min_mu)
 
 
 def check_forest_land(p: gpd.GeoDataFrame, forest_plots: gpd.GeoDataFrame, out: Collector, *, method: Method,
@@ -291,12 +266,7 @@ def check_forest_land(p: gpd.GeoDataFrame, forest_plots: gpd.GeoDataFrame, out: 
     check_cover(p, (p["land_type"] == "farmland").to_numpy(), forest_plots,
                 ids_of(forest_plots, "forest_plots"), out,
                 code="on_forest_land", column="on_forest", ids_column="plots", method=method,
-                min_mu=min_mu,
-                describe=lambda r: (f"farmland transfer on {r.on_forest_mu:,.2f} mu ({r.on_forest_pct:.1f}%) "
-                                    f"of forest sub-compartments {r.plots}: forest land cannot be transferred "
-                                    "as farmland"),
-                describe_zh=lambda r: (f"耕地流转涉及林地 {r.on_forest_mu:,.2f} 亩（{r.on_forest_pct:.1f}%，"
-                                       f"小班 {r.plots}）：林地不能作为耕地流转"))
+                min_mu=min_mu)
 
 
 def check_river_zones(p: gpd.GeoDataFrame, river_zones: gpd.GeoDataFrame, out: Collector, *, method: Method,
@@ -306,9 +276,4 @@ def check_river_zones(p: gpd.GeoDataFrame, river_zones: gpd.GeoDataFrame, out: C
     key = next((c for c in ("reach_id", "reach") if c in river_zones.columns), None)
     zone_ids = (river_zones[key].astype(str).to_numpy() if key else ids_of(river_zones, "rivers"))
     check_cover(p, np.ones(len(p), dtype=bool), river_zones, zone_ids, out, code="in_river_zone",
-                column="in_zone", ids_column="in_zone_of", method=method, min_mu=min_mu,
-                describe=lambda r: (f"{r.in_zone_mu:,.2f} mu ({r.in_zone_pct:.1f}%) of the parcel lies in the "
-                                    f"management zone of reach {r.in_zone_of}: check that its use is allowed "
-                                    "there"),
-                describe_zh=lambda r: (f"地块有 {r.in_zone_mu:,.2f} 亩（{r.in_zone_pct:.1f}%）位于河段 "
-                                       f"{r.in_zone_of} 的河道管理范围内：请核实该用途是否允许"))
+                column="in_zone", ids_column="in_zone_of", method=method, min_mu=min_mu)

@@ -12,10 +12,24 @@ import numpy as np
 import pandas as pd
 
 from geo_township.kinds import KINDS
-from geo_township.transfers.findings import LAYER, Collector, date_text, period_text, single_rows
+from geo_township.transfers.findings import (
+    CHECKS,
+    LAYER,
+    Collector,
+    date_text,
+    period_text,
+    single_rows,
+)
 
 DAYS_PER_YEAR = 365.2425
 _RECORD_COLUMNS = ["parcel_id", "village", "declared_mu", "measured_mu", "start_date", "end_date", "geometry"]
+
+ABSENT_FIELD = (
+    ("the layer has no field for {names}: {consequence}; if the file has it under another name, map it in "
+     'township.toml: [layers.{layer}] fields = {{ {field} = "YOUR FIELD" }}'),
+    ('图层缺少字段 {names_zh}：{consequence_zh}；如文件中该字段另有名称，请在 township.toml 中对应：[layers.{layer}] '
+     'fields = {{ {field} = "文件中的字段名" }}'))
+"""How a check words the one finding for a field the whole layer lacks (en, zh)."""
 
 
 def absent_field(out: Collector, code: str, fields: list[str], consequence: str, consequence_zh: str) -> None:
@@ -24,10 +38,8 @@ def absent_field(out: Collector, code: str, fields: list[str], consequence: str,
     kind = KINDS[LAYER]
     names = "; ".join(f"{f} ({'/'.join(kind.field(f).aliases[1:4])} …)" for f in fields)
     names_zh = "、".join(f"{kind.field(f).zh}（{'/'.join(kind.field(f).aliases[1:4])} …）" for f in fields)
-    out.layer_finding(code, f"the layer has no field for {names}: {consequence}; if the file has it under another "
-                            f'name, map it in township.toml: [layers.{LAYER}] fields = {{ {fields[0]} = "YOUR FIELD" }}',
-                      f"图层缺少字段 {names_zh}：{consequence_zh}；如文件中该字段另有名称，请在 township.toml 中对应："
-                      f'[layers.{LAYER}] fields = {{ {fields[0]} = "文件中的字段名" }}')
+    out.layer_finding(CHECKS[code].reworded(*ABSENT_FIELD), names=names, names_zh=names_zh, consequence=consequence,
+                      consequence_zh=consequence_zh, layer=LAYER, field=fields[0])
 
 
 _FIELD_WORDS = {"start_date": ("start date", "起始日期"), "end_date": ("end date", "终止日期"),
@@ -51,19 +63,12 @@ def check_bad_cells(p: gpd.GeoDataFrame, bad_cells: pd.DataFrame, out: Collector
         sub["field"] = sel["field"].to_numpy()
         sub["value"] = sel["value"].to_numpy()
         sub["expected"] = sel["expected"].to_numpy()
-        messages, messages_zh = [], []
+        values = []
         for f, v, e in zip(sub["field"], sub["value"], sub["expected"], strict=True):
             en, zh = _FIELD_WORDS.get(f, (f, KINDS[LAYER].field(f).zh if f in KINDS[LAYER].field_names else f))
-            if code == "bad_date":
-                messages.append(f"{en} {v!r} is not a date (write it as 2022-03-05): read as missing, so the "
-                                "contract's period cannot be checked and overlaps count it as open-ended")
-                messages_zh.append(f"{zh}“{v}”不是有效日期（应写作 2022-03-05）：按缺失处理，无法核对合同期限，"
-                                   "重叠检查按不限期计")
-            else:
-                messages.append(f"{en} {v!r} is not understood (expected {e}): read as missing; correct it in the file")
-                messages_zh.append(f"{zh}“{v}”无法识别：按缺失处理；请在文件中改正")
+            values.append({"field": en, "field_zh": zh, "value": v, "expected": e})
         out.add(code, sub[["parcel_id", "village", "field", "value", "declared_mu", "measured_mu", "geometry"]],
-                features=sub["parcel_id"].tolist(), messages=messages, messages_zh=messages_zh,
+                features=sub["parcel_id"].tolist(), values=values,
                 rows=single_rows(rows), area_mu=float(sub.drop_duplicates("parcel_id")["measured_mu"].sum()))
         out.attach("bad_values", rows, [f"{f} {v!r}" for f, v in zip(sub["field"], sub["value"], strict=True)])
 
@@ -108,21 +113,17 @@ def _check_ids(p: gpd.GeoDataFrame, raw_id: pd.Series, out: Collector, *, where:
         sub["where"] = where[dup]
         sub["features"] = sub.groupby("raw_id")["raw_id"].transform("size").astype(int)
         groups = list(sub.groupby("raw_id", sort=False))
-        messages = [f"parcel id {i} is used by {len(g)} parcels ({', '.join(g['where'])}; "
-                    f"{g['measured_mu'].sum():,.2f} mu drawn in all); give each its own id" for i, g in groups]
-        messages_zh = [f"地块编号 {i} 被 {len(g)} 个地块重复使用（{'、'.join(g['where'])}；共 "
-                       f"{g['measured_mu'].sum():,.2f} 亩）；请给每个地块唯一编号" for i, g in groups]
+        values = [{"id": i, "n": len(g), "where": ", ".join(g["where"]), "where_zh": "、".join(g["where"]),
+                   "mu": g["measured_mu"].sum()} for i, g in groups]
         out.add("duplicate_id", sub[["parcel_id", "village", "declared_mu", "measured_mu", "features", "geometry"]],
-                features=[str(i) for i, _ in groups], messages=messages, messages_zh=messages_zh,
+                features=[str(i) for i, _ in groups], values=values,
                 rows=[tuple(int(r) for r in g.index) for _, g in groups], area_mu=float(sub["measured_mu"].sum()))
 
     missing_id = raw_id.isna().to_numpy()
     if missing_id.any():
         sub = p[missing_id]
         out.add("missing_id", sub[_RECORD_COLUMNS], features=sub["parcel_id"].tolist(),
-                messages=[f"no parcel id ({m:,.2f} mu drawn); give the parcel its contract's id"
-                          for m in sub["measured_mu"]],
-                messages_zh=[f"缺少地块编号（实测 {m:,.2f} 亩）；请按合同补填编号" for m in sub["measured_mu"]],
+                values=[{"mu": m} for m in sub["measured_mu"]],
                 rows=single_rows(sub.index), area_mu=float(sub["measured_mu"].sum()))
 
 
@@ -135,12 +136,10 @@ def _check_declared(p: gpd.GeoDataFrame, out: Collector, *, unreadable: np.ndarr
     if no_area.any():
         sub = p[no_area]
         pairs = list(zip(sub["declared_mu"], sub["measured_mu"], strict=True))
-        messages = [("no declared area" if pd.isna(d) else f"declared area is {d:g}")
-                    + f"; the drawn parcel measures {m:,.2f} mu: fill in the contract's area" for d, m in pairs]
-        messages_zh = [("缺少登记面积" if pd.isna(d) else f"登记面积为 {d:g}") + f"；实测 {m:,.2f} 亩：请按合同补填面积"
-                       for d, m in pairs]
-        out.add("missing_declared", sub[_RECORD_COLUMNS], features=sub["parcel_id"].tolist(), messages=messages,
-                messages_zh=messages_zh, rows=single_rows(sub.index), area_mu=float(sub["measured_mu"].sum()))
+        values = [{"declared": "no declared area" if pd.isna(d) else f"declared area is {d:g}",
+                   "declared_zh": "缺少登记面积" if pd.isna(d) else f"登记面积为 {d:g}", "measured": m} for d, m in pairs]
+        out.add("missing_declared", sub[_RECORD_COLUMNS], features=sub["parcel_id"].tolist(), values=values,
+                rows=single_rows(sub.index), area_mu=float(sub["measured_mu"].sum()))
 
 
 def _check_dates(p: gpd.GeoDataFrame, out: Collector, *, max_years: float, bad: pd.DataFrame,
@@ -154,10 +153,7 @@ def _check_dates(p: gpd.GeoDataFrame, out: Collector, *, max_years: float, bad: 
         sub = p[backwards]
         pairs = list(zip(sub["start_date"], sub["end_date"], strict=True))
         out.add("end_before_start", sub[_RECORD_COLUMNS], features=sub["parcel_id"].tolist(),
-                messages=[f"the contract ends {date_text(e)}, before it starts {date_text(s)}; correct one of the "
-                          "dates" for s, e in pairs],
-                messages_zh=[f"合同终止日期 {date_text(e)} 早于起始日期 {date_text(s)}；请改正其中一个日期"
-                             for s, e in pairs],
+                values=[{"end": date_text(e), "start": date_text(s)} for s, e in pairs],
                 rows=single_rows(sub.index), area_mu=float(sub["measured_mu"].sum()))
 
     whole = int(max_years)
@@ -168,9 +164,7 @@ def _check_dates(p: gpd.GeoDataFrame, out: Collector, *, max_years: float, bad: 
         sub["years"] = years[too_long]
         rows = list(zip(sub["years"], sub["start_date"], sub["end_date"], strict=True))
         out.add("contract_too_long", sub[[*_RECORD_COLUMNS[:-1], "years", "geometry"]], features=sub["parcel_id"].tolist(),
-                messages=[f"the contract runs {y:.1f} years ({period_text(s, e)}), longer than the {max_years:g} years "
-                          "allowed" for y, s, e in rows],
-                messages_zh=[f"合同期限 {y:.1f} 年（{period_text(s, e)}），超过上限 {max_years:g} 年" for y, s, e in rows],
+                values=[{"years": y, "period": period_text(s, e), "max_years": max_years} for y, s, e in rows],
                 rows=single_rows(sub.index), area_mu=float(sub["measured_mu"].sum()))
 
     blank_start = start.isna().to_numpy() & ~_unreadable(p, bad, "start_date")
@@ -179,12 +173,10 @@ def _check_dates(p: gpd.GeoDataFrame, out: Collector, *, max_years: float, bad: 
     if undated.any():
         sub = p[undated]
         flags = list(zip(blank_start[undated], blank_end[undated], strict=True))
-        messages = ["no " + " and no ".join(n for n, v in (("start date", s), ("end date", e)) if v)
-                    + ": the contract's period cannot be checked (overlaps count it as open-ended)" for s, e in flags]
-        messages_zh = ["缺少" + "和".join(n for n, v in (("起始日期", s), ("终止日期", e)) if v)
-                       + "：无法核对合同期限（重叠检查按不限期计）" for s, e in flags]
-        out.add("missing_dates", sub[_RECORD_COLUMNS], features=sub["parcel_id"].tolist(), messages=messages,
-                messages_zh=messages_zh, rows=single_rows(sub.index), area_mu=float(sub["measured_mu"].sum()))
+        values = [{"missing": " and no ".join(n for n, v in (("start date", s), ("end date", e)) if v),
+                   "missing_zh": "和".join(n for n, v in (("起始日期", s), ("终止日期", e)) if v)} for s, e in flags]
+        out.add("missing_dates", sub[_RECORD_COLUMNS], features=sub["parcel_id"].tolist(), values=values,
+                rows=single_rows(sub.index), area_mu=float(sub["measured_mu"].sum()))
 
 
 def _check_repaired(p: gpd.GeoDataFrame, raw_id: pd.Series, out: Collector, *, repaired: Mapping[str, str],
@@ -199,11 +191,7 @@ def _check_repaired(p: gpd.GeoDataFrame, raw_id: pd.Series, out: Collector, *, r
         out.add("invalid_geometry", sub[["parcel_id", "village", "declared_mu", "measured_mu", "reason",
                                          "geometry"]],
                 features=sub["parcel_id"].tolist(),
-                messages=[f"invalid geometry ({r}); audited with a repaired copy ({m:,.2f} mu, layer "
-                          "invalid_geometry of the GeoPackage); the file is unchanged: fix it in your GIS, e.g. "
-                          "QGIS 'Fix geometries'" for r, m in pairs],
-                messages_zh=[f"图形无效（{r}）；按修复后的副本审计（{m:,.2f} 亩，见 GeoPackage 的 invalid_geometry "
-                             "图层）；原文件未改动：请在 GIS 中修复（如 QGIS“修复几何图形”）" for r, m in pairs],
+                values=[{"reason": r, "mu": m} for r, m in pairs],
                 rows=single_rows(sub.index), area_mu=float(sub["measured_mu"].sum()))
 
 
@@ -219,8 +207,6 @@ def _check_dropped(p: gpd.GeoDataFrame, dropped: pd.DataFrame, out: Collector) -
     frame = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries([None] * len(table), crs=p.crs), crs=p.crs)
     pairs = list(zip(table["reason"], table["declared_mu"], strict=True))
     out.add("empty_geometry", frame, features=table["parcel_id"].tolist(),
-            messages=[f"{r}: the parcel" + (f" (declared {d:,.2f} mu)" if pd.notna(d) else "")
-                      + " is left out of every number; draw it in your GIS" for r, d in pairs],
-            messages_zh=["缺少图形：该地块" + (f"（登记 {d:,.2f} 亩）" if pd.notna(d) else "")
-                         + "未计入任何统计；请在 GIS 中补绘" for _, d in pairs],
+            values=[{"reason": r, "declared": f" (declared {d:,.2f} mu)" if pd.notna(d) else "",
+                     "declared_zh": f"（登记 {d:,.2f} 亩）" if pd.notna(d) else ""} for r, d in pairs],
             rows=[(f"dropped {k}",) for k in range(len(table))], area_mu=0.0)

@@ -20,12 +20,17 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_township.io.write import atomic_path
-from geo_township.results import Finding
+from geo_township.results import Check, Finding, declare
 from geo_township.treeimport.fields import plain_text
 from geo_township.treeimport.layerfile import VECTOR_SUFFIXES, LayerFile
 from geo_township.treeimport.merge import Change
 
 log = logging.getLogger(__name__)
+
+HISTORY_CHECKS = declare(
+    Check("history_repaired", "warning", "interrupted import removed from the history", "已从变更历史中删除中断的导入",
+          "{what}"),
+)
 
 HISTORY_COLUMNS = ["time", "import_id", "user", "source", "tree_id", "action", "field", "old", "new",
                    "layer_before", "layer_after"]
@@ -247,4 +252,4 @@ def reconcile_history(layer_path: Path, *, repair: bool = True) -> tuple[list[st
     else:
         what += "; its rows will be removed from the history by the next import (dry run: nothing changed)"
     log.warning(what)
-    return [what], [Finding("infected_trees", "history", "warning", "history_repaired", what)]
+    return [what], [HISTORY_CHECKS.history_repaired.finding("infected_trees", "history", what=what)]

@@ -11,13 +11,32 @@ import numpy as np
 import pandas as pd
 
 from geo_township.errors import FieldError
-from geo_township.results import Finding
+from geo_township.record_checks import RECORD_CHECKS
+from geo_township.results import Check, Finding, declare
 from geo_township.tree_events import STAGE_DATES, STAGES, STATUS_RANK
 from geo_township.treeimport.fields import EVENT_ORDER, KIND, plain_text
 from geo_township.treeimport.survey import Survey
 
 MAX_LISTED = 10
 """Bad lines named in the message that rejects a file (the rest are counted)."""
+
+MERGE_CHECKS = declare(
+    Check("skipped", "warning", "row skipped", "已跳过的行", "{reasons}"),
+    Check("new_tree_without_date", "warning", "new tree without a find date", "新增疫木缺少发现日期",
+          "survey line {line}: new tree without a find date (发现日期); it is counted in totals but in no period "
+          "until the date is filled in"),
+    Check("status_backward", "error", "status would move backwards", "状态倒退",
+          "survey line {line}: status {old} → {new} refused: a tree only moves forward (suspected → confirmed → "
+          "felled → cleared → verified); use --allow-regress to correct a mistake"),
+    Check("date_after_status", "warning", "date of an event undone (left out)", "已撤销环节的日期(未导入)",
+          "survey line {line}: {field} {value} left out: the tree is set back to {status}, which has no {field}"),
+    Check("date_before_previous_event", "warning", "date before the previous event", "日期早于上一环节",
+          "survey line {line}: {field} {date:%Y-%m-%d} is before {previous} {previous_date:%Y-%m-%d}; check the dates"),
+)
+STATUS_WITHOUT_DATE = RECORD_CHECKS.status_without_date.reworded(
+    "survey line {line}: {tree} is now {status} but has no {field} ({field_zh}); it counts in the totals but in no "
+    "period until the date is filled in")
+"""A tree a survey moves to a status without that event's date (the layer check, worded for the import)."""
 
 
 @dataclass
@@ -100,7 +119,7 @@ def _refuse_or_skip(bad: dict[int, list[str]], survey: Survey, skip_bad: bool) -
         more = f" and {len(bad) - MAX_LISTED} more line(s)" if len(bad) > MAX_LISTED else ""
         raise FieldError(f"{len(bad)} bad row(s), so nothing was imported — {listed}{more}", path=survey.path,
                          hint="correct these rows and import again, or add --skip-bad to import the other rows")
-    return [Finding("survey", f"line {line}", "warning", "skipped", "; ".join(reasons))
+    return [MERGE_CHECKS.skipped.finding("survey", f"line {line}", reasons="; ".join(reasons))
             for line, reasons in sorted(bad.items())]
 
 
@@ -111,9 +130,7 @@ def _plan_new_tree(tid: str, line: int, row: pd.Series, lonlat: np.ndarray, colu
     lon, lat = lonlat
     changes = [Change(tid, "added", "location", None, f"{lon:.7f}, {lat:.7f}")]
     if "found_date" not in columns or pd.isna(row["found_date"]):
-        findings.append(Finding("infected_trees", tid, "warning", "new_tree_without_date",
-                                f"survey line {line}: new tree without a find date (发现日期); it is counted "
-                                "in totals but in no period until the date is filled in"))
+        findings.append(MERGE_CHECKS.new_tree_without_date.finding("infected_trees", tid, line=line))
     if STATUS_RANK[row["status"]] >= STATUS_RANK["felled"]:
         findings += _status_without_date(tid, line, row["status"], None, row, columns, set())
     for f in fields:
@@ -131,10 +148,8 @@ def _plan_known_tree(tid: str, line: int, row: pd.Series, cur: pd.Series, column
     regress = new_status is not None and old_status is not None and \
         STATUS_RANK[new_status] < STATUS_RANK[old_status]
     if regress and not allow_regress:
-        refused = Finding("infected_trees", tid, "error", "status_backward",
-                          f"survey line {line}: status {old_status} → {new_status} refused: a tree only moves "
-                          "forward (suspected → confirmed → felled → cleared → verified); "
-                          "use --allow-regress to correct a mistake")
+        refused = MERGE_CHECKS.status_backward.finding("infected_trees", tid, line=line, old=old_status,
+                                                       new=new_status)
         return "refused", [], [refused]
     later = set(_later_dates(new_status)) if regress else set()
     mine, findings = _field_changes(tid, line, row, cur, fields, later, new_status)
@@ -161,9 +176,8 @@ def _field_changes(tid: str, line: int, row: pd.Series, cur: pd.Series, fields: 
         if _missing(new):
             continue
         if f in later:
-            findings.append(Finding("infected_trees", tid, "warning", "date_after_status",
-                                    f"survey line {line}: {f} {plain_text(new)} left out: the tree is set back to "
-                                    f"{new_status}, which has no {f}"))
+            findings.append(MERGE_CHECKS.date_after_status.finding("infected_trees", tid, line=line, field=f,
+                                                                   value=plain_text(new), status=new_status))
             continue
         old = cur.get(f) if f in cur.index else None
         if _same(old, new):
@@ -197,9 +211,8 @@ def _status_without_date(tid: str, line: int, status: str, cur: pd.Series | None
         if old is not None and not pd.isna(old):
             return []
     own = STAGE_DATES[stage][0]
-    return [Finding("infected_trees", tid, "warning", "status_without_date",
-                    f"survey line {line}: {tid} is now {status} but has no {own} ({KIND.field(own).zh}); it counts in "
-                    "the totals but in no period until the date is filled in")]
+    return [STATUS_WITHOUT_DATE.finding("infected_trees", tid, line=line, tree=tid, status=status, field=own,
+                                        field_zh=KIND.field(own).zh)]
 
 
 def _date_order(tid: str, line: int, cur: pd.Series, row: pd.Series, columns) -> list[Finding]:
@@ -217,6 +230,6 @@ def _date_order(tid: str, line: int, cur: pd.Series, row: pd.Series, columns) ->
             continue
         earlier = [(g, merged[g]) for g in EVENT_ORDER[:i] if merged[g] is not None and merged[g] > new]
         for g, d in earlier:
-            out.append(Finding("infected_trees", tid, "warning", "date_before_previous_event",
-                               f"survey line {line}: {f} {new:%Y-%m-%d} is before {g} {d:%Y-%m-%d}; check the dates"))
+            out.append(MERGE_CHECKS.date_before_previous_event.finding(
+                "infected_trees", tid, line=line, field=f, date=new, previous=g, previous_date=d))
     return out

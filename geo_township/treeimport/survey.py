@@ -27,7 +27,7 @@ from geo_township.io.points import TABLE_SUFFIXES, read_point_table
 from geo_township.io.read import KML_HOUSEKEEPING, read_vector
 from geo_township.kinds import match_fields
 from geo_township.layers import Township
-from geo_township.results import Finding
+from geo_township.results import Check, Finding, declare
 from geo_township.treeimport.fields import KIND
 from geo_township.values import to_codes, to_date, to_text
 from geo_township.vocabulary import TREE_STATUS, normalise_name
@@ -35,6 +35,12 @@ from geo_township.vocabulary import TREE_STATUS, normalise_name
 CRS_HINT = ("give the survey's coordinate system: geo-township import FILE --crs EPSG:4548 (CGCS2000 "
             "Gauss–Krüger 3-degree zone CM 117°E; EPSG:4534 + (CM − 75) / 3 for other central meridians, "
             "EPSG:4513–4533 for eastings with a zone prefix, EPSG:4490 for longitude/latitude)")
+
+SURVEY_CHECKS = declare(
+    Check("survey_location_differs", "warning", "survey location far from the stored one", "调查坐标与原坐标相距过远",
+          "survey line {line}: the survey puts tree {tree} {distance:,.0f} m from its stored location (more than "
+          "{limit:g} m, import_moved_warn_m); the stored location is kept — check the id and the coordinates"),
+)
 
 
 @dataclass
@@ -403,9 +409,7 @@ def _moved_warnings(township: Township, survey: Survey, ids: np.ndarray, old: np
     d = shapely.distance(geoms, shapely.points(xy[pos, 0], xy[pos, 1]))
     for i, dist in zip(pos, d, strict=True):
         if dist > moved_warn_m:
-            findings.append(Finding(
-                "infected_trees", str(ids[i]), "warning", "survey_location_differs",
-                f"survey line {int(rows['line'].iloc[i])}: the survey puts tree {ids[i]} {dist:,.0f} m from "
-                f"its stored location (more than {moved_warn_m:g} m, import_moved_warn_m); the stored "
-                "location is kept — check the id and the coordinates"))
+            findings.append(SURVEY_CHECKS.survey_location_differs.finding(
+                "infected_trees", str(ids[i]), line=int(rows["line"].iloc[i]), tree=ids[i], distance=dist,
+                limit=moved_warn_m))
     return findings

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_township.checklist import all_checks
 from geo_township.crs import wgs84_to_gcj02
 from geo_township.errors import UsageError
 from geo_township.kinds import KINDS, column_label
@@ -311,6 +312,8 @@ def _field_specs(overlay: Overlay, gdf: pd.DataFrame, lang: str) -> list[FieldSp
         if vocab_name is None and is_text(gdf[name]):
             vocab_name = vocabulary_for(overlay.key, name, gdf[name]) or GENERIC_VOCABULARIES.get(name)
         words = None
+        if vocab_name == "check_name" or (vocab_name is not None and vocab_name not in VOCABULARIES):
+            all_checks()  # checks name themselves where declared: have every analysis's (audit_check …)
         if vocab_name in VOCABULARIES:
             words = vocabulary_words(gdf[name], VOCABULARIES[vocab_name], lang)
             kind = "cat"
