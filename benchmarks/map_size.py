@@ -7,11 +7,11 @@ grid), trees clustered around 300 foci with a status, id, found date and village
 size is a township folder (villages GeoPackage, trees GeoParquet), measured two ways:
 
 * the command itself: ``geo-township map --township DIR -o FILE`` run as a separate
-  process, exactly as a user runs it — every registered overlay provider (hotspots,
-  audit, rivers, sand, candidates) and the printed key statistics included; wall time
+  process, exactly as a user runs it — every analysis of the map (trees and their
+  hotspots, audit, rivers, sand, candidates) and the printed key statistics included; wall time
   from start to exit, imports included;
-* the map's own part: ``load_township`` + ``write_map`` in this process with the overlay
-  providers off (imports excluded), and (``--provider-times``) each provider's time.
+* the map's own part: ``load_township`` + ``write_map`` in this process without the
+  analyses' Results (imports excluded), and (``--provider-times``) each analysis's time.
 
 Baselines, on the same trees: folium.GeoJson with a tooltip (one feature object per tree)
 and FastMarkerCluster.
@@ -72,7 +72,7 @@ def synthetic_township(root: Path, n: int, seed: int = 42) -> Path:
 
 
 def ours(root: Path, out: Path, *, offline: bool) -> dict:
-    """Load the township and write the map with geo_township.webmap (providers off)."""
+    """Load the township and write the map with geo_township.webmap (no analysis layers)."""
     from geo_township import webmap
     from geo_township.layers import load_township
 
@@ -81,12 +81,7 @@ def ours(root: Path, out: Path, *, offline: bool) -> dict:
     town.gdf("villages")
     town.gdf("infected_trees")
     loaded = time.perf_counter()
-    saved = dict(webmap.OVERLAY_PROVIDERS)
-    webmap.OVERLAY_PROVIDERS.clear()
-    try:
-        written = webmap.write_map(town, out, offline=offline)
-    finally:
-        webmap.OVERLAY_PROVIDERS.update(saved)
+    written = webmap.write_map(town, out, results={}, offline=offline)  # no analysis Results: the map alone
     rep = written.model.layer("infected_trees").representation
     return {"load_s": loaded - started, "build_s": time.perf_counter() - loaded, "bytes": written.bytes, "rep": rep}
 
@@ -105,19 +100,20 @@ def command(root: Path, out: Path, *, offline: bool) -> dict:
 
 
 def provider_times(root: Path) -> dict[str, tuple[float, str]]:
-    """Seconds each registered overlay provider takes on the township, and what it drew."""
-    from geo_township import webmap
+    """Seconds each analysis of the map takes on the township (run and drawn), and what it drew."""
     from geo_township.layers import load_township
-    from geo_township.webmap.providers import resolve
+    from geo_township.webmap.registry import MAP_ANALYSES
 
     town = load_township(root)
     town.gdf("villages")
     town.gdf("infected_trees")
     out = {}
-    for name, ref in webmap.OVERLAY_PROVIDERS.items():
+    for name, analysis in MAP_ANALYSES.items():
+        if not analysis.applies_to(town):
+            continue
         started = time.perf_counter()
         try:
-            layers = resolve(ref)(town)
+            layers = analysis.draw(analysis.run(town), town)
             what = ", ".join(f"{o.key} ({len(getattr(o, 'gdf', ()))})" for o in layers) or "nothing"
         except Exception as exc:  # noqa: BLE001 - a failing provider is reported, as the map reports it
             what = f"failed: {type(exc).__name__}: {exc}"

@@ -44,7 +44,6 @@ from geo_township.config import RasterSpec
 from geo_township.errors import LayerReadError, UsageError
 from geo_township.labels import TOTAL_LABEL
 from geo_township.measure import Method, area_m2
-from geo_township.overlay import Overlay
 from geo_township.raster import (
     DEFAULT_BLOCK,
     RASTER_CHECKS,
@@ -474,26 +473,3 @@ def default_pair(township: Township) -> tuple[str, str] | None:
     if len(chosen) < 2:
         return None
     return chosen[0], chosen[1]
-
-
-def candidate_overlays(township: Township) -> list[Overlay]:
-    """Map layers of the vegetation-loss candidates (patches and centre points), for
-    ``geo_township.webmap.OVERLAY_PROVIDERS``; none when the township has no NDVI pair."""
-    pair = default_pair(township)
-    if pair is None or not township.has("forest_plots"):
-        return []
-    result = find_candidates(township, *pair)
-    fields = ["patch_id", "plot_id", "village", "area_m2", "drop_mean", "before_mean", "after_mean", "lon", "lat"]
-    decimals = {"area_m2": 0, "drop_mean": 3, "before_mean": 3, "after_mean": 3, "lon": 6, "lat": 6}
-    about = (f"where {pair[0]} → {pair[1]} NDVI fell by ≥ {township.config.parameters['candidate_min_drop']:g} "
-             "inside pine plots: places for the crews to check")
-    about_zh = (f"松林小班内 {pair[0]} → {pair[1]} 植被指数下降 ≥ {township.config.parameters['candidate_min_drop']:g} "
-                "的斑块：需要实地核查的地点")
-    return [
-        Overlay("candidate_patches", "Vegetation-loss candidates", "植被减少疑似斑块", result.features["candidates"],
-                "polygon", color="#e31a1c", fields=fields, id_field="patch_id", decimals=decimals,
-                description=about, description_zh=about_zh, highlight=True, weight=2.0, fill_opacity=0.6),
-        Overlay("candidate_points", "Candidate centres", "疑似斑块中心点", result.features["candidate_points"],
-                "point", color="#e31a1c", fields=fields, id_field="patch_id", decimals=decimals, symbol="diamond",
-                description="centre of each candidate, to navigate to", description_zh="各疑似斑块的中心点，供导航前往核查"),
-    ]

@@ -22,12 +22,9 @@ import shapely
 
 from geo_township.errors import CRSError
 from geo_township.tree_events import Period, event_dates, season_bounds, season_of, season_params
-from geo_township.tree_places import locate_trees
-from geo_township.tree_plots import plot_table
 
 if TYPE_CHECKING:
     from geo_township.layers import Township
-    from geo_township.overlay import Overlay
 
 log = logging.getLogger(__name__)
 
@@ -133,29 +130,3 @@ def new_infections(township: Township, trees: gpd.GeoDataFrame, period: Period) 
     chosen = Period(start, latest).contains(found)
     return chosen, (f"hotspots: trees found since the start of the latest season, {year} ({start.isoformat()} to "
                     f"the latest find, {latest.isoformat()})")
-
-
-def hotspot_overlays(township: Township) -> list[Overlay]:
-    """Map provider: the hotspots of the latest season as circles, largest first."""
-    from geo_township.overlay import Overlay
-
-    if not township.has("infected_trees"):
-        return []
-    trees, _ = locate_trees(township)
-    chosen, note = new_infections(township, trees, Period())
-    params = township.config.parameters
-    spots = find_hotspots(trees.loc[chosen], plots=plot_table(township), eps_m=params["hotspot_eps_m"],
-                          min_trees=params["hotspot_min_trees"])
-    if len(spots) == 0:
-        return []
-    return [Overlay(
-        key="hotspots", en="Pine-wilt hotspots", zh="疫情热点", gdf=spots, geometry="polygon", color="#d7301f",
-        fields=["hotspot", "trees", "radius_m", "plots_touched", "plots", "villages"], id_field="hotspot",
-        label_field="hotspot", highlight=True, fill_opacity=0.15, dash="6 4",
-        description=note.replace("hotspots: ", "Clusters of ") + f"; DBSCAN, {params['hotspot_eps_m']:g} m, "
-        f"≥ {params['hotspot_min_trees']} trees",
-        description_zh=f"新发现疫木聚集区（DBSCAN，{params['hotspot_eps_m']:g} 米，不少于 "
-        f"{params['hotspot_min_trees']} 株）",
-        labels={"plots": ("Plots touched", "涉及小班"), "villages": ("Villages", "涉及村")},
-        decimals={"radius_m": 0},
-    )]

@@ -14,10 +14,11 @@ import shapely
 from pyproj import Geod, Transformer
 from rasterio.transform import from_origin
 
-from geo_township.candidates import candidate_overlays, find_candidates, save_candidates
+from geo_township.candidates import find_candidates, save_candidates
 from geo_township.errors import LayerReadError, UsageError
 from geo_township.layers import load_township
 from geo_township.vocabulary import PINE_SPECIES
+from geo_township.webmap.registry import map_overlays
 
 TO_GK = Transformer.from_crs(4490, 4548, always_xy=True)
 GEOD = Geod(ellps="GRS80")
@@ -250,12 +251,12 @@ def test_rasters_are_named_not_given_as_files(scene):
 
 def test_map_layers(scene):
     township = load_township(scene.folder)
-    overlays = candidate_overlays(township)  # the ndvi pair is found by name
+    overlays = map_overlays(township, ["candidates"]).overlays  # the ndvi pair is found by name
     assert [o.key for o in overlays] == ["candidate_patches", "candidate_points"]
     assert len(overlays[0].gdf) == 3 and overlays[1].geometry == "point"
     assert "松林小班" in overlays[0].describe("zh") and "中心点" in overlays[1].describe("zh")
     township.config.parameters["candidate_rasters"] = ["ndvi_2022"]
-    assert candidate_overlays(township) == []
+    assert map_overlays(township, ["candidates"]).overlays == []
 
 
 # --------------------------------------------------------------------------- the bundled sample

@@ -117,3 +117,41 @@ def test_raster_with_opacity_on_the_sample(runner, sample_dir, tmp_path):
     assert "data:image/png;base64," in page
     bad = runner.invoke(main, ["map", "--township", str(sample_dir), "--raster-opacity", "1.5"])
     assert bad.exit_code == 2 and "1.5" in bad.stderr
+
+
+def test_names_are_checked_before_any_analysis_runs(runner, township_dir, tmp_path, monkeypatch):
+    from geo_township.webmap import registry
+    from geo_township.webmap.providers import MapAnalysis
+
+    ran = []
+    for name, analysis in list(registry.MAP_ANALYSES.items()):
+        monkeypatch.setitem(registry.MAP_ANALYSES, name, MapAnalysis(
+            lambda t, run=analysis.run, name=name: ran.append(name) or run(t), analysis.draw, analysis.needs,
+            analysis.applies))
+    for args, message in ((["--raster", "ndvi"], "no raster 'ndvi'"),
+                          (["-o", str(tmp_path / "no" / "map.html")], "does not exist")):
+        result = runner.invoke(main, ["map", "--township", str(township_dir), "--no-summary", *args])
+        assert result.exit_code == 2 and message in result.stderr
+    assert ran == []
+
+
+def test_the_page_and_the_key_statistics_come_from_one_run_of_the_analyses(runner, township_dir, tmp_path,
+                                                                          monkeypatch):
+    import geo_township.trees
+    from geo_township.webmap import registry
+
+    calls = []
+    real = registry.map_results
+    monkeypatch.setattr(registry, "map_results", lambda *a, **k: calls.append(a) or real(*a, **k))
+
+    def recount(_township):
+        raise AssertionError("the trees were counted a second time")
+
+    monkeypatch.setattr(geo_township.trees, "village_tree_counts", recount)
+    result = runner.invoke(main, ["map", "--township", str(township_dir), "-o", str(tmp_path / "m.html"),
+                                  "--indicator", "standing"])
+    assert result.exit_code == 0, result.stderr
+    assert len(calls) == 1
+    total = next(line for line in result.stdout.splitlines() if "Total" in line)
+    cells = [c.strip() for c in total.split("│") if c.strip()]
+    assert cells[3] == "7" and cells[4] == "3"

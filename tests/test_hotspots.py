@@ -9,7 +9,9 @@ import pytest
 from shapely.geometry import box
 
 from geo_township.errors import CRSError
-from geo_township.hotspots import cluster_labels, find_hotspots, hotspot_overlays
+from geo_township.hotspots import cluster_labels, find_hotspots
+from geo_township.trees import tree_counts
+from geo_township.webmap.layers_trees import hotspot_overlays
 
 X0, Y0 = 548_000.0, 3_374_000.0
 CENTRES = [(X0 + 1000, Y0 + 1000, 60), (X0 + 4000, Y0 + 1500, 35), (X0 + 2500, Y0 + 4000, 20)]
@@ -99,5 +101,6 @@ def test_sample_planted_foci_are_found(sample_dir):
 def test_overlay_provider_on_the_sample(sample_dir):
     from geo_township.layers import load_township
 
-    overlays = hotspot_overlays(load_township(sample_dir))
+    township = load_township(sample_dir)
+    overlays = hotspot_overlays(tree_counts(township), township)
     assert len(overlays) == 1 and overlays[0].key == "hotspots" and len(overlays[0].gdf) >= 1

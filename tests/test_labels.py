@@ -328,7 +328,7 @@ def test_tables_and_the_map_name_every_check():
     """localise and the map's popups name every check through the vocabulary check_name;
     the audit's vocabulary audit_check names its own checks only."""
     from geo_township.transfers import CHECKS as AUDIT
-    from geo_township.webmap.model import vocabulary_words
+    from geo_township.webmap.fields import vocabulary_words
 
     checks = all_checks()
     frame = localise(pd.DataFrame({"check": list(checks)}), "zh", headings=False)

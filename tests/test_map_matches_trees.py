@@ -143,7 +143,7 @@ def assert_map_matches_trees(town) -> pd.DataFrame:
     for key in TREE_KEYS:
         column = INDICATORS[key].tree_column
         # the choropleth as the page draws it, and the per-village series behind it
-        layer = build_model(town, providers={}, raster_providers={}, indicator_key=key).layer("indicator")
+        layer = build_model(town, results={}, raster_providers={}, indicator_key=key).layer("indicator")
         shown = dict(zip(layer.gdf["village"].astype(str), layer.gdf["value"], strict=True))
         assert list(shown) == villages
         values = per_village(town, key)

@@ -18,8 +18,9 @@ from rasterio.transform import from_origin
 from geo_township.config import RasterSpec
 from geo_township.errors import CRSError, UsageError
 from geo_township.layers import load_township
-from geo_township.raster import extract, raster_overlay, raster_picture, zonal_stats
+from geo_township.raster import extract, zonal_stats
 from geo_township.units import M2_PER_MU
+from geo_township.webmap.layers_raster import raster_overlay, raster_picture
 
 GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid to 0.1 mm
 X0, Y1, RES = 548_000.0, 3_376_000.0, 30.0  # EPSG:4548, ≈117.5°E 30.5°N

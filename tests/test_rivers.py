@@ -21,10 +21,11 @@ from geo_township.patrols import match_chiefs, patrol_coverage
 from geo_township.rivers import (
     features_in_zones,
     river_lengths,
-    river_overlays,
     river_report,
 )
 from geo_township.units import M2_PER_MU
+from geo_township.webmap.layers_rivers import river_overlays
+from geo_township.webmap.registry import map_overlays
 from geo_township.zones import management_zones, reach_keys
 
 GEOD = Geod(ellps="GRS80")  # CGCS2000 and GRS80 share a and f to 1e-11
@@ -405,7 +406,7 @@ def test_report_without_patrols_refuses_a_period(tmp_path):
 
 
 def test_overlays_for_the_map(township):
-    overlays = {o.key: o for o in river_overlays(township)}
+    overlays = {o.key: o for o in river_overlays(river_report(township), township)}
     assert set(overlays) == {"river_zones", "river_zone_points", "river_zone_polygons", "patrol_coverage"}
     assert len(overlays["river_zones"].gdf) == 3
     assert set(overlays["river_zone_points"].gdf["feature"]) == {"S1", "S2", "O1"}
@@ -416,7 +417,7 @@ def test_overlays_for_the_map(township):
 
 
 def test_overlays_empty_without_rivers(tiny_township):
-    assert river_overlays(load_township(tiny_township)) == []
+    assert map_overlays(load_township(tiny_township), ["rivers"]).overlays == []
 
 
 def test_river_features_make_a_geopackage_qgis_opens(township, tmp_path):

@@ -16,11 +16,12 @@ from geo_township.layers import load_township
 from geo_township.locate import village_by_location
 from geo_township.sand import (
     nearest_reach,
-    sand_overlays,
     sand_report,
     sand_zone_of,
     status_history_findings,
 )
+from geo_township.webmap.layers_sand import sand_overlays
+from geo_township.webmap.registry import map_overlays
 from geo_township.zones import reach_keys
 
 
@@ -206,7 +207,7 @@ def test_without_sand_zones_or_rivers(tmp_path):
 
 
 def test_overlays_for_the_map(township):
-    overlays = {o.key: o for o in sand_overlays(township)}
+    overlays = {o.key: o for o in sand_overlays(sand_report(township), township)}
     assert set(overlays) == {"sand_zones", "sand_findings"}
     findings = overlays["sand_findings"].gdf.set_index("site_id")
     assert set(findings.index) == {"S1", "S2", "S5", "S6"}
@@ -215,7 +216,7 @@ def test_overlays_for_the_map(township):
 
 
 def test_overlays_empty_without_sand_sites(tiny_township):
-    assert sand_overlays(load_township(tiny_township)) == []
+    assert map_overlays(load_township(tiny_township), ["sand"]).overlays == []
 
 
 # --------------------------------------------------------------------------- the bundled sample

@@ -20,10 +20,10 @@ from geo_township.layers import load_township
 from geo_township.transfers import (
     CHECKS,
     audit_layers,
-    audit_overlays,
     audit_transfers,
     write_findings_gpkg,
 )
+from geo_township.webmap.layers_audit import audit_overlays
 from geo_township.zones import management_zones
 
 CRS = "EPSG:4548"  # CGCS2000 3-degree GK, central meridian 117°E
@@ -532,7 +532,7 @@ def test_map_overlays_highlight_parcels_with_findings(tmp_path):
                   {"parcel_id": "B", "geometry": sq(150, 100, 100)},
                   {"parcel_id": "OK", "geometry": sq(500, 500, 100)})
     township = load_township(_write_township(tmp_path, gdf))
-    overlays = audit_overlays(township)
+    overlays = audit_overlays(audit_transfers(township), township)
     assert [o.key for o in overlays] == ["land_transfer_audit", "land_transfer_double_counted"]
     audit, twice = overlays
     assert sorted(audit.gdf["parcel_id"]) == ["A", "B"]

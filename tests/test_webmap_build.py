@@ -24,7 +24,7 @@ def town(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model(town):
-    return build_model(town, lang="zh", providers={}, raster_providers={})
+    return build_model(town, lang="zh", results={}, raster_providers={})
 
 
 def _srcs(page: str) -> list[str]:
@@ -88,7 +88,7 @@ def test_layer_switcher_names_are_escaped(town):
 
     villages = town.gdf("villages")
     hostile = Overlay("x", HOSTILE_IMG, HOSTILE_IMG, villages, "polygon")
-    m = build_model(town, providers={}, raster_providers={}, extra_overlays=[hostile])
+    m = build_model(town, results={}, raster_providers={}, extra_overlays=[hostile])
     page = render_html(m, offline=False)
     # Leaflet writes switcher names as HTML, so the name is HTML-escaped (and then JSON-escaped by folium)
     assert '"\\u0026lt;img src=x onerror=alert(1)\\u0026gt;"' in page

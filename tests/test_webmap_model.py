@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 from test_webmap_fixture import HOSTILE_IMG, HOSTILE_SCRIPT, TREES, make_township
@@ -12,9 +13,12 @@ from test_webmap_fixture import HOSTILE_IMG, HOSTILE_SCRIPT, TREES, make_townshi
 from geo_township.errors import UsageError
 from geo_township.layers import load_township
 from geo_township.overlay import Category, Overlay, RasterOverlay
+from geo_township.results import Result
 from geo_township.webmap import model as wm
 from geo_township.webmap.basemaps import choose_basemaps
 from geo_township.webmap.model import build_model
+from geo_township.webmap.providers import MapAnalysis
+from geo_township.webmap.registry import map_results
 
 # wandergis/coordtransform, test/app.js: wgs84togcj02(116.404, 39.915) = [116.41024449916938, 39.91640428150164]
 REF_WGS84 = (116.404, 39.915)
@@ -28,7 +32,7 @@ def town(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model(town):
-    return build_model(town, providers={}, raster_providers={})
+    return build_model(town, results={}, raster_providers={})
 
 
 def test_every_loaded_layer_is_an_overlay_plus_river_zones(model):
@@ -78,7 +82,7 @@ def test_polygon_popups_carry_area_in_mu_and_readable_labels(model, town):
     plots = model.layer("forest_plots")
     fields = {f.name: f.label for f in plots.fields if f.popup}
     assert fields["area_mu"] == "Area (mu)" and fields["species"] == "Dominant species"
-    zh = build_model(town, lang="zh", providers={}, raster_providers={})
+    zh = build_model(town, lang="zh", results={}, raster_providers={})
     fields_zh = {f.name: f.label for f in zh.layer("forest_plots").fields if f.popup}
     assert fields_zh["area_mu"] == "面积(亩)" and fields_zh["species"] == "优势树种"
     status = next(f for f in zh.layer("infected_trees").fields if f.name == "status")
@@ -89,7 +93,7 @@ def test_polygon_popups_carry_area_in_mu_and_readable_labels(model, town):
 def test_title_has_the_township_name_and_data_date(model, town):
     assert model.title == "Test Township"
     assert model.subtitle == "data as of 2023-03-31"
-    zh = build_model(town, lang="zh", providers={}, raster_providers={})
+    zh = build_model(town, lang="zh", results={}, raster_providers={})
     assert zh.title == "测试乡" + HOSTILE_SCRIPT and zh.subtitle == "数据截至 2023-03-31"
 
 
@@ -116,7 +120,7 @@ def _reference_overlay() -> Overlay:
 
 
 def test_gcj02_shift_only_over_amap_and_by_the_published_amount(town):
-    m = build_model(town, providers={}, raster_providers={}, extra_overlays=[_reference_overlay()])
+    m = build_model(town, results={}, raster_providers={}, extra_overlays=[_reference_overlay()])
     assert [b.key for b in m.basemaps] == ["osm", "satellite", "amap"]
     assert m.shifted("amap") and not m.shifted("osm") and not m.shifted("satellite")
     assert m.display_coordinates("reference", "amap")[0] == pytest.approx(REF_GCJ02, abs=1e-9)
@@ -169,7 +173,7 @@ def test_a_very_large_point_layer_gets_a_density_grid_whose_counts_add_up(town, 
     cats = [Category("confirmed", "confirmed", "已确认", "#d7191c"), Category("felled", "felled", "已伐", "#fd8d3c")]
     big = Overlay("many", "Many trees", "大量疫木", gdf, "point", category_field="status", categories=cats,
                   fields=["tree_id", "status"], id_field="tree_id")
-    m = build_model(town, providers={}, raster_providers={}, extra_overlays=[big])
+    m = build_model(town, results={}, raster_providers={}, extra_overlays=[big])
     dots, grid = m.layer("many"), m.layer("many_grid")
     assert dots.representation == "dots+grid" and dots.min_zoom == wm.DOT_MIN_ZOOM
     assert grid.max_zoom == wm.DOT_MIN_ZOOM - 1
@@ -188,7 +192,7 @@ def test_a_very_large_point_layer_gets_a_density_grid_whose_counts_add_up(town, 
 def test_polygons_are_simplified_to_display_scale_without_changing_their_area(town):
     from pyproj import Geod
 
-    m = build_model(town, providers={}, raster_providers={})
+    m = build_model(town, results={}, raster_providers={})
     plots = m.layer("forest_plots")
     assert plots.tolerance_m == wm.SIMPLIFY_BASE_M
     geod = Geod(ellps="WGS84")
@@ -201,7 +205,7 @@ def test_polygons_are_simplified_to_display_scale_without_changing_their_area(to
 
 
 def test_indicator_choropleth_classes_villages_by_outstanding_trees(town):
-    m = build_model(town, providers={}, raster_providers={}, indicator_key="standing")
+    m = build_model(town, results={}, raster_providers={}, indicator_key="standing")
     ind = m.layer("indicator")
     # outstanding (suspected or confirmed): 甲村 T001, T002; 乙村 none; 丙村 T006
     values = dict(zip(ind.gdf["village"], ind.gdf["value"], strict=True))
@@ -216,7 +220,7 @@ def test_indicator_choropleth_classes_villages_by_outstanding_trees(town):
 
 def test_unknown_indicator_lists_the_valid_ones(town):
     with pytest.raises(UsageError, match="standing"):
-        build_model(town, providers={}, raster_providers={}, indicator_key="nonsense")
+        build_model(town, results={}, raster_providers={}, indicator_key="nonsense")
 
 
 # --------------------------------------------------------------------------- providers
@@ -226,25 +230,30 @@ def test_a_failing_provider_becomes_a_warning_and_the_map_is_still_made(town):
     def broken(_township):
         raise RuntimeError("disk on fire")
 
-    def wrong(_township):
+    def wrong(_result, _township):
         return ["not an overlay"]
 
-    m = build_model(town, providers={"broken": broken, "wrong": wrong, "missing": "geo_township.nowhere:f"},
-                    raster_providers={})
+    analyses = {"broken": MapAnalysis(broken, wrong), "wrong": MapAnalysis(lambda t: Result("r", pd.DataFrame()), wrong),
+                "missing": MapAnalysis(lambda t: None, wrong)}
+    results, warnings = map_results(town, analyses=analyses)
+    m = build_model(town, results=results, warnings=warnings, analyses=analyses, raster_providers={})
     text = " | ".join(m.warnings)
     assert "broken" in text and "disk on fire" in text
     assert "wrong" in text and "missing" in text
     assert "infected_trees" in m.keys
+    # without Results, the map runs the analyses itself, with the same warnings
+    assert build_model(town, analyses=analyses, raster_providers={}).warnings == m.warnings
 
 
 def test_a_provider_overlay_with_a_built_in_key_replaces_it(town):
     villages = town.gdf("villages")
 
-    def provider(township):
+    def provider(_result, township):
         return [Overlay("villages", "Villages (audited)", "行政村(审计)", villages.iloc[:1], "polygon", color="#ff0000"),
                 Overlay("highlighted", "Findings", "问题", villages.iloc[:1], "polygon", highlight=True)]
 
-    m = build_model(town, providers={"p": provider}, raster_providers={})
+    analyses = {"p": MapAnalysis(lambda t: Result("p", pd.DataFrame()), provider)}
+    m = build_model(town, analyses=analyses, raster_providers={})
     assert m.layer("villages").name == "Villages (audited)" and m.layer("villages").count == 1
     assert m.layer("villages").source == "provider"
     z = {lay.key: lay.z for lay in m.layers}
@@ -262,12 +271,12 @@ def test_raster_overlays_come_from_raster_providers(town):
 
     town.config.rasters["ndvi"] = object()  # a township raster named ndvi
     try:
-        m = build_model(town, providers={}, raster_providers={"r": draw}, rasters=["ndvi"])
+        m = build_model(town, results={}, raster_providers={"r": draw}, rasters=["ndvi"])
         assert m.layer("ndvi").geometry == "raster" and m.layer("ndvi").legend[0].label == "high"
         with pytest.raises(UsageError, match="no raster"):
-            build_model(town, providers={}, raster_providers={"r": draw}, rasters=["dem"])
+            build_model(town, results={}, raster_providers={"r": draw}, rasters=["dem"])
         with pytest.raises(UsageError, match="no raster provider"):
-            build_model(town, providers={}, raster_providers={}, rasters=["ndvi"])
+            build_model(town, results={}, raster_providers={}, rasters=["ndvi"])
     finally:
         del town.config.rasters["ndvi"]
 
@@ -281,7 +290,7 @@ def test_raster_overlay_checks_its_image_and_bounds():
 
 def test_overlay_without_crs_is_reported_not_drawn(town):
     gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[box(0, 0, 1, 1)])
-    m = build_model(town, providers={}, raster_providers={},
+    m = build_model(town, results={}, raster_providers={},
                     extra_overlays=[Overlay("nocrs", "No CRS", "无坐标系", gdf, "polygon")])
     assert "nocrs" not in m.keys
     assert any("coordinate system" in w for w in m.warnings)
@@ -310,8 +319,8 @@ def _words(model, key, name):
 
 def test_coded_values_and_lists_of_codes_are_shown_as_words(town):
     overlay = _findings_overlay(town, vocab={"use": "transfer_use"})
-    en = build_model(town, providers={}, raster_providers={}, extra_overlays=[overlay])
-    zh = build_model(town, lang="zh", providers={}, raster_providers={}, extra_overlays=[overlay])
+    en = build_model(town, results={}, raster_providers={}, extra_overlays=[overlay])
+    zh = build_model(town, lang="zh", results={}, raster_providers={}, extra_overlays=[overlay])
     assert _words(en, "findings", "check")["overlap"] == "counted twice (overlap)"
     assert _words(en, "findings", "check")["illegal_not_closed"] == "illegal site not closed"
     assert _words(zh, "findings", "check")["illegal_not_closed"] == "非法采砂点未关停"
@@ -333,7 +342,7 @@ def test_coded_words_reach_the_page(town):
 
     from geo_township.webmap.payload import layer_payload
 
-    zh = build_model(town, lang="zh", providers={}, raster_providers={}, extra_overlays=[_findings_overlay(town)])
+    zh = build_model(town, lang="zh", results={}, raster_providers={}, extra_overlays=[_findings_overlay(town)])
     data = layer_payload(zh.layer("findings"))
     raw = base64.b64decode(data["data"]["b64"])
     shown = {}
@@ -348,13 +357,13 @@ def test_coded_words_reach_the_page(town):
 
 def test_an_overlay_can_name_another_vocabulary_for_a_generic_field(town):
     overlay = _findings_overlay(town, vocab={"check": "audit_check"})
-    en = build_model(town, providers={}, raster_providers={}, extra_overlays=[overlay])
+    en = build_model(town, results={}, raster_providers={}, extra_overlays=[overlay])
     words = _words(en, "findings", "check")
     assert words["overlap"] == "counted twice (overlap)" and "illegal_not_closed" not in words
 
 
 def test_empty_legend_classes_are_not_listed(town):
-    m = build_model(town, providers={}, raster_providers={}, extra_overlays=[_findings_overlay(town)])
+    m = build_model(town, results={}, raster_providers={}, extra_overlays=[_findings_overlay(town)])
     layer = m.layer("findings")
     assert [(e.label, e.count) for e in layer.legend] == [("error", 3)]
     assert layer.category_labels == ["error", "warning"]  # what tooltips name each feature's class by
@@ -366,7 +375,7 @@ def test_only_core_layers_and_audit_findings_are_on_at_opening(town):
              Overlay("land_transfer_audit", "Audit findings", "审计问题", villages, "polygon"),
              Overlay("asked_for", "Must see", "必看", villages, "polygon", show=True),
              Overlay("land_transfers", "Land transfers (own)", "土地流转", villages, "polygon", show=False)]
-    m = build_model(town, providers={}, raster_providers={}, extra_overlays=extra)
+    m = build_model(town, results={}, raster_providers={}, extra_overlays=extra)
     on = [lay.key for lay in m.layers if lay.show]
     assert on == ["villages", "forest_plots", "infected_trees", "rivers", "sand_sites", "land_transfer_audit",
                   "asked_for"]
@@ -375,8 +384,8 @@ def test_only_core_layers_and_audit_findings_are_on_at_opening(town):
 
 
 def test_fields_are_labelled_as_their_layer_kind_names_them(town):
-    en = build_model(town, providers={}, raster_providers={})
-    zh = build_model(town, lang="zh", providers={}, raster_providers={})
+    en = build_model(town, results={}, raster_providers={})
+    zh = build_model(town, lang="zh", results={}, raster_providers={})
     label = {(lay.key, f.name): f.label for lay in en.layers for f in lay.fields}
     label_zh = {(lay.key, f.name): f.label for lay in zh.layers for f in lay.fields}
     assert label["rivers", "chief"] == "River chief" and label_zh["rivers", "chief"] == "河长"
@@ -388,8 +397,8 @@ def test_descriptions_in_the_pages_language(town):
     villages = town.gdf("villages")
     both = Overlay("both", "Both", "两者", villages, "polygon", description="in English", description_zh="中文说明")
     english = Overlay("english", "English only", "仅英文", villages, "polygon", description="only English")
-    zh = build_model(town, lang="zh", providers={}, raster_providers={}, extra_overlays=[both, english])
-    en = build_model(town, providers={}, raster_providers={}, extra_overlays=[both, english])
+    zh = build_model(town, lang="zh", results={}, raster_providers={}, extra_overlays=[both, english])
+    en = build_model(town, results={}, raster_providers={}, extra_overlays=[both, english])
     assert zh.layer("both").description == "中文说明" and en.layer("both").description == "in English"
     assert zh.layer("english").description == "only English"
 

@@ -103,3 +103,44 @@ def test_classification_labels_and_colours():
     assert len(set(q.colors)) == 3
     with pytest.raises(UsageError, match="fisher_jenks"):
         classify([1, 2], scheme="bogus")
+
+
+# --------------------------------------------------------------------------- one trees Result for the map and its table
+
+
+def test_the_key_statistics_and_the_choropleth_read_the_trees_result_given(town):
+    from dataclasses import replace
+
+    from geo_township.trees import tree_counts
+    from geo_township.webmap.model import build_model
+
+    trees = tree_counts(town)
+    assert map_summary(town, results={"trees": trees}).table.equals(map_summary(town).table)
+    # a trees Result that says otherwise is what the map shows: it never counts the trees again
+    doubled = trees.table.copy()
+    doubled["found"] = doubled["found"] * 2
+    other = replace(trees, table=doubled)
+    shown = map_summary(town, results={"trees": other}).table.set_index("village")["found"]
+    assert shown.to_dict() == doubled.set_index("village")["found"].to_dict()
+    layer = build_model(town, results={"trees": other}, raster_providers={}, indicator_key="found").layer("indicator")
+    by_village = dict(zip(layer.gdf["village"], layer.gdf["value"], strict=True))
+    rows = doubled.set_index("village")
+    assert all(by_village[v] == rows.loc[v, "found"] for v in VILLAGES)
+
+
+def test_a_trees_result_per_plot_is_refused(town):
+    from geo_township.trees import tree_counts
+
+    with pytest.raises(UsageError, match="per village"):
+        map_summary(town, results={"trees": tree_counts(town, by="plot")})
+
+
+def test_map_results_runs_what_the_township_has_and_refuses_unknown_names(town):
+    from geo_township.webmap import map_results
+
+    results, warnings = map_results(town)
+    assert warnings == []
+    assert set(results) == {"audit", "trees", "rivers", "sand"}  # no NDVI pair: no candidates
+    assert set(map_results(town, ["trees"])[0]) == {"trees"}
+    with pytest.raises(UsageError, match="no analysis 'hotspot'"):
+        map_results(town, ["hotspot"])

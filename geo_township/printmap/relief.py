@@ -61,7 +61,7 @@ class Relief:
 
 def dem_name(township: Township) -> str | None:
     """The township's elevation raster (its township.toml name), if it has one."""
-    from geo_township.raster import ramp_for
+    from geo_township.webmap.layers_raster import ramp_for
 
     for name, spec in township.config.rasters.items():
         if not spec.categorical and ramp_for(f"{name} {spec.description}") == "terrain":

@@ -14,8 +14,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from geo_township.io.points import EAST_NAMES, LAT_NAMES, LON_NAMES, NORTH_NAMES, TABLE_SUFFIXES, WKT_NAMES
-from geo_township.io.read import GDAL_SUFFIXES, KML_HOUSEKEEPING, PARQUET_SUFFIXES, detect_dbf_encoding
+from geo_township.io.points import (
+    EAST_NAMES,
+    LAT_NAMES,
+    LON_NAMES,
+    NORTH_NAMES,
+    TABLE_SUFFIXES,
+    WKT_NAMES,
+)
+from geo_township.io.read import (
+    GDAL_SUFFIXES,
+    KML_HOUSEKEEPING,
+    PARQUET_SUFFIXES,
+    detect_dbf_encoding,
+)
 from geo_township.vocabulary import normalise_name
 
 RASTER_SUFFIXES = {".tif", ".tiff"}

@@ -11,7 +11,8 @@ candidates built on it and the sample generator). Its modules, lowest first:
 * :mod:`~geo_township.raster.reader`: the block reader behind ``zonal``;
 * :mod:`~geo_township.raster.polygons`, :mod:`~geo_township.raster.tables`,
   :mod:`~geo_township.raster.zonal`: the ``zonal`` analysis;
-* :mod:`~geo_township.raster.colours`: colour ramps and the raster map layer.
+* :mod:`~geo_township.raster.display`: a raster's values resampled for the map (which
+  colours them: :mod:`geo_township.webmap.layers_raster`).
 
 * **Coverage-weighted statistics.** Each pixel counts by the fraction of it that lies
   inside the polygon (exactextract computes that fraction exactly from the polygon's
@@ -35,15 +36,7 @@ candidates built on it and the sample generator). Its modules, lowest first:
 All areas are ellipsoidal (CGCS2000) unless the township's ``area_method`` says planar.
 """
 
-from geo_township.raster.colours import (
-    CLASS_COLOURS,
-    MAX_OVERLAY_PX,
-    RAMPS,
-    colour_ramp,
-    ramp_for,
-    raster_overlay,
-    raster_picture,
-)
+from geo_township.raster.display import MAX_OVERLAY_PX, display_values
 from geo_township.raster.exact import STATS
 from geo_township.raster.pixels import (
     DEFAULT_BLOCK,
@@ -73,9 +66,9 @@ from geo_township.raster.tables import MAX_CLASSES, class_columns, weighted_quan
 from geo_township.raster.zonal import COVERAGE_NOTE, RASTER_CHECKS, save_joined, zonal_stats
 
 __all__ = [
-    "CLASS_COLOURS", "COVERAGE_NOTE", "DEFAULT_BLOCK", "GDAL_CACHE_MB", "MAX_CLASSES", "MAX_OVERLAY_PX", "RAMPS",
-    "RASTER_CHECKS", "STATS", "ProgressFn", "RasterInfo", "blocks", "class_columns", "colour_ramp", "extract", "open_raster",
-    "opened", "pixel_window", "polygon_layers", "polygonize_ids", "ramp_for", "raster_info", "raster_overlay",
-    "raster_picture", "raster_spec", "raster_table", "rasterize_ids", "read_block", "read_masked", "same_grid",
-    "save_joined", "value_percentiles", "weighted_quantiles", "window_transform", "zonal_stats",
+    "COVERAGE_NOTE", "DEFAULT_BLOCK", "GDAL_CACHE_MB", "MAX_CLASSES", "MAX_OVERLAY_PX", "RASTER_CHECKS", "STATS", "ProgressFn",
+    "RasterInfo", "blocks", "class_columns", "display_values", "extract", "open_raster", "opened", "pixel_window",
+    "polygon_layers", "polygonize_ids", "raster_info", "raster_spec", "raster_table", "rasterize_ids",
+    "read_block", "read_masked", "same_grid", "save_joined", "value_percentiles", "weighted_quantiles",
+    "window_transform", "zonal_stats",
 ]

@@ -34,14 +34,13 @@ Chinese (``Finding.message_zh``).
 Layout: :mod:`.findings` (the checks and the collector of their findings),
 :mod:`.land_checks` (area, overlaps, villages, other layers under a parcel),
 :mod:`.records` (ids, declared areas, dates, geometries, unreadable cells),
-:mod:`.totals` (totals and the per-parcel layer) and :mod:`.audit` (the audit as a whole,
-its GeoPackage and its map layers).
+:mod:`.totals` (totals and the per-parcel layer) and :mod:`.audit` (the audit as a whole
+and its GeoPackage).
 """
 
 from geo_township.transfers.audit import (
     AUDIT_CATEGORIES,
     audit_layers,
-    audit_overlays,
     audit_transfers,
     township_river_zones,
     write_findings_gpkg,
@@ -54,7 +53,6 @@ __all__ = [
     "LAYER",
     "SEVERITY_ORDER",
     "audit_layers",
-    "audit_overlays",
     "audit_transfers",
     "township_river_zones",
     "write_findings_gpkg",

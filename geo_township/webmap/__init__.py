@@ -1,97 +1,64 @@
-"""The interactive map: every layer of a township on one Leaflet page (folium), readable
-by a township head, in English or Chinese. The only package that imports folium.
+"""The interactive map: every layer of a township on one Leaflet page, readable by a
+township head, in English or Chinese, with the layers of the analyses' Results. The only
+package that imports folium.
 
-Layout: :mod:`.model` (the map as plain data: layers, legend, draw order, basemaps, the
-GCJ-02 shift — no folium, unit-tested), :mod:`.styles` (how each layer kind looks, as
-data), :mod:`.encode` and :mod:`.payload` (compact columnar encoding of the features for
-the page), :mod:`.build` (the folium page), :mod:`.assets` (Leaflet from a CDN, or
-inlined from installed XStatic packages with ``offline=True``), :mod:`.basemaps` and
-:mod:`.indicators` (registries as data), :mod:`.summary` (the key numbers printed with
-the map), :mod:`.providers` (the extension point below), and ``static/`` (the page's own
-script and style: decoding, canvas drawing, legend, search, measuring, coordinates,
-mini-map, full screen, the GCJ-02 shift).
+Analyses compute; this package presents. :func:`map_results` runs the map's analyses once
+(:data:`~geo_township.webmap.registry.MAP_ANALYSES`); :func:`build_map` / :func:`write_map`
+draw their Results and :func:`map_summary` prints the key statistics from the same trees
+Result, so the page and the table agree.
 
-Adding layers from another analysis — the provider contract
------------------------------------------------------------
-Register a function in :data:`OVERLAY_PROVIDERS` with a one-line edit::
+Layout: :mod:`.registry` (the analyses the map shows, as data, and :func:`map_results`),
+:mod:`.providers` (:class:`~.providers.MapAnalysis`, running and drawing them, failures
+as warnings), ``layers_*`` (how each analysis's Result and the rasters look),
+:mod:`.options` (names checked before any work), :mod:`.model` (the map as plain data: no
+folium, unit-tested), :mod:`.styles` and :mod:`.fields` (how built-in layers and popups
+look), :mod:`.encode` and :mod:`.payload` (the page's compact data), :mod:`.build` (the
+folium page), :mod:`.assets`, :mod:`.basemaps`, :mod:`.indicators`, :mod:`.summary`, and
+``static/`` (the page's own script and style).
 
-    OVERLAY_PROVIDERS: dict[str, Provider] = {
-        "hotspots": "geo_township.trees:hotspot_overlays",
-    }
+Adding the layers of an analysis
+--------------------------------
+Add one entry to :data:`~geo_township.webmap.registry.MAP_ANALYSES`::
 
-* The value is ``"package.module:function"`` (imported only when a map is built) or
-  the function itself.
-* The function takes the loaded :class:`~geo_township.layers.Township` and returns a
-  list of :class:`~geo_township.overlay.Overlay` (vector) and/or
-  :class:`~geo_township.overlay.RasterOverlay` objects — an empty list when the
-  township lacks what it needs (e.g. no rivers layer). It must not print or write files.
-* Geometries may be in any CRS (the map reprojects to EPSG:4326 and, over AMap,
-  shifts to GCJ-02 for display). Canonical field names are labelled automatically;
-  give others ``labels={"trees": ("Trees", "株数")}``. Coded values are shown as words
-  through ``vocab={"check": "audit_check"}`` (a comma-separated list of codes item by
-  item; canonical fields, and fields named ``check``, ``checks`` and ``layer``, get theirs
-  automatically). Values are always shown as text (escaped), so data can go in unchanged.
-* Leave ``show`` unset: the page opens with the core layers and the audit findings on,
-  and every other layer listed in the layer switcher, drawn (with its legend) once
-  ticked. Give ``description_zh`` so the Chinese legend explains the layer too.
-* A click lists every feature under the pointer in one popup; where a provider's layer
-  draws the same feature as a built-in layer (a finding on a parcel, a site in a zone),
-  the built-in layer's record comes first, so providers need not repeat its fields.
-* An overlay whose ``key`` equals a built-in layer's key replaces that layer (e.g. the
-  rivers analysis may hand its own ``river_zones``; the audit may hand
-  ``land_transfers`` with findings highlighted). ``highlight=True`` draws an overlay
-  emphasised above the others of its geometry.
-* If the function raises (or returns something else), the map is drawn without its
-  layers and shows a warning naming the provider and the error; the command line
-  prints the warning too. Providers are called in registry order.
+    "trees": MapAnalysis(run=tree_counts, draw=hotspot_overlays, needs=("infected_trees",)),
 
-Rasters (``geo-township map --raster NAME``): register a function
-``provider(township, name) -> RasterOverlay | None`` in :data:`RASTER_PROVIDERS`; it is
-called for each requested raster name (one of the township's ``[rasters]``) and returns
-``None`` when it does not draw that raster. The :class:`~geo_township.overlay.RasterOverlay`
-carries an RGBA array already coloured, its ``(west, south, east, north)`` bounds in
-degrees and its legend entries.
+* ``run(township) -> Result`` is the analysis with the township's defaults; it is called
+  only when the township has the layers in ``needs`` (and ``applies(township)``, if
+  given, is true), on the layers that can be read.
+* ``draw(result, township)`` returns a list of :class:`~geo_township.overlay.Overlay`
+  and/or :class:`~geo_township.overlay.RasterOverlay` styling what the Result carries
+  (its ``features``, ``findings``, ``vocab`` …); it computes nothing and must not print or
+  write files. Anything a layer needs belongs in the Result (so ``--save`` writes it too).
+* Geometries may be in any CRS (the map reprojects to EPSG:4326 and, over AMap, shifts
+  to GCJ-02). Canonical field names are labelled automatically; give others
+  ``labels={"trees": ("Trees", "株数")}``, coded values ``vocab={"check": "audit_check"}``
+  (comma-separated lists of codes item by item). Values are shown as escaped text.
+* Leave ``show`` unset (the page opens with the core layers and the audit findings on)
+  and give ``description_zh``. An overlay whose ``key`` is a built-in layer's replaces it;
+  ``highlight=True`` draws it above the others of its geometry. A click lists every
+  feature under the pointer, the built-in layer's record first.
+* An analysis or draw that raises (or returns the wrong thing) leaves its layers off the
+  map with a warning naming it, on the page and on the command line.
 
-Programs can also pass overlays directly: ``build_map(township, extra_overlays=[...])``.
+Rasters (``--raster NAME``): a provider ``(township, name) -> RasterOverlay | None`` in
+:data:`~geo_township.webmap.registry.RASTER_PROVIDERS`. Programs can also pass overlays
+directly: ``build_map(township, extra_overlays=[...])``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from geo_township.webmap.providers import (
-    AnyOverlay,
-    Collected,
-    Provider,
-    RasterProvider,
-    collect_overlays,
-)
-
-#: Overlay providers of other analyses: name → "package.module:function" or a callable
-#: ``(township) -> list[Overlay | RasterOverlay]``. One line per provider (see above).
-OVERLAY_PROVIDERS: dict[str, Provider] = {
-    "audit": "geo_township.transfers.audit:audit_overlays",
-    "hotspots": "geo_township.hotspots:hotspot_overlays",
-    "rivers": "geo_township.rivers:river_overlays",
-    "sand": "geo_township.sand:sand_overlays",
-    "candidates": "geo_township.candidates:candidate_overlays",
-}
-
-#: Raster providers for ``--raster NAME``: name → "package.module:function" or a callable
-#: ``(township, raster_name) -> RasterOverlay | None``.
-RASTER_PROVIDERS: dict[str, RasterProvider] = {
-    "raster": "geo_township.raster.colours:raster_overlay",
-}
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the map's modules load when a map is made, so the command line's --help stays fast
     from geo_township.layers import LayerFailure, Township
     from geo_township.results import Result
     from geo_township.webmap.model import MapModel
+    from geo_township.webmap.providers import AnyOverlay
 
 log = logging.getLogger(__name__)
 
@@ -115,34 +82,54 @@ class WrittenMap:
     failed_layers: list[LayerFailure] = field(default_factory=list)
 
 
-def build_map(township: Township, *, lang: str = "en", indicator: str | None = None, scheme: str = "fisher_jenks",
-              classes: int = 5, basemaps: Sequence[str] | None = None, tianditu_key: str | None = None,
+def map_results(township: Township, names: Iterable[str] | None = None) -> tuple[dict[str, Result], list[str]]:
+    """Run the map's analyses (``names``, default all) on the layers that can be read:
+    their Results by name and a warning per analysis that failed. See
+    :func:`geo_township.webmap.registry.map_results`."""
+    from geo_township.webmap.registry import map_results as run
+
+    return run(township, names)
+
+
+def check_map_options(township: Township, **options) -> None:
+    """Refuse a map request that names something that does not exist (language, basemap,
+    indicator, scheme, raster, output folder), before any work. See
+    :func:`geo_township.webmap.options.check_map_options`."""
+    from geo_township.webmap.options import check_map_options as check
+
+    check(township, **options)
+
+
+def build_map(township: Township, *, results: Mapping[str, Result] | None = None, warnings: Sequence[str] = (),
+              lang: str = "en", indicator: str | None = None, scheme: str = "fisher_jenks", classes: int = 5,
+              basemaps: Sequence[str] | None = None, tianditu_key: str | None = None,
               extra_overlays: Sequence[AnyOverlay] = (), rasters: Sequence[str] = (),
               raster_opacity: float | None = None, offline: bool = False) -> tuple[MapModel, str]:
     """The map of ``township`` as a model and its HTML page.
 
-    Every layer that can be read is an overlay with a legend entry (the others are listed
-    in ``model.failed_layers`` and named on the page); ``indicator`` adds a per-village
-    choropleth (:data:`~geo_township.webmap.indicators.INDICATORS`) classified by
-    ``scheme`` into at most ``classes`` classes; ``basemaps`` names the basemaps (first
-    shown; default OSM, satellite, AMap, and Tianditu when ``tianditu_key`` is given);
-    ``rasters`` names township rasters drawn by :data:`RASTER_PROVIDERS` (``raster_opacity``
-    0–1 overrides their opacity); ``offline``
-    inlines Leaflet from XStatic-Leaflet. Layers are reprojected to EPSG:4326 for the
-    page only; the data are not changed.
+    ``results`` (with ``warnings``) are the Results of :func:`map_results` to draw; None
+    runs the analyses here. Every layer that can be read is an overlay with a legend entry
+    (the others are listed in ``model.failed_layers`` and named on the page); ``indicator``
+    adds a per-village choropleth (:data:`~geo_township.webmap.indicators.INDICATORS`)
+    classified by ``scheme`` into at most ``classes`` classes; ``basemaps`` names the
+    basemaps (first shown; default OSM, satellite, AMap, and Tianditu when
+    ``tianditu_key`` is given); ``rasters`` names township rasters (``raster_opacity`` 0–1
+    overrides their opacity); ``offline`` inlines Leaflet from XStatic-Leaflet. Layers are
+    reprojected to EPSG:4326 for the page only; the data are not changed.
     """
     from geo_township.webmap.build import render_html
     from geo_township.webmap.model import build_model
 
     model = build_model(township, lang=lang, indicator_key=indicator, scheme=scheme, classes=classes,
-                        basemaps=basemaps, tianditu_key=tianditu_key, extra_overlays=extra_overlays,
-                        rasters=rasters, raster_opacity=raster_opacity)
+                        basemaps=basemaps, tianditu_key=tianditu_key, results=results, warnings=warnings,
+                        extra_overlays=extra_overlays, rasters=rasters, raster_opacity=raster_opacity)
     return model, render_html(model, offline=offline)
 
 
 def write_map(township: Township, path: str | Path | None = None, **options) -> WrittenMap:
     """Build the map (options as :func:`build_map`) and write it atomically to ``path``
-    (default ``maps/township.html`` in the working folder, which is created if needed)."""
+    (default ``maps/township.html`` in the working folder, which is created if needed).
+    A ``path`` in a folder that does not exist is refused before the map is built."""
     from geo_township.io.write import atomic_path
 
     started = time.perf_counter()
@@ -151,35 +138,34 @@ def write_map(township: Township, path: str | Path | None = None, **options) -> 
         target.parent.mkdir(parents=True, exist_ok=True)
     else:
         target = Path(path)
-    model, page = build_map(township, **options)
-    data = page.encode("utf-8")
     with atomic_path(target) as tmp:
+        model, page = build_map(township, **options)
+        data = page.encode("utf-8")
         tmp.write_bytes(data)
     seconds = time.perf_counter() - started
     log.info("map written to %s (%d bytes, %.1f s)", target, len(data), seconds)
     return WrittenMap(target, len(data), seconds, model, list(model.warnings), list(model.failed_layers))
 
 
-def map_summary(township: Township, *, without: Iterable[str] = ()) -> Result:
+def map_summary(township: Township, *, without: Iterable[str] = (), results: Mapping[str, Result] | None = None
+                ) -> Result:
     """The township's key statistics per village and layer sizes (see :mod:`.summary`),
-    leaving out the layers ``without`` (e.g. ``f.kind for f in written.failed_layers``)."""
-    from geo_township.webmap.summary import map_summary as _summary
+    leaving out the layers ``without`` (e.g. ``f.kind for f in written.failed_layers``);
+    the tree numbers from the trees Result among ``results`` (those the map drew), else
+    counted here."""
+    from geo_township.webmap.indicators import TREES
+    from geo_township.webmap.summary import map_summary as summary
 
     skip = list(without)
-    return _summary(township.without(skip) if skip else township)
+    return summary(township.without(skip) if skip else township, (results or {}).get(TREES))
 
 
 __all__ = [
     "DEFAULT_PATH",
-    "OVERLAY_PROVIDERS",
-    "RASTER_PROVIDERS",
-    "AnyOverlay",
-    "Collected",
-    "Provider",
-    "RasterProvider",
     "WrittenMap",
     "build_map",
-    "collect_overlays",
+    "check_map_options",
+    "map_results",
     "map_summary",
     "write_map",
 ]

@@ -4,9 +4,11 @@ statistics, as a registry of data.
 Where a feature belongs, by the township's one rule in each case, so the map, its key
 statistics and the tables show the same numbers:
 
-* **Trees** are read from the per-village table of `geo-township trees`
-  (:func:`geo_township.trees.village_tree_counts`, the table ``tree_counts(township)``
-  prints): every record as of the data date, so *found* = every tree; *standing*
+* **Trees** are read from the per-village table of `geo-township trees`: the table of the
+  trees Result the map was drawn from (``tree_counts(township)``, run once by
+  :func:`geo_township.webmap.registry.map_results`), else
+  :func:`geo_township.trees.village_tree_counts` (the same table): every record as of the
+  data date, so *found* = every tree; *standing*
   (outstanding) = suspected or confirmed; *felled* = felled, cleared or verified;
   *cleared* = cleared or verified; and the cohort clearance rate. A tree's village is its
   record's, else its location's, with its plot's village on a village border.
@@ -35,6 +37,7 @@ if TYPE_CHECKING:  # imported in the functions, so the command line's --help sta
     import pandas as pd
 
     from geo_township.layers import Township
+    from geo_township.results import Result
 
 OUTSIDE = "(outside)"  # geo_township.results.OUTSIDE_LABEL["en"]
 TOTAL = "Total"  # geo_township.kinds.TOTAL_LABEL["en"]
@@ -55,13 +58,23 @@ def village_of(gdf: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None) -> pd.S
     return named.where(named.notna(), OUTSIDE).astype(str)
 
 
-def tree_rows(township: Township) -> tuple[pd.DataFrame, pd.Series]:
-    """The per-village table of `geo-township trees` (``tree_counts(township).table``):
-    its village rows indexed by village, and its Total row. Every tree indicator and the
-    key statistics' tree columns come from it."""
-    from geo_township.trees import village_tree_counts
+TREES = "trees"
+"""The name of the trees Result (``tree_counts(township)``) among the map's Results."""
 
-    table = village_tree_counts(township)
+
+def tree_rows(township: Township, trees: Result | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """The per-village table of `geo-township trees` (``tree_counts(township).table``, or
+    the table of ``trees`` when given): its village rows indexed by village, and its Total
+    row. Every tree indicator and the key statistics' tree columns come from it."""
+    if trees is None:
+        from geo_township.trees import village_tree_counts
+
+        table = village_tree_counts(township)
+    elif "village" not in trees.table.columns or "plot_id" in trees.table.columns:
+        raise UsageError("the map's tree numbers come from the trees per village",
+                         hint="pass tree_counts(township) (by village) as the trees Result")
+    else:
+        table = trees.table
     is_total = (table["village"] == TOTAL).to_numpy()
     return table[~is_total].set_index("village"), table[is_total].iloc[0]
 
@@ -168,9 +181,9 @@ def indicator(key: str) -> Indicator:
         raise UsageError(f"unknown indicator {key!r}", hint="use one of: " + ", ".join(INDICATORS)) from None
 
 
-def per_village(township: Township, key: str) -> pd.Series:
-    """The indicator for every village of the villages layer (0 where nothing counts; NaN
-    where a rate has no denominator), in the villages layer's order."""
+def require_indicator(township: Township, key: str) -> Indicator:
+    """The indicator ``key``, refused when the township lacks a villages layer or the
+    layer the indicator counts."""
     ind = indicator(key)
     if not township.has("villages"):
         raise UsageError("a per-village indicator needs a villages layer",
@@ -178,10 +191,20 @@ def per_village(township: Township, key: str) -> pd.Series:
     if not township.has(ind.layer):
         raise UsageError(f"indicator {key!r} needs the {ind.layer} layer, which the township does not have",
                          hint=f"add [layers.{ind.layer}] to township.toml or choose another indicator")
+    return ind
+
+
+def per_village(township: Township, key: str, *, trees: Result | None = None) -> pd.Series:
+    """The indicator for every village of the villages layer (0 where nothing counts; NaN
+    where a rate has no denominator), in the villages layer's order. Tree indicators read
+    the trees Result ``trees`` when given (see :func:`tree_rows`)."""
+    ind = require_indicator(township, key)
     import pandas as pd
 
     names = township.gdf("villages")["village"].astype(str).to_numpy()
-    values = pd.Series(ind.compute(township).reindex(names).to_numpy(), index=names)
+    series = (tree_rows(township, trees)[0][ind.tree_column].astype(float) if ind.tree_column
+              else ind.compute(township))
+    values = pd.Series(series.reindex(names).to_numpy(), index=names)
     return values if key == "clearance_pct" else values.fillna(0.0)
 
 

@@ -25,26 +25,25 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_township.checklist import all_checks
 from geo_township.crs import wgs84_to_gcj02
 from geo_township.errors import UsageError
-from geo_township.kinds import KINDS, column_label
 from geo_township.layers import LayerFailure, Township
 from geo_township.overlay import SYMBOLS, Category, Overlay, RasterOverlay
-from geo_township.vocabulary import VOCABULARIES, Vocabulary
-from geo_township.webmap import encode
+from geo_township.results import Result
 from geo_township.webmap.basemaps import Basemap, choose_basemaps
-from geo_township.webmap.indicators import SCHEME_NAMES, classify, indicator, per_village
-from geo_township.webmap.providers import AnyOverlay, collect_overlays
-from geo_township.webmap.styles import (
-    DRAW_ORDER,
-    GENERIC_VOCABULARIES,
-    LIST_ORDER,
-    SHOWN_AT_OPENING,
-    builtin_overlays,
-    is_text,
-    vocabulary_for,
+from geo_township.webmap.fields import FieldSpec, field_specs, hidden_specs
+from geo_township.webmap.indicators import SCHEME_NAMES, TREES, classify, indicator, per_village
+from geo_township.webmap.options import check_map_options
+from geo_township.webmap.providers import (
+    AnyOverlay,
+    MapAnalysis,
+    RasterProvider,
+    draw_rasters,
+    draw_results,
+    readable_township,
+    run_analyses,
 )
+from geo_township.webmap.styles import DRAW_ORDER, LIST_ORDER, SHOWN_AT_OPENING, builtin_overlays
 
 log = logging.getLogger(__name__)
 
@@ -137,18 +136,6 @@ class LegendEntry:
     symbol: str  # circle, square, triangle, diamond (points), line, fill
     count: int | None = None
     dash: str | None = None
-
-
-@dataclass
-class FieldSpec:
-    """A field shown in popups: name, label in the page's language, storage kind."""
-
-    name: str
-    label: str
-    kind: str  # date, num, cat, text
-    decimals: int = 2
-    words: dict[Any, str] | None = None
-    popup: bool = True  # False: kept for search or labels only
 
 
 @dataclass
@@ -259,68 +246,6 @@ class MapModel:
 # --------------------------------------------------------------------------- building
 
 
-def _label(name: str, overlay: Overlay, lang: str) -> str:
-    """A field's heading: the overlay's own label, else the layer kind's label of that field
-    (a river's ``chief`` is its river chief, a sand site's ``name`` its name), else the
-    general column label."""
-    if name in overlay.labels:
-        en, zh = overlay.labels[name]
-        return zh if lang == "zh" else en
-    kind = KINDS.get(overlay.key)
-    if kind is not None and name in kind.field_names:
-        f = kind.field(name)
-        return f.zh if lang == "zh" else f.en
-    return column_label(name, lang)
-
-
-LIST_SEPARATOR = {"en": "; ", "zh": "、"}
-"""How the words of a list of codes are joined (English labels may hold commas)."""
-
-
-def vocabulary_words(values: pd.Series, vocab: Vocabulary, lang: str) -> dict[Any, str]:
-    """Code → word for every code of ``vocab``, plus, for each comma-separated list of codes
-    among ``values`` (e.g. ``"overlap, area_mismatch"``), the list in words item by item
-    (items the vocabulary does not know are kept as they are)."""
-    labels: dict[Any, str] = {t.code: (t.zh if lang == "zh" else t.en) for t in vocab.terms}
-    words = dict(labels)
-    for value in pd.unique(values.dropna()):
-        if isinstance(value, str) and value not in labels and "," in value:
-            items = [item.strip() for item in value.split(",") if item.strip()]
-            if any(item in labels for item in items):
-                words[value] = LIST_SEPARATOR[lang].join(labels.get(item, item) for item in items)
-    return words
-
-
-def _decimals(overlay: Overlay, series: pd.Series) -> int:
-    """Decimals to show: the overlay's choice, else 0 for whole numbers and 2 otherwise."""
-    if series.name in overlay.decimals:
-        return overlay.decimals[series.name]
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        values = pd.to_numeric(series, errors="coerce").dropna().to_numpy(dtype="float64")
-        if len(values) == 0 or np.all(values == np.round(values)):
-            return 0
-    return 2
-
-
-def _field_specs(overlay: Overlay, gdf: pd.DataFrame, lang: str) -> list[FieldSpec]:
-    specs = []
-    for name in dict.fromkeys([*overlay.fields]):
-        if name not in gdf.columns:
-            continue
-        kind = encode.column_kind(gdf[name])
-        vocab_name = overlay.vocab.get(name)
-        if vocab_name is None and is_text(gdf[name]):
-            vocab_name = vocabulary_for(overlay.key, name, gdf[name]) or GENERIC_VOCABULARIES.get(name)
-        words = None
-        if vocab_name == "check_name" or (vocab_name is not None and vocab_name not in VOCABULARIES):
-            all_checks()  # checks name themselves where declared: have every analysis's (audit_check …)
-        if vocab_name in VOCABULARIES:
-            words = vocabulary_words(gdf[name], VOCABULARIES[vocab_name], lang)
-            kind = "cat"
-        specs.append(FieldSpec(name, _label(name, overlay, lang), kind, _decimals(overlay, gdf[name]), words))
-    return specs
-
-
 def _to_display(overlay: Overlay, working_crs: Any) -> tuple[gpd.GeoDataFrame, float | None]:
     """The overlay's features in EPSG:4326, points exploded to single points, lines and
     polygons simplified in the township's working CRS (metres)."""
@@ -363,6 +288,22 @@ def _legend_symbol(family: str, cat_symbol: str, overlay_symbol: str) -> str:
     return "line" if family == "line" else "fill"
 
 
+def _legend(overlay: Overlay, idx: np.ndarray, cats: list[Category], lang: str) -> list[LegendEntry]:
+    """One legend entry per category that has features (an empty class explains nothing on
+    the map), then "(other)" for features in none; the layer's name when it has no categories."""
+    family = overlay.geometry
+    counts = np.bincount(idx, minlength=len(cats) + 1)
+    legend = [LegendEntry(c.name(lang), c.color, _legend_symbol(family, c.symbol, overlay.symbol),
+                          int(counts[i + 1]), overlay.dash) for i, c in enumerate(cats) if counts[i + 1]]
+    if counts[0] and cats:
+        legend.append(LegendEntry(UI["other"][1 if lang == "zh" else 0], overlay.color,
+                                  _legend_symbol(family, "", overlay.symbol), int(counts[0]), overlay.dash))
+    elif not cats:
+        legend.append(LegendEntry(overlay.name(lang), overlay.color, _legend_symbol(family, "", overlay.symbol),
+                                  int(counts[0]), overlay.dash))
+    return legend
+
+
 def layer_from_overlay(overlay: Overlay, *, lang: str, working_crs: Any, z: int, source: str = "builtin"
                        ) -> list[MapLayer]:
     """The MapLayer(s) of an overlay: one, plus a density grid for very large point layers."""
@@ -378,25 +319,10 @@ def layer_from_overlay(overlay: Overlay, *, lang: str, working_crs: Any, z: int,
                 gdf[name] = gdf[f"{name}_zh"].where(gdf[f"{name}_zh"].notna(), gdf[name])
     idx, cats = _categories(overlay, gdf, lang)
     family = overlay.geometry
-    counts = np.bincount(idx, minlength=len(cats) + 1)
-    # one legend entry per category that has features (an empty class explains nothing on the map)
-    legend = [LegendEntry(c.name(lang), c.color, _legend_symbol(family, c.symbol, overlay.symbol),
-                          int(counts[i + 1]), overlay.dash) for i, c in enumerate(cats) if counts[i + 1]]
-    if counts[0] and cats:
-        legend.append(LegendEntry(UI["other"][1 if lang == "zh" else 0], overlay.color,
-                                  _legend_symbol(family, "", overlay.symbol), int(counts[0]), overlay.dash))
-    elif not cats:
-        legend.append(LegendEntry(overlay.name(lang), overlay.color, _legend_symbol(family, "", overlay.symbol),
-                                  int(counts[0]), overlay.dash))
+    legend = _legend(overlay, idx, cats, lang)
     rep = point_representation(len(gdf)) if family == "point" else "vector"
-    columns = dict.fromkeys([*overlay.fields, overlay.id_field, overlay.label_field])
-    specs = _field_specs(overlay, gdf, lang)
-    shown = {s.name for s in specs}
-    extra = []
-    for name in columns:
-        if name and name not in shown and name in gdf.columns:
-            extra.append(FieldSpec(name, _label(name, overlay, lang), encode.column_kind(gdf[name]),
-                                   _decimals(overlay, gdf[name]), popup=False))
+    specs = field_specs(overlay, gdf, lang)
+    extra = hidden_specs(overlay, gdf, lang, {s.name for s in specs})
     show = overlay.show if overlay.show is not None else overlay.key in SHOWN_AT_OPENING
     layer = MapLayer(
         key=overlay.key, name=overlay.name(lang), geometry=family, representation=rep, show=show, z=z,
@@ -460,9 +386,10 @@ def _grid_layer(points: MapLayer, cats: list[Category], lang: str) -> MapLayer:
 
 
 def _indicator_layer(township: Township, key: str, *, lang: str, scheme: str, k: int, working_crs: Any,
-                     z: int) -> MapLayer:
+                     z: int, trees: Result | None = None) -> MapLayer:
+    """The choropleth of indicator ``key`` per village (tree numbers from ``trees`` when given)."""
     ind = indicator(key)
-    values = per_village(township, key)
+    values = per_village(township, key, trees=trees)
     villages = township.gdf("villages")[["village", "geometry"]].copy()
     villages["value"] = values.to_numpy()
     classes = classify(values.to_numpy(), scheme=scheme, k=k, decimals=ind.decimals, ramp=ind.ramp)
@@ -501,38 +428,62 @@ def _order(key: str, family: str, highlight: bool, position: int) -> tuple[int, 
 
 def build_model(township: Township, *, lang: str = "en", indicator_key: str | None = None,
                 scheme: str = "fisher_jenks", classes: int = 5, basemaps: Sequence[str] | None = None,
-                tianditu_key: str | None = None, extra_overlays: Sequence[AnyOverlay] = (),
-                rasters: Sequence[str] = (), providers: Mapping[str, Any] | None = None,
-                raster_providers: Mapping[str, Any] | None = None,
+                tianditu_key: str | None = None, results: Mapping[str, Result] | None = None,
+                warnings: Sequence[str] = (), analyses: Mapping[str, MapAnalysis] | None = None,
+                extra_overlays: Sequence[AnyOverlay] = (), rasters: Sequence[str] = (),
+                raster_providers: Mapping[str, RasterProvider] | None = None,
                 raster_opacity: float | None = None) -> MapModel:
-    """The map of ``township``: built-in layers, provider overlays, the optional indicator
-    choropleth, basemaps and the title. ``raster_opacity`` (0–1) overrides the opacity of
-    every raster picture.
+    """The map of ``township``: built-in layers, the layers of the analyses' Results, the
+    optional indicator choropleth, basemaps and the title. ``raster_opacity`` (0–1)
+    overrides the opacity of every raster picture.
 
-    ``providers``/``raster_providers`` default to the registries of
-    :mod:`geo_township.webmap`. Provider failures become ``warnings``; a layer that cannot
-    be read is left off the map, listed in ``failed_layers`` and named in ``warnings``, as
-    are rows left out of a layer for coordinates that cannot be right.
+    ``results`` are the Results to draw by analysis name, as
+    :func:`~geo_township.webmap.registry.map_results` returns them (with its ``warnings``);
+    each is drawn by its analysis in ``analyses`` (default: the registry's), and the trees
+    Result also gives the tree indicators. None runs the analyses here. Failures become
+    ``warnings``; a layer that cannot be read is left off the map, listed in
+    ``failed_layers`` and named in ``warnings``, as are rows left out of a layer for
+    coordinates that cannot be right. Names (language, basemaps, indicator, rasters) are
+    checked before anything is read.
     """
-    from geo_township import webmap
+    from geo_township.webmap.registry import MAP_ANALYSES, RASTER_PROVIDERS  # imports the analyses
 
-    if lang not in ("en", "zh"):
-        raise UsageError(f"unknown language {lang!r}", hint="use en or zh")
+    analyses = MAP_ANALYSES if analyses is None else analyses
+    raster_providers = RASTER_PROVIDERS if raster_providers is None else raster_providers
+    check_map_options(township, lang=lang, indicator=indicator_key, scheme=scheme, basemaps=basemaps,
+                      tianditu_key=tianditu_key, rasters=rasters, raster_providers=raster_providers)
     chosen = choose_basemaps(list(basemaps) if basemaps else None, tianditu_key=tianditu_key)
-    failed = township.read_all()
-    if failed and len(failed) == len(township.kinds):
-        raise UsageError(f"no layer of the township can be read; the first: {failed[0].message}",
-                         hint="check township.toml and the files with `geo-township check`")
-    township = township.without(f.kind for f in failed) if failed else township
-    working = township.working_crs
+    township, failed = readable_township(township)
+    warnings = list(warnings)
+    if results is None:
+        results, failures = run_analyses(township, analyses)
+        warnings += failures
+    collected = draw_results(township, results, analyses, extra=extra_overlays)
+    draw_rasters(township, rasters, raster_providers, collected)
+    warnings = [*(f.text(lang) for f in failed), *township.left_out_notes(lang), *warnings, *collected.warnings]
+    layers = _layers(township, collected.overlays, lang=lang, raster_opacity=raster_opacity, warnings=warnings)
+    if indicator_key:
+        layers.append(_indicator_layer(township, indicator_key, lang=lang, scheme=scheme, k=classes,
+                                       working_crs=township.working_crs, z=0, trees=results.get(TREES)))
+        for lay in layers:
+            if lay.key == "forest_plots":
+                lay.show = False  # the choropleth would be hidden under the plots
+    _arrange(layers)
+    return MapModel(
+        title=_title(township, lang), subtitle=_subtitle(township, lang), lang=lang, layers=layers,
+        basemaps=chosen, bounds=_bounds(layers), warnings=warnings, tianditu_key=tianditu_key,
+        failed_layers=failed,
+    )
+
+
+def _layers(township: Township, drawn: Sequence[AnyOverlay], *, lang: str, raster_opacity: float | None,
+            warnings: list[str]) -> list[MapLayer]:
+    """The MapLayers of the built-in overlays and of ``drawn`` (the analyses', which replace
+    a built-in overlay of the same key), positioned in that order. An analysis overlay that
+    cannot be drawn is left out with a warning."""
     overlays: list[tuple[AnyOverlay, str]] = [(o, "builtin") for o in builtin_overlays(township)]
-    collected = collect_overlays(township, webmap.OVERLAY_PROVIDERS if providers is None else providers,
-                                 extra=extra_overlays, rasters=rasters,
-                                 raster_providers=webmap.RASTER_PROVIDERS if raster_providers is None
-                                 else raster_providers)
-    warnings = [*(f.text(lang) for f in failed), *township.left_out_notes(lang), *collected.warnings]
-    for o in collected.overlays:
-        overlays = [(b, s) for b, s in overlays if b.key != o.key]  # a provider's layer replaces a built-in
+    for o in drawn:
+        overlays = [(b, s) for b, s in overlays if b.key != o.key]  # an analysis's layer replaces a built-in
         overlays.append((o, "provider"))
     layers: list[MapLayer] = []
     for position, (o, source) in enumerate(overlays, start=1):
@@ -542,33 +493,29 @@ def build_model(township: Township, *, lang: str = "en", indicator_key: str | No
                     o = replace(o, opacity=float(raster_opacity))
                 layers.append(_raster_layer(o, lang=lang, z=position, source=source))
             else:
-                layers.extend(layer_from_overlay(o, lang=lang, working_crs=working, z=position, source=source))
-        except Exception as exc:  # one bad provider overlay must not break the map
+                layers.extend(layer_from_overlay(o, lang=lang, working_crs=township.working_crs, z=position,
+                                                 source=source))
+        except Exception as exc:  # one bad analysis overlay must not break the map
             if source == "builtin":
                 raise
             log.warning("overlay %s not drawn: %s", o.key, exc, exc_info=log.isEnabledFor(logging.DEBUG))
             warnings.append(f"the {o.key} layer could not be drawn ({exc})")
-    if indicator_key:
-        layers.append(_indicator_layer(township, indicator_key, lang=lang, scheme=scheme, k=classes,
-                                       working_crs=working, z=0))
-        for lay in layers:
-            if lay.key == "forest_plots":
-                lay.show = False  # the choropleth would be hidden under the plots
-    # draw order (z): choropleth, rasters, polygons, lines, points; built-ins in DRAW_ORDER, then
-    # providers in registry order; highlighted overlays above the rest of their geometry
+    return layers
+
+
+def _arrange(layers: list[MapLayer]) -> None:
+    """Set the draw order (z) and sort ``layers`` into layer-switcher order, in place.
+
+    Draw order: choropleth, rasters, polygons, lines, points; built-ins in DRAW_ORDER, then
+    the analyses' layers in registry order; highlighted overlays above the rest of their
+    geometry. Switcher and legend: the indicator asked for first, then the built-in layers
+    in LIST_ORDER, then the analyses' layers; a density grid right after its points."""
     ranked = sorted(layers, key=lambda lay: _order(lay.key, lay.geometry, lay.highlight, lay.z))
     for z, lay in enumerate(ranked):
         lay.z = z
-    # layer switcher and legend: the indicator asked for first, then the built-in layers in LIST_ORDER,
-    # then the providers' layers; a density grid right after its points
     layers.sort(key=lambda lay: (-1 if lay.key == "indicator" else LIST_ORDER.index(lay.key.removesuffix("_grid"))
                                  if lay.key.removesuffix("_grid") in LIST_ORDER else len(LIST_ORDER),
                                  lay.key.endswith("_grid")))
-    return MapModel(
-        title=_title(township, lang), subtitle=_subtitle(township, lang), lang=lang, layers=layers,
-        basemaps=chosen, bounds=_bounds(layers), warnings=warnings, tianditu_key=tianditu_key,
-        failed_layers=failed,
-    )
 
 
 def _title(township: Township, lang: str) -> str:

@@ -44,18 +44,19 @@ def _row_order(township: Township, columns: dict[str, pd.Series], tree_names: li
     return order
 
 
-def summary_table(township: Township) -> pd.DataFrame:
-    """Per-village key numbers with a final Total row (see the module docstring)."""
+def summary_table(township: Township, trees: Result | None = None) -> pd.DataFrame:
+    """Per-village key numbers with a final Total row (see the module docstring); the tree
+    columns from the trees Result ``trees`` when given."""
     keys = [k for k in SUMMARY_COLUMNS if township.has(INDICATORS[k].layer)]
     if any(INDICATORS[k].tree_column for k in keys):
-        trees, tree_total = tree_rows(township)
+        rows, tree_total = tree_rows(township, trees)
     else:
-        trees, tree_total = pd.DataFrame(), pd.Series(dtype=float)
+        rows, tree_total = pd.DataFrame(), pd.Series(dtype=float)
     columns: dict[str, pd.Series] = {}
     for key in keys:
         column = INDICATORS[key].tree_column
-        columns[key] = trees[column].astype(float) if column else INDICATORS[key].compute(township)
-    order = _row_order(township, columns, trees.index.tolist())
+        columns[key] = rows[column].astype(float) if column else INDICATORS[key].compute(township)
+    order = _row_order(township, columns, rows.index.tolist())
     table = pd.DataFrame({"village": order})
     total: dict[str, object] = {"village": TOTAL}
     for key, series in columns.items():
@@ -70,9 +71,10 @@ def summary_table(township: Township) -> pd.DataFrame:
     return table[["village", *keys]]
 
 
-def map_summary(township: Township) -> Result:
-    """The township's key statistics (per village and total) and its layers' sizes."""
-    table = summary_table(township)
+def map_summary(township: Township, trees: Result | None = None) -> Result:
+    """The township's key statistics (per village and total) and its layers' sizes; the
+    tree numbers from the trees Result ``trees`` when given (the one the map drew)."""
+    table = summary_table(township, trees)
     method = township.config.parameters.get("area_method", "ellipsoidal")
     notes = [f"areas: {METHOD_NOTES[method]}, in mu (1 mu = 10000/15 m²)"]
     notes_zh = ["面积：" + ("CGCS2000椭球面积（与国土调查一致）" if method == "ellipsoidal" else "高斯-克吕格投影平面面积")

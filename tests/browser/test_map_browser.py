@@ -64,7 +64,7 @@ def write_page(township, path: Path, **options) -> Path:
     from geo_township.webmap.model import build_model
 
     gzip_min = options.pop("gzip_min", None)
-    model = build_model(township, providers={}, raster_providers={}, **options)
+    model = build_model(township, results={}, raster_providers={}, **options)
     kwargs = {} if gzip_min is None else {"gzip_min": gzip_min}
     path.write_text(render_html(model, offline=True, **kwargs), encoding="utf-8")
     return path

@@ -60,7 +60,7 @@ def command(output, indicator, scheme, classes, basemaps, tianditu_key, rasters,
     from geo_township.cli.exitcodes import EXIT_FINDINGS
     from geo_township.cli.render import render
     from geo_township.layers import load_township
-    from geo_township.webmap import map_summary, write_map
+    from geo_township.webmap import check_map_options, map_results, map_summary, write_map
 
     print_options = {"--paper": paper, "--orientation": orientation, "--dpi": dpi, "--village": village,
                      "--atlas": atlas or None}
@@ -77,10 +77,14 @@ def command(output, indicator, scheme, classes, basemaps, tianditu_key, rasters,
                "village": village, "atlas": atlas, "lang": lang}
     if print_path is not None:
         _check_print(township, print_path, request)
+    results = failures = None
     if print_path is None or output is not None:
-        written = write_map(township, output, lang=lang, indicator=indicator, scheme=scheme, classes=classes,
-                            basemaps=basemaps or None, tianditu_key=tianditu_key, rasters=rasters,
-                            raster_opacity=raster_opacity, offline=offline)
+        check_map_options(township, lang=lang, indicator=indicator, scheme=scheme, basemaps=basemaps or None,
+                          tianditu_key=tianditu_key, rasters=rasters, output=output)
+        results, failures = map_results(township)  # once: the page, the print and the statistics show them
+        written = write_map(township, output, results=results, warnings=failures, lang=lang, indicator=indicator,
+                            scheme=scheme, classes=classes, basemaps=basemaps or None, tianditu_key=tianditu_key,
+                            rasters=rasters, raster_opacity=raster_opacity, offline=offline)
         for warning in written.warnings:
             click.echo(f"Warning: {warning}", err=True)
         failed = written.failed_layers
@@ -89,9 +93,10 @@ def command(output, indicator, scheme, classes, basemaps, tianditu_key, rasters,
     else:
         failed = []
     if print_path is not None:
-        printed = _print_map(township, print_path, request)
+        printed = _print_map(township, print_path, request, results, failures)
     if not no_summary:
-        render(map_summary(township, without=[f.kind for f in failed]), fmt="table", output=None, lang=lang)
+        render(map_summary(township, without=[f.kind for f in failed], results=results), fmt="table", output=None,
+               lang=lang)
     if print_path is None or output is not None:
         size = _size(written.bytes)
         click.echo(f"地图已写入 {written.path}（{size}，{written.seconds:.1f} 秒）" if lang == "zh"
@@ -126,10 +131,15 @@ def _check_print(township, path: Path, request: dict) -> None:
         check_village(township, request["village"])
 
 
-def _print_map(township, path: Path, request: dict):
+def _print_map(township, path: Path, request: dict, results, failures):
+    """Print the map; from the Results the page was drawn from when there are (alone, the
+    printed map runs the analyses itself, after its own checks)."""
     from geo_township.printmap import print_map
+    from geo_township.webmap.model import build_model
 
-    printed = print_map(township, path, **request)
+    model = None if results is None else build_model(township, lang=request["lang"], results=results,
+                                                     warnings=failures)
+    printed = print_map(township, path, model=model, **request)
     for warning in printed.warnings:
         click.echo(f"Warning: {warning}", err=True)
     return printed
