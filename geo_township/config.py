@@ -130,16 +130,41 @@ class LayerSpec:
     ``crs`` is then CGCS2000."""
 
 
+#: ``nodata = "none"`` in a ``[rasters.NAME]`` table: no value is nodata, every pixel counts.
+NODATA_NONE = "none"
+
+
 @dataclass
 class RasterSpec:
-    """One ``[rasters.NAME]`` table: a GeoTIFF and, for land cover, its class names."""
+    """One ``[rasters.NAME]`` table: a GeoTIFF and, for land cover, its class names.
+
+    ``nodata`` overrides the file's nodata value: a number, :data:`NODATA_NONE` to keep
+    every value (for a file that marks real data as nodata, e.g. 255 in an 8-bit band), or
+    None to use the file's own."""
 
     name: str
     path: Path
     categorical: bool = False
     classes: dict[int, str] = field(default_factory=dict)
-    nodata: float | None = None
+    nodata: float | str | None = None
     description: str = ""
+
+
+def parse_nodata(value: Any) -> float | str | None:
+    """A ``[rasters.NAME] nodata`` value: a number (or a number written as text), or
+    ``"none"`` (any case) for no nodata at all. Raises ValueError for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        if value.strip().lower() == NODATA_NONE:
+            return NODATA_NONE
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"nodata must be a number or \"none\", not {value!r}")
 
 
 @dataclass
@@ -421,8 +446,14 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> T
             except ValueError:
                 problems.add(f"{key}.classes", f"class key {k!r} is not a whole number",
                              'write classes = { "1" = "forest", "2" = "farmland" }')
+        try:
+            nodata = parse_nodata(spec.get("nodata"))
+        except ValueError as exc:
+            problems.add(f"{key}.nodata", str(exc), 'write e.g. nodata = -9999 (the value that means no data), or '
+                         'nodata = "none" to keep every value')
+            nodata = None
         cfg.rasters[rname] = RasterSpec(rname, file, bool(spec.get("categorical", bool(classes))), classes,
-                                        spec.get("nodata"), str(spec.get("description", "")))
+                                        nodata, str(spec.get("description", "")))
 
     params = raw.get("parameters", {})
     for pname, value in params.items():

@@ -82,3 +82,50 @@ def lonlat_beyond(folder: Path, km: float) -> tuple[float, float]:
     to_lonlat = Transformer.from_crs(4548, 4490, always_xy=True)
     lon, lat = to_lonlat.transform((west + east) / 2.0, north + km * 1000.0)
     return float(lon), float(lat)
+
+
+def truncate_file(folder: Path, name: str, keep: float = 0.5) -> int:
+    """Cut a file short, as an interrupted copy leaves it: keep the first ``keep`` of its
+    bytes. Returns the bytes kept."""
+    path = folder / name
+    data = path.read_bytes()
+    kept = int(len(data) * keep)
+    path.write_bytes(data[:kept])
+    return kept
+
+
+def save_csv_as(folder: Path, name: str = TREES, encoding: str = "gbk") -> None:
+    """Save a UTF-8 CSV again in another encoding, without a BOM, as Chinese Excel's
+    "CSV (comma delimited)" writes it (GBK)."""
+    path = folder / name
+    path.write_bytes(path.read_bytes().decode("utf-8-sig").encode(encoding))
+
+
+def append_toml(folder: Path, text: str) -> None:
+    """Add lines at the end of the township.toml (a new [rasters.NAME] table …)."""
+    path = folder / "township.toml"
+    path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + text.strip("\n") + "\n", encoding="utf-8")
+
+
+def point_layer_at(folder: Path, kind: str, path: str, layer: str | None = None) -> None:
+    """Point ``[layers.KIND]`` of the township.toml at another file (and layer)."""
+    toml = folder / "township.toml"
+    text = toml.read_text(encoding="utf-8")
+    head = f"[layers.{kind}]\n"
+    start = text.index(head) + len(head)
+    end = text.find("\n[", start)
+    end = len(text) if end < 0 else end + 1
+    body = f'path = "{path}"\n' + (f'layer = "{layer}"\n' if layer else "")
+    toml.write_text(text[:start] + body + text[end:], encoding="utf-8")
+
+
+def write_geotiff(path: Path, data, *, origin: tuple[float, float], res: float, crs: str = "EPSG:4548",
+                  nodata: float | None = None) -> Path:
+    """A one-band GeoTIFF of ``data`` (its dtype) with its top-left corner at ``origin``."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    with rasterio.open(path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
+                       dtype=data.dtype, crs=crs, transform=from_origin(*origin, res, res), nodata=nodata) as ds:
+        ds.write(data, 1)
+    return path

@@ -68,7 +68,7 @@ def test_gcj02_shift_is_suspected(tmp_path):
 
 
 def test_unreadable_layer_is_one_error_not_a_crash(tiny_township):
-    (tiny_township / "trees.csv").write_bytes("编号,经度,纬度\n甲,117.5,30.5\n".encode("gbk"))
+    (tiny_township / "trees.csv").write_bytes("编号,经度,纬度\n".encode() + "Café,117.5,30.5\n".encode("latin-1"))
     result = check_township(load_township(tiny_township))
     unreadable = [f for f in result.findings if f.check == "unreadable"]
     assert len(unreadable) == 1 and "UTF-8" in unreadable[0].message

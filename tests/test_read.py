@@ -168,13 +168,25 @@ def test_csv_bad_coordinate_names_the_line(tmp_path):
 
 
 def test_csv_non_utf8_is_refused_with_a_fix(tmp_path):
-    path = tmp_path / "gbk.csv"
-    path.write_bytes("编号,经度,纬度\n甲,117.5,30.5\n".encode("gbk"))
+    """A table neither UTF-8 nor Chinese GBK text (here Latin-1) is refused, saying how to
+    name its encoding; named, it reads."""
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("name,lon,lat\nCafé,117.5,30.5\n".encode("latin-1"))
     with pytest.raises(LayerReadError, match="not UTF-8") as err:
         read_vector(path)
     assert "gbk" in err.value.hint.lower() and "CSV UTF-8" in err.value.hint
-    raw = read_vector(path, encoding="gbk")
-    assert raw.gdf.iloc[0]["编号"] == "甲"
+    raw = read_vector(path, encoding="latin-1")
+    assert raw.gdf.iloc[0]["name"] == "Café"
+
+
+def test_csv_saved_as_gbk_by_chinese_excel_is_read_as_gbk_with_a_note(tmp_path):
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("编号,经度,纬度\n甲,117.5,30.5\n".encode("gbk"))
+    raw = read_vector(path)
+    assert raw.gdf.iloc[0]["编号"] == "甲" and raw.encoding == "gbk"
+    assert any(n.startswith("text read as GBK: the file is not UTF-8") and 'encoding = "gbk"' in n
+               for n in raw.notes)
+    assert read_vector(path, encoding="gbk").notes == []
 
 
 def test_csv_without_coordinates(tmp_path):

@@ -13,7 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from geo_township.errors import LayerReadError
-from geo_township.io.points import exception_text
+from geo_township.io.failures import exception_text
 
 GDB_SUFFIX = ".gdb"
 

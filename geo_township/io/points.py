@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ import pandas as pd
 
 from geo_township.crs import CHINA_LAT, CHINA_LON
 from geo_township.errors import LayerReadError
+from geo_township.io.failures import explain, is_empty_file, read_failure
 from geo_township.vocabulary import normalise_name
 
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -45,21 +46,16 @@ _DMS = re.compile(
 )
 
 
-def exception_text(exc: Exception) -> str:
-    """The first line of a library's error message (at most 300 characters), for messages
-    that name the file and say what went wrong without a traceback's noise."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:300]
-
-
 # --------------------------------------------------------------------------- text and sheets
 
 
 def decode_text(path: Path, encoding: str | None) -> tuple[str, str]:
     """A text file's contents and the encoding they were read in.
 
-    Without ``encoding`` the file must be UTF-8 (a BOM is allowed); a file that is not
-    gets an error naming the first bad line and, when it decodes as GBK, saying so."""
+    Without ``encoding`` the file is read as UTF-8 (a BOM is allowed); one that is not
+    UTF-8 but decodes cleanly as GBK into Chinese text (a CSV saved by Chinese Excel or
+    WPS) is read as GBK, and the encoding returned says so (``"gbk"``; see
+    :func:`guessed_encoding_note`). Any other file gets an error naming the first bad line."""
     data = path.read_bytes()
     if encoding:
         try:
@@ -72,16 +68,44 @@ def decode_text(path: Path, encoding: str | None) -> tuple[str, str]:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        guess = ""
+    chinese = _as_chinese_text(data)
+    if chinese is not None:
+        return chinese
+    raise LayerReadError(
+        f"the file is not UTF-8 text (first bad byte on line {line}), nor Chinese GBK text", path=path,
+        hint='if you know its encoding, add encoding = "NAME" to this layer in township.toml (e.g. "gbk", '
+        '"big5", "latin1"), or in Excel use Save As → \'CSV UTF-8 (Comma delimited)\'',
+    ) from None
+
+
+#: Characters GBK text from Chinese Excel holds besides ASCII: CJK ideographs and
+#: punctuation, full-width forms, and the general punctuation and symbols of GB2312.
+_CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef\u2010-\u2030\u00b0\u00b7\u00d7"
+                      r"\u2103\u2116\u2160-\u216b\u2460-\u2473\u25a0-\u25cf\u3220-\u3229]")
+
+
+def _as_chinese_text(data: bytes) -> tuple[str, str] | None:
+    """``data`` decoded as GBK (or GB18030) when it decodes cleanly and what is not ASCII
+    is Chinese text (at least 95 % of it); None otherwise. Latin-1 or Big5 bytes that happen
+    to decode as GBK come out as rare or private-use characters and are refused."""
+    for name in ("gbk", "gb18030"):
         try:
-            data.decode("gb18030")
-            guess = ' It looks like GBK (Chinese Windows); add encoding = "gbk" to this layer in township.toml, or'
+            text = data.decode(name)
         except UnicodeDecodeError:
-            pass
-        raise LayerReadError(
-            f"the file is not UTF-8 text (first bad byte on line {line})", path=path,
-            hint=f"{guess} in Excel use Save As → 'CSV UTF-8 (Comma delimited)'",
-        ) from None
+            continue
+        wide = [c for c in text if ord(c) > 127]
+        if wide and sum(1 for c in wide if _CHINESE.match(c)) >= 0.95 * len(wide):
+            return text, name
+    return None
+
+
+def guessed_encoding_note(encoding: str | None, given: str | None) -> str | None:
+    """The note for a text table read as GBK without being told (None otherwise)."""
+    if given or encoding not in ("gbk", "gb18030"):
+        return None
+    return (f"text read as {encoding.upper()}: the file is not UTF-8 but decodes cleanly as Chinese {encoding.upper()} "
+            f"text (a CSV saved by Chinese Excel or WPS); to say so, add encoding = \"{encoding}\" to this layer in "
+            "township.toml")
 
 
 def sniff_separator(first_line: str) -> str:
@@ -98,6 +122,8 @@ def text_separator(path: Path, text: str) -> str:
 def read_text_table(path: Path, encoding: str | None, *, what: str = "file") -> tuple[pd.DataFrame, str]:
     """A CSV/TSV/TXT table with every cell as text, and the encoding it was read in.
     ``what`` names the file in the message for an empty one ("the survey file is empty")."""
+    if is_empty_file(path):
+        raise LayerReadError(f"the {what} is empty (0 bytes)", path=path, hint=explain(path, "").hint)
     text, encoding = decode_text(path, encoding)
     if not text.strip():
         raise LayerReadError(f"the {what} is empty", path=path, hint="export the table again")
@@ -117,8 +143,8 @@ def read_sheet(path: Path, sheet: str | None) -> tuple[pd.DataFrame, int]:
     try:
         book = pd.ExcelFile(path)
     except Exception as exc:  # noqa: BLE001 - any reader failure becomes a message naming the file
-        raise LayerReadError(f"cannot open the workbook: {exception_text(exc)}", path=path,
-                             hint="save it again from Excel as .xlsx") from None
+        raise read_failure(path, exc, prefix="cannot open the workbook: ",
+                           fallback_hint="save it again from Excel as .xlsx") from None
     if sheet is not None and sheet not in book.sheet_names:
         raise LayerReadError(f"no sheet {sheet!r} in the workbook", path=path,
                              hint='set layer = "SHEET" in township.toml to one of: ' + ", ".join(book.sheet_names))
@@ -243,6 +269,7 @@ class PointTable:
     lines: pd.Series  # per row (same index as ``table``): the line a user sees
     encoding: str | None  # of a text table; None for a workbook
     coords: PointColumns | None  # None when no columns are named as coordinates
+    notes: list[str] = field(default_factory=list)  # how it was read, for the user (an encoding guessed)
 
     @property
     def attributes(self) -> pd.DataFrame:
@@ -256,18 +283,21 @@ def read_point_table(path: str | Path, *, sheet: str | None = None, encoding: st
     and its coordinate columns found and parsed by :func:`locate_coordinates`.
 
     ``sheet`` picks a workbook's sheet (default: the first); ``encoding`` a text file's
-    encoding (default UTF-8, with a hint when it looks like GBK); ``what`` names the file
+    encoding (default UTF-8, or GBK with a note when the file is Chinese GBK text and not
+    UTF-8; see :func:`decode_text`); ``what`` names the file
     in the message for an empty one. Blank or unparsable coordinates are left to the
     caller (NaN / ``coords.bad``): a layer refuses them, a survey names their lines.
     """
     path = Path(path)
+    given = encoding
     if path.suffix.lower() in EXCEL_SUFFIXES:
         df, first_line = read_sheet(path, sheet)
         encoding = None
     else:
         df, encoding = read_text_table(path, encoding, what=what)
         first_line = 2
+    note = guessed_encoding_note(encoding, given)
     df.columns = [str(c).strip() for c in df.columns]
     df = df.replace({"": None})
     lines = pd.Series(np.asarray(df.index, dtype="int64") + first_line, index=df.index)
-    return PointTable(path, df, lines, encoding, locate_coordinates(df))
+    return PointTable(path, df, lines, encoding, locate_coordinates(df), [note] if note else [])

@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 
 from geo_township.errors import LayerReadError
+from geo_township.io.failures import check_shapefile_lengths, is_empty_file, read_failure
 from geo_township.io.gdb import GDB_SUFFIX, choose_gdb_layer, read_gdb_layer
 from geo_township.io.points import (
     TABLE_SUFFIXES,
     WKT_NAMES,
     PointTable,
-    exception_text,
     find_column,
     read_point_table,
 )
@@ -148,8 +148,7 @@ def _gdal_layers(path: Path) -> list[str]:
     try:
         return [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # noqa: BLE001 - pyogrio raises DataSourceError for corrupt files
-        raise LayerReadError(f"cannot open the file: {exception_text(exc)}", path=path,
-                             hint="the file may be damaged or only partly copied; export it again") from None
+        raise read_failure(path, exc, prefix="cannot open the file: ") from None
 
 
 def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry: str | None) -> RawLayer:
@@ -163,6 +162,7 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
                 raise LayerReadError(f"the shapefile's {part} file is missing", path=path,
                                      hint=f"copy {path.stem}{part} next to {path.name}: a shapefile is "
                                      ".shp, .shx and .dbf (and .prj, .cpg) together")
+        check_shapefile_lengths(path)
         if encoding is None:
             encoding, reason = detect_dbf_encoding(path)
             if encoding:
@@ -208,9 +208,8 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
                     notes.append("some field names or values end in a broken character (cut at the "
                                  "shapefile's 10-byte limit); the broken bytes were dropped")
         except Exception as exc:  # noqa: BLE001 - any GDAL/driver failure becomes a message naming the file
-            raise LayerReadError(f"cannot read the file: {exception_text(exc)}", path=path,
-                                 where=f"layer {name}" if name else None,
-                                 hint="the file may be damaged or only partly copied; export it again") from None
+            raise read_failure(path, exc, prefix="cannot read the file: ",
+                               where=f"layer {name}" if name else None) from None
         if len(gdf):
             frames.append(gdf)
     if not frames:
@@ -272,6 +271,8 @@ def _kml_in_kmz(path: Path) -> str:
         with zipfile.ZipFile(path) as zf:
             members = [n for n in zf.namelist() if n.lower().endswith(".kml")]
     except zipfile.BadZipFile:
+        if is_empty_file(path):
+            raise read_failure(path, "", prefix="cannot open the file: ") from None
         raise LayerReadError("the KMZ file is not a valid zip archive", path=path,
                              hint="export it again from the GPS app, or save it as .kml") from None
     if not members:
@@ -313,8 +314,8 @@ def _read_parquet(path: Path) -> RawLayer:
     try:
         gdf = gpd.read_parquet(path)
     except Exception as exc:  # noqa: BLE001 - any GDAL/driver failure becomes a message naming the file
-        raise LayerReadError(f"cannot read the GeoParquet file: {exception_text(exc)}", path=path,
-                             hint="write it again with GeoPandas' to_parquet or GDAL >= 3.8") from None
+        raise read_failure(path, exc, prefix="cannot read the GeoParquet file: ",
+                           fallback_hint="write it again with GeoPandas' to_parquet or GDAL >= 3.8") from None
     return RawLayer(gdf, path)
 
 
@@ -336,14 +337,14 @@ def read_table_points(path: Path, *, sheet: str | None = None, encoding: str | N
     if coords is None:
         wkt_col = find_column(df.columns, WKT_NAMES)
         if wkt_col is not None:
-            return _wkt_table(path, df, wkt_col, rows, table.encoding)
+            return _wkt_table(path, df, wkt_col, rows, table.encoding, table.notes)
         raise LayerReadError(
             "no coordinate columns found", path=path,
             hint="name them 经度/纬度 or lon/lat (degrees), or 东坐标/北坐标 or x/y (metres); columns in the "
             "file: " + ", ".join(map(str, df.columns)),
         )
     _refuse_bad_coordinates(table)
-    notes = [coords.note] if coords.note else []
+    notes = list(table.notes) + ([coords.note] if coords.note else [])
     x, y = coords.x, coords.y
     missing = ~np.isfinite(x) | ~np.isfinite(y)
     dropped = None
@@ -377,7 +378,8 @@ def _refuse_bad_coordinates(table: PointTable) -> None:
     )
 
 
-def _wkt_table(path: Path, df: pd.DataFrame, col: str, rows: pd.Series, encoding: str | None) -> RawLayer:
+def _wkt_table(path: Path, df: pd.DataFrame, col: str, rows: pd.Series, encoding: str | None,
+               notes: list[str]) -> RawLayer:
     import shapely
 
     text = df[col]
@@ -390,4 +392,4 @@ def _wkt_table(path: Path, df: pd.DataFrame, col: str, rows: pd.Series, encoding
                              hint="write geometries as WKT, e.g. POINT (117.5 30.5)")
     attrs = df.drop(columns=[col]).reset_index(drop=True)
     attrs["source_row"] = rows.to_numpy()
-    return RawLayer(gpd.GeoDataFrame(attrs, geometry=geoms, crs=None), path, None, encoding)
+    return RawLayer(gpd.GeoDataFrame(attrs, geometry=geoms, crs=None), path, None, encoding, list(notes))

@@ -86,6 +86,21 @@ def to_pixels(geoms: np.ndarray, info: RasterInfo) -> np.ndarray:
     return shapely.transform(geoms, lambda xy: np.column_stack([(xy[:, 0] - t.c) / t.a, (t.f - xy[:, 1]) / t.e]))
 
 
+def exact_values(data: np.ma.MaskedArray) -> np.ma.MaskedArray:
+    """A block as exactextract should see it: as float64.
+
+    exactextract returns its median and quantiles in the raster's own data type, so on an
+    integer raster a weighted median of 1.67 comes back as 1 (cut, not even rounded), and
+    on a float32 raster it is rounded to float32; the Total row's quantiles, computed over
+    the values in float64, would then differ from a row over the very same polygon. Given
+    float64, exactextract's rows and :func:`~geo_township.raster.weighted_quantiles` follow
+    one definition to the last digit. The other statistics are unchanged (exactextract sums
+    in double precision either way)."""
+    if data.dtype == np.float64:
+        return data
+    return np.ma.MaskedArray(np.ma.getdata(data).astype(np.float64), np.ma.getmaskarray(data))
+
+
 class DatasetSource(RasterSource):
     """An exactextract raster source reading windows of an open dataset with our nodata
     rules, in pixel space (used for polygons too large for one block)."""
@@ -109,7 +124,7 @@ class DatasetSource(RasterSource):
     def read_window(self, x0, y0, nx, ny):
         from rasterio.windows import Window
 
-        return read_masked(self.ds, self.info, Window(x0, y0, nx, ny))
+        return exact_values(read_masked(self.ds, self.info, Window(x0, y0, nx, ny)))
 
 
 def percentile_column(p: float) -> str:

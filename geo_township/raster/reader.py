@@ -28,6 +28,7 @@ from geo_township.raster.exact import (
     DatasetSource,
     OpSpec,
     WkbSource,
+    exact_values,
     operation_specs,
     operations,
     rename_percentiles,
@@ -118,7 +119,7 @@ def _block_frame(ds, info: RasterInfo, pixels: np.ndarray, boxes: np.ndarray, me
 
     r0, c0 = boxes[members, 0].min(), boxes[members, 1].min()
     r1, c1 = boxes[members, 2].max(), boxes[members, 3].max()
-    data = read_masked(ds, info, Window(c0, r0, c1 - c0, r1 - r0))
+    data = exact_values(read_masked(ds, info, Window(c0, r0, c1 - c0, r1 - r0)))
     src = NumPyRasterSource(data, float(c0), float(-r1), float(c1), float(-r0))
     frame = exact_extract(src, WkbSource(pixels[members]), operations(ops, src), output="pandas")
     frame.index = members

@@ -2,8 +2,9 @@
 reads with the file's nodata and scaling, and the table of the township's rasters.
 
 A raster without a CRS whose bounds are longitude/latitude in China is read as CGCS2000.
-Nodata (the file's nodata value, its mask band, NaN, or ``nodata`` in the
-``[rasters.NAME]`` table) is masked in every read.
+Nodata is masked in every read: the file's nodata value and mask band, and NaN; ``nodata``
+in the ``[rasters.NAME]`` table replaces the file's value (a number), or keeps every value
+(``"none"``: only NaN and an explicit mask band stay masked).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from geo_township.config import RasterSpec
-from geo_township.errors import CRSError, GeometryError, LayerReadError, TownshipError, UsageError
+from geo_township.config import NODATA_NONE, RasterSpec
+from geo_township.errors import CRSError, GeometryError, TownshipError, UsageError
+from geo_township.io.failures import read_failure
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo_township.layers import Township
@@ -85,6 +87,9 @@ class RasterInfo:
     band: int
     dtype: str
     nodata: float | None
+    #: where ``nodata`` comes from: "file", "township.toml", or "none" (township.toml keeps every value)
+    nodata_from: str = "file"
+    file_nodata: float | None = None  # the file's own nodata value, whatever township.toml says
 
     @property
     def res(self) -> tuple[float, float]:
@@ -104,7 +109,8 @@ class RasterInfo:
         unit = "°" if self.crs.is_geographic else " m"
         return {"raster_file": str(self.path), "raster_crs": self.crs.to_string(), "raster_crs_note": self.crs_note,
                 "raster_size": f"{self.width} × {self.height} px, band {self.band}, {self.dtype}",
-                "pixel_size": f"{self.res[0]:g}{unit} × {self.res[1]:g}{unit}", "nodata": self.nodata}
+                "pixel_size": f"{self.res[0]:g}{unit} × {self.res[1]:g}{unit}", "nodata": self.nodata,
+                "nodata_from": self.nodata_from}
 
 
 def open_raster(spec: RasterSpec, *, band: int = 1):
@@ -113,9 +119,9 @@ def open_raster(spec: RasterSpec, *, band: int = 1):
     try:
         ds = rasterio.open(spec.path)
     except rasterio.errors.RasterioIOError as exc:
-        raise LayerReadError(f"cannot be read as a raster: {exc}", path=spec.path,
-                             hint="give a GeoTIFF (or another raster GDAL reads); check the path in "
-                             f"[rasters.{spec.name}] of township.toml") from None
+        raise read_failure(spec.path, exc, prefix="cannot be read as a raster: ",
+                           fallback_hint="give a GeoTIFF (or another raster GDAL reads); check the path in "
+                           f"[rasters.{spec.name}] of township.toml") from None
     if not 1 <= band <= ds.count:
         ds.close()
         raise UsageError(f"the raster has {ds.count} band(s), not band {band}", hint=f"use --band 1 … {ds.count}")
@@ -128,10 +134,16 @@ def raster_info(ds, spec: RasterSpec, *, band: int = 1) -> RasterInfo:
     if t.b != 0 or t.d != 0 or t.a <= 0 or t.e >= 0:
         raise GeometryError("the raster is rotated or stored bottom-up", path=spec.path,
                             hint="warp it north-up first, e.g. gdalwarp in.tif out.tif")
-    nodata = spec.nodata if spec.nodata is not None else ds.nodatavals[band - 1]
+    file_nodata = ds.nodatavals[band - 1]
+    if spec.nodata == NODATA_NONE:
+        nodata, source = None, "none"
+    elif spec.nodata is not None:
+        nodata, source = float(spec.nodata), "township.toml"
+    else:
+        nodata, source = file_nodata, "file"
+    grid = (ds.width, ds.height, t, band, ds.dtypes[band - 1], nodata, source, file_nodata)
     if ds.crs is not None:
-        return RasterInfo(spec.path, CRS(ds.crs), "from the file", ds.width, ds.height, t, band,
-                          ds.dtypes[band - 1], nodata)
+        return RasterInfo(spec.path, CRS(ds.crs), "from the file", *grid)
     from geo_township.crs import infer_crs
 
     left, bottom, right, top = ds.bounds
@@ -141,8 +153,7 @@ def raster_info(ds, spec: RasterSpec, *, band: int = 1) -> RasterInfo:
         raise CRSError("the raster has no coordinate system and its coordinates do not reveal one",
                        path=spec.path, hint="assign one, e.g. gdal_edit.py -a_srs EPSG:4548 file.tif, "
                        "or in QGIS: Raster > Projections > Assign Projection") from None
-    return RasterInfo(spec.path, inferred.crs, "inferred: " + inferred.reason, ds.width, ds.height, t, band,
-                      ds.dtypes[band - 1], nodata)
+    return RasterInfo(spec.path, inferred.crs, "inferred: " + inferred.reason, *grid)
 
 
 def gdal_env():
@@ -165,14 +176,27 @@ def read_masked(ds, info: RasterInfo, window=None, *, out_shape: tuple[int, int]
                 resampling: str = "nearest") -> np.ma.MaskedArray:
     """Read a window of the band as a masked array: nodata, the mask band and NaN masked,
     scale and offset applied. ``out_shape`` reads it decimated (GDAL uses overviews when
-    the file has them) with ``resampling`` (nearest, average …)."""
+    the file has them) with ``resampling`` (nearest, average …).
+
+    With the file's own nodata GDAL masks it; with ``nodata`` from township.toml (a number,
+    or "none") the band is read unmasked, so that the file's value counts as data, and only
+    township.toml's value, an explicit mask band and NaN are masked. A file whose pixels
+    cannot be read (cut short) is a :class:`LayerReadError` in plain words."""
     from rasterio.enums import Resampling
+    from rasterio.errors import RasterioError
 
     kwargs: dict[str, Any] = {}
     if out_shape is not None:
         kwargs = {"out_shape": out_shape, "resampling": Resampling[resampling]}
-    arr = ds.read(info.band, window=window, masked=True, **kwargs)
-    mask = np.ma.getmaskarray(arr).copy()
+    try:
+        if info.nodata_from == "file":
+            arr = ds.read(info.band, window=window, masked=True, **kwargs)
+            mask = np.ma.getmaskarray(arr).copy()
+        else:
+            arr = ds.read(info.band, window=window, masked=False, **kwargs)
+            mask = _explicit_mask(ds, info, window, kwargs, np.shape(arr))
+    except RasterioError as exc:
+        raise read_failure(info.path, _gdal_cause(exc), prefix="cannot be read as a raster: ") from None
     data = np.ma.getdata(arr)
     if info.nodata is not None and not (isinstance(info.nodata, float) and math.isnan(info.nodata)):
         mask |= data == info.nodata
@@ -182,6 +206,23 @@ def read_masked(ds, info: RasterInfo, window=None, *, out_shape: tuple[int, int]
     if data.dtype.kind == "f":
         mask |= ~np.isfinite(data)
     return np.ma.MaskedArray(data, mask)
+
+
+def _explicit_mask(ds, info: RasterInfo, window, kwargs: dict[str, Any], shape: tuple[int, ...]) -> np.ndarray:
+    """The band's mask from an explicit mask band or alpha band (not from the file's
+    nodata value, which township.toml replaced); all valid when it has none."""
+    from rasterio.enums import MaskFlags
+
+    flags = ds.mask_flag_enums[info.band - 1]
+    if MaskFlags.per_dataset in flags or MaskFlags.alpha in flags:
+        return ds.read_masks(info.band, window=window, **kwargs) == 0
+    return np.zeros(shape, dtype=bool)
+
+
+def _gdal_cause(exc: Exception) -> str:
+    """GDAL's own words behind rasterio's "Read failed. See previous exception for details"."""
+    cause = exc.__cause__ or exc.__context__
+    return str(cause) if cause is not None else str(exc)
 
 
 def value_percentiles(spec: RasterSpec, qs: Sequence[float] = (2, 50, 98), *, band: int = 1,

@@ -27,6 +27,7 @@ from geo_township.labels import TOTAL_LABEL
 from geo_township.locate import order_rows_by_village
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_m2
 from geo_township.raster.exact import STATS, percentile_column
+from geo_township.raster.nodata import NodataDoubt, nodata_doubt
 from geo_township.raster.pixels import DEFAULT_BLOCK, ProgressFn
 from geo_township.raster.polygons import ZonalPolygons, zonal_polygons
 from geo_township.raster.reader import extract
@@ -47,6 +48,8 @@ RASTER_CHECKS = declare(
     Check("not_polygon", "info", "not a polygon (left out)", "不是面要素(未统计)",
           "{what}: not a polygon, so no raster statistics; left out"),
     Check("no_pixels", "warning", "no valid pixels", "无有效像元", "no valid pixel: outside the raster or only nodata there"),
+    Check("nodata_is_data", "warning", "nodata value looks like real data", "无数据值疑似真实数据",
+          "{message}", "栅格的无数据值疑似真实数据：{message_zh}"),
     Check("outside_raster", "warning", "outside the raster", "位于栅格范围外",
           "{outside_pct:.1f}% of it lies outside the raster; statistics cover the rest"),
 )
@@ -80,12 +83,17 @@ def zonal_stats(township: Township, raster: str, *, layer: str = "forest_plots",
     base = pd.DataFrame({c: polys[c].to_numpy() for c in polys.columns if c != "geometry"})
     base[area_col] = area
     findings = _coverage_findings(layer, base[id_col], frame, info)
+    doubt = nodata_doubt(spec, polys.geometry, frame, info, band=band)
+    if doubt is not None:
+        findings.append(RASTER_CHECKS.nodata_is_data.finding(spec.name, spec.path.name, message=doubt.message(),
+                                                             message_zh=doubt.message_zh()))
     findings += [RASTER_CHECKS.not_polygon.finding(layer, str(fid), what=words.removesuffix("s"))
                  for fid, words in sel.left_out.items()]
     prov = township.provenance(analysis="zonal", raster=spec.name, layer=layer, group_by=by,
                                categorical=categorical, area_method=method, statistics=COVERAGE_NOTE,
                                features_not_polygons=len(sel.left_out), **info.describe())
     notes, notes_zh = _raster_notes(spec, info, polys, sel, layer, band=band)
+    _nodata_notes(spec, info, doubt, notes, notes_zh)
     if categorical:
         table, result_tables, decimals = _class_part(base, frame, info, spec, area_col, id_col, unit_, method,
                                                      notes, notes_zh)
@@ -139,6 +147,25 @@ def _raster_notes(spec: RasterSpec, info: RasterInfo, polys: gpd.GeoDataFrame, s
                      "(listed among the findings)")
         notes_zh.append(f"{layer} 中 {len(sel.left_out)} 个要素不是面（{kinds_zh}），未统计（见问题清单）")
     return notes, notes_zh
+
+
+def _nodata_notes(spec: RasterSpec, info: RasterInfo, doubt: NodataDoubt | None, notes: list[str],
+                  notes_zh: list[str]) -> None:
+    """Notes on where the nodata value came from (when township.toml set it) and on a
+    nodata value that looks like real data."""
+    own = "none" if info.file_nodata is None else f"{info.file_nodata:g}"
+    if info.nodata_from == "none":
+        notes.append(f"nodata: none, as township.toml says (nodata = \"none\"): every value counts, the file's own "
+                     f"nodata ({own}) too")
+        notes_zh.append(f"无数据值：按 township.toml（nodata = \"none\"）不设，所有取值都计入，包括文件自带的无数据值（{own}）")
+    elif info.nodata_from == "township.toml":
+        notes.append(f"nodata: {info.nodata:g}, from township.toml (the file's own: {own})")
+        notes_zh.append(f"无数据值：{info.nodata:g}，取自 township.toml（文件自带：{own}）")
+    if doubt is not None:
+        notes.append(f"nodata: {doubt.value:g} may be real data in {spec.name} (see the findings); to keep it, write "
+                     f"nodata = \"none\" in [rasters.{spec.name}] of township.toml")
+        notes_zh.append(f"无数据值：{spec.name} 中的 {doubt.value:g} 可能是真实数据（见问题清单）；如要保留，请在 township.toml "
+                        f"的 [rasters.{spec.name}] 中写 nodata = \"none\"")
 
 
 def _class_part(base: pd.DataFrame, frame: pd.DataFrame, info: RasterInfo, spec: RasterSpec, area_col: str,
