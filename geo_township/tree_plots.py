@@ -32,14 +32,31 @@ def plot_table(township: Township) -> pd.DataFrame | None:
     return out
 
 
-def _pine_at_risk(plots: gpd.GeoDataFrame, points: np.ndarray, radius: float) -> np.ndarray:
-    """Per plot: a pine plot within ``radius`` metres of one of ``points``."""
+def _pine_at_risk(plots: gpd.GeoDataFrame, points: np.ndarray, radius: float,
+                  known: np.ndarray | None = None) -> np.ndarray:
+    """Per plot: a pine plot within ``radius`` metres of one of ``points`` (``known``: plots
+    already known to be at risk, not searched again).
+
+    Each pine plot asks for its one nearest point within the radius, rather than for every
+    point within it: near an outbreak a plot has thousands, and one answers the question.
+    """
     at_risk = np.zeros(len(plots), dtype=bool)
     pine = plots["pine"].to_numpy(dtype=bool)
+    if known is not None:
+        at_risk |= pine & known
+        pine = pine & ~known
     if len(points) and pine.any():
         tree = shapely.STRtree(points)
         pine_idx = np.flatnonzero(pine)
-        poly_idx, _ = tree.query(plots.geometry.to_numpy()[pine_idx], predicate="dwithin", distance=radius)
+        polygons = plots.geometry.to_numpy()[pine_idx]
+        if radius > 0:
+            # a little beyond the radius, then the exact test on the one nearest point found
+            poly_idx, point_idx = tree.query_nearest(polygons, max_distance=radius * (1 + 1e-9) + 1e-9,
+                                                     all_matches=False)
+            near = shapely.dwithin(polygons[poly_idx], points[point_idx], radius)
+            poly_idx = poly_idx[near]
+        else:
+            poly_idx, _ = tree.query(polygons, predicate="dwithin", distance=radius)
         at_risk[pine_idx[np.unique(poly_idx)]] = True
     return at_risk
 
@@ -54,10 +71,11 @@ def infected_plots(township: Township, trees: gpd.GeoDataFrame, infected: np.nda
     if plots is None:
         return pd.DataFrame(columns=columns)
     radius = float(township.config.parameters["risk_radius_m"])
-    hit_ids = set(trees.loc[infected, "plot_id"].dropna().astype(str))
+    hit = pd.Series(pd.unique(trees["plot_id"].to_numpy(dtype=object)[infected]), dtype=object)
+    hit_ids = set(hit.dropna().astype(str))
     is_infected = plots["plot_id"].astype(str).isin(hit_ids).to_numpy()
     pine = plots["pine"].to_numpy(dtype=bool)
-    at_risk = _pine_at_risk(plots, trees.geometry.to_numpy()[infected], radius) | (is_infected & pine)
+    at_risk = _pine_at_risk(plots, trees.geometry.to_numpy()[infected], radius, known=is_infected)
     frame = pd.DataFrame({
         "village": plots["village"].astype(object).where(plots["village"].notna(), OUTSIDE),
         "infected_plots": is_infected.astype(int),
@@ -100,13 +118,16 @@ def ledger_rows(counts: pd.DataFrame, trees: gpd.GeoDataFrame, keys: pd.Series, 
     grouped = frame.groupby("plot_id", sort=False)
     table["first_found"] = table["plot_id"].map(grouped["found"].min())
     table["last_cleared"] = table["plot_id"].map(grouped["cleared"].max())
-    tree_village = _most_common_village(keys.to_numpy(), trees["village"])
     plot_village: dict[str, Any] = {}
     pine_mu: dict[str, float] = {}
     if plots is not None:
         ids = plots["plot_id"].astype(str)
         plot_village = dict(zip(ids, plots["village"], strict=True))
         pine_mu = dict(zip(ids, np.where(plots["pine"], plots["area_mu"], 0.0), strict=True))
+    # the village most of a plot's trees name: only for plots the plots layer gives none
+    unnamed = [p for p in table["plot_id"] if plot_village.get(p) is None and p != OUTSIDE]
+    mine = keys.isin(unnamed).to_numpy() if unnamed else np.zeros(len(keys), dtype=bool)
+    tree_village = _most_common_village(keys.to_numpy()[mine], trees["village"][mine])
     table["village"] = [plot_village.get(p) if plot_village.get(p) is not None else tree_village.get(p)
                         for p in table["plot_id"]]
     table["pine_mu"] = table["plot_id"].map(pine_mu).astype(float)
