@@ -167,9 +167,16 @@ def tally_trees(township: Township, period: Period, as_of: dt.date | None = None
 def count_rows(flags: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     """The flags summed per key (a village or plot per tree), keys in order of first
     appearance, one column per :data:`COUNT_COLUMNS`."""
-    frame = flags.astype("int64")
-    frame["_key"] = keys.to_numpy()
-    return frame.groupby("_key", sort=False)[list(COUNT_COLUMNS)].sum()
+    codes, uniques = pd.factorize(keys)  # in order of first appearance, as a groupby(sort=False)
+    sums = {}
+    for c in COUNT_COLUMNS:
+        values = flags[c].to_numpy()
+        if values.dtype == bool:
+            sums[c] = np.bincount(codes[values], minlength=len(uniques)).astype("int64")
+        else:
+            sums[c] = np.zeros(len(uniques), dtype="int64")
+            np.add.at(sums[c], codes, values.astype("int64"))
+    return pd.DataFrame(sums, index=pd.Index(uniques, name="_key"))
 
 
 def _add_total(table: pd.DataFrame, flags: pd.DataFrame, **extra: object) -> pd.DataFrame:
