@@ -157,8 +157,8 @@ def tally_trees(township: Township, period: Period, as_of: dt.date | None = None
     ``as_of`` (default: ``data_date``, else today) when the period has no end."""
     as_of = as_of or township.config.data_date or dt.date.today()
     trees, findings = locate_trees(township)
-    flags, notes = event_flags(trees, period)
     dates = event_dates(trees)
+    flags, notes = event_flags(trees, period, dates=dates)
     cohort = clearance_cohort(township, period, as_of)
     flags["due"], flags["due_cleared"] = cohort.flags(trees, dates, flags["found"].to_numpy(), period)
     return TreeTally(trees, findings, dates, flags, notes, period, cohort)
