@@ -117,11 +117,13 @@ def measure(township: Path, names: list[str], runs: int, work: Path, code: Path 
     return results
 
 
-def report(label: str, results: dict[str, list[dict[str, float]]]) -> None:
-    med = {n: {k: statistics.median(m[k] for m in ms) for k in ("wall", "cpu", "rss_mib")}
-           for n, ms in results.items()}
+def report(label: str, results: dict[str, list[dict[str, float]]], pick: str = "median") -> None:
+    """The table of one size: each command's ``pick`` (median or min, the least disturbed
+    run on a shared machine) over the runs, and its ratios to the baseline's."""
+    how = statistics.median if pick == "median" else min
+    med = {n: {k: how(m[k] for m in ms) for k in ("wall", "cpu", "rss_mib")} for n, ms in results.items()}
     base = med.get("baseline")
-    print(f"\n{label} (median of {len(next(iter(results.values())))} run(s))")
+    print(f"\n{label} ({pick} of {len(next(iter(results.values())))} run(s))")
     print(f"{'command':<32}{'wall s':>8}{'cpu s':>8}{'peak MiB':>10}{'wall ×':>8}{'cpu ×':>7}{'mem ×':>7}")
     for n, m in med.items():
         shown = "plain geopandas" if n == "baseline" else "trees " + " ".join(COMMANDS[n][1:])
@@ -169,6 +171,8 @@ def main() -> None:
         print(f"{label}: {folder}", flush=True)
         results = measure(folder, names, args.runs, work, args.code)
         report(label, results)
+        if args.runs > 2:
+            report(label, results, "min")
         if "plot" in names:
             problem = check_counts(work / "plot.csv", work / "baseline.csv")
             print("per-plot counts: " + (problem or "identical to the baseline"))
