@@ -44,8 +44,9 @@ def _spread(values: pd.Series | np.ndarray, codes: np.ndarray, missing: object) 
     return out
 
 
-def to_text(series: pd.Series) -> pd.Series:
-    """Text with surrounding spaces removed; blanks become missing; 312005.0 becomes '312005'."""
+def _texts(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`to_text` of each distinct value: a code per cell (-1 where missing) and the
+    cleaned text of each code (None where blank)."""
     if pd.api.types.is_float_dtype(series):
         whole = series.dropna()
         if len(whole) and (whole == whole.round()).all():
@@ -53,7 +54,12 @@ def to_text(series: pd.Series) -> pd.Series:
     codes, uniques = _distinct_text(series)
     stripped = uniques.str.strip()
     stripped = stripped.mask(pd.Series(_blank(uniques), index=uniques.index))
-    texts = stripped.astype(object).where(stripped.notna(), None).to_numpy(dtype=object)
+    return codes, stripped.astype(object).where(stripped.notna(), None).to_numpy(dtype=object)
+
+
+def to_text(series: pd.Series) -> pd.Series:
+    """Text with surrounding spaces removed; blanks become missing; 312005.0 becomes '312005'."""
+    codes, texts = _texts(series)
     return pd.Series(_spread(texts, codes, None), index=series.index, dtype=object)
 
 
@@ -120,11 +126,13 @@ def to_codes(series: pd.Series, vocabulary: Vocabulary, extra: dict[str, str] | 
     table = vocabulary.lookup()
     for word, code in (extra or {}).items():
         table[normalise_name(word)] = code
-    text = to_text(series)
-    words = {w: table.get(normalise_name(w)) for w in pd.unique(text.dropna())}
-    codes = text.map(words)
-    unknown = codes.isna().to_numpy() & text.notna().to_numpy()
+    codes, texts = _texts(series)
+    found = [table.get(normalise_name(w)) if w is not None else None for w in texts]
+    unknown = np.array([w is not None and c is None for w, c in zip(texts, found, strict=True)], dtype=bool)
     if not vocabulary.closed:
-        codes = codes.where(codes.notna(), text)
-        unknown = np.zeros(len(series), dtype=bool)
-    return codes.astype(object).where(codes.notna(), None), unknown
+        found = [c if c is not None else w for w, c in zip(texts, found, strict=True)]
+        unknown[:] = False
+    per_text = np.empty(len(found), dtype=object)
+    per_text[:] = found
+    values = pd.Series(_spread(per_text, codes, None), index=series.index, dtype=object)
+    return values, _spread(unknown, codes, False).astype(bool)
