@@ -4,7 +4,8 @@ where to look next.
 
 A cluster is a set of at least ``hotspot_min_trees`` trees in which every tree lies within
 ``hotspot_eps_m`` of another tree of the set (DBSCAN with ``eps = hotspot_eps_m`` and
-``min_samples = hotspot_min_trees``; both in township.toml). Each hotspot is reported with
+``min_samples = hotspot_min_trees``; both in township.toml; :mod:`geo_township.density`
+computes scikit-learn's labels in bounded memory). Each hotspot is reported with
 its centre (the mean of its trees), its radius (the distance from the centre within which
 90% of its trees lie), its count and the forest plots its circle touches.
 """
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_township.density import dbscan
 from geo_township.errors import CRSError
 from geo_township.tree_events import Period, event_dates, season_bounds, season_of, season_params
 
@@ -37,13 +39,10 @@ density cluster would make the circle too large to search)."""
 
 def cluster_labels(x: np.ndarray, y: np.ndarray, *, eps_m: float, min_trees: int) -> np.ndarray:
     """DBSCAN labels (0, 1, … per cluster; -1 for trees in no cluster) of projected points
-    (metres)."""
-    from sklearn.cluster import DBSCAN
-
-    if len(x) == 0:
-        return np.zeros(0, dtype="int64")
-    xy = np.column_stack([np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")])
-    return DBSCAN(eps=float(eps_m), min_samples=int(min_trees)).fit_predict(xy).astype("int64")
+    (metres): scikit-learn's labels, computed on a grid (:func:`geo_township.density.dbscan`)
+    in memory that grows with the trees, not with trees × neighbours."""
+    return dbscan(np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64"), eps=float(eps_m),
+                  min_samples=int(min_trees))
 
 
 def find_hotspots(trees: gpd.GeoDataFrame, *, eps_m: float, min_trees: int,

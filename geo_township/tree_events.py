@@ -158,14 +158,25 @@ def make_period(township: Township | None = None, *, start: dt.date | None = Non
 # --------------------------------------------------------------------------- events
 
 
+def _ranks(status: pd.Series) -> pd.Series:
+    """``status`` as :data:`STATUS_RANK` (NaN where it is none of the codes) — what
+    ``status.map(STATUS_RANK)`` gives, looked up once per distinct status."""
+    codes, distinct = pd.factorize(status.to_numpy(dtype=object), use_na_sentinel=True)
+    per_status = np.array([STATUS_RANK.get(v, np.nan) for v in distinct] + [np.nan], dtype="float64")
+    ranks = per_status[codes]  # code -1 (missing): the NaN at the end
+    if not np.isnan(ranks).any():
+        ranks = ranks.astype("int64")
+    return pd.Series(ranks, index=status.index, name=status.name)
+
+
 def status_rank(trees: pd.DataFrame) -> np.ndarray:
     """Each tree's place in its life (0 suspected … 4 verified), from its status."""
-    return trees["status"].map(STATUS_RANK).to_numpy()
+    return _ranks(trees["status"]).to_numpy()
 
 
 def event_dates(trees: pd.DataFrame) -> dict[str, pd.Series]:
     """Each event's date per tree (NaT when the event has not happened or has no date)."""
-    rank = trees["status"].map(STATUS_RANK)
+    rank = _ranks(trees["status"])
     out = {}
     for stage in STAGES:
         date = pd.Series(pd.NaT, index=trees.index, dtype="datetime64[ns]")
@@ -188,11 +199,13 @@ def found_by(dates: dict[str, pd.Series], day: dt.date) -> np.ndarray:
     return (dates["found"].isna() | (dates["found"] <= pd.Timestamp(day))).to_numpy()
 
 
-def event_flags(trees: pd.DataFrame, period: Period) -> tuple[pd.DataFrame, list[str]]:
+def event_flags(trees: pd.DataFrame, period: Period, *, dates: dict[str, pd.Series] | None = None
+                ) -> tuple[pd.DataFrame, list[str]]:
     """Per tree: one boolean per count column (see :data:`PERIOD_RULE`), and notes on
-    trees whose dates are missing."""
+    trees whose dates are missing. ``dates``: :func:`event_dates` of ``trees`` when the
+    caller has them already."""
     rank = status_rank(trees)
-    dates = event_dates(trees)
+    dates = event_dates(trees) if dates is None else dates
     flags = pd.DataFrame(index=trees.index)
     notes: list[str] = []
     for stage in STAGES:

@@ -14,6 +14,7 @@ their own "(outside)" row and are listed as findings, never dropped.
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo_township.labels import TOTAL_LABEL
@@ -45,9 +46,11 @@ def row_keys(values: pd.Series) -> pd.Series:
 def village_listing(township: Township, present: pd.Series) -> list[str]:
     """Villages in :func:`~geo_township.locate.village_order` (with the names in
     ``present`` that only records use), then "(outside)" when ``present`` holds it."""
-    names = [v for v in present.dropna().astype(str) if v != OUTSIDE]
+    # distinct values first (in order of first appearance): a million trees name a few villages
+    distinct = pd.Series(pd.unique(present.to_numpy(dtype=object)), dtype=object)
+    names = [v for v in distinct.dropna().astype(str) if v != OUTSIDE]
     order = village_order(township.optional("villages"), names)
-    if (present.astype(str) == OUTSIDE).any():
+    if (distinct.astype(str) == OUTSIDE).any():
         order.append(OUTSIDE)
     return order
 
@@ -82,7 +85,9 @@ def _plot_villages(trees: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None) -> p
     if plots is None or "village" not in plots.columns:
         return None
     lookup = dict(zip(plots["plot_id"].astype(str), plots["village"], strict=False))
-    return trees["plot_id"].map(lambda p: lookup.get(str(p)) if p is not None else None)
+    codes, distinct = pd.factorize(trees["plot_id"].to_numpy(dtype=object), use_na_sentinel=True)
+    per_id = np.array([lookup.get(str(p)) for p in distinct] + [None], dtype=object)
+    return pd.Series(per_id[codes], index=trees.index, dtype=object)  # code -1 (no plot): the None at the end
 
 
 def _villages_of(trees: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None, plot_village: pd.Series | None,

@@ -4,8 +4,6 @@ the per-plot ledger (台账)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -32,14 +30,31 @@ def plot_table(township: Township) -> pd.DataFrame | None:
     return out
 
 
-def _pine_at_risk(plots: gpd.GeoDataFrame, points: np.ndarray, radius: float) -> np.ndarray:
-    """Per plot: a pine plot within ``radius`` metres of one of ``points``."""
+def _pine_at_risk(plots: gpd.GeoDataFrame, points: np.ndarray, radius: float,
+                  known: np.ndarray | None = None) -> np.ndarray:
+    """Per plot: a pine plot within ``radius`` metres of one of ``points`` (``known``: plots
+    already known to be at risk, not searched again).
+
+    Each pine plot asks for its one nearest point within the radius, rather than for every
+    point within it: near an outbreak a plot has thousands, and one answers the question.
+    """
     at_risk = np.zeros(len(plots), dtype=bool)
     pine = plots["pine"].to_numpy(dtype=bool)
+    if known is not None:
+        at_risk |= pine & known
+        pine = pine & ~known
     if len(points) and pine.any():
         tree = shapely.STRtree(points)
         pine_idx = np.flatnonzero(pine)
-        poly_idx, _ = tree.query(plots.geometry.to_numpy()[pine_idx], predicate="dwithin", distance=radius)
+        polygons = plots.geometry.to_numpy()[pine_idx]
+        if radius > 0:
+            # a little beyond the radius, then the exact test on the one nearest point found
+            poly_idx, point_idx = tree.query_nearest(polygons, max_distance=radius * (1 + 1e-9) + 1e-9,
+                                                     all_matches=False)
+            near = shapely.dwithin(polygons[poly_idx], points[point_idx], radius)
+            poly_idx = poly_idx[near]
+        else:
+            poly_idx, _ = tree.query(polygons, predicate="dwithin", distance=radius)
         at_risk[pine_idx[np.unique(poly_idx)]] = True
     return at_risk
 
@@ -54,10 +69,12 @@ def infected_plots(township: Township, trees: gpd.GeoDataFrame, infected: np.nda
     if plots is None:
         return pd.DataFrame(columns=columns)
     radius = float(township.config.parameters["risk_radius_m"])
-    hit_ids = set(trees.loc[infected, "plot_id"].dropna().astype(str))
-    is_infected = plots["plot_id"].astype(str).isin(hit_ids).to_numpy()
+    hit = pd.Series(pd.unique(trees["plot_id"].to_numpy(dtype=object)[infected]), dtype=object)
+    hit_ids = pd.unique(hit.dropna().astype(str).to_numpy(dtype=object))
+    plot_ids = pd.Series(plots["plot_id"].astype(str).to_numpy(dtype=object), dtype=object)
+    is_infected = plot_ids.isin(hit_ids).to_numpy()  # object dtype: one hash table, not a loop
     pine = plots["pine"].to_numpy(dtype=bool)
-    at_risk = _pine_at_risk(plots, trees.geometry.to_numpy()[infected], radius) | (is_infected & pine)
+    at_risk = _pine_at_risk(plots, trees.geometry.to_numpy()[infected], radius, known=is_infected)
     frame = pd.DataFrame({
         "village": plots["village"].astype(object).where(plots["village"].notna(), OUTSIDE),
         "infected_plots": is_infected.astype(int),
@@ -88,6 +105,39 @@ def _most_common_village(plot_ids: np.ndarray, villages: pd.Series) -> pd.Series
     return pd.Series([best.get(p) for p in groups], index=groups, dtype=None if groups else object)
 
 
+def _plot_facts(plots: gpd.GeoDataFrame | None, plot_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Per plot id: its village in the plots layer (None when the layer has no such plot)
+    and its pine area in mu (NaN likewise); a plot_id listed twice reads as its last."""
+    village = np.full(len(plot_ids), None, dtype=object)
+    pine_mu = np.full(len(plot_ids), np.nan)
+    if plots is None:
+        return village, pine_mu
+    ids = plots["plot_id"].astype(str)
+    last = ~ids.duplicated(keep="last").to_numpy()
+    pos = pd.Index(ids.to_numpy()[last]).get_indexer(plot_ids)
+    known = pos >= 0
+    village[known] = plots["village"].to_numpy(dtype=object)[last][pos[known]]
+    pine_mu[known] = np.where(plots["pine"], plots["area_mu"], 0.0)[last][pos[known]]
+    return village, pine_mu
+
+
+def _first_last(keys: pd.Series, flags: pd.DataFrame, dates: dict[str, pd.Series], plot_ids: pd.Series
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per plot id: the first find and the last clearing counted in the period (NaT when
+    none)."""
+    codes, uniques = pd.factorize(keys)
+    row = pd.Index(uniques).get_indexer(plot_ids)
+    nat, top = np.iinfo("int64").min, np.iinfo("int64").max  # NaT is the least int64
+    found = dates["found"].where(flags["found"]).to_numpy("datetime64[ns]").view("int64")
+    first = np.full(len(uniques), top)
+    np.minimum.at(first, codes, np.where(found == nat, top, found))
+    cleared = dates["cleared"].where(flags["cleared"]).to_numpy("datetime64[ns]").view("int64")
+    last = np.full(len(uniques), nat)
+    np.maximum.at(last, codes, cleared)
+    first = np.where(first == top, nat, first)
+    return first[row].view("datetime64[ns]"), last[row].view("datetime64[ns]")
+
+
 def ledger_rows(counts: pd.DataFrame, trees: gpd.GeoDataFrame, keys: pd.Series, flags: pd.DataFrame,
                 dates: dict[str, pd.Series], plots: gpd.GeoDataFrame | None, villages: list[str]) -> pd.DataFrame:
     """Ledger rows (one per plot in ``counts``, indexed by plot key), with the plot's
@@ -95,26 +145,21 @@ def ledger_rows(counts: pd.DataFrame, trees: gpd.GeoDataFrame, keys: pd.Series, 
     find and last clearing; ordered by village (``villages``) then plot_id, the trees
     outside every plot last."""
     table = counts.reset_index().rename(columns={"_key": "plot_id"})
-    frame = pd.DataFrame({"plot_id": keys.to_numpy(), "found": dates["found"].where(flags["found"]),
-                          "cleared": dates["cleared"].where(flags["cleared"])})
-    grouped = frame.groupby("plot_id", sort=False)
-    table["first_found"] = table["plot_id"].map(grouped["found"].min())
-    table["last_cleared"] = table["plot_id"].map(grouped["cleared"].max())
-    tree_village = _most_common_village(keys.to_numpy(), trees["village"])
-    plot_village: dict[str, Any] = {}
-    pine_mu: dict[str, float] = {}
-    if plots is not None:
-        ids = plots["plot_id"].astype(str)
-        plot_village = dict(zip(ids, plots["village"], strict=True))
-        pine_mu = dict(zip(ids, np.where(plots["pine"], plots["area_mu"], 0.0), strict=True))
-    table["village"] = [plot_village.get(p) if plot_village.get(p) is not None else tree_village.get(p)
-                        for p in table["plot_id"]]
-    table["pine_mu"] = table["plot_id"].map(pine_mu).astype(float)
+    table["first_found"], table["last_cleared"] = _first_last(keys, flags, dates, table["plot_id"])
+    plot_village, pine_mu = _plot_facts(plots, table["plot_id"])
+    ids = table["plot_id"].tolist()
+    # the village most of a plot's trees name: only for plots the plots layer gives none
+    unnamed = [p for p, v in zip(ids, plot_village, strict=True) if v is None and p != OUTSIDE]
+    mine = keys.isin(unnamed).to_numpy() if unnamed else np.zeros(len(keys), dtype=bool)
+    by_trees = _most_common_village(keys.to_numpy()[mine], trees["village"][mine])
+    tree_village = dict(zip(by_trees.index.tolist(), by_trees.tolist(), strict=True))
+    table["village"] = [v if v is not None else tree_village.get(p) for p, v in zip(ids, plot_village, strict=True)]
+    table["pine_mu"] = pine_mu
     outside = table["plot_id"] == OUTSIDE
     table.loc[outside, "village"] = OUTSIDE
     table.loc[outside, "plot_id"] = None
     rank = {v: i for i, v in enumerate(villages)}
-    table["_order"] = [len(rank) + 1 if o else rank.get(str(v), len(rank)) for v, o in zip(table["village"], outside,
-                                                                                          strict=True)]
+    table["_order"] = [len(rank) + 1 if o else rank.get(str(v), len(rank))
+                       for v, o in zip(table["village"].tolist(), outside.tolist(), strict=True)]
     table = table.sort_values(["_order", "village", "plot_id"], na_position="last", kind="stable")
     return table.drop(columns="_order").reset_index(drop=True)

@@ -158,8 +158,8 @@ def tally_trees(township: Township, period: Period, as_of: dt.date | None = None
     ``as_of`` (default: ``data_date``, else today) when the period has no end."""
     as_of = as_of or township.config.data_date or dt.date.today()
     trees, findings = locate_trees(township)
-    flags, notes = event_flags(trees, period)
     dates = event_dates(trees)
+    flags, notes = event_flags(trees, period, dates=dates)
     cohort = clearance_cohort(township, period, as_of)
     flags["due"], flags["due_cleared"] = cohort.flags(trees, dates, flags["found"].to_numpy(), period)
     return TreeTally(trees, findings, dates, flags, notes, period, cohort)
@@ -168,9 +168,16 @@ def tally_trees(township: Township, period: Period, as_of: dt.date | None = None
 def count_rows(flags: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     """The flags summed per key (a village or plot per tree), keys in order of first
     appearance, one column per :data:`COUNT_COLUMNS`."""
-    frame = flags.astype("int64")
-    frame["_key"] = keys.to_numpy()
-    return frame.groupby("_key", sort=False)[list(COUNT_COLUMNS)].sum()
+    codes, uniques = pd.factorize(keys)  # in order of first appearance, as a groupby(sort=False)
+    sums = {}
+    for c in COUNT_COLUMNS:
+        values = flags[c].to_numpy()
+        if values.dtype == bool:
+            sums[c] = np.bincount(codes[values], minlength=len(uniques)).astype("int64")
+        else:
+            sums[c] = np.zeros(len(uniques), dtype="int64")
+            np.add.at(sums[c], codes, values.astype("int64"))
+    return pd.DataFrame(sums, index=pd.Index(uniques, name="_key"))
 
 
 def _add_total(table: pd.DataFrame, flags: pd.DataFrame, **extra: object) -> pd.DataFrame:

@@ -23,25 +23,57 @@ def _blank(series: pd.Series) -> np.ndarray:
             ).to_numpy(dtype=bool)
 
 
-def to_text(series: pd.Series) -> pd.Series:
-    """Text with surrounding spaces removed; blanks become missing; 312005.0 becomes '312005'."""
+def _distinct_text(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """``series`` as text, split into a code per cell (-1 where missing) and the distinct
+    texts (a "string" Series), so a conversion runs once per distinct value: a column of a
+    million dates holds a few thousand. Every conversion here is cell by cell, so this
+    changes no result."""
+    codes, uniques = pd.factorize(series.astype("string"), use_na_sentinel=True)
+    return codes, pd.Series(uniques, dtype="string")
+
+
+def _spread(values: pd.Series | np.ndarray, codes: np.ndarray, missing: object) -> np.ndarray:
+    """Per cell, the value of its distinct text (``missing`` where the cell is missing)."""
+    values = np.asarray(values)
+    if not len(values):
+        return np.full(len(codes), missing, dtype=values.dtype if values.dtype != object else object)
+    out = values[np.maximum(codes, 0)]
+    if (codes < 0).any():
+        out = out.copy()
+        out[codes < 0] = missing
+    return out
+
+
+def _texts(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`to_text` of each distinct value: a code per cell (-1 where missing) and the
+    cleaned text of each code (None where blank)."""
     if pd.api.types.is_float_dtype(series):
         whole = series.dropna()
         if len(whole) and (whole == whole.round()).all():
             series = series.astype("Int64")
-    out = series.astype("string").str.strip()
-    out = out.mask(pd.Series(_blank(series), index=series.index))
-    return out.astype(object).where(out.notna(), None)
+    codes, uniques = _distinct_text(series)
+    stripped = uniques.str.strip()
+    stripped = stripped.mask(pd.Series(_blank(uniques), index=uniques.index))
+    return codes, stripped.astype(object).where(stripped.notna(), None).to_numpy(dtype=object)
+
+
+def to_text(series: pd.Series) -> pd.Series:
+    """Text with surrounding spaces removed; blanks become missing; 312005.0 becomes '312005'."""
+    codes, texts = _texts(series)
+    return pd.Series(_spread(texts, codes, None), index=series.index, dtype=object)
 
 
 def to_number(series: pd.Series, *, integer: bool = False) -> tuple[pd.Series, np.ndarray]:
     """Numbers (``1,234.5`` and full-width digits accepted); returns ``(values, bad)``."""
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = series.astype("float64")
+        bad = values.isna().to_numpy() & ~_blank(series)
     else:
-        text = series.astype("string").str.normalize("NFKC").str.replace(",", "", regex=False).str.strip()
-        values = pd.to_numeric(text, errors="coerce").astype("float64")
-    bad = values.isna().to_numpy() & ~_blank(series)
+        codes, uniques = _distinct_text(series)
+        text = uniques.str.normalize("NFKC").str.replace(",", "", regex=False).str.strip()
+        parsed = pd.to_numeric(text, errors="coerce").astype("float64").to_numpy()
+        values = pd.Series(_spread(parsed, codes, np.nan), index=series.index, dtype="float64")
+        bad = _spread(np.isnan(parsed) & ~_blank(uniques), codes, False).astype(bool)
     if integer:
         frac = values.notna() & (values != values.round())
         bad |= frac.to_numpy()
@@ -57,9 +89,19 @@ def to_date(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
         if getattr(values.dt, "tz", None) is not None:
             values = values.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
         return values.dt.normalize().astype("datetime64[ns]"), np.zeros(len(series), dtype=bool)
-    text = series.astype("string").str.normalize("NFKC").str.strip()
-    blank = _blank(series)
-    out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
+    codes, uniques = _distinct_text(series)
+    parsed = _parse_dates(uniques)
+    bad = parsed.isna().to_numpy() & ~_blank(uniques)
+    out = pd.Series(_spread(parsed.to_numpy(dtype="datetime64[ns]"), codes, np.datetime64("NaT", "ns")),
+                    index=series.index, dtype="datetime64[ns]")
+    return out, _spread(bad, codes, False).astype(bool)
+
+
+def _parse_dates(texts: pd.Series) -> pd.Series:
+    """Each text as a date (NaT when it is not one): y-m-d in any of the usual spellings,
+    yyyymmdd, or an Excel serial number."""
+    text = texts.str.normalize("NFKC").str.strip()
+    out = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns]")
     parts = text.str.extract(_DATE_YMD)
     parts = parts.fillna(text.str.extract(_DATE_COMPACT))
     ok = parts.notna().all(axis=1)
@@ -71,8 +113,7 @@ def to_date(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     serial_ok = serial.between(1, 80000)
     if serial_ok.any():
         out.loc[serial_ok] = _EXCEL_EPOCH + pd.to_timedelta(serial[serial_ok].round(), unit="D")
-    bad = out.isna().to_numpy() & ~blank
-    return out, bad
+    return out
 
 
 def to_codes(series: pd.Series, vocabulary: Vocabulary, extra: dict[str, str] | None = None
@@ -85,11 +126,13 @@ def to_codes(series: pd.Series, vocabulary: Vocabulary, extra: dict[str, str] | 
     table = vocabulary.lookup()
     for word, code in (extra or {}).items():
         table[normalise_name(word)] = code
-    text = to_text(series)
-    words = {w: table.get(normalise_name(w)) for w in pd.unique(text.dropna())}
-    codes = text.map(words)
-    unknown = codes.isna().to_numpy() & text.notna().to_numpy()
+    codes, texts = _texts(series)
+    found = [table.get(normalise_name(w)) if w is not None else None for w in texts]
+    unknown = np.array([w is not None and c is None for w, c in zip(texts, found, strict=True)], dtype=bool)
     if not vocabulary.closed:
-        codes = codes.where(codes.notna(), text)
-        unknown = np.zeros(len(series), dtype=bool)
-    return codes.astype(object).where(codes.notna(), None), unknown
+        found = [c if c is not None else w for w, c in zip(texts, found, strict=True)]
+        unknown[:] = False
+    per_text = np.empty(len(found), dtype=object)
+    per_text[:] = found
+    values = pd.Series(_spread(per_text, codes, None), index=series.index, dtype=object)
+    return values, _spread(unknown, codes, False).astype(bool)

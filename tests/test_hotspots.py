@@ -104,3 +104,27 @@ def test_overlay_provider_on_the_sample(sample_dir):
     township = load_township(sample_dir)
     overlays = hotspot_overlays(tree_counts(township), township)
     assert len(overlays) == 1 and overlays[0].key == "hotspots" and len(overlays[0].gdf) >= 1
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_grid_dbscan_gives_scikit_learns_labels(seed, monkeypatch):
+    """The bounded-memory DBSCAN labels every point as scikit-learn does (same clusters,
+    same numbering, border points to the same cluster), also when it tests pairs in tiny
+    chunks; with duplicates, lattices at exactly eps and dense outbreaks."""
+    from sklearn.cluster import DBSCAN
+
+    import geo_township.density as density
+
+    rng = np.random.default_rng(seed)
+    parts = [rng.uniform(0, 3000, (int(rng.integers(0, 300)), 2))]
+    for _ in range(int(rng.integers(1, 6))):
+        parts.append(rng.uniform(0, 3000, 2) + rng.normal(0, rng.uniform(5, 200), (int(rng.integers(5, 400)), 2)))
+    parts.append(np.repeat(rng.uniform(0, 3000, (3, 2)), 10, axis=0))
+    parts.append(np.stack(np.meshgrid(np.arange(8) * 20.0, np.arange(8) * 20.0), -1).reshape(-1, 2) + 500)
+    xy = np.vstack(parts) + [X0, Y0]
+    if seed % 3 == 0:
+        monkeypatch.setattr(density, "CHUNK", 50)
+    for eps, min_samples in ((20.0, 2), (50.0, 5), (250.0, 15), (100.0, 10)):
+        expected = DBSCAN(eps=eps, min_samples=min_samples).fit_predict(xy)
+        got = cluster_labels(xy[:, 0], xy[:, 1], eps_m=eps, min_trees=min_samples)
+        assert np.array_equal(got, expected), (eps, min_samples)

@@ -422,3 +422,66 @@ def test_sample_deadline_list_against_the_raw_file(sample_dir):
     assert total.not_cleared_by_deadline == int(late.sum())
     assert total.outstanding == int(outstanding.sum())
     assert total.cleared_late == int((late & ~outstanding).sum())
+
+
+# --------------------------------------------------------------------------- county-scale shortcuts give the same answers
+
+
+CELLS = ["2022-03-05", " 2022/3/5 ", "2022.3.5", "2022年3月5日", "20220305", "44000", "44000.4", "abc", "", " ",
+         None, np.nan, "nan", "NaT", "None", "null", "２０２２－０３－０５", "2022-13-01", "2022-02-30",
+         "2022-03-05T10:00", "0", "90000", "1,234.5", "１２", 5, 5.0, 312005.0]
+
+
+def test_values_convert_each_distinct_text_as_each_cell_alone():
+    """Dates, numbers and text are converted once per distinct text; every cell reads as
+    it does converted on its own, in any mix and order."""
+    from geo_township.values import to_date, to_number, to_text
+
+    rng = np.random.default_rng(5)
+    cells = pd.Series([CELLS[i] for i in rng.integers(0, len(CELLS), 400)], dtype=object,
+                      index=rng.permutation(1000)[:400])
+    for convert in (to_date, to_number, lambda s: to_number(s, integer=True)):
+        values, bad = convert(cells)
+        for j, (label, cell) in enumerate(cells.items()):
+            one, one_bad = convert(pd.Series([cell], dtype=object, index=[label]))
+            assert (pd.isna(values.iloc[j]) and pd.isna(one.iloc[0])) or values.iloc[j] == one.iloc[0]
+            assert bad[j] == one_bad[0]
+    text = to_text(cells)
+    assert text.index.equals(cells.index)
+    assert [to_text(pd.Series([c], dtype=object)).iloc[0] for c in cells] == text.tolist()
+
+
+def test_status_ranks_as_a_map_gives_them():
+    from geo_township.tree_events import STATUS_RANK, status_rank
+
+    status = pd.Series(["suspected", "cleared", None, "verified", "unknown", "felled"], dtype=object)
+    expected = status.map(STATUS_RANK).to_numpy()
+    got = status_rank(pd.DataFrame({"status": status}))
+    assert np.array_equal(np.isnan(got), np.isnan(expected)) and np.array_equal(got[~np.isnan(got)],
+                                                                              expected[~np.isnan(expected)])
+    every = pd.DataFrame({"status": pd.Series(["confirmed", "felled"], dtype=object)})
+    assert status_rank(every).dtype == every["status"].map(STATUS_RANK).dtype
+
+
+def test_pine_at_risk_is_every_pine_plot_within_the_radius():
+    """Each pine plot asks for its nearest infected tree only; the plots at risk are those
+    with any infected tree within the radius (edges and exactly 100 m included)."""
+    import shapely
+
+    from geo_township.tree_plots import _pine_at_risk
+
+    rng = np.random.default_rng(9)
+    i, j = np.divmod(np.arange(144), 12)
+    plots = gpd.GeoDataFrame({"pine": rng.random(144) < 0.6},
+                             geometry=shapely.box(j * 100.0, i * 100.0, j * 100.0 + 100, i * 100.0 + 100), crs=4548)
+    xy = rng.uniform(-250, 1450, (300, 2))
+    xy[:40, 0] = np.round(xy[:40, 0] / 100) * 100  # on plot edges
+    xy[40:60, 0], xy[40:60, 1] = -100.0, rng.uniform(0, 1200, 20)  # exactly 100 m west of the first column
+    points = shapely.points(xy)
+    for radius in (100.0, 30.0, 0.0):
+        near = np.zeros(len(plots), dtype=bool)
+        for k, poly in enumerate(plots.geometry):
+            near[k] = bool(plots["pine"].iloc[k]) and shapely.dwithin(poly, points, radius).any()
+        assert np.array_equal(_pine_at_risk(plots, points, radius), near)
+        known = rng.random(144) < 0.3
+        assert np.array_equal(_pine_at_risk(plots, points, radius, known=known), near | (known & plots["pine"]))
