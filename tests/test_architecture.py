@@ -182,7 +182,7 @@ ALLOWED: dict[str, set[str]] = {
     # analyses that build on another analysis
     "trees": {"errors", "hotspots", "layers", "results", "tree_checks", "tree_deadlines", "tree_events",
             "tree_places", "tree_plots"},
-    "hotspots": {"errors", "layers", "tree_events"},
+    "hotspots": {"density", "errors", "layers", "tree_events"},
     "candidates": {"config", "errors", "io", "labels", "layers", "measure", "raster", "results", "vocabulary"},
     "rivers": {"errors", "kinds", "labels", "layers", "locate", "measure", "patrols", "results", "units", "zones"},
     # analyses
@@ -206,6 +206,7 @@ ALLOWED: dict[str, set[str]] = {
     "tree_checks": {"results"},
     "record_checks": {"results"},
     "zones": {"errors", "measure"},
+    "density": set(),
     "overlaps": {"errors", "measure"},
     "shift_fit": {"crs"},
     "locate": set(),
