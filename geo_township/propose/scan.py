@@ -290,7 +290,8 @@ def _geodatabase(path: Path, rel: str) -> Unreadable:
         layers = []
     how = Words("export each layer to a GeoPackage (QGIS: Export > Save Features As; ArcGIS: Feature Class To "
                 "Feature Class), put it in this folder and add it here",
-                "请把各图层导出为 GeoPackage（QGIS：导出 > 要素另存为；ArcGIS：要素类至要素类），放入本文件夹后在此添加")
+                "请把各图层导出为 GeoPackage（QGIS：导出 > 要素另存为；ArcGIS：要素类至要素类），"
+                "放入本文件夹后在此添加")
     if layers:
         return Unreadable(rel, Words("a File Geodatabase (a folder), which the tool does not read directly: "
                                      + how.en, "文件地理数据库（文件夹），本工具不能直接读取：" + how.zh), layers)
@@ -364,7 +365,8 @@ def _add_table(scan: Scan, path: Path, rel: str) -> None:
                 scan.skipped.append(Unreadable(rel, Words(
                     f"a table without coordinate columns{where}: name them 经度/纬度 or lon/lat (degrees), or "
                     "东坐标/北坐标 or x/y (metres)",
-                    f"表格{('（工作表 ' + sheet + '）') if sheet else ''}没有坐标列：请命名为 经度/纬度 或 lon/lat（度），"
+                    f"表格{('（工作表 ' + sheet + '）') if sheet else ''}没有坐标列："
+                    "请命名为 经度/纬度 或 lon/lat（度），"
                     "或 东坐标/北坐标、x/y（米）")))
             continue
         source = Source(path, rel, sheet if len(sheets) > 1 else None, "Point",
