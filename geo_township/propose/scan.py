@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from geo_township.io.points import EAST_NAMES, LAT_NAMES, LON_NAMES, NORTH_NAMES, TABLE_SUFFIXES, WKT_NAMES
+from geo_township.io.points import (
+    EAST_NAMES,
+    LAT_NAMES,
+    LON_NAMES,
+    NORTH_NAMES,
+    TABLE_SUFFIXES,
+    WKT_NAMES,
+    sniff_separator,
+)
 from geo_township.io.read import GDAL_SUFFIXES, KML_HOUSEKEEPING, PARQUET_SUFFIXES, detect_dbf_encoding
 from geo_township.vocabulary import normalise_name
 
@@ -212,7 +220,10 @@ def _count(info: dict) -> int | None:
 
 def _bounds(info: dict) -> tuple[float, float, float, float] | None:
     bounds = info.get("total_bounds")
-    return tuple(float(b) for b in bounds) if bounds is not None else None
+    if bounds is None:
+        return None
+    xmin, ymin, xmax, ymax = (float(b) for b in bounds)
+    return xmin, ymin, xmax, ymax
 
 
 def _kml_inside(path: Path) -> str:
@@ -415,8 +426,7 @@ def _csv_head(path: Path) -> tuple[None, list[str], list[list], int, str | None]
     except UnicodeDecodeError:
         text, encoding = head.decode("gb18030", errors="replace"), "gbk"
     first = text.splitlines()[0] if text.strip() else ""
-    counts = {sep: first.count(sep) for sep in (",", "\t", ";", "|")}
-    sep = "\t" if path.suffix.lower() == ".tsv" else (max(counts, key=counts.get) if max(counts.values()) else ",")
+    sep = "\t" if path.suffix.lower() == ".tsv" else sniff_separator(first)
     frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, nrows=SAMPLE_ROWS)
     columns = [str(c).strip() for c in frame.columns]
     return None, columns, frame.to_numpy().tolist(), max(lines - 1, 0), encoding
