@@ -90,7 +90,8 @@ def _append(path, text):
 @pytest.mark.parametrize("layer, breakage, message", [
     ("forest_plots", lambda d: (d / "plots.shp").unlink(), "file not found"),
     ("forest_plots", lambda d: (d / "plots.dbf").unlink(), ".dbf file is missing"),
-    ("infected_trees", lambda d: (d / "trees.csv").write_bytes("编号,经度,纬度,状态\n甲,117.5,30.5,已伐\n".encode("gbk")),
+    ("infected_trees",
+     lambda d: (d / "trees.csv").write_bytes("编号,经度,纬度,状态\n甲,117.5,30.5,已伐\n".encode("gbk")),
      "not UTF-8"),
     ("infected_trees", lambda d: (d / "trees.csv").write_text("编号,经度,纬度,状态\n甲,117.5,30.5,砍了\n",
                                                               encoding="utf-8"), "not understood"),
