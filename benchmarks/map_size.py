@@ -233,8 +233,9 @@ def main() -> None:
                 c.update(n=n, what="geo-township map (command)" + (" --offline" if args.browser else ""),
                          rep="every provider + statistics")
                 rows.append(c)
+                warned = '; ' + '; '.join(c['warnings']) if c['warnings'] else ''
                 print(f"{'':>9}        command: {c['bytes'] / 1e6:7.2f} MB  {c['build_s']:6.2f} s from start to exit "
-                      f"(imports, every provider, key statistics){'; ' + '; '.join(c['warnings']) if c['warnings'] else ''}",
+                      f"(imports, every provider, key statistics){warned}",
                       flush=True)
             if args.provider_times:
                 for name, (seconds, what) in provider_times(root).items():

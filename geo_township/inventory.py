@@ -47,7 +47,8 @@ def describe_layers(township: Township, *, rasters: pd.DataFrame | None = None) 
     that cannot be read is listed with the reason. ``rasters``, the table of the township's
     rasters (:func:`geo_township.raster.raster_table`, given by the caller so that this
     module reads no raster), becomes a third table when it has rows."""
-    rows, field_rows = [], []
+    rows: list[dict[str, object]] = []
+    field_rows: list[dict[str, str]] = []
     findings: list[Finding] = []
     for kind_name in township.kinds:
         spec = township.config.layers[kind_name]
@@ -83,9 +84,9 @@ def describe_layers(township: Township, *, rasters: pd.DataFrame | None = None) 
         tables["rasters"] = rasters
     notes, notes_zh = [], []
     if township.loaded():
-        crs = township.working_crs
-        notes.append(f"working CRS for planar work: {crs.to_string()} ({crs.name})")
-        notes_zh.append(f"平面计算坐标系：{crs.to_string()}（{crs.name}）")
+        working = township.working_crs
+        notes.append(f"working CRS for planar work: {working.to_string()} ({working.name})")
+        notes_zh.append(f"平面计算坐标系：{working.to_string()}（{working.name}）")
     return Result(f"Layers of {township.config.display_name()}", table, tables=tables,
                   title_zh=f"{township.config.name}图层", findings=findings, notes=notes, notes_zh=notes_zh,
                   provenance=township.provenance())
@@ -113,9 +114,10 @@ def area_summary(township: Township, kind_name: str, *, by: str | None = None, u
     table = area_by(layer.gdf, by, unit=unit, method=method)
     if by == "village" and kind_name != "villages" and township.has("villages"):
         table = order_by_villages(table, township)
-    vocab = {}
-    if by and by in layer.kind.field_names and layer.kind.field(by).vocabulary:
-        vocab["group"] = layer.kind.field(by).vocabulary
+    vocab: dict[str, str] = {}
+    group_vocabulary = layer.kind.field(by).vocabulary if by and by in layer.kind.field_names else None
+    if group_vocabulary:
+        vocab["group"] = group_vocabulary
     note = f"method: {METHOD_NOTES[method]}; unit: {unit_.en} ({unit_.zh})"
     note_zh = f"面积算法：{METHOD_NOTES_ZH[method]}；单位：{unit_.zh}"
     if unit == "mu":

@@ -87,7 +87,8 @@ KINDS: dict[str, Kind] = {
             "villages", ("Polygon",),
             (
                 VILLAGE,
-                _f("code", "str", "Code", "代码", "村代码", "代码", "行政区划代码", "区划代码", "xzqdm", "village_code"),
+                _f("code", "str", "Code", "代码", "村代码", "代码", "行政区划代码", "区划代码", "xzqdm",
+                   "village_code"),
             ),
             id_field="village",
         ),
@@ -100,7 +101,8 @@ KINDS: dict[str, Kind] = {
                 _f("species", "str", "Dominant species", "优势树种", "优势树种", "树种", "主要树种", "dominant_species",
                    "yssz", "优势树", vocabulary="species"),
                 _f("origin", "str", "Origin", "起源", "起源", "qy", vocabulary="origin"),
-                _f("planted_year", "int", "Planted", "造林年度", "造林年度", "造林年份", "造林年", "year_planted", "zlnd"),
+                _f("planted_year", "int", "Planted", "造林年度", "造林年度", "造林年份", "造林年", "year_planted",
+                   "zlnd"),
                 _f("chief", "str", "Forest chief", "林长", "林长", "责任人", "forest_chief"),
                 DECLARED_MU,
             ),
@@ -109,15 +111,17 @@ KINDS: dict[str, Kind] = {
         _kind(
             "infected_trees", ("Point",),
             (
-                _f("tree_id", "str", "Tree", "疫木编号", "编号", "疫木编号", "树号", "株号", "枯死木编号", "id", "tree",
-                   "bh", required=True),
+                _f("tree_id", "str", "Tree", "疫木编号", "编号", "疫木编号", "树号", "株号", "枯死木编号", "id",
+                   "tree", "bh", required=True),
                 _f("status", "str", "Status", "状态", "状态", "当前状态", "除治状态", "处理状态", required=True,
                    vocabulary="tree_status"),
-                _f("found_date", "date", "Found", "发现日期", "发现日期", "发现时间", "调查日期", "普查日期", "date_found",
-                   "found"),
+                _f("found_date", "date", "Found", "发现日期", "发现日期", "发现时间", "调查日期", "普查日期",
+                   "date_found", "found"),
                 _f("confirmed_date", "date", "Confirmed", "确认日期", "确认日期", "确诊日期", "取样日期"),
-                _f("felled_date", "date", "Felled", "采伐日期", "采伐日期", "伐除日期", "砍伐日期", "采伐时间", "felled"),
-                _f("cleared_date", "date", "Cleared", "清理日期", "清理日期", "除治日期", "处理日期", "清理时间", "cleared"),
+                _f("felled_date", "date", "Felled", "采伐日期", "采伐日期", "伐除日期", "砍伐日期", "采伐时间",
+                   "felled"),
+                _f("cleared_date", "date", "Cleared", "清理日期", "清理日期", "除治日期", "处理日期", "清理时间",
+                   "cleared"),
                 _f("verified_date", "date", "Verified", "核查日期", "核查日期", "验收日期", "复核日期", "verified"),
                 _f("method", "str", "Method", "除治方式", "除治方式", "处理方式", "除治方法"),
                 _f("survey", "str", "Survey", "调查方式", "调查方式", "发现方式", "survey_method"),
@@ -129,7 +133,8 @@ KINDS: dict[str, Kind] = {
         _kind(
             "rivers", ("LineString", "Polygon"),
             (
-                _f("name", "str", "River", "河流", "河流名称", "河流", "河名", "河湖名称", "名称", "river", "river_name"),
+                _f("name", "str", "River", "河流", "河流名称", "河流", "河名", "河湖名称", "名称", "river",
+                   "river_name"),
                 _f("reach_id", "str", "Reach", "河段", "河段编号", "河段", "河段代码", "reach"),
                 _f("chief", "str", "River chief", "河长", "河长", "河长姓名", "river_chief"),
                 _f("chief_level", "str", "Chief level", "河长级别", "河长级别", "级别", "level",
@@ -155,15 +160,18 @@ KINDS: dict[str, Kind] = {
         _kind(
             "land_transfers", ("Polygon",),
             (
-                _f("parcel_id", "str", "Parcel", "地块编号", "地块编号", "地块号", "宗地号", "地块代码", "dkbh", "parcel",
-                   required=True),
+                _f("parcel_id", "str", "Parcel", "地块编号", "地块编号", "地块号", "宗地号", "地块代码", "dkbh",
+                   "parcel", required=True),
                 VILLAGE,
-                _f("land_type", "str", "Land type", "地类", "地类", "土地类型", "土地性质", "type", vocabulary="land_type"),
+                _f("land_type", "str", "Land type", "地类", "地类", "土地类型", "土地性质", "type",
+                   vocabulary="land_type"),
                 _f("transferor", "str", "Transferor", "流出方", "流出方", "转出方", "出让方", "承包方"),
                 _f("transferee", "str", "Transferee", "流入方", "流入方", "转入方", "受让方", "经营主体"),
                 DECLARED_MU,
-                _f("start_date", "date", "Start", "起始日期", "起始日期", "开始日期", "流转起始日期", "合同起始日期", "start"),
-                _f("end_date", "date", "End", "终止日期", "终止日期", "结束日期", "流转终止日期", "合同终止日期", "end"),
+                _f("start_date", "date", "Start", "起始日期", "起始日期", "开始日期", "流转起始日期", "合同起始日期",
+                   "start"),
+                _f("end_date", "date", "End", "终止日期", "终止日期", "结束日期", "流转终止日期", "合同终止日期",
+                   "end"),
                 _f("use", "str", "Use", "用途", "用途", "流转用途", "经营项目", "产业", vocabulary="transfer_use"),
             ),
             id_field="parcel_id",
@@ -246,17 +254,17 @@ def match_fields(columns: list[str], kind_: Kind, explicit: dict[str, str] | Non
         match.mapping[canon] = source
         match.explicit.add(canon)
         used.add(source)
-    folded = {}
+    folded: dict[str, str] = {}
     for col in columns:
         folded.setdefault(normalise_name(col), col)
     for f in kind_.fields:
         if f.name in match.mapping:
             continue
         for alias in f.aliases:
-            col = folded.get(normalise_name(alias))
-            if col is not None and col not in used:
-                match.mapping[f.name] = col
-                used.add(col)
+            found = folded.get(normalise_name(alias))
+            if found is not None and found not in used:
+                match.mapping[f.name] = found
+                used.add(found)
                 break
     return match
 

@@ -206,7 +206,8 @@ class Township:
             sources = (["villages"] if "villages" in self.config.layers
                        else [k for k in self.config.layers if "Polygon" in KINDS[k].geometry])
             what = ("its villages", "各村范围") if sources == ["villages"] else ("its polygon layers", "各面图层范围")
-            boxes = [lay.gdf.total_bounds for lay in map(self._extent_layer, sources) if lay is not None and len(lay.gdf)]
+            boxes = [lay.gdf.total_bounds for lay in map(self._extent_layer, sources)
+                     if lay is not None and len(lay.gdf)]
             if boxes:
                 b = np.vstack(boxes)
                 self._extent = ((float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()),

@@ -55,7 +55,7 @@ def _check(geoms: gpd.GeoSeries, method: str) -> None:
 
 def _lonlat_extent(geoms: gpd.GeoSeries) -> tuple[float, float, float, float]:
     box = gpd.GeoSeries([shapely.box(*geoms.total_bounds)], crs=geoms.crs).to_crs(4490)
-    return tuple(box.total_bounds)  # type: ignore[return-value]
+    return tuple(box.total_bounds)
 
 
 def planar_crs_for(geoms: gpd.GeoSeries) -> CRS:

@@ -272,7 +272,8 @@ def localise(df: pd.DataFrame, lang: str, *, vocab: dict[str, str] | None = None
         if out[first].dtype == object or pd.api.types.is_string_dtype(out[first]):
             out[first] = out[first].map(lambda x: _SENTINELS[x][lang] if isinstance(x, str) and x in _SENTINELS else x)
     if "severity" in out.columns and lang == "zh":
-        out["severity"] = out["severity"].map({"error": "错误", "warning": "警告", "info": "提示"}).fillna(out["severity"])
+        severity_zh = {"error": "错误", "warning": "警告", "info": "提示"}
+        out["severity"] = out["severity"].map(severity_zh).fillna(out["severity"])
     if headings:
         labels = labels or {}
         out.columns = [labels[c][1 if lang == "zh" else 0] if c in labels else column_label(str(c), lang)

@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from geo_township.errors import UsageError
 
@@ -55,19 +57,22 @@ def length_unit(code: str) -> Unit:
         raise UsageError(f"unknown length unit {code!r}", hint="use one of: " + ", ".join(LENGTH_UNITS)) from None
 
 
-def from_m2(values, unit: str):
-    """Convert square metres to ``unit`` (mu, ha, m2, km2); arrays stay arrays."""
-    return np.asarray(values, dtype="float64") / area_unit(unit).size if not np.isscalar(values) \
-        else float(values) / area_unit(unit).size
+def from_m2(values: ArrayLike, unit: str) -> Any:
+    """Convert square metres to ``unit`` (mu, ha, m2, km2); arrays stay arrays, a scalar gives a float."""
+    return _same_shape(values, np.asarray(values, dtype="float64") / area_unit(unit).size)
 
 
-def to_m2(values, unit: str):
+def to_m2(values: ArrayLike, unit: str) -> Any:
     """Convert ``unit`` (mu, ha, m2, km2) to square metres."""
-    return np.asarray(values, dtype="float64") * area_unit(unit).size if not np.isscalar(values) \
-        else float(values) * area_unit(unit).size
+    return _same_shape(values, np.asarray(values, dtype="float64") * area_unit(unit).size)
 
 
-def from_m(values, unit: str):
+def from_m(values: ArrayLike, unit: str) -> Any:
     """Convert metres to ``unit`` (m, km)."""
-    return np.asarray(values, dtype="float64") / length_unit(unit).size if not np.isscalar(values) \
-        else float(values) / length_unit(unit).size
+    return _same_shape(values, np.asarray(values, dtype="float64") / length_unit(unit).size)
+
+
+def _same_shape(values: ArrayLike, converted: Any) -> Any:
+    """``converted`` as an array when ``values`` was one, else as a plain float (the
+    float64 arithmetic is the same either way)."""
+    return converted if not np.isscalar(values) else float(converted)

@@ -81,9 +81,11 @@ TREE_STATUS = Vocabulary(
     "tree_status",
     (
         Term("suspected", "suspected", "疑似", ("疑似疫木", "疑似感染", "待确认", "可疑")),
-        Term("confirmed", "confirmed", "已确认", ("确认", "确诊", "已确诊", "感染", "疫木", "枯死", "待伐", "未伐", "未除治")),
+        Term("confirmed", "confirmed", "已确认",
+             ("确认", "确诊", "已确诊", "感染", "疫木", "枯死", "待伐", "未伐", "未除治")),
         Term("felled", "felled", "已伐", ("已采伐", "采伐", "伐除", "已伐除", "已砍伐", "砍伐", "已伐未清理", "cut")),
-        Term("cleared", "cleared", "已清理", ("已除治", "清理", "除治", "已粉碎", "已烧毁", "已处理", "完成除治", "removed")),
+        Term("cleared", "cleared", "已清理",
+             ("已除治", "清理", "除治", "已粉碎", "已烧毁", "已处理", "完成除治", "removed")),
         Term("verified", "verified", "已核查", ("核查", "已验收", "验收", "已复核", "复核", "checked")),
     ),
     closed=True,

@@ -326,7 +326,8 @@ def test_only_raster_modules_import_rasterio():
 
 def test_library_import_does_not_load_click():
     names = sorted("geo_township." + rel(p)[:-3].replace("/", ".").removesuffix(".__init__")
-                   for p in python_files() if not rel(p).startswith(("cli/", "__main__")) and not rel(p).endswith("__main__.py"))
+                   for p in python_files()
+                   if not rel(p).startswith(("cli/", "__main__")) and not rel(p).endswith("__main__.py"))
     code = ("import sys, importlib\n"
             f"for name in {names!r}:\n"
             "    importlib.import_module(name)\n"

@@ -17,8 +17,8 @@ from geo_township.crs import (
 from geo_township.errors import CRSError
 
 
-@pytest.mark.parametrize("lon, epsg", [(117.5, 4548), (116.4, 4548), (115.4, 4547), (118.6, 4549), (75.2, 4534), (134.9, 4554),
-                                       (113.9, 4547), (112.4, 4546)])
+@pytest.mark.parametrize("lon, epsg", [(117.5, 4548), (116.4, 4548), (115.4, 4547), (118.6, 4549), (75.2, 4534),
+                                       (134.9, 4554), (113.9, 4547), (112.4, 4546)])
 def test_gk3_zone_is_the_nearest_central_meridian(lon, epsg):
     # EPSG:4534 is CM 75°E; each next code is 3° further east.
     assert gk3_epsg(lon) == epsg

@@ -71,7 +71,8 @@ def test_dates_in_every_common_form(tmp_path):
     dates = ["2022-03-05", "2022/3/5", "2022.3.5", "2022年3月5日", "20220305", "44625", "", "2022-03-05 14:30:00"]
     pd.DataFrame({"编号": list("abcdefgh"), "经度": [117.5] * 8, "纬度": [30.5] * 8, "状态": ["已伐"] * 8,
                   "发现日期": dates}).to_csv(tmp_path / "t.csv", index=False)
-    found = load_township(toml(tmp_path, '[layers.infected_trees]\npath = "t.csv"\n')).gdf("infected_trees")["found_date"]
+    township = load_township(toml(tmp_path, '[layers.infected_trees]\npath = "t.csv"\n'))
+    found = township.gdf("infected_trees")["found_date"]
     assert found.iloc[6] is pd.NaT or pd.isna(found.iloc[6])
     assert {d.strftime("%Y-%m-%d") for d in found.dropna()} == {"2022-03-05"}  # Excel serial 44625 = 2022-03-05
 

@@ -150,7 +150,8 @@ def test_a_missing_rivers_file_stops_only_what_reads_rivers(tmp_path, clean):
     assert "rivers.geojson" in unreadable[0]["message"] and "file not found" in unreadable[0]["message"]
     assert "correct the path" in unreadable[0]["message"]
     counts = {r["layer"]: r["features"] for r in checked["summary"]}
-    assert counts == {r["layer"]: (None if r["layer"] == "rivers" else r["features"]) for r in clean["check"]["summary"]}
+    assert counts == {r["layer"]: (None if r["layer"] == "rivers" else r["features"])
+                      for r in clean["check"]["summary"]}
     others = [f for f in checked["findings"] if f["check"] != "unreadable"]
     assert others == [f for f in clean["check"]["findings"] if f["layer"] != "rivers"]
 

@@ -378,9 +378,9 @@ def test_the_relief_is_sampled_where_it_lies():
 
 
 def test_only_the_printed_map_imports_matplotlib():
-    from test_architecture import PACKAGE, imported_modules, modules, rel
+    from test_architecture import PACKAGE, imported_modules, python_files, rel
 
-    offenders = [rel(p) for p in modules() if "matplotlib" in imported_modules(p)
+    offenders = [rel(p) for p in python_files() if "matplotlib" in imported_modules(p)
                  and not rel(p).startswith("printmap/")]
     assert offenders == []
     assert (PACKAGE / "printmap" / "__init__.py").exists()

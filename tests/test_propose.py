@@ -130,7 +130,8 @@ def test_what_cannot_be_decided_is_marked(tmp_path, sample_dir):
     chosen = {d.kind: d.source.rel for d in proposal.decisions}
     assert chosen == {"villages": "township.gpkg", "infected_trees": "trees_2022.csv",
                       "land_transfers": "township.gpkg", "basic_farmland": "township.gpkg"}
-    assert "sub/疫木.csv could also be infected_trees; chosen: trees_2022.csv" in "\n".join(c.en for c in proposal.checks)
+    checks_en = "\n".join(c.en for c in proposal.checks)
+    assert "sub/疫木.csv could also be infected_trees; chosen: trees_2022.csv" in checks_en
     assert '# path = "sub/疫木.csv"' in text and '# encoding = "gbk"' in text
     assert f"# {CHECK}: 无法判断 unknown.geojson 属于哪类图层" in text
     assert "people.csv: 表格没有坐标列" in text

@@ -189,7 +189,7 @@ def test_forest_plots(layers):
     assert (
         p["小班编码"]
         == (
-            p["村名"].map(dict(zip(v["村名"], range(1, 11)))).map("{:02d}".format)
+            p["村名"].map(dict(zip(v["村名"], range(1, 11), strict=True))).map("{:02d}".format)
             + p["林班号"]
             + p["小班号"]
         )
@@ -197,8 +197,8 @@ def test_forest_plots(layers):
     assert p["林班号"].astype(int).between(1, 20).all()
     # non-overlapping, each inside its own village
     assert abs(shapely.union_all(p.geometry.values).area - p.area.sum()) < 1.0
-    vg = dict(zip(v["村名"], v.geometry))
-    inside = [g.intersection(vg[n]).area / g.area for g, n in zip(p.geometry, p["村名"])]
+    vg = dict(zip(v["村名"], v.geometry, strict=True))
+    inside = [g.intersection(vg[n]).area / g.area for g, n in zip(p.geometry, p["村名"], strict=True)]
     assert min(inside) > 0.9999
     # species shares, origin and years
     share = p["优势树种"].value_counts(normalize=True)
@@ -255,10 +255,10 @@ def test_riparian_belt_reaches_into_one_zone(out, layers):
     zones = gpd.GeoDataFrame({"reach": r["河段编号"]}, geometry=r.geometry.buffer(r["管理范围"], 64), crs=GK)
     plots = layers["plots"].to_crs(GK)
     hit = gpd.sjoin(plots, zones, predicate="intersects")
-    assert list(zip(hit["小班编码"], hit["reach"])) == [(fp["plot_id"], fp["reach"])]
+    assert list(zip(hit["小班编码"], hit["reach"], strict=True)) == [(fp["plot_id"], fp["reach"])]
     transfers = layers["transfers"].to_crs(GK)
     hit = gpd.sjoin(transfers, zones, predicate="intersects")
-    assert list(zip(hit["地块编号"], hit["reach"])) == [(tp["parcel_id"], tp["reach"])]
+    assert list(zip(hit["地块编号"], hit["reach"], strict=True)) == [(tp["parcel_id"], tp["reach"])]
     zone = zones.loc[zones["reach"] == fp["reach"]]
     plot = plots[plots["小班编码"] == fp["plot_id"]]
     inside = gpd.overlay(plot[["geometry"]], zone[["geometry"]], how="intersection")
@@ -303,10 +303,10 @@ def test_transfers_are_clean_except_the_planted_faults(out, layers):
 
     # inside the recorded village
     v = layers["villages"].to_crs(EQUAL_AREA)
-    vg = dict(zip(v["村名"], v.geometry))
+    vg = dict(zip(v["村名"], v.geometry, strict=True))
     tg = t.to_crs(EQUAL_AREA)
     out_mu = pd.Series(
-        [g.difference(vg[n]).area / MU for g, n in zip(tg.geometry, t["村名"])], index=t["地块编号"]
+        [g.difference(vg[n]).area / MU for g, n in zip(tg.geometry, t["村名"], strict=True)], index=t["地块编号"]
     )
     assert set(out_mu[out_mu > 0.01].index) == {f["crosses_village"]["parcel_id"]}
     cv = f["crosses_village"]
@@ -318,7 +318,7 @@ def test_transfers_are_clean_except_the_planted_faults(out, layers):
     # overlaps: only the planted pair (in time too) and the renewals (not in time)
     left, right = tg.sindex.query(tg.geometry, predicate="intersects")
     overlaps = {}
-    for i, j in zip(left, right):
+    for i, j in zip(left, right, strict=True):
         if i < j:
             a = tg.geometry.iloc[i].intersection(tg.geometry.iloc[j]).area / MU
             if a > 0.1:
@@ -361,7 +361,7 @@ def test_transfers_are_clean_except_the_planted_faults(out, layers):
     belt = f["in_river_zone"]["parcel_id"]
     assert f["in_river_zone"]["severity"] == "warning"
     others = tk[t["地块编号"] != belt]
-    for line, zone in zip(r.geometry, r["管理范围"]):
+    for line, zone in zip(r.geometry, r["管理范围"], strict=True):
         assert others.distance(line).min() >= zone + 10.0
     assert ids.loc[belt, "地类"] == "林地"
 
@@ -451,7 +451,7 @@ def test_infected_trees_geometry(out, layers):
     assert j.index.is_unique
     special = set(truth["edge_tree_ids"])
     no_plot = set(j.loc[j["小班编码_right"].isna(), "编号"]) - special
-    outside_town = {i for i, g in zip(t["编号"], t.geometry) if not town.contains(g)}
+    outside_town = {i for i, g in zip(t["编号"], t.geometry, strict=True) if not town.contains(g)}
     assert outside_town == set(truth["outside_township_tree_ids"])
     assert 2 <= len(outside_town) <= 3
     assert no_plot - outside_town == set(truth["outside_plot_tree_ids"])
@@ -502,7 +502,7 @@ def test_sand_sites(out, layers):
     r = layers["rivers"].to_crs(GK)
     g = s.to_crs(GK)
     in_zone = set()
-    for sid, pt, kind in zip(s["编号"], g.geometry, s["类型"]):
+    for sid, pt, kind in zip(s["编号"], g.geometry, s["类型"], strict=True):
         d = r.distance(pt)
         if (d <= r["管理范围"]).any():
             in_zone.add(sid)

@@ -500,7 +500,8 @@ def test_new_trees_far_from_the_township_are_bad_rows(tiny_township: Path):
 
 def test_far_survey_coordinates_of_a_known_tree_are_reported(tiny_township: Path):
     # T2 is stored at 117.505, 30.495; the survey says 0.002° (≈190 m) further east
-    r = run(tiny_township, survey(tiny_township, "编号,状态,经度,纬度\nT2,已确认,117.507,30.495\nT1,已伐,117.4951,30.495\n"))
+    r = run(tiny_township,
+            survey(tiny_township, "编号,状态,经度,纬度\nT2,已确认,117.507,30.495\nT1,已伐,117.4951,30.495\n"))
     moved = [f for f in r.findings if f.check == "survey_location_differs"]
     assert [f.feature for f in moved] == ["T2"] and "192 m" in moved[0].message  # T1 is 10 m off: no warning
     lon, lat = lonlat_of(tiny_township, "T2")

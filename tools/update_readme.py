@@ -8,8 +8,9 @@ A block written as
     ```
 
 gets its contents replaced by what the command prints today (run in the repository root,
-on the bundled sample, 100 columns wide unless the command starts with ``COLUMNS=…``). The table between ``<!-- parameters -->`` and
-``<!-- /parameters -->`` is rebuilt from ``geo_township.config.PARAMETERS``.
+on the bundled sample, 100 columns wide unless the command starts with ``COLUMNS=…``). The table
+between ``<!-- parameters -->`` and ``<!-- /parameters -->`` is rebuilt from
+``geo_township.config.PARAMETERS``.
 Run: ``python tools/update_readme.py``.
 """
 

@@ -5,6 +5,7 @@ Chinese headings with ``--lang zh``; JSON keys are always machine names.
 
 from __future__ import annotations
 
+import io
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -175,7 +176,9 @@ def table_text(result: Result, lang: str, *, width: int | None = None) -> str:
     return console.export_text()
 
 
-class _Null:
+class _Null(io.StringIO):
+    """A text stream that keeps nothing (the console records what it prints)."""
+
     def write(self, _: str) -> int:
         return 0
 

@@ -111,7 +111,7 @@ def guessed_encoding_note(encoding: str | None, given: str | None) -> str | None
 def sniff_separator(first_line: str) -> str:
     """The separator a text table uses: the commonest of , TAB ; | in its header line."""
     counts = {sep: first_line.count(sep) for sep in (",", "\t", ";", "|")}
-    return max(counts, key=counts.get) if max(counts.values()) else ","
+    return max(counts, key=lambda sep: counts[sep]) if max(counts.values()) else ","
 
 
 def text_separator(path: Path, text: str) -> str:

@@ -6,6 +6,8 @@ printing works without a display and from any thread.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -28,6 +30,9 @@ from geo_township.printmap.plan import Page, Sheet, grid_figures, notes
 from geo_township.printmap.relief import Relief
 from geo_township.printmap.words import word
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 RELIEF_INK = (0.16, 0.18, 0.22)
 """Shadows of the relief are this colour, more opaque the darker the slope."""
 RELIEF_FLAT = 0.8
@@ -35,7 +40,7 @@ RELIEF_FLAT = 0.8
 RELIEF_MAX_ALPHA = 0.5
 
 
-def rc_params(font: FontChoice) -> dict[str, object]:
+def rc_params(font: FontChoice) -> dict[RcKeyType, Any]:
     """matplotlib settings of a printed page: its fonts, text as text (no mathtext), and
     fonts embedded as subsets."""
     return {"font.family": font.families, "text.parse_math": False, "pdf.fonttype": 3, "svg.fonttype": "path",
@@ -44,7 +49,9 @@ def rc_params(font: FontChoice) -> dict[str, object]:
 
 def measurer(fig: Figure, font: FontChoice) -> Measure:
     """``measure(text, size_pt, bold)``: a text's width in points, as it will be drawn."""
-    renderer = fig.canvas.get_renderer()
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg), "a page is drawn on an Agg canvas (see page_figure)"
+    renderer = canvas.get_renderer()
 
     def measure(text: str, size: float, bold: bool) -> float:
         prop = FontProperties(family=font.families, size=size, weight="bold" if bold else "normal")

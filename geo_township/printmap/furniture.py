@@ -172,7 +172,8 @@ def draw_north_arrow(ax, label: str, *, convergence_deg: float, size_pt: float =
         return np.column_stack([cx + pts[:, 0] * w, cy + pts[:, 1] * h])
 
     tip, left, right, notch = (0, 0.5), (-0.32, -0.5), (0.32, -0.5), (0, -0.25)
-    ax.add_patch(FancyBboxPatch((cx - w * 0.95, cy - h * 0.8), w * 1.9, h * 1.95, boxstyle="round,pad=0,rounding_size=0.01",
+    ax.add_patch(FancyBboxPatch((cx - w * 0.95, cy - h * 0.8), w * 1.9, h * 1.95,
+                                boxstyle="round,pad=0,rounding_size=0.01",
                                 transform=ax.transAxes, facecolor=(1, 1, 1, 0.85), edgecolor="none", zorder=9))
     ax.add_patch(Polygon(place([tip, left, notch]), closed=True, transform=ax.transAxes, facecolor="white",
                          edgecolor=INK, linewidth=0.7, zorder=10))

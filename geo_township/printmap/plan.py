@@ -115,7 +115,8 @@ def check_request(path: str | Path | None, *, paper: str, orientation: str, dpi:
     fmt = "png" if path is None else Path(path).suffix.lower().lstrip(".")
     if f".{fmt}" not in FORMATS:
         suffix = Path(str(path)).suffix or "a file without a suffix"
-        raise UsageError(f"a printed map is written as PDF or PNG, not {suffix}", hint="name the file map.pdf or map.png")
+        raise UsageError(f"a printed map is written as PDF or PNG, not {suffix}",
+                         hint="name the file map.pdf or map.png")
     if atlas and fmt != "pdf":
         raise UsageError("an atlas has one page per village, so it is written as a PDF",
                          hint="name the file atlas.pdf")

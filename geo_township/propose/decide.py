@@ -154,7 +154,8 @@ def _decision(source: Source, chosen: Candidate, options: list[Candidate], sourc
         decision.checks.append(Words(
             f"{', '.join(rivals)} could also be {chosen.kind}; chosen: {source.label} (a kind has one file; merge "
             "them, or change path)",
-            f"{'、'.join(rivals)} 也可能是 {chosen.kind}；已选 {source.label}（每类图层只有一个文件：请合并，或修改 path）"))
+            f"{'、'.join(rivals)} 也可能是 {chosen.kind}；已选 {source.label}"
+            "（每类图层只有一个文件：请合并，或修改 path）"))
     return decision
 
 

@@ -21,13 +21,9 @@ from geo_township.io.points import (
     NORTH_NAMES,
     TABLE_SUFFIXES,
     WKT_NAMES,
+    sniff_separator,
 )
-from geo_township.io.read import (
-    GDAL_SUFFIXES,
-    KML_HOUSEKEEPING,
-    PARQUET_SUFFIXES,
-    detect_dbf_encoding,
-)
+from geo_township.io.read import GDAL_SUFFIXES, KML_HOUSEKEEPING, PARQUET_SUFFIXES, detect_dbf_encoding
 from geo_township.vocabulary import normalise_name
 
 RASTER_SUFFIXES = {".tif", ".tiff"}
@@ -224,7 +220,10 @@ def _count(info: dict) -> int | None:
 
 def _bounds(info: dict) -> tuple[float, float, float, float] | None:
     bounds = info.get("total_bounds")
-    return tuple(float(b) for b in bounds) if bounds is not None else None
+    if bounds is None:
+        return None
+    xmin, ymin, xmax, ymax = (float(b) for b in bounds)
+    return xmin, ymin, xmax, ymax
 
 
 def _kml_inside(path: Path) -> str:
@@ -302,7 +301,8 @@ def _geodatabase(path: Path, rel: str) -> Unreadable:
         layers = []
     how = Words("export each layer to a GeoPackage (QGIS: Export > Save Features As; ArcGIS: Feature Class To "
                 "Feature Class), put it in this folder and add it here",
-                "请把各图层导出为 GeoPackage（QGIS：导出 > 要素另存为；ArcGIS：要素类至要素类），放入本文件夹后在此添加")
+                "请把各图层导出为 GeoPackage（QGIS：导出 > 要素另存为；ArcGIS：要素类至要素类），"
+                "放入本文件夹后在此添加")
     if layers:
         return Unreadable(rel, Words("a File Geodatabase (a folder), which the tool does not read directly: "
                                      + how.en, "文件地理数据库（文件夹），本工具不能直接读取：" + how.zh), layers)
@@ -376,7 +376,8 @@ def _add_table(scan: Scan, path: Path, rel: str) -> None:
                 scan.skipped.append(Unreadable(rel, Words(
                     f"a table without coordinate columns{where}: name them 经度/纬度 or lon/lat (degrees), or "
                     "东坐标/北坐标 or x/y (metres)",
-                    f"表格{('（工作表 ' + sheet + '）') if sheet else ''}没有坐标列：请命名为 经度/纬度 或 lon/lat（度），"
+                    f"表格{('（工作表 ' + sheet + '）') if sheet else ''}没有坐标列："
+                    "请命名为 经度/纬度 或 lon/lat（度），"
                     "或 东坐标/北坐标、x/y（米）")))
             continue
         source = Source(path, rel, sheet if len(sheets) > 1 else None, "Point",
@@ -425,8 +426,7 @@ def _csv_head(path: Path) -> tuple[None, list[str], list[list], int, str | None]
     except UnicodeDecodeError:
         text, encoding = head.decode("gb18030", errors="replace"), "gbk"
     first = text.splitlines()[0] if text.strip() else ""
-    counts = {sep: first.count(sep) for sep in (",", "\t", ";", "|")}
-    sep = "\t" if path.suffix.lower() == ".tsv" else (max(counts, key=counts.get) if max(counts.values()) else ",")
+    sep = "\t" if path.suffix.lower() == ".tsv" else sniff_separator(first)
     frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, nrows=SAMPLE_ROWS)
     columns = [str(c).strip() for c in frame.columns]
     return None, columns, frame.to_numpy().tolist(), max(lines - 1, 0), encoding

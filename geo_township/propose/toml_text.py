@@ -75,7 +75,8 @@ def _header(proposal: Proposal, today: dt.date) -> list[str]:
         "[township]",
         f"name = {toml_string(proposal.name)}  # 乡镇名称（请修改）/ the township's name: change it",
         "# name_en = \"\"  # 英文名称 / English name",
-        "crs = \"EPSG:4490\"  # 文件未注明坐标系且无法推断时采用 / for files that name no CRS when it cannot be inferred",
+        "crs = \"EPSG:4490\"  # 文件未注明坐标系且无法推断时采用 / "
+        "for files that name no CRS when it cannot be inferred",
         "# data_date = \"2023-04-30\"  # 数据截止日期（默认今天）/ the date the data are as of (default: today)",
         *(_check(proposal.checks[0])),
     ]

@@ -169,7 +169,7 @@ def _forest_plots(land: Landscape, vnames: np.ndarray, seed: int) -> _Forest:
     codes = np.array(
         [
             f"{v + 1:02d}{lb:02d}{xb:03d}"
-            for v, lb, xb in zip(pv, numbers["compartment"], numbers["subcompartment"])
+            for v, lb, xb in zip(pv, numbers["compartment"], numbers["subcompartment"], strict=True)
         ],
         dtype=object,
     )

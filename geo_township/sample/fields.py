@@ -83,7 +83,7 @@ def _along_lines(
     rc: list[LineString] = []
     steps = []
     for side in (1, -1):
-        d = z0
+        d = np.full(s.shape, z0)  # distance from the bank at each vertex
         for k in range(4):
             w = 120.0 + 35.0 * np.sin(
                 2 * np.pi * s / rng.uniform(700, 1300) + rng.uniform(0, 6.3)
@@ -152,7 +152,7 @@ def _fields_of(land: Landscape, faces: list[Polygon], zone_union: shapely.Geomet
     out: list[Field] = []
     rlines = [r.line for r in land.rivers]
     dist = np.vstack([shapely.distance(rl, reps) for rl in rlines])
-    for f, rp, vok, zok, d in zip(faces, reps, valley_ok, zone_ok, dist.T):
+    for f, rp, vok, zok, d in zip(faces, reps, valley_ok, zone_ok, dist.T, strict=True):
         if not (vok and zok):
             continue
         vil = [i for i, v in enumerate(land.villages) if v.contains(rp)]

@@ -167,7 +167,7 @@ def forest_plot_geometries(land: Landscape, rng: np.random.Generator) -> list[Pl
                 pieces.append(PlotGeometry(part, vi))
     pieces = _split_large(pieces, rng)
     pieces = _merge_small(pieces)
-    pieces = [PlotGeometry(g, p.village) for g, p in zip(_as_written(pieces), pieces)]
+    pieces = [PlotGeometry(g, p.village) for g, p in zip(_as_written(pieces), pieces, strict=True)]
     log.debug("forest plots: %d", len(pieces))
     return pieces
 

@@ -548,4 +548,4 @@ in pine plots, most near the infected-tree foci, with drops of 0.2–0.45; a cle
 of {fir["pixels"]} pixels in Chinese-fir plot {fir["plot_id"]} (not pine); six fallow farmland
 parcels; and a cloud masked as nodata in 2023. `geo-township candidates ndvi_2022 ndvi_2023`
 should list exactly the {n} patches.
-"""
+"""  # noqa: E501  (Markdown table rows of the generated README, one per line)

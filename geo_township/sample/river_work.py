@@ -30,6 +30,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -89,7 +90,7 @@ PLAN_ZONES = (
 PLAN_HALF_WIDTH_M = 50.0
 #: Outfalls: reach, position along it, kind, inside the zone (on the bank) or recorded at
 #: the works' gate (metres from the centre line).
-OUTFALLS = (
+OUTFALLS: tuple[tuple[str, float, str, str | float], ...] = (
     ("QXH-01", 0.35, "生活污水", "in"), ("QXH-01", 0.80, "农业退水", "in"),
     ("QXH-02", 0.40, "生活污水", "in"), ("QXH-02", 0.75, "工业废水", 75.0),
     ("QXH-03", 0.20, "雨污混排", "in"), ("QXH-03", 0.55, "工业废水", "in"),
@@ -278,7 +279,7 @@ def river_work(land, rivers: gpd.GeoDataFrame, sand: gpd.GeoDataFrame, seed: int
     for code, chief in chief_of.items():
         chiefs.setdefault(chief, []).append(code)
     walked = {c for t in patrols for c in t["reaches"] if t["walker"] in chiefs}
-    plan = {}
+    plan: dict[str, dict[str, Any]] = {}
     for chief, codes in sorted(chiefs.items()):
         line = shapely.union_all([reaches[c] for c in codes])
         monthly = []
@@ -397,4 +398,4 @@ and 300 m long along {fp["reach"]}, whose river-side edge lies {fp["distance_m"]
 8 m inside the zone ({fp["inside_mu"]:.2f} 亩 inside); and its contract {tp["parcel_id"]} ({tp["use"]}, the
 village collective to a nursery company; {tp["inside_mu"]:.2f} 亩 inside). Every other forest plot lies on the
 slopes, well outside every zone. (The land-cover raster classes the belt's pixels with the valley floor.)
-"""
+"""  # noqa: E501  (Markdown table rows of the generated README, one per line)

@@ -14,7 +14,7 @@ from .terrain import Landscape
 
 #: river index, position along it (fraction), type, status, where: "in" / "out" of the
 #: management zone for river mining, or distance (m) from the river for a sand plant.
-SITES: tuple[tuple[int, float, str, str, object], ...] = (
+SITES: tuple[tuple[int, float, str, str, str | float], ...] = (
     (0, 0.12, "河道采砂", "已许可", "in"),
     (0, 0.20, "机制砂厂", "非法", 320.0),
     (0, 0.31, "河道采砂", "已许可", "in"),

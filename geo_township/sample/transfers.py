@@ -120,7 +120,7 @@ def _adjacency(fields: list[Field], min_len: float) -> list[tuple[int, int, floa
     tree = shapely.STRtree(geoms)
     a, b = tree.query(geoms, predicate="touches")
     out = []
-    for i, j in zip(a, b):
+    for i, j in zip(a, b, strict=True):
         if i < j:
             ln = shared_length(geoms[i], geoms[j])
             if ln >= min_len:
@@ -260,9 +260,9 @@ def _plan_photovoltaic(plan: _Planning) -> None:
         a, b = (i, j) if not bi else (j, i)  # a: not basic farmland, b: basic farmland
         if fields[a].geom.distance(land.valley.boundary) > 1.0:
             continue  # the project starts at the foot of the hill
-        near = plot_tree.query(fields[a].geom.buffer(450.0), predicate="intersects")
-        near = [int(p) for p in near if plots[int(p)].village == fi.village]
-        near.sort(key=lambda p: plot_geoms[p].distance(fields[a].geom))
+        hits = plot_tree.query(fields[a].geom.buffer(450.0), predicate="intersects")
+        near = [int(p) for p in hits if plots[int(p)].village == fi.village]
+        near.sort(key=lambda p: plot_geoms[int(p)].distance(fields[a].geom))
         chosen, total = [], 0.0
         for p in near:
             pm = plot_geoms[p].area / M2_PER_MU

@@ -228,7 +228,7 @@ def _season_trees(
         n_diffuse = round(n_season * diffuse_share)
         scatter.take(0.0, 0.0, 0.0, n_diffuse, "pine", season_i, -1)
         per = np.floor(weight * (n_season - n_diffuse)).astype(int)
-        for focus_i, (c, s0, nf) in enumerate(zip(foci_xy, sigma0, per)):
+        for focus_i, (c, s0, nf) in enumerate(zip(foci_xy, sigma0, per, strict=True)):
             scatter.take(c[0], c[1], min(s0 * grow, 600.0), int(nf), "pine", season_i, focus_i)
             focus_counts[focus_i] += nf
         # GPS noise: a few of the cluster trees are recorded inside a neighbouring non-pine plot
@@ -320,7 +320,7 @@ def _edge_points(
     a_idx, b_idx = tree.query(plot_geoms, predicate="touches")
     pairs = [
         (int(a), int(b))
-        for a, b in zip(a_idx, b_idx)
+        for a, b in zip(a_idx, b_idx, strict=True)
         if a < b and is_pine[a] and is_pine[b] and plot_village[a] == plot_village[b]
     ]
     used_plots: set[int] = set()
@@ -360,7 +360,7 @@ def _result(
     """The table with the foci and the ids of every kind of odd tree, for the truth."""
     kinds = np.array([r["kind"] for r in allrec])
     foci = []
-    for f, (c, s0) in enumerate(zip(foci_xy, sigma0)):
+    for f, (c, s0) in enumerate(zip(foci_xy, sigma0, strict=True)):
         lon, lat = xy_to_lonlat(np.array([c[0]]), np.array([c[1]]))
         foci.append(
             {
@@ -406,7 +406,7 @@ def _discovery(
         by_season.setdefault(r["season"], []).append(i)
     for si, idx in by_season.items():
         _, lo, hi, _, _ = SEASONS[si]
-        for i, d in zip(idx, _dates_in(rng, lo, hi, len(idx))):
+        for i, d in zip(idx, _dates_in(rng, lo, hi, len(idx)), strict=True):
             found[i] = d
     return found, by_season
 
@@ -427,8 +427,8 @@ def _stages(
     """How far each tree's treatment went by season (0 standing, 2 felled, 3 cleared,
     4 verified); a dozen autumn-2021 trees stay felled but not cleared (marked `stuck`)."""
     stage = np.full(len(recs), 4)
-    for si, idx in by_season.items():
-        idx = np.asarray(idx)
+    for si, members in by_season.items():
+        idx = np.asarray(members)
         u = rng.uniform(size=len(idx))
         if si == 0:
             stuck = rng.choice(idx, size=min(12, len(idx)), replace=False)

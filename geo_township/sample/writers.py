@@ -255,7 +255,7 @@ def _readme_files(c: dict) -> str:
 | `sand_sites.kml` | 采砂点 | {c["sand_sites"]} | KML (fields in ExtendedData); Name, 编号, 类型, 状态, 关停日期 |
 | `township.toml` | | | the township description the tool reads |
 
-"""
+"""  # noqa: E501  (Markdown table rows and bullets of the generated README, one per line)
 
 
 def _readme_planted(t: dict) -> str:
@@ -309,5 +309,5 @@ Sand sites: every status occurs at least twice; sites inside a river's managemen
 ```json
 {truth_json}
 ```
-"""
+"""  # noqa: E501  (Markdown bullets of the generated README, one per line)
 

@@ -125,6 +125,7 @@ def write_layer(lf: LayerFile, history: pd.DataFrame) -> Path:
     the two can be recognised later (:func:`reconcile_history`)."""
     if lf.is_csv:
         return _write_csv_layer(lf, history)
+    assert lf.geometry is not None, "a vector layer is read with its geometry"
     gdf = gpd.GeoDataFrame(lf.table, geometry=lf.geometry.to_numpy(), crs=lf.geometry.crs)
     if lf.path.suffix.lower() == ".gpkg":
         return _write_gpkg_layer(lf, gdf, history)
@@ -134,12 +135,14 @@ def write_layer(lf: LayerFile, history: pd.DataFrame) -> Path:
 def _write_csv_layer(lf: LayerFile, history: pd.DataFrame) -> Path:
     """A CSV layer in its own header, encoding, BOM, separator and line ends; the sidecar
     history (with both fingerprints) first."""
+    csv = lf.csv
+    assert csv is not None, "only a CSV layer is written as CSV"
     hist = history_path(lf)
     table = lf.table.copy()
-    header = list(lf.csv["header"]) + [c for c in table.columns[len(lf.csv["header"]):]]
+    header = list(csv["header"]) + [c for c in table.columns[len(csv["header"]):]]
     table.columns = header
-    data = _csv_bytes(table, encoding=lf.csv["encoding"], bom=lf.csv["bom"], sep=lf.csv["sep"],
-                      newline=lf.csv["newline"])
+    data = _csv_bytes(table, encoding=csv["encoding"], bom=csv["bom"], sep=csv["sep"],
+                      newline=csv["newline"])
     history = history.assign(layer_before=_digest(lf.path.read_bytes()), layer_after=_digest(data))
     write_history_csv(hist, history)
     with atomic_path(lf.path) as tmp:

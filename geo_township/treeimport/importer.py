@@ -116,6 +116,7 @@ def _outcome_note(lf: LayerFile, n_changes: int, written: Path | None, import_id
     if not n_changes:
         return ("no change to write: the layer already holds everything accepted from the survey "
                 "(no file written)")
+    assert written is not None, "changes outside a dry run are written"
     return (f"{n_changes} change(s) written to {lf.path.name}; history in "
             + (f"{written.name} (table {history_table_name(lf)})" if written == lf.path else written.name)
             + f", import {import_id}")

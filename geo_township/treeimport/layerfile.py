@@ -166,8 +166,8 @@ def date_style(values: pd.Series) -> tuple[str, bool] | None:
     text = text[text != ""].head(5000)
     if not len(text):
         return None
-    counts = Counter()
-    padded = Counter()
+    counts: Counter[str] = Counter()
+    padded: dict[str, bool] = {}  # read only for a pattern that matched
     for pattern, rx in _STYLES:
         hit = text[text.str.match(rx)]
         counts[pattern] = len(hit)
@@ -248,12 +248,14 @@ def _append_new_trees(lf: LayerFile, survey: Survey, added: list[int]) -> dict[s
         lonlat = np.column_stack(cgcs2000_to_map_app(lonlat[:, 0], lonlat[:, 1], lf.map_app))
     pts = gpd.GeoSeries(gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs=CGCS2000).to_crs(lf.crs)
     if lf.is_csv:
+        assert lf.coord_columns is not None, "a CSV layer is read with its coordinate columns"
         xcol, ycol = lf.coord_columns
         # the file's own decimals, but never coarser than ~0.1 m
         places = max(_decimals(lf.table[xcol], 6 if lf.geographic else 2), 6 if lf.geographic else 1)
         lf.table.loc[n_old:, xcol] = [f"{v:.{places}f}" for v in pts.x]
         lf.table.loc[n_old:, ycol] = [f"{v:.{places}f}" for v in pts.y]
     else:
+        assert lf.geometry is not None, "a vector layer is read with its geometry"
         lf.geometry = gpd.GeoSeries(pd.concat([lf.geometry, pts.set_crs(lf.geometry.crs, allow_override=True)],
                                               ignore_index=True), crs=lf.geometry.crs)
     ids = [str(survey.rows["tree_id"].iloc[p]) for p in added]
