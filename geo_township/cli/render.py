@@ -224,6 +224,18 @@ def _cell(value):
     return value
 
 
+def with_saved_features(result: Result, save: Path | None) -> Result:
+    """Write the Result's feature layers to ``save`` (when given, by its suffix) and return
+    the Result with a note naming the layers written."""
+    if save is None:
+        return result
+    from geo_township.io.write import write_features
+
+    written = write_features(result.features, save)
+    return with_note(result, f"layers written to {save}: {', '.join(written)}",
+                     f"图层已写入 {save}：{'、'.join(written)}")
+
+
 def with_note(result: Result, note: str, note_zh: str | None = None) -> Result:
     """The same Result with one more note (e.g. which file was written); the Result itself
     is never changed."""

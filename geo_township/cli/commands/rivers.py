@@ -36,17 +36,11 @@ def command(start, end, method, zone_m, patrol_buffer_m, min_coverage, save, tow
     outfalls, land transfers and forest plots inside the management zones; patrol
     coverage per chief and month and the reaches nobody patrolled."""
     from geo_township.cli.exitcodes import exit_code
-    from geo_township.cli.render import render, with_note
-    from geo_township.io.write import write_features
+    from geo_township.cli.render import render, with_saved_features
     from geo_township.layers import load_township
     from geo_township.rivers import river_report
 
     result = river_report(load_township(township_path), start=start, end=end, method=method, zone_m=zone_m,
                           patrol_buffer_m=patrol_buffer_m, min_coverage_pct=min_coverage)
-    shown = result
-    if save is not None:
-        written = write_features(result.features, save)
-        shown = with_note(result, f"layers written to {save}: {', '.join(written)}",
-                          f"图层已写入 {save}：{'、'.join(written)}")
-    render(shown, fmt=fmt, output=output, lang=lang)
+    render(with_saved_features(result, save), fmt=fmt, output=output, lang=lang)
     click.get_current_context().exit(exit_code(result))

@@ -18,16 +18,10 @@ def command(zone_m, save, township_path, lang, fmt, output):
     closure; each site's nearest reach, distance and zones. Exits 1 when a site breaks a
     rule (active in a no-mining or reserved zone) or its status history is inconsistent."""
     from geo_township.cli.exitcodes import exit_code
-    from geo_township.cli.render import render, with_note
-    from geo_township.io.write import write_features
+    from geo_township.cli.render import render, with_saved_features
     from geo_township.layers import load_township
     from geo_township.sand import sand_report
 
     result = sand_report(load_township(township_path), zone_m=zone_m)
-    shown = result
-    if save is not None:
-        written = write_features(result.features, save)
-        shown = with_note(result, f"layers written to {save}: {', '.join(written)}",
-                          f"图层已写入 {save}：{'、'.join(written)}")
-    render(shown, fmt=fmt, output=output, lang=lang)
+    render(with_saved_features(result, save), fmt=fmt, output=output, lang=lang)
     click.get_current_context().exit(exit_code(result))
