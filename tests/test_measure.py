@@ -141,7 +141,7 @@ def test_sample_plots_against_local_projections_and_geod(sample_dir):
 def test_area_in_chunks_is_the_area_all_at_once(method, monkeypatch):
     """Large layers are projected a chunk at a time, with the one projection chosen from the
     whole extent: every area is the same to the last bit."""
-    import geo_township.measure as measure
+    from geo_township import measure
 
     rng = np.random.default_rng(4)
     x, y = rng.uniform(480_000, 520_000, 101), rng.uniform(3_340_000, 3_380_000, 101)
