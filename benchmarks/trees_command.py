@@ -64,7 +64,8 @@ def run(argv: list[str], out: Path, code: Path = ROOT) -> dict[str, float]:
     (user + system) and peak RSS."""
     env = {**os.environ, "PYTHONPATH": str(code) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # run from the code's folder: `python -m` puts the working folder before PYTHONPATH
+    proc = subprocess.Popen(argv, env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
@@ -78,7 +79,7 @@ def run(argv: list[str], out: Path, code: Path = ROOT) -> dict[str, float]:
 
 def command_argv(name: str, township: Path, out: Path) -> list[str]:
     if name == "baseline":
-        return [sys.executable, __file__, "--baseline-of", str(township), "-o", str(out)]
+        return [sys.executable, str(Path(__file__).resolve()), "--baseline-of", str(township), "-o", str(out)]
     return [sys.executable, "-m", "geo_township", *COMMANDS[name], "--township", str(township), "--format", "csv",
             "-o", str(out)]
 

@@ -69,16 +69,24 @@ def planar_crs_for(geoms: gpd.GeoSeries) -> CRS:
     return working_crs_for(lon_min, lon_max, (lat_min + lat_max) / 2.0)
 
 
+AREA_CHUNK = 25_000
+"""Geometries projected at a time to measure their area: the projected copies of a
+county's 100,000 sub-compartments would otherwise all be held at once."""
+
+
 def area_m2(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal") -> np.ndarray:
     """Area of each geometry in square metres (0 for points and lines)."""
     _check(geoms, method)
     if len(geoms) == 0:
         return np.zeros(0)
     if method == "planar":
-        return geoms.to_crs(planar_crs_for(geoms)).area.to_numpy()
-    lon_min, lat_min, lon_max, lat_max = _lonlat_extent(geoms)
-    laea = equal_area_crs((lon_min + lon_max) / 2.0, (lat_min + lat_max) / 2.0)
-    return geoms.to_crs(laea).area.to_numpy()
+        target = planar_crs_for(geoms)
+    else:
+        lon_min, lat_min, lon_max, lat_max = _lonlat_extent(geoms)
+        target = equal_area_crs((lon_min + lon_max) / 2.0, (lat_min + lat_max) / 2.0)
+    # one projection for all (chosen above from the whole extent), applied a chunk at a time
+    return np.concatenate([geoms.iloc[i:i + AREA_CHUNK].to_crs(target).area.to_numpy()
+                           for i in range(0, len(geoms), AREA_CHUNK)])
 
 
 def length_m(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal") -> np.ndarray:

@@ -30,7 +30,7 @@ def plot_table(township: Township) -> pd.DataFrame | None:
     return out
 
 
-def _pine_at_risk(plots: gpd.GeoDataFrame, points: np.ndarray, radius: float,
+def pine_at_risk(plots: gpd.GeoDataFrame, points: np.ndarray, radius: float,
                   known: np.ndarray | None = None) -> np.ndarray:
     """Per plot: a pine plot within ``radius`` metres of one of ``points`` (``known``: plots
     already known to be at risk, not searched again).
@@ -74,7 +74,7 @@ def infected_plots(township: Township, trees: gpd.GeoDataFrame, infected: np.nda
     plot_ids = pd.Series(plots["plot_id"].astype(str).to_numpy(dtype=object), dtype=object)
     is_infected = plot_ids.isin(hit_ids).to_numpy()  # object dtype: one hash table, not a loop
     pine = plots["pine"].to_numpy(dtype=bool)
-    at_risk = _pine_at_risk(plots, trees.geometry.to_numpy()[infected], radius, known=is_infected)
+    at_risk = pine_at_risk(plots, trees.geometry.to_numpy()[infected], radius, known=is_infected)
     frame = pd.DataFrame({
         "village": plots["village"].astype(object).where(plots["village"].notna(), OUTSIDE),
         "infected_plots": is_infected.astype(int),

@@ -113,7 +113,7 @@ def test_grid_dbscan_gives_scikit_learns_labels(seed, monkeypatch):
     chunks; with duplicates, lattices at exactly eps and dense outbreaks."""
     from sklearn.cluster import DBSCAN
 
-    import geo_township.density as density
+    from geo_township import density
 
     rng = np.random.default_rng(seed)
     parts = [rng.uniform(0, 3000, (int(rng.integers(0, 300)), 2))]

@@ -135,3 +135,18 @@ def test_sample_plots_against_local_projections_and_geod(sample_dir):
         c = lonlat.iloc[i].centroid
         local = plots.geometry.iloc[[i]].to_crs(equal_area_crs(c.x, c.y)).area.iloc[0]
         assert ours[i] == pytest.approx(local, rel=1e-8)
+
+
+@pytest.mark.parametrize("method", ["ellipsoidal", "planar"])
+def test_area_in_chunks_is_the_area_all_at_once(method, monkeypatch):
+    """Large layers are projected a chunk at a time, with the one projection chosen from the
+    whole extent: every area is the same to the last bit."""
+    from geo_township import measure
+
+    rng = np.random.default_rng(4)
+    x, y = rng.uniform(480_000, 520_000, 101), rng.uniform(3_340_000, 3_380_000, 101)
+    parcels = gpd.GeoSeries(shapely.buffer(shapely.points(x, y), rng.uniform(10, 300, 101), quad_segs=5),
+                            crs=4548)
+    whole = area_m2(parcels, method=method)
+    monkeypatch.setattr(measure, "AREA_CHUNK", 7)
+    assert np.array_equal(area_m2(parcels, method=method), whole)

@@ -468,7 +468,7 @@ def test_pine_at_risk_is_every_pine_plot_within_the_radius():
     with any infected tree within the radius (edges and exactly 100 m included)."""
     import shapely
 
-    from geo_township.tree_plots import _pine_at_risk
+    from geo_township.tree_plots import pine_at_risk
 
     rng = np.random.default_rng(9)
     i, j = np.divmod(np.arange(144), 12)
@@ -482,6 +482,6 @@ def test_pine_at_risk_is_every_pine_plot_within_the_radius():
         near = np.zeros(len(plots), dtype=bool)
         for k, poly in enumerate(plots.geometry):
             near[k] = bool(plots["pine"].iloc[k]) and shapely.dwithin(poly, points, radius).any()
-        assert np.array_equal(_pine_at_risk(plots, points, radius), near)
+        assert np.array_equal(pine_at_risk(plots, points, radius), near)
         known = rng.random(144) < 0.3
-        assert np.array_equal(_pine_at_risk(plots, points, radius, known=known), near | (known & plots["pine"]))
+        assert np.array_equal(pine_at_risk(plots, points, radius, known=known), near | (known & plots["pine"]))
