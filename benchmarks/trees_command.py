@@ -128,7 +128,8 @@ def report(label: str, results: dict[str, list[dict[str, float]]], pick: str = "
     print(f"{'command':<32}{'wall s':>8}{'cpu s':>8}{'peak MiB':>10}{'wall ×':>8}{'cpu ×':>7}{'mem ×':>7}")
     for n, m in med.items():
         shown = "plain geopandas" if n == "baseline" else "trees " + " ".join(COMMANDS[n][1:])
-        ratios = (f"{m['wall'] / base['wall']:>8.2f}{m['cpu'] / base['cpu']:>7.2f}{m['rss_mib'] / base['rss_mib']:>7.2f}"
+        ratios = (f"{m['wall'] / base['wall']:>8.2f}{m['cpu'] / base['cpu']:>7.2f}"
+                  f"{m['rss_mib'] / base['rss_mib']:>7.2f}"
                   if base else "")
         print(f"{shown:<32}{m['wall']:>8.1f}{m['cpu']:>8.1f}{m['rss_mib']:>10.0f}{ratios}")
     if "default" in med and "village" in med:

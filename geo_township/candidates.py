@@ -158,8 +158,10 @@ def _patches(labels: np.ndarray, hit: np.ndarray, drop: np.ndarray, b, a, info, 
     x1, y0 = t @ (c1 - c0, r1 - r0)
     bounds = shapely.bounds(geoms)
     eps = 1e-6 * abs(t.a)
-    frame["edge"] = (((bounds[:, 0] <= x0 + eps) & (c0 > window[1])) | ((bounds[:, 2] >= x1 - eps) & (c1 < window[3]))
-                     | ((bounds[:, 3] >= y1 - eps) & (r0 > window[0])) | ((bounds[:, 1] <= y0 + eps) & (r1 < window[2])))
+    frame["edge"] = (((bounds[:, 0] <= x0 + eps) & (c0 > window[1]))
+                     | ((bounds[:, 2] >= x1 - eps) & (c1 < window[3]))
+                     | ((bounds[:, 3] >= y1 - eps) & (r0 > window[0]))
+                     | ((bounds[:, 1] <= y0 + eps) & (r1 < window[2])))
     return frame
 
 
@@ -222,7 +224,8 @@ def find_candidates(township: Township, before: str, after: str, *, min_drop: fl
     notes = [(f"loss pixel: in a pine plot, valid at both dates, {b_spec.name} − {a_spec.name} ≥ {min_drop:g}; "
               f"patches of 4-connected loss pixels in one plot, kept when {min_m2:g}–{max_m2:g} m² "
               f"({'ellipsoidal' if method == 'ellipsoidal' else 'planar'})")]
-    notes_zh = [(f"减少像元：位于松林小班内、两期均有值、{b_spec.name} − {a_spec.name} ≥ {min_drop:g}；同一小班内四邻接的"
+    notes_zh = [(f"减少像元：位于松林小班内、两期均有值、{b_spec.name} − {a_spec.name} ≥ {min_drop:g}；"
+                f"同一小班内四邻接的"
                 f"减少像元组成斑块，面积在 {min_m2:g}–{max_m2:g} 平方米之间的保留"
                 f"（{'椭球面积' if method == 'ellipsoidal' else '平面面积'}）")]
     if len(pine):
@@ -231,7 +234,8 @@ def find_candidates(township: Township, before: str, after: str, *, min_drop: fl
         if warped:
             notes.append(f"{a_spec.name} is on another grid than {b_spec.name}: it was warped onto "
                          f"{b_spec.name}'s pixels (bilinear) before comparing")
-            notes_zh.append(f"{a_spec.name} 与 {b_spec.name} 格网不同，已按双线性插值重采样到 {b_spec.name} 的格网后再比较")
+            notes_zh.append(f"{a_spec.name} 与 {b_spec.name} 格网不同，"
+                            f"已按双线性插值重采样到 {b_spec.name} 的格网后再比较")
         if not covered:
             findings.append(NO_PINE_ON_RASTER.finding("forest_plots", "-", raster=b_spec.name))
     else:

@@ -261,8 +261,10 @@ def check_gcj02_lines_polygons(layer: Layer, others: References) -> list[Finding
         return []
     best = fits[0]
     if best.by == "share":
-        how = f"{best.on_share[1]:.0%} of its vertices then lie on the {best.reference} layer, {best.on_share[0]:.0%} as it is"
-        how_zh = f"纠偏后 {best.on_share[1]:.0%} 的节点落在 {best.reference} 图层的边线上，纠偏前为 {best.on_share[0]:.0%}"
+        how = (f"{best.on_share[1]:.0%} of its vertices then lie on the {best.reference} layer, "
+               f"{best.on_share[0]:.0%} as it is")
+        how_zh = (f"纠偏后 {best.on_share[1]:.0%} 的节点落在 {best.reference} 图层的边线上，"
+                  f"纠偏前为 {best.on_share[0]:.0%}")
     else:
         how = (f"its vertices then lie a median {best.median_m[1]:.0f} m from the {best.reference} layer, "
                f"{best.median_m[0]:.0f} m as it is and at least {min(best.median_m[2:]):.0f} m when moved as far in "
@@ -282,7 +284,8 @@ def check_gcj02_lines_polygons(layer: Layer, others: References) -> list[Finding
 SHIFTED_LAYER = CHECKS.gcj02_shift.reworded(
     "the layer fits the others far better after undoing the GCJ-02 shift ({shift_m} m here): {how}{also}; the "
     "coordinates were probably copied from (or traced over) AMap/Tencent maps: {fix}",
-    "按 GCJ-02（火星坐标）纠偏（此处约 {shift_m} 米）后该图层与其他图层吻合得多：{how_zh}；坐标很可能取自高德/腾讯地图：{fix_zh}")
+    "按 GCJ-02（火星坐标）纠偏（此处约 {shift_m} 米）后该图层与其他图层吻合得多：{how_zh}；"
+    "坐标很可能取自高德/腾讯地图：{fix_zh}")
 """The GCJ-02 check worded for a line or polygon layer as a whole."""
 
 

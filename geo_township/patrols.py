@@ -263,7 +263,8 @@ def _passes(net: _Network, tracks: gpd.GeoDataFrame, buffer_m: float) -> _Passes
     iv["month"] = track_month[iv["track"].to_numpy()]
     own = iv[iv["chief"].notna() & (iv["chief"].to_numpy() == net.chief[iv["line"].to_numpy()])]
     along = _followed(tracks.geometry.to_numpy(), net.geoms, buffer_m)
-    along = along.assign(reach=net.keys[along["line"].to_numpy()]).groupby(["reach", "track"], as_index=False)["m"].sum()
+    along = (along.assign(reach=net.keys[along["line"].to_numpy()])
+             .groupby(["reach", "track"], as_index=False)["m"].sum())
     touch = along[along["m"] > 2 * buffer_m].assign(date=lambda d: track_date[d["track"].to_numpy()])
     return _Passes(li=li, pieces=pieces, iv=iv, own=own, touch=touch)
 

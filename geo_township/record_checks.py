@@ -26,7 +26,8 @@ RECORD_CHECKS = declare(
     Check("duplicate_id", "error", "duplicate parcel id", "地块编号重复",
           "{id_field} {value} is used by {n} features; give each its own id",
           "编号 {value} 被 {n} 个要素重复使用；请给每个要素唯一编号"),
-    Check("missing_id", "error", "no parcel id", "缺少地块编号", "no {id_field}; give the feature an id", "缺少编号；请补填"),
+    Check("missing_id", "error", "no parcel id", "缺少地块编号", "no {id_field}; give the feature an id",
+          "缺少编号；请补填"),
     Check("status_without_date", "warning", "status without its date", "状态缺少对应日期",
           "status is {status} but {field} is empty", "状态为{status_zh}，但{field_zh}为空"),
 )

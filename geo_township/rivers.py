@@ -55,14 +55,16 @@ RIVER_CHECKS = declare(
           "the reach's features name different chiefs ({names}); {first} is used: give each reach one chief or its "
           "own reach_id",
           "该河段各要素的河长不一致({names_zh})，采用{first}：每个河段应只有一名河长，或分别编号"),
-    Check("no_chief", "warning", "reach without a chief", "河段无河长", "the reach has no river chief (河长)", "该河段无河长"),
+    Check("no_chief", "warning", "reach without a chief", "河段无河长", "the reach has no river chief (河长)",
+          "该河段无河长"),
     Check("in_zone", "info", "inside a management zone", "位于河道管理范围内",
           "{n} {kind} inside a river management zone", "{n}个{kind_zh}位于河道管理范围内"),
 )
 NO_CHIEF_FIELD = PATROL_CHECKS.no_chief_field.reworded(
     "the rivers layer has no chief field (河长): lengths per chief and patrol coverage need it; name it in "
     'township.toml, e.g. fields = {{ chief = "河长姓名" }}',
-    '河流图层无河长字段：按河长统计河长和巡河覆盖率需要该字段；请在township.toml中指定，如 fields = {{ chief = "河长姓名" }}')
+    '河流图层无河长字段：按河长统计河长和巡河覆盖率需要该字段；'
+    '请在township.toml中指定，如 fields = {{ chief = "河长姓名" }}')
 """The rivers layer lacks the chief field (the patrol tracks' check, worded for the rivers)."""
 
 LENGTH_NOTES = {
@@ -374,8 +376,8 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
         features=features, notes=notes, notes_zh=notes_zh, title_zh=f"{township.name}河长制：各河长负责河道长度",
         vocab={"chief_level": "chief_level"},
         decimals={"length_km": 3, "zone_m": 0, "zone_area_mu": 2, "area_km2": 4, "shoreline_km": 3,
-                  "distance_m": 1, "inside_mu": 2, "patrolled_km": 3, "walked_km": 3, "coverage_pct": 1, "mean_monthly_pct": 1,
-                  "anyone_pct": 1},
+                  "distance_m": 1, "inside_mu": 2, "patrolled_km": 3, "walked_km": 3, "coverage_pct": 1,
+                  "mean_monthly_pct": 1, "anyone_pct": 1},
         provenance=township.provenance(analysis="rivers", length_method=method, length_note=LENGTH_NOTES[method],
                                        zone_m_default=zone_m, **provenance_extra),
     )
@@ -387,7 +389,8 @@ def _length_notes(tables: dict[str, pd.DataFrame], villages: gpd.GeoDataFrame | 
     if "lakes" in tables:
         notes.append(f"{len(tables['lakes']) - 1} lake(s) or wide reach(es) drawn as polygons are listed by area and "
                      "shoreline and left out of the river lengths and patrol coverage")
-        notes_zh.append(f"{len(tables['lakes']) - 1}处以面表示的湖泊或宽河段按面积和岸线长度列出，不计入河长和巡河覆盖率")
+        notes_zh.append(f"{len(tables['lakes']) - 1}处以面表示的湖泊或宽河段按面积和岸线长度列出，"
+                        "不计入河长和巡河覆盖率")
     if villages is None:
         notes.append("no villages layer: lengths per village are not computed")
         notes_zh.append("无行政村图层：未按村统计河长")

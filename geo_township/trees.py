@@ -10,8 +10,8 @@ Rules (also in the README and in each Result's provenance):
   closed polygon covers it; on a village border it goes with its plot's village when that
   village covers it, else with the first village in the village order (by code, else as
   in the villages layer; ``boundary_rule``). A record that names a village or plot whose
-  polygon does not cover the point gets a warning finding, and the record wins. Trees outside every plot or village form their own "(outside)" row and are listed
-  as findings, never dropped.
+  polygon does not cover the point gets a warning finding, and the record wins. Trees outside
+  every plot or village form their own "(outside)" row and are listed as findings, never dropped.
 * **Events and dates.** A tree is *found* on ``found_date``; *confirmed* on
   ``confirmed_date`` (else ``found_date``: ground-census finds are confirmed when found);
   *felled* on ``felled_date`` (else ``cleared_date``); *cleared* on ``cleared_date`` (else
@@ -269,8 +269,8 @@ def _count_notes(tally: TreeTally, target: float, hotspot_note: str) -> tuple[li
     """The notes of :func:`tree_counts` in English and Chinese: period, rules, rate."""
     rate_note, rate_note_zh = _rate_notes(tally, target)
     period = tally.period
-    notes_zh = [f"统计期间：{period.label_zh}", f"规则：{PERIOD_RULE_ZH}", rate_note_zh, f"边界规则：{BOUNDARY_RULE_ZH}",
-                *tally.notes]
+    notes_zh = [f"统计期间：{period.label_zh}", f"规则：{PERIOD_RULE_ZH}", rate_note_zh,
+                f"边界规则：{BOUNDARY_RULE_ZH}", *tally.notes]
     notes = [f"period: {period.label}", f"rule: {PERIOD_RULE}", rate_note, f"boundary rule: {BOUNDARY_RULE}",
              *tally.notes]
     if hotspot_note:

@@ -156,7 +156,8 @@ def test_layers_without_polygons(runner, town):
         assert " ".join(result.stderr.split("--layer: ")[1].split()) == "villages, forest_plots"
         assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
     lakes = gpd.read_file(town / "rivers.geojson")
-    lakes.loc[len(lakes)] = {"name": "龙潭", "reach_id": "L1", "geometry": shapely.box(117.500, 30.492, 117.503, 30.494)}
+    lakes.loc[len(lakes)] = {"name": "龙潭", "reach_id": "L1",
+                             "geometry": shapely.box(117.500, 30.492, 117.503, 30.494)}
     lakes.to_file(town / "rivers.geojson")
     result = run(runner, "zonal", "ndvi", "--layer", "rivers", "--format", "json", "--township", town)
     assert result.exit_code == 0, result.stderr

@@ -61,7 +61,8 @@ TREES = [
     ("B4", 2000, 950, "已伐", "2022-12-20", "2023-03-01", "", "", "", ""),  # middle/east border, edge of P07 only
     ("B5", 1000, 1000, "疑似", "2023-04-02", "", "", "", "", ""),  # west/middle border at the top, corner P02/P03
     ("R1", 1000, 700, "已确认", "2022-10-10", "", "", "", EAST, ""),  # west/middle border, record says east
-    ("R2", 1250, 200, "已清理", "2022-10-10", "2022-10-20", "2022-11-15", "", NORTH, ""),  # record: a village not mapped
+    # record: a village not mapped
+    ("R2", 1250, 200, "已清理", "2022-10-10", "2022-10-20", "2022-11-15", "", NORTH, ""),
     ("O1", 3500, 500, "已伐", "2022-11-11", "2022-12-12", "", "", "", ""),  # outside every village and plot
     ("O2", 3000, 250, "已确认", "2022-10-30", "", "", "", "", ""),  # on the township's outer edge (P05, east)
 ]

@@ -489,7 +489,8 @@ def test_geographic_grid_blocks_read_only_real_pixels(tmp_path):
         rows = slice(max(int((30.5442 - y1) / 0.0002) - 1, 0), int((30.5442 - y0) / 0.0002) + 2)
         cols = slice(max(int((x0 - 117.426) / 0.0002) - 1, 0), int((x1 - 117.426) / 0.0002) + 2)
         cover = np.zeros(classes.shape)
-        cover[rows, cols] = shapely.area(shapely.intersection(cells[rows, cols], poly)) / shapely.area(cells[rows, cols])
+        cover[rows, cols] = (shapely.area(shapely.intersection(cells[rows, cols], poly))
+                             / shapely.area(cells[rows, cols]))
         valid = classes > 0
         assert frame["count"].iloc[i] == pytest.approx(cover[valid].sum(), rel=1e-6), i
         got = dict(zip(np.asarray(frame["unique"].iloc[i]).tolist(), np.asarray(frame["frac"].iloc[i]), strict=True))

@@ -75,9 +75,11 @@ def test_closures_per_village_and_year_with_recorded_villages(tmp_path):
     """Recorded villages win over location; years come in order; a village with no closure
     has no row."""
     folder = make_township(tmp_path / "t", sand_zones=False, patrols=False)
-    rows = [("A", "关停", "2020-05-01", "乙村"), ("B", "复绿", "2022-01-09", "乙村"), ("C", "关停", "2022-12-31", "甲村"),
+    rows = [("A", "关停", "2020-05-01", "乙村"), ("B", "复绿", "2022-01-09", "乙村"),
+            ("C", "关停", "2022-12-31", "甲村"),
             ("D", "关停", "2022-03-01", None), ("E", "非法", None, "丙村")]
-    pd.DataFrame([{"编号": i, "类型": "机制砂厂", "状态": st, "关停日期": d, "复绿日期": "2022-06-01" if st == "复绿" else None,
+    pd.DataFrame([{"编号": i, "类型": "机制砂厂", "状态": st, "关停日期": d,
+                   "复绿日期": "2022-06-01" if st == "复绿" else None,
                    "村名": v, "东坐标": X0 + 100, "北坐标": Y0 + 500} for i, st, d, v in rows]).to_csv(
         folder / "sand.csv", index=False, encoding="utf-8-sig")
     table = sand_report(load_township(folder)).tables["closures_by_village"]

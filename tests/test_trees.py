@@ -424,7 +424,7 @@ def test_sample_deadline_list_against_the_raw_file(sample_dir):
     assert total.cleared_late == int((late & ~outstanding).sum())
 
 
-# --------------------------------------------------------------------------- county-scale shortcuts give the same answers
+# ------------------------------------------------------------------ county-scale shortcuts give the same answers
 
 
 CELLS = ["2022-03-05", " 2022/3/5 ", "2022.3.5", "2022年3月5日", "20220305", "44000", "44000.4", "abc", "", " ",

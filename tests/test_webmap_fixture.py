@@ -67,7 +67,8 @@ def make_township(root: Path, *, name: str = "测试乡" + HOSTILE_SCRIPT, extra
                   LineString([(117.500, 30.4978), (117.520, 30.4982)])], crs=4490)
     rivers.to_file(gpkg, layer="rivers")
     sand = gpd.GeoDataFrame(
-        {"site_id": ["S1", "S2", "S3"], "name": ["东砂场", "西砂场", "北砂场"], "kind": ["机制砂厂", "河道采砂", "机制砂厂"],
+        {"site_id": ["S1", "S2", "S3"], "name": ["东砂场", "西砂场", "北砂场"],
+         "kind": ["机制砂厂", "河道采砂", "机制砂厂"],
          "status": ["非法", "已关停", "已许可"], "closed_date": [None, "2022-06-30", None]},
         geometry=[Point(117.4985, 30.4980), Point(117.5085, 30.4983), Point(117.5185, 30.4985)], crs=4490)
     sand.to_file(gpkg, layer="sand_sites")
@@ -87,7 +88,8 @@ def make_township(root: Path, *, name: str = "测试乡" + HOSTILE_SCRIPT, extra
     farmland = gpd.GeoDataFrame({"patch_id": ["B1"], "village": [VILLAGES[1]]},
                                 geometry=[box(117.5010, 30.4910, 117.5050, 30.4940)], crs=4490)
     farmland.to_file(gpkg, layer="basic_farmland")
-    outfalls = gpd.GeoDataFrame({"outfall_id": ["O1", "O2"], "name": ["一号排口", "二号排口"], "river": ["青溪河", "青溪河"]},
+    outfalls = gpd.GeoDataFrame({"outfall_id": ["O1", "O2"], "name": ["一号排口", "二号排口"],
+                                 "river": ["青溪河", "青溪河"]},
                                 geometry=[Point(117.4930, 30.4976), Point(117.5130, 30.4981)], crs=4490)
     outfalls.to_file(gpkg, layer="outfalls")
     patrols = gpd.GeoDataFrame({"chief": ["张三"], "date": ["2023-03-01"], "reach_id": ["R1"]},

@@ -233,7 +233,8 @@ def test_a_failing_provider_becomes_a_warning_and_the_map_is_still_made(town):
     def wrong(_result, _township):
         return ["not an overlay"]
 
-    analyses = {"broken": MapAnalysis(broken, wrong), "wrong": MapAnalysis(lambda t: Result("r", pd.DataFrame()), wrong),
+    analyses = {"broken": MapAnalysis(broken, wrong),
+                "wrong": MapAnalysis(lambda t: Result("r", pd.DataFrame()), wrong),
                 "missing": MapAnalysis(lambda t: None, wrong)}
     results, warnings = map_results(town, analyses=analyses)
     m = build_model(town, results=results, warnings=warnings, analyses=analyses, raster_providers={})
@@ -249,7 +250,8 @@ def test_a_provider_overlay_with_a_built_in_key_replaces_it(town):
     villages = town.gdf("villages")
 
     def provider(_result, township):
-        return [Overlay("villages", "Villages (audited)", "行政村(审计)", villages.iloc[:1], "polygon", color="#ff0000"),
+        return [Overlay("villages", "Villages (audited)", "行政村(审计)", villages.iloc[:1], "polygon",
+                        color="#ff0000"),
                 Overlay("highlighted", "Findings", "问题", villages.iloc[:1], "polygon", highlight=True)]
 
     analyses = {"p": MapAnalysis(lambda t: Result("p", pd.DataFrame()), provider)}

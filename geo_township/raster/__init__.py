@@ -66,7 +66,8 @@ from geo_township.raster.tables import MAX_CLASSES, class_columns, weighted_quan
 from geo_township.raster.zonal import COVERAGE_NOTE, RASTER_CHECKS, save_joined, zonal_stats
 
 __all__ = [
-    "COVERAGE_NOTE", "DEFAULT_BLOCK", "GDAL_CACHE_MB", "MAX_CLASSES", "MAX_OVERLAY_PX", "RASTER_CHECKS", "STATS", "ProgressFn",
+    "COVERAGE_NOTE", "DEFAULT_BLOCK", "GDAL_CACHE_MB", "MAX_CLASSES", "MAX_OVERLAY_PX", "RASTER_CHECKS", "STATS",
+    "ProgressFn",
     "RasterInfo", "blocks", "class_columns", "display_values", "extract", "open_raster", "opened", "pixel_window",
     "polygon_layers", "polygonize_ids", "raster_info", "raster_spec", "raster_table", "rasterize_ids",
     "read_block", "read_masked", "same_grid", "save_joined", "value_percentiles", "weighted_quantiles",

@@ -60,7 +60,8 @@ class NodataDoubt:
 
     def message_zh(self) -> str:
         return (f"图斑内有 {self.pixels:,} 个像元（{self.share:.1%}）取值为 {self.value:g}，文件将其标为无数据，"
-                f"因此未计入任何统计；但 {self.value:g} 看来是真实数据：{self.reason_zh}。如果是，请在 township.toml 的 "
+                f"因此未计入任何统计；但 {self.value:g} 看来是真实数据：{self.reason_zh}。"
+                f"如果是，请在 township.toml 的 "
                 f"[rasters.{self.raster}] 中写 nodata = \"none\" 保留全部取值（或写 nodata = 真正表示无数据的值）")
 
 

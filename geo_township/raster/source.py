@@ -57,7 +57,8 @@ def raster_spec(township: Township, name: str) -> RasterSpec:
     where = township.config.path
     if path.suffix or len(path.parts) > 1:  # a file, not a name
         for candidate in (path, township.config.root / path):
-            same = [n for n, spec in rasters.items() if candidate.is_file() and spec.path.resolve() == candidate.resolve()]
+            same = [n for n, spec in rasters.items()
+                    if candidate.is_file() and spec.path.resolve() == candidate.resolve()]
             if same:
                 raise UsageError(f"rasters are named in township.toml, not given as files: {str(name)!r} is the raster "
                                  f"{same[0]}", hint=f"give its name: {same[0]}")

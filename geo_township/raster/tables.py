@@ -55,7 +55,8 @@ def total_quantiles(polys: gpd.GeoDataFrame, frame: pd.DataFrame, spec: RasterSp
         note_en = (f"Total: {names_en} left blank: over {pixels:,.0f} pixels they would need every value in memory "
                    f"at once (the other statistics are pooled from the rows exactly; each row has its own {names_en}; "
                    "--by a field gives them per group)")
-        note_zh = (f"合计行的中位数和百分位数留空：{pixels:,.0f} 个像元需要同时把全部取值放入内存（其余统计量由各行精确汇总；"
+        note_zh = (f"合计行的中位数和百分位数留空：{pixels:,.0f} 个像元需要同时把全部取值放入内存"
+                   "（其余统计量由各行精确汇总；"
                    "每行都有自己的中位数和百分位数；用 --by 可得到各组的值）")
         return {}, note_en, note_zh
     union = shapely.union_all(polys.geometry.to_numpy())

@@ -47,7 +47,8 @@ _TYPE_WORDS_ZH = {"points": "点", "lines": "线", "collections": "几何集合"
 RASTER_CHECKS = declare(
     Check("not_polygon", "info", "not a polygon (left out)", "不是面要素(未统计)",
           "{what}: not a polygon, so no raster statistics; left out"),
-    Check("no_pixels", "warning", "no valid pixels", "无有效像元", "no valid pixel: outside the raster or only nodata there"),
+    Check("no_pixels", "warning", "no valid pixels", "无有效像元",
+          "no valid pixel: outside the raster or only nodata there"),
     Check("nodata_is_data", "warning", "nodata value looks like real data", "无数据值疑似真实数据",
           "{message}", "栅格的无数据值疑似真实数据：{message_zh}"),
     Check("outside_raster", "warning", "outside the raster", "位于栅格范围外",
@@ -157,14 +158,16 @@ def _nodata_notes(spec: RasterSpec, info: RasterInfo, doubt: NodataDoubt | None,
     if info.nodata_from == "none":
         notes.append(f"nodata: none, as township.toml says (nodata = \"none\"): every value counts, the file's own "
                      f"nodata ({own}) too")
-        notes_zh.append(f"无数据值：按 township.toml（nodata = \"none\"）不设，所有取值都计入，包括文件自带的无数据值（{own}）")
+        notes_zh.append(f"无数据值：按 township.toml（nodata = \"none\"）不设，"
+                        f"所有取值都计入，包括文件自带的无数据值（{own}）")
     elif info.nodata_from == "township.toml":
         notes.append(f"nodata: {info.nodata:g}, from township.toml (the file's own: {own})")
         notes_zh.append(f"无数据值：{info.nodata:g}，取自 township.toml（文件自带：{own}）")
     if doubt is not None:
         notes.append(f"nodata: {doubt.value:g} may be real data in {spec.name} (see the findings); to keep it, write "
                      f"nodata = \"none\" in [rasters.{spec.name}] of township.toml")
-        notes_zh.append(f"无数据值：{spec.name} 中的 {doubt.value:g} 可能是真实数据（见问题清单）；如要保留，请在 township.toml "
+        notes_zh.append(f"无数据值：{spec.name} 中的 {doubt.value:g} 可能是真实数据（见问题清单）；"
+                        "如要保留，请在 township.toml "
                         f"的 [rasters.{spec.name}] 中写 nodata = \"none\"")
 
 

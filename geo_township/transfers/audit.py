@@ -260,7 +260,8 @@ def _note_totals(notes: _Notes, s: _Settings, *, parcels: int, by_village: pd.Da
     notes.add(f"tolerances: declared vs measured {rule}{' (both must be exceeded)' if both else ''}; overlaps and "
               f"areas in other layers under {s.overlap_min_mu:g} mu are ignored as slivers; contracts up to "
               f"{s.max_contract_years:g} years; non-farming uses: {', '.join(use_label(u) for u in s.non_farming)}",
-              f"容差：登记与实测面积相差超过 {rule_zh}{'（两者同时超过）' if both else ''} 列出；重叠及与其他图层相交不足 "
+              f"容差：登记与实测面积相差超过 {rule_zh}{'（两者同时超过）' if both else ''} 列出；"
+              "重叠及与其他图层相交不足 "
               f"{s.overlap_min_mu:g} 亩的视为绘图误差不计；流转期限上限 {s.max_contract_years:g} 年；非农用途："
               f"{'、'.join(use_label(u, 'zh') for u in s.non_farming)}")
 

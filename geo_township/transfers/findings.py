@@ -48,8 +48,8 @@ _AUDIT_OWN = declare(
           "transferred as farmland",
           "耕地流转涉及林地 {mu:,.2f} 亩（{pct:.1f}%，小班 {plots}）：林地不能作为耕地流转"),
     Check("in_river_zone", "warning", "in a river management zone", "位于河道管理范围内",
-          "{mu:,.2f} mu ({pct:.1f}%) of the parcel lies in the management zone of reach {in_zone_of}: check that its use "
-          "is allowed there",
+          "{mu:,.2f} mu ({pct:.1f}%) of the parcel lies in the management zone of reach {in_zone_of}: "
+          "check that its use is allowed there",
           "地块有 {mu:,.2f} 亩（{pct:.1f}%）位于河段 {in_zone_of} 的河道管理范围内：请核实该用途是否允许"),
     Check("missing_declared", "error", "no declared area", "缺少登记面积",
           "{declared}; the drawn parcel measures {measured:,.2f} mu: fill in the contract's area",
@@ -89,7 +89,8 @@ CHECKS = CheckSet((c.code, c) for c in (
     RECORD_CHECKS.invalid_geometry.reworded(
         "invalid geometry ({reason}); audited with a repaired copy ({mu:,.2f} mu, layer invalid_geometry of the "
         "GeoPackage); the file is unchanged: fix it in your GIS, e.g. QGIS 'Fix geometries'",
-        "图形无效（{reason}）；按修复后的副本审计（{mu:,.2f} 亩，见 GeoPackage 的 invalid_geometry 图层）；原文件未改动："
+        "图形无效（{reason}）；按修复后的副本审计（{mu:,.2f} 亩，见 GeoPackage 的 invalid_geometry 图层）；"
+        "原文件未改动："
         "请在 GIS 中修复（如 QGIS“修复几何图形”）"),
     RECORD_CHECKS.empty_geometry.reworded(
         "{reason}: the parcel{declared} is left out of every number; draw it in your GIS",

@@ -137,7 +137,8 @@ def _check_declared(p: gpd.GeoDataFrame, out: Collector, *, unreadable: np.ndarr
         sub = p[no_area]
         pairs = list(zip(sub["declared_mu"], sub["measured_mu"], strict=True))
         values = [{"declared": "no declared area" if pd.isna(d) else f"declared area is {d:g}",
-                   "declared_zh": "缺少登记面积" if pd.isna(d) else f"登记面积为 {d:g}", "measured": m} for d, m in pairs]
+                   "declared_zh": "缺少登记面积" if pd.isna(d) else f"登记面积为 {d:g}", "measured": m}
+                  for d, m in pairs]
         out.add("missing_declared", sub[_RECORD_COLUMNS], features=sub["parcel_id"].tolist(), values=values,
                 rows=single_rows(sub.index), area_mu=float(sub["measured_mu"].sum()))
 
@@ -163,7 +164,8 @@ def _check_dates(p: gpd.GeoDataFrame, out: Collector, *, max_years: float, bad: 
         sub = p[too_long].copy()
         sub["years"] = years[too_long]
         rows = list(zip(sub["years"], sub["start_date"], sub["end_date"], strict=True))
-        out.add("contract_too_long", sub[[*_RECORD_COLUMNS[:-1], "years", "geometry"]], features=sub["parcel_id"].tolist(),
+        out.add("contract_too_long", sub[[*_RECORD_COLUMNS[:-1], "years", "geometry"]],
+                features=sub["parcel_id"].tolist(),
                 values=[{"years": y, "period": period_text(s, e), "max_years": max_years} for y, s, e in rows],
                 rows=single_rows(sub.index), area_mu=float(sub["measured_mu"].sum()))
 

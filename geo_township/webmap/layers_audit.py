@@ -38,7 +38,8 @@ def audit_overlays(result: Result, township: Township) -> list[Overlay]:
     )]
     if "overlap" in result.features:
         overlays.append(Overlay(
-            key="land_transfer_double_counted", en="Land counted twice", zh="重复流转地块", gdf=result.features["overlap"],
+            key="land_transfer_double_counted", en="Land counted twice", zh="重复流转地块",
+            gdf=result.features["overlap"],
             geometry="polygon", color="#7b3294",
             fields=["parcel_a", "parcel_b", "overlap_mu", "share_a_pct", "share_b_pct", "start_a", "end_a", "start_b",
                     "end_b"],

@@ -77,14 +77,18 @@ def map_summary(township: Township, trees: Result | None = None) -> Result:
     table = summary_table(township, trees)
     method = township.config.parameters.get("area_method", "ellipsoidal")
     notes = [f"areas: {METHOD_NOTES[method]}, in mu (1 mu = 10000/15 m²)"]
-    notes_zh = ["面积：" + ("CGCS2000椭球面积（与国土调查一致）" if method == "ellipsoidal" else "高斯-克吕格投影平面面积")
+    notes_zh = ["面积：" + ("CGCS2000椭球面积（与国土调查一致）" if method == "ellipsoidal"
+                            else "高斯-克吕格投影平面面积")
                 + "，单位亩（1亩 = 10000/15平方米）"]
     if "found" in table.columns:
         notes.append("trees by current status: standing = suspected or confirmed; felled = felled, cleared or "
-                     "verified; cleared = cleared or verified; clearance = as `geo-township trees` reports it: of the trees "
+                     "verified; cleared = cleared or verified; clearance = as `geo-township trees` reports it: "
+                     "of the trees "
                      "due by the last season cut-off, the share cleared by the data date")
-        notes_zh.append("疫木按当前状态统计：未伐 = 疑似或已确认；已伐 = 已伐、已清理或已核查；已清理 = 已清理或已核查；"
-                        "除治率与 `geo-township trees` 一致：截至最近一个除治期截止日应除治的疫木中，至数据日期已清理的比例")
+        notes_zh.append("疫木按当前状态统计：未伐 = 疑似或已确认；已伐 = 已伐、已清理或已核查；"
+                        "已清理 = 已清理或已核查；"
+                        "除治率与 `geo-township trees` 一致：截至最近一个除治期截止日应除治的疫木中，"
+                        "至数据日期已清理的比例")
     notes.append("a feature belongs to the village its record names, else to the village polygon it lies in")
     notes_zh.append("要素所属村：记录中填写的村，未填写时按所在村界判定")
     decimals = {k: INDICATORS[k].decimals for k in table.columns if k in INDICATORS}

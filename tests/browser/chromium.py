@@ -54,7 +54,8 @@ class Session:
 
     def problems(self) -> list[str]:
         """Console errors, page errors, dialogs and refused (non-tile) requests."""
-        return ([f"console {t}: {m}" for t, m in self.console if t == "error"] + [f"page error: {e}" for e in self.errors]
+        return ([f"console {t}: {m}" for t, m in self.console if t == "error"]
+                + [f"page error: {e}" for e in self.errors]
                 + [f"dialog: {d}" for d in self.dialogs] + [f"request: {r}" for r in self.refused])
 
 

@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
-from chromium import Browser
+from chromium import Browser  # noqa: E402  (importable only once sys.path holds this folder)
 
 TREE_POINT = """(id) => {
   const m = window.townshipMap, st = m.layers.infected_trees;

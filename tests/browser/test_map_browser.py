@@ -115,7 +115,8 @@ def session(browser, page_en):
 
 
 BUILTIN_OVERLAYS = ["Villages", "Forest sub-compartments", "Pine-wilt trees", "Rivers", "River management zones",
-                    "Sand-mining sites", "Land transfers", "Permanent basic farmland", "Sewage outfalls", "Patrol tracks"]
+                    "Sand-mining sites", "Land transfers", "Permanent basic farmland", "Sewage outfalls",
+                    "Patrol tracks"]
 PROVIDER_OVERLAYS = ["Land-transfer audit findings", "Land counted twice", "Pine-wilt hotspots",
                      "Inside river zones (areas)", "Inside river zones (points)", "Patrol coverage",
                      "Sand sites with problems"]
@@ -319,7 +320,8 @@ def test_amap_shifts_every_layer_to_gcj02_and_back(session):
     assert page.evaluate(f"TownshipMap.toGcj({REF_WGS84[0]}, {REF_WGS84[1]})") == pytest.approx(REF_GCJ02, abs=1e-9)
     index = page.evaluate(FIND, ["infected_trees", "T006"])
     lon, lat = next((t[1], t[2]) for t in TREES if t[0] == "T006")
-    shown = "([k, i]) => { const ll = window.townshipMap.featureLatLng(window.townshipMap.layers[k], i); return [ll.lng, ll.lat]; }"
+    shown = ("([k, i]) => { const ll = window.townshipMap.featureLatLng(window.townshipMap.layers[k], i); "
+             "return [ll.lng, ll.lat]; }")
     assert page.evaluate(shown, ["infected_trees", index]) == pytest.approx((lon, lat), abs=1e-9)
     assert not page.is_visible(".gt-gcj-note")
     _switch(page, "AMap (GCJ-02)")
