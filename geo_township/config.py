@@ -336,10 +336,29 @@ def validate_parameter(name: str, value: Any) -> Any:
 
 
 def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> TownshipConfig:
-    """Read and validate township.toml (found as in :func:`find_config`)."""
+    """Read and validate township.toml (found as in :func:`find_config`); every problem is
+    reported together."""
     cfg_path = find_config(path, cwd=cwd).resolve()
+    raw = _read_toml(cfg_path)
+    problems = _Problems(cfg_path)
+    cfg = _township_section(raw, cfg_path, problems)
+    for kind_name, spec in raw.get("layers", {}).items():
+        layer = _layer_spec(kind_name, spec, cfg, problems)
+        if layer is not None:
+            cfg.layers[kind_name] = layer
+    for rname, spec in raw.get("rasters", {}).items():
+        raster = _raster_spec(rname, spec, cfg, problems)
+        if raster is not None:
+            cfg.rasters[rname] = raster
+    cfg.parameters.update(_parameters(raw.get("parameters", {}), problems))
+    problems.raise_if_any()
+    return cfg
+
+
+def _read_toml(cfg_path: Path) -> dict[str, Any]:
+    """The township file's TOML, or a clear error (not UTF-8, not TOML, unreadable)."""
     try:
-        raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        return tomllib.loads(cfg_path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ConfigError("the township file is not UTF-8 text", path=cfg_path,
                           hint="save it as UTF-8 (any editor's 'Save with encoding' menu)") from None
@@ -349,7 +368,9 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> T
     except OSError as exc:
         raise ConfigError(f"cannot read the township file: {exc.strerror}", path=cfg_path) from None
 
-    problems = _Problems(cfg_path)
+
+def _township_section(raw: dict[str, Any], cfg_path: Path, problems: _Problems) -> TownshipConfig:
+    """The [township] table checked, as a configuration still without layers and rasters."""
     _check_keys(raw, ("township", "layers", "rasters", "parameters"), "top level", problems)
     town = raw.get("township", {})
     _check_keys(town, ("name", "name_en", "crs", "gk_zone", "working_crs", "data_date"), "township", problems)
@@ -369,103 +390,110 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> T
             cfg.gk_zone = int(town["gk_zone"])
         except (CRSError, TypeError, ValueError) as exc:
             problems.add("township.gk_zone", getattr(exc, "message", str(exc)), getattr(exc, "hint", "") or "")
+    return cfg
 
-    for kind_name, spec in raw.get("layers", {}).items():
-        key = f"layers.{kind_name}"
-        if kind_name not in KINDS:
-            problems.add(key, f"unknown layer kind {kind_name!r}",
-                         _suggest(kind_name, KINDS) + "layer kinds are: " + ", ".join(KINDS))
-            continue
-        if not isinstance(spec, dict):
-            problems.add(key, "is not a table", f'write [{key}] followed by path = "file.gpkg"')
-            continue
-        _check_keys(spec, ("path", "layer", "fields", "crs", "encoding", "values"), key, problems)
-        if "path" not in spec:
-            problems.add(key, "no path", 'add path = "file.gpkg" (relative to township.toml)')
-            continue
-        file = (cfg.root / str(spec["path"])).resolve()
-        if not file.exists():  # stops only the commands that read this layer (see Township.layer)
-            problems.add(f"{key}.path", f"file not found: {file}",
-                         "correct the path (relative to township.toml) or remove the layer", blocking=False)
-        fields = spec.get("fields", {})
-        kind_ = KINDS[kind_name]
-        if not isinstance(fields, dict):
-            problems.add(f"{key}.fields", "is not a table", 'write fields = { plot_id = "小班号" }')
-            fields = {}
-        for canon, source in fields.items():
-            if canon not in kind_.field_names:
-                problems.add(f"{key}.fields", f"unknown field {canon!r} for {kind_name}",
-                             _suggest(canon, kind_.field_names) + "the left side names one of our fields: "
-                             + ", ".join(kind_.field_names))
-            elif not isinstance(source, str) or not source:
-                problems.add(f"{key}.fields.{canon}", f"{source!r} is not a field name",
-                             "the right side is the field's name in your file, in quotes")
-        values = spec.get("values", {})
-        for canon, table in values.items() if isinstance(values, dict) else []:
-            f = kind_.field(canon) if canon in kind_.field_names else None
-            if f is None or f.vocabulary is None:
-                coded = [x.name for x in kind_.fields if x.vocabulary]
-                problems.add(f"{key}.values", f"{canon!r} is not a field with coded values",
-                             "values can be given for: " + ", ".join(coded))
-                continue
-            vocab = VOCABULARIES[f.vocabulary]
-            for word, code in (table.items() if isinstance(table, dict) else []):
-                if code not in vocab.codes:
-                    problems.add(f"{key}.values.{canon}", f"{word!r} maps to unknown value {code!r}",
-                                 "use one of: " + ", ".join(vocab.codes))
-        encoding = spec.get("encoding")
-        if encoding is not None:
-            import codecs
 
-            try:
-                codecs.lookup(str(encoding))
-            except LookupError:
-                problems.add(f"{key}.encoding", f"unknown encoding {encoding!r}", 'use e.g. "gbk" or "utf-8"')
-                encoding = None
-        map_app, layer_crs = _layer_crs(spec.get("crs"), f"{key}.crs", problems)
-        cfg.layers[kind_name] = LayerSpec(
-            kind=kind_name, path=file, layer=spec.get("layer"), fields=dict(fields),
-            crs=layer_crs, encoding=encoding,
-            values={k: dict(v) for k, v in values.items() if isinstance(v, dict)} if isinstance(values, dict) else {},
-            map_app=map_app,
-        )
+def _layer_spec(kind_name: str, spec: Any, cfg: TownshipConfig, problems: _Problems) -> LayerSpec | None:
+    """One [layers.KIND] table checked (problems collected), or None when it cannot be used."""
+    key = f"layers.{kind_name}"
+    if kind_name not in KINDS:
+        problems.add(key, f"unknown layer kind {kind_name!r}",
+                     _suggest(kind_name, KINDS) + "layer kinds are: " + ", ".join(KINDS))
+        return None
+    if not isinstance(spec, dict):
+        problems.add(key, "is not a table", f'write [{key}] followed by path = "file.gpkg"')
+        return None
+    _check_keys(spec, ("path", "layer", "fields", "crs", "encoding", "values"), key, problems)
+    if "path" not in spec:
+        problems.add(key, "no path", 'add path = "file.gpkg" (relative to township.toml)')
+        return None
+    file = (cfg.root / str(spec["path"])).resolve()
+    if not file.exists():  # stops only the commands that read this layer (see Township.layer)
+        problems.add(f"{key}.path", f"file not found: {file}",
+                     "correct the path (relative to township.toml) or remove the layer", blocking=False)
+    fields = spec.get("fields", {})
+    kind_ = KINDS[kind_name]
+    if not isinstance(fields, dict):
+        problems.add(f"{key}.fields", "is not a table", 'write fields = { plot_id = "小班号" }')
+        fields = {}
+    for canon, source in fields.items():
+        if canon not in kind_.field_names:
+            problems.add(f"{key}.fields", f"unknown field {canon!r} for {kind_name}",
+                         _suggest(canon, kind_.field_names) + "the left side names one of our fields: "
+                         + ", ".join(kind_.field_names))
+        elif not isinstance(source, str) or not source:
+            problems.add(f"{key}.fields.{canon}", f"{source!r} is not a field name",
+                         "the right side is the field's name in your file, in quotes")
+    values = spec.get("values", {})
+    for canon, table in values.items() if isinstance(values, dict) else []:
+        f = kind_.field(canon) if canon in kind_.field_names else None
+        if f is None or f.vocabulary is None:
+            coded = [x.name for x in kind_.fields if x.vocabulary]
+            problems.add(f"{key}.values", f"{canon!r} is not a field with coded values",
+                         "values can be given for: " + ", ".join(coded))
+            return None
+        vocab = VOCABULARIES[f.vocabulary]
+        for word, code in (table.items() if isinstance(table, dict) else []):
+            if code not in vocab.codes:
+                problems.add(f"{key}.values.{canon}", f"{word!r} maps to unknown value {code!r}",
+                             "use one of: " + ", ".join(vocab.codes))
+    encoding = spec.get("encoding")
+    if encoding is not None:
+        import codecs
 
-    for rname, spec in raw.get("rasters", {}).items():
-        key = f"rasters.{rname}"
-        if not isinstance(spec, dict) or "path" not in spec:
-            problems.add(key, "no path", 'add path = "ndvi.tif" (relative to township.toml)')
-            continue
-        _check_keys(spec, ("path", "categorical", "classes", "nodata", "description"), key, problems)
-        file = (cfg.root / str(spec["path"])).resolve()
-        if not file.exists():
-            problems.add(f"{key}.path", f"file not found: {file}", "correct the path or remove the raster")
-        classes = {}
-        for k, v in spec.get("classes", {}).items():
-            try:
-                classes[int(k)] = str(v)
-            except ValueError:
-                problems.add(f"{key}.classes", f"class key {k!r} is not a whole number",
-                             'write classes = { "1" = "forest", "2" = "farmland" }')
         try:
-            nodata = parse_nodata(spec.get("nodata"))
-        except ValueError as exc:
-            problems.add(f"{key}.nodata", str(exc), 'write e.g. nodata = -9999 (the value that means no data), or '
-                         'nodata = "none" to keep every value')
-            nodata = None
-        cfg.rasters[rname] = RasterSpec(rname, file, bool(spec.get("categorical", bool(classes))), classes,
-                                        nodata, str(spec.get("description", "")))
+            codecs.lookup(str(encoding))
+        except LookupError:
+            problems.add(f"{key}.encoding", f"unknown encoding {encoding!r}", 'use e.g. "gbk" or "utf-8"')
+            encoding = None
+    map_app, layer_crs = _layer_crs(spec.get("crs"), f"{key}.crs", problems)
+    return LayerSpec(
+        kind=kind_name, path=file, layer=spec.get("layer"), fields=dict(fields),
+        crs=layer_crs, encoding=encoding,
+        values={k: dict(v) for k, v in values.items() if isinstance(v, dict)} if isinstance(values, dict) else {},
+        map_app=map_app,
+    )
 
-    params = raw.get("parameters", {})
+
+def _raster_spec(rname: str, spec: Any, cfg: TownshipConfig, problems: _Problems) -> RasterSpec | None:
+    """One [rasters.NAME] table checked (problems collected), or None without a path."""
+    key = f"rasters.{rname}"
+    if not isinstance(spec, dict) or "path" not in spec:
+        problems.add(key, "no path", 'add path = "ndvi.tif" (relative to township.toml)')
+        return None
+    _check_keys(spec, ("path", "categorical", "classes", "nodata", "description"), key, problems)
+    file = (cfg.root / str(spec["path"])).resolve()
+    if not file.exists():
+        problems.add(f"{key}.path", f"file not found: {file}", "correct the path or remove the raster")
+    classes = {}
+    for k, v in spec.get("classes", {}).items():
+        try:
+            classes[int(k)] = str(v)
+        except ValueError:
+            problems.add(f"{key}.classes", f"class key {k!r} is not a whole number",
+                         'write classes = { "1" = "forest", "2" = "farmland" }')
+    try:
+        nodata = parse_nodata(spec.get("nodata"))
+    except ValueError as exc:
+        problems.add(f"{key}.nodata", str(exc), 'write e.g. nodata = -9999 (the value that means no data), or '
+                     'nodata = "none" to keep every value')
+        nodata = None
+    return RasterSpec(rname, file, bool(spec.get("categorical", bool(classes))), classes,
+                                    nodata, str(spec.get("description", "")))
+
+
+def _parameters(params: dict[str, Any], problems: _Problems) -> dict[str, Any]:
+    """The [parameters] table checked, with every default filled in."""
+    out: dict[str, Any] = {}
     for pname, value in params.items():
         if pname not in PARAMETERS:
             problems.add("parameters", f"unknown parameter {pname!r}",
                          _suggest(pname, PARAMETERS) + "see the parameter list in the README")
             continue
         try:
-            cfg.parameters[pname] = validate_parameter(pname, value)
+            out[pname] = validate_parameter(pname, value)
         except ValueError as exc:
             problems.add(f"parameters.{pname}", str(exc), PARAMETERS[pname].doc)
     for pname, p in PARAMETERS.items():
-        cfg.parameters.setdefault(pname, p.default)
-    problems.raise_if_any()
-    return cfg
+        out.setdefault(pname, p.default)
+    return out
