@@ -313,7 +313,8 @@ def _borders(grid: _Grid, cores: _Cores, core: np.ndarray, cell_label: np.ndarra
              ) -> tuple[np.ndarray, np.ndarray]:
     """The non-core points within eps of a core point, and for each the lowest cluster
     label among those core points' clusters."""
-    near_cores = (np.where(grid.neighbours >= 0, cores.count[np.maximum(grid.neighbours, 0)], 0) > 0).any(axis=1)
+    near_cores = np.asarray((np.where(grid.neighbours >= 0, cores.count[np.maximum(grid.neighbours, 0)], 0) > 0)
+                            .any(axis=1))
     free = np.flatnonzero(~core & near_cores[grid.cell_of])
     block = max(CHUNK // len(_OFFSETS), 1)
     points, labels = [], []

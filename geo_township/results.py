@@ -140,6 +140,8 @@ class CheckNames(Vocabulary):
     map's popups show a check's name in the language. It reads :data:`CHECKS` when asked:
     with ``codes``, the names of those checks; without, of every check declared so far."""
 
+    _codes: tuple[str, ...] | None
+
     def __init__(self, name: str, codes: tuple[str, ...] | None = None) -> None:
         # not the dataclass's __init__: the terms are the registry's, read when asked
         object.__setattr__(self, "name", name)
@@ -152,7 +154,7 @@ class CheckNames(Vocabulary):
         return CHECKS.get(code)
 
     @property
-    def terms(self) -> tuple[Term, ...]:  # type: ignore[override]
+    def terms(self) -> tuple[Term, ...]:
         """One term per check: code, English and Chinese name."""
         codes = CHECKS if self._codes is None else self._codes
         return tuple(Term(c.code, c.name_en, c.name_zh) for c in map(CHECKS.__getitem__, codes))

@@ -87,7 +87,7 @@ ZONE_LAYERS = ("sand_sites", "outfalls", "land_transfers", "forest_plots")
 
 
 def _with_total(table: pd.DataFrame, first: str, sums: dict[str, float]) -> pd.DataFrame:
-    total = {c: None for c in table.columns}
+    total: dict[str, object] = {c: None for c in table.columns}
     total[first] = TOTAL_LABEL["en"]
     total.update(sums)
     return pd.concat([table, pd.DataFrame([total], columns=table.columns)], ignore_index=True)
@@ -352,7 +352,7 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
     in_zone_features = _inside_zones(township, zones, rivers, villages, method=method, tables=tables,
                                      findings=findings, notes=notes, notes_zh=notes_zh)
     features: dict[str, gpd.GeoDataFrame] = {"zones": zones, **in_zone_features}
-    provenance_extra = {}
+    provenance_extra: dict[str, object] = {}
     if township.has("patrols"):
         patrol_tables, patrol_findings, split = patrol_coverage(
             rivers, township.gdf("patrols"), buffer_m=buffer_m, start=start, end=end,

@@ -32,7 +32,7 @@ _GEOJSON = re.compile(r"Failed to read GeoJSON data; At line (\d+), character (\
 _KML = re.compile(r"ERROR parsing kml .*?:\s*(.*?) on line (\d+)")
 
 
-def exception_text(exc: Exception) -> str:
+def exception_text(exc: BaseException) -> str:
     """The first line of a library's error message (at most 300 characters), for messages
     that name the file and say what went wrong without a traceback's noise."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -142,13 +142,13 @@ def detect_dbf_encoding(shp: Path) -> tuple[str | None, str]:
         return None, "no .cpg and the text is neither UTF-8 nor GBK; read as ISO-8859-1"
 
 
-def _gdal_layers(path: Path) -> list[str]:
+def _gdal_layers(path: Path | str) -> list[str]:
     import pyogrio
 
     try:
         return [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # noqa: BLE001 - pyogrio raises DataSourceError for corrupt files
-        raise read_failure(path, exc, prefix="cannot open the file: ") from None
+        raise read_failure(Path(path), exc, prefix="cannot open the file: ") from None
 
 
 def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry: str | None) -> RawLayer:
@@ -167,7 +167,7 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
             encoding, reason = detect_dbf_encoding(path)
             if encoding:
                 notes.append(f"text read as {encoding}: {reason}")
-    source = path
+    source: Path | str = path
     if suffix == ".kmz":  # LIBKML ignores a KMZ's schema (ExtendedData fields); read the KML inside instead
         source = _kml_in_kmz(path)
     layers = _gdal_layers(source)
@@ -181,7 +181,7 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
         wanted = ("tracks", "routes") if geometry == "LineString" else ("waypoints", "track_points")
         present = [name for name in wanted if name in layers]
         filled = [name for name in present if pyogrio.read_info(path, layer=name)["features"] > 0]
-        chosen = (filled or present)[:1] or [None]
+        chosen = [*(filled or present)[:1]] or [None]
         layer = chosen[0]
     elif suffix in (".kml", ".kmz"):
         chosen = list(layers)  # none: a document without placemarks, read as an empty layer
@@ -227,7 +227,7 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
     return RawLayer(gdf, path, layer, encoding, notes)
 
 
-def _feature_count(source: Path, layer: str | None) -> int | None:
+def _feature_count(source: Path | str, layer: str | None) -> int | None:
     """How many features GDAL counts in a layer, or None when it cannot tell."""
     import pyogrio
 
@@ -365,6 +365,7 @@ def read_table_points(path: Path, *, sheet: str | None = None, encoding: str | N
 def _refuse_bad_coordinates(table: PointTable) -> None:
     """A layer's coordinates must all be numbers: name the lines that are not."""
     coords, df = table.coords, table.table
+    assert coords is not None  # called only once the coordinate columns are known
     bad = coords.bad
     if not bad.any():
         return

@@ -89,7 +89,7 @@ def _extract_parts(ds, info: RasterInfo, local: np.ndarray, ops: list[OpSpec], b
         if progress:
             progress(done, total)
     for i in np.flatnonzero(large):
-        parts.append(_streamed_frame(ds, info, pixels, i, ops, block))
+        parts.append(_streamed_frame(ds, info, pixels, int(i), ops, block))
         done += 1
         if progress:
             progress(done, total)

@@ -151,7 +151,7 @@ def _plan_known_tree(tid: str, line: int, row: pd.Series, cur: pd.Series, column
         refused = MERGE_CHECKS.status_backward.finding("infected_trees", tid, line=line, old=old_status,
                                                        new=new_status)
         return "refused", [], [refused]
-    later = set(_later_dates(new_status)) if regress else set()
+    later = set(_later_dates(new_status)) if regress and new_status is not None else set()  # regress implies a status
     mine, findings = _field_changes(tid, line, row, cur, fields, later, new_status)
     advanced = any(c.field == "status" for c in mine)
     action = "advanced" if advanced else ("updated" if mine else "unchanged")
@@ -161,6 +161,7 @@ def _plan_known_tree(tid: str, line: int, row: pd.Series, cur: pd.Series, column
         c.action = action
     findings += _date_order(tid, line, cur, row, columns)
     if advanced:
+        assert new_status is not None  # the status changed, so the row gave one
         findings += _status_without_date(tid, line, new_status, cur, row, columns, later)
     return action, mine, findings
 

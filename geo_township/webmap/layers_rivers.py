@@ -3,6 +3,8 @@ its Result looks on the map."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -56,10 +58,11 @@ def river_overlays(result: Result, township: Township) -> list[Overlay]:
     cats = [Category(k, KINDS[k].en, KINDS[k].zh, color, symbol) for k, (color, symbol) in IN_ZONE_CATEGORIES.items()]
     fields = ["layer", "feature", "reach", "river_chief", "distance_m"]
     crs = township.working_crs
-    for key, en, zh, geometry, parts in (
+    zone_layers: tuple[tuple[str, str, str, Literal["point", "line", "polygon"], list[gpd.GeoDataFrame]], ...] = (
         ("river_zone_polygons", "Inside river zones (areas)", "管理范围内地块", "polygon", polygons),
         ("river_zone_points", "Inside river zones (points)", "管理范围内点位", "point", points),
-    ):
+    )
+    for key, en, zh, geometry, parts in zone_layers:
         gdf = (gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=crs) if parts
                else gpd.GeoDataFrame({f: [] for f in fields}, geometry=gpd.GeoSeries([], crs=crs), crs=crs))
         if len(gdf):
