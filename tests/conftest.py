@@ -75,3 +75,15 @@ def tiny_township(tmp_path: Path) -> Path:
 
 def point_lonlat(lon: float, lat: float) -> Point:
     return Point(lon, lat)
+
+
+@pytest.fixture(autouse=True)
+def _library_log_level_restored():
+    """-v and -q set the library logger's level for the process; a test that passes them
+    must not change what the next test's command prints."""
+    import logging
+
+    logger = logging.getLogger("geo_township")
+    level = logger.level
+    yield
+    logger.setLevel(level)
