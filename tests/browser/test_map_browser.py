@@ -294,7 +294,10 @@ def test_measuring_a_village_gives_its_area(session, township):
     from pyproj import Geod
 
     page = session.page
-    page.evaluate("window.townshipMap.map.fitBounds([[30.488, 117.488], [30.502, 117.502]], {animate: false})")
+    # a zoom animation still running from the opening would undo the setView when it ends;
+    # zoom 16 keeps the four corners inside the map, clear of the legend and the layer switcher
+    page.wait_for_function("!window.townshipMap.map._animatingZoom")
+    page.evaluate("window.townshipMap.map.setView([30.495, 117.495], 16, {animate: false})")
     page.wait_for_timeout(200)
     page.click(".gt-measure-button")
     corners = [(30.49, 117.49), (30.49, 117.50), (30.50, 117.50), (30.50, 117.49)]
@@ -302,6 +305,8 @@ def test_measuring_a_village_gives_its_area(session, township):
         x, y = page.evaluate("""([lat, lon]) => { const m = window.townshipMap.map;
             const p = m.latLngToContainerPoint([lat, lon]), r = m.getContainer().getBoundingClientRect();
             return [p.x + r.left, p.y + r.top]; }""", [lat, lon])
+        on_map = page.evaluate("([x, y]) => !document.elementFromPoint(x, y).closest('.leaflet-control')", [x, y])
+        assert on_map, f"corner {lat}, {lon} lies under a control at pixel {x}, {y}"
         page.mouse.click(x, y)
         page.wait_for_timeout(50)
     text = page.inner_text(".gt-measure-out")
@@ -479,16 +484,32 @@ def test_add_on_layers_are_listed_and_only_the_core_ones_are_on_at_opening(provi
     assert "audit error (4)" in audit and "warning" not in audit
 
 
+def _painted(page, canvas: str) -> str:
+    """The canvas's pixels once Leaflet's pending redraws (queued for the next frames) have run."""
+    return page.evaluate("""(sel) => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(
+        () => done(document.querySelector(sel).toDataURL()))))""", canvas)
+
+
+def _painted_as(page, canvas: str, expected: str, tries: int = 20) -> bool:
+    """Whether the canvas settles on exactly ``expected`` within a few frames."""
+    for _ in range(tries):
+        if _painted(page, canvas) == expected:
+            return True
+        page.wait_for_timeout(100)
+    return False
+
+
 def test_add_on_layers_switch_on_and_off(providers_session):
     page = providers_session.page
     canvas = ".leaflet-overlay-pane canvas"
-    drawn = page.evaluate(f"document.querySelector('{canvas}').toDataURL()")
+    page.wait_for_function("!window.townshipMap.map._animatingZoom")  # the opening's zoom has ended
+    drawn = _painted(page, canvas)
     for name in ("Pine-wilt hotspots", "Land counted twice", "Inside river zones (areas)", "Patrol coverage"):
         _tick(page, name, True)
-        assert page.evaluate(f"document.querySelector('{canvas}').toDataURL()") != drawn, name
+        assert _painted(page, canvas) != drawn, name
         assert name in page.locator(".gt-legend-section .gt-legend-title").all_inner_texts()
         _tick(page, name, False)
-        assert page.evaluate(f"document.querySelector('{canvas}').toDataURL()") == drawn, name
+        assert _painted_as(page, canvas, drawn), name
         assert name not in page.locator(".gt-legend-section .gt-legend-title").all_inner_texts()
     points = ".leaflet-gt-points-pane canvas"
     before = page.locator(points).count()
@@ -496,7 +517,7 @@ def test_add_on_layers_switch_on_and_off(providers_session):
         _tick(page, name, True)
     assert page.locator(points).count() == before + 2
     _tick(page, "Land-transfer audit findings", False)
-    assert page.evaluate(f"document.querySelector('{canvas}').toDataURL()") != drawn
+    assert _painted(page, canvas) != drawn
 
 
 def test_a_popup_lists_every_feature_under_the_click_base_layer_first(providers_session):

@@ -1045,6 +1045,7 @@
 
   Page.prototype.startMeasure = function () {
     this.clearMeasure();
+    this.map.closePopup();  // an open popup would swallow the clicks that land on it
     this.measuring = true;
     this.measurePoints = [];
     this.map.doubleClickZoom.disable();
