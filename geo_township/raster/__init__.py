@@ -10,7 +10,9 @@ candidates built on it and the sample generator). Its modules, lowest first:
   polygons burnt into and traced out of a block);
 * :mod:`~geo_township.raster.reader`: the block reader behind ``zonal``;
 * :mod:`~geo_township.raster.polygons`, :mod:`~geo_township.raster.tables`,
-  :mod:`~geo_township.raster.zonal`: the ``zonal`` analysis;
+  :mod:`~geo_township.raster.nodata`, :mod:`~geo_township.raster.zonal`: the ``zonal``
+  analysis (:mod:`~geo_township.raster.nodata` tells when a file's nodata value looks like
+  real data);
 * :mod:`~geo_township.raster.colours`: colour ramps and the raster map layer.
 
 * **Coverage-weighted statistics.** Each pixel counts by the fraction of it that lies
@@ -23,9 +25,12 @@ candidates built on it and the sample generator). Its modules, lowest first:
 * **CRS.** Polygons are reprojected to the raster's CRS; the raster is never resampled
   (resampling would change the very values being summarised). A raster without a CRS
   whose bounds are longitude/latitude in China is read as CGCS2000.
-* **Nodata** (the file's nodata value, its mask band, NaN, or ``nodata`` in the
-  ``[rasters.NAME]`` table) is left out of every statistic; ``valid_pct`` says how much of
-  each polygon had valid pixels.
+* **Nodata** (the file's nodata value, its mask band, NaN) is left out of every statistic;
+  ``nodata`` in the ``[rasters.NAME]`` table replaces the file's value (a number) or keeps
+  every value (``"none"``); ``valid_pct`` says how much of each polygon had valid pixels.
+* **Quantiles** have one definition for each row and the Total: coverage weights, equal
+  values merged, the weighted-percentile method, in float64
+  (:func:`~geo_township.raster.weighted_quantiles`).
 * **Memory.** The raster is read in blocks (``block`` × ``block`` pixels, 2048 by default):
   polygons are grouped by the block their box centre lies in and each block is read once,
   together with the margin its polygons reach into; polygons larger than half a block are
@@ -45,6 +50,7 @@ from geo_township.raster.colours import (
     raster_picture,
 )
 from geo_township.raster.exact import STATS
+from geo_township.raster.nodata import NodataDoubt, nodata_doubt
 from geo_township.raster.pixels import (
     DEFAULT_BLOCK,
     ProgressFn,
@@ -74,7 +80,7 @@ from geo_township.raster.zonal import COVERAGE_NOTE, save_joined, zonal_stats
 
 __all__ = [
     "CLASS_COLOURS", "COVERAGE_NOTE", "DEFAULT_BLOCK", "GDAL_CACHE_MB", "MAX_CLASSES", "MAX_OVERLAY_PX", "RAMPS",
-    "STATS", "ProgressFn", "RasterInfo", "blocks", "class_columns", "colour_ramp", "extract", "open_raster",
+    "STATS", "NodataDoubt", "ProgressFn", "RasterInfo", "blocks", "class_columns", "colour_ramp", "extract", "nodata_doubt", "open_raster",
     "opened", "pixel_window", "polygon_layers", "polygonize_ids", "ramp_for", "raster_info", "raster_overlay",
     "raster_picture", "raster_spec", "raster_table", "rasterize_ids", "read_block", "read_masked", "same_grid",
     "save_joined", "value_percentiles", "weighted_quantiles", "window_transform", "zonal_stats",
