@@ -10,7 +10,9 @@ candidates built on it and the sample generator). Its modules, lowest first:
   polygons burnt into and traced out of a block);
 * :mod:`~geo_township.raster.reader`: the block reader behind ``zonal``;
 * :mod:`~geo_township.raster.polygons`, :mod:`~geo_township.raster.tables`,
-  :mod:`~geo_township.raster.zonal`: the ``zonal`` analysis;
+  :mod:`~geo_township.raster.nodata`, :mod:`~geo_township.raster.zonal`: the ``zonal``
+  analysis (:mod:`~geo_township.raster.nodata` tells when a file's nodata value looks like
+  real data);
 * :mod:`~geo_township.raster.display`: a raster's values resampled for the map (which
   colours them: :mod:`geo_township.webmap.layers_raster`).
 
@@ -24,9 +26,12 @@ candidates built on it and the sample generator). Its modules, lowest first:
 * **CRS.** Polygons are reprojected to the raster's CRS; the raster is never resampled
   (resampling would change the very values being summarised). A raster without a CRS
   whose bounds are longitude/latitude in China is read as CGCS2000.
-* **Nodata** (the file's nodata value, its mask band, NaN, or ``nodata`` in the
-  ``[rasters.NAME]`` table) is left out of every statistic; ``valid_pct`` says how much of
-  each polygon had valid pixels.
+* **Nodata** (the file's nodata value, its mask band, NaN) is left out of every statistic;
+  ``nodata`` in the ``[rasters.NAME]`` table replaces the file's value (a number) or keeps
+  every value (``"none"``); ``valid_pct`` says how much of each polygon had valid pixels.
+* **Quantiles** have one definition for each row and the Total: coverage weights, equal
+  values merged, the weighted-percentile method, in float64
+  (:func:`~geo_township.raster.weighted_quantiles`).
 * **Memory.** The raster is read in blocks (``block`` × ``block`` pixels, 2048 by default):
   polygons are grouped by the block their box centre lies in and each block is read once,
   together with the margin its polygons reach into; polygons larger than half a block are
@@ -38,6 +43,7 @@ All areas are ellipsoidal (CGCS2000) unless the township's ``area_method`` says 
 
 from geo_township.raster.display import MAX_OVERLAY_PX, display_values
 from geo_township.raster.exact import STATS
+from geo_township.raster.nodata import NodataDoubt, nodata_doubt
 from geo_township.raster.pixels import (
     DEFAULT_BLOCK,
     ProgressFn,
@@ -67,9 +73,9 @@ from geo_township.raster.zonal import COVERAGE_NOTE, RASTER_CHECKS, save_joined,
 
 __all__ = [
     "COVERAGE_NOTE", "DEFAULT_BLOCK", "GDAL_CACHE_MB", "MAX_CLASSES", "MAX_OVERLAY_PX", "RASTER_CHECKS", "STATS",
-    "ProgressFn",
-    "RasterInfo", "blocks", "class_columns", "display_values", "extract", "open_raster", "opened", "pixel_window",
-    "polygon_layers", "polygonize_ids", "raster_info", "raster_spec", "raster_table", "rasterize_ids",
+    "NodataDoubt", "ProgressFn",
+    "RasterInfo", "blocks", "class_columns", "display_values", "extract", "nodata_doubt", "open_raster", "opened",
+    "pixel_window", "polygon_layers", "polygonize_ids", "raster_info", "raster_spec", "raster_table", "rasterize_ids",
     "read_block", "read_masked", "same_grid", "save_joined", "value_percentiles", "weighted_quantiles",
     "window_transform", "zonal_stats",
 ]

@@ -90,7 +90,9 @@ def _values_and_coverage(geom, crs, spec: RasterSpec, *, band: int, block: int) 
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: Sequence[float]) -> list[float]:
     """Weighted quantiles (``qs`` in 0–1) exactly as exactextract computes its ``median`` and
-    ``quantile``: equal values merged with their weights summed, then the weighted-percentile
+    ``quantile`` on float64 values (the rows get float64 blocks, see
+    :func:`~geo_township.raster.exact.exact_values`, so that a row and the Total follow this one
+    definition): equal values merged with their weights summed, then the weighted-percentile
     method — with the N distinct values x_k sorted, w_k their weights and
     S_k = k·w_k + (N−1)·Σ_{i<k} w_i (k from 0), the q-quantile is linear between the two
     values whose S bracket q·(N−1)·Σw. Vectorised (one sort), unlike exactextract's
