@@ -419,3 +419,16 @@ def test_a_field_with_a_chinese_column_is_swapped_on_a_chinese_map(tmp_path):
     en = layer_from_overlay(overlay, lang="en", working_crs=4548, z=1)[0]
     assert list(zh.gdf["details"])[0] == "与 P2 重叠 3.00 亩"
     assert list(en.gdf["details"])[0] == "overlaps P2 by 3.00 mu"
+
+
+def test_river_zones_on_the_map_are_the_rivers_commands_zones(town, model):
+    """One rule: the map draws each reach's zone as the rivers command and the audit compute
+    it, checked against the hand formula for a straight reach of length L and half-width w
+    with round ends: area 2wL + πw² (R1 has zone_m 30, R2 the township's default)."""
+    zones = model.layer("river_zones").gdf.to_crs(4547).set_index("reach")
+    lines = town.gdf("rivers").to_crs(4547).set_index("reach_id")
+    assert sorted(zones.index) == ["R1", "R2"]
+    widths = {"R1": 30.0, "R2": float(town.config.parameters["zone_m"])}
+    for reach, w in widths.items():
+        length = lines.geometry[reach].length
+        assert zones.geometry[reach].area == pytest.approx(2 * w * length + np.pi * w * w, rel=2e-3)

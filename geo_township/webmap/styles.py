@@ -20,6 +20,7 @@ from geo_township.layers import Township
 from geo_township.measure import Method, area, length
 from geo_township.overlay import Category, Overlay
 from geo_township.vocabulary import VOCABULARIES
+from geo_township.zones import management_zones
 
 log = logging.getLogger(__name__)
 
@@ -211,17 +212,10 @@ def _measured(gdf: gpd.GeoDataFrame, style: KindStyle, method: Method) -> tuple[
 
 
 def river_zones(township: Township) -> gpd.GeoDataFrame:
-    """Each reach's management zone: the reach buffered by its ``zone_m`` (else the
-    township's ``zone_m`` parameter), in metres in the working CRS."""
-    rivers = township.gdf("rivers")
-    default = float(township.config.parameters.get("zone_m", 30.0))
-    widths = rivers["zone_m"].astype(float).fillna(default).to_numpy() if "zone_m" in rivers.columns \
-        else np.full(len(rivers), default)
-    zones = shapely.buffer(rivers.geometry.to_numpy(), widths)
-    keep = [c for c in ("reach_id", "name", "chief", "chief_level") if c in rivers.columns]
-    out = gpd.GeoDataFrame(rivers[keep].copy(), geometry=zones, crs=rivers.crs)
-    out["zone_m"] = widths
-    return out
+    """Each reach's management zone as the rivers command and the audit draw it (one
+    definition: :func:`geo_township.zones.management_zones`)."""
+    return management_zones(township.gdf("rivers"), default_zone_m=float(township.config.parameters["zone_m"]),
+                            method=township.config.parameters.get("area_method", "ellipsoidal"))
 
 
 def _overlay_for(key: str, gdf: gpd.GeoDataFrame, style: KindStyle, kind_name: str | None, method: Method
@@ -233,7 +227,7 @@ def _overlay_for(key: str, gdf: gpd.GeoDataFrame, style: KindStyle, kind_name: s
     gdf, extra = _measured(gdf, style, method)
     fields = [f for f in (k.field_names if k else gdf.columns) if f in gdf.columns and f != gdf.geometry.name]
     if key == "river_zones":
-        fields = [f for f in ("reach_id", "name", "chief", "chief_level", "zone_m") if f in gdf.columns]
+        fields = [f for f in ("reach", "river_name", "river_chief", "chief_level", "zone_m") if f in gdf.columns]
     fields += extra
     category_field, categories = style.category_field, _categories(style, gdf)
     if key == "rivers":
