@@ -1,0 +1,78 @@
+"""The docs tool: every example output in the READMEs and docs/ comes from a real run on the
+sample, a failed run is never pasted, and the test suite fails when a block is stale."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import update_docs  # noqa: E402  (a script in tools/, not a package)
+
+
+def _doc(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "README.md"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def _block(cmd: str, body: str = "old\n", exit_code: int | None = None) -> str:
+    head = f"<!-- output exit={exit_code}: {cmd} -->" if exit_code is not None else f"<!-- output: {cmd} -->"
+    return f"{head}\n```text\n{body}```\n"
+
+
+def test_a_block_gets_what_its_command_prints(tmp_path):
+    doc = _doc(tmp_path, "# Title\n" + _block("python -c \"print('青溪乡  ')\"") + "after\n")
+    assert update_docs.update([doc], check=True, root=tmp_path) == [doc]
+    assert doc.read_text(encoding="utf-8").count("old") == 1  # --check wrote nothing
+    assert update_docs.update([doc], check=False, root=tmp_path) == [doc]
+    expected = "# Title\n" + _block("python -c \"print('青溪乡  ')\"", "青溪乡\n") + "after\n"
+    assert doc.read_text(encoding="utf-8") == expected
+    assert update_docs.update([doc], check=True, root=tmp_path) == []
+
+
+def test_a_failed_run_stops_the_tool_and_nothing_is_written(tmp_path):
+    good = _doc(tmp_path, _block("python -c \"print(1)\""))
+    bad = tmp_path / "docs" / "errors.md"
+    bad.parent.mkdir()
+    bad.write_text(_block("python -c \"import sys; print('boom'); sys.exit(3)\""), encoding="utf-8")
+    before = {p: p.read_bytes() for p in (good, bad)}
+    with pytest.raises(update_docs.RunFailed, match=r"(?s)exit code 3 \(expected 0 or 1\).*boom"):
+        update_docs.update([good, bad], check=False, root=tmp_path)
+    assert {p: p.read_bytes() for p in (good, bad)} == before
+
+
+def test_a_block_that_shows_an_error_on_purpose_names_its_exit_code(tmp_path):
+    cmd = "python -c \"import sys; print('Error: no layer'); sys.exit(2)\""
+    doc = _doc(tmp_path, _block(cmd, exit_code=2))
+    update_docs.update([doc], check=False, root=tmp_path)
+    assert "Error: no layer\n```" in doc.read_text(encoding="utf-8")
+    wrong = _doc(tmp_path, _block("python -c \"print('fine')\"", exit_code=2))
+    with pytest.raises(update_docs.RunFailed, match="exit code 0"):
+        update_docs.update([wrong], check=True, root=tmp_path)
+
+
+def test_durations_and_timestamps_alone_do_not_make_a_block_stale(tmp_path):
+    doc = _doc(tmp_path, _block("python -c \"print('Map written (1.2 MB, 7.2 s) at 2026-11-29T05:14:09')\"",
+                                "Map written (1.2 MB, 0.4 s) at 2025-01-01T00:00:00\n"))
+    assert update_docs.update([doc], check=True, root=tmp_path) == []
+    changed = _doc(tmp_path, _block("python -c \"print('Map written (1.3 MB, 7.2 s)')\"",
+                                    "Map written (1.2 MB, 7.2 s)\n"))
+    assert update_docs.update([changed], check=True, root=tmp_path) == [changed]
+
+
+def test_an_unknown_generated_table_is_an_error(tmp_path):
+    doc = _doc(tmp_path, "<!-- generated: nothing-like-this -->\nx\n<!-- /generated -->\n")
+    with pytest.raises(update_docs.RunFailed, match="no generator called 'nothing-like-this'"):
+        update_docs.update([doc], check=True, root=tmp_path)
+
+
+def test_every_example_output_in_the_docs_is_current():
+    """Runs every documented command on the sample (about a minute)."""
+    stale = update_docs.update(update_docs.documents(), check=True)
+    assert not stale, f"stale example outputs in {[str(p.relative_to(ROOT)) for p in stale]}: " \
+                      "run python tools/update_docs.py"

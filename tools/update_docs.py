@@ -1,0 +1,180 @@
+"""Regenerate every example output and generated table in the README and docs/ from real runs.
+
+A block written as
+
+    <!-- output: geo-township area forest_plots --by village -->
+    ```text
+    ...
+    ```
+
+gets its contents replaced by what the command prints today, run in the repository root on
+the bundled sample, 100 columns wide unless the command starts with ``COLUMNS=…``. The run
+must end with exit code 0 or 1 (1: the command reported findings, which is what ``check``
+and ``audit`` do on the sample); a block that shows a failing command on purpose says so,
+``<!-- output exit=2: geo-township area no_such_layer -->``, and then must end with exactly
+that code. Any other ending stops the tool, names the file, the command and what it
+printed, and writes nothing: a failed run is never pasted into the docs.
+
+Generated tables sit between ``<!-- generated: NAME -->`` and ``<!-- /generated -->``
+(NAME one of :data:`GENERATORS`); the older ``<!-- parameters -->`` block is kept working.
+
+    python tools/update_docs.py           # rewrite the stale blocks
+    python tools/update_docs.py --check   # exit 1 listing the stale blocks; write nothing
+
+Durations (``0.7 s``) and timestamps differ from run to run and are ignored when deciding
+whether a block is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCK = re.compile(r"(?P<head><!-- output(?: exit=(?P<exit>\d+))?: (?P<cmd>.+?) -->\n```text\n)"
+                   r"(?P<body>.*?)(?P<tail>```)", re.DOTALL)
+GENERATED = re.compile(r"(?P<head><!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(?P<tail><!-- /generated -->)",
+                       re.DOTALL)
+LEGACY_PARAMS = re.compile(r"(?P<head><!-- parameters -->\n)(?P<body>.*?)(?P<tail><!-- /parameters -->)", re.DOTALL)
+VOLATILE = re.compile(r"\b\d+(?:\.\d+)? ?(?:s|ms|秒)\b|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+"""What differs from run to run and machine to machine: durations, and the times a run or a
+file was made (provenance's ``created`` and ``modified``)."""
+
+
+class RunFailed(Exception):
+    """A documented command ended with an exit code its block does not expect."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One documented command and the exit codes its block accepts."""
+
+    cmd: str
+    expected: tuple[int, ...]
+
+
+def documents(root: Path = ROOT) -> list[Path]:
+    """The Markdown files whose blocks are kept current: the READMEs and everything in docs/."""
+    found = sorted(root.glob("README*.md")) + sorted((root / "docs").rglob("*.md"))
+    return [p for p in found if p.is_file()]
+
+
+def run(job: Run, root: Path = ROOT) -> str:
+    """What ``job.cmd`` prints (stdout, then stderr), with trailing spaces removed."""
+    env = dict(os.environ, COLUMNS="100", PYTHONIOENCODING="utf-8", NO_COLOR="1")
+    args = shlex.split(job.cmd)
+    while args and "=" in args[0] and args[0].split("=", 1)[0].isupper():  # VAR=value prefixes
+        key, value = args.pop(0).split("=", 1)
+        env[key] = value
+    if args and args[0] == "geo-township":
+        args = [sys.executable, "-m", "geo_township", *args[1:]]
+    elif args and args[0] == "python":
+        args = [sys.executable, *args[1:]]
+    done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, check=False)
+    out = done.stdout + done.stderr
+    if done.returncode not in job.expected:
+        raise RunFailed(f"`{job.cmd}` ended with exit code {done.returncode} "
+                        f"(expected {' or '.join(map(str, job.expected))}); it printed:\n{out.strip()[-3000:]}")
+    return "\n".join(line.rstrip() for line in out.strip("\n").splitlines()) + "\n"
+
+
+def parameter_table() -> str:
+    """The township.toml [parameters] table, from the parameter registry."""
+    from geo_township.config import PARAMETERS
+
+    rows = ["| parameter | default | meaning |", "| --- | --- | --- |"]
+    for p in PARAMETERS.values():
+        default = p.default if not isinstance(p.default, str) else f'"{p.default}"'
+        if isinstance(p.default, list):
+            default = "[" + ", ".join(f'"{v}"' for v in p.default) + "]"
+        choices = f" (one of {', '.join(map(str, p.choices))})" if p.choices else ""
+        rows.append(f"| `{p.name}` | `{default}` | {p.doc}{choices} |")
+    return "\n".join(rows) + "\n"
+
+
+GENERATORS: dict[str, Callable[[], str]] = {"parameters": parameter_table}
+"""Named tables built from the package's registries."""
+
+
+def jobs_in(text: str) -> list[Run]:
+    """Every documented command of one file, in order."""
+    return [Run(m.group("cmd"), (int(m.group("exit")),) if m.group("exit") else (0, 1))
+            for m in BLOCK.finditer(text)]
+
+
+def refreshed(text: str, outputs: dict[Run, str]) -> str:
+    """``text`` with every block's body replaced by its fresh output or table."""
+    def output(m: re.Match[str]) -> str:
+        job = Run(m.group("cmd"), (int(m.group("exit")),) if m.group("exit") else (0, 1))
+        return m.group("head") + outputs[job] + m.group("tail")
+
+    def generated(m: re.Match[str]) -> str:
+        name = m.group("name")
+        if name not in GENERATORS:
+            raise RunFailed(f"no generator called {name!r}; known: {', '.join(sorted(GENERATORS))}")
+        return m.group("head") + GENERATORS[name]() + m.group("tail")
+
+    text = BLOCK.sub(output, text)
+    text = GENERATED.sub(generated, text)
+    return LEGACY_PARAMS.sub(lambda m: m.group("head") + parameter_table() + m.group("tail"), text)
+
+
+def same_but_volatile(a: str, b: str) -> bool:
+    """Whether two texts differ only in durations and timestamps."""
+    return VOLATILE.sub("<t>", a) == VOLATILE.sub("<t>", b)
+
+
+def update(files: list[Path], *, check: bool, root: Path = ROOT, workers: int = 2) -> list[Path]:
+    """Refresh ``files``; returns those that were (``check``: would be) changed.
+
+    Every command runs first; only when all have ended as expected is any file written, so a
+    failed run leaves every document as it was.
+    """
+    texts = {path: path.read_text(encoding="utf-8") for path in files}
+    jobs = list(dict.fromkeys(job for text in texts.values() for job in jobs_in(text)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outputs = dict(zip(jobs, pool.map(functools.partial(run, root=root), jobs), strict=True))
+    stale = []
+    for path, text in texts.items():
+        new = refreshed(text, outputs)
+        if not same_but_volatile(new, text):
+            stale.append(path)
+            if not check:
+                path.write_text(new, encoding="utf-8")
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="list stale blocks and exit 1; write nothing")
+    parser.add_argument("files", nargs="*", type=Path, help="Markdown files (default: README*.md and docs/)")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    files = [p.resolve() for p in args.files] or documents()
+    try:
+        stale = update(files, check=args.check)
+    except RunFailed as err:
+        print(f"update_docs: {err}\nNothing was written.", file=sys.stderr)
+        return 2
+    names = ", ".join(str(p.relative_to(ROOT)) for p in stale)
+    if args.check:
+        if stale:
+            print(f"stale example outputs in {names}: run python tools/update_docs.py", file=sys.stderr)
+            return 1
+        print(f"all example outputs current in {len(files)} files")
+        return 0
+    print(f"refreshed {names}" if stale else f"all example outputs current in {len(files)} files")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
