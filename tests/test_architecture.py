@@ -5,8 +5,8 @@ or a sub-package taken whole: ``cli``, ``webmap``, ``io``, ``raster``, ``sample`
 import counts: at the top of a module, inside a function (lazy) and under
 ``TYPE_CHECKING``. An import that is not in the table fails :func:`test_every_import_is_allowed`;
 a cycle between modules (inside a sub-package too) fails :func:`test_no_import_cycles`.
-``python tools/architecture.py`` draws the table for the README, and a test checks that
-the README's drawing is the current one.
+``python tests/test_architecture.py`` draws the table in docs/python.md, and a test checks
+that the drawing there is the current one.
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ ALLOWED: dict[str, set[str]] = {
 #: Modules allowed past :data:`MAX_MODULE_LINES` (none today).
 LONG_MODULES: set[str] = set()
 MAX_MODULE_LINES = 600
-README = PACKAGE.parent / "README.md"
+LAYERING_DOC = PACKAGE.parent / "docs" / "python.md"
 DIAGRAM = re.compile(r"(<!-- architecture -->\n```text\n)(.*?)(```\n<!-- /architecture -->)", re.DOTALL)
 
 
@@ -281,9 +281,9 @@ def test_no_module_is_too_long():
     assert long == {}
 
 
-def test_the_readme_shows_the_current_layering():
-    match = DIAGRAM.search(README.read_text(encoding="utf-8"))
-    assert match, "README.md lacks the <!-- architecture --> block"
+def test_the_docs_show_the_current_layering():
+    match = DIAGRAM.search(LAYERING_DOC.read_text(encoding="utf-8"))
+    assert match, "docs/python.md lacks the <!-- architecture --> block"
     assert match.group(2) == diagram(ALLOWED) + "\n", "run: python tests/test_architecture.py"
 
 
@@ -342,7 +342,7 @@ def test_help_does_not_import_geopandas():
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 
-if __name__ == "__main__":  # rewrite the README's diagram from ALLOWED
-    text = README.read_text(encoding="utf-8")
-    README.write_text(DIAGRAM.sub(lambda m: m.group(1) + diagram(ALLOWED) + "\n" + m.group(3), text),
+if __name__ == "__main__":  # rewrite the diagram in docs/python.md from ALLOWED
+    text = LAYERING_DOC.read_text(encoding="utf-8")
+    LAYERING_DOC.write_text(DIAGRAM.sub(lambda m: m.group(1) + diagram(ALLOWED) + "\n" + m.group(3), text),
                       encoding="utf-8")
