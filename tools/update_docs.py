@@ -16,7 +16,7 @@ that code. Any other ending stops the tool, names the file, the command and what
 printed, and writes nothing: a failed run is never pasted into the docs.
 
 Generated tables sit between ``<!-- generated: NAME -->`` and ``<!-- /generated -->``
-(NAME one of :data:`GENERATORS`); the older ``<!-- parameters -->`` block is kept working.
+(NAME one of :data:`GENERATORS`: tables drawn from the package's registries).
 
     python tools/update_docs.py           # rewrite the stale blocks
     python tools/update_docs.py --check   # exit 1 listing the stale blocks; write nothing
@@ -44,7 +44,6 @@ BLOCK = re.compile(r"(?P<head><!-- output(?: exit=(?P<exit>\d+))?: (?P<cmd>.+?) 
                    r"(?P<body>.*?)(?P<tail>```)", re.DOTALL)
 GENERATED = re.compile(r"(?P<head><!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(?P<tail><!-- /generated -->)",
                        re.DOTALL)
-LEGACY_PARAMS = re.compile(r"(?P<head><!-- parameters -->\n)(?P<body>.*?)(?P<tail><!-- /parameters -->)", re.DOTALL)
 VOLATILE = re.compile(r"\b\d+(?:\.\d+)? ?(?:s|ms|秒)\b|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 """What differs from run to run and machine to machine: durations, and the times a run or a
 file was made (provenance's ``created`` and ``modified``)."""
@@ -101,7 +100,39 @@ def parameter_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-GENERATORS: dict[str, Callable[[], str]] = {"parameters": parameter_table}
+def kinds_table(lang: str = "en") -> str:
+    """The layer kinds and their fields, from the kind registry: each field's canonical name,
+    label, the names the loader recognises it by, and the words of a coded field."""
+    from geo_township.kinds import KINDS
+    from geo_township.labels import has_cjk
+    from geo_township.vocabulary import VOCABULARIES
+
+    zh = lang == "zh"
+    head = ("| 图层类型 | 几何 | 字段（规范名：中文名；可识别的列名；取值） |" if zh
+            else "| kind | geometry | fields (canonical name: label; column names recognised; values) |")
+    rows = [head, "| --- | --- | --- |"]
+    for kind in KINDS.values():
+        cells = []
+        for f in kind.fields:
+            names = [a for a in f.aliases[1:] if has_cjk(a)][:4] + [a for a in f.aliases[1:] if not has_cjk(a)][:2]
+            text = f"`{f.name}`{' **' + ('必填' if zh else 'required') + '**' if f.required else ''}: " \
+                   f"{f.zh if zh else f.en}"
+            if names:
+                text += "; " + "/".join(names)
+            if f.vocabulary and f.vocabulary in VOCABULARIES:
+                words = [(t.zh if zh else t.code) for t in VOCABULARIES[f.vocabulary].terms]
+                text += "; " + " · ".join(words)
+            cells.append(text)
+        geometry = "/".join(kind.geometry)
+        rows.append(f"| `{kind.name}` {kind.zh if zh else kind.en} | {geometry} | {'<br>'.join(cells)} |")
+    return "\n".join(rows) + "\n"
+
+
+GENERATORS: dict[str, Callable[[], str]] = {
+    "parameters": parameter_table,
+    "kinds": kinds_table,
+    "kinds-zh": functools.partial(kinds_table, "zh"),
+}
 """Named tables built from the package's registries."""
 
 
@@ -123,9 +154,7 @@ def refreshed(text: str, outputs: dict[Run, str]) -> str:
             raise RunFailed(f"no generator called {name!r}; known: {', '.join(sorted(GENERATORS))}")
         return m.group("head") + GENERATORS[name]() + m.group("tail")
 
-    text = BLOCK.sub(output, text)
-    text = GENERATED.sub(generated, text)
-    return LEGACY_PARAMS.sub(lambda m: m.group("head") + parameter_table() + m.group("tail"), text)
+    return GENERATED.sub(generated, BLOCK.sub(output, text))
 
 
 def same_but_volatile(a: str, b: str) -> bool:
