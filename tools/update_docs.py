@@ -123,12 +123,48 @@ def kinds_table(lang: str = "en") -> str:
                 words = [(t.zh if zh else t.code) for t in VOCABULARIES[f.vocabulary].terms]
                 text += "; " + " · ".join(words)
             cells.append(text)
-        geometry = "/".join(kind.geometry)
+        words = {"Point": ("point", "点"), "LineString": ("line", "线"), "Polygon": ("polygon", "面")}
+        geometry = "/".join(words.get(g, (g, g))[1 if zh else 0] for g in kind.geometry)
         rows.append(f"| `{kind.name}` {kind.zh if zh else kind.en} | {geometry} | {'<br>'.join(cells)} |")
     return "\n".join(rows) + "\n"
 
 
+def rules_list() -> str:
+    """How each number is computed, from the very constants the commands print in their
+    provenance and notes (so the page cannot say something the tool does not do)."""
+    from geo_township import locate, tree_events, tree_places
+    from geo_township.config import PARAMETERS
+    from geo_township.crs import CGCS2000_A, CGCS2000_RF
+    from geo_township.measure import METHOD_NOTES
+    from geo_township.raster.zonal import COVERAGE_NOTE
+    from geo_township.units import AREA_UNITS, LENGTH_UNITS
+
+    def param(name: str) -> str:
+        p = PARAMETERS[name]
+        return f"`{name}` (default {p.default})"
+
+    units = ", ".join(f"1 {u.en} ({u.zh}) = {u.size:.10g} m²" for u in AREA_UNITS.values())
+    lengths = ", ".join(f"1 {u.en} ({u.zh}) = {u.size:.10g} m" for u in LENGTH_UNITS.values())
+    items = [
+        ("Area", f"{METHOD_NOTES['ellipsoidal']} by default; {METHOD_NOTES['planar']} with `--method planar` or "
+                 f"{param('area_method')}. The ellipsoid: a = {CGCS2000_A} m, 1/f = {CGCS2000_RF}."),
+        ("Units", f"{units}; {lengths}."),
+        ("Shared edges", locate.EDGE_RULE + "."),
+        ("Records and places", locate.RECORD_RULE + "."),
+        ("Trees on edges", tree_places.BOUNDARY_RULE + "."),
+        ("Counting trees in a period", tree_events.PERIOD_RULE + "."),
+        ("Clearance rate", tree_events.RATE_RULE + f". The target: {param('clearance_target_pct')}; "
+                           f"the season: {param('season_start')} to {param('season_end')}."),
+        ("Raster statistics", COVERAGE_NOTE + "."),
+    ]
+    for name in ("tolerance_pct", "tolerance_mu", "tolerance_rule", "overlap_min_mu", "zone_m", "patrol_buffer_m",
+                 "outside_tolerance_m", "max_outside_m", "hotspot_eps_m", "hotspot_min_trees", "risk_radius_m"):
+        items.append((f"`{name}`", f"{PARAMETERS[name].doc} (default {PARAMETERS[name].default})."))
+    return "\n".join(f"- **{title}:** {text}" for title, text in items) + "\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
+    "rules": rules_list,
     "parameters": parameter_table,
     "kinds": kinds_table,
     "kinds-zh": functools.partial(kinds_table, "zh"),
