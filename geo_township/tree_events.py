@@ -133,6 +133,24 @@ def last_cutoff(day: dt.date, *, season_start: str = "10-01", season_end: str = 
     return end
 
 
+def due_dates(found: pd.Series, *, latest: dt.date, season_start: str = "10-01", season_end: str = "03-31"
+              ) -> pd.Series:
+    """Each tree's own due date: the first season cut-off (``season_end``) on or after the
+    day it was found — a tree found in a clearing season is due by that season's end, one
+    found between seasons by the next season's end — but never after ``latest`` (the
+    deadline asked about); a tree without a find date is due on ``latest``."""
+    codes, distinct = pd.factorize(found, use_na_sentinel=True)
+    per_day = []
+    for day in pd.DatetimeIndex(distinct).date:
+        year = season_of(day, season_start=season_start, season_end=season_end)
+        end = season_bounds(year, season_start=season_start, season_end=season_end)[1]
+        if end < day:
+            end = season_bounds(year + 1, season_start=season_start, season_end=season_end)[1]
+        per_day.append(min(end, latest))
+    values = np.array([pd.Timestamp(d) for d in per_day] + [pd.Timestamp(latest)], dtype="datetime64[ns]")
+    return pd.Series(values[codes], index=found.index, dtype="datetime64[ns]")  # code -1 (no date): latest
+
+
 def season_params(township: Township) -> dict[str, str]:
     """The township's clearing-season bounds (``season_start``, ``season_end``) as keyword
     arguments for :func:`season_bounds`, :func:`season_of` and :func:`last_cutoff`."""
