@@ -61,7 +61,7 @@ SAND_CHECKS = declare(
           "status is {status} but the site has a closed date {closed:%Y-%m-%d}: did it reopen, or was the status "
           "not updated?",
           "状态为{status_zh}但有关停日期{closed:%Y-%m-%d}：是否已复产，或状态未更新？"),
-    Check("status_not_understood", "warning", "status blank or not understood", "状态为空或无法识别",
+    Check("site_status_not_understood", "warning", "site status blank or not understood", "采砂点状态为空或无法识别",
           "status {value}: the site is counted in the sites total, its kind and village, but in no status column; "
           "{fix}",
           "状态{value_zh}：该采砂点计入总数、类型和村，但不计入任何状态列；{fix_zh}"),
@@ -128,7 +128,7 @@ def unknown_status_findings(sites: gpd.GeoDataFrame, ids: pd.Series, unknown_wor
     if unknown_words is not None and len(unknown_words):
         words = unknown_words[unknown_words["field"] == "status"]
         raw.update(zip(words["row"].tolist(), words["value"].astype(str).tolist(), strict=True))
-    return [SAND_CHECKS.status_not_understood.finding(
+    return [SAND_CHECKS.site_status_not_understood.finding(
                 "sand_sites", str(ids.iloc[i]), value=repr(raw[i]) if raw[i] else "blank",
                 value_zh=f"“{raw[i]}”无法识别" if raw[i] else "为空",
                 fix=(f'teach the tool the word in township.toml: [layers.sand_sites.values] status = {{ "{raw[i]}" = '

@@ -60,11 +60,18 @@ def not_zeroed_findings(trees: pd.DataFrame, dates: dict[str, pd.Series], deadli
                           "village": trees["village"], "standing": standing})
     per_plot = frame[frame["standing"]].groupby("plot", sort=True).agg(n=("standing", "size"),
                                                                       village=("village", "first"))
-    return [TREE_CHECKS.not_zeroed.finding(
-                "forest_plots", str(plot), n=row.n, deadline=deadline.isoformat(),
-                village=row.village if row.village is not None else OUTSIDE,
-                village_zh=row.village if row.village is not None else "范围外")
-            for plot, row in per_plot.iterrows()]
+    findings = []
+    for plot, row in per_plot.iterrows():
+        village = row.village if pd.notna(row.village) else None
+        in_plot = plot != OUTSIDE
+        where = ("in plot " + str(plot) if in_plot else "in no plot") + (
+            f", village {village}" if village is not None else ", in no village")
+        where_zh = (f"小班 {plot}" if in_plot else "不在任何小班") + (
+            f"，{village}" if village is not None else "，不在任何村")
+        findings.append(TREE_CHECKS.not_zeroed.finding("forest_plots", str(plot) if in_plot else "-", n=row.n,
+                                                       deadline=deadline.isoformat(), where=where,
+                                                       where_zh=where_zh))
+    return findings
 
 
 @dataclass(frozen=True)

@@ -66,8 +66,8 @@ def mismatch_findings(at: Located, id_field: str, what: str, tree_ids: pd.Series
         counted = where if (id_field == "village" and where is not None) else said
         findings.append(TREE_CHECKS[f"{id_field}_mismatch"].finding(
             "infected_trees", str(tree_ids.iloc[i]), said=said, counted=counted,
-            lies=f"in {what} {where}" if where is not None else f"outside every {what}",
-            lies_zh=f"{_WHAT_ZH[what]} {where}" if where is not None else f"所有{_WHAT_ZH[what]}之外"))
+            lies=f"in {what} {where}" if where is not None else f"in no {what}",
+            lies_zh=f"位于{_WHAT_ZH[what]} {where}" if where is not None else f"不在任何{_WHAT_ZH[what]}"))
     if len(at.disagree) > MAX_FINDINGS:
         findings.append(TREE_CHECKS[f"{id_field}_mismatch"].more("infected_trees", len(at.disagree) - MAX_FINDINGS))
     return findings
