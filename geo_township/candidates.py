@@ -32,6 +32,7 @@ edge is joined back together, so the result does not depend on the block size.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -463,9 +464,41 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
         with atomic_path(path) as tmp:
             out.to_crs(4326).to_file(tmp, driver="LIBKML", layer="疑似斑块" if lang == "zh" else "candidates",
                                      engine="pyogrio")
+    elif suffix == ".shp":
+        return [f"{path} ({len(points)} points)", *_write_shapefile(out, path, lang)]
     else:
         write_vector(out, path)
     return [f"{path} ({len(points)} points)"]
+
+
+_LAUNDERED = re.compile(r"Normalized/laundered field name: '(.*)' to '(.*)'")
+
+
+def _write_shapefile(out: gpd.GeoDataFrame, path: Path, lang: str) -> list[str]:
+    """Write ``out`` as a shapefile; the warnings of the writer (field names cut to the
+    format's 10 characters …) become plain notes, returned, instead of raw Python warnings
+    naming library files."""
+    import warnings
+
+    from geo_township.io.write import write_vector
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        write_vector(out, path)
+    renamed, other = [], []
+    for w in caught:
+        text = str(w.message)
+        match = _LAUNDERED.search(text)
+        if match:
+            renamed.append(f"{match.group(1)} → {match.group(2)}")
+        elif "truncated" not in text and text not in other:
+            other.append(text.splitlines()[0] if text else type(w.message).__name__)
+    notes = []
+    if renamed:
+        notes.append(("shapefile 字段名最多 10 个字符，已缩短：" if lang == "zh"
+                      else "field names shortened to 10 characters for the shapefile: ") + ", ".join(renamed))
+    notes += [("写入 shapefile 时的提示：" if lang == "zh" else "note from writing the shapefile: ") + t for t in other]
+    return notes
 
 
 def default_pair(township: Township) -> tuple[str, str] | None:

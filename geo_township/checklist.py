@@ -18,6 +18,7 @@ CHECK_MODULES = (
     "geo_township.checks",
     "geo_township.inventory",
     "geo_township.tree_checks",
+    "geo_township.village_names",
     "geo_township.treeimport.merge",
     "geo_township.treeimport.history",
     "geo_township.treeimport.survey",

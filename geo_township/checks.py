@@ -24,6 +24,7 @@ from geo_township.measure import area_m2
 from geo_township.record_checks import RECORD_CHECKS
 from geo_township.results import MORE_MESSAGE, Check, Finding, Result, declare
 from geo_township.shift_fit import References, gcj02_fits
+from geo_township.village_names import village_name_findings
 from geo_township.vocabulary import TREE_STATUS
 
 # Date fields that must come in this order within a feature, per kind.
@@ -337,6 +338,7 @@ def check_township(township: Township, *, today: dt.date | None = None) -> Resul
         findings += check_dates(layer, today=today)
         findings += check_encoding(layer)
         findings += check_outside(layer, villages, tol)
+        findings += village_name_findings(layer, villages)
         findings += check_gcj02(layer, plots if name == "infected_trees" and plots is not None else villages)
         findings += check_gcj02_lines_polygons(layer, references)
         findings += check_overlaps(layer)

@@ -84,6 +84,11 @@ class Layer:
     left_out: pd.DataFrame = field(default_factory=empty_table)
     aliases: dict[str, str] = field(default_factory=dict)
     """The file's field aliases (File Geodatabase): field name → alias, where they differ."""
+    unknown_words: pd.DataFrame | None = None
+    """Words of a closed vocabulary (a status, a use) that the tool does not know, read
+    as missing instead of stopping the read: columns ``row`` (0-based position in
+    ``gdf``), ``feature``, ``field`` and ``value`` (the file's text). The analyses that
+    use the field report them and say how to teach the tool the word."""
 
     @property
     def path(self) -> Path:
@@ -96,11 +101,15 @@ class Layer:
         keep = np.ones(len(self.gdf), dtype=bool)
         keep[np.asarray(positions, dtype=int)] = False
         numbers = self.gdf.attrs.get("feature_numbers") or list(range(1, len(self.gdf) + 1))
+        new_position = np.cumsum(keep) - 1
         if self.bad_cells is not None and len(self.bad_cells):
-            new_position = np.cumsum(keep) - 1
             cells = self.bad_cells[keep[self.bad_cells["row"].to_numpy()]].copy()
             cells["row"] = new_position[cells["row"].to_numpy()]
             self.bad_cells = cells.reset_index(drop=True)
+        if self.unknown_words is not None and len(self.unknown_words):
+            words = self.unknown_words[keep[self.unknown_words["row"].to_numpy()]].copy()
+            words["row"] = new_position[words["row"].to_numpy()]
+            self.unknown_words = words.reset_index(drop=True)
         self.gdf = self.gdf[keep].reset_index(drop=True)
         if "source_row" not in self.gdf.columns:
             self.gdf.attrs["feature_numbers"] = [n for n, k in zip(numbers, keep, strict=True) if k]
@@ -371,18 +380,27 @@ def _match_by_alias(match: FieldMatch, kind_: Kind, by_alias: dict[str, str]) ->
             used.add(column)
 
 
+def first_code(kind_: Kind, name: str) -> str:
+    """The first code of the vocabulary of ``kind_``'s field ``name`` (for a hint's example)."""
+    vocabulary = kind_.field(name).vocabulary
+    return VOCABULARIES[vocabulary].codes[0] if vocabulary else "..."
+
+
 def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, *, lenient: bool = False
-            ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+            ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame]:
     """Give canonical fields their types; collect every cell that cannot be understood.
 
-    Strict (the default): any such cell is a FieldError naming them all. ``lenient``:
-    they become missing and are returned as a table (index label, feature, field, value,
-    expected) for the caller to report.
+    Strict (the default): a date or number not understood is a FieldError naming them
+    all; a word a closed vocabulary does not know (a status such as 待定) becomes missing
+    and is returned in the third table (index label, feature, field, value), so one
+    unknown word does not stop a layer. ``lenient``: every such cell becomes missing and
+    is returned in the second table (index label, feature, field, value, expected).
     """
     ids = row_labels(gdf, kind_)
     problems: list[str] = []
     hints: list[str] = []
     bad_cells: list[pd.DataFrame] = []
+    unknown: list[pd.DataFrame] = []
     gdf = gdf.copy()
     for f in kind_.fields:
         if f.name not in gdf.columns:
@@ -411,6 +429,9 @@ def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, *, lenient: boo
             bad_cells.append(pd.DataFrame({"label": gdf.index[bad], "feature": ids[bad].to_numpy(),
                                            "field": f.name, "value": col[bad].astype(str).to_numpy(),
                                            "expected": expected}))
+        elif bad.any() and f.vocabulary:
+            unknown.append(pd.DataFrame({"label": gdf.index[bad], "feature": ids[bad].to_numpy(), "field": f.name,
+                                         "value": col[bad].astype(str).to_numpy()}))
         elif bad.any():
             shown = ", ".join(f"{i} ({col.iloc[j]!r})" for i, j in
                               zip(ids[bad][:5], np.flatnonzero(bad)[:5], strict=False))
@@ -421,7 +442,9 @@ def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, *, lenient: boo
         raise FieldError("; ".join(problems), path=spec.path, hint="; ".join(hints))
     cells = (pd.concat(bad_cells, ignore_index=True) if bad_cells
              else pd.DataFrame(columns=["label", "feature", "field", "value", "expected"]))
-    return gdf, cells
+    words = (pd.concat(unknown, ignore_index=True) if unknown
+             else pd.DataFrame(columns=["label", "feature", "field", "value"]))
+    return gdf, cells, words
 
 
 # --------------------------------------------------------------------------- loading
@@ -450,7 +473,7 @@ def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False
                        hint="check the coordinates and the layer's crs in township.toml")
     if spec.map_app is not None:
         gdf, crs_note = _from_map_app(gdf, spec.map_app, crs_note)
-    gdf, cells = _coerce(gdf, kind_, spec, lenient=lenient)
+    gdf, cells, words = _coerce(gdf, kind_, spec, lenient=lenient)
     gdf, dropped, repaired, reasons = _prepare_geometries(gdf, kind_, spec, notes)
     bad_cells = None
     if lenient:  # index labels → positions in the layer (cells of features left out go with them)
@@ -460,6 +483,16 @@ def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False
         if len(bad_cells):
             notes.append(f"{len(bad_cells)} value(s) not understood, read as missing: "
                          + list_rows(f"{r.feature} {r.field} {r.value!r}" for r in bad_cells.itertuples()))
+    unknown_words = None
+    if len(words):
+        rows = pd.Index(gdf.index).get_indexer(words.pop("label"))
+        unknown_words = words[rows >= 0].assign(row=rows[rows >= 0])[["row", "feature", "field", "value"]]
+        unknown_words = unknown_words.reset_index(drop=True)
+        for name, group in unknown_words.groupby("field", sort=False):
+            notes.append(f"{len(group)} {name} value(s) not understood, read as missing: "
+                         + list_rows(f"{r.feature} {r.value!r}" for r in group.itertuples())
+                         + f"; teach the tool your words in township.toml: [layers.{kind_.name}.values] {name} = "
+                         + f'{{ "{group["value"].iloc[0]}" = "{first_code(kind_, str(name))}" }}')
     if raw.dropped is not None:
         dropped = pd.concat([d for d in (raw.dropped, dropped) if d is not None], ignore_index=True)
     numbers = (np.asarray(gdf.index) + 1).tolist()  # 1-based positions in the file, before any reset
@@ -467,4 +500,4 @@ def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False
     if "source_row" not in gdf.columns and numbers != list(range(1, len(gdf) + 1)):
         gdf.attrs["feature_numbers"] = numbers
     return Layer(kind_, gdf, spec, source_crs, crs_note, field_map, raw.encoding, notes, dropped, repaired, reasons,
-                 bad_cells, left_out, dict(raw.aliases))
+                 bad_cells, left_out, dict(raw.aliases), unknown_words)

@@ -22,6 +22,8 @@ Every function takes geometries that share one CRS (a township's layers do).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -207,3 +209,45 @@ def order_rows_by_village(table: pd.DataFrame, villages: gpd.GeoDataFrame | None
     key = table[column].map(lambda g: rank.get(str(g), len(rank)))
     return table.assign(_order=key).sort_values("_order", kind="stable").drop(columns="_order").reset_index(
         drop=True)
+
+
+NAME_RULE = ("names of villages (and plots) are compared after normalising: full-width and half-width forms "
+             "alike (Unicode NFKC) and every space removed (ideographic, leading, trailing and inner); any other "
+             "difference (青溪一村 vs 青溪村, a missing 村) is a different name")
+NAME_RULE_ZH = ("村名（及小班号）比较前先统一全角/半角（NFKC）并去掉所有空格（含全角空格、首尾及中间空格）；"
+                "其他差异（如青溪一村与青溪村、缺少“村”字）视为不同名称")
+_SPACES = re.compile(r"\s+")
+
+
+def normalise_place_name(value: object) -> str:
+    """A place name folded for comparison by :data:`NAME_RULE`: NFKC (full-width letters,
+    digits and the ideographic space become their plain forms), then every space removed."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", str(value)))
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """Record names matched to a polygon layer's names by :data:`NAME_RULE`.
+
+    ``values`` are the records with each name that equals one of the layer's names after
+    normalising replaced by the layer's spelling (others unchanged, blanks None);
+    ``normalised`` marks the records so replaced (their spelling differed)."""
+
+    values: pd.Series
+    normalised: np.ndarray
+
+
+def match_place_names(records: pd.Series, names: Iterable[object]) -> NameMatch:
+    """Match each record's name to one of ``names`` (the layer's spellings) by
+    :data:`NAME_RULE`, so that 石门村 with a trailing or ideographic space, or written in
+    full-width forms, is the layer's 石门村; what normalising changed is returned, so it is
+    reported, never silent. A normalised form shared by several layer names keeps the first."""
+    spelling: dict[str, str] = {}
+    for name in names:
+        if name is not None and not (isinstance(name, float) and np.isnan(name)):
+            spelling.setdefault(normalise_place_name(name), str(name))
+    values = blank_to_none(records)
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    matched = np.array([spelling.get(normalise_place_name(v), v) for v in distinct] + [None], dtype=object)
+    changed = np.array([spelling.get(normalise_place_name(v), v) != v for v in distinct] + [False], dtype=bool)
+    return NameMatch(pd.Series(matched[codes], index=records.index, dtype=object), changed[codes])

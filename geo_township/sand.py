@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_township.errors import FieldError
 from geo_township.kinds import KINDS
 from geo_township.labels import TOTAL_LABEL, UNASSIGNED_LABEL
 from geo_township.layers import Township, feature_ids
@@ -62,6 +61,10 @@ SAND_CHECKS = declare(
           "status is {status} but the site has a closed date {closed:%Y-%m-%d}: did it reopen, or was the status "
           "not updated?",
           "状态为{status_zh}但有关停日期{closed:%Y-%m-%d}：是否已复产，或状态未更新？"),
+    Check("site_status_not_understood", "warning", "site status blank or not understood", "采砂点状态为空或无法识别",
+          "status {value}: the site is counted in the sites total, its kind and village, but in no status column; "
+          "{fix}",
+          "状态{value_zh}：该采砂点计入总数、类型和村，但不计入任何状态列；{fix_zh}"),
     Check("restored_without_date", "warning", "restored without a date", "已复绿但缺少复绿日期",
           "status is restored but there is no restored date (复绿日期)", "状态为已复绿但无复绿日期"),
     Check("closed_but_restored_date", "warning", "closed but with a restored date", "已关停但有复绿日期",
@@ -113,6 +116,28 @@ def sand_zone_of(geoms: np.ndarray, sand_zones: gpd.GeoDataFrame | None) -> tupl
     code[hits["g"].to_numpy()] = sand_zones["zone"].to_numpy()[hits["z"].to_numpy()]
     zone_id[hits["g"].to_numpy()] = ids[hits["z"].to_numpy()]
     return code, zone_id
+
+
+def unknown_status_findings(sites: gpd.GeoDataFrame, ids: pd.Series, unknown_words: pd.DataFrame | None
+                            ) -> list[Finding]:
+    """A warning per site whose status is blank or not understood: it is counted in the
+    ``sites`` total (and its kind and village) but in no status column, so one site
+    does not stop the report."""
+    missing = np.flatnonzero(sites["status"].isna().to_numpy())
+    raw = dict.fromkeys(missing.tolist(), "")
+    if unknown_words is not None and len(unknown_words):
+        words = unknown_words[unknown_words["field"] == "status"]
+        raw.update(zip(words["row"].tolist(), words["value"].astype(str).tolist(), strict=True))
+    return [SAND_CHECKS.site_status_not_understood.finding(
+                "sand_sites", str(ids.iloc[i]), value=repr(raw[i]) if raw[i] else "blank",
+                value_zh=f"“{raw[i]}”无法识别" if raw[i] else "为空",
+                fix=(f'teach the tool the word in township.toml: [layers.sand_sites.values] status = {{ "{raw[i]}" = '
+                     '"closed" } (or licensed/illegal/restored)' if raw[i] else
+                     "fill in 状态 (licensed/illegal/closed/restored)"),
+                fix_zh=(f'请在 township.toml 中说明该词：[layers.sand_sites.values] status = {{ "{raw[i]}" = '
+                        '"closed" }（或 licensed/illegal/restored）' if raw[i]
+                        else "请填写状态（已许可/非法/已关停/已复绿）"))
+            for i in missing]
 
 
 def status_history_findings(sites: gpd.GeoDataFrame, ids: pd.Series) -> list[Finding]:
@@ -185,10 +210,7 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
     geoms = sites.geometry.to_numpy()
     notes: list[str] = []
     notes_zh: list[str] = []
-    if sites["status"].isna().any():
-        blank = ids[sites["status"].isna()]
-        raise FieldError(f"{len(blank)} sand site(s) have no status: {', '.join(blank.head(5))}",
-                         path=layer.path, hint="fill in 状态 (licensed/illegal/closed/restored) for every site")
+    status_findings = unknown_status_findings(sites, ids, layer.unknown_words)
 
     frame = _site_frame(sites, ids, township.optional("villages"), notes, notes_zh)
     _add_river_columns(frame, geoms, township, zone_m=zone_m, method=method, notes=notes, notes_zh=notes_zh)
@@ -201,7 +223,7 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
         frame["village"].notna(), UNASSIGNED_LABEL["en"])), "village")
     closures, closures_by_village = _closures(frame, kinds)
     findings = _plan_findings(frame, zone_ids, has_sand_zones=sand_zones is not None)
-    findings += status_history_findings(sites, ids)
+    findings += status_history_findings(sites, ids) + status_findings
 
     tables = {"by_village": by_village, "closures": closures, "closures_by_village": closures_by_village,
               "sites": _site_table(frame)}

@@ -19,6 +19,7 @@ from geo_township.results import Finding, Result
 from geo_township.tree_checks import TREE_CHECKS
 from geo_township.tree_events import (
     done_by,
+    due_dates,
     event_dates,
     found_by,
     season_bounds,
@@ -59,11 +60,18 @@ def not_zeroed_findings(trees: pd.DataFrame, dates: dict[str, pd.Series], deadli
                           "village": trees["village"], "standing": standing})
     per_plot = frame[frame["standing"]].groupby("plot", sort=True).agg(n=("standing", "size"),
                                                                       village=("village", "first"))
-    return [TREE_CHECKS.not_zeroed.finding(
-                "forest_plots", str(plot), n=row.n, deadline=deadline.isoformat(),
-                village=row.village if row.village is not None else OUTSIDE,
-                village_zh=row.village if row.village is not None else "范围外")
-            for plot, row in per_plot.iterrows()]
+    findings = []
+    for plot, row in per_plot.iterrows():
+        village = row.village if pd.notna(row.village) else None
+        in_plot = plot != OUTSIDE
+        where = ("in plot " + str(plot) if in_plot else "in no plot") + (
+            f", village {village}" if village is not None else ", in no village")
+        where_zh = (f"小班 {plot}" if in_plot else "不在任何小班") + (
+            f"，{village}" if village is not None else "，不在任何村")
+        findings.append(TREE_CHECKS.not_zeroed.finding("forest_plots", str(plot) if in_plot else "-", n=row.n,
+                                                       deadline=deadline.isoformat(), where=where,
+                                                       where_zh=where_zh))
+    return findings
 
 
 @dataclass(frozen=True)
@@ -94,14 +102,16 @@ def deadline_states(trees: pd.DataFrame, dates: dict[str, pd.Series], *, cutoff:
 def _listing(township: Township, trees: gpd.GeoDataFrame, dates: dict[str, pd.Series], states: DeadlineStates, *,
              deadline: dt.date, as_of: dt.date, include_late: bool) -> gpd.GeoDataFrame:
     """The listed trees as points, most overdue first, with lon/lat (EPSG:4326) and days
-    overdue (to ``as_of``, or to the clearing date of a tree cleared late)."""
+    overdue: from the tree's own due date (:func:`~geo_township.tree_events.due_dates`, at
+    the latest the deadline) to ``as_of``, or to the clearing date of a tree cleared late."""
     listed = states.late if include_late else states.outstanding
     sel = trees[listed]
     sel_dates = {k: v[listed] for k, v in dates.items()}
     sel_state = states.state[listed]
     stop = pd.Series(pd.Timestamp(as_of), index=sel.index)
     stop = stop.where(sel_state != "cleared_late", sel_dates["cleared"])
-    days = (stop - pd.Timestamp(deadline)).dt.days
+    due = due_dates(sel_dates["found"], latest=deadline, **season_params(township))
+    days = (stop - due).dt.days
     ll = sel.geometry.to_crs(4326)
     listing = gpd.GeoDataFrame({
         "tree_id": township.layer("infected_trees").ids()[listed].to_numpy(),
@@ -158,7 +168,8 @@ def _deadline_notes(cutoff: dt.date, deadline: dt.date, as_of: dt.date, include_
              ("the list holds the trees still outstanding on " + a if not include_late else
               f"the list holds the trees still outstanding on {a} and, flagged 'cleared late' in its state column, "
               f"those cleared between {d} and {a}")
-             + f"; days overdue run from {d} to {a}" + (", or to the clearing date" if include_late else "")]
+             + f"; days overdue run from each tree's own due date (the end of the clearing season it was found in, "
+             f"at the latest the deadline {d}) to {a}" + (", or to the clearing date" if include_late else "")]
     if as_of < deadline:
         notes.append(f"the deadline {d} is after the as-of date {a}: the list shows what is still to clear, and a "
                      "negative 'days overdue' counts the days left")

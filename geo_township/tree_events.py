@@ -46,6 +46,10 @@ STAGE_DATES = {
 }
 """Each event's date field, then the field used when it is empty."""
 
+UNKNOWN_STATUS_RULE = ("a tree whose status is blank or not understood counts as found and still standing "
+                       "(and not cleared) until its status says otherwise; its rows are reported")
+UNKNOWN_STATUS_RULE_ZH = "状态为空或无法识别的疫木按已发现、未伐（未清理）计，直至状态另有说明；并列出这些行"
+
 PERIOD_RULE_ZH = ("发现/确认/采伐/清理/核查按各自日期落在期间内的株数统计；未伐、未清理为期间末的状态，"
                   "统计截至期间末发现的全部疫木")
 PERIOD_RULE = ("found/confirmed/felled/cleared/verified count the trees whose event date falls in the period; "
@@ -129,6 +133,24 @@ def last_cutoff(day: dt.date, *, season_start: str = "10-01", season_end: str = 
     return end
 
 
+def due_dates(found: pd.Series, *, latest: dt.date, season_start: str = "10-01", season_end: str = "03-31"
+              ) -> pd.Series:
+    """Each tree's own due date: the first season cut-off (``season_end``) on or after the
+    day it was found — a tree found in a clearing season is due by that season's end, one
+    found between seasons by the next season's end — but never after ``latest`` (the
+    deadline asked about); a tree without a find date is due on ``latest``."""
+    codes, distinct = pd.factorize(found, use_na_sentinel=True)
+    per_day = []
+    for day in pd.DatetimeIndex(distinct).date:
+        year = season_of(day, season_start=season_start, season_end=season_end)
+        end = season_bounds(year, season_start=season_start, season_end=season_end)[1]
+        if end < day:
+            end = season_bounds(year + 1, season_start=season_start, season_end=season_end)[1]
+        per_day.append(min(end, latest))
+    values = np.array([pd.Timestamp(d) for d in per_day] + [pd.Timestamp(latest)], dtype="datetime64[ns]")
+    return pd.Series(values[codes], index=found.index, dtype="datetime64[ns]")  # code -1 (no date): latest
+
+
 def season_params(township: Township) -> dict[str, str]:
     """The township's clearing-season bounds (``season_start``, ``season_end``) as keyword
     arguments for :func:`season_bounds`, :func:`season_of` and :func:`last_cutoff`."""
@@ -159,14 +181,12 @@ def make_period(township: Township | None = None, *, start: dt.date | None = Non
 
 
 def _ranks(status: pd.Series) -> pd.Series:
-    """``status`` as :data:`STATUS_RANK` (NaN where it is none of the codes) — what
-    ``status.map(STATUS_RANK)`` gives, looked up once per distinct status."""
+    """``status`` as :data:`STATUS_RANK`, looked up once per distinct status. A blank or
+    unknown status ranks as found (0): the record is still a tree, standing until a
+    status says otherwise (:data:`UNKNOWN_STATUS_RULE`)."""
     codes, distinct = pd.factorize(status.to_numpy(dtype=object), use_na_sentinel=True)
-    per_status = np.array([STATUS_RANK.get(v, np.nan) for v in distinct] + [np.nan], dtype="float64")
-    ranks = per_status[codes]  # code -1 (missing): the NaN at the end
-    if not np.isnan(ranks).any():
-        ranks = ranks.astype("int64")
-    return pd.Series(ranks, index=status.index, name=status.name)
+    per_status = np.array([STATUS_RANK.get(v, 0) for v in distinct] + [0], dtype="int64")
+    return pd.Series(per_status[codes], index=status.index, name=status.name)  # code -1 (missing): the 0 at the end
 
 
 def status_rank(trees: pd.DataFrame) -> np.ndarray:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from geo_township.labels import TOTAL_LABEL
 from geo_township.layers import Township
-from geo_township.locate import Located, blank_to_none, locate, village_order
+from geo_township.locate import Located, blank_to_none, locate, match_place_names, village_order
 from geo_township.results import OUTSIDE_LABEL, Finding
 from geo_township.tree_checks import TREE_CHECKS
 
@@ -27,8 +27,11 @@ BOUNDARY_RULE = ("a tree on the shared edge of several plots is counted once, in
                  "in text order among those whose closed polygon covers it; on a village border, in its plot's "
                  "village when that covers it, else in the first village in the village order (by code, else as "
                  "in the villages layer)")
-RECORD_RULE = ("village and plot_id come from the tree's record when given, else from its location; a record that "
-               "disagrees with the location is reported as a warning and the record wins")
+RECORD_RULE = ("a tree's village is where it lies (the location decides); its record's village is kept "
+               "(village_record) and, where it names another village, reported as a warning; the record's village "
+               "counts only for a tree outside every village. plot_id comes from the record when given, else from "
+               "the location; a record that disagrees with the location is reported and the record wins. Names are "
+               "compared after normalising spaces and full-width forms (reported)")
 BOUNDARY_RULE_ZH = ("位于两个小班共用边界上的疫木只计一次，计入覆盖它的小班中编号（按文本顺序）最小者；位于村界上的，"
                     "计入其所在小班所属的村（该村覆盖它时），否则计入村排列顺序（有村代码按代码，否则按图层顺序）最前者")
 OUTSIDE = OUTSIDE_LABEL["en"]
@@ -60,13 +63,28 @@ def mismatch_findings(at: Located, id_field: str, what: str, tree_ids: pd.Series
     findings: list[Finding] = []
     for i in at.disagree[:MAX_FINDINGS]:
         where, said = at.located.iloc[i], at.record.iloc[i]
+        counted = where if (id_field == "village" and where is not None) else said
         findings.append(TREE_CHECKS[f"{id_field}_mismatch"].finding(
-            "infected_trees", str(tree_ids.iloc[i]), said=said,
-            lies=f"in {what} {where}" if where is not None else f"outside every {what}",
-            lies_zh=f"{_WHAT_ZH[what]} {where}" if where is not None else f"所有{_WHAT_ZH[what]}之外"))
+            "infected_trees", str(tree_ids.iloc[i]), said=said, counted=counted,
+            lies=f"in {what} {where}" if where is not None else f"in no {what}",
+            lies_zh=f"位于{_WHAT_ZH[what]} {where}" if where is not None else f"不在任何{_WHAT_ZH[what]}"))
     if len(at.disagree) > MAX_FINDINGS:
         findings.append(TREE_CHECKS[f"{id_field}_mismatch"].more("infected_trees", len(at.disagree) - MAX_FINDINGS))
     return findings
+
+
+def spelling_findings(records: pd.Series, normalised: np.ndarray, tree_ids: pd.Series) -> list[Finding]:
+    """An info finding per spelling of a village name that matched the villages layer's
+    only once spaces and full-width forms were normalised: never silent."""
+    out: list[Finding] = []
+    if not normalised.any():
+        return out
+    said = records[normalised].astype(str)
+    for spelling, group in tree_ids[normalised].groupby(said.to_numpy(), sort=False):
+        rows = ", ".join(group.astype(str).head(5)) + (f" and {len(group) - 5} more" if len(group) > 5 else "")
+        out.append(TREE_CHECKS.village_spelling.finding("infected_trees", str(group.iloc[0]), said=repr(spelling),
+                                                        n=len(group), rows=rows))
+    return out
 
 
 def outside_findings(ids: pd.Series, mask: pd.Series, what: str) -> list[Finding]:
@@ -80,11 +98,16 @@ def outside_findings(ids: pd.Series, mask: pd.Series, what: str) -> list[Finding
     return out
 
 
-def _plot_villages(trees: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None) -> pd.Series | None:
-    """The village of each tree's plot (by the plots layer), or None without one."""
-    if plots is None or "village" not in plots.columns:
+def _plot_villages(trees: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, villages: gpd.GeoDataFrame | None
+                   ) -> pd.Series | None:
+    """The village of each tree's plot (by the plots layer, its names matched to the
+    villages layer's spelling), or None without one."""
+    if plots is None or "village" not in plots.columns or "plot_id" not in plots.columns:
         return None
-    lookup = dict(zip(plots["plot_id"].astype(str), plots["village"], strict=False))
+    names = plots["village"]
+    if villages is not None and "village" in villages.columns:
+        names = match_place_names(names, villages["village"]).values
+    lookup = dict(zip(plots["plot_id"].astype(str), names, strict=False))
     codes, distinct = pd.factorize(trees["plot_id"].to_numpy(dtype=object), use_na_sentinel=True)
     per_id = np.array([lookup.get(str(p)) for p in distinct] + [None], dtype=object)
     return pd.Series(per_id[codes], index=trees.index, dtype=object)  # code -1 (no plot): the None at the end
@@ -92,13 +115,15 @@ def _plot_villages(trees: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None) -> p
 
 def _villages_of(trees: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None, plot_village: pd.Series | None,
                  ids: pd.Series) -> tuple[pd.Series, pd.Series, list[Finding]]:
-    """Each tree's village (record, else location preferring its plot's village, else its
-    plot's village), where the villages layer alone puts it, and the mismatch findings."""
+    """Each tree's village (its location, preferring its plot's village; else the record;
+    else its plot's village), where the villages layer alone puts it, and the mismatch
+    findings."""
     findings: list[Finding] = []
     if villages is not None:
         village_at = locate(trees, villages, "village", prefer=plot_village)
         findings += mismatch_findings(village_at, "village", "village", ids)
-        values, located = village_at.values, village_at.located
+        located = village_at.located
+        values = located.where(located.notna(), village_at.record)
     else:
         values = (blank_to_none(trees["village"]) if "village" in trees.columns
                   else pd.Series(None, index=trees.index))
@@ -118,11 +143,17 @@ def locate_trees(township: Township) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     plots = township.optional("forest_plots")
     villages = township.optional("villages")
     findings: list[Finding] = []
+    if "village" in trees.columns:
+        trees["village_record"] = trees["village"]
+        if villages is not None and "village" in villages.columns:
+            match = match_place_names(trees["village"], villages["village"])
+            findings += spelling_findings(trees["village"], match.normalised, ids)
+            trees["village"] = match.values
     plot_at = locate(trees, plots, "plot_id")
     findings += mismatch_findings(plot_at, "plot_id", "plot", ids)
     trees["plot_id"] = plot_at.values
-    village_values, village_located, village_findings = _villages_of(trees, villages, _plot_villages(trees, plots),
-                                                                     ids)
+    plot_village = _plot_villages(trees, plots, villages)
+    village_values, village_located, village_findings = _villages_of(trees, villages, plot_village, ids)
     findings += village_findings
     trees["village"] = village_values
     if plots is not None:

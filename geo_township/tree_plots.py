@@ -10,20 +10,35 @@ import pandas as pd
 import shapely
 
 from geo_township.layers import Township
+from geo_township.locate import blank_to_none, match_place_names, village_by_location
 from geo_township.measure import area
 from geo_township.tree_places import OUTSIDE, TOTAL, village_listing
 from geo_township.vocabulary import PINE_SPECIES
 
 
+def plot_villages(plots: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None) -> pd.Series:
+    """Each plot's village: the village it lies in (the location decides, as for trees),
+    else the name its record gives (matched to the villages layer's spelling), else None."""
+    record = (pd.Series(plots["village"].to_numpy(dtype=object), index=plots.index, dtype=object)
+              if "village" in plots.columns else pd.Series(None, index=plots.index, dtype=object))
+    if villages is None or "village" not in villages.columns:
+        return blank_to_none(record)
+    record = match_place_names(record, villages["village"]).values
+    located = pd.Series(village_by_location(plots.geometry.to_numpy(), villages), index=plots.index, dtype=object)
+    return located.where(located.notna(), record)
+
+
 def plot_table(township: Township) -> pd.DataFrame | None:
-    """Forest plots: plot_id, village, area_mu, pine (bool) and geometry (working CRS)."""
+    """Forest plots: plot_id, village (:func:`plot_villages`), area_mu, pine (bool) and
+    geometry (working CRS)."""
     plots = township.optional("forest_plots")
     if plots is None:
         return None
     method = township.config.parameters["area_method"]
     out = gpd.GeoDataFrame({
-        "plot_id": plots["plot_id"].astype(object).where(plots["plot_id"].notna(), None),
-        "village": plots["village"] if "village" in plots.columns else None,
+        "plot_id": (plots["plot_id"].astype(object).where(plots["plot_id"].notna(), None)
+                    if "plot_id" in plots.columns else pd.Series(None, index=plots.index, dtype=object)),
+        "village": plot_villages(plots, township.optional("villages")),
         "area_mu": area(plots.geometry, unit="mu", method=method),
         "pine": plots["species"].isin(PINE_SPECIES).to_numpy() if "species" in plots.columns else False,
     }, geometry=plots.geometry.to_numpy(), crs=plots.crs)
@@ -84,7 +99,7 @@ def infected_plots(township: Township, trees: gpd.GeoDataFrame, infected: np.nda
     })
     table = frame.groupby("village", sort=False)[columns[1:]].sum().reset_index()
     order = village_listing(township, table["village"])
-    table = table.set_index("village").reindex(order).reset_index()
+    table = table.set_index("village").reindex(order, fill_value=0).reset_index()
     total = pd.DataFrame([{"village": TOTAL, **{c: frame[c].sum() for c in columns[1:]}}])
     table = pd.concat([table, total], ignore_index=True)
     table["infected_plots"] = table["infected_plots"].astype(int)

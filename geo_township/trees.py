@@ -66,6 +66,8 @@ from geo_township.tree_events import (
     STAGE_MIN_RANK,
     STAGES,
     STATUS_RANK,
+    UNKNOWN_STATUS_RULE,
+    UNKNOWN_STATUS_RULE_ZH,
     Cohort,
     Period,
     clearance_cohort,
@@ -131,6 +133,8 @@ __all__ = [
     "write_tree_list",
 ]
 
+MAX_STATUS_FINDINGS = 200  # trees with a blank or unknown status listed one by one; the rest in one line
+
 LEDGER_COLUMNS = ["village", "plot_id", "pine_mu", *COUNT_COLUMNS, "clearance_pct", "first_found", "last_cleared"]
 """The columns of the per-plot ledger (``tree_counts(by="plot")``), in order."""
 
@@ -158,11 +162,48 @@ def tally_trees(township: Township, period: Period, as_of: dt.date | None = None
     ``as_of`` (default: ``data_date``, else today) when the period has no end."""
     as_of = as_of or township.config.data_date or dt.date.today()
     trees, findings = locate_trees(township)
+    findings = status_findings(township, trees) + findings
     dates = event_dates(trees)
     flags, notes = event_flags(trees, period, dates=dates)
     cohort = clearance_cohort(township, period, as_of)
     flags["due"], flags["due_cleared"] = cohort.flags(trees, dates, flags["found"].to_numpy(), period)
     return TreeTally(trees, findings, dates, flags, notes, period, cohort)
+
+
+def status_findings(township: Township, trees: pd.DataFrame) -> list[Finding]:
+    """A warning per tree whose status is blank or not understood (read as missing by the
+    loader): it counts as found and standing (:data:`UNKNOWN_STATUS_RULE`); the finding
+    names the row and the file's text, and the fix."""
+    missing = np.flatnonzero(trees["status"].isna().to_numpy())
+    if not len(missing):
+        return []
+    layer = township.layer("infected_trees")
+    raw = pd.Series("", index=range(len(trees)), dtype=object)
+    words = layer.unknown_words
+    if words is not None and len(words):
+        words = words[words["field"] == "status"]
+        raw.iloc[words["row"].to_numpy()] = words["value"].to_numpy()
+    ids = layer.ids().reset_index(drop=True)
+    if "source_row" in trees.columns:
+        where = ids + " (line " + trees["source_row"].astype(str).reset_index(drop=True) + ")"
+    else:
+        where = ids
+    check = TREE_CHECKS.status_not_understood
+    findings = []
+    for i in missing[:MAX_STATUS_FINDINGS]:
+        word = str(raw.iloc[i])
+        fix = ("fill in the status (疑似/已确认/已伐/已清理/已核查)" if not word else
+               f'teach the tool the word in township.toml: [layers.infected_trees.values] status = {{ "{word}" = '
+               '"suspected" } (or confirmed/felled/cleared/verified), or correct the file')
+        fix_zh = ("请填写状态（疑似/已确认/已伐/已清理/已核查）" if not word else
+                  f'请在 township.toml 中说明该词：[layers.infected_trees.values] status = {{ "{word}" = '
+                  '"suspected" }（或 confirmed/felled/cleared/verified），或更正文件')
+        findings.append(check.finding("infected_trees", str(ids.iloc[i]), value=repr(word) if word else "blank",
+                                      value_zh=f"“{word}”无法识别" if word else "为空", row=where.iloc[i],
+                                      fix=fix, fix_zh=fix_zh))
+    if len(missing) > MAX_STATUS_FINDINGS:
+        findings.append(check.more("infected_trees", len(missing) - MAX_STATUS_FINDINGS))
+    return findings
 
 
 def count_rows(flags: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
@@ -273,6 +314,9 @@ def _count_notes(tally: TreeTally, target: float, hotspot_note: str) -> tuple[li
                 f"边界规则：{BOUNDARY_RULE_ZH}", *tally.notes]
     notes = [f"period: {period.label}", f"rule: {PERIOD_RULE}", rate_note, f"boundary rule: {BOUNDARY_RULE}",
              *tally.notes]
+    if tally.trees["status"].isna().any():
+        notes.append(f"status rule: {UNKNOWN_STATUS_RULE}")
+        notes_zh.append(f"状态规则：{UNKNOWN_STATUS_RULE_ZH}")
     if hotspot_note:
         notes.append(hotspot_note)
         notes_zh.append(hotspot_note)

@@ -129,3 +129,22 @@ def write_geotiff(path: Path, data, *, origin: tuple[float, float], res: float, 
                        dtype=data.dtype, crs=crs, transform=from_origin(*origin, res, res), nodata=nodata) as ds:
         ds.write(data, 1)
     return path
+
+
+def drop_shapefile_field(folder: Path, name: str, field: str) -> None:
+    """Remove one attribute column from a shapefile (as an export that left it out)."""
+    import geopandas as gpd
+
+    path = folder / name
+    gdf = gpd.read_file(path, encoding="gbk")
+    gdf.drop(columns=[field]).to_file(path, encoding="gbk")
+
+
+def set_gpkg_text(folder: Path, layer: str, column: str, values: dict[int, str], name: str = "township.gpkg") -> None:
+    """Set a text column of some features of a GeoPackage table directly (by feature id),
+    as an edit in another GIS does: no rewrite of the geometries."""
+    import sqlite3
+
+    with sqlite3.connect(folder / name) as db:
+        for fid, value in values.items():
+            db.execute(f'UPDATE "{layer}" SET "{column}" = ? WHERE fid = ?', (value, fid))

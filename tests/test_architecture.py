@@ -187,7 +187,7 @@ ALLOWED: dict[str, set[str]] = {
     "rivers": {"errors", "kinds", "labels", "layers", "locate", "measure", "patrols", "results", "units", "zones"},
     # analyses
     "checks": {"crs", "errors", "layers", "leftout", "measure", "record_checks", "results", "shift_fit",
-             "vocabulary"},
+               "village_names", "vocabulary"},
     "inventory": {"crs", "errors", "kinds", "layers", "locate", "measure", "record_checks", "results", "units"},
     "patrols": {"errors", "kinds", "labels", "layers", "measure", "results", "units", "vocabulary", "zones"},
     "raster": {"config", "crs", "errors", "io", "kinds", "labels", "layers", "locate", "measure", "results", "units",
@@ -199,7 +199,7 @@ ALLOWED: dict[str, set[str]] = {
                  "values", "vocabulary"},
     "tree_deadlines": {"errors", "io", "layers", "results", "tree_checks", "tree_events", "tree_places",
                      "vocabulary"},
-    "tree_plots": {"layers", "measure", "tree_places", "vocabulary"},
+    "tree_plots": {"layers", "locate", "measure", "tree_places", "vocabulary"},
     # domain rules and check declarations shared by the analyses
     "tree_events": {"errors", "layers", "vocabulary"},
     "tree_places": {"labels", "layers", "locate", "results", "tree_checks"},
@@ -210,6 +210,7 @@ ALLOWED: dict[str, set[str]] = {
     "overlaps": {"errors", "measure"},
     "shift_fit": {"crs"},
     "locate": set(),
+    "village_names": {"layers", "locate", "results"},
     # a township's layers
     "layers": {"config", "crs", "errors", "kinds", "layerfile", "leftout", "results"},
     "layerfile": {"config", "crs", "errors", "io", "kinds", "leftout", "values", "vocabulary"},

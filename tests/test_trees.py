@@ -455,10 +455,9 @@ def test_status_ranks_as_a_map_gives_them():
     from geo_township.tree_events import STATUS_RANK, status_rank
 
     status = pd.Series(["suspected", "cleared", None, "verified", "unknown", "felled"], dtype=object)
-    expected = status.map(STATUS_RANK).to_numpy()
+    expected = status.map(STATUS_RANK).fillna(0).to_numpy()  # blank or unknown: found (rank 0)
     got = status_rank(pd.DataFrame({"status": status}))
-    assert np.array_equal(np.isnan(got), np.isnan(expected)) and np.array_equal(got[~np.isnan(got)],
-                                                                              expected[~np.isnan(expected)])
+    assert np.array_equal(got, expected)
     every = pd.DataFrame({"status": pd.Series(["confirmed", "felled"], dtype=object)})
     assert status_rank(every).dtype == every["status"].map(STATUS_RANK).dtype
 

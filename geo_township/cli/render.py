@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import click
+import numpy as np
 import pandas as pd
 
 from geo_township.errors import UsageError
@@ -38,8 +39,26 @@ def choose_format(fmt: str | None, output: Path | None) -> str:
     return "table"
 
 
+def counts_as_integers(df: pd.DataFrame, decimals: dict[str, int]) -> pd.DataFrame:
+    """``df`` with each float column that holds only whole numbers and some blanks (a count
+    column turned float by a missing row, e.g. the features of a layer that failed to load)
+    as whole numbers with blanks, so 2054 never shows as 2,054.00. Columns with declared
+    decimals are left alone."""
+    out = df
+    for col in df.columns:
+        values = df[col]
+        if col in decimals or not pd.api.types.is_float_dtype(values) or not values.isna().any():
+            continue
+        known = values.dropna()
+        if len(known) and np.isfinite(known).all() and (known == known.round()).all():
+            out = out.copy() if out is df else out
+            out[col] = values.astype("Int64")
+    return out
+
+
 def _rounded(df: pd.DataFrame, decimals: dict[str, int], default: int | None) -> pd.DataFrame:
-    out = df.copy()
+    out = counts_as_integers(df, decimals)
+    out = out.copy() if out is df else out
     for col in out.columns:
         if pd.api.types.is_float_dtype(out[col]):
             places = decimals.get(col, default)
@@ -191,6 +210,7 @@ def _rich_table(df: pd.DataFrame, title: str, result: Result, lang: str):
     from rich.table import Table
     from rich.text import Text
 
+    df = counts_as_integers(df, result.decimals)
     numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
     text = df.copy().astype(object)
     for col, is_num in zip(df.columns, numeric, strict=True):

@@ -79,8 +79,12 @@ def _deadline_list(township, *, deadline, season, as_of, by, include_late, save,
     listing = result.tables["overdue_trees"]
     if choose_format(fmt, output) == "table" and len(listing) > SHOWN:
         shown = replace(shown, tables={**shown.tables, "overdue_trees": listing.head(SHOWN)})
-        shown = with_note(shown, f"the list shows the first {SHOWN} of {len(listing)} trees; write them all "
-                          "with --save FILE.gpkg (or .csv/.kml) or -o FILE.xlsx",
-                          f"清单只显示前 {SHOWN} 株（共 {len(listing)} 株）；用 --save 文件.gpkg（或 .csv/.kml）"
-                          "或 -o 文件.xlsx 导出全部")
+        if save is not None:  # they are all in the file already: say where, not how
+            shown = with_note(shown, f"the list shows the first {SHOWN} of {len(listing)} trees; all are in {save}",
+                              f"清单只显示前 {SHOWN} 株（共 {len(listing)} 株）；全部已写入 {save}")
+        else:
+            shown = with_note(shown, f"the list shows the first {SHOWN} of {len(listing)} trees; write them all "
+                              "with --save FILE.gpkg (or .csv/.kml) or -o FILE.xlsx",
+                              f"清单只显示前 {SHOWN} 株（共 {len(listing)} 株）；用 --save 文件.gpkg（或 .csv/.kml）"
+                              "或 -o 文件.xlsx 导出全部")
     return shown
