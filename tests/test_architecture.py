@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "geo_township"
-SUBPACKAGES = ("cli", "io", "printmap", "propose", "raster", "sample", "transfers", "treeimport", "webmap")
+SUBPACKAGES = ("cli", "export", "io", "printmap", "propose", "raster", "sample", "transfers", "treeimport", "webmap")
 
 
 def module_name(path: Path) -> str:
@@ -168,9 +168,9 @@ def diagram(allowed: dict[str, set[str]]) -> str:
 ALLOWED: dict[str, set[str]] = {
     # the command line and what only it uses
     "__main__": {"cli"},
-    "cli": {"candidates", "checks", "errors", "inventory", "io", "labels", "layers", "printmap", "propose", "raster",
-          "results", "rivers", "sand", "scaffold", "transfers", "tree_deadlines", "treeimport", "trees", "units",
-          "webmap"},
+    "cli": {"candidates", "checks", "errors", "export", "inventory", "io", "labels", "layers", "printmap", "propose",
+          "raster", "results", "rivers", "sand", "scaffold", "transfers", "tree_deadlines", "treeimport", "trees",
+          "units", "webmap"},
     "printmap": {"errors", "io", "layers", "locate", "raster", "webmap"},
     "propose": {"config", "crs", "errors", "io", "kinds", "raster", "vocabulary"},
     "scaffold": {"config", "errors", "sample"},
@@ -179,6 +179,8 @@ ALLOWED: dict[str, set[str]] = {
              "measure", "overlay", "raster", "results", "rivers", "sand", "transfers", "trees", "vocabulary",
              "zones"},
     "checklist": {"results"},
+    # writing layers and analyses' features for phones, spreadsheets, GIS and PostGIS
+    "export": {"errors", "io", "kinds", "layers", "locate", "vocabulary"},
     # analyses that build on another analysis
     "trees": {"errors", "hotspots", "layers", "results", "tree_checks", "tree_deadlines", "tree_events",
             "tree_places", "tree_plots"},
