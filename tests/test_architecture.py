@@ -217,7 +217,7 @@ ALLOWED: dict[str, set[str]] = {
     "layerfile": {"config", "crs", "errors", "io", "kinds", "leftout", "values", "vocabulary"},
     "leftout": {"crs", "results"},
     "results": {"kinds", "labels", "vocabulary"},
-    "config": {"crs", "errors", "kinds", "vocabulary"},
+    "config": {"crs", "errors", "io", "kinds", "vocabulary"},
     "io": {"crs", "errors", "vocabulary"},
     "measure": {"crs", "errors", "labels", "units"},
     "values": {"vocabulary"},
