@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
 from geo_township.errors import UsageError
 from geo_township.io.write import atomic_path, datetimes_as_dates, write_vector
@@ -92,7 +93,7 @@ def write_shapefile(gdf: gpd.GeoDataFrame, path: str | Path, *, encoding: str | 
 def _check_encodable(gdf: gpd.GeoDataFrame, codec: str, name: str) -> None:
     """Refuse text that the encoding cannot hold (it would be written as '?')."""
     for col in gdf.columns:
-        if col == gdf.geometry.name or gdf[col].dtype != object:
+        if col == gdf.geometry.name or not (gdf[col].dtype == object or pd.api.types.is_string_dtype(gdf[col])):
             continue
         for i, value in enumerate(gdf[col].tolist()):
             if isinstance(value, str):
