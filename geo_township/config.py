@@ -478,7 +478,7 @@ def _database_source(spec: dict[str, Any], key: str, problems: _Problems
     problem = url_problem(path)
     if problem is not None:
         problems.add(f"{key}.path", problem[0], problem[1])
-        return None, None, None
+        return path, None, None
     if (table is None) == (sql is None):
         problems.add(key, "a database layer needs table or sql (one of them)",
                      'add table = "schema.name", or sql = "SELECT id, geom FROM schema.name WHERE …"')

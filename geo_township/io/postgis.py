@@ -166,7 +166,7 @@ def read_postgis(url: str, *, table: str | None = None, sql: str | None = None,
             parts = list(chunks)
     except (LayerReadError, ConfigError, UsageError):
         raise
-    except sa_exc.SQLAlchemyError as exc:
+    except (sa_exc.SQLAlchemyError, _driver_error()) as exc:
         raise _connection_error(url, exc) from None
     finally:
         eng.dispose()
@@ -218,7 +218,7 @@ def write_postgis(gdf: gpd.GeoDataFrame, url: str, table: str) -> None:
                     new = old.replace(staging, name)
                     conn.execute(text(f'DROP INDEX IF EXISTS "{schema}"."{new}"'))
                     conn.execute(text(f'ALTER INDEX "{schema}"."{old}" RENAME TO "{new}"'))
-    except sa_exc.SQLAlchemyError as exc:
+    except (sa_exc.SQLAlchemyError, _driver_error()) as exc:
         _drop_quietly(eng, schema, staging)
         message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise LayerReadError(f"writing table {schema}.{name} failed, and it was left as it was: {message}",
@@ -230,6 +230,13 @@ def write_postgis(gdf: gpd.GeoDataFrame, url: str, table: str) -> None:
         raise
     finally:
         eng.dispose()
+
+
+def _driver_error() -> type[Exception]:
+    """psycopg's base error (COPY, which to_postgis uses, raises it outside SQLAlchemy)."""
+    import psycopg
+
+    return psycopg.Error
 
 
 def _drop_quietly(eng: Any, schema: str, staging: str) -> None:
