@@ -42,9 +42,13 @@ def _bin_dir() -> Path | None:
 
 
 def _has_postgis(bindir: Path) -> bool:
-    share = subprocess.run([str(bindir / "pg_config"), "--sharedir"], capture_output=True, text=True)
-    folder = Path(share.stdout.strip() or "/nonexistent") / "extension"
-    return any(folder.glob("postgis.control")) or bool(glob.glob("/usr/share/postgresql/*/extension/postgis.control"))
+    if glob.glob("/usr/share/postgresql/*/extension/postgis.control"):
+        return True
+    try:
+        share = subprocess.run([str(bindir / "pg_config"), "--sharedir"], capture_output=True, text=True)
+    except OSError:
+        return False
+    return (Path(share.stdout.strip() or "/nonexistent") / "extension" / "postgis.control").exists()
 
 
 def _free_port() -> int:
@@ -109,7 +113,7 @@ def postgis_server() -> Iterator[Server | str]:
             yield f"the PostgreSQL server did not start: {(start.stderr + log).strip()[-300:]}"
             return
         started = True
-        ext = subprocess.run([*as_user, str(bindir.parent / "bin" / "psql") if (bindir / "psql").exists() else "psql",
+        ext = subprocess.run([*as_user, str(bindir / "psql") if (bindir / "psql").exists() else "psql",
                               "-h", root, "-p", str(port), "-U", "postgres", "-d", "postgres", "-v",
                               "ON_ERROR_STOP=1", "-c", "CREATE EXTENSION postgis"], capture_output=True, text=True)
         if ext.returncode != 0:
