@@ -199,7 +199,7 @@ ALLOWED: dict[str, set[str]] = {
                 "record_checks", "results", "units", "vocabulary", "zones"},
     "treeimport": {"config", "crs", "errors", "io", "kinds", "layers", "record_checks", "results", "tree_events",
                  "values", "vocabulary"},
-    "tree_deadlines": {"errors", "io", "layers", "results", "tree_checks", "tree_events", "tree_places",
+    "tree_deadlines": {"errors", "export", "io", "layers", "results", "tree_checks", "tree_events", "tree_places",
                      "vocabulary"},
     "tree_plots": {"layers", "measure", "tree_places", "vocabulary"},
     # domain rules and check declarations shared by the analyses

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import pandas as pd
 
 from geo_township.errors import UsageError
 from geo_township.export.select import where_mask
@@ -80,11 +81,14 @@ def export_format(target: str | Path, to: str | None = None) -> str:
 
 def export_features(gdf: gpd.GeoDataFrame, target: str | Path, *, name: str, fmt: str | None = None,
                     kind: Kind | None = None, encoding: str | None = None, lang: str = "en",
-                    table: str | None = None) -> list[tuple[str, str]]:
+                    table: str | None = None, names: pd.Series | None = None,
+                    descriptions: pd.Series | None = None, folder: str | None = None) -> list[tuple[str, str]]:
     """Write ``gdf`` (any CRS) to ``target`` in ``fmt`` (else chosen by the suffix); return
     notes for the user. ``name`` names the layer, sheet or KML document; ``kind`` gives ids,
     labels and status styles; ``encoding`` is for shapefiles; ``table`` (``schema.name``)
-    for PostGIS. Notes are (English, Chinese) pairs."""
+    for PostGIS. An analysis's list may give KML/GPX its own placemark ``names``, one-line
+    ``descriptions`` (both aligned with ``gdf``) and one KML ``folder``. Notes are (English,
+    Chinese) pairs."""
     fmt = export_format(target, fmt)
     if encoding is not None and fmt != "shp":
         raise UsageError(f"--encoding is for shapefiles, not {fmt}",
@@ -97,14 +101,15 @@ def export_features(gdf: gpd.GeoDataFrame, target: str | Path, *, name: str, fmt
     if fmt in ("kml", "kmz"):
         from geo_township.export.kml import write_kml
 
-        write_kml(gdf, target, name=name, kind=kind, lang=lang, kmz=fmt == "kmz")
+        write_kml(gdf, target, name=name, kind=kind, lang=lang, kmz=fmt == "kmz", names=names,
+                  descriptions=descriptions, folder=folder)
     elif fmt == "gpx":
         from geo_township.export.gpx import write_gpx
 
         if gdf.geom_type.isin(["Polygon", "MultiPolygon"]).any():
             notes.append(("polygons are written as tracks along their outlines (GPX has no polygons)",
                           "GPX 没有面要素，面按其边界线写为轨迹"))
-        write_gpx(gdf, target, name=name, kind=kind, lang=lang)
+        write_gpx(gdf, target, name=name, kind=kind, lang=lang, names=names, descriptions=descriptions)
     elif fmt in ("csv", "xlsx"):
         from geo_township.export.tables import write_table
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 
 from geo_township.export.fields import display_value, feature_names, key_fields, label
@@ -27,27 +28,30 @@ def _parts(geom) -> list:
     return [geom]
 
 
-def gpx_document(gdf: gpd.GeoDataFrame, *, name: str, kind: Kind | None, lang: str = "en") -> ET.Element:
-    """The GPX tree of a layer: ``wpt`` per point, ``trk`` per line or polygon outline."""
+def gpx_document(gdf: gpd.GeoDataFrame, *, name: str, kind: Kind | None, lang: str = "en",
+                 names: pd.Series | None = None, descriptions: pd.Series | None = None) -> ET.Element:
+    """The GPX tree of a layer: ``wpt`` per point, ``trk`` per line or polygon outline;
+    ``names`` and ``descriptions`` (aligned with ``gdf``) replace the id and key fields."""
     ET.register_namespace("", GPX_NS)
     lonlat = gdf.to_crs(4326) if gdf.crs is not None else gdf
     root = ET.Element(f"{{{GPX_NS}}}gpx", {"version": "1.1", "creator": "geo-township"})
     meta = _sub(root, "metadata")
     _sub(meta, "name", name)
-    names = feature_names(lonlat, kind)
+    marks = feature_names(lonlat, kind) if names is None else pd.Series(list(names), index=lonlat.index).astype(str)
+    texts = None if descriptions is None else pd.Series(list(descriptions), index=lonlat.index)
     fields = key_fields(lonlat, kind)
     points = lonlat.geom_type.isin(["Point", "MultiPoint"])
     tracks: list[tuple[str, str, list]] = []
     for idx, row in lonlat.iterrows():
-        desc = "; ".join(f"{label(f, kind, lang)}: {v}" for f in fields
-                         if (v := display_value(row[f], f, kind, lang)) != "")
+        desc = str(texts[idx]) if texts is not None else "; ".join(
+            f"{label(f, kind, lang)}: {v}" for f in fields if (v := display_value(row[f], f, kind, lang)) != "")
         if points[idx]:
             for x, y in shapely.get_coordinates(row.geometry).tolist():
                 wpt = _sub(root, "wpt", lat=f"{y:.8f}", lon=f"{x:.8f}")
-                _sub(wpt, "name", names[idx])
+                _sub(wpt, "name", marks[idx])
                 _sub(wpt, "desc", desc)
         else:
-            tracks.append((names[idx], desc, _parts(row.geometry)))
+            tracks.append((marks[idx], desc, _parts(row.geometry)))
     for trk_name, desc, parts in tracks:  # GPX 1.1 lists waypoints before tracks
         trk = _sub(root, "trk")
         _sub(trk, "name", trk_name)
@@ -66,9 +70,10 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return el
 
 
-def write_gpx(gdf: gpd.GeoDataFrame, path: str | Path, *, name: str, kind: Kind | None, lang: str = "en") -> None:
+def write_gpx(gdf: gpd.GeoDataFrame, path: str | Path, *, name: str, kind: Kind | None, lang: str = "en",
+              names: pd.Series | None = None, descriptions: pd.Series | None = None) -> None:
     """Write a layer as GPX 1.1, atomically."""
-    tree = ET.ElementTree(gpx_document(gdf, name=name, kind=kind, lang=lang))
+    tree = ET.ElementTree(gpx_document(gdf, name=name, kind=kind, lang=lang, names=names, descriptions=descriptions))
     ET.indent(tree, space=" ")
     with atomic_path(path) as tmp:
         tree.write(tmp, encoding="utf-8", xml_declaration=True)

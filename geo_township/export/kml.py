@@ -18,6 +18,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 
 from geo_township.export.fields import display_value, feature_names, key_fields, label
@@ -53,8 +54,14 @@ def _family(gdf: gpd.GeoDataFrame) -> str:
     return "Polygon"
 
 
-def kml_document(gdf: gpd.GeoDataFrame, *, name: str, kind: Kind | None, lang: str = "en") -> ET.Element:
-    """The KML tree of a layer (any CRS; written in EPSG:4490 longitude/latitude)."""
+def kml_document(gdf: gpd.GeoDataFrame, *, name: str, kind: Kind | None, lang: str = "en",
+                 names: pd.Series | None = None, descriptions: pd.Series | None = None,
+                 folder: str | None = None) -> ET.Element:
+    """The KML tree of a layer (any CRS; written in EPSG:4490 longitude/latitude).
+
+    An analysis's list can give its own placemark ``names`` and one-line ``descriptions``
+    (aligned with ``gdf``) and one ``folder`` name instead of a folder per status; the
+    styles by status stay."""
     ET.register_namespace("", KML_NS)
     lonlat = gdf.to_crs(4490) if gdf.crs is not None else gdf
     family = _family(lonlat)
@@ -65,21 +72,26 @@ def kml_document(gdf: gpd.GeoDataFrame, *, name: str, kind: Kind | None, lang: s
     statuses = _status_order(lonlat, kind) if status_field else [None]
     for status in statuses:
         _style(doc, status, family)
-    names = feature_names(lonlat, kind)
+    marks = feature_names(lonlat, kind) if names is None else pd.Series(list(names), index=lonlat.index).astype(str)
+    texts = None if descriptions is None else pd.Series(list(descriptions), index=lonlat.index)
     fields = key_fields(lonlat, kind)
     vocab = _status_vocab(kind)
-    for status in statuses:
-        rows = lonlat if status is None else lonlat[lonlat[status_field].astype(object) == status]
-        if status is not None and not len(rows):
+    groups = [(folder, lonlat)] if folder is not None else [
+        (name if status is None else (vocab.label(status, lang) if vocab else str(status)),
+         lonlat[lonlat[status_field].isna()] if status is None and status_field else
+         lonlat if status is None else lonlat[lonlat[status_field].astype(object) == status])
+        for status in statuses]
+    for folder_name, rows in groups:
+        if not len(rows):
             continue
-        folder = _sub(doc, "Folder")
-        folder_name = name if status is None else (vocab.label(status, lang) if vocab else str(status))
-        _sub(folder, "name", folder_name)
+        box = _sub(doc, "Folder")
+        _sub(box, "name", folder_name)
         for idx, row in rows.iterrows():
-            mark = _sub(folder, "Placemark")
-            _sub(mark, "name", names[idx])
+            mark = _sub(box, "Placemark")
+            _sub(mark, "name", marks[idx])
             cells = [(label(f, kind, lang), display_value(row[f], f, kind, lang)) for f in fields]
-            _sub(mark, "description", _table_html(cells))
+            _sub(mark, "description", _table_html(cells) if texts is None else str(texts[idx]))
+            status = row[status_field] if status_field and pd.notna(row[status_field]) else None
             _sub(mark, "styleUrl", f"#{_style_id(status)}")
             data = _sub(mark, "ExtendedData")
             for f, (_heading, text) in zip(fields, cells, strict=True):
@@ -163,9 +175,11 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 
 
 def write_kml(gdf: gpd.GeoDataFrame, path: str | Path, *, name: str, kind: Kind | None, lang: str = "en",
-              kmz: bool = False) -> None:
-    """Write a layer as KML (or KMZ: the KML zipped as ``doc.kml``), atomically."""
-    root = kml_document(gdf, name=name, kind=kind, lang=lang)
+              kmz: bool = False, names: pd.Series | None = None, descriptions: pd.Series | None = None,
+              folder: str | None = None) -> None:
+    """Write a layer as KML (or KMZ: the KML zipped as ``doc.kml``), atomically; see
+    :func:`kml_document` for the optional names, descriptions and folder."""
+    root = kml_document(gdf, name=name, kind=kind, lang=lang, names=names, descriptions=descriptions, folder=folder)
     tree = ET.ElementTree(root)
     ET.indent(tree, space=" ")
     with atomic_path(path) as tmp:
