@@ -185,7 +185,8 @@ ALLOWED: dict[str, set[str]] = {
     "trees": {"errors", "hotspots", "layers", "results", "tree_checks", "tree_deadlines", "tree_events",
             "tree_places", "tree_plots"},
     "hotspots": {"density", "errors", "layers", "tree_events"},
-    "candidates": {"config", "errors", "io", "labels", "layers", "measure", "raster", "results", "vocabulary"},
+    "candidates": {"config", "errors", "export", "io", "labels", "layers", "measure", "raster", "results",
+                   "vocabulary"},
     "rivers": {"errors", "kinds", "labels", "layers", "locate", "measure", "patrols", "results", "units", "zones"},
     # analyses
     "checks": {"crs", "errors", "layers", "leftout", "measure", "record_checks", "results", "shift_fit",
