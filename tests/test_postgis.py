@@ -194,3 +194,51 @@ def test_a_failed_export_leaves_the_old_table(pg, runner, sample_dir):
         after = conn.execute("SELECT village, ST_AsBinary(geometry) FROM public.keep ORDER BY village").fetchall()
         leftovers = conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'keep__new_%'").fetchall()
     assert after == before and leftovers == []
+
+
+KILLED_WRITER = """
+import sys
+import geopandas as gpd
+import numpy as np
+import shapely
+from geo_township.io.postgis import write_postgis
+
+n = 400_000
+gdf = gpd.GeoDataFrame({"village": np.char.add("v", np.arange(n).astype(str))},
+                       geometry=shapely.points(np.linspace(500000, 510000, n), np.full(n, 3370000.0)), crs=4548)
+write_postgis(gdf, sys.argv[1], "public.killed")
+"""
+
+
+def test_a_killed_export_leaves_the_old_table(pg, runner, sample_dir, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    assert run(runner, "export", "villages", "--to", "postgis", pg.url, "--table", "public.killed",
+               "--township", sample_dir).exit_code == 0
+    script = tmp_path / "writer.py"
+    script.write_text(KILLED_WRITER, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script), pg.url])
+    seen = False
+    try:
+        deadline = time.monotonic() + 120
+        with psycopg.connect(pg.url, autocommit=True) as conn:
+            while time.monotonic() < deadline and proc.poll() is None:
+                busy = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'COPY%killed__new_%' "
+                                    "OR query ILIKE 'INSERT INTO%killed__new_%'").fetchone()[0]
+                if busy:
+                    seen = True
+                    proc.send_signal(signal.SIGKILL)
+                    break
+                time.sleep(0.02)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    assert seen, "the writer finished before it could be killed mid-write"
+    time.sleep(0.5)  # the server notices the lost connection and rolls back
+    with psycopg.connect(pg.url) as conn:
+        rows = conn.execute("SELECT count(*), count(DISTINCT village) FROM public.killed").fetchone()
+    assert rows == (10, 10)
