@@ -81,25 +81,41 @@ def kml_document(gdf: gpd.GeoDataFrame, *, name: str, kind: Kind | None, lang: s
          lonlat[lonlat[status_field].isna()] if status is None and status_field else
          lonlat if status is None else lonlat[lonlat[status_field].astype(object) == status])
         for status in statuses]
+    headings = [label(f, kind, lang) for f in fields]
+    shown = {f: _shown(lonlat[f], f, kind, lang) for f in fields}  # each distinct value formatted once
     for folder_name, rows in groups:
         if not len(rows):
             continue
         box = _sub(doc, "Folder")
         _sub(box, "name", folder_name)
-        for idx, row in rows.iterrows():
+        statuses_of = (rows[status_field].astype(object).where(rows[status_field].notna(), None).tolist()
+                       if status_field else [None] * len(rows))
+        for idx, geom, status in zip(rows.index, rows.geometry.to_numpy(), statuses_of, strict=True):
             mark = _sub(box, "Placemark")
             _sub(mark, "name", marks[idx])
-            cells = [(label(f, kind, lang), display_value(row[f], f, kind, lang)) for f in fields]
+            cells = [(h, shown[f][idx]) for f, h in zip(fields, headings, strict=True)]
             _sub(mark, "description", _table_html(cells) if texts is None else str(texts[idx]))
-            status = row[status_field] if status_field and pd.notna(row[status_field]) else None
             _sub(mark, "styleUrl", f"#{_style_id(status)}")
             data = _sub(mark, "ExtendedData")
-            for f, (_heading, text) in zip(fields, cells, strict=True):
+            for f, (heading, text) in zip(fields, cells, strict=True):
                 item = _sub(data, "Data", name=f)
-                _sub(item, "displayName", _heading)
+                _sub(item, "displayName", heading)
                 _sub(item, "value", text)
-            _geometry(mark, row.geometry)
+            _geometry(mark, geom)
     return root
+
+
+def _shown(values: pd.Series, name: str, kind: Kind | None, lang: str) -> pd.Series:
+    """``values`` as text for people (:func:`display_value`), each distinct value formatted once."""
+    cache: dict[object, str] = {}
+
+    def one(value: object) -> str:
+        key = value if isinstance(value, (str, int, float, pd.Timestamp)) or value is None else repr(value)
+        if key not in cache:
+            cache[key] = display_value(value, name, kind, lang)
+        return cache[key]
+
+    return pd.Series([one(v) for v in values.astype(object).tolist()], index=values.index, dtype=object)
 
 
 def _status_order(gdf: gpd.GeoDataFrame, kind: Kind | None) -> list[str | None]:
