@@ -263,3 +263,18 @@ def test_format_from_suffix_and_unknown_suffix(runner, sample_dir, tmp_path):
     assert result.exit_code == 2 and "--to" in result.stderr
     result = run(runner, "export", "rivers", "--village", "无此村", "-o", tmp_path / "r.csv", "--township", sample_dir)
     assert result.exit_code == 2 and "石门村" in result.stderr
+
+
+def test_chinese_headings_words_and_errors(runner, sample_dir, raw_trees, tmp_path):
+    out = tmp_path / "zh.csv"
+    result = run(runner, "export", "infected_trees", "--where", "状态 == '已确认'", "--lang", "zh", "-o", out,
+                 "--township", sample_dir)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("已导出 1524 个要素")
+    table = pd.read_csv(out, dtype=str, encoding="utf-8-sig")
+    assert {"疫木编号", "状态", "村", "小班"} <= set(table.columns)
+    assert set(table["状态"]) == {"已确认"}  # the word for the code, as the survey file writes it
+    assert set(table["疫木编号"]) == ids_where(raw_trees, raw_trees["状态"] == "已确认")
+    result = run(runner, "export", "infected_trees", "--where", "树种 == '马尾松'", "--lang", "zh", "-o", out,
+                 "--township", sample_dir)
+    assert result.exit_code == 2 and result.stderr.startswith("错误：") and "没有字段 '树种'" in result.stderr

@@ -65,7 +65,8 @@ def export_format(target: str | Path, to: str | None = None) -> str:
     if to is not None:
         fmt = to.lower()
         if fmt not in FORMATS:
-            raise UsageError(f"--to {to}: not a format the tool writes", hint="use one of " + ", ".join(FORMATS))
+            raise UsageError(f"--to {to}: not a format the tool writes", hint="use one of " + ", ".join(FORMATS),
+                             message_zh=f"--to {to}：不支持的格式", hint_zh="可用格式：" + ", ".join(FORMATS))
         return fmt
     text = str(target)
     if text.startswith(("postgresql://", "postgres://")):
@@ -74,9 +75,11 @@ def export_format(target: str | Path, to: str | None = None) -> str:
     for fmt, suffixes in FORMATS.items():
         if suffix in suffixes:
             return fmt
+    known = ", ".join(s for ss in FORMATS.values() for s in ss)
     raise UsageError(f"cannot tell the format of {Path(text).name} from its suffix",
-                     hint="give --to (" + ", ".join(FORMATS) + ") or a file ending in "
-                     + ", ".join(s for ss in FORMATS.values() for s in ss))
+                     hint="give --to (" + ", ".join(FORMATS) + f") or a file ending in {known}",
+                     message_zh=f"无法从扩展名判断 {Path(text).name} 的格式",
+                     hint_zh="用 --to 指定（" + ", ".join(FORMATS) + f"），或使用扩展名 {known}")
 
 
 def export_features(gdf: gpd.GeoDataFrame, target: str | Path, *, name: str, fmt: str | None = None,
@@ -92,7 +95,9 @@ def export_features(gdf: gpd.GeoDataFrame, target: str | Path, *, name: str, fmt
     fmt = export_format(target, fmt)
     if encoding is not None and fmt != "shp":
         raise UsageError(f"--encoding is for shapefiles, not {fmt}",
-                         hint="leave out --encoding (the other formats are UTF-8), or export to .shp")
+                         hint="leave out --encoding (the other formats are UTF-8), or export to .shp",
+                         message_zh=f"--encoding 只用于 shapefile，不用于 {fmt}",
+                         hint_zh="去掉 --encoding（其他格式均为 UTF-8），或导出为 .shp")
     if fmt != "postgis":
         from geo_township.io.write import ensure_writable
 
@@ -130,7 +135,8 @@ def export_features(gdf: gpd.GeoDataFrame, target: str | Path, *, name: str, fmt
         from geo_township.io.postgis import write_postgis
 
         if not table:
-            raise UsageError("exporting to PostGIS needs a table name", hint="add --table schema.name")
+            raise UsageError("exporting to PostGIS needs a table name", hint="add --table schema.name",
+                             message_zh="导出到 PostGIS 需要表名", hint_zh="加上 --table 模式名.表名")
         write_postgis(gdf, str(target), table)
     return notes
 
@@ -148,10 +154,13 @@ def select_features(township: Township, layer: str, *, where: str | None = None,
         villages = township.layer("villages").gdf if township.has("villages") else None
         if villages is None:
             raise UsageError("--village needs a villages layer", path=township.config.path,
-                             hint="add [layers.villages] to township.toml, or use --where \"village == '...'\"")
+                             hint="add [layers.villages] to township.toml, or use --where \"village == '...'\"",
+                             message_zh="--village 需要村界图层",
+                             hint_zh="在 township.toml 中添加 [layers.villages]，或改用 --where \"village == '...'\"")
         names = [str(v) for v in villages["village"].dropna()]
         if village not in names:
-            raise UsageError(f"--village {village}: no such village", hint="villages: " + ", ".join(names))
+            raise UsageError(f"--village {village}: no such village", hint="villages: " + ", ".join(names),
+                             message_zh=f"--village {village}：没有这个村", hint_zh="村：" + "、".join(names))
         located = locate(gdf, villages, "village").values
         gdf = gdf[(located == village).to_numpy(dtype=bool)]
     return gdf.drop(columns=[c for c in ("source_row",) if c in gdf.columns])
@@ -165,12 +174,16 @@ def export_layer(township: Township, layer: str, target: str | Path, *, to: str 
     fmt = export_format(target, to)
     if layer not in township.config.layers:
         raise UsageError(f"the township has no layer {layer!r}", path=township.config.path,
-                         hint="layers: " + ", ".join(township.config.layers))
+                         hint="layers: " + ", ".join(township.config.layers),
+                         message_zh=f"本乡镇没有图层 {layer!r}", hint_zh="图层：" + ", ".join(township.config.layers))
     gdf = select_features(township, layer, where=where, village=village)
     if not len(gdf):
-        raise UsageError(f"no feature of {layer} matches " + " and ".join(
-            x for x in (f"--where {where!r}" if where else "", f"--village {village}" if village else "") if x),
-            hint="check the values with `geo-township info`, or loosen the selection")
+        chosen = " and ".join(x for x in (f"--where {where!r}" if where else "",
+                                          f"--village {village}" if village else "") if x)
+        raise UsageError(f"no feature of {layer} matches {chosen}",
+                         hint="check the values with `geo-township info`, or loosen the selection",
+                         message_zh=f"{layer} 中没有符合 {chosen} 的要素",
+                         hint_zh="用 `geo-township info` 核对取值，或放宽条件")
     kind = KINDS.get(layer)
     notes = export_features(gdf, target, name=layer, fmt=fmt, kind=kind, encoding=encoding, lang=lang, table=table)
     return ExportSummary(layer, str(target), fmt, len(gdf), notes)

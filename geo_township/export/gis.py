@@ -64,7 +64,9 @@ def write_shapefile(gdf: gpd.GeoDataFrame, path: str | Path, *, encoding: str | 
     key = {"utf8": "utf-8", "cp936": "gbk", "936": "gbk"}.get(key, key)
     if key not in SHAPEFILE_ENCODINGS:
         raise UsageError(f"--encoding {encoding}: not an encoding for shapefiles",
-                         hint="use " + ", ".join(SHAPEFILE_ENCODINGS) + " (gbk for old Chinese desktop GIS)")
+                         hint="use " + ", ".join(SHAPEFILE_ENCODINGS) + " (gbk for old Chinese desktop GIS)",
+                         message_zh=f"--encoding {encoding}：shapefile 不支持此编码",
+                         hint_zh="可用：" + ", ".join(SHAPEFILE_ENCODINGS) + "（旧版国产桌面 GIS 用 gbk）")
     codec, gdal_encoding, cpg = SHAPEFILE_ENCODINGS[key]
     _check_encodable(gdf, codec, encoding or key)
     path = Path(path)
@@ -101,7 +103,9 @@ def _check_encodable(gdf: gpd.GeoDataFrame, codec: str, name: str) -> None:
                     value.encode(codec)
                 except UnicodeEncodeError:
                     raise UsageError(f"{col} of feature {i + 1} ({value!r}) cannot be written in {name}",
-                                     hint="leave out --encoding (UTF-8 holds every character)") from None
+                                     hint="leave out --encoding (UTF-8 holds every character)",
+                                     message_zh=f"第 {i + 1} 个要素的 {col}（{value!r}）无法用 {name} 编码写出",
+                                     hint_zh="去掉 --encoding（UTF-8 可写出所有字符）") from None
         try:
             str(col).encode(codec)
         except UnicodeEncodeError:

@@ -71,10 +71,13 @@ def _tokens(text: str) -> list[_Tok]:
     return out
 
 
-def _error(text: str, pos: int, what: str) -> UsageError:
+def _error(text: str, pos: int, what: str, what_zh: str | None = None) -> UsageError:
     return UsageError(f"--where {text!r}: {what} at character {pos + 1}",
                       hint="write e.g. --where \"status == 'confirmed' and village == '石门村'\"; "
-                      "operators: == != < <= > >= in [..] is null, joined by and / or / not")
+                      "operators: == != < <= > >= in [..] is null, joined by and / or / not",
+                      message_zh=f"--where {text!r}：第 {pos + 1} 个字符处{what_zh or '无法解析'}（{what}）",
+                      hint_zh="写法如 --where \"status == 'confirmed' and village == '石门村'\"；"
+                      "运算符：== != < <= > >= in [..] is null，用 and / or / not 连接")
 
 
 Mask = Callable[[pd.DataFrame], np.ndarray]
@@ -214,7 +217,9 @@ def where_mask(df: pd.DataFrame, text: str, *, kind: Kind | None = None,
         if found is None:
             shown = ", ".join(dict.fromkeys(str(n) for n in names))
             raise UsageError(f"--where {text!r}: no field {name!r} (character {pos + 1})",
-                             hint=f"fields of this layer: {shown}")
+                             hint=f"fields of this layer: {shown}",
+                             message_zh=f"--where {text!r}：没有字段 {name!r}（第 {pos + 1} 个字符）",
+                             hint_zh=f"本图层的字段：{shown}")
         return found
 
     def coerce(column: str, value: object) -> object:
@@ -224,13 +229,17 @@ def where_mask(df: pd.DataFrame, text: str, *, kind: Kind | None = None,
                 return pd.Timestamp(str(value))
             except ValueError:
                 raise UsageError(f"--where {text!r}: {column} is a date, and {value!r} is not one",
-                                 hint="write dates as '2022-03-05'") from None
+                                 hint="write dates as '2022-03-05'",
+                                 message_zh=f"--where {text!r}：{column} 是日期，{value!r} 不是日期",
+                                 hint_zh="日期写作 '2022-03-05'") from None
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             try:
                 return float(str(value))
             except ValueError:
                 raise UsageError(f"--where {text!r}: {column} is a number, and {value!r} is not one",
-                                 hint=f"compare {column} with a number, e.g. {column} > 10") from None
+                                 hint=f"compare {column} with a number, e.g. {column} > 10",
+                                 message_zh=f"--where {text!r}：{column} 是数值，{value!r} 不是数值",
+                                 hint_zh=f"用数值比较，如 {column} > 10") from None
         field = _field(kind, column)
         if field is not None and field.vocabulary and isinstance(value, str):
             vocab = VOCABULARIES[field.vocabulary]
@@ -238,8 +247,11 @@ def where_mask(df: pd.DataFrame, text: str, *, kind: Kind | None = None,
             if code is not None:
                 return code
             if vocab.closed:
+                known = ", ".join(f"{t.code} ({t.zh})" for t in vocab.terms)
                 raise UsageError(f"--where {text!r}: {value!r} is not a {column} value",
-                                 hint=f"{column} is one of " + ", ".join(f"{t.code} ({t.zh})" for t in vocab.terms))
+                                 hint=f"{column} is one of {known}",
+                                 message_zh=f"--where {text!r}：{value!r} 不是 {column} 的取值",
+                                 hint_zh=f"{column} 的取值为：{known}")
         return value
 
     return _Parser(text, resolve, coerce).parse()(df)

@@ -34,10 +34,12 @@ def command(layer, url, to, output, where, village, encoding, table, township_pa
     from geo_township.layers import load_township
 
     if url is not None and output is not None:
-        raise UsageError("give either a URL or -o FILE, not both", hint="-o for files, URL for --to postgis")
+        raise UsageError("give either a URL or -o FILE, not both", hint="-o for files, URL for --to postgis",
+                         message_zh="URL 与 -o FILE 只能给一个", hint_zh="文件用 -o，数据库（--to postgis）用 URL")
     target = url if url is not None else output
     if target is None:
-        raise UsageError("no output given", hint="add -o FILE (e.g. -o trees.kml), or a URL with --to postgis")
+        raise UsageError("no output given", hint="add -o FILE (e.g. -o trees.kml), or a URL with --to postgis",
+                         message_zh="没有指定输出", hint_zh="加上 -o 文件（如 -o trees.kml），或 --to postgis 加 URL")
     summary = export_layer(load_township(township_path), layer, target, to=to, where=where, village=village,
                            encoding=encoding, lang=lang, table=table)
     where_to = f"{target} ({table})" if summary.format == "postgis" else str(target)
