@@ -278,3 +278,17 @@ def test_chinese_headings_words_and_errors(runner, sample_dir, raw_trees, tmp_pa
     result = run(runner, "export", "infected_trees", "--where", "树种 == '马尾松'", "--lang", "zh", "-o", out,
                  "--township", sample_dir)
     assert result.exit_code == 2 and result.stderr.startswith("错误：") and "没有字段 '树种'" in result.stderr
+
+
+def test_kml_lines_and_polygons_get_line_widths_and_translucent_fills(runner, sample_dir, tmp_path):
+    for layer, geometry in (("rivers", "LineString"), ("land_transfers", "Polygon")):
+        out = tmp_path / f"{layer}.kml"
+        assert run(runner, "export", layer, "-o", out, "--township", sample_dir).exit_code == 0
+        doc = ET.parse(out).getroot().find(f"{KML}Document")
+        (style,) = doc.findall(f"{KML}Style")  # no status: one style for the layer
+        assert int(style.findtext(f"{KML}LineStyle/{KML}width")) >= 2
+        assert style.findtext(f"{KML}PolyStyle/{KML}color")[:2] == "40"  # 25 % opaque fill
+        marks = doc.findall(f".//{KML}Placemark")
+        assert marks and all(m.find(f".//{KML}{geometry}") is not None for m in marks)
+    raw = gpd.read_file(sample_dir / "rivers.geojson")
+    assert len(ET.parse(tmp_path / "rivers.kml").getroot().findall(f".//{KML}Placemark")) == len(raw)
