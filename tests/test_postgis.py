@@ -14,14 +14,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import psycopg
 import pyogrio
 import pytest
 import shapely
 from pg_server import postgis_server
 
 from geo_township.cli import main
-
-psycopg = pytest.importorskip("psycopg")  # a core dependency; only a broken install lacks it
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +30,10 @@ def server():
             if os.environ.get("GEO_TOWNSHIP_REQUIRE_POSTGIS") == "1":
                 pytest.fail(f"PostGIS tests are required here but cannot run: {found}")
             pytest.skip(found)
-        os.environ["PGPASSWORD"] = found.password  # for the module's own SQL set-up
-        try:
+        with pytest.MonkeyPatch.context() as mp:  # the password for the module's own SQL, restored after
+            mp.setenv("PGPASSWORD", found.password)
             _load_villages(found.url, Path(__file__).resolve().parent.parent / "layers")
             yield found
-        finally:
-            os.environ.pop("PGPASSWORD", None)
 
 
 @pytest.fixture
