@@ -32,7 +32,6 @@ edge is joined back together, so the result does not depend on the block size.
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -436,7 +435,7 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
     rounded (see :func:`for_crews`); with ``lang='zh'`` field names are Chinese too, except
     in a shapefile, whose field names hold 10 bytes. KML placemarks and GPX waypoints are
     named C001 … with a one-line description. Returns what was written."""
-    from geo_township.io.write import atomic_path, ensure_writable, write_vector
+    from geo_township.io.write import ensure_writable, write_vector
 
     path = Path(path)
     ensure_writable(path)
@@ -447,11 +446,11 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
         write_vector(for_crews(points, result, lang), path, layer="candidate_points", append_layers=True)
         return [f"{path} (layers candidate_patches, candidate_points: {len(points)} each)"]
     if suffix == ".gpx":
-        gpx = gpd.GeoDataFrame({"name": points["patch_id"].astype(str), "desc": _waypoint_text(points, result, lang)},
-                               geometry=points.geometry.to_numpy(), crs=points.crs).to_crs(4326)
-        with atomic_path(path) as tmp:
-            gpx.to_file(tmp, driver="GPX", layer="waypoints", engine="pyogrio")
-        return [f"{path} ({len(gpx)} waypoints)"]
+        from geo_township.export import export_features
+
+        export_features(points, path, name="candidates", fmt="gpx", lang=lang, names=points["patch_id"].astype(str),
+                        descriptions=pd.Series(_waypoint_text(points, result, lang)))
+        return [f"{path} ({len(points)} waypoints)"]
     if suffix not in POINT_SUFFIXES:
         raise UsageError(f"cannot write candidates as {suffix or 'a file without suffix'}",
                          hint="use .gpkg (patches and points), or .kml, .gpx, .geojson, .csv, .shp (points)")
@@ -459,46 +458,19 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
     source = points.drop(columns=["lon", "lat"]) if suffix == ".csv" else points
     out = for_crews(source, result, lang, headings=lang == "zh" and suffix != ".shp")
     if suffix == ".kml":  # placemarks named C001 … with a description; the folder named for people
-        out.insert(0, "description", _waypoint_text(points, result, lang))
-        out.insert(0, "name", points["patch_id"].astype(str).to_numpy())
-        with atomic_path(path) as tmp:
-            out.to_crs(4326).to_file(tmp, driver="LIBKML", layer="疑似斑块" if lang == "zh" else "candidates",
-                                     engine="pyogrio")
-    elif suffix == ".shp":
-        return [f"{path} ({len(points)} points)", *_write_shapefile(out, path, lang)]
+        from geo_township.export import export_features
+
+        folder = "疑似斑块" if lang == "zh" else "candidates"
+        export_features(out, path, name=folder, fmt="kml", lang=lang, names=points["patch_id"].astype(str),
+                        descriptions=pd.Series(_waypoint_text(points, result, lang)), folder=folder)
+    elif suffix == ".shp":  # field names shortened by the exporter, which says which
+        from geo_township.export import export_features
+
+        notes = export_features(out, path, name="candidates", fmt="shp", lang=lang)
+        return [f"{path} ({len(points)} points)", *(zh if lang == "zh" else en for en, zh in notes)]
     else:
         write_vector(out, path)
     return [f"{path} ({len(points)} points)"]
-
-
-_LAUNDERED = re.compile(r"Normalized/laundered field name: '(.*)' to '(.*)'")
-
-
-def _write_shapefile(out: gpd.GeoDataFrame, path: Path, lang: str) -> list[str]:
-    """Write ``out`` as a shapefile; the warnings of the writer (field names cut to the
-    format's 10 characters …) become plain notes, returned, instead of raw Python warnings
-    naming library files."""
-    import warnings
-
-    from geo_township.io.write import write_vector
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        write_vector(out, path)
-    renamed, other = [], []
-    for w in caught:
-        text = str(w.message)
-        match = _LAUNDERED.search(text)
-        if match:
-            renamed.append(f"{match.group(1)} → {match.group(2)}")
-        elif "truncated" not in text and text not in other:
-            other.append(text.splitlines()[0] if text else type(w.message).__name__)
-    notes = []
-    if renamed:
-        notes.append(("shapefile 字段名最多 10 个字符，已缩短：" if lang == "zh"
-                      else "field names shortened to 10 characters for the shapefile: ") + ", ".join(renamed))
-    notes += [("写入 shapefile 时的提示：" if lang == "zh" else "note from writing the shapefile: ") + t for t in other]
-    return notes
 
 
 def default_pair(township: Township) -> tuple[str, str] | None:

@@ -128,6 +128,11 @@ class LayerSpec:
     """``"gcj02"`` or ``"bd09"`` when township.toml declares the layer copied from a map app
     (``crs = "gcj02"``): its longitude/latitude are converted to CGCS2000 on load, and
     ``crs`` is then CGCS2000."""
+    url: str | None = None
+    """A PostGIS database (``postgresql://USER@HOST:PORT/DB``, no password) when the layer's
+    ``path`` names one; then ``table`` (``schema.name``) or ``sql`` says what to read."""
+    table: str | None = None
+    sql: str | None = None
 
 
 #: ``nodata = "none"`` in a ``[rasters.NAME]`` table: no value is nodata, every pixel counts.
@@ -403,12 +408,13 @@ def _layer_spec(kind_name: str, spec: Any, cfg: TownshipConfig, problems: _Probl
     if not isinstance(spec, dict):
         problems.add(key, "is not a table", f'write [{key}] followed by path = "file.gpkg"')
         return None
-    _check_keys(spec, ("path", "layer", "fields", "crs", "encoding", "values"), key, problems)
+    _check_keys(spec, ("path", "layer", "fields", "crs", "encoding", "values", "table", "sql"), key, problems)
     if "path" not in spec:
         problems.add(key, "no path", 'add path = "file.gpkg" (relative to township.toml)')
         return None
-    file = (cfg.root / str(spec["path"])).resolve()
-    if not file.exists():  # stops only the commands that read this layer (see Township.layer)
+    url, table, sql = _database_source(spec, key, problems)
+    file = Path(str(spec["path"])) if url else (cfg.root / str(spec["path"])).resolve()
+    if url is None and not file.exists():  # stops only the commands that read this layer (see Township.layer)
         problems.add(f"{key}.path", f"file not found: {file}",
                      "correct the path (relative to township.toml) or remove the layer", blocking=False)
     fields = spec.get("fields", {})
@@ -448,11 +454,38 @@ def _layer_spec(kind_name: str, spec: Any, cfg: TownshipConfig, problems: _Probl
             encoding = None
     map_app, layer_crs = _layer_crs(spec.get("crs"), f"{key}.crs", problems)
     return LayerSpec(
-        kind=kind_name, path=file, layer=spec.get("layer"), fields=dict(fields),
+        kind=kind_name, path=file, layer=table if url else spec.get("layer"), fields=dict(fields),
         crs=layer_crs, encoding=encoding,
         values={k: dict(v) for k, v in values.items() if isinstance(v, dict)} if isinstance(values, dict) else {},
-        map_app=map_app,
+        map_app=map_app, url=url, table=table, sql=sql,
     )
+
+
+def _database_source(spec: dict[str, Any], key: str, problems: _Problems
+                     ) -> tuple[str | None, str | None, str | None]:
+    """A layer's database URL and its ``table`` or ``sql`` (all None for a file): the URL
+    must hold no password, and exactly one of table and sql is given."""
+    from geo_township.io.postgis import is_database_url, url_problem
+
+    path = str(spec["path"]).strip()
+    table, sql = spec.get("table"), spec.get("sql")
+    if not is_database_url(path):
+        for name in ("table", "sql"):
+            if name in spec:
+                problems.add(f"{key}.{name}", "is only for a layer in a PostGIS database",
+                             'remove it, or write path = "postgresql://USER@HOST:5432/DATABASE"')
+        return None, None, None
+    problem = url_problem(path)
+    if problem is not None:
+        problems.add(f"{key}.path", problem[0], problem[1])
+        return path, None, None
+    if (table is None) == (sql is None):
+        problems.add(key, "a database layer needs table or sql (one of them)",
+                     'add table = "schema.name", or sql = "SELECT id, geom FROM schema.name WHERE …"')
+    for name, value in (("table", table), ("sql", sql)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            problems.add(f"{key}.{name}", f"{value!r} is not text", f'write {name} = "…" in quotes')
+    return path, (str(table) if isinstance(table, str) else None), (str(sql) if isinstance(sql, str) else None)
 
 
 def _raster_spec(rname: str, spec: Any, cfg: TownshipConfig, problems: _Problems) -> RasterSpec | None:

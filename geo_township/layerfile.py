@@ -458,7 +458,12 @@ def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False
     ``Layer.bad_cells`` instead of stopping the read (for the audit, which reports them).
     """
     kind_ = KINDS[spec.kind]
-    raw = read_vector(spec.path, layer=spec.layer, encoding=spec.encoding, geometry=kind_.geometry[0])
+    if spec.url is not None:
+        from geo_township.io.postgis import read_postgis_layer
+
+        raw = read_postgis_layer(spec.url, table=spec.table, sql=spec.sql)
+    else:
+        raw = read_vector(spec.path, layer=spec.layer, encoding=spec.encoding, geometry=kind_.geometry[0])
     if len(raw.gdf) == 0:
         raise LayerReadError("the layer is empty (no features)", path=spec.path,
                              where=f"layer {spec.layer}" if spec.layer else None,

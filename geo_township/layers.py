@@ -154,7 +154,7 @@ class Township:
     def _load(self, kind_name: str, *, lenient: bool = False) -> Layer:
         """Read a layer, put it in the working CRS and leave out the rows far outside the township."""
         spec = self.config.layers[kind_name]
-        if not spec.path.exists():
+        if spec.url is None and not spec.path.exists():  # a PostGIS layer (spec.url) has no file
             raise LayerReadError("file not found", path=spec.path, where=f"[layers.{kind_name}] path",
                                  hint="correct the path (relative to township.toml) or remove the layer")
         log.info("reading %s from %s", kind_name, spec.path)
@@ -281,16 +281,16 @@ class Township:
         """How a result was made, for the JSON/XLSX outputs: tool, township, inputs, CRS, date."""
         inputs = []
         for kind_name, layer in self.loaded().items():
-            stat = layer.path.stat()
+            stat = layer.path.stat() if layer.spec.url is None else None  # a PostGIS table has no file
             inputs.append({
                 "layer": kind_name,
-                "file": str(layer.path),
+                "file": str(layer.path) if layer.spec.url is None else layer.spec.url,
                 "source_layer": layer.spec.layer,
                 "features": len(layer.gdf),
                 "source_crs": layer.source_crs.to_string(),
                 "crs_note": layer.crs_note,
-                "modified": dt.datetime.fromtimestamp(stat.st_mtime).isoformat(timespec="seconds"),
-                "bytes": stat.st_size,
+                "modified": dt.datetime.fromtimestamp(stat.st_mtime).isoformat(timespec="seconds") if stat else None,
+                "bytes": stat.st_size if stat else None,
                 "geometries_repaired": layer.repaired[:100],
                 "features_left_out": 0 if layer.dropped is None else len(layer.dropped),
                 "rows_left_out": len(layer.left_out),

@@ -235,7 +235,7 @@ def write_tree_list(result: Result, path: Any, *, lang: str = "en") -> None:
     as description, in a document and folder named after the list, not the file."""
     from pathlib import Path
 
-    from geo_township.io.write import atomic_path, write_vector
+    from geo_township.io.write import write_vector
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -243,21 +243,21 @@ def write_tree_list(result: Result, path: Any, *, lang: str = "en") -> None:
         raise UsageError(f"cannot write the tree list as {path.suffix or 'a file without suffix'}",
                          hint="use a .gpkg, .csv, .kml or .geojson file name")
     gdf = result.features["overdue_trees"]
-    if suffix == ".csv":
-        write_vector(gdf.drop(columns=["lon", "lat"]), path, layer="overdue_trees")  # lon/lat added first
+    if suffix == ".csv":  # lon/lat put first by the exporter, from the points themselves
+        from geo_township.export import export_features
+
+        export_features(gdf.drop(columns=["lon", "lat"]), path, name="overdue_trees", fmt="csv")
         return
     if suffix != ".kml":
         write_vector(gdf, path, layer="overdue_trees")
         return
-    import pyogrio
+    from geo_township.export import export_features
 
     out = _kml_frame(gdf, lang)
     zh = lang == "zh"
-    doc = result.title_in(lang)
-    with atomic_path(path) as tmp:
-        pyogrio.write_dataframe(out, tmp, driver="LIBKML", layer="overdue_trees",
-                                dataset_options={"NAME": doc},
-                                layer_options={"NAME": "逾期未清理疫木" if zh else "Trees not cleared by the deadline"})
+    export_features(out.drop(columns=["name", "description"]), path, name=result.title_in(lang), fmt="kml",
+                    lang=lang, names=out["name"], descriptions=out["description"],
+                    folder="逾期未清理疫木" if zh else "Trees not cleared by the deadline")
 
 
 def _kml_frame(gdf: gpd.GeoDataFrame, lang: str) -> gpd.GeoDataFrame:

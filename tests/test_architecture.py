@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "geo_township"
-SUBPACKAGES = ("cli", "io", "printmap", "propose", "raster", "sample", "transfers", "treeimport", "webmap")
+SUBPACKAGES = ("cli", "export", "io", "printmap", "propose", "raster", "sample", "transfers", "treeimport", "webmap")
 
 
 def module_name(path: Path) -> str:
@@ -168,9 +168,9 @@ def diagram(allowed: dict[str, set[str]]) -> str:
 ALLOWED: dict[str, set[str]] = {
     # the command line and what only it uses
     "__main__": {"cli"},
-    "cli": {"candidates", "checks", "errors", "inventory", "io", "labels", "layers", "printmap", "propose", "raster",
-          "results", "rivers", "sand", "scaffold", "transfers", "tree_deadlines", "treeimport", "trees", "units",
-          "webmap"},
+    "cli": {"candidates", "checks", "errors", "export", "inventory", "io", "labels", "layers", "printmap", "propose",
+          "raster", "results", "rivers", "sand", "scaffold", "transfers", "tree_deadlines", "treeimport", "trees",
+          "units", "webmap"},
     "printmap": {"errors", "io", "layers", "locate", "raster", "webmap"},
     "propose": {"config", "crs", "errors", "io", "kinds", "raster", "vocabulary"},
     "scaffold": {"config", "errors", "sample"},
@@ -179,11 +179,14 @@ ALLOWED: dict[str, set[str]] = {
              "measure", "overlay", "raster", "results", "rivers", "sand", "transfers", "trees", "vocabulary",
              "zones"},
     "checklist": {"results"},
+    # writing layers and analyses' features for phones, spreadsheets, GIS and PostGIS
+    "export": {"errors", "io", "kinds", "layers", "locate", "vocabulary"},
     # analyses that build on another analysis
     "trees": {"errors", "hotspots", "layers", "results", "tree_checks", "tree_deadlines", "tree_events",
             "tree_places", "tree_plots"},
     "hotspots": {"density", "errors", "layers", "tree_events"},
-    "candidates": {"config", "errors", "io", "labels", "layers", "measure", "raster", "results", "vocabulary"},
+    "candidates": {"config", "errors", "export", "io", "labels", "layers", "measure", "raster", "results",
+                   "vocabulary"},
     "rivers": {"errors", "kinds", "labels", "layers", "locate", "measure", "patrols", "results", "units", "zones"},
     # analyses
     "checks": {"crs", "errors", "layers", "leftout", "measure", "record_checks", "results", "shift_fit",
@@ -197,7 +200,7 @@ ALLOWED: dict[str, set[str]] = {
                 "record_checks", "results", "units", "vocabulary", "zones"},
     "treeimport": {"config", "crs", "errors", "io", "kinds", "layers", "record_checks", "results", "tree_events",
                  "values", "vocabulary"},
-    "tree_deadlines": {"errors", "io", "layers", "results", "tree_checks", "tree_events", "tree_places",
+    "tree_deadlines": {"errors", "export", "io", "layers", "results", "tree_checks", "tree_events", "tree_places",
                      "vocabulary"},
     "tree_plots": {"layers", "locate", "measure", "tree_places", "vocabulary"},
     # domain rules and check declarations shared by the analyses
@@ -216,7 +219,7 @@ ALLOWED: dict[str, set[str]] = {
     "layerfile": {"config", "crs", "errors", "io", "kinds", "leftout", "values", "vocabulary"},
     "leftout": {"crs", "results"},
     "results": {"kinds", "labels", "vocabulary"},
-    "config": {"crs", "errors", "kinds", "vocabulary"},
+    "config": {"crs", "errors", "io", "kinds", "vocabulary"},
     "io": {"crs", "errors", "vocabulary"},
     "measure": {"crs", "errors", "labels", "units"},
     "values": {"vocabulary"},

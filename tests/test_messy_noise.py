@@ -84,7 +84,7 @@ def test_shapefile_warnings_become_one_plain_note(tmp_path):
     result = invoke("candidates", "ndvi_2022", "ndvi_2023", "--township", SAMPLE, "--save", out)
     assert result.exit_code in (0, 1), result.stderr
     assert "site-packages" not in result.stderr and "Warning" not in result.stderr
-    assert "field names shortened to 10 characters for the shapefile: loss_pixels → loss_pixel" in result.stderr
+    assert "field names shortened to 10 bytes for the shapefile: loss_pixels → loss_pixel" in result.stderr
     assert out.exists()
 
 

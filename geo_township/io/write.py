@@ -234,7 +234,7 @@ def _write_geopackage(sets: Mapping[str, gpd.GeoDataFrame], path: Path, *, keep_
         if keep_layers and path.exists():
             shutil.copy2(path, tmp)
         for name, gdf in sets.items():
-            _datetimes_as_dates(gdf).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            datetimes_as_dates(gdf).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
 
 
 def _with_lonlat(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -269,7 +269,7 @@ def write_vector(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None =
     out = gdf
     if driver in ("GeoJSON", "LIBKML") and gdf.crs is not None:
         out = gdf.to_crs(4326)
-    out = _datetimes_as_dates(out)
+    out = datetimes_as_dates(out)
     if append_layers and path.exists():
         if driver != "GPKG":
             raise UsageError("only GeoPackages hold several layers", hint="write to a .gpkg file")
@@ -304,7 +304,7 @@ def _write_shapefile(gdf: gpd.GeoDataFrame, path: Path) -> None:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def _datetimes_as_dates(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def datetimes_as_dates(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Write datetime columns as dates so QGIS and Excel show 2022-03-05, not a timestamp."""
     cols = [c for c in gdf.columns if c != gdf.geometry.name and pd.api.types.is_datetime64_any_dtype(gdf[c])]
     if not cols:
