@@ -68,7 +68,7 @@ def import_survey(township: Township, source: str | Path, *, layer: str = "infec
     changes, actions, merge_findings, added = plan_merge(current, survey, allow_regress=allow_regress,
                                                          skip_bad=skip_bad)
     findings += merge_findings
-    user = user or _user()
+    user = user or current_user()
     when = now or dt.datetime.now().astimezone()
     import_id = new_import_id(when)
     history = history_rows(changes, source=source.resolve(), user=user, when=when, import_id=import_id)
@@ -122,7 +122,8 @@ def _outcome_note(lf: LayerFile, n_changes: int, written: Path | None, import_id
             + f", import {import_id}")
 
 
-def _user() -> str:
+def current_user() -> str:
+    """The login name recorded in the history (``unknown`` where there is none)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name (some containers)
