@@ -29,6 +29,7 @@ from geo_township.layerimport.rules import MergeRule
 from geo_township.layerimport.source import canonical_values, start_times
 from geo_township.layers import Township
 from geo_township.treeimport import Change, date_style, format_date
+from geo_township.values import to_text
 from geo_township.vocabulary import VOCABULARIES
 
 FORMATS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".json": "GeoJSON",
@@ -129,6 +130,10 @@ def current_values(lt: LayerTable, township: Township, rule: MergeRule) -> pd.Da
     """The layer's canonical values per row of its file, with ``geometry`` in CGCS2000."""
     spec = township.config.layers.get(rule.kind)
     rows, _ = canonical_values(lt.table, rule.spec, lt.mapping, spec)
+    used = set(lt.mapping.values()) | set(lt.coord_columns or ())
+    for col in lt.table.columns:  # the file's other columns, as text (a source may update them too)
+        if col not in used and col not in rows.columns:
+            rows[col] = to_text(lt.table[col])
     if "start" in rule.same_keys:
         rows["start"] = start_times(lt.table, lt.mapping).to_numpy()
     geoms = lt.geometry
