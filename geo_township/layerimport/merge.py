@@ -6,7 +6,8 @@
   forward; a backward move is refused, or with ``allow_regress`` recorded as ``regressed``.
 * A line with a new id adds a feature; it needs a geometry.
 * Append-only kinds (patrols): a feature already present — the same key fields (chief and
-  start time) or the same geometry — is skipped and reported, any other is added.
+  start time to the minute: "same key") or the same geometry — is skipped and reported,
+  any other is added.
 * One bad line rejects the whole file, naming every bad line, unless ``skip_bad``.
 """
 
@@ -33,13 +34,19 @@ SAME_GEOMETRY_DEG = 1e-6
 """Geometries closer than this (degrees, about 0.1 m) everywhere are the same geometry."""
 
 LAYER_MERGE_CHECKS = declare(
-    Check("import_skipped", "warning", "source line skipped", "已跳过的源文件行", "{reasons}"),
+    Check("import_skipped", "warning", "source line skipped", "已跳过的源文件行", "{reasons}",
+          "已跳过：{reasons}"),
     Check("import_status_backward", "error", "status would move backwards", "状态倒退",
           "source line {line}: {id} status {old} → {new} refused: the status only moves forward; use "
-          "--allow-regress to correct a mistake"),
+          "--allow-regress to correct a mistake",
+          "源文件第 {line} 行：{id} 的状态 {old} → {new} 被拒绝：状态只能向前推进；如需更正错误，请加 --allow-regress"),
     Check("import_already_present", "info", "already in the layer (skipped)", "图层中已有(已跳过)",
-          "source line {line}: {id} is already in the layer ({why}); skipped"),
+          "source line {line}: {id} is already in the layer ({why}); skipped",
+          "源文件第 {line} 行：{id} 已在图层中（{why_zh}），已跳过"),
 )
+
+SAME_ZH = {"same key": "同一巡河人、同一开始时间", "same geometry": "轨迹相同"}
+"""Why a patrol track counts as already present, in Chinese."""
 
 Plan = tuple[list[Change], dict[str, str], list[Finding], dict[str, Any]]
 
@@ -163,14 +170,14 @@ def _plan_appends(current: pd.DataFrame, source: Source, rule: MergeRule, bad: d
             continue
         why = None
         if key in keys or key in new:
-            why = "same " + " and ".join(rule.same_keys)
+            why = "same key"
         elif tree is not None and any(shapely.equals_exact(have[j], geoms[pos], tolerance=SAME_GEOMETRY_DEG)
                                       for j in tree.query(geoms[pos])):
             why = "same geometry"
         if why is not None:
             actions[f"line {line}"] = "unchanged"
-            findings.append(LAYER_MERGE_CHECKS.import_already_present.finding(rule.kind, key, line=line, id=key,
-                                                                              why=why))
+            findings.append(LAYER_MERGE_CHECKS.import_already_present.finding(
+                rule.kind, key, line=line, id=key, why=why, why_zh=SAME_ZH[why]))
             continue
         actions[key] = "added"
         new[key] = geoms[pos]
