@@ -95,7 +95,7 @@ def _geometry(el: ET.Element):
                         rings.append(_coords(_text(_child(ring, "coordinates"))))
         return shapely.Polygon(rings[0], rings[1:]) if rings else None
     if name == "Track":
-        pts = [tuple(map(float, (c.text or "").split()[:2])) for c in el if _local(c.tag) == "coord"]
+        pts = [(float(v[0]), float(v[1])) for v in ((c.text or "").split() for c in el if _local(c.tag) == "coord")]
         return shapely.LineString(pts) if len(pts) >= 2 else None
     if name in ("MultiGeometry", "MultiTrack"):
         parts = [g for g in (_geometry(c) for c in el) if g is not None]

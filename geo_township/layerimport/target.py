@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_township.crs import CGCS2000, cgcs2000_to_map_app
+from geo_township.crs import CGCS2000, cgcs2000_to_map_app, map_app_to_cgcs2000
 from geo_township.errors import UsageError
 from geo_township.io.points import read_point_table, read_sheet
 from geo_township.io.read import KML_HOUSEKEEPING, detect_dbf_encoding
@@ -138,10 +138,10 @@ def current_values(lt: LayerTable, township: Township, rule: MergeRule) -> pd.Da
         rows["start"] = start_times(lt.table, lt.mapping).to_numpy()
     geoms = lt.geometry
     if lt.map_app is not None:
-        def undo(xy: np.ndarray) -> np.ndarray:
-            from geo_township.crs import map_app_to_cgcs2000
+        system = lt.map_app
 
-            return np.column_stack(map_app_to_cgcs2000(xy[:, 0], xy[:, 1], lt.map_app))
+        def undo(xy: np.ndarray) -> np.ndarray:
+            return np.column_stack(map_app_to_cgcs2000(xy[:, 0], xy[:, 1], system))
         geoms = gpd.GeoSeries(shapely.transform(geoms.to_crs(CGCS2000).to_numpy(), undo), crs=CGCS2000)
     rows["geometry"] = geoms.to_crs(CGCS2000).to_numpy()
     return rows

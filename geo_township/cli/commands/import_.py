@@ -10,8 +10,10 @@ from geo_township.cli.options import common_options, output_options
 
 
 @click.command("import")
-@click.argument("survey", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--layer", default="infected_trees", show_default=True, help="The layer to merge into: infected_trees, forest_plots, land_transfers, sand_sites, outfalls or patrols.")
+@click.argument("survey", type=click.Path(path_type=Path))  # a File Geodatabase is a folder
+@click.option("--layer", default="infected_trees", show_default=True,
+              help="The layer to merge into: infected_trees, forest_plots, land_transfers, sand_sites, outfalls or "
+              "patrols.")
 @click.option("--allow-regress", is_flag=True, help="Let a status move backward (to correct a mistake).")
 @click.option("--skip-bad", is_flag=True, help="Import the good rows of a file with bad rows, and list the bad ones.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
@@ -32,8 +34,8 @@ def command(survey, layer, allow_regress, skip_bad, dry_run, from_crs, from_gcj0
     into the history. Exits 1 when a row was refused or skipped."""
     from geo_township.cli.exitcodes import exit_code
     from geo_township.cli.render import render
-    from geo_township.layers import load_township
     from geo_township.layerimport import import_layer
+    from geo_township.layers import load_township
     from geo_township.treeimport import import_survey
 
     township = load_township(township_path)
