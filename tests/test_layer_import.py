@@ -358,3 +358,30 @@ def test_cli_import_in_chinese(runner, town: Path, tmp_path: Path):
     assert "试运行：未写入任何文件" in res.stdout
     assert "导入 s.csv 到" in res.stdout and "sand_sites.kml（采砂点）（试运行）" in res.stdout
     assert "已更新" in res.stdout and "updated" not in res.stdout
+
+
+# --------------------------------------------------------------------------- GeoPackage and File Geodatabase sources
+
+
+@pytest.mark.skipif("OpenFileGDB" not in pyogrio.list_drivers(write=True), reason="GDAL cannot write FileGDB")
+def test_forest_plots_from_a_file_geodatabase(town: Path, tmp_path: Path):
+    src = tmp_path / "清查.gdb"
+    plots = load_township(town).layer("forest_plots").gdf.set_index("plot_id")
+    gdf = gpd.GeoDataFrame({"小班编码": ["0101003"], "起源": ["天然"], "林长": ["王五"]},
+                           geometry=[plots.loc["0101003", "geometry"]], crs="EPSG:4548")
+    gdf.to_file(src, driver="OpenFileGDB", layer="xiaoban")
+    result = run(town, src, "forest_plots")
+    assert counts(result)["updated"] == 1 and counts(result)["added"] == 0
+    assert set(result.tables["changes"]["field"]) == {"origin", "chief"}  # same geometry: no geometry change
+    after = load_township(town).layer("forest_plots").gdf.set_index("plot_id").loc["0101003"]
+    assert (after["origin"], after["chief"]) == ("natural", "王五")
+
+
+def test_sand_sites_from_a_geopackage_in_gauss_kruger(town: Path, tmp_path: Path):
+    src = tmp_path / "sites.gpkg"
+    gpd.GeoDataFrame({"编号": ["SS-04"], "状态": ["关停"], "关停日期": ["2023年6月1日"]},
+                     geometry=[shapely.Point(545000, 3376000)], crs="EPSG:4548").to_file(src, layer="核查")
+    run(town, src, "sand_sites")
+    site = load_township(town).layer("sand_sites").gdf.set_index("site_id").loc["SS-04"]
+    assert site["status"] == "closed" and site["closed_date"] == pd.Timestamp("2023-06-01")
+    assert (site.geometry.x, site.geometry.y) == pytest.approx((545000, 3376000), abs=0.01)  # the site was moved

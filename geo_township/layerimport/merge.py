@@ -20,16 +20,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_township.errors import FieldError
 from geo_township.layerimport.rules import MergeRule
 from geo_township.layerimport.source import Source
 from geo_township.layerimport.target import feature_key
 from geo_township.results import Check, Finding, declare
 from geo_township.treeimport import Change
 from geo_township.treeimport.fields import plain_text
+from geo_township.treeimport.merge import refuse_or_skip
 
-MAX_LISTED = 10
-"""Bad lines named in the message that rejects a file (the rest are counted)."""
 SAME_GEOMETRY_DEG = 1e-6
 """Geometries closer than this (degrees, about 0.1 m) everywhere are the same geometry."""
 
@@ -53,6 +51,16 @@ Plan = tuple[list[Change], dict[str, str], list[Finding], dict[str, Any]]
 
 def _missing(value: Any) -> bool:
     return value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value))
+
+
+def same_geometry(a, b) -> bool:
+    """The same shape to :data:`SAME_GEOMETRY_DEG`, whatever the start vertex and ring
+    orientation (desktop GIS writes rings clockwise, others anticlockwise) or single/multi."""
+    def norm(g):
+        if g.geom_type.startswith("Multi") and len(g.geoms) == 1:
+            g = g.geoms[0]
+        return shapely.normalize(g)
+    return bool(shapely.equals_exact(norm(a), norm(b), tolerance=SAME_GEOMETRY_DEG))
 
 
 def as_recorded(changes: list[Change]) -> list[Change]:
@@ -83,20 +91,11 @@ def plan_layer_merge(current: pd.DataFrame, source: Source, rule: MergeRule, *, 
     elif not has_geom.all():
         for pos in np.flatnonzero(~has_geom):
             bad.setdefault(int(rows["line"].iloc[pos]), []).append("no geometry")
-    findings = _refuse_or_skip(bad, source, skip_bad)
+    findings = refuse_or_skip(bad, source.path, skip_bad, skipped=LAYER_MERGE_CHECKS.import_skipped,
+                              layer="source")
     if rule.id_field is None:
         return _plan_appends(current, source, rule, bad, findings)
     return _plan_by_id(current, source, rule, bad, findings, allow_regress)
-
-
-def _refuse_or_skip(bad: dict[int, list[str]], source: Source, skip_bad: bool) -> list[Finding]:
-    if bad and not skip_bad:
-        listed = "; ".join(f"line {n}: {', '.join(r)}" for n, r in sorted(bad.items())[:MAX_LISTED])
-        more = f" and {len(bad) - MAX_LISTED} more line(s)" if len(bad) > MAX_LISTED else ""
-        raise FieldError(f"{len(bad)} bad row(s), so nothing was imported — {listed}{more}", path=source.path,
-                         hint="correct these rows and import again, or add --skip-bad to import the other rows")
-    return [LAYER_MERGE_CHECKS.import_skipped.finding("source", f"line {line}", reasons="; ".join(reasons))
-            for line, reasons in sorted(bad.items())]
 
 
 def _plan_by_id(current: pd.DataFrame, source: Source, rule: MergeRule, bad: dict[int, list[str]],
@@ -137,7 +136,7 @@ def _plan_by_id(current: pd.DataFrame, source: Source, rule: MergeRule, bad: dic
                 if not _missing(row[f]) and plain_text(cur.get(f) if f in cur.index else None) != plain_text(row[f])]
         old_geom = cur["geometry"]
         if rule.geometry_updates and geom is not None and not shapely.is_empty(geom) and (
-                old_geom is None or not shapely.equals_exact(old_geom, geom, tolerance=SAME_GEOMETRY_DEG)):
+                old_geom is None or not same_geometry(old_geom, geom)):
             mine.append(Change(fid, "", "geometry", old_geom, geom))
         regressed = any(c.field == "status" for c in mine) and not _missing(old_s) and \
             rule.status_rank.get(row.get("status"), 0) < rule.status_rank.get(old_s, 0)
@@ -171,8 +170,7 @@ def _plan_appends(current: pd.DataFrame, source: Source, rule: MergeRule, bad: d
         why = None
         if key in keys or key in new:
             why = "same key"
-        elif tree is not None and any(shapely.equals_exact(have[j], geoms[pos], tolerance=SAME_GEOMETRY_DEG)
-                                      for j in tree.query(geoms[pos])):
+        elif tree is not None and any(same_geometry(have[j], geoms[pos]) for j in tree.query(geoms[pos])):
             why = "same geometry"
         if why is not None:
             actions[f"line {line}"] = "unchanged"

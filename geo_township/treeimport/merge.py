@@ -5,6 +5,7 @@ rejects the file unless bad lines are skipped."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -75,7 +76,7 @@ def plan_merge(current: pd.DataFrame, survey: Survey, *, allow_regress: bool = F
     rows = survey.rows
     index = {str(t): i for i, t in enumerate(current["tree_id"]) if t is not None}
     bad = _bad_lines(survey, index)
-    findings = _refuse_or_skip(bad, survey, skip_bad)
+    findings = refuse_or_skip(bad, survey.path, skip_bad)
     changes: list[Change] = []
     actions: dict[str, str] = {}
     added: list[int] = []
@@ -118,15 +119,17 @@ def _bad_lines(survey: Survey, index: dict[str, int]) -> dict[int, list[str]]:
     return bad
 
 
-def _refuse_or_skip(bad: dict[int, list[str]], survey: Survey, skip_bad: bool) -> list[Finding]:
-    """Reject the whole file naming its bad lines, or (``skip_bad``) list them as skipped."""
+def refuse_or_skip(bad: dict[int, list[str]], path: Path, skip_bad: bool, *, skipped: Check | None = None,
+                   layer: str = "survey") -> list[Finding]:
+    """Reject the whole file ``path`` naming its bad lines (a :class:`FieldError`), or
+    (``skip_bad``) list them as findings of ``skipped`` (default: the trees' ``skipped``)."""
     if bad and not skip_bad:
         listed = "; ".join(f"line {n}: {', '.join(r)}" for n, r in sorted(bad.items())[:MAX_LISTED])
         more = f" and {len(bad) - MAX_LISTED} more line(s)" if len(bad) > MAX_LISTED else ""
-        raise FieldError(f"{len(bad)} bad row(s), so nothing was imported — {listed}{more}", path=survey.path,
+        raise FieldError(f"{len(bad)} bad row(s), so nothing was imported — {listed}{more}", path=path,
                          hint="correct these rows and import again, or add --skip-bad to import the other rows")
-    return [MERGE_CHECKS.skipped.finding("survey", f"line {line}", reasons="; ".join(reasons))
-            for line, reasons in sorted(bad.items())]
+    check = skipped or MERGE_CHECKS.skipped
+    return [check.finding(layer, f"line {line}", reasons="; ".join(reasons)) for line, reasons in sorted(bad.items())]
 
 
 def _plan_new_tree(tid: str, line: int, row: pd.Series, lonlat: np.ndarray, columns,
