@@ -241,6 +241,7 @@ IMPORT_ACTION = Vocabulary(
         Term("added", "added", "新增"),
         Term("advanced", "advanced", "状态推进"),
         Term("updated", "updated", "已更新"),
+        Term("renewed", "renewed", "已续签"),
         Term("regressed", "regressed", "状态回退"),
         Term("refused", "refused", "已拒绝"),
         Term("unchanged", "unchanged", "无变化"),

@@ -186,7 +186,7 @@ def test_land_transfers_from_a_two_step_kmz(town: Path, tmp_path: Path):
          ring(117.50, 30.49, 0.001)),
     ])
     result = run(town, src, "land_transfers")
-    assert counts(result)["added"] == 1 and counts(result)["updated"] == 1
+    assert counts(result)["added"] == 1 and counts(result)["renewed"] == 1 and counts(result)["updated"] == 0
     lt = load_township(town).layer("land_transfers").gdf.set_index("parcel_id")
     assert lt.loc["TZ-QX-0001", "end_date"] == pd.Timestamp("2045-01-31")
     assert lt.loc["TZ-QX-0001", "declared_mu"] == 12.0
@@ -385,3 +385,12 @@ def test_sand_sites_from_a_geopackage_in_gauss_kruger(town: Path, tmp_path: Path
     site = load_township(town).layer("sand_sites").gdf.set_index("site_id").loc["SS-04"]
     assert site["status"] == "closed" and site["closed_date"] == pd.Timestamp("2023-06-01")
     assert (site.geometry.x, site.geometry.y) == pytest.approx((545000, 3376000), abs=0.01)  # the site was moved
+
+
+def test_cli_exits_1_when_a_row_is_refused_and_names_unknown_kinds(runner, town: Path, tmp_path: Path):
+    src = tmp_path / "s.csv"
+    src.write_text("编号,状态\nSS-07,非法\n", encoding="utf-8")
+    res = runner.invoke(main, ["import", str(src), "--layer", "sand_sites", "--township", str(town)])
+    assert res.exit_code == 1 and "restored → illegal" in res.stdout
+    res = runner.invoke(main, ["import", str(src), "--layer", "rivers", "--township", str(town)])
+    assert res.exit_code == 2 and "forest_plots" in res.stderr and "Traceback" not in res.output

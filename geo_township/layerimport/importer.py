@@ -28,8 +28,9 @@ from geo_township.treeimport import reconcile_history
 from geo_township.treeimport.history import history_rows, new_import_id
 from geo_township.treeimport.importer import current_user
 
-ACTIONS = ("added", "updated", "regressed", "refused", "unchanged", "skipped")
-"""The rows of a layer import's summary table, in order."""
+ACTIONS = ("added", "updated", "renewed", "regressed", "refused", "unchanged", "skipped")
+"""The rows of a layer import's summary table, in order (``renewed`` only for kinds with
+renewals, land transfers)."""
 CHANGE_COLUMNS = ["feature", "action", "field", "old", "new"]
 
 
@@ -73,7 +74,7 @@ def import_layer(township: Township, source: str | Path, *, layer: str, allow_re
         pd.DataFrame(columns=CHANGE_COLUMNS)
     title = f"Import of {source.name} into {lt.path.name} ({layer})" + (" (dry run)" if dry_run else "")
     title_zh = f"导入 {source.name} 到 {lt.path.name}（{merge_rule.spec.zh}）" + ("（试运行）" if dry_run else "")
-    return Result(title, _action_counts(actions), tables={"changes": table} if len(table) else {},
+    return Result(title, _action_counts(actions, merge_rule), tables={"changes": table} if len(table) else {},
                   findings=findings, notes=[*src.notes, *notes, en], notes_zh=[*src.notes, *notes, zh],
                   provenance=prov, vocab={"action": "import_action"}, title_zh=title_zh)
 
@@ -94,10 +95,11 @@ def _refuse_duplicate_ids(current: pd.DataFrame, lt: LayerTable, merge_rule: Mer
                          hint="give each feature its own id (geo-township check lists them), then import again")
 
 
-def _action_counts(actions: dict[str, str]) -> pd.DataFrame:
+def _action_counts(actions: dict[str, str], merge_rule: MergeRule) -> pd.DataFrame:
     """Features per action, in the order of :data:`ACTIONS`."""
     counts = Counter(actions.values())
-    return pd.DataFrame({"action": list(ACTIONS), "features": [counts.get(a, 0) for a in ACTIONS]})
+    shown = [a for a in ACTIONS if a != "renewed" or merge_rule.renew_field]
+    return pd.DataFrame({"action": shown, "features": [counts.get(a, 0) for a in shown]})
 
 
 def _outcome(lt: LayerTable, n: int, written: Path | None, import_id: str, dry_run: bool) -> tuple[str, str]:

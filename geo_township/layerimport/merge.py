@@ -141,6 +141,9 @@ def _plan_by_id(current: pd.DataFrame, source: Source, rule: MergeRule, bad: dic
         regressed = any(c.field == "status" for c in mine) and not _missing(old_s) and \
             rule.status_rank.get(row.get("status"), 0) < rule.status_rank.get(old_s, 0)
         action = "regressed" if regressed else ("updated" if mine else "unchanged")
+        if action == "updated" and any(c.field == rule.renew_field and not _missing(c.old) and c.new > c.old
+                                       for c in mine):
+            action = "renewed"
         for c in mine:
             c.action = action
         actions[fid] = action

@@ -4,7 +4,8 @@ order (and which order), what a duplicate looks like for kinds without an id.
 A status moves only forward along its ranks (a lower rank is refused unless the import
 allows regress); statuses of equal rank (a sand site ``licensed`` or ``illegal``) may
 replace each other. A kind without an id field (patrol tracks) is append-only: a feature
-already present — same key fields, or the same geometry — is skipped and reported.
+already present — same key fields, or the same geometry — is skipped and reported. A
+contract whose end date moves later is *renewed* (its other changes go with it).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class MergeRule:
     status_rank: dict[str, int] = field(default_factory=dict)  # status code -> rank (forward only)
     same_keys: tuple[str, ...] = ()  # append-only kinds: a feature with these values is already present
     geometry_updates: bool = True  # a known feature's geometry may be replaced by the survey's
+    renew_field: str | None = None  # a later date here makes an update a renewal (contracts)
 
     @property
     def spec(self) -> Kind:
@@ -35,7 +37,7 @@ RULES: dict[str, MergeRule] = {
     r.kind: r
     for r in (
         MergeRule("forest_plots", "plot_id"),
-        MergeRule("land_transfers", "parcel_id"),
+        MergeRule("land_transfers", "parcel_id", renew_field="end_date"),
         MergeRule("sand_sites", "site_id",
                   status_rank={"licensed": 0, "illegal": 0, "closed": 1, "restored": 2}),
         MergeRule("outfalls", "outfall_id"),
