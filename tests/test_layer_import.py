@@ -278,7 +278,7 @@ def test_patrol_tracks_are_appended_and_duplicates_skipped(town: Path, tmp_path:
     result = run(town, src, "patrols")
     assert counts(result)["added"] == 1 and counts(result)["unchanged"] == 2
     assert sorted(f.message.split("(")[1].split(")")[0] for f in result.findings) == [
-        "same geometry", "same key"]
+        "same chief and start time", "same geometry"]
     layer = load_township(town).layer("patrols").gdf
     assert len(layer) == 110
     new = layer.iloc[-1]

@@ -6,7 +6,7 @@
   forward; a backward move is refused, or with ``allow_regress`` recorded as ``regressed``.
 * A line with a new id adds a feature; it needs a geometry.
 * Append-only kinds (patrols): a feature already present — the same key fields (chief and
-  start time to the minute: "same key") or the same geometry — is skipped and reported,
+  start time to the minute) or the same geometry — is skipped and reported,
   any other is added.
 * One bad line rejects the whole file, naming every bad line, unless ``skip_bad``.
 """
@@ -27,6 +27,7 @@ from geo_township.results import Check, Finding, declare
 from geo_township.treeimport import Change
 from geo_township.treeimport.fields import plain_text
 from geo_township.treeimport.merge import refuse_or_skip
+from geo_township.vocabulary import VOCABULARIES
 
 SAME_GEOMETRY_DEG = 1e-6
 """Geometries closer than this (degrees, about 0.1 m) everywhere are the same geometry."""
@@ -37,13 +38,13 @@ LAYER_MERGE_CHECKS = declare(
     Check("import_status_backward", "error", "status would move backwards", "状态倒退",
           "source line {line}: {id} status {old} → {new} refused: the status only moves forward; use "
           "--allow-regress to correct a mistake",
-          "源文件第 {line} 行：{id} 的状态 {old} → {new} 被拒绝：状态只能向前推进；如需更正错误，请加 --allow-regress"),
+          "源文件第 {line} 行：{id} 的状态 {old_zh} → {new_zh} 被拒绝：状态只能向前推进；如需更正错误，请加 --allow-regress"),
     Check("import_already_present", "info", "already in the layer (skipped)", "图层中已有(已跳过)",
           "source line {line}: {id} is already in the layer ({why}); skipped",
           "源文件第 {line} 行：{id} 已在图层中（{why_zh}），已跳过"),
 )
 
-SAME_ZH = {"same key": "同一巡河人、同一开始时间", "same geometry": "轨迹相同"}
+SAME_ZH = {"same chief and start time": "同一巡河人、同一开始时间", "same geometry": "轨迹相同"}
 """Why a patrol track counts as already present, in Chinese."""
 
 Plan = tuple[list[Change], dict[str, str], list[Finding], dict[str, Any]]
@@ -129,8 +130,10 @@ def _plan_by_id(current: pd.DataFrame, source: Source, rule: MergeRule, bad: dic
                 and rule.status_rank.get(new_s, 0) < rule.status_rank.get(old_s, 0):
             if not allow_regress:
                 actions[fid] = "refused"
+                words = VOCABULARIES[rule.spec.field("status").vocabulary or ""]
                 findings.append(LAYER_MERGE_CHECKS.import_status_backward.finding(
-                    rule.kind, fid, line=line, id=fid, old=old_s, new=new_s))
+                    rule.kind, fid, line=line, id=fid, old=old_s, new=new_s, old_zh=words.label(old_s, "zh"),
+                    new_zh=words.label(new_s, "zh")))
                 continue
         mine = [Change(fid, "", f, cur.get(f) if f in cur.index else None, row[f]) for f in fields
                 if not _missing(row[f]) and plain_text(cur.get(f) if f in cur.index else None) != plain_text(row[f])]
@@ -172,7 +175,7 @@ def _plan_appends(current: pd.DataFrame, source: Source, rule: MergeRule, bad: d
             continue
         why = None
         if key in keys or key in new:
-            why = "same key"
+            why = "same chief and start time"
         elif tree is not None and any(same_geometry(have[j], geoms[pos]) for j in tree.query(geoms[pos])):
             why = "same geometry"
         if why is not None:
