@@ -5,6 +5,7 @@ x/y) merged into a copy of the sample; outcomes worked out by hand."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -358,6 +359,8 @@ def test_cli_import_in_chinese(runner, town: Path, tmp_path: Path):
     assert "试运行：未写入任何文件" in res.stdout
     assert "导入 s.csv 到" in res.stdout and "sand_sites.kml（采砂点）（试运行）" in res.stdout
     assert "已更新" in res.stdout and "updated" not in res.stdout
+    text_lines = [line for line in res.stdout.splitlines() if line.strip() and line.strip()[0] not in "┏┃┡│└"]
+    assert text_lines and all(re.search(r"[\u4e00-\u9fff]", line) for line in text_lines), text_lines
 
 
 # --------------------------------------------------------------------------- GeoPackage and File Geodatabase sources

@@ -75,7 +75,7 @@ def import_layer(township: Township, source: str | Path, *, layer: str, allow_re
     title = f"Import of {source.name} into {lt.path.name} ({layer})" + (" (dry run)" if dry_run else "")
     title_zh = f"导入 {source.name} 到 {lt.path.name}（{merge_rule.spec.zh}）" + ("（试运行）" if dry_run else "")
     return Result(title, _action_counts(actions, merge_rule), tables={"changes": table} if len(table) else {},
-                  findings=findings, notes=[*src.notes, *notes, en], notes_zh=[*src.notes, *notes, zh],
+                  findings=findings, notes=[*src.notes, *notes, en], notes_zh=[*src.notes_zh, *notes, zh],
                   provenance=prov, vocab={"action": "import_action"}, title_zh=title_zh)
 
 

@@ -38,7 +38,8 @@ LAYER_MERGE_CHECKS = declare(
     Check("import_status_backward", "error", "status would move backwards", "状态倒退",
           "source line {line}: {id} status {old} → {new} refused: the status only moves forward; use "
           "--allow-regress to correct a mistake",
-          "源文件第 {line} 行：{id} 的状态 {old_zh} → {new_zh} 被拒绝：状态只能向前推进；如需更正错误，请加 --allow-regress"),
+          "源文件第 {line} 行：{id} 的状态 {old_zh} → {new_zh} 被拒绝：状态只能向前推进；"
+          "如需更正错误，请加 --allow-regress"),
     Check("import_already_present", "info", "already in the layer (skipped)", "图层中已有(已跳过)",
           "source line {line}: {id} is already in the layer ({why}); skipped",
           "源文件第 {line} 行：{id} 已在图层中（{why_zh}），已跳过"),

@@ -47,6 +47,7 @@ class Source:
     extras: list[str]  # the source's other columns, kept as text
     bad: dict[int, list[str]] = field(default_factory=dict)  # line -> reasons
     notes: list[str] = field(default_factory=list)
+    notes_zh: list[str] = field(default_factory=list)  # the same notes in Chinese
 
 
 def read_source(path: str | Path, township: Township, rule: MergeRule, *, encoding: str | None = None,
@@ -68,14 +69,15 @@ def read_source(path: str | Path, township: Township, rule: MergeRule, *, encodi
         df, geoms, coord_bad, lines, notes = _read_features(path, kind, encoding, given)
     if from_crs is not None:
         geoms = _undo_map_app(geoms, from_crs)
-        notes.append(f"coordinates converted from {from_crs.upper()} to CGCS2000")
+        notes.append((f"coordinates converted from {from_crs.upper()} to CGCS2000",
+                      f"坐标已从 {from_crs.upper()} 转换为 CGCS2000"))
     _refuse_outside_china(geoms, path)
     spec = township.config.layers.get(rule.kind)
     mapping = _match(df, kind, rule, spec, path)
     rows, bad, extras = _canonical(df, kind, rule, mapping, lines, coord_bad, spec)
     if "start" in rule.same_keys:
         rows["start"] = start_times(df, mapping)
-    return Source(path, rows, geoms, list(mapping), extras, bad, notes)
+    return Source(path, rows, geoms, list(mapping), extras, bad, [en for en, _ in notes], [zh for _, zh in notes])
 
 
 def _read_table(path: Path, township: Township, encoding: str | None, given: CRS | None):
@@ -86,10 +88,10 @@ def _read_table(path: Path, township: Township, encoding: str | None, given: CRS
     lines = pd.Series(table.lines.to_numpy())
     df = table.attributes.reset_index(drop=True)
     if table.coords is None:
-        return df, gpd.GeoSeries([None] * n, crs=CGCS2000), np.zeros(n, bool), lines, list(table.notes)
+        return df, gpd.GeoSeries([None] * n, crs=CGCS2000), np.zeros(n, bool), lines, [(t, t) for t in table.notes]
     x, y = table.coords.x, table.coords.y
     ok = np.isfinite(x) & np.isfinite(y)
-    notes = list(table.notes) + ([table.coords.note] if table.coords.note else [])
+    notes = [(t, t) for t in table.notes] + ([(table.coords.note, table.coords.note)] if table.coords.note else [])
     if given is not None:
         crs = given
     elif table.coords.geographic:
@@ -100,7 +102,7 @@ def _read_table(path: Path, township: Township, encoding: str | None, given: CRS
         except CRSError as exc:
             raise CRSError(f"cannot tell the coordinate system of the coordinates: {exc.message}", path=path,
                            hint=CRS_HINT) from None
-        notes.append(f"coordinates read as {CRS(crs).name}")
+        notes.append((f"coordinates read as {CRS(crs).name}", f"坐标按 {CRS(crs).name} 读取"))
     else:
         crs = CGCS2000
     pts = np.array([shapely.Point(a, b) if good else None for a, b, good in zip(x, y, ok, strict=True)],
@@ -112,12 +114,12 @@ def _read_table(path: Path, township: Township, encoding: str | None, given: CRS
 def _read_features(path: Path, kind: Kind, encoding: str | None, given: CRS | None):
     """A source in a GIS format, its geometries in CGCS2000; a feature whose geometry is
     not of the kind's family is a bad line."""
-    notes: list[str] = []
+    notes: list[tuple[str, str]] = []
     if path.suffix.lower() in (".kml", ".kmz"):
         gdf = read_kml(path)
     else:
         raw = read_vector(path, encoding=encoding, geometry=kind.geometry[0])
-        gdf, notes = raw.gdf, list(raw.notes)
+        gdf, notes = raw.gdf, [(t, t) for t in raw.notes]
     gdf = gdf.reset_index(drop=True)
     crs = given if given is not None else gdf.crs
     if crs is None:

@@ -76,9 +76,10 @@ def import_survey(township: Township, source: str | Path, *, layer: str = "infec
     if changes and not dry_run:
         apply_changes(lf, current, survey, changes, added)
         written = write_layer(lf, history)
+    notes_zh = list(survey.notes_zh) + notes
     notes = list(survey.notes) + notes
     en, zh = _outcome_note(lf, len(changes), written, import_id, dry_run)
-    notes_zh = [*notes, zh]
+    notes_zh.append(zh)
     notes.append(en)
     prov = township.provenance(analysis="import", source=str(source.resolve()), layer_file=str(lf.path),
                                history=str(history_path(lf)), import_id=import_id if changes and not dry_run else None,
