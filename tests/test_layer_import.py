@@ -21,7 +21,7 @@ import shapely
 from pyproj import Geod
 
 from geo_township.cli import main
-from geo_township.errors import FieldError
+from geo_township.errors import CRSError, FieldError
 from geo_township.layerimport import import_layer
 from geo_township.layers import load_township
 from geo_township.treeimport import read_history
@@ -397,3 +397,30 @@ def test_cli_exits_1_when_a_row_is_refused_and_names_unknown_kinds(runner, town:
     assert res.exit_code == 1 and "restored → illegal" in res.stdout
     res = runner.invoke(main, ["import", str(src), "--layer", "rivers", "--township", str(town)])
     assert res.exit_code == 2 and "forest_plots" in res.stderr and "Traceback" not in res.output
+
+
+def test_gauss_kruger_without_zone_prefix_needs_the_zone(town: Path, tmp_path: Path):
+    src = tmp_path / "of.csv"
+    src.write_text("排污口编号,名称,东坐标,北坐标\nPWK-60,无带号排口,543600.0,3375800.0\n", encoding="utf-8")
+    before = snapshot(town)
+    with pytest.raises(CRSError) as err:
+        run(town, src, "outfalls")
+    assert "--crs EPSG:4548" in err.value.hint
+    assert snapshot(town) == before
+    run(town, src, "outfalls", crs="EPSG:4548")
+    pt = load_township(town).layer("outfalls").gdf.set_index("outfall_id").loc["PWK-60", "geometry"]
+    assert (pt.x, pt.y) == pytest.approx((543600, 3375800), abs=0.01)
+
+
+def test_sand_sites_from_gpx_waypoints(town: Path, tmp_path: Path):
+    src = tmp_path / "wpt.gpx"
+    src.write_text('<?xml version="1.0" encoding="UTF-8"?><gpx version="1.1" creator="奥维互动地图" '
+                   'xmlns="http://www.topografix.com/GPX/1/1">'
+                   '<wpt lat="30.4950" lon="117.4700"><name>SS-40</name><desc>非法</desc></wpt>'
+                   '<wpt lat="30.5025961000662" lon="117.457902819039"><name>SS-01</name></wpt></gpx>',
+                   encoding="utf-8")
+    # the waypoint's name is the site id; a new site needs a status: GPX has no field for it
+    with pytest.raises(FieldError, match="line 1"):
+        run(town, src, "sand_sites")
+    result = run(town, src, "sand_sites", skip_bad=True)
+    assert counts(result)["skipped"] == 1 and counts(result)["unchanged"] == 1

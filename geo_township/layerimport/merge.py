@@ -4,7 +4,8 @@
   blanks a value) and, when the source has a geometry that differs, its geometry.
 * A status with an order (:data:`geo_township.layerimport.rules.RULES`) only moves
   forward; a backward move is refused, or with ``allow_regress`` recorded as ``regressed``.
-* A line with a new id adds a feature; it needs a geometry.
+* A line with a new id adds a feature; it needs a geometry and the kind's required fields
+  (a sand site's status, a contract's parcel id).
 * Append-only kinds (patrols): a feature already present — the same key fields (chief and
   start time to the minute) or the same geometry — is skipped and reported,
   any other is added.
@@ -86,10 +87,15 @@ def plan_layer_merge(current: pd.DataFrame, source: Source, rule: MergeRule, *, 
     rows = source.rows
     if rule.id_field is not None:
         known = {str(v) for v in current[rule.id_field] if v is not None}
-        for pos in np.flatnonzero(~has_geom):
+        required = [f.name for f in rule.spec.fields if f.required and f.name != rule.id_field]
+        for pos in range(len(rows)):
             fid = rows[rule.id_field].iloc[pos]
-            if fid is not None and str(fid) not in known:
-                bad.setdefault(int(rows["line"].iloc[pos]), []).append(f"new {rule.id_field} {fid} has no geometry")
+            if fid is None or str(fid) in known:
+                continue
+            why = ([] if has_geom[pos] else ["has no geometry"]) + [
+                f"has no {f}" for f in required if f not in rows.columns or _missing(rows[f].iloc[pos])]
+            if why:
+                bad.setdefault(int(rows["line"].iloc[pos]), []).append(f"new {rule.id_field} {fid} {', '.join(why)}")
     elif not has_geom.all():
         for pos in np.flatnonzero(~has_geom):
             bad.setdefault(int(rows["line"].iloc[pos]), []).append("no geometry")

@@ -159,11 +159,16 @@ def _refuse_outside_china(geoms: gpd.GeoSeries, path: Path) -> None:
 
 def _match(df: pd.DataFrame, kind: Kind, rule: MergeRule, spec: LayerSpec | None, path: Path) -> dict[str, str]:
     """The source's columns matched to the kind's fields (canonical -> column). In KML/GPX
-    the id is the placemark's name when no column names it."""
+    the id is the placemark's (waypoint's) name when no column names it, even where the
+    kind has a name field."""
     columns = [str(c) for c in df.columns]
     explicit = {k: v for k, v in (spec.fields if spec else {}).items() if v in columns}
     mapping = match_fields(columns, kind, explicit).mapping
     name_col = next((c for c in columns if normalise_name(c) == "name"), None)
+    if rule.id_field is not None and rule.id_field not in mapping and name_col is not None \
+            and path.suffix.lower() in (".kml", ".kmz", ".gpx"):
+        # a placemark's or waypoint's name is its id when no column names one
+        mapping = {k: v for k, v in mapping.items() if v != name_col}
     if rule.id_field is not None and rule.id_field not in mapping:
         if name_col is None or name_col in mapping.values():
             raise FieldError(f"the source has no {kind.field(rule.id_field).zh} ({rule.id_field}) column",
