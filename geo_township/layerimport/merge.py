@@ -97,8 +97,8 @@ def plan_layer_merge(current: pd.DataFrame, source: Source, rule: MergeRule, *, 
             if why:
                 bad.setdefault(int(rows["line"].iloc[pos]), []).append(f"new {rule.id_field} {fid} {', '.join(why)}")
     elif not has_geom.all():
-        for pos in np.flatnonzero(~has_geom):
-            bad.setdefault(int(rows["line"].iloc[pos]), []).append("no geometry")
+        for line in rows["line"][~has_geom]:
+            bad.setdefault(int(line), []).append("no geometry")
     findings = refuse_or_skip(bad, source.path, skip_bad, skipped=LAYER_MERGE_CHECKS.import_skipped,
                               layer="source")
     if rule.id_field is None:
