@@ -424,3 +424,21 @@ def test_sand_sites_from_gpx_waypoints(town: Path, tmp_path: Path):
         run(town, src, "sand_sites")
     result = run(town, src, "sand_sites", skip_bad=True)
     assert counts(result)["skipped"] == 1 and counts(result)["unchanged"] == 1
+
+
+def test_patrol_track_from_a_two_step_kml(town: Path, tmp_path: Path):
+    src = tmp_path / "轨迹.kml"
+    src.write_text('<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2" '
+                   'xmlns:gx="http://www.google.com/kml/ext/2.2"><Document><name>两步路轨迹</name>'
+                   '<Folder><name>2023-06</name><Placemark><name>章立新</name><gx:Track>'
+                   '<when>2023-06-03T00:30:00Z</when><when>2023-06-03T00:40:00Z</when><when>2023-06-03T00:50:00Z</when>'
+                   '<gx:coord>117.46 30.50 20</gx:coord><gx:coord>117.47 30.505 21</gx:coord>'
+                   '<gx:coord>117.48 30.51 22</gx:coord></gx:Track></Placemark></Folder></Document></kml>',
+                   encoding="utf-8")
+    result = run(town, src, "patrols")
+    assert counts(result)["added"] == 1
+    assert set(result.tables["changes"]["feature"]) == {"章立新 2023-06-03 08:30"}  # China time, to the minute
+    new = load_township(town).layer("patrols").gdf.iloc[-1]
+    assert new["chief"] == "章立新" and new["date"] == pd.Timestamp("2023-06-03")
+    assert len(shapely.get_coordinates(new.geometry)) == 3
+    assert "changes" not in run(town, src, "patrols").tables
