@@ -10,7 +10,6 @@ its title rows and other sheets kept).
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from geo_township.kinds import match_fields
 from geo_township.layerimport.rules import MergeRule
 from geo_township.layerimport.source import canonical_values, start_times
 from geo_township.layers import Township
-from geo_township.treeimport import Change, date_style, format_date
+from geo_township.treeimport import Change, date_style, format_date, status_words
 from geo_township.values import to_text
 from geo_township.vocabulary import VOCABULARIES
 
@@ -157,13 +156,13 @@ def apply_changes(lt: LayerTable, current: pd.DataFrame, rule: MergeRule, change
     style, geometries replaced. ``new_rows`` maps each new feature's key to its geometry.
     Returns each feature's row by key."""
     index = _row_index(current, rule)
+    cell = _cell_writer(lt, current, rule)  # the file's words, before new rows are appended
     for key, geom in new_rows.items():
         index[key] = _append(lt, geom)
         if rule.id_field is not None:
             col = _column_for(lt, rule, rule.id_field)
             lt.table.at[index[key], col] = key
             lt.touched.add((index[key], col))
-    cell = _cell_writer(lt, current, rule)
     for ch in changes:
         row = index[ch.tree_id]
         if ch.field == "geometry":
@@ -217,27 +216,11 @@ def _append(lt: LayerTable, geom) -> int:
     return row
 
 
-def _words(lt: LayerTable, current: pd.DataFrame, canon: str, vocab) -> dict[str, str]:
-    """The word the file uses for each code of a coded field: its commonest; for codes it
-    never used, the Chinese label when it writes Chinese, else the code."""
-    col = lt.mapping.get(canon)
-    words: dict[str, str] = {}
-    chinese = lt.chinese
-    if col is not None:
-        pairs = Counter((c, str(w).strip()) for c, w in zip(current[canon], lt.table[col], strict=False)
-                        if c is not None and w is not None and str(w).strip() and str(w) != "nan")
-        for (code, word), _ in pairs.most_common():
-            words.setdefault(code, word)
-        chinese = chinese or any(_CJK.search(w) for w in words.values())
-    for term in vocab.terms:
-        words.setdefault(term.code, term.zh if chinese else term.code)
-    return words
-
-
 def _cell_writer(lt: LayerTable, current: pd.DataFrame, rule: MergeRule):
     """``(field, value, column) -> cell``: a canonical value written as the file writes it."""
     kind = rule.spec
-    words = {f.name: _words(lt, current, f.name, VOCABULARIES[f.vocabulary]) for f in kind.fields if f.vocabulary}
+    words = {f.name: status_words(lt, current, field=f.name, vocabulary=VOCABULARIES[f.vocabulary])
+             for f in kind.fields if f.vocabulary}
 
     def cell(name: str, value: Any, col: str) -> Any:
         if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
