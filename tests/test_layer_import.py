@@ -442,3 +442,17 @@ def test_patrol_track_from_a_two_step_kml(town: Path, tmp_path: Path):
     assert new["chief"] == "章立新" and new["date"] == pd.Timestamp("2023-06-03")
     assert len(shapely.get_coordinates(new.geometry)) == 3
     assert "changes" not in run(town, src, "patrols").tables
+
+
+def test_coordinates_copied_from_amap_are_shifted_back(town: Path, tmp_path: Path):
+    from geo_township.crs import cgcs2000_to_map_app
+
+    true_lon, true_lat = 117.4812, 30.4975
+    lon, lat = (float(v[0]) for v in cgcs2000_to_map_app([true_lon], [true_lat], "gcj02"))
+    assert abs(lon - true_lon) > 0.003  # the AMap copy is hundreds of metres off
+    src = tmp_path / "amap.csv"
+    src.write_text(f"排污口编号,名称,经度,纬度\nPWK-70,高德排口,{lon:.7f},{lat:.7f}\n", encoding="utf-8")
+    run(town, src, "outfalls", from_crs="gcj02")
+    pt = load_township(town).layer("outfalls").gdf.set_index("outfall_id").loc["PWK-70", "geometry"]
+    back = gpd.GeoSeries([pt], crs="EPSG:4548").to_crs("EPSG:4490").iloc[0]
+    assert (back.x, back.y) == pytest.approx((true_lon, true_lat), abs=2e-6)
