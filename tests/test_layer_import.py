@@ -456,3 +456,22 @@ def test_coordinates_copied_from_amap_are_shifted_back(town: Path, tmp_path: Pat
     pt = load_township(town).layer("outfalls").gdf.set_index("outfall_id").loc["PWK-70", "geometry"]
     back = gpd.GeoSeries([pt], crs="EPSG:4548").to_crs("EPSG:4490").iloc[0]
     assert (back.x, back.y) == pytest.approx((true_lon, true_lat), abs=2e-6)
+
+
+def test_a_csv_layer_keeps_its_encoding_separator_and_rows(town: Path, tmp_path: Path):
+    layer = town / "outfalls.csv"
+    layer.write_bytes("排污口编号;名称;经度;纬度\r\nPWK-01;甲排口;117.4500000;30.5000000\r\n"
+                      "PWK-02;乙排口;117.4600000;30.5010000\r\n".encode("gbk"))
+    toml = (town / "township.toml").read_text(encoding="utf-8")
+    toml = toml.replace('path = "outfalls.xlsx"\ncrs = "EPSG:4548"', 'path = "outfalls.csv"')
+    (town / "township.toml").write_text(toml, encoding="utf-8")
+    src = tmp_path / "u.csv"
+    src.write_text("排污口编号,名称,经度,纬度\nPWK-02,乙排口(改),,\nPWK-03,丙排口,117.47,30.502\n", encoding="utf-8")
+    result = run(town, src, "outfalls")
+    assert counts(result)["added"] == 1 and counts(result)["updated"] == 1
+    assert layer.read_bytes().decode("gbk") == ("排污口编号;名称;经度;纬度\r\nPWK-01;甲排口;117.4500000;30.5000000\r\n"
+                                                 "PWK-02;乙排口(改);117.4600000;30.5010000\r\n"
+                                                 "PWK-03;丙排口;117.4700000;30.5020000\r\n")
+    before = snapshot(town)
+    assert "changes" not in run(town, src, "outfalls").tables
+    assert snapshot(town) == before

@@ -3,12 +3,14 @@ merge, the merge's changes applied to it in memory, in those words and styles.
 
 Formats rewritten: GeoPackage (the layer inside it), shapefile (in its own encoding),
 GeoJSON, FlatGeobuf, GeoParquet, KML (placemarks and their fields), GPX (patrol tracks
-appended to the file as it is) and XLSX (cells changed and rows appended in the sheet,
-its title rows and other sheets kept).
+appended to the file as it is), XLSX (cells changed and rows appended in the sheet, its
+title rows and other sheets kept) and CSV (its header, encoding, BOM, separator and line
+ends kept).
 """
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,7 @@ import shapely
 
 from geo_township.crs import CGCS2000, cgcs2000_to_map_app, map_app_to_cgcs2000
 from geo_township.errors import UsageError
-from geo_township.io.points import read_point_table, read_sheet
+from geo_township.io.points import decode_text, locate_coordinates, read_point_table, read_sheet, text_separator
 from geo_township.io.read import KML_HOUSEKEEPING, detect_dbf_encoding
 from geo_township.kinds import match_fields
 from geo_township.layerimport.rules import MergeRule
@@ -33,7 +35,7 @@ from geo_township.vocabulary import VOCABULARIES
 
 FORMATS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".json": "GeoJSON",
            ".fgb": "FlatGeobuf", ".parquet": "Parquet", ".geoparquet": "Parquet", ".kml": "KML", ".gpx": "GPX",
-           ".xlsx": "XLSX"}
+           ".xlsx": "XLSX", ".csv": "CSV", ".txt": "CSV", ".tsv": "CSV"}
 """The layer files an import rewrites, by suffix."""
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -56,6 +58,7 @@ class LayerTable:
     touched: set[tuple[int, str]] = field(default_factory=set)  # (row, column) cells changed
     sheet_lines: list[int] = field(default_factory=list)  # XLSX: the Excel row of each table row
     starts: dict[int, Any] = field(default_factory=dict)  # GPX: new tracks' start times by row
+    text: dict[str, Any] = field(default_factory=dict)  # CSV: encoding, bom, sep, newline, header as written
 
     @property
     def chinese(self) -> bool:
@@ -77,6 +80,8 @@ def read_layer_table(township: Township, rule: MergeRule) -> LayerTable:
     encoding = spec.encoding
     if fmt == "XLSX":
         return _read_sheet_layer(path, layer.source_crs, spec, rule, township)
+    if fmt == "CSV":
+        return _read_text_layer(path, layer.source_crs, spec, rule)
     if fmt == "ESRI Shapefile" and encoding is None:
         encoding = detect_dbf_encoding(path)[0]
     if fmt == "Parquet":
@@ -123,6 +128,27 @@ def _read_sheet_layer(path: Path, crs: Any, spec, rule: MergeRule, township: Tow
     header = read_sheet(path, spec.layer)[1] - 1
     return LayerTable(path, "XLSX", df, geoms, dict(mapping), layer=spec.layer, map_app=spec.map_app,
                       sheet_header=header, coord_columns=(table.coords.east, table.coords.north), sheet_lines=lines)
+
+
+def _read_text_layer(path: Path, crs: Any, spec, rule: MergeRule) -> LayerTable:
+    """A CSV layer of points with every cell as text, its encoding, BOM, separator, line
+    ends and header as written, and its coordinate columns (new points go where the layer
+    reader looks for them)."""
+    data = path.read_bytes()
+    text, enc = decode_text(path, spec.encoding)
+    sep = text_separator(path, text)
+    df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    header = list(df.columns)
+    df.columns = [str(c).strip() for c in df.columns]
+    coords = locate_coordinates(df)
+    assert coords is not None, "a loaded table layer has coordinate columns"
+    geoms = gpd.GeoSeries(gpd.points_from_xy(coords.x, coords.y), crs=crs)
+    mapping = match_fields(list(df.columns), rule.spec, spec.fields).mapping
+    return LayerTable(path, "CSV", df, geoms, dict(mapping), layer=spec.layer, map_app=spec.map_app,
+                      coord_columns=(coords.east, coords.north),
+                      text={"encoding": enc, "bom": data.startswith(b"\xef\xbb\xbf"), "sep": sep,
+                            "newline": "\r\n" if "\r\n" in text[:10000] else "\n", "header": header,
+                            "geographic": coords.geographic})
 
 
 def current_values(lt: LayerTable, township: Township, rule: MergeRule) -> pd.DataFrame:
@@ -233,9 +259,9 @@ def _cell_writer(lt: LayerTable, current: pd.DataFrame, rule: MergeRule):
                 return pd.Timestamp(value)
             style = date_style(lt.table[col]) or ("%Y-%m-%d", True)
             return format_date(pd.Timestamp(value), style)
-        if f is not None and f.dtype in ("int", "float") and lt.fmt != "XLSX":
+        if f is not None and f.dtype in ("int", "float") and lt.fmt not in ("XLSX", "CSV"):
             return int(value) if f.dtype == "int" else float(value)
-        return value if lt.fmt != "XLSX" else str(value)
+        return value if lt.fmt not in ("XLSX", "CSV") else str(value)
 
     return cell
 

@@ -49,6 +49,8 @@ def write_layer_table(lt: LayerTable, history: pd.DataFrame) -> Path:
     with atomic_path(lt.path) as tmp:
         if lt.fmt == "XLSX":
             _write_sheet(lt, tmp)
+        elif lt.fmt == "CSV":
+            tmp.write_bytes(_csv_layer_bytes(lt))
         elif lt.fmt == "GPX":
             _write_gpx(lt, tmp)
         else:
@@ -115,6 +117,22 @@ def _write_gpx(lt: LayerTable, tmp: Path) -> None:
     tracks = [_gpx_track(lt.table.at[r, name_col] if name_col in lt.table.columns else None, geoms.iloc[r],
                          lt.starts.get(r)) for r in lt.appended]
     tmp.write_text(text[:end] + "\n".join(tracks) + "\n" + text[end:], encoding="utf-8")
+
+
+def _csv_layer_bytes(lt: LayerTable) -> bytes:
+    """A CSV layer in its own header, encoding, BOM, separator and line ends; new points'
+    coordinates with at least 6 decimals for degrees, 3 for metres."""
+    fmt = lt.text
+    table = lt.table.copy().astype(object)
+    table = table.where(table.notna(), "")
+    x_col, y_col = lt.coord_columns or ("", "")
+    places = 7 if fmt.get("geographic") else 3
+    for r in lt.appended:
+        geom = lt.geometry.iloc[r]
+        table.at[r, x_col], table.at[r, y_col] = f"{geom.x:.{places}f}", f"{geom.y:.{places}f}"
+    header = list(fmt["header"]) + list(table.columns[len(fmt["header"]):])
+    text = table.to_csv(index=False, header=header, sep=fmt["sep"], lineterminator=fmt["newline"])
+    return (b"\xef\xbb\xbf" if fmt["bom"] else b"") + text.encode(fmt["encoding"])
 
 
 def _write_sheet(lt: LayerTable, tmp: Path) -> None:
