@@ -84,6 +84,9 @@ def _refuse_duplicate_ids(current: pd.DataFrame, lt: LayerTable, merge_rule: Mer
     if merge_rule.id_field is None or merge_rule.id_field not in current.columns:
         if merge_rule.id_field is not None:
             raise FieldError(f"the layer has no {merge_rule.id_field} field to match updates by", path=lt.path,
+                             message_zh=f"图层没有用于匹配更新的 {merge_rule.id_field} 字段",
+                             hint_zh=f"添加该字段，或在 township.toml 中映射：fields = {{ {merge_rule.id_field} = "
+                             '"列名" }',
                              hint=f"add the field, or map it in township.toml: fields = {{ {merge_rule.id_field} = "
                              '"COLUMN" }')
         return
@@ -92,6 +95,8 @@ def _refuse_duplicate_ids(current: pd.DataFrame, lt: LayerTable, merge_rule: Mer
     if dup.any():
         shown = ", ".join(map(str, ids[dup].unique()[:5]))
         raise FieldError(f"the layer has duplicate ids ({shown}), so updates cannot be matched", path=lt.path,
+                         message_zh=f"图层中有重复编号（{shown}），无法匹配更新",
+                         hint_zh="为每个要素设置唯一编号（geo-township check 会列出重复项），然后重新导入",
                          hint="give each feature its own id (geo-township check lists them), then import again")
 
 

@@ -53,5 +53,6 @@ def rule(kind: str) -> MergeRule:
     try:
         return RULES[kind]
     except KeyError:
-        raise UsageError(f"import cannot merge into layer {kind!r}",
+        raise UsageError(f"import cannot merge into layer {kind!r}", message_zh=f"import 不能导入到图层 {kind!r}",
+                         hint_zh="--layer 请用：infected_trees、" + "、".join(RULES),
                          hint="use --layer with one of: infected_trees, " + ", ".join(RULES)) from None

@@ -32,6 +32,8 @@ from geo_township.layers import Township
 from geo_township.values import to_codes, to_date, to_number, to_text
 from geo_township.vocabulary import VOCABULARIES, normalise_name
 
+CRS_HINT_ZH = ("请用 --crs 注明源文件的坐标系：EPSG:4548（CGCS2000 高斯-克吕格 3 度带，中央经线 117°E，不带带号），"
+               "带带号的用 EPSG:4513–4533，经纬度用 EPSG:4490")
 CRS_HINT = ("give the source's coordinate system: --crs EPSG:4548 (CGCS2000 Gauss–Krüger 3-degree zone CM "
             "117°E without zone prefix), EPSG:4513–4533 with a zone prefix, EPSG:4490 for longitude/latitude")
 
@@ -60,7 +62,8 @@ def read_source(path: str | Path, township: Township, rule: MergeRule, *, encodi
     """
     path = Path(path)
     if not path.exists():
-        raise LayerReadError("source file not found", path=path, hint="check the file name and folder")
+        raise LayerReadError("source file not found", path=path, hint="check the file name and folder",
+                             message_zh="找不到源文件", hint_zh="请检查文件名和所在文件夹")
     given = parse_crs(str(crs), where="--crs") if crs is not None else None
     kind = rule.spec
     if path.suffix.lower() in TABLE_SUFFIXES:
@@ -101,6 +104,7 @@ def _read_table(path: Path, township: Township, encoding: str | None, given: CRS
             crs = infer_crs(x[ok], y[ok], gk_zone=township.config.gk_zone).crs
         except CRSError as exc:
             raise CRSError(f"cannot tell the coordinate system of the coordinates: {exc.message}", path=path,
+                           message_zh=f"无法判断坐标的坐标系：{exc.message}", hint_zh=CRS_HINT_ZH,
                            hint=CRS_HINT) from None
         notes.append((f"coordinates read as {CRS(crs).name}", f"坐标按 {CRS(crs).name} 读取"))
     else:
@@ -123,7 +127,8 @@ def _read_features(path: Path, kind: Kind, encoding: str | None, given: CRS | No
     gdf = gdf.reset_index(drop=True)
     crs = given if given is not None else gdf.crs
     if crs is None:
-        raise CRSError("the source file does not say its coordinate system", path=path, hint=CRS_HINT)
+        raise CRSError("the source file does not say its coordinate system", path=path, hint=CRS_HINT,
+                       message_zh="源文件没有注明坐标系", hint_zh=CRS_HINT_ZH)
     geoms = gpd.GeoSeries(gdf.geometry.to_numpy(), crs=crs).to_crs(CGCS2000)
     arr = geoms.to_numpy()
     present = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
@@ -154,7 +159,7 @@ def _refuse_outside_china(geoms: gpd.GeoSeries, path: Path) -> None:
     if not in_china(lon, lat).any():
         raise CRSError(f"none of the source's features falls in China (longitude {np.nanmin(lon):.6g}–"
                        f"{np.nanmax(lon):.6g}, latitude {np.nanmin(lat):.6g}–{np.nanmax(lat):.6g})", path=path,
-                       hint=CRS_HINT)
+                       hint=CRS_HINT, message_zh="源文件的要素都不在中国境内：坐标系很可能不对", hint_zh=CRS_HINT_ZH)
 
 
 def _match(df: pd.DataFrame, kind: Kind, rule: MergeRule, spec: LayerSpec | None, path: Path) -> dict[str, str]:
@@ -172,6 +177,8 @@ def _match(df: pd.DataFrame, kind: Kind, rule: MergeRule, spec: LayerSpec | None
     if rule.id_field is not None and rule.id_field not in mapping:
         if name_col is None or name_col in mapping.values():
             raise FieldError(f"the source has no {kind.field(rule.id_field).zh} ({rule.id_field}) column",
+                             message_zh=f"源文件没有 {kind.field(rule.id_field).zh}（{rule.id_field}）列",
+                             hint_zh=f"请添加 {kind.field(rule.id_field).zh} 列；文件中的列：" + "、".join(columns),
                              path=path, hint=f"add a column {kind.field(rule.id_field).zh}; columns in the file: "
                              + ", ".join(columns))
         mapping[rule.id_field] = name_col

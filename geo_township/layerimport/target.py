@@ -74,6 +74,8 @@ def read_layer_table(township: Township, rule: MergeRule) -> LayerTable:
     suffix = path.suffix.lower()
     if path.is_dir() or suffix not in FORMATS:
         raise UsageError(f"cannot merge into a {suffix or 'folder'} layer: it cannot be rewritten in one safe step",
+                         message_zh=f"不能导入到 {suffix or '文件夹'} 图层：它无法一步安全地改写",
+                         hint_zh="请把该图层转换为 GeoPackage（.gpkg），在 township.toml 中指向它，然后重新导入",
                          path=path, hint="convert the layer to a GeoPackage (.gpkg), point township.toml at it "
                          "and import again")
     fmt = FORMATS[suffix]

@@ -127,6 +127,8 @@ def refuse_or_skip(bad: dict[int, list[str]], path: Path, skip_bad: bool, *, ski
         listed = "; ".join(f"line {n}: {', '.join(r)}" for n, r in sorted(bad.items())[:MAX_LISTED])
         more = f" and {len(bad) - MAX_LISTED} more line(s)" if len(bad) > MAX_LISTED else ""
         raise FieldError(f"{len(bad)} bad row(s), so nothing was imported — {listed}{more}", path=path,
+                         message_zh=f"有 {len(bad)} 行有误，未导入任何内容 — {listed}{more}",
+                         hint_zh="请改正这些行后重新导入，或加 --skip-bad 导入其余各行",
                          hint="correct these rows and import again, or add --skip-bad to import the other rows")
     check = skipped or MERGE_CHECKS.skipped
     return [check.finding(layer, f"line {line}", reasons="; ".join(reasons)) for line, reasons in sorted(bad.items())]
