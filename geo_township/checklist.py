@@ -22,6 +22,7 @@ CHECK_MODULES = (
     "geo_township.treeimport.merge",
     "geo_township.treeimport.history",
     "geo_township.treeimport.survey",
+    "geo_township.layerimport.merge",
     "geo_township.patrols",
     "geo_township.rivers",
     "geo_township.sand",

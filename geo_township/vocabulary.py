@@ -234,3 +234,19 @@ LAYER_KIND = Vocabulary(
 The one home of the kinds' names: ``geo_township.kinds.KINDS`` takes each kind's labels
 from here, in this order."""
 VOCABULARIES[LAYER_KIND.name] = LAYER_KIND
+
+IMPORT_ACTION = Vocabulary(
+    "import_action",
+    (
+        Term("added", "added", "新增"),
+        Term("advanced", "advanced", "状态推进"),
+        Term("updated", "updated", "已更新"),
+        Term("renewed", "renewed", "已续签"),
+        Term("regressed", "regressed", "状态回退"),
+        Term("refused", "refused", "已拒绝"),
+        Term("unchanged", "unchanged", "无变化"),
+        Term("skipped", "skipped", "已跳过"),
+    ),
+)
+"""What an import did to a feature (the rows of its summary, the action of a change)."""
+VOCABULARIES[IMPORT_ACTION.name] = IMPORT_ACTION

@@ -74,3 +74,11 @@ def test_round_trip_on_the_sample(runner, sample_copy):
     pd.testing.assert_series_equal(after.loc[others, "status"], before.loc[others, "status"])
     r = runner.invoke(main, ["import", str(src), "--township", str(sample_copy)])
     assert r.exit_code == 0 and "no change to write" in r.stdout
+
+
+def test_tree_import_speaks_chinese(runner, tiny_township):
+    src = write(tiny_township, "编号,状态,清理日期\nT1,已清理,2022-03-01\n")
+    r = runner.invoke(main, ["import", str(src), "--township", str(tiny_township), "--dry-run", "--lang", "zh"])
+    assert r.exit_code == 0, r.output
+    assert "试运行：未写入任何文件" in r.stdout and "（疫木）（试运行）" in r.stdout
+    assert "状态推进" in r.stdout and "advanced" not in r.stdout

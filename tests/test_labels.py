@@ -194,8 +194,7 @@ COMPUTED_CHECKS: dict[str, tuple[str, ...]] = {
 }
 
 NOT_YET_IN_CHINESE = {
-    "loading", "crs", "skipped", "new_tree_without_date", "status_backward", "date_after_status",
-    "date_before_previous_event", "history_repaired", "survey_location_differs", "not_polygon", "no_pixels",
+    "loading", "crs", "not_polygon", "no_pixels",
     "outside_raster", "not_an_index", "index_ranges_differ",
 }
 """Checks whose message has no Chinese wording yet (the English one is shown); give one

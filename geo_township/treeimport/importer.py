@@ -68,7 +68,7 @@ def import_survey(township: Township, source: str | Path, *, layer: str = "infec
     changes, actions, merge_findings, added = plan_merge(current, survey, allow_regress=allow_regress,
                                                          skip_bad=skip_bad)
     findings += merge_findings
-    user = user or _user()
+    user = user or current_user()
     when = now or dt.datetime.now().astimezone()
     import_id = new_import_id(when)
     history = history_rows(changes, source=source.resolve(), user=user, when=when, import_id=import_id)
@@ -76,8 +76,11 @@ def import_survey(township: Township, source: str | Path, *, layer: str = "infec
     if changes and not dry_run:
         apply_changes(lf, current, survey, changes, added)
         written = write_layer(lf, history)
+    notes_zh = list(survey.notes_zh) + notes
     notes = list(survey.notes) + notes
-    notes.append(_outcome_note(lf, len(changes), written, import_id, dry_run))
+    en, zh = _outcome_note(lf, len(changes), written, import_id, dry_run)
+    notes_zh.append(zh)
+    notes.append(en)
     prov = township.provenance(analysis="import", source=str(source.resolve()), layer_file=str(lf.path),
                                history=str(history_path(lf)), import_id=import_id if changes and not dry_run else None,
                                user=user, time=when.isoformat(timespec="seconds"), dry_run=dry_run,
@@ -87,7 +90,8 @@ def import_survey(township: Township, source: str | Path, *, layer: str = "infec
     changes_table = history[CHANGE_COLUMNS] if len(history) else pd.DataFrame(columns=CHANGE_COLUMNS)
     return Result(f"Import of {source.name} into {lf.path.name}" + (" (dry run)" if dry_run else ""),
                   _action_counts(actions), tables={"changes": changes_table} if len(changes_table) else {},
-                  findings=findings, notes=notes, provenance=prov)
+                  findings=findings, notes=notes, provenance=prov, notes_zh=notes_zh, vocab={"action": "import_action"},
+                  title_zh=f"导入 {source.name} 到 {lf.path.name}（疫木）" + ("（试运行）" if dry_run else ""))
 
 
 def _refuse_duplicate_ids(current: pd.DataFrame, lf: LayerFile) -> None:
@@ -109,20 +113,24 @@ def _action_counts(actions: dict[str, str]) -> pd.DataFrame:
     return table
 
 
-def _outcome_note(lf: LayerFile, n_changes: int, written: Path | None, import_id: str, dry_run: bool) -> str:
-    """What the import wrote: nothing (dry run, or no change), or how many changes where."""
+def _outcome_note(lf: LayerFile, n_changes: int, written: Path | None, import_id: str,
+                  dry_run: bool) -> tuple[str, str]:
+    """What the import wrote, in English and Chinese: nothing (dry run, or no change), or
+    how many changes where."""
     if dry_run:
-        return "dry run: nothing was written"
+        return "dry run: nothing was written", "试运行：未写入任何文件"
     if not n_changes:
         return ("no change to write: the layer already holds everything accepted from the survey "
-                "(no file written)")
+                "(no file written)", "没有需要写入的变更：图层已包含调查表中可接受的全部内容（未写入文件）")
     assert written is not None, "changes outside a dry run are written"
-    return (f"{n_changes} change(s) written to {lf.path.name}; history in "
-            + (f"{written.name} (table {history_table_name(lf)})" if written == lf.path else written.name)
-            + f", import {import_id}")
+    table = f" (table {history_table_name(lf)})" if written == lf.path else ""
+    table_zh = f"（表 {history_table_name(lf)}）" if written == lf.path else ""
+    return (f"{n_changes} change(s) written to {lf.path.name}; history in {written.name}{table}, import {import_id}",
+            f"已将 {n_changes} 项变更写入 {lf.path.name}；变更历史见 {written.name}{table_zh}，导入编号 {import_id}")
 
 
-def _user() -> str:
+def current_user() -> str:
+    """The login name recorded in the history (``unknown`` where there is none)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name (some containers)

@@ -23,7 +23,7 @@ from geo_township.treeimport.fields import DATE_FIELDS, KIND, plain_text
 from geo_township.treeimport.merge import Change
 from geo_township.treeimport.survey import Survey
 from geo_township.values import to_codes, to_date, to_text
-from geo_township.vocabulary import TREE_STATUS
+from geo_township.vocabulary import TREE_STATUS, Vocabulary
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 VECTOR_SUFFIXES = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf",
@@ -133,20 +133,23 @@ def current_values(lf: LayerFile, township: Township) -> pd.DataFrame:
 # --------------------------------------------------------------------------- words and dates as the file writes them
 
 
-def status_words(lf: LayerFile, current: pd.DataFrame) -> dict[str, str]:
-    """The word the file uses for each status code: its most common word for that code;
-    for codes it has never used, the Chinese label when it writes Chinese, else the code."""
-    col = lf.mapping.get("status")
+def status_words(lf: Any, current: pd.DataFrame, *, field: str = "status",
+                 vocabulary: Vocabulary = TREE_STATUS) -> dict[str, str]:
+    """The word the file uses for each code of a coded field (the trees' status unless
+    told): its most common word for that code; for codes it has never used, the Chinese
+    label when it writes Chinese, else the code. ``lf`` is any layer file read for a merge
+    (``mapping``, ``table``, ``chinese``)."""
+    col = lf.mapping.get(field)
     words: dict[str, str] = {}
     chinese = lf.chinese
     if col is not None:
         raw = lf.table[col].astype(object)
-        pairs = Counter((c, str(w).strip()) for c, w in zip(current["status"], raw, strict=True)
-                        if c is not None and w is not None and str(w).strip())
+        pairs = Counter((c, str(w).strip()) for c, w in zip(current[field], raw, strict=True)
+                        if c is not None and w is not None and str(w).strip() and str(w) != "nan")
         for (code, word), _ in pairs.most_common():
             words.setdefault(code, word)
         chinese = chinese or any(_CJK.search(w) for w in words.values())
-    for term in TREE_STATUS.terms:
+    for term in vocabulary.terms:
         words.setdefault(term.code, term.zh if chinese else term.code)
     return words
 

@@ -5,6 +5,7 @@ rejects the file unless bad lines are skipped."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,21 +22,27 @@ MAX_LISTED = 10
 """Bad lines named in the message that rejects a file (the rest are counted)."""
 
 MERGE_CHECKS = declare(
-    Check("skipped", "warning", "row skipped", "已跳过的行", "{reasons}"),
+    Check("skipped", "warning", "row skipped", "已跳过的行", "{reasons}", "已跳过：{reasons}"),
     Check("new_tree_without_date", "warning", "new tree without a find date", "新增疫木缺少发现日期",
           "survey line {line}: new tree without a find date (发现日期); it is counted in totals but in no period "
-          "until the date is filled in"),
+          "until the date is filled in",
+          "调查表第 {line} 行：新增疫木缺少发现日期；计入总数，但在补填日期前不计入任何时段"),
     Check("status_backward", "error", "status would move backwards", "状态倒退",
           "survey line {line}: status {old} → {new} refused: a tree only moves forward (suspected → confirmed → "
-          "felled → cleared → verified); use --allow-regress to correct a mistake"),
+          "felled → cleared → verified); use --allow-regress to correct a mistake",
+          "调查表第 {line} 行：状态 {old} → {new} 被拒绝：疫木状态只能向前推进（疑似 → 已确认 → 已伐 → 已清理 → "
+          "已核查）；如需更正错误，请加 --allow-regress"),
     Check("date_after_status", "warning", "date of an event undone (left out)", "已撤销环节的日期(未导入)",
-          "survey line {line}: {field} {value} left out: the tree is set back to {status}, which has no {field}"),
+          "survey line {line}: {field} {value} left out: the tree is set back to {status}, which has no {field}",
+          "调查表第 {line} 行：{field} {value} 未导入：该疫木回退到 {status}，该状态没有 {field}"),
     Check("date_before_previous_event", "warning", "date before the previous event", "日期早于上一环节",
-          "survey line {line}: {field} {date:%Y-%m-%d} is before {previous} {previous_date:%Y-%m-%d}; check the dates"),
+          "survey line {line}: {field} {date:%Y-%m-%d} is before {previous} {previous_date:%Y-%m-%d}; check the dates",
+          "调查表第 {line} 行：{field} {date:%Y-%m-%d} 早于 {previous} {previous_date:%Y-%m-%d}，请核对日期"),
 )
 STATUS_WITHOUT_DATE = RECORD_CHECKS.status_without_date.reworded(
     "survey line {line}: {tree} is now {status} but has no {field} ({field_zh}); it counts in the totals but in no "
-    "period until the date is filled in")
+    "period until the date is filled in",
+    "调查表第 {line} 行：{tree} 现为 {status}，但缺少{field_zh}（{field}）；计入总数，但在补填日期前不计入任何时段")
 """A tree a survey moves to a status without that event's date (the layer check, worded for the import)."""
 
 
@@ -69,7 +76,7 @@ def plan_merge(current: pd.DataFrame, survey: Survey, *, allow_regress: bool = F
     rows = survey.rows
     index = {str(t): i for i, t in enumerate(current["tree_id"]) if t is not None}
     bad = _bad_lines(survey, index)
-    findings = _refuse_or_skip(bad, survey, skip_bad)
+    findings = refuse_or_skip(bad, survey.path, skip_bad)
     changes: list[Change] = []
     actions: dict[str, str] = {}
     added: list[int] = []
@@ -112,15 +119,19 @@ def _bad_lines(survey: Survey, index: dict[str, int]) -> dict[int, list[str]]:
     return bad
 
 
-def _refuse_or_skip(bad: dict[int, list[str]], survey: Survey, skip_bad: bool) -> list[Finding]:
-    """Reject the whole file naming its bad lines, or (``skip_bad``) list them as skipped."""
+def refuse_or_skip(bad: dict[int, list[str]], path: Path, skip_bad: bool, *, skipped: Check | None = None,
+                   layer: str = "survey") -> list[Finding]:
+    """Reject the whole file ``path`` naming its bad lines (a :class:`FieldError`), or
+    (``skip_bad``) list them as findings of ``skipped`` (default: the trees' ``skipped``)."""
     if bad and not skip_bad:
         listed = "; ".join(f"line {n}: {', '.join(r)}" for n, r in sorted(bad.items())[:MAX_LISTED])
         more = f" and {len(bad) - MAX_LISTED} more line(s)" if len(bad) > MAX_LISTED else ""
-        raise FieldError(f"{len(bad)} bad row(s), so nothing was imported — {listed}{more}", path=survey.path,
+        raise FieldError(f"{len(bad)} bad row(s), so nothing was imported — {listed}{more}", path=path,
+                         message_zh=f"有 {len(bad)} 行有误，未导入任何内容 — {listed}{more}",
+                         hint_zh="请改正这些行后重新导入，或加 --skip-bad 导入其余各行",
                          hint="correct these rows and import again, or add --skip-bad to import the other rows")
-    return [MERGE_CHECKS.skipped.finding("survey", f"line {line}", reasons="; ".join(reasons))
-            for line, reasons in sorted(bad.items())]
+    check = skipped or MERGE_CHECKS.skipped
+    return [check.finding(layer, f"line {line}", reasons="; ".join(reasons)) for line, reasons in sorted(bad.items())]
 
 
 def _plan_new_tree(tid: str, line: int, row: pd.Series, lonlat: np.ndarray, columns,

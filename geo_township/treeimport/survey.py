@@ -39,7 +39,9 @@ CRS_HINT = ("give the survey's coordinate system: geo-township import FILE --crs
 SURVEY_CHECKS = declare(
     Check("survey_location_differs", "warning", "survey location far from the stored one", "调查坐标与原坐标相距过远",
           "survey line {line}: the survey puts tree {tree} {distance:,.0f} m from its stored location (more than "
-          "{limit:g} m, import_moved_warn_m); the stored location is kept — check the id and the coordinates"),
+          "{limit:g} m, import_moved_warn_m); the stored location is kept — check the id and the coordinates",
+          "调查表第 {line} 行：调查坐标距疫木 {tree} 的原坐标 {distance:,.0f} 米"
+          "（超过 import_moved_warn_m 的 {limit:g} 米）；保留原坐标，请核对编号和坐标"),
 )
 
 
@@ -55,6 +57,7 @@ class Survey:
     bad: dict[int, list[str]] = field(default_factory=dict)  # line -> reasons
     notes: list[str] = field(default_factory=list)
     crs: CRS | None = None  # the CRS the coordinates were read in
+    notes_zh: list[str] = field(default_factory=list)  # the notes in Chinese
 
 
 @dataclass
@@ -68,6 +71,7 @@ class _Located:
     crs: CRS | None  # the coordinates' CRS (None: no coordinates)
     geographic: bool
     notes: list[str] = field(default_factory=list)
+    notes_zh: list[str] = field(default_factory=list)
 
 
 def read_survey(path: str | Path, township: Township, *, from_gcj02: bool = False,
@@ -98,7 +102,7 @@ def read_survey(path: str | Path, township: Township, *, from_gcj02: bool = Fals
     df, columns, mapping = _match_survey_fields(path, got.df, spec)
     rows, bad, extras = _canonical_rows(df, columns, mapping, got.lines, got.coord_bad, spec)
     return Survey(path, rows, lonlat, [c for c in mapping], extras, bad, got.notes,
-                  CRS(got.crs) if got.crs is not None else None)
+                  CRS(got.crs) if got.crs is not None else None, notes_zh=got.notes_zh)
 
 
 def _read_table(path: Path, township: Township, encoding: str | None, given: CRS | None) -> _Located:
@@ -152,7 +156,7 @@ def _read_features(path: Path, township: Township, encoding: str | None, given: 
             df = df.drop(columns=col)
     lines = pd.Series(np.arange(len(df)) + 1, index=df.index)
     geographic = crs is not None and crs.is_geographic if crs is not None else True
-    return _Located(df, xy, coord_bad, lines, crs, geographic, list(raw.notes))
+    return _Located(df, xy, coord_bad, lines, crs, geographic, list(raw.notes), list(raw.notes))
 
 
 def survey_map_app(from_crs: str | None, *, from_gcj02: bool = False) -> str | None:
@@ -184,8 +188,10 @@ def _undo_map_app(got: _Located, system: str) -> None:
     xy[ok, 0], xy[ok, 1] = map_app_to_cgcs2000(xy[ok, 0], xy[ok, 1], system)
     if system == "gcj02":
         got.notes.append(f"{int(ok.sum())} point(s) shifted back from GCJ-02 (AMap/Tencent) to WGS84/CGCS2000")
+        got.notes_zh.append(f"{int(ok.sum())} 个点已从 GCJ-02（高德/腾讯）坐标纠正为 WGS84/CGCS2000")
     else:
         got.notes.append(f"{int(ok.sum())} point(s) converted from {MAP_APP_SYSTEMS[system][0]} to WGS84/CGCS2000")
+        got.notes_zh.append(f"{int(ok.sum())} 个点已从 {MAP_APP_SYSTEMS[system][0]} 坐标转换为 WGS84/CGCS2000")
 
 
 def _to_cgcs2000(got: _Located, path: Path) -> np.ndarray:

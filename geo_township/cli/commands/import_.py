@@ -1,5 +1,6 @@
-"""`geo-township import SURVEY --layer infected_trees`: merge a crew's status updates and
-new trees into the trees layer, atomically, with history."""
+"""`geo-township import SRC [--layer KIND]`: merge a crew's file into a layer by the kind's
+id (trees by default; forest_plots, land_transfers, sand_sites, outfalls, patrols),
+atomically, with history."""
 
 from pathlib import Path
 
@@ -9,8 +10,10 @@ from geo_township.cli.options import common_options, output_options
 
 
 @click.command("import")
-@click.argument("survey", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--layer", default="infected_trees", show_default=True, help="The layer to merge into.")
+@click.argument("survey", type=click.Path(path_type=Path))  # a File Geodatabase is a folder
+@click.option("--layer", default="infected_trees", show_default=True,
+              help="The layer to merge into: infected_trees, forest_plots, land_transfers, sand_sites, outfalls or "
+              "patrols.")
 @click.option("--allow-regress", is_flag=True, help="Let a status move backward (to correct a mistake).")
 @click.option("--skip-bad", is_flag=True, help="Import the good rows of a file with bad rows, and list the bad ones.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
@@ -18,7 +21,7 @@ from geo_township.cli.options import common_options, output_options
               help="The survey's longitude/latitude were copied from a map app: gcj02 (AMap, Tencent) or bd09 "
               "(Baidu); they are converted to CGCS2000.")
 @click.option("--from-gcj02", is_flag=True, help="The same as --from-crs gcj02.")
-@click.option("--encoding", default=None, help="Text encoding of a CSV survey that is not UTF-8 (e.g. gbk).")
+@click.option("--encoding", default=None, help="Text encoding of a CSV or shapefile that does not say (e.g. gbk).")
 @click.option("--crs", "survey_crs", metavar="EPSG:CODE", default=None,
               help="The survey's coordinate system when its file does not say (e.g. EPSG:4548 for Gauss–Krüger "
               "metres, CM 117°E).")
@@ -26,16 +29,23 @@ from geo_township.cli.options import common_options, output_options
 @output_options
 def command(survey, layer, allow_regress, skip_bad, dry_run, from_crs, from_gcj02, encoding, survey_crs, township_path,
             lang, fmt, output):
-    """Merge SURVEY (CSV, XLSX, KML, GPX, GeoPackage …) into the trees layer by tree id:
-    statuses move only forward, new trees are added, every change goes into the history.
-    Exits 1 when a row was refused or skipped."""
+    """Merge SURVEY (CSV, XLSX, KML/KMZ, GPX, shapefile, GeoPackage, File Geodatabase) into a
+    layer by its id: statuses move only forward, new features are added, every change goes
+    into the history. Exits 1 when a row was refused or skipped."""
     from geo_township.cli.exitcodes import exit_code
     from geo_township.cli.render import render
+    from geo_township.layerimport import import_layer
     from geo_township.layers import load_township
     from geo_township.treeimport import import_survey
 
-    result = import_survey(load_township(township_path), survey, layer=layer, allow_regress=allow_regress,
-                           skip_bad=skip_bad, dry_run=dry_run, from_gcj02=from_gcj02, encoding=encoding,
-                           crs=survey_crs, from_crs=from_crs.lower() if from_crs else None)
+    township = load_township(township_path)
+    system = "gcj02" if from_gcj02 and not from_crs else (from_crs.lower() if from_crs else None)
+    if layer == "infected_trees":
+        result = import_survey(township, survey, layer=layer, allow_regress=allow_regress, skip_bad=skip_bad,
+                               dry_run=dry_run, from_gcj02=from_gcj02, encoding=encoding, crs=survey_crs,
+                               from_crs=from_crs.lower() if from_crs else None)
+    else:
+        result = import_layer(township, survey, layer=layer, allow_regress=allow_regress, skip_bad=skip_bad,
+                              dry_run=dry_run, encoding=encoding, crs=survey_crs, from_crs=system)
     render(result, fmt=fmt, output=output, lang=lang)
-    click.get_current_context().exit(exit_code(result, also={"skipped"}))
+    click.get_current_context().exit(exit_code(result, also={"skipped", "import_skipped"}))
