@@ -331,9 +331,10 @@ _COMPUTE = {
 }
 
 
-def compute_all(township: Township, year: int) -> dict[str, dict[int, Value]]:
-    """Every indicator for ``year`` and ``year - 1``: id → {year: parts or Missing}."""
-    analyses = Analyses(township)
+def compute_all(township: Township, year: int, analyses: Analyses | None = None) -> dict[str, dict[int, Value]]:
+    """Every indicator for ``year`` and ``year - 1``: id → {year: parts or Missing}.
+    ``analyses``: the Results already run (shared with the report's other tables)."""
+    analyses = analyses or Analyses(township)
     out: dict[str, dict[int, Value]] = {}
     for ind in INDICATORS:
         out[ind.id] = {y: compute(analyses, ind, y) for y in (year, year - 1)}
