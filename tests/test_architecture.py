@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "geo_township"
-SUBPACKAGES = ("cli", "io", "printmap", "propose", "raster", "sample", "transfers", "treeimport", "webmap")
+SUBPACKAGES = ("cli", "io", "printmap", "propose", "raster", "report", "sample", "transfers", "treeimport", "webmap")
 
 
 def module_name(path: Path) -> str:
@@ -169,9 +169,12 @@ ALLOWED: dict[str, set[str]] = {
     # the command line and what only it uses
     "__main__": {"cli"},
     "cli": {"candidates", "checks", "errors", "inventory", "io", "labels", "layers", "printmap", "propose", "raster",
-          "results", "rivers", "sand", "scaffold", "transfers", "tree_deadlines", "treeimport", "trees", "units",
+          "results", "rivers", "sand", "report", "scaffold", "transfers", "tree_deadlines", "treeimport", "trees", "units",
           "webmap"},
     "printmap": {"errors", "io", "layers", "locate", "raster", "webmap"},
+    # the year's report: the analyses' Results, the print map and the interactive map
+    "report": {"errors", "io", "kinds", "labels", "layers", "measure", "printmap", "results", "rivers", "sand",
+               "transfers", "tree_events", "tree_plots", "trees", "vocabulary", "webmap"},
     "propose": {"config", "crs", "errors", "io", "kinds", "raster", "vocabulary"},
     "scaffold": {"config", "errors", "sample"},
     # the interactive map

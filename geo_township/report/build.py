@@ -10,7 +10,7 @@ from geo_township.kinds import KINDS
 from geo_township.layers import Township
 from geo_township.report.indicators import BY_ID, INDICATORS, UNITS, Analyses, Missing, Value, compute_all
 from geo_township.report.paragraph import paragraph
-from geo_township.report.tables import village_tables
+from geo_township.report.tables import chart_tables, village_tables
 from geo_township.results import CHECKS, Result
 from geo_township.vocabulary import CHIEF_LEVEL, VOCABULARIES, Term, Vocabulary
 
@@ -40,6 +40,7 @@ COLUMN_LABELS = {
     "unit": ("Unit", "单位"),
     "note": ("Note", "说明"),
     "definition": ("Definition", "定义"),
+    "start_year": ("Start year", "起始年份"),
 }
 
 
@@ -114,7 +115,7 @@ def year_report(township: Township, year: int) -> Result:
     values = compute_all(township, year, analyses)
     table = indicator_table(values, year)
     _register_vocabularies(set(table["part"]))
-    tables = village_tables(analyses, year)
+    tables = {**village_tables(analyses, year), **chart_tables(analyses, year)}
     text_en, text_zh = paragraph(values, year, "en"), paragraph(values, year, "zh")
     name = township.config.display_name("en")
     name_zh = township.config.display_name("zh")
@@ -123,7 +124,8 @@ def year_report(township: Township, year: int) -> Result:
         f"{name}: the year's report, {year}", table, tables=tables,
         title_zh=f"{name_zh}{year}年度工作报告指标", notes=[text_en], notes_zh=[text_zh], labels=labels,
         vocab={"indicator": "report_indicator", "part": "report_part", "unit": "report_unit",
-               "note": "report_missing", "definition": "report_definition", "land_type": "land_type"},
+               "note": "report_missing", "definition": "report_definition", "land_type": "land_type",
+               "use": "transfer_use", "status": "sand_status"},
         decimals={"measured_mu": 2, "declared_mu": 2, "length_km": 2, "clearance_pct": 2},
         table_name="indicators",
         provenance=township.provenance(analysis="report", year=year, previous_year=year - 1,
