@@ -41,7 +41,9 @@ def write_report(result: Result, path: str | Path, *, lang: str = "en", township
     elif suffix == ".xlsx":
         import pandas as pd
 
-        tables = result.localised(lang)
+        from geo_township.labels import table_label
+
+        tables = {table_label(k, lang) if lang == "zh" else k: v for k, v in result.localised(lang).items()}
         heading = "工作报告段落" if lang == "zh" else "Paragraph"
         tables = {**tables, ("段落" if lang == "zh" else "paragraph"): pd.DataFrame({heading: result.notes_in(lang)})}
         write_xlsx(tables, result.provenance, path, about_title="来源" if lang == "zh" else "Provenance")
