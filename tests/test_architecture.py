@@ -169,8 +169,8 @@ ALLOWED: dict[str, set[str]] = {
     # the command line and what only it uses
     "__main__": {"cli"},
     "cli": {"candidates", "checks", "errors", "inventory", "io", "labels", "layers", "printmap", "propose", "raster",
-          "results", "rivers", "sand", "report", "scaffold", "transfers", "tree_deadlines", "treeimport", "trees", "units",
-          "webmap"},
+          "report", "results", "rivers", "sand", "scaffold", "transfers", "tree_deadlines", "treeimport", "trees",
+          "units", "webmap"},
     "printmap": {"errors", "io", "layers", "locate", "raster", "webmap"},
     # the year's report: the analyses' Results, the print map and the interactive map
     "report": {"errors", "io", "kinds", "labels", "layers", "measure", "printmap", "results", "rivers", "sand",

@@ -75,7 +75,22 @@ def test_lang_zh_labels_every_line(runner, sample_dir):
     result = runner.invoke(main, ["report", "--township", str(sample_dir), "--year", "2022", "--lang", "zh"])
     assert result.exit_code == 0, result.stderr
     out = result.stdout
-    for word in ("指标", "分项", "2022年", "2021年", "疫木清理", "新增人工造林", "光伏电站土地流转", "各村松材线虫病疫木",
-                 "累计清理疫木"):
+    for word in ("指标", "分项", "2022年", "2021年", "疫木清理", "新增人工造林", "光伏电站土地流转",
+                 "各村松材线虫病疫木", "累计清理疫木"):
         assert word in out, word
     assert "Infected trees cleared" not in out and "new_afforestation_mu" not in out
+
+
+def test_every_table_and_column_of_the_report_is_labelled():
+    """Each table name and column heading of the report reads in English and in Chinese
+    (its own labels, or the package's), like tests/test_labels.py asks of every analysis."""
+    from geo_township.kinds import has_label
+    from geo_township.labels import TABLE_LABELS, has_cjk
+
+    result = year_report(load_township(REPO / "layers" / "township.toml"), 2022)
+    for name, table in result.all_tables().items():
+        assert name in TABLE_LABELS and has_cjk(TABLE_LABELS[name][1]), name
+        for col in table.columns:
+            own = result.labels.get(str(col))
+            assert (own is not None and has_cjk(own[1])) or has_label(str(col)) or re.fullmatch(r"20\d\d", str(col)), (
+                name, col)

@@ -4,6 +4,8 @@ previous year's and the change; tables per village; the paragraph for the work r
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from geo_township.kinds import KINDS
@@ -89,7 +91,7 @@ def _change(now: float | int | None, before: float | int | None) -> float | int 
 def indicator_table(values: dict[str, dict[int, Value]], year: int) -> pd.DataFrame:
     """One row per indicator and part: value, previous, change, unit, note (the missing
     layer), definition (the indicator's id, shown as its definition)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for ind in INDICATORS:
         now, before = values[ind.id][year], values[ind.id][year - 1]
         if isinstance(now, Missing):

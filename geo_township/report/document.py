@@ -26,7 +26,8 @@ TOPICS = ("trees_by_village", "transfers_by_village", "sand_by_village", "rivers
 """The tables per village, one per topic."""
 _CHART_TITLES = {
     "trees_by_month": ("Pine-wilt trees found and cleared per month, {year}", "{year}年各月发现和清理疫木(株)"),
-    "transfers_by_use_year": ("Land transfers by use and start year (measured mu)", "各年起始的土地流转面积(按用途，亩)"),
+    "transfers_by_use_year": ("Land transfers by use and start year (measured mu)",
+                              "各年起始的土地流转面积(按用途，亩)"),
     "sand_by_status": ("Sand sites by status", "采砂场点(按状态)"),
 }
 
@@ -138,10 +139,10 @@ def write_docx(result: Result, path: str | Path, *, lang: str = "en", township: 
         doc.add_heading("图表" if zh else "Charts", level=1)
         for png in charts.values():
             doc.add_picture(io.BytesIO(png), width=Cm(16))
-    png = _map_png(township, lang)
-    if png is not None:
+    map_page = _map_png(township, lang)
+    if map_page is not None:
         doc.add_heading("地图" if zh else "Map", level=1)
-        doc.add_picture(io.BytesIO(png), width=Cm(16))
+        doc.add_picture(io.BytesIO(map_page), width=Cm(16))
     doc.add_heading("方法与来源" if zh else "Method and provenance", level=1)
     for name, definition in _definitions(result, lang):
         doc.add_paragraph(f"{name}：{definition}" if zh else f"{name}: {definition}", style="List Bullet")

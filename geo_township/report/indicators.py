@@ -80,8 +80,8 @@ INDICATORS: tuple[Indicator, ...] = (
               "infected_trees: the cohort rate of `trees` for the year (trees found in the year up to the last "
               "season cut-off on or before 31 December, cleared by 31 December), with the township's "
               "clearance_target_pct as the target",
-              "infected_trees 图层：`trees` 的当年队列除治率(当年发现、截至12月31日前最近一次除治期截止日应除治的疫木中，"
-              "截至12月31日已清理的比例)，目标为 clearance_target_pct", _TREES),
+              "infected_trees 图层：`trees` 的当年队列除治率(当年发现、截至12月31日前最近一次除治期截止日"
+              "应除治的疫木中，截至12月31日已清理的比例)，目标为 clearance_target_pct", _TREES),
     Indicator("infected_plots", "Infected sub-compartments", "疫情小班", "plots",
               "infected_trees and forest_plots: sub-compartments with an infected tree found in the year, and "
               "their area, as the infected_plots table of `trees` for the year",
@@ -108,7 +108,8 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("sand_closed", "Illegal sand sites closed", "关停非法采砂场点", "sites",
               "sand_sites: sites with status closed or restored whose closed_date falls in the year, and all "
               "closed on or before 31 December (cumulative)",
-              "sand_sites 图层：状态为已关停或已复绿、关停日期在当年的场点数，及截至12月31日累计关停数", ("sand_sites",)),
+              "sand_sites 图层：状态为已关停或已复绿、关停日期在当年的场点数，及截至12月31日累计关停数",
+              ("sand_sites",)),
     Indicator("sand_sites_in_no_mining_zones", "Sand sites in no-mining zones", "禁采区内采砂场点", "sites",
               "sand_sites and sand_zones: sites whose sand-plan zone (the strictest zone they touch) is no-mining, "
               "as `sand` finds them", "sand_sites、sand_zones 图层：`sand` 判定位于禁采区的采砂场点数",
