@@ -42,8 +42,10 @@ COLUMN_LABELS = {
     "unit": ("Unit", "单位"),
     "note": ("Note", "说明"),
     "definition": ("Definition", "定义"),
-    "start_year": ("Start year", "起始年份"),
 }
+"""The columns of the indicator table and their headings."""
+OTHER_LABELS = {"start_year": ("Start year", "起始年份")}
+"""Headings of the report's other tables' own columns."""
 
 
 def _part_term(code: str) -> Term:
@@ -121,7 +123,8 @@ def year_report(township: Township, year: int) -> Result:
     text_en, text_zh = paragraph(values, year, "en"), paragraph(values, year, "zh")
     name = township.config.display_name("en")
     name_zh = township.config.display_name("zh")
-    labels = {**COLUMN_LABELS, "value": (str(year), f"{year}年"), "previous": (str(year - 1), f"{year - 1}年")}
+    labels = {**COLUMN_LABELS, **OTHER_LABELS, "value": (str(year), f"{year}年"),
+              "previous": (str(year - 1), f"{year - 1}年")}
     return Result(
         f"{name}: the year's report, {year}", table, tables=tables,
         title_zh=f"{name_zh}{year}年度工作报告指标", notes=[text_en], notes_zh=[text_zh], labels=labels,
