@@ -46,6 +46,8 @@ def test_every_indicator_equals_the_generators_value(reports, truth, year):
     for key in ("cleared_trees", "cleared_trees_cumulative", "found_trees"):
         assert value[key]["value"] == want[key], key
     assert value["clearance_rate"]["value"] == want["clearance_rate"]
+    assert value["infected_plots"]["value"] == want["infected_plots"]["plots"]
+    assert close_mu(value["infected_plots"]["mu"], want["infected_plots"]["mu"])
     for key in ("new_afforestation_mu", "oil_tea_mu"):
         assert close_mu(value[key]["value"], want[key]["mu"]), key
         assert value[key]["plots"] == want[key]["plots"], key

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import Geod
 
 from .geometry import GEO_EPSG, geod_area_mu
@@ -59,6 +60,23 @@ def _trees(trees: pd.DataFrame, year: int) -> dict:
         "found_trees": int(((found >= start) & (found <= end)).sum()),
         "clearance_rate": _r2(100.0 * due_cleared.sum() / due.sum()) if due.sum() else None,
     }
+
+
+def _infected_plots(trees: pd.DataFrame, forest, year: int) -> dict:
+    """Sub-compartments with a tree found in the year: the tree's recorded 小班编码, else the
+    plot its point lies in; their number and area."""
+    found = _dates(trees["发现日期"])
+    hit = trees[((found >= pd.Timestamp(dt.date(year, 1, 1))) & (found <= pd.Timestamp(dt.date(year, 12, 31))))
+                .to_numpy()]
+    codes = set(hit.loc[hit["小班编码"] != "", "小班编码"])
+    blank = hit[hit["小班编码"] == ""]
+    plots_ll = forest.to_crs(GEO_EPSG)
+    pts = shapely.points(blank["经度"].astype(float).to_numpy(), blank["纬度"].astype(float).to_numpy())
+    tree_idx, plot_idx = plots_ll.sindex.query(pts, predicate="intersects")
+    codes |= set(plots_ll["小班编码"].to_numpy()[plot_idx])
+    mask = forest["小班编码"].isin(codes).to_numpy()
+    mu = geod_area_mu(plots_ll.geometry.to_numpy()[mask])
+    return {"infected_plots": {"plots": int(mask.sum()), "mu": _r2(mu.sum())}}
 
 
 def _forest(forest, year: int) -> dict:
@@ -110,6 +128,7 @@ def expected_indicators(sample: Sample) -> dict[str, dict]:
         values: dict = {}
         values.update(_trees(sample.infected_trees, year))
         values.update(_forest(sample.forest_plots, year))
+        values.update(_infected_plots(sample.infected_trees, sample.forest_plots, year))
         values.update(_transfers(sample.land_transfers, year))
         values.update(_sand(sample.sand_sites, year))
         values["river_km"] = _river_km(sample.rivers)
