@@ -188,3 +188,14 @@ def check_paragraph_zh(text: str, values: dict) -> None:
     assert m and number(m[1]) == math.floor(v["oil_tea_mu"]["value"])
     m = re.search(r"已实现约?([\d,]+)亩农田流转", text)
     assert m and number(m[1]) == round(v["farmland_transfer_mu"]["in_force"])
+
+
+def test_river_indicators_are_the_planted_outfalls_and_zones(reports):
+    """Outfalls (all, and inside a management zone) and sand sites in a no-mining zone are
+    the ones the generator placed there."""
+    work = planted_truth()["river_work"]
+    for year in (2021, 2022):
+        assert reports[year]["outfalls"]["value"] == {"value": work["outfalls"],
+                                                      "in_zone": len(work["outfalls_in_zone"])}
+        no_mining = [s for s in work["sand_sites_in_plan_zones"] if s["zone"] == "禁采区"]
+        assert reports[year]["sand_sites_in_no_mining_zones"]["value"] == {"value": len(no_mining)}
