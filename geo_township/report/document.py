@@ -32,23 +32,12 @@ _CHART_TITLES = {
 }
 
 
-def _font(lang: str, texts: list[str]):
-    """matplotlib font properties that draw ``texts`` (a CJK font when they need one)."""
-    from matplotlib import font_manager
-
-    from geo_township.printmap import choose_font
-
-    choice = choose_font(texts + ([] if lang != "zh" else ["中文"]))
-    return font_manager.FontProperties(fname=str(choice.path))
-
-
 def chart_pngs(result: Result, lang: str = "en") -> dict[str, bytes]:
-    """Each chart of :data:`CHARTS` that the report has, as PNG bytes (150 dpi)."""
-    import matplotlib
+    """Each chart of :data:`CHARTS` that the report has, as PNG bytes (150 dpi), drawn by
+    :func:`geo_township.printmap.charts.bar_chart_png` from the report's own tables."""
+    from geo_township.printmap.charts import bar_chart_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    zh = lang == "zh"
     year = result.provenance.get("year")
     tables = result.localised(lang, headings=False)
     out: dict[str, bytes] = {}
@@ -56,32 +45,16 @@ def chart_pngs(result: Result, lang: str = "en") -> dict[str, bytes]:
         if name not in tables or tables[name].empty:
             continue
         df = tables[name]
-        title = _CHART_TITLES[name][1 if lang == "zh" else 0].format(year=year)
-        font = _font(lang, [title, *map(str, df.astype(str).to_numpy().ravel())])
-        fig, ax = plt.subplots(figsize=(8, 3.6), dpi=150)
+        title = _CHART_TITLES[name][1 if zh else 0].format(year=year)
         if name == "trees_by_month":
-            x = range(len(df))
-            ax.bar([i - 0.2 for i in x], df["found"], width=0.4, label="发现" if lang == "zh" else "found")
-            ax.bar([i + 0.2 for i in x], df["cleared"], width=0.4, label="清理" if lang == "zh" else "cleared")
-            ax.set_xticks(list(x), [m[-2:] for m in df["month"]])
+            series = {("发现" if zh else "found"): df["found"], ("清理" if zh else "cleared"): df["cleared"]}
+            out[name] = bar_chart_png([m[-2:] for m in df["month"]], series, title=title)
         elif name == "transfers_by_use_year":
             pivot = df.pivot_table(index="start_year", columns="use", values="measured_mu", aggfunc="sum").fillna(0)
-            bottom = pd.Series(0.0, index=pivot.index)
-            for use in pivot.columns:
-                ax.bar(pivot.index.astype(str), pivot[use], bottom=bottom, label=str(use))
-                bottom += pivot[use]
+            out[name] = bar_chart_png([str(y) for y in pivot.index], {str(u): pivot[u] for u in pivot.columns},
+                                      title=title, stacked=True)
         else:
-            ax.bar(df["status"].astype(str), df["sites"])
-        ax.set_title(title, fontproperties=font)
-        for label in ax.get_xticklabels() + ax.get_yticklabels():
-            label.set_fontproperties(font)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(prop=font, fontsize=8)
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        plt.close(fig)
-        out[name] = buffer.getvalue()
+            out[name] = bar_chart_png(df["status"].astype(str).tolist(), {"sites": df["sites"]}, title=title)
     return out
 
 
