@@ -162,3 +162,21 @@ def _plain(v: object) -> float | int | None:
     if hasattr(v, "item"):
         v = v.item()  # numpy scalar
     return v  # type: ignore[return-value]
+
+
+def for_terminal(result: Result) -> Result:
+    """``result`` with its value, previous and change columns as text (8,792; 204.82): a
+    column mixing counts, areas and blanks would otherwise print every count as 8792.0."""
+    from dataclasses import replace
+
+    def text(v: object) -> str:
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            return ""
+        if isinstance(v, float):
+            return f"{v:,.2f}".rstrip("0").rstrip(".")
+        return f"{v:,}"
+
+    table = result.table.copy()
+    for col in ("value", "previous", "change"):
+        table[col] = [text(v) for v in table[col]]
+    return replace(result, table=table)

@@ -17,10 +17,10 @@ def command(year, explain_id, township_path, lang, fmt, output):
     """The year's report: every indicator for YEAR with the previous year's value and the
     change, tables per village and the paragraph for the work report (Chinese with
     --lang zh). -o report.docx / .xlsx / .html / .json writes the whole report."""
-    from geo_township.cli.render import render
+    from geo_township.cli.render import choose_format, render
     from geo_township.errors import UsageError
     from geo_township.layers import load_township
-    from geo_township.report import explain, write_explained, write_report, year_report
+    from geo_township.report import explain, for_terminal, write_explained, write_report, year_report
 
     township = load_township(township_path)
     if explain_id is not None:
@@ -45,4 +45,6 @@ def command(year, explain_id, township_path, lang, fmt, output):
             write_report(result, output.with_suffix(".json") if output.suffix.lower() != ".json" else output,
                          lang=lang, township=township)
         return
+    if choose_format(fmt, output) == "table":
+        result = for_terminal(result)
     render(result, fmt=fmt, output=output, lang=lang)
