@@ -180,6 +180,15 @@ COLUMN_LABELS.update({
 
 TABLE_LABELS: dict[str, tuple[str, str]] = {
     "summary": ("Summary", "汇总"),
+    # the year's report (geo_township.report)
+    "indicators": ("Indicators", "指标"),
+    "trees_by_village": ("Pine-wilt trees by village", "各村松材线虫病疫木"),
+    "transfers_by_village": ("New land transfers by village", "各村新增土地流转"),
+    "sand_by_village": ("Sand sites closed by village and year", "各村关停采砂场点(按年)"),
+    "rivers_by_village": ("River length by village", "各村河道长度"),
+    "trees_by_month": ("Pine-wilt trees found and cleared by month", "各月发现和清理疫木"),
+    "transfers_by_use_year": ("Land transfers by use and start year", "土地流转(按用途和起始年份)"),
+    "sand_by_status": ("Sand sites by status", "采砂场点(按状态)"),
     "findings": ("Findings", "问题清单"),
     "layers": ("Layers", "图层"),
     "fields": ("How the files' fields map to ours", "字段对应"),

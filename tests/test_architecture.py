@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "geo_township"
-SUBPACKAGES = ("cli", "export", "io", "layerimport", "printmap", "propose", "raster", "sample", "transfers",
-               "treeimport", "webmap")
+SUBPACKAGES = ("cli", "export", "io", "layerimport", "printmap", "propose", "raster", "report", "sample",
+               "transfers", "treeimport", "webmap")
 
 
 def module_name(path: Path) -> str:
@@ -170,10 +170,13 @@ ALLOWED: dict[str, set[str]] = {
     # the command line and what only it uses
     "__main__": {"cli"},
     "cli": {"candidates", "checks", "errors", "export", "inventory", "io", "labels", "layerimport", "layers",
-            "printmap", "propose", "raster", "results", "rivers", "sand", "scaffold", "transfers", "tree_deadlines",
-            "treeimport", "trees",
+            "printmap", "propose", "raster", "report", "results", "rivers", "sand", "scaffold", "transfers",
+            "tree_deadlines", "treeimport", "trees",
           "units", "webmap"},
     "printmap": {"errors", "io", "layers", "locate", "raster", "webmap"},
+    # the year's report: the analyses' Results, the print map and the interactive map
+    "report": {"errors", "io", "kinds", "labels", "layers", "measure", "printmap", "results", "rivers", "sand",
+               "transfers", "tree_events", "tree_plots", "trees", "vocabulary", "webmap"},
     "propose": {"config", "crs", "errors", "io", "kinds", "raster", "vocabulary"},
     "scaffold": {"config", "errors", "sample"},
     # the interactive map

@@ -213,7 +213,12 @@ def test_forest_plots(layers):
     nat = p["起源"] == "天然"
     assert set(p["起源"]) == {"天然", "人工"}
     assert (p.loc[nat, "造林年度"] == 0).all()
-    assert p.loc[~nat, "造林年度"].between(1975, 2020).all()
+    assert p.loc[~nat, "造林年度"].between(1975, 2022).all()
+    # the report years' plantations: Chinese fir replanted in 2021 and 2022, and no others
+    for year in (2021, 2022):
+        new = p[p["造林年度"] == year]
+        assert len(new) > 0 and set(new["优势树种"]) == {"杉木"} and set(new["起源"]) == {"人工"}
+    assert p.loc[~nat, "造林年度"].between(2021, 2022).sum() == 7 + 11
     # area field is the ellipsoidal area
     mu = ea_mu(p.geometry)
     assert ((p["面积"] - mu).abs() <= 0.011).all()

@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "candidates": "candidates",
     "map": "map",
     "export": "export",
+    "report": "report",
 }
 
 

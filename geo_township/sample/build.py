@@ -30,6 +30,8 @@ from .geometry import (
     geoms_to_zone39,
     lonlat_to_xy,
 )
+from .indicators import expected_indicators
+from .plantations import replant
 from .rasters import plan_rasters
 from .riparian import riparian
 from .river_work import RiverWork, river_work
@@ -148,9 +150,12 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
     work = river_work(land, rivers, sand, seed)  # own RNG streams: patrols, outfalls, sand zones
     sand, truth["river_work"] = work.sand_sites, work.truth  # sand sites gain 复绿日期
     forest, transfers = _riparian_belt(land, rivers, forest, transfers, tr, sand, work, truth)
+    forest, truth["replanted_plots"] = replant(forest, rng_stream(seed, 50))  # own RNG stream
     _check_valid(villages, forest, transfers, basic, rivers)
     log.info("sample built in %.1f s", time.perf_counter() - t0)
-    return Sample(villages, transfers, basic, forest, tr.table, rivers, sand, truth)
+    sample = Sample(villages, transfers, basic, forest, tr.table, rivers, sand, truth)
+    truth["indicators"] = expected_indicators(sample)
+    return sample
 
 
 def _forest_plots(land: Landscape, vnames: np.ndarray, seed: int) -> _Forest:

@@ -1,0 +1,201 @@
+"""The year's report on the sample: every indicator equals the number the sample generator
+computed from the features it planted (its own pandas/pyproj code, not the library's
+analyses), for 2022 and 2021; the previous-year column is the 2021 report; the features of
+--explain sum to their indicator; a missing layer says so instead of 0."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from geo_township.cli import main
+from geo_township.layers import load_township
+from geo_township.report import values_of, year_report
+from geo_township.sample import planted_truth
+
+REPO = Path(__file__).resolve().parents[1]
+LEVELS = {"县级": "county", "乡级": "township", "村级": "village"}
+
+
+@pytest.fixture(scope="module")
+def truth() -> dict:
+    return planted_truth()["indicators"]
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict[int, dict]:
+    town = load_township(REPO / "layers" / "township.toml")
+    return {year: values_of(year_report(town, year)) for year in (2021, 2022)}
+
+
+def close_mu(got: float, want: float) -> bool:
+    """Areas agree to 0.01 % (two ellipsoidal computations), or to the rounding of sums."""
+    return math.isclose(got, want, rel_tol=1e-4, abs_tol=0.011)
+
+
+@pytest.mark.parametrize("year", [2021, 2022])
+def test_every_indicator_equals_the_generators_value(reports, truth, year):
+    got, want = reports[year], truth[str(year)]
+    value = {k: v["value"] for k, v in got.items() if "value" in v}
+    for key in ("cleared_trees", "cleared_trees_cumulative", "found_trees"):
+        assert value[key]["value"] == want[key], key
+    assert value["clearance_rate"]["value"] == want["clearance_rate"]
+    assert value["infected_plots"]["value"] == want["infected_plots"]["plots"]
+    assert close_mu(value["infected_plots"]["mu"], want["infected_plots"]["mu"])
+    for key in ("new_afforestation_mu", "oil_tea_mu"):
+        assert close_mu(value[key]["value"], want[key]["mu"]), key
+        assert value[key]["plots"] == want[key]["plots"], key
+    for key in ("new_forest_transfer_mu", "pv_transfer_mu"):
+        assert close_mu(value[key]["value"], want[key]["measured"]), key
+        assert value[key]["declared"] == pytest.approx(want[key]["declared"], abs=0.005), key
+        assert value[key]["difference"] == pytest.approx(want[key]["difference"], abs=0.011), key
+        assert value[key]["parcels"] == want[key]["parcels"], key
+    farm, farm_want = value["farmland_transfer_mu"], want["farmland_transfer_mu"]
+    assert close_mu(farm["value"], farm_want["new"]["measured"])
+    assert farm["declared"] == pytest.approx(farm_want["new"]["declared"], abs=0.005)
+    assert close_mu(farm["in_force"], farm_want["in_force"]["measured"])
+    assert farm["in_force_declared"] == pytest.approx(farm_want["in_force"]["declared"], abs=0.005)
+    assert value["sand_closed"] == {"value": want["sand_closed"]["year"],
+                                    "cumulative": want["sand_closed"]["cumulative"]}
+    for level, km in want["river_km"].items():
+        assert value["river_km"][LEVELS[level]] == pytest.approx(km, abs=0.011)
+
+
+def test_the_sample_has_two_years_of_everything(truth):
+    """What the report years need is really in the sample (not zero by accident)."""
+    for year in ("2021", "2022"):
+        t = truth[year]
+        assert t["new_afforestation_mu"]["plots"] > 0 and t["new_forest_transfer_mu"]["parcels"] > 0
+        assert t["farmland_transfer_mu"]["new"]["parcels"] > 0 and t["sand_closed"]["year"] > 0
+        assert t["pv_transfer_mu"]["parcels"] > 0 and t["oil_tea_mu"]["plots"] > 0 and t["cleared_trees"] > 0
+
+
+def test_previous_year_is_the_previous_years_report(reports):
+    for key, entry in reports[2022].items():
+        before = reports[2021][key]
+        if "missing" in entry:
+            continue
+        assert entry["previous"] == before["value"], key
+        for part, v in entry["value"].items():
+            p = entry["previous"].get(part)
+            if v is not None and p is not None:
+                assert entry["change"][part] == pytest.approx(v - p, abs=0.011), (key, part)
+
+
+def test_audit_findings_are_the_planted_faults(reports):
+    """The open findings by type are the faults the generator planted in the transfers."""
+    faults = planted_truth()["transfer_faults"]
+    got = reports[2022]["open_audit_findings"]["value"]
+    assert got["overlap"] >= 1 and got["area_mismatch"] >= 1 and got["outside_village"] >= 1
+    assert got["on_basic_farmland"] >= 1 and got["in_river_zone"] >= 1
+    assert {"overlap_pair", "area_off", "crosses_village", "pv_on_basic_farmland", "in_river_zone"} <= set(faults)
+    assert got["value"] == sum(v for k, v in got.items() if k != "value")
+
+
+@pytest.mark.parametrize(("indicator", "suffix", "key"), [
+    ("cleared_trees", ".csv", "value"),
+    ("new_afforestation_mu", ".gpkg", "value"),
+    ("pv_transfer_mu", ".xlsx", "value"),
+    ("sand_closed", ".gpkg", "value"),
+    ("river_km", ".gpkg", "value"),
+    ("open_audit_findings", ".xlsx", "value"),
+])
+def test_explain_features_sum_to_the_indicator(runner, sample_dir, tmp_path, reports, indicator, suffix, key):
+    out = tmp_path / f"{indicator}{suffix}"
+    result = runner.invoke(main, ["report", "--township", str(sample_dir), "--year", "2022", "--explain", indicator,
+                                  "-o", str(out)])
+    assert result.exit_code == 0, result.output + result.stderr
+    if suffix == ".gpkg":
+        table = gpd.read_file(out, layer=indicator)
+    elif suffix == ".csv":
+        table = pd.read_csv(out, encoding="utf-8-sig")
+    else:
+        table = pd.read_excel(out, sheet_name=indicator)
+    assert round(float(table["report_value"].sum()), 2) == pytest.approx(reports[2022][indicator]["value"][key],
+                                                                          abs=0.011)
+    if indicator == "sand_closed":  # the very sites the generator closed in 2022
+        assert set(pd.to_datetime(table["closed_date"]).dt.year) == {2022}
+    if indicator == "new_afforestation_mu":
+        assert sorted(table["plot_id"].astype(str)) == planted_truth()["replanted_plots"]["2022"]
+
+
+def test_a_missing_layer_says_so_not_zero(runner, sample_copy, tmp_path):
+    toml = sample_copy / "township.toml"
+    text = toml.read_text(encoding="utf-8")
+    text = re.sub(r"\[layers\.sand_sites\]\npath = \"sand_sites.kml\"\n", "", text)
+    toml.write_text(text, encoding="utf-8")
+    values = values_of(year_report(load_township(toml), 2022))
+    assert values["sand_closed"] == {**{k: values["sand_closed"][k] for k in ("name_en", "name_zh", "unit",
+                                                                               "definition_en", "definition_zh")},
+                                     "missing": "sand_sites"}
+    assert values["cleared_trees"]["value"]["value"] > 0  # the others are still computed
+    result = runner.invoke(main, ["report", "--township", str(sample_copy), "--year", "2022", "--format", "csv",
+                                  "-o", str(tmp_path / "r.csv"), "--lang", "zh"])
+    assert result.exit_code == 0, result.stderr
+    rows = pd.read_csv(tmp_path / "r_indicators.csv" if (tmp_path / "r_indicators.csv").exists()
+                       else tmp_path / "r.csv", encoding="utf-8-sig", dtype=str)
+    sand = rows[rows["指标"] == "关停非法采砂场点"]
+    assert list(sand["说明"]) == ["缺少图层 sand_sites"] and sand["2022年"].isna().all()
+    json_out = tmp_path / "r.json"
+    runner.invoke(main, ["report", "--township", str(sample_copy), "--year", "2022", "-o", str(json_out)])
+    import json
+
+    data = json.loads(json_out.read_text(encoding="utf-8"))
+    assert data["indicators"]["sand_closed"]["missing"] == "sand_sites"
+    assert "采砂" not in data["paragraph"]["zh"] and "sand" not in data["paragraph"]["en"]
+
+
+def test_xlsx_paragraph_numbers_are_the_indicators(runner, sample_dir, tmp_path, reports):
+    out = tmp_path / "report.xlsx"
+    result = runner.invoke(main, ["report", "--township", str(sample_dir), "--year", "2022", "--lang", "zh",
+                                  "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    wb = load_workbook(out)
+    assert {"指标", "段落", "来源"} <= set(wb.sheetnames)
+    text = wb["段落"]["A2"].value
+    check_paragraph_zh(text, reports[2022])
+    headings = [c.value for c in wb["指标"][1]]
+    assert headings[:5] == ["指标", "分项", "2022年", "2021年", "变化"]
+
+
+def number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def check_paragraph_zh(text: str, values: dict) -> None:
+    """Each number of the Chinese paragraph is its indicator, written as officials write it."""
+    v = {k: e["value"] for k, e in values.items() if "value" in e}
+    m = re.search(r"新增林地流转(约?)([\d,]+)亩", text)
+    assert m and number(m[2]) == round(v["new_forest_transfer_mu"]["value"])
+    assert (m[1] == "约") == (round(v["new_forest_transfer_mu"]["value"]) != v["new_forest_transfer_mu"]["value"])
+    m = re.search(r"新增人工造林约?([\d,]+)亩", text)
+    assert m and number(m[1]) == round(v["new_afforestation_mu"]["value"])
+    m = re.search(r"累计清理疫木([\d,]+)株", text)
+    assert m and number(m[1]) == v["cleared_trees_cumulative"]["value"] and "," in m[1]
+    m = re.search(r"清理疫木([\d,]+)株，除治率", text)
+    assert m and number(m[1]) == v["cleared_trees"]["value"]
+    m = re.search(r"累计关停非法采砂场点(\d+)处", text)
+    assert m and int(m[1]) == v["sand_closed"]["cumulative"]
+    m = re.search(r"光伏电站项目已完成土地流转约([\d,]+)亩", text)
+    assert m and number(m[1]) == round(v["pv_transfer_mu"]["value"])
+    m = re.search(r"油茶种植基地([\d,]+)余亩", text)
+    assert m and number(m[1]) == math.floor(v["oil_tea_mu"]["value"])
+    m = re.search(r"已实现约?([\d,]+)亩农田流转", text)
+    assert m and number(m[1]) == round(v["farmland_transfer_mu"]["in_force"])
+
+
+def test_river_indicators_are_the_planted_outfalls_and_zones(reports):
+    """Outfalls (all, and inside a management zone) and sand sites in a no-mining zone are
+    the ones the generator placed there."""
+    work = planted_truth()["river_work"]
+    for year in (2021, 2022):
+        assert reports[year]["outfalls"]["value"] == {"value": work["outfalls"],
+                                                      "in_zone": len(work["outfalls_in_zone"])}
+        no_mining = [s for s in work["sand_sites_in_plan_zones"] if s["zone"] == "禁采区"]
+        assert reports[year]["sand_sites_in_no_mining_zones"]["value"] == {"value": len(no_mining)}
