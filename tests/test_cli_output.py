@@ -178,3 +178,17 @@ def test_the_progress_bar_has_its_own_module():
     from geo_township.cli.progress import progress_bar
 
     assert candidates.progress_bar is progress_bar and zonal.progress_bar is progress_bar
+
+
+def test_counts_have_thousands_separators_and_years_do_not():
+    """A terminal table writes 8,792 trees but the year 2022 (not 2,022)."""
+    import pandas as pd
+
+    from geo_township.cli.render import _rich_table
+    from geo_township.results import Result
+
+    frame = pd.DataFrame({"start_year": [2021, 2022], "trees": [8792, 13208]})
+    result = Result("t", frame)
+    table = _rich_table(frame, "t", result, "en")
+    cells = [[str(c) for c in col._cells] for col in table.columns]
+    assert cells == [["2021", "2022"], ["8,792", "13,208"]]

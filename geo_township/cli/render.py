@@ -216,7 +216,8 @@ def _rich_table(df: pd.DataFrame, title: str, result: Result, lang: str):
     for col, is_num in zip(df.columns, numeric, strict=True):
         if is_num:
             places = result.decimals.get(col, 2 if pd.api.types.is_float_dtype(df[col]) else 0)
-            text[col] = [_number(v, places) for v in df[col]]
+            grouped = not _is_year(col)  # 2,022 is a count; a year is written 2022
+            text[col] = [_number(v, places, grouped=grouped) for v in df[col]]
         else:
             text[col] = [_cell(v) for v in df[col]]
     text = localise(text, lang, vocab=result.vocab, labels=result.labels)
@@ -230,10 +231,15 @@ def _rich_table(df: pd.DataFrame, title: str, result: Result, lang: str):
     return table
 
 
-def _number(value, places: int) -> str:
+def _is_year(column) -> bool:
+    """Whether a column holds years (``year``, ``start_year``, ``planted_year`` …)."""
+    return str(column) == "year" or str(column).endswith("_year")
+
+
+def _number(value, places: int, *, grouped: bool = True) -> str:
     if value is None or pd.isna(value):
         return ""
-    return f"{float(value):,.{places}f}"
+    return f"{float(value):{',' if grouped else ''}.{places}f}"
 
 
 def _cell(value):
