@@ -76,3 +76,17 @@ def test_every_example_output_in_the_docs_is_current():
     stale = update_docs.update(update_docs.documents(), check=True)
     assert not stale, f"stale example outputs in {[str(p.relative_to(ROOT)) for p in stale]}: " \
                       "run python tools/update_docs.py"
+
+
+def test_the_readme_fits_on_a_screen_or_two_and_links_only_to_pages_that_exist():
+    """The README stays ≤ 20 KB (the rest lives in docs/), and every relative link in the
+    READMEs and docs/ points at a file of the repository."""
+    import re
+
+    assert (ROOT / "README.md").stat().st_size <= 20 * 1024
+    broken = []
+    for doc in update_docs.documents():
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", doc.read_text(encoding="utf-8")):
+            if "://" not in target and not (doc.parent / target).exists():
+                broken.append(f"{doc.relative_to(ROOT)} → {target}")
+    assert broken == []
