@@ -15,6 +15,7 @@ import numpy as np
 from pyproj import CRS
 
 from geo_township.errors import CRSError
+from geo_township.labels import Text
 
 log = logging.getLogger(__name__)
 
@@ -186,13 +187,17 @@ def _rule_text(rule: str, zone: int | None) -> tuple[str, str]:
 def _inferred_for(rule: str, zone: int | None, x: np.ndarray, fits: np.ndarray, gk_zone: int | None) -> Inferred:
     """The CRS a rule names, with the reason (as it always read when every row fits)."""
     if rule == "lonlat":
-        return Inferred(CGCS2000, "longitude/latitude in China → CGCS2000 (EPSG:4490)")
+        return Inferred(CGCS2000, Text("longitude/latitude in China → CGCS2000 (EPSG:4490)",
+                                       "中国境内的经纬度 → CGCS2000(EPSG:4490)"))
     if rule == "prefixed":
         assert zone is not None
         three = 25 <= zone <= 45
         epsg = 4513 + zone - 25 if three else 4491 + zone - 13
-        return Inferred(CRS.from_epsg(epsg), f"8-digit eastings with zone prefix {zone} → "
-                        f"CGCS2000 {'3' if three else '6'}-degree GK zone {zone} (EPSG:{epsg})")
+        width = 3 if three else 6
+        return Inferred(CRS.from_epsg(epsg), Text(f"8-digit eastings with zone prefix {zone} → "
+                                                  f"CGCS2000 {width}-degree GK zone {zone} (EPSG:{epsg})",
+                                                  f"8 位东坐标、带号 {zone} → CGCS2000 {width} 度带高斯-克吕格"
+                                                  f"第 {zone} 带(EPSG:{epsg})"))
     if gk_zone is None:
         xs = x[fits]
         raise CRSError(
@@ -203,8 +208,10 @@ def _inferred_for(rule: str, zone: int | None, x: np.ndarray, fits: np.ndarray, 
             'the layer crs = "EPSG:4548"',
         )
     epsg = gk3_zone_epsg(gk_zone)
-    return Inferred(CRS.from_epsg(epsg), f"6-digit eastings → the zone named in township.toml "
-                    f"(gk_zone = {gk_zone}, EPSG:{epsg})")
+    return Inferred(CRS.from_epsg(epsg), Text(f"6-digit eastings → the zone named in township.toml "
+                                              f"(gk_zone = {gk_zone}, EPSG:{epsg})",
+                                              f"6 位东坐标 → township.toml 中指定的带(gk_zone = {gk_zone}，"
+                                              f"EPSG:{epsg})"))
 
 
 def fit_rows(x: np.ndarray, y: np.ndarray, *, gk_zone: int | None = None,
@@ -237,8 +244,11 @@ def fit_rows(x: np.ndarray, y: np.ndarray, *, gk_zone: int | None = None,
     inferred = _inferred_for(rule, zone, x, best_mask, gk_zone)
     misfits = n_rows - count
     if misfits:
-        inferred = Inferred(inferred.crs, inferred.reason + f"; {misfits:,} of {n_rows:,} rows do not fit it "
-                            "and are left out")
+        reason = inferred.reason
+        inferred = Inferred(inferred.crs, Text(reason + f"; {misfits:,} of {n_rows:,} rows do not fit it "
+                                               "and are left out",
+                                               f"{getattr(reason, 'zh', reason)}；{n_rows:,} 行中有 {misfits:,} 行"
+                                               "不符合，未计入"))
     en, zh = _rule_text(rule, zone)
     return RowFit(inferred, best_mask, en, zh, misfits, n_rows)
 

@@ -264,3 +264,39 @@ def derived_label(name: str) -> tuple[str, str] | None:
         unit = AREA_UNITS[name[5:]]
         return f"Area ({unit.en})", f"面积({unit.zh})"
     return None
+
+
+class Text(str):
+    """A sentence for people in English that carries its Chinese twin: ``Text(en, zh)``.
+
+    It is a ``str`` (the English), so code that stores, compares or searches notes and
+    messages keeps working; whoever shows it picks the language with :func:`text_in`.
+    Library code builds every human sentence it hands upward (loading notes, CRS notes,
+    result notes) as a Text; :meth:`geo_township.results.Check.finding` fills a check's
+    Chinese template with the Chinese of the Text values it is given.
+    """
+
+    zh: str
+
+    def __new__(cls, en: str, zh: str) -> Text:
+        self = super().__new__(cls, en)
+        self.zh = zh
+        return self
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # pickles (Dask, multiprocessing) keep the Chinese
+        return (Text, (str(self), self.zh))
+
+    def in_lang(self, lang: str) -> str:
+        """The sentence in ``lang`` ('en' or 'zh')."""
+        return self.zh if lang == "zh" else str(self)
+
+
+def text_in(value: object, lang: str) -> object:
+    """``value`` in ``lang``: a :class:`Text`'s Chinese under 'zh', anything else unchanged
+    (names, numbers and the user's own words read the same in both languages)."""
+    return value.in_lang(lang) if isinstance(value, Text) else value
+
+
+def joined(parts: list[str], en_sep: str = "; ", zh_sep: str = "；") -> Text:
+    """Several sentences (Texts, or plain names) as one, each language with its own separator."""
+    return Text(en_sep.join(parts), zh_sep.join(p.zh if isinstance(p, Text) else p for p in parts))

@@ -30,6 +30,7 @@ from geo_township.crs import (
 from geo_township.errors import CRSError, FieldError, GeometryError, LayerReadError
 from geo_township.io.read import RawLayer, read_vector
 from geo_township.kinds import KINDS, FieldMatch, Kind, match_fields
+from geo_township.labels import Text
 from geo_township.leftout import COLUMNS as LEFT_OUT_COLUMNS
 from geo_township.leftout import (
     coordinate_groups,
@@ -146,14 +147,21 @@ def row_labels(gdf: pd.DataFrame, kind_: Kind) -> pd.Series:
     return ids
 
 
-def list_rows(labels, limit: int = 5) -> str:
-    """The first ``limit`` labels joined for a message, and how many more there are."""
+def list_rows(labels, limit: int = 5, lang: str = "en") -> str:
+    """The first ``limit`` labels joined for a message in ``lang``, and how many more there are."""
     labels = list(labels)
+    more = len(labels) - limit
+    if lang == "zh":
+        return "、".join(map(str, labels[:limit])) + (f" 等，另有 {more} 个" if more > 0 else "")
     shown = ", ".join(map(str, labels[:limit]))
-    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 # --------------------------------------------------------------------------- CRS
+
+
+FROM_THE_FILE = Text("from the file", "取自文件")
+"""The CRS note of a layer whose file names its CRS."""
 
 
 def _resolve_crs(raw: RawLayer, spec: LayerSpec, config: TownshipConfig) -> tuple[CRS, str, RowFit | None]:
@@ -161,26 +169,30 @@ def _resolve_crs(raw: RawLayer, spec: LayerSpec, config: TownshipConfig) -> tupl
     coordinates fit the rule (the others are typos, left out by :func:`read_layer`)."""
     gdf = raw.gdf
     if spec.crs is not None:
-        note = "from township.toml"
+        note = Text("from township.toml", "取自 township.toml")
         if gdf.crs is not None and not CRS(gdf.crs).equals(spec.crs):
-            note += f" (overrides the file's {CRS(gdf.crs).to_string()})"
+            own = CRS(gdf.crs).to_string()
+            note = Text(f"{note} (overrides the file's {own})", f"{note.zh}(取代文件自带的 {own})")
         return spec.crs, note, None
     if gdf.crs is not None:
-        return CRS(gdf.crs), "from the file", None
+        return CRS(gdf.crs), FROM_THE_FILE, None
     coords, groups, _ = coordinate_groups(gdf.geometry.to_numpy())
     try:
         fit = fit_rows(coords[:, 0], coords[:, 1], gk_zone=config.gk_zone, groups=groups)
-        return fit.inferred.crs, "inferred: " + fit.inferred.reason, fit
+        reason = fit.inferred.reason
+        return fit.inferred.crs, Text("inferred: " + reason, "推断：" + getattr(reason, "zh", reason)), fit
     except CRSError as exc:
         if config.crs is not None and clear_majority(*count_in_china(gdf.geometry.to_numpy(), config.crs)):
-            return config.crs, "the township's default crs in township.toml", None
+            return config.crs, Text("the township's default crs in township.toml",
+                                    "township.toml 中本乡镇的默认坐标系"), None
         raise CRSError(exc.message, path=spec.path, hint=exc.hint) from None
 
 
-def map_app_note(system: str) -> str:
+def map_app_note(system: str) -> Text:
     """How a layer declared in a map app's system was read, for ``info`` and provenance:
     'GCJ-02 (AMap/Tencent) converted to CGCS2000 (EPSG:4490) on load'."""
-    return f"{MAP_APP_SYSTEMS[system][0]} converted to CGCS2000 (EPSG:4490) on load"
+    en, zh = MAP_APP_SYSTEMS[system]
+    return Text(f"{en} converted to CGCS2000 (EPSG:4490) on load", f"{zh}已在读取时转换为 CGCS2000(EPSG:4490)")
 
 
 def _from_map_app(gdf: gpd.GeoDataFrame, system: str, crs_note: str) -> tuple[gpd.GeoDataFrame, str]:
@@ -188,9 +200,11 @@ def _from_map_app(gdf: gpd.GeoDataFrame, system: str, crs_note: str) -> tuple[gp
     already CGCS2000: township.toml's crs = "gcj02" reads the numbers as lon/lat)."""
     geoms = geometries_from_map_app(gdf.geometry.to_numpy(), system)
     gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
-    note = f'{map_app_note(system)} (township.toml crs = "{system}")'
+    app = map_app_note(system)
+    note = Text(f'{app} (township.toml crs = "{system}")', f'{app.zh}(township.toml 中 crs = "{system}")')
     if "overrides the file's" in crs_note:
-        note += "; " + crs_note[crs_note.index("overrides"):].rstrip(")")
+        own = crs_note[crs_note.index("overrides the file's ") + len("overrides the file's "):].rstrip(")")
+        note = Text(f"{note}; overrides the file's {own}", f"{note.zh}；取代文件自带的 {own}")
     return gdf, note
 
 
@@ -228,7 +242,7 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
     geoms = gdf.geometry.to_numpy()
     if shapely.has_z(geoms).any():
         geoms = shapely.force_2d(geoms)
-        notes.append("heights (Z) ignored; positions are 2-D")
+        notes.append(Text("heights (Z) ignored; positions are 2-D", "已忽略高程(Z)，按平面(二维)位置计算"))
     ids = feature_ids(gdf, kind_)
     labels = row_labels(gdf, kind_)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -237,7 +251,9 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
         dropped = pd.DataFrame(gdf[missing].drop(columns=gdf.geometry.name))
         dropped.insert(0, "feature", ids[missing].to_numpy())
         dropped["reason"] = "empty geometry"
-        notes.append(f"{int(missing.sum())} feature(s) without geometry left out: {list_rows(labels[missing])}")
+        n = int(missing.sum())
+        notes.append(Text(f"{n} feature(s) without geometry left out: {list_rows(labels[missing])}",
+                          f"{n} 个要素没有图形，未计入：{list_rows(labels[missing], lang='zh')}"))
         gdf = gdf[~missing]
         geoms = geoms[~missing]
         ids = ids[~missing]
@@ -273,8 +289,9 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
         geoms = geoms.copy()
         geoms[invalid] = fixed
         repaired = ids[invalid].astype(str).tolist()
-        notes.append(f"{len(repaired)} invalid geometr{'y' if len(repaired) == 1 else 'ies'} repaired in memory "
-                     f"(the file is unchanged): {list_rows(repaired)}")
+        notes.append(Text(f"{len(repaired)} invalid geometr{'y' if len(repaired) == 1 else 'ies'} repaired in "
+                          f"memory (the file is unchanged): {list_rows(repaired)}",
+                          f"{len(repaired)} 个无效图形已在内存中修复(文件未改动)：{list_rows(repaired, lang='zh')}"))
         still_empty = shapely.is_empty(geoms)
         if still_empty.any():
             raise GeometryError(f"{int(still_empty.sum())} feature(s) have geometries that cannot be repaired: "
@@ -458,8 +475,9 @@ def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False
         bad_cells = cells[rows >= 0].assign(row=rows[rows >= 0])[["row", "feature", "field", "value", "expected"]]
         bad_cells = bad_cells.reset_index(drop=True)
         if len(bad_cells):
-            notes.append(f"{len(bad_cells)} value(s) not understood, read as missing: "
-                         + list_rows(f"{r.feature} {r.field} {r.value!r}" for r in bad_cells.itertuples()))
+            cells_ = [f"{r.feature} {r.field} {r.value!r}" for r in bad_cells.itertuples()]
+            notes.append(Text(f"{len(bad_cells)} value(s) not understood, read as missing: " + list_rows(cells_),
+                              f"{len(bad_cells)} 个取值无法识别，按空值读取：" + list_rows(cells_, lang="zh")))
     if raw.dropped is not None:
         dropped = pd.concat([d for d in (raw.dropped, dropped) if d is not None], ignore_index=True)
     numbers = (np.asarray(gdf.index) + 1).tolist()  # 1-based positions in the file, before any reset

@@ -188,7 +188,8 @@ ALLOWED: dict[str, set[str]] = {
     # analyses
     "checks": {"crs", "errors", "layers", "leftout", "measure", "record_checks", "results", "shift_fit",
              "vocabulary"},
-    "inventory": {"crs", "errors", "kinds", "layers", "locate", "measure", "record_checks", "results", "units"},
+    "inventory": {"crs", "errors", "kinds", "labels", "layers", "locate", "measure", "record_checks", "results",
+                  "units"},
     "patrols": {"errors", "kinds", "labels", "layers", "measure", "results", "units", "vocabulary", "zones"},
     "raster": {"config", "crs", "errors", "io", "kinds", "labels", "layers", "locate", "measure", "results", "units",
              "vocabulary"},
@@ -212,11 +213,11 @@ ALLOWED: dict[str, set[str]] = {
     "locate": set(),
     # a township's layers
     "layers": {"config", "crs", "errors", "kinds", "layerfile", "leftout", "results"},
-    "layerfile": {"config", "crs", "errors", "io", "kinds", "leftout", "values", "vocabulary"},
+    "layerfile": {"config", "crs", "errors", "io", "kinds", "labels", "leftout", "values", "vocabulary"},
     "leftout": {"crs", "results"},
     "results": {"kinds", "labels", "vocabulary"},
     "config": {"crs", "errors", "kinds", "vocabulary"},
-    "io": {"crs", "errors", "vocabulary"},
+    "io": {"crs", "errors", "labels", "vocabulary"},
     "measure": {"crs", "errors", "labels", "units"},
     "values": {"vocabulary"},
     # data, units, coordinate systems, errors
@@ -224,7 +225,7 @@ ALLOWED: dict[str, set[str]] = {
     "labels": {"units", "vocabulary"},
     "vocabulary": set(),
     "overlay": {"errors"},
-    "crs": {"errors"},
+    "crs": {"errors", "labels"},
     "units": {"errors"},
     "errors": set(),
     "sample": {"units"},

@@ -28,6 +28,7 @@ import pandas as pd
 from geo_township.crs import CHINA_LAT, CHINA_LON
 from geo_township.errors import LayerReadError
 from geo_township.io.failures import explain, is_empty_file, read_failure
+from geo_township.labels import Text
 from geo_township.vocabulary import normalise_name
 
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -103,9 +104,12 @@ def guessed_encoding_note(encoding: str | None, given: str | None) -> str | None
     """The note for a text table read as GBK without being told (None otherwise)."""
     if given or encoding not in ("gbk", "gb18030"):
         return None
-    return (f"text read as {encoding.upper()}: the file is not UTF-8 but decodes cleanly as Chinese {encoding.upper()} "
-            f"text (a CSV saved by Chinese Excel or WPS); to say so, add encoding = \"{encoding}\" to this layer in "
-            "township.toml")
+    name = encoding.upper()
+    return Text(f"text read as {name}: the file is not UTF-8 but decodes cleanly as Chinese {name} "
+                f"text (a CSV saved by Chinese Excel or WPS); to say so, add encoding = \"{encoding}\" to this layer in "
+                "township.toml",
+                f"文字按 {name} 编码读取：文件不是 UTF-8，但可完整按中文 {name} 解码(中文版 Excel 或 WPS 保存的 CSV)；"
+                f"如需写明，请在 township.toml 该图层下加 encoding = \"{encoding}\"")
 
 
 def sniff_separator(first_line: str) -> str:
@@ -250,10 +254,13 @@ def locate_coordinates(df: pd.DataFrame) -> PointColumns | None:
         geographic = False  # headed 经度/纬度 but holding metres: read as eastings/northings
     if geographic and mostly_within(x, *CHINA_LAT) and mostly_within(y, *CHINA_LON):
         return PointColumns((xcol, ycol), y, x, xbad | ybad, geographic, True,
-                            f"columns {xcol}/{ycol} hold latitude/longitude the other way round; swapped")
+                            Text(f"columns {xcol}/{ycol} hold latitude/longitude the other way round; swapped",
+                                 f"{xcol}/{ycol} 两列的经纬度写反了(先纬度后经度)；已对调"))
     if not geographic and mostly_within(x, 1e6, 1e7) and (mostly_within(y, 1e5, 1e6) or mostly_within(y, 1e7, 1e8)):
         return PointColumns((xcol, ycol), y, x, xbad | ybad, geographic, True,
-                            f"{xcol} holds northings and {ycol} eastings (surveyors' convention, X = north); swapped")
+                            Text(f"{xcol} holds northings and {ycol} eastings (surveyors' convention, X = north); "
+                                 "swapped",
+                                 f"{xcol} 列是北坐标、{ycol} 列是东坐标(测绘习惯 X 为北)；已对调"))
     return PointColumns((xcol, ycol), x, y, xbad | ybad, geographic)
 
 

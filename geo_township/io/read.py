@@ -23,6 +23,7 @@ import pandas as pd
 from geo_township.errors import LayerReadError
 from geo_township.io.failures import check_shapefile_lengths, is_empty_file, read_failure
 from geo_township.io.gdb import GDB_SUFFIX, choose_gdb_layer, read_gdb_layer
+from geo_township.labels import Text, text_in
 from geo_township.io.points import (
     TABLE_SUFFIXES,
     WKT_NAMES,
@@ -107,6 +108,9 @@ def _read_gdb(path: Path, layer: str | None) -> RawLayer:
 # --------------------------------------------------------------------------- GDAL formats
 
 
+_UTF8_REASON = Text("no .cpg; the text decodes as UTF-8", "没有 .cpg 文件；文字可按 UTF-8 解码")
+
+
 def detect_dbf_encoding(shp: Path) -> tuple[str | None, str]:
     """The encoding of a shapefile's attribute table when it has no ``.cpg``.
 
@@ -116,30 +120,33 @@ def detect_dbf_encoding(shp: Path) -> tuple[str | None, str]:
     """
     for cpg in (shp.with_suffix(".cpg"), shp.with_suffix(".CPG")):
         if cpg.exists():
-            return None, f"{cpg.name} names the encoding"
+            return None, Text(f"{cpg.name} names the encoding", f"{cpg.name} 文件注明了编码")
     dbf = next((p for p in (shp.with_suffix(".dbf"), shp.with_suffix(".DBF")) if p.exists()), None)
     if dbf is None:
-        return None, "no .dbf"
+        return None, Text("no .dbf", "缺少 .dbf 文件")
     with dbf.open("rb") as fh:
         head = fh.read(32)
         sample = fh.read(4_000_000)
     ldid = head[29] if len(head) > 29 else 0
     if ldid in (0x4D, 0x7A):
-        return "GBK", f"the .dbf language driver byte (0x{ldid:02X}) says GBK"
+        return "GBK", Text(f"the .dbf language driver byte (0x{ldid:02X}) says GBK",
+                            f".dbf 的语言驱动字节(0x{ldid:02X})表明是 GBK")
     if not re.search(rb"[\x80-\xff]", sample):
-        return None, "all text is ASCII"
+        return None, Text("all text is ASCII", "文字全为 ASCII")
     try:
         sample.decode("utf-8")
-        return "UTF-8", "no .cpg; the text decodes as UTF-8"
+        return "UTF-8", _UTF8_REASON
     except UnicodeDecodeError as exc:
         # A UTF-8 sequence cut at the end of the sample is still UTF-8.
         if exc.start > len(sample) - 4:
-            return "UTF-8", "no .cpg; the text decodes as UTF-8"
+            return "UTF-8", _UTF8_REASON
     try:
         sample.decode("gb18030")
-        return "GB18030", "no .cpg; the text is not UTF-8 but decodes as GBK/GB18030 (Chinese desktop GIS)"
+        return "GB18030", Text("no .cpg; the text is not UTF-8 but decodes as GBK/GB18030 (Chinese desktop GIS)",
+                               "没有 .cpg 文件；文字不是 UTF-8，但可按 GBK/GB18030 解码(国产桌面 GIS 常见)")
     except UnicodeDecodeError:
-        return None, "no .cpg and the text is neither UTF-8 nor GBK; read as ISO-8859-1"
+        return None, Text("no .cpg and the text is neither UTF-8 nor GBK; read as ISO-8859-1",
+                          "没有 .cpg 文件，文字既不是 UTF-8 也不是 GBK；按 ISO-8859-1 读取")
 
 
 def _gdal_layers(path: Path | str) -> list[str]:
@@ -166,7 +173,8 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
         if encoding is None:
             encoding, reason = detect_dbf_encoding(path)
             if encoding:
-                notes.append(f"text read as {encoding}: {reason}")
+                notes.append(Text(f"text read as {encoding}: {reason}",
+                                  f"文字按 {encoding} 编码读取：{text_in(reason, 'zh')}"))
     source: Path | str = path
     if suffix == ".kmz":  # LIBKML ignores a KMZ's schema (ExtendedData fields); read the KML inside instead
         source = _kml_in_kmz(path)
@@ -205,8 +213,10 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
                 except UnicodeDecodeError:
                     # e.g. a UTF-8 shapefile whose field names were cut mid-character at 10 bytes
                     gdf = _read_recoded(source, name, encoding or _declared_encoding(path))
-                    notes.append("some field names or values end in a broken character (cut at the "
-                                 "shapefile's 10-byte limit); the broken bytes were dropped")
+                    notes.append(Text("some field names or values end in a broken character (cut at the "
+                                      "shapefile's 10-byte limit); the broken bytes were dropped",
+                                      "部分字段名或取值末尾有残缺字符(被 shapefile 的 10 字节上限截断)；"
+                                      "残缺的字节已去掉"))
         except Exception as exc:  # noqa: BLE001 - any GDAL/driver failure becomes a message naming the file
             raise read_failure(path, exc, prefix="cannot read the file: ",
                                where=f"layer {name}" if name else None) from None
@@ -353,8 +363,10 @@ def read_table_points(path: Path, *, sheet: str | None = None, encoding: str | N
         dropped["row"] = rows[missing].to_numpy()
         dropped["reason"] = "no coordinates"
         lines = rows[missing].tolist()
-        notes.append(f"{len(lines)} row(s) without coordinates left out: "
-                     + ", ".join(f"line {n}" for n in lines[:10]) + (" …" if len(lines) > 10 else ""))
+        more = " …" if len(lines) > 10 else ""
+        notes.append(Text(f"{len(lines)} row(s) without coordinates left out: "
+                          + ", ".join(f"line {n}" for n in lines[:10]) + more,
+                          f"{len(lines)} 行没有坐标，未计入：" + "、".join(f"第 {n} 行" for n in lines[:10]) + more))
     keep = ~missing
     attrs = table.attributes[keep].reset_index(drop=True)
     attrs["source_row"] = rows[keep].to_numpy()

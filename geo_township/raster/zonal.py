@@ -46,13 +46,16 @@ _TYPE_WORDS_ZH = {"points": "点", "lines": "线", "collections": "几何集合"
 
 RASTER_CHECKS = declare(
     Check("not_polygon", "info", "not a polygon (left out)", "不是面要素(未统计)",
-          "{what}: not a polygon, so no raster statistics; left out"),
+          "{what}: not a polygon, so no raster statistics; left out",
+          "{what}：不是面要素，不做栅格统计，未计入"),
     Check("no_pixels", "warning", "no valid pixels", "无有效像元",
-          "no valid pixel: outside the raster or only nodata there"),
+          "no valid pixel: outside the raster or only nodata there",
+          "没有有效像元：位于栅格范围外，或该处全是无数据值"),
     Check("nodata_is_data", "warning", "nodata value looks like real data", "无数据值疑似真实数据",
           "{message}", "栅格的无数据值疑似真实数据：{message_zh}"),
     Check("outside_raster", "warning", "outside the raster", "位于栅格范围外",
-          "{outside_pct:.1f}% of it lies outside the raster; statistics cover the rest"),
+          "{outside_pct:.1f}% of it lies outside the raster; statistics cover the rest",
+          "有 {outside_pct:.1f}% 位于栅格范围外；统计只含范围内部分"),
 )
 
 

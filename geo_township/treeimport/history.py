@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 HISTORY_CHECKS = declare(
     Check("history_repaired", "warning", "interrupted import removed from the history", "已从变更历史中删除中断的导入",
-          "{what}"),
+          "{what}", "变更历史已修复：{what}"),
 )
 
 HISTORY_COLUMNS = ["time", "import_id", "user", "source", "tree_id", "action", "field", "old", "new",

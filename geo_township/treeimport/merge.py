@@ -21,17 +21,22 @@ MAX_LISTED = 10
 """Bad lines named in the message that rejects a file (the rest are counted)."""
 
 MERGE_CHECKS = declare(
-    Check("skipped", "warning", "row skipped", "已跳过的行", "{reasons}"),
+    Check("skipped", "warning", "row skipped", "已跳过的行", "{reasons}", "该行已跳过：{reasons}"),
     Check("new_tree_without_date", "warning", "new tree without a find date", "新增疫木缺少发现日期",
           "survey line {line}: new tree without a find date (发现日期); it is counted in totals but in no period "
-          "until the date is filled in"),
+          "until the date is filled in",
+          "调查表第 {line} 行：新增疫木没有发现日期；计入合计，但在补填日期前不计入任何时段"),
     Check("status_backward", "error", "status would move backwards", "状态倒退",
           "survey line {line}: status {old} → {new} refused: a tree only moves forward (suspected → confirmed → "
-          "felled → cleared → verified); use --allow-regress to correct a mistake"),
+          "felled → cleared → verified); use --allow-regress to correct a mistake",
+          "调查表第 {line} 行：状态 {old} → {new} 被拒绝：疫木状态只能向前(疑似 → 确认 → 已伐 → 已清理 → 已核查)；"
+          "如确属更正错误，请加 --allow-regress"),
     Check("date_after_status", "warning", "date of an event undone (left out)", "已撤销环节的日期(未导入)",
-          "survey line {line}: {field} {value} left out: the tree is set back to {status}, which has no {field}"),
+          "survey line {line}: {field} {value} left out: the tree is set back to {status}, which has no {field}",
+          "调查表第 {line} 行：{field} {value} 未导入：该疫木退回到 {status}，这一状态没有 {field}"),
     Check("date_before_previous_event", "warning", "date before the previous event", "日期早于上一环节",
-          "survey line {line}: {field} {date:%Y-%m-%d} is before {previous} {previous_date:%Y-%m-%d}; check the dates"),
+          "survey line {line}: {field} {date:%Y-%m-%d} is before {previous} {previous_date:%Y-%m-%d}; check the dates",
+          "调查表第 {line} 行：{field} {date:%Y-%m-%d} 早于上一环节 {previous} {previous_date:%Y-%m-%d}；请核对日期"),
 )
 STATUS_WITHOUT_DATE = RECORD_CHECKS.status_without_date.reworded(
     "survey line {line}: {tree} is now {status} but has no {field} ({field_zh}); it counts in the totals but in no "
