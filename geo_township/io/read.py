@@ -23,7 +23,6 @@ import pandas as pd
 from geo_township.errors import LayerReadError
 from geo_township.io.failures import check_shapefile_lengths, is_empty_file, read_failure
 from geo_township.io.gdb import GDB_SUFFIX, choose_gdb_layer, read_gdb_layer
-from geo_township.labels import Text, text_in
 from geo_township.io.points import (
     TABLE_SUFFIXES,
     WKT_NAMES,
@@ -31,6 +30,7 @@ from geo_township.io.points import (
     find_column,
     read_point_table,
 )
+from geo_township.labels import Text, text_in
 
 log = logging.getLogger(__name__)
 

@@ -40,8 +40,8 @@ SURVEY_CHECKS = declare(
     Check("survey_location_differs", "warning", "survey location far from the stored one", "调查坐标与原坐标相距过远",
           "survey line {line}: the survey puts tree {tree} {distance:,.0f} m from its stored location (more than "
           "{limit:g} m, import_moved_warn_m); the stored location is kept — check the id and the coordinates",
-          "调查表第 {line} 行：调查坐标离疫木 {tree} 原有位置 {distance:,.0f} 米(超过 import_moved_warn_m 的 {limit:g} 米)；"
-          "保留原位置——请核对编号和坐标"),
+          "调查表第 {line} 行：调查坐标离疫木 {tree} 原有位置 {distance:,.0f} 米"
+          "(超过 import_moved_warn_m 的 {limit:g} 米)；保留原位置——请核对编号和坐标"),
 )
 
 
