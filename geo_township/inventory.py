@@ -138,5 +138,6 @@ def area_summary(township: Township, kind_name: str, *, by: str | None = None, u
         notes=[note], notes_zh=[note_zh], vocab=vocab, labels=labels,
         decimals={f"area_{unit_.code}": unit_.decimals},
         provenance=township.provenance(analysis="area", layer=kind_name, group_by=by, unit=unit,
-                                       area_method=method, method_note=METHOD_NOTES[method]),
+                                       area_method=method, method_note=Text(METHOD_NOTES[method],
+                                                                                        METHOD_NOTES_ZH[method])),
     )

@@ -224,11 +224,11 @@ class Result:
         return self.title_zh if lang == "zh" and self.title_zh else self.title
 
     def notes_in(self, lang: str) -> list[str]:
-        """The notes in ``lang``: under 'zh' the Chinese notes when given, else each note's
-        Chinese twin when it is a :class:`~geo_township.labels.Text` (else the English)."""
+        """The notes in ``lang``: under 'zh' the Chinese notes when given, else the notes;
+        a note that is a :class:`~geo_township.labels.Text` shows its Chinese twin."""
         if lang != "zh":
             return list(self.notes)
-        return list(self.notes_zh) if self.notes_zh else [str(text_in(n, "zh")) for n in self.notes]
+        return [str(text_in(n, "zh")) for n in (self.notes_zh or self.notes)]
 
     @property
     def has_errors(self) -> bool:

@@ -32,7 +32,7 @@ import shapely
 
 from geo_township.errors import UsageError
 from geo_township.kinds import KINDS
-from geo_township.labels import TOTAL_LABEL, UNASSIGNED_LABEL
+from geo_township.labels import TOTAL_LABEL, UNASSIGNED_LABEL, Text
 from geo_township.layers import Township, feature_ids
 from geo_township.locate import fill_villages
 from geo_township.measure import Method, area, length_m
@@ -378,7 +378,8 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
         decimals={"length_km": 3, "zone_m": 0, "zone_area_mu": 2, "area_km2": 4, "shoreline_km": 3,
                   "distance_m": 1, "inside_mu": 2, "patrolled_km": 3, "walked_km": 3, "coverage_pct": 1,
                   "mean_monthly_pct": 1, "anyone_pct": 1},
-        provenance=township.provenance(analysis="rivers", length_method=method, length_note=LENGTH_NOTES[method],
+        provenance=township.provenance(analysis="rivers", length_method=method,
+                                       length_note=Text(LENGTH_NOTES[method], LENGTH_NOTES_ZH[method]),
                                        zone_m_default=zone_m, **provenance_extra),
     )
 

@@ -182,7 +182,7 @@ ALLOWED: dict[str, set[str]] = {
     # analyses that build on another analysis
     "trees": {"errors", "hotspots", "layers", "results", "tree_checks", "tree_deadlines", "tree_events",
             "tree_places", "tree_plots"},
-    "hotspots": {"density", "errors", "layers", "tree_events"},
+    "hotspots": {"density", "errors", "labels", "layers", "tree_events"},
     "candidates": {"config", "errors", "io", "labels", "layers", "measure", "raster", "results", "vocabulary"},
     "rivers": {"errors", "kinds", "labels", "layers", "locate", "measure", "patrols", "results", "units", "zones"},
     # analyses

@@ -25,6 +25,7 @@ from pyproj import CRS
 from geo_township.config import NODATA_NONE, RasterSpec
 from geo_township.errors import CRSError, GeometryError, TownshipError, UsageError
 from geo_township.io.failures import read_failure
+from geo_township.labels import Text
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo_township.layers import Township
@@ -109,7 +110,8 @@ class RasterInfo:
     def describe(self) -> dict[str, Any]:
         unit = "°" if self.crs.is_geographic else " m"
         return {"raster_file": str(self.path), "raster_crs": self.crs.to_string(), "raster_crs_note": self.crs_note,
-                "raster_size": f"{self.width} × {self.height} px, band {self.band}, {self.dtype}",
+                "raster_size": Text(f"{self.width} × {self.height} px, band {self.band}, {self.dtype}",
+                                    f"{self.width} × {self.height} 像元，第 {self.band} 波段，{self.dtype}"),
                 "pixel_size": f"{self.res[0]:g}{unit} × {self.res[1]:g}{unit}", "nodata": self.nodata,
                 "nodata_from": self.nodata_from}
 
@@ -144,7 +146,7 @@ def raster_info(ds, spec: RasterSpec, *, band: int = 1) -> RasterInfo:
         nodata, source = file_nodata, "file"
     grid = (ds.width, ds.height, t, band, ds.dtypes[band - 1], nodata, source, file_nodata)
     if ds.crs is not None:
-        return RasterInfo(spec.path, CRS(ds.crs), "from the file", *grid)
+        return RasterInfo(spec.path, CRS(ds.crs), Text("from the file", "取自文件"), *grid)
     from geo_township.crs import infer_crs
 
     left, bottom, right, top = ds.bounds
@@ -154,7 +156,9 @@ def raster_info(ds, spec: RasterSpec, *, band: int = 1) -> RasterInfo:
         raise CRSError("the raster has no coordinate system and its coordinates do not reveal one",
                        path=spec.path, hint="assign one, e.g. gdal_edit.py -a_srs EPSG:4548 file.tif, "
                        "or in QGIS: Raster > Projections > Assign Projection") from None
-    return RasterInfo(spec.path, inferred.crs, "inferred: " + inferred.reason, *grid)
+    reason = inferred.reason
+    return RasterInfo(spec.path, inferred.crs, Text("inferred: " + reason, "推断：" + getattr(reason, "zh", reason)),
+                      *grid)
 
 
 def gdal_env():

@@ -23,7 +23,7 @@ from pyproj import CRS
 from geo_township.config import RasterSpec
 from geo_township.errors import UsageError
 from geo_township.kinds import column_label
-from geo_township.labels import TOTAL_LABEL
+from geo_township.labels import TOTAL_LABEL, Text
 from geo_township.locate import order_rows_by_village
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_m2
 from geo_township.raster.exact import STATS, percentile_column
@@ -40,8 +40,9 @@ from geo_township.vocabulary import LAND_COVER
 if TYPE_CHECKING:  # pragma: no cover
     from geo_township.layers import Township
 
-COVERAGE_NOTE = ("each pixel weighted by the fraction of it inside the polygon (exactextract), so polygons "
-                 "smaller than a pixel still get a value")
+COVERAGE_NOTE = Text("each pixel weighted by the fraction of it inside the polygon (exactextract), so polygons "
+                     "smaller than a pixel still get a value",
+                     "每个像元按其落在多边形内的比例加权(exactextract)，因此小于一个像元的多边形也有统计值")
 _TYPE_WORDS_ZH = {"points": "点", "lines": "线", "collections": "几何集合"}
 
 RASTER_CHECKS = declare(

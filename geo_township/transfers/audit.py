@@ -19,6 +19,7 @@ import pandas as pd
 from geo_township.config import PARAMETERS, validate_parameter
 from geo_township.errors import UsageError
 from geo_township.kinds import KINDS
+from geo_township.labels import Text
 from geo_township.layers import Township
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area
 from geo_township.overlay import Category
@@ -86,7 +87,8 @@ class _Settings:
 
     def provenance(self) -> dict[str, Any]:
         """The method and parameters, as the Result's provenance records them."""
-        return {"analysis": "audit", "area_method": self.method, "method_note": METHOD_NOTES[self.method],
+        note = Text(METHOD_NOTES[self.method], METHOD_NOTES_ZH[self.method])
+        return {"analysis": "audit", "area_method": self.method, "method_note": note,
                 "tolerance_pct": self.tolerance_pct, "tolerance_mu": self.tolerance_mu,
                 "tolerance_rule": self.tolerance_rule, "overlap_min_mu": self.overlap_min_mu,
                 "max_contract_years": self.max_contract_years, "non_farming_uses": self.non_farming}

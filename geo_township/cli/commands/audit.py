@@ -62,7 +62,8 @@ def command(ctx, tolerance, tolerance_mu, tolerance_rule, overlap_min, max_years
             save.parent.mkdir(parents=True, exist_ok=True)
         layers = write_findings_gpkg(result, save, lang=lang)
         if not ctx.find_root().ensure_object(dict).get("quiet"):
-            click.echo(f"GeoPackage: {save} ({len(layers)} layers: {', '.join(layers)})", err=True)
+            click.echo(f"GeoPackage：{save}（{len(layers)} 个图层：{'、'.join(layers)}）" if lang == "zh" else
+                       f"GeoPackage: {save} ({len(layers)} layers: {', '.join(layers)})", err=True)
     shown = findings_first(result, lang, feature_column="parcel_id") if choose_format(fmt, output) == "csv" else result
     render(shown, fmt=fmt, output=output, lang=lang)
     ctx.exit(exit_code(result))
