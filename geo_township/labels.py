@@ -266,11 +266,19 @@ def derived_label(name: str) -> tuple[str, str] | None:
     return None
 
 
+SAID: dict[str, str] = {}
+"""Every :class:`Text` made so far, English → Chinese: a table cell loses a Text's Chinese
+(pandas stores text columns as plain strings), so :func:`geo_township.results.localise`
+finds it here."""
+_SAID_MAX = 100_000
+
+
 class Text(str):
     """A sentence for people in English that carries its Chinese twin: ``Text(en, zh)``.
 
     It is a ``str`` (the English), so code that stores, compares or searches notes and
-    messages keeps working; whoever shows it picks the language with :func:`text_in`.
+    messages keeps working; whoever shows it picks the language with :func:`text_in`
+    (a table cell, which keeps only the string, through :data:`SAID`).
     Library code builds every human sentence it hands upward (loading notes, CRS notes,
     result notes) as a Text; :meth:`geo_township.results.Check.finding` fills a check's
     Chinese template with the Chinese of the Text values it is given.
@@ -281,6 +289,8 @@ class Text(str):
     def __new__(cls, en: str, zh: str) -> Text:
         self = super().__new__(cls, en)
         self.zh = zh
+        if len(SAID) < _SAID_MAX:
+            SAID.setdefault(en, zh)
         return self
 
     def __reduce__(self) -> tuple[type, tuple[str, str]]:  # pickles (Dask, multiprocessing) keep the Chinese

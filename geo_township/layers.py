@@ -156,7 +156,9 @@ class Township:
         spec = self.config.layers[kind_name]
         if not spec.path.exists():
             raise LayerReadError("file not found", path=spec.path, where=f"[layers.{kind_name}] path",
-                                 hint="correct the path (relative to township.toml) or remove the layer")
+                                 hint="correct the path (relative to township.toml) or remove the layer",
+                                 message_zh="找不到文件",
+                                 hint_zh="请改正路径(相对于 township.toml 所在文件夹)，或删去该图层")
         log.info("reading %s from %s", kind_name, spec.path)
         layer = read_layer(spec, self.config, lenient=lenient)
         if self._working_crs is None:
