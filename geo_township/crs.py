@@ -165,15 +165,21 @@ def _no_rule_error(x: np.ndarray, y: np.ndarray, best: tuple[str, int | None, in
     xs, ys = x[finite], y[finite]
     message = (f"the file has no coordinate system and its coordinates (x {xs.min():.6g}–{xs.max():.6g}, "
                f"y {ys.min():.6g}–{ys.max():.6g}) match no rule")
+    message_zh = (f"文件没有坐标系，其坐标(x {xs.min():.6g}–{xs.max():.6g}，y {ys.min():.6g}–{ys.max():.6g})"
+                  "不符合任何规则")
     hint = ('give the layer its CRS in township.toml, e.g. crs = "EPSG:4490" for '
             'longitude/latitude or crs = "EPSG:4548" for Gauss–Krüger metres (CM 117°E)')
+    hint_zh = ('请在 township.toml 中为该图层写明坐标系，例如经纬度写 crs = "EPSG:4490"，'
+               '高斯-克吕格米制坐标(中央经线 117°E)写 crs = "EPSG:4548"')
     if best is not None and best[2] * 2 > n_rows:
         rule, zone, count = best
-        message += (f" (only {count:,} of {n_rows:,} rows fit {_rule_text(rule, zone)[0]}: too few to tell "
-                    "the coordinate system from)")
+        en, zh = _rule_text(rule, zone)
+        message += f" (only {count:,} of {n_rows:,} rows fit {en}: too few to tell the coordinate system from)"
+        message_zh += f"({n_rows:,} 行中只有 {count:,} 行符合{zh}，不足以判断坐标系)"
         hint = ("if the other rows are typos, fix them, or " + hint
                 + " (rows that do not fit it are then left out of every count and named)")
-    return CRSError(message, hint=hint)
+        hint_zh = "如其余各行是录入错误，请改正；或" + hint_zh + "(不符合的行将不计入任何统计，并逐一列出)"
+    return CRSError(message, hint=hint, message_zh=message_zh, hint_zh=hint_zh)
 
 
 def _rule_text(rule: str, zone: int | None) -> tuple[str, str]:
@@ -206,6 +212,10 @@ def _inferred_for(rule: str, zone: int | None, x: np.ndarray, fits: np.ndarray, 
             hint="name the zone in township.toml: under [township] write gk_zone = 117 "
             "(the central meridian; 3 × the nearest whole number to longitude/3), or give "
             'the layer crs = "EPSG:4548"',
+            message_zh=f"坐标像是不带带号的高斯-克吕格米制坐标(东坐标 {xs.min():.0f}–{xs.max():.0f})，"
+            "但从中看不出是哪一带",
+            hint_zh="请在 township.toml 中写明带号：在 [township] 下写 gk_zone = 117(中央经线，即经度除以 3 "
+            '取整再乘 3)，或为该图层写 crs = "EPSG:4548"',
         )
     epsg = gk3_zone_epsg(gk_zone)
     return Inferred(CRS.from_epsg(epsg), Text(f"6-digit eastings → the zone named in township.toml "

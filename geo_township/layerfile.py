@@ -185,7 +185,8 @@ def _resolve_crs(raw: RawLayer, spec: LayerSpec, config: TownshipConfig) -> tupl
         if config.crs is not None and clear_majority(*count_in_china(gdf.geometry.to_numpy(), config.crs)):
             return config.crs, Text("the township's default crs in township.toml",
                                     "township.toml 中本乡镇的默认坐标系"), None
-        raise CRSError(exc.message, path=spec.path, hint=exc.hint) from None
+        raise CRSError(exc.message, path=spec.path, hint=exc.hint, message_zh=exc.message_zh,
+                       hint_zh=exc.hint_zh) from None
 
 
 def map_app_note(system: str) -> Text:
@@ -260,7 +261,8 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
         labels = labels[~missing]
     if len(gdf) == 0:
         raise LayerReadError("the layer has no features with a geometry", path=spec.path,
-                             hint="check that the right file and layer are named in township.toml")
+                             hint="check that the right file and layer are named in township.toml",
+                             message_zh="图层中没有带图形的要素", hint_zh="请检查 township.toml 写的文件和图层是否正确")
     types = shapely.get_type_id(geoms)
     allowed = [t for fam in kind_.geometry for t in _SHAPELY_FAMILY[fam]]
     wrong = ~np.isin(types, allowed)
@@ -348,6 +350,8 @@ def _apply_fields(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, aliases: 
                 f"township.toml maps {canon} to field {source!r}, which the file does not have",
                 path=spec.path, where=f"[layers.{kind_.name}.fields] {canon}",
                 hint=(f"did you mean {close[0]!r}? " if close else "") + "fields in the file: " + ", ".join(shown),
+                message_zh=f"township.toml 把 {canon} 对应到字段 {source!r}，但文件中没有这个字段",
+                hint_zh=(f"是不是 {close[0]!r}？" if close else "") + "文件中的字段：" + "、".join(shown),
             )
     missing = [f.name for f in kind_.fields if f.required and f.name not in match.mapping]
     if missing:
@@ -356,6 +360,9 @@ def _apply_fields(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, aliases: 
             path=spec.path,
             hint=f"name the field in township.toml, e.g. under [layers.{kind_.name}] write "
             f'fields = {{ {missing[0]} = "YOUR FIELD NAME" }}; fields in the file: ' + ", ".join(shown),
+            message_zh=f"找不到{'、'.join(kind_.field(m).zh for m in missing)}字段({', '.join(missing)})",
+            hint_zh=f"请在 township.toml 中写明字段，例如在 [layers.{kind_.name}] 下写 "
+            f'fields = {{ {missing[0]} = "你的字段名" }}；文件中的字段：' + "、".join(shown),
         )
     renames = {}
     for canon, source in match.mapping.items():
@@ -456,7 +463,8 @@ def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False
     if len(raw.gdf) == 0:
         raise LayerReadError("the layer is empty (no features)", path=spec.path,
                              where=f"layer {spec.layer}" if spec.layer else None,
-                             hint="check that township.toml names the right file and layer")
+                             hint="check that township.toml names the right file and layer",
+                             message_zh="图层是空的(没有要素)", hint_zh="请检查 township.toml 写的文件和图层是否正确")
     notes = list(raw.notes)
     source_crs, crs_note, fit = _resolve_crs(raw, spec, config)
     gdf = raw.gdf.set_crs(source_crs, allow_override=True)
@@ -464,7 +472,9 @@ def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False
     gdf, left_out = _leave_out_implausible(gdf, kind_, source_crs, fit)
     if len(gdf) == 0 and len(left_out):
         raise CRSError(f"no row has coordinates that can be right ({left_out['detail'].iloc[0]})", path=spec.path,
-                       hint="check the coordinates and the layer's crs in township.toml")
+                       hint="check the coordinates and the layer's crs in township.toml",
+                       message_zh=f"没有一行的坐标可能正确({left_out['detail_zh'].iloc[0]})",
+                       hint_zh="请检查坐标，以及 township.toml 中该图层的 crs")
     if spec.map_app is not None:
         gdf, crs_note = _from_map_app(gdf, spec.map_app, crs_note)
     gdf, cells = _coerce(gdf, kind_, spec, lenient=lenient)
