@@ -115,7 +115,9 @@ def area_summary(township: Township, kind_name: str, *, by: str | None = None, u
         raise UsageError(
             f"{kind_name} holds {holds}, which have no area",
             hint="measure a polygon layer (" + ", ".join(polygon_layers) + "); for river lengths run "
-            "`geo-township rivers`")
+            "`geo-township rivers`",
+            message_zh=f"{kind_name} 是{'点' if holds == 'points' else '线'}图层，没有面积",
+            hint_zh="请量算面图层(" + "、".join(polygon_layers) + ")；河道长度请运行 `geo-township rivers`")
     table = area_by(layer.gdf, by, unit=unit, method=method)
     if by == "village" and kind_name != "villages" and township.has("villages"):
         table = order_by_villages(table, township)

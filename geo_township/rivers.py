@@ -365,7 +365,9 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
                                 period_start=str(start) if start else None, period_end=str(end) if end else None)
     elif start is not None or end is not None:
         raise UsageError("--from/--to select patrol tracks, but the township has no patrols layer",
-                         hint='add [layers.patrols] with path = "patrols.gpx" to township.toml')
+                         hint='add [layers.patrols] with path = "patrols.gpx" to township.toml',
+                         message_zh="--from/--to 用于选择巡河轨迹，但本乡镇没有巡河轨迹图层",
+                         hint_zh='请在 township.toml 中加 [layers.patrols]，写 path = "patrols.gpx"')
     else:
         notes.append("no patrols layer: patrol coverage is not computed")
         notes_zh.append("无巡河轨迹图层：未计算巡河覆盖率")

@@ -188,7 +188,9 @@ def sand_report(township: Township, *, zone_m: float | None = None, method: Meth
     if sites["status"].isna().any():
         blank = ids[sites["status"].isna()]
         raise FieldError(f"{len(blank)} sand site(s) have no status: {', '.join(blank.head(5))}",
-                         path=layer.path, hint="fill in 状态 (licensed/illegal/closed/restored) for every site")
+                         path=layer.path, hint="fill in 状态 (licensed/illegal/closed/restored) for every site",
+                         message_zh=f"{len(blank)} 个采砂点没有填状态：{'、'.join(blank.head(5))}",
+                         hint_zh="请为每个采砂点填写状态(已许可/非法/已关停/已复绿)")
 
     frame = _site_frame(sites, ids, township.optional("villages"), notes, notes_zh)
     _add_river_columns(frame, geoms, township, zone_m=zone_m, method=method, notes=notes, notes_zh=notes_zh)
