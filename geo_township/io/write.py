@@ -176,22 +176,23 @@ def _about_sheet(ws: Any, provenance: Mapping[str, Any], lang: str) -> None:
 
 
 def about_rows(provenance: Mapping[str, Any], lang: str = "en") -> list[tuple[str, Any]]:
-    """Provenance as (key, value) rows for people: keys labelled in ``lang``, a nested
-    mapping's keys after its own (``Input layer 2 · File``), list items numbered, codes and
-    sentences (:class:`~geo_township.labels.Text`) in ``lang``, lists of values joined."""
+    """Provenance as (key, value) rows for people, one value per row. In English the keys
+    are the machine names, as CSV and XLSX columns are (``inputs[2].file``); in Chinese they
+    are labelled (``输入图层 2 · 文件``) and codes and sentences (:class:`~geo_township.labels.Text`)
+    are in Chinese. Lists of values are joined."""
     rows: list[tuple[str, Any]] = []
-    sep = " · "
+    zh = lang == "zh"
 
     def add(prefix: str, key: str, value: Any) -> None:
-        label = provenance_label(key, lang)
-        name = f"{prefix}{sep}{label}" if prefix else label
+        label = provenance_label(key, "zh") if zh else key
+        name = (f"{prefix} · {label}" if zh else f"{prefix}.{label}") if prefix else label
         if isinstance(value, Mapping):
             for k, v in value.items():
                 add(name, str(k), v)
         elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
             for i, item in enumerate(value, start=1):
                 for k, v in item.items():
-                    add(f"{name} {i}", str(k), v)
+                    add(f"{name} {i}" if zh else f"{name}[{i}]", str(k), v)
         else:
             rows.append((name, _plain(value) if key in PROVENANCE_NAMES or key.endswith("_file")
                          else _about_value(value, lang)))
@@ -213,11 +214,9 @@ def _about_value(value: Any, lang: str) -> Any:
     if isinstance(value, Text):
         return value.in_lang(lang)
     if isinstance(value, str):
-        if value in PROVENANCE_WORDS:
-            return PROVENANCE_WORDS[value][1 if lang == "zh" else 0]
-        if lang == "zh":
-            return _code_word(value)
-        return value
+        if lang != "zh":
+            return value
+        return PROVENANCE_WORDS[value][1] if value in PROVENANCE_WORDS else _code_word(value)
     return _plain(value)
 
 
