@@ -92,7 +92,8 @@ def zonal_stats(township: Township, raster: str, *, layer: str = "forest_plots",
     if doubt is not None:
         findings.append(RASTER_CHECKS.nodata_is_data.finding(spec.name, spec.path.name, message=doubt.message(),
                                                              message_zh=doubt.message_zh()))
-    findings += [RASTER_CHECKS.not_polygon.finding(layer, str(fid), what=words.removesuffix("s"))
+    findings += [RASTER_CHECKS.not_polygon.finding(layer, str(fid), what=Text(words.removesuffix("s"),
+                                                                              _TYPE_WORDS_ZH.get(words, words)))
                  for fid, words in sel.left_out.items()]
     prov = township.provenance(analysis="zonal", raster=spec.name, layer=layer, group_by=by,
                                categorical=categorical, area_method=method, statistics=COVERAGE_NOTE,
