@@ -113,7 +113,8 @@ def guessed_encoding_note(encoding: str | None, given: str | None) -> str | None
     return Text(f"text read as {name}: the file is not UTF-8 but decodes cleanly as Chinese {name} "
                 f"text (a CSV saved by Chinese Excel or WPS); to say so, add encoding = \"{encoding}\" to this "
                 "layer in township.toml",
-                f"文字按 {name} 编码读取：文件不是 UTF-8，但可完整按中文 {name} 解码(中文版 Excel 或 WPS 保存的 CSV)；"
+                f"按 {name} 编码解读文字(文件不是 UTF-8，但可完整按中文 {name} 解码，"
+                "是中文版 Excel 或 WPS 保存的 CSV)；"
                 f"如需写明，请在 township.toml 该图层下加 encoding = \"{encoding}\"")
 
 

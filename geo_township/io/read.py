@@ -181,7 +181,7 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
             encoding, reason = detect_dbf_encoding(path)
             if encoding:
                 notes.append(Text(f"text read as {encoding}: {reason}",
-                                  f"文字按 {encoding} 编码读取：{text_in(reason, 'zh')}"))
+                                  f"按 {encoding} 编码解读文字({text_in(reason, 'zh')})"))
     source: Path | str = path
     if suffix == ".kmz":  # LIBKML ignores a KMZ's schema (ExtendedData fields); read the KML inside instead
         source = _kml_in_kmz(path)
