@@ -180,7 +180,7 @@ def _resolve_crs(raw: RawLayer, spec: LayerSpec, config: TownshipConfig) -> tupl
     try:
         fit = fit_rows(coords[:, 0], coords[:, 1], gk_zone=config.gk_zone, groups=groups)
         reason = fit.inferred.reason
-        return fit.inferred.crs, Text("inferred: " + reason, "推断：" + getattr(reason, "zh", reason)), fit
+        return fit.inferred.crs, Text("inferred: " + reason, f"按坐标数值推断({getattr(reason, 'zh', reason)})"), fit
     except CRSError as exc:
         if config.crs is not None and clear_majority(*count_in_china(gdf.geometry.to_numpy(), config.crs)):
             return config.crs, Text("the township's default crs in township.toml",

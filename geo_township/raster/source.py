@@ -157,8 +157,8 @@ def raster_info(ds, spec: RasterSpec, *, band: int = 1) -> RasterInfo:
                        path=spec.path, hint="assign one, e.g. gdal_edit.py -a_srs EPSG:4548 file.tif, "
                        "or in QGIS: Raster > Projections > Assign Projection") from None
     reason = inferred.reason
-    return RasterInfo(spec.path, inferred.crs, Text("inferred: " + reason, "推断：" + getattr(reason, "zh", reason)),
-                      *grid)
+    note = Text("inferred: " + reason, f"按坐标数值推断({getattr(reason, 'zh', reason)})")
+    return RasterInfo(spec.path, inferred.crs, note, *grid)
 
 
 def gdal_env():
