@@ -125,10 +125,12 @@ def _checked_request(stats: Sequence[str] | None, percentiles: Sequence[float]
     stats = tuple(stats) if stats else STATS
     unknown = [s for s in stats if s not in STATS]
     if unknown:
-        raise UsageError(f"unknown statistic {unknown[0]!r}", hint="use any of: " + ", ".join(STATS))
+        raise UsageError(f"unknown statistic {unknown[0]!r}", hint="use any of: " + ", ".join(STATS),
+                         message_zh=f"未知的统计量 {unknown[0]!r}", hint_zh="可用：" + "、".join(STATS))
     bad = [p for p in percentiles if not 0 < p < 100]
     if bad:
-        raise UsageError(f"percentile {bad[0]:g} is not between 0 and 100", hint="e.g. --percentiles 10,90")
+        raise UsageError(f"percentile {bad[0]:g} is not between 0 and 100", hint="e.g. --percentiles 10,90",
+                         message_zh=f"百分位数 {bad[0]:g} 不在 0 到 100 之间", hint_zh="例如 --percentiles 10,90")
     return stats, tuple(dict.fromkeys(float(p) for p in percentiles))
 
 
