@@ -302,3 +302,50 @@ def test_the_rule_accepts_data_and_refuses_english():
     english = ["EPSG:4490 (inferred)", "heights (Z) ignored", "unreadable", "wrote 3 points", "NDVI, August"]
     assert english_units("\n".join(data), fields, texts) == []
     assert english_units("\n".join(english), fields, texts) == english
+
+
+# --------------------------------------------------------------------------- the mechanism
+
+
+def test_a_text_is_its_english_and_carries_its_chinese():
+    import pickle
+
+    from geo_township.labels import Text, joined, text_in
+    from geo_township.results import Check, Result, localise
+
+    note = Text("heights (Z) ignored", "已忽略高程(Z)")
+    assert note == "heights (Z) ignored" and note.startswith("heights") and f"{note}" == "heights (Z) ignored"
+    assert text_in(note, "zh") == "已忽略高程(Z)" and text_in(note, "en") == note and text_in(3, "zh") == 3
+    assert pickle.loads(pickle.dumps(note)).zh == "已忽略高程(Z)"
+    assert joined([note, "EPSG:4490"]).zh == "已忽略高程(Z)；EPSG:4490"
+
+    check = Check("zh_test_only", "info", "a note", "说明", "{layer}: {note}", "{layer}：{note}")
+    found = check.finding("rivers", "-", layer="rivers", note=note)
+    assert (found.message, found.message_in("zh")) == ("rivers: heights (Z) ignored", "rivers：已忽略高程(Z)")
+
+    result = Result("t", pd.DataFrame({"crs": [Text("EPSG:4490 (inferred)", "EPSG:4490(推断)"), "EPSG:4548"]}),
+                    notes=[note, "plain"])
+    assert result.notes_in("zh") == ["已忽略高程(Z)", "plain"] and result.notes_in("en") == [note, "plain"]
+    cells = localise(result.table, "zh", headings=False)["crs"].tolist()
+    assert cells == ["EPSG:4490(推断)", "EPSG:4548"]  # found again although pandas kept only the string
+    frame = localise(pd.DataFrame({"feature": ["T1 (line 7)", "T2"]}), "zh", headings=False)
+    assert frame["feature"].tolist() == ["T1（第 7 行）", "T2"]
+
+
+def test_about_rows_flatten_nested_provenance_one_value_a_row():
+    from geo_township.io.write import about_rows
+    from geo_township.labels import Text
+
+    provenance = {"tool": "geo-township 1", "analysis": "audit", "area_method": "ellipsoidal",
+                  "inputs": [{"layer": "villages", "file": "/d/town.gpkg", "source_layer": "villages",
+                              "crs_note": Text("from the file", "取自文件")}],
+                  "non_farming_uses": ["photovoltaic", "building"], "deadline": None, "include_late": True}
+    assert about_rows(provenance, "zh") == [
+        ("软件", "geo-township 1"), ("分析", "土地流转审计"), ("面积算法", "椭球面"),
+        ("输入图层 1 · 图层", "行政村"), ("输入图层 1 · 文件", "/d/town.gpkg"), ("输入图层 1 · 文件内图层", "villages"),
+        ("输入图层 1 · 坐标系来源", "取自文件"), ("非农用途", "光伏发电、建设用地"), ("期限", ""),
+        ("列出逾期清理的疫木", "是"),
+    ]
+    assert about_rows(provenance, "en")[3:7] == [
+        ("inputs[1].layer", "villages"), ("inputs[1].file", "/d/town.gpkg"), ("inputs[1].source_layer", "villages"),
+        ("inputs[1].crs_note", "from the file")]
