@@ -273,7 +273,8 @@ def _param(name: str, value):
     try:
         return validate_parameter(name, value)
     except ValueError as exc:
-        raise UsageError(f"{name}: {exc}", hint=PARAMETERS[name].doc) from None
+        raise UsageError(f"{name}: {exc}", hint=PARAMETERS[name].doc,
+                         message_zh=f"参数 {name} 的取值不对：{exc}") from None
 
 
 def _where_in_file(transfers: gpd.GeoDataFrame) -> np.ndarray:
@@ -315,7 +316,9 @@ def audit_transfers(
                                  "non_farming_uses")}
     chosen: dict[str, Any] = {k: params[name] if v is None else v for k, (v, name) in pick.items()}
     if chosen["method"] not in METHOD_NOTES:
-        raise UsageError(f"unknown area method {chosen['method']!r}", hint="use ellipsoidal or planar")
+        raise UsageError(f"unknown area method {chosen['method']!r}", hint="use ellipsoidal or planar",
+                         message_zh=f"未知的面积算法 {chosen['method']!r}",
+                         hint_zh="请用 ellipsoidal(椭球面)或 planar(平面)")
     result = audit_layers(
         layer.gdf,
         villages=township.optional("villages"),
