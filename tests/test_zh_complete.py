@@ -200,7 +200,7 @@ def test_files_a_command_writes_and_the_lines_that_say_so_are_chinese(runner, to
     text = "\n".join([
         run(runner, town, "trees", "--deadline", "2023-03-31", "--list", str(out / "list.csv")),
         run(runner, town, "trees", "--deadline", "2023-03-31", "--list", str(out / "list.kml")),
-        run(runner, town, "audit", "--save", str(out / "audit.gpkg")),
+        run(runner, town, "audit", "-o", str(out / "audit.gpkg")),
         run(runner, town, "audit"),
         run(runner, town, "candidates", "ndvi_2022", "ndvi_2023"),
         run(runner, town, "candidates", "ndvi_2022", "ndvi_2023", "--save", str(out / "patches.gpkg")),
@@ -212,7 +212,8 @@ def test_files_a_command_writes_and_the_lines_that_say_so_are_chinese(runner, to
     text += "\n" + "\n".join(cell for line in listed for cell in line.split(",")) + "\n" + "\n".join(shown)
     bad = unexplained(english_units(text, *words))
     assert not bad, "\n".join(bad)
-    assert (out / "audit.gpkg").exists() and (out / "patches.gpkg").exists()
+    assert (out / "audit.gpkg").read_bytes().startswith(b"SQLite format 3")  # -o .gpkg: the GeoPackage itself
+    assert (out / "patches.gpkg").exists()
 
 
 @pytest.mark.parametrize("args", [("trees",), ("audit",), ("rivers",)], ids=" ".join)
