@@ -74,11 +74,15 @@ _SUMS = ("pixels", "sum_drop", "sum_before", "sum_after")
 CANDIDATE_CHECKS = declare(
     Check("not_an_index", "warning", "not a vegetation index", "不像植被指数",
           "{name}'s values run from {low:.4g} to {high:.4g} (2nd–98th percentile); a vegetation index such as NDVI "
-          "lies between −1 and 1: is this the index, and not a DEM or an index stored ×10,000 without a scale factor?"),
+          "lies between −1 and 1: is this the index, and not a DEM or an index stored ×10,000 without a scale factor?",
+          "{name} 的取值在 {low:.4g} 到 {high:.4g} 之间(第 2–98 百分位)；NDVI 等植被指数应在 −1 到 1 之间："
+          "请确认这是植被指数，而不是 DEM，或放大了 10000 倍却没有写比例系数的指数"),
     Check("index_ranges_differ", "warning", "the two rasters' values differ", "两期栅格取值范围不一致",
           "{after}'s values ({after_low:.4g} to {after_high:.4g}) are nothing like {before}'s ({before_low:.4g} to "
           "{before_high:.4g}, 2nd–98th percentiles): the drops are meaningless unless both are the same index, "
-          "scaled the same way"),
+          "scaled the same way",
+          "{after} 的取值({after_low:.4g} 到 {after_high:.4g})与 {before}({before_low:.4g} 到 {before_high:.4g}，"
+          "第 2–98 百分位)相差很大：两期须是同一种植被指数、按同样比例存储，下降幅度才有意义"),
 )
 NO_PINE_ON_RASTER = RASTER_CHECKS.outside_raster.reworded("no pine plot lies on {raster}: nothing could be searched")
 """No pine plot lies on the BEFORE raster (the raster check, worded for the search)."""

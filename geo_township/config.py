@@ -241,18 +241,28 @@ def _suggest(word: str, options) -> str:
     return f"did you mean {close[0]!r}? " if close else ""
 
 
+def _suggest_zh(word: str, choices) -> str:
+    """"是不是 'x'？" for the closest of ``choices``, or nothing."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f"是不是 {close[0]!r}？" if close else ""
+
+
 class _Problems:
     """Collects every mistake in the file so they are reported together."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.items: list[str] = []
+        self.items_zh: list[str] = []
         self.blocking = 0
 
-    def add(self, key: str, what: str, fix: str, *, blocking: bool = True) -> None:
-        """Record a mistake; one that is not ``blocking`` (a layer's missing file) is listed
-        only with others, and otherwise left to the commands that read that layer."""
+    def add(self, key: str, what: str, fix: str, *, blocking: bool = True, what_zh: str | None = None,
+            fix_zh: str | None = None) -> None:
+        """Record a mistake (in Chinese too, when ``what_zh`` is given); one that is not
+        ``blocking`` (a layer's missing file) is listed only with others, and otherwise left
+        to the commands that read that layer."""
         self.items.append(f"[{key}] {what}. Fix: {fix}")
+        self.items_zh.append(f"[{key}] {what_zh}。解决办法：{fix_zh or fix}" if what_zh else self.items[-1])
         self.blocking += blocking
 
     def raise_if_any(self) -> None:
@@ -261,6 +271,7 @@ class _Problems:
             raise ConfigError(
                 f"{n} problem{'s' if n > 1 else ''} in the township file:\n  - " + "\n  - ".join(self.items),
                 path=self.path,
+                message_zh=f"乡镇配置文件中有 {n} 处问题：\n  - " + "\n  - ".join(self.items_zh),
             )
 
 
@@ -268,7 +279,8 @@ def _check_keys(table: dict, allowed, key: str, problems: _Problems) -> None:
     for k in table:
         if k not in allowed:
             problems.add(key, f"unknown key {k!r}",
-                         _suggest(k, allowed) + "allowed keys: " + ", ".join(allowed))
+                         _suggest(k, allowed) + "allowed keys: " + ", ".join(allowed),
+                         what_zh=f"未知的键 {k!r}", fix_zh=_suggest_zh(k, allowed) + "可用的键：" + "、".join(allowed))
 
 
 def _parse_date(value: Any, key: str, problems: _Problems) -> dt.date | None:
@@ -279,7 +291,8 @@ def _parse_date(value: Any, key: str, problems: _Problems) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        problems.add(key, f"{value!r} is not a date", 'write it as "2023-04-30"')
+        problems.add(key, f"{value!r} is not a date", 'write it as "2023-04-30"', what_zh=f"{value!r} 不是日期",
+                     fix_zh='请写成 "2023-04-30" 这样的格式')
         return None
 
 
@@ -292,7 +305,8 @@ def _parse_crs(value: Any, key: str, problems: _Problems) -> CRS | None:
     try:
         return parse_crs(str(value), where=key)
     except CRSError as exc:
-        problems.add(key, exc.message, exc.hint or "")
+        problems.add(key, exc.message, exc.hint or "", what_zh=f"{value!r} 不是坐标系",
+                     fix_zh='请写成 EPSG 代码，例如 "EPSG:4490" 或 "EPSG:4548"')
         return None
 
 
@@ -312,7 +326,9 @@ def _layer_crs(value: Any, key: str, problems: _Problems) -> tuple[str | None, C
         return None, parse_crs(str(value), where=key)
     except CRSError as exc:
         problems.add(key, exc.message, (exc.hint or "") + '; or "gcj02" (AMap, Tencent) or "bd09" (Baidu) for '
-                     "coordinates copied from a map app")
+                     "coordinates copied from a map app", what_zh=f"{value!r} 不是坐标系",
+                     fix_zh='请写成 EPSG 代码，例如 "EPSG:4490" 或 "EPSG:4548"；从地图软件抄来的坐标写 "gcj02"(高德、'
+                     '腾讯)或 "bd09"(百度)')
         return None, None
 
 
@@ -366,12 +382,17 @@ def _read_toml(cfg_path: Path) -> dict[str, Any]:
         return tomllib.loads(cfg_path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ConfigError("the township file is not UTF-8 text", path=cfg_path,
-                          hint="save it as UTF-8 (any editor's 'Save with encoding' menu)") from None
+                          hint="save it as UTF-8 (any editor's 'Save with encoding' menu)",
+                          message_zh="乡镇配置文件不是 UTF-8 文本",
+                          hint_zh="请用编辑器的“以指定编码保存”另存为 UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"the township file is not valid TOML: {exc}", path=cfg_path,
-                          hint="compare it with the township.toml reference in the README") from None
+                          hint="compare it with the township.toml reference in the README",
+                          message_zh=f"乡镇配置文件不是有效的 TOML：{exc}",
+                          hint_zh="请对照 README 中 township.toml 的说明检查") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read the township file: {exc.strerror}", path=cfg_path) from None
+        raise ConfigError(f"cannot read the township file: {exc.strerror}", path=cfg_path,
+                          message_zh=f"无法读取乡镇配置文件：{exc.strerror}") from None
 
 
 def _township_section(raw: dict[str, Any], cfg_path: Path, problems: _Problems) -> TownshipConfig:
@@ -381,7 +402,8 @@ def _township_section(raw: dict[str, Any], cfg_path: Path, problems: _Problems) 
     _check_keys(town, ("name", "name_en", "crs", "gk_zone", "working_crs", "data_date"), "township", problems)
     name = town.get("name")
     if not name:
-        problems.add("township", "no name", 'add name = "示范乡" under [township]')
+        problems.add("township", "no name", 'add name = "示范乡" under [township]', what_zh="没有乡镇名称",
+                     fix_zh='请在 [township] 下加 name = "示范乡"')
     cfg = TownshipConfig(path=cfg_path, name=str(name or cfg_path.parent.name), name_en=str(town.get("name_en", "")))
     cfg.crs = _parse_crs(town.get("crs"), "township.crs", problems)
     cfg.working_crs = _parse_crs(town.get("working_crs"), "township.working_crs", problems)
@@ -403,33 +425,42 @@ def _layer_spec(kind_name: str, spec: Any, cfg: TownshipConfig, problems: _Probl
     key = f"layers.{kind_name}"
     if kind_name not in KINDS:
         problems.add(key, f"unknown layer kind {kind_name!r}",
-                     _suggest(kind_name, KINDS) + "layer kinds are: " + ", ".join(KINDS))
+                     _suggest(kind_name, KINDS) + "layer kinds are: " + ", ".join(KINDS),
+                     what_zh=f"未知的图层类型 {kind_name!r}",
+                     fix_zh=_suggest_zh(kind_name, KINDS) + "图层类型有：" + "、".join(KINDS))
         return None
     if not isinstance(spec, dict):
-        problems.add(key, "is not a table", f'write [{key}] followed by path = "file.gpkg"')
+        problems.add(key, "is not a table", f'write [{key}] followed by path = "file.gpkg"', what_zh="不是一个表",
+                     fix_zh=f'请写 [{key}]，下一行写 path = "file.gpkg"')
         return None
     _check_keys(spec, ("path", "layer", "fields", "crs", "encoding", "values", "table", "sql"), key, problems)
     if "path" not in spec:
-        problems.add(key, "no path", 'add path = "file.gpkg" (relative to township.toml)')
+        problems.add(key, "no path", 'add path = "file.gpkg" (relative to township.toml)', what_zh="没有写路径",
+                     fix_zh='请加 path = "file.gpkg"(相对于 township.toml)')
         return None
     url, table, sql = _database_source(spec, key, problems)
     file = Path(str(spec["path"])) if url else (cfg.root / str(spec["path"])).resolve()
     if url is None and not file.exists():  # stops only the commands that read this layer (see Township.layer)
         problems.add(f"{key}.path", f"file not found: {file}",
-                     "correct the path (relative to township.toml) or remove the layer", blocking=False)
+                     "correct the path (relative to township.toml) or remove the layer", blocking=False,
+                     what_zh=f"找不到文件：{file}", fix_zh="请改正路径(相对于 township.toml)，或删去该图层")
     fields = spec.get("fields", {})
     kind_ = KINDS[kind_name]
     if not isinstance(fields, dict):
-        problems.add(f"{key}.fields", "is not a table", 'write fields = { plot_id = "小班号" }')
+        problems.add(f"{key}.fields", "is not a table", 'write fields = { plot_id = "小班号" }', what_zh="不是一个表",
+                     fix_zh='请写成 fields = { plot_id = "小班号" }')
         fields = {}
     for canon, source in fields.items():
         if canon not in kind_.field_names:
             problems.add(f"{key}.fields", f"unknown field {canon!r} for {kind_name}",
                          _suggest(canon, kind_.field_names) + "the left side names one of our fields: "
-                         + ", ".join(kind_.field_names))
+                         + ", ".join(kind_.field_names), what_zh=f"{kind_name} 没有字段 {canon!r}",
+                         fix_zh=_suggest_zh(canon, kind_.field_names) + "等号左边是本工具的字段名之一："
+                         + "、".join(kind_.field_names))
         elif not isinstance(source, str) or not source:
             problems.add(f"{key}.fields.{canon}", f"{source!r} is not a field name",
-                         "the right side is the field's name in your file, in quotes")
+                         "the right side is the field's name in your file, in quotes",
+                         what_zh=f"{source!r} 不是字段名", fix_zh="等号右边是你的文件中的字段名，加引号")
     values = spec.get("values", {})
     for canon, table in values.items() if isinstance(values, dict) else []:
         f = kind_.field(canon) if canon in kind_.field_names else None
@@ -450,7 +481,8 @@ def _layer_spec(kind_name: str, spec: Any, cfg: TownshipConfig, problems: _Probl
         try:
             codecs.lookup(str(encoding))
         except LookupError:
-            problems.add(f"{key}.encoding", f"unknown encoding {encoding!r}", 'use e.g. "gbk" or "utf-8"')
+            problems.add(f"{key}.encoding", f"unknown encoding {encoding!r}", 'use e.g. "gbk" or "utf-8"',
+                         what_zh=f"未知的编码 {encoding!r}", fix_zh='请写 "gbk" 或 "utf-8" 等')
             encoding = None
     map_app, layer_crs = _layer_crs(spec.get("crs"), f"{key}.crs", problems)
     return LayerSpec(
@@ -492,12 +524,14 @@ def _raster_spec(rname: str, spec: Any, cfg: TownshipConfig, problems: _Problems
     """One [rasters.NAME] table checked (problems collected), or None without a path."""
     key = f"rasters.{rname}"
     if not isinstance(spec, dict) or "path" not in spec:
-        problems.add(key, "no path", 'add path = "ndvi.tif" (relative to township.toml)')
+        problems.add(key, "no path", 'add path = "ndvi.tif" (relative to township.toml)', what_zh="没有写路径",
+                     fix_zh='请加 path = "ndvi.tif"(相对于 township.toml)')
         return None
     _check_keys(spec, ("path", "categorical", "classes", "nodata", "description"), key, problems)
     file = (cfg.root / str(spec["path"])).resolve()
     if not file.exists():
-        problems.add(f"{key}.path", f"file not found: {file}", "correct the path or remove the raster")
+        problems.add(f"{key}.path", f"file not found: {file}", "correct the path or remove the raster",
+                     what_zh=f"找不到文件：{file}", fix_zh="请改正路径，或删去该栅格")
     classes = {}
     for k, v in spec.get("classes", {}).items():
         try:
@@ -521,7 +555,8 @@ def _parameters(params: dict[str, Any], problems: _Problems) -> dict[str, Any]:
     for pname, value in params.items():
         if pname not in PARAMETERS:
             problems.add("parameters", f"unknown parameter {pname!r}",
-                         _suggest(pname, PARAMETERS) + "see the parameter list in the README")
+                         _suggest(pname, PARAMETERS) + "see the parameter list in the README",
+                         what_zh=f"未知的参数 {pname!r}", fix_zh=_suggest_zh(pname, PARAMETERS) + "参数列表见 README")
             continue
         try:
             out[pname] = validate_parameter(pname, value)

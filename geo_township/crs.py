@@ -15,6 +15,7 @@ import numpy as np
 from pyproj import CRS
 
 from geo_township.errors import CRSError
+from geo_township.labels import Text
 
 log = logging.getLogger(__name__)
 
@@ -164,15 +165,21 @@ def _no_rule_error(x: np.ndarray, y: np.ndarray, best: tuple[str, int | None, in
     xs, ys = x[finite], y[finite]
     message = (f"the file has no coordinate system and its coordinates (x {xs.min():.6g}–{xs.max():.6g}, "
                f"y {ys.min():.6g}–{ys.max():.6g}) match no rule")
+    message_zh = (f"文件没有坐标系，其坐标(x {xs.min():.6g}–{xs.max():.6g}，y {ys.min():.6g}–{ys.max():.6g})"
+                  "不符合任何规则")
     hint = ('give the layer its CRS in township.toml, e.g. crs = "EPSG:4490" for '
             'longitude/latitude or crs = "EPSG:4548" for Gauss–Krüger metres (CM 117°E)')
+    hint_zh = ('请在 township.toml 中为该图层写明坐标系，例如经纬度写 crs = "EPSG:4490"，'
+               '高斯-克吕格米制坐标(中央经线 117°E)写 crs = "EPSG:4548"')
     if best is not None and best[2] * 2 > n_rows:
         rule, zone, count = best
-        message += (f" (only {count:,} of {n_rows:,} rows fit {_rule_text(rule, zone)[0]}: too few to tell "
-                    "the coordinate system from)")
+        en, zh = _rule_text(rule, zone)
+        message += f" (only {count:,} of {n_rows:,} rows fit {en}: too few to tell the coordinate system from)"
+        message_zh += f"({n_rows:,} 行中只有 {count:,} 行符合{zh}，不足以判断坐标系)"
         hint = ("if the other rows are typos, fix them, or " + hint
                 + " (rows that do not fit it are then left out of every count and named)")
-    return CRSError(message, hint=hint)
+        hint_zh = "如其余各行是录入错误，请改正；或" + hint_zh + "(不符合的行将不计入任何统计，并逐一列出)"
+    return CRSError(message, hint=hint, message_zh=message_zh, hint_zh=hint_zh)
 
 
 def _rule_text(rule: str, zone: int | None) -> tuple[str, str]:
@@ -186,13 +193,17 @@ def _rule_text(rule: str, zone: int | None) -> tuple[str, str]:
 def _inferred_for(rule: str, zone: int | None, x: np.ndarray, fits: np.ndarray, gk_zone: int | None) -> Inferred:
     """The CRS a rule names, with the reason (as it always read when every row fits)."""
     if rule == "lonlat":
-        return Inferred(CGCS2000, "longitude/latitude in China → CGCS2000 (EPSG:4490)")
+        return Inferred(CGCS2000, Text("longitude/latitude in China → CGCS2000 (EPSG:4490)",
+                                       "中国境内的经纬度 → CGCS2000(EPSG:4490)"))
     if rule == "prefixed":
         assert zone is not None
         three = 25 <= zone <= 45
         epsg = 4513 + zone - 25 if three else 4491 + zone - 13
-        return Inferred(CRS.from_epsg(epsg), f"8-digit eastings with zone prefix {zone} → "
-                        f"CGCS2000 {'3' if three else '6'}-degree GK zone {zone} (EPSG:{epsg})")
+        width = 3 if three else 6
+        return Inferred(CRS.from_epsg(epsg), Text(f"8-digit eastings with zone prefix {zone} → "
+                                                  f"CGCS2000 {width}-degree GK zone {zone} (EPSG:{epsg})",
+                                                  f"8 位东坐标、带号 {zone} → CGCS2000 {width} 度带高斯-克吕格"
+                                                  f"第 {zone} 带(EPSG:{epsg})"))
     if gk_zone is None:
         xs = x[fits]
         raise CRSError(
@@ -201,10 +212,16 @@ def _inferred_for(rule: str, zone: int | None, x: np.ndarray, fits: np.ndarray, 
             hint="name the zone in township.toml: under [township] write gk_zone = 117 "
             "(the central meridian; 3 × the nearest whole number to longitude/3), or give "
             'the layer crs = "EPSG:4548"',
+            message_zh=f"坐标像是不带带号的高斯-克吕格米制坐标(东坐标 {xs.min():.0f}–{xs.max():.0f})，"
+            "但从中看不出是哪一带",
+            hint_zh="请在 township.toml 中写明带号：在 [township] 下写 gk_zone = 117(中央经线，即经度除以 3 "
+            '取整再乘 3)，或为该图层写 crs = "EPSG:4548"',
         )
     epsg = gk3_zone_epsg(gk_zone)
-    return Inferred(CRS.from_epsg(epsg), f"6-digit eastings → the zone named in township.toml "
-                    f"(gk_zone = {gk_zone}, EPSG:{epsg})")
+    return Inferred(CRS.from_epsg(epsg), Text(f"6-digit eastings → the zone named in township.toml "
+                                              f"(gk_zone = {gk_zone}, EPSG:{epsg})",
+                                              f"6 位东坐标 → township.toml 中指定的带(gk_zone = {gk_zone}，"
+                                              f"EPSG:{epsg})"))
 
 
 def fit_rows(x: np.ndarray, y: np.ndarray, *, gk_zone: int | None = None,
@@ -237,8 +254,11 @@ def fit_rows(x: np.ndarray, y: np.ndarray, *, gk_zone: int | None = None,
     inferred = _inferred_for(rule, zone, x, best_mask, gk_zone)
     misfits = n_rows - count
     if misfits:
-        inferred = Inferred(inferred.crs, inferred.reason + f"; {misfits:,} of {n_rows:,} rows do not fit it "
-                            "and are left out")
+        reason = inferred.reason
+        inferred = Inferred(inferred.crs, Text(reason + f"; {misfits:,} of {n_rows:,} rows do not fit it "
+                                               "and are left out",
+                                               f"{getattr(reason, 'zh', reason)}；{n_rows:,} 行中有 {misfits:,} 行"
+                                               "不符合，未计入"))
     en, zh = _rule_text(rule, zone)
     return RowFit(inferred, best_mask, en, zh, misfits, n_rows)
 

@@ -23,6 +23,7 @@ import shapely
 
 from geo_township.density import dbscan
 from geo_township.errors import CRSError
+from geo_township.labels import Text
 from geo_township.tree_events import Period, event_dates, season_bounds, season_of, season_params
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def find_hotspots(trees: gpd.GeoDataFrame, *, eps_m: float, min_trees: int,
     return out
 
 
-def new_infections(township: Township, trees: gpd.GeoDataFrame, period: Period) -> tuple[np.ndarray, str]:
+def new_infections(township: Township, trees: gpd.GeoDataFrame, period: Period) -> tuple[np.ndarray, Text]:
     """Which trees are 'new infections' for hotspots: those found in ``period``; with no
     period, those found since the start of the latest clearing season that began on or
     before the latest find (so spring finds after the season's end, the newest of all,
@@ -119,13 +120,17 @@ def new_infections(township: Township, trees: gpd.GeoDataFrame, period: Period) 
     """
     found = event_dates(trees)["found"]
     if period.bounded:
-        return period.contains(found), f"hotspots: trees found in {period.label}"
+        return period.contains(found), Text(f"hotspots: trees found in {period.label}",
+                                            f"疫情热点：按 {period.label_zh} 期间发现的疫木划定")
     if found.notna().sum() == 0:
-        return np.ones(len(trees), dtype=bool), "hotspots: every tree (no find dates)"
+        return np.ones(len(trees), dtype=bool), Text("hotspots: every tree (no find dates)",
+                                                     "疫情热点：按全部疫木划定(没有发现日期)")
     bounds = season_params(township)
     latest: dt.date = found.max().date()
     year = season_of(latest, **bounds)
     start = season_bounds(year, **bounds)[0]
     chosen = Period(start, latest).contains(found)
-    return chosen, (f"hotspots: trees found since the start of the latest season, {year} ({start.isoformat()} to "
-                    f"the latest find, {latest.isoformat()})")
+    return chosen, Text(f"hotspots: trees found since the start of the latest season, {year} ({start.isoformat()} "
+                        f"to the latest find, {latest.isoformat()})",
+                        f"疫情热点：按最近一个除治季({year} 年度，{start.isoformat()} 起至最近一次发现 "
+                        f"{latest.isoformat()})发现的疫木划定")

@@ -8,6 +8,7 @@ import pandas as pd
 from geo_township.crs import MAP_APP_SYSTEMS
 from geo_township.errors import TownshipError, UsageError
 from geo_township.kinds import KINDS, column_label
+from geo_township.labels import Text
 from geo_township.layers import Layer, Township
 from geo_township.locate import order_rows_by_village
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_by
@@ -15,9 +16,9 @@ from geo_township.record_checks import RECORD_CHECKS
 from geo_township.results import Check, Finding, Result, declare
 from geo_township.units import area_unit
 
-CHECKS = declare(Check("crs", "info", "coordinate system", "坐标系", "{crs}: {note}"))
-UNREADABLE = RECORD_CHECKS.unreadable.reworded("{error}")
-"""A layer that cannot be read, as the listing words it (the reason, in English)."""
+CHECKS = declare(Check("crs", "info", "coordinate system", "坐标系", "{crs}: {note}", "坐标系 {crs}：{note}"))
+UNREADABLE = RECORD_CHECKS.unreadable.reworded("{error}", "{error}")
+"""A layer that cannot be read, as the listing words it (the error's message and fix)."""
 
 
 def _extent(gdf: gpd.GeoDataFrame) -> str:
@@ -27,13 +28,16 @@ def _extent(gdf: gpd.GeoDataFrame) -> str:
 
 def _crs_text(layer: Layer) -> str:
     """The layer's CRS for the listing, with where it came from: the file, inferred,
-    township.toml, or a map app's system converted on load."""
+    township.toml, or a map app's system converted on load (a :class:`Text` when it says more
+    than the code)."""
     crs = layer.source_crs.to_string()
     if layer.spec.map_app is not None:
         return f"{MAP_APP_SYSTEMS[layer.spec.map_app][0].split(' ')[0]} → {crs} (township.toml)"
-    if layer.crs_note != "from the file":
-        crs += " (inferred)" if layer.crs_note.startswith("inferred") else " (township.toml)"
-    return crs
+    if layer.crs_note == "from the file":
+        return crs
+    if layer.crs_note.startswith("inferred"):
+        return Text(f"{crs} (inferred)", f"{crs}(推断)")
+    return f"{crs} (township.toml)"
 
 
 def _with_alias(text: str, field: str, aliases: dict[str, str]) -> str:
@@ -56,8 +60,9 @@ def describe_layers(township: Township, *, rasters: pd.DataFrame | None = None) 
         try:
             layer = township.layer(kind_name)
         except TownshipError as exc:
-            rows.append({"layer": kind_name, "file": file, "features": None, "crs": "unreadable", "extent": None})
-            findings.append(UNREADABLE.finding(kind_name, "-", error=str(exc)))
+            rows.append({"layer": kind_name, "file": file, "features": None, "crs": Text("unreadable", "无法读取"),
+                         "extent": None})
+            findings.append(UNREADABLE.finding(kind_name, "-", error=Text(str(exc), exc.text("zh"))))
             continue
         others = [str(c) for c in layer.gdf.columns if c not in layer.field_map and c != layer.gdf.geometry.name
                   and c != "source_row" and not str(c).endswith("_original")]
@@ -110,7 +115,9 @@ def area_summary(township: Township, kind_name: str, *, by: str | None = None, u
         raise UsageError(
             f"{kind_name} holds {holds}, which have no area",
             hint="measure a polygon layer (" + ", ".join(polygon_layers) + "); for river lengths run "
-            "`geo-township rivers`")
+            "`geo-township rivers`",
+            message_zh=f"{kind_name} 是{'点' if holds == 'points' else '线'}图层，没有面积",
+            hint_zh="请量算面图层(" + "、".join(polygon_layers) + ")；河道长度请运行 `geo-township rivers`")
     table = area_by(layer.gdf, by, unit=unit, method=method)
     if by == "village" and kind_name != "villages" and township.has("villages"):
         table = order_by_villages(table, township)
@@ -133,5 +140,6 @@ def area_summary(township: Township, kind_name: str, *, by: str | None = None, u
         notes=[note], notes_zh=[note_zh], vocab=vocab, labels=labels,
         decimals={f"area_{unit_.code}": unit_.decimals},
         provenance=township.provenance(analysis="area", layer=kind_name, group_by=by, unit=unit,
-                                       area_method=method, method_note=METHOD_NOTES[method]),
+                                       area_method=method, method_note=Text(METHOD_NOTES[method],
+                                                                                        METHOD_NOTES_ZH[method])),
     )

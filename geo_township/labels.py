@@ -273,3 +273,161 @@ def derived_label(name: str) -> tuple[str, str] | None:
         unit = AREA_UNITS[name[5:]]
         return f"Area ({unit.en})", f"面积({unit.zh})"
     return None
+
+
+SAID: dict[str, str] = {}
+"""Every :class:`Text` made so far, English → Chinese: a table cell loses a Text's Chinese
+(pandas stores text columns as plain strings), so :func:`geo_township.results.localise`
+finds it here."""
+_SAID_MAX = 100_000
+
+
+class Text(str):
+    """A sentence for people in English that carries its Chinese twin: ``Text(en, zh)``.
+
+    It is a ``str`` (the English), so code that stores, compares or searches notes and
+    messages keeps working; whoever shows it picks the language with :func:`text_in`
+    (a table cell, which keeps only the string, through :data:`SAID`).
+    Library code builds every human sentence it hands upward (loading notes, CRS notes,
+    result notes) as a Text; :meth:`geo_township.results.Check.finding` fills a check's
+    Chinese template with the Chinese of the Text values it is given.
+    """
+
+    zh: str
+
+    def __new__(cls, en: str, zh: str) -> Text:
+        self = super().__new__(cls, en)
+        self.zh = zh
+        if len(SAID) < _SAID_MAX:
+            SAID.setdefault(en, zh)
+        return self
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # pickles (Dask, multiprocessing) keep the Chinese
+        return (Text, (str(self), self.zh))
+
+    def in_lang(self, lang: str) -> str:
+        """The sentence in ``lang`` ('en' or 'zh')."""
+        return self.zh if lang == "zh" else str(self)
+
+
+def text_in(value: object, lang: str) -> object:
+    """``value`` in ``lang``: a :class:`Text`'s Chinese under 'zh', anything else unchanged
+    (names, numbers and the user's own words read the same in both languages)."""
+    return value.in_lang(lang) if isinstance(value, Text) else value
+
+
+def joined(parts: list[str], en_sep: str = "; ", zh_sep: str = "；") -> Text:
+    """Several sentences (Texts, or plain names) as one, each language with its own separator."""
+    return Text(en_sep.join(parts), zh_sep.join(p.zh if isinstance(p, Text) else p for p in parts))
+
+
+PROVENANCE_LABELS: dict[str, tuple[str, str]] = {
+    "tool": ("Tool", "软件"),
+    "created": ("Made on", "生成时间"),
+    "township": ("Township", "乡镇"),
+    "township_file": ("Township file", "乡镇配置文件"),
+    "analysis": ("Analysis", "分析"),
+    "working_crs": ("Working CRS (metres)", "平面计算坐标系"),
+    "data_date": ("Data date", "数据日期"),
+    "data_date_used": ("Data date used", "采用的数据日期"),
+    "inputs": ("Input layer", "输入图层"),
+    "layer": ("Layer", "图层"),
+    "file": ("File", "文件"),
+    "bytes": ("Size (bytes)", "文件大小(字节)"),
+    "modified": ("File modified", "文件修改时间"),
+    "features": ("Features", "要素数"),
+    "features_left_out": ("Features left out", "未计入的要素数"),
+    "rows_left_out": ("Rows left out", "未计入的行数"),
+    "geometries_repaired": ("Geometries repaired in memory", "内存中修复的图形"),
+    "source_crs": ("CRS of the file", "文件坐标系"),
+    "source_layer": ("Layer in the file", "文件内图层"),
+    "crs_note": ("Where the CRS came from", "坐标系来源"),
+    "area_method": ("Area method", "面积算法"),
+    "method_note": ("Area method, explained", "面积算法说明"),
+    "length_method": ("Length method", "长度算法"),
+    "length_note": ("Length method, explained", "长度算法说明"),
+    "ellipsoid": ("Ellipsoid", "椭球"),
+    "unit": ("Unit", "单位"),
+    "group_by": ("Grouped by", "分组字段"),
+    "by": ("One row per", "统计单元"),
+    "as_of": ("As of", "判定日期"),
+    "cutoff": ("Season cut-off", "除治期截止日"),
+    "clearance_cutoff": ("Season cut-off for the clearance rate", "除治率采用的除治期截止日"),
+    "clearance_target_pct": ("Clearance target (%)", "除治率目标(%)"),
+    "cleared_by": ("Cleared by", "清理截止日"),
+    "deadline": ("Deadline", "期限"),
+    "include_late": ("Trees cleared late listed", "列出逾期清理的疫木"),
+    "season": ("Clearing season", "除治季"),
+    "period_start": ("Period from", "统计起始日"),
+    "period_end": ("Period to", "统计截止日"),
+    "period_rule": ("Period rule", "时段统计规则"),
+    "rate_rule": ("Clearance-rate rule", "除治率计算规则"),
+    "record_rule": ("Record vs location rule", "记录与位置规则"),
+    "boundary_rule": ("Boundary rule", "边界归属规则"),
+    "hotspot_eps_m": ("Hotspot distance (m)", "热点聚类距离(米)"),
+    "hotspot_min_trees": ("Hotspot minimum trees", "热点最少疫木数"),
+    "risk_radius_m": ("Risk radius (m)", "风险半径(米)"),
+    "tolerance_pct": ("Area tolerance (%)", "面积容差(%)"),
+    "tolerance_mu": ("Area tolerance (mu)", "面积容差(亩)"),
+    "tolerance_rule": ("Tolerance rule", "容差规则"),
+    "overlap_min_mu": ("Smallest overlap (mu)", "最小重叠面积(亩)"),
+    "max_contract_years": ("Longest contract (years)", "最长流转年限"),
+    "non_farming_uses": ("Non-farming uses", "非农用途"),
+    "zone_m_default": ("Default management zone (m)", "默认管理范围宽度(米)"),
+    "patrol_buffer_m": ("Patrol buffer (m)", "巡河轨迹缓冲距离(米)"),
+    "patrol_min_coverage_pct": ("Patrol coverage target (%)", "巡河覆盖率目标(%)"),
+    "raster": ("Raster", "栅格"),
+    "raster_file": ("Raster file", "栅格文件"),
+    "raster_crs": ("Raster CRS", "栅格坐标系"),
+    "raster_crs_note": ("Where the raster's CRS came from", "栅格坐标系来源"),
+    "raster_size": ("Raster size", "栅格大小"),
+    "pixel_size": ("Pixel size", "像元大小"),
+    "nodata": ("Nodata value", "无数据值"),
+    "nodata_from": ("Nodata value from", "无数据值来源"),
+    "statistics": ("How pixels are counted", "像元统计方法"),
+    "categorical": ("Classes (land cover)", "按类别统计(地类)"),
+    "features_not_polygons": ("Features that are not polygons", "非面要素数"),
+    "before": ("Before", "前期栅格"),
+    "after": ("After", "后期栅格"),
+    "before_file": ("Before (file)", "前期栅格文件"),
+    "after_file": ("After (file)", "后期栅格文件"),
+    "min_drop": ("Smallest drop", "最小下降幅度"),
+    "min_m2": ("Smallest patch (m²)", "最小斑块面积(平方米)"),
+    "max_m2": ("Largest patch (m²)", "最大斑块面积(平方米)"),
+}
+"""How the numbers were made (a Result's provenance), key by key: the rows of the About
+(说明) sheet of an XLSX. A key without a label is shown as it is."""
+
+PROVENANCE_WORDS: dict[str, tuple[str, str]] = {
+    "ellipsoidal": ("ellipsoidal", "椭球面"),
+    "planar": ("planar", "平面"),
+    "file": ("the file", "文件"),
+    "township.toml": ("township.toml", "township.toml"),
+    "any": ("either tolerance", "任一容差"),
+    "all": ("both tolerances", "两个容差都"),
+    "village": ("village", "村"),
+    "plot": ("plot", "小班"),
+    "mu": ("mu", "亩"),
+    "ha": ("ha", "公顷"),
+    "m2": ("m²", "平方米"),
+    "km2": ("km²", "平方公里"),
+    "trees": ("pine-wilt trees", "松材线虫病疫木统计"),
+    "overdue": ("trees not cleared by the deadline", "逾期未除治疫木"),
+    "audit": ("land-transfer audit", "土地流转审计"),
+    "rivers": ("river chiefs", "河长制统计"),
+    "sand": ("sand mining", "采砂管理统计"),
+    "area": ("area", "面积统计"),
+    "zonal": ("raster statistics", "栅格分区统计"),
+    "candidates": ("vegetation-loss candidates", "植被下降疑点"),
+}
+"""Codes that provenance values take (``area_method = "ellipsoidal"``), in words."""
+
+PROVENANCE_NAMES = frozenset({"township", "file", "source_layer", "raster", "before", "after", "layer_name"})
+"""Provenance keys whose values are names the user chose (shown as they are, never read
+as codes)."""
+
+
+def provenance_label(key: str, lang: str = "en") -> str:
+    """A provenance key in ``lang`` (the key itself when it has no label)."""
+    pair = PROVENANCE_LABELS.get(key) or COLUMN_LABELS.get(key)
+    return (pair[1] if lang == "zh" else pair[0]) if pair else key

@@ -30,6 +30,7 @@ from geo_township.crs import (
 from geo_township.errors import CRSError, FieldError, GeometryError, LayerReadError
 from geo_township.io.read import RawLayer, read_vector
 from geo_township.kinds import KINDS, FieldMatch, Kind, match_fields
+from geo_township.labels import Text
 from geo_township.leftout import COLUMNS as LEFT_OUT_COLUMNS
 from geo_township.leftout import (
     coordinate_groups,
@@ -155,14 +156,21 @@ def row_labels(gdf: pd.DataFrame, kind_: Kind) -> pd.Series:
     return ids
 
 
-def list_rows(labels, limit: int = 5) -> str:
-    """The first ``limit`` labels joined for a message, and how many more there are."""
+def list_rows(labels, limit: int = 5, lang: str = "en") -> str:
+    """The first ``limit`` labels joined for a message in ``lang``, and how many more there are."""
     labels = list(labels)
+    more = len(labels) - limit
+    if lang == "zh":
+        return "、".join(map(str, labels[:limit])) + (f" 等，另有 {more} 个" if more > 0 else "")
     shown = ", ".join(map(str, labels[:limit]))
-    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 # --------------------------------------------------------------------------- CRS
+
+
+FROM_THE_FILE = Text("from the file", "取自文件")
+"""The CRS note of a layer whose file names its CRS."""
 
 
 def _resolve_crs(raw: RawLayer, spec: LayerSpec, config: TownshipConfig) -> tuple[CRS, str, RowFit | None]:
@@ -170,26 +178,31 @@ def _resolve_crs(raw: RawLayer, spec: LayerSpec, config: TownshipConfig) -> tupl
     coordinates fit the rule (the others are typos, left out by :func:`read_layer`)."""
     gdf = raw.gdf
     if spec.crs is not None:
-        note = "from township.toml"
+        note = Text("from township.toml", "取自 township.toml")
         if gdf.crs is not None and not CRS(gdf.crs).equals(spec.crs):
-            note += f" (overrides the file's {CRS(gdf.crs).to_string()})"
+            own = CRS(gdf.crs).to_string()
+            note = Text(f"{note} (overrides the file's {own})", f"{note.zh}(取代文件自带的 {own})")
         return spec.crs, note, None
     if gdf.crs is not None:
-        return CRS(gdf.crs), "from the file", None
+        return CRS(gdf.crs), FROM_THE_FILE, None
     coords, groups, _ = coordinate_groups(gdf.geometry.to_numpy())
     try:
         fit = fit_rows(coords[:, 0], coords[:, 1], gk_zone=config.gk_zone, groups=groups)
-        return fit.inferred.crs, "inferred: " + fit.inferred.reason, fit
+        reason = fit.inferred.reason
+        return fit.inferred.crs, Text("inferred: " + reason, f"按坐标数值推断({getattr(reason, 'zh', reason)})"), fit
     except CRSError as exc:
         if config.crs is not None and clear_majority(*count_in_china(gdf.geometry.to_numpy(), config.crs)):
-            return config.crs, "the township's default crs in township.toml", None
-        raise CRSError(exc.message, path=spec.path, hint=exc.hint) from None
+            return config.crs, Text("the township's default crs in township.toml",
+                                    "township.toml 中本乡镇的默认坐标系"), None
+        raise CRSError(exc.message, path=spec.path, hint=exc.hint, message_zh=exc.message_zh,
+                       hint_zh=exc.hint_zh) from None
 
 
-def map_app_note(system: str) -> str:
+def map_app_note(system: str) -> Text:
     """How a layer declared in a map app's system was read, for ``info`` and provenance:
     'GCJ-02 (AMap/Tencent) converted to CGCS2000 (EPSG:4490) on load'."""
-    return f"{MAP_APP_SYSTEMS[system][0]} converted to CGCS2000 (EPSG:4490) on load"
+    en, zh = MAP_APP_SYSTEMS[system]
+    return Text(f"{en} converted to CGCS2000 (EPSG:4490) on load", f"{zh}已在读取时转换为 CGCS2000(EPSG:4490)")
 
 
 def _from_map_app(gdf: gpd.GeoDataFrame, system: str, crs_note: str) -> tuple[gpd.GeoDataFrame, str]:
@@ -197,9 +210,11 @@ def _from_map_app(gdf: gpd.GeoDataFrame, system: str, crs_note: str) -> tuple[gp
     already CGCS2000: township.toml's crs = "gcj02" reads the numbers as lon/lat)."""
     geoms = geometries_from_map_app(gdf.geometry.to_numpy(), system)
     gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
-    note = f'{map_app_note(system)} (township.toml crs = "{system}")'
+    app = map_app_note(system)
+    note = Text(f'{app} (township.toml crs = "{system}")', f'{app.zh}(township.toml 中 crs = "{system}")')
     if "overrides the file's" in crs_note:
-        note += "; " + crs_note[crs_note.index("overrides"):].rstrip(")")
+        own = crs_note[crs_note.index("overrides the file's ") + len("overrides the file's "):].rstrip(")")
+        note = Text(f"{note}; overrides the file's {own}", f"{note.zh}；取代文件自带的 {own}")
     return gdf, note
 
 
@@ -237,7 +252,7 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
     geoms = gdf.geometry.to_numpy()
     if shapely.has_z(geoms).any():
         geoms = shapely.force_2d(geoms)
-        notes.append("heights (Z) ignored; positions are 2-D")
+        notes.append(Text("heights (Z) ignored; positions are 2-D", "已忽略高程(Z)，按平面(二维)位置计算"))
     ids = feature_ids(gdf, kind_)
     labels = row_labels(gdf, kind_)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -246,14 +261,17 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
         dropped = pd.DataFrame(gdf[missing].drop(columns=gdf.geometry.name))
         dropped.insert(0, "feature", ids[missing].to_numpy())
         dropped["reason"] = "empty geometry"
-        notes.append(f"{int(missing.sum())} feature(s) without geometry left out: {list_rows(labels[missing])}")
+        n = int(missing.sum())
+        notes.append(Text(f"{n} feature(s) without geometry left out: {list_rows(labels[missing])}",
+                          f"{n} 个要素没有图形，未计入：{list_rows(labels[missing], lang='zh')}"))
         gdf = gdf[~missing]
         geoms = geoms[~missing]
         ids = ids[~missing]
         labels = labels[~missing]
     if len(gdf) == 0:
         raise LayerReadError("the layer has no features with a geometry", path=spec.path,
-                             hint="check that the right file and layer are named in township.toml")
+                             hint="check that the right file and layer are named in township.toml",
+                             message_zh="图层中没有带图形的要素", hint_zh="请检查 township.toml 写的文件和图层是否正确")
     types = shapely.get_type_id(geoms)
     allowed = [t for fam in kind_.geometry for t in _SHAPELY_FAMILY[fam]]
     wrong = ~np.isin(types, allowed)
@@ -282,8 +300,9 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
         geoms = geoms.copy()
         geoms[invalid] = fixed
         repaired = ids[invalid].astype(str).tolist()
-        notes.append(f"{len(repaired)} invalid geometr{'y' if len(repaired) == 1 else 'ies'} repaired in memory "
-                     f"(the file is unchanged): {list_rows(repaired)}")
+        notes.append(Text(f"{len(repaired)} invalid geometr{'y' if len(repaired) == 1 else 'ies'} repaired in "
+                          f"memory (the file is unchanged): {list_rows(repaired)}",
+                          f"{len(repaired)} 个无效图形已在内存中修复(文件未改动)：{list_rows(repaired, lang='zh')}"))
         still_empty = shapely.is_empty(geoms)
         if still_empty.any():
             raise GeometryError(f"{int(still_empty.sum())} feature(s) have geometries that cannot be repaired: "
@@ -340,6 +359,8 @@ def _apply_fields(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, aliases: 
                 f"township.toml maps {canon} to field {source!r}, which the file does not have",
                 path=spec.path, where=f"[layers.{kind_.name}.fields] {canon}",
                 hint=(f"did you mean {close[0]!r}? " if close else "") + "fields in the file: " + ", ".join(shown),
+                message_zh=f"township.toml 把 {canon} 对应到字段 {source!r}，但文件中没有这个字段",
+                hint_zh=(f"是不是 {close[0]!r}？" if close else "") + "文件中的字段：" + "、".join(shown),
             )
     missing = [f.name for f in kind_.fields if f.required and f.name not in match.mapping]
     if missing:
@@ -348,6 +369,9 @@ def _apply_fields(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, aliases: 
             path=spec.path,
             hint=f"name the field in township.toml, e.g. under [layers.{kind_.name}] write "
             f'fields = {{ {missing[0]} = "YOUR FIELD NAME" }}; fields in the file: ' + ", ".join(shown),
+            message_zh=f"找不到{'、'.join(kind_.field(m).zh for m in missing)}字段({', '.join(missing)})",
+            hint_zh=f"请在 township.toml 中写明字段，例如在 [layers.{kind_.name}] 下写 "
+            f'fields = {{ {missing[0]} = "你的字段名" }}；文件中的字段：' + "、".join(shown),
         )
     renames = {}
     for canon, source in match.mapping.items():
@@ -467,7 +491,8 @@ def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False
     if len(raw.gdf) == 0:
         raise LayerReadError("the layer is empty (no features)", path=spec.path,
                              where=f"layer {spec.layer}" if spec.layer else None,
-                             hint="check that township.toml names the right file and layer")
+                             hint="check that township.toml names the right file and layer",
+                             message_zh="图层是空的(没有要素)", hint_zh="请检查 township.toml 写的文件和图层是否正确")
     notes = list(raw.notes)
     source_crs, crs_note, fit = _resolve_crs(raw, spec, config)
     gdf = raw.gdf.set_crs(source_crs, allow_override=True)
@@ -475,7 +500,9 @@ def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False
     gdf, left_out = _leave_out_implausible(gdf, kind_, source_crs, fit)
     if len(gdf) == 0 and len(left_out):
         raise CRSError(f"no row has coordinates that can be right ({left_out['detail'].iloc[0]})", path=spec.path,
-                       hint="check the coordinates and the layer's crs in township.toml")
+                       hint="check the coordinates and the layer's crs in township.toml",
+                       message_zh=f"没有一行的坐标可能正确({left_out['detail_zh'].iloc[0]})",
+                       hint_zh="请检查坐标，以及 township.toml 中该图层的 crs")
     if spec.map_app is not None:
         gdf, crs_note = _from_map_app(gdf, spec.map_app, crs_note)
     gdf, cells, words = _coerce(gdf, kind_, spec, lenient=lenient)
@@ -486,18 +513,21 @@ def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False
         bad_cells = cells[rows >= 0].assign(row=rows[rows >= 0])[["row", "feature", "field", "value", "expected"]]
         bad_cells = bad_cells.reset_index(drop=True)
         if len(bad_cells):
-            notes.append(f"{len(bad_cells)} value(s) not understood, read as missing: "
-                         + list_rows(f"{r.feature} {r.field} {r.value!r}" for r in bad_cells.itertuples()))
+            cells_ = [f"{r.feature} {r.field} {r.value!r}" for r in bad_cells.itertuples()]
+            notes.append(Text(f"{len(bad_cells)} value(s) not understood, read as missing: " + list_rows(cells_),
+                              f"{len(bad_cells)} 个取值无法识别，按空值读取：" + list_rows(cells_, lang="zh")))
     unknown_words = None
     if len(words):
         rows = pd.Index(gdf.index).get_indexer(words.pop("label"))
         unknown_words = words[rows >= 0].assign(row=rows[rows >= 0])[["row", "feature", "field", "value"]]
         unknown_words = unknown_words.reset_index(drop=True)
         for name, group in unknown_words.groupby("field", sort=False):
-            notes.append(f"{len(group)} {name} value(s) not understood, read as missing: "
-                         + list_rows(f"{r.feature} {r.value!r}" for r in group.itertuples())
-                         + f"; teach the tool your words in township.toml: [layers.{kind_.name}.values] {name} = "
-                         + f'{{ "{group["value"].iloc[0]}" = "{first_code(kind_, str(name))}" }}')
+            listed = [f"{r.feature} {r.value!r}" for r in group.itertuples()]
+            teach = f'[layers.{kind_.name}.values] {name} = {{ "{group["value"].iloc[0]}" = "{first_code(kind_, str(name))}" }}'
+            notes.append(Text(f"{len(group)} {name} value(s) not understood, read as missing: " + list_rows(listed)
+                              + f"; teach the tool your words in township.toml: {teach}",
+                              f"{len(group)} 个{name}取值无法识别，按空值读取：" + list_rows(listed, lang="zh")
+                              + f"；可在 township.toml 中告诉工具这些写法：{teach}"))
     if raw.dropped is not None:
         dropped = pd.concat([d for d in (raw.dropped, dropped) if d is not None], ignore_index=True)
     numbers = (np.asarray(gdf.index) + 1).tolist()  # 1-based positions in the file, before any reset

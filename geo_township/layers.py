@@ -95,7 +95,9 @@ class Township:
         if self._working_crs is None:
             if not self.config.layers:
                 raise LayerReadError("township.toml names no layers", path=self.config.path,
-                                     hint='add a [layers.villages] table with path = "villages.gpkg"')
+                                     hint='add a [layers.villages] table with path = "villages.gpkg"',
+                                     message_zh="township.toml 中没有写任何图层",
+                                     hint_zh='请加一个 [layers.villages] 表，写 path = "villages.gpkg"')
             anchor = "villages" if "villages" in self.config.layers else next(iter(self.config.layers))
             self.layer(anchor)
         assert self._working_crs is not None
@@ -119,6 +121,8 @@ class Township:
             raise LayerReadError(
                 f"the township has no {kind_name} layer", path=self.config.path,
                 hint=f"add [layers.{kind_name}] with path = \"...\" to township.toml (layers now: {known})",
+                message_zh=f"本乡镇没有 {kind_name} 图层",
+                hint_zh=f"请在 township.toml 中加 [layers.{kind_name}]，写 path = \"...\"(现有图层：{known})",
             )
         layer = self._quiet.pop(kind_name, None)
         if layer is None:
@@ -156,7 +160,9 @@ class Township:
         spec = self.config.layers[kind_name]
         if spec.url is None and not spec.path.exists():  # a PostGIS layer (spec.url) has no file
             raise LayerReadError("file not found", path=spec.path, where=f"[layers.{kind_name}] path",
-                                 hint="correct the path (relative to township.toml) or remove the layer")
+                                 hint="correct the path (relative to township.toml) or remove the layer",
+                                 message_zh="找不到文件",
+                                 hint_zh="请改正路径(相对于 township.toml 所在文件夹)，或删去该图层")
         log.info("reading %s from %s", kind_name, spec.path)
         layer = read_layer(spec, self.config, lenient=lenient)
         if self._working_crs is None:

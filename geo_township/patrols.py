@@ -119,7 +119,9 @@ def patrol_coverage(rivers: gpd.GeoDataFrame, patrols: gpd.GeoDataFrame, *, buff
     """
     if buffer_m < 0:
         raise UsageError(f"the patrol distance must be 0 m or more, not {buffer_m}",
-                         hint="set patrol_buffer_m in township.toml, e.g. 50")
+                         hint="set patrol_buffer_m in township.toml, e.g. 50",
+                         message_zh=f"巡河距离应为 0 米或以上，不能是 {buffer_m}",
+                         hint_zh="请在 township.toml 中设置 patrol_buffer_m，例如 50")
     net = _network(rivers, method)
     tracks, findings = _dated_tracks(patrols, net.chiefs)
     tracks, start, end = _in_period(tracks, start, end)
@@ -202,7 +204,8 @@ def _in_period(tracks: gpd.GeoDataFrame, start: dt.date | None, end: dt.date | N
     """The tracks dated ``start``–``end`` and the period itself: an end left open runs to
     the record's first or last track; a period that leaves nothing is refused."""
     if start is not None and end is not None and end < start:
-        raise UsageError(f"the period ends ({end}) before it starts ({start})", hint="swap --from and --to")
+        raise UsageError(f"the period ends ({end}) before it starts ({start})", hint="swap --from and --to",
+                         message_zh=f"统计期的结束日({end})早于开始日({start})", hint_zh="请对调 --from 和 --to")
     if len(tracks):
         first, last = tracks["_date"].min().date(), tracks["_date"].max().date()
         # a period open at one end runs to the record's first or last track: say so when that
@@ -210,11 +213,15 @@ def _in_period(tracks: gpd.GeoDataFrame, start: dt.date | None, end: dt.date | N
         if end is None and start is not None and start > last:
             raise UsageError(f"no patrol track is dated on or after {start}: the tracks run from {first} to {last}",
                              hint="choose an earlier --from, add the newer tracks, or give --to as well to report "
-                             "the period as not patrolled")
+                             "the period as not patrolled",
+                             message_zh=f"没有 {start} 当天或之后的巡河轨迹：轨迹日期从 {first} 到 {last}",
+                             hint_zh="请选更早的 --from，补充较新的轨迹，或同时给出 --to，把该时段报为未巡河")
         if start is None and end is not None and end < first:
             raise UsageError(f"no patrol track is dated on or before {end}: the tracks run from {first} to {last}",
                              hint="choose a later --to, or give --from as well to report the period as not "
-                             "patrolled")
+                             "patrolled",
+                             message_zh=f"没有 {end} 当天或之前的巡河轨迹：轨迹日期从 {first} 到 {last}",
+                             hint_zh="请选更晚的 --to，或同时给出 --from，把该时段报为未巡河")
         start = first if start is None else start
         end = last if end is None else end
     if start is not None:

@@ -15,7 +15,7 @@ from geo_township.results import Check, declare
 RECORD_CHECKS = declare(
     Check("unreadable", "error", "file cannot be read", "文件无法读取",
           "{error}", "图层无法读取，其他图层照常检查：{error}"),
-    Check("loading", "info", "note on reading", "读取说明", "{note}"),
+    Check("loading", "info", "note on reading", "读取说明", "{note}", "读取时：{note}"),
     Check("invalid_geometry", "error", "invalid geometry (repaired copy)", "图形无效(已提供修复副本)",
           "invalid geometry ({reason}); analyses use a repaired copy, the file is unchanged: fix it in your GIS "
           "(e.g. QGIS 'Fix geometries')",

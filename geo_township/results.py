@@ -12,6 +12,7 @@ and one per analysis that asks for it, :func:`check_vocabulary`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,10 +21,11 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_township.kinds import column_label
-from geo_township.labels import TOTAL_LABEL, UNASSIGNED_LABEL
+from geo_township.labels import SAID, TOTAL_LABEL, UNASSIGNED_LABEL, text_in
 from geo_township.vocabulary import VOCABULARIES, Term, Vocabulary
 
 SEVERITIES = ("error", "warning", "info")
+_LINE = re.compile(r" \(line (\d+)\)$")
 OUTSIDE_LABEL = {"en": "(outside)", "zh": "(范围外)"}
 _SENTINELS = {TOTAL_LABEL["en"]: TOTAL_LABEL, UNASSIGNED_LABEL["en"]: UNASSIGNED_LABEL,
               OUTSIDE_LABEL["en"]: OUTSIDE_LABEL}
@@ -82,9 +84,11 @@ class Check:
 
     def finding(self, layer: str, feature: Any, /, **values: Any) -> Finding:
         """A finding of this check on ``feature`` of ``layer``, both messages filled in from
-        ``values``; a field a template names but ``values`` lacks is a KeyError (a bug)."""
+        ``values``; a field a template names but ``values`` lacks is a KeyError (a bug).
+        A :class:`~geo_township.labels.Text` value fills the Chinese template with its Chinese."""
+        zh = {key: text_in(value, "zh") for key, value in values.items()}
         return Finding(layer, feature, self.severity, self.code, self.message_en.format(**values),
-                       self.message_zh.format(**values))
+                       self.message_zh.format(**zh))
 
     def more(self, layer: str, extra: int) -> Finding:
         """The one finding that stands for ``extra`` more findings of this check beyond a
@@ -222,8 +226,11 @@ class Result:
         return self.title_zh if lang == "zh" and self.title_zh else self.title
 
     def notes_in(self, lang: str) -> list[str]:
-        """The notes in ``lang`` (the English ones when no Chinese notes are given)."""
-        return self.notes_zh if lang == "zh" and self.notes_zh else self.notes
+        """The notes in ``lang``: under 'zh' the Chinese notes when given, else the notes;
+        a note that is a :class:`~geo_township.labels.Text` shows its Chinese twin."""
+        if lang != "zh":
+            return list(self.notes)
+        return [str(text_in(n, "zh")) for n in (self.notes_zh or self.notes)]
 
     @property
     def has_errors(self) -> bool:
@@ -273,6 +280,13 @@ def localise(df: pd.DataFrame, lang: str, *, vocab: dict[str, str] | None = None
         first = out.columns[0]
         if out[first].dtype == object or pd.api.types.is_string_dtype(out[first]):
             out[first] = out[first].map(lambda x: _SENTINELS[x][lang] if isinstance(x, str) and x in _SENTINELS else x)
+    if lang == "zh":  # sentences the library wrote (labels.Text) in the language; a feature's line as 第 N 行
+        for col in out.columns:
+            if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+                out[col] = out[col].map(lambda x: SAID.get(x, x) if isinstance(x, str) else x)
+        if "feature" in out.columns:
+            out["feature"] = out["feature"].map(
+                lambda x: _LINE.sub(r"（第 \1 行）", x) if isinstance(x, str) else x)
     if "severity" in out.columns and lang == "zh":
         severity_zh = {"error": "错误", "warning": "警告", "info": "提示"}
         out["severity"] = out["severity"].map(severity_zh).fillna(out["severity"])

@@ -32,7 +32,7 @@ import shapely
 
 from geo_township.errors import UsageError
 from geo_township.kinds import KINDS
-from geo_township.labels import TOTAL_LABEL, UNASSIGNED_LABEL
+from geo_township.labels import TOTAL_LABEL, UNASSIGNED_LABEL, Text
 from geo_township.layers import Township, feature_ids
 from geo_township.locate import fill_villages
 from geo_township.measure import Method, area, length_m
@@ -365,7 +365,9 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
                                 period_start=str(start) if start else None, period_end=str(end) if end else None)
     elif start is not None or end is not None:
         raise UsageError("--from/--to select patrol tracks, but the township has no patrols layer",
-                         hint='add [layers.patrols] with path = "patrols.gpx" to township.toml')
+                         hint='add [layers.patrols] with path = "patrols.gpx" to township.toml',
+                         message_zh="--from/--to 用于选择巡河轨迹，但本乡镇没有巡河轨迹图层",
+                         hint_zh='请在 township.toml 中加 [layers.patrols]，写 path = "patrols.gpx"')
     else:
         notes.append("no patrols layer: patrol coverage is not computed")
         notes_zh.append("无巡河轨迹图层：未计算巡河覆盖率")
@@ -378,7 +380,8 @@ def river_report(township: Township, *, start: dt.date | None = None, end: dt.da
         decimals={"length_km": 3, "zone_m": 0, "zone_area_mu": 2, "area_km2": 4, "shoreline_km": 3,
                   "distance_m": 1, "inside_mu": 2, "patrolled_km": 3, "walked_km": 3, "coverage_pct": 1,
                   "mean_monthly_pct": 1, "anyone_pct": 1},
-        provenance=township.provenance(analysis="rivers", length_method=method, length_note=LENGTH_NOTES[method],
+        provenance=township.provenance(analysis="rivers", length_method=method,
+                                       length_note=Text(LENGTH_NOTES[method], LENGTH_NOTES_ZH[method]),
                                        zone_m_default=zone_m, **provenance_extra),
     )
 

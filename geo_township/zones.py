@@ -63,7 +63,9 @@ def in_metres(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, CRS]:
     a buffer in metres is never drawn in degrees."""
     if gdf.crs is None:
         raise CRSError("the rivers have no coordinate system, so a zone in metres cannot be drawn",
-                       hint='set the layer\'s crs in township.toml, e.g. crs = "EPSG:4490"')
+                       hint='set the layer\'s crs in township.toml, e.g. crs = "EPSG:4490"',
+                       message_zh="河流图层没有坐标系，无法按米划定管理范围",
+                       hint_zh='请在 township.toml 中为该图层设置 crs，例如 crs = "EPSG:4490"')
     crs = CRS(gdf.crs)
     if crs.is_projected and crs.axis_info and all(a.unit_name in ("metre", "meter") for a in crs.axis_info):
         return gdf, crs
@@ -76,14 +78,18 @@ def zone_widths(rivers: gpd.GeoDataFrame, default_zone_m: float) -> np.ndarray:
     negative width (or default) is refused, naming the reaches."""
     if default_zone_m is None or not np.isfinite(default_zone_m) or default_zone_m < 0:
         raise UsageError(f"the default management zone width must be 0 m or more, not {default_zone_m!r}",
-                         hint="set zone_m in [parameters] of township.toml, e.g. zone_m = 30")
+                         hint="set zone_m in [parameters] of township.toml, e.g. zone_m = 30",
+                         message_zh=f"默认管理范围宽度应为 0 米或以上，不能是 {default_zone_m!r}",
+                         hint_zh="请在 township.toml 的 [parameters] 中设置 zone_m，例如 zone_m = 30")
     widths = (pd.to_numeric(rivers["zone_m"], errors="coerce") if "zone_m" in rivers.columns
               else pd.Series(np.nan, index=rivers.index)).to_numpy(dtype="float64")
     negative = np.isfinite(widths) & (widths < 0)
     if negative.any():
         keys = reach_keys(rivers)[negative]
         raise FieldError(f"negative management zone width (zone_m) on reach(es) {', '.join(keys.unique()[:5])}",
-                         hint="zone_m is the width in metres from the river's centre line; write 0 or more")
+                         hint="zone_m is the width in metres from the river's centre line; write 0 or more",
+                         message_zh=f"河段 {'、'.join(keys.unique()[:5])} 的管理范围宽度(zone_m)为负数",
+                         hint_zh="zone_m 是从河道中心线起算的宽度(米)；请填 0 或以上")
     return np.where(np.isfinite(widths), widths, float(default_zone_m))
 
 

@@ -58,26 +58,38 @@ class TownshipGroup(click.Group):
             return super().invoke(ctx)
         except TownshipError as exc:
             _show_traceback(ctx)
-            lang = ctx.find_root().ensure_object(dict).get("lang", "en")
-            zh = lang == "zh" and exc.message_zh is not None
+            zh = _lang(ctx) == "zh" and exc.message_zh is not None
             click.echo(f"错误：{exc.text('zh')}" if zh else f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
-            click.echo("Interrupted; no file was left half-written.", err=True)
+            click.echo("已中断；没有留下写了一半的文件。" if _lang(ctx) == "zh" else
+                       "Interrupted; no file was left half-written.", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except MemoryError:
-            click.echo("Error: out of memory. Try a smaller area or period, or a machine with more memory.",
+            click.echo("错误：内存不足。请缩小范围或时段，或换一台内存更大的电脑。" if _lang(ctx) == "zh" else
+                       "Error: out of memory. Try a smaller area or period, or a machine with more memory.",
                        err=True)
             ctx.exit(EXIT_BAD_INPUT)
         except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, never a bare traceback
             shown = _show_traceback(ctx)
-            click.echo(f"Error: internal error ({type(exc).__name__}: {exc}). This is a bug in geo-township, "
-                       "not a problem with your files; please report it with the command you ran"
-                       + (" and the traceback above." if shown else
-                          " and what it prints when run again with -v (the full traceback)."), err=True)
+            if _lang(ctx) == "zh":
+                click.echo(f"错误：程序内部错误({type(exc).__name__}: {exc})。这是 geo-township 的缺陷，"
+                           "不是你的文件有问题；请报告所运行的命令，"
+                           + ("以及上面的回溯信息。" if shown else "以及加 -v 重新运行时显示的完整回溯信息。"),
+                           err=True)
+            else:
+                click.echo(f"Error: internal error ({type(exc).__name__}: {exc}). This is a bug in geo-township, "
+                           "not a problem with your files; please report it with the command you ran"
+                           + (" and the traceback above." if shown else
+                              " and what it prints when run again with -v (the full traceback)."), err=True)
             ctx.exit(EXIT_INTERNAL)
+
+
+def _lang(ctx: click.Context) -> str:
+    """The language the command was asked to speak (--lang), 'en' by default."""
+    return str(ctx.find_root().ensure_object(dict).get("lang", "en"))
 
 
 def _show_traceback(ctx: click.Context) -> bool:

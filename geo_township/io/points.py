@@ -28,6 +28,7 @@ import pandas as pd
 from geo_township.crs import CHINA_LAT, CHINA_LON
 from geo_township.errors import LayerReadError
 from geo_township.io.failures import explain, is_empty_file, read_failure
+from geo_township.labels import Text
 from geo_township.vocabulary import normalise_name
 
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -63,7 +64,9 @@ def decode_text(path: Path, encoding: str | None) -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
             raise LayerReadError(f"the file is not valid {encoding} text (line {line})", path=path,
-                                 hint="correct encoding in township.toml, or save the file as CSV UTF-8") from None
+                                 hint="correct encoding in township.toml, or save the file as CSV UTF-8",
+                                 message_zh=f"文件不是有效的 {encoding} 文本(第 {line} 行)",
+                                 hint_zh="请改正 township.toml 中的 encoding，或把文件另存为 CSV UTF-8") from None
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as exc:
@@ -75,6 +78,9 @@ def decode_text(path: Path, encoding: str | None) -> tuple[str, str]:
         f"the file is not UTF-8 text (first bad byte on line {line}), nor Chinese GBK text", path=path,
         hint='if you know its encoding, add encoding = "NAME" to this layer in township.toml (e.g. "gbk", '
         '"big5", "latin1"), or in Excel use Save As → \'CSV UTF-8 (Comma delimited)\'',
+        message_zh=f"文件既不是 UTF-8 文本(第 {line} 行起有无法识别的字节)，也不是中文 GBK 文本",
+        hint_zh='如知道编码，请在 township.toml 该图层下加 encoding = "编码名"(如 "gbk"、"big5"、"latin1")，'
+        "或在 Excel 中“另存为”→“CSV UTF-8(逗号分隔)”",
     ) from None
 
 
@@ -103,9 +109,13 @@ def guessed_encoding_note(encoding: str | None, given: str | None) -> str | None
     """The note for a text table read as GBK without being told (None otherwise)."""
     if given or encoding not in ("gbk", "gb18030"):
         return None
-    return (f"text read as {encoding.upper()}: the file is not UTF-8 but decodes cleanly as Chinese {encoding.upper()} "
-            f"text (a CSV saved by Chinese Excel or WPS); to say so, add encoding = \"{encoding}\" to this layer in "
-            "township.toml")
+    name = encoding.upper()
+    return Text(f"text read as {name}: the file is not UTF-8 but decodes cleanly as Chinese {name} "
+                f"text (a CSV saved by Chinese Excel or WPS); to say so, add encoding = \"{encoding}\" to this "
+                "layer in township.toml",
+                f"按 {name} 编码解读文字(文件不是 UTF-8，但可完整按中文 {name} 解码，"
+                "是中文版 Excel 或 WPS 保存的 CSV)；"
+                f"如需写明，请在 township.toml 该图层下加 encoding = \"{encoding}\"")
 
 
 def sniff_separator(first_line: str) -> str:
@@ -123,16 +133,19 @@ def read_text_table(path: Path, encoding: str | None, *, what: str = "file") -> 
     """A CSV/TSV/TXT table with every cell as text, and the encoding it was read in.
     ``what`` names the file in the message for an empty one ("the survey file is empty")."""
     if is_empty_file(path):
-        raise LayerReadError(f"the {what} is empty (0 bytes)", path=path, hint=explain(path, "").hint)
+        raise LayerReadError(f"the {what} is empty (0 bytes)", path=path, hint=explain(path, "").hint,
+                             message_zh="文件是空的(0 字节)", hint_zh=explain(path, "").hint_zh)
     text, encoding = decode_text(path, encoding)
     if not text.strip():
-        raise LayerReadError(f"the {what} is empty", path=path, hint="export the table again")
+        raise LayerReadError(f"the {what} is empty", path=path, hint="export the table again",
+                             message_zh="文件是空的", hint_zh="请重新导出表格")
     try:
         df = pd.read_csv(io.StringIO(text), sep=text_separator(path, text), dtype=str, keep_default_na=False,
                          skipinitialspace=True)
     except (pd.errors.ParserError, ValueError) as exc:
         raise LayerReadError(f"the table cannot be parsed: {exc}", path=path,
-                             hint="open it in Excel and save it again as CSV UTF-8") from None
+                             hint="open it in Excel and save it again as CSV UTF-8",
+                             message_zh=f"表格无法解析：{exc}", hint_zh="请用 Excel 打开后另存为 CSV UTF-8") from None
     return df, encoding
 
 
@@ -147,7 +160,10 @@ def read_sheet(path: Path, sheet: str | None) -> tuple[pd.DataFrame, int]:
                            fallback_hint="save it again from Excel as .xlsx") from None
     if sheet is not None and sheet not in book.sheet_names:
         raise LayerReadError(f"no sheet {sheet!r} in the workbook", path=path,
-                             hint='set layer = "SHEET" in township.toml to one of: ' + ", ".join(book.sheet_names))
+                             hint='set layer = "SHEET" in township.toml to one of: ' + ", ".join(book.sheet_names),
+                             message_zh=f"工作簿中没有工作表 {sheet!r}",
+                             hint_zh='请在 township.toml 中把 layer = "工作表名" 设为其中之一：'
+                             + "、".join(book.sheet_names))
     name = sheet if sheet is not None else book.sheet_names[0]
     raw = pd.read_excel(book, sheet_name=name, header=None, dtype=str, nrows=10)
     header = 0
@@ -250,10 +266,13 @@ def locate_coordinates(df: pd.DataFrame) -> PointColumns | None:
         geographic = False  # headed 经度/纬度 but holding metres: read as eastings/northings
     if geographic and mostly_within(x, *CHINA_LAT) and mostly_within(y, *CHINA_LON):
         return PointColumns((xcol, ycol), y, x, xbad | ybad, geographic, True,
-                            f"columns {xcol}/{ycol} hold latitude/longitude the other way round; swapped")
+                            Text(f"columns {xcol}/{ycol} hold latitude/longitude the other way round; swapped",
+                                 f"{xcol}/{ycol} 两列的经纬度写反了(先纬度后经度)；已对调"))
     if not geographic and mostly_within(x, 1e6, 1e7) and (mostly_within(y, 1e5, 1e6) or mostly_within(y, 1e7, 1e8)):
         return PointColumns((xcol, ycol), y, x, xbad | ybad, geographic, True,
-                            f"{xcol} holds northings and {ycol} eastings (surveyors' convention, X = north); swapped")
+                            Text(f"{xcol} holds northings and {ycol} eastings (surveyors' convention, X = north); "
+                                 "swapped",
+                                 f"{xcol} 列是北坐标、{ycol} 列是东坐标(测绘习惯 X 为北)；已对调"))
     return PointColumns((xcol, ycol), x, y, xbad | ybad, geographic)
 
 

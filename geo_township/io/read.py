@@ -30,6 +30,7 @@ from geo_township.io.points import (
     find_column,
     read_point_table,
 )
+from geo_township.labels import Text, text_in
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +76,13 @@ def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | N
     path = Path(path)
     if not path.exists():
         raise LayerReadError("file not found", path=path,
-                             hint="check the path in township.toml (it is relative to that file)")
+                             hint="check the path in township.toml (it is relative to that file)",
+                             message_zh="找不到文件", hint_zh="请检查 township.toml 中的路径(相对于该文件所在文件夹)")
     if path.is_dir():
         if path.suffix.lower() == GDB_SUFFIX:
             return _read_gdb(path, layer)
-        raise LayerReadError("is a folder, not a file", path=path, hint="name the file inside it")
+        raise LayerReadError("is a folder, not a file", path=path, hint="name the file inside it",
+                             message_zh="这是文件夹，不是文件", hint_zh="请写出文件夹里的文件名")
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
         return read_table_points(path, sheet=layer, encoding=encoding)
@@ -90,6 +93,8 @@ def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | N
     raise LayerReadError(
         f"unsupported file type {suffix or '(no suffix)'}", path=path,
         hint="use a GeoPackage, Shapefile, GeoJSON, KML/KMZ, GPX, GeoParquet, CSV or XLSX file",
+        message_zh=f"不支持的文件类型 {suffix or '(无后缀)'}",
+        hint_zh="请使用 GeoPackage、Shapefile、GeoJSON、KML/KMZ、GPX、GeoParquet、CSV 或 XLSX 文件",
     )
 
 
@@ -107,6 +112,9 @@ def _read_gdb(path: Path, layer: str | None) -> RawLayer:
 # --------------------------------------------------------------------------- GDAL formats
 
 
+_UTF8_REASON = Text("no .cpg; the text decodes as UTF-8", "没有 .cpg 文件；文字可按 UTF-8 解码")
+
+
 def detect_dbf_encoding(shp: Path) -> tuple[str | None, str]:
     """The encoding of a shapefile's attribute table when it has no ``.cpg``.
 
@@ -116,30 +124,33 @@ def detect_dbf_encoding(shp: Path) -> tuple[str | None, str]:
     """
     for cpg in (shp.with_suffix(".cpg"), shp.with_suffix(".CPG")):
         if cpg.exists():
-            return None, f"{cpg.name} names the encoding"
+            return None, Text(f"{cpg.name} names the encoding", f"{cpg.name} 文件注明了编码")
     dbf = next((p for p in (shp.with_suffix(".dbf"), shp.with_suffix(".DBF")) if p.exists()), None)
     if dbf is None:
-        return None, "no .dbf"
+        return None, Text("no .dbf", "缺少 .dbf 文件")
     with dbf.open("rb") as fh:
         head = fh.read(32)
         sample = fh.read(4_000_000)
     ldid = head[29] if len(head) > 29 else 0
     if ldid in (0x4D, 0x7A):
-        return "GBK", f"the .dbf language driver byte (0x{ldid:02X}) says GBK"
+        return "GBK", Text(f"the .dbf language driver byte (0x{ldid:02X}) says GBK",
+                            f".dbf 的语言驱动字节(0x{ldid:02X})表明是 GBK")
     if not re.search(rb"[\x80-\xff]", sample):
-        return None, "all text is ASCII"
+        return None, Text("all text is ASCII", "文字全为 ASCII")
     try:
         sample.decode("utf-8")
-        return "UTF-8", "no .cpg; the text decodes as UTF-8"
+        return "UTF-8", _UTF8_REASON
     except UnicodeDecodeError as exc:
         # A UTF-8 sequence cut at the end of the sample is still UTF-8.
         if exc.start > len(sample) - 4:
-            return "UTF-8", "no .cpg; the text decodes as UTF-8"
+            return "UTF-8", _UTF8_REASON
     try:
         sample.decode("gb18030")
-        return "GB18030", "no .cpg; the text is not UTF-8 but decodes as GBK/GB18030 (Chinese desktop GIS)"
+        return "GB18030", Text("no .cpg; the text is not UTF-8 but decodes as GBK/GB18030 (Chinese desktop GIS)",
+                               "没有 .cpg 文件；文字不是 UTF-8，但可按 GBK/GB18030 解码(国产桌面 GIS 常见)")
     except UnicodeDecodeError:
-        return None, "no .cpg and the text is neither UTF-8 nor GBK; read as ISO-8859-1"
+        return None, Text("no .cpg and the text is neither UTF-8 nor GBK; read as ISO-8859-1",
+                          "没有 .cpg 文件，文字既不是 UTF-8 也不是 GBK；按 ISO-8859-1 读取")
 
 
 def _gdal_layers(path: Path | str) -> list[str]:
@@ -161,12 +172,16 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
             if not path.with_suffix(part).exists() and not path.with_suffix(part.upper()).exists():
                 raise LayerReadError(f"the shapefile's {part} file is missing", path=path,
                                      hint=f"copy {path.stem}{part} next to {path.name}: a shapefile is "
-                                     ".shp, .shx and .dbf (and .prj, .cpg) together")
+                                     ".shp, .shx and .dbf (and .prj, .cpg) together",
+                                     message_zh=f"缺少 shapefile 的 {part} 文件",
+                                     hint_zh=f"请把 {path.stem}{part} 复制到 {path.name} 旁边：shapefile 由 "
+                                     ".shp、.shx、.dbf(以及 .prj、.cpg)几个文件一起组成")
         check_shapefile_lengths(path)
         if encoding is None:
             encoding, reason = detect_dbf_encoding(path)
             if encoding:
-                notes.append(f"text read as {encoding}: {reason}")
+                notes.append(Text(f"text read as {encoding}: {reason}",
+                                  f"按 {encoding} 编码解读文字({text_in(reason, 'zh')})"))
     source: Path | str = path
     if suffix == ".kmz":  # LIBKML ignores a KMZ's schema (ExtendedData fields); read the KML inside instead
         source = _kml_in_kmz(path)
@@ -175,7 +190,8 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
     if layer is not None:
         if layer not in layers:
             raise LayerReadError(f"no layer {layer!r} in the file", path=path,
-                                 hint="layers in it: " + ", ".join(layers))
+                                 hint="layers in it: " + ", ".join(layers),
+                                 message_zh=f"文件中没有图层 {layer!r}", hint_zh="文件中的图层：" + "、".join(layers))
         chosen = [layer]
     elif suffix == ".gpx":
         wanted = ("tracks", "routes") if geometry == "LineString" else ("waypoints", "track_points")
@@ -189,6 +205,8 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
         raise LayerReadError(
             f"the file holds {len(layers)} layers and township.toml does not say which to use", path=path,
             hint='add layer = "NAME" to this layer in township.toml; layers in it: ' + ", ".join(layers),
+            message_zh=f"文件中有 {len(layers)} 个图层，township.toml 没有指明用哪一个",
+            hint_zh='请在 township.toml 该图层下加 layer = "图层名"；文件中的图层：' + "、".join(layers),
         )
     else:
         chosen = [None]
@@ -205,8 +223,10 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
                 except UnicodeDecodeError:
                     # e.g. a UTF-8 shapefile whose field names were cut mid-character at 10 bytes
                     gdf = _read_recoded(source, name, encoding or _declared_encoding(path))
-                    notes.append("some field names or values end in a broken character (cut at the "
-                                 "shapefile's 10-byte limit); the broken bytes were dropped")
+                    notes.append(Text("some field names or values end in a broken character (cut at the "
+                                      "shapefile's 10-byte limit); the broken bytes were dropped",
+                                      "部分字段名或取值末尾有残缺字符(被 shapefile 的 10 字节上限截断)；"
+                                      "残缺的字节已去掉"))
         except Exception as exc:  # noqa: BLE001 - any GDAL/driver failure becomes a message naming the file
             raise read_failure(path, exc, prefix="cannot read the file: ",
                                where=f"layer {name}" if name else None) from None
@@ -274,9 +294,12 @@ def _kml_in_kmz(path: Path) -> str:
         if is_empty_file(path):
             raise read_failure(path, "", prefix="cannot open the file: ") from None
         raise LayerReadError("the KMZ file is not a valid zip archive", path=path,
-                             hint="export it again from the GPS app, or save it as .kml") from None
+                             hint="export it again from the GPS app, or save it as .kml",
+                             message_zh="KMZ 文件不是有效的压缩包",
+                             hint_zh="请从 GPS 软件重新导出，或另存为 .kml") from None
     if not members:
-        raise LayerReadError("the KMZ file holds no .kml document", path=path, hint="export it again as .kml")
+        raise LayerReadError("the KMZ file holds no .kml document", path=path, hint="export it again as .kml",
+                             message_zh="KMZ 文件里没有 .kml 文档", hint_zh="请重新导出为 .kml")
     member = "doc.kml" if "doc.kml" in members else members[0]
     return f"/vsizip/{path.resolve()}/{member}"
 
@@ -342,6 +365,9 @@ def read_table_points(path: Path, *, sheet: str | None = None, encoding: str | N
             "no coordinate columns found", path=path,
             hint="name them 经度/纬度 or lon/lat (degrees), or 东坐标/北坐标 or x/y (metres); columns in the "
             "file: " + ", ".join(map(str, df.columns)),
+            message_zh="找不到坐标列",
+            hint_zh="请把列名写成 经度/纬度 或 lon/lat(度)，或 东坐标/北坐标 或 x/y(米)；文件中的列："
+            + "、".join(map(str, df.columns)),
         )
     _refuse_bad_coordinates(table)
     notes = list(table.notes) + ([coords.note] if coords.note else [])
@@ -353,8 +379,10 @@ def read_table_points(path: Path, *, sheet: str | None = None, encoding: str | N
         dropped["row"] = rows[missing].to_numpy()
         dropped["reason"] = "no coordinates"
         lines = rows[missing].tolist()
-        notes.append(f"{len(lines)} row(s) without coordinates left out: "
-                     + ", ".join(f"line {n}" for n in lines[:10]) + (" …" if len(lines) > 10 else ""))
+        more = " …" if len(lines) > 10 else ""
+        notes.append(Text(f"{len(lines)} row(s) without coordinates left out: "
+                          + ", ".join(f"line {n}" for n in lines[:10]) + more,
+                          f"{len(lines)} 行没有坐标，未计入：" + "、".join(f"第 {n} 行" for n in lines[:10]) + more))
     keep = ~missing
     attrs = table.attributes[keep].reset_index(drop=True)
     attrs["source_row"] = rows[keep].to_numpy()
@@ -371,11 +399,15 @@ def _refuse_bad_coordinates(table: PointTable) -> None:
         return
     xcol, ycol = coords.named
     lines = table.lines[bad].tolist()
-    sample = ", ".join(f"line {n}" for n in lines[:5]) + (" …" if len(lines) > 5 else "")
+    more = " …" if len(lines) > 5 else ""
+    sample = ", ".join(f"line {n}" for n in lines[:5]) + more
+    sample_zh = "、".join(f"第 {n} 行" for n in lines[:5]) + more
+    example = f"{df[xcol][bad].iloc[0]!r}, {df[ycol][bad].iloc[0]!r}"
     raise LayerReadError(
-        f"{len(lines)} row(s) have coordinates that are not numbers ({sample}; "
-        f"e.g. {df[xcol][bad].iloc[0]!r}, {df[ycol][bad].iloc[0]!r})", path=table.path,
+        f"{len(lines)} row(s) have coordinates that are not numbers ({sample}; e.g. {example})", path=table.path,
         hint=f"write {xcol}/{ycol} as decimal numbers such as 117.512345 or as 117°30'44\"",
+        message_zh=f"{len(lines)} 行的坐标不是数字({sample_zh}；例如 {example})",
+        hint_zh=f"请把 {xcol}/{ycol} 写成 117.512345 这样的小数，或 117°30'44\" 这样的度分秒",
     )
 
 
@@ -390,7 +422,9 @@ def _wkt_table(path: Path, df: pd.DataFrame, col: str, rows: pd.Series, encoding
         lines = rows[bad].tolist()
         raise LayerReadError(f"{len(lines)} row(s) hold text that is not WKT geometry (line {lines[0]} …)",
                              path=path, where=f"column {col}",
-                             hint="write geometries as WKT, e.g. POINT (117.5 30.5)")
+                             hint="write geometries as WKT, e.g. POINT (117.5 30.5)",
+                             message_zh=f"{len(lines)} 行的内容不是 WKT 图形(第 {lines[0]} 行 …)",
+                             hint_zh="请把图形写成 WKT，例如 POINT (117.5 30.5)")
     attrs = df.drop(columns=[col]).reset_index(drop=True)
     attrs["source_row"] = rows.to_numpy()
     return RawLayer(gpd.GeoDataFrame(attrs, geometry=geoms, crs=None), path, None, encoding, list(notes))

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from geo_township.errors import LayerReadError, UsageError
+from geo_township.labels import PROVENANCE_NAMES, PROVENANCE_WORDS, Text, has_cjk, provenance_label
+from geo_township.vocabulary import VOCABULARIES
 
 VECTOR_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "LIBKML",
                   ".shp": "ESRI Shapefile", ".fgb": "FlatGeobuf"}
@@ -124,10 +126,11 @@ def write_json(tables: Mapping[str, pd.DataFrame], provenance: Mapping[str, Any]
 
 
 def write_xlsx(tables: Mapping[str, pd.DataFrame], provenance: Mapping[str, Any], path: str | Path, *,
-               about_title: str | None = "About") -> None:
+               about_title: str | None = "About", lang: str | None = None) -> None:
     """Write one sheet per table and an ``About`` sheet of provenance (none when
     ``about_title`` is None), formatted for reading: bold frozen header, columns sized to
-    their content."""
+    their content. The About sheet is in ``lang`` (by default the language its title is
+    written in: 说明 → Chinese)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -153,20 +156,78 @@ def write_xlsx(tables: Mapping[str, pd.DataFrame], provenance: Mapping[str, Any]
             width = max(_display_width(s) for s in sample)
             ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
     if about_title is not None:
-        _about_sheet(wb.create_sheet(_sheet_title(about_title, used)), provenance)
+        if lang is None:
+            lang = "zh" if has_cjk(about_title) else "en"
+        _about_sheet(wb.create_sheet(_sheet_title(about_title, used)), provenance, lang)
     with atomic_path(path) as tmp:
         wb.save(tmp)
 
 
-def _about_sheet(ws: Any, provenance: Mapping[str, Any]) -> None:
-    """Fill a sheet with one row per provenance key: how the numbers were made."""
-    for key, value in provenance.items():
-        ws.append([key, json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else _plain(value)])
+def _about_sheet(ws: Any, provenance: Mapping[str, Any], lang: str) -> None:
+    """Fill a sheet with how the numbers were made: one key and its value per row, in
+    ``lang``; nested entries flattened (``输入图层 1 · 文件``)."""
+    for key, value in about_rows(provenance, lang):
+        ws.append([key, value])
         for cell in ws[ws.max_row]:
             if cell.data_type == "f":
                 cell.data_type = "s"
-    ws.column_dimensions["A"].width = 24
+    ws.column_dimensions["A"].width = 30
     ws.column_dimensions["B"].width = 100
+
+
+def about_rows(provenance: Mapping[str, Any], lang: str = "en") -> list[tuple[str, Any]]:
+    """Provenance as (key, value) rows for people, one value per row. In English the keys
+    are the machine names, as CSV and XLSX columns are (``inputs[2].file``); in Chinese they
+    are labelled (``输入图层 2 · 文件``) and codes and sentences (:class:`~geo_township.labels.Text`)
+    are in Chinese. Lists of values are joined."""
+    rows: list[tuple[str, Any]] = []
+    zh = lang == "zh"
+
+    def add(prefix: str, key: str, value: Any) -> None:
+        label = provenance_label(key, "zh") if zh else key
+        name = (f"{prefix} · {label}" if zh else f"{prefix}.{label}") if prefix else label
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                add(name, str(k), v)
+        elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+            for i, item in enumerate(value, start=1):
+                for k, v in item.items():
+                    add(f"{name} {i}" if zh else f"{name}[{i}]", str(k), v)
+        else:
+            rows.append((name, _plain(value) if key in PROVENANCE_NAMES or key.endswith("_file")
+                         else _about_value(value, lang)))
+
+    for key, value in provenance.items():
+        add("", str(key), value)
+    return rows
+
+
+def _about_value(value: Any, lang: str) -> Any:
+    """One provenance value for the About sheet, in ``lang``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    if isinstance(value, (list, tuple)):
+        parts = [str(_about_value(v, lang)) for v in value]
+        return ("、" if lang == "zh" else ", ").join(parts)
+    if isinstance(value, Text):
+        return value.in_lang(lang)
+    if isinstance(value, str):
+        if lang != "zh":
+            return value
+        return PROVENANCE_WORDS[value][1] if value in PROVENANCE_WORDS else _code_word(value)
+    return _plain(value)
+
+
+def _code_word(code: str) -> str:
+    """A code of one of the vocabularies (``photovoltaic``) as its Chinese word; any other
+    text as it is."""
+    for vocab in VOCABULARIES.values():
+        term = vocab.term(code) if code in getattr(vocab, "codes", ()) else None
+        if term is not None:
+            return term.zh
+    return code
 
 
 def _display_width(text: str) -> int:

@@ -100,7 +100,9 @@ def zonal_polygons(township: Township, layer: str, by: str | None) -> ZonalPolyg
         return ZonalPolygons(out, id_col, vocab, gdf.reset_index(drop=True), left_out)
     if by not in gdf.columns:
         fields = [c for c in gdf.columns if c != gdf.geometry.name and c != "source_row"]
-        raise UsageError(f"{layer} has no field {by!r}", hint="group by one of: " + ", ".join(map(str, fields)))
+        raise UsageError(f"{layer} has no field {by!r}", hint="group by one of: " + ", ".join(map(str, fields)),
+                         message_zh=f"{layer} 没有字段 {by!r}",
+                         hint_zh="请按以下字段之一分组：" + "、".join(map(str, fields)))
     keys = group_labels(gdf[by])
     frame = gpd.GeoDataFrame({by: keys.to_numpy()}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
     out = frame.dissolve(by=by, sort=True).reset_index()[[by, "geometry"]]

@@ -25,6 +25,7 @@ from pyproj import CRS
 from geo_township.config import NODATA_NONE, RasterSpec
 from geo_township.errors import CRSError, GeometryError, TownshipError, UsageError
 from geo_township.io.failures import read_failure
+from geo_township.labels import Text
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo_township.layers import Township
@@ -61,18 +62,26 @@ def raster_spec(township: Township, name: str) -> RasterSpec:
                     if candidate.is_file() and spec.path.resolve() == candidate.resolve()]
             if same:
                 raise UsageError(f"rasters are named in township.toml, not given as files: {str(name)!r} is the raster "
-                                 f"{same[0]}", hint=f"give its name: {same[0]}")
+                                 f"{same[0]}", hint=f"give its name: {same[0]}",
+                                 message_zh=f"栅格用 township.toml 中的名称指定，而不是文件：{str(name)!r} "
+                                 f"就是栅格 {same[0]}",
+                                 hint_zh=f"请写它的名称：{same[0]}")
         absolute = path.resolve()
         shown = absolute.as_posix()
         with contextlib.suppress(ValueError):
             shown = absolute.relative_to(township.config.root.resolve()).as_posix()
         raise UsageError(f"rasters are named in township.toml, not given as files: {str(name)!r} is not a raster name",
                          hint=f'add [rasters.{stem}] with path = "{shown}" to {where}, then give the name {stem} '
-                         f"(rasters now: {known})")
+                         f"(rasters now: {known})",
+                         message_zh=f"栅格用 township.toml 中的名称指定，而不是文件：{str(name)!r} 不是栅格名称",
+                         hint_zh=f'请在 {where} 中加 [rasters.{stem}]，写 path = "{shown}"，然后写名称 {stem}'
+                         f"(现有栅格：{known})")
     close = difflib.get_close_matches(str(name), list(rasters), n=1)
     raise UsageError(
         f"no raster called {str(name)!r} in township.toml" + (f" (did you mean {close[0]}?)" if close else ""),
-        hint=f'rasters in township.toml: {known}; to add one, write [rasters.{stem}] with path = "file.tif" in {where}')
+        hint=f'rasters in township.toml: {known}; to add one, write [rasters.{stem}] with path = "file.tif" in {where}',
+        message_zh=f"township.toml 中没有名为 {str(name)!r} 的栅格" + (f"(是不是 {close[0]}？)" if close else ""),
+        hint_zh=f'township.toml 中的栅格：{known}；如要添加，请在 {where} 中写 [rasters.{stem}] 和 path = "file.tif"')
 
 
 @dataclass(frozen=True)
@@ -109,7 +118,8 @@ class RasterInfo:
     def describe(self) -> dict[str, Any]:
         unit = "°" if self.crs.is_geographic else " m"
         return {"raster_file": str(self.path), "raster_crs": self.crs.to_string(), "raster_crs_note": self.crs_note,
-                "raster_size": f"{self.width} × {self.height} px, band {self.band}, {self.dtype}",
+                "raster_size": Text(f"{self.width} × {self.height} px, band {self.band}, {self.dtype}",
+                                    f"{self.width} × {self.height} 像元，第 {self.band} 波段，{self.dtype}"),
                 "pixel_size": f"{self.res[0]:g}{unit} × {self.res[1]:g}{unit}", "nodata": self.nodata,
                 "nodata_from": self.nodata_from}
 
@@ -125,7 +135,9 @@ def open_raster(spec: RasterSpec, *, band: int = 1):
                            f"[rasters.{spec.name}] of township.toml") from None
     if not 1 <= band <= ds.count:
         ds.close()
-        raise UsageError(f"the raster has {ds.count} band(s), not band {band}", hint=f"use --band 1 … {ds.count}")
+        raise UsageError(f"the raster has {ds.count} band(s), not band {band}", hint=f"use --band 1 … {ds.count}",
+                         message_zh=f"栅格只有 {ds.count} 个波段，没有第 {band} 波段",
+                         hint_zh=f"请用 --band 1 … {ds.count}")
     return ds
 
 
@@ -134,7 +146,9 @@ def raster_info(ds, spec: RasterSpec, *, band: int = 1) -> RasterInfo:
     t = ds.transform
     if t.b != 0 or t.d != 0 or t.a <= 0 or t.e >= 0:
         raise GeometryError("the raster is rotated or stored bottom-up", path=spec.path,
-                            hint="warp it north-up first, e.g. gdalwarp in.tif out.tif")
+                            hint="warp it north-up first, e.g. gdalwarp in.tif out.tif",
+                            message_zh="栅格是旋转的或自下而上存储的",
+                            hint_zh="请先重采样为正北朝上，例如 gdalwarp in.tif out.tif")
     file_nodata = ds.nodatavals[band - 1]
     if spec.nodata == NODATA_NONE:
         nodata, source = None, "none"
@@ -144,7 +158,7 @@ def raster_info(ds, spec: RasterSpec, *, band: int = 1) -> RasterInfo:
         nodata, source = file_nodata, "file"
     grid = (ds.width, ds.height, t, band, ds.dtypes[band - 1], nodata, source, file_nodata)
     if ds.crs is not None:
-        return RasterInfo(spec.path, CRS(ds.crs), "from the file", *grid)
+        return RasterInfo(spec.path, CRS(ds.crs), Text("from the file", "取自文件"), *grid)
     from geo_township.crs import infer_crs
 
     left, bottom, right, top = ds.bounds
@@ -153,8 +167,13 @@ def raster_info(ds, spec: RasterSpec, *, band: int = 1) -> RasterInfo:
     except CRSError:
         raise CRSError("the raster has no coordinate system and its coordinates do not reveal one",
                        path=spec.path, hint="assign one, e.g. gdal_edit.py -a_srs EPSG:4548 file.tif, "
-                       "or in QGIS: Raster > Projections > Assign Projection") from None
-    return RasterInfo(spec.path, inferred.crs, "inferred: " + inferred.reason, *grid)
+                       "or in QGIS: Raster > Projections > Assign Projection",
+                       message_zh="栅格没有坐标系，从其坐标也看不出是哪一种",
+                       hint_zh="请为它指定坐标系，例如 gdal_edit.py -a_srs EPSG:4548 file.tif，"
+                       "或在 QGIS 中“栅格 > 投影 > 指定投影”") from None
+    reason = inferred.reason
+    note = Text("inferred: " + reason, f"按坐标数值推断({getattr(reason, 'zh', reason)})")
+    return RasterInfo(spec.path, inferred.crs, note, *grid)
 
 
 def gdal_env():

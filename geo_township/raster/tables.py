@@ -198,12 +198,16 @@ def class_table(base: pd.DataFrame, frame: pd.DataFrame, info: RasterInfo, spec:
     if len(values) and not np.allclose(values, np.round(values)):
         raise UsageError(f"{spec.name} holds values that are not whole numbers, so it is not a class map",
                          path=spec.path, hint="drop --categorical (and categorical/classes in township.toml) "
-                         "to get statistics instead")
+                         "to get statistics instead",
+                         message_zh=f"{spec.name} 的取值不是整数，因此不是分类图",
+                         hint_zh="请去掉 --categorical(以及 township.toml 中的 categorical/classes)，改做统计")
     codes = np.round(values).astype(np.int64)
     present = sorted(set(codes.tolist()) | set(spec.classes))
     if len(present) > MAX_CLASSES:
         raise UsageError(f"{spec.name} has {len(present)} distinct values; a land-cover map has a few classes",
-                         path=spec.path, hint="drop --categorical to get statistics instead")
+                         path=spec.path, hint="drop --categorical to get statistics instead",
+                         message_zh=f"{spec.name} 有 {len(present)} 种不同取值；地类图只有少数几类",
+                         hint_zh="请去掉 --categorical，改做统计")
     count = frame["count"].to_numpy(dtype="float64")
     poly_area = frame["poly_area"].to_numpy(dtype="float64")
     with np.errstate(invalid="ignore", divide="ignore"):

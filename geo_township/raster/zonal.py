@@ -23,7 +23,7 @@ from pyproj import CRS
 from geo_township.config import RasterSpec
 from geo_township.errors import UsageError
 from geo_township.kinds import column_label
-from geo_township.labels import TOTAL_LABEL
+from geo_township.labels import TOTAL_LABEL, Text
 from geo_township.locate import order_rows_by_village
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_m2
 from geo_township.raster.exact import STATS, percentile_column
@@ -40,19 +40,23 @@ from geo_township.vocabulary import LAND_COVER
 if TYPE_CHECKING:  # pragma: no cover
     from geo_township.layers import Township
 
-COVERAGE_NOTE = ("each pixel weighted by the fraction of it inside the polygon (exactextract), so polygons "
-                 "smaller than a pixel still get a value")
+COVERAGE_NOTE = Text("each pixel weighted by the fraction of it inside the polygon (exactextract), so polygons "
+                     "smaller than a pixel still get a value",
+                     "每个像元按其落在多边形内的比例加权(exactextract)，因此小于一个像元的多边形也有统计值")
 _TYPE_WORDS_ZH = {"points": "点", "lines": "线", "collections": "几何集合"}
 
 RASTER_CHECKS = declare(
     Check("not_polygon", "info", "not a polygon (left out)", "不是面要素(未统计)",
-          "{what}: not a polygon, so no raster statistics; left out"),
+          "{what}: not a polygon, so no raster statistics; left out",
+          "{what}：不是面要素，不做栅格统计，未计入"),
     Check("no_pixels", "warning", "no valid pixels", "无有效像元",
-          "no valid pixel: outside the raster or only nodata there"),
+          "no valid pixel: outside the raster or only nodata there",
+          "没有有效像元：位于栅格范围外，或该处全是无数据值"),
     Check("nodata_is_data", "warning", "nodata value looks like real data", "无数据值疑似真实数据",
           "{message}", "栅格的无数据值疑似真实数据：{message_zh}"),
     Check("outside_raster", "warning", "outside the raster", "位于栅格范围外",
-          "{outside_pct:.1f}% of it lies outside the raster; statistics cover the rest"),
+          "{outside_pct:.1f}% of it lies outside the raster; statistics cover the rest",
+          "有 {outside_pct:.1f}% 位于栅格范围外；统计只含范围内部分"),
 )
 
 
@@ -88,7 +92,8 @@ def zonal_stats(township: Township, raster: str, *, layer: str = "forest_plots",
     if doubt is not None:
         findings.append(RASTER_CHECKS.nodata_is_data.finding(spec.name, spec.path.name, message=doubt.message(),
                                                              message_zh=doubt.message_zh()))
-    findings += [RASTER_CHECKS.not_polygon.finding(layer, str(fid), what=words.removesuffix("s"))
+    findings += [RASTER_CHECKS.not_polygon.finding(layer, str(fid), what=Text(words.removesuffix("s"),
+                                                                              _TYPE_WORDS_ZH.get(words, words)))
                  for fid, words in sel.left_out.items()]
     prov = township.provenance(analysis="zonal", raster=spec.name, layer=layer, group_by=by,
                                categorical=categorical, area_method=method, statistics=COVERAGE_NOTE,
@@ -120,10 +125,12 @@ def _checked_request(stats: Sequence[str] | None, percentiles: Sequence[float]
     stats = tuple(stats) if stats else STATS
     unknown = [s for s in stats if s not in STATS]
     if unknown:
-        raise UsageError(f"unknown statistic {unknown[0]!r}", hint="use any of: " + ", ".join(STATS))
+        raise UsageError(f"unknown statistic {unknown[0]!r}", hint="use any of: " + ", ".join(STATS),
+                         message_zh=f"未知的统计量 {unknown[0]!r}", hint_zh="可用：" + "、".join(STATS))
     bad = [p for p in percentiles if not 0 < p < 100]
     if bad:
-        raise UsageError(f"percentile {bad[0]:g} is not between 0 and 100", hint="e.g. --percentiles 10,90")
+        raise UsageError(f"percentile {bad[0]:g} is not between 0 and 100", hint="e.g. --percentiles 10,90",
+                         message_zh=f"百分位数 {bad[0]:g} 不在 0 到 100 之间", hint_zh="例如 --percentiles 10,90")
     return stats, tuple(dict.fromkeys(float(p) for p in percentiles))
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from geo_township.config import PARAMETERS, validate_parameter
 from geo_township.errors import UsageError
 from geo_township.kinds import KINDS
+from geo_township.labels import Text
 from geo_township.layers import Township
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area
 from geo_township.overlay import Category
@@ -86,7 +87,8 @@ class _Settings:
 
     def provenance(self) -> dict[str, Any]:
         """The method and parameters, as the Result's provenance records them."""
-        return {"analysis": "audit", "area_method": self.method, "method_note": METHOD_NOTES[self.method],
+        note = Text(METHOD_NOTES[self.method], METHOD_NOTES_ZH[self.method])
+        return {"analysis": "audit", "area_method": self.method, "method_note": note,
                 "tolerance_pct": self.tolerance_pct, "tolerance_mu": self.tolerance_mu,
                 "tolerance_rule": self.tolerance_rule, "overlap_min_mu": self.overlap_min_mu,
                 "max_contract_years": self.max_contract_years, "non_farming_uses": self.non_farming}
@@ -271,7 +273,8 @@ def _param(name: str, value):
     try:
         return validate_parameter(name, value)
     except ValueError as exc:
-        raise UsageError(f"{name}: {exc}", hint=PARAMETERS[name].doc) from None
+        raise UsageError(f"{name}: {exc}", hint=PARAMETERS[name].doc,
+                         message_zh=f"参数 {name} 的取值不对：{exc}") from None
 
 
 def _where_in_file(transfers: gpd.GeoDataFrame) -> np.ndarray:
@@ -313,7 +316,9 @@ def audit_transfers(
                                  "non_farming_uses")}
     chosen: dict[str, Any] = {k: params[name] if v is None else v for k, (v, name) in pick.items()}
     if chosen["method"] not in METHOD_NOTES:
-        raise UsageError(f"unknown area method {chosen['method']!r}", hint="use ellipsoidal or planar")
+        raise UsageError(f"unknown area method {chosen['method']!r}", hint="use ellipsoidal or planar",
+                         message_zh=f"未知的面积算法 {chosen['method']!r}",
+                         hint_zh="请用 ellipsoidal(椭球面)或 planar(平面)")
     result = audit_layers(
         layer.gdf,
         villages=township.optional("villages"),

@@ -44,13 +44,16 @@ def command(ctx, tolerance, tolerance_mu, tolerance_rule, overlap_min, max_years
     farmland on forest land, parcels in river zones, record errors (unreadable dates
     included), and totals by village, land type, use and start year. Exits 1 when an
     error is found. --format csv writes the findings (to -o, or stdout) and, with -o,
-    every other table next to it (audit.csv → audit.summary.csv, audit.by_village.csv …)."""
+    every other table next to it (audit.csv → audit.summary.csv, audit.by_village.csv …);
+    -o FILE.gpkg writes the GeoPackage there (as --save does)."""
     from geo_township.cli.exitcodes import exit_code
     from geo_township.cli.render import choose_format, findings_first, render
     from geo_township.io.write import ensure_writable
     from geo_township.layers import load_township
     from geo_township.transfers import audit_transfers, write_findings_gpkg
 
+    if output is not None and output.suffix.lower() == ".gpkg" and save is None and not no_save:
+        save, output = output, None  # -o audit.gpkg asks for the GeoPackage (the tables go to the terminal)
     if output is not None:
         ensure_writable(output)  # before the audit runs and the GeoPackage is written
     result = audit_transfers(load_township(township_path), method=method, tolerance_pct=tolerance,
@@ -62,7 +65,8 @@ def command(ctx, tolerance, tolerance_mu, tolerance_rule, overlap_min, max_years
             save.parent.mkdir(parents=True, exist_ok=True)
         layers = write_findings_gpkg(result, save, lang=lang)
         if not ctx.find_root().ensure_object(dict).get("quiet"):
-            click.echo(f"GeoPackage: {save} ({len(layers)} layers: {', '.join(layers)})", err=True)
+            click.echo(f"GeoPackage：{save}（{len(layers)} 个图层：{'、'.join(layers)}）" if lang == "zh" else
+                       f"GeoPackage: {save} ({len(layers)} layers: {', '.join(layers)})", err=True)
     shown = findings_first(result, lang, feature_column="parcel_id") if choose_format(fmt, output) == "csv" else result
     render(shown, fmt=fmt, output=output, lang=lang)
     ctx.exit(exit_code(result))
