@@ -523,7 +523,8 @@ def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False
         unknown_words = unknown_words.reset_index(drop=True)
         for name, group in unknown_words.groupby("field", sort=False):
             listed = [f"{r.feature} {r.value!r}" for r in group.itertuples()]
-            teach = f'[layers.{kind_.name}.values] {name} = {{ "{group["value"].iloc[0]}" = "{first_code(kind_, str(name))}" }}'
+            word, code = group["value"].iloc[0], first_code(kind_, str(name))
+            teach = f'[layers.{kind_.name}.values] {name} = {{ "{word}" = "{code}" }}'
             notes.append(Text(f"{len(group)} {name} value(s) not understood, read as missing: " + list_rows(listed)
                               + f"; teach the tool your words in township.toml: {teach}",
                               f"{len(group)} 个{name}取值无法识别，按空值读取：" + list_rows(listed, lang="zh")
