@@ -79,6 +79,7 @@ def baseline_area(township: Path, out: Path) -> None:
 
     plots = gpd.read_file(township / "forest_plots.gpkg", use_arrow=True).to_crs(GK_ZONE_EPSG)
     plots["area_m2"] = plots.area
+    plots["村名"] = plots["村名"].fillna("(none)")
     plots.groupby("村名")["area_m2"].agg(["count", "sum"]).rename(
         columns={"sum": "area_m2"}).rename_axis("village").to_csv(out)
 
@@ -100,7 +101,7 @@ def check_area(work: Path, peers: list[str]) -> str:
     import pandas as pd
 
     mine = pd.read_csv(work / "area.csv", encoding="utf-8-sig")
-    mine = mine[mine["group"] != "Total"].set_index("group")
+    mine = mine[mine["group"] != "Total"].set_index("group")  # plots without a village: (none)
     problems = []
     for peer in peers:
         other = pd.read_csv(work / f"{peer}.csv").set_index("village")

@@ -70,6 +70,6 @@ def duckdb_area(township: Path, out: Path, target_epsg: int, path: Path | None =
     plots = str(township / "forest_plots.gpkg").replace("'", "''")
     target = str(out).replace("'", "''")
     con.execute(f"""
-        COPY (SELECT "村名" AS village, count(*) AS count,
+        COPY (SELECT coalesce("村名", '(none)') AS village, count(*) AS count,
                      sum(ST_Area(ST_Transform(geom, 'EPSG:4490', 'EPSG:{target_epsg}', always_xy := true))) AS area_m2
               FROM ST_Read('{plots}') GROUP BY village ORDER BY village) TO '{target}' (HEADER, DELIMITER ',')""")
