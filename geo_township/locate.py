@@ -47,9 +47,7 @@ _POLYGON_TYPE_IDS = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 def blank_to_none(values: pd.Series) -> pd.Series:
     """``values`` as objects, with missing values and blank text (spaces only) as None."""
     out = values.astype(object)
-    codes, uniques = pd.factorize(out)  # each distinct value judged once (missing values get -1)
-    filled = np.append(pd.Series(uniques, dtype=object).astype(str).str.strip().to_numpy() != "", False)
-    return out.where(filled[codes], None)
+    return out.where(out.notna() & (out.astype(str).str.strip() != ""), None)
 
 
 def inside_points(geoms: np.ndarray) -> np.ndarray:
