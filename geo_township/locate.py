@@ -41,6 +41,8 @@ RECORD_RULE = ("a record that names its village or plot keeps it; the location f
                "and a record the location contradicts is reported")
 RECORD_RULE_ZH = "记录已填写村或小班的以记录为准；仅空白记录按位置补填，记录与位置不符的予以提示"
 
+POINT_CHUNK = 200_000
+"""Points matched to polygons at a time (their candidate pairs are held only for the chunk)."""
 _POLYGON_TYPE_IDS = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 
 
@@ -88,11 +90,19 @@ def covering_first(points: np.ndarray, polygons: np.ndarray, order: np.ndarray
     points = np.asarray(points, dtype=object)
     if bool((shapely.get_type_id(points) == 0).all()):
         polygons = np.asarray(polygons, dtype=object)
-        pt_idx, poly_idx = shapely.STRtree(polygons).query(points)
+        tree = shapely.STRtree(polygons)
+        fresh = ~shapely.is_prepared(polygons)
         shapely.prepare(polygons)
-        inside = shapely.intersects_xy(polygons[poly_idx], shapely.get_x(points[pt_idx]),
-                                       shapely.get_y(points[pt_idx]))
-        pt_idx, poly_idx = pt_idx[inside], poly_idx[inside]
+        x, y = shapely.get_x(points), shapely.get_y(points)
+        pt_parts, poly_parts = [], []
+        for start in range(0, n, POINT_CHUNK):  # candidates a chunk at a time: bounded memory
+            cand_pt, cand_poly = tree.query(points[start:start + POINT_CHUNK])
+            cand_pt += start
+            inside = shapely.intersects_xy(polygons[cand_poly], x[cand_pt], y[cand_pt])
+            pt_parts.append(cand_pt[inside])
+            poly_parts.append(cand_poly[inside])
+        shapely.destroy_prepared(polygons[fresh])  # the caller's polygons as they came
+        pt_idx, poly_idx = np.concatenate(pt_parts), np.concatenate(poly_parts)
     else:
         poly_idx, pt_idx = shapely.STRtree(points).query(polygons, predicate="intersects")
     order = np.asarray(order, dtype="int64")
