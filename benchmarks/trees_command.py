@@ -15,7 +15,10 @@ the CSV all count, as they do for a user:
 * ``village``: ``trees --no-hotspots`` (per village);
 * ``default``: ``trees`` (per village, hotspots on);
 * ``baseline``: plain geopandas — ``read_file`` both layers, ``sjoin`` (a tree on a shared
-  edge to the lowest plot id), ``groupby`` plot and status, ``to_csv``.
+  edge to the lowest plot id), ``groupby`` plot and status, ``to_csv``;
+* ``duckdb``: DuckDB spatial (``ST_Read``, a spatial join, ``PIVOT``, ``COPY``; see
+  ``benchmarks/peers.py``), when ``duckdb`` and ``duckdb-extension-spatial`` are installed
+  (``--duckdb-path`` names a ``pip install --target`` folder); its table must equal the baseline's.
 
 The commands of one run go back to back (the machine may be shared, so ratios to the
 baseline of the same run are what to read). Prints the median over ``--runs`` of wall
@@ -77,9 +80,15 @@ def run(argv: list[str], out: Path, code: Path = ROOT) -> dict[str, float]:
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024}
 
 
+DUCKDB_PATH: Path | None = None  # set by --duckdb-path
+
+
 def command_argv(name: str, township: Path, out: Path) -> list[str]:
     if name == "baseline":
         return [sys.executable, str(Path(__file__).resolve()), "--baseline-of", str(township), "-o", str(out)]
+    if name == "duckdb":
+        extra = ["--duckdb-path", str(DUCKDB_PATH)] if DUCKDB_PATH else []
+        return [sys.executable, str(Path(__file__).resolve()), "--duckdb-of", str(township), "-o", str(out), *extra]
     return [sys.executable, "-m", "geo_township", *COMMANDS[name], "--township", str(township), "--format", "csv",
             "-o", str(out)]
 
@@ -100,6 +109,18 @@ def check_counts(ledger_csv: Path, baseline_csv: Path) -> str:
     if not ours.index.equals(cumulative.index):
         return f"different plots: {len(ours)} in the ledger, {len(cumulative)} in the baseline"
     diff = (ours != cumulative).any(axis=1)
+    return f"{int(diff.sum())} plots differ" if diff.any() else ""
+
+
+def same_table(peer_csv: Path, baseline_csv: Path) -> str:
+    """'' when a peer's plot × status counts equal the baseline's, else what differs."""
+    import pandas as pd
+
+    plain = pd.read_csv(baseline_csv, dtype={"plot": str}).set_index("plot").sort_index()
+    peer = pd.read_csv(peer_csv, dtype={"plot": str}).set_index("plot").sort_index()
+    if not peer.index.equals(plain.index) or set(peer.columns) != set(plain.columns):
+        return f"different plots or statuses: {peer.shape} against {plain.shape}"
+    diff = (peer[plain.columns].fillna(0).astype(int) != plain).any(axis=1)
     return f"{int(diff.sum())} plots differ" if diff.any() else ""
 
 
@@ -127,7 +148,8 @@ def report(label: str, results: dict[str, list[dict[str, float]]], pick: str = "
     print(f"\n{label} ({pick} of {len(next(iter(results.values())))} run(s))")
     print(f"{'command':<32}{'wall s':>8}{'cpu s':>8}{'peak MiB':>10}{'wall ×':>8}{'cpu ×':>7}{'mem ×':>7}")
     for n, m in med.items():
-        shown = "plain geopandas" if n == "baseline" else "trees " + " ".join(COMMANDS[n][1:])
+        shown = ("plain geopandas" if n == "baseline" else "DuckDB spatial" if n == "duckdb"
+                 else "trees " + " ".join(COMMANDS[n][1:]))
         ratios = (f"{m['wall'] / base['wall']:>8.2f}{m['cpu'] / base['cpu']:>7.2f}"
                   f"{m['rss_mib'] / base['rss_mib']:>7.2f}"
                   if base else "")
@@ -146,14 +168,26 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("/tmp/geo-township-bench"), help="where counties are cached")
     ap.add_argument("--code", type=Path, default=ROOT,
                     help="the folder holding the geo_township package to measure (default: this checkout)")
+    ap.add_argument("--duckdb-path", type=Path,
+                    help="a folder holding duckdb and duckdb-extension-spatial (pip install --target DIR ...)")
+    ap.add_argument("--no-duckdb", action="store_true", help="leave DuckDB out")
     ap.add_argument("--baseline-of", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--duckdb-of", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("-o", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    sys.path.insert(0, str(HERE))
+    from peers import duckdb_available, duckdb_trees
+
     if args.baseline_of:
         baseline(args.baseline_of, args.o)
         return
-    sys.path.insert(0, str(HERE))
+    if args.duckdb_of:
+        duckdb_trees(args.duckdb_of, args.o, args.duckdb_path)
+        return
     from county import make_county
+
+    global DUCKDB_PATH
+    DUCKDB_PATH = args.duckdb_path
 
     folders = []
     if args.township:
@@ -167,6 +201,11 @@ def main() -> None:
                 make_county(folder, trees=trees, plots=plots)
             folders.append((f"{trees:,} trees × {plots:,} plots", folder))
     names = [*args.commands, "baseline"]
+    why_not = "left out (--no-duckdb)" if args.no_duckdb else duckdb_available(args.duckdb_path)
+    if why_not:
+        print(f"DuckDB spatial: {why_not}; measured without it", flush=True)
+    else:
+        names.append("duckdb")
     for label, folder in folders:
         work = args.data / "out" / folder.name
         work.mkdir(parents=True, exist_ok=True)
@@ -178,6 +217,11 @@ def main() -> None:
         if "plot" in names:
             problem = check_counts(work / "plot.csv", work / "baseline.csv")
             print("per-plot counts: " + (problem or "identical to the baseline"))
+            if problem:
+                raise SystemExit(1)
+        if "duckdb" in names:
+            problem = same_table(work / "duckdb.csv", work / "baseline.csv")
+            print("DuckDB's counts: " + (problem or "identical to the baseline"))
             if problem:
                 raise SystemExit(1)
 

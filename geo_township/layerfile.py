@@ -131,27 +131,48 @@ class Layer:
         return feature_ids(self.gdf, self.kind)
 
 
-def feature_ids(gdf: pd.DataFrame, kind_: Kind) -> pd.Series:
+def feature_ids(gdf: pd.DataFrame, kind_: Kind, positions: np.ndarray | None = None) -> pd.Series:
     """A readable id per feature for messages: the kind's id field, else 'line N' for
-    tables, else 'feature N'."""
+    tables, else 'feature N'. ``positions`` (or a boolean mask): only those rows, so a
+    message about a few rows of a big layer does not label them all."""
+    pos = _positions(gdf, positions)
+    index = gdf.index[pos]
+    if kind_.id_field and kind_.id_field in gdf.columns:
+        ids = gdf[kind_.id_field].iloc[pos].astype(object)
+        blank = ids.isna().to_numpy()
+        out = ids.astype(str)
+        if blank.any():  # the fallback only where the id is missing
+            out[blank] = _fallback_ids(gdf, pos[blank])
+        return out
+    return pd.Series(_fallback_ids(gdf, pos), index=index, dtype=object)
+
+
+def _positions(gdf: pd.DataFrame, positions: np.ndarray | None) -> np.ndarray:
+    """Row positions from None (every row), a boolean mask or positions."""
+    if positions is None:
+        return np.arange(len(gdf))
+    positions = np.asarray(positions)
+    return np.flatnonzero(positions) if positions.dtype == bool else positions.astype("int64")
+
+
+def _fallback_ids(gdf: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
+    """'line N' (tables) or 'feature N' (N: the 1-based position in the file) for the rows at ``pos``."""
+    if "source_row" in gdf.columns:
+        return ("line " + gdf["source_row"].iloc[pos].astype(str)).to_numpy(dtype=object)
     numbers = gdf.attrs.get("feature_numbers")  # positions in the file, kept when features were left out
     if numbers is None or len(numbers) != len(gdf):
-        numbers = range(1, len(gdf) + 1)
-    fallback = (("line " + gdf["source_row"].astype(str)) if "source_row" in gdf.columns
-                else pd.Series([f"feature {n}" for n in numbers], index=gdf.index))
-    if kind_.id_field and kind_.id_field in gdf.columns:
-        ids = gdf[kind_.id_field].astype(object)
-        return ids.where(ids.notna(), fallback).astype(str)
-    return fallback
+        return np.array([f"feature {p + 1}" for p in pos], dtype=object)
+    return np.array([f"feature {numbers[p]}" for p in pos], dtype=object)
 
 
-def row_labels(gdf: pd.DataFrame, kind_: Kind) -> pd.Series:
+def row_labels(gdf: pd.DataFrame, kind_: Kind, positions: np.ndarray | None = None) -> pd.Series:
     """Feature labels for error messages: the id and, for tables, the line in the file
-    ('T12 (line 14)'), so the user can find the row in Excel."""
-    ids = feature_ids(gdf, kind_)
+    ('T12 (line 14)'), so the user can find the row in Excel. ``positions``: only those rows."""
+    ids = feature_ids(gdf, kind_, positions)
     if "source_row" in gdf.columns and kind_.id_field and kind_.id_field in gdf.columns:
-        has_id = gdf[kind_.id_field].notna()
-        with_line = ids + " (line " + gdf["source_row"].astype(str) + ")"
+        pos = _positions(gdf, positions)
+        has_id = gdf[kind_.id_field].iloc[pos].notna()
+        with_line = ids + " (line " + gdf["source_row"].iloc[pos].astype(str) + ")"
         return with_line.where(has_id, ids)
     return ids
 
@@ -236,7 +257,7 @@ def _left_out_rows(gdf: pd.DataFrame, kind_: Kind, positions: np.ndarray, judged
     """Rows of the left-out table for the features at ``positions`` (labels and lines from ``gdf``)."""
     lines = (gdf["source_row"].iloc[positions].to_numpy() if "source_row" in gdf.columns
              else np.full(len(positions), None, dtype=object))
-    table = pd.DataFrame({"feature": row_labels(gdf, kind_).iloc[positions].to_numpy(), "line": lines},
+    table = pd.DataFrame({"feature": row_labels(gdf, kind_, positions).to_numpy(), "line": lines},
                          index=judged.index)
     for column in ("x", "y", "reason", "detail", "detail_zh"):
         table[column] = judged[column]
@@ -253,21 +274,28 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
     if shapely.has_z(geoms).any():
         geoms = shapely.force_2d(geoms)
         notes.append(Text("heights (Z) ignored; positions are 2-D", "已忽略高程(Z)，按平面(二维)位置计算"))
-    ids = feature_ids(gdf, kind_)
-    labels = row_labels(gdf, kind_)
+    source = gdf  # ids and labels are made only for the rows a message names
+    kept = np.arange(len(gdf))  # positions in ``source`` of the rows still in ``gdf``
+
+    def ids(rows: np.ndarray) -> pd.Series:
+        return feature_ids(source, kind_, kept[_positions(gdf, rows)])
+
+    def labels(rows: np.ndarray) -> pd.Series:
+        return row_labels(source, kind_, kept[_positions(gdf, rows)])
+
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     dropped = None
     if missing.any():
         dropped = pd.DataFrame(gdf[missing].drop(columns=gdf.geometry.name))
-        dropped.insert(0, "feature", ids[missing].to_numpy())
+        dropped.insert(0, "feature", ids(missing).to_numpy())
         dropped["reason"] = "empty geometry"
         n = int(missing.sum())
-        notes.append(Text(f"{n} feature(s) without geometry left out: {list_rows(labels[missing])}",
-                          f"{n} 个要素没有图形，未计入：{list_rows(labels[missing], lang='zh')}"))
+        named = labels(missing)
+        notes.append(Text(f"{n} feature(s) without geometry left out: {list_rows(named)}",
+                          f"{n} 个要素没有图形，未计入：{list_rows(named, lang='zh')}"))
         gdf = gdf[~missing]
         geoms = geoms[~missing]
-        ids = ids[~missing]
-        labels = labels[~missing]
+        kept = kept[~missing]
     if len(gdf) == 0:
         raise LayerReadError("the layer has no features with a geometry", path=spec.path,
                              hint="check that the right file and layer are named in township.toml",
@@ -282,7 +310,7 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
         raise GeometryError(
             f"{kind_.name} must be {' or '.join(g.lower() + 's' for g in kind_.geometry)}, but "
             f"{int(wrong.sum())} feature(s) are {', '.join(names.get(t, str(t)) for t in found)} "
-            f"({list_rows(labels[wrong])})",
+            f"({list_rows(labels(wrong))})",
             path=spec.path,
             hint="point the layer at the right file, or convert the geometries in your GIS",
         )
@@ -290,8 +318,9 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
     reasons: dict[str, str] = {}
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
-        for i in np.flatnonzero(invalid)[:10_000]:
-            reasons[str(ids.iloc[i])] = shapely.is_valid_reason(geoms[i])
+        invalid_ids = ids(invalid).astype(str)
+        for i, name in zip(np.flatnonzero(invalid)[:10_000], invalid_ids.iloc[:10_000], strict=False):
+            reasons[name] = shapely.is_valid_reason(geoms[i])
         originals = geoms[invalid]
         base_types = np.array([{0: 0, 4: 0, 1: 1, 5: 1, 2: 1, 3: 3, 6: 3}.get(t, 3)
                                for t in shapely.get_type_id(originals)])
@@ -299,14 +328,14 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
                          dtype=object)
         geoms = geoms.copy()
         geoms[invalid] = fixed
-        repaired = ids[invalid].astype(str).tolist()
+        repaired = invalid_ids.tolist()
         notes.append(Text(f"{len(repaired)} invalid geometr{'y' if len(repaired) == 1 else 'ies'} repaired in "
                           f"memory (the file is unchanged): {list_rows(repaired)}",
                           f"{len(repaired)} 个无效图形已在内存中修复(文件未改动)：{list_rows(repaired, lang='zh')}"))
         still_empty = shapely.is_empty(geoms)
         if still_empty.any():
             raise GeometryError(f"{int(still_empty.sum())} feature(s) have geometries that cannot be repaired: "
-                                f"{list_rows(labels[still_empty])}", path=spec.path,
+                                f"{list_rows(labels(still_empty))}", path=spec.path,
                                 hint="redraw these features in your GIS")
     # single-part points: a one-point MultiPoint becomes a Point
     if kind_.geometry == ("Point",):
@@ -314,7 +343,7 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
         if multi.any():
             nparts = shapely.get_num_geometries(geoms[multi])
             if (nparts > 1).any():
-                bad = labels[multi][nparts > 1]
+                bad = labels(np.flatnonzero(multi)[nparts > 1])
                 raise GeometryError(f"{len(bad)} feature(s) hold several points each: {list_rows(bad)}",
                                     path=spec.path, hint="explode multipart points into single points in your GIS")
             geoms = geoms.copy()
@@ -420,7 +449,7 @@ def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, *, lenient: boo
     unknown word does not stop a layer. ``lenient``: every such cell becomes missing and
     is returned in the second table (index label, feature, field, value, expected).
     """
-    ids = row_labels(gdf, kind_)
+    source = gdf  # labels are made only for the rows a message names
     problems: list[str] = []
     hints: list[str] = []
     bad_cells: list[pd.DataFrame] = []
@@ -450,15 +479,18 @@ def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, *, lenient: boo
         if bad.any() and lenient:
             expected = ("a date such as 2022-03-05" if f.dtype == "date" else "a whole number" if f.dtype == "int"
                         else "a number" if f.dtype == "float" else "one of " + ", ".join(vocab.codes))
-            bad_cells.append(pd.DataFrame({"label": gdf.index[bad], "feature": ids[bad].to_numpy(),
+            feature = row_labels(source, kind_, bad).to_numpy()
+            bad_cells.append(pd.DataFrame({"label": gdf.index[bad], "feature": feature,
                                            "field": f.name, "value": col[bad].astype(str).to_numpy(),
                                            "expected": expected}))
         elif bad.any() and f.vocabulary:
-            unknown.append(pd.DataFrame({"label": gdf.index[bad], "feature": ids[bad].to_numpy(), "field": f.name,
+            ids = feature_ids(source, kind_, np.flatnonzero(np.asarray(bad)))
+            unknown.append(pd.DataFrame({"label": gdf.index[bad], "feature": ids.to_numpy(), "field": f.name,
                                          "value": col[bad].astype(str).to_numpy()}))
         elif bad.any():
             shown = ", ".join(f"{i} ({col.iloc[j]!r})" for i, j in
-                              zip(ids[bad][:5], np.flatnonzero(bad)[:5], strict=False))
+                              zip(row_labels(source, kind_, np.flatnonzero(bad)[:5]), np.flatnonzero(bad)[:5],
+                                  strict=False))
             more = f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else ""
             problems.append(f"{f.name} ({f.zh}): {int(bad.sum())} value(s) not understood: {shown}{more}")
             hints.append(hint)

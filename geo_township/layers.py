@@ -23,7 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from geo_township import __version__
 from geo_township.config import TownshipConfig, load_config
@@ -169,7 +169,7 @@ class Township:
             lon_min, lat_min, lon_max, lat_max = layer.gdf.to_crs(4326).total_bounds
             self._working_crs = working_crs_for(lon_min, lon_max, (lat_min + lat_max) / 2.0)
         if not CRS(layer.gdf.crs).equals(self._working_crs):
-            layer.gdf = layer.gdf.to_crs(self._working_crs)
+            to_crs(layer.gdf, self._working_crs)
         self._leave_out_far(layer)
         return layer
 
@@ -239,7 +239,7 @@ class Township:
         x, y = _first_vertex_in(geoms, CRS(layer.gdf.crs), layer.source_crs)
         gdf = layer.gdf
         rows = pd.DataFrame({
-            "feature": row_labels(gdf, layer.kind).iloc[positions].to_numpy(),
+            "feature": row_labels(gdf, layer.kind, positions).to_numpy(),
             "line": (gdf["source_row"].iloc[positions].to_numpy() if "source_row" in gdf.columns
                      else np.full(len(positions), None, dtype=object)),
             "x": x, "y": y, "reason": far["reason"].to_numpy(), "detail": far["detail"].to_numpy(),
@@ -318,6 +318,23 @@ class Township:
 def load_township(path: str | Path | None = None) -> Township:
     """Read township.toml (from ``path``, the working folder, or ./layers) into a Township."""
     return Township(load_config(path))
+
+
+def to_crs(gdf: gpd.GeoDataFrame, crs: CRS) -> None:
+    """Reproject ``gdf`` to ``crs`` in place (no copy of its other columns).
+
+    A layer of single points (most trees) is reprojected from its coordinate arrays, the
+    same transformation as :meth:`GeoDataFrame.to_crs` (always x, y order) without a
+    round trip through the coordinates of each geometry; other layers by ``to_crs``.
+    """
+    geoms = gdf.geometry.to_numpy()
+    if len(geoms) and bool((shapely.get_type_id(geoms) == 0).all()) and not shapely.has_z(geoms).any():
+        transformer = Transformer.from_crs(CRS(gdf.crs), crs, always_xy=True)
+        x, y = transformer.transform(shapely.get_x(geoms), shapely.get_y(geoms))
+        del geoms
+        gdf[gdf.geometry.name] = gpd.GeoSeries(shapely.points(x, y), index=gdf.index, crs=crs)
+    else:
+        gdf.to_crs(crs, inplace=True)
 
 
 def _first_vertex_in(geoms: np.ndarray, crs: CRS, target: CRS) -> tuple[np.ndarray, np.ndarray]:

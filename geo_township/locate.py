@@ -43,6 +43,8 @@ RECORD_RULE = ("a record that names its village or plot keeps it; the location f
                "and a record the location contradicts is reported")
 RECORD_RULE_ZH = "记录已填写村或小班的以记录为准；仅空白记录按位置补填，记录与位置不符的予以提示"
 
+POINT_CHUNK = 200_000
+"""Points matched to polygons at a time (their candidate pairs are held only for the chunk)."""
 _POLYGON_TYPE_IDS = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 
 
@@ -75,17 +77,36 @@ def covering_first(points: np.ndarray, polygons: np.ndarray, order: np.ndarray
     """For each point, the index of the first polygon in ``order`` (polygon indices, first
     first) whose closed polygon covers it, or -1.
 
-    Vectorised: an STRtree on the points is queried with the polygons, the direction that
-    costs least per point. Returns ``(best, pair_point, pair_polygon)``; the pairs list every
-    (point, covering polygon) for checking records against locations.
+    Vectorised. Points: an STRtree on the polygons gives each point the few polygons whose
+    box holds it, then one vectorised covering test on the prepared polygons (a point
+    intersects a polygon exactly when the closed polygon covers it); 4× faster than the other
+    direction when the polygons are big (villages). Other geometries: an STRtree on them is
+    queried with the polygons. Returns ``(best, pair_point, pair_polygon)``; the pairs list
+    every (point, covering polygon) for checking records against locations.
     """
     n = len(points)
     best = np.full(n, -1, dtype="int64")
     if n == 0 or len(polygons) == 0:
         empty = np.zeros(0, dtype="int64")
         return best, empty, empty
-    tree = shapely.STRtree(points)
-    poly_idx, pt_idx = tree.query(polygons, predicate="intersects")
+    points = np.asarray(points, dtype=object)
+    if bool((shapely.get_type_id(points) == 0).all()):
+        polygons = np.asarray(polygons, dtype=object)
+        tree = shapely.STRtree(polygons)
+        fresh = ~shapely.is_prepared(polygons)
+        shapely.prepare(polygons)
+        x, y = shapely.get_x(points), shapely.get_y(points)
+        pt_parts, poly_parts = [], []
+        for start in range(0, n, POINT_CHUNK):  # candidates a chunk at a time: bounded memory
+            cand_pt, cand_poly = tree.query(points[start:start + POINT_CHUNK])
+            cand_pt += start
+            inside = shapely.intersects_xy(polygons[cand_poly], x[cand_pt], y[cand_pt])
+            pt_parts.append(cand_pt[inside])
+            poly_parts.append(cand_poly[inside])
+        shapely.destroy_prepared(polygons[fresh])  # the caller's polygons as they came
+        pt_idx, poly_idx = np.concatenate(pt_parts), np.concatenate(poly_parts)
+    else:
+        poly_idx, pt_idx = shapely.STRtree(points).query(polygons, predicate="intersects")
     order = np.asarray(order, dtype="int64")
     rank = np.empty(len(order), dtype="int64")
     rank[order] = np.arange(len(order))
@@ -136,11 +157,25 @@ def locate(features: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame | None, id_fie
     codes, uniques = pd.factorize(pd.Series(id_text, dtype=object))
     lookup = {v: i for i, v in enumerate(uniques)}
     k = len(uniques) + 1
-    pair_keys = pair_pt.astype("int64") * k + codes[pair_poly]
+    n_features = len(features)
 
-    def covered(positions: np.ndarray, names: Iterable[object]) -> np.ndarray:
-        wanted = np.array([lookup.get(str(v), len(uniques)) for v in names], dtype="int64")
-        return np.isin(positions.astype("int64") * k + wanted, pair_keys)
+    first_code = np.where(hit, codes[np.maximum(best, 0)], -1)
+
+    def covered(positions: np.ndarray, names: pd.Series) -> np.ndarray:
+        """Whether the polygon named ``names[i]`` covers the feature at ``positions[i]``."""
+        name_codes, distinct = pd.factorize(names.astype(object))  # each name looked up once
+        known = np.array([lookup.get(str(v), len(uniques)) for v in distinct] + [len(uniques)], dtype="int64")
+        wanted = known[name_codes]
+        positions = positions.astype("int64")
+        ok = first_code[positions] == wanted  # most features: the first covering polygon bears the name
+        rest = np.flatnonzero(~ok)
+        if len(rest):  # the others: every polygon covering them (an O(n) mask, then a small search)
+            asked = np.zeros(n_features, dtype=bool)
+            asked[positions[rest]] = True
+            sel = asked[pair_pt]
+            keys = pair_pt[sel].astype("int64") * k + codes[pair_poly[sel]]
+            ok[rest] = np.isin(positions[rest] * k + wanted[rest], keys)
+        return ok
 
     given = np.flatnonzero(record.notna().to_numpy())
     agree = covered(given, record.iloc[given])

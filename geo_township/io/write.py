@@ -82,12 +82,30 @@ def defuse_formulas(df: pd.DataFrame) -> pd.DataFrame:
         if df[col].dtype != object and not pd.api.types.is_string_dtype(df[col]):
             continue
         text = df[col]
-        risky = text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START) and not _is_number(v))
+        risky = _risky(text)
         if risky.any():
             if out is df:
                 out = df.copy()
             out[col] = text.where(~risky, "'" + text.astype(str))
     return out
+
+
+def _risky(text: pd.Series) -> pd.Series:
+    """Which cells of a text column Excel would run as a formula. The first character is
+    looked at for the whole column at once; only the few cells starting with = + - @ are
+    looked at one by one."""
+    def one(v: object) -> bool:
+        return isinstance(v, str) and v.startswith(_FORMULA_START) and not _is_number(v)
+
+    try:
+        first = text.str[:1]
+    except AttributeError:  # no text in the column (e.g. only missing values)
+        return text.map(one).astype(bool)
+    candidates = first.isin(list(_FORMULA_START)).to_numpy(dtype=bool)
+    risky = pd.Series(False, index=text.index)
+    if candidates.any():
+        risky[candidates] = text[candidates].map(one).astype(bool).to_numpy()
+    return risky
 
 
 def _is_number(text: str) -> bool:
