@@ -9,14 +9,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_township.engine import LOCAL, Engine
 from geo_township.layers import Township
-from geo_township.measure import area
 from geo_township.tree_places import OUTSIDE, TOTAL, village_listing
 from geo_township.vocabulary import PINE_SPECIES
 
 
-def plot_table(township: Township) -> pd.DataFrame | None:
-    """Forest plots: plot_id, village, area_mu, pine (bool) and geometry (working CRS)."""
+def plot_table(township: Township, *, engine: Engine = LOCAL) -> pd.DataFrame | None:
+    """Forest plots: plot_id, village, area_mu (measured on ``engine``), pine (bool) and
+    geometry (working CRS)."""
     plots = township.optional("forest_plots")
     if plots is None:
         return None
@@ -24,7 +25,7 @@ def plot_table(township: Township) -> pd.DataFrame | None:
     out = gpd.GeoDataFrame({
         "plot_id": plots["plot_id"].astype(object).where(plots["plot_id"].notna(), None),
         "village": plots["village"] if "village" in plots.columns else None,
-        "area_mu": area(plots.geometry, unit="mu", method=method),
+        "area_mu": engine.area(plots.geometry, unit="mu", method=method),
         "pine": plots["species"].isin(PINE_SPECIES).to_numpy() if "species" in plots.columns else False,
     }, geometry=plots.geometry.to_numpy(), crs=plots.crs)
     return out
