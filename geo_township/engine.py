@@ -62,9 +62,9 @@ class Engine:
     progress: Progress | None = None
     """Told ``(done, total)`` as parts finish (the dask engine's; the local engine has no parts)."""
 
-    def describe(self) -> str:
-        """One line saying where the work runs (for the command's stderr)."""
-        return "local engine (this process)"
+    def describe(self, lang: str = "en") -> str:
+        """One line saying where the work runs (for the command's stderr), in ``lang`` (en, zh)."""
+        return "本机计算（本进程）" if lang == "zh" else "local engine (this process)"
 
     def map_parts(self, func: Callable[..., Any], parts: Sequence[tuple[Any, ...]], shared: tuple[Any, ...] = (),
                   **kwargs: Any) -> list[Any]:
@@ -188,11 +188,15 @@ class DaskEngine(Engine):
                  part_size: int = PART_SIZE) -> None:
         self.client, self.cluster, self.progress, self.part_size = client, cluster, progress, part_size
 
-    def describe(self) -> str:
-        workers = self.client.scheduler_info().get("workers", {})
+    def describe(self, lang: str = "en") -> str:
+        info = self.client.scheduler_info()
+        workers = info.get("workers", {})
         threads = sum(w.get("nthreads", 1) for w in workers.values())
+        address = info.get("address", "?")
+        if lang == "zh":
+            where = "为本次运行启动的本机 Dask 集群" if self.cluster is not None else "Dask 集群"
+            return f"dask 引擎：{where} {address}（{len(workers)} 个工作进程，{threads} 个线程）"
         where = "a local Dask cluster started for this run" if self.cluster is not None else "the Dask cluster"
-        address = self.client.scheduler_info().get("address", "?")
         return f"dask engine: {where} at {address} ({len(workers)} workers, {threads} threads)"
 
     def part_count(self, n: int) -> int:
@@ -234,25 +238,31 @@ def start_engine(name: str | None = "local", *, scheduler: str | None = None, pr
     scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
     name = name or ("dask" if scheduler else "local")
     if name not in ENGINES:
-        raise UsageError(f"unknown engine {name!r}", hint="use " + " or ".join(ENGINES))
+        raise UsageError(f"unknown engine {name!r}", hint="use " + " or ".join(ENGINES),
+                         message_zh=f"未知的计算引擎 {name!r}", hint_zh="请用 " + " 或 ".join(ENGINES))
     if name == "local":  # asked for by name: it wins over a scheduler address
         return LOCAL
     try:
         from distributed import Client, LocalCluster
     except ImportError:
         raise UsageError("the dask engine needs the distributed package",
-                         hint='install it: pip install "distributed>=2024.1"') from None
+                         hint='install it: pip install "distributed>=2024.1"',
+                         message_zh="dask 引擎需要 distributed 包",
+                         hint_zh='请安装：pip install "distributed>=2024.1"') from None
     if scheduler:
         try:
             client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}",
                              hint="start it with `dask scheduler` (and workers with `dask worker ADDRESS`), or "
-                             "check the address, e.g. tcp://10.0.0.5:8786") from None
+                             "check the address, e.g. tcp://10.0.0.5:8786",
+                             message_zh=f"无法连接 Dask 调度器 {scheduler}：{exc}",
+                             hint_zh="用 `dask scheduler` 启动调度器（用 `dask worker 地址` 启动工作进程），"
+                             "或核对地址，如 tcp://10.0.0.5:8786") from None
         return DaskEngine(client, progress=progress)
     n = workers or max(os.cpu_count() or 1, 1)
     # workers as threads of this process: they start in a fraction of a second and share the
     # layers without copying; the kernels (shapely, pyproj, exactextract) release the GIL
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=False, dashboard_address=None)
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=False, dashboard_address=":0")
     log.info("started a local Dask cluster with %d workers at %s", n, cluster.scheduler_address)
     return DaskEngine(Client(cluster), cluster=cluster, progress=progress)

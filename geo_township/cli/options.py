@@ -207,14 +207,16 @@ def running_engine(engine: str | None, scheduler: str | None, label: str) -> Ite
     if engine == "local" or (engine is None and not scheduler):
         yield LOCAL
         return
-    quiet = click.get_current_context().find_root().ensure_object(dict).get("quiet")
+    state = click.get_current_context().find_root().ensure_object(dict)
+    quiet, lang = state.get("quiet"), state.get("lang", "en")
     if not scheduler and not quiet:
-        click.echo("starting a local Dask cluster (one worker per core); give --scheduler ADDRESS to use an "
+        click.echo("正在启动本机 Dask 集群（每个 CPU 核一个工作进程）；用 --scheduler 地址 连接已有集群" if lang == "zh"
+                   else "starting a local Dask cluster (one worker per core); give --scheduler ADDRESS to use an "
                    "existing cluster", err=True)
     running = start_engine("dask", scheduler=scheduler)
     try:
         if not quiet:
-            click.echo(running.describe(), err=True)
+            click.echo(running.describe(lang), err=True)
         with progress_bar(f"{label} (dask)") as progress:
             running.progress = progress
             yield running
