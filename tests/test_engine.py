@@ -243,3 +243,20 @@ def test_help_shows_the_engine_options(runner):
     for command in ("trees", "area", "audit", "zonal", "check"):
         out = runner.invoke(main, [command, "--help"]).stdout
         assert "--engine [local|dask]" in out and "--scheduler ADDRESS" in out
+
+
+def test_kernels_travel_to_worker_processes():
+    """Workers in other processes get the parts pickled: the kernels and their arguments
+    must survive it (a remote cluster works the same way)."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c, \
+            distributed.Client(c) as client:
+        engine = DaskEngine(client)
+        rng = np.random.default_rng(11)
+        polygons = gpd.GeoSeries(shapely.buffer(shapely.points(rng.uniform(0, 1_000, (300, 2))), 40.0), crs=4547)
+        points = shapely.points(rng.uniform(0, 1_000, (2_000, 2)))
+        order = np.arange(len(polygons))
+        np.testing.assert_array_equal(engine.covering_first(points, polygons.to_numpy(), order)[0],
+                                      locate.covering_first(points, polygons.to_numpy(), order)[0])
+        np.testing.assert_array_equal(engine.area_m2(polygons), measure.area_m2(polygons))
+        assert_geodataframe_equal(overlap_pairs(polygons), overlap_pairs(polygons, pieces_of=engine.overlap_pieces,
+                                                                         area_of=engine.area_m2))
