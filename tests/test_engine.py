@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 def cluster():
     """Two workers as threads of this process, reachable over tcp (for the CLI test)."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
-                                  dashboard_address=None) as c:
+                                  dashboard_address=":0") as c:
         yield c
 
 
