@@ -155,9 +155,14 @@ def _covering_in_parts(engine: Engine, points: np.ndarray, polygons: np.ndarray,
     listing order, so each point gets the polygon it gets in one piece."""
     n = len(points)
     bounds = shapely.bounds(points)
-    box = (np.nanmin(bounds[:, 0]), np.nanmin(bounds[:, 1]), np.nanmax(bounds[:, 2]), np.nanmax(bounds[:, 3]))
-    hilbert = gpd.GeoSeries(points).hilbert_distance(total_bounds=box).to_numpy()
+    placed = ~np.isnan(bounds).any(axis=1)  # an empty geometry lies nowhere: first on the curve, in no polygon
+    if not placed.any():
+        return covering_first(points, polygons, order)
+    box = tuple(float(v) for v in (*bounds[placed, :2].min(axis=0), *bounds[placed, 2:].max(axis=0)))
+    hilbert = np.full(n, -1, dtype="int64")
+    hilbert[placed] = gpd.GeoSeries(points[placed]).hilbert_distance(total_bounds=box).to_numpy()
     by_curve = np.argsort(hilbert, kind="stable")
+    bounds[~placed] = (*box[:2], *box[:2])  # so that every part has an extent
     rank = np.empty(len(order), dtype="int64")
     rank[order] = np.arange(len(order))
     tree = shapely.STRtree(polygons)

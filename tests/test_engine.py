@@ -167,10 +167,11 @@ def test_covering_first_in_parts_keeps_the_edge_rule(dask_engine):
     xy = np.concatenate([rng.integers(-1, 22, (3_000, 2)).astype(float),       # vertices (and outside)
                          rng.integers(0, 20, (3_000, 2)) + [0.5, 0.0],          # edges
                          rng.uniform(0, 20, (3_000, 2))])                        # interiors
-    points = shapely.points(xy)
+    points = np.concatenate([shapely.points(xy), shapely.from_wkt(["POINT EMPTY", "POINT EMPTY"])])  # empties: nowhere
     whole = locate.covering_first(points, squares, order)
     parts = dask_engine.covering_first(points, squares, order)
     np.testing.assert_array_equal(whole[0], parts[0])
+    assert (parts[0][-2:] == -1).all()
     pairs = lambda r: sorted(zip(r[1].tolist(), r[2].tolist(), strict=True))  # noqa: E731
     assert pairs(whole) == pairs(parts)
     # the rule itself, worked by hand for a point on the corner of four squares
