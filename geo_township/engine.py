@@ -200,7 +200,7 @@ class DaskEngine(Engine):
         address = info.get("address", "?")
         if lang == "zh":
             where = "为本次运行启动的本机 Dask 集群" if self.cluster is not None else "Dask 集群"
-            return f"dask 引擎：{where} {address}（{len(workers)} 个工作进程，{threads} 个线程）"
+            return f"dask 引擎：{where} {address}（{len(workers)} 个工作节点，{threads} 个线程）"
         where = "a local Dask cluster started for this run" if self.cluster is not None else "the Dask cluster"
         return f"dask engine: {where} at {address} ({len(workers)} workers, {threads} threads)"
 
@@ -262,7 +262,7 @@ def start_engine(name: str | None = "local", *, scheduler: str | None = None, pr
                              hint="start it with `dask scheduler` (and workers with `dask worker ADDRESS`), or "
                              "check the address, e.g. tcp://10.0.0.5:8786",
                              message_zh=f"无法连接 Dask 调度器 {scheduler}：{exc}",
-                             hint_zh="用 `dask scheduler` 启动调度器（用 `dask worker 地址` 启动工作进程），"
+                             hint_zh="用 `dask scheduler` 启动调度器（用 `dask worker 地址` 启动工作节点），"
                              "或核对地址，如 tcp://10.0.0.5:8786") from None
         return DaskEngine(client, progress=progress)
     n = workers or max(os.cpu_count() or 1, 1)

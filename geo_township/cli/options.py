@@ -210,7 +210,7 @@ def running_engine(engine: str | None, scheduler: str | None, label: str) -> Ite
     state = click.get_current_context().find_root().ensure_object(dict)
     quiet, lang = state.get("quiet"), state.get("lang", "en")
     if not scheduler and not quiet:
-        click.echo("正在启动本机 Dask 集群（每个 CPU 核一个工作进程）；用 --scheduler 地址 连接已有集群" if lang == "zh"
+        click.echo("正在启动本机 Dask 集群（每个 CPU 核一个工作节点）；用 --scheduler 地址 连接已有集群" if lang == "zh"
                    else "starting a local Dask cluster (one worker per core); give --scheduler ADDRESS to use an "
                    "existing cluster", err=True)
     running = start_engine("dask", scheduler=scheduler)
