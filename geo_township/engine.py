@@ -121,7 +121,9 @@ class Engine:
 
     def overlap_pieces(self, a: np.ndarray, b: np.ndarray, *, min_area: float = 0.0) -> np.ndarray:
         """:func:`geo_township.overlaps.overlap_pieces` over pairs, in parts on the dask engine."""
-        return self.elementwise(overlap_pieces, np.asarray(a, dtype=object), np.asarray(b, dtype=object),
+        if self.part_count(len(a)) <= 1:
+            return overlap_pieces(a, b, min_area=min_area)
+        return self.elementwise(_pieces_part, np.asarray(a, dtype=object), np.asarray(b, dtype=object),
                                 min_area=min_area)
 
     def close(self) -> None:
@@ -135,6 +137,14 @@ LOCAL = Engine()
 def _area_part(geoms: np.ndarray, crs_wkt: str, target_wkt: str, method: Method) -> np.ndarray:
     """Area of one part of a layer, measured in the CRS chosen for the whole."""
     return area_m2(gpd.GeoSeries(geoms, crs=CRS.from_wkt(crs_wkt)), method=method, crs=CRS.from_wkt(target_wkt))
+
+
+def _pieces_part(a: np.ndarray, b: np.ndarray, *, min_area: float = 0.0) -> np.ndarray:
+    """:func:`overlap_pieces` on private copies of one part's geometries: it prepares them
+    in place, and parts running as threads of one process would otherwise share (and one
+    free) the same prepared geometry. The copies are exact (WKB holds the doubles)."""
+    return overlap_pieces(shapely.from_wkb(shapely.to_wkb(a)), shapely.from_wkb(shapely.to_wkb(b)),
+                          min_area=min_area)
 
 
 def _covering_part(points: np.ndarray, positions: np.ndarray, polygons: np.ndarray, chosen: np.ndarray,
