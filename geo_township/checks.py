@@ -17,10 +17,10 @@ import pandas as pd
 import shapely
 
 from geo_township.crs import gcj02_to_wgs84
+from geo_township.engine import LOCAL, Engine
 from geo_township.errors import TownshipError
 from geo_township.layers import Layer, Township
 from geo_township.leftout import LEFT_OUT_CHECKS, left_out_findings
-from geo_township.measure import area_m2
 from geo_township.record_checks import RECORD_CHECKS
 from geo_township.results import MORE_MESSAGE, Check, Finding, Result, declare
 from geo_township.shift_fit import References, gcj02_fits
@@ -211,13 +211,14 @@ def check_left_out(layer: Layer) -> list[Finding]:
     return _cap(left_out_findings(layer.name, layer.left_out), layer.name, LEFT_OUT_CHECKS.row_left_out)
 
 
-def check_outside(layer: Layer, villages: gpd.GeoDataFrame | None, tolerance_m: float) -> list[Finding]:
-    """Features lying more than ``tolerance_m`` outside every village."""
+def check_outside(layer: Layer, villages: gpd.GeoDataFrame | None, tolerance_m: float, *,
+                  engine: Engine = LOCAL) -> list[Finding]:
+    """Features lying more than ``tolerance_m`` outside every village (distances on ``engine``)."""
     if villages is None or layer.name == "villages" or not len(villages):
         return []
     area = shapely.union_all(villages.geometry.to_numpy())
     geoms = layer.gdf.geometry.to_numpy()
-    dist = shapely.distance(geoms, area)
+    dist = engine.elementwise(shapely.distance, geoms, shared=(area,))
     far = dist > tolerance_m
     out = [CHECKS.outside_township.finding(layer.name, fid, distance=d)
            for fid, d in zip(layer.ids()[far], dist[far], strict=True)]
@@ -290,8 +291,9 @@ SHIFTED_LAYER = CHECKS.gcj02_shift.reworded(
 """The GCJ-02 check worded for a line or polygon layer as a whole."""
 
 
-def check_overlaps(layer: Layer, *, min_m2: float = 10.0) -> list[Finding]:
-    """Polygons of a layer that should tile (villages, forest plots) but overlap."""
+def check_overlaps(layer: Layer, *, min_m2: float = 10.0, engine: Engine = LOCAL) -> list[Finding]:
+    """Polygons of a layer that should tile (villages, forest plots) but overlap (the shared
+    parts cut and measured on ``engine``)."""
     if layer.name not in ("villages", "forest_plots"):
         return []
     geoms = layer.gdf.geometry.to_numpy()
@@ -301,17 +303,18 @@ def check_overlaps(layer: Layer, *, min_m2: float = 10.0) -> list[Finding]:
     left, right = left[keep], right[keep]
     if not len(left):
         return []
-    inter = gpd.GeoSeries(shapely.intersection(geoms[left], geoms[right]), crs=layer.gdf.crs)
-    areas = area_m2(inter)
+    inter = gpd.GeoSeries(engine.elementwise(shapely.intersection, geoms[left], geoms[right]), crs=layer.gdf.crs)
+    areas = engine.area_m2(inter)
     ids = layer.ids().to_numpy()
     out = [CHECKS.overlapping_polygons.finding(layer.name, f"{ids[a]} / {ids[b]}", a=ids[a], b=ids[b], m2=m2)
            for a, b, m2 in zip(left, right, areas, strict=True) if m2 > min_m2]
     return _cap(out, layer.name, CHECKS.overlapping_polygons)
 
 
-def check_township(township: Township, *, today: dt.date | None = None) -> Result:
+def check_township(township: Township, *, today: dt.date | None = None, engine: Engine = LOCAL) -> Result:
     """Run every check on every layer; a layer that cannot be read (a missing file, an
-    empty KML, …) is one error finding naming the file, and the other layers are checked."""
+    empty KML, …) is one error finding naming the file, and the other layers are checked.
+    The per-feature geometry kernels run on ``engine``."""
     today = today or township.config.data_date or dt.date.today()
     findings: list[Finding] = []
     layers: dict[str, Layer] = {}
@@ -337,11 +340,11 @@ def check_township(township: Township, *, today: dt.date | None = None) -> Resul
         findings += check_required(layer)
         findings += check_dates(layer, today=today)
         findings += check_encoding(layer)
-        findings += check_outside(layer, villages, tol)
+        findings += check_outside(layer, villages, tol, engine=engine)
         findings += village_name_findings(layer, villages)
         findings += check_gcj02(layer, plots if name == "infected_trees" and plots is not None else villages)
         findings += check_gcj02_lines_polygons(layer, references)
-        findings += check_overlaps(layer)
+        findings += check_overlaps(layer, engine=engine)
     rows = []
     for name in township.kinds:
         mine = [f for f in findings if f.layer == name]

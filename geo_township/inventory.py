@@ -6,6 +6,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_township.crs import MAP_APP_SYSTEMS
+from geo_township.engine import LOCAL, Engine
 from geo_township.errors import TownshipError, UsageError
 from geo_township.kinds import KINDS, column_label
 from geo_township.labels import Text
@@ -103,9 +104,9 @@ def order_by_villages(table: pd.DataFrame, township: Township, column: str = "gr
 
 
 def area_summary(township: Township, kind_name: str, *, by: str | None = None, unit: str = "mu",
-                 method: Method | None = None) -> Result:
+                 method: Method | None = None, engine: Engine = LOCAL) -> Result:
     """Area of a layer per group (``by`` a field, canonical or the file's own), in ``unit``,
-    measured by ``method`` (the township's ``area_method`` when None)."""
+    measured by ``method`` (the township's ``area_method`` when None) on ``engine``."""
     method = method or township.config.parameters["area_method"]
     unit_ = area_unit(unit)
     layer = township.layer(kind_name)
@@ -118,7 +119,7 @@ def area_summary(township: Township, kind_name: str, *, by: str | None = None, u
             "`geo-township rivers`",
             message_zh=f"{kind_name} 是{'点' if holds == 'points' else '线'}图层，没有面积",
             hint_zh="请量算面图层(" + "、".join(polygon_layers) + ")；河道长度请运行 `geo-township rivers`")
-    table = area_by(layer.gdf, by, unit=unit, method=method)
+    table = area_by(layer.gdf, by, unit=unit, method=method, area_of=engine.area)
     if by == "village" and kind_name != "villages" and township.has("villages"):
         table = order_by_villages(table, township)
     vocab: dict[str, str] = {}

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -133,13 +133,18 @@ class Located:
     disagree: np.ndarray
 
 
+Cover = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+"""A function with the contract of :func:`covering_first` (an engine may run it in parts)."""
+
+
 def locate(features: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame | None, id_field: str, *,
-           prefer: pd.Series | None = None) -> Located:
+           prefer: pd.Series | None = None, cover: Cover | None = None) -> Located:
     """Settle ``id_field`` (``plot_id`` or ``village``) of each feature by :data:`EDGE_RULE`
     and :data:`RECORD_RULE` against the polygons that carry it.
 
     ``prefer`` (per feature) wins over the lowest-id rule when its polygon also covers the
     feature. With no polygon layer (or no such field in it) the records stand alone.
+    ``cover`` runs :func:`covering_first` (default: here, in one piece).
     """
     index = features.index
     record = (blank_to_none(features[id_field]) if id_field in features.columns
@@ -150,8 +155,8 @@ def locate(features: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame | None, id_fie
     poly_ids = polygons[id_field].astype(object).where(polygons[id_field].notna(), None).to_numpy()
     id_text = np.array([str(v) if v is not None else "" for v in poly_ids])
     points = inside_points(features.geometry.to_numpy())
-    best, pair_pt, pair_poly = covering_first(points, polygons.geometry.to_numpy(),
-                                              listing_order(polygons, id_field))
+    best, pair_pt, pair_poly = (cover or covering_first)(points, polygons.geometry.to_numpy(),
+                                                         listing_order(polygons, id_field))
     hit = best >= 0
     located[hit] = poly_ids[best[hit]]
     codes, uniques = pd.factorize(pd.Series(id_text, dtype=object))

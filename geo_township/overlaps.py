@@ -10,6 +10,7 @@ positions in the returned frames are positions in the input arrays (0-based).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -87,8 +88,23 @@ def _interiors_meet(la: np.ndarray, ra: np.ndarray, li: np.ndarray, ri: np.ndarr
     return out
 
 
-def overlap_pairs(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal", min_area_m2: float = 0.0
-                  ) -> gpd.GeoDataFrame:
+def overlap_pieces(a: np.ndarray, b: np.ndarray, *, min_area: float = 0.0) -> np.ndarray:
+    """For each pair (``a[i]``, ``b[i]``): the polygon they share when their interiors
+    overlap (beyond the bounding-box shortcut of ``min_area``, planar units), else None.
+    The per-pair kernel of :func:`overlap_pairs`; pairs are independent, so an engine may
+    run it in parts."""
+    a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    out = np.full(len(a), None, dtype=object)
+    idx = np.arange(len(a))
+    inner = _interiors_meet(a, b, idx, idx, min_area=min_area)
+    if inner.any():
+        out[inner] = polygonal(shapely.intersection(a[inner], b[inner]))
+    return out
+
+
+def overlap_pairs(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal", min_area_m2: float = 0.0,
+                  pieces_of: Callable[..., np.ndarray] | None = None,
+                  area_of: Callable[..., np.ndarray] | None = None) -> gpd.GeoDataFrame:
     """Every pair of geometries in ``geoms`` whose interiors overlap by more than ``min_area_m2``.
 
     Returns a GeoDataFrame with ``left`` < ``right`` (positions in ``geoms``), ``area_m2``
@@ -98,6 +114,8 @@ def overlap_pairs(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal", min_a
     Candidate pairs come from an STRtree query on bounding boxes, so the work grows with
     the number of neighbours, not with n²; ``geoms`` should be in a projected CRS in
     metres (the bounding-box shortcut compares planar areas with ``min_area_m2``).
+    ``pieces_of`` and ``area_of`` run :func:`overlap_pieces` and
+    :func:`geo_township.measure.area_m2` (defaults: those, here; an engine may pass its own).
     """
     arr = np.asarray(geoms.to_numpy(), dtype=object)
     empty = gpd.GeoDataFrame({"left": np.zeros(0, dtype=int), "right": np.zeros(0, dtype=int),
@@ -108,13 +126,14 @@ def overlap_pairs(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal", min_a
     keep = left < right
     left, right = left[keep], right[keep]
     # the planar bounding-box shortcut is safe only below the ellipsoidal/planar difference
-    inner = _interiors_meet(arr, arr, left, right, min_area=0.99 * min_area_m2 if geoms.crs.is_projected else 0.0)
-    left, right = left[inner], right[inner]
+    pieces = (pieces_of or overlap_pieces)(arr[left], arr[right],
+                                           min_area=0.99 * min_area_m2 if geoms.crs.is_projected else 0.0)
+    inner = ~pd.isna(pieces)
+    left, right, pieces = left[inner], right[inner], pieces[inner]
     log.debug("overlap_pairs: %d geometries, %d pairs sharing interior", len(arr), len(left))
     if not len(left):
         return empty
-    pieces = polygonal(shapely.intersection(arr[left], arr[right]))
-    areas = area_m2(_series(pieces, geoms.crs), method=method)
+    areas = (area_of or area_m2)(_series(pieces, geoms.crs), method=method)
     big = areas > min_area_m2
     return gpd.GeoDataFrame({"left": left[big], "right": right[big], "area_m2": areas[big]},
                             geometry=_series(pieces[big], geoms.crs)).reset_index(drop=True)

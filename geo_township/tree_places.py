@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo_township.engine import LOCAL, Engine
 from geo_township.labels import TOTAL_LABEL
 from geo_township.layers import Township
 from geo_township.locate import Located, blank_to_none, locate, match_place_names, village_order
@@ -114,13 +115,13 @@ def _plot_villages(trees: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, vill
 
 
 def _villages_of(trees: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None, plot_village: pd.Series | None,
-                 ids: pd.Series) -> tuple[pd.Series, pd.Series, list[Finding]]:
+                 ids: pd.Series, engine: Engine = LOCAL) -> tuple[pd.Series, pd.Series, list[Finding]]:
     """Each tree's village (its location, preferring its plot's village; else the record;
     else its plot's village), where the villages layer alone puts it, and the mismatch
     findings."""
     findings: list[Finding] = []
     if villages is not None:
-        village_at = locate(trees, villages, "village", prefer=plot_village)
+        village_at = locate(trees, villages, "village", prefer=plot_village, cover=engine.covering_first)
         findings += mismatch_findings(village_at, "village", "village", ids)
         located = village_at.located
         values = located.where(located.notna(), village_at.record)
@@ -134,9 +135,10 @@ def _villages_of(trees: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None, plo
     return values, located, findings
 
 
-def locate_trees(township: Township) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+def locate_trees(township: Township, *, engine: Engine = LOCAL) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """The trees layer with ``village`` and ``plot_id`` settled by :data:`RECORD_RULE` and
-    :data:`BOUNDARY_RULE`, plus findings for mismatches and trees outside every polygon."""
+    :data:`BOUNDARY_RULE`, plus findings for mismatches and trees outside every polygon
+    (the point-in-polygon kernel runs on ``engine``)."""
     layer = township.layer("infected_trees")
     trees = layer.gdf.copy()
     ids = layer.ids()
@@ -149,11 +151,11 @@ def locate_trees(township: Township) -> tuple[gpd.GeoDataFrame, list[Finding]]:
             match = match_place_names(trees["village"], villages["village"])
             findings += spelling_findings(trees["village"], match.normalised, ids)
             trees["village"] = match.values
-    plot_at = locate(trees, plots, "plot_id")
+    plot_at = locate(trees, plots, "plot_id", cover=engine.covering_first)
     findings += mismatch_findings(plot_at, "plot_id", "plot", ids)
     trees["plot_id"] = plot_at.values
     plot_village = _plot_villages(trees, plots, villages)
-    village_values, village_located, village_findings = _villages_of(trees, villages, plot_village, ids)
+    village_values, village_located, village_findings = _villages_of(trees, villages, plot_village, ids, engine)
     findings += village_findings
     trees["village"] = village_values
     if plots is not None:

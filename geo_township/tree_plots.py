@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_township.engine import LOCAL, Engine
 from geo_township.layers import Township
 from geo_township.locate import blank_to_none, match_place_names, village_by_location
-from geo_township.measure import area
 from geo_township.tree_places import OUTSIDE, TOTAL, village_listing
 from geo_township.vocabulary import PINE_SPECIES
 
@@ -28,8 +28,9 @@ def plot_villages(plots: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None) ->
     return located.where(located.notna(), record)
 
 
-def plot_table(township: Township) -> pd.DataFrame | None:
-    """Forest plots: plot_id, village (:func:`plot_villages`), area_mu, pine (bool) and
+def plot_table(township: Township, *, engine: Engine = LOCAL) -> pd.DataFrame | None:
+    """Forest plots: plot_id, village (:func:`plot_villages`), area_mu (measured on
+    ``engine``), pine (bool) and
     geometry (working CRS)."""
     plots = township.optional("forest_plots")
     if plots is None:
@@ -39,7 +40,7 @@ def plot_table(township: Township) -> pd.DataFrame | None:
         "plot_id": (plots["plot_id"].astype(object).where(plots["plot_id"].notna(), None)
                     if "plot_id" in plots.columns else pd.Series(None, index=plots.index, dtype=object)),
         "village": plot_villages(plots, township.optional("villages")),
-        "area_mu": area(plots.geometry, unit="mu", method=method),
+        "area_mu": engine.area(plots.geometry, unit="mu", method=method),
         "pine": plots["species"].isin(PINE_SPECIES).to_numpy() if "species" in plots.columns else False,
     }, geometry=plots.geometry.to_numpy(), crs=plots.crs)
     return out

@@ -45,6 +45,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo_township.engine import LOCAL, Engine
 from geo_township.errors import UsageError
 from geo_township.hotspots import find_hotspots, new_infections
 from geo_township.layers import Township
@@ -157,11 +158,12 @@ class TreeTally:
     cohort: Cohort
 
 
-def tally_trees(township: Township, period: Period, as_of: dt.date | None = None) -> TreeTally:
-    """Locate the trees and flag their events for ``period``; the clearance cohort ends on
-    ``as_of`` (default: ``data_date``, else today) when the period has no end."""
+def tally_trees(township: Township, period: Period, as_of: dt.date | None = None, *,
+                engine: Engine = LOCAL) -> TreeTally:
+    """Locate the trees (on ``engine``) and flag their events for ``period``; the clearance
+    cohort ends on ``as_of`` (default: ``data_date``, else today) when the period has no end."""
     as_of = as_of or township.config.data_date or dt.date.today()
-    trees, findings = locate_trees(township)
+    trees, findings = locate_trees(township, engine=engine)
     findings = status_findings(township, trees) + findings
     dates = event_dates(trees)
     flags, notes = event_flags(trees, period, dates=dates)
@@ -362,7 +364,7 @@ def _provenance(township: Township, tally: TreeTally, *, by: str, season: int | 
 
 def tree_counts(township: Township, *, by: str = "village", start: dt.date | None = None,
                 end: dt.date | None = None, season: int | None = None, deadline: dt.date | None = None,
-                as_of: dt.date | None = None, hotspots: bool = True) -> Result:
+                as_of: dt.date | None = None, hotspots: bool = True, engine: Engine = LOCAL) -> Result:
     """Pine-wilt trees per village (``by="village"``) or per infected sub-compartment
     (``by="plot"``, the 台账 ledger), with a Total row.
 
@@ -375,13 +377,14 @@ def tree_counts(township: Township, *, by: str = "village", start: dt.date | Non
     Further tables: ``infected_plots`` (疫情小班 per village) and ``hotspots``. Villages below
     ``clearance_target_pct`` and plots with trees standing after the deadline (动态清零 not
     reached; the deadline is ``deadline``, else the end of ``season``) are findings.
+    ``engine`` runs the heavy kernels (:mod:`geo_township.engine`; the same numbers on each).
     """
     if by not in ("village", "plot"):
         raise UsageError(f"cannot count trees by {by!r}", hint="use --by village or --by plot")
     period = make_period(township, start=start, end=end, season=season)
     as_of = as_of or township.config.data_date or dt.date.today()
-    tally = tally_trees(township, period, as_of)
-    plots = plot_table(township)
+    tally = tally_trees(township, period, as_of, engine=engine)
+    plots = plot_table(township, engine=engine)
     table = village_table(township, tally) if by == "village" else plot_ledger(township, tally, plots)
     tables, features, hotspot_note = _side_tables(township, tally, plots, hotspots)
 

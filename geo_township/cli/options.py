@@ -13,19 +13,26 @@
   for GIS or a handheld; see :func:`save_option`. Each command keeps its older name for it
   as an alias — ``--gpkg`` (audit, rivers, sand), ``--join`` (zonal), ``--list`` (trees) —
   so scripts and the README's examples keep working.
+* ``--engine local|dask``, ``--scheduler ADDRESS``  where the heavy kernels run (trees, area,
+  audit, zonal, check): here, or on a Dask cluster (the address also from
+  ``GEO_TOWNSHIP_SCHEDULER``; an address implies dask); :func:`engine_options`, :func:`running_engine`
 * :class:`Percent` (5% or 5) and :data:`DATE` (2022-03-31) for option values
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from geo_township.engine import Engine
 
 FORMATS = ("table", "csv", "json", "xlsx")
 
@@ -171,3 +178,47 @@ class DateType(click.ParamType):
 
 
 DATE = DateType()
+
+
+#: The engines of geo_township.engine.ENGINES (not imported: --help stays fast).
+ENGINES = ("local", "dask")
+
+
+def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--engine local|dask and --scheduler ADDRESS, passed as ``engine`` and ``scheduler``."""
+    func = click.option(
+        "--scheduler", metavar="ADDRESS", default=None, envvar="GEO_TOWNSHIP_SCHEDULER",
+        help="Run on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786; implies "
+        "--engine dask; env GEO_TOWNSHIP_SCHEDULER).")(func)
+    func = click.option(
+        "--engine", type=click.Choice(ENGINES), default=None,
+        help="local: this process (default); dask: in parts on a Dask cluster (--scheduler, else a local "
+        "cluster with one worker per core). Both give the same numbers.")(func)
+    return func
+
+
+@contextlib.contextmanager
+def running_engine(engine: str | None, scheduler: str | None, label: str) -> Iterator[Engine]:
+    """The engine the options ask for, with a progress bar of its finished parts (dask) and
+    a line on stderr saying where the work runs (unless -q); closed afterwards."""
+    from geo_township.cli.progress import progress_bar
+    from geo_township.engine import LOCAL, start_engine
+
+    if engine == "local" or (engine is None and not scheduler):
+        yield LOCAL
+        return
+    state = click.get_current_context().find_root().ensure_object(dict)
+    quiet, lang = state.get("quiet"), state.get("lang", "en")
+    if not scheduler and not quiet:
+        click.echo("正在启动本机 Dask 集群（每个 CPU 核一个工作节点）；用 --scheduler 地址 连接已有集群" if lang == "zh"
+                   else "starting a local Dask cluster (one worker per core); give --scheduler ADDRESS to use an "
+                   "existing cluster", err=True)
+    running = start_engine("dask", scheduler=scheduler)
+    try:
+        if not quiet:
+            click.echo(running.describe(lang), err=True)
+        with progress_bar(f"{label} (dask)") as progress:
+            running.progress = progress
+            yield running
+    finally:
+        running.close()

@@ -21,11 +21,12 @@ import pandas as pd
 from pyproj import CRS
 
 from geo_township.config import RasterSpec
+from geo_township.engine import LOCAL, Engine
 from geo_township.errors import UsageError
 from geo_township.kinds import column_label
 from geo_township.labels import TOTAL_LABEL, Text
 from geo_township.locate import order_rows_by_village
-from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_m2
+from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method
 from geo_township.raster.exact import STATS, percentile_column
 from geo_township.raster.nodata import NodataDoubt, nodata_doubt
 from geo_township.raster.pixels import DEFAULT_BLOCK, ProgressFn
@@ -63,7 +64,7 @@ RASTER_CHECKS = declare(
 def zonal_stats(township: Township, raster: str, *, layer: str = "forest_plots", by: str | None = None,
                 stats: Sequence[str] | None = None, percentiles: Sequence[float] = (),
                 categorical: bool | None = None, unit: str = "mu", band: int = 1, block: int = DEFAULT_BLOCK,
-                progress: ProgressFn | None = None) -> Result:
+                progress: ProgressFn | None = None, engine: Engine = LOCAL) -> Result:
     """Statistics of a raster per polygon of ``layer`` (or per group of ``by``).
 
     Continuous rasters (NDVI, DEM …): coverage-weighted ``pixels``, ``valid_pct`` (share of
@@ -72,7 +73,8 @@ def zonal_stats(township: Township, raster: str, *, layer: str = "forest_plots",
     the area of each class in ``unit`` (names from ``[rasters.NAME] classes``), plus
     ``nodata`` for the part with no valid pixel or outside the raster, so that each row sums
     to the polygon's area (ellipsoidal by default). ``features['zonal']`` holds the polygons
-    with the statistics, for ``--join``.
+    with the statistics, for ``--join``. The per-polygon statistics and areas are computed
+    on ``engine`` (:mod:`geo_township.engine`; its workers must reach the raster's file).
     """
     spec = raster_spec(township, raster)
     stats, percentiles = _checked_request(stats, percentiles)
@@ -81,9 +83,11 @@ def zonal_stats(township: Township, raster: str, *, layer: str = "forest_plots",
     method = township.config.parameters["area_method"]
     sel = zonal_polygons(township, layer, by)
     polys, id_col, vocab = sel.frame, sel.id_col, sel.vocab
-    frame, info = extract(polys.geometry, spec, categorical=categorical, stats=stats, percentiles=percentiles,
-                          band=band, block=block, progress=progress)
-    area = from_m2(area_m2(polys.geometry, method=method), unit)
+    parts = engine.by_parts(extract, polys.geometry, spec, categorical=categorical, stats=stats,
+                            percentiles=percentiles, band=band, block=block, progress=progress)
+    frame = parts[0][0] if len(parts) == 1 else pd.concat([f for f, _ in parts], ignore_index=True)
+    info = parts[0][1]
+    area = from_m2(engine.area_m2(polys.geometry, method=method), unit)
     area_col = f"area_{unit_.code}"
     base = pd.DataFrame({c: polys[c].to_numpy() for c in polys.columns if c != "geometry"})
     base[area_col] = area

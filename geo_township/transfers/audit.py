@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 
 from geo_township.config import PARAMETERS, validate_parameter
+from geo_township.engine import LOCAL, Engine
 from geo_township.errors import UsageError
 from geo_township.kinds import KINDS
 from geo_township.labels import Text
 from geo_township.layers import Township
-from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area
+from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method
 from geo_township.overlay import Category
 from geo_township.results import Result, localise
 from geo_township.transfers.findings import CHECKS, LAYER, Collector, use_label
@@ -111,6 +112,7 @@ def audit_layers(
     overlap_min_mu: float = PARAMETERS["overlap_min_mu"].default,
     max_contract_years: float = PARAMETERS["max_contract_years"].default,
     non_farming_uses: Iterable[str] = tuple(PARAMETERS["non_farming_uses"].default),
+    engine: Engine = LOCAL,
 ) -> Result:
     """Audit land-transfer parcels against the other layers (the checks: :mod:`geo_township.transfers`).
 
@@ -136,6 +138,8 @@ def audit_layers(
     tolerance_pct, tolerance_mu, tolerance_rule, overlap_min_mu, max_contract_years, non_farming_uses:
         As the township.toml parameters of the same names (percent, mu, ``any``/``both``,
         mu, years, use codes).
+    engine:
+        Where the parcels' areas and the overlapping pairs are computed (:mod:`geo_township.engine`).
 
     Returns
     -------
@@ -152,11 +156,11 @@ def audit_layers(
                           non_farming_uses)
     notes = _Notes()
     _note_unknown_uses(s.non_farming, notes)
-    p, raw_id, where, absent = _audited_frame(transfers, method=method)
+    p, raw_id, where, absent = _audited_frame(transfers, method=method, engine=engine)
     bad = bad_cells if bad_cells is not None else _NO_BAD_CELLS.copy()
     out = Collector()
     check_area(p, out, tolerance_pct=s.tolerance_pct, tolerance_mu=s.tolerance_mu, rule=s.tolerance_rule)
-    check_overlaps(p, out, method=method, min_mu=s.overlap_min_mu)
+    check_overlaps(p, out, method=method, min_mu=s.overlap_min_mu, engine=engine)
     _check_location(p, out, notes, s, absent=absent, villages=villages, basic_farmland=basic_farmland,
                     forest_plots=forest_plots, river_zones=river_zones)
     check_bad_cells(p, bad, out)
@@ -185,7 +189,7 @@ def _note_unknown_uses(non_farming: list[str], notes: _Notes) -> None:
                   "只匹配用途字段原文完全相同的地块")
 
 
-def _audited_frame(transfers: gpd.GeoDataFrame, *, method: Method
+def _audited_frame(transfers: gpd.GeoDataFrame, *, method: Method, engine: Engine = LOCAL
                    ) -> tuple[gpd.GeoDataFrame, pd.Series, np.ndarray, set[str]]:
     """The parcels as the checks see them: every canonical field (blank where the layer
     lacks it), ids labelled by their place in the file where several features share one,
@@ -206,7 +210,7 @@ def _audited_frame(transfers: gpd.GeoDataFrame, *, method: Method
     labels[dup] = [f"{i} ({w})" for i, w in zip(labels[dup], where[dup], strict=True)]
     p["parcel_id"] = labels
     p["declared_mu"] = pd.to_numeric(p["declared_mu"], errors="coerce")
-    p["measured_mu"] = area(p.geometry, unit="mu", method=method)
+    p["measured_mu"] = engine.area(p.geometry, unit="mu", method=method)
     p = gpd.GeoDataFrame(p[[*_BASE, p.geometry.name]], geometry=p.geometry.name, crs=transfers.crs)
     if p.geometry.name != "geometry":
         p = p.rename_geometry("geometry")
@@ -298,10 +302,11 @@ def audit_transfers(
     overlap_min_mu: float | None = None,
     max_contract_years: float | None = None,
     non_farming_uses: Iterable[str] | None = None,
+    engine: Engine = LOCAL,
 ) -> Result:
     """Audit the township's ``land_transfers`` layer; every parameter left as None comes
-    from township.toml (or its default). Uses the villages, basic_farmland, forest_plots
-    and rivers layers when the township has them. See :func:`audit_layers`.
+    from township.toml (or its default); the heavy kernels run on ``engine``. Uses the villages,
+    basic_farmland, forest_plots and rivers layers when the township has them. See :func:`audit_layers`.
 
     The land_transfers layer is read leniently: a value that cannot be understood (a date
     such as 2020-13-01) is reported as a finding and read as missing, instead of stopping
@@ -328,6 +333,7 @@ def audit_transfers(
         repaired={str(i): layer.invalid_reasons.get(str(i), "invalid") for i in layer.repaired},
         dropped=layer.dropped,
         bad_cells=layer.bad_cells,
+        engine=engine,
         **chosen,
     )
     return replace(result, title=f"Land-transfer audit of {township.config.display_name('en')}",

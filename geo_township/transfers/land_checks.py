@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_township.engine import LOCAL, Engine
 from geo_township.kinds import KINDS
 from geo_township.layers import feature_ids
 from geo_township.measure import Method, area
@@ -85,12 +86,14 @@ def check_area(p: gpd.GeoDataFrame, out: Collector, *, tolerance_pct: float, tol
             rows=single_rows(sub.index), area_mu=float(np.abs(sub["diff_mu"]).sum()))
 
 
-def check_overlaps(p: gpd.GeoDataFrame, out: Collector, *, method: Method, min_mu: float) -> None:
+def check_overlaps(p: gpd.GeoDataFrame, out: Collector, *, method: Method, min_mu: float,
+                   engine: Engine = LOCAL) -> None:
     """Pairs of parcels sharing more than ``min_mu``: counted twice when their contracts
-    run at the same time, else a renewal."""
+    run at the same time, else a renewal. The pairs are found and measured on ``engine``."""
     out.ran("overlap")
     out.ran("renewal")
-    pairs = overlap_pairs(p.geometry, method=method, min_area_m2=to_m2(min_mu, "mu"))
+    pairs = overlap_pairs(p.geometry, method=method, min_area_m2=to_m2(min_mu, "mu"),
+                          pieces_of=engine.overlap_pieces, area_of=engine.area_m2)
     if not len(pairs):
         return
     left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()

@@ -2,7 +2,7 @@
 
 import click
 
-from geo_township.cli.options import common_options, method_option, output_options
+from geo_township.cli.options import common_options, engine_options, method_option, output_options, running_engine
 from geo_township.units import AREA_UNITS
 
 
@@ -11,13 +11,16 @@ from geo_township.units import AREA_UNITS
 @click.option("--by", default=None, help="Group by this field (ours, e.g. village or species, or the file's own).")
 @click.option("--unit", type=click.Choice(list(AREA_UNITS)), default="mu", show_default=True)
 @method_option
+@engine_options
 @common_options
 @output_options
-def command(layer, by, unit, method, township_path, lang, fmt, output):
+def command(layer, by, unit, method, engine, scheduler, township_path, lang, fmt, output):
     """Area of LAYER (e.g. forest_plots), in total or per group."""
     from geo_township.cli.render import render
     from geo_township.inventory import area_summary
     from geo_township.layers import load_township
 
-    result = area_summary(load_township(township_path), layer, by=by, unit=unit, method=method)
+    township = load_township(township_path)
+    with running_engine(engine, scheduler, "area") as running:
+        result = area_summary(township, layer, by=by, unit=unit, method=method, engine=running)
     render(result, fmt=fmt, output=output, lang=lang)

@@ -7,8 +7,10 @@ import click
 from geo_township.cli.options import (
     Percent,
     common_options,
+    engine_options,
     method_option,
     output_options,
+    running_engine,
     save_option,
 )
 
@@ -34,11 +36,12 @@ from geo_township.cli.options import (
              "(default: next to -o with the suffix .gpkg, else maps/audit.gpkg).", alias="--gpkg",
              suffixes=(".gpkg",))
 @click.option("--no-save", "--no-gpkg", "no_save", is_flag=True, help="Do not write the GeoPackage.")
+@engine_options
 @common_options
 @output_options
 @click.pass_context
-def command(ctx, tolerance, tolerance_mu, tolerance_rule, overlap_min, max_years, method, save, no_save,
-            township_path, lang, fmt, output):
+def command(ctx, tolerance, tolerance_mu, tolerance_rule, overlap_min, max_years, method, save, no_save, engine,
+            scheduler, township_path, lang, fmt, output):
     """Audit the land transfers: declared vs measured area, overlapping contracts (double
     counting vs renewal), parcels outside their village, non-farming use on basic farmland,
     farmland on forest land, parcels in river zones, record errors (unreadable dates
@@ -56,9 +59,11 @@ def command(ctx, tolerance, tolerance_mu, tolerance_rule, overlap_min, max_years
         save, output = output, None  # -o audit.gpkg asks for the GeoPackage (the tables go to the terminal)
     if output is not None:
         ensure_writable(output)  # before the audit runs and the GeoPackage is written
-    result = audit_transfers(load_township(township_path), method=method, tolerance_pct=tolerance,
-                             tolerance_mu=tolerance_mu, tolerance_rule=tolerance_rule, overlap_min_mu=overlap_min,
-                             max_contract_years=max_years)
+    township = load_township(township_path)
+    with running_engine(engine, scheduler, "audit") as running:
+        result = audit_transfers(township, method=method, tolerance_pct=tolerance, tolerance_mu=tolerance_mu,
+                                 tolerance_rule=tolerance_rule, overlap_min_mu=overlap_min,
+                                 max_contract_years=max_years, engine=running)
     if not no_save:
         if save is None:
             save = output.with_suffix(".gpkg") if output is not None else Path("maps") / "audit.gpkg"

@@ -2,15 +2,16 @@
 
 import click
 
-from geo_township.cli.options import DATE, common_options, output_options
+from geo_township.cli.options import DATE, common_options, engine_options, output_options, running_engine
 
 
 @click.command("check")
+@engine_options
 @common_options
 @output_options
 @click.option("--today", type=DATE, default=None,
               help="Date after which dates are 'in the future' (default: data_date in township.toml, else today).")
-def command(township_path, lang, fmt, output, today):
+def command(engine, scheduler, township_path, lang, fmt, output, today):
     """Validate every layer: CRS, geometry, duplicates, required fields, dates, coordinates
     outside the township, a likely GCJ-02 shift, encoding. Exits 1 when an error is found."""
     from geo_township.checks import check_township
@@ -18,6 +19,8 @@ def command(township_path, lang, fmt, output, today):
     from geo_township.cli.render import render
     from geo_township.layers import load_township
 
-    result = check_township(load_township(township_path), today=today)
+    township = load_township(township_path)
+    with running_engine(engine, scheduler, "check") as running:
+        result = check_township(township, today=today, engine=running)
     render(result, fmt=fmt, output=output, lang=lang)
     click.get_current_context().exit(exit_code(result))

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import click
 
-from geo_township.cli.options import DATE, common_options, output_options, save_option
+from geo_township.cli.options import DATE, common_options, engine_options, output_options, running_engine, save_option
 
 SHOWN = 30  # trees of the deadline list shown on a terminal
 
@@ -30,10 +30,11 @@ SHOWN = 30  # trees of the deadline list shown on a terminal
 @click.option("--history", "history_of", metavar="TREE_ID", default=None,
               help="Show every recorded change of one tree instead.")
 @click.option("--hotspots/--no-hotspots", default=True, show_default=True, help="Include the hotspot table.")
+@engine_options
 @common_options
 @output_options
-def command(by, start, end, season, deadline, save, include_late, as_of, history_of, hotspots, township_path,
-            lang, fmt, output):
+def command(by, start, end, season, deadline, save, include_late, as_of, history_of, hotspots, engine, scheduler,
+            township_path, lang, fmt, output):
     """Pine-wilt trees found, confirmed, felled, cleared and verified per village (or plot),
     still standing, not cleared, clearance rate against the target; infected
     sub-compartments (疫情小班) and hotspots."""
@@ -58,8 +59,9 @@ def command(by, start, end, season, deadline, save, include_late, as_of, history
     else:
         from geo_township.trees import tree_counts
 
-        result = tree_counts(township, by=by, start=start, end=end, season=season, as_of=as_of,
-                             hotspots=hotspots)
+        with running_engine(engine, scheduler, "trees") as running:
+            result = tree_counts(township, by=by, start=start, end=end, season=season, as_of=as_of,
+                                 hotspots=hotspots, engine=running)
     render(result, fmt=fmt, output=output, lang=lang)
 
 

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
-from geo_township.cli.options import block_option, common_options, output_options, save_option
+from geo_township.cli.options import (
+    block_option,
+    common_options,
+    engine_options,
+    output_options,
+    running_engine,
+    save_option,
+)
 from geo_township.cli.progress import progress_bar
 from geo_township.units import AREA_UNITS
 
@@ -56,10 +65,11 @@ def _percentile_list(ctx: click.Context, param: click.Parameter, value: str | No
              "LAYER_RASTER (FIELD_RASTER with --by), next to the layers it already holds.", alias="--join",
              suffixes=(".gpkg",))
 @block_option
+@engine_options
 @common_options
 @output_options
-def command(raster, layer, by, stats, percentiles, categorical, unit, band, save, block, township_path, lang, fmt,
-            output):
+def command(raster, layer, by, stats, percentiles, categorical, unit, band, save, block, engine, scheduler,
+            township_path, lang, fmt, output):
     """Statistics of RASTER (its name under [rasters] in township.toml) per polygon of a
     layer: count, mean, min, max, sum, std, median, percentiles — each pixel weighted by the
     share of it inside the polygon. For a land-cover raster, the area of each class in each
@@ -68,10 +78,12 @@ def command(raster, layer, by, stats, percentiles, categorical, unit, band, save
     from geo_township.layers import load_township
     from geo_township.raster import save_joined, zonal_stats
 
-    with progress_bar("zonal") as progress:
-        result = zonal_stats(load_township(township_path), raster, layer=layer, by=by, stats=stats,
-                             percentiles=percentiles, categorical=categorical, unit=unit, band=band, block=block,
-                             progress=progress)
+    township = load_township(township_path)
+    with running_engine(engine, scheduler, "zonal") as running, \
+            (progress_bar("zonal") if running.name == "local" else contextlib.nullcontext()) as progress:
+        result = zonal_stats(township, raster, layer=layer, by=by, stats=stats, percentiles=percentiles,
+                             categorical=categorical, unit=unit, band=band, block=block, progress=progress,
+                             engine=running)
     render(result, fmt=fmt, output=output, lang=lang)
     if save is not None:
         name = save_joined(result, save, lang=lang)
