@@ -35,6 +35,8 @@ class Param:
     choices: tuple[Any, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
+    doc_zh: str = ""
+    """What it means, in Chinese (for --lang zh and the Chinese docs)."""
 
 
 PARAMETERS: dict[str, Param] = {
@@ -43,72 +45,99 @@ PARAMETERS: dict[str, Param] = {
         Param("area_method", str, "ellipsoidal",
               "how areas are measured: ellipsoidal (on the CGCS2000 ellipsoid, as land surveys "
               "report) or planar (in the township's Gauss–Krüger zone)",
-              choices=("ellipsoidal", "planar")),
+              choices=("ellipsoidal", "planar"),
+              doc_zh=("面积算法：ellipsoidal（在 CGCS2000 椭球面上计算，与国土调查一致）或 planar（在本乡镇所在的高斯"
+                      "-克吕格投影带平面上计算）")),
         Param("tolerance_pct", float, 5.0,
               "declared vs measured area: difference (% of measured) beyond which a parcel is flagged",
-              minimum=0.0, maximum=100.0),
+              minimum=0.0, maximum=100.0,
+              doc_zh="登记面积与实测面积：差值超过实测面积的这个百分比(%)时，该地块被标出"),
         Param("tolerance_mu", float, 0.0,
               "declared vs measured area: absolute difference (mu) beyond which a parcel is flagged; "
-              "0 means only the percentage applies", minimum=0.0),
+              "0 means only the percentage applies", minimum=0.0,
+              doc_zh="登记面积与实测面积：差值超过这么多亩时，该地块被标出；0 表示只按百分比判断"),
         Param("tolerance_rule", str, "any",
               "declared vs measured area, when tolerance_mu is set: flag a parcel beyond either tolerance (any) "
-              "or only beyond both the percentage and the mu (both)", choices=("any", "both")),
+              "or only beyond both the percentage and the mu (both)", choices=("any", "both"),
+              doc_zh="设置了 tolerance_mu 时：超过任一容差即标出(any)，还是百分比和亩数都超过才标出(both)"),
         Param("overlap_min_mu", float, 0.1,
               "overlaps between parcels smaller than this (mu) are digitising slivers and ignored",
-              minimum=0.0),
+              minimum=0.0,
+              doc_zh="地块之间重叠小于这么多亩的，视为数字化误差，忽略"),
         Param("max_contract_years", float, 30.0,
-              "longest allowed land-transfer contract (years)", minimum=0.0),
+              "longest allowed land-transfer contract (years)", minimum=0.0,
+              doc_zh="土地流转合同允许的最长期限（年）"),
         Param("non_farming_uses", list, ["photovoltaic", "building", "aquaculture"],
-              "land-transfer uses that are prohibited on permanent basic farmland"),
+              "land-transfer uses that are prohibited on permanent basic farmland",
+              doc_zh="永久基本农田上禁止的流转用途"),
         Param("season_start", str, "10-01",
-              "first day (MM-DD) of the pine-wilt clearing season that starts in a given year"),
+              "first day (MM-DD) of the pine-wilt clearing season that starts in a given year",
+              doc_zh="松材线虫病除治季开始的日期（月-日），即某年除治季的第一天"),
         Param("season_end", str, "03-31",
-              "last day (MM-DD) of the clearing season, in the following year; also the default deadline"),
+              "last day (MM-DD) of the clearing season, in the following year; also the default deadline",
+              doc_zh="除治季结束的日期（月-日，在次年）；也是默认的除治期限"),
         Param("clearance_target_pct", float, 98.0,
               "clearance rate each village must reach (%): of the trees due for clearing (found by the last "
-              "season cut-off), the share cleared", minimum=0.0, maximum=100.0),
+              "season cut-off), the share cleared", minimum=0.0, maximum=100.0,
+              doc_zh="每个村应达到的除治率(%)：应除治（最近一个除治季截止日前发现）的疫木中已清理的比例"),
         Param("hotspot_eps_m", float, 250.0,
-              "hotspots: trees within this distance (m) of each other belong to one cluster", minimum=1.0),
+              "hotspots: trees within this distance (m) of each other belong to one cluster", minimum=1.0,
+              doc_zh="疫情聚集区：彼此相距不超过这么多米的疫木属于同一群"),
         Param("hotspot_min_trees", int, 15,
-              "hotspots: the fewest trees that make a cluster", minimum=2),
+              "hotspots: the fewest trees that make a cluster", minimum=2,
+              doc_zh="疫情聚集区：构成一群的最少株数"),
         Param("risk_radius_m", float, 100.0,
               "pine plots within this distance (m) of an infected tree count as pine area at risk: the "
               "infected sub-compartments and their neighbours (0: only the infected plots themselves)",
-              minimum=0.0),
+              minimum=0.0,
+              doc_zh="疫木周围这么多米以内的松林小班算作受威胁松林：疫情小班及其相邻小班（0：只算疫情小班本身）"),
         Param("import_max_outside_m", float, 5000.0,
               "import: a new tree further than this (m) outside the township's extent is a bad row "
-              "(wrong coordinate system or a typo)", minimum=0.0),
+              "(wrong coordinate system or a typo)", minimum=0.0,
+              doc_zh="导入：新增疫木离乡镇范围超过这么多米的，视为错误行（坐标系不对或输错）"),
         Param("import_moved_warn_m", float, 100.0,
               "import: survey coordinates further than this (m) from a known tree's stored location are "
-              "reported (the stored location is kept)", minimum=0.0),
+              "reported (the stored location is kept)", minimum=0.0,
+              doc_zh="导入：调查坐标离已有疫木原位置超过这么多米的予以提示（保留原位置）"),
         Param("zone_m", float, 30.0,
               "river management zone width (m from the centreline) for reaches without their own",
-              minimum=0.0),
+              minimum=0.0,
+              doc_zh="没有单独填写的河段，其河道管理范围宽度（离中心线的米数）"),
         Param("patrol_buffer_m", float, 50.0,
               "a river stretch counts as patrolled when a track passes within this distance (m)",
-              minimum=0.0),
+              minimum=0.0,
+              doc_zh="巡河轨迹在这么多米以内经过的河段算作已巡"),
         Param("patrol_min_coverage_pct", float, 80.0,
               "chiefs whose patrol coverage (% of their reaches' length) is below this are listed",
-              minimum=0.0, maximum=100.0),
+              minimum=0.0, maximum=100.0,
+              doc_zh="巡河覆盖率（占所管河段长度的%）低于这个值的河长会被列出"),
         Param("max_outside_m", float, 20000.0,
               "features further than this (m) outside the township's extent (the bounding box of its "
               "villages, else of its polygon layers) are left out of every count and named as bad rows "
-              "(never less than import_max_outside_m)", minimum=0.0),
+              "(never less than import_max_outside_m)", minimum=0.0,
+              doc_zh=("离乡镇范围（行政村的外包矩形，没有行政村则为各面图层的）超过这么多米的要素不计入任何统计，并作"
+                      "为错误行列出（不小于 import_max_outside_m）")),
         Param("outside_tolerance_m", float, 10.0,
               "check: features further than this (m) outside the township's villages are reported",
-              minimum=0.0),
+              minimum=0.0,
+              doc_zh="检查：离行政村边界超过这么多米的要素予以提示"),
         Param("candidate_min_drop", float, 0.15,
               "vegetation-loss candidates: a pixel counts when the index (e.g. NDVI) fell by at least this "
-              "much between the two dates (before − after, in the index's units)", minimum=0.0, maximum=2.0),
+              "much between the two dates (before − after, in the index's units)", minimum=0.0, maximum=2.0,
+              doc_zh="植被下降疑似区：两期之间指数（如 NDVI）下降至少这么多的像元才算（前期 − 后期，单位同指数）"),
         Param("candidate_min_m2", float, 20.0,
               "candidates: patches smaller than this (m²) are left out as noise (one pine crown is 20–50 m²)",
-              minimum=0.0),
+              minimum=0.0,
+              doc_zh="疑似区：小于这么多平方米的斑块视为噪声去掉（一株松树的树冠约 20–50 平方米）"),
         Param("candidate_max_m2", float, 5000.0,
               "candidates: patches larger than this (m²) are left out as felling, fire or landslides rather "
-              "than dying trees", minimum=0.0),
+              "than dying trees", minimum=0.0,
+              doc_zh="疑似区：大于这么多平方米的斑块更可能是采伐、火烧或滑坡，而不是枯死木，去掉"),
         Param("candidate_rasters", list, [],
               "the before and after rasters the map's candidate layer compares, e.g. [\"ndvi_2022\", "
-              "\"ndvi_2023\"]; empty: the first two rasters whose names contain ndvi, in name order"),
+              "\"ndvi_2023\"]; empty: the first two rasters whose names contain ndvi, in name order",
+              doc_zh=("地图上疑似区图层比较的前后两期栅格，如 [\"ndvi_2022\", \"ndvi_2023\"]；为空时取名称中含 ndvi "
+                      "的前两个栅格（按名称排序）")),
     )
 }
 

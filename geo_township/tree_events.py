@@ -60,6 +60,11 @@ RATE_RULE = ("clearance_pct = due_cleared ÷ due × 100, a cohort rate: 'due' ar
              "cleared by the period's end (with no period: by the as-of date). Trees found after that cut-off are "
              "not yet due and are left out, so the rate never exceeds 100%; the clearance target is judged on it. "
              "'cleared' still counts the clearing events in the period, whenever the tree was found")
+RATE_RULE_ZH = ("除治率 = 其中已除治 ÷ 应除治 × 100，按批次计算：应除治是统计期内（无统计期则为全部）发现、且在"
+                "统计期末（无统计期则为判断日期）之前最近一个除治季截止日（season_end）以前发现的疫木——到那时必须"
+                "清理完的一批；其中已除治是这批中到统计期末（无统计期则为判断日期）已清理的。截止日之后发现的疫木"
+                "尚未到期，不计入，所以除治率不会超过 100%；除治目标按这个比率考核。“已清理”一栏仍按统计期内的"
+                "清理事件计数，不论疫木何时发现")
 COUNT_COLUMNS = ("found", "confirmed", "felled", "cleared", "verified", "standing", "not_cleared", "due",
                  "due_cleared")
 """The per-tree flags that the tables sum, in column order."""

@@ -33,6 +33,9 @@ RECORD_RULE = ("a tree's village is where it lies (the location decides); its re
                "counts only for a tree outside every village. plot_id comes from the record when given, else from "
                "the location; a record that disagrees with the location is reported and the record wins. Names are "
                "compared after normalising spaces and full-width forms (reported)")
+RECORD_RULE_ZH = ("疫木归哪个村按它的位置确定（位置为准）；记录中的村名保留(village_record)，与位置不符的作为警告列出；"
+                  "只有落在所有村之外的疫木才按记录的村名计。小班号有记录的按记录，没有的按位置；记录与位置不符的"
+                  "予以提示，以记录为准。名称比较前先统一空格和全角/半角（并说明）")
 BOUNDARY_RULE_ZH = ("位于两个小班共用边界上的疫木只计一次，计入覆盖它的小班中编号（按文本顺序）最小者；位于村界上的，"
                     "计入其所在小班所属的村（该村覆盖它时），否则计入村排列顺序（有村代码按代码，否则按图层顺序）最前者")
 OUTSIDE = OUTSIDE_LABEL["en"]

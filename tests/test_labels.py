@@ -376,3 +376,13 @@ def test_vocabulary_and_labels_sit_below_the_kinds():
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert {m for m in imported if m.startswith("geo_township")} <= ok, name
+
+
+def test_every_parameter_says_what_it_means_in_both_languages():
+    """township.toml's parameters are documented in English and Chinese from one registry
+    (the docs' parameter tables are drawn from it)."""
+    from geo_township.config import PARAMETERS
+    from geo_township.labels import has_cjk
+
+    assert [p.name for p in PARAMETERS.values() if not p.doc or has_cjk(p.doc)] == []
+    assert [p.name for p in PARAMETERS.values() if not has_cjk(p.doc_zh)] == []

@@ -86,17 +86,19 @@ def run(job: Run, root: Path = ROOT) -> str:
     return "\n".join(line.rstrip() for line in out.strip("\n").splitlines()) + "\n"
 
 
-def parameter_table() -> str:
+def parameter_table(lang: str = "en") -> str:
     """The township.toml [parameters] table, from the parameter registry."""
     from geo_township.config import PARAMETERS
 
-    rows = ["| parameter | default | meaning |", "| --- | --- | --- |"]
+    zh = lang == "zh"
+    rows = ["| 参数 | 默认值 | 含义 |" if zh else "| parameter | default | meaning |", "| --- | --- | --- |"]
     for p in PARAMETERS.values():
         default = p.default if not isinstance(p.default, str) else f'"{p.default}"'
         if isinstance(p.default, list):
             default = "[" + ", ".join(f'"{v}"' for v in p.default) + "]"
-        choices = f" (one of {', '.join(map(str, p.choices))})" if p.choices else ""
-        rows.append(f"| `{p.name}` | `{default}` | {p.doc}{choices} |")
+        listed = ", ".join(map(str, p.choices)) if p.choices else ""
+        choices = (f"（可选：{listed}）" if zh else f" (one of {listed})") if listed else ""
+        rows.append(f"| `{p.name}` | `{default}` | {p.doc_zh if zh else p.doc}{choices} |")
     return "\n".join(rows) + "\n"
 
 
@@ -129,42 +131,69 @@ def kinds_table(lang: str = "en") -> str:
     return "\n".join(rows) + "\n"
 
 
-def rules_list() -> str:
+def rules_list(lang: str = "en") -> str:
     """How each number is computed, from the very constants the commands print in their
     provenance and notes (so the page cannot say something the tool does not do)."""
     from geo_township import locate, tree_events, tree_places
     from geo_township.config import PARAMETERS
     from geo_township.crs import CGCS2000_A, CGCS2000_RF
-    from geo_township.measure import METHOD_NOTES
+    from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH
     from geo_township.raster.zonal import COVERAGE_NOTE
     from geo_township.units import AREA_UNITS, LENGTH_UNITS
 
+    zh = lang == "zh"
+
     def param(name: str) -> str:
         p = PARAMETERS[name]
-        return f"`{name}` (default {p.default})"
+        return f"`{name}`（默认 {p.default}）" if zh else f"`{name}` (default {p.default})"
 
-    units = ", ".join(f"1 {u.en} ({u.zh}) = {u.size:.10g} m²" for u in AREA_UNITS.values())
-    lengths = ", ".join(f"1 {u.en} ({u.zh}) = {u.size:.10g} m" for u in LENGTH_UNITS.values())
-    items = [
-        ("Area", f"{METHOD_NOTES['ellipsoidal']} by default; {METHOD_NOTES['planar']} with `--method planar` or "
-                 f"{param('area_method')}. The ellipsoid: a = {CGCS2000_A} m, 1/f = {CGCS2000_RF}."),
-        ("Units", f"{units}; {lengths}."),
-        ("Shared edges", locate.EDGE_RULE + "."),
-        ("Records and places", locate.RECORD_RULE + "."),
-        ("Trees on edges", tree_places.BOUNDARY_RULE + "."),
-        ("Counting trees in a period", tree_events.PERIOD_RULE + "."),
-        ("Clearance rate", tree_events.RATE_RULE + f". The target: {param('clearance_target_pct')}; "
-                           f"the season: {param('season_start')} to {param('season_end')}."),
-        ("Raster statistics", COVERAGE_NOTE + "."),
-    ]
+    def unit(u, base: str) -> str:  # noqa: ANN001 - a units.Unit
+        return f"1 {u.zh if zh else u.en} = {u.size:.10g} {base}"
+
+    units = ("，" if zh else ", ").join(unit(u, "平方米" if zh else "m²") for u in AREA_UNITS.values())
+    lengths = ("，" if zh else ", ").join(unit(u, "米" if zh else "m") for u in LENGTH_UNITS.values())
+    notes = METHOD_NOTES_ZH if zh else METHOD_NOTES
+    if zh:
+        items = [
+            ("面积", f"默认按{notes['ellipsoidal']}；用 `--method planar` 或 {param('area_method')} 改为"
+                     f"{notes['planar']}。椭球：a = {CGCS2000_A} 米，1/f = {CGCS2000_RF}。"),
+            ("单位", f"{units}；{lengths}。"),
+            ("公共边上的点", locate.EDGE_RULE_ZH + "。"),
+            ("名称比较", locate.NAME_RULE_ZH + "。"),
+            ("疫木归哪个村、哪个小班", tree_places.RECORD_RULE_ZH + "。"),
+            ("边界上的疫木", tree_places.BOUNDARY_RULE_ZH + "。"),
+            ("统计期内的株数", tree_events.PERIOD_RULE_ZH + "。"),
+            ("状态为空或无法识别", tree_events.UNKNOWN_STATUS_RULE_ZH + "。"),
+            ("除治率", tree_events.RATE_RULE_ZH + f"。目标：{param('clearance_target_pct')}；除治季："
+                       f"{param('season_start')} 至 {param('season_end')}。"),
+            ("栅格统计", COVERAGE_NOTE.zh + "。"),
+        ]
+    else:
+        items = [
+            ("Area", f"{notes['ellipsoidal']} by default; {notes['planar']} with `--method planar` or "
+                     f"{param('area_method')}. The ellipsoid: a = {CGCS2000_A} m, 1/f = {CGCS2000_RF}."),
+            ("Units", f"{units}; {lengths}."),
+            ("Shared edges", locate.EDGE_RULE + "."),
+            ("Names", locate.NAME_RULE + "."),
+            ("A tree's village and plot", tree_places.RECORD_RULE + "."),
+            ("Trees on edges", tree_places.BOUNDARY_RULE + "."),
+            ("Counting trees in a period", tree_events.PERIOD_RULE + "."),
+            ("Blank or unknown status", tree_events.UNKNOWN_STATUS_RULE + "."),
+            ("Clearance rate", tree_events.RATE_RULE + f". The target: {param('clearance_target_pct')}; "
+                               f"the season: {param('season_start')} to {param('season_end')}."),
+            ("Raster statistics", COVERAGE_NOTE + "."),
+        ]
     for name in ("tolerance_pct", "tolerance_mu", "tolerance_rule", "overlap_min_mu", "zone_m", "patrol_buffer_m",
                  "outside_tolerance_m", "max_outside_m", "hotspot_eps_m", "hotspot_min_trees", "risk_radius_m"):
-        items.append((f"`{name}`", f"{PARAMETERS[name].doc} (default {PARAMETERS[name].default})."))
-    return "\n".join(f"- **{title}:** {text}" for title, text in items) + "\n"
+        p = PARAMETERS[name]
+        items.append((f"`{name}`", f"{p.doc_zh}（默认 {p.default}）。" if zh else f"{p.doc} (default {p.default})."))
+    return "\n".join(f"- **{title}{'：' if zh else ':'}** {text}" for title, text in items) + "\n"
 
 
 GENERATORS: dict[str, Callable[[], str]] = {
     "rules": rules_list,
+    "rules-zh": functools.partial(rules_list, "zh"),
+    "parameters-zh": functools.partial(parameter_table, "zh"),
     "parameters": parameter_table,
     "kinds": kinds_table,
     "kinds-zh": functools.partial(kinds_table, "zh"),
