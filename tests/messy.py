@@ -148,3 +148,42 @@ def set_gpkg_text(folder: Path, layer: str, column: str, values: dict[int, str],
     with sqlite3.connect(folder / name) as db:
         for fid, value in values.items():
             db.execute(f'UPDATE "{layer}" SET "{column}" = ? WHERE fid = ?', (value, fid))
+
+
+def kill_when_writing(proc, marker: Path, timeout_s: float = 60) -> None:
+    """SIGKILL ``proc`` (a subprocess.Popen with stderr piped) once it has created ``marker``
+    — the moment it is inside a write —, as a power cut or a closed laptop would."""
+    import signal
+    import time
+
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not marker.exists():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "the process never reached the write"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+
+
+def invoke(*args):
+    """Run the command line in-process with ``args`` (any objects, as text)."""
+    from click.testing import CliRunner
+
+    from geo_township.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def tables(*args) -> dict:
+    """The tables of a command's ``--format json`` output (it must end with exit code 0 or 1)."""
+    import json
+
+    result = invoke(*args, "--format", "json")
+    assert result.exit_code in (0, 1), result.stderr
+    return json.loads(result.stdout)["tables"]

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from geo_township.errors import CRSError, FieldError
 from geo_township.layerimport import import_layer
 from geo_township.layers import load_township
 from geo_township.treeimport import read_history
-from tests.messy import copy_sample
+from tests.messy import copy_sample, kill_when_writing
 
 # --------------------------------------------------------------------------- helpers
 
@@ -331,19 +329,7 @@ def test_killed_mid_write_leaves_the_old_file(town: Path, tmp_path: Path, layer:
     proc = subprocess.Popen([sys.executable, "-c", HOOK, "import", str(src), "--layer", layer, "--township",
                              str(town)], env={**os.environ, "CRASH_MARKER": str(marker)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
+    kill_when_writing(proc, marker)
     assert (town / file).read_bytes() == before
     # the next import finds the interrupted one (if it reached the history) and completes the job once
     result = run(town, src, layer)

@@ -8,27 +8,16 @@ numbers with the clean sample's: a name is only a name, so no count may move.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from messy import SAMPLE, copy_sample, csv_row, drop_shapefile_field, edit_csv_row, set_gpkg_text
+from messy import SAMPLE, copy_sample, csv_row, drop_shapefile_field, edit_csv_row, invoke, set_gpkg_text, tables
 
-from geo_township.cli import main
 from geo_township.locate import match_place_names, normalise_place_name
 
 NAMED_LINE = 3  # SC2021-00002, its record says 石门村 and it lies in 石门村
 
 
-def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def tables(*args) -> dict:
-    result = invoke(*args, "--format", "json")
-    assert result.exit_code in (0, 1), result.stderr
-    return json.loads(result.stdout)["tables"]
 
 
 def counts(folder: Path, *extra: str) -> list[dict]:

@@ -12,24 +12,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
-from messy import SAMPLE, copy_sample, empty_file, save_csv_as, truncate_file
-
-from geo_township.cli import main
+from messy import SAMPLE, copy_sample, empty_file, invoke, save_csv_as, tables, truncate_file
 
 COPY_AGAIN = "copy it again from where it came from, or export it again"
 LIBRARY_WORDS = ("CSV:path", "<DRIVER>", "sqlite3_prepare", "Traceback", "internal error", "IReadBlock",
                  "See previous exception")
 
 
-def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def tables(*args) -> dict:
-    result = invoke(*args, "--format", "json")
-    assert result.exit_code in (0, 1), result.stderr
-    return json.loads(result.stdout)["tables"]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -27,6 +26,7 @@ from geo_township.treeimport import (
     read_history,
     tree_history,
 )
+from tests.messy import kill_when_writing
 
 NOW = dt.datetime(2023, 4, 2, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
@@ -295,19 +295,7 @@ def kill_mid_write(town: Path, src: Path, stage: str, tmp_path: Path) -> None:
     env = {**os.environ, "CRASH_STAGE": stage, "CRASH_MARKER": str(marker)}
     proc = subprocess.Popen([sys.executable, "-c", HOOK, "import", str(src), "--township", str(town)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "the import never reached the write"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
+    kill_when_writing(proc, marker)
     assert proc.returncode == -signal.SIGKILL
 
 

@@ -152,37 +152,28 @@ def rules_list(lang: str = "en") -> str:
 
     units = ("，" if zh else ", ").join(unit(u, "平方米" if zh else "m²") for u in AREA_UNITS.values())
     lengths = ("，" if zh else ", ").join(unit(u, "米" if zh else "m") for u in LENGTH_UNITS.values())
-    notes = METHOD_NOTES_ZH if zh else METHOD_NOTES
-    if zh:
-        items = [
-            ("面积", f"默认按{notes['ellipsoidal']}；用 `--method planar` 或 {param('area_method')} 改为"
-                     f"{notes['planar']}。椭球：a = {CGCS2000_A} 米，1/f = {CGCS2000_RF}。"),
-            ("单位", f"{units}；{lengths}。"),
-            ("公共边上的点", locate.EDGE_RULE_ZH + "。"),
-            ("名称比较", locate.NAME_RULE_ZH + "。"),
-            ("疫木归哪个村、哪个小班", tree_places.RECORD_RULE_ZH + "。"),
-            ("边界上的疫木", tree_places.BOUNDARY_RULE_ZH + "。"),
-            ("统计期内的株数", tree_events.PERIOD_RULE_ZH + "。"),
-            ("状态为空或无法识别", tree_events.UNKNOWN_STATUS_RULE_ZH + "。"),
-            ("除治率", tree_events.RATE_RULE_ZH + f"。目标：{param('clearance_target_pct')}；除治季："
-                       f"{param('season_start')} 至 {param('season_end')}。"),
-            ("栅格统计", COVERAGE_NOTE.zh + "。"),
-        ]
-    else:
-        items = [
-            ("Area", f"{notes['ellipsoidal']} by default; {notes['planar']} with `--method planar` or "
-                     f"{param('area_method')}. The ellipsoid: a = {CGCS2000_A} m, 1/f = {CGCS2000_RF}."),
-            ("Units", f"{units}; {lengths}."),
-            ("Shared edges", locate.EDGE_RULE + "."),
-            ("Names", locate.NAME_RULE + "."),
-            ("A tree's village and plot", tree_places.RECORD_RULE + "."),
-            ("Trees on edges", tree_places.BOUNDARY_RULE + "."),
-            ("Counting trees in a period", tree_events.PERIOD_RULE + "."),
-            ("Blank or unknown status", tree_events.UNKNOWN_STATUS_RULE + "."),
-            ("Clearance rate", tree_events.RATE_RULE + f". The target: {param('clearance_target_pct')}; "
-                               f"the season: {param('season_start')} to {param('season_end')}."),
-            ("Raster statistics", COVERAGE_NOTE + "."),
-        ]
+    rules = [  # (title, title in Chinese, rule, rule in Chinese)
+        ("Area", "面积",
+         f"{METHOD_NOTES['ellipsoidal']} by default; {METHOD_NOTES['planar']} with `--method planar` or "
+         f"{param('area_method')}. The ellipsoid: a = {CGCS2000_A} m, 1/f = {CGCS2000_RF}",
+         f"默认按{METHOD_NOTES_ZH['ellipsoidal']}；用 `--method planar` 或 {param('area_method')} 改为"
+         f"{METHOD_NOTES_ZH['planar']}。椭球：a = {CGCS2000_A} 米，1/f = {CGCS2000_RF}"),
+        ("Units", "单位", f"{units}; {lengths}", f"{units}；{lengths}"),
+        ("Shared edges", "公共边上的点", locate.EDGE_RULE, locate.EDGE_RULE_ZH),
+        ("Names", "名称比较", locate.NAME_RULE, locate.NAME_RULE_ZH),
+        ("A tree's village and plot", "疫木归哪个村、哪个小班", tree_places.RECORD_RULE, tree_places.RECORD_RULE_ZH),
+        ("Trees on edges", "边界上的疫木", tree_places.BOUNDARY_RULE, tree_places.BOUNDARY_RULE_ZH),
+        ("Counting trees in a period", "统计期内的株数", tree_events.PERIOD_RULE, tree_events.PERIOD_RULE_ZH),
+        ("Blank or unknown status", "状态为空或无法识别", tree_events.UNKNOWN_STATUS_RULE,
+         tree_events.UNKNOWN_STATUS_RULE_ZH),
+        ("Clearance rate", "除治率",
+         tree_events.RATE_RULE + f". The target: {param('clearance_target_pct')}; the season: "
+         f"{param('season_start')} to {param('season_end')}",
+         tree_events.RATE_RULE_ZH + f"。目标：{param('clearance_target_pct')}；除治季：{param('season_start')} 至 "
+         f"{param('season_end')}"),
+        ("Raster statistics", "栅格统计", str(COVERAGE_NOTE), COVERAGE_NOTE.zh),
+    ]
+    items = [(t_zh if zh else t, (r_zh + "。") if zh else (r + ".")) for t, t_zh, r, r_zh in rules]
     for name in ("tolerance_pct", "tolerance_mu", "tolerance_rule", "overlap_min_mu", "zone_m", "patrol_buffer_m",
                  "outside_tolerance_m", "max_outside_m", "hotspot_eps_m", "hotspot_min_trees", "risk_radius_m"):
         p = PARAMETERS[name]
