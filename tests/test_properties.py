@@ -65,7 +65,7 @@ KEYS = ["trees_2", "trees_3", "trees_4", "trees_5", "trees_6", "trees_7", "villa
         "land_type", "river", "chief", "zone", "site_status", "outfall"]
 
 
-@settings(max_examples=3, deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
+@settings(max_examples=2, deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=list(HealthCheck))
 @given(st.fixed_dictionaries(dict.fromkeys(KEYS, TEXT)))
 def test_every_command_survives_any_text(text):
