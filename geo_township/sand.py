@@ -137,7 +137,7 @@ def unknown_status_findings(sites: gpd.GeoDataFrame, ids: pd.Series, unknown_wor
                 fix_zh=(f'请在 township.toml 中说明该词：[layers.sand_sites.values] status = {{ "{raw[i]}" = '
                         '"closed" }（或 licensed/illegal/restored）' if raw[i]
                         else "请填写状态（已许可/非法/已关停/已复绿）"))
-            for i in missing]
+            for i in map(int, missing)]
 
 
 def status_history_findings(sites: gpd.GeoDataFrame, ids: pd.Series) -> list[Finding]:

@@ -200,9 +200,10 @@ def overdue_trees(township: Township, *, deadline: dt.date, season: int | None =
     data date, else today — so ``not_cleared_by_deadline = outstanding + cleared_late`` and
     ``outstanding = standing + felled_not_cleared``. ``tables["overdue_trees"]`` lists the
     outstanding trees (with ``include_late`` also those cleared late, flagged in
-    ``state``) with lon/lat (EPSG:4326), plot, village and days overdue (from the deadline
-    to ``as_of``, or to the clearing date for a tree cleared late; negative: days left
-    when the deadline is after ``as_of``); ``features["overdue_trees"]`` holds the same
+    ``state``) with lon/lat (EPSG:4326), plot, village and days overdue (from the tree's
+    own due date — the end of the clearing season it was found in, at the latest the
+    deadline — to ``as_of``, or to the clearing date for a tree cleared late; negative:
+    days left when that due date is after ``as_of``); ``features["overdue_trees"]`` holds the same
     points for a GeoPackage/KML.
     """
     if by not in ("village", "plot"):

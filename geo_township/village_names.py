@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from geo_township.layers import Layer
-from geo_township.locate import match_place_names, village_by_location
+from geo_township.locate import locate, match_place_names
 from geo_township.results import Check, Finding, declare
 
 MAX_FINDINGS = 200  # per layer and check; the rest are counted in one line
@@ -63,9 +63,13 @@ def village_name_findings(layer: Layer, villages: gpd.GeoDataFrame | None) -> li
             findings.append(VILLAGE_NAME_CHECKS.village_normalised.finding(
                 layer.name, str(group.iloc[0]).split(" (line ")[0], said=repr(spelling), name=name, n=len(group),
                 rows=_rows(group)))
-    lies = pd.Series(village_by_location(gdf.geometry.to_numpy(), villages), dtype=object)
-    named = match.values.notna().to_numpy() & lies.notna().to_numpy()
-    differ = np.flatnonzero(named & (match.values.astype(str).to_numpy() != lies.astype(str).to_numpy()))
+    # a record differs when the village it names does not cover the feature (a feature on a shared edge
+    # agrees with either village), and the feature lies in some village
+    frame = gpd.GeoDataFrame({"village": match.values.to_numpy(dtype=object)},
+                             geometry=gdf.geometry.reset_index(drop=True), crs=gdf.crs)
+    at = locate(frame, villages, "village")
+    lies = at.located.reset_index(drop=True)
+    differ = np.array([i for i in at.disagree if lies.iloc[i] is not None], dtype="int64")
     ids = layer.ids().reset_index(drop=True)
     check = VILLAGE_NAME_CHECKS.village_differs
     for i in differ[:MAX_FINDINGS]:

@@ -93,7 +93,8 @@ def _append(path, text):
     ("infected_trees", lambda d: (d / "trees.csv").write_bytes("编号,经度,纬度,状态\n".encode()
                                                                + "Café,117.5,30.5,felled\n".encode("latin-1")),
      "not UTF-8"),
-    ("infected_trees", lambda d: (d / "trees.csv").write_text("编号,经度,纬度,状态\n甲,117.5,30.5,砍了\n",
+    # a date not understood stops the layer (a status word not understood is a finding: test_tree_invariants)
+    ("infected_trees", lambda d: (d / "trees.csv").write_text("编号,经度,纬度,状态,发现日期\n甲,117.5,30.5,已伐,昨天\n",
                                                               encoding="utf-8"), "not understood"),
     ("infected_trees", lambda d: (d / "trees.csv").write_text("编号,经度,纬度,状态\n", encoding="utf-8"), "empty"),
     ("infected_trees", lambda d: (d / "trees.csv").write_text("编号,东,北,状态\n甲,1,2,已伐\n", encoding="utf-8"),

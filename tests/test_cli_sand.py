@@ -87,6 +87,7 @@ def test_no_sand_sites_layer(runner, tiny_township):
 def test_unknown_status_word_names_the_row(runner, town):
     text = (town / "sand.csv").read_text(encoding="utf-8-sig").replace("非法", "半停产")
     (town / "sand.csv").write_text(text, encoding="utf-8-sig")
-    result = run(runner, "sand", "--township", town)
-    assert result.exit_code == 2
-    assert "半停产" in result.stderr and "S1" in result.stderr
+    result = run(runner, "sand", "--township", town, "--format", "json")
+    assert result.exit_code == 1, result.stderr  # a finding, not a stop
+    named = [f for f in json.loads(result.stdout)["tables"]["findings"] if f["check"] == "site_status_not_understood"]
+    assert [f["feature"] for f in named] == ["S1"] and "'半停产'" in named[0]["message"]

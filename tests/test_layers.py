@@ -55,13 +55,15 @@ def test_required_field_missing(tmp_path):
     assert "fields = { tree_id" in err.value.hint
 
 
-def test_unknown_status_word_is_refused_then_taught(tmp_path):
+def test_unknown_status_word_is_read_as_missing_named_then_taught(tmp_path):
     pd.DataFrame({"编号": ["a", "b", "c"], "经度": [117.5] * 3, "纬度": [30.5] * 3,
                   "状态": ["已伐", "砍了", "已除治"]}).to_csv(tmp_path / "t.csv", index=False)
-    with pytest.raises(FieldError) as err:
-        load_township(toml(tmp_path, '[layers.infected_trees]\npath = "t.csv"\n')).layer("infected_trees")
-    assert "line 3" in str(err.value) and "'砍了'" in str(err.value)
-    assert "[layers.infected_trees.values]" in err.value.hint
+    layer = load_township(toml(tmp_path, '[layers.infected_trees]\npath = "t.csv"\n')).layer("infected_trees")
+    assert layer.gdf["status"].tolist() == ["felled", None, "cleared"]  # one word does not stop the layer
+    assert layer.unknown_words[["row", "feature", "field", "value"]].values.tolist() == [
+        [1, "b (line 3)", "status", "砍了"]]
+    note = next(n for n in layer.notes if "砍了" in n)
+    assert "b (line 3)" in note and '[layers.infected_trees.values] status = { "砍了" = "suspected" }' in note
     town = load_township(toml(tmp_path, '[layers.infected_trees]\npath = "t.csv"\n'
                                         '[layers.infected_trees.values]\nstatus = { "砍了" = "felled" }\n'))
     assert town.gdf("infected_trees")["status"].tolist() == ["felled", "felled", "cleared"]
@@ -150,9 +152,9 @@ def test_real_campus_trees_3d_points_and_mixed_case_words(realdata, tmp_path):
     (tmp_path / "township.toml").write_text(
         f'[township]\nname = "campus"\n[layers.infected_trees]\npath = "{src.as_posix()}"\n'
         'fields = { tree_id = "id", status = "note" }\n', encoding="utf-8")
-    with pytest.raises(FieldError) as err:  # Healthy / Sick … are not pine-wilt statuses
-        load_township(tmp_path).layer("infected_trees")
-    assert "'Healthy'" in str(err.value)
+    # Healthy / Sick … are not pine-wilt statuses: read as missing and named, the layer still loads
+    unknown = load_township(tmp_path).layer("infected_trees").unknown_words
+    assert {"Healthy", "Sick", "Dead"} <= set(unknown["value"])
     (tmp_path / "township.toml").write_text(
         f'[township]\nname = "campus"\n[layers.infected_trees]\npath = "{src.as_posix()}"\n'
         'fields = { tree_id = "id", status = "note" }\n'

@@ -67,10 +67,11 @@ TREES = [
     ("O2", 3000, 250, "已确认", "2022-10-30", "", "", "", "", ""),  # on the township's outer edge (P05, east)
 ]
 
-# Worked out by hand. Plots: the lowest plot_id in text order among those covering the point. Villages: the
-# record, else the village of the tree's plot when that village covers the point, else the first covering
-# village in the village order — by code (middle, west, east) when every village has one, else in the
-# layer's order (east, middle, west).
+# Worked out by hand. Plots: the lowest plot_id in text order among those covering the point. Villages: where
+# the tree lies (a record naming another village is reported; it counts only outside every village): the
+# village of the tree's plot when that village covers the point, else the first covering village in the
+# village order — by code (middle, west, east) when every village has one, else in the layer's order
+# (east, middle, west).
 EXPECTED_PLOT = {"I1": "P10", "I2": "P03", "I3": "P05", "I4": "P04",
                  "E1": "P02",  # P02 and P10 cover it: "P02" < "P10"
                  "B1": "P02", "B2": None, "B3": "P04", "B4": "P07", "B5": "P02", "R1": "P02", "R2": "P03",
@@ -79,8 +80,9 @@ SAME_EITHER_WAY = {"I1": WEST, "I2": MIDDLE, "I3": EAST, "I4": MIDDLE, "E1": WES
                    "B1": WEST,  # on the west/middle border in P02, whose village (west) covers it
                    "B3": MIDDLE,  # on the middle/east border in P04, whose village (middle) covers it
                    "B5": WEST,  # corner of P02 and P03: P02 → west, which covers it
-                   "R1": EAST,  # the record wins (and is reported)
-                   "R2": NORTH, "O1": None, "O2": EAST}
+                   "R1": WEST,  # the record says east: where it lies decides (P02's west), reported
+                   "R2": MIDDLE,  # the record names a village not mapped: where it lies decides, reported
+                   "O1": None, "O2": EAST}
 EXPECTED_VILLAGE = {
     # B2 has no plot; B4's plot P07 names the west village, which does not cover it: the first of the
     # covering villages (middle, east) in the village order decides.
@@ -187,15 +189,16 @@ def test_border_trees_land_where_the_rule_says(border_town):
 def test_border_town_counts_by_hand(border_town):
     codes, town = border_town
     table = tree_counts(town, hotspots=False).table.set_index("village")
-    expected_order = ([MIDDLE, WEST, EAST] if codes else LAYER_ORDER) + [NORTH, "(outside)", "Total"]
+    expected_order = ([MIDDLE, WEST, EAST] if codes else LAYER_ORDER) + ["(outside)", "Total"]
     assert list(table.index) == expected_order
     # (found, standing, felled, cleared, due, due_cleared); due = found by the cut-off 2023-03-31, cleared by
-    # the data date 2023-05-01. West: I1, E1, B1, B5 (B5 found 2023-04-02, not yet due).
-    hand = {WEST: (4, 2, 2, 1, 3, 1), NORTH: (1, 0, 1, 1, 1, 1), "(outside)": (1, 0, 1, 0, 1, 0)}
-    if codes:  # middle: I2, I4, B2, B3, B4; east: I3 (not yet due), R1, O2
-        hand |= {MIDDLE: (5, 2, 3, 2, 5, 2), EAST: (3, 2, 1, 0, 2, 0)}
-    else:  # middle: I2, I4, B3; east: I3, R1, O2, B2, B4
-        hand |= {MIDDLE: (3, 2, 1, 1, 3, 1), EAST: (5, 2, 3, 1, 4, 1)}
+    # the data date 2023-05-01. West: I1, E1, B1, B5 (B5 found 2023-04-02, not yet due) and R1 (its record says
+    # east, it lies in the west); R2 (its record names 北村, not mapped) lies in the middle village.
+    hand = {WEST: (5, 3, 2, 1, 4, 1), "(outside)": (1, 0, 1, 0, 1, 0)}
+    if codes:  # middle: I2, I4, B2, B3, B4, R2; east: I3 (not yet due), O2
+        hand |= {MIDDLE: (6, 2, 4, 3, 6, 3), EAST: (2, 1, 1, 0, 1, 0)}
+    else:  # middle: I2, I4, B3, R2; east: I3, O2, B2, B4
+        hand |= {MIDDLE: (4, 2, 2, 2, 4, 2), EAST: (4, 1, 3, 1, 3, 1)}
     for village, numbers in hand.items():
         got = tuple(int(table.loc[village, c]) for c in ("found", "standing", "felled", "cleared", "due",
                                                          "due_cleared"))

@@ -211,7 +211,9 @@ def test_deadline_list_leaves_out_cleared_trees(tmp_path):
     assert set(listing.index) == {t for t, s in expected.items() if s != "cleared_late"}
     assert set(listing["state"]) == {"standing", "felled_not_cleared"}
     assert listing["state"].to_dict() == {t: s for t, s in expected.items() if s != "cleared_late"}
-    assert (listing["days_overdue"] == (as_of - deadline).days).all()  # to the data date
+    # to the data date, from each tree's own due date: T2 and T5 were found in season 2021, due 2022-03-31
+    own_due = {t: dt.date(2022, 3, 31) if t in ("T2", "T5") else deadline for t in listing.index}
+    assert listing["days_overdue"].to_dict() == {t: (as_of - d).days for t, d in own_due.items()}
     assert listing.loc["E1", "plot_id"] == "P02" and listing.loc["R1", "plot_id"] == "P04"
     assert listing.loc["T4", "village"] == VILLAGE_B
     lon, lat = gpd.GeoSeries(gpd.points_from_xy([X0 + 200], [Y0 + 200]), crs=4548).to_crs(4326).iloc[0].coords[0]
@@ -249,9 +251,14 @@ def test_as_of_moves_the_states_not_the_deadline(tmp_path):
     total = row(r.table, "village", "Total")
     # on 2023-04-15 L1 is cleared (late) and L2 not yet felled (2023-04-20)
     assert (total.not_cleared_by_deadline, total.outstanding, total.standing, total.cleared_late) == (8, 7, 4, 1)
-    # a deadline after the as-of date: what is still to clear, days overdue negative (days left)
+    # a deadline after the as-of date: what is still to clear; every tree listed was found in a season that
+    # ended before the as-of date (2022-03-31 for T2 and T5, 2023-03-31 for the others), so each is overdue
+    # from that end, not from the later deadline
     r = overdue_trees(town, deadline=dt.date(2023, 6, 30))
-    assert (r.tables["overdue_trees"]["days_overdue"] == -60).all()
+    listing = r.tables["overdue_trees"].set_index("tree_id")["days_overdue"].to_dict()
+    as_of = dt.date(2023, 5, 1)
+    assert listing == {t: (as_of - (dt.date(2022, 3, 31) if t in ("T2", "T5") else dt.date(2023, 3, 31))).days
+                       for t in listing}
     assert any("days left" in n for n in r.notes)
 
 
