@@ -89,8 +89,10 @@ def map_summary(township: Township, trees: Result | None = None) -> Result:
                         "已清理 = 已清理或已核查；"
                         "除治率与 `geo-township trees` 一致：截至最近一个除治期截止日应除治的疫木中，"
                         "至数据日期已清理的比例")
-    notes.append("a feature belongs to the village its record names, else to the village polygon it lies in")
-    notes_zh.append("要素所属村：记录中填写的村，未填写时按所在村界判定")
+    notes.append("a tree belongs to the village it lies in, as `geo-township trees` counts it; any other feature "
+                 "to the village its record names, else to the village polygon it lies in")
+    notes_zh.append("疫木所属村按其位置（与 `geo-township trees` 一致）；"
+                    "其他要素所属村：记录中填写的村，未填写时按所在村界判定")
     decimals = {k: INDICATORS[k].decimals for k in table.columns if k in INDICATORS}
     return Result(
         f"{township.config.display_name()}: key statistics", table,
