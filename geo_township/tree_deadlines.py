@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from geo_township.errors import UsageError
+from geo_township.labels import Text
 from geo_township.layers import Township
 from geo_township.results import Finding, Result
 from geo_township.tree_checks import TREE_CHECKS
@@ -29,8 +30,10 @@ from geo_township.tree_events import (
 )
 from geo_township.tree_places import (
     BOUNDARY_RULE,
+    BOUNDARY_RULE_ZH,
     OUTSIDE,
     RECORD_RULE,
+    RECORD_RULE_ZH,
     TOTAL,
     locate_trees,
     row_keys,
@@ -160,20 +163,32 @@ def _deadline_table(township: Township, trees: gpd.GeoDataFrame, states: Deadlin
 
 
 def _deadline_notes(cutoff: dt.date, deadline: dt.date, as_of: dt.date, include_late: bool) -> list[str]:
-    """What the list and each column of :func:`overdue_trees` are judged on."""
-    d, a = deadline.isoformat(), as_of.isoformat()
-    notes = [f"trees found up to {cutoff.isoformat()} (the season's cut-off) and not cleared by the deadline {d}",
-             (f"'not cleared by {d}' is judged on the deadline; 'outstanding', 'standing', 'felled, not cleared' and "
-             f"'cleared late' on {a} (the as-of date: --as-of, else data_date in township.toml)"),
-             ("the list holds the trees still outstanding on " + a if not include_late else
-              f"the list holds the trees still outstanding on {a} and, flagged 'cleared late' in its state column, "
-              f"those cleared between {d} and {a}")
-             + f"; days overdue run from each tree's own due date (the end of the clearing season it was found in, "
-             f"at the latest the deadline {d}) to {a}" + (", or to the clearing date" if include_late else "")]
+    """What the list and each column of :func:`overdue_trees` are judged on (each note a
+    :class:`~geo_township.labels.Text`: English with its Chinese twin)."""
+    d, a, c = deadline.isoformat(), as_of.isoformat(), cutoff.isoformat()
+    listed = (Text(f"the list holds the trees still outstanding on {a}", f"清单列出截至 {a} 仍未清理的疫木")
+              if not include_late else
+              Text(f"the list holds the trees still outstanding on {a} and, flagged 'cleared late' in its state "
+                   f"column, those cleared between {d} and {a}",
+                   f"清单列出截至 {a} 仍未清理的疫木，以及在 {d} 至 {a} 之间清理、在状态栏标为“逾期清理”的疫木"))
+    notes = [
+        Text(f"trees found up to {c} (the season's cut-off) and not cleared by the deadline {d}",
+             f"统计 {c}（除治季截止日）前发现、到期限 {d} 仍未清理的疫木"),
+        Text(f"'not cleared by {d}' is judged on the deadline; 'outstanding', 'standing', 'felled, not cleared' and "
+             f"'cleared late' on {a} (the as-of date: --as-of, else data_date in township.toml)",
+             f"“截至{d}未清理”按期限判断；“仍未清理”“未伐”“已伐未清理”“逾期清理”按 {a}（判断日期："
+             "--as-of，否则为 township.toml 的 data_date）判断"),
+        Text(f"{listed}; days overdue run from each tree's own due date (the end of the clearing season it was "
+             f"found in, at the latest the deadline {d}) to {a}"
+             + (", or to the clearing date" if include_late else ""),
+             f"{listed.zh}；超期天数从每株疫木自己的到期日（它被发现的那个除治季的截止日，最晚为期限 {d}）"
+             f"算到 {a}" + ("，已清理的算到清理日期" if include_late else "")),
+    ]
     if as_of < deadline:
-        notes.append(f"the deadline {d} is after the as-of date {a}: the list shows what is still to clear, and a "
-                     "negative 'days overdue' counts the days left")
-    notes.append(f"boundary rule: {BOUNDARY_RULE}")
+        notes.append(Text(f"the deadline {d} is after the as-of date {a}: the list shows what is still to clear, "
+                          "and a negative 'days overdue' counts the days left",
+                          f"期限 {d} 晚于判断日期 {a}：清单列出仍需清理的疫木，超期天数为负数表示还剩的天数"))
+    notes.append(Text(f"boundary rule: {BOUNDARY_RULE}", f"边界规则：{BOUNDARY_RULE_ZH}"))
     return notes
 
 
@@ -219,7 +234,8 @@ def overdue_trees(township: Township, *, deadline: dt.date, season: int | None =
         findings += not_zeroed_findings(trees, dates, deadline, cutoff=cutoff)
     d, a = deadline.isoformat(), as_of.isoformat()
     prov = township.provenance(analysis="trees-deadline", deadline=d, cutoff=cutoff.isoformat(), as_of=a,
-                               include_late=include_late, boundary_rule=BOUNDARY_RULE, record_rule=RECORD_RULE)
+                               include_late=include_late, boundary_rule=Text(BOUNDARY_RULE, BOUNDARY_RULE_ZH),
+                               record_rule=Text(RECORD_RULE, RECORD_RULE_ZH))
     title = f"Trees not cleared by {d} — {township.config.display_name()}"
     return Result(title, table, title_zh=f"{township.config.name}截至 {d} 未清理疫木",
                   tables={"overdue_trees": pd.DataFrame(listing.drop(columns="geometry"))},

@@ -48,6 +48,7 @@ import pandas as pd
 from geo_township.engine import LOCAL, Engine
 from geo_township.errors import UsageError
 from geo_township.hotspots import find_hotspots, new_infections
+from geo_township.labels import Text
 from geo_township.layers import Township
 from geo_township.results import Finding, Result
 from geo_township.tree_checks import TREE_CHECKS
@@ -63,6 +64,7 @@ from geo_township.tree_events import (
     PERIOD_RULE,
     PERIOD_RULE_ZH,
     RATE_RULE,
+    RATE_RULE_ZH,
     STAGE_DATES,
     STAGE_MIN_RANK,
     STAGES,
@@ -85,6 +87,7 @@ from geo_township.tree_places import (
     BOUNDARY_RULE_ZH,
     OUTSIDE,
     RECORD_RULE,
+    RECORD_RULE_ZH,
     TOTAL,
     locate_trees,
     row_keys,
@@ -102,7 +105,9 @@ __all__ = [
     "PERIOD_RULE",
     "PERIOD_RULE_ZH",
     "RATE_RULE",
+    "RATE_RULE_ZH",
     "RECORD_RULE",
+    "RECORD_RULE_ZH",
     "STAGES",
     "STAGE_DATES",
     "STAGE_MIN_RANK",
@@ -355,7 +360,8 @@ def _provenance(township: Township, tally: TreeTally, *, by: str, season: int | 
     return township.provenance(
         analysis="trees", by=by, period_start=period.start.isoformat() if period.start else None,
         period_end=period.end.isoformat() if period.end else None, season=season,
-        boundary_rule=BOUNDARY_RULE, record_rule=RECORD_RULE, period_rule=PERIOD_RULE, rate_rule=RATE_RULE,
+        boundary_rule=Text(BOUNDARY_RULE, BOUNDARY_RULE_ZH), record_rule=Text(RECORD_RULE, RECORD_RULE_ZH),
+        period_rule=Text(PERIOD_RULE, PERIOD_RULE_ZH), rate_rule=Text(RATE_RULE, RATE_RULE_ZH),
         clearance_cutoff=cohort.cutoff.isoformat(), cleared_by=cohort.by.isoformat(), as_of=as_of.isoformat(),
         clearance_target_pct=target, deadline=deadline.isoformat() if deadline else None,
         area_method=params["area_method"], risk_radius_m=params["risk_radius_m"],

@@ -154,6 +154,8 @@ def set_gpkg_text(folder: Path, layer: str, column: str, values: dict[int, str],
             db.execute(f'DROP TRIGGER "{trigger}"')
         for fid, value in values.items():
             db.execute(f'UPDATE "{layer}" SET "{column}" = ? WHERE fid = ?', (value, fid))
+        for _, sql in triggers:
+            db.execute(sql)
 
 
 def kill_when_writing(proc, marker: Path, timeout_s: float = 60) -> None:
@@ -193,5 +195,3 @@ def tables(*args) -> dict:
     result = invoke(*args, "--format", "json")
     assert result.exit_code in (0, 1), result.stderr
     return json.loads(result.stdout)["tables"]
-        for _, sql in triggers:
-            db.execute(sql)

@@ -187,8 +187,8 @@ ALLOWED: dict[str, set[str]] = {
     # writing layers and analyses' features for phones, spreadsheets, GIS and PostGIS
     "export": {"errors", "io", "kinds", "layers", "locate", "vocabulary"},
     # analyses that build on another analysis
-    "trees": {"engine", "errors", "hotspots", "layers", "results", "tree_checks", "tree_deadlines", "tree_events",
-            "tree_places", "tree_plots"},
+    "trees": {"engine", "errors", "hotspots", "labels", "layers", "results", "tree_checks", "tree_deadlines",
+              "tree_events", "tree_places", "tree_plots"},
     "hotspots": {"density", "errors", "labels", "layers", "tree_events"},
     "candidates": {"config", "errors", "export", "io", "labels", "layers", "measure", "raster", "results",
                    "vocabulary"},
@@ -208,8 +208,8 @@ ALLOWED: dict[str, set[str]] = {
                   "vocabulary"},
     "treeimport": {"config", "crs", "errors", "io", "kinds", "layers", "record_checks", "results", "tree_events",
                  "values", "vocabulary"},
-    "tree_deadlines": {"errors", "export", "io", "layers", "results", "tree_checks", "tree_events", "tree_places",
-                     "vocabulary"},
+    "tree_deadlines": {"errors", "export", "io", "labels", "layers", "results", "tree_checks", "tree_events",
+                       "tree_places", "vocabulary"},
     "tree_plots": {"engine", "layers", "locate", "measure", "tree_places", "vocabulary"},
     # domain rules and check declarations shared by the analyses
     "tree_events": {"errors", "layers", "vocabulary"},

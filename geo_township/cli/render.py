@@ -263,7 +263,11 @@ def with_saved_features(result: Result, save: Path | None) -> Result:
 
 
 def with_note(result: Result, note: str, note_zh: str | None = None) -> Result:
-    """The same Result with one more note (e.g. which file was written); the Result itself
-    is never changed."""
+    """The same Result with one more note (e.g. which file was written), carrying its Chinese
+    twin whether or not the Result keeps separate Chinese notes; the Result itself is never
+    changed."""
+    from geo_township.labels import Text
+
+    text = Text(note, note_zh) if note_zh else note
     notes_zh = [*result.notes_zh, note_zh or note] if result.notes_zh else result.notes_zh
-    return replace(result, notes=[*result.notes, note], notes_zh=notes_zh)
+    return replace(result, notes=[*result.notes, text], notes_zh=notes_zh)
