@@ -438,7 +438,8 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
     (lon/lat) or a shapefile get the centre points. Values are words in ``lang`` and
     rounded (see :func:`for_crews`); with ``lang='zh'`` field names are Chinese too, except
     in a shapefile, whose field names hold 10 bytes. KML placemarks and GPX waypoints are
-    named C001 … with a one-line description. Returns what was written."""
+    named C001 … with a one-line description. Returns the lines to show the user: which file
+    was written (and what it holds), then any notes, in ``lang``."""
     from geo_township.io.write import ensure_writable, write_vector
 
     path = Path(path)
@@ -448,13 +449,14 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
     if suffix == ".gpkg":
         write_vector(for_crews(polys, result, lang), path, layer="candidate_patches")
         write_vector(for_crews(points, result, lang), path, layer="candidate_points", append_layers=True)
-        return [f"{path} (layers candidate_patches, candidate_points: {len(points)} each)"]
+        return [_wrote(path, f"layers candidate_patches, candidate_points: {len(points)} each",
+                       f"图层 candidate_patches、candidate_points，各 {len(points)} 个", lang)]
     if suffix == ".gpx":
         from geo_township.export import export_features
 
         export_features(points, path, name="candidates", fmt="gpx", lang=lang, names=points["patch_id"].astype(str),
                         descriptions=pd.Series(_waypoint_text(points, result, lang)))
-        return [f"{path} ({len(points)} waypoints)"]
+        return [_wrote(path, f"{len(points)} waypoints", f"{len(points)} 个航点", lang)]
     if suffix not in POINT_SUFFIXES:
         raise UsageError(f"cannot write candidates as {suffix or 'a file without suffix'}",
                          hint="use .gpkg (patches and points), or .kml, .gpx, .geojson, .csv, .shp (points)")
@@ -471,10 +473,16 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
         from geo_township.export import export_features
 
         notes = export_features(out, path, name="candidates", fmt="shp", lang=lang)
-        return [f"{path} ({len(points)} points)", *(zh if lang == "zh" else en for en, zh in notes)]
+        return [_wrote(path, f"{len(points)} points", f"{len(points)} 个点", lang),
+                *(zh if lang == "zh" else en for en, zh in notes)]
     else:
         write_vector(out, path)
-    return [f"{path} ({len(points)} points)"]
+    return [_wrote(path, f"{len(points)} points", f"{len(points)} 个点", lang)]
+
+
+def _wrote(path: Path, what: str, what_zh: str, lang: str) -> str:
+    """The line saying which file was written and what it holds, in ``lang``."""
+    return f"已写入 {path}（{what_zh}）" if lang == "zh" else f"wrote {path} ({what})"
 
 
 def default_pair(township: Township) -> tuple[str, str] | None:

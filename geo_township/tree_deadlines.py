@@ -262,8 +262,10 @@ def write_tree_list(result: Result, path: Any, *, lang: str = "en") -> None:
     gdf = result.features["overdue_trees"]
     if suffix == ".csv":  # lon/lat put first by the exporter, from the points themselves
         from geo_township.export import export_features
+        from geo_township.kinds import KINDS
 
-        export_features(gdf.drop(columns=["lon", "lat"]), path, name="overdue_trees", fmt="csv")
+        export_features(_coded_as_words(gdf, lang).drop(columns=["lon", "lat"]), path, name="overdue_trees",
+                        fmt="csv", kind=KINDS["infected_trees"], lang=lang)
         return
     if suffix != ".kml":
         write_vector(gdf, path, layer="overdue_trees")
@@ -275,6 +277,23 @@ def write_tree_list(result: Result, path: Any, *, lang: str = "en") -> None:
     export_features(out.drop(columns=["name", "description"]), path, name=result.title_in(lang), fmt="kml",
                     lang=lang, names=out["name"], descriptions=out["description"],
                     folder="逾期未清理疫木" if zh else "Trees not cleared by the deadline")
+
+
+def _coded_as_words(gdf: gpd.GeoDataFrame, lang: str) -> gpd.GeoDataFrame:
+    """The list with its state codes as words and the outside row named in ``lang`` ('en'
+    keeps the codes, which other programs read); the exporter words the kind's own fields."""
+    if lang != "zh":
+        return gdf
+    from geo_township.results import OUTSIDE_LABEL
+    from geo_township.vocabulary import VOCABULARIES
+
+    out = gdf.copy()
+    if "state" in out.columns:
+        words = VOCABULARIES["overdue_state"]
+        out["state"] = out["state"].map(lambda c: words.label(c, "zh") if isinstance(c, str) else c)
+    if "village" in out.columns:
+        out["village"] = out["village"].replace({OUTSIDE: OUTSIDE_LABEL["zh"]})
+    return out
 
 
 def _kml_frame(gdf: gpd.GeoDataFrame, lang: str) -> gpd.GeoDataFrame:

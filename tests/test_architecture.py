@@ -208,8 +208,8 @@ ALLOWED: dict[str, set[str]] = {
                   "vocabulary"},
     "treeimport": {"config", "crs", "errors", "io", "kinds", "layers", "record_checks", "results", "tree_events",
                  "values", "vocabulary"},
-    "tree_deadlines": {"errors", "export", "io", "labels", "layers", "results", "tree_checks", "tree_events",
-                       "tree_places", "vocabulary"},
+    "tree_deadlines": {"errors", "export", "io", "kinds", "labels", "layers", "results", "tree_checks",
+                       "tree_events", "tree_places", "vocabulary"},
     "tree_plots": {"engine", "layers", "locate", "measure", "tree_places", "vocabulary"},
     # domain rules and check declarations shared by the analyses
     "tree_events": {"errors", "layers", "vocabulary"},

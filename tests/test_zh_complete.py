@@ -140,18 +140,7 @@ def english_units(text: str, fields: frozenset[str], texts: frozenset[str]) -> l
     return bad
 
 
-NOT_YET_IN_CHINESE = [re.compile(p) for p in (
-    # tree_deadlines.py: the notes of `trees --deadline`, the file line of --list, the outside row
-    r"trees found up to ", r"'not cleared by ", r"the list holds the trees ", r"boundary rule: ",
-    r"\d+ tree\(s\) written to ", r"the list shows the first ", r"\(outside\)$",
-    # trees.py / tree_places.py / tree_events.py: the rules in the provenance (the XLSX About sheet)
-    r"a tree on the shared edge ", r"village and plot_id come from ", r"found/confirmed/felled/",
-    r"clearance_pct = due_cleared ",
-    # cli/commands/candidates.py: the line saying which file was written
-    r"wrote .* \(layers ",
-    # tree_deadlines.py: the state and status codes in the --list CSV/KML (the KML's names and descriptions are Chinese)
-    r"^(felled_not_cleared|standing|outstanding|cleared_late|suspected|confirmed|felled|cleared|verified)$",
-)]
+NOT_YET_IN_CHINESE: list[re.Pattern[str]] = []
 """English that other parts of the program still print (their modules are being reworded
 elsewhere): each pattern matches the start of such a unit. This list can only shrink; once
 empty, remove it."""

@@ -37,7 +37,5 @@ def command(before, after, min_drop, min_m2, max_m2, save, block, township_path,
                                  max_m2=max_m2, block=block, progress=progress)
     render(result, fmt=fmt, output=output, lang=lang)
     if save is not None:
-        written, *notes = save_candidates(result, save, lang=lang)
-        click.echo(f"wrote {written}", err=True)
-        for note in notes:
-            click.echo(note, err=True)
+        for line in save_candidates(result, save, lang=lang):
+            click.echo(line, err=True)
