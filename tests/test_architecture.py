@@ -168,12 +168,13 @@ def diagram(allowed: dict[str, set[str]]) -> str:
 ALLOWED: dict[str, set[str]] = {
     # the command line and what only it uses
     "__main__": {"cli"},
-    "cli": {"candidates", "checks", "errors", "inventory", "io", "labels", "layers", "printmap", "propose", "raster",
+    "cli": {"candidates", "checks", "convert", "errors", "inventory", "io", "labels", "layers", "printmap", "propose", "raster",
           "results", "rivers", "sand", "scaffold", "transfers", "tree_deadlines", "treeimport", "trees", "units",
           "webmap"},
     "printmap": {"errors", "io", "layers", "locate", "raster", "webmap"},
     "propose": {"config", "crs", "errors", "io", "kinds", "raster", "vocabulary"},
     "scaffold": {"config", "errors", "sample"},
+    "convert": {"errors", "io", "layers"},
     # the interactive map
     "webmap": {"candidates", "checklist", "config", "crs", "errors", "io", "kinds", "labels", "layers", "locate",
              "measure", "overlay", "raster", "results", "rivers", "sand", "transfers", "trees", "vocabulary",
@@ -211,12 +212,12 @@ ALLOWED: dict[str, set[str]] = {
     "shift_fit": {"crs"},
     "locate": set(),
     # a township's layers
-    "layers": {"config", "crs", "errors", "kinds", "layerfile", "leftout", "results"},
+    "layers": {"config", "crs", "errors", "io", "kinds", "layerfile", "leftout", "results"},
     "layerfile": {"config", "crs", "errors", "io", "kinds", "leftout", "values", "vocabulary"},
     "leftout": {"crs", "results"},
     "results": {"kinds", "labels", "vocabulary"},
     "config": {"crs", "errors", "kinds", "vocabulary"},
-    "io": {"crs", "errors", "vocabulary"},
+    "io": {"crs", "errors", "kinds", "vocabulary"},
     "measure": {"crs", "errors", "labels", "units"},
     "values": {"vocabulary"},
     # data, units, coordinate systems, errors

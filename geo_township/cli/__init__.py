@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "zonal": "zonal",
     "candidates": "candidates",
     "map": "map",
+    "convert": "convert",
 }
 
 
