@@ -442,6 +442,13 @@ def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False
         raw = read_geoparquet(spec.path, kind_, explicit=spec.fields, box=box)
     else:
         raw = read_vector(spec.path, layer=spec.layer, encoding=spec.encoding, geometry=kind_.geometry[0])
+    return layer_from_raw(raw, spec, config, lenient=lenient)
+
+
+def layer_from_raw(raw: RawLayer, spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False) -> Layer:
+    """A Layer from what a reader found (all of a file, or one chunk of a big one): CRS
+    settled, fields mapped, values understood, geometries repaired; see :func:`read_layer`."""
+    kind_ = KINDS[spec.kind]
     if len(raw.gdf) == 0:
         raise LayerReadError("the layer is empty (no features)", path=spec.path,
                              where=f"layer {spec.layer}" if spec.layer else None,

@@ -257,6 +257,17 @@ class Township:
 
     # ------------------------------------------------------------------ views and notes
 
+    def with_layer(self, layer: Layer) -> Township:
+        """The same township with ``layer`` (e.g. one chunk of a layer too big for memory,
+        from :func:`~geo_township.layerfile.layer_from_raw`) as its layer of that kind: put in
+        the working CRS and with far rows left out as on load, sharing the other layers."""
+        if not CRS(layer.gdf.crs).equals(self.working_crs):
+            layer.gdf = layer.gdf.to_crs(self.working_crs)
+        self._leave_out_far(layer)
+        view = copy.copy(self)
+        view._layers = {**self._layers, layer.name: layer}
+        return view
+
     def without(self, kinds: Iterable[str]) -> Township:
         """The same township without the layers ``kinds`` (e.g. those that cannot be read),
         sharing the layers already loaded: for a map or summary drawn from what loads."""

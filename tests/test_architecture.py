@@ -168,9 +168,9 @@ def diagram(allowed: dict[str, set[str]]) -> str:
 ALLOWED: dict[str, set[str]] = {
     # the command line and what only it uses
     "__main__": {"cli"},
-    "cli": {"candidates", "checks", "convert", "errors", "inventory", "io", "labels", "layers", "printmap", "propose", "raster",
-          "results", "rivers", "sand", "scaffold", "transfers", "tree_deadlines", "treeimport", "trees", "units",
-          "webmap"},
+    "cli": {"candidates", "checks", "convert", "errors", "inventory", "io", "labels", "layers", "printmap",
+          "propose", "raster", "results", "rivers", "sand", "scaffold", "transfers", "tree_deadlines",
+          "tree_stream", "treeimport", "trees", "units", "webmap"},
     "printmap": {"errors", "io", "layers", "locate", "raster", "webmap"},
     "propose": {"config", "crs", "errors", "io", "kinds", "raster", "vocabulary"},
     "scaffold": {"config", "errors", "sample"},
@@ -181,6 +181,8 @@ ALLOWED: dict[str, set[str]] = {
              "zones"},
     "checklist": {"results"},
     # analyses that build on another analysis
+    "tree_stream": {"errors", "hotspots", "io", "kinds", "layerfile", "layers", "results", "tree_deadlines",
+                    "tree_events", "tree_places", "tree_plots", "trees"},
     "trees": {"errors", "hotspots", "layers", "results", "tree_checks", "tree_deadlines", "tree_events",
             "tree_places", "tree_plots"},
     "hotspots": {"density", "errors", "layers", "tree_events"},

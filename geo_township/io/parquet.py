@@ -180,24 +180,33 @@ def _to_frame(table: pa.Table, source: ParquetSource, box: Box | None) -> gpd.Ge
 def iter_geoparquet(source: ParquetSource, columns: Iterable[str], *, box: Box | None = None,
                     batch_rows: int = 1_000_000, stats: ReadStats | None = None) -> Iterator[gpd.GeoDataFrame]:
     """The rows of ``source`` (``columns`` and the geometry) that may lie in ``box``, in
-    chunks of at most ``batch_rows`` rows, in file order; each chunk's index is the row's
+    chunks of about ``batch_rows`` rows (whole Arrow batches), in file order; each chunk's index is the row's
     position among the rows read (so row numbers run on across chunks)."""
     flt = _box_filter(source, box)
     wanted = [*columns, source.geometry]
     start = 0
+    buffered: list[pa.RecordBatch] = []
+    rows = 0
     for fragment in _fragments(source, flt, stats):
         if stats is not None:
             stats.row_groups_read += 1
-        scanner = fragment.scanner(columns=wanted, filter=flt, batch_size=batch_rows)
-        for batch in scanner.to_batches():
+        for batch in fragment.scanner(columns=wanted, filter=flt, batch_size=batch_rows).to_batches():
             if batch.num_rows == 0:
                 continue
             if stats is not None:
                 stats.rows_read += batch.num_rows
-            gdf = _to_frame(pa.Table.from_batches([batch]), source, box)
-            gdf.index = np.arange(start, start + len(gdf))
-            start += len(gdf)
-            yield gdf
+            buffered.append(batch)
+            rows += batch.num_rows
+            if rows >= batch_rows:
+                gdf = _to_frame(pa.Table.from_batches(buffered), source, box)
+                buffered, rows = [], 0
+                gdf.index = np.arange(start, start + len(gdf))
+                start += len(gdf)
+                yield gdf
+    if buffered:
+        gdf = _to_frame(pa.Table.from_batches(buffered), source, box)
+        gdf.index = np.arange(start, start + len(gdf))
+        yield gdf
 
 
 def read_geoparquet(path: str | Path, kind_: Kind, *, explicit: dict[str, str] | None = None,
