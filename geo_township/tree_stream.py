@@ -78,6 +78,14 @@ _FINDING_ORDER = ("plot_id_mismatch", "village_mismatch", "outside_plots", "outs
 _COUNTED_NOTE = re.compile(r"^(\d+) (.*)$", re.S)
 
 
+class _Numbers(list):  # type: ignore[type-arg]
+    """A chunk's feature numbers, shared rather than copied by every pandas operation
+    (pandas deep-copies ``attrs`` each time; they are never changed in place)."""
+
+    def __deepcopy__(self, memo: dict[int, object]) -> _Numbers:
+        return self
+
+
 def should_stream(township: Township, *, stream_rows: int = STREAM_ROWS) -> bool:
     """Whether the trees layer is big enough (by its metadata) to be counted in chunks."""
     spec = township.config.layers.get("infected_trees")
@@ -281,6 +289,9 @@ def streamed_tree_counts(township: Township, *, by: str = "village", start: dt.d
         if len(raw.gdf) == 0:
             continue
         view = township.with_layer(layer_from_raw(raw, spec, township.config))
+        trees_gdf = view.gdf("infected_trees")
+        if "feature_numbers" in trees_gdf.attrs:  # a later chunk's rows are not numbered from 1
+            trees_gdf.attrs["feature_numbers"] = _Numbers(trees_gdf.attrs["feature_numbers"])
         _one_chunk(state, township, tally_trees(view, period, as_of), plots, hotspots=hotspots,
                    deadline=late_deadline, radius=radius, bounds=bounds)
         if progress is not None:
