@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo_township.errors import UsageError
 from geo_township.hotspots import find_hotspots, new_infections
@@ -78,7 +79,7 @@ _FINDING_ORDER = ("plot_id_mismatch", "village_mismatch", "outside_plots", "outs
 _COUNTED_NOTE = re.compile(r"^(\d+) (.*)$", re.S)
 
 
-class _Numbers(list):  # type: ignore[type-arg]
+class _Numbers(list):
     """A chunk's feature numbers, shared rather than copied by every pandas operation
     (pandas deep-copies ``attrs`` each time; they are never changed in place)."""
 
@@ -177,10 +178,11 @@ def _keep_notes(state: _State, notes: list[str]) -> None:
 
 
 def _hot_candidates(state: _State, tally: TreeTally, period: Period, bounds: dict[str, str]) -> None:
-    """Keep the trees that may be the hotspots' new infections (see module docstring)."""
+    """Keep the trees that may be the hotspots' new infections (see module docstring), as
+    coordinates, status and find date only (no geometry objects)."""
     trees, found = tally.trees, tally.dates["found"]
-    frame = gpd.GeoDataFrame({"status": trees["status"].to_numpy(), "found_date": found.to_numpy()},
-                             geometry=trees.geometry.to_numpy(), crs=trees.crs)
+    frame = pd.DataFrame({"status": trees["status"].to_numpy(), "found_date": found.to_numpy(),
+                          "x": shapely.get_x(trees.geometry.to_numpy()), "y": shapely.get_y(trees.geometry.to_numpy())})
     if period.bounded:
         state.hot.append(frame[period.contains(found)])
         return
@@ -247,12 +249,13 @@ def _side(state: _State, township: Township, plots: gpd.GeoDataFrame | None, per
         return tables, features, ""
     params = township.config.parameters
     crs = township.working_crs
-    hot = (gpd.GeoDataFrame(pd.concat(state.hot, ignore_index=True), geometry="geometry", crs=crs) if state.hot
-           else gpd.GeoDataFrame({"status": [], "found_date": pd.Series([], dtype="datetime64[ns]")},
-                                 geometry=gpd.GeoSeries([], crs=crs), crs=crs))
-    chosen, note = new_infections(township, hot, period)
-    spots = find_hotspots(hot.loc[chosen], plots=plots, eps_m=params["hotspot_eps_m"],
-                          min_trees=params["hotspot_min_trees"])
+    hot = (pd.concat(state.hot, ignore_index=True) if state.hot else pd.DataFrame(
+        {"status": [], "found_date": pd.Series([], dtype="datetime64[ns]"), "x": [], "y": []}))
+    chosen, note = new_infections(township, gpd.GeoDataFrame(hot[["status", "found_date"]]), period)
+    picked = hot[chosen]
+    points = gpd.GeoDataFrame(picked[["status", "found_date"]].reset_index(drop=True),
+                              geometry=shapely.points(picked["x"].to_numpy(), picked["y"].to_numpy()), crs=crs)
+    spots = find_hotspots(points, plots=plots, eps_m=params["hotspot_eps_m"], min_trees=params["hotspot_min_trees"])
     tables["hotspots"] = pd.DataFrame(spots.drop(columns=spots.geometry.name))
     features["hotspots"] = spots
     return tables, features, note
