@@ -17,8 +17,8 @@ def point_trees_at(town: Path, path: str) -> None:
     a converted layer has our field names)."""
     toml = town / "township.toml"
     text = toml.read_text(encoding="utf-8")
-    text, n = re.subn(r"\[layers\.infected_trees\]\n(?:(?!\[)[^\n]*\n)*", f'[layers.infected_trees]\npath = "{path}"\n\n',
-                      text)
+    table = r"\[layers\.infected_trees\]\n(?:(?!\[)[^\n]*\n)*"
+    text, n = re.subn(table, f'[layers.infected_trees]\npath = "{path}"\n\n', text)
     assert n == 1
     toml.write_text(text, encoding="utf-8")
 

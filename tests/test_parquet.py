@@ -15,7 +15,6 @@ import shapely
 from _stream_helpers import assert_same_result, point_trees_at
 
 from geo_township.cli import main
-from geo_township.convert import convert_layer
 from geo_township.inventory import describe_layers
 from geo_township.io.parquet import ReadStats, open_geoparquet, read_geoparquet
 from geo_township.kinds import KINDS

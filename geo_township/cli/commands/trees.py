@@ -32,7 +32,7 @@ SHOWN = 30  # trees of the deadline list shown on a terminal
 @click.option("--hotspots/--no-hotspots", default=True, show_default=True, help="Include the hotspot table.")
 @click.option("--chunk-rows", type=click.IntRange(min=1), default=None, metavar="N",
               help="Read the trees N rows at a time (same numbers, less memory). Default: in chunks of "
-              "1,000,000 when the layer has more than 2,000,000 rows, else whole.")
+              "500,000 when the layer has more than 2,000,000 rows, else whole.")
 @common_options
 @output_options
 def command(by, start, end, season, deadline, save, include_late, as_of, history_of, hotspots, chunk_rows,
