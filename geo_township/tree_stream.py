@@ -42,7 +42,7 @@ from geo_township.io.chunks import raw_chunks, row_count
 from geo_township.kinds import KINDS
 from geo_township.layerfile import layer_from_raw
 from geo_township.layers import Township
-from geo_township.results import MORE_FEATURE, MORE_MESSAGE, Finding, Result
+from geo_township.results import CHECKS, MORE_FEATURE, Finding, Result
 from geo_township.tree_deadlines import not_zeroed_findings
 from geo_township.tree_events import (
     COUNT_COLUMNS,
@@ -159,11 +159,8 @@ def _merged_findings(state: _State) -> list[Finding]:
         out += kept
         extra = state.more.get(key, 0)
         if extra:
-            sample = kept[0] if kept else None
-            severity = sample.severity if sample else "warning"
-            en, zh = MORE_MESSAGE
-            out.append(Finding(key[0], MORE_FEATURE, severity, key[1], en.format(extra=extra),
-                               zh.format(extra=extra)))
+            layer, code = key
+            out.append(CHECKS[code].more(layer, extra))
     return out
 
 
