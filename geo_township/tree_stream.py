@@ -111,6 +111,7 @@ class _State:
     latest: pd.Timestamp | None = None
     standing: list[pd.DataFrame] = field(default_factory=list)
     rows: int = 0
+    left_out: int = 0
     cohort: object = None
 
 
@@ -289,7 +290,9 @@ def streamed_tree_counts(township: Township, *, by: str = "village", start: dt.d
         if len(raw.gdf) == 0:
             continue
         view = township.with_layer(layer_from_raw(raw, spec, township.config))
-        trees_gdf = view.gdf("infected_trees")
+        layer = view.layer("infected_trees")
+        state.left_out += len(layer.left_out) + (0 if layer.dropped is None else len(layer.dropped))
+        trees_gdf = layer.gdf
         if "feature_numbers" in trees_gdf.attrs:  # a later chunk's rows are not numbered from 1
             trees_gdf.attrs["feature_numbers"] = _Numbers(trees_gdf.attrs["feature_numbers"])
         _one_chunk(state, township, tally_trees(view, period, as_of), plots, hotspots=hotspots,
@@ -309,5 +312,14 @@ def streamed_tree_counts(township: Township, *, by: str = "village", start: dt.d
         late = not_zeroed_findings(standing, {"found": empty, "felled": empty}, late_deadline)
     result = count_result(township, tally, plots, by=by, season=season, deadline=deadline, as_of=as_of,
                           side=side, late=late)
-    result.provenance["streamed"] = {"chunk_rows": chunk_rows, "trees": state.rows}
+    result.provenance["streamed"] = {"chunk_rows": chunk_rows, "trees": state.rows, "rows_left_out": state.left_out}
+    result.provenance["inputs"] = [*result.provenance.get("inputs", []), {
+        "layer": "infected_trees", "file": str(spec.path), "source_layer": spec.layer, "features": state.rows,
+        "rows_left_out": state.left_out}]
+    if state.left_out:
+        name = spec.path.name
+        log.warning("%s: %d row(s) without usable coordinates or far outside the township left out of every count "
+                    "(`geo-township check` lists them)", name, state.left_out,
+                    extra={"zh": f"{name}：{state.left_out} 行没有可用坐标或远在乡镇范围之外，未计入任何统计"
+                                 "（`geo-township check` 列出它们）"})
     return result
