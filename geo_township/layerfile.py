@@ -28,6 +28,7 @@ from geo_township.crs import (
     geometries_from_map_app,
 )
 from geo_township.errors import CRSError, FieldError, GeometryError, LayerReadError
+from geo_township.io.parquet import is_geoparquet, read_geoparquet
 from geo_township.io.read import RawLayer, read_vector
 from geo_township.kinds import KINDS, FieldMatch, Kind, match_fields
 from geo_township.labels import Text
@@ -506,20 +507,31 @@ def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, *, lenient: boo
 # --------------------------------------------------------------------------- loading
 
 
-def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False) -> Layer:
+def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False,
+               box: tuple[float, float, float, float] | None = None) -> Layer:
     """Read one layer in its own CRS with canonical fields and repaired geometries.
 
     ``lenient``: cells that cannot be understood (a date such as 2020-13-01, a number
     such as "twelve", an unknown status) are read as missing and listed in
     ``Layer.bad_cells`` instead of stopping the read (for the audit, which reports them).
+    ``box``: for a GeoParquet layer, read only the rows that may lie in it (the file's CRS).
     """
     kind_ = KINDS[spec.kind]
     if spec.url is not None:
         from geo_township.io.postgis import read_postgis_layer
 
         raw = read_postgis_layer(spec.url, table=spec.table, sql=spec.sql)
+    elif is_geoparquet(spec.path):
+        raw = read_geoparquet(spec.path, kind_, explicit=spec.fields, box=box)
     else:
         raw = read_vector(spec.path, layer=spec.layer, encoding=spec.encoding, geometry=kind_.geometry[0])
+    return layer_from_raw(raw, spec, config, lenient=lenient)
+
+
+def layer_from_raw(raw: RawLayer, spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False) -> Layer:
+    """A Layer from what a reader found (all of a file, or one chunk of a big one): CRS
+    settled, fields mapped, values understood, geometries repaired; see :func:`read_layer`."""
+    kind_ = KINDS[spec.kind]
     if len(raw.gdf) == 0:
         raise LayerReadError("the layer is empty (no features)", path=spec.path,
                              where=f"layer {spec.layer}" if spec.layer else None,

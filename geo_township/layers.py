@@ -29,6 +29,7 @@ from geo_township import __version__
 from geo_township.config import TownshipConfig, load_config
 from geo_township.crs import working_crs_for
 from geo_township.errors import LayerReadError, TownshipError
+from geo_township.io.parquet import box_in_file_crs, is_geoparquet
 from geo_township.kinds import KINDS
 from geo_township.layerfile import Layer, feature_ids, list_rows, read_layer, row_labels
 from geo_township.leftout import COLUMNS as LEFT_OUT_COLUMNS
@@ -164,7 +165,7 @@ class Township:
                                  message_zh="找不到文件",
                                  hint_zh="请改正路径(相对于 township.toml 所在文件夹)，或删去该图层")
         log.info("reading %s from %s", kind_name, spec.path)
-        layer = read_layer(spec, self.config, lenient=lenient)
+        layer = read_layer(spec, self.config, lenient=lenient, box=self.prune_box(kind_name))
         if self._working_crs is None:
             lon_min, lat_min, lon_max, lat_max = layer.gdf.to_crs(4326).total_bounds
             self._working_crs = working_crs_for(lon_min, lon_max, (lat_min + lat_max) / 2.0)
@@ -220,6 +221,20 @@ class Township:
                                  float(b[:, 3].max())), *what)
         return self._extent
 
+    def prune_box(self, kind_name: str) -> tuple[float, float, float, float] | None:
+        """For a GeoParquet layer judged against the extent: the box (in the file's CRS)
+        beyond which its rows would be left out, so they need not be read; else None."""
+        spec = self.config.layers[kind_name]
+        if not is_geoparquet(spec.path) or kind_name == "villages" or (
+                "villages" not in self.config.layers and "Polygon" in KINDS[kind_name].geometry):
+            return None
+        extent = self.extent()
+        if extent is None:
+            return None
+        params = self.config.parameters
+        max_m = max(float(params[OUTSIDE_PARAMETER]), float(params["import_max_outside_m"]))
+        return box_in_file_crs(spec.path, extent[0], self.working_crs, max_m, spec.crs or self.config.crs)
+
     def _leave_out_far(self, layer: Layer) -> None:
         """Leave out the features further than ``max_outside_m`` outside the extent.
         The layers that make the extent (villages; else the polygon layers) are not judged."""
@@ -247,6 +262,17 @@ class Township:
         layer.leave_out(positions, rows[LEFT_OUT_COLUMNS])
 
     # ------------------------------------------------------------------ views and notes
+
+    def with_layer(self, layer: Layer) -> Township:
+        """The same township with ``layer`` (e.g. one chunk of a layer too big for memory,
+        from :func:`~geo_township.layerfile.layer_from_raw`) as its layer of that kind: put in
+        the working CRS and with far rows left out as on load, sharing the other layers."""
+        if not CRS(layer.gdf.crs).equals(self.working_crs):
+            layer.gdf = layer.gdf.to_crs(self.working_crs)
+        self._leave_out_far(layer)
+        view = copy.copy(self)
+        view._layers = {**self._layers, layer.name: layer}
+        return view
 
     def without(self, kinds: Iterable[str]) -> Township:
         """The same township without the layers ``kinds`` (e.g. those that cannot be read),

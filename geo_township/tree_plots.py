@@ -75,22 +75,43 @@ def pine_at_risk(plots: gpd.GeoDataFrame, points: np.ndarray, radius: float,
     return at_risk
 
 
+INFECTED_COLUMNS = ["village", "infected_plots", "infected_mu", "infected_pine_mu", "pine_at_risk_mu"]
+
+
 def infected_plots(township: Township, trees: gpd.GeoDataFrame, infected: np.ndarray,
                    plots: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
     """Infected sub-compartments (疫情小班) per village: plots with at least one tree marked
     in ``infected``, their number and area (mu), their pine area, and the pine area at risk
     (pine plots within ``risk_radius_m`` of an infected tree, the infected ones included)."""
-    columns = ["village", "infected_plots", "infected_mu", "infected_pine_mu", "pine_at_risk_mu"]
     plots = plot_table(township) if plots is None else plots
     if plots is None:
-        return pd.DataFrame(columns=columns)
-    radius = float(township.config.parameters["risk_radius_m"])
-    hit = pd.Series(pd.unique(trees["plot_id"].to_numpy(dtype=object)[infected]), dtype=object)
-    hit_ids = pd.unique(hit.dropna().astype(str).to_numpy(dtype=object))
+        return pd.DataFrame(columns=INFECTED_COLUMNS)
+    hit = infected_plot_ids(trees["plot_id"], infected)
+    is_infected = plots_hit(plots, hit)
+    at_risk = pine_at_risk(plots, trees.geometry.to_numpy()[infected], float(township.config.parameters[
+        "risk_radius_m"]), known=is_infected)
+    return infected_table(township, plots, is_infected, at_risk)
+
+
+def infected_plot_ids(plot_ids: pd.Series, infected: np.ndarray) -> np.ndarray:
+    """The distinct plot ids (text) of the trees marked in ``infected``."""
+    hit = pd.Series(pd.unique(plot_ids.to_numpy(dtype=object)[infected]), dtype=object)
+    return np.asarray(pd.unique(hit.dropna().astype(str).to_numpy(dtype=object)), dtype=object)
+
+
+def plots_hit(plots: gpd.GeoDataFrame, hit_ids: np.ndarray) -> np.ndarray:
+    """Per plot: its id is one of ``hit_ids``."""
     plot_ids = pd.Series(plots["plot_id"].astype(str).to_numpy(dtype=object), dtype=object)
-    is_infected = plot_ids.isin(hit_ids).to_numpy()  # object dtype: one hash table, not a loop
+    return plot_ids.isin(hit_ids).to_numpy()  # object dtype: one hash table, not a loop
+
+
+def infected_table(township: Township, plots: gpd.GeoDataFrame, is_infected: np.ndarray, at_risk: np.ndarray
+                   ) -> pd.DataFrame:
+    """The table of :func:`infected_plots` from which plots are infected and which pine
+    plots are at risk (both per plot of ``plots``)."""
+    columns = INFECTED_COLUMNS
     pine = plots["pine"].to_numpy(dtype=bool)
-    at_risk = pine_at_risk(plots, trees.geometry.to_numpy()[infected], radius, known=is_infected)
+    at_risk = at_risk | (pine & is_infected)
     frame = pd.DataFrame({
         "village": plots["village"].astype(object).where(plots["village"].notna(), OUTSIDE),
         "infected_plots": is_infected.astype(int),
@@ -107,14 +128,16 @@ def infected_plots(township: Township, trees: gpd.GeoDataFrame, infected: np.nda
     return table[columns]
 
 
-def _most_common_village(plot_ids: np.ndarray, villages: pd.Series) -> pd.Series:
+def _most_common_village(plot_ids: np.ndarray, villages: pd.Series, weights: np.ndarray | None = None
+                         ) -> pd.Series:
     """Per plot_id, the village most of its trees name (the first in text order on a tie;
     plots whose trees name none are left out) — what ``Series.mode().iloc[0]`` gives per
-    group, in one pass."""
-    frame = pd.DataFrame({"plot_id": plot_ids, "village": villages.to_numpy()})
+    group, in one pass. ``weights``: how many trees each row stands for (default 1)."""
+    frame = pd.DataFrame({"plot_id": plot_ids, "village": villages.to_numpy(),
+                          "n": np.ones(len(plot_ids), dtype="int64") if weights is None else weights})
     groups = frame["plot_id"].drop_duplicates().tolist()
     named = frame.dropna(subset=["village"])
-    pairs = named.groupby(["plot_id", "village"], sort=True).size().reset_index(name="n")
+    pairs = named.groupby(["plot_id", "village"], sort=True)["n"].sum().reset_index(name="n")
     pairs = pairs.sort_values(["plot_id", "n", "village"], ascending=[True, False, True], kind="stable")
     best = dict(zip(*(pairs.drop_duplicates("plot_id")[c].tolist() for c in ("plot_id", "village")), strict=True))
     # built like a groupby-aggregate result, so a plot whose trees name no village reads the same
@@ -144,14 +167,19 @@ def _first_last(keys: pd.Series, flags: pd.DataFrame, dates: dict[str, pd.Series
     codes, uniques = pd.factorize(keys)
     row = pd.Index(uniques).get_indexer(plot_ids)
     nat, top = np.iinfo("int64").min, np.iinfo("int64").max  # NaT is the least int64
-    found = dates["found"].where(flags["found"]).to_numpy("datetime64[ns]").view("int64")
+    found = dates["found"].where(flags["found"].to_numpy() > 0).to_numpy("datetime64[ns]").view("int64")
     first = np.full(len(uniques), top)
     np.minimum.at(first, codes, np.where(found == nat, top, found))
-    cleared = dates["cleared"].where(flags["cleared"]).to_numpy("datetime64[ns]").view("int64")
+    cleared = dates["cleared"].where(flags["cleared"].to_numpy() > 0).to_numpy("datetime64[ns]").view("int64")
     last = np.full(len(uniques), nat)
     np.maximum.at(last, codes, cleared)
     first = np.where(first == top, nat, first)
     return first[row].view("datetime64[ns]"), last[row].view("datetime64[ns]")
+
+
+TREES_PER_ROW = "trees_per_row"
+"""A column of ``trees`` saying how many trees a row stands for (a streamed tally's rows
+are one per plot and village, :mod:`geo_township.tree_stream`); 1 when absent."""
 
 
 def ledger_rows(counts: pd.DataFrame, trees: gpd.GeoDataFrame, keys: pd.Series, flags: pd.DataFrame,
@@ -167,7 +195,8 @@ def ledger_rows(counts: pd.DataFrame, trees: gpd.GeoDataFrame, keys: pd.Series, 
     # the village most of a plot's trees name: only for plots the plots layer gives none
     unnamed = [p for p, v in zip(ids, plot_village, strict=True) if v is None and p != OUTSIDE]
     mine = keys.isin(unnamed).to_numpy() if unnamed else np.zeros(len(keys), dtype=bool)
-    by_trees = _most_common_village(keys.to_numpy()[mine], trees["village"][mine])
+    weights = trees[TREES_PER_ROW].to_numpy()[mine] if TREES_PER_ROW in trees.columns else None
+    by_trees = _most_common_village(keys.to_numpy()[mine], trees["village"][mine], weights)
     tree_village = dict(zip(by_trees.index.tolist(), by_trees.tolist(), strict=True))
     table["village"] = [v if v is not None else tree_village.get(p) for p, v in zip(ids, plot_village, strict=True)]
     table["pine_mu"] = pine_mu

@@ -117,6 +117,7 @@ __all__ = [
     "Period",
     "TreeTally",
     "clearance_cohort",
+    "count_result",
     "count_rows",
     "deadline_cutoff",
     "event_dates",
@@ -391,16 +392,30 @@ def tree_counts(township: Township, *, by: str = "village", start: dt.date | Non
     as_of = as_of or township.config.data_date or dt.date.today()
     tally = tally_trees(township, period, as_of, engine=engine)
     plots = plot_table(township, engine=engine)
+    side = _side_tables(township, tally, plots, hotspots)
+    if deadline is None and season is not None:
+        deadline = period.end
+    late = (not_zeroed_findings(tally.trees, tally.dates, deadline)
+            if deadline is not None and as_of > deadline else [])
+    return count_result(township, tally, plots, by=by, season=season, deadline=deadline, as_of=as_of, side=side,
+                        late=late)
+
+
+def count_result(township: Township, tally: TreeTally, plots: gpd.GeoDataFrame | None, *, by: str,
+                 season: int | None, deadline: dt.date | None, as_of: dt.date,
+                 side: tuple[dict[str, pd.DataFrame], dict[str, gpd.GeoDataFrame], str],
+                 late: list[Finding]) -> Result:
+    """The Result of :func:`tree_counts` from a tally, the side tables (infected plots,
+    hotspots and the hotspots' note) and the plots not cleared by the deadline: shared by
+    the in-memory path and the streamed one (:mod:`geo_township.tree_stream`)."""
+    period = tally.period
     table = village_table(township, tally) if by == "village" else plot_ledger(township, tally, plots)
-    tables, features, hotspot_note = _side_tables(township, tally, plots, hotspots)
+    tables, features, hotspot_note = side
 
     target = float(township.config.parameters["clearance_target_pct"])
     findings = tally.findings + target_findings(table if by == "village" else village_rates(tally), target,
                                                 tally.cohort)
-    if deadline is None and season is not None:
-        deadline = period.end
-    if deadline is not None and as_of > deadline:
-        findings += not_zeroed_findings(tally.trees, tally.dates, deadline)
+    findings += late
 
     notes, notes_zh = _count_notes(tally, target, hotspot_note)
     title = ("Pine-wilt trees by " + ("village" if by == "village" else "sub-compartment (ledger)")

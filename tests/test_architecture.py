@@ -169,16 +169,16 @@ def diagram(allowed: dict[str, set[str]]) -> str:
 ALLOWED: dict[str, set[str]] = {
     # the command line and what only it uses
     "__main__": {"cli"},
-    "cli": {"candidates", "checks", "engine", "errors", "export", "inventory", "io", "labels", "layerimport",
-            "layers", "printmap", "propose", "raster", "report", "results", "rivers", "sand", "scaffold", "transfers",
-            "tree_deadlines", "treeimport", "trees",
-          "units", "webmap"},
+    "cli": {"candidates", "checks", "convert", "engine", "errors", "export", "inventory", "io", "labels",
+            "layerimport", "layers", "printmap", "propose", "raster", "report", "results", "rivers", "sand",
+            "scaffold", "transfers", "tree_deadlines", "tree_stream", "treeimport", "trees", "units", "webmap"},
     "printmap": {"errors", "io", "layers", "locate", "raster", "webmap"},
     # the year's report: the analyses' Results, the print map and the interactive map
     "report": {"errors", "io", "kinds", "labels", "layers", "measure", "printmap", "results", "rivers", "sand",
                "transfers", "tree_events", "tree_plots", "trees", "vocabulary", "webmap"},
     "propose": {"config", "crs", "errors", "io", "kinds", "raster", "vocabulary"},
     "scaffold": {"config", "errors", "sample"},
+    "convert": {"errors", "io", "layers"},
     # the interactive map
     "webmap": {"candidates", "checklist", "config", "crs", "errors", "io", "kinds", "labels", "layers", "locate",
              "measure", "overlay", "raster", "results", "rivers", "sand", "transfers", "trees", "vocabulary",
@@ -187,6 +187,8 @@ ALLOWED: dict[str, set[str]] = {
     # writing layers and analyses' features for phones, spreadsheets, GIS and PostGIS
     "export": {"errors", "io", "kinds", "layers", "locate", "vocabulary"},
     # analyses that build on another analysis
+    "tree_stream": {"errors", "hotspots", "io", "kinds", "layerfile", "layers", "results", "tree_deadlines",
+                    "tree_events", "tree_places", "tree_plots", "trees"},
     "trees": {"engine", "errors", "hotspots", "labels", "layers", "results", "tree_checks", "tree_deadlines",
               "tree_events", "tree_places", "tree_plots"},
     "hotspots": {"density", "errors", "labels", "layers", "tree_events"},
@@ -224,12 +226,12 @@ ALLOWED: dict[str, set[str]] = {
     "locate": set(),
     "village_names": {"layers", "locate", "results"},
     # a township's layers
-    "layers": {"config", "crs", "errors", "kinds", "layerfile", "leftout", "results"},
+    "layers": {"config", "crs", "errors", "io", "kinds", "layerfile", "leftout", "results"},
     "layerfile": {"config", "crs", "errors", "io", "kinds", "labels", "leftout", "values", "vocabulary"},
     "leftout": {"crs", "results"},
     "results": {"kinds", "labels", "vocabulary"},
     "config": {"crs", "errors", "io", "kinds", "vocabulary"},
-    "io": {"crs", "errors", "labels", "vocabulary"},
+    "io": {"crs", "errors", "kinds", "labels", "vocabulary"},
     "measure": {"crs", "errors", "labels", "units"},
     "values": {"vocabulary"},
     # data, units, coordinate systems, errors

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "map": "map",
     "export": "export",
     "report": "report",
+    "convert": "convert",
 }
 
 

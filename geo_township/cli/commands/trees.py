@@ -30,10 +30,14 @@ SHOWN = 30  # trees of the deadline list shown on a terminal
 @click.option("--history", "history_of", metavar="TREE_ID", default=None,
               help="Show every recorded change of one tree instead.")
 @click.option("--hotspots/--no-hotspots", default=True, show_default=True, help="Include the hotspot table.")
+@click.option("--chunk-rows", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Read the trees N rows at a time (same numbers, less memory). Default: in chunks of "
+              "500,000 when the layer has more than 2,000,000 rows, else whole.")
 @engine_options
 @common_options
 @output_options
-def command(by, start, end, season, deadline, save, include_late, as_of, history_of, hotspots, engine, scheduler,
+def command(by, start, end, season, deadline, save, include_late, as_of, history_of, hotspots, chunk_rows, engine,
+            scheduler,
             township_path, lang, fmt, output):
     """Pine-wilt trees found, confirmed, felled, cleared and verified per village (or plot),
     still standing, not cleared, clearance rate against the target; infected
@@ -57,11 +61,21 @@ def command(by, start, end, season, deadline, save, include_late, as_of, history
         result = _deadline_list(township, deadline=deadline, season=season, as_of=as_of, by=by,
                                 include_late=include_late, save=save, lang=lang, fmt=fmt, output=output)
     else:
-        from geo_township.trees import tree_counts
+        from geo_township.tree_stream import CHUNK_ROWS, should_stream, streamed_tree_counts
 
-        with running_engine(engine, scheduler, "trees") as running:
-            result = tree_counts(township, by=by, start=start, end=end, season=season, as_of=as_of,
-                                 hotspots=hotspots, engine=running)
+        if chunk_rows is not None or should_stream(township):
+            from geo_township.cli.progress import progress_bar
+
+            with progress_bar("trees") as progress:
+                result = streamed_tree_counts(township, by=by, start=start, end=end, season=season, as_of=as_of,
+                                              hotspots=hotspots, chunk_rows=chunk_rows or CHUNK_ROWS,
+                                              progress=progress)
+        else:
+            from geo_township.trees import tree_counts
+
+            with running_engine(engine, scheduler, "trees") as running:
+                result = tree_counts(township, by=by, start=start, end=end, season=season, as_of=as_of,
+                                     hotspots=hotspots, engine=running)
     render(result, fmt=fmt, output=output, lang=lang)
 
 

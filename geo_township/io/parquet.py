@@ -1,0 +1,241 @@
+"""GeoParquet layers: one ``.parquet`` file or a partitioned folder of them (hive style,
+``year=2023/part-0.parquet``), read with column and bounding-box pruning.
+
+A province's survey may hold millions of trees a year in one GeoParquet dataset; a
+township needs its own corner of it. Two things keep the read small:
+
+* **Columns.** Only the columns that the layer kind maps (by township.toml's ``fields``
+  or by the well-known names), ``source_row`` and the geometry are read; other columns of
+  the file stay on disk (and so are not listed by ``info``).
+* **Bounding box.** Given a box (the township's extent widened by ``max_outside_m``, in
+  the file's CRS), only the row groups whose statistics may hold features in it are read:
+  the GeoParquet 1.1 ``covering`` bbox column (``xmin``/``ymin``/``xmax``/``ymax``) has
+  per-row-group statistics, so a row group or a partition file lying wholly outside the
+  box is skipped without reading it, and rows outside the box are dropped. A file without
+  a covering column is read whole, then its rows outside the box dropped.
+
+The CRS comes from the GeoParquet ``geo`` metadata (a missing ``crs`` means OGC:CRS84, as
+the specification says; an explicit null means unknown, and the layer's or township's
+``crs`` applies). :func:`iter_geoparquet` yields the same rows in chunks, for analyses
+that stream a layer too big for memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import shapely
+from pyproj import CRS
+
+from geo_township.errors import LayerReadError
+from geo_township.io.read import PARQUET_SUFFIXES, RawLayer
+from geo_township.kinds import Kind, match_fields
+
+Box = tuple[float, float, float, float]
+KEEP_COLUMNS = ("source_row",)
+"""Columns read with every layer when the file has them (the line of the original file)."""
+
+
+@dataclass
+class ReadStats:
+    """What a read touched: row groups and rows read, and row groups skipped by their
+    statistics. Pass one to see that pruning worked."""
+
+    row_groups_read: int = 0
+    row_groups_skipped: int = 0
+    rows_read: int = 0
+    files: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class ParquetSource:
+    """An opened GeoParquet file or folder: its dataset, geometry column, CRS (None when
+    the metadata says unknown) and covering bbox column (None when it has none)."""
+
+    path: Path
+    dataset: ds.Dataset
+    geometry: str
+    crs: CRS | None
+    bbox_column: str | None
+
+    @property
+    def columns(self) -> list[str]:
+        """The attribute columns (partition keys included), without geometry and bbox."""
+        return [n for n in self.dataset.schema.names if n not in (self.geometry, self.bbox_column)]
+
+
+def is_geoparquet(path: str | Path) -> bool:
+    """A GeoParquet file (by suffix) or a folder holding ``.parquet`` files."""
+    p = Path(path)
+    if p.is_dir():
+        return p.suffix.lower() != ".gdb" and any(p.rglob("*.parquet"))
+    return p.suffix.lower() in PARQUET_SUFFIXES
+
+
+def _geo_metadata(dataset: ds.Dataset, path: Path) -> dict[str, Any]:
+    """The ``geo`` key of the first file's metadata."""
+    metadata = dataset.schema.metadata or {}
+    if b"geo" not in metadata:
+        for fragment in dataset.get_fragments():
+            metadata = fragment.physical_schema.metadata or {}
+            break
+    if b"geo" not in metadata:
+        raise LayerReadError("a Parquet file without GeoParquet metadata (no geometry column is named)",
+                             path=path, hint="write it with GeoPandas' to_parquet, GDAL >= 3.8 or "
+                                             "`geo-township convert`")
+    return dict(json.loads(metadata[b"geo"]))
+
+
+def open_geoparquet(path: str | Path) -> ParquetSource:
+    """Open a GeoParquet file or hive-partitioned folder (reads metadata only)."""
+    p = Path(path)
+    try:
+        dataset = ds.dataset(str(p), format="parquet", partitioning="hive" if p.is_dir() else None,
+                             exclude_invalid_files=p.is_dir())
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise LayerReadError(f"cannot read the GeoParquet {'folder' if p.is_dir() else 'file'}: {exc}", path=p,
+                             hint="write it again with GeoPandas' to_parquet, GDAL >= 3.8 or "
+                                  "`geo-township convert`") from None
+    geo = _geo_metadata(dataset, p)
+    name = str(geo.get("primary_column", "geometry"))
+    column = geo.get("columns", {}).get(name, {})
+    if column.get("encoding", "WKB").upper() != "WKB":
+        raise LayerReadError(f"geometry encoding {column.get('encoding')!r} is not supported", path=p,
+                             hint="write the file with WKB geometry (GeoPandas' default)")
+    crs: CRS | None
+    if "crs" not in column:
+        crs = CRS.from_user_input("OGC:CRS84")
+    elif column["crs"] is None:
+        crs = None
+    else:
+        crs = CRS.from_user_input(column["crs"] if isinstance(column["crs"], str) else json.dumps(column["crs"]))
+    bbox = column.get("covering", {}).get("bbox")
+    bbox_column = None
+    if bbox and all(isinstance(bbox.get(k), list) and len(bbox[k]) == 2 for k in ("xmin", "ymin", "xmax", "ymax")):
+        parents = {bbox[k][0] for k in ("xmin", "ymin", "xmax", "ymax")}
+        if len(parents) == 1 and next(iter(parents)) in dataset.schema.names:
+            bbox_column = next(iter(parents))
+    return ParquetSource(p, dataset, name, crs, bbox_column)
+
+
+def row_count(path: str | Path) -> int:
+    """The number of rows of a GeoParquet file or folder, from its metadata."""
+    return int(open_geoparquet(path).dataset.count_rows())
+
+
+def layer_columns(source: ParquetSource, kind_: Kind, explicit: dict[str, str] | None = None) -> list[str]:
+    """The attribute columns a layer of ``kind_`` needs (column pruning): those its fields
+    map to, then ``source_row`` when present, in the file's order."""
+    wanted = set(match_fields(source.columns, kind_, explicit).mapping.values()) | set(KEEP_COLUMNS)
+    return [c for c in source.columns if c in wanted]
+
+
+def _box_filter(source: ParquetSource, box: Box | None) -> ds.Expression | None:
+    """A filter on the covering bbox column for features that may meet ``box``."""
+    if box is None or source.bbox_column is None:
+        return None
+    c = source.bbox_column
+    x0, y0, x1, y1 = box
+    return ((ds.field(c, "xmin") <= x1) & (ds.field(c, "xmax") >= x0)
+            & (ds.field(c, "ymin") <= y1) & (ds.field(c, "ymax") >= y0))
+
+
+def _fragments(source: ParquetSource, flt: ds.Expression | None, stats: ReadStats | None
+               ) -> Iterator[ds.Fragment]:
+    """Row-group fragments that may hold rows passing ``flt`` (by their statistics)."""
+    for fragment in source.dataset.get_fragments():
+        every = fragment.split_by_row_group()
+        kept = fragment.split_by_row_group(flt) if flt is not None else every
+        if stats is not None:
+            stats.row_groups_skipped += len(every) - len(kept)
+            if kept:
+                stats.files.add(str(fragment.path))
+        yield from kept
+
+
+def _to_frame(table: pa.Table, source: ParquetSource, box: Box | None) -> gpd.GeoDataFrame:
+    """Arrow rows → a GeoDataFrame (WKB decoded), rows outside ``box`` dropped when the
+    file has no covering column to filter by."""
+    wkb = table.column(source.geometry).to_numpy(zero_copy_only=False)
+    geoms = shapely.from_wkb(wkb)
+    frame = table.drop_columns([source.geometry]).to_pandas()
+    gdf = gpd.GeoDataFrame(frame, geometry=geoms, crs=source.crs)
+    if box is not None and source.bbox_column is None and len(gdf):
+        b = shapely.bounds(geoms)
+        keep = ~((b[:, 0] > box[2]) | (b[:, 2] < box[0]) | (b[:, 1] > box[3]) | (b[:, 3] < box[1]))
+        keep |= np.isnan(b[:, 0])  # a row without geometry is kept, to be reported as such
+        gdf = gdf[keep]
+    return gdf
+
+
+def iter_geoparquet(source: ParquetSource, columns: Iterable[str], *, box: Box | None = None,
+                    batch_rows: int = 1_000_000, stats: ReadStats | None = None) -> Iterator[gpd.GeoDataFrame]:
+    """The rows of ``source`` (``columns`` and the geometry) that may lie in ``box``, in
+    chunks of about ``batch_rows`` rows (whole Arrow batches), in file order; each chunk's index is the row's
+    position among the rows read (so row numbers run on across chunks)."""
+    flt = _box_filter(source, box)
+    wanted = [*columns, source.geometry]
+    start = 0
+    buffered: list[pa.RecordBatch] = []
+    rows = 0
+    for fragment in _fragments(source, flt, stats):
+        if stats is not None:
+            stats.row_groups_read += 1
+        for batch in fragment.scanner(columns=wanted, filter=flt, batch_size=batch_rows).to_batches():
+            if batch.num_rows == 0:
+                continue
+            if stats is not None:
+                stats.rows_read += batch.num_rows
+            buffered.append(batch)
+            rows += batch.num_rows
+            if rows >= batch_rows:
+                gdf = _to_frame(pa.Table.from_batches(buffered), source, box)
+                buffered, rows = [], 0
+                gdf.index = np.arange(start, start + len(gdf))
+                start += len(gdf)
+                yield gdf
+    if buffered:
+        gdf = _to_frame(pa.Table.from_batches(buffered), source, box)
+        gdf.index = np.arange(start, start + len(gdf))
+        yield gdf
+
+
+def read_geoparquet(path: str | Path, kind_: Kind, *, explicit: dict[str, str] | None = None,
+                    box: Box | None = None, stats: ReadStats | None = None) -> RawLayer:
+    """A GeoParquet layer read whole (the columns ``kind_`` maps; the rows that may lie in
+    ``box``, given in the file's CRS), as the other readers return it."""
+    source = open_geoparquet(path)
+    columns = layer_columns(source, kind_, explicit)
+    chunks = list(iter_geoparquet(source, columns, box=box, batch_rows=1 << 22, stats=stats))
+    if not chunks:
+        empty = gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=source.crs),
+                                 crs=source.crs)
+        return RawLayer(empty, Path(path))
+    gdf = chunks[0] if len(chunks) == 1 else gpd.GeoDataFrame(pd.concat(chunks), geometry="geometry",
+                                                               crs=source.crs)
+    return RawLayer(gdf.reset_index(drop=True), Path(path))
+
+
+def box_in_file_crs(path: str | Path, box: Box, box_crs: CRS, margin_m: float, fallback: CRS | None) -> Box | None:
+    """``box`` (in the planar ``box_crs``, metres) widened by ``margin_m`` and given in the
+    CRS of the GeoParquet at ``path`` (``fallback`` when its metadata names none); None
+    when neither is known, so nothing is pruned."""
+    from pyproj import Transformer
+
+    crs = open_geoparquet(path).crs or fallback
+    if crs is None:
+        return None
+    x0, y0, x1, y1 = box[0] - margin_m, box[1] - margin_m, box[2] + margin_m, box[3] + margin_m
+    if CRS(crs).equals(box_crs):
+        return (x0, y0, x1, y1)
+    out = Transformer.from_crs(box_crs, crs, always_xy=True).transform_bounds(x0, y0, x1, y1, densify_pts=21)
+    return (float(out[0]), float(out[1]), float(out[2]), float(out[3]))

@@ -1,0 +1,325 @@
+"""Pine-wilt trees counted from a layer too big for memory: the trees are read in chunks
+(:mod:`geo_township.io.chunks`: Arrow batches from GeoParquet or GeoPackage), each chunk
+is settled and flagged exactly as the whole layer would be (:func:`geo_township.trees.
+tally_trees` on the township with that chunk as its trees layer, so the one location rule
+of :mod:`geo_township.locate` places every tree), and only small state is kept:
+
+* **per plot and village** (one row per pair met): the count columns summed, the number of
+  trees, the first find and the last clearing counted — all that the village table, the
+  ledger (台账), its villages by the trees' records and the clearance target need. Rows
+  keep the order in which their first tree comes, as the in-memory tally does;
+* **per forest plot**: infected (an infected tree's plot) and pine at risk (a pine plot
+  within ``risk_radius_m`` of an infected tree; each chunk searches only the pine plots
+  not yet known to be at risk);
+* **the hotspots' trees**: only the latest season's finds (or the period's), kept as the
+  chunks go and dropped when a later find moves the season on;
+* **findings**: the first of each kind up to the cap, and how many more;
+* **with a deadline**: the plot and village of each tree still standing then.
+
+The Result is built by :func:`geo_township.trees.count_result`, as the in-memory path's
+is, so tables, numbers, findings and notes are the same (tests compare every one).
+
+When: :func:`should_stream` — the trees layer's row count (from its metadata: GeoParquet,
+GeoPackage, FlatGeobuf) exceeds ``stream_rows`` (default :data:`STREAM_ROWS`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_township.errors import UsageError
+from geo_township.hotspots import find_hotspots, new_infections
+from geo_township.io.chunks import raw_chunks, row_count
+from geo_township.kinds import KINDS
+from geo_township.layerfile import layer_from_raw
+from geo_township.layers import Township
+from geo_township.results import CHECKS, MORE_FEATURE, Finding, Result
+from geo_township.tree_deadlines import not_zeroed_findings
+from geo_township.tree_events import (
+    COUNT_COLUMNS,
+    Period,
+    done_by,
+    found_by,
+    make_period,
+    season_bounds,
+    season_of,
+    season_params,
+    status_rank,
+)
+from geo_township.tree_places import MAX_FINDINGS
+from geo_township.tree_plots import (
+    INFECTED_COLUMNS,
+    TREES_PER_ROW,
+    infected_plot_ids,
+    infected_table,
+    pine_at_risk,
+    plot_table,
+    plots_hit,
+)
+from geo_township.trees import TreeTally, count_result, tally_trees
+
+log = logging.getLogger(__name__)
+
+STREAM_ROWS = 2_000_000
+"""Trees layers with more rows than this (by their metadata) are counted in chunks."""
+CHUNK_ROWS = 500_000
+"""Rows per chunk: with a county's 100,000 plots, about 1 GiB of working memory at the peak."""
+_FIRST, _LAST = "_first_found", "_last_cleared"  # a pair's first find and last clearing counted
+_NONE = "\x00none"  # a missing plot or village while grouping (groupby keeps it in its place)
+_FINDING_ORDER = ("plot_id_mismatch", "village_mismatch", "outside_plots", "outside_villages")
+_COUNTED_NOTE = re.compile(r"^(\d+) (.*)$", re.S)
+
+
+class _Numbers(list):
+    """A chunk's feature numbers, shared rather than copied by every pandas operation
+    (pandas deep-copies ``attrs`` each time; they are never changed in place)."""
+
+    def __deepcopy__(self, memo: dict[int, object]) -> _Numbers:
+        return self
+
+
+def should_stream(township: Township, *, stream_rows: int = STREAM_ROWS) -> bool:
+    """Whether the trees layer is big enough (by its metadata) to be counted in chunks."""
+    spec = township.config.layers.get("infected_trees")
+    if spec is None or not spec.path.exists():
+        return False
+    n = row_count(spec.path, spec.layer)
+    return n is not None and n > stream_rows
+
+
+@dataclass
+class _State:
+    """What is kept across chunks."""
+
+    pairs: list[pd.DataFrame] = field(default_factory=list)
+    findings: dict[tuple[str, str], list[Finding]] = field(default_factory=dict)
+    more: dict[tuple[str, str], int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)
+    plain_notes: list[str] = field(default_factory=list)
+    hit: set[str] = field(default_factory=set)
+    near: np.ndarray | None = None
+    hot: list[gpd.GeoDataFrame] = field(default_factory=list)
+    latest: pd.Timestamp | None = None
+    standing: list[pd.DataFrame] = field(default_factory=list)
+    rows: int = 0
+    left_out: int = 0
+    cohort: object = None
+
+
+def _pairs(tally: TreeTally) -> pd.DataFrame:
+    """The chunk's counts per (plot, village) pair, in order of first appearance."""
+    trees, flags, dates = tally.trees, tally.flags, tally.dates
+    frame = pd.DataFrame({
+        "plot_id": trees["plot_id"].astype(object).where(trees["plot_id"].notna(), _NONE).to_numpy(),
+        "village": trees["village"].astype(object).where(trees["village"].notna(), _NONE).to_numpy()})
+    for c in COUNT_COLUMNS:
+        frame[c] = flags[c].to_numpy().astype("int64")
+    frame[TREES_PER_ROW] = 1
+    frame[_FIRST] = dates["found"].where(flags["found"].to_numpy(dtype=bool)).to_numpy()
+    frame[_LAST] = dates["cleared"].where(flags["cleared"].to_numpy(dtype=bool)).to_numpy()
+    return _regroup(frame)
+
+
+def _regroup(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the same (plot, village) pair as one: counts summed, first find, last clearing."""
+    how = {**{c: "sum" for c in COUNT_COLUMNS}, TREES_PER_ROW: "sum", _FIRST: "min", _LAST: "max"}
+    return frame.groupby(["plot_id", "village"], sort=False).agg(how).reset_index()
+
+
+def _keep_findings(state: _State, findings: list[Finding]) -> None:
+    """Each kind of finding up to the cap, the rest counted (the per-kind 'and N more')."""
+    for f in findings:
+        key = (f.layer, f.check)
+        if f.feature == MORE_FEATURE:
+            state.more[key] = state.more.get(key, 0) + int(re.findall(r"\d+", f.message)[0])
+            continue
+        kept = state.findings.setdefault(key, [])
+        if len(kept) < MAX_FINDINGS:
+            kept.append(f)
+        else:
+            state.more[key] = state.more.get(key, 0) + 1
+
+
+def _merged_findings(state: _State) -> list[Finding]:
+    """The kept findings in the in-memory order of their kinds, each kind's 'more' last."""
+    keys = list(dict.fromkeys([*state.findings, *state.more]))
+    rank = {c: i for i, c in enumerate(_FINDING_ORDER)}
+    keys.sort(key=lambda k: rank.get(k[1], len(rank)))
+    out: list[Finding] = []
+    for key in keys:
+        kept = state.findings.get(key, [])
+        out += kept
+        extra = state.more.get(key, 0)
+        if extra:
+            layer, code = key
+            out.append(CHECKS[code].more(layer, extra))
+    return out
+
+
+def _keep_notes(state: _State, notes: list[str]) -> None:
+    """Notes that count trees ("12 tree(s) felled without a date …") added up across chunks."""
+    for note in notes:
+        m = _COUNTED_NOTE.match(note)
+        if m:
+            state.notes[m.group(2)] = state.notes.get(m.group(2), 0) + int(m.group(1))
+        elif note not in state.plain_notes:
+            state.plain_notes.append(note)
+
+
+def _hot_candidates(state: _State, tally: TreeTally, period: Period, bounds: dict[str, str]) -> None:
+    """Keep the trees that may be the hotspots' new infections (see module docstring), as
+    coordinates, status and find date only (no geometry objects)."""
+    trees, found = tally.trees, tally.dates["found"]
+    frame = pd.DataFrame({"status": trees["status"].to_numpy(), "found_date": found.to_numpy(),
+                          "x": shapely.get_x(trees.geometry.to_numpy()), "y": shapely.get_y(trees.geometry.to_numpy())})
+    if period.bounded:
+        state.hot.append(frame[period.contains(found)])
+        return
+    if found.notna().any():
+        latest = found.max()
+        state.latest = latest if state.latest is None else max(state.latest, latest)
+    if state.latest is None:  # no find date yet: every tree may count (hotspots of every tree)
+        state.hot.append(frame)
+        return
+    start = pd.Timestamp(season_bounds(season_of(state.latest.date(), **bounds), **bounds)[0])
+    state.hot = [h[(h["found_date"] >= start).to_numpy()] for h in state.hot] + [
+        frame[(frame["found_date"] >= start).to_numpy()]]
+
+
+def _one_chunk(state: _State, township: Township, tally: TreeTally, plots: gpd.GeoDataFrame | None, *,
+               hotspots: bool, deadline: dt.date | None, radius: float, bounds: dict[str, str]) -> None:
+    """Fold one chunk's tally into ``state``."""
+    state.rows += len(tally.trees)
+    state.cohort = tally.cohort
+    state.pairs.append(_pairs(tally))
+    if len(state.pairs) > 16:
+        state.pairs = [_regroup(pd.concat(state.pairs, ignore_index=True))]
+    _keep_findings(state, tally.findings)
+    _keep_notes(state, tally.notes)
+    trees = tally.trees
+    infected = tally.flags["found"].to_numpy(dtype=bool) if tally.period.bounded else np.ones(len(trees), bool)
+    if plots is not None:
+        state.hit.update(infected_plot_ids(trees["plot_id"], infected).tolist())
+        state.near = pine_at_risk(plots, trees.geometry.to_numpy()[infected], radius, known=state.near)
+    if hotspots:
+        _hot_candidates(state, tally, tally.period, bounds)
+    if deadline is not None:
+        standing = found_by(tally.dates, deadline) & ~done_by(status_rank(trees), tally.dates, "felled", deadline)
+        state.standing.append(pd.DataFrame({"plot_id": trees["plot_id"].to_numpy(dtype=object)[standing],
+                                            "village": trees["village"].to_numpy(dtype=object)[standing]}))
+
+
+def _summary_tally(state: _State, period: Period) -> TreeTally:
+    """A tally whose rows are the (plot, village) pairs, each standing for its trees."""
+    pairs = (_regroup(pd.concat(state.pairs, ignore_index=True)) if state.pairs
+             else pd.DataFrame(columns=["plot_id", "village", *COUNT_COLUMNS, TREES_PER_ROW, _FIRST, _LAST]))
+    trees = gpd.GeoDataFrame({
+        "plot_id": pairs["plot_id"].astype(object).where(pairs["plot_id"] != _NONE, None),
+        "village": pairs["village"].astype(object).where(pairs["village"] != _NONE, None),
+        TREES_PER_ROW: pairs[TREES_PER_ROW].astype("int64")})
+    flags = pairs[list(COUNT_COLUMNS)].astype("int64")
+    dates = {"found": pd.to_datetime(pairs[_FIRST]), "cleared": pd.to_datetime(pairs[_LAST])}
+    notes = [f"{n} {rest}" for rest, n in state.notes.items()] + state.plain_notes
+    return TreeTally(trees, _merged_findings(state), dates, flags, notes, period, state.cohort)  # type: ignore[arg-type]
+
+
+def _side(state: _State, township: Township, plots: gpd.GeoDataFrame | None, period: Period, hotspots: bool
+          ) -> tuple[dict[str, pd.DataFrame], dict[str, gpd.GeoDataFrame], str]:
+    """The infected plots and hotspots from the state, as the in-memory path makes them."""
+    if plots is None:
+        infected = pd.DataFrame(columns=INFECTED_COLUMNS)
+    else:
+        is_infected = plots_hit(plots, np.array(sorted(state.hit), dtype=object))
+        near = state.near if state.near is not None else np.zeros(len(plots), dtype=bool)
+        infected = infected_table(township, plots, is_infected, near)
+    tables: dict[str, pd.DataFrame] = {"infected_plots": infected}
+    features: dict[str, gpd.GeoDataFrame] = {}
+    if not hotspots:
+        return tables, features, ""
+    params = township.config.parameters
+    crs = township.working_crs
+    hot = (pd.concat(state.hot, ignore_index=True) if state.hot else pd.DataFrame(
+        {"status": [], "found_date": pd.Series([], dtype="datetime64[ns]"), "x": [], "y": []}))
+    chosen, note = new_infections(township, gpd.GeoDataFrame(hot[["status", "found_date"]]), period)
+    picked = hot[chosen]
+    points = gpd.GeoDataFrame(picked[["status", "found_date"]].reset_index(drop=True),
+                              geometry=shapely.points(picked["x"].to_numpy(), picked["y"].to_numpy()), crs=crs)
+    spots = find_hotspots(points, plots=plots, eps_m=params["hotspot_eps_m"], min_trees=params["hotspot_min_trees"])
+    tables["hotspots"] = pd.DataFrame(spots.drop(columns=spots.geometry.name))
+    features["hotspots"] = spots
+    return tables, features, note
+
+
+def streamed_tree_counts(township: Township, *, by: str = "village", start: dt.date | None = None,
+                         end: dt.date | None = None, season: int | None = None, deadline: dt.date | None = None,
+                         as_of: dt.date | None = None, hotspots: bool = True, chunk_rows: int = CHUNK_ROWS,
+                         progress: Callable[[int, int], None] | None = None) -> Result:
+    """:func:`geo_township.trees.tree_counts` with the trees read ``chunk_rows`` at a time:
+    the same Result, in memory bounded by the chunk, the plots and the hotspots' trees.
+    ``progress(rows done, rows in all)`` is called after each chunk."""
+    if by not in ("village", "plot"):
+        raise UsageError(f"cannot count trees by {by!r}", hint="use --by village or --by plot")
+    if chunk_rows < 1:
+        raise UsageError("a chunk needs at least one row", hint="give a chunk size of 100,000 or more")
+    spec = township.config.layers.get("infected_trees")
+    if spec is None:
+        township.layer("infected_trees")  # raises the ordinary error: the township has no trees layer
+        raise AssertionError("unreachable")
+    period = make_period(township, start=start, end=end, season=season)
+    as_of = as_of or township.config.data_date or dt.date.today()
+    if deadline is None and season is not None:
+        deadline = period.end
+    late_deadline = deadline if deadline is not None and as_of > deadline else None
+    plots = plot_table(township)  # the plots and villages are read before the trees, once
+    township.optional("villages")
+    radius = float(township.config.parameters["risk_radius_m"])
+    bounds = season_params(township)
+    total = row_count(spec.path, spec.layer) or 0
+    state = _State()
+    for raw in raw_chunks(spec.path, KINDS["infected_trees"], layer=spec.layer, encoding=spec.encoding,
+                          explicit=spec.fields, box=township.prune_box("infected_trees"), chunk_rows=chunk_rows):
+        if len(raw.gdf) == 0:
+            continue
+        view = township.with_layer(layer_from_raw(raw, spec, township.config))
+        layer = view.layer("infected_trees")
+        state.left_out += len(layer.left_out) + (0 if layer.dropped is None else len(layer.dropped))
+        trees_gdf = layer.gdf
+        if "feature_numbers" in trees_gdf.attrs:  # a later chunk's rows are not numbered from 1
+            trees_gdf.attrs["feature_numbers"] = _Numbers(trees_gdf.attrs["feature_numbers"])
+        _one_chunk(state, township, tally_trees(view, period, as_of), plots, hotspots=hotspots,
+                   deadline=late_deadline, radius=radius, bounds=bounds)
+        if progress is not None:
+            progress(state.rows, max(total, state.rows))
+    if state.cohort is None:
+        township.layer("infected_trees")  # no chunk: the ordinary read says why (an empty layer)
+    tally = _summary_tally(state, period)
+    side = _side(state, township, plots, period, hotspots)
+    late: list[Finding] = []
+    if late_deadline is not None:
+        standing = (pd.concat(state.standing, ignore_index=True) if state.standing
+                    else pd.DataFrame({"plot_id": [], "village": []}, dtype=object))
+        empty = pd.Series(pd.NaT, index=standing.index, dtype="datetime64[ns]")
+        standing["status"] = "suspected"
+        late = not_zeroed_findings(standing, {"found": empty, "felled": empty}, late_deadline)
+    result = count_result(township, tally, plots, by=by, season=season, deadline=deadline, as_of=as_of,
+                          side=side, late=late)
+    result.provenance["streamed"] = {"chunk_rows": chunk_rows, "trees": state.rows, "rows_left_out": state.left_out}
+    result.provenance["inputs"] = [*result.provenance.get("inputs", []), {
+        "layer": "infected_trees", "file": str(spec.path), "source_layer": spec.layer, "features": state.rows,
+        "rows_left_out": state.left_out}]
+    if state.left_out:
+        name = spec.path.name
+        log.warning("%s: %d row(s) without usable coordinates or far outside the township left out of every count "
+                    "(`geo-township check` lists them)", name, state.left_out,
+                    extra={"zh": f"{name}：{state.left_out} 行没有可用坐标或远在乡镇范围之外，未计入任何统计"
+                                 "（`geo-township check` 列出它们）"})
+    return result
