@@ -132,12 +132,16 @@ def check_duplicates(layer: Layer) -> list[Finding]:
 
 
 def check_required(layer: Layer) -> list[Finding]:
-    """Blank values in required fields (other than the id, checked with duplicates)."""
+    """Blank values in required fields (other than the id, checked with duplicates); a word
+    the vocabulary does not know is not blank (the loading note names it with the fix)."""
     out: list[Finding] = []
     for f in layer.kind.fields:
         if not f.required or f.name == layer.kind.id_field or f.name not in layer.gdf.columns:
             continue
-        blank = layer.gdf[f.name].isna()
+        blank = layer.gdf[f.name].isna().to_numpy().copy()
+        words = layer.unknown_words
+        if words is not None and len(words):  # a word not understood is not a blank: its note names it
+            blank[words.loc[words["field"] == f.name, "row"].to_numpy(dtype=int)] = False
         for fid in layer.ids()[blank]:
             out.append(CHECKS.missing_value.finding(layer.name, fid, field=f.name, field_zh=f.zh))
     return _cap(out, layer.name, CHECKS.required)

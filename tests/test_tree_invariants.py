@@ -133,3 +133,18 @@ def test_an_unknown_sand_status_is_a_finding_and_the_rest_is_counted(tmp_path):
     assert total["sites_illegal"] == total_before["sites_illegal"] - 1
     named = [f for f in got["findings"] if f["check"] == "site_status_not_understood"]
     assert len(named) == 1 and "'待查'" in named[0]["message"] and "[layers.sand_sites.values]" in named[0]["message"]
+
+
+def test_check_names_a_status_word_it_does_not_know_instead_of_calling_it_blank(tmp_path):
+    """A blank status is a missing value to fill in; an unknown word (待定) is not blank: the
+    loading note names it with the township.toml fix, and no 'fill it in' error is raised for it."""
+    from messy import tables
+
+    town = copy_sample(tmp_path)
+    edit_csv_row(town, 2, 状态="")
+    edit_csv_row(town, 3, 状态="待定")
+    findings = tables("check", "--township", town)["findings"]
+    missing = {f["feature"] for f in findings if f["check"] == "missing_value"}
+    assert "SC2021-00001" in missing and "SC2021-00002" not in missing
+    notes = [f["message"] for f in findings if f["check"] == "loading"]
+    assert any("SC2021-00002 '待定'" in n and '"待定" = "suspected"' in n for n in notes)
