@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo_township.crs import MAP_APP_SYSTEMS
@@ -11,7 +12,7 @@ from geo_township.errors import TownshipError, UsageError
 from geo_township.kinds import KINDS, column_label
 from geo_township.labels import Text
 from geo_township.layers import Layer, Township
-from geo_township.locate import order_rows_by_village
+from geo_township.locate import fill_villages, order_rows_by_village
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_by
 from geo_township.record_checks import RECORD_CHECKS
 from geo_township.results import Check, Finding, Result, declare
@@ -119,7 +120,13 @@ def area_summary(township: Township, kind_name: str, *, by: str | None = None, u
             "`geo-township rivers`",
             message_zh=f"{kind_name} 是{'点' if holds == 'points' else '线'}图层，没有面积",
             hint_zh="请量算面图层(" + "、".join(polygon_layers) + ")；河道长度请运行 `geo-township rivers`")
-    table = area_by(layer.gdf, by, unit=unit, method=method, area_of=engine.area)
+    gdf = layer.gdf
+    villages = township.optional("villages")
+    if by == "village" and kind_name != "villages" and villages is not None:
+        # the record's village, else where the feature lies: also when the layer has no village field
+        recorded = gdf["village"].to_numpy(dtype=object) if "village" in gdf.columns else np.full(len(gdf), None)
+        gdf = gdf.assign(village=fill_villages(recorded, gdf.geometry.to_numpy(), villages)[0])
+    table = area_by(gdf, by, unit=unit, method=method, area_of=engine.area)
     if by == "village" and kind_name != "villages" and township.has("villages"):
         table = order_by_villages(table, township)
     vocab: dict[str, str] = {}

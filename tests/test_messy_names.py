@@ -109,3 +109,13 @@ def test_plots_without_a_village_field_under_a_villages_layer(tmp_path, clean):
     for args in (["check"], ["map", "-o", folder / "m.html", "--no-summary"], ["info"], ["zonal", "ndvi_2022"]):
         result = invoke(*args, "--township", folder)
         assert result.exit_code in (0, 1), (args, result.stderr)
+
+
+def test_area_by_village_of_plots_without_a_village_field_goes_by_where_they_lie(tmp_path):
+    """With 村名 removed from the plots, each plot's area goes to the village it lies in: on the
+    sample, whose plots lie in the villages their records name, the table is the clean one."""
+    town = copy_sample(tmp_path)
+    drop_shapefile_field(town, "forest_plots.shp", "村名")
+    clean = tables("area", "forest_plots", "--by", "village", "--township", SAMPLE)
+    broken = tables("area", "forest_plots", "--by", "village", "--township", town)
+    assert broken == clean
