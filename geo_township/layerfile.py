@@ -485,7 +485,7 @@ def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, *, lenient: boo
                                            "field": f.name, "value": col[bad].astype(str).to_numpy(),
                                            "expected": expected}))
         elif bad.any() and f.vocabulary:
-            ids = feature_ids(source, kind_, np.flatnonzero(np.asarray(bad)))
+            ids = row_labels(source, kind_, np.flatnonzero(np.asarray(bad)))
             unknown.append(pd.DataFrame({"label": gdf.index[bad], "feature": ids.to_numpy(), "field": f.name,
                                          "value": col[bad].astype(str).to_numpy()}))
         elif bad.any():

@@ -322,7 +322,9 @@ def _count_notes(tally: TreeTally, target: float, hotspot_note: str) -> tuple[li
                 f"边界规则：{BOUNDARY_RULE_ZH}", *tally.notes]
     notes = [f"period: {period.label}", f"rule: {PERIOD_RULE}", rate_note, f"boundary rule: {BOUNDARY_RULE}",
              *tally.notes]
-    if tally.trees["status"].isna().any():
+    unknown = tally.trees["status"].isna().any() if "status" in tally.trees.columns else any(
+        f.check == "status_not_understood" for f in tally.findings)
+    if unknown:
         notes.append(f"status rule: {UNKNOWN_STATUS_RULE}")
         notes_zh.append(f"状态规则：{UNKNOWN_STATUS_RULE_ZH}")
     if hotspot_note:

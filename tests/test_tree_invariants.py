@@ -147,4 +147,4 @@ def test_check_names_a_status_word_it_does_not_know_instead_of_calling_it_blank(
     missing = {f["feature"] for f in findings if f["check"] == "missing_value"}
     assert "SC2021-00001" in missing and "SC2021-00002" not in missing
     notes = [f["message"] for f in findings if f["check"] == "loading"]
-    assert any("SC2021-00002 '待定'" in n and '"待定" = "suspected"' in n for n in notes)
+    assert any("SC2021-00002 (line 3) '待定'" in n and '"待定" = "suspected"' in n for n in notes)
