@@ -95,7 +95,9 @@ def covering_first(points: np.ndarray, polygons: np.ndarray, order: np.ndarray
         tree = shapely.STRtree(polygons)
         fresh = ~shapely.is_prepared(polygons)
         shapely.prepare(polygons)
-        x, y = shapely.get_x(points), shapely.get_y(points)
+        x, y = np.full(n, np.nan), np.full(n, np.nan)  # an empty point lies nowhere
+        solid = ~shapely.is_empty(points)
+        x[solid], y[solid] = shapely.get_x(points[solid]), shapely.get_y(points[solid])
         pt_parts, poly_parts = [], []
         for start in range(0, n, POINT_CHUNK):  # candidates a chunk at a time: bounded memory
             cand_pt, cand_poly = tree.query(points[start:start + POINT_CHUNK])

@@ -56,9 +56,9 @@ def test_ledger_xlsx_headed_in_chinese(runner, town, tmp_path):
     assert rows[-1][0] == "合计" and rows[-1][3] == 9
     assert {r[1] for r in rows} >= {"P01", "P02", "P03", "P04"}
     assert "说明" in wb.sheetnames  # provenance, with the boundary rule
-    about = {r[0].value: r[1].value for r in wb["说明"].iter_rows()}
-    assert "lowest plot_id" in about["boundary_rule"]
-    assert "cohort" in about["rate_rule"] and about["clearance_cutoff"] == "2023-03-31"
+    about = {r[0].value: r[1].value for r in wb["说明"].iter_rows()}  # keys and rules in Chinese
+    assert "编号（按文本顺序）最小" in about["边界归属规则"]
+    assert "按批次" in about["除治率计算规则"] and about["除治率采用的除治期截止日"] == "2023-03-31"
     p01 = next(r for r in rows if r[1] == "P01")  # T1, T2, E2: all due, T1 cleared
     assert p01[10:13] == [3, 1, pytest.approx(33.33)]
 
@@ -91,7 +91,7 @@ def test_deadline_list_files(runner, late_town, tmp_path, suffix):
         assert "<name>Trees not cleared by 2023-03-31 — 测试乡</name>" in text
         assert "<name>Trees not cleared by the deadline</name>" in text
         assert ".tmp" not in text  # no name taken from the temporary file
-        assert "standing; village 甲村; plot P01; found 2022-02-01; 31 days overdue" in text  # T2
+        assert "standing; village 甲村; plot P01; found 2022-02-01; 396 days overdue" in text  # T2, due 2022-03-31
 
 
 def test_include_late_in_the_list(runner, late_town, tmp_path):
