@@ -171,7 +171,7 @@ def _deadline_notes(cutoff: dt.date, deadline: dt.date, as_of: dt.date, include_
               Text(f"the list holds the trees still outstanding on {a} and, flagged 'cleared late' in its state "
                    f"column, those cleared between {d} and {a}",
                    f"清单列出截至 {a} 仍未清理的疫木，以及在 {d} 至 {a} 之间清理、在状态栏标为“逾期清理”的疫木"))
-    notes = [
+    notes: list[str] = [
         Text(f"trees found up to {c} (the season's cut-off) and not cleared by the deadline {d}",
              f"统计 {c}（除治季截止日）前发现、到期限 {d} 仍未清理的疫木"),
         Text(f"'not cleared by {d}' is judged on the deadline; 'outstanding', 'standing', 'felled, not cleared' and "
