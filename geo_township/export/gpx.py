@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 
 from geo_township.export.fields import display_value, feature_names, key_fields, label
+from geo_township.export.xml import sub_element
 from geo_township.io.write import atomic_path
 from geo_township.kinds import Kind
 
@@ -64,10 +65,7 @@ def gpx_document(gdf: gpd.GeoDataFrame, *, name: str, kind: Kind | None, lang: s
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    el = ET.SubElement(parent, f"{{{GPX_NS}}}{tag}", attrs)
-    if text is not None:
-        el.text = text
-    return el
+    return sub_element(parent, GPX_NS, tag, text, **attrs)
 
 
 def write_gpx(gdf: gpd.GeoDataFrame, path: str | Path, *, name: str, kind: Kind | None, lang: str = "en",

@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 
 from geo_township.export.fields import display_value, feature_names, key_fields, label
+from geo_township.export.xml import sub_element
 from geo_township.io.write import atomic_path
 from geo_township.kinds import Kind
 from geo_township.vocabulary import VOCABULARIES
@@ -184,10 +185,7 @@ def _geometry(parent: ET.Element, geom) -> None:
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    el = ET.SubElement(parent, f"{{{KML_NS}}}{tag}", attrs)
-    if text is not None:
-        el.text = text
-    return el
+    return sub_element(parent, KML_NS, tag, text, **attrs)
 
 
 def write_kml(gdf: gpd.GeoDataFrame, path: str | Path, *, name: str, kind: Kind | None, lang: str = "en",
