@@ -121,8 +121,8 @@ def area_summary(township: Township, kind_name: str, *, by: str | None = None, u
             message_zh=f"{kind_name} 是{'点' if holds == 'points' else '线'}图层，没有面积",
             hint_zh="请量算面图层(" + "、".join(polygon_layers) + ")；河道长度请运行 `geo-township rivers`")
     gdf = layer.gdf
-    villages = township.optional("villages")
-    if by == "village" and kind_name != "villages" and villages is not None:
+    villages = township.optional("villages") if by == "village" and kind_name != "villages" else None
+    if villages is not None:
         # the record's village, else where the feature lies: also when the layer has no village field
         recorded = gdf["village"].to_numpy(dtype=object) if "village" in gdf.columns else np.full(len(gdf), None)
         gdf = gdf.assign(village=fill_villages(recorded, gdf.geometry.to_numpy(), villages)[0])
