@@ -90,3 +90,9 @@ def test_the_readme_fits_on_a_screen_or_two_and_links_only_to_pages_that_exist()
             if "://" not in target and not (doc.parent / target).exists():
                 broken.append(f"{doc.relative_to(ROOT)} → {target}")
     assert broken == []
+
+
+def test_paths_inside_the_checkout_are_shown_relative_so_every_checkout_agrees(tmp_path):
+    doc = _doc(tmp_path, _block("python -c \"import os; print('written to ' + os.path.join(os.getcwd(), 'x.csv'))\""))
+    update_docs.update([doc], check=False, root=tmp_path)
+    assert "written to x.csv\n```" in doc.read_text(encoding="utf-8")

@@ -79,7 +79,7 @@ def run(job: Run, root: Path = ROOT) -> str:
     elif args and args[0] == "python":
         args = [sys.executable, *args[1:]]
     done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, check=False)
-    out = done.stdout + done.stderr
+    out = (done.stdout + done.stderr).replace(f"{root}/", "")  # paths read the same on every checkout
     if done.returncode not in job.expected:
         raise RunFailed(f"`{job.cmd}` ended with exit code {done.returncode} "
                         f"(expected {' or '.join(map(str, job.expected))}); it printed:\n{out.strip()[-3000:]}")
