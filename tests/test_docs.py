@@ -56,12 +56,12 @@ def test_a_block_that_shows_an_error_on_purpose_names_its_exit_code(tmp_path):
         update_docs.update([wrong], check=True, root=tmp_path)
 
 
-def test_durations_and_timestamps_alone_do_not_make_a_block_stale(tmp_path):
-    doc = _doc(tmp_path, _block("python -c \"print('Map written (1.2 MB, 7.2 s) at 2026-11-29T05:14:09')\"",
+def test_durations_timestamps_and_sizes_alone_do_not_make_a_block_stale(tmp_path):
+    doc = _doc(tmp_path, _block("python -c \"print('Map written (1.3 MB, 7.2 s) at 2026-11-29T05:14:09')\"",
                                 "Map written (1.2 MB, 0.4 s) at 2025-01-01T00:00:00\n"))
     assert update_docs.update([doc], check=True, root=tmp_path) == []
-    changed = _doc(tmp_path, _block("python -c \"print('Map written (1.3 MB, 7.2 s)')\"",
-                                    "Map written (1.2 MB, 7.2 s)\n"))
+    changed = _doc(tmp_path, _block("python -c \"print('Map of 11 layers written (1.3 MB, 7.2 s)')\"",
+                                    "Map of 10 layers written (1.3 MB, 7.2 s)\n"))
     assert update_docs.update([changed], check=True, root=tmp_path) == [changed]
 
 

@@ -21,8 +21,8 @@ Generated tables sit between ``<!-- generated: NAME -->`` and ``<!-- /generated 
     python tools/update_docs.py           # rewrite the stale blocks
     python tools/update_docs.py --check   # exit 1 listing the stale blocks; write nothing
 
-Durations (``0.7 s``) and timestamps differ from run to run and are ignored when deciding
-whether a block is stale.
+Durations (``0.7 s``), timestamps and file sizes (``1.3 MB``) differ from run to run or
+machine to machine and are ignored when deciding whether a block is stale.
 """
 
 from __future__ import annotations
@@ -44,9 +44,10 @@ BLOCK = re.compile(r"(?P<head><!-- output(?: exit=(?P<exit>\d+))?: (?P<cmd>.+?) 
                    r"(?P<body>.*?)(?P<tail>```)", re.DOTALL)
 GENERATED = re.compile(r"(?P<head><!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(?P<tail><!-- /generated -->)",
                        re.DOTALL)
-VOLATILE = re.compile(r"\b\d+(?:\.\d+)? ?(?:s|ms|秒)\b|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
-"""What differs from run to run and machine to machine: durations, and the times a run or a
-file was made (provenance's ``created`` and ``modified``)."""
+VOLATILE = re.compile(r"\b\d+(?:\.\d+)? ?(?:s|ms|秒|kB|MB)\b|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+"""What differs from run to run and machine to machine: durations, the times a run or a file
+was made (provenance's ``created`` and ``modified``), and the sizes of written files (a page
+inlines its libraries, whose installed versions differ between machines)."""
 
 
 class RunFailed(Exception):
