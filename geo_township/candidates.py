@@ -440,6 +440,7 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
     in a shapefile, whose field names hold 10 bytes. KML placemarks and GPX waypoints are
     named C001 … with a one-line description. Returns the lines to show the user: which file
     was written (and what it holds), then any notes, in ``lang``."""
+    from geo_township.export import export_features
     from geo_township.io.write import ensure_writable, write_vector
 
     path = Path(path)
@@ -452,8 +453,6 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
         return [_wrote(path, f"layers candidate_patches, candidate_points: {len(points)} each",
                        f"图层 candidate_patches、candidate_points，各 {len(points)} 个", lang)]
     if suffix == ".gpx":
-        from geo_township.export import export_features
-
         export_features(points, path, name="candidates", fmt="gpx", lang=lang, names=points["patch_id"].astype(str),
                         descriptions=pd.Series(_waypoint_text(points, result, lang)))
         return [_wrote(path, f"{len(points)} waypoints", f"{len(points)} 个航点", lang)]
@@ -464,14 +463,10 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
     source = points.drop(columns=["lon", "lat"]) if suffix == ".csv" else points
     out = for_crews(source, result, lang, headings=lang == "zh" and suffix != ".shp")
     if suffix == ".kml":  # placemarks named C001 … with a description; the folder named for people
-        from geo_township.export import export_features
-
         folder = "疑似斑块" if lang == "zh" else "candidates"
         export_features(out, path, name=folder, fmt="kml", lang=lang, names=points["patch_id"].astype(str),
                         descriptions=pd.Series(_waypoint_text(points, result, lang)), folder=folder)
     elif suffix == ".shp":  # field names shortened by the exporter, which says which
-        from geo_township.export import export_features
-
         notes = export_features(out, path, name="candidates", fmt="shp", lang=lang)
         return [_wrote(path, f"{len(points)} points", f"{len(points)} 个点", lang),
                 *(zh if lang == "zh" else en for en, zh in notes)]

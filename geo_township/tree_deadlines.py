@@ -252,6 +252,7 @@ def write_tree_list(result: Result, path: Any, *, lang: str = "en") -> None:
     as description, in a document and folder named after the list, not the file."""
     from pathlib import Path
 
+    from geo_township.export import export_features
     from geo_township.io.write import write_vector
 
     path = Path(path)
@@ -261,7 +262,6 @@ def write_tree_list(result: Result, path: Any, *, lang: str = "en") -> None:
                          hint="use a .gpkg, .csv, .kml or .geojson file name")
     gdf = result.features["overdue_trees"]
     if suffix == ".csv":  # lon/lat put first by the exporter, from the points themselves
-        from geo_township.export import export_features
         from geo_township.kinds import KINDS
 
         export_features(_coded_as_words(gdf, lang).drop(columns=["lon", "lat"]), path, name="overdue_trees",
@@ -270,8 +270,6 @@ def write_tree_list(result: Result, path: Any, *, lang: str = "en") -> None:
     if suffix != ".kml":
         write_vector(gdf, path, layer="overdue_trees")
         return
-    from geo_township.export import export_features
-
     out = _kml_frame(gdf, lang)
     zh = lang == "zh"
     export_features(out.drop(columns=["name", "description"]), path, name=result.title_in(lang), fmt="kml",

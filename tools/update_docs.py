@@ -126,8 +126,8 @@ def kinds_table(lang: str = "en") -> str:
                 words = [(t.zh if zh else t.code) for t in VOCABULARIES[f.vocabulary].terms]
                 text += "; " + " · ".join(words)
             cells.append(text)
-        words = {"Point": ("point", "点"), "LineString": ("line", "线"), "Polygon": ("polygon", "面")}
-        geometry = "/".join(words.get(g, (g, g))[1 if zh else 0] for g in kind.geometry)
+        families = {"Point": ("point", "点"), "LineString": ("line", "线"), "Polygon": ("polygon", "面")}
+        geometry = "/".join(families.get(g, (g, g))[1 if zh else 0] for g in kind.geometry)
         rows.append(f"| `{kind.name}` {kind.zh if zh else kind.en} | {geometry} | {'<br>'.join(cells)} |")
     return "\n".join(rows) + "\n"
 
