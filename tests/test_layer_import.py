@@ -23,7 +23,7 @@ from geo_township.errors import CRSError, FieldError
 from geo_township.layerimport import import_layer
 from geo_township.layers import load_township
 from geo_township.treeimport import read_history
-from tests.messy import copy_sample, kill_when_writing
+from messy import copy_sample, kill_when_writing
 
 # --------------------------------------------------------------------------- helpers
 

@@ -26,7 +26,7 @@ from geo_township.treeimport import (
     read_history,
     tree_history,
 )
-from tests.messy import kill_when_writing
+from messy import kill_when_writing
 
 NOW = dt.datetime(2023, 4, 2, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
