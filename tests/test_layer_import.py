@@ -16,6 +16,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from messy import copy_sample, kill_when_writing
 from pyproj import Geod
 
 from geo_township.cli import main
@@ -23,7 +24,6 @@ from geo_township.errors import CRSError, FieldError
 from geo_township.layerimport import import_layer
 from geo_township.layers import load_township
 from geo_township.treeimport import read_history
-from messy import copy_sample, kill_when_writing
 
 # --------------------------------------------------------------------------- helpers
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+from messy import kill_when_writing
 
 from geo_township.crs import wgs84_to_gcj02
 from geo_township.errors import CRSError, FieldError, UsageError
@@ -26,7 +27,6 @@ from geo_township.treeimport import (
     read_history,
     tree_history,
 )
-from messy import kill_when_writing
 
 NOW = dt.datetime(2023, 4, 2, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
