@@ -29,6 +29,7 @@ CHECK_MODULES = (
     "geo_township.transfers.findings",
     "geo_township.raster.zonal",
     "geo_township.candidates",
+    "geo_township.county",
 )
 """The modules that declare checks (a new one is added here; the labels test says so)."""
 

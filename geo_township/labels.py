@@ -177,6 +177,14 @@ COLUMN_LABELS.update({
     "excluded_small": ("Too small", "过小排除"),
     "excluded_large": ("Too large", "过大排除"),
 })
+# a county's tables (geo_township.county)
+COLUMN_LABELS.update({
+    "township": ("Township", "乡镇"),
+    "township_a": ("Township", "乡镇"),
+    "feature_a": ("Its feature", "本乡镇要素"),
+    "township_b": ("Other township", "另一乡镇"),
+    "feature_b": ("Other township's feature", "另一乡镇要素"),
+})
 
 TABLE_LABELS: dict[str, tuple[str, str]] = {
     "summary": ("Summary", "汇总"),
@@ -242,6 +250,7 @@ TABLE_LABELS: dict[str, tuple[str, str]] = {
     "by_class": ("By class", "按类别"),
     "candidates": ("Candidate patches", "疑似疫木斑块"),
     "classes": ("Class totals", "各地类合计"),
+    "claims": ("Land claimed by two townships", "两个乡镇重复划入的土地"),
 }
 """Names of an analysis's tables (terminal sub-titles, XLSX sheet names) in en and zh."""
 

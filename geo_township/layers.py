@@ -38,6 +38,7 @@ from geo_township.leftout import (
     left_out_findings,
     outside_extent,
 )
+from geo_township.places import refuse_county
 from geo_township.results import Finding
 
 log = logging.getLogger(__name__)
@@ -342,7 +343,9 @@ class Township:
 
 
 def load_township(path: str | Path | None = None) -> Township:
-    """Read township.toml (from ``path``, the working folder, or ./layers) into a Township."""
+    """Read township.toml (from ``path``, the working folder, or ./layers) into a Township;
+    a county there is refused with a message saying to run per township."""
+    refuse_county(path)
     return Township(load_config(path))
 
 

@@ -37,7 +37,8 @@ class Finding:
 
     ``severity`` is ``error`` (the numbers would be wrong or a rule is broken),
     ``warning`` (worth a look) or ``info``. ``check`` is a short code such as
-    ``invalid_geometry``.
+    ``invalid_geometry``. ``township`` names the township it came from when a county's
+    townships were analysed together (:mod:`geo_township.county`); empty otherwise.
     """
 
     layer: str
@@ -46,6 +47,7 @@ class Finding:
     check: str
     message: str
     message_zh: str = ""
+    township: str = ""
 
     def message_in(self, lang: str) -> str:
         """The message in ``lang`` (the English one when no Chinese message is given)."""
@@ -238,13 +240,19 @@ class Result:
         return any(f.severity == "error" for f in self.findings)
 
     def findings_frame(self, lang: str = "en") -> pd.DataFrame:
-        """Findings as a table ordered by severity, layer and feature, messages in ``lang``."""
-        frame = pd.DataFrame([{"layer": f.layer, "feature": f.feature, "severity": f.severity, "check": f.check,
-                               "message": f.message_in(lang)} for f in self.findings],
-                             columns=["layer", "feature", "severity", "check", "message"])
+        """Findings as a table ordered by severity, layer and feature, messages in ``lang``;
+        a county's findings (:attr:`Finding.township` set) lead with the township's name."""
+        columns = ["layer", "feature", "severity", "check", "message"]
+        county = any(f.township for f in self.findings)
+        if county:
+            columns.insert(0, "township")
+        frame = pd.DataFrame([{"township": f.township, "layer": f.layer, "feature": f.feature,
+                               "severity": f.severity, "check": f.check, "message": f.message_in(lang)}
+                              for f in self.findings], columns=columns)
         if len(frame):
             frame["_order"] = frame["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
-            frame = frame.sort_values(["_order", "layer", "check", "feature"], kind="stable").drop(columns="_order")
+            frame = frame.sort_values(["_order", *(["township"] if county else []), "layer", "check", "feature"],
+                                      kind="stable").drop(columns="_order")
         return frame.reset_index(drop=True)
 
     def all_tables(self, lang: str = "en") -> dict[str, pd.DataFrame]:
@@ -276,10 +284,11 @@ def localise(df: pd.DataFrame, lang: str, *, vocab: dict[str, str] | None = None
             v = VOCABULARIES[name]
             out[col] = out[col].map(lambda x, v=v: _SENTINELS[x][lang] if x in _SENTINELS else v.label(x, lang)
                                     if x is not None and not (isinstance(x, float) and pd.isna(x)) else x)
-    if len(out.columns):
-        first = out.columns[0]
-        if out[first].dtype == object or pd.api.types.is_string_dtype(out[first]):
-            out[first] = out[first].map(lambda x: _SENTINELS[x][lang] if isinstance(x, str) and x in _SENTINELS else x)
+    # the key column's Total / (none) / (outside) rows; a county's tables lead with the township
+    keys = out.columns[:2] if len(out.columns) > 1 and out.columns[0] == "township" else out.columns[:1]
+    for key in keys:
+        if out[key].dtype == object or pd.api.types.is_string_dtype(out[key]):
+            out[key] = out[key].map(lambda x: _SENTINELS[x][lang] if isinstance(x, str) and x in _SENTINELS else x)
     if lang == "zh":  # sentences the library wrote (labels.Text) in the language; a feature's line as 第 N 行
         for col in out.columns:
             if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):

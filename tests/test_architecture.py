@@ -169,7 +169,7 @@ def diagram(allowed: dict[str, set[str]]) -> str:
 ALLOWED: dict[str, set[str]] = {
     # the command line and what only it uses
     "__main__": {"cli"},
-    "cli": {"candidates", "checks", "convert", "engine", "errors", "export", "inventory", "io", "labels",
+    "cli": {"candidates", "checks", "convert", "county", "engine", "errors", "export", "inventory", "io", "labels",
             "layerimport", "layers", "printmap", "propose", "raster", "report", "results", "rivers", "sand",
             "scaffold", "transfers", "tree_deadlines", "tree_stream", "treeimport", "trees", "units", "webmap"},
     "printmap": {"errors", "io", "layers", "locate", "raster", "webmap"},
@@ -186,6 +186,8 @@ ALLOWED: dict[str, set[str]] = {
     "checklist": {"results"},
     # writing layers and analyses' features for phones, spreadsheets, GIS and PostGIS
     "export": {"errors", "io", "kinds", "layers", "locate", "vocabulary"},
+    # a county: the analyses run on each of its townships, joined
+    "county": {"config", "errors", "labels", "layers", "measure", "overlaps", "places", "results", "units"},
     # analyses that build on another analysis
     "tree_stream": {"errors", "hotspots", "io", "kinds", "layerfile", "layers", "results", "tree_deadlines",
                     "tree_events", "tree_places", "tree_plots", "trees"},
@@ -226,7 +228,8 @@ ALLOWED: dict[str, set[str]] = {
     "locate": set(),
     "village_names": {"layers", "locate", "results"},
     # a township's layers
-    "layers": {"config", "crs", "errors", "io", "kinds", "layerfile", "leftout", "results"},
+    "layers": {"config", "crs", "errors", "io", "kinds", "layerfile", "leftout", "places", "results"},
+    "places": {"config", "errors"},
     "layerfile": {"config", "crs", "errors", "io", "kinds", "labels", "leftout", "values", "vocabulary"},
     "leftout": {"crs", "results"},
     "results": {"kinds", "labels", "vocabulary"},

@@ -17,7 +17,7 @@ import traceback
 import click
 
 from geo_township import __version__
-from geo_township.cli.exitcodes import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED
+from geo_township.cli.exitcodes import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
 from geo_township.cli.options import quiet_option, verbose_option
 
 #: command name → module under geo_township.cli.commands (each defines `command`).
@@ -56,7 +56,15 @@ class TownshipGroup(click.Group):
         from geo_township.errors import TownshipError
 
         try:
-            return super().invoke(ctx)
+            try:
+                value = super().invoke(ctx)
+            except click.exceptions.Exit as done:
+                if done.exit_code == EXIT_OK and _county_failed(ctx):
+                    ctx.exit(EXIT_FINDINGS)
+                raise
+            if _county_failed(ctx):  # a county's township was left out: say so to scripts
+                ctx.exit(EXIT_FINDINGS)
+            return value
         except TownshipError as exc:
             _show_traceback(ctx)
             zh = _lang(ctx) == "zh" and exc.message_zh is not None
@@ -86,6 +94,11 @@ class TownshipGroup(click.Group):
                            + (" and the traceback above." if shown else
                               " and what it prints when run again with -v (the full traceback)."), err=True)
             ctx.exit(EXIT_INTERNAL)
+
+
+def _county_failed(ctx: click.Context) -> bool:
+    """Whether a township of a county could not be analysed (the command showed the others)."""
+    return bool(ctx.find_root().ensure_object(dict).get("county_failed"))
 
 
 def _lang(ctx: click.Context) -> str:

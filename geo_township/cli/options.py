@@ -1,7 +1,8 @@
 """Options shared by the commands, defined once.
 
 * ``--township PATH``  the township folder or its township.toml (default: ./township.toml,
-  then ./layers/township.toml)
+  then ./layers/township.toml), or a county: its county.toml or a folder holding one (and
+  no township.toml); :func:`analyse` runs a command's analysis on either
 * ``--lang en|zh``     language of headings, labels and values in tables, maps and reports
 * ``--format table|csv|json|xlsx`` and ``-o/--output FILE``  how and where a table goes
   (``-o x.xlsx`` alone implies xlsx)
@@ -33,6 +34,7 @@ import click
 
 if TYPE_CHECKING:
     from geo_township.engine import Engine
+    from geo_township.results import Result
 
 FORMATS = ("table", "csv", "json", "xlsx")
 
@@ -55,7 +57,8 @@ quiet_option = click.option("-q", "--quiet", count=True, expose_value=False, cal
                             help="Only errors on stderr.")
 township_option = click.option(
     "--township", "township_path", type=click.Path(path_type=Path), default=None, envvar="GEO_TOWNSHIP",
-    help="Township folder or its township.toml (default: ./township.toml, then ./layers/township.toml).")
+    help="Township folder or its township.toml (default: ./township.toml, then ./layers/township.toml); or a "
+    "county.toml naming several townships (also found in the working folder).")
 def _remember_lang(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """Keep the language where the error boundary (geo_township.cli) finds it."""
     ctx.find_root().ensure_object(dict)["lang"] = value
@@ -222,3 +225,22 @@ def running_engine(engine: str | None, scheduler: str | None, label: str) -> Ite
             yield running
     finally:
         running.close()
+
+
+def analyse(township_path: Path | None, analysis: Callable[..., Result], /, *args: Any, claims: bool = False,
+            **kwargs: Any) -> Result:
+    """``analysis(township, *args, **kwargs)`` on the township the --township option names,
+    or on every township of a county (:func:`geo_township.county.run`; ``claims``: also the
+    land two townships both claim). A county's township that could not be analysed is
+    named on stderr and makes the command exit 1 (the others are shown)."""
+    from geo_township.county import COUNTY_CHECKS, run
+
+    result = run(township_path, analysis, *args, claims=claims, **kwargs)
+    failed = [f for f in result.findings if f.check == COUNTY_CHECKS.township_failed.code]
+    if failed:
+        state = click.get_current_context().find_root().ensure_object(dict)
+        state["county_failed"] = True
+        lang = state.get("lang", "en")
+        for finding in failed:
+            click.echo(("警告：" if lang == "zh" else "Warning: ") + finding.message_in(lang), err=True)
+    return result

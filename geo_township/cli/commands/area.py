@@ -2,7 +2,14 @@
 
 import click
 
-from geo_township.cli.options import common_options, engine_options, method_option, output_options, running_engine
+from geo_township.cli.options import (
+    analyse,
+    common_options,
+    engine_options,
+    method_option,
+    output_options,
+    running_engine,
+)
 from geo_township.units import AREA_UNITS
 
 
@@ -18,9 +25,7 @@ def command(layer, by, unit, method, engine, scheduler, township_path, lang, fmt
     """Area of LAYER (e.g. forest_plots), in total or per group."""
     from geo_township.cli.render import render
     from geo_township.inventory import area_summary
-    from geo_township.layers import load_township
 
-    township = load_township(township_path)
     with running_engine(engine, scheduler, "area") as running:
-        result = area_summary(township, layer, by=by, unit=unit, method=method, engine=running)
+        result = analyse(township_path, area_summary, layer, by=by, unit=unit, method=method, engine=running)
     render(result, fmt=fmt, output=output, lang=lang)

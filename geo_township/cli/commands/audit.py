@@ -6,6 +6,7 @@ import click
 
 from geo_township.cli.options import (
     Percent,
+    analyse,
     common_options,
     engine_options,
     method_option,
@@ -52,18 +53,16 @@ def command(ctx, tolerance, tolerance_mu, tolerance_rule, overlap_min, max_years
     from geo_township.cli.exitcodes import exit_code
     from geo_township.cli.render import choose_format, findings_first, render
     from geo_township.io.write import ensure_writable
-    from geo_township.layers import load_township
     from geo_township.transfers import audit_transfers, write_findings_gpkg
 
     if output is not None and output.suffix.lower() == ".gpkg" and save is None and not no_save:
         save, output = output, None  # -o audit.gpkg asks for the GeoPackage (the tables go to the terminal)
     if output is not None:
         ensure_writable(output)  # before the audit runs and the GeoPackage is written
-    township = load_township(township_path)
     with running_engine(engine, scheduler, "audit") as running:
-        result = audit_transfers(township, method=method, tolerance_pct=tolerance, tolerance_mu=tolerance_mu,
-                                 tolerance_rule=tolerance_rule, overlap_min_mu=overlap_min,
-                                 max_contract_years=max_years, engine=running)
+        result = analyse(township_path, audit_transfers, method=method, tolerance_pct=tolerance,
+                         tolerance_mu=tolerance_mu, tolerance_rule=tolerance_rule, overlap_min_mu=overlap_min,
+                         max_contract_years=max_years, engine=running)
     if not no_save:
         if save is None:
             save = output.with_suffix(".gpkg") if output is not None else Path("maps") / "audit.gpkg"

@@ -2,7 +2,7 @@
 
 import click
 
-from geo_township.cli.options import DATE, common_options, engine_options, output_options, running_engine
+from geo_township.cli.options import DATE, analyse, common_options, engine_options, output_options, running_engine
 
 
 @click.command("check")
@@ -17,10 +17,8 @@ def command(engine, scheduler, township_path, lang, fmt, output, today):
     from geo_township.checks import check_township
     from geo_township.cli.exitcodes import exit_code
     from geo_township.cli.render import render
-    from geo_township.layers import load_township
 
-    township = load_township(township_path)
     with running_engine(engine, scheduler, "check") as running:
-        result = check_township(township, today=today, engine=running)
+        result = analyse(township_path, check_township, today=today, engine=running, claims=True)
     render(result, fmt=fmt, output=output, lang=lang)
     click.get_current_context().exit(exit_code(result))

@@ -6,6 +6,7 @@ import click
 from geo_township.cli.options import (
     DATE,
     Percent,
+    analyse,
     common_options,
     method_option,
     output_options,
@@ -37,10 +38,9 @@ def command(start, end, method, zone_m, patrol_buffer_m, min_coverage, save, tow
     coverage per chief and month and the reaches nobody patrolled."""
     from geo_township.cli.exitcodes import exit_code
     from geo_township.cli.render import render, with_saved_features
-    from geo_township.layers import load_township
     from geo_township.rivers import river_report
 
-    result = river_report(load_township(township_path), start=start, end=end, method=method, zone_m=zone_m,
+    result = analyse(township_path, river_report, start=start, end=end, method=method, zone_m=zone_m,
                           patrol_buffer_m=patrol_buffer_m, min_coverage_pct=min_coverage)
     render(with_saved_features(result, save), fmt=fmt, output=output, lang=lang)
     click.get_current_context().exit(exit_code(result))

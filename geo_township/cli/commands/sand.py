@@ -3,7 +3,7 @@ distance to the river, management and sand-plan zones; inconsistent histories.""
 
 import click
 
-from geo_township.cli.options import common_options, output_options, save_option, zone_m_option
+from geo_township.cli.options import analyse, common_options, output_options, save_option, zone_m_option
 
 
 @click.command("sand")
@@ -19,9 +19,8 @@ def command(zone_m, save, township_path, lang, fmt, output):
     rule (active in a no-mining or reserved zone) or its status history is inconsistent."""
     from geo_township.cli.exitcodes import exit_code
     from geo_township.cli.render import render, with_saved_features
-    from geo_township.layers import load_township
     from geo_township.sand import sand_report
 
-    result = sand_report(load_township(township_path), zone_m=zone_m)
+    result = analyse(township_path, sand_report, zone_m=zone_m)
     render(with_saved_features(result, save), fmt=fmt, output=output, lang=lang)
     click.get_current_context().exit(exit_code(result))

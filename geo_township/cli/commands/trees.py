@@ -5,7 +5,15 @@ from dataclasses import replace
 
 import click
 
-from geo_township.cli.options import DATE, common_options, engine_options, output_options, running_engine, save_option
+from geo_township.cli.options import (
+    DATE,
+    analyse,
+    common_options,
+    engine_options,
+    output_options,
+    running_engine,
+    save_option,
+)
 
 SHOWN = 30  # trees of the deadline list shown on a terminal
 
@@ -46,37 +54,39 @@ def command(by, start, end, season, deadline, save, include_late, as_of, history
     from geo_township.errors import UsageError
     from geo_township.layers import load_township
 
-    township = load_township(township_path)
     if (save is not None or include_late) and deadline is None:
         raise UsageError(f"{'--save/--list' if save is not None else '--include-late'} needs --deadline",
                          hint="add --deadline 2023-03-31")
     if history_of is not None:
         from geo_township.treeimport import tree_history
 
-        result = tree_history(township, history_of)
+        result = tree_history(load_township(township_path), history_of)
     elif deadline is not None:
         if start is not None or end is not None:
             raise UsageError("--deadline takes --season, not --from/--to", hint="e.g. --season 2022 --deadline "
                              "2023-03-31")
-        result = _deadline_list(township, deadline=deadline, season=season, as_of=as_of, by=by,
+        result = _deadline_list(load_township(township_path), deadline=deadline, season=season, as_of=as_of, by=by,
                                 include_late=include_late, save=save, lang=lang, fmt=fmt, output=output)
     else:
-        from geo_township.tree_stream import CHUNK_ROWS, should_stream, streamed_tree_counts
-
-        if chunk_rows is not None or should_stream(township):
-            from geo_township.cli.progress import progress_bar
-
-            with progress_bar("trees") as progress:
-                result = streamed_tree_counts(township, by=by, start=start, end=end, season=season, as_of=as_of,
-                                              hotspots=hotspots, chunk_rows=chunk_rows or CHUNK_ROWS,
-                                              progress=progress)
-        else:
-            from geo_township.trees import tree_counts
-
-            with running_engine(engine, scheduler, "trees") as running:
-                result = tree_counts(township, by=by, start=start, end=end, season=season, as_of=as_of,
-                                     hotspots=hotspots, engine=running)
+        result = analyse(township_path, _counts, by=by, start=start, end=end, season=season, as_of=as_of,
+                         hotspots=hotspots, chunk_rows=chunk_rows, engine=engine, scheduler=scheduler)
     render(result, fmt=fmt, output=output, lang=lang)
+
+
+def _counts(township, *, chunk_rows, engine, scheduler, **options):
+    """The tree counts of one township: streamed in chunks for a big layer (or when asked),
+    else whole on the chosen engine."""
+    from geo_township.tree_stream import CHUNK_ROWS, should_stream, streamed_tree_counts
+
+    if chunk_rows is not None or should_stream(township):
+        from geo_township.cli.progress import progress_bar
+
+        with progress_bar("trees") as progress:
+            return streamed_tree_counts(township, chunk_rows=chunk_rows or CHUNK_ROWS, progress=progress, **options)
+    from geo_township.trees import tree_counts
+
+    with running_engine(engine, scheduler, "trees") as running:
+        return tree_counts(township, engine=running, **options)
 
 
 def _deadline_list(township, *, deadline, season, as_of, by, include_late, save, lang, fmt, output):

@@ -1,0 +1,111 @@
+"""Copies of the sample township for county tests: renamed, and moved north so that two
+copies side by side do not overlap (or left in place, so that they claim the same land).
+
+Every vector layer of the moved copy is moved by the same distance: lon/lat files by
+``dlat`` degrees, the projected outfalls (EPSG:4548, metres) by the same distance in
+metres along the meridian. Rasters are left out of copies (the county tests do not use
+them and they would no longer lie under the moved layers).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import openpyxl
+import pandas as pd
+import pyogrio
+from shapely import affinity
+
+SAMPLE = Path(__file__).resolve().parent.parent / "layers"
+M_PER_DEG_LAT = 110_900.0  # near 30.5°N; only "far enough to not overlap" matters
+
+
+def township_copy(dest: Path, name: str, *, dlat: float = 0.0) -> Path:
+    """A copy of the sample under ``dest`` named ``name`` ([township] name), its layers
+    moved ``dlat`` degrees north, without rasters. Returns the folder."""
+    shutil.copytree(SAMPLE, dest, ignore=shutil.ignore_patterns("*.tif", "README.md"))
+    toml = (dest / "township.toml").read_text(encoding="utf-8")
+    toml = re.sub(r'(?m)^name = ".*"$', f'name = "{name}"', toml, count=1)
+    toml = re.sub(r'(?m)^name_en = ".*"$', f'name_en = "{name}"', toml, count=1)
+    toml = toml[:toml.index("[rasters.")].rstrip() + "\n"
+    (dest / "township.toml").write_text(toml, encoding="utf-8")
+    if dlat:
+        _move(dest, dlat)
+    return dest
+
+
+def _move(dest: Path, dlat: float) -> None:
+    gpkg = dest / "township.gpkg"
+    layers = {layer: gpd.read_file(gpkg, layer=layer) for layer, _ in pyogrio.list_layers(gpkg)}
+    gpkg.unlink()
+    for layer, gdf in layers.items():
+        _translated(gdf, dlat).to_file(gpkg, layer=layer, driver="GPKG")
+    plots = gpd.read_file(dest / "forest_plots.shp", encoding="gbk")
+    for f in dest.glob("forest_plots.*"):
+        f.unlink()
+    _translated(plots, dlat).to_file(dest / "forest_plots.gpkg", driver="GPKG")
+    toml = (dest / "township.toml").read_text(encoding="utf-8").replace('"forest_plots.shp"', '"forest_plots.gpkg"')
+    (dest / "township.toml").write_text(toml, encoding="utf-8")
+    for name in ("rivers.geojson", "sand_zones.geojson"):
+        data = json.loads((dest / name).read_text(encoding="utf-8"))
+        for feature in data["features"]:
+            feature["geometry"] = _shift_coords(feature["geometry"], dlat)
+        (dest / name).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    trees = pd.read_csv(dest / "infected_trees.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    trees["纬度"] = [f"{float(v) + dlat:.6f}" if v else v for v in trees["纬度"]]
+    trees.to_csv(dest / "infected_trees.csv", index=False, encoding="utf-8-sig")
+    kml = (dest / "sand_sites.kml").read_text(encoding="utf-8")
+    kml = re.sub(r"<coordinates>(.*?)</coordinates>", lambda m: "<coordinates>" + " ".join(
+        _shift_tuple(t, dlat) for t in m.group(1).split()) + "</coordinates>", kml, flags=re.S)
+    (dest / "sand_sites.kml").write_text(kml, encoding="utf-8")
+    gpx = (dest / "patrols.gpx").read_text(encoding="utf-8")
+    gpx = re.sub(r'lat="([-\d.]+)"', lambda m: f'lat="{float(m.group(1)) + dlat:.7f}"', gpx)
+    (dest / "patrols.gpx").write_text(gpx, encoding="utf-8")
+    book = openpyxl.load_workbook(dest / "outfalls.xlsx")
+    sheet = book.active
+    north = None
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.value == "北坐标":
+                north = cell.column
+            elif north is not None and cell.column == north and isinstance(cell.value, (int, float)):
+                cell.value = cell.value + dlat * M_PER_DEG_LAT
+    book.save(dest / "outfalls.xlsx")
+
+
+def _translated(gdf: gpd.GeoDataFrame, dlat: float) -> gpd.GeoDataFrame:
+    dy = dlat if gdf.crs is None or gdf.crs.is_geographic else dlat * M_PER_DEG_LAT
+    out = gdf.copy()
+    out.geometry = out.geometry.map(lambda g: affinity.translate(g, yoff=dy) if g is not None else g)
+    return out
+
+
+def _shift_tuple(text: str, dlat: float) -> str:
+    parts = text.split(",")
+    parts[1] = f"{float(parts[1]) + dlat:.7f}"
+    return ",".join(parts)
+
+
+def _shift_coords(geometry: dict, dlat: float) -> dict:
+    def walk(c):
+        if isinstance(c[0], (int, float)):
+            return [c[0], c[1] + dlat, *c[2:]]
+        return [walk(x) for x in c]
+
+    return {**geometry, "coordinates": walk(geometry["coordinates"])}
+
+
+def county(tmp: Path, *, dlat: float = 0.5, names: tuple[str, str] = ("东岭乡", "西河乡"),
+           townships: str = '["east", "west"]') -> Path:
+    """A county folder under ``tmp``: county.toml naming two copies of the sample, ``east``
+    in place and ``west`` moved ``dlat`` degrees north (0: both claim the same land)."""
+    root = tmp / "county"
+    root.mkdir()
+    township_copy(root / "east", names[0])
+    township_copy(root / "west", names[1], dlat=dlat)
+    (root / "county.toml").write_text(f'[county]\nname = "青山县"\ntownships = {townships}\n', encoding="utf-8")
+    return root
