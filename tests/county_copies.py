@@ -1,10 +1,10 @@
 """Copies of the sample township for county tests: renamed, and moved north so that two
 copies side by side do not overlap (or left in place, so that they claim the same land).
 
-Every vector layer of the moved copy is moved by the same distance: lon/lat files by
-``dlat`` degrees, the projected outfalls (EPSG:4548, metres) by the same distance in
-metres along the meridian. Rasters are left out of copies (the county tests do not use
-them and they would no longer lie under the moved layers).
+Every vector layer of the moved copy is moved ``dlat`` degrees north (projected ones
+through lon/lat), so the layers keep their places relative to each other. Rasters are
+left out of copies (the county tests do not use them and they would no longer lie under
+the moved layers).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import geopandas as gpd
 import openpyxl
 import pandas as pd
 import pyogrio
+from pyproj import Transformer
 from shapely import affinity
 
 SAMPLE = Path(__file__).resolve().parent.parent / "layers"
-M_PER_DEG_LAT = 110_900.0  # near 30.5°N; only "far enough to not overlap" matters
 
 
 def township_copy(dest: Path, name: str, *, dlat: float = 0.0) -> Path:
@@ -67,21 +67,25 @@ def _move(dest: Path, dlat: float) -> None:
     (dest / "patrols.gpx").write_text(gpx, encoding="utf-8")
     book = openpyxl.load_workbook(dest / "outfalls.xlsx")
     sheet = book.active
-    north = None
+    columns: dict[str, int] = {}
+    to_lonlat = Transformer.from_crs(4548, 4490, always_xy=True)
     for row in sheet.iter_rows():
-        for cell in row:
-            if cell.value == "北坐标":
-                north = cell.column
-            elif north is not None and cell.column == north and isinstance(cell.value, (int, float)):
-                cell.value = cell.value + dlat * M_PER_DEG_LAT
+        cells = {c.value: c.column for c in row if c.value in ("东坐标", "北坐标")}
+        columns = columns or cells
+        if len(columns) == 2 and not cells:
+            east, north = row[columns["东坐标"] - 1], row[columns["北坐标"] - 1]
+            if isinstance(east.value, (int, float)) and isinstance(north.value, (int, float)):
+                lon, lat = to_lonlat.transform(east.value, north.value)
+                east.value, north.value = to_lonlat.transform(lon, lat + dlat, direction="INVERSE")
     book.save(dest / "outfalls.xlsx")
 
 
 def _translated(gdf: gpd.GeoDataFrame, dlat: float) -> gpd.GeoDataFrame:
-    dy = dlat if gdf.crs is None or gdf.crs.is_geographic else dlat * M_PER_DEG_LAT
-    out = gdf.copy()
-    out.geometry = out.geometry.map(lambda g: affinity.translate(g, yoff=dy) if g is not None else g)
-    return out
+    """``gdf`` moved ``dlat`` degrees north (through lon/lat when it is projected, so that
+    every layer moves alike)."""
+    out = gdf.to_crs(4490) if gdf.crs is not None and not gdf.crs.is_geographic else gdf.copy()
+    out.geometry = out.geometry.map(lambda g: affinity.translate(g, yoff=dlat) if g is not None else g)
+    return out.to_crs(gdf.crs) if gdf.crs is not None else out
 
 
 def _shift_tuple(text: str, dlat: float) -> str:

@@ -1,0 +1,231 @@
+"""A county (county.toml naming several township folders): every table command run on it
+equals the same command run on each township alone, with the county's totals the sums of
+the townships' totals (added here, independently) and rates recomputed from those sums;
+land claimed by two townships is reported by check; a bad county.toml gets a clear
+message; commands that run on one township only refuse a county."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from county_copies import county, township_copy
+
+from geo_township.cli import main
+from geo_township.county import county_total, load_county
+from geo_township.errors import ConfigError
+
+NAMES = ("东岭乡", "西河乡")
+TOTAL = "Total"
+MU = 10000 / 15
+
+
+@pytest.fixture(scope="module")
+def apart(tmp_path_factory) -> Path:
+    """Two copies of the sample, the second moved 0.5° north: no land claimed twice."""
+    return county(tmp_path_factory.mktemp("apart"))
+
+
+@pytest.fixture(scope="module")
+def together(tmp_path_factory) -> Path:
+    """Two copies of the sample in the same place: every village and plot claimed twice."""
+    return county(tmp_path_factory.mktemp("together"), dlat=0.0)
+
+
+def run_json(runner, args: list[str], place: Path) -> tuple[int, dict[str, list[dict]], str]:
+    result = runner.invoke(main, [*args, "--township", str(place), "--format", "json"])
+    assert result.exit_code in (0, 1), result.stderr + result.output
+    return result.exit_code, json.loads(result.stdout)["tables"], result.stderr
+
+
+COMMANDS = {
+    "trees": ["trees", "--no-hotspots"],
+    "trees_by_plot": ["trees", "--by", "plot", "--no-hotspots"],
+    "area": ["area", "forest_plots", "--by", "village"],
+    "transfers_area": ["area", "land_transfers"],
+    "audit": ["audit", "--no-save"],
+    "sand": ["sand"],
+    "rivers": ["rivers"],
+    "check": ["check"],
+}
+
+
+def _close(a, b, n: int = 1) -> bool:
+    """Equal, or numbers equal to the rounding of n values shown with 2 decimals."""
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        if math.isnan(a) and math.isnan(b):
+            return True
+        return abs(a - b) <= 0.006 * n + 1e-9
+    return a == b
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_a_county_is_its_townships_side_by_side_with_their_totals_added(runner, apart, name):
+    args = COMMANDS[name]
+    code, joined, _ = run_json(runner, args, apart / "county.toml")
+    alone = {t: run_json(runner, args, apart / folder) for t, folder in zip(NAMES, ("east", "west"), strict=True)}
+    assert code == max(c for c, _, _ in alone.values())
+    for table, rows in joined.items():
+        if table == "findings":
+            for t, (_, tables, _) in alone.items():
+                assert len([r for r in rows if r["township"] == t]) == len(tables.get("findings", []))
+            continue
+        for t, (_, tables, _) in alone.items():
+            mine = [{k: v for k, v in r.items() if k != "township"} for r in rows if r["township"] == t]
+            assert mine == tables.get(table, []), (table, t)
+        single_totals = [r for _, tables, _ in alone.values() for r in tables.get(table, [])
+                         if next(iter(r.values())) == TOTAL]
+        county_rows = [r for r in rows if r["township"] == TOTAL]
+        if not single_totals:
+            assert county_rows == []
+            continue
+        assert len(county_rows) == 1
+        row = county_rows[0]
+        for col, value in row.items():
+            if col == "township" or col.endswith("_pct"):
+                continue
+            values = [r[col] for r in single_totals]
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                assert _close(value, sum(values), len(values)), (table, col)
+        if "clearance_pct" in row:
+            due = sum(r["due"] for r in single_totals)
+            cleared = sum(r["due_cleared"] for r in single_totals)
+            assert row["clearance_pct"] == pytest.approx(100 * cleared / due, abs=0.006)
+        if "farmland_share_pct" in row:
+            share = 100 * sum(r["transferred_farmland_mu"] for r in single_totals) / sum(
+                r["basic_farmland_mu"] for r in single_totals)
+            assert row["farmland_share_pct"] == pytest.approx(share, abs=0.06)
+
+
+def test_the_county_total_recomputes_rates_from_summed_counts_never_averages_them():
+    """Hand-worked: 9 of 10 trees cleared (90%) and 15 of 30 (50%) make 24 of 40, 60% — not 70%."""
+    totals = pd.DataFrame({"village": [TOTAL, TOTAL], "due": [10, 30], "due_cleared": [9, 15],
+                           "clearance_pct": [90.0, 50.0], "pine_mu": [1.5, 2.25], "zone_pct": [3.0, 4.0],
+                           "first_found": pd.to_datetime(["2021-05-01", "2020-03-02"]),
+                           "last_cleared": pd.to_datetime(["2023-01-01", "2022-01-01"])})
+    row = county_total(totals)
+    assert row["due"] == 40 and row["due_cleared"] == 24
+    assert row["clearance_pct"] == pytest.approx(60.0)
+    assert row["pine_mu"] == pytest.approx(3.75)
+    assert math.isnan(row["zone_pct"])  # a percentage without a known formula is not averaged
+    assert row["first_found"] == pd.Timestamp("2020-03-02") and row["last_cleared"] == pd.Timestamp("2023-01-01")
+
+
+def test_check_on_a_county_reports_land_two_townships_both_claim(runner, together):
+    result = runner.invoke(main, ["check", "--township", str(together), "--format", "json"])
+    assert result.exit_code == 1, result.stderr
+    tables = json.loads(result.stdout)["tables"]
+    claims = pd.DataFrame(tables["claims"])
+    # independently: overlay the two copies' layers in an equal-area projection
+    east, west = (together / "east"), (together / "west")
+    expected = {}
+    for kind, file, layer in (("villages", "township.gpkg", "villages"), ("forest_plots", "forest_plots.shp", None)):
+        a = gpd.read_file(east / file, layer=layer).to_crs("+proj=aea +lat_1=25 +lat_2=47 +lon_0=117.5 +ellps=GRS80")
+        b = gpd.read_file(west / file, layer=layer).to_crs(a.crs)
+        pieces = gpd.overlay(a, b, how="intersection", keep_geom_type=True)
+        expected[kind] = int((pieces.area / MU > 0.1).sum())
+    assert expected["villages"] == 10  # each village overlaps its twin; neighbours only touch
+    assert (claims["layer"] == "villages").sum() == expected["villages"]
+    assert (claims["layer"] == "forest_plots").sum() == expected["forest_plots"]
+    twins = claims[claims["layer"] == "villages"]
+    assert (twins["feature_a"] == twins["feature_b"]).all()
+    assert set(twins["township_a"]) == {NAMES[0]} and set(twins["township_b"]) == {NAMES[1]}
+    findings = tables["findings"]
+    assert sum(f["check"] == "village_claimed_twice" for f in findings) == 10
+    village = next(f for f in findings if f["check"] == "village_claimed_twice")
+    assert NAMES[0] in village["message"] and NAMES[1] in village["message"] and village["severity"] == "error"
+
+
+def test_check_on_townships_apart_claims_nothing(runner, apart):
+    result = runner.invoke(main, ["check", "--township", str(apart / "county.toml"), "--format", "json"])
+    tables = json.loads(result.stdout)["tables"]
+    assert "claims" not in tables
+    assert not any(f["check"].endswith("_claimed_twice") for f in tables.get("findings", []))
+
+
+def test_a_folder_holding_county_toml_is_picked_up(runner, apart, monkeypatch):
+    monkeypatch.chdir(apart)
+    result = runner.invoke(main, ["area", "forest_plots", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)["tables"]["summary"]
+    assert [r["township"] for r in rows] == [NAMES[0], NAMES[1], TOTAL]
+    assert rows[2]["count"] == rows[0]["count"] + rows[1]["count"]
+
+
+def test_the_county_total_is_named_in_chinese(runner, apart):
+    result = runner.invoke(main, ["area", "forest_plots", "--township", str(apart), "--lang", "zh"])
+    assert result.exit_code == 0, result.stderr
+    assert "乡镇" in result.stdout and "合计" in result.stdout and "青山县" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["report", "--year", "2022"], ["import", "x.csv", "--layer", "infected_trees"],
+                                  ["trees", "--history", "SC2021-00001"]])
+def test_commands_for_one_township_refuse_a_county(runner, apart, args):
+    result = runner.invoke(main, [*args, "--township", str(apart / "county.toml")])
+    assert result.exit_code == 2
+    assert "county file" in result.stderr and "--township FOLDER" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_township_that_fails_is_named_and_the_others_go_on(runner, tmp_path):
+    root = tmp_path / "c"
+    root.mkdir()
+    township_copy(root / "good", "好乡")
+    township_copy(root / "bad", "坏乡")
+    (root / "bad" / "infected_trees.csv").unlink()
+    (root / "county.toml").write_text('[county]\nname = "县"\ntownships = ["*"]\n', encoding="utf-8")
+    result = runner.invoke(main, ["trees", "--no-hotspots", "--township", str(root), "--format", "json"])
+    assert result.exit_code == 1
+    assert "坏乡" in result.stderr and "infected_trees.csv" in result.stderr
+    tables = json.loads(result.stdout)["tables"]
+    assert {r["township"] for r in tables["summary"]} == {"好乡", TOTAL}
+    assert any(f["check"] == "township_failed" and f["township"] == "坏乡" for f in tables["findings"])
+    # area needs no trees: both townships, exit 0
+    result = runner.invoke(main, ["area", "forest_plots", "--township", str(root), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+
+
+def _bad_county(tmp_path: Path, townships: str) -> Path:
+    root = tmp_path / "c"
+    if not root.exists():
+        root.mkdir()
+        township_copy(root / "a", "甲乡")
+    (root / "county.toml").write_text(f'[county]\nname = "县"\ntownships = {townships}\n', encoding="utf-8")
+    return root / "county.toml"
+
+
+@pytest.mark.parametrize(("townships", "said", "said_zh"), [
+    ('["a", "nowhere"]', "'nowhere': folder", "文件夹"),
+    ('["a", "towns/*"]', "'towns/*' matches nothing", "没有匹配到任何文件夹"),
+    ('["a", "empty"]', "has no township.toml", "没有 township.toml"),
+])
+def test_a_bad_county_file_gets_a_clear_message(runner, tmp_path, townships, said, said_zh):
+    path = _bad_county(tmp_path, townships)
+    (path.parent / "empty").mkdir(exist_ok=True)
+    with pytest.raises(ConfigError) as caught:
+        load_county(path)
+    assert said in str(caught.value) and str(path) in str(caught.value) and "remove the entry" in str(caught.value) \
+        or "point at the folder" in str(caught.value)
+    result = runner.invoke(main, ["area", "forest_plots", "--township", str(path), "--lang", "zh"])
+    assert result.exit_code == 2
+    assert said_zh in result.stderr and "Traceback" not in result.stderr
+
+
+def test_two_townships_of_the_same_name_are_refused(runner, tmp_path):
+    path = _bad_county(tmp_path, '["a", "b"]')
+    shutil.copytree(path.parent / "a", path.parent / "b")
+    result = runner.invoke(main, ["area", "forest_plots", "--township", str(path)])
+    assert result.exit_code == 2
+    assert "both named '甲乡'" in result.stderr and "[township]" in result.stderr
+
+
+def test_a_county_of_unreadable_toml_is_refused(runner, tmp_path):
+    path = tmp_path / "county.toml"
+    path.write_text("[county\nname=", encoding="utf-8")
+    result = runner.invoke(main, ["area", "forest_plots", "--township", str(path)])
+    assert result.exit_code == 2 and "not valid TOML" in result.stderr
