@@ -49,7 +49,7 @@ from geo_township.units import M2_PER_MU
 log = logging.getLogger(__name__)
 
 TOTAL = TOTAL_LABEL["en"]
-CLAIMS_LISTED = 200
+CLAIMS_LISTED = 50
 """Claims of one kind listed one by one; beyond, one finding counts the rest."""
 
 COUNTY_CHECKS = declare(
@@ -155,9 +155,9 @@ def load_county(path: str | Path) -> County:
     if not isinstance(county, dict):
         county = {}
     for key in county:
-        if key not in ("name", "name_en", "townships", "claim_min_mu"):
-            problem(f"[county] unknown key {key!r}; the keys are name, name_en, townships, claim_min_mu",
-                    f"[county] 中有未知的键 {key!r}；可用的键：name、name_en、townships、claim_min_mu")
+        if key not in ("name", "townships", "claim_min_mu"):
+            problem(f"[county] unknown key {key!r}; the keys are name, townships, claim_min_mu",
+                    f"[county] 中有未知的键 {key!r}；可用的键：name、townships、claim_min_mu")
     name = county.get("name")
     if not name:
         problem('[county] has no name; add name = "青山县"', '[county] 中没有县名；请加 name = "青山县"')
@@ -327,8 +327,7 @@ def join_results(county: str, parts: list[tuple[str, Result]], failures: Iterabl
     for key in dict.fromkeys(k for _, r in parts for k in r.features):
         layers = [(t, r.features[key]) for t, r in parts if key in r.features]
         features[key] = _joined_features(layers)
-    notes = [f"{t}: {n}" for t, r in parts for n in r.notes]
-    notes_zh = [f"{t}：{n}" for t, r in parts for n in r.notes_in("zh")]
+    notes, notes_zh = _notes(parts, "en"), _notes(parts, "zh")
     merged = {k: v for _, r in parts for k, v in r.vocab.items()}
     return replace(
         first, title=f"{county}: {first.title}", title_zh=f"{county}：{first.title_in('zh')}", table=main,
@@ -336,6 +335,15 @@ def join_results(county: str, parts: list[tuple[str, Result]], failures: Iterabl
         decimals={k: v for _, r in parts for k, v in r.decimals.items()},
         labels={k: v for _, r in parts for k, v in r.labels.items()},
         provenance={"county": county, "townships": {t: r.provenance for t, r in parts}})
+
+
+def _notes(parts: list[tuple[str, Result]], lang: str) -> list[str]:
+    """The townships' notes in ``lang``: a note every township gives once, the others
+    each after its township's name."""
+    each = [(t, r.notes_in(lang)) for t, r in parts]
+    common = [n for n in each[0][1] if all(n in notes for _, notes in each[1:])]
+    sep = "：" if lang == "zh" else ": "
+    return common + [f"{t}{sep}{n}" for t, notes in each for n in notes if n not in common]
 
 
 def _table(result: Result, name: str) -> pd.DataFrame | None:
