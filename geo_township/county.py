@@ -102,7 +102,7 @@ class CountyFailure:
     folder: Path
     error: TownshipError
 
-    def finding(self) -> Finding:
+    def as_finding(self) -> Finding:
         """The error finding that names it in the county's Result."""
         return replace(COUNTY_CHECKS.township_failed.finding(
             "township", self.name, township=self.name, folder=str(self.folder), error=self.error.text("en")),
@@ -321,7 +321,7 @@ def join_results(county: str, parts: list[tuple[str, Result]], failures: Iterabl
         frames = [(t, _table(r, name)) for t, r in parts]
         tables[name] = _joined_table([(t, df) for t, df in frames if df is not None])
     main = tables.pop(first.table_name, pd.DataFrame())
-    findings = [f for f in (x.finding() for x in failures)]
+    findings = [failure.as_finding() for failure in failures]
     findings += [replace(f, township=f.township or t) for t, r in parts for f in r.findings]
     features: dict[str, gpd.GeoDataFrame] = {}
     for key in dict.fromkeys(k for _, r in parts for k in r.features):
