@@ -334,6 +334,8 @@ PROVENANCE_LABELS: dict[str, tuple[str, str]] = {
     "tool": ("Tool", "软件"),
     "created": ("Made on", "生成时间"),
     "township": ("Township", "乡镇"),
+    "county": ("County", "县"),
+    "townships": ("Townships of the county", "全县各乡镇"),
     "township_file": ("Township file", "乡镇配置文件"),
     "analysis": ("Analysis", "分析"),
     "working_crs": ("Working CRS (metres)", "平面计算坐标系"),
@@ -431,7 +433,7 @@ PROVENANCE_WORDS: dict[str, tuple[str, str]] = {
 }
 """Codes that provenance values take (``area_method = "ellipsoidal"``), in words."""
 
-PROVENANCE_NAMES = frozenset({"township", "file", "source_layer", "raster", "before", "after", "layer_name"})
+PROVENANCE_NAMES = frozenset({"township", "county", "file", "source_layer", "raster", "before", "after", "layer_name"})
 """Provenance keys whose values are names the user chose (shown as they are, never read
 as codes)."""
 

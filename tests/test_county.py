@@ -185,6 +185,8 @@ def test_a_township_that_fails_is_named_and_the_others_go_on(runner, tmp_path):
     tables = json.loads(result.stdout)["tables"]
     assert {r["township"] for r in tables["summary"]} == {"好乡", TOTAL}
     assert any(f["check"] == "township_failed" and f["township"] == "坏乡" for f in tables["findings"])
+    result = runner.invoke(main, ["trees", "--no-hotspots", "--township", str(root), "--lang", "zh"])
+    assert result.exit_code == 1 and "警告：乡镇 坏乡" in result.stderr and "未计入" in result.stderr
     # area needs no trees: both townships, exit 0
     result = runner.invoke(main, ["area", "forest_plots", "--township", str(root), "--format", "json"])
     assert result.exit_code == 0, result.stderr
