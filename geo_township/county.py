@@ -271,7 +271,8 @@ def run_county(county: County, analysis: Callable[..., Result], /, *args: Any, c
         township = member.township()
         try:
             parts.append((member.name, analysis(township, *args, **kwargs)))
-            townships.append((member.name, township))
+            if claims:  # kept for the claims (their layers are read already); otherwise let go
+                townships.append((member.name, township))
         except TownshipError as exc:
             log.info("township %s left out: %s", member.name, exc)
             failures.append(CountyFailure(member.name, member.config.root, exc))
