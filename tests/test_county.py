@@ -52,6 +52,7 @@ COMMANDS = {
     "sand": ["sand"],
     "rivers": ["rivers"],
     "check": ["check"],
+    "info": ["info"],
 }
 
 
@@ -231,3 +232,14 @@ def test_a_county_of_unreadable_toml_is_refused(runner, tmp_path):
     path.write_text("[county\nname=", encoding="utf-8")
     result = runner.invoke(main, ["area", "forest_plots", "--township", str(path)])
     assert result.exit_code == 2 and "not valid TOML" in result.stderr
+
+
+def test_a_county_workbook_says_in_chinese_which_townships_it_pools(runner, apart, tmp_path):
+    out = tmp_path / "全县.xlsx"
+    result = runner.invoke(main, ["area", "forest_plots", "--township", str(apart), "--lang", "zh", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    sheets = pd.read_excel(out, sheet_name=None, header=None)
+    summary = next(iter(sheets.values()))
+    assert {"东岭乡", "西河乡", "合计"} <= set(summary.iloc[:, 0].astype(str))
+    about = sheets["说明"].astype(str)
+    assert (about.iloc[:, 0] == "县").any() and about.iloc[:, 0].str.startswith("全县各乡镇").any()
