@@ -27,7 +27,7 @@ from pyproj import CRS, Transformer
 
 from geo_township import __version__
 from geo_township.config import TownshipConfig, load_config
-from geo_township.crs import working_crs_for
+from geo_township.crs import lonlat_bounds, working_crs_for
 from geo_township.errors import LayerReadError, TownshipError
 from geo_township.io.parquet import box_in_file_crs, is_geoparquet
 from geo_township.kinds import KINDS
@@ -167,7 +167,8 @@ class Township:
         log.info("reading %s from %s", kind_name, spec.path)
         layer = read_layer(spec, self.config, lenient=lenient, box=self.prune_box(kind_name))
         if self._working_crs is None:
-            lon_min, lat_min, lon_max, lat_max = layer.gdf.to_crs(4326).total_bounds
+            # the zone from the layer's box, not from every vertex reprojected
+            lon_min, lat_min, lon_max, lat_max = lonlat_bounds(layer.gdf.total_bounds, CRS(layer.gdf.crs))
             self._working_crs = working_crs_for(lon_min, lon_max, (lat_min + lat_max) / 2.0)
         if not CRS(layer.gdf.crs).equals(self._working_crs):
             to_crs(layer.gdf, self._working_crs)
