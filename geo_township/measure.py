@@ -204,8 +204,11 @@ def length(geoms: gpd.GeoSeries, *, unit: str = "km", method: Method = "ellipsoi
 
 def group_labels(values: pd.Series) -> pd.Series:
     """Group keys as text, with missing values shown as '(none)' rather than dropped."""
-    out = values.astype(object).where(values.notna(), UNASSIGNED_LABEL["en"])
-    return out.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+    codes, uniques = pd.factorize(values.astype(object).where(values.notna(), None), use_na_sentinel=True)
+    # one label per distinct value (a county's 100,000 plots hold a few hundred villages); -1 (missing) → last
+    labels = np.array([str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in uniques]
+                      + [UNASSIGNED_LABEL["en"]], dtype=object)
+    return pd.Series(labels[codes], index=values.index, dtype=object)
 
 
 def area_by(gdf: gpd.GeoDataFrame, by: str | None = None, *, unit: str = "mu",

@@ -184,3 +184,14 @@ def test_area_in_chunks_is_the_area_all_at_once(method, monkeypatch):
     whole = area_m2(parcels, method=method)
     monkeypatch.setattr(measure, "AREA_CHUNK", 7)
     assert np.array_equal(area_m2(parcels, method=method), whole)
+
+
+def test_group_labels_one_text_per_value_and_missing_as_none():
+    import pandas as pd
+
+    from geo_township.measure import group_labels
+
+    values = pd.Series(["甲村", None, 1.0, 2.5, 3, np.nan, "甲村", pd.NA, "1"], index=range(10, 19))
+    labels = group_labels(values)
+    assert labels.tolist() == ["甲村", "(none)", "1", "2.5", "3", "(none)", "甲村", "(none)", "1"]
+    assert labels.index.tolist() == list(range(10, 19))
