@@ -81,6 +81,19 @@ def gk3_zone_epsg(zone_or_cm: int) -> int:
     )
 
 
+def lonlat_bounds(bounds: tuple[float, float, float, float] | np.ndarray, crs: CRS
+                  ) -> tuple[float, float, float, float]:
+    """A box (min x, min y, max x, max y in ``crs``) as longitude/latitude bounds (EPSG:4326),
+    its edges densified so that a projected box's curved outline is covered: for choosing a
+    working zone or showing an extent without reprojecting every vertex of a layer."""
+    from pyproj import Transformer
+
+    x0, y0, x1, y1 = (float(v) for v in bounds)
+    lon0, lat0, lon1, lat1 = Transformer.from_crs(crs, 4326, always_xy=True).transform_bounds(
+        x0, y0, x1, y1, densify_pts=21)
+    return float(lon0), float(lat0), float(lon1), float(lat1)
+
+
 def working_crs_for(lon_min: float, lon_max: float, lat: float | None = None) -> CRS:
     """The CRS for planar work, chosen from a lon/lat extent's centre: the CGCS2000
     3-degree GK zone (no prefix) in China; elsewhere the WGS84 UTM zone (so the library

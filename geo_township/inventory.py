@@ -6,7 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_township.crs import MAP_APP_SYSTEMS
+from geo_township.crs import MAP_APP_SYSTEMS, lonlat_bounds
 from geo_township.engine import LOCAL, Engine
 from geo_township.errors import TownshipError, UsageError
 from geo_township.kinds import KINDS, column_label
@@ -18,13 +18,31 @@ from geo_township.record_checks import RECORD_CHECKS
 from geo_township.results import Check, Finding, Result, declare
 from geo_township.units import area_unit
 
-CHECKS = declare(Check("crs", "info", "coordinate system", "坐标系", "{crs}: {note}", "坐标系 {crs}：{note}"))
+CHECKS = declare(
+    Check("crs", "info", "coordinate system", "坐标系", "{crs}: {note}", "坐标系 {crs}：{note}"),
+    Check("sampled", "info", "sampled", "抽样查看",
+          "sampled: {read:,} of {total:,} rows read — the count, extent and fields are the file's own "
+          "(rows a full read leaves out are still counted); the encoding, the CRS and how the fields map are "
+          "judged on these rows; `geo-township check` reads every row",
+          "抽样：共 {total:,} 行，读取了其中 {read:,} 行——要素数、范围和字段取自文件自身的记录"
+          "(完整读取时会剔除的行也计在内)；编码、坐标系和字段对应按这些行判断；"
+          "`geo-township check` 会逐行检查全部数据"),
+)
+SAMPLE_ABOVE = 50_000
+"""``info`` describes a layer of more features than this from the file's metadata and a
+sample of its rows (:meth:`Township.sample`), not by reading it whole."""
+SAMPLE_ROWS = 10_000
+"""The rows of such a layer ``info`` reads, spread through the file."""
 UNREADABLE = RECORD_CHECKS.unreadable.reworded("{error}", "{error}")
 """A layer that cannot be read, as the listing words it (the error's message and fix)."""
 
 
 def _extent(gdf: gpd.GeoDataFrame) -> str:
-    lon_min, lat_min, lon_max, lat_max = gdf.to_crs(4326).total_bounds
+    return _lonlat_text(gdf.to_crs(4326).total_bounds)
+
+
+def _lonlat_text(bounds) -> str:
+    lon_min, lat_min, lon_max, lat_max = bounds
     return f"{lon_min:.4f}–{lon_max:.4f}E {lat_min:.4f}–{lat_max:.4f}N"
 
 
@@ -60,7 +78,8 @@ def describe_layers(township: Township, *, rasters: pd.DataFrame | None = None) 
         spec = township.config.layers[kind_name]
         file = spec.path.name + (f":{spec.layer}" if spec.layer else "")
         try:
-            layer = township.layer(kind_name)
+            sampled = township.sample(kind_name, above=SAMPLE_ABOVE, rows=SAMPLE_ROWS)
+            layer = sampled.layer if sampled else township.layer(kind_name)
         except TownshipError as exc:
             rows.append({"layer": kind_name, "file": file, "features": None, "crs": Text("unreadable", "无法读取"),
                          "extent": None})
@@ -69,8 +88,15 @@ def describe_layers(township: Township, *, rasters: pd.DataFrame | None = None) 
         others = [str(c) for c in layer.gdf.columns if c not in layer.field_map and c != layer.gdf.geometry.name
                   and c != "source_row" and not str(c).endswith("_original")]
         crs = _crs_text(layer)
-        rows.append({"layer": kind_name, "file": file, "features": len(layer.gdf), "crs": crs,
-                     "extent": _extent(layer.gdf)})
+        if sampled:
+            info = sampled.info
+            extent = (None if info.bounds is None
+                      else _lonlat_text(lonlat_bounds(info.bounds, layer.source_crs)))
+            rows.append({"layer": kind_name, "file": file, "features": info.features, "crs": crs, "extent": extent})
+            findings.append(CHECKS.sampled.finding(kind_name, "-", read=sampled.rows_read, total=info.features))
+        else:
+            rows.append({"layer": kind_name, "file": file, "features": len(layer.gdf), "crs": crs,
+                         "extent": _extent(layer.gdf)})
         field_rows.append({
             "layer": kind_name,
             "fields": ", ".join(_with_alias(f"{canon}←{src}" if canon != src else canon, src, layer.aliases)

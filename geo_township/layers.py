@@ -27,11 +27,12 @@ from pyproj import CRS, Transformer
 
 from geo_township import __version__
 from geo_township.config import TownshipConfig, load_config
-from geo_township.crs import working_crs_for
+from geo_township.crs import lonlat_bounds, working_crs_for
 from geo_township.errors import LayerReadError, TownshipError
 from geo_township.io.parquet import box_in_file_crs, is_geoparquet
+from geo_township.io.sample import LayerInfo, can_sample, layer_info, read_sample
 from geo_township.kinds import KINDS
-from geo_township.layerfile import Layer, feature_ids, list_rows, read_layer, row_labels
+from geo_township.layerfile import Layer, feature_ids, layer_from_raw, list_rows, read_layer, row_labels
 from geo_township.leftout import COLUMNS as LEFT_OUT_COLUMNS
 from geo_township.leftout import (
     OUTSIDE_PARAMETER,
@@ -59,6 +60,16 @@ class LayerFailure:
         if lang == "zh":
             return f"图层 {self.kind}（{self.file.name}）未能读取：{self.message}"
         return f"the {self.kind} layer ({self.file.name}) could not be read: {self.message}"
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """A big layer read from a sample (:meth:`Township.sample`): the sample as a layer (in the
+    file's CRS), the file's metadata and how many rows were read."""
+
+    layer: Layer
+    info: LayerInfo
+    rows_read: int
 
 
 class Township:
@@ -141,6 +152,30 @@ class Township:
             self._layers[kind_name] = layer
         return layer
 
+    def sample(self, kind_name: str, *, above: int, rows: int) -> Sampled | None:
+        """A layer of more than ``above`` features, described without reading it whole: at most
+        ``rows`` of its rows spread through the file (:func:`geo_township.io.sample.read_sample`)
+        read as a layer is (CRS settled or inferred, fields mapped, values understood) but left
+        in the file's CRS and not kept, with the file's metadata (count, box, fields). None
+        when the layer is small, already read, converted from a map app's system, or not in a
+        file that can be sampled: read it whole with :meth:`layer`. A layer that cannot be
+        read raises its error."""
+        spec = self.config.layers.get(kind_name)
+        if (spec is None or kind_name in self.loaded() or spec.url is not None or spec.map_app is not None
+                or is_geoparquet(spec.path) or not can_sample(spec.path)):
+            return None
+        kind_ = KINDS[kind_name]
+        try:
+            info = layer_info(spec.path, layer=spec.layer, encoding=spec.encoding, geometry=kind_.geometry[0])
+            if info.features <= above:
+                return None
+            raw, info = read_sample(spec.path, rows=rows, layer=spec.layer, encoding=spec.encoding,
+                                    geometry=kind_.geometry[0])
+            return Sampled(layer_from_raw(raw, spec, self.config), info, len(raw.gdf))
+        except TownshipError as exc:
+            self._failed[kind_name] = LayerFailure(kind_name, spec.path, str(exc))
+            raise
+
     def try_layer(self, kind_name: str, *, lenient: bool = False) -> Layer | None:
         """The layer, or None when it cannot be read (the error is kept in :meth:`failures`)."""
         try:
@@ -168,7 +203,8 @@ class Township:
         log.info("reading %s from %s", kind_name, spec.path)
         layer = read_layer(spec, self.config, lenient=lenient, box=self.prune_box(kind_name))
         if self._working_crs is None:
-            lon_min, lat_min, lon_max, lat_max = layer.gdf.to_crs(4326).total_bounds
+            # the zone from the layer's box, not from every vertex reprojected
+            lon_min, lat_min, lon_max, lat_max = lonlat_bounds(layer.gdf.total_bounds, CRS(layer.gdf.crs))
             self._working_crs = working_crs_for(lon_min, lon_max, (lat_min + lat_max) / 2.0)
         if not CRS(layer.gdf.crs).equals(self._working_crs):
             to_crs(layer.gdf, self._working_crs)

@@ -39,3 +39,10 @@ def test_commands_help_and_area_agree_with_their_baselines(county: Path, tmp_pat
     out = bench("commands.py", "--township", str(county), "--cases", "help", "area", "info", data=tmp_path)
     assert out.count("numbers agree") == 3
     assert "area_baseline" in out and "info_baseline" in out
+
+
+def test_zonal_command_agrees_with_plain_exactextract(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, str(BENCH / "zonal_command.py"), "--size", "300", "--plots", "40",
+                           "--data", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "numbers agree" in done.stdout and "exactextract" in done.stdout

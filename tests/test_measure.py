@@ -122,7 +122,13 @@ def test_100k_parcels_vectorised():
 def test_sample_plots_against_local_projections_and_geod(sample_dir):
     """Every plot of the sample: against an equal-area projection centred on that plot, and
     against pyproj.Geod within Geod's own floating-point noise (sums on the scale of the
-    ellipsoid, ≈ 0.005 m² per polygon)."""
+    ellipsoid, ≈ 0.005 m² per polygon).
+
+    The file's edges are straight in its Gauss–Krüger zone, so the reference plot is
+    densified to 1 m vertices there before it is projected: projecting only the corners
+    would measure edges straight in the equal-area plane instead, a different polygon by up
+    to 2.5e-7 of its area on these plots (the old reference's rel=1e-8 held only because the
+    tool then measured that same second polygon)."""
     from geo_township.crs import equal_area_crs
 
     plots = gpd.read_file(sample_dir / "forest_plots.shp", encoding="gb18030")
@@ -131,10 +137,38 @@ def test_sample_plots_against_local_projections_and_geod(sample_dir):
     geod = np.array([geod_area(g) for g in lonlat])
     assert np.abs(ours - geod).max() < 0.02  # m²
     assert ours.sum() == pytest.approx(geod.sum(), rel=1e-9)
+    dense = gpd.GeoSeries(shapely.segmentize(plots.geometry.to_numpy(), 1.0), crs=plots.crs)
     for i in range(0, len(plots), 97):
         c = lonlat.iloc[i].centroid
-        local = plots.geometry.iloc[[i]].to_crs(equal_area_crs(c.x, c.y)).area.iloc[0]
-        assert ours[i] == pytest.approx(local, rel=1e-8)
+        local = dense.iloc[[i]].to_crs(equal_area_crs(c.x, c.y)).area.iloc[0]
+        assert ours[i] == pytest.approx(local, rel=1e-9)
+
+
+@pytest.mark.parametrize(("epsg", "east"), [(4548, 440_000), (4549, 560_000), (32650, 680_000)])
+def test_narrow_parcels_in_their_zone_against_a_densified_equal_area_projection(epsg, east):
+    """Parcels up to 1 km wide (measured in their transverse Mercator CRS with the areal
+    scale at the centroid) and wider ones (projected again), 60–180 km off the central
+    meridian where the scale changes fastest: each within 2e-9 of the same polygon
+    densified to 2 m vertices and projected to an equal-area projection centred on it,
+    and within Geod's noise of the geodesic area of the densified polygon."""
+    from geo_township.crs import equal_area_crs
+
+    rng = np.random.default_rng(7)
+    sizes = [100, 300, 700, 1000, 2500, 8000]
+    x0, y0 = rng.uniform(east - 5_000, east + 5_000, len(sizes)), rng.uniform(3_300_000, 3_320_000, len(sizes))
+    polys = [Polygon([(x, y), (x + s, y + 0.1 * s), (x + 0.8 * s, y + s), (x - 0.1 * s, y + 0.6 * s)])
+             for x, y, s in zip(x0, y0, sizes, strict=True)]
+    parcels = gpd.GeoSeries(polys, crs=epsg)
+    ours = area_m2(parcels)
+    dense = gpd.GeoSeries(shapely.segmentize(parcels.to_numpy(), 2.0), crs=epsg)
+    for i, _ in enumerate(sizes):
+        c = dense.iloc[[i]].to_crs(4490).iloc[0].centroid
+        local = dense.iloc[[i]].to_crs(equal_area_crs(c.x, c.y)).area.iloc[0]
+        assert ours[i] == pytest.approx(local, rel=2e-9)
+        geod = geod_area(dense.iloc[[i]].to_crs(4490).iloc[0])
+        assert abs(ours[i] - geod) < 0.02  # m², Geod's own noise
+    # a narrow parcel's area is its own: measured alone or among others, the same to the bit
+    assert np.array_equal(np.concatenate([area_m2(parcels.iloc[[i]]) for i in range(3)]), ours[:3])
 
 
 @pytest.mark.parametrize("method", ["ellipsoidal", "planar"])
@@ -150,3 +184,14 @@ def test_area_in_chunks_is_the_area_all_at_once(method, monkeypatch):
     whole = area_m2(parcels, method=method)
     monkeypatch.setattr(measure, "AREA_CHUNK", 7)
     assert np.array_equal(area_m2(parcels, method=method), whole)
+
+
+def test_group_labels_one_text_per_value_and_missing_as_none():
+    import pandas as pd
+
+    from geo_township.measure import group_labels
+
+    values = pd.Series(["甲村", None, 1.0, 2.5, 3, np.nan, "甲村", pd.NA, "1"], index=range(10, 19))
+    labels = group_labels(values)
+    assert labels.tolist() == ["甲村", "(none)", "1", "2.5", "3", "(none)", "甲村", "(none)", "1"]
+    assert labels.index.tolist() == list(range(10, 19))

@@ -162,7 +162,25 @@ def _gdal_layers(path: Path | str) -> list[str]:
         raise read_failure(Path(path), exc, prefix="cannot open the file: ") from None
 
 
-def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry: str | None) -> RawLayer:
+@dataclass
+class GdalSource:
+    """What to read from a file GDAL opens, settled before reading any feature: the source
+    (a KMZ's KML inside it), the layers to read, the text encoding (None: GDAL's own
+    choice) and the notes worth telling the user (an encoding detected)."""
+
+    path: Path
+    source: Path | str
+    layers: list[str | None]
+    encoding: str | None
+    notes: list[str]
+
+
+def open_gdal(path: Path, *, layer: str | None = None, encoding: str | None = None,
+              geometry: str | None = None) -> GdalSource:
+    """The rules every read of a GDAL file follows before its features: a shapefile's parts
+    are all there and its encoding is detected (:func:`detect_dbf_encoding`) when not given;
+    the layer named exists, or the file holds one (a GPX file's waypoints or tracks as
+    ``geometry`` asks, every folder of a KML). A :class:`LayerReadError` says what is wrong."""
     import pyogrio
 
     suffix = path.suffix.lower()
@@ -198,7 +216,6 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
         present = [name for name in wanted if name in layers]
         filled = [name for name in present if pyogrio.read_info(path, layer=name)["features"] > 0]
         chosen = [*(filled or present)[:1]] or [None]
-        layer = chosen[0]
     elif suffix in (".kml", ".kmz"):
         chosen = list(layers)  # none: a document without placemarks, read as an empty layer
     elif len(layers) > 1:
@@ -210,7 +227,17 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
         )
     else:
         chosen = [None]
+    return GdalSource(path, source, chosen, encoding, notes)
 
+
+def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry: str | None) -> RawLayer:
+    import pyogrio
+
+    suffix = path.suffix.lower()
+    opened = open_gdal(path, layer=layer, encoding=encoding, geometry=geometry)
+    source, chosen, encoding, notes = opened.source, opened.layers, opened.encoding, opened.notes
+    if suffix == ".gpx":
+        layer = chosen[0]
     frames = []
     for name in chosen:
         if suffix in (".kml", ".kmz") and _feature_count(source, name) == 0:
