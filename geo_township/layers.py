@@ -268,7 +268,7 @@ class Township:
         from :func:`~geo_township.layerfile.layer_from_raw`) as its layer of that kind: put in
         the working CRS and with far rows left out as on load, sharing the other layers."""
         if not CRS(layer.gdf.crs).equals(self.working_crs):
-            layer.gdf = layer.gdf.to_crs(self.working_crs)
+            to_crs(layer.gdf, self.working_crs)
         self._leave_out_far(layer)
         view = copy.copy(self)
         view._layers = {**self._layers, layer.name: layer}

@@ -79,14 +79,6 @@ _FINDING_ORDER = ("plot_id_mismatch", "village_mismatch", "outside_plots", "outs
 _COUNTED_NOTE = re.compile(r"^(\d+) (.*)$", re.S)
 
 
-class _Numbers(list):
-    """A chunk's feature numbers, shared rather than copied by every pandas operation
-    (pandas deep-copies ``attrs`` each time; they are never changed in place)."""
-
-    def __deepcopy__(self, memo: dict[int, object]) -> _Numbers:
-        return self
-
-
 def should_stream(township: Township, *, stream_rows: int = STREAM_ROWS) -> bool:
     """Whether the trees layer is big enough (by its metadata) to be counted in chunks."""
     spec = township.config.layers.get("infected_trees")
@@ -107,6 +99,7 @@ class _State:
     plain_notes: list[str] = field(default_factory=list)
     hit: set[str] = field(default_factory=set)
     near: np.ndarray | None = None
+    infected: np.ndarray | None = None
     hot: list[gpd.GeoDataFrame] = field(default_factory=list)
     latest: pd.Timestamp | None = None
     standing: list[pd.DataFrame] = field(default_factory=list)
@@ -208,8 +201,13 @@ def _one_chunk(state: _State, township: Township, tally: TreeTally, plots: gpd.G
     trees = tally.trees
     infected = tally.flags["found"].to_numpy(dtype=bool) if tally.period.bounded else np.ones(len(trees), bool)
     if plots is not None:
-        state.hit.update(infected_plot_ids(trees["plot_id"], infected).tolist())
-        state.near = pine_at_risk(plots, trees.geometry.to_numpy()[infected], radius, known=state.near)
+        ids = infected_plot_ids(trees["plot_id"], infected)
+        state.hit.update(ids.tolist())
+        hit = plots_hit(plots, ids)
+        state.infected = hit if state.infected is None else state.infected | hit
+        # an infected pine plot is at risk whatever the distance (``infected_table``): searched for by no chunk
+        known = state.infected if state.near is None else state.near | state.infected
+        state.near = pine_at_risk(plots, trees.geometry.to_numpy()[infected], radius, known=known)
     if hotspots:
         _hot_candidates(state, tally, tally.period, bounds)
     if deadline is not None:
@@ -292,9 +290,6 @@ def streamed_tree_counts(township: Township, *, by: str = "village", start: dt.d
         view = township.with_layer(layer_from_raw(raw, spec, township.config))
         layer = view.layer("infected_trees")
         state.left_out += len(layer.left_out) + (0 if layer.dropped is None else len(layer.dropped))
-        trees_gdf = layer.gdf
-        if "feature_numbers" in trees_gdf.attrs:  # a later chunk's rows are not numbered from 1
-            trees_gdf.attrs["feature_numbers"] = _Numbers(trees_gdf.attrs["feature_numbers"])
         _one_chunk(state, township, tally_trees(view, period, as_of), plots, hotspots=hotspots,
                    deadline=late_deadline, radius=radius, bounds=bounds)
         if progress is not None:

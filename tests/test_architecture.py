@@ -227,7 +227,8 @@ ALLOWED: dict[str, set[str]] = {
     "village_names": {"layers", "locate", "results"},
     # a township's layers
     "layers": {"config", "crs", "errors", "io", "kinds", "layerfile", "leftout", "results"},
-    "layerfile": {"config", "crs", "errors", "io", "kinds", "labels", "leftout", "values", "vocabulary"},
+    "layerfile": {"config", "crs", "errors", "io", "kinds", "labels", "leftout", "rownumbers", "values", "vocabulary"},
+    "rownumbers": set(),
     "leftout": {"crs", "results"},
     "results": {"kinds", "labels", "vocabulary"},
     "config": {"crs", "errors", "io", "kinds", "vocabulary"},
