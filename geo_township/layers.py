@@ -29,6 +29,7 @@ from geo_township import __version__
 from geo_township.config import TownshipConfig, load_config
 from geo_township.crs import working_crs_for
 from geo_township.errors import LayerReadError, TownshipError
+from geo_township.io.memory import release_freed_memory
 from geo_township.io.parquet import box_in_file_crs, is_geoparquet
 from geo_township.kinds import KINDS
 from geo_township.layerfile import Layer, feature_ids, list_rows, read_layer, row_labels
@@ -166,11 +167,13 @@ class Township:
                                  hint_zh="请改正路径(相对于 township.toml 所在文件夹)，或删去该图层")
         log.info("reading %s from %s", kind_name, spec.path)
         layer = read_layer(spec, self.config, lenient=lenient, box=self.prune_box(kind_name))
+        release_freed_memory()  # the raw read's text and WKB, before the reprojection's own peak
         if self._working_crs is None:
             lon_min, lat_min, lon_max, lat_max = layer.gdf.to_crs(4326).total_bounds
             self._working_crs = working_crs_for(lon_min, lon_max, (lat_min + lat_max) / 2.0)
         if not CRS(layer.gdf.crs).equals(self._working_crs):
             to_crs(layer.gdf, self._working_crs)
+            release_freed_memory()
         self._leave_out_far(layer)
         return layer
 

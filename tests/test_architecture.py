@@ -187,9 +187,9 @@ ALLOWED: dict[str, set[str]] = {
     # writing layers and analyses' features for phones, spreadsheets, GIS and PostGIS
     "export": {"errors", "io", "kinds", "layers", "locate", "vocabulary"},
     # analyses that build on another analysis
-    "tree_stream": {"errors", "hotspots", "io", "kinds", "layerfile", "layers", "results", "tree_deadlines",
-                    "tree_events", "tree_places", "tree_plots", "trees"},
-    "trees": {"engine", "errors", "hotspots", "labels", "layers", "results", "tree_checks", "tree_deadlines",
+    "tree_stream": {"config", "errors", "hotspots", "io", "kinds", "layerfile", "layers", "locate", "results",
+                    "tree_deadlines", "tree_events", "tree_places", "tree_plots", "trees"},
+    "trees": {"engine", "errors", "hotspots", "io", "labels", "layers", "results", "tree_checks", "tree_deadlines",
               "tree_events", "tree_places", "tree_plots"},
     "hotspots": {"density", "errors", "labels", "layers", "tree_events"},
     "candidates": {"config", "errors", "export", "io", "labels", "layers", "measure", "raster", "results",
