@@ -40,6 +40,7 @@ from geo_township.leftout import (
     judge_rows,
     summary_lines,
 )
+from geo_township.rownumbers import FeatureNumbers, feature_labels, keep_numbers, numbers_of
 from geo_township.values import to_codes, to_date, to_number, to_text
 from geo_township.vocabulary import VOCABULARIES
 
@@ -102,7 +103,7 @@ class Layer:
         and the features' numbers in the file follow."""
         keep = np.ones(len(self.gdf), dtype=bool)
         keep[np.asarray(positions, dtype=int)] = False
-        numbers = self.gdf.attrs.get("feature_numbers") or list(range(1, len(self.gdf) + 1))
+        numbers = FeatureNumbers(numbers_of(self.gdf))
         new_position = np.cumsum(keep) - 1
         if self.bad_cells is not None and len(self.bad_cells):
             cells = self.bad_cells[keep[self.bad_cells["row"].to_numpy()]].copy()
@@ -114,7 +115,7 @@ class Layer:
             self.unknown_words = words.reset_index(drop=True)
         self.gdf = self.gdf[keep].reset_index(drop=True)
         if "source_row" not in self.gdf.columns:
-            self.gdf.attrs["feature_numbers"] = [n for n, k in zip(numbers, keep, strict=True) if k]
+            keep_numbers(self.gdf, numbers.kept(keep))
         rows = rows[LEFT_OUT_COLUMNS]
         self.left_out = rows.reset_index(drop=True) if not len(self.left_out) else pd.concat(
             [self.left_out, rows], ignore_index=True)
@@ -158,12 +159,7 @@ def _positions(gdf: pd.DataFrame, positions: np.ndarray | None) -> np.ndarray:
 
 def _fallback_ids(gdf: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
     """'line N' (tables) or 'feature N' (N: the 1-based position in the file) for the rows at ``pos``."""
-    if "source_row" in gdf.columns:
-        return ("line " + gdf["source_row"].iloc[pos].astype(str)).to_numpy(dtype=object)
-    numbers = gdf.attrs.get("feature_numbers")  # positions in the file, kept when features were left out
-    if numbers is None or len(numbers) != len(gdf):
-        return np.array([f"feature {p + 1}" for p in pos], dtype=object)
-    return np.array([f"feature {numbers[p]}" for p in pos], dtype=object)
+    return feature_labels(gdf, pos)
 
 
 def row_labels(gdf: pd.DataFrame, kind_: Kind, positions: np.ndarray | None = None) -> pd.Series:
@@ -575,9 +571,9 @@ def layer_from_raw(raw: RawLayer, spec: LayerSpec, config: TownshipConfig, *, le
                               + f"；可在 township.toml 中告诉工具这些写法：{teach}"))
     if raw.dropped is not None:
         dropped = pd.concat([d for d in (raw.dropped, dropped) if d is not None], ignore_index=True)
-    numbers = (np.asarray(gdf.index) + 1).tolist()  # 1-based positions in the file, before any reset
+    numbers = FeatureNumbers.from_index(gdf.index)  # 1-based positions in the file, before any reset
     gdf = gdf.reset_index(drop=True)
-    if "source_row" not in gdf.columns and numbers != list(range(1, len(gdf) + 1)):
-        gdf.attrs["feature_numbers"] = numbers
+    if "source_row" not in gdf.columns:
+        keep_numbers(gdf, numbers)
     return Layer(kind_, gdf, spec, source_crs, crs_note, field_map, raw.encoding, notes, dropped, repaired, reasons,
                  bad_cells, left_out, dict(raw.aliases), unknown_words)

@@ -29,6 +29,7 @@ from geo_township import __version__
 from geo_township.config import TownshipConfig, load_config
 from geo_township.crs import lonlat_bounds, working_crs_for
 from geo_township.errors import LayerReadError, TownshipError
+from geo_township.io.memory import release_freed_memory
 from geo_township.io.parquet import box_in_file_crs, is_geoparquet
 from geo_township.io.sample import LayerInfo, can_sample, layer_info, read_sample
 from geo_township.kinds import KINDS
@@ -202,12 +203,14 @@ class Township:
                                  hint_zh="请改正路径(相对于 township.toml 所在文件夹)，或删去该图层")
         log.info("reading %s from %s", kind_name, spec.path)
         layer = read_layer(spec, self.config, lenient=lenient, box=self.prune_box(kind_name))
+        release_freed_memory()  # the raw read's text and WKB, before the reprojection's own peak
         if self._working_crs is None:
             # the zone from the layer's box, not from every vertex reprojected
             lon_min, lat_min, lon_max, lat_max = lonlat_bounds(layer.gdf.total_bounds, CRS(layer.gdf.crs))
             self._working_crs = working_crs_for(lon_min, lon_max, (lat_min + lat_max) / 2.0)
         if not CRS(layer.gdf.crs).equals(self._working_crs):
             to_crs(layer.gdf, self._working_crs)
+            release_freed_memory()
         self._leave_out_far(layer)
         return layer
 
@@ -305,7 +308,7 @@ class Township:
         from :func:`~geo_township.layerfile.layer_from_raw`) as its layer of that kind: put in
         the working CRS and with far rows left out as on load, sharing the other layers."""
         if not CRS(layer.gdf.crs).equals(self.working_crs):
-            layer.gdf = layer.gdf.to_crs(self.working_crs)
+            to_crs(layer.gdf, self.working_crs)
         self._leave_out_far(layer)
         view = copy.copy(self)
         view._layers = {**self._layers, layer.name: layer}

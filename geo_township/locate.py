@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -45,7 +47,70 @@ RECORD_RULE_ZH = "记录已填写村或小班的以记录为准；仅空白记�
 
 POINT_CHUNK = 200_000
 """Points matched to polygons at a time (their candidate pairs are held only for the chunk)."""
+PREPARE_FROM = 50
+"""Polygons are prepared for the covering test when there are at least this many points per
+polygon (villages: thousands; a county's plots: ~10, where a plain test is faster). The
+answer is the same either way: both tests are exact."""
 _POLYGON_TYPE_IDS = (3, 6)  # shapely type ids of Polygon and MultiPolygon
+
+
+_T = TypeVar("_T")
+_reused: dict[tuple[str, int], tuple[Any, Any]] | None = None  # open while :func:`reusing_polygons` runs
+
+
+@contextmanager
+def reusing_polygons() -> Iterator[None]:
+    """While open, what locating derives from a polygon layer alone (its search tree, its
+    prepared polygons, its ids in listing order) is made once per layer and reused: for a
+    layer of points located chunk by chunk against the same plots and villages
+    (:mod:`geo_township.tree_stream`). The polygons' preparation is released on leaving."""
+    global _reused
+    if _reused is not None:  # already open: the outer one releases
+        yield
+        return
+    _reused = {}
+    try:
+        yield
+    finally:
+        held, _reused = _reused, None
+        for obj, value in held.values():
+            if isinstance(value, _Search):
+                shapely.destroy_prepared(obj[value.fresh])
+
+
+def reused(what: str, obj: Any, make: Callable[[], _T]) -> _T:
+    """``make()``, kept for ``obj`` (held, so never mistaken for a later object) while
+    :func:`reusing_polygons` is open; made afresh otherwise."""
+    if _reused is None:
+        return make()
+    key = (what, id(obj))
+    hit = _reused.get(key)
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    value = make()
+    _reused[key] = (obj, value)
+    return value
+
+
+@dataclass(frozen=True)
+class _Search:
+    """An STRtree on polygons prepared for point tests; ``fresh``: those prepared here."""
+
+    tree: shapely.STRtree
+    fresh: np.ndarray
+
+
+def _search(polygons: np.ndarray, points: int) -> _Search:
+    """The tree, and the polygons prepared when each will be tested against many points
+    (:data:`PREPARE_FROM`); small polygons tested a few times each are faster unprepared,
+    and their preparation would hold ~1.4 KiB per polygon (100,000 plots: 137 MiB)."""
+    tree = shapely.STRtree(polygons)
+    fresh = ~shapely.is_prepared(polygons)
+    if points >= PREPARE_FROM * len(polygons):
+        shapely.prepare(polygons)
+    else:
+        fresh[:] = False
+    return _Search(tree, fresh)
 
 
 def blank_to_none(values: pd.Series) -> pd.Series:
@@ -78,9 +143,10 @@ def covering_first(points: np.ndarray, polygons: np.ndarray, order: np.ndarray
     first) whose closed polygon covers it, or -1.
 
     Vectorised. Points: an STRtree on the polygons gives each point the few polygons whose
-    box holds it, then one vectorised covering test on the prepared polygons (a point
-    intersects a polygon exactly when the closed polygon covers it); 4× faster than the other
-    direction when the polygons are big (villages). Other geometries: an STRtree on them is
+    box holds it, then one vectorised covering test (a point intersects a polygon exactly
+    when the closed polygon covers it; polygons prepared when each meets many points,
+    :data:`PREPARE_FROM`); 4× faster than the other direction when the polygons are big
+    (villages). Other geometries: an STRtree on them is
     queried with the polygons. Returns ``(best, pair_point, pair_polygon)``; the pairs list
     every (point, covering polygon) for checking records against locations.
     """
@@ -92,9 +158,8 @@ def covering_first(points: np.ndarray, polygons: np.ndarray, order: np.ndarray
     points = np.asarray(points, dtype=object)
     if bool((shapely.get_type_id(points) == 0).all()):
         polygons = np.asarray(polygons, dtype=object)
-        tree = shapely.STRtree(polygons)
-        fresh = ~shapely.is_prepared(polygons)
-        shapely.prepare(polygons)
+        search = reused("search", polygons, lambda: _search(polygons, n))
+        tree = search.tree
         x, y = np.full(n, np.nan), np.full(n, np.nan)  # an empty point lies nowhere
         solid = ~shapely.is_empty(points)
         x[solid], y[solid] = shapely.get_x(points[solid]), shapely.get_y(points[solid])
@@ -105,7 +170,8 @@ def covering_first(points: np.ndarray, polygons: np.ndarray, order: np.ndarray
             inside = shapely.intersects_xy(polygons[cand_poly], x[cand_pt], y[cand_pt])
             pt_parts.append(cand_pt[inside])
             poly_parts.append(cand_poly[inside])
-        shapely.destroy_prepared(polygons[fresh])  # the caller's polygons as they came
+        if _reused is None:
+            shapely.destroy_prepared(polygons[search.fresh])  # the caller's polygons as they came
         pt_idx, poly_idx = np.concatenate(pt_parts), np.concatenate(poly_parts)
     else:
         poly_idx, pt_idx = shapely.STRtree(points).query(polygons, predicate="intersects")
@@ -154,15 +220,12 @@ def locate(features: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame | None, id_fie
     located = pd.Series(None, index=index, dtype=object)
     if polygons is None or id_field not in polygons.columns or len(polygons) == 0 or len(features) == 0:
         return Located(record, located, record, np.zeros(0, dtype="int64"))
-    poly_ids = polygons[id_field].astype(object).where(polygons[id_field].notna(), None).to_numpy()
-    id_text = np.array([str(v) if v is not None else "" for v in poly_ids])
+    poly_ids, order, codes, uniques, lookup = reused(f"ids {id_field}", polygons,
+                                                     lambda: _polygon_ids(polygons, id_field))
     points = inside_points(features.geometry.to_numpy())
-    best, pair_pt, pair_poly = (cover or covering_first)(points, polygons.geometry.to_numpy(),
-                                                         listing_order(polygons, id_field))
+    best, pair_pt, pair_poly = (cover or covering_first)(points, polygons.geometry.to_numpy(), order)
     hit = best >= 0
     located[hit] = poly_ids[best[hit]]
-    codes, uniques = pd.factorize(pd.Series(id_text, dtype=object))
-    lookup = {v: i for i, v in enumerate(uniques)}
     k = len(uniques) + 1
     n_features = len(features)
 
@@ -193,6 +256,17 @@ def locate(features: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame | None, id_fie
         located.iloc[p_idx[ok]] = pref.iloc[p_idx[ok]].to_numpy()
     values = record.where(record.notna(), located)
     return Located(values, located, record, given[~agree])
+
+
+def _polygon_ids(polygons: gpd.GeoDataFrame, id_field: str
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+    """The polygons' ids (None where blank), listing order, and a code per polygon for its
+    id's text (the distinct texts and text → code)."""
+    poly_ids = polygons[id_field].astype(object).where(polygons[id_field].notna(), None).to_numpy()
+    id_text = np.array([str(v) if v is not None else "" for v in poly_ids])
+    codes, uniques = pd.factorize(pd.Series(id_text, dtype=object))
+    lookup = {v: i for i, v in enumerate(uniques)}
+    return poly_ids, listing_order(polygons, id_field), codes, np.asarray(uniques), lookup
 
 
 def listing_order(polygons: gpd.GeoDataFrame, id_field: str) -> np.ndarray:

@@ -20,7 +20,7 @@ import pandas as pd
 from geo_township.engine import LOCAL, Engine
 from geo_township.labels import TOTAL_LABEL
 from geo_township.layers import Township
-from geo_township.locate import Located, blank_to_none, locate, match_place_names, village_order
+from geo_township.locate import Located, blank_to_none, locate, match_place_names, reused, village_order
 from geo_township.results import OUTSIDE_LABEL, Finding
 from geo_township.tree_checks import TREE_CHECKS
 
@@ -108,10 +108,14 @@ def _plot_villages(trees: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, vill
     villages layer's spelling), or None without one."""
     if plots is None or "village" not in plots.columns or "plot_id" not in plots.columns:
         return None
-    names = plots["village"]
-    if villages is not None and "village" in villages.columns:
-        names = match_place_names(names, villages["village"]).values
-    lookup = dict(zip(plots["plot_id"].astype(str), names, strict=False))
+    def plot_to_village() -> dict[str, object]:
+        names = plots["village"]
+        if villages is not None and "village" in villages.columns:
+            names = match_place_names(names, villages["village"]).values
+        return dict(zip(plots["plot_id"].astype(str), names, strict=False))
+
+    # the same plots and villages for every chunk of a streamed count: made once
+    lookup = reused(f"plot villages {id(villages)}", plots, plot_to_village)
     codes, distinct = pd.factorize(trees["plot_id"].to_numpy(dtype=object), use_na_sentinel=True)
     per_id = np.array([lookup.get(str(p)) for p in distinct] + [None], dtype=object)
     return pd.Series(per_id[codes], index=trees.index, dtype=object)  # code -1 (no plot): the None at the end

@@ -36,12 +36,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_township.config import LayerSpec
 from geo_township.errors import UsageError
 from geo_township.hotspots import find_hotspots, new_infections
 from geo_township.io.chunks import raw_chunks, row_count
 from geo_township.kinds import KINDS
 from geo_township.layerfile import layer_from_raw
 from geo_township.layers import Township
+from geo_township.locate import reusing_polygons
 from geo_township.results import CHECKS, MORE_FEATURE, Finding, Result
 from geo_township.tree_deadlines import not_zeroed_findings
 from geo_township.tree_events import (
@@ -79,14 +81,6 @@ _FINDING_ORDER = ("plot_id_mismatch", "village_mismatch", "outside_plots", "outs
 _COUNTED_NOTE = re.compile(r"^(\d+) (.*)$", re.S)
 
 
-class _Numbers(list):
-    """A chunk's feature numbers, shared rather than copied by every pandas operation
-    (pandas deep-copies ``attrs`` each time; they are never changed in place)."""
-
-    def __deepcopy__(self, memo: dict[int, object]) -> _Numbers:
-        return self
-
-
 def should_stream(township: Township, *, stream_rows: int = STREAM_ROWS) -> bool:
     """Whether the trees layer is big enough (by its metadata) to be counted in chunks."""
     spec = township.config.layers.get("infected_trees")
@@ -107,6 +101,7 @@ class _State:
     plain_notes: list[str] = field(default_factory=list)
     hit: set[str] = field(default_factory=set)
     near: np.ndarray | None = None
+    infected: np.ndarray | None = None
     hot: list[gpd.GeoDataFrame] = field(default_factory=list)
     latest: pd.Timestamp | None = None
     standing: list[pd.DataFrame] = field(default_factory=list)
@@ -208,8 +203,13 @@ def _one_chunk(state: _State, township: Township, tally: TreeTally, plots: gpd.G
     trees = tally.trees
     infected = tally.flags["found"].to_numpy(dtype=bool) if tally.period.bounded else np.ones(len(trees), bool)
     if plots is not None:
-        state.hit.update(infected_plot_ids(trees["plot_id"], infected).tolist())
-        state.near = pine_at_risk(plots, trees.geometry.to_numpy()[infected], radius, known=state.near)
+        ids = infected_plot_ids(trees["plot_id"], infected)
+        state.hit.update(ids.tolist())
+        hit = plots_hit(plots, ids)
+        state.infected = hit if state.infected is None else state.infected | hit
+        # an infected pine plot is at risk whatever the distance (``infected_table``): searched for by no chunk
+        known = state.infected if state.near is None else state.near | state.infected
+        state.near = pine_at_risk(plots, trees.geometry.to_numpy()[infected], radius, known=known)
     if hotspots:
         _hot_candidates(state, tally, tally.period, bounds)
     if deadline is not None:
@@ -259,6 +259,24 @@ def _side(state: _State, township: Township, plots: gpd.GeoDataFrame | None, per
     return tables, features, note
 
 
+def _fold_chunks(state: _State, township: Township, spec: LayerSpec, plots: gpd.GeoDataFrame | None,
+                 period: Period, as_of: dt.date, *, hotspots: bool, deadline: dt.date | None, radius: float,
+                 bounds: dict[str, str], chunk_rows: int, total: int,
+                 progress: Callable[[int, int], None] | None) -> None:
+    """Read the trees ``chunk_rows`` at a time and fold each chunk into ``state``."""
+    for raw in raw_chunks(spec.path, KINDS["infected_trees"], layer=spec.layer, encoding=spec.encoding,
+                          explicit=spec.fields, box=township.prune_box("infected_trees"), chunk_rows=chunk_rows):
+        if len(raw.gdf) == 0:
+            continue
+        view = township.with_layer(layer_from_raw(raw, spec, township.config))
+        layer = view.layer("infected_trees")
+        state.left_out += len(layer.left_out) + (0 if layer.dropped is None else len(layer.dropped))
+        _one_chunk(state, township, tally_trees(view, period, as_of), plots, hotspots=hotspots,
+                   deadline=deadline, radius=radius, bounds=bounds)
+        if progress is not None:
+            progress(state.rows, max(total, state.rows))
+
+
 def streamed_tree_counts(township: Township, *, by: str = "village", start: dt.date | None = None,
                          end: dt.date | None = None, season: int | None = None, deadline: dt.date | None = None,
                          as_of: dt.date | None = None, hotspots: bool = True, chunk_rows: int = CHUNK_ROWS,
@@ -285,20 +303,9 @@ def streamed_tree_counts(township: Township, *, by: str = "village", start: dt.d
     bounds = season_params(township)
     total = row_count(spec.path, spec.layer) or 0
     state = _State()
-    for raw in raw_chunks(spec.path, KINDS["infected_trees"], layer=spec.layer, encoding=spec.encoding,
-                          explicit=spec.fields, box=township.prune_box("infected_trees"), chunk_rows=chunk_rows):
-        if len(raw.gdf) == 0:
-            continue
-        view = township.with_layer(layer_from_raw(raw, spec, township.config))
-        layer = view.layer("infected_trees")
-        state.left_out += len(layer.left_out) + (0 if layer.dropped is None else len(layer.dropped))
-        trees_gdf = layer.gdf
-        if "feature_numbers" in trees_gdf.attrs:  # a later chunk's rows are not numbered from 1
-            trees_gdf.attrs["feature_numbers"] = _Numbers(trees_gdf.attrs["feature_numbers"])
-        _one_chunk(state, township, tally_trees(view, period, as_of), plots, hotspots=hotspots,
-                   deadline=late_deadline, radius=radius, bounds=bounds)
-        if progress is not None:
-            progress(state.rows, max(total, state.rows))
+    with reusing_polygons():  # the plots' and villages' search trees are made once, not per chunk
+        _fold_chunks(state, township, spec, plots, period, as_of, hotspots=hotspots, deadline=late_deadline,
+                     radius=radius, bounds=bounds, chunk_rows=chunk_rows, total=total, progress=progress)
     if state.cohort is None:
         township.layer("infected_trees")  # no chunk: the ordinary read says why (an empty layer)
     tally = _summary_tally(state, period)

@@ -48,6 +48,7 @@ import pandas as pd
 from geo_township.engine import LOCAL, Engine
 from geo_township.errors import UsageError
 from geo_township.hotspots import find_hotspots, new_infections
+from geo_township.io.memory import release_freed_memory
 from geo_township.labels import Text
 from geo_township.layers import Township
 from geo_township.results import Finding, Result
@@ -170,6 +171,7 @@ def tally_trees(township: Township, period: Period, as_of: dt.date | None = None
     cohort ends on ``as_of`` (default: ``data_date``, else today) when the period has no end."""
     as_of = as_of or township.config.data_date or dt.date.today()
     trees, findings = locate_trees(township, engine=engine)
+    release_freed_memory()  # the search's candidate pairs and prepared polygons, before counting
     findings = status_findings(township, trees) + findings
     dates = event_dates(trees)
     flags, notes = event_flags(trees, period, dates=dates)

@@ -189,9 +189,9 @@ ALLOWED: dict[str, set[str]] = {
     # a county: the analyses run on each of its townships, joined
     "county": {"config", "errors", "labels", "layers", "measure", "overlaps", "places", "results", "units"},
     # analyses that build on another analysis
-    "tree_stream": {"errors", "hotspots", "io", "kinds", "layerfile", "layers", "results", "tree_deadlines",
-                    "tree_events", "tree_places", "tree_plots", "trees"},
-    "trees": {"engine", "errors", "hotspots", "labels", "layers", "results", "tree_checks", "tree_deadlines",
+    "tree_stream": {"config", "errors", "hotspots", "io", "kinds", "layerfile", "layers", "locate", "results",
+                    "tree_deadlines", "tree_events", "tree_places", "tree_plots", "trees"},
+    "trees": {"engine", "errors", "hotspots", "io", "labels", "layers", "results", "tree_checks", "tree_deadlines",
               "tree_events", "tree_places", "tree_plots"},
     "hotspots": {"density", "errors", "labels", "layers", "tree_events"},
     "candidates": {"config", "errors", "export", "io", "labels", "layers", "measure", "raster", "results",
@@ -230,7 +230,8 @@ ALLOWED: dict[str, set[str]] = {
     # a township's layers
     "layers": {"config", "crs", "errors", "io", "kinds", "layerfile", "leftout", "places", "results"},
     "places": {"config", "errors"},
-    "layerfile": {"config", "crs", "errors", "io", "kinds", "labels", "leftout", "values", "vocabulary"},
+    "layerfile": {"config", "crs", "errors", "io", "kinds", "labels", "leftout", "rownumbers", "values", "vocabulary"},
+    "rownumbers": set(),
     "leftout": {"crs", "results"},
     "results": {"kinds", "labels", "vocabulary"},
     "config": {"crs", "errors", "io", "kinds", "vocabulary"},

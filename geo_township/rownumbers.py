@@ -1,0 +1,125 @@
+"""Which feature of the file each row of a layer is, kept cheaply and labelled on demand.
+
+A message names a row as the user finds it in the file: 'feature 12' (its 1-based
+position among the file's features) or 'line 14' (tables). When rows are left out
+(no geometry, impossible coordinates) or a layer is read in chunks, a row's position in
+the frame is no longer its place in the file, so the layer keeps the file's numbers in
+``gdf.attrs["feature_numbers"]``.
+
+For a million trees these numbers must cost neither time nor memory on every pandas
+operation: pandas deep-copies ``attrs`` with every new frame, and a list of a million
+Python ints took seconds per copy. :class:`FeatureNumbers` holds them as one read-only
+int64 array that copies share, and labels are built only for the rows a message names
+(:func:`feature_labels`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
+
+import numpy as np
+import pandas as pd
+
+ATTR = "feature_numbers"
+"""The key of ``DataFrame.attrs`` holding a layer's :class:`FeatureNumbers`."""
+
+
+class FeatureNumbers(Sequence[int]):
+    """The 1-based number in the file of each row of a frame, as one read-only int64 array.
+
+    Immutable, so a copy of the frame (pandas deep-copies ``attrs``) shares it instead of
+    copying a million numbers.
+    """
+
+    __slots__ = ("_numbers",)
+
+    def __init__(self, numbers: Sequence[int] | np.ndarray) -> None:
+        array = np.array(numbers, dtype="int64")  # our own copy: nobody else can change it
+        array.setflags(write=False)
+        self._numbers = array
+
+    @classmethod
+    def from_index(cls, index: pd.Index) -> FeatureNumbers | None:
+        """The numbers of rows whose index is their 0-based position in the file, or None
+        when they are simply 1..n (nothing to keep)."""
+        positions = np.asarray(index, dtype="int64")
+        if len(positions) == 0 or (positions[0] == 0 and positions[-1] == len(positions) - 1
+                                   and bool((np.diff(positions) == 1).all())):
+            return None
+        return cls(positions + 1)
+
+    def array(self) -> np.ndarray:
+        """The numbers (read-only)."""
+        return self._numbers
+
+    def kept(self, keep: np.ndarray) -> FeatureNumbers:
+        """The numbers of the rows still there after keeping those marked in ``keep``."""
+        return FeatureNumbers(self._numbers[np.asarray(keep, dtype=bool)])
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    @overload
+    def __getitem__(self, i: int) -> int: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[int]: ...
+
+    def __getitem__(self, i: int | slice) -> int | Sequence[int]:
+        if isinstance(i, slice):
+            return FeatureNumbers(self._numbers[i])
+        return int(self._numbers[i])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._numbers.tolist())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FeatureNumbers):
+            return bool(np.array_equal(self._numbers, other._numbers))
+        if isinstance(other, Sequence):
+            return len(other) == len(self) and bool(np.array_equal(self._numbers, np.asarray(other)))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __copy__(self) -> FeatureNumbers:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FeatureNumbers:
+        return self
+
+    def __repr__(self) -> str:
+        return f"FeatureNumbers({len(self)} rows)"
+
+
+def numbers_of(frame: pd.DataFrame) -> np.ndarray:
+    """The 1-based number in the file of every row of ``frame`` (its position + 1 when
+    the frame keeps no numbers of its own)."""
+    kept = frame.attrs.get(ATTR)
+    if kept is None or len(kept) != len(frame):
+        return np.arange(1, len(frame) + 1, dtype="int64")
+    return kept.array() if isinstance(kept, FeatureNumbers) else np.asarray(kept, dtype="int64")
+
+
+def keep_numbers(frame: pd.DataFrame, numbers: FeatureNumbers | None) -> None:
+    """Record ``numbers`` as the file numbers of ``frame``'s rows (None: they are 1..n)."""
+    if numbers is None:
+        frame.attrs.pop(ATTR, None)
+    else:
+        frame.attrs[ATTR] = numbers
+
+
+def feature_labels(frame: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
+    """'line N' (tables, from ``source_row``) or 'feature N' for the rows at ``positions``
+    only: a message about a few rows of a big layer labels just those."""
+    positions = np.asarray(positions, dtype="int64")
+    if "source_row" in frame.columns:
+        lines = frame["source_row"].iloc[positions].astype(str).to_numpy(dtype=object)
+        return np.array(["line " + s for s in lines], dtype=object)
+    kept = frame.attrs.get(ATTR)
+    if kept is None or len(kept) != len(frame):
+        numbers = positions + 1
+    else:
+        numbers = numbers_of(frame)[positions]
+    return np.array([f"feature {n}" for n in numbers.tolist()], dtype=object)
