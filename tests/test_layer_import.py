@@ -84,10 +84,13 @@ def test_sand_sites_from_ovital_kml(town: Path, tmp_path: Path):
     # the folder path became a field; SS-01 changed only its name and folder
     assert sites.loc["SS-20", "folder"] == "采砂点核查/2023年5月"
     assert len(sites) == 15
-    hist = read_history(town / "sand_sites.kml")
-    ss01 = hist[hist["tree_id"] == "SS-01"].set_index("field")
+    hist = read_history(town / "sand_sites.kml", id_column="site_id")
+    ss01 = hist[hist["site_id"] == "SS-01"].set_index("field")
     assert ss01.loc["name", "old"] == "青溪河上庄段采砂点" and ss01.loc["name", "new"] == "SS-01 站"
-    assert set(hist[hist["tree_id"] == "SS-02"]["field"]) == {"status", "closed_date", "folder"}
+    assert set(hist[hist["site_id"] == "SS-02"]["field"]) == {"status", "closed_date", "folder"}
+    # the file itself names the column after the kind's id, not after trees
+    stored = pd.read_csv(town / "sand_sites.kml.history.csv", encoding="utf-8-sig", dtype=str)
+    assert "site_id" in stored.columns and "tree_id" not in stored.columns
     # the same file again changes nothing and writes nothing
     before = snapshot(town)
     again = run(town, src, "sand_sites")
@@ -198,8 +201,10 @@ def test_land_transfers_from_a_two_step_kmz(town: Path, tmp_path: Path):
         gpd.GeoSeries([lt.loc["TZ-QX-9001", "geometry"]], crs=lt.crs).to_crs("EPSG:4490").iloc[0])[0])
     assert got == pytest.approx(expect, rel=1e-6)
     # history inside the GeoPackage: the renewal's two fields with old and new values
-    hist = read_history(town / "township.gpkg", "land_transfers")
-    renewal = hist[hist["tree_id"] == "TZ-QX-0001"].set_index("field")
+    hist = read_history(town / "township.gpkg", "land_transfers", id_column="parcel_id")
+    renewal = hist[hist["parcel_id"] == "TZ-QX-0001"].set_index("field")
+    stored = pyogrio.read_dataframe(town / "township.gpkg", layer="land_transfers_history", read_geometry=False)
+    assert "parcel_id" in stored.columns and "tree_id" not in stored.columns
     assert renewal.loc["end_date", "old"] == "2035-01-31" and renewal.loc["end_date", "new"] == "2045-01-31"
     assert set(renewal.index) == {"end_date", "declared_mu", "folder"}
     assert len(hist) == len(result.tables["changes"])
@@ -461,3 +466,22 @@ def test_a_csv_layer_keeps_its_encoding_separator_and_rows(town: Path, tmp_path:
     before = snapshot(town)
     assert "changes" not in run(town, src, "outfalls").tables
     assert snapshot(town) == before
+
+
+def test_an_old_history_with_ids_under_tree_id_is_migrated(town: Path, tmp_path: Path):
+    # a sidecar written by an older version: every kind's ids in a column named tree_id,
+    # without the import id and fingerprints
+    side = town / "sand_sites.kml.history.csv"
+    side.write_text("time,user,source,tree_id,action,field,old,new\n"
+                    "2023-01-05T10:00:00+08:00,clerk,old.kml,SS-03,updated,status,licensed,closed\n",
+                    encoding="utf-8-sig")
+    old = read_history(town / "sand_sites.kml", id_column="site_id")
+    assert list(old["site_id"]) == ["SS-03"] and list(old["new"]) == ["closed"] and "tree_id" not in old.columns
+    src = tmp_path / "one.kml"
+    src.write_text(ovital_kml(ovital_point("SS-02", {"编号": "SS-02", "状态": "已关停", "关停日期": "2023-05-03"},
+                                           117.464015565908, 30.5041819788536)), encoding="utf-8")
+    run(town, src, "sand_sites")
+    stored = pd.read_csv(side, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(stored.columns[:5]) == ["time", "import_id", "user", "source", "site_id"]
+    assert stored["site_id"].tolist()[0] == "SS-03" and "SS-02" in stored["site_id"].tolist()
+    assert stored["import_id"].iloc[0] == "" and stored["user"].iloc[0] == "clerk"  # the old row kept as it was

@@ -56,7 +56,8 @@ def import_layer(township: Township, source: str | Path, *, layer: str, allow_re
     user = user or current_user()
     when = now or dt.datetime.now().astimezone()
     import_id = new_import_id(when)
-    history = history_rows(as_recorded(changes), source=source.resolve(), user=user, when=when, import_id=import_id)
+    history = history_rows(as_recorded(changes), source=source.resolve(), user=user, when=when, import_id=import_id,
+                           id_column=merge_rule.history_id)
     written = None
     if changes and not dry_run:
         rows = apply_changes(lt, current, merge_rule, changes, new)
@@ -70,7 +71,7 @@ def import_layer(township: Township, source: str | Path, *, layer: str, allow_re
                                layer_file=str(lt.path), import_id=import_id if written else None, user=user,
                                time=when.isoformat(timespec="seconds"), dry_run=dry_run,
                                allow_regress=allow_regress, skip_bad=skip_bad, from_crs=from_crs)
-    table = history.rename(columns={"tree_id": "feature"})[CHANGE_COLUMNS] if len(history) else \
+    table = history.rename(columns={merge_rule.history_id: "feature"})[CHANGE_COLUMNS] if len(history) else \
         pd.DataFrame(columns=CHANGE_COLUMNS)
     title = f"Import of {source.name} into {lt.path.name} ({layer})" + (" (dry run)" if dry_run else "")
     title_zh = f"导入 {source.name} 到 {lt.path.name}（{merge_rule.spec.zh}）" + ("（试运行）" if dry_run else "")

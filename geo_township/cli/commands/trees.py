@@ -77,6 +77,10 @@ def command(by, start, end, season, deadline, save, include_late, as_of, history
                 result = tree_counts(township, by=by, start=start, end=end, season=season, as_of=as_of,
                                      hotspots=hotspots, engine=running)
     render(result, fmt=fmt, output=output, lang=lang)
+    if deadline is not None and output is not None:  # the notes went into the file: say what was written
+        n = len(result.features["overdue_trees"])
+        for path in dict.fromkeys(p for p in (save, output) if p is not None):
+            click.echo(f"已将 {n} 株写入 {path}" if lang == "zh" else f"{n} tree(s) written to {path}", err=True)
 
 
 def _deadline_list(township, *, deadline, season, as_of, by, include_late, save, lang, fmt, output):
