@@ -485,3 +485,63 @@ def test_an_old_history_with_ids_under_tree_id_is_migrated(town: Path, tmp_path:
     assert list(stored.columns[:5]) == ["time", "import_id", "user", "source", "site_id"]
     assert stored["site_id"].tolist()[0] == "SS-03" and "SS-02" in stored["site_id"].tolist()
     assert stored["import_id"].iloc[0] == "" and stored["user"].iloc[0] == "clerk"  # the old row kept as it was
+
+
+def test_a_source_with_several_layers_needs_source_layer(runner, town: Path, tmp_path: Path):
+    src = tmp_path / "清查.gdb"
+    plots = load_township(town).layer("forest_plots").gdf.set_index("plot_id")
+    gpd.GeoDataFrame({"小班编码": ["0101003"], "林长": ["王五"]}, geometry=[plots.loc["0101003", "geometry"]],
+                     crs="EPSG:4548").to_file(src, driver="OpenFileGDB", layer="xiaoban")
+    gpd.GeoDataFrame({"小班编码": ["0101003"], "林长": ["赵六"]}, geometry=[plots.loc["0101003", "geometry"]],
+                     crs="EPSG:4548").to_file(src, driver="OpenFileGDB", layer="xiaoban_2022")
+    before = snapshot(town)
+    r = runner.invoke(main, ["import", str(src), "--layer", "forest_plots", "--township", str(town)])
+    assert r.exit_code == 2 and "Traceback" not in r.stderr
+    assert "2 layers" in r.stderr and "xiaoban, xiaoban_2022" in r.stderr and "--source-layer" in r.stderr
+    r = runner.invoke(main, ["import", str(src), "--layer", "forest_plots", "--township", str(town), "--lang", "zh"])
+    assert "--source-layer" in r.stderr and "xiaoban、xiaoban_2022" in r.stderr and "未指明" in r.stderr
+    assert snapshot(town) == before  # nothing written
+    r = runner.invoke(main, ["import", str(src), "--layer", "forest_plots", "--township", str(town),
+                             "--source-layer", "nope"])
+    assert r.exit_code == 2 and "no layer 'nope'" in r.stderr and "xiaoban_2022" in r.stderr
+    r = runner.invoke(main, ["import", str(src), "--layer", "forest_plots", "--township", str(town),
+                             "--source-layer", "xiaoban_2022"])
+    assert r.exit_code == 0, r.stderr
+    assert load_township(town).layer("forest_plots").gdf.set_index("plot_id").loc["0101003", "chief"] == "赵六"
+
+
+def test_trees_from_one_layer_of_a_geopackage(town: Path, tmp_path: Path):
+    from geo_township.treeimport import import_survey
+
+    src = tmp_path / "巡查.gpkg"
+    trees = load_township(town).layer("infected_trees").gdf
+    geom = trees.geometry.iloc[0]
+    for name, tid in (("round1", "NEW-1"), ("round2", "NEW-2")):
+        gpd.GeoDataFrame({"编号": [tid], "状态": ["疑似"], "发现日期": ["2023-04-01"]}, geometry=[geom],
+                         crs=trees.crs).to_file(src, layer=name)
+    with pytest.raises(Exception, match="--source-layer"):
+        import_survey(load_township(town), src, dry_run=True)
+    result = import_survey(load_township(town), src, dry_run=True, source_layer="round2")
+    assert set(result.tables["changes"]["tree_id"]) == {"NEW-2"}  # only the chosen layer's tree
+
+
+def test_a_gpx_track_named_chief_and_date_is_taken_apart(town: Path, tmp_path: Path):
+    src = tmp_path / "两步路.gpx"
+    # no point carries a time: the start comes from the name, in China time
+    src.write_text(gpx([("章立新 2023-05-02 09:00", [(117.45, 30.50), (117.451, 30.501)], ""),
+                        ("李四 2023年6月1日", [(117.46, 30.50), (117.461, 30.501)], ""),
+                        ("巡河队", [(117.47, 30.50), (117.471, 30.501)], "2023-07-01T01:00:00Z")]).replace(
+        "<time></time>", ""), encoding="utf-8")
+    result = run(town, src, "patrols")
+    assert counts(result)["added"] == 3
+    assert set(result.tables["changes"]["feature"]) == {"章立新 2023-05-02 09:00", "李四 2023-06-01 00:00",
+                                                       "巡河队 2023-07-01 09:00"}
+    assert any("章立新 2023-05-02 09:00" in n and "track_name" in n for n in result.notes)
+    layer = load_township(town).layer("patrols").gdf.iloc[-3:]
+    assert list(layer["chief"]) == ["章立新", "李四", "巡河队"]
+    assert list(layer["date"]) == [pd.Timestamp("2023-05-02"), pd.Timestamp("2023-06-01"), pd.Timestamp("2023-07-01")]
+    # the GPX layer keeps the whole name as the track's comment, and the start as the first point's time (UTC)
+    tracks = pyogrio.read_dataframe(town / "patrols.gpx", layer="tracks").iloc[-3:]
+    assert list(tracks["cmt"].fillna("")) == ["章立新 2023-05-02 09:00", "李四 2023年6月1日", ""]
+    text = (town / "patrols.gpx").read_text(encoding="utf-8")
+    assert "<time>2023-05-02T01:00:00Z</time>" in text

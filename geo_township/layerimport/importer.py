@@ -37,19 +37,21 @@ CHANGE_COLUMNS = ["feature", "action", "field", "old", "new"]
 def import_layer(township: Township, source: str | Path, *, layer: str, allow_regress: bool = False,
                  skip_bad: bool = False, dry_run: bool = False, encoding: str | None = None, crs: Any = None,
                  from_crs: str | None = None, user: str | None = None,
-                 now: dt.datetime | None = None) -> Result:
+                 now: dt.datetime | None = None, source_layer: str | None = None) -> Result:
     """Merge the file ``source`` into the township's layer ``layer`` (a kind of
     :data:`geo_township.layerimport.rules.RULES`) by the kind's id, with the rules of
     :mod:`geo_township.layerimport.merge`. The main table counts features per action;
     ``tables["changes"]`` lists every change (id, action, field, old → new). ``dry_run``
-    computes the same and writes nothing."""
+    computes the same and writes nothing. ``source_layer`` chooses the layer of a
+    GeoPackage or File Geodatabase source that holds several."""
     merge_rule = rule(layer)
     source = Path(source)
     lt = read_layer_table(township, merge_rule)
     notes, findings = reconcile_history(lt.path, repair=not dry_run)
     current = current_values(lt, township, merge_rule)
     _refuse_duplicate_ids(current, lt, merge_rule)
-    src = read_source(source, township, merge_rule, encoding=encoding, crs=crs, from_crs=from_crs)
+    src = read_source(source, township, merge_rule, encoding=encoding, crs=crs, from_crs=from_crs,
+                      source_layer=source_layer)
     changes, actions, found, new = plan_layer_merge(current, src, merge_rule, allow_regress=allow_regress,
                                                     skip_bad=skip_bad)
     findings += found
