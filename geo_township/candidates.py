@@ -440,16 +440,16 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
     in a shapefile, whose field names hold 10 bytes. KML placemarks and GPX waypoints are
     named C001 … with a one-line description. Returns the lines to show the user: which file
     was written (and what it holds), then any notes, in ``lang``."""
-    from geo_township.export import export_features
-    from geo_township.io.write import ensure_writable, write_vector
+    from geo_township.export import export_features, export_sets
+    from geo_township.io.write import ensure_writable
 
     path = Path(path)
     ensure_writable(path)
     suffix = path.suffix.lower()
     polys, points = result.features["candidates"], result.features["candidate_points"]
     if suffix == ".gpkg":
-        write_vector(for_crews(polys, result, lang), path, layer="candidate_patches")
-        write_vector(for_crews(points, result, lang), path, layer="candidate_points", append_layers=True)
+        export_sets({"candidate_patches": for_crews(polys, result, lang),
+                     "candidate_points": for_crews(points, result, lang)}, path)
         return [_wrote(path, f"layers candidate_patches, candidate_points: {len(points)} each",
                        f"图层 candidate_patches、candidate_points，各 {len(points)} 个", lang)]
     if suffix == ".gpx":
@@ -459,7 +459,7 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
     if suffix not in POINT_SUFFIXES:
         raise UsageError(f"cannot write candidates as {suffix or 'a file without suffix'}",
                          hint="use .gpkg (patches and points), or .kml, .gpx, .geojson, .csv, .shp (points)")
-    # a CSV gets lon/lat columns from the points themselves (write_vector puts them first)
+    # a CSV gets lon/lat columns from the points themselves (the exporter puts them first)
     source = points.drop(columns=["lon", "lat"]) if suffix == ".csv" else points
     out = for_crews(source, result, lang, headings=lang == "zh" and suffix != ".shp")
     if suffix == ".kml":  # placemarks named C001 … with a description; the folder named for people
@@ -471,7 +471,7 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
         return [_wrote(path, f"{len(points)} points", f"{len(points)} 个点", lang),
                 *(zh if lang == "zh" else en for en, zh in notes)]
     else:
-        write_vector(out, path)
+        export_features(out, path, name="candidates")
     return [_wrote(path, f"{len(points)} points", f"{len(points)} 个点", lang)]
 
 

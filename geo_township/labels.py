@@ -319,6 +319,13 @@ class Text(str):
         return self.zh if lang == "zh" else str(self)
 
 
+def quoted_name(value: object) -> str:
+    """A name or cell as its record writes it, in quotes so leading, trailing and
+    full-width spaces show — never escaped as Python's ``repr`` would ('石\\u3000门村'):
+    people read it, in either language."""
+    return f"“{value}”"
+
+
 def text_in(value: object, lang: str) -> object:
     """``value`` in ``lang``: a :class:`Text`'s Chinese under 'zh', anything else unchanged
     (names, numbers and the user's own words read the same in both languages)."""

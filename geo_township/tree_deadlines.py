@@ -253,7 +253,6 @@ def write_tree_list(result: Result, path: Any, *, lang: str = "en") -> None:
     from pathlib import Path
 
     from geo_township.export import export_features
-    from geo_township.io.write import write_vector
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -267,8 +266,8 @@ def write_tree_list(result: Result, path: Any, *, lang: str = "en") -> None:
         export_features(_coded_as_words(gdf, lang).drop(columns=["lon", "lat"]), path, name="overdue_trees",
                         fmt="csv", kind=KINDS["infected_trees"], lang=lang)
         return
-    if suffix != ".kml":
-        write_vector(gdf, path, layer="overdue_trees")
+    if suffix != ".kml":  # GeoPackage or GeoJSON: every field as the list has it
+        export_features(gdf, path, name="overdue_trees")
         return
     out = _kml_frame(gdf, lang)
     zh = lang == "zh"

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from geo_township.engine import LOCAL, Engine
-from geo_township.labels import TOTAL_LABEL
+from geo_township.labels import TOTAL_LABEL, quoted_name
 from geo_township.layers import Township
 from geo_township.locate import Located, blank_to_none, locate, match_place_names, reused, village_order
 from geo_township.results import OUTSIDE_LABEL, Finding
@@ -86,8 +86,8 @@ def spelling_findings(records: pd.Series, normalised: np.ndarray, tree_ids: pd.S
     said = records[normalised].astype(str)
     for spelling, group in tree_ids[normalised].groupby(said.to_numpy(), sort=False):
         rows = ", ".join(group.astype(str).head(5)) + (f" and {len(group) - 5} more" if len(group) > 5 else "")
-        out.append(TREE_CHECKS.village_spelling.finding("infected_trees", str(group.iloc[0]), said=repr(spelling),
-                                                        n=len(group), rows=rows))
+        out.append(TREE_CHECKS.village_spelling.finding("infected_trees", str(group.iloc[0]),
+                                                        said=quoted_name(spelling), n=len(group), rows=rows))
     return out
 
 

@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo_township.labels import quoted_name
 from geo_township.layers import Layer
 from geo_township.locate import locate, match_place_names
 from geo_township.results import Check, Finding, declare
@@ -61,7 +62,7 @@ def village_name_findings(layer: Layer, villages: gpd.GeoDataFrame | None) -> li
         for spelling, group in labels[match.normalised].groupby(said.to_numpy(), sort=False):
             name = match.values[match.normalised][said == spelling].iloc[0]
             findings.append(VILLAGE_NAME_CHECKS.village_normalised.finding(
-                layer.name, str(group.iloc[0]).split(" (line ")[0], said=repr(spelling), name=name, n=len(group),
+                layer.name, str(group.iloc[0]).split(" (line ")[0], said=quoted_name(spelling), name=name, n=len(group),
                 rows=_rows(group)))
     # a record differs when the village it names does not cover the feature (a feature on a shared edge
     # agrees with either village), and the feature lies in some village

@@ -99,7 +99,7 @@ def test_zone_width_option_and_gpkg(runner, town, tmp_path):
     (["--from", "2022-13-01"], "is not a date"),
     (["--min-coverage", "120"], "between 0 and 100"),
     (["--patrol-buffer", "-5"], "-5"),
-    (["--gpkg", "out.shp"], "not a GeoPackage"),
+    (["--gpkg", "out.shp"], "cannot write .shp here; use .gpkg, .kml, .kmz"),
 ])
 def test_bad_options_exit_2_with_a_message(runner, town, args, message):
     result = run(runner, "rivers", "--township", town, *args)

@@ -76,6 +76,15 @@ def test_gpkg_layers(runner, town, tmp_path):
     assert [n for n, _ in pyogrio.list_layers(out)] == ["sites", "sand_zones", "site_findings"]
     sites = pyogrio.read_dataframe(out, layer="sites")
     assert len(sites) == 7 and sites.crs.to_epsg() == 4548
+    # the same sets for a phone: a KML folder each, read back by GDAL as layers with their fields
+    kml = tmp_path / "sand.kml"
+    result = run(runner, "sand", "--township", town, "--save", kml, "--format", "json")
+    assert result.exit_code in (0, 1), result.stderr  # 1: the sample's sites have findings
+    assert [n for n, _ in pyogrio.list_layers(kml)] == ["sites", "sand_zones", "site_findings"]
+    back = pyogrio.read_dataframe(kml, layer="sites")
+    assert len(back) == 7 and sorted(back["site_id"]) == sorted(sites["site_id"])
+    same = sites.set_index("site_id").loc[back["site_id"]].geometry.reset_index(drop=True)
+    assert back.to_crs(4548).geometry.distance(same).max() < 0.01  # the same places
 
 
 def test_no_sand_sites_layer(runner, tiny_township):

@@ -69,7 +69,7 @@ def late_town(tmp_path: Path) -> Path:
     return make_township(tmp_path / "late", TREES + LATE)
 
 
-@pytest.mark.parametrize("suffix", [".gpkg", ".csv", ".kml"])
+@pytest.mark.parametrize("suffix", [".gpkg", ".csv", ".kml", ".geojson"])
 def test_deadline_list_files(runner, late_town, tmp_path, suffix):
     out = tmp_path / f"overdue{suffix}"
     r = runner.invoke(main, ["trees", "--township", str(late_town), "--deadline", "2023-03-31", "--list", str(out)])
@@ -92,6 +92,20 @@ def test_deadline_list_files(runner, late_town, tmp_path, suffix):
         assert "<name>Trees not cleared by the deadline</name>" in text
         assert ".tmp" not in text  # no name taken from the temporary file
         assert "standing; village 甲村; plot P01; found 2022-02-01; 396 days overdue" in text  # T2, due 2022-03-31
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_deadline_list_to_xlsx_says_what_was_written(runner, late_town, tmp_path, lang):
+    out = tmp_path / "late.xlsx"
+    r = runner.invoke(main, ["trees", "--township", str(late_town), "--deadline", "2023-03-31", "-o", str(out),
+                             "--lang", lang])
+    assert r.exit_code == 0, r.output
+    wb = load_workbook(out)
+    sheet = next(ws for ws in wb.worksheets if ws.title not in ("About", "说明") and ws.max_row == 8)
+    rows = sheet.max_row - 1  # the seven trees still outstanding (see test_deadline_list_files), read from the file
+    assert rows == 7
+    expected = f"已将 {rows} 株写入 {out}" if lang == "zh" else f"{rows} tree(s) written to {out}"
+    assert expected in r.stderr and r.stdout == ""
 
 
 def test_include_late_in_the_list(runner, late_town, tmp_path):

@@ -94,6 +94,17 @@ def test_join_writes_a_geopackage(runner, town, tmp_path):
     assert {name for name, _ in pyogrio.list_layers(out)} == {"forest_plots_ndvi", "forest_plots_landcover"}
 
 
+def test_join_writes_kml_through_the_exporter(runner, town, tmp_path):
+    out = tmp_path / "plots_ndvi.kml"
+    result = run(runner, "zonal", "ndvi", "--join", out, "--format", "csv", "--township", town)
+    assert result.exit_code == 0, result.stderr
+    table = pd.read_csv(io.StringIO(result.stdout.lstrip("\ufeff")), dtype={"plot_id": str})
+    assert [name for name, _ in pyogrio.list_layers(out)] == ["forest_plots_ndvi"]  # GDAL's own KML reader
+    back = pyogrio.read_dataframe(out, layer="forest_plots_ndvi")
+    assert list(back["Name"]) == ["001", "002"]  # placemarks named by plot id
+    assert np.allclose(back["ndvi_mean"].astype(float), table["mean"].iloc[:2], atol=1e-4)
+
+
 def test_join_keeps_every_field_of_the_layer_row_for_row(runner, town, tmp_path):
     """Four plots, listed out of id order, with fields of their own: every field comes back,
     and each row's statistics are those of its own polygon (a hand-worked mean on the
@@ -182,7 +193,7 @@ def test_chinese_workbook_sheets(runner, town, tmp_path):
     (["landcover.tif"], "'landcover.tif' is the raster landcover"),
     (["ndvi", "--stats", "mode"], "'mode' is not a statistic"),
     (["ndvi", "--percentiles", "0,50"], "between 0 and 100"),
-    (["ndvi", "--join", "out.shp"], "not a GeoPackage"),
+    (["ndvi", "--join", "out.txt"], "cannot tell the format of out.txt"),
     (["ndvi", "--layer", "infected_trees"], "need polygons"),
     (["ndvi", "--by", "colour"], "no field 'colour'"),
 ])

@@ -84,10 +84,13 @@ def test_sand_sites_from_ovital_kml(town: Path, tmp_path: Path):
     # the folder path became a field; SS-01 changed only its name and folder
     assert sites.loc["SS-20", "folder"] == "采砂点核查/2023年5月"
     assert len(sites) == 15
-    hist = read_history(town / "sand_sites.kml")
-    ss01 = hist[hist["tree_id"] == "SS-01"].set_index("field")
+    hist = read_history(town / "sand_sites.kml", id_column="site_id")
+    ss01 = hist[hist["site_id"] == "SS-01"].set_index("field")
     assert ss01.loc["name", "old"] == "青溪河上庄段采砂点" and ss01.loc["name", "new"] == "SS-01 站"
-    assert set(hist[hist["tree_id"] == "SS-02"]["field"]) == {"status", "closed_date", "folder"}
+    assert set(hist[hist["site_id"] == "SS-02"]["field"]) == {"status", "closed_date", "folder"}
+    # the file itself names the column after the kind's id, not after trees
+    stored = pd.read_csv(town / "sand_sites.kml.history.csv", encoding="utf-8-sig", dtype=str)
+    assert "site_id" in stored.columns and "tree_id" not in stored.columns
     # the same file again changes nothing and writes nothing
     before = snapshot(town)
     again = run(town, src, "sand_sites")
@@ -198,8 +201,10 @@ def test_land_transfers_from_a_two_step_kmz(town: Path, tmp_path: Path):
         gpd.GeoSeries([lt.loc["TZ-QX-9001", "geometry"]], crs=lt.crs).to_crs("EPSG:4490").iloc[0])[0])
     assert got == pytest.approx(expect, rel=1e-6)
     # history inside the GeoPackage: the renewal's two fields with old and new values
-    hist = read_history(town / "township.gpkg", "land_transfers")
-    renewal = hist[hist["tree_id"] == "TZ-QX-0001"].set_index("field")
+    hist = read_history(town / "township.gpkg", "land_transfers", id_column="parcel_id")
+    renewal = hist[hist["parcel_id"] == "TZ-QX-0001"].set_index("field")
+    stored = pyogrio.read_dataframe(town / "township.gpkg", layer="land_transfers_history", read_geometry=False)
+    assert "parcel_id" in stored.columns and "tree_id" not in stored.columns
     assert renewal.loc["end_date", "old"] == "2035-01-31" and renewal.loc["end_date", "new"] == "2045-01-31"
     assert set(renewal.index) == {"end_date", "declared_mu", "folder"}
     assert len(hist) == len(result.tables["changes"])
@@ -461,3 +466,82 @@ def test_a_csv_layer_keeps_its_encoding_separator_and_rows(town: Path, tmp_path:
     before = snapshot(town)
     assert "changes" not in run(town, src, "outfalls").tables
     assert snapshot(town) == before
+
+
+def test_an_old_history_with_ids_under_tree_id_is_migrated(town: Path, tmp_path: Path):
+    # a sidecar written by an older version: every kind's ids in a column named tree_id,
+    # without the import id and fingerprints
+    side = town / "sand_sites.kml.history.csv"
+    side.write_text("time,user,source,tree_id,action,field,old,new\n"
+                    "2023-01-05T10:00:00+08:00,clerk,old.kml,SS-03,updated,status,licensed,closed\n",
+                    encoding="utf-8-sig")
+    old = read_history(town / "sand_sites.kml", id_column="site_id")
+    assert list(old["site_id"]) == ["SS-03"] and list(old["new"]) == ["closed"] and "tree_id" not in old.columns
+    src = tmp_path / "one.kml"
+    src.write_text(ovital_kml(ovital_point("SS-02", {"编号": "SS-02", "状态": "已关停", "关停日期": "2023-05-03"},
+                                           117.464015565908, 30.5041819788536)), encoding="utf-8")
+    run(town, src, "sand_sites")
+    stored = pd.read_csv(side, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(stored.columns[:5]) == ["time", "import_id", "user", "source", "site_id"]
+    assert stored["site_id"].tolist()[0] == "SS-03" and "SS-02" in stored["site_id"].tolist()
+    assert stored["import_id"].iloc[0] == "" and stored["user"].iloc[0] == "clerk"  # the old row kept as it was
+
+
+def test_a_source_with_several_layers_needs_source_layer(runner, town: Path, tmp_path: Path):
+    src = tmp_path / "清查.gdb"
+    plots = load_township(town).layer("forest_plots").gdf.set_index("plot_id")
+    gpd.GeoDataFrame({"小班编码": ["0101003"], "林长": ["王五"]}, geometry=[plots.loc["0101003", "geometry"]],
+                     crs="EPSG:4548").to_file(src, driver="OpenFileGDB", layer="xiaoban")
+    gpd.GeoDataFrame({"小班编码": ["0101003"], "林长": ["赵六"]}, geometry=[plots.loc["0101003", "geometry"]],
+                     crs="EPSG:4548").to_file(src, driver="OpenFileGDB", layer="xiaoban_2022")
+    before = snapshot(town)
+    r = runner.invoke(main, ["import", str(src), "--layer", "forest_plots", "--township", str(town)])
+    assert r.exit_code == 2 and "Traceback" not in r.stderr
+    assert "2 layers" in r.stderr and "xiaoban, xiaoban_2022" in r.stderr and "--source-layer" in r.stderr
+    r = runner.invoke(main, ["import", str(src), "--layer", "forest_plots", "--township", str(town), "--lang", "zh"])
+    assert "--source-layer" in r.stderr and "xiaoban、xiaoban_2022" in r.stderr and "未指明" in r.stderr
+    assert snapshot(town) == before  # nothing written
+    r = runner.invoke(main, ["import", str(src), "--layer", "forest_plots", "--township", str(town),
+                             "--source-layer", "nope"])
+    assert r.exit_code == 2 and "no layer 'nope'" in r.stderr and "xiaoban_2022" in r.stderr
+    r = runner.invoke(main, ["import", str(src), "--layer", "forest_plots", "--township", str(town),
+                             "--source-layer", "xiaoban_2022"])
+    assert r.exit_code == 0, r.stderr
+    assert load_township(town).layer("forest_plots").gdf.set_index("plot_id").loc["0101003", "chief"] == "赵六"
+
+
+def test_trees_from_one_layer_of_a_geopackage(town: Path, tmp_path: Path):
+    from geo_township.treeimport import import_survey
+
+    src = tmp_path / "巡查.gpkg"
+    trees = load_township(town).layer("infected_trees").gdf
+    geom = trees.geometry.iloc[0]
+    for name, tid in (("round1", "NEW-1"), ("round2", "NEW-2")):
+        gpd.GeoDataFrame({"编号": [tid], "状态": ["疑似"], "发现日期": ["2023-04-01"]}, geometry=[geom],
+                         crs=trees.crs).to_file(src, layer=name)
+    with pytest.raises(Exception, match="--source-layer"):
+        import_survey(load_township(town), src, dry_run=True)
+    result = import_survey(load_township(town), src, dry_run=True, source_layer="round2")
+    assert set(result.tables["changes"]["tree_id"]) == {"NEW-2"}  # only the chosen layer's tree
+
+
+def test_a_gpx_track_named_chief_and_date_is_taken_apart(town: Path, tmp_path: Path):
+    src = tmp_path / "两步路.gpx"
+    # no point carries a time: the start comes from the name, in China time
+    src.write_text(gpx([("章立新 2023-05-02 09:00", [(117.45, 30.50), (117.451, 30.501)], ""),
+                        ("李四 2023年6月1日", [(117.46, 30.50), (117.461, 30.501)], ""),
+                        ("巡河队", [(117.47, 30.50), (117.471, 30.501)], "2023-07-01T01:00:00Z")]).replace(
+        "<time></time>", ""), encoding="utf-8")
+    result = run(town, src, "patrols")
+    assert counts(result)["added"] == 3
+    assert set(result.tables["changes"]["feature"]) == {"章立新 2023-05-02 09:00", "李四 2023-06-01 00:00",
+                                                       "巡河队 2023-07-01 09:00"}
+    assert any("章立新 2023-05-02 09:00" in n and "track_name" in n for n in result.notes)
+    layer = load_township(town).layer("patrols").gdf.iloc[-3:]
+    assert list(layer["chief"]) == ["章立新", "李四", "巡河队"]
+    assert list(layer["date"]) == [pd.Timestamp("2023-05-02"), pd.Timestamp("2023-06-01"), pd.Timestamp("2023-07-01")]
+    # the GPX layer keeps the whole name as the track's comment, and the start as the first point's time (UTC)
+    tracks = pyogrio.read_dataframe(town / "patrols.gpx", layer="tracks").iloc[-3:]
+    assert list(tracks["cmt"].fillna("")) == ["章立新 2023-05-02 09:00", "李四 2023年6月1日", ""]
+    text = (town / "patrols.gpx").read_text(encoding="utf-8")
+    assert "<time>2023-05-02T01:00:00Z</time>" in text

@@ -76,6 +76,9 @@ def test_spaces_are_normalised_and_said(tmp_path, clean, spelling):
     assert len(said) == 1 and "石门村" in said[0]["message"] and "SC2021-00002 (line 3)" in said[0]["message"]
     in_trees = [f for f in findings(folder, "trees") if f["check"] == "village_spelling"]
     assert len(in_trees) == 1 and "SC2021-00002" in in_trees[0]["message"]
+    # the spelling is shown as written (the ideographic space itself), never escaped as '\u3000'
+    for message in (said[0]["message"], in_trees[0]["message"]):
+        assert f"“{spelling}”" in message and "\\u3000" not in message
 
 
 def test_the_name_rule_folds_width_and_every_space_only():

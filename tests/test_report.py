@@ -9,8 +9,8 @@ import math
 import re
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
+import pyogrio
 import pytest
 from openpyxl import load_workbook
 
@@ -104,6 +104,8 @@ def test_audit_findings_are_the_planted_faults(reports):
     ("pv_transfer_mu", ".xlsx", "value"),
     ("sand_closed", ".gpkg", "value"),
     ("river_km", ".gpkg", "value"),
+    ("river_km", ".kml", "value"),
+    ("sand_closed", ".kml", "value"),
     ("open_audit_findings", ".xlsx", "value"),
 ])
 def test_explain_features_sum_to_the_indicator(runner, sample_dir, tmp_path, reports, indicator, suffix, key):
@@ -111,8 +113,9 @@ def test_explain_features_sum_to_the_indicator(runner, sample_dir, tmp_path, rep
     result = runner.invoke(main, ["report", "--township", str(sample_dir), "--year", "2022", "--explain", indicator,
                                   "-o", str(out)])
     assert result.exit_code == 0, result.output + result.stderr
-    if suffix == ".gpkg":
-        table = gpd.read_file(out, layer=indicator)
+    if suffix in (".gpkg", ".kml"):  # a GeoPackage layer or a KML folder named after the indicator
+        table = pyogrio.read_dataframe(out, layer=indicator)
+        table["report_value"] = table["report_value"].astype(float)
     elif suffix == ".csv":
         table = pd.read_csv(out, encoding="utf-8-sig")
     else:

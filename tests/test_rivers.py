@@ -15,7 +15,7 @@ from pyproj import Geod
 from shapely.geometry import LineString, box
 
 from geo_township.errors import CRSError, FieldError, UsageError
-from geo_township.io.write import write_features
+from geo_township.export import export_sets
 from geo_township.layers import load_township
 from geo_township.patrols import match_chiefs, patrol_coverage
 from geo_township.rivers import (
@@ -425,13 +425,13 @@ def test_river_features_make_a_geopackage_qgis_opens(township, tmp_path):
 
     result = river_report(township)
     path = tmp_path / "rivers.gpkg"
-    written = write_features(result.features, path)
+    written, _ = export_sets(result.features, path)
     names = [n for n, _ in pyogrio.list_layers(path)]
     assert names == written and "zones" in names
     zones = gpd.read_file(path, layer="zones")
     assert zones.crs.to_epsg() == 4548 and sorted(zones["reach"]) == ["R1", "R2", "R3"]
     with pytest.raises(UsageError):
-        write_features(result.features, tmp_path / "x.shp")
+        export_sets(result.features, tmp_path / "x.shp")
 
 
 

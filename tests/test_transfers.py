@@ -21,7 +21,7 @@ from geo_township.transfers import (
     CHECKS,
     audit_layers,
     audit_transfers,
-    write_findings_gpkg,
+    write_findings,
 )
 from geo_township.webmap.layers_audit import audit_overlays
 from geo_township.zones import management_zones
@@ -434,7 +434,7 @@ def test_invalid_and_empty_geometries_are_reported_and_the_file_is_unchanged(tmp
     # two triangles of 50 m × 100 m / 2 each: 5000 m² = 7.5 mu, which is what was declared
     assert result.tables["invalid_geometry"]["measured_mu"].iloc[0] == pytest.approx(7.5, rel=1e-6)
     assert "declared 3.00 mu" in findings(result, "empty_geometry")[0].message
-    layers = write_findings_gpkg(result, tmp_path / "audit.gpkg")
+    layers = write_findings(result, tmp_path / "audit.gpkg")
     assert layers == ["parcels", "invalid_geometry", "empty_geometry"]
     assert gpd.read_file(tmp_path / "audit.gpkg", layer="empty_geometry")["parcel_id"].tolist() == ["EMPTY"]
     assert hashlib.sha256((tmp_path / "transfers.gpkg").read_bytes()).hexdigest() == digest
@@ -510,7 +510,7 @@ def test_geopackage_has_one_layer_per_finding_type(tmp_path):
                   {"parcel_id": "PV", "geometry": sq(100, 500, 100), "use": "photovoltaic", "declared_mu": 20})
     result = audit_layers(gdf, villages=villages(), basic_farmland=farmland, method="planar")
     path = tmp_path / "audit.gpkg"
-    names = write_findings_gpkg(result, path)
+    names = write_findings(result, path)
     assert names == ["parcels", "area_mismatch", "overlap", "outside_village", "on_basic_farmland"]
     listed = {name: kind for name, kind in pyogrio.list_layers(path)}
     assert set(listed) == set(names)
@@ -521,10 +521,21 @@ def test_geopackage_has_one_layer_per_finding_type(tmp_path):
     parcels_back = gpd.read_file(path, layer="parcels").set_index("parcel_id")
     assert parcels_back.loc["PV", "audit"] == "error"
     assert parcels_back.loc["PV", "checks"] == "area_mismatch, on_basic_farmland"
-    zh = write_findings_gpkg(result, tmp_path / "zh.gpkg", lang="zh")
+    zh = write_findings(result, tmp_path / "zh.gpkg", lang="zh")
     assert zh == names
     back = gpd.read_file(tmp_path / "zh.gpkg", layer="overlap")
     assert "重叠面积(亩)" in back.columns
+    # the same sets in a KML for crews: one folder each, which GDAL reads back as layers
+    kml = tmp_path / "audit.kml"
+    assert write_findings(result, kml) == names
+    assert [name for name, _ in pyogrio.list_layers(kml)] == names
+    for name in names:
+        back = pyogrio.read_dataframe(kml, layer=name)
+        assert len(back) == len(result.features[name])
+    assert len(pyogrio.read_dataframe(kml, layer="parcels")) == 4
+    parcels_kml = pyogrio.read_dataframe(kml, layer="parcels").set_index("parcel_id")
+    assert parcels_kml.loc["PV", "audit"] == "error"
+    assert parcels_kml.loc["PV", "checks"] == "area_mismatch, on_basic_farmland"
 
 
 def test_map_overlays_highlight_parcels_with_findings(tmp_path):

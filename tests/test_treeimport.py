@@ -574,5 +574,5 @@ def test_xlsx_survey_names_the_excel_line_after_an_empty_row(tiny_township: Path
     ws.append(["T1", "砍了"])
     xlsx = tiny_township / "crew.xlsx"
     wb.save(xlsx)
-    with pytest.raises(FieldError, match="line 4: 状态 '砍了' is not a status word"):
+    with pytest.raises(FieldError, match="line 4: 状态 “砍了” is not a status word"):
         run(tiny_township, xlsx)

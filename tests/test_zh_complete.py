@@ -282,6 +282,52 @@ def test_warnings_and_errors_on_faulty_data_are_chinese(runner, tmp_path, words)
     assert not bad, "\n".join(bad)
 
 
+IMPORT_REASON_SPLIT = re.compile(r"[；;—]|第 \d+ 行：|\n")
+
+
+def test_every_reason_an_import_gives_for_a_row_is_chinese(runner, tmp_path, words):
+    """Each reason an import gives for refusing, skipping or changing a row, under --lang
+    zh: the message that refuses the file and the findings of --skip-bad, cut into one
+    reason each (a line with any Chinese would otherwise hide an English reason in it)."""
+    town = copy_sample(tmp_path, "imports")
+    trees = tmp_path / "trees.csv"
+    trees.write_text("编号,经度,纬度,状态,发现日期\n"
+                     "SC2021-00002,117.468148,30.519159,已核查,2021-13-45\n"  # not a date
+                     "NEW-1,117.46,30.50,半枯,2023-04-01\n"  # not a status word
+                     ",117.46,30.50,疑似,2023-04-01\n"  # no id
+                     "NEW-2,117.46,30.50,疑似,2023-04-01\nNEW-2,117.46,30.50,疑似,2023-04-01\n"  # repeated id
+                     "NEW-3,,,疑似,2023-04-01\n"  # a new tree without coordinates
+                     "NEW-4,117.46,30.50,,2023-04-01\n"  # a new tree without status
+                     "NEW-5,118.9,31.9,疑似,2023-04-01\n",  # far outside the township
+                     encoding="utf-8")
+    sites = tmp_path / "sites.csv"
+    sites.write_text("编号,状态,关停日期,经度,纬度\n"
+                     "SS-02,半停,2023-05-03,,\n"  # not a status word
+                     ",关停,2023-05-03,,\n"  # no id
+                     "SS-03,关停,2023年13月,,\n"  # not a date
+                     "SS-40,非法,,,\n",  # a new site without geometry
+                     encoding="utf-8")
+    gpx = tmp_path / "track.gpx"
+    gpx.write_text('<?xml version="1.0" encoding="UTF-8"?><gpx version="1.1" creator="两步路" '
+                   'xmlns="http://www.topografix.com/GPX/1/1"><trk><name>章立新 2023-05-02 09:00</name><trkseg>'
+                   '<trkpt lat="30.50" lon="117.45"></trkpt><trkpt lat="30.501" lon="117.451"></trkpt>'
+                   "</trkseg></trk></gpx>", encoding="utf-8")
+    runs = [("import", str(trees)), ("import", str(trees), "--skip-bad", "--dry-run"),
+            ("import", str(sites), "--layer", "sand_sites"),
+            ("import", str(sites), "--layer", "sand_sites", "--skip-bad", "--dry-run")]
+    text = "\n".join(run(runner, town, *args) for args in runs)
+    # a track's name taken apart is said in Chinese (its changes table lists field names and WKT: data)
+    text += "\n" + next(line for line in run(runner, town, "import", str(gpx), "--layer", "patrols",
+                                               "--dry-run").splitlines() if "已拆分" in line)
+    assert "不是日期" in text and "不是状态词" in text and "没有疫木编号" in text and "重复出现" in text
+    assert "没有坐标" in text and "没有状态" in text and "不在本乡镇" not in text and "km" in text
+    assert "不是可识别的词" in text and "没有图形" in text and "已拆分为河长和日期" in text
+    reasons = [part for line in text.splitlines() for cell in (BOX.split(line) if BOX.search(line) else [line])
+               for part in IMPORT_REASON_SPLIT.split(cell)]
+    bad = unexplained(english_units("\n".join(reasons), *words))
+    assert not bad, "\n".join(bad)
+
+
 def test_the_rule_accepts_data_and_refuses_english():
     """The exception rule itself, on hand-written units."""
     fields = frozenset({"link1_href", "cmt"})

@@ -255,11 +255,14 @@ def with_saved_features(result: Result, save: Path | None) -> Result:
     the Result with a note naming the layers written."""
     if save is None:
         return result
-    from geo_township.io.write import write_features
+    from geo_township.export import export_sets
 
-    written = write_features(result.features, save)
-    return with_note(result, f"layers written to {save}: {', '.join(written)}",
-                     f"图层已写入 {save}：{'、'.join(written)}")
+    written, notes = export_sets(result.features, save)
+    result = with_note(result, f"layers written to {save}: {', '.join(written)}",
+                       f"图层已写入 {save}：{'、'.join(written)}")
+    for en, zh in notes:
+        result = with_note(result, en, zh)
+    return result
 
 
 def with_note(result: Result, note: str, note_zh: str | None = None) -> Result:

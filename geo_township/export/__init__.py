@@ -12,15 +12,22 @@ kml, kmz   placemarks named by id, key fields as description, status styles
 gpx        waypoints (points), tracks (lines; polygons as their outlines)
 csv, xlsx  one row per feature, lon/lat (points) or WKT, CGCS2000
 gpkg, shp  the layer in its working CRS; shp with ``encoding="gbk"`` for old GIS
+geojson    WGS84 longitude/latitude (RFC 7946)
 parquet    GeoParquet
 postgis    a table in a PostGIS database, replaced in one transaction
 =========  ======================================================================
 
 Every file is written atomically: complete, or the old file is left as it was.
+
+:func:`export_sets` writes an analysis's named feature sets (deadline lists, candidates,
+audit findings, zonal statistics, the features behind an indicator, ``--save`` of any
+command) with the same writers: a GeoPackage holds each set as a layer, a KML/KMZ each
+as a folder, an XLSX each as a sheet; the other formats hold one set.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,7 +46,8 @@ if TYPE_CHECKING:
 #: Format name → file suffixes that choose it (``postgis`` takes a URL instead of a file).
 FORMATS: dict[str, tuple[str, ...]] = {
     "kml": (".kml",), "kmz": (".kmz",), "gpx": (".gpx",), "csv": (".csv",), "xlsx": (".xlsx",),
-    "gpkg": (".gpkg",), "shp": (".shp",), "parquet": (".parquet", ".geoparquet"), "postgis": (),
+    "gpkg": (".gpkg",), "shp": (".shp",), "geojson": (".geojson",), "parquet": (".parquet", ".geoparquet"),
+    "postgis": (),
 }
 
 
@@ -85,7 +93,8 @@ def export_format(target: str | Path, to: str | None = None) -> str:
 def export_features(gdf: gpd.GeoDataFrame, target: str | Path, *, name: str, fmt: str | None = None,
                     kind: Kind | None = None, encoding: str | None = None, lang: str = "en",
                     table: str | None = None, names: pd.Series | None = None,
-                    descriptions: pd.Series | None = None, folder: str | None = None) -> list[tuple[str, str]]:
+                    descriptions: pd.Series | None = None, folder: str | None = None,
+                    all_fields: bool = False) -> list[tuple[str, str]]:
     """Write ``gdf`` (any CRS) to ``target`` in ``fmt`` (else chosen by the suffix); return
     notes for the user. ``name`` names the layer, sheet or KML document; ``kind`` gives ids,
     labels and status styles; ``encoding`` is for shapefiles; ``table`` (``schema.name``)
@@ -107,14 +116,15 @@ def export_features(gdf: gpd.GeoDataFrame, target: str | Path, *, name: str, fmt
         from geo_township.export.kml import write_kml
 
         write_kml(gdf, target, name=name, kind=kind, lang=lang, kmz=fmt == "kmz", names=names,
-                  descriptions=descriptions, folder=folder)
+                  descriptions=descriptions, folder=folder, all_fields=all_fields)
     elif fmt == "gpx":
         from geo_township.export.gpx import write_gpx
 
         if gdf.geom_type.isin(["Polygon", "MultiPolygon"]).any():
             notes.append(("polygons are written as tracks along their outlines (GPX has no polygons)",
                           "GPX 没有面要素，面按其边界线写为轨迹"))
-        write_gpx(gdf, target, name=name, kind=kind, lang=lang, names=names, descriptions=descriptions)
+        write_gpx(gdf, target, name=name, kind=kind, lang=lang, names=names, descriptions=descriptions,
+                  all_fields=all_fields)
     elif fmt in ("csv", "xlsx"):
         from geo_township.export.tables import write_table
 
@@ -122,7 +132,11 @@ def export_features(gdf: gpd.GeoDataFrame, target: str | Path, *, name: str, fmt
     elif fmt == "gpkg":
         from geo_township.export.gis import write_geopackage
 
-        write_geopackage(gdf, target, name=name)
+        write_geopackage({name: gdf}, target)
+    elif fmt == "geojson":
+        from geo_township.export.gis import write_geojson
+
+        write_geojson(gdf, target)
     elif fmt == "shp":
         from geo_township.export.gis import write_shapefile
 
@@ -187,3 +201,62 @@ def export_layer(township: Township, layer: str, target: str | Path, *, to: str 
     kind = KINDS.get(layer)
     notes = export_features(gdf, target, name=layer, fmt=fmt, kind=kind, encoding=encoding, lang=lang, table=table)
     return ExportSummary(layer, str(target), fmt, len(gdf), notes)
+
+
+#: Formats whose file holds several named feature sets (layers, folders, sheets).
+MULTI_SET_FORMATS = ("gpkg", "kml", "kmz", "xlsx")
+
+
+def export_sets(sets: Mapping[str, gpd.GeoDataFrame | None], target: str | Path, *, fmt: str | None = None,
+                lang: str = "en", kinds: Mapping[str, Kind | None] | None = None, title: str | None = None,
+                keep_layers: bool = False, encoding: str | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """Write an analysis's named feature sets (any CRS) to ``target``, the format chosen by
+    ``fmt`` or the suffix (see the module's table); return the names written (the
+    non-empty sets, in order) and notes (English, Chinese) for the user.
+
+    A GeoPackage gets one layer per set (in the sets' own CRS; ``keep_layers`` keeps an
+    existing file's other layers), KML/KMZ one folder per set (named after it, so GDAL
+    reads it back as a layer of that name) in a document named ``title``, XLSX one sheet
+    per set; the other formats hold one set, so several are
+    refused with a hint to use one that holds them all. ``kinds`` gives a set's layer kind
+    (ids, labels, status styles). Written atomically, like every export."""
+    fmt = export_format(target, fmt)
+    chosen = {name: gdf for name, gdf in sets.items() if gdf is not None and len(gdf)}
+    name_of = Path(str(target)).name
+    if not chosen:
+        raise UsageError(f"there are no features to write to {name_of}", hint="leave out the file option",
+                         message_zh=f"没有可写入 {name_of} 的要素", hint_zh="去掉写文件的选项")
+    if fmt == "postgis":
+        raise UsageError("an analysis's features are written to a file, not to PostGIS",
+                         hint="write a .gpkg file, then `geo-township export` a layer to PostGIS",
+                         message_zh="分析结果的要素只能写入文件，不能直接写入 PostGIS",
+                         hint_zh="先写成 .gpkg 文件，再用 `geo-township export` 把图层导出到 PostGIS")
+    kinds = kinds or {}
+    if len(chosen) > 1 and fmt not in MULTI_SET_FORMATS:
+        stem = Path(str(target)).stem
+        raise UsageError(f"a {fmt} file holds one set of features, and there are {len(chosen)}: " + ", ".join(chosen),
+                         hint=f"write a .gpkg, .kml or .xlsx file, which holds them all ({stem}.gpkg)",
+                         message_zh=f"{fmt} 文件只能容纳一组要素，而这里有 {len(chosen)} 组：" + "、".join(chosen),
+                         hint_zh=f"改写为 .gpkg、.kml 或 .xlsx 文件，可容纳全部（{stem}.gpkg）")
+    if fmt in MULTI_SET_FORMATS and (len(chosen) > 1 or keep_layers or fmt in ("kml", "kmz")):
+        from geo_township.io.write import ensure_writable
+
+        ensure_writable(target)
+        if fmt == "gpkg":
+            from geo_township.export.gis import write_geopackage
+
+            write_geopackage(chosen, target, keep_layers=keep_layers)
+        elif fmt in ("kml", "kmz"):
+            from geo_township.export.kml import write_kml
+
+            document = title or (next(iter(chosen)) if len(chosen) == 1 else Path(str(target)).stem)
+            write_kml(chosen, target, name=document, kinds=kinds, lang=lang, kmz=fmt == "kmz")
+        else:
+            from geo_township.export.tables import write_tables
+
+            write_tables(chosen, target, kinds=kinds, lang=lang)
+        return list(chosen), []
+    (name, gdf), = chosen.items()
+    notes = export_features(gdf, target, name=name, fmt=fmt, kind=kinds.get(name), encoding=encoding, lang=lang,
+                            all_fields=True)
+    return [name], notes

@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 from geo_township.errors import UsageError
-from geo_township.io.write import atomic_path, datetimes_as_dates, write_vector
+from geo_township.io.write import atomic_path, datetimes_as_dates
 
 #: ``--encoding`` values for shapefiles → (Python codec, GDAL encoding, .cpg text).
 SHAPEFILE_ENCODINGS: dict[str, tuple[str, str, str]] = {
@@ -113,9 +114,41 @@ def _check_encodable(gdf: gpd.GeoDataFrame, codec: str, name: str) -> None:
                              hint="leave out --encoding (UTF-8 holds every character)") from None
 
 
-def write_geopackage(gdf: gpd.GeoDataFrame, path: str | Path, *, name: str) -> None:
-    """Write one layer named ``name`` to a new GeoPackage, atomically."""
-    write_vector(gdf, path, layer=name)
+def write_geopackage(sets: Mapping[str, gpd.GeoDataFrame], path: str | Path, *, keep_layers: bool = False) -> None:
+    """Write each of ``sets`` as a layer named after its key to one GeoPackage, in the
+    sets' own CRS, atomically (a temporary file renamed into place). ``keep_layers`` keeps
+    the other layers of an existing file (a layer of the same name is replaced), so several
+    runs can collect their layers in one file."""
+    import pyogrio
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if keep_layers and path.exists():
+            shutil.copy2(path, tmp)
+        for name, gdf in sets.items():
+            pyogrio.write_dataframe(_plain_values(datetimes_as_dates(gdf)), tmp, layer=name, driver="GPKG")
+
+
+def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path) -> None:
+    """Write GeoJSON (RFC 7946: WGS84 longitude/latitude), atomically."""
+    import pyogrio
+
+    out = gdf.to_crs(4326) if gdf.crs is not None else gdf
+    with atomic_path(path) as tmp:
+        pyogrio.write_dataframe(_plain_values(datetimes_as_dates(out)), tmp, driver="GeoJSON")
+
+
+def _plain_values(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Text columns holding other objects (dates, lists) as text, which GDAL can write."""
+    cols = [c for c in gdf.columns if c != gdf.geometry.name and gdf[c].dtype == object
+            and not gdf[c].map(lambda v: v is None or isinstance(v, (str, int, float, bool))).all()]
+    if not cols:
+        return gdf
+    gdf = gdf.copy()
+    for c in cols:
+        gdf[c] = gdf[c].map(lambda v: v if v is None or isinstance(v, (str, int, float, bool))
+                            else (v.isoformat() if hasattr(v, "isoformat") else str(v)))
+    return gdf
 
 
 def write_parquet(gdf: gpd.GeoDataFrame, path: str | Path) -> None:

@@ -12,7 +12,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo_township.export.fields import display_value, feature_names, key_fields, label
+from geo_township.export.fields import attribute_columns, display_value, feature_names, key_fields, label
 from geo_township.export.xml import sub_element
 from geo_township.io.write import atomic_path
 from geo_township.kinds import Kind
@@ -30,9 +30,11 @@ def _parts(geom) -> list:
 
 
 def gpx_document(gdf: gpd.GeoDataFrame, *, name: str, kind: Kind | None, lang: str = "en",
-                 names: pd.Series | None = None, descriptions: pd.Series | None = None) -> ET.Element:
+                 names: pd.Series | None = None, descriptions: pd.Series | None = None,
+                 all_fields: bool = False) -> ET.Element:
     """The GPX tree of a layer: ``wpt`` per point, ``trk`` per line or polygon outline;
-    ``names`` and ``descriptions`` (aligned with ``gdf``) replace the id and key fields."""
+    ``names`` and ``descriptions`` (aligned with ``gdf``) replace the id and key fields;
+    ``all_fields`` describes every attribute, not only the kind's key fields."""
     ET.register_namespace("", GPX_NS)
     lonlat = gdf.to_crs(4326) if gdf.crs is not None else gdf
     root = ET.Element(f"{{{GPX_NS}}}gpx", {"version": "1.1", "creator": "geo-township"})
@@ -40,7 +42,7 @@ def gpx_document(gdf: gpd.GeoDataFrame, *, name: str, kind: Kind | None, lang: s
     _sub(meta, "name", name)
     marks = feature_names(lonlat, kind) if names is None else pd.Series(list(names), index=lonlat.index).astype(str)
     texts = None if descriptions is None else pd.Series(list(descriptions), index=lonlat.index)
-    fields = key_fields(lonlat, kind)
+    fields = attribute_columns(lonlat) if all_fields else key_fields(lonlat, kind)
     points = lonlat.geom_type.isin(["Point", "MultiPoint"])
     tracks: list[tuple[str, str, list]] = []
     for idx, row in lonlat.iterrows():
@@ -69,9 +71,10 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 
 
 def write_gpx(gdf: gpd.GeoDataFrame, path: str | Path, *, name: str, kind: Kind | None, lang: str = "en",
-              names: pd.Series | None = None, descriptions: pd.Series | None = None) -> None:
+              names: pd.Series | None = None, descriptions: pd.Series | None = None, all_fields: bool = False) -> None:
     """Write a layer as GPX 1.1, atomically."""
-    tree = ET.ElementTree(gpx_document(gdf, name=name, kind=kind, lang=lang, names=names, descriptions=descriptions))
+    tree = ET.ElementTree(gpx_document(gdf, name=name, kind=kind, lang=lang, names=names, descriptions=descriptions,
+                                       all_fields=all_fields))
     ET.indent(tree, space=" ")
     with atomic_path(path) as tmp:
         tree.write(tmp, encoding="utf-8", xml_declaration=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -21,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo_township.export.fields import display_value, feature_names, key_fields, label
+from geo_township.export.fields import attribute_columns, display_value, feature_names, key_fields, label
 from geo_township.export.xml import sub_element
 from geo_township.io.write import atomic_path
 from geo_township.kinds import Kind
@@ -57,12 +57,13 @@ def _family(gdf: gpd.GeoDataFrame) -> str:
 
 def kml_document(gdf: gpd.GeoDataFrame, *, name: str, kind: Kind | None, lang: str = "en",
                  names: pd.Series | None = None, descriptions: pd.Series | None = None,
-                 folder: str | None = None) -> ET.Element:
+                 folder: str | None = None, all_fields: bool = False) -> ET.Element:
     """The KML tree of a layer (any CRS; written in EPSG:4490 longitude/latitude).
 
     An analysis's list can give its own placemark ``names`` and one-line ``descriptions``
     (aligned with ``gdf``) and one ``folder`` name instead of a folder per status; the
-    styles by status stay."""
+    styles by status stay. ``all_fields`` describes every attribute, not only the kind's
+    key fields (an analysis's own columns: statistics, findings)."""
     ET.register_namespace("", KML_NS)
     lonlat = gdf.to_crs(4490) if gdf.crs is not None else gdf
     family = _family(lonlat)
@@ -75,7 +76,7 @@ def kml_document(gdf: gpd.GeoDataFrame, *, name: str, kind: Kind | None, lang: s
         _style(doc, status, family)
     marks = feature_names(lonlat, kind) if names is None else pd.Series(list(names), index=lonlat.index).astype(str)
     texts = None if descriptions is None else pd.Series(list(descriptions), index=lonlat.index)
-    fields = key_fields(lonlat, kind)
+    fields = attribute_columns(lonlat) if all_fields else key_fields(lonlat, kind)
     vocab = _status_vocab(kind)
     groups = [(folder, lonlat)] if folder is not None else [
         (name if status is None else (vocab.label(status, lang) if vocab else str(status)),
@@ -188,12 +189,41 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return sub_element(parent, KML_NS, tag, text, **attrs)
 
 
-def write_kml(gdf: gpd.GeoDataFrame, path: str | Path, *, name: str, kind: Kind | None, lang: str = "en",
-              kmz: bool = False, names: pd.Series | None = None, descriptions: pd.Series | None = None,
-              folder: str | None = None) -> None:
-    """Write a layer as KML (or KMZ: the KML zipped as ``doc.kml``), atomically; see
-    :func:`kml_document` for the optional names, descriptions and folder."""
-    root = kml_document(gdf, name=name, kind=kind, lang=lang, names=names, descriptions=descriptions, folder=folder)
+def kml_sets_document(sets: Mapping[str, gpd.GeoDataFrame], *, name: str,
+                      kinds: Mapping[str, Kind | None] | None = None, lang: str = "en") -> ET.Element:
+    """One KML document holding several feature sets, one Folder per set named after its
+    key (GDAL reads each folder back as a layer); the styles by status are shared."""
+    root = ET.Element(f"{{{KML_NS}}}kml")
+    doc = _sub(root, "Document")
+    _sub(doc, "name", name)
+    styles: set[str] = set()
+    folders: list[ET.Element] = []
+    for set_name, gdf in sets.items():
+        one = kml_document(gdf, name=set_name, kind=(kinds or {}).get(set_name), lang=lang, folder=set_name,
+                           all_fields=True)
+        inner = one.find(f"{{{KML_NS}}}Document")
+        for child in list(inner) if inner is not None else []:
+            if child.tag == f"{{{KML_NS}}}Style" and child.get("id") not in styles:
+                styles.add(str(child.get("id")))
+                doc.append(child)
+            elif child.tag == f"{{{KML_NS}}}Folder":
+                folders.append(child)
+    doc.extend(folders)
+    return root
+
+
+def write_kml(gdf: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame], path: str | Path, *, name: str,
+              kind: Kind | None = None, lang: str = "en", kmz: bool = False, names: pd.Series | None = None,
+              descriptions: pd.Series | None = None, folder: str | None = None,
+              kinds: Mapping[str, Kind | None] | None = None, all_fields: bool = False) -> None:
+    """Write a layer, or several named feature sets (a folder each, ``kinds`` by set), as
+    KML (or KMZ: the KML zipped as ``doc.kml``), atomically; see :func:`kml_document` for
+    the optional names, descriptions and folder of one layer."""
+    if isinstance(gdf, gpd.GeoDataFrame):
+        root = kml_document(gdf, name=name, kind=kind, lang=lang, names=names, descriptions=descriptions,
+                            folder=folder, all_fields=all_fields)
+    else:
+        root = kml_sets_document(gdf, name=name, kinds=kinds, lang=lang)
     tree = ET.ElementTree(root)
     ET.indent(tree, space=" ")
     with atomic_path(path) as tmp:

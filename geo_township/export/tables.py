@@ -5,6 +5,7 @@ that Excel would run as a formula is defused (``io.write``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -39,3 +40,10 @@ def write_table(gdf: gpd.GeoDataFrame, path: str | Path, *, name: str, kind: Kin
         write_xlsx({name: table}, {}, path, about_title=None)
     else:
         write_csv(table, path)
+
+
+def write_tables(sets: Mapping[str, gpd.GeoDataFrame], path: str | Path, *,
+                 kinds: Mapping[str, Kind | None] | None = None, lang: str = "en") -> None:
+    """Write several feature sets to one XLSX, a sheet per set (named after its key)."""
+    write_xlsx({name: feature_table(gdf, kind=(kinds or {}).get(name), lang=lang) for name, gdf in sets.items()},
+               {}, path, about_title=None)

@@ -162,6 +162,48 @@ def _gdal_layers(path: Path | str) -> list[str]:
         raise read_failure(Path(path), exc, prefix="cannot open the file: ") from None
 
 
+#: Sources that can hold several layers with geometry, one of which an import reads.
+MULTI_LAYER_SUFFIXES = (".gpkg", GDB_SUFFIX, ".sqlite")
+
+
+def choose_source_layer(path: str | Path, layer: str | None, *, option: str = "--source-layer") -> str | None:
+    """The layer of a multi-layer source (GeoPackage, File Geodatabase) to read: ``layer``
+    when the file has it, else its only layer with geometry (tables without geometry,
+    such as an import history, do not count). Several layers and none named, or a name
+    the file lacks, is an error listing the layers and saying to pass ``option``. Other
+    files: ``layer`` unchanged (a GPX file's waypoints or tracks are chosen by the kind)."""
+    import pyogrio
+
+    path = Path(path)
+    if path.suffix.lower() not in MULTI_LAYER_SUFFIXES or not path.exists():
+        return layer
+    try:
+        listed = pyogrio.list_layers(path)
+    except Exception as exc:  # noqa: BLE001 - pyogrio raises DataSourceError for corrupt files
+        raise read_failure(path, exc, prefix="cannot open the file: ") from None
+    names = [str(name) for name, _ in listed]
+    spatial = [str(name) for name, kind in listed if kind is not None]
+    shown = ", ".join(spatial or names)
+    if layer is not None:
+        if layer not in names:
+            raise LayerReadError(f"no layer {layer!r} in the file", path=path,
+                                 hint=f"pass {option} with one of its layers: {shown}",
+                                 message_zh=f"文件中没有图层 {layer!r}",
+                                 hint_zh=f"请用 {option} 指定文件中的一个图层：" + "、".join(spatial or names))
+        return layer
+    if len(spatial) == 1:
+        return spatial[0]
+    if not spatial:
+        raise LayerReadError("the file holds no layer with geometry", path=path,
+                             hint=f"tables in it: {shown}; export the features to a layer with geometry",
+                             message_zh="文件中没有带几何的图层",
+                             hint_zh="文件中的表：" + "、".join(names) + "；请导出带几何的图层")
+    raise LayerReadError(f"the file holds {len(spatial)} layers ({shown}) and none was chosen", path=path,
+                         hint=f"pass {option} NAME with one of: {shown}",
+                         message_zh=f"文件中有 {len(spatial)} 个图层（" + "、".join(spatial) + "），未指明导入哪一个",
+                         hint_zh=f"请用 {option} 图层名 指定其中一个：" + "、".join(spatial))
+
+
 @dataclass
 class GdalSource:
     """What to read from a file GDAL opens, settled before reading any feature: the source

@@ -2,7 +2,8 @@
 place only when complete, so a crash or a full disk never leaves a half-written file.
 
 CSV is UTF-8 with BOM (Excel on Windows shows Chinese only then); XLSX has one sheet per
-table plus a sheet saying how the numbers were made; vector layers open in QGIS.
+table plus a sheet saying how the numbers were made. Features (layers and analyses'
+feature sets) are written by :mod:`geo_township.export`, with these atomic writes.
 """
 
 from __future__ import annotations
@@ -22,9 +23,6 @@ import pandas as pd
 from geo_township.errors import LayerReadError, UsageError
 from geo_township.labels import PROVENANCE_NAMES, PROVENANCE_WORDS, Text, has_cjk, provenance_label
 from geo_township.vocabulary import VOCABULARIES
-
-VECTOR_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "LIBKML",
-                  ".shp": "ESRI Shapefile", ".fgb": "FlatGeobuf"}
 
 
 @contextlib.contextmanager
@@ -260,127 +258,6 @@ def _sheet_title(name: str, used: set[str]) -> str:
         title, n = base[: 31 - len(suffix)] + suffix, n + 1
     used.add(title.lower())
     return title
-
-
-#: Suffixes :func:`write_features` writes: a GeoPackage holds every feature set, the others one.
-FEATURE_SUFFIXES = (".gpkg", ".shp", ".geojson", ".kml", ".csv", ".xlsx")
-
-
-def write_features(features: Mapping[str, gpd.GeoDataFrame | None], path: str | Path, *,
-                   keep_layers: bool = False) -> list[str]:
-    """Write a command's feature sets to ``path``, the format chosen by its suffix, and
-    return the names written (the non-empty sets, in order).
-
-    ``.gpkg`` gets one layer per feature set (named after its key), in the sets' own CRS;
-    ``.shp``, ``.geojson``, ``.kml``, ``.csv`` (lon/lat, UTF-8 with BOM) and ``.xlsx``
-    (one sheet, lon/lat) hold one feature set, so they are refused when there are several.
-    The file is written atomically (complete or not at all) and dates are written as
-    dates. ``keep_layers=True`` keeps the other layers of an existing GeoPackage (a layer
-    of the same name is replaced), so several runs can collect their layers in one file.
-    Unknown suffixes and an empty set of features are refused with a message saying what
-    to do instead.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in FEATURE_SUFFIXES:
-        raise UsageError(f"cannot write features as {suffix or 'a file without suffix'} ({path.name})",
-                         hint="use " + ", ".join(FEATURE_SUFFIXES[:-1]) + f" or {FEATURE_SUFFIXES[-1]}")
-    ensure_writable(path)
-    sets = {name: gdf for name, gdf in features.items() if gdf is not None and len(gdf)}
-    if not sets:
-        raise UsageError(f"there are no features to write to {path.name}", hint="leave out the file option")
-    if suffix == ".gpkg":
-        _write_geopackage(sets, path, keep_layers=keep_layers)
-        return list(sets)
-    if len(sets) > 1:
-        raise UsageError(f"a {suffix} file holds one set of features, and there are {len(sets)}: "
-                         + ", ".join(sets), hint=f"write a .gpkg file, which holds them all ({path.stem}.gpkg)")
-    (name, gdf), = sets.items()
-    if suffix == ".xlsx":
-        table = _with_lonlat(gdf)
-        write_xlsx({name: table}, {}, path, about_title=None)
-    else:
-        write_vector(gdf, path, layer=name)
-    return [name]
-
-
-def _write_geopackage(sets: Mapping[str, gpd.GeoDataFrame], path: Path, *, keep_layers: bool) -> None:
-    """All ``sets`` as layers of one GeoPackage, written under a temporary name and renamed
-    into place; with ``keep_layers`` the existing file's other layers are carried over."""
-    import shutil
-
-    with atomic_path(path) as tmp:
-        if keep_layers and path.exists():
-            shutil.copy2(path, tmp)
-        for name, gdf in sets.items():
-            datetimes_as_dates(gdf).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
-
-
-def _with_lonlat(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
-    """The attribute table with ``lon``/``lat`` (EPSG:4326) in front: the points themselves,
-    or a point inside each line or polygon."""
-    pts = gdf.to_crs(4326) if gdf.crs is not None else gdf
-    if not (pts.geom_type == "Point").all():
-        pts = pts.set_geometry(pts.representative_point())
-    table = pd.DataFrame(pts.drop(columns=pts.geometry.name))
-    table.insert(0, "lat", pts.geometry.y.round(7))
-    table.insert(0, "lon", pts.geometry.x.round(7))
-    return table
-
-
-def write_vector(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None,
-                 append_layers: bool = False) -> None:
-    """Write a layer so it opens in QGIS: GeoPackage, GeoJSON, KML, Shapefile or CSV with
-    lon/lat columns (points, EPSG:4326).
-
-    ``append_layers=True`` adds ``layer`` to an existing GeoPackage (rewriting that one
-    layer); otherwise the file is replaced atomically.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        write_csv(_with_lonlat(gdf), path)
-        return
-    driver = VECTOR_DRIVERS.get(suffix)
-    if driver is None:
-        raise UsageError(f"cannot write {suffix or 'a file without suffix'} as a layer",
-                         hint="use .gpkg, .geojson, .kml, .shp or .csv")
-    out = gdf
-    if driver in ("GeoJSON", "LIBKML") and gdf.crs is not None:
-        out = gdf.to_crs(4326)
-    out = datetimes_as_dates(out)
-    if append_layers and path.exists():
-        if driver != "GPKG":
-            raise UsageError("only GeoPackages hold several layers", hint="write to a .gpkg file")
-        import shutil
-
-        with atomic_path(path) as tmp:
-            shutil.copy2(path, tmp)
-            out.to_file(tmp, layer=layer, driver=driver, engine="pyogrio")
-        return
-    if driver == "ESRI Shapefile":
-        _write_shapefile(out, path)
-        return
-    with atomic_path(path) as tmp:
-        kwargs = {"layer": layer} if layer and driver == "GPKG" else {}
-        if driver == "LIBKML":  # the KML document is named after the layer, not the temporary file
-            kwargs = {"layer": layer or path.stem}
-        out.to_file(tmp, driver=driver, engine="pyogrio", **kwargs)
-
-
-def _write_shapefile(gdf: gpd.GeoDataFrame, path: Path) -> None:
-    """A shapefile is several files: write them all in a temporary folder beside ``path``
-    first, then move each into place, so a failure while writing leaves the old files."""
-    import shutil
-
-    folder = path.parent if str(path.parent) else Path(".")
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", dir=folder))
-    try:
-        gdf.to_file(tmpdir / path.name, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")
-        for part in sorted(tmpdir.iterdir()):
-            os.replace(part, path.with_suffix(part.suffix))
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def datetimes_as_dates(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -37,26 +37,29 @@ CHANGE_COLUMNS = ["feature", "action", "field", "old", "new"]
 def import_layer(township: Township, source: str | Path, *, layer: str, allow_regress: bool = False,
                  skip_bad: bool = False, dry_run: bool = False, encoding: str | None = None, crs: Any = None,
                  from_crs: str | None = None, user: str | None = None,
-                 now: dt.datetime | None = None) -> Result:
+                 now: dt.datetime | None = None, source_layer: str | None = None) -> Result:
     """Merge the file ``source`` into the township's layer ``layer`` (a kind of
     :data:`geo_township.layerimport.rules.RULES`) by the kind's id, with the rules of
     :mod:`geo_township.layerimport.merge`. The main table counts features per action;
     ``tables["changes"]`` lists every change (id, action, field, old → new). ``dry_run``
-    computes the same and writes nothing."""
+    computes the same and writes nothing. ``source_layer`` chooses the layer of a
+    GeoPackage or File Geodatabase source that holds several."""
     merge_rule = rule(layer)
     source = Path(source)
     lt = read_layer_table(township, merge_rule)
     notes, findings = reconcile_history(lt.path, repair=not dry_run)
     current = current_values(lt, township, merge_rule)
     _refuse_duplicate_ids(current, lt, merge_rule)
-    src = read_source(source, township, merge_rule, encoding=encoding, crs=crs, from_crs=from_crs)
+    src = read_source(source, township, merge_rule, encoding=encoding, crs=crs, from_crs=from_crs,
+                      source_layer=source_layer)
     changes, actions, found, new = plan_layer_merge(current, src, merge_rule, allow_regress=allow_regress,
                                                     skip_bad=skip_bad)
     findings += found
     user = user or current_user()
     when = now or dt.datetime.now().astimezone()
     import_id = new_import_id(when)
-    history = history_rows(as_recorded(changes), source=source.resolve(), user=user, when=when, import_id=import_id)
+    history = history_rows(as_recorded(changes), source=source.resolve(), user=user, when=when, import_id=import_id,
+                           id_column=merge_rule.history_id)
     written = None
     if changes and not dry_run:
         rows = apply_changes(lt, current, merge_rule, changes, new)
@@ -70,7 +73,7 @@ def import_layer(township: Township, source: str | Path, *, layer: str, allow_re
                                layer_file=str(lt.path), import_id=import_id if written else None, user=user,
                                time=when.isoformat(timespec="seconds"), dry_run=dry_run,
                                allow_regress=allow_regress, skip_bad=skip_bad, from_crs=from_crs)
-    table = history.rename(columns={"tree_id": "feature"})[CHANGE_COLUMNS] if len(history) else \
+    table = history.rename(columns={merge_rule.history_id: "feature"})[CHANGE_COLUMNS] if len(history) else \
         pd.DataFrame(columns=CHANGE_COLUMNS)
     title = f"Import of {source.name} into {lt.path.name} ({layer})" + (" (dry run)" if dry_run else "")
     title_zh = f"导入 {source.name} 到 {lt.path.name}（{merge_rule.spec.zh}）" + ("（试运行）" if dry_run else "")

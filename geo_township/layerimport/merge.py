@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_township.labels import Text
 from geo_township.layerimport.rules import MergeRule
 from geo_township.layerimport.source import Source
 from geo_township.layerimport.target import feature_key
@@ -92,13 +93,16 @@ def plan_layer_merge(current: pd.DataFrame, source: Source, rule: MergeRule, *, 
             fid = rows[rule.id_field].iloc[pos]
             if fid is None or str(fid) in known:
                 continue
-            why = ([] if has_geom[pos] else ["has no geometry"]) + [
-                f"has no {f}" for f in required if f not in rows.columns or _missing(rows[f].iloc[pos])]
+            why = ([] if has_geom[pos] else [("has no geometry", "没有图形")]) + [
+                (f"has no {f}", f"没有{rule.spec.field(f).zh}（{f}）") for f in required
+                if f not in rows.columns or _missing(rows[f].iloc[pos])]
             if why:
-                bad.setdefault(int(rows["line"].iloc[pos]), []).append(f"new {rule.id_field} {fid} {', '.join(why)}")
+                bad.setdefault(int(rows["line"].iloc[pos]), []).append(Text(
+                    f"new {rule.id_field} {fid} {', '.join(en for en, _ in why)}",
+                    f"新{rule.spec.field(rule.id_field).zh} {fid} {'，'.join(zh for _, zh in why)}"))
     elif not has_geom.all():
         for line in rows["line"][~has_geom]:
-            bad.setdefault(int(line), []).append("no geometry")
+            bad.setdefault(int(line), []).append(Text("no geometry", "没有图形"))
     findings = refuse_or_skip(bad, source.path, skip_bad, skipped=LAYER_MERGE_CHECKS.import_skipped,
                               layer="source")
     if rule.id_field is None:
@@ -106,7 +110,7 @@ def plan_layer_merge(current: pd.DataFrame, source: Source, rule: MergeRule, *, 
     return _plan_by_id(current, source, rule, bad, findings, allow_regress)
 
 
-def _plan_by_id(current: pd.DataFrame, source: Source, rule: MergeRule, bad: dict[int, list[str]],
+def _plan_by_id(current: pd.DataFrame, source: Source, rule: MergeRule, bad: dict[int, list[Text]],
                 findings: list[Finding], allow_regress: bool) -> Plan:
     rows = source.rows
     geoms = source.geometry.to_numpy()
@@ -161,7 +165,7 @@ def _plan_by_id(current: pd.DataFrame, source: Source, rule: MergeRule, bad: dic
     return changes, actions, findings, new
 
 
-def _plan_appends(current: pd.DataFrame, source: Source, rule: MergeRule, bad: dict[int, list[str]],
+def _plan_appends(current: pd.DataFrame, source: Source, rule: MergeRule, bad: dict[int, list[Text]],
                   findings: list[Finding]) -> Plan:
     """Append-only kinds: each source feature is added unless already present."""
     rows = source.rows

@@ -28,6 +28,12 @@ class MergeRule:
     renew_field: str | None = None  # a later date here makes an update a renewal (contracts)
 
     @property
+    def history_id(self) -> str:
+        """The history's column for a feature's key: the id field, or ``track`` for an
+        append-only kind (its key fields, e.g. chief and start time)."""
+        return self.id_field or "track"
+
+    @property
     def spec(self) -> Kind:
         """The layer kind's fields and labels."""
         return KINDS[self.kind]

@@ -25,8 +25,9 @@ from geo_township.crs import CGCS2000, in_china, infer_crs, map_app_to_cgcs2000,
 from geo_township.errors import CRSError, FieldError, LayerReadError
 from geo_township.io.kml import read_kml
 from geo_township.io.points import TABLE_SUFFIXES, read_point_table
-from geo_township.io.read import read_vector
+from geo_township.io.read import choose_source_layer, read_vector
 from geo_township.kinds import Kind, match_fields
+from geo_township.labels import Text, quoted_name
 from geo_township.layerimport.rules import MergeRule
 from geo_township.layers import Township
 from geo_township.values import to_codes, to_date, to_number, to_text
@@ -47,18 +48,20 @@ class Source:
     geometry: gpd.GeoSeries  # CGCS2000 lon/lat; None where the row has no geometry
     fields: list[str]  # canonical fields the source has
     extras: list[str]  # the source's other columns, kept as text
-    bad: dict[int, list[str]] = field(default_factory=dict)  # line -> reasons
+    bad: dict[int, list[Text]] = field(default_factory=dict)  # line -> reasons (English with Chinese twin)
     notes: list[str] = field(default_factory=list)
     notes_zh: list[str] = field(default_factory=list)  # the same notes in Chinese
 
 
 def read_source(path: str | Path, township: Township, rule: MergeRule, *, encoding: str | None = None,
-                crs: Any = None, from_crs: str | None = None) -> Source:
+                crs: Any = None, from_crs: str | None = None, source_layer: str | None = None) -> Source:
     """Read ``path`` for a layer of ``rule.kind`` (see the module docstring for formats).
 
     ``crs`` is the source's coordinate system when its file does not say; else the file's
     own, else one inferred from the numbers (8-digit Gauss–Krüger eastings carry their
     zone). ``from_crs`` (``"gcj02"``, ``"bd09"``) converts coordinates copied from a map app.
+    ``source_layer`` chooses the layer of a GeoPackage or File Geodatabase that holds
+    several (:func:`geo_township.io.read.choose_source_layer`).
     """
     path = Path(path)
     if not path.exists():
@@ -69,7 +72,8 @@ def read_source(path: str | Path, township: Township, rule: MergeRule, *, encodi
     if path.suffix.lower() in TABLE_SUFFIXES:
         df, geoms, coord_bad, lines, notes = _read_table(path, township, encoding, given)
     else:
-        df, geoms, coord_bad, lines, notes = _read_features(path, kind, encoding, given)
+        df, geoms, coord_bad, lines, notes = _read_features(path, kind, encoding, given,
+                                                            choose_source_layer(path, source_layer))
     if from_crs is not None:
         geoms = _undo_map_app(geoms, from_crs)
         notes.append((f"coordinates converted from {from_crs.upper()} to CGCS2000",
@@ -77,6 +81,8 @@ def read_source(path: str | Path, township: Township, rule: MergeRule, *, encodi
     _refuse_outside_china(geoms, path)
     spec = township.config.layers.get(rule.kind)
     mapping = _match(df, kind, rule, spec, path)
+    df, mapping, named = split_track_names(df, mapping, kind)
+    notes += named
     rows, bad, extras = _canonical(df, kind, rule, mapping, lines, coord_bad, spec)
     if "start" in rule.same_keys:
         rows["start"] = start_times(df, mapping)
@@ -115,14 +121,14 @@ def _read_table(path: Path, township: Township, encoding: str | None, given: CRS
     return df, geoms, np.asarray(table.coords.bad, bool), lines, notes
 
 
-def _read_features(path: Path, kind: Kind, encoding: str | None, given: CRS | None):
+def _read_features(path: Path, kind: Kind, encoding: str | None, given: CRS | None, layer: str | None):
     """A source in a GIS format, its geometries in CGCS2000; a feature whose geometry is
     not of the kind's family is a bad line."""
     notes: list[tuple[str, str]] = []
     if path.suffix.lower() in (".kml", ".kmz"):
         gdf = read_kml(path)
     else:
-        raw = read_vector(path, encoding=encoding, geometry=kind.geometry[0])
+        raw = read_vector(path, layer=layer, encoding=encoding, geometry=kind.geometry[0])
         gdf, notes = raw.gdf, [(t, t) for t in raw.notes]
     gdf = gdf.reset_index(drop=True)
     crs = given if given is not None else gdf.crs
@@ -185,6 +191,48 @@ def _match(df: pd.DataFrame, kind: Kind, rule: MergeRule, spec: LayerSpec | None
     return mapping
 
 
+#: A track's name as phones write it (两步路, 奥维): the chief, then the date and maybe the
+#: time, e.g. "章立新 2023-05-02 09:00", "章立新 2023年5月2日", "章立新 2023/5/2 9:00".
+TRACK_NAME = (r"^\s*(?P<chief>[^\d\s]\S*?)\s+(?P<y>\d{4})[-/.年](?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})日?"
+              r"(?:\s*(?P<H>\d{1,2})[:：](?P<M>\d{2})(?:[:：](?P<S>\d{2}))?)?\s*$")
+#: The field that keeps a track's whole name once it is taken apart.
+TRACK_NAME_FIELD = "track_name"
+
+
+def split_track_names(df: pd.DataFrame, mapping: dict[str, str], kind: Kind
+                      ) -> tuple[pd.DataFrame, dict[str, str], list[tuple[str, str]]]:
+    """Take apart track names that hold the chief and the date (and time) — when a kind's
+    ``chief`` comes from a GPX/KML ``name`` — into the chief, and the start (China time)
+    where the file gives none; the whole name is kept in ``track_name``. Names of any
+    other shape are left as they are. Returns the columns, the mapping and notes."""
+    col = mapping.get("chief")
+    if col is None or normalise_name(col) != "name" or "date" not in [f.name for f in kind.fields]:
+        return df, mapping, []
+    names = df[col].astype("string")
+    parts = names.str.extract(TRACK_NAME)
+    hit = parts["chief"].notna().to_numpy(dtype=bool)
+    if not hit.any():
+        return df, mapping, []
+    df = df.copy()
+    df[TRACK_NAME_FIELD] = df[col].astype(object).where(hit, None)  # only the names taken apart
+    df.loc[hit, col] = parts.loc[hit, "chief"]
+    text = (parts["y"] + "-" + parts["m"].str.zfill(2) + "-" + parts["d"].str.zfill(2) + " "
+            + parts["H"].fillna("0").str.zfill(2) + ":" + parts["M"].fillna("00") + ":" + parts["S"].fillna("00"))
+    when = pd.to_datetime(text, errors="coerce", format="%Y-%m-%d %H:%M:%S").dt.tz_localize("Asia/Shanghai")
+    if "time" not in df.columns:
+        df["time"] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns, UTC]")
+    if isinstance(df["time"].dtype, pd.DatetimeTZDtype):
+        fill = hit & df["time"].isna().to_numpy(dtype=bool) & when.notna().to_numpy(dtype=bool)
+        df.loc[fill, "time"] = when[fill].dt.tz_convert(df["time"].dt.tz)
+        if "date" not in mapping:
+            mapping = {**mapping, "date": "time"}
+    first = str(names[hit].iloc[0])
+    n = int(hit.sum())
+    return df, mapping, [(f"{n} track name(s) such as {first!r} taken apart into the chief and the date; the whole "
+                          f"name is kept in {TRACK_NAME_FIELD}",
+                          f"{n} 条轨迹名（如“{first}”）已拆分为河长和日期；完整名称保存在 {TRACK_NAME_FIELD} 字段")]
+
+
 def canonical_values(df: pd.DataFrame, kind: Kind, mapping: dict[str, str],
                      spec: LayerSpec | None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """A file's columns as the kind's canonical values (codes, dates, numbers, text), and
@@ -223,22 +271,25 @@ def start_times(df: pd.DataFrame, mapping: dict[str, str]) -> pd.Series:
     return values.dt.floor("min").astype("datetime64[ns]").reset_index(drop=True)
 
 
-def _expected(kind: Kind, canon: str) -> str:
-    """How a field's value should be written, for the message naming a bad cell."""
+def _expected(kind: Kind, canon: str) -> tuple[str, str]:
+    """How a field's value should be written, for the message naming a bad cell (English,
+    Chinese)."""
     f = kind.field(canon)
     if f.dtype == "date":
-        return "is not a date (write 2022-03-05)"
+        return "is not a date (write 2022-03-05)", "不是日期（应写作 2022-03-05）"
     if f.vocabulary:
-        return "is not a known word (use one of " + ", ".join(
-            f"{t.zh}/{t.code}" for t in VOCABULARIES[f.vocabulary].terms) + ")"
-    return "is not a number"
+        terms = VOCABULARIES[f.vocabulary].terms
+        words = ", ".join(f"{t.zh}/{t.code}" for t in terms)
+        words_zh = "、".join(t.zh for t in terms)
+        return f"is not a known word (use one of {words})", f"不是可识别的词（可用：{words_zh}）"
+    return "is not a number", "不是数字"
 
 
 def _canonical(df: pd.DataFrame, kind: Kind, rule: MergeRule, mapping: dict[str, str], lines: pd.Series,
                coord_bad: np.ndarray, spec: LayerSpec | None):
     """Each line's canonical values, the other columns as text, and the bad lines."""
     rows, bad_cells = canonical_values(df, kind, mapping, spec)
-    bad: dict[int, list[str]] = {}
+    bad: dict[int, list[Text]] = {}
 
     def mark(mask: np.ndarray, reason) -> None:
         for i in np.flatnonzero(mask):
@@ -246,15 +297,22 @@ def _canonical(df: pd.DataFrame, kind: Kind, rule: MergeRule, mapping: dict[str,
 
     for canon, mask in bad_cells.items():
         col = mapping[canon]
-        mark(mask, lambda i, col=col, canon=canon: f"{col} {df[col].iloc[i]!r} {_expected(kind, canon)}")
+        en, zh = _expected(kind, canon)
+        mark(mask, lambda i, col=col, en=en, zh=zh: Text(f"{col} {quoted_name(df[col].iloc[i])} {en}",
+                                                         f"{col} {quoted_name(df[col].iloc[i])} {zh}"))
     if rule.id_field is not None:
         ids = rows[rule.id_field]
-        mark(ids.isna().to_numpy(), lambda i: f"no {rule.id_field}")
+        label_zh = kind.field(rule.id_field).zh
+        mark(ids.isna().to_numpy(), lambda i: Text(f"no {rule.id_field}", f"没有{label_zh}（{rule.id_field}）"))
         dup = ids.notna() & ids.duplicated(keep=False)
         for fid in ids[dup].unique():
-            where = ", ".join(map(str, lines[(ids == fid).to_numpy()].tolist()))
-            mark((ids == fid).to_numpy(), lambda i, fid=fid, where=where: f"id {fid} appears on lines {where}")
-    mark(coord_bad, lambda i: f"the geometry is not a {' or '.join(kind.geometry)}")
+            at = lines[(ids == fid).to_numpy()].tolist()
+            mark((ids == fid).to_numpy(), lambda i, fid=fid, at=at: Text(
+                f"id {fid} appears on lines {', '.join(map(str, at))}",
+                f"编号 {fid} 在第 {'、'.join(map(str, at))} 行重复出现"))
+    families_zh = {"Point": "点", "LineString": "线", "Polygon": "面"}
+    mark(coord_bad, lambda i: Text(f"the geometry is not a {' or '.join(kind.geometry)}",
+                                   "图形不是" + "或".join(families_zh.get(g, g) for g in kind.geometry)))
     used = set(mapping.values())
     extras = [c for c in map(str, df.columns) if c not in used and c not in ("source_row", "id")]
     for c in extras:

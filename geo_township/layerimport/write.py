@@ -89,10 +89,13 @@ def _write_kml(lt: LayerTable, gdf: gpd.GeoDataFrame, tmp: Path) -> None:
     pyogrio.write_dataframe(gdf.to_crs("EPSG:4326"), tmp, driver="LIBKML", layer=lt.path.stem)
 
 
-def _gpx_track(name: str | None, geom, start: pd.Timestamp | None) -> str:
-    """One ``<trk>``: its name (the chief) and points, the first with the start time (UTC)."""
+def _gpx_track(name: str | None, geom, start: pd.Timestamp | None, comment: str | None = None) -> str:
+    """One ``<trk>``: its name (the chief), a comment (the track's whole name as the phone
+    wrote it, when it was taken apart) and points, the first with the start time (UTC)."""
     lines = [geom] if geom.geom_type == "LineString" else list(geom.geoms)
     out = ["<trk>"] + ([f"<name>{escape(str(name))}</name>"] if name else [])
+    if comment and not pd.isna(comment):
+        out.append(f"<cmt>{escape(str(comment))}</cmt>")
     first = True
     for line in lines:
         out.append("<trkseg>")
@@ -114,8 +117,9 @@ def _write_gpx(lt: LayerTable, tmp: Path) -> None:
     end = text.rfind("</gpx>")
     geoms = lt.geometry.to_crs("EPSG:4326")
     name_col = lt.mapping.get("chief", "name")
+    raw = "track_name" if "track_name" in lt.table.columns else None
     tracks = [_gpx_track(lt.table.at[r, name_col] if name_col in lt.table.columns else None, geoms.iloc[r],
-                         lt.starts.get(r)) for r in lt.appended]
+                         lt.starts.get(r), lt.table.at[r, raw] if raw else None) for r in lt.appended]
     tmp.write_text(text[:end] + "\n".join(tracks) + "\n" + text[end:], encoding="utf-8")
 
 

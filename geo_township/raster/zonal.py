@@ -23,7 +23,7 @@ from pyproj import CRS
 from geo_township.config import RasterSpec
 from geo_township.engine import LOCAL, Engine
 from geo_township.errors import UsageError
-from geo_township.kinds import column_label
+from geo_township.kinds import KINDS, column_label
 from geo_township.labels import TOTAL_LABEL, Text
 from geo_township.locate import order_rows_by_village
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method
@@ -253,7 +253,7 @@ def save_joined(result: Result, path: str | Path, *, lang: str = "en") -> str:
     GeoPackage as layer ``LAYER_RASTER`` (``FIELD_RASTER`` with ``--by``), next to any layers
     it already holds. Coded values (species, status …) are words with ``lang='zh'``, codes in
     English; field names are kept. Returns the layer name."""
-    from geo_township.io.write import write_vector
+    from geo_township.export import export_sets
 
     path = Path(path)
     prov = result.provenance
@@ -262,7 +262,8 @@ def save_joined(result: Result, path: str | Path, *, lang: str = "en") -> str:
     if lang == "zh":
         attrs = localise(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), lang, vocab=result.vocab, headings=False)
         gdf = gpd.GeoDataFrame(attrs, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
-    write_vector(gdf, path, layer=name, append_layers=path.exists())
+    export_sets({name: gdf}, path, lang=lang, kinds={name: KINDS.get(prov["layer"])},
+                keep_layers=path.suffix.lower() == ".gpkg")
     return name
 
 

@@ -29,7 +29,7 @@ from geo_township.trees import tally_trees
 
 VALUE = "report_value"
 """The column whose sum is the indicator's headline number."""
-SUFFIXES = (".gpkg", ".csv", ".xlsx")
+SUFFIXES = (".gpkg", ".kml", ".kmz", ".geojson", ".csv", ".xlsx")
 
 
 def _trees(a: Analyses, year: int, flag: str, *, since_first: bool = False) -> gpd.GeoDataFrame:
@@ -153,25 +153,14 @@ def explain(township, year: int, indicator_id: str, analyses: Analyses | None = 
 
 
 def write_explained(features: gpd.GeoDataFrame, path: str | Path, *, indicator_id: str) -> None:
-    """Write the features of :func:`explain` by suffix: GeoPackage (layer named after the
-    indicator), CSV (lon/lat of a point on each feature) or XLSX (attributes, lon/lat)."""
-    from geo_township.io.write import write_vector, write_xlsx
+    """Write the features of :func:`explain` with the exporter, by suffix: GeoPackage
+    (layer named after the indicator), KML/KMZ, GeoJSON, CSV or XLSX (attributes with
+    lon/lat for points, WKT for lines and polygons)."""
+    from geo_township.export import export_sets
 
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise UsageError(f"cannot write the features behind an indicator as {suffix or 'a file without suffix'}",
-                         hint="use a .gpkg, .csv or .xlsx file name")
-    plain = features.copy()
-    for col in plain.columns:
-        if col != plain.geometry.name and plain[col].dtype == object:
-            plain[col] = plain[col].map(lambda v: v if v is None or isinstance(v, (str, int, float)) else str(v))
-    if suffix == ".xlsx":
-        pts = plain.to_crs(4326)
-        table = pd.DataFrame(pts.drop(columns=pts.geometry.name))
-        rep = pts.geometry.representative_point()
-        table.insert(0, "lat", rep.y.round(7))
-        table.insert(0, "lon", rep.x.round(7))
-        write_xlsx({indicator_id: table}, {"indicator": indicator_id}, path)
-        return
-    write_vector(plain, path, layer=indicator_id)
+                         hint="use a " + ", ".join(SUFFIXES[:-1]) + f" or {SUFFIXES[-1]} file name")
+    export_sets({indicator_id: features}, path)

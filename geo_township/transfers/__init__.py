@@ -28,7 +28,7 @@ For the ``land_transfers`` layer (in the township's working CRS, metres) the aud
 Every finding names its parcel ids (an id several features share is followed by the
 feature's place in the file, ``A (feature 3)``: findings are tracked per feature, never
 per id); its geometry (the parcel, or the offending part) is in ``Result.features`` under
-the check's code, ready for :func:`write_findings_gpkg`. Messages are in English and
+the check's code, ready for :func:`write_findings`. Messages are in English and
 Chinese (``Finding.message_zh``).
 
 Layout: :mod:`.findings` (the checks and the collector of their findings),
@@ -43,7 +43,7 @@ from geo_township.transfers.audit import (
     audit_layers,
     audit_transfers,
     township_river_zones,
-    write_findings_gpkg,
+    write_findings,
 )
 from geo_township.transfers.findings import CHECKS, LAYER, SEVERITY_ORDER
 
@@ -55,5 +55,5 @@ __all__ = [
     "audit_layers",
     "audit_transfers",
     "township_river_zones",
-    "write_findings_gpkg",
+    "write_findings",
 ]

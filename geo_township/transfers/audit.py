@@ -1,6 +1,6 @@
 """The land-transfer audit as a whole: :func:`audit_layers` runs every check of
 :mod:`.land_checks` and :mod:`.records` on GeoDataFrames and adds the totals;
-:func:`audit_transfers` runs it on a township; :func:`write_findings_gpkg` writes the
+:func:`audit_transfers` runs it on a township; :func:`write_findings` writes the
 findings (the map draws them: :mod:`geo_township.webmap.layers_audit`).
 """
 
@@ -350,37 +350,34 @@ def township_river_zones(township: Township) -> gpd.GeoDataFrame | None:
     return management_zones(rivers, default_zone_m=township.config.parameters["zone_m"])
 
 
-def write_findings_gpkg(result: Result, path: str | Path, *, lang: str = "en") -> list[str]:
-    """Write the audit's features to one GeoPackage, one layer per finding type plus
+def write_findings(result: Result, path: str | Path, *, lang: str = "en") -> list[str]:
+    """Write the audit's features with the exporter, one set per finding type plus
     ``parcels`` (every parcel with its measured area, worst finding, checks and the
-    findings' messages), in the working CRS; field names, coded values and messages in
-    ``lang`` ('en' machine names, or 'zh' labels).
+    findings' messages): a GeoPackage layer (working CRS) or a KML/KMZ folder each; field
+    names, coded values and messages in ``lang`` ('en' machine names, or 'zh' labels).
 
-    The file is written to a temporary name and renamed into place when complete.
-    Returns the layer names written.
+    Written atomically (complete, or the old file is left). Returns the names written.
     """
-    from geo_township.io.write import atomic_path, write_vector
+    from geo_township.export import export_sets
 
-    names = []
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        for name, gdf in result.features.items():
-            frame = gdf
-            if "details_zh" in gdf.columns:  # the messages in the file's language
-                frame = gdf.drop(columns="details_zh") if lang != "zh" else (
-                    gdf.drop(columns="details").rename(columns={"details_zh": "details"}))
-            if lang == "zh":
-                attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-                if "audit" in attrs.columns:
-                    attrs["audit"] = attrs["audit"].map({c.code: c.zh for c in AUDIT_CATEGORIES})
-                if "checks" in attrs.columns:
-                    attrs["checks"] = attrs["checks"].map(lambda v: "、".join(
-                        CHECKS[c].name("zh") for c in v.split(", ")) if v else v)
-                attrs = localise(attrs, lang, vocab=result.vocab)
-                frame = gpd.GeoDataFrame(attrs, geometry=frame.geometry.to_numpy(), crs=frame.crs)
-            write_vector(frame, tmp, layer=name, append_layers=True)
-            names.append(name)
-    return names
+    frames: dict[str, gpd.GeoDataFrame] = {}
+    for name, gdf in result.features.items():
+        frame = gdf
+        if "details_zh" in gdf.columns:  # the messages in the file's language
+            frame = gdf.drop(columns="details_zh") if lang != "zh" else (
+                gdf.drop(columns="details").rename(columns={"details_zh": "details"}))
+        if lang == "zh":
+            attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+            if "audit" in attrs.columns:
+                attrs["audit"] = attrs["audit"].map({c.code: c.zh for c in AUDIT_CATEGORIES})
+            if "checks" in attrs.columns:
+                attrs["checks"] = attrs["checks"].map(lambda v: "、".join(
+                    CHECKS[c].name("zh") for c in v.split(", ")) if v else v)
+            attrs = localise(attrs, lang, vocab=result.vocab)
+            frame = gpd.GeoDataFrame(attrs, geometry=frame.geometry.to_numpy(), crs=frame.crs)
+        frames[name] = frame
+    written, _ = export_sets(frames, path, lang=lang, title=result.title_in(lang))
+    return written
 
 
 AUDIT_CATEGORIES = [

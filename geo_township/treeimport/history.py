@@ -34,8 +34,34 @@ HISTORY_CHECKS = declare(
 
 HISTORY_COLUMNS = ["time", "import_id", "user", "source", "tree_id", "action", "field", "old", "new",
                    "layer_before", "layer_after"]
-"""The history's columns: one row per change; ``import_id`` groups the rows of one import and
-``layer_before``/``layer_after`` fingerprint the layer file around it (sidecar histories)."""
+"""The trees layer's history columns: one row per change; ``import_id`` groups the rows of
+one import and ``layer_before``/``layer_after`` fingerprint the layer file around it
+(sidecar histories). Other kinds name the fifth column after their own id
+(:func:`history_columns`)."""
+
+#: The column older versions wrote the changed feature's id to, whatever the layer's kind.
+OLD_ID_COLUMN = "tree_id"
+
+
+def history_columns(id_column: str = "tree_id") -> list[str]:
+    """The history's columns for a layer whose features are identified by ``id_column``
+    (``plot_id``, ``parcel_id``, ``site_id``, ``outfall_id``; ``track`` for patrols)."""
+    return [id_column if c == OLD_ID_COLUMN else c for c in HISTORY_COLUMNS]
+
+
+def _id_column_of(columns: list[str]) -> str:
+    """The id column of a history table as stored: the one column that is not a standard one."""
+    standard = set(HISTORY_COLUMNS) - {OLD_ID_COLUMN}
+    return next((str(c) for c in columns if c not in standard), OLD_ID_COLUMN)
+
+
+def migrate_history(table: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    """A history table with the columns :func:`history_columns` gives for ``id_column``:
+    one written by an older version (ids in ``tree_id`` for every kind, no import id or
+    fingerprints) has its id column renamed and the missing columns empty; rows kept."""
+    if id_column not in table.columns and OLD_ID_COLUMN in table.columns:
+        table = table.rename(columns={OLD_ID_COLUMN: id_column})
+    return table.reindex(columns=history_columns(id_column), fill_value="")
 
 
 def history_path(lf: LayerFile) -> Path:
@@ -64,13 +90,14 @@ def _digest(data: bytes) -> str:
 
 
 def history_rows(changes: list[Change], *, source: Path, user: str, when: dt.datetime,
-                 import_id: str) -> pd.DataFrame:
-    """One history row per change (fingerprints empty until the layer is written)."""
+                 import_id: str, id_column: str = "tree_id") -> pd.DataFrame:
+    """One history row per change, the feature's id in ``id_column`` (the kind's own id
+    field); fingerprints empty until the layer is written."""
     return pd.DataFrame([{"time": when.isoformat(timespec="seconds"), "import_id": import_id, "user": user,
-                          "source": str(source), "tree_id": c.tree_id, "action": c.action, "field": c.field,
+                          "source": str(source), id_column: c.tree_id, "action": c.action, "field": c.field,
                           "old": plain_text(c.old), "new": plain_text(c.new), "layer_before": "",
                           "layer_after": ""}
-                         for c in changes], columns=HISTORY_COLUMNS)
+                         for c in changes], columns=history_columns(id_column))
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
@@ -84,28 +111,28 @@ def _csv_bytes(df: pd.DataFrame, *, encoding: str, bom: bool, sep: str = ",", ne
     return (b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding)
 
 
-def _read_sidecar(path: Path) -> pd.DataFrame:
-    """A sidecar history with every column of :data:`HISTORY_COLUMNS` (older files lack the
-    import id and layer fingerprints: those cells are empty)."""
+def _read_sidecar(path: Path, id_column: str | None = None) -> pd.DataFrame:
+    """A sidecar history with every column of :func:`history_columns` for ``id_column``
+    (default: the id column the file has), migrated from an older file by
+    :func:`migrate_history`."""
     if not path.exists():
-        return pd.DataFrame(columns=HISTORY_COLUMNS)
+        return pd.DataFrame(columns=history_columns(id_column or OLD_ID_COLUMN))
     table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    for col in HISTORY_COLUMNS:
-        if col not in table.columns:
-            table[col] = ""
-    return table[HISTORY_COLUMNS]
+    return migrate_history(table, id_column or _id_column_of(list(table.columns)))
 
 
 def write_history_csv(path: Path, rows: pd.DataFrame) -> None:
     """Append rows to a sidecar history: the old bytes are copied unchanged, then the new
     rows, into a temporary file renamed over the old one. (A history written by an older
-    version, without the import id columns, is rewritten once with them, its rows kept.)"""
+    version, without the import id columns or with its ids under ``tree_id`` for another
+    kind, is rewritten once with the new columns, its rows kept.)"""
+    columns = history_columns(_id_column_of(list(rows.columns)))
     old = path.read_bytes() if path.exists() else b""
-    header = ",".join(HISTORY_COLUMNS).encode("utf-8")
+    header = ",".join(columns).encode("utf-8")
     if old and old.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].rstrip(b"\r") != header:
-        rows = pd.concat([_read_sidecar(path), rows], ignore_index=True)
+        rows = pd.concat([_read_sidecar(path, columns[4]), rows], ignore_index=True)
         old = b""
-    new = _csv_bytes(rows[HISTORY_COLUMNS], encoding="utf-8", bom=not old)
+    new = _csv_bytes(rows[columns], encoding="utf-8", bom=not old)
     if old:
         new = new.split(b"\n", 1)[1]  # no second header
         if not old.endswith(b"\n"):
@@ -159,11 +186,11 @@ def _write_gpkg_layer(lf: LayerFile, gdf: gpd.GeoDataFrame, history: pd.DataFram
         shutil.copy2(lf.path, tmp)
         pyogrio.write_dataframe(gdf, tmp, layer=lf.layer, driver="GPKG")
         if len(history):
+            columns = history_columns(_id_column_of(list(history.columns)))
             old = _read_gpkg_history(tmp, name) if _has_layer(tmp, name) else None
-            if old is not None and list(old.columns) != HISTORY_COLUMNS:
-                # an older table without the import id: rewritten once with it, its rows kept
-                history = pd.concat([old.reindex(columns=HISTORY_COLUMNS, fill_value=""), history],
-                                    ignore_index=True)
+            if old is not None and list(old.columns) != columns:
+                # an older table (no import id, or ids under tree_id): rewritten once, its rows kept
+                history = pd.concat([migrate_history(old, columns[4]), history[columns]], ignore_index=True)
                 pyogrio.write_dataframe(history, tmp, layer=name, driver="GPKG")
             else:
                 pyogrio.write_dataframe(history, tmp, layer=name, driver="GPKG", append=old is not None)
@@ -203,15 +230,17 @@ def _read_gpkg_history(path: Path, name: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- reading and repairing
 
 
-def read_history(lf_path: Path, layer: str | None = None) -> pd.DataFrame:
-    """Every recorded change of a trees layer (empty when none yet), oldest first."""
+def read_history(lf_path: Path, layer: str | None = None, *, id_column: str = "tree_id") -> pd.DataFrame:
+    """Every recorded change of a layer (empty when none yet), oldest first, the features'
+    ids in ``id_column`` (the kind's id field; a history written the old way, with every
+    kind's ids under ``tree_id``, is read as if written the new way)."""
     lf_path = Path(lf_path)
     if lf_path.suffix.lower() == ".gpkg":
         name = f"{layer or lf_path.stem}_history"
         if not _has_layer(lf_path, name):
-            return pd.DataFrame(columns=HISTORY_COLUMNS)
-        return _read_gpkg_history(lf_path, name).reindex(columns=HISTORY_COLUMNS, fill_value="")
-    return _read_sidecar(sidecar_path(lf_path))
+            return pd.DataFrame(columns=history_columns(id_column))
+        return migrate_history(_read_gpkg_history(lf_path, name), id_column)
+    return _read_sidecar(sidecar_path(lf_path), id_column)
 
 
 def reconcile_history(layer_path: Path, *, repair: bool = True) -> tuple[list[str], list[Finding]]:

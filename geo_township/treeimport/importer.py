@@ -43,14 +43,16 @@ CHANGE_COLUMNS = ["tree_id", "action", "field", "old", "new"]
 def import_survey(township: Township, source: str | Path, *, layer: str = "infected_trees",
                   allow_regress: bool = False, skip_bad: bool = False, dry_run: bool = False,
                   from_gcj02: bool = False, encoding: str | None = None, crs: Any = None,
-                  user: str | None = None, now: dt.datetime | None = None, from_crs: str | None = None) -> Result:
+                  user: str | None = None, now: dt.datetime | None = None, from_crs: str | None = None,
+                  source_layer: str | None = None) -> Result:
     """Merge the survey file ``source`` into the township's trees layer (see
     :mod:`geo_township.treeimport` for the rules). The main table counts trees per action
     (added, advanced, updated, refused, unchanged, skipped); ``tables["changes"]`` lists
     every change. ``crs`` is the survey's coordinate system when its file does not say
     (e.g. ``"EPSG:4548"``); ``from_crs`` (``"gcj02"``, ``"bd09"``) converts coordinates copied
-    from a map app (``from_gcj02=True`` is ``from_crs="gcj02"``). ``dry_run`` computes the
-    same summary and writes nothing."""
+    from a map app (``from_gcj02=True`` is ``from_crs="gcj02"``). ``source_layer`` chooses
+    the layer of a GeoPackage or File Geodatabase that holds several. ``dry_run`` computes
+    the same summary and writes nothing."""
     if layer != "infected_trees":
         raise UsageError(f"import merges updates into infected_trees, not {layer!r}",
                          hint="use --layer infected_trees (other layers: replace their file and edit township.toml)")
@@ -61,7 +63,7 @@ def import_survey(township: Township, source: str | Path, *, layer: str = "infec
     current = current_values(lf, township)
     _refuse_duplicate_ids(current, lf)
     survey = read_survey(source, township, from_gcj02=from_gcj02, encoding=encoding, crs=crs,
-                         from_crs=from_crs)
+                         from_crs=from_crs, source_layer=source_layer)
     known = {str(t) for t in current["tree_id"] if t is not None}
     findings += check_locations(township, survey, known, max_outside_m=float(params["import_max_outside_m"]),
                                 moved_warn_m=float(params["import_moved_warn_m"]))

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from geo_township.errors import FieldError
+from geo_township.labels import Text, joined, text_in
 from geo_township.record_checks import RECORD_CHECKS
 from geo_township.results import Check, Finding, declare
 from geo_township.tree_events import STAGE_DATES, STAGES, STATUS_RANK
@@ -102,7 +103,7 @@ def plan_merge(current: pd.DataFrame, survey: Survey, *, allow_regress: bool = F
     return changes, actions, findings, added
 
 
-def _bad_lines(survey: Survey, index: dict[str, int]) -> dict[int, list[str]]:
+def _bad_lines(survey: Survey, index: dict[str, int]) -> dict[int, list[Text]]:
     """The survey's bad lines with their reasons, and new trees without coordinates or status."""
     rows = survey.rows
     has_xy = np.isfinite(survey.lonlat).all(axis=1)
@@ -113,25 +114,29 @@ def _bad_lines(survey: Survey, index: dict[str, int]) -> dict[int, list[str]]:
             continue
         line = int(rows["line"].iloc[pos])
         if not has_xy[pos]:
-            bad.setdefault(line, []).append(f"new tree {tid} has no coordinates")
+            bad.setdefault(line, []).append(Text(f"new tree {tid} has no coordinates", f"新疫木 {tid} 没有坐标"))
         if "status" not in rows.columns or rows["status"].iloc[pos] is None:
-            bad.setdefault(line, []).append(f"new tree {tid} has no status")
+            bad.setdefault(line, []).append(Text(f"new tree {tid} has no status", f"新疫木 {tid} 没有状态"))
     return bad
 
 
-def refuse_or_skip(bad: dict[int, list[str]], path: Path, skip_bad: bool, *, skipped: Check | None = None,
+def refuse_or_skip(bad: dict[int, list[Text]], path: Path, skip_bad: bool, *, skipped: Check | None = None,
                    layer: str = "survey") -> list[Finding]:
     """Reject the whole file ``path`` naming its bad lines (a :class:`FieldError`), or
     (``skip_bad``) list them as findings of ``skipped`` (default: the trees' ``skipped``)."""
     if bad and not skip_bad:
-        listed = "; ".join(f"line {n}: {', '.join(r)}" for n, r in sorted(bad.items())[:MAX_LISTED])
+        shown = sorted(bad.items())[:MAX_LISTED]
+        listed = "; ".join(f"line {n}: {', '.join(r)}" for n, r in shown)
+        listed_zh = "；".join(f"第 {n} 行：{'，'.join(str(text_in(x, 'zh')) for x in r)}" for n, r in shown)
         more = f" and {len(bad) - MAX_LISTED} more line(s)" if len(bad) > MAX_LISTED else ""
+        more_zh = f"，另有 {len(bad) - MAX_LISTED} 行" if len(bad) > MAX_LISTED else ""
         raise FieldError(f"{len(bad)} bad row(s), so nothing was imported — {listed}{more}", path=path,
-                         message_zh=f"有 {len(bad)} 行有误，未导入任何内容 — {listed}{more}",
+                         message_zh=f"有 {len(bad)} 行有误，未导入任何内容 — {listed_zh}{more_zh}",
                          hint_zh="请改正这些行后重新导入，或加 --skip-bad 导入其余各行",
                          hint="correct these rows and import again, or add --skip-bad to import the other rows")
     check = skipped or MERGE_CHECKS.skipped
-    return [check.finding(layer, f"line {line}", reasons="; ".join(reasons)) for line, reasons in sorted(bad.items())]
+    return [check.finding(layer, Text(f"line {line}", f"第 {line} 行"), reasons=joined(list(reasons)))
+            for line, reasons in sorted(bad.items())]
 
 
 def _plan_new_tree(tid: str, line: int, row: pd.Series, lonlat: np.ndarray, columns,

@@ -24,8 +24,9 @@ from geo_township.crs import (
 )
 from geo_township.errors import CRSError, FieldError, LayerReadError, UsageError
 from geo_township.io.points import TABLE_SUFFIXES, read_point_table
-from geo_township.io.read import KML_HOUSEKEEPING, read_vector
+from geo_township.io.read import KML_HOUSEKEEPING, choose_source_layer, read_vector
 from geo_township.kinds import match_fields
+from geo_township.labels import Text, quoted_name
 from geo_township.layers import Township
 from geo_township.results import Check, Finding, declare
 from geo_township.treeimport.fields import KIND
@@ -54,7 +55,7 @@ class Survey:
     lonlat: np.ndarray  # (n, 2) CGCS2000 lon/lat, NaN where the row has no coordinates
     fields: list[str]  # canonical fields the survey has
     extras: list[str]  # the survey's other columns, kept
-    bad: dict[int, list[str]] = field(default_factory=dict)  # line -> reasons
+    bad: dict[int, list[Text]] = field(default_factory=dict)  # line -> reasons (English with Chinese twin)
     notes: list[str] = field(default_factory=list)
     crs: CRS | None = None  # the CRS the coordinates were read in
     notes_zh: list[str] = field(default_factory=list)  # the notes in Chinese
@@ -75,7 +76,8 @@ class _Located:
 
 
 def read_survey(path: str | Path, township: Township, *, from_gcj02: bool = False,
-                encoding: str | None = None, crs: Any = None, from_crs: str | None = None) -> Survey:
+                encoding: str | None = None, crs: Any = None, from_crs: str | None = None,
+                source_layer: str | None = None) -> Survey:
     """Read a survey file (CSV, XLSX, KML/KMZ, GPX, GeoPackage, shapefile, GeoJSON …) into
     canonical values; every cell that cannot be understood marks its line as bad.
 
@@ -84,7 +86,8 @@ def read_survey(path: str | Path, township: Township, *, from_gcj02: bool = Fals
     inferred from the numbers (:func:`geo_township.crs.infer_crs`); metre-sized numbers are
     never read as degrees. ``from_crs`` (``"gcj02"`` or ``"bd09"``) first converts
     longitude/latitude copied from AMap or Tencent (GCJ-02) or Baidu (BD-09) maps to
-    CGCS2000; ``from_gcj02=True`` is the same as ``from_crs="gcj02"``.
+    CGCS2000; ``from_gcj02=True`` is the same as ``from_crs="gcj02"``. ``source_layer``
+    chooses the layer of a GeoPackage or File Geodatabase that holds several.
     """
     path = Path(path)
     if not path.exists():
@@ -95,7 +98,7 @@ def read_survey(path: str | Path, township: Township, *, from_gcj02: bool = Fals
     if path.suffix.lower() in TABLE_SUFFIXES:
         got = _read_table(path, township, encoding, given)
     else:
-        got = _read_features(path, township, encoding, given)
+        got = _read_features(path, township, encoding, given, choose_source_layer(path, source_layer))
     if system is not None:
         _undo_map_app(got, system)
     lonlat = _to_cgcs2000(got, path)
@@ -133,13 +136,14 @@ def _read_table(path: Path, township: Township, encoding: str | None, given: CRS
     return _Located(df, xy, coord_bad, lines, crs, geographic)
 
 
-def _read_features(path: Path, township: Township, encoding: str | None, given: CRS | None) -> _Located:
+def _read_features(path: Path, township: Township, encoding: str | None, given: CRS | None,
+                   layer: str | None = None) -> _Located:
     """A survey in a GIS format (KML/KMZ, GPX, GeoPackage …): its points, read in
     ``given``, else the file's CRS, else one inferred from the numbers. A feature that is
     not a point is a bad coordinate; the KML writer's housekeeping columns are left out."""
     import shapely
 
-    raw = read_vector(path, encoding=encoding, geometry="Point")
+    raw = read_vector(path, layer=layer, encoding=encoding, geometry="Point")
     gdf = raw.gdf.reset_index(drop=True)
     geoms = gdf.geometry.to_numpy()
     has = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -246,12 +250,12 @@ def _match_survey_fields(path: Path, df: pd.DataFrame,
 
 def _canonical_rows(df: pd.DataFrame, columns: list[str], mapping: dict[str, str], lines: pd.Series,
                     coord_bad: np.ndarray,
-                    spec: LayerSpec | None) -> tuple[pd.DataFrame, dict[int, list[str]], list[str]]:
+                    spec: LayerSpec | None) -> tuple[pd.DataFrame, dict[int, list[Text]], list[str]]:
     """Each line's canonical values (status codes, dates, text), the other columns kept as
     text, and every bad line with its reasons (a cell not understood, an id missing or
     repeated, coordinates that are not a point)."""
     rows = pd.DataFrame(index=df.index)
-    bad: dict[int, list[str]] = {}
+    bad: dict[int, list[Text]] = {}
 
     def mark(mask: np.ndarray, reason) -> None:
         for i in np.flatnonzero(mask):
@@ -262,20 +266,25 @@ def _canonical_rows(df: pd.DataFrame, columns: list[str], mapping: dict[str, str
         f = KIND.field(canon)
         if f.dtype == "date":
             rows[canon], b = to_date(df[col])
-            mark(b, lambda i, col=col: f"{col} {df[col].iloc[i]!r} is not a date (write 2022-03-05)")
+            mark(b, lambda i, col=col: Text(f"{col} {quoted_name(df[col].iloc[i])} is not a date (write 2022-03-05)",
+                                            f"{col} {quoted_name(df[col].iloc[i])} 不是日期（应写作 2022-03-05）"))
         elif f.vocabulary:
             rows[canon], b = to_codes(df[col], TREE_STATUS, values_map)
-            mark(b, lambda i, col=col: f"{col} {df[col].iloc[i]!r} is not a status word (use one of "
-                 + ", ".join(f"{t.zh}/{t.code}" for t in TREE_STATUS.terms) + ")")
+            words = ", ".join(f"{t.zh}/{t.code}" for t in TREE_STATUS.terms)
+            words_zh = "、".join(t.zh for t in TREE_STATUS.terms)
+            mark(b, lambda i, col=col, words=words, words_zh=words_zh: Text(
+                f"{col} {quoted_name(df[col].iloc[i])} is not a status word (use one of {words})",
+                f"{col} {quoted_name(df[col].iloc[i])} 不是状态词（可用：{words_zh}）"))
         else:
             rows[canon] = to_text(df[col])
-    mark(rows["tree_id"].isna().to_numpy(), "no tree id")
+    mark(rows["tree_id"].isna().to_numpy(), Text("no tree id", "没有疫木编号"))
     ids = rows["tree_id"]
     dup = ids.notna() & ids.duplicated(keep=False)
     for tid in ids[dup].unique():
         where = lines[ids == tid].tolist()
-        mark((ids == tid).to_numpy(), f"tree id {tid} appears on lines {', '.join(map(str, where))}")
-    mark(coord_bad, "coordinates are not numbers or not a point")
+        mark((ids == tid).to_numpy(), Text(f"tree id {tid} appears on lines {', '.join(map(str, where))}",
+                                           f"疫木编号 {tid} 在第 {'、'.join(map(str, where))} 行重复出现"))
+    mark(coord_bad, Text("coordinates are not numbers or not a point", "坐标不是数字或不是点"))
     used = set(mapping.values())
     extras = [c for c in columns if c not in used and c != "source_row"]
     for c in extras:
@@ -376,9 +385,9 @@ def _mark_far_new_trees(township: Township, survey: Survey, ids: np.ndarray, new
     outside the township's extent (its villages, else its trees), as bad."""
     rows, lon, lat = survey.rows, survey.lonlat[:, 0], survey.lonlat[:, 1]
     ref = township.optional("villages")
-    what = "its villages"
+    what, what_zh = "its villages", "按村界"
     if ref is None or not len(ref):
-        ref, what = township.gdf("infected_trees"), "its trees"
+        ref, what, what_zh = township.gdf("infected_trees"), "its trees", "按已有疫木"
     xmin, ymin, xmax, ymax = ref.total_bounds
     dx = np.maximum(np.maximum(xmin - xy[:, 0], xy[:, 0] - xmax), 0.0)
     dy = np.maximum(np.maximum(ymin - xy[:, 1], xy[:, 1] - ymax), 0.0)
@@ -386,14 +395,18 @@ def _mark_far_new_trees(township: Township, survey: Survey, ids: np.ndarray, new
     for i in np.flatnonzero(new):
         line = int(rows["line"].iloc[i])
         if not china[i]:
-            survey.bad.setdefault(line, []).append(
+            survey.bad.setdefault(line, []).append(Text(
                 f"new tree {ids[i]}: coordinates {lon[i]:.6f}, {lat[i]:.6f} are not in China (wrong coordinate "
-                "system? give it with --crs)")
+                "system? give it with --crs)",
+                f"新疫木 {ids[i]}：坐标 {lon[i]:.6f}, {lat[i]:.6f} 不在中国境内（坐标系不对？用 --crs 指定）"))
         elif outside[i] > max_outside_m:
-            survey.bad.setdefault(line, []).append(
+            survey.bad.setdefault(line, []).append(Text(
                 f"new tree {ids[i]}: coordinates {lon[i]:.6f}, {lat[i]:.6f} lie {outside[i] / 1000:.1f} km outside "
                 f"the township ({what}; at most {max_outside_m:g} m allowed, import_max_outside_m): a typo, "
-                "a GCJ-02 shift (--from-crs gcj02) or the wrong coordinate system (--crs)?")
+                "a GCJ-02 shift (--from-crs gcj02) or the wrong coordinate system (--crs)?",
+                f"新疫木 {ids[i]}：坐标 {lon[i]:.6f}, {lat[i]:.6f} 在本乡镇（{what_zh}）外 {outside[i] / 1000:.1f} km"
+                f"（最多允许 {max_outside_m:g} m，参数 import_max_outside_m）：是笔误、GCJ-02 偏移（--from-crs gcj02）"
+                "还是坐标系不对（--crs）？"))
 
 
 def _moved_warnings(township: Township, survey: Survey, ids: np.ndarray, old: np.ndarray, xy: np.ndarray,

@@ -33,9 +33,9 @@ from geo_township.cli.options import (
 @click.option("--max-years", type=click.FloatRange(min=0), default=None,
               help="Longest allowed contract in years (default: max_contract_years, 30).")
 @method_option
-@save_option("GeoPackage of the offending geometries, one layer per finding type, plus 'parcels' "
-             "(default: next to -o with the suffix .gpkg, else maps/audit.gpkg).", alias="--gpkg",
-             suffixes=(".gpkg",))
+@save_option("GeoPackage (or KML/KMZ) of the offending geometries, one layer (folder) per finding type, plus "
+             "'parcels' (default: next to -o with the suffix .gpkg, else maps/audit.gpkg).", alias="--gpkg",
+             suffixes=(".gpkg", ".kml", ".kmz"))
 @click.option("--no-save", "--no-gpkg", "no_save", is_flag=True, help="Do not write the GeoPackage.")
 @engine_options
 @common_options
@@ -53,7 +53,7 @@ def command(ctx, tolerance, tolerance_mu, tolerance_rule, overlap_min, max_years
     from geo_township.cli.exitcodes import exit_code
     from geo_township.cli.render import choose_format, findings_first, render
     from geo_township.io.write import ensure_writable
-    from geo_township.transfers import audit_transfers, write_findings_gpkg
+    from geo_township.transfers import audit_transfers, write_findings
 
     if output is not None and output.suffix.lower() == ".gpkg" and save is None and not no_save:
         save, output = output, None  # -o audit.gpkg asks for the GeoPackage (the tables go to the terminal)
@@ -67,10 +67,11 @@ def command(ctx, tolerance, tolerance_mu, tolerance_rule, overlap_min, max_years
         if save is None:
             save = output.with_suffix(".gpkg") if output is not None else Path("maps") / "audit.gpkg"
             save.parent.mkdir(parents=True, exist_ok=True)
-        layers = write_findings_gpkg(result, save, lang=lang)
+        layers = write_findings(result, save, lang=lang)
         if not ctx.find_root().ensure_object(dict).get("quiet"):
-            click.echo(f"GeoPackage：{save}（{len(layers)} 个图层：{'、'.join(layers)}）" if lang == "zh" else
-                       f"GeoPackage: {save} ({len(layers)} layers: {', '.join(layers)})", err=True)
+            what = "GeoPackage" if save.suffix.lower() == ".gpkg" else save.suffix[1:].upper()
+            click.echo(f"{what}：{save}（{len(layers)} 个图层：{'、'.join(layers)}）" if lang == "zh" else
+                       f"{what}: {save} ({len(layers)} layers: {', '.join(layers)})", err=True)
     shown = findings_first(result, lang, feature_column="parcel_id") if choose_format(fmt, output) == "csv" else result
     render(shown, fmt=fmt, output=output, lang=lang)
     ctx.exit(exit_code(result))

@@ -22,13 +22,15 @@ from geo_township.cli.options import common_options, output_options
               "(Baidu); they are converted to CGCS2000.")
 @click.option("--from-gcj02", is_flag=True, help="The same as --from-crs gcj02.")
 @click.option("--encoding", default=None, help="Text encoding of a CSV or shapefile that does not say (e.g. gbk).")
+@click.option("--source-layer", default=None, metavar="NAME",
+              help="The layer of a GeoPackage or File Geodatabase source that holds several.")
 @click.option("--crs", "survey_crs", metavar="EPSG:CODE", default=None,
               help="The survey's coordinate system when its file does not say (e.g. EPSG:4548 for Gauss–Krüger "
               "metres, CM 117°E).")
 @common_options
 @output_options
-def command(survey, layer, allow_regress, skip_bad, dry_run, from_crs, from_gcj02, encoding, survey_crs, township_path,
-            lang, fmt, output):
+def command(survey, layer, allow_regress, skip_bad, dry_run, from_crs, from_gcj02, encoding, source_layer, survey_crs,
+            township_path, lang, fmt, output):
     """Merge SURVEY (CSV, XLSX, KML/KMZ, GPX, shapefile, GeoPackage, File Geodatabase) into a
     layer by its id: statuses move only forward, new features are added, every change goes
     into the history. Exits 1 when a row was refused or skipped."""
@@ -43,9 +45,10 @@ def command(survey, layer, allow_regress, skip_bad, dry_run, from_crs, from_gcj0
     if layer == "infected_trees":
         result = import_survey(township, survey, layer=layer, allow_regress=allow_regress, skip_bad=skip_bad,
                                dry_run=dry_run, from_gcj02=from_gcj02, encoding=encoding, crs=survey_crs,
-                               from_crs=from_crs.lower() if from_crs else None)
+                               from_crs=from_crs.lower() if from_crs else None, source_layer=source_layer)
     else:
         result = import_layer(township, survey, layer=layer, allow_regress=allow_regress, skip_bad=skip_bad,
-                              dry_run=dry_run, encoding=encoding, crs=survey_crs, from_crs=system)
+                              dry_run=dry_run, encoding=encoding, crs=survey_crs, from_crs=system,
+                              source_layer=source_layer)
     render(result, fmt=fmt, output=output, lang=lang)
     click.get_current_context().exit(exit_code(result, also={"skipped", "import_skipped"}))

@@ -29,7 +29,8 @@ from geo_township.cli.options import (
               help="List chiefs whose mean monthly coverage is below this (e.g. 80%); "
               "default: patrol_min_coverage_pct in township.toml (80).")
 @save_option("Also write the zones, the features inside them and the patrol coverage to this GeoPackage "
-             "(one layer each, for QGIS).", alias="--gpkg", suffixes=(".gpkg",))
+             "(one layer each, for QGIS) or KML/KMZ (one folder each, for phones).", alias="--gpkg",
+             suffixes=(".gpkg", ".kml", ".kmz"))
 @common_options
 @output_options
 def command(start, end, method, zone_m, patrol_buffer_m, min_coverage, save, township_path, lang, fmt, output):

@@ -9,8 +9,8 @@ from geo_township.cli.options import analyse, common_options, output_options, sa
 @click.command("sand")
 @zone_m_option
 @save_option("Also write the sites with their reach, distance and zones, the sand-plan zones and the "
-             "sites with problems to this GeoPackage (one layer each, for QGIS).", alias="--gpkg",
-             suffixes=(".gpkg",))
+             "sites with problems to this GeoPackage (one layer each, for QGIS) or KML/KMZ (one folder each).",
+             alias="--gpkg", suffixes=(".gpkg", ".kml", ".kmz"))
 @common_options
 @output_options
 def command(zone_m, save, township_path, lang, fmt, output):

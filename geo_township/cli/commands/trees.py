@@ -71,6 +71,10 @@ def command(by, start, end, season, deadline, save, include_late, as_of, history
         result = analyse(township_path, _counts, by=by, start=start, end=end, season=season, as_of=as_of,
                          hotspots=hotspots, chunk_rows=chunk_rows, engine=engine, scheduler=scheduler)
     render(result, fmt=fmt, output=output, lang=lang)
+    if deadline is not None and output is not None:  # the notes went into the file: say what was written
+        n = len(result.features["overdue_trees"])
+        for path in dict.fromkeys(p for p in (save, output) if p is not None):
+            click.echo(f"已将 {n} 株写入 {path}" if lang == "zh" else f"{n} tree(s) written to {path}", err=True)
 
 
 def _counts(township, *, chunk_rows, engine, scheduler, **options):

@@ -61,9 +61,9 @@ def _percentile_list(ctx: click.Context, param: click.Parameter, value: str | No
 @click.option("--unit", type=click.Choice(list(AREA_UNITS)), default="mu", show_default=True,
               help="Unit of areas (polygon area, class areas).")
 @click.option("--band", type=click.IntRange(min=1), default=1, show_default=True, help="Band of the raster to use.")
-@save_option("Also write the layer (every field) with its statistics to this GeoPackage, as layer "
-             "LAYER_RASTER (FIELD_RASTER with --by), next to the layers it already holds.", alias="--join",
-             suffixes=(".gpkg",))
+@save_option("Also write the layer (every field) with its statistics: to a GeoPackage as layer "
+             "LAYER_RASTER (FIELD_RASTER with --by), next to the layers it already holds; or to any file "
+             "`export` writes (.kml, .kmz, .gpx, .geojson, .shp, .csv, .xlsx, .parquet).", alias="--join")
 @block_option
 @engine_options
 @common_options
@@ -87,4 +87,4 @@ def command(raster, layer, by, stats, percentiles, categorical, unit, band, save
     render(result, fmt=fmt, output=output, lang=lang)
     if save is not None:
         name = save_joined(result, save, lang=lang)
-        click.echo(f"wrote layer {name} to {save}", err=True)
+        click.echo(f"已将图层 {name} 写入 {save}" if lang == "zh" else f"wrote layer {name} to {save}", err=True)
