@@ -118,6 +118,10 @@ def test_errors_page_lists_every_declared_check_and_every_kind_of_error():
     assert subclasses(errors.TownshipError) <= declared
     for cls, en, zh in errors.ERROR_KINDS:
         assert f"| `{cls.__name__}` | {en} | {zh} |" in page and any("\u4e00" <= ch <= "\u9fff" for ch in zh)
+    page_zh = (ROOT / "docs" / "zh" / "errors.md").read_text(encoding="utf-8")
+    for code, check in all_checks().items():
+        assert f"| `{code}` | " in page_zh and f" | {check.name_zh} | " in page_zh, code
+    assert all(f"| `{cls.__name__}` | {zh} |" in page_zh for cls, _, zh in errors.ERROR_KINDS)
 
 
 def test_a_block_with_a_setup_runs_in_a_prepared_copy_and_leaves_the_checkout_alone(tmp_path):

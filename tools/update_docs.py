@@ -252,40 +252,47 @@ def declared_checks(module: str) -> list[str]:
     return re.findall(r"\bCheck\(\s*\"(\w+)\"", inspect.getsource(importlib.import_module(module)))
 
 
-def checks_table() -> str:
+def checks_table(lang: str = "en") -> str:
     """Every declared check, from the check registry, per module that declares it: code,
-    severity, name and message in English and Chinese (the message says what to fix)."""
+    severity, name and message in English and Chinese (the message says what to fix); in
+    Chinese (``lang="zh"``) the Chinese name and message only."""
     from geo_township.checklist import CHECK_MODULES, all_checks
 
     checks = all_checks()
-    rows = ["| check | severity | name / 名称 | message | 提示 |", "| --- | --- | --- | --- | --- |"]
-    listed: set[str] = set()
+    order: list[str] = []
     for module in CHECK_MODULES:
-        for code in declared_checks(module):
-            if code in listed or code not in checks:
-                continue
-            listed.add(code)
-            c = checks[code]
-            rows.append(f"| `{c.code}` | {c.severity} | {c.name_en} / {c.name_zh} | {_template(c.message_en)} | "
-                        f"{_template(c.message_zh)} |")
-    rest = [c for code, c in checks.items() if code not in listed]
-    rows += [f"| `{c.code}` | {c.severity} | {c.name_en} / {c.name_zh} | {_template(c.message_en)} | "
-             f"{_template(c.message_zh)} |" for c in rest]
+        order += [code for code in declared_checks(module) if code in checks and code not in order]
+    order += [code for code in checks if code not in order]
+    severity_zh = {"error": "错误", "warning": "警告", "info": "提示"}
+    if lang == "zh":
+        rows = ["| 检查项 | 严重程度 | 名称 | 提示 |", "| --- | --- | --- | --- |"]
+        rows += [f"| `{c.code}` | {severity_zh[c.severity]} | {c.name_zh} | {_template(c.message_zh)} |"
+                 for c in (checks[code] for code in order)]
+    else:
+        rows = ["| check | severity | name / 名称 | message | 提示 |", "| --- | --- | --- | --- | --- |"]
+        rows += [f"| `{c.code}` | {c.severity} | {c.name_en} / {c.name_zh} | {_template(c.message_en)} | "
+                 f"{_template(c.message_zh)} |" for c in (checks[code] for code in order)]
     return "\n".join(rows) + "\n"
 
 
-def errors_table() -> str:
+def errors_table(lang: str = "en") -> str:
     """The kinds of error a command stops with, from :data:`geo_township.errors.ERROR_KINDS`."""
     from geo_township.errors import ERROR_KINDS
 
-    rows = ["| error | when | 何时出现 |", "| --- | --- | --- |"]
-    rows += [f"| `{cls.__name__}` | {en} | {zh} |" for cls, en, zh in ERROR_KINDS]
+    if lang == "zh":
+        rows = ["| 错误类型 | 何时出现 |", "| --- | --- |"]
+        rows += [f"| `{cls.__name__}` | {zh} |" for cls, _, zh in ERROR_KINDS]
+    else:
+        rows = ["| error | when | 何时出现 |", "| --- | --- | --- |"]
+        rows += [f"| `{cls.__name__}` | {en} | {zh} |" for cls, en, zh in ERROR_KINDS]
     return "\n".join(rows) + "\n"
 
 
 GENERATORS: dict[str, Callable[[], str]] = {
     "checks": checks_table,
+    "checks-zh": functools.partial(checks_table, "zh"),
     "errors": errors_table,
+    "errors-zh": functools.partial(errors_table, "zh"),
     "indicators": indicators_table,
     "indicators-zh": functools.partial(indicators_table, "zh"),
     "rules": rules_list,
