@@ -67,6 +67,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
+CANDIDATE_LABELS: dict[str, tuple[str, str]] = {"patch_id": ("Candidate", "疑似斑块"),
+                                                "loss_pixels": ("Loss pixels", "减少像元数")}
+"""Headings of the candidates' own columns: ``patch_id`` here numbers a candidate (C001), not a
+basic-farmland 图斑 as the field of that name elsewhere, so it is labelled by the Result."""
 COLUMNS = ("patch_id", "plot_id", "village", "species", "area_m2", "loss_pixels", "drop_mean", "drop_max",
            "before_mean", "after_mean", "lon", "lat")
 _SUMS = ("pixels", "sum_drop", "sum_before", "sum_after")
@@ -261,7 +265,7 @@ def find_candidates(township: Township, before: str, after: str, *, min_drop: fl
                                min_m2=min_m2, max_m2=max_m2, area_method=method)
     return Result(f"Vegetation-loss candidates in pine plots: {b_spec.name} → {a_spec.name}", table,
                   title_zh=f"松林植被减少疑似斑块：{b_spec.name} → {a_spec.name}", notes_zh=notes_zh,
-                  labels={"loss_pixels": ("Loss pixels", "减少像元数")},
+                  labels=CANDIDATE_LABELS,
                   tables={"by_plot": by_plot, "totals": summary}, findings=findings,
                   features={"candidates": polys, "candidate_points": points, "excluded": excluded},
                   provenance=prov, notes=notes, vocab={"species": "species"},

@@ -244,6 +244,28 @@ class DaskEngine(Engine):
             self.cluster.close()
 
 
+CONNECT_TIMEOUT_S = 10
+"""How long a command waits for a Dask scheduler to answer (seconds)."""
+
+
+def unreachable(scheduler: str, exc: Exception) -> UsageError:
+    """The error for a scheduler that could not be reached (``exc`` from ``Client``): the
+    English message quotes Dask's own words, the Chinese one says the same in Chinese
+    (Dask's text is English only), so ``--lang zh`` shows no English sentence."""
+    hint = ("start it with `dask scheduler` (and workers with `dask worker ADDRESS`), or check the address, "
+            "e.g. tcp://10.0.0.5:8786")
+    hint_zh = "用 `dask scheduler` 启动调度器（用 `dask worker 地址` 启动工作节点），或核对地址，如 tcp://10.0.0.5:8786"
+    if isinstance(exc, ValueError):
+        return UsageError(f"{scheduler!r} is not a Dask scheduler address: {exc}",
+                          hint="write it as tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786 ([::1] for an IPv6 host)",
+                          message_zh=f"{scheduler!r} 不是有效的 Dask 调度器地址",
+                          hint_zh="请写成 tcp://主机:端口，如 tcp://10.0.0.5:8786（IPv6 主机加方括号，如 [::1]）")
+    timed_out = isinstance(exc, TimeoutError) or "timed out" in str(exc).lower()
+    why_zh = f"{CONNECT_TIMEOUT_S} 秒内没有响应" if timed_out else "连接被拒绝或网络不通"
+    return UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}", hint=hint,
+                      message_zh=f"无法连接 Dask 调度器 {scheduler}：{why_zh}", hint_zh=hint_zh)
+
+
 def start_engine(name: str | None = "local", *, scheduler: str | None = None, progress: Progress | None = None,
                  workers: int | None = None) -> Engine:
     """The engine a command asked for. A ``scheduler`` address (or ``GEO_TOWNSHIP_SCHEDULER``)
@@ -266,14 +288,9 @@ def start_engine(name: str | None = "local", *, scheduler: str | None = None, pr
                          hint_zh='请安装：pip install "distributed>=2024.1"') from None
     if scheduler:
         try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}",
-                             hint="start it with `dask scheduler` (and workers with `dask worker ADDRESS`), or "
-                             "check the address, e.g. tcp://10.0.0.5:8786",
-                             message_zh=f"无法连接 Dask 调度器 {scheduler}：{exc}",
-                             hint_zh="用 `dask scheduler` 启动调度器（用 `dask worker 地址` 启动工作节点），"
-                             "或核对地址，如 tcp://10.0.0.5:8786") from None
+            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise unreachable(scheduler, exc) from None
         return DaskEngine(client, progress=progress)
     n = workers or max(os.cpu_count() or 1, 1)
     # workers as threads of this process: they start in a fraction of a second and share the

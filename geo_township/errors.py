@@ -98,3 +98,23 @@ class GeometryError(TownshipError, ValueError):
 
 class UsageError(TownshipError, ValueError):
     """An option or argument that cannot be honoured."""
+
+
+ERROR_KINDS: tuple[tuple[type[TownshipError], str, str], ...] = (
+    (ConfigError, "a mistake in township.toml: an unknown key, a wrong value, a layer or raster table that "
+     "cannot be used", "township.toml 写错了：不认识的键、取值不对、图层或栅格设置无法使用"),
+    (LayerReadError, "a layer file that is missing, empty, cut short, damaged or in an encoding the tool cannot "
+     "read", "图层文件缺失、为空、不完整、损坏，或编码无法识别"),
+    (FieldError, "a field a command needs is not in the layer, or not mapped to it",
+     "命令需要的字段在图层中不存在或没有对应上"),
+    (CRSError, "a coordinate system that is missing, unknown or does not fit where the features lie",
+     "坐标系缺失、无法识别，或与要素所在位置不符"),
+    (GeometryError, "shapes that cannot be used: none at all, or of the wrong type for the layer",
+     "图形无法使用：没有图形，或图形类型与图层不符"),
+    (UsageError, "an option or argument that cannot be honoured: a name that names nothing, a period that "
+     "ends before it starts, a cluster that cannot be reached",
+     "选项或参数无法执行：名称不存在、统计期结束早于开始、无法连接计算集群等"),
+)
+"""Each kind of error a command stops with (exit 2) and what it means, in English and Chinese:
+the message names the file and the row, feature or key, says what is wrong and how to fix it."""
+

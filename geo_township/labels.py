@@ -168,7 +168,6 @@ COLUMN_LABELS.update({
     "class": ("Class", "类别"),
     "share_pct": ("Share (%)", "占比(%)"),
     **{f"lc_{t.code}": (t.en.capitalize(), t.zh) for t in LAND_COVER.terms},
-    "patch_id": ("Candidate", "疑似斑块"),
     "candidates": ("Candidates", "疑似斑块数"),
     "drop_mean": ("Mean drop", "平均下降"),
     "drop_max": ("Largest drop", "最大下降"),

@@ -96,3 +96,47 @@ def test_paths_inside_the_checkout_are_shown_relative_so_every_checkout_agrees(t
     doc = _doc(tmp_path, _block("python -c \"import os; print('written to ' + os.path.join(os.getcwd(), 'x.csv'))\""))
     update_docs.update([doc], check=False, root=tmp_path)
     assert "written to x.csv\n```" in doc.read_text(encoding="utf-8")
+
+
+def test_errors_page_lists_every_declared_check_and_every_kind_of_error():
+    """docs/errors.md holds the generated tables of every check a command can report (from
+    the check registry, English and Chinese) and every kind of error a command stops with;
+    an error class the package adds must be declared in ERROR_KINDS to appear there."""
+    import geo_township.cli  # noqa: F401  (every command's modules, so every error class they define)
+    from geo_township import errors
+    from geo_township.checklist import all_checks
+
+    page = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+    assert "<!-- generated: checks -->" in page and "<!-- generated: errors -->" in page
+    for code, check in all_checks().items():
+        assert f"| `{code}` | {check.severity} | {check.name_en} / {check.name_zh} |" in page, code
+
+    def subclasses(cls: type) -> set[type]:
+        return {s for c in cls.__subclasses__() for s in {c} | subclasses(c)}
+
+    declared = {cls for cls, _, _ in errors.ERROR_KINDS}
+    assert subclasses(errors.TownshipError) <= declared
+    for cls, en, zh in errors.ERROR_KINDS:
+        assert f"| `{cls.__name__}` | {en} | {zh} |" in page and any("\u4e00" <= ch <= "\u9fff" for ch in zh)
+    page_zh = (ROOT / "docs" / "zh" / "errors.md").read_text(encoding="utf-8")
+    for code, check in all_checks().items():
+        assert f"| `{code}` | " in page_zh and f" | {check.name_zh} | " in page_zh, code
+    assert all(f"| `{cls.__name__}` | {zh} |" in page_zh for cls, _, zh in errors.ERROR_KINDS)
+
+
+def test_a_block_with_a_setup_runs_in_a_prepared_copy_and_leaves_the_checkout_alone(tmp_path):
+    """setup=sample: the command runs in a fresh folder holding a copy of the sample; what it
+    writes stays there, and its paths are shown relative to it."""
+    cmd = ("python -c \"import os,pathlib; pathlib.Path('out.txt').write_text('x'); "
+           "print(sorted(os.listdir('layers'))[:2]); print(os.path.abspath('out.txt'))\"")
+    doc = _doc(tmp_path, _block(cmd).replace("<!-- output:", "<!-- output setup=sample:"))
+    update_docs.update([doc], check=False, root=tmp_path)
+    text = doc.read_text(encoding="utf-8")
+    assert "['README.md', 'dem.tif']" in text and "\nout.txt\n" in text and "docs-" not in text
+    assert not (tmp_path / "out.txt").exists()
+
+
+def test_an_unknown_setup_or_a_failing_one_stops_the_tool(tmp_path):
+    doc = _doc(tmp_path, _block("python -c pass").replace("<!-- output:", "<!-- output setup=nothing-like-this:"))
+    with pytest.raises(update_docs.RunFailed, match="no scenario called 'nothing-like-this'"):
+        update_docs.update([doc], check=True, root=tmp_path)

@@ -260,3 +260,18 @@ def test_kernels_travel_to_worker_processes():
         np.testing.assert_array_equal(engine.area_m2(polygons), measure.area_m2(polygons))
         assert_geodataframe_equal(overlap_pairs(polygons), overlap_pairs(polygons, pieces_of=engine.overlap_pieces,
                                                                          area_of=engine.area_m2))
+
+
+def test_an_unreachable_scheduler_is_explained_in_chinese(sample_dir, runner):
+    """Under --lang zh the whole message is Chinese (Dask's own words are English); a
+    malformed address is a usage error too, not an internal one."""
+    gone = runner.invoke(main, ["area", "forest_plots", "--township", str(sample_dir), "--lang", "zh",
+                                "--scheduler", "tcp://127.0.0.1:9"])
+    assert gone.exit_code == 2 and "Traceback" not in gone.stderr
+    assert "无法连接 Dask 调度器 tcp://127.0.0.1:9：10 秒内没有响应" in gone.stderr
+    assert "Timed out" not in gone.stderr and "trying" not in gone.stderr
+    bad = runner.invoke(main, ["area", "forest_plots", "--township", str(sample_dir), "--lang", "zh",
+                               "--scheduler", "notanaddress:::"])
+    assert bad.exit_code == 2 and "不是有效的 Dask 调度器地址" in bad.stderr and "内部错误" not in bad.stderr
+    bad_en = runner.invoke(main, ["area", "forest_plots", "--township", str(sample_dir), "--scheduler", "x:::"])
+    assert bad_en.exit_code == 2 and "is not a Dask scheduler address" in bad_en.stderr

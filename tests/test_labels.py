@@ -344,7 +344,7 @@ def test_column_label_still_falls_back_to_the_name():
     assert column_label("no_such_column") == "no_such_column"
     assert column_label("no_such_column", "zh") == "no_such_column"
     assert column_label("area_ha", "zh") == "面积(公顷)" and column_label("area_ha") == "Area (ha)"
-    assert column_label("village", "zh") == "村" and column_label("patch_id") == "Candidate"
+    assert column_label("village", "zh") == "村" and column_label("patch_id") == "Patch"
 
 
 def test_has_label_and_missing_labels():

@@ -209,3 +209,17 @@ def test_one_polygons_row_and_a_total_over_it_agree_and_follow_the_definition(tm
         assert total[stat] == pytest.approx(row[stat], abs=1e-9), stat
     assert row["median"] != round(row["median"])  # not cut to a whole number
     assert row["mean"] == pytest.approx((data[use] * cover[use]).sum() / cover[use].sum(), rel=1e-9)
+
+
+def test_zonal_heads_a_farmland_patch_as_a_patch_not_a_candidate(tmp_path):
+    """`patch_id` of basic farmland is its 图斑编号: `zonal` heads it so in both languages (it
+    read "Candidate", the heading of the candidates' own numbering)."""
+    folder = scored_township(tmp_path)
+    result = invoke("zonal", "score", "--layer", "basic_farmland", "--township", folder, "--format", "csv",
+                    "--lang", "zh")
+    assert result.exit_code == 0, result.stderr
+    header = result.stdout.lstrip("\ufeff").splitlines()[0].split(",")
+    assert header[0] == "图斑编号" and "疑似斑块" not in header
+    table = invoke("zonal", "score", "--layer", "basic_farmland", "--township", folder)
+    assert table.exit_code == 0, table.stderr
+    assert "Patch" in table.stdout and "Candidate" not in table.stdout

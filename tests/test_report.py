@@ -61,10 +61,19 @@ def test_every_indicator_equals_the_generators_value(reports, truth, year):
     assert farm["declared"] == pytest.approx(farm_want["new"]["declared"], abs=0.005)
     assert close_mu(farm["in_force"], farm_want["in_force"]["measured"])
     assert farm["in_force_declared"] == pytest.approx(farm_want["in_force"]["declared"], abs=0.005)
-    assert value["sand_closed"] == {"value": want["sand_closed"]["year"],
-                                    "cumulative": want["sand_closed"]["cumulative"]}
+    sand = want["sand_closed"]
+    assert value["sand_closed"] == {"value": sand["year"], "cumulative": sand["cumulative"],
+                                    "plants": sand["plants"], "plants_cumulative": sand["plants_cumulative"],
+                                    "mining_sites": sand["mining_sites"],
+                                    "mining_sites_cumulative": sand["mining_sites_cumulative"]}
     for level, km in want["river_km"].items():
         assert value["river_km"][LEVELS[level]] == pytest.approx(km, abs=0.011)
+    assert value["river_km"]["value"] == pytest.approx(sum(want["river_km"].values()), abs=0.011)
+    # coverage: the generator's planar buffers of each chief's own tracks against the report's
+    # ellipsoidal, interval-based measure; the report rounds to 0.1 (% and km)
+    patrols = want["patrol_coverage_pct"]
+    assert value["patrol_coverage_pct"]["value"] == pytest.approx(patrols["pct"], abs=0.051)
+    assert value["patrol_coverage_pct"]["walked_km"] == pytest.approx(patrols["walked_km"], abs=0.051)
 
 
 def test_the_sample_has_two_years_of_everything(truth):
@@ -73,7 +82,12 @@ def test_the_sample_has_two_years_of_everything(truth):
         t = truth[year]
         assert t["new_afforestation_mu"]["plots"] > 0 and t["new_forest_transfer_mu"]["parcels"] > 0
         assert t["farmland_transfer_mu"]["new"]["parcels"] > 0 and t["sand_closed"]["year"] > 0
+        assert t["sand_closed"]["plants"] > 0 and t["sand_closed"]["mining_sites"] > 0
         assert t["pv_transfer_mu"]["parcels"] > 0 and t["oil_tea_mu"]["plots"] > 0 and t["cleared_trees"] > 0
+    # the patrol record runs 2022-05 to 2023-04: 2021 has no track, so its coverage is 0 by
+    # the generator's count as well as the report's
+    assert truth["2022"]["patrol_coverage_pct"]["pct"] > 50 and truth["2022"]["patrol_coverage_pct"]["walked_km"] > 0
+    assert truth["2021"]["patrol_coverage_pct"] == {"pct": 0.0, "walked_km": 0.0}
 
 
 def test_previous_year_is_the_previous_years_report(reports):
@@ -163,8 +177,39 @@ def test_xlsx_paragraph_numbers_are_the_indicators(runner, sample_dir, tmp_path,
     assert {"指标", "段落", "来源"} <= set(wb.sheetnames)
     text = wb["段落"]["A2"].value
     check_paragraph_zh(text, reports[2022])
+    rows = {(r[0], r[1]): r[2] for r in wb["指标"].iter_rows(min_row=2, values_only=True)}
+    sand = planted_truth()["indicators"]["2022"]["sand_closed"]
+    assert rows[("关停非法采砂场点", "累计机制砂企业")] == sand["plants_cumulative"]
+    assert rows[("关停非法采砂场点", "累计河道采砂点")] == sand["mining_sites_cumulative"]
     headings = [c.value for c in wb["指标"][1]]
     assert headings[:5] == ["指标", "分项", "2022年", "2021年", "变化"]
+
+
+def check_paragraph_en(text: str, values: dict) -> None:
+    """The English twin's numbers are the same indicators."""
+    v = {k: e["value"] for k, e in values.items() if "value" in e}
+    m = re.search(r"Closed so far: ([\d,]+) illegal manufactured-sand plants and ([\d,]+) illegal sand-mining sites",
+                  text)
+    assert m and number(m[1]) == v["sand_closed"]["plants_cumulative"]
+    assert number(m[2]) == v["sand_closed"]["mining_sites_cumulative"]
+    m = re.search(r"([\d,]+) in all", text)
+    assert m and number(m[1]) == v["cleared_trees_cumulative"]["value"]
+
+
+def test_sand_paragraph_counts_plants_and_sites_as_the_generator_does(reports, truth):
+    """家 for the manufactured-sand plants, 处 for the river sand-mining sites, each the
+    generator's own count of what it closed, in both languages."""
+    from geo_township.report.paragraph import paragraph
+
+    for year in (2021, 2022):
+        sand = truth[str(year)]["sand_closed"]
+        values = {k: {year: e["value"]} for k, e in reports[year].items() if "value" in e}
+        zh = paragraph(values, year, "zh")
+        plants, sites = sand["plants_cumulative"], sand["mining_sites_cumulative"]
+        assert f"累计关停非法机制砂企业{plants}家，关停非法采砂点{sites}处" in zh
+        en = paragraph(values, year, "en")
+        assert (f"Closed so far: {sand['plants_cumulative']} illegal manufactured-sand plants and "
+                f"{sand['mining_sites_cumulative']} illegal sand-mining sites.") in en
 
 
 def number(text: str) -> float:
@@ -183,8 +228,9 @@ def check_paragraph_zh(text: str, values: dict) -> None:
     assert m and number(m[1]) == v["cleared_trees_cumulative"]["value"] and "," in m[1]
     m = re.search(r"清理疫木([\d,]+)株，除治率", text)
     assert m and number(m[1]) == v["cleared_trees"]["value"]
-    m = re.search(r"累计关停非法采砂场点(\d+)处", text)
-    assert m and int(m[1]) == v["sand_closed"]["cumulative"]
+    m = re.search(r"累计关停非法机制砂企业([\d,]+)家，关停非法采砂点([\d,]+)处", text)
+    assert m and number(m[1]) == v["sand_closed"]["plants_cumulative"]
+    assert number(m[2]) == v["sand_closed"]["mining_sites_cumulative"]
     m = re.search(r"光伏电站项目已完成土地流转约([\d,]+)亩", text)
     assert m and number(m[1]) == round(v["pv_transfer_mu"]["value"])
     m = re.search(r"油茶种植基地([\d,]+)余亩", text)

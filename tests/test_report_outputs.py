@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from docx import Document
-from test_report import check_paragraph_zh
+from test_report import check_paragraph_en, check_paragraph_zh
 
 from geo_township.cli import main
 from geo_township.layers import load_township
@@ -60,6 +60,7 @@ def test_html_is_self_contained_with_charts_and_the_map(runner, sample_dir, tmp_
     assert "<script src=\"http" not in page.split("<iframe")[0]  # nothing fetched by the report itself
     total = values["cleared_trees_cumulative"]["value"]["value"]
     assert f"{total:,} in all" in page
+    check_paragraph_en(html.unescape(page), values)
 
 
 def test_json_keys_are_the_indicator_ids(runner, sample_dir):
@@ -67,7 +68,11 @@ def test_json_keys_are_the_indicator_ids(runner, sample_dir):
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert list(data["indicators"]) == [i.id for i in INDICATORS]
-    assert data["indicators"]["sand_closed"]["value"] == {"value": 4, "cumulative": 8}
+    # by hand from layers/sand_sites.kml: closed in 2022 SS-07, SS-08, SS-10, SS-12 (plants SS-08, SS-10),
+    # before it SS-05, SS-13 (plants) and SS-06, SS-11 (river sites)
+    assert data["indicators"]["sand_closed"]["value"] == {"value": 4, "cumulative": 8, "plants": 2,
+                                                          "plants_cumulative": 4, "mining_sites": 2,
+                                                          "mining_sites_cumulative": 4}
     assert data["paragraph"]["zh"].startswith("推深做实林长制")
 
 

@@ -21,6 +21,11 @@ Generated tables sit between ``<!-- generated: NAME -->`` and ``<!-- /generated 
     python tools/update_docs.py           # rewrite the stale blocks
     python tools/update_docs.py --check   # exit 1 listing the stale blocks; write nothing
 
+A command that needs a prepared state (files to import, a list it writes, a folder of the
+user's own files) names a scenario of ``tools/doc_scenarios.py``:
+``<!-- output setup=sample: geo-township report --year 2022 --explain pv_transfer_mu -o pv.csv -->``
+runs in a fresh copy of the sample, prepared anew for that block.
+
 Durations (``0.7 s``), timestamps and file sizes (``1.3 MB``) differ from run to run or
 machine to machine and are ignored when deciding whether a block is stale.
 """
@@ -34,13 +39,15 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BLOCK = re.compile(r"(?P<head><!-- output(?: exit=(?P<exit>\d+))?: (?P<cmd>.+?) -->\n```text\n)"
+BLOCK = re.compile(r"(?P<head><!-- output(?: exit=(?P<exit>\d+))?(?: setup=(?P<setup>[\w.:-]+))?: (?P<cmd>.+?) -->\n"
+                   r"```text\n)"
                    r"(?P<body>.*?)(?P<tail>```)", re.DOTALL)
 GENERATED = re.compile(r"(?P<head><!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(?P<tail><!-- /generated -->)",
                        re.DOTALL)
@@ -56,10 +63,17 @@ class RunFailed(Exception):
 
 @dataclass(frozen=True)
 class Run:
-    """One documented command and the exit codes its block accepts."""
+    """One documented command, the exit codes its block accepts and the scenario it runs in
+    (a name of :data:`doc_scenarios.SCENARIOS`; None: the checkout itself)."""
 
     cmd: str
     expected: tuple[int, ...]
+    setup: str | None = None
+
+
+def job_of(m: re.Match[str]) -> Run:
+    """The run a block's marker asks for."""
+    return Run(m.group("cmd"), (int(m.group("exit")),) if m.group("exit") else (0, 1), m.group("setup"))
 
 
 def documents(root: Path = ROOT) -> list[Path]:
@@ -68,10 +82,12 @@ def documents(root: Path = ROOT) -> list[Path]:
     return [p for p in found if p.is_file()]
 
 
-def run(job: Run, root: Path = ROOT) -> str:
-    """What ``job.cmd`` prints (stdout, then stderr), with trailing spaces removed."""
+def _command(cmd: str, root: Path) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment of a documented command (``VAR=value`` prefixes go to the
+    environment; ``geo-township`` and ``python`` run with this interpreter and ``root``'s code)."""
     env = dict(os.environ, COLUMNS="100", PYTHONIOENCODING="utf-8", NO_COLOR="1")
-    args = shlex.split(job.cmd)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)
+    args = shlex.split(cmd)
     while args and "=" in args[0] and args[0].split("=", 1)[0].isupper():  # VAR=value prefixes
         key, value = args.pop(0).split("=", 1)
         env[key] = value
@@ -79,11 +95,39 @@ def run(job: Run, root: Path = ROOT) -> str:
         args = [sys.executable, "-m", "geo_township", *args[1:]]
     elif args and args[0] == "python":
         args = [sys.executable, *args[1:]]
-    done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, check=False)
-    out = (done.stdout + done.stderr).replace(f"{root}/", "")  # paths read the same on every checkout
-    if done.returncode not in job.expected:
-        raise RunFailed(f"`{job.cmd}` ended with exit code {done.returncode} "
-                        f"(expected {' or '.join(map(str, job.expected))}); it printed:\n{out.strip()[-3000:]}")
+    return args, env
+
+
+def _execute(cmd: str, expected: tuple[int, ...], *, cwd: Path, root: Path, what: str = "") -> str:
+    """Run ``cmd`` in ``cwd``; its output with paths inside ``cwd`` shown relative, or
+    RunFailed when it ends with a code not in ``expected``."""
+    args, env = _command(cmd, root)
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    out = (done.stdout + done.stderr).replace(f"{cwd}/", "").replace(str(cwd), ".")  # the same on every checkout
+    if done.returncode not in expected:
+        raise RunFailed(f"`{cmd}`{what} ended with exit code {done.returncode} "
+                        f"(expected {' or '.join(map(str, expected))}); it printed:\n{out.strip()[-3000:]}")
+    return out
+
+
+def run(job: Run, root: Path = ROOT) -> str:
+    """What ``job.cmd`` prints (stdout, then stderr), with trailing spaces removed; run in
+    ``root``, or in a fresh folder its scenario prepared (see :mod:`doc_scenarios`)."""
+    if job.setup is None:
+        out = _execute(job.cmd, job.expected, cwd=root, root=root)
+    else:
+        import doc_scenarios
+
+        with tempfile.TemporaryDirectory(prefix="docs-") as tmp:
+            folder = Path(tmp).resolve()
+            what = f" (preparing setup={job.setup} for `{job.cmd}`)"
+            try:
+                doc_scenarios.prepare(job.setup, folder, lambda args: _execute(
+                    shlex.join(["geo-township", *args]), (0, 1), cwd=folder, root=root, what=what))
+            except (KeyError, OSError, ValueError) as err:
+                why = err.args[0] if isinstance(err, KeyError) and err.args else err
+                raise RunFailed(f"setup={job.setup} for `{job.cmd}` failed: {why}") from None
+            out = _execute(job.cmd, job.expected, cwd=folder, root=root, what=f" (setup={job.setup})")
     return "\n".join(line.rstrip() for line in out.strip("\n").splitlines()) + "\n"
 
 
@@ -182,7 +226,75 @@ def rules_list(lang: str = "en") -> str:
     return "\n".join(f"- **{title}{'：' if zh else ':'}** {text}" for title, text in items) + "\n"
 
 
+def indicators_table(lang: str = "en") -> str:
+    """The report's indicators, from their registry: id, names, unit, definition, and the
+    parts an indicator has beside its headline value."""
+    from geo_township.report.indicators import INDICATORS
+
+    zh = lang == "zh"
+    rows = ["| 编号 | 名称 | 单位 | 定义 |" if zh else "| id | name | unit | definition |", "| --- | --- | --- | --- |"]
+    for i in INDICATORS:
+        name = i.name_zh if zh else f"{i.name_en} / {i.name_zh}"
+        rows.append(f"| `{i.id}` | {name} | {i.unit_word('zh')} | {i.definition(lang).replace('|', '/')} |")
+    return "\n".join(rows) + "\n"
+
+
+def _template(text: str) -> str:
+    """A message template as a table cell: fields as {name} without their format, no pipes."""
+    return re.sub(r"\{(\w+)[^{}]*\}", r"{\1}", text).replace("|", "/").replace("\n", " ")
+
+
+def declared_checks(module: str) -> list[str]:
+    """The codes of the checks ``module`` declares itself (not those it imports), in order."""
+    import importlib
+    import inspect
+
+    return re.findall(r"\bCheck\(\s*\"(\w+)\"", inspect.getsource(importlib.import_module(module)))
+
+
+def checks_table(lang: str = "en") -> str:
+    """Every declared check, from the check registry, per module that declares it: code,
+    severity, name and message in English and Chinese (the message says what to fix); in
+    Chinese (``lang="zh"``) the Chinese name and message only."""
+    from geo_township.checklist import CHECK_MODULES, all_checks
+
+    checks = all_checks()
+    order: list[str] = []
+    for module in CHECK_MODULES:
+        order += [code for code in declared_checks(module) if code in checks and code not in order]
+    order += [code for code in checks if code not in order]
+    severity_zh = {"error": "错误", "warning": "警告", "info": "提示"}
+    if lang == "zh":
+        rows = ["| 检查项 | 严重程度 | 名称 | 提示 |", "| --- | --- | --- | --- |"]
+        rows += [f"| `{c.code}` | {severity_zh[c.severity]} | {c.name_zh} | {_template(c.message_zh)} |"
+                 for c in (checks[code] for code in order)]
+    else:
+        rows = ["| check | severity | name / 名称 | message | 提示 |", "| --- | --- | --- | --- | --- |"]
+        rows += [f"| `{c.code}` | {c.severity} | {c.name_en} / {c.name_zh} | {_template(c.message_en)} | "
+                 f"{_template(c.message_zh)} |" for c in (checks[code] for code in order)]
+    return "\n".join(rows) + "\n"
+
+
+def errors_table(lang: str = "en") -> str:
+    """The kinds of error a command stops with, from :data:`geo_township.errors.ERROR_KINDS`."""
+    from geo_township.errors import ERROR_KINDS
+
+    if lang == "zh":
+        rows = ["| 错误类型 | 何时出现 |", "| --- | --- |"]
+        rows += [f"| `{cls.__name__}` | {zh} |" for cls, _, zh in ERROR_KINDS]
+    else:
+        rows = ["| error | when | 何时出现 |", "| --- | --- | --- |"]
+        rows += [f"| `{cls.__name__}` | {en} | {zh} |" for cls, en, zh in ERROR_KINDS]
+    return "\n".join(rows) + "\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
+    "checks": checks_table,
+    "checks-zh": functools.partial(checks_table, "zh"),
+    "errors": errors_table,
+    "errors-zh": functools.partial(errors_table, "zh"),
+    "indicators": indicators_table,
+    "indicators-zh": functools.partial(indicators_table, "zh"),
     "rules": rules_list,
     "rules-zh": functools.partial(rules_list, "zh"),
     "parameters-zh": functools.partial(parameter_table, "zh"),
@@ -195,15 +307,13 @@ GENERATORS: dict[str, Callable[[], str]] = {
 
 def jobs_in(text: str) -> list[Run]:
     """Every documented command of one file, in order."""
-    return [Run(m.group("cmd"), (int(m.group("exit")),) if m.group("exit") else (0, 1))
-            for m in BLOCK.finditer(text)]
+    return [job_of(m) for m in BLOCK.finditer(text)]
 
 
 def refreshed(text: str, outputs: dict[Run, str]) -> str:
     """``text`` with every block's body replaced by its fresh output or table."""
     def output(m: re.Match[str]) -> str:
-        job = Run(m.group("cmd"), (int(m.group("exit")),) if m.group("exit") else (0, 1))
-        return m.group("head") + outputs[job] + m.group("tail")
+        return m.group("head") + outputs[job_of(m)] + m.group("tail")
 
     def generated(m: re.Match[str]) -> str:
         name = m.group("name")

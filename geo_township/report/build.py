@@ -28,6 +28,10 @@ PARTS: dict[str, tuple[str, str, str | None]] = {
     "in_force": ("in force on 31 December", "年末在期面积", "mu"),
     "in_force_declared": ("in force on 31 December, declared", "年末在期合同面积", "mu"),
     "cumulative": ("cumulative", "累计", None),
+    "plants": ("manufactured-sand plants", "机制砂企业", "plants"),
+    "plants_cumulative": ("manufactured-sand plants, cumulative", "累计机制砂企业", "plants"),
+    "mining_sites": ("river sand-mining sites", "河道采砂点", "sites"),
+    "mining_sites_cumulative": ("river sand-mining sites, cumulative", "累计河道采砂点", "sites"),
     "walked_km": ("walked", "巡河里程", "km"),
     "in_zone": ("inside a management zone", "位于河道管理范围内", None),
 }

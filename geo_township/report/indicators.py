@@ -25,6 +25,7 @@ from geo_township.transfers import audit_transfers
 from geo_township.trees import tree_counts
 
 UNITS = {"trees": ("trees", "株"), "plots": ("plots", "个"), "mu": ("mu", "亩"), "sites": ("sites", "处"),
+         "plants": ("plants", "家"),
          "km": ("km", "公里"), "pct": ("%", "%"), "count": ("", "个"), "findings": ("findings", "条")}
 """Each unit code: its English and Chinese word."""
 
@@ -107,8 +108,10 @@ INDICATORS: tuple[Indicator, ...] = (
               ("land_transfers",)),
     Indicator("sand_closed", "Illegal sand sites closed", "关停非法采砂场点", "sites",
               "sand_sites: sites with status closed or restored whose closed_date falls in the year, and all "
-              "closed on or before 31 December (cumulative)",
-              "sand_sites 图层：状态为已关停或已复绿、关停日期在当年的场点数，及截至12月31日累计关停数",
+              "closed on or before 31 December (cumulative); of them, by kind, manufactured-sand plants (家) and "
+              "river sand-mining sites (处)",
+              "sand_sites 图层：状态为已关停或已复绿、关停日期在当年的场点数，及截至12月31日累计关停数；"
+              "其中按类型分机制砂企业(家)和河道采砂点(处)",
               ("sand_sites",)),
     Indicator("sand_sites_in_no_mining_zones", "Sand sites in no-mining zones", "禁采区内采砂场点", "sites",
               "sand_sites and sand_zones: sites whose sand-plan zone (the strictest zone they touch) is no-mining, "
@@ -220,10 +223,13 @@ def _contract(parcels: gpd.GeoDataFrame, mask: np.ndarray) -> dict[str, float | 
             "difference": round(measured - declared, 2), "parcels": int(mask.sum())}
 
 
-def sand_closed_mask(sites: pd.DataFrame, year: int, *, cumulative: bool) -> np.ndarray:
-    """Per site of `sand`: closed (or restored) with a closed date in ``year`` (or by its end)."""
+def sand_closed_mask(sites: pd.DataFrame, year: int, *, cumulative: bool, kind: str | None = None) -> np.ndarray:
+    """Per site of `sand`: closed (or restored) with a closed date in ``year`` (or by its end);
+    with ``kind`` (a sand_kind code: sand_plant, river_mining), only sites of that kind."""
     closed_year = pd.to_datetime(sites["closed_date"], errors="coerce").dt.year
     done = sites["status"].isin(["closed", "restored"])
+    if kind is not None:
+        done = done & (sites["kind"] == kind)
     return (done & ((closed_year <= year) if cumulative else (closed_year == year))).to_numpy()
 
 
@@ -274,8 +280,17 @@ def _transfers(part: str):
 
 def _sand_closed(a: Analyses, year: int) -> dict[str, float | int | None]:
     sites = a.sand().features["sites"]
-    return {"value": int(sand_closed_mask(sites, year, cumulative=False).sum()),
-            "cumulative": int(sand_closed_mask(sites, year, cumulative=True).sum())}
+    out: dict[str, float | int | None] = {}
+    for prefix, kind in SAND_CLOSED_PARTS.items():
+        out[prefix or "value"] = int(sand_closed_mask(sites, year, cumulative=False, kind=kind).sum())
+        out[f"{prefix}_cumulative" if prefix else "cumulative"] = int(
+            sand_closed_mask(sites, year, cumulative=True, kind=kind).sum())
+    return out
+
+
+SAND_CLOSED_PARTS = {"": None, "plants": "sand_plant", "mining_sites": "river_mining"}
+"""The parts of ``sand_closed`` (in the year, and ``…_cumulative``): every closed site, the
+manufactured-sand plants (counted in 家 as enterprises) and the river sand-mining sites (处)."""
 
 
 def _no_mining(a: Analyses, year: int) -> dict[str, float | int | None]:

@@ -70,10 +70,11 @@ def paragraph(values: dict[str, dict[int, Value]], year: int, lang: str = "zh") 
                    f"累计清理疫木{count(total)}株。" if zh else
                    f"Fighting pine wilt disease, it cleared {count(cleared)} infected trees in {year}{rate_en}, "
                    f"{count(total)} in all.")
-    closed = g("sand_closed", "cumulative")
-    if closed is not None:
-        out.append(f"全面规范整治辖区内采砂场点，累计关停非法采砂场点{count(closed)}处。" if zh else
-                   f"Illegal sand-mining sites closed so far: {count(closed)}.")
+    plants, sites = g("sand_closed", "plants_cumulative"), g("sand_closed", "mining_sites_cumulative")
+    if plants is not None and sites is not None:
+        out.append(f"全面规范整治辖区内采砂场点，累计关停非法机制砂企业{count(plants)}家，关停非法采砂点{count(sites)}处。"
+                   if zh else f"Closed so far: {count(plants)} illegal manufactured-sand plants and {count(sites)} "
+                   "illegal sand-mining sites.")
     pv = g("pv_transfer_mu")
     if pv is not None and pv > 0:
         out.append(f"光伏电站项目已完成土地流转{about_mu(pv, lang)}亩。" if zh else

@@ -34,7 +34,7 @@ from .indicators import expected_indicators
 from .plantations import replant
 from .rasters import plan_rasters
 from .riparian import riparian
-from .river_work import RiverWork, river_work
+from .river_work import PATROL_BUFFER_M, RiverWork, river_work
 from .sand import sand_sites
 from .terrain import DEFAULT_SEED, Landscape, landscape, rng_stream
 from .transfers import plan_transfers
@@ -154,7 +154,7 @@ def build_sample(seed: int = DEFAULT_SEED) -> Sample:
     _check_valid(villages, forest, transfers, basic, rivers)
     log.info("sample built in %.1f s", time.perf_counter() - t0)
     sample = Sample(villages, transfers, basic, forest, tr.table, rivers, sand, truth)
-    truth["indicators"] = expected_indicators(sample)
+    truth["indicators"] = expected_indicators(sample, work.patrols, PATROL_BUFFER_M)
     return sample
 
 

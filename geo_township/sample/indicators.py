@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from pyproj import Geod
 
-from .geometry import GEO_EPSG, geod_area_mu
+from .geometry import GEO_EPSG, WORK_EPSG, geod_area_mu, xy_to_lonlat
 
 if TYPE_CHECKING:
     from .build import Sample
@@ -110,8 +110,17 @@ def _transfers(transfers, year: int) -> dict:
 
 
 def _sand(sand, year: int) -> dict:
+    """Sites closed in the year and by its end: all, the 机制砂厂 (counted as enterprises, 家)
+    and the 河道采砂 sites (处), by the 类型 the generator wrote."""
     closed = _dates(sand["关停日期"].fillna("").astype(str)).dt.year
-    return {"sand_closed": {"year": int((closed == year).sum()), "cumulative": int((closed <= year).sum())}}
+    plant = (sand["类型"] == "机制砂厂").to_numpy()
+    mining = (sand["类型"] == "河道采砂").to_numpy()
+    year_ = (closed == year).to_numpy()
+    until = (closed <= year).to_numpy()
+    return {"sand_closed": {"year": int(year_.sum()), "cumulative": int(until.sum()),
+                            "plants": int((year_ & plant).sum()), "plants_cumulative": int((until & plant).sum()),
+                            "mining_sites": int((year_ & mining).sum()),
+                            "mining_sites_cumulative": int((until & mining).sum())}}
 
 
 def _river_km(rivers) -> dict:
@@ -121,8 +130,36 @@ def _river_km(rivers) -> dict:
     return {level: _r2(v) for level, v in sorted(km.items())}
 
 
-def expected_indicators(sample: Sample) -> dict[str, dict]:
-    """The expected value of each indicator per report year (keys: the years as text)."""
+def _patrols(rivers, patrols: list[dict], year: int, buffer_m: float) -> dict:
+    """Patrol coverage as the report defines it, in the generator's own geometry: per chief,
+    the share of their reaches' length lying within ``buffer_m`` of their own tracks dated
+    in the year (planar, EPSG:4548), summed over the chiefs ÷ the length of every chief's
+    reaches × 100; and the kilometres the chiefs walked (each own track's length on the
+    GRS80 ellipsoid). A walker who is no chief counts in neither."""
+    lines = rivers.to_crs(WORK_EPSG)
+    reaches: dict[str, list] = {}
+    for chief, geom in zip(lines["河长"], lines.geometry, strict=True):
+        reaches.setdefault(str(chief), []).append(geom)
+    covered = total = walked = 0.0
+    for chief, geoms in reaches.items():
+        line = shapely.union_all(geoms)
+        total += line.length
+        own = [t["xy"] for t in patrols if t["walker"] == chief and t["date"].startswith(str(year))]
+        if not own:
+            continue
+        near = shapely.union_all([shapely.buffer(shapely.linestrings(xy), buffer_m) for xy in own])
+        covered += shapely.intersection(line, near).length
+        for xy in own:
+            lon, lat = xy_to_lonlat(xy[:, 0], xy[:, 1])
+            walked += _GEOD.line_length(lon, lat)
+    return {"patrol_coverage_pct": {"pct": _r2(100.0 * covered / total) if total else None,
+                                    "walked_km": _r2(walked / 1000.0)}}
+
+
+def expected_indicators(sample: Sample, patrols: list[dict], buffer_m: float) -> dict[str, dict]:
+    """The expected value of each indicator per report year (keys: the years as text);
+    ``patrols``: the river chiefs' tracks as the generator drew them (x, y in EPSG:4548),
+    ``buffer_m``: the patrol distance the township uses."""
     out: dict[str, dict] = {}
     for year in YEARS:
         values: dict = {}
@@ -132,5 +169,6 @@ def expected_indicators(sample: Sample) -> dict[str, dict]:
         values.update(_transfers(sample.land_transfers, year))
         values.update(_sand(sample.sand_sites, year))
         values["river_km"] = _river_km(sample.rivers)
+        values.update(_patrols(sample.rivers, patrols, year, buffer_m))
         out[str(year)] = values
     return out

@@ -45,9 +45,11 @@ def candidate_overlays(result: Result, township: Township) -> list[Overlay]:
     return [
         Overlay("candidate_patches", "Vegetation-loss candidates", "植被减少疑似斑块", result.features["candidates"],
                 "polygon", color="#e31a1c", fields=fields, id_field="patch_id", decimals=decimals,
-                description=about, description_zh=about_zh, highlight=True, weight=2.0, fill_opacity=0.6),
+                labels=result.labels, description=about, description_zh=about_zh, highlight=True, weight=2.0,
+                fill_opacity=0.6),
         Overlay("candidate_points", "Candidate centres", "疑似斑块中心点", result.features["candidate_points"],
                 "point", color="#e31a1c", fields=fields, id_field="patch_id", decimals=decimals, symbol="diamond",
+                labels=result.labels,
                 description="centre of each candidate, to navigate to",
                 description_zh="各疑似斑块的中心点，供导航前往核查"),
     ]

@@ -1,0 +1,199 @@
+"""Prepared states for the docs' example runs: ``<!-- output setup=NAME: COMMAND -->``.
+
+Some documented commands need files the repository does not hold, or write files that must not
+land in the checkout: an ``--explain`` listing, a deadline list for the crews, a folder of the
+user's own files to ``init``. Each scenario here prepares a fresh temporary folder from the
+bundled sample (``layers/``), and the block's command runs in that folder, so it runs a real
+command on real files; paths inside the folder are shown relative to it.
+
+A scenario is a function ``prepare(folder, run)`` that fills ``folder``; ``run(args)`` runs a
+geo-township command there (``args`` without the program name) and fails the tool when the
+command fails, so a scenario that cannot be prepared stops the tool like a failed block.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "layers"
+
+Runner = Callable[[list[str]], str]
+
+
+def sample(folder: Path, run: Runner) -> None:
+    """A copy of the sample township as ``layers/`` (found by default, as in the checkout)."""
+    shutil.copytree(SAMPLE, folder / "layers")
+
+
+def own_files(folder: Path, run: Runner) -> None:
+    """The sample's GIS files in ``青溪乡/`` without their township.toml (or README): what a
+    user who has only their own files brings to ``init``."""
+    target = folder / "青溪乡"
+    shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns("township.toml", "README.md"))
+
+
+def overdue_list(folder: Path, run: Runner) -> None:
+    """The sample copy with the crews' deadline list written as ``overdue.csv`` and
+    ``overdue.kml`` (``trees --deadline 2023-03-31 --list …``)."""
+    sample(folder, run)
+    for name in ("overdue.csv", "overdue.kml"):
+        run(["trees", "--deadline", "2023-03-31", "--no-hotspots", "--list", name, "--format", "csv"])
+
+
+def forbidden_import(folder: Path, run: Runner) -> None:
+    """A copy of the package and its layering test, with ``zones.py`` importing
+    ``rivers`` (a module above it) right after its own imports of the package."""
+    shutil.copytree(ROOT / "geo_township", folder / "geo_township", ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "tests").mkdir()
+    shutil.copy2(ROOT / "tests" / "test_architecture.py", folder / "tests")
+    zones = folder / "geo_township" / "zones.py"
+    lines = zones.read_text(encoding="utf-8").split("\n")
+    last = max(i for i, line in enumerate(lines) if line.startswith("from geo_township."))
+    lines.insert(last + 1, "from geo_township.rivers import river_report  # noqa: F401")
+    zones.write_text("\n".join(lines), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- broken files
+# ``setup=HOW:FILE``: the sample copy with one of its files (in layers/) broken that way.
+
+
+def gone(folder: Path, run: Runner, name: str) -> None:
+    """The file deleted."""
+    sample(folder, run)
+    (folder / "layers" / name).unlink()
+
+
+def empty(folder: Path, run: Runner, name: str) -> None:
+    """The file emptied (0 bytes), as an interrupted export or copy leaves it."""
+    sample(folder, run)
+    (folder / "layers" / name).write_bytes(b"")
+
+
+def cut(folder: Path, run: Runner, name: str) -> None:
+    """The file cut short: its first half kept, as a copy to a full USB stick leaves it."""
+    sample(folder, run)
+    path = folder / "layers" / name
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def latin1_line(folder: Path, run: Runner, name: str) -> None:
+    """A CSV with one more row at the end written in Latin-1: neither UTF-8 nor GBK text."""
+    sample(folder, run)
+    path = folder / "layers" / name
+    path.write_bytes(path.read_bytes() + "Café,117.5,30.5\r\n".encode("latin-1"))
+
+
+def gbk(folder: Path, run: Runner, name: str) -> None:
+    """A CSV saved again by Chinese Excel or WPS: GBK, without a BOM."""
+    sample(folder, run)
+    path = folder / "layers" / name
+    path.write_bytes(path.read_bytes().decode("utf-8-sig").encode("gbk"))
+
+
+def mistyped_coordinates(folder: Path, run: Runner) -> None:
+    """The trees' CSV with a longitude missing its first digit on line 13 (17.48… for
+    117.48…) and a longitude of 0 on line 407."""
+    sample(folder, run)
+    path = folder / "layers" / "infected_trees.csv"
+    lines = path.read_text(encoding="utf-8-sig").split("\n")
+    lon = lines[0].split(",").index("经度")
+    for number, fix in ((13, lambda v: v[1:]), (407, lambda v: "0")):
+        cells = lines[number - 1].split(",")
+        cells[lon] = fix(cells[lon])
+        lines[number - 1] = ",".join(cells)
+    path.write_text("\n".join(lines), encoding="utf-8-sig")
+
+
+def names_and_statuses(folder: Path, run: Runner) -> None:
+    """The trees' CSV with the words people really write: status 待定 on line 2, village
+    青溪一村 on line 3 (a tree lying in 石门村), a blank status on line 4 and 石　门村 (with an
+    ideographic space) on line 5."""
+    sample(folder, run)
+    path = folder / "layers" / "infected_trees.csv"
+    lines = path.read_text(encoding="utf-8-sig").split("\n")
+    head = lines[0].split(",")
+    edits = {2: ("状态", "待定"), 3: ("村名", "青溪一村"), 4: ("状态", ""), 5: ("村名", "石\u3000门村")}
+    for number, (column, value) in edits.items():
+        cells = lines[number - 1].split(",")
+        cells[head.index(column)] = value
+        lines[number - 1] = ",".join(cells)
+    path.write_text("\n".join(lines), encoding="utf-8-sig")
+
+
+# --------------------------------------------------------------------------- a raster whose nodata is data
+
+SCORE_ORIGIN, SCORE_RES, SCORE_SHAPE = (546_000.0, 3_376_000.0), 10.0, (40, 60)  # EPSG:4548, in the villages
+SCORE_BLOCKS = {"A": (4, 5, 20, 25), "B": (10, 30, 35, 55)}  # basic-farmland patches: (row0, col0, row1, col1)
+
+
+def score_raster(folder: Path, run: Runner, nodata: str = "") -> None:
+    """The sample copy with ``score.tif`` (an 8-bit index 0–255 whose profile says 255 =
+    nodata, while a fifth of its pixels really are 255 beside many 254s) registered as
+    ``[rasters.score]`` (``nodata`` written there when given), and two rectangles as the
+    basic-farmland layer (patches A and B)."""
+    import geopandas as gpd
+    import numpy as np
+    import rasterio
+    import shapely
+    from rasterio.transform import from_origin
+
+    sample(folder, run)
+    layers = folder / "layers"
+    rng = np.random.default_rng(7)
+    data = rng.integers(180, 254, size=SCORE_SHAPE).astype("uint8")
+    u = rng.random(data.shape)
+    data[u < 0.20] = 255
+    data[(u >= 0.20) & (u < 0.35)] = 254
+    data[(u >= 0.35) & (u < 0.38)] = 0
+    x0, y1 = SCORE_ORIGIN
+    with rasterio.open(layers / "score.tif", "w", driver="GTiff", width=data.shape[1], height=data.shape[0],
+                       count=1, dtype="uint8", crs="EPSG:4548", transform=from_origin(x0, y1, SCORE_RES, SCORE_RES),
+                       nodata=255) as ds:
+        ds.write(data, 1)
+    boxes = [shapely.box(x0 + c0 * SCORE_RES, y1 - r1 * SCORE_RES, x0 + c1 * SCORE_RES, y1 - r0 * SCORE_RES)
+             for r0, c0, r1, c1 in SCORE_BLOCKS.values()]
+    gpd.GeoDataFrame({"patch_id": list(SCORE_BLOCKS)}, geometry=boxes, crs=4548).to_file(
+        layers / "blocks.gpkg", layer="blocks")
+    toml = layers / "township.toml"
+    text = toml.read_text(encoding="utf-8")
+    head = "[layers.basic_farmland]\n"
+    start = text.index(head) + len(head)
+    end = text.find("\n[", start)
+    text = text[:start] + 'path = "blocks.gpkg"\nlayer = "blocks"\n' + (text[end + 1:] if end >= 0 else "")
+    extra = f"nodata = {nodata}\n" if nodata else ""
+    toml.write_text(text.rstrip("\n") + '\n\n[rasters.score]\npath = "score.tif"\n' + extra, encoding="utf-8")
+
+
+SCENARIOS: dict[str, Callable[[Path, Runner], None]] = {
+    "sample": sample,
+    "own-files": own_files,
+    "overdue-list": overdue_list,
+    "mistyped-coordinates": mistyped_coordinates,
+    "forbidden-import": forbidden_import,
+    "names-and-statuses": names_and_statuses,
+    "score-raster": score_raster,
+    "score-raster-nodata-none": lambda folder, run: score_raster(folder, run, '"none"'),
+    "score-raster-nodata-missing": lambda folder, run: score_raster(folder, run, '"missing"'),
+}
+"""Each scenario's name (as written in ``setup=NAME``) and how it prepares its folder."""
+
+BROKEN: dict[str, Callable[[Path, Runner, str], None]] = {
+    "gone": gone, "empty": empty, "cut": cut, "latin1-line": latin1_line, "gbk": gbk,
+}
+"""``setup=HOW:FILE``: the sample copy with ``layers/FILE`` broken as HOW says."""
+
+
+def prepare(name: str, folder: Path, run: Runner) -> None:
+    """Prepare ``folder`` for scenario ``name`` (KeyError naming the known ones if none)."""
+    how, _, arg = name.partition(":")
+    if name in SCENARIOS:
+        SCENARIOS[name](folder, run)
+    elif arg and how in BROKEN:
+        BROKEN[how](folder, run, arg)
+    else:
+        raise KeyError(f"no scenario called {name!r}; known: {', '.join(sorted(SCENARIOS))}, "
+                       f"and {', '.join(f'{h}:FILE' for h in BROKEN)}")
