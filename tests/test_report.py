@@ -110,6 +110,13 @@ def test_audit_findings_are_the_planted_faults(reports):
     assert got["on_basic_farmland"] >= 1 and got["in_river_zone"] >= 1
     assert {"overlap_pair", "area_off", "crosses_village", "pv_on_basic_farmland", "in_river_zone"} <= set(faults)
     assert got["value"] == sum(v for k, v in got.items() if k != "value")
+    # exactly one error or warning per planted fault, and nothing else open (renewals are info)
+    planted = {"overlap": [faults["overlap_pair"]], "area_mismatch": [faults["area_off"]],
+               "outside_village": [faults["crosses_village"]], "on_basic_farmland": [faults["pv_on_basic_farmland"]],
+               "in_river_zone": [faults["in_river_zone"]]}
+    for year in (2021, 2022):
+        want = {check: len(found) for check, found in planted.items()}
+        assert reports[year]["open_audit_findings"]["value"] == {"value": sum(want.values()), **want}
 
 
 @pytest.mark.parametrize(("indicator", "suffix", "key"), [
