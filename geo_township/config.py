@@ -389,7 +389,7 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> T
     """Read and validate township.toml (found as in :func:`find_config`); every problem is
     reported together."""
     cfg_path = find_config(path, cwd=cwd).resolve()
-    raw = _read_toml(cfg_path)
+    raw = read_toml(cfg_path)
     problems = _Problems(cfg_path)
     cfg = _township_section(raw, cfg_path, problems)
     for kind_name, spec in raw.get("layers", {}).items():
@@ -405,23 +405,26 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> T
     return cfg
 
 
-def _read_toml(cfg_path: Path) -> dict[str, Any]:
-    """The township file's TOML, or a clear error (not UTF-8, not TOML, unreadable)."""
+def read_toml(cfg_path: Path, *, what: str = "township file", what_zh: str = "乡镇配置文件",
+              reference: str = "the township.toml reference in the README",
+              reference_zh: str = "README 中 township.toml 的说明") -> dict[str, Any]:
+    """A settings file's TOML (``what``: the township's or the county's file), or a clear
+    error saying what is wrong with it (not UTF-8, not TOML, unreadable) and where to compare."""
     try:
         return tomllib.loads(cfg_path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise ConfigError("the township file is not UTF-8 text", path=cfg_path,
+        raise ConfigError(f"the {what} is not UTF-8 text", path=cfg_path,
                           hint="save it as UTF-8 (any editor's 'Save with encoding' menu)",
-                          message_zh="乡镇配置文件不是 UTF-8 文本",
+                          message_zh=f"{what_zh}不是 UTF-8 文本",
                           hint_zh="请用编辑器的“以指定编码保存”另存为 UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"the township file is not valid TOML: {exc}", path=cfg_path,
-                          hint="compare it with the township.toml reference in the README",
-                          message_zh=f"乡镇配置文件不是有效的 TOML：{exc}",
-                          hint_zh="请对照 README 中 township.toml 的说明检查") from None
+        raise ConfigError(f"the {what} is not valid TOML: {exc}", path=cfg_path,
+                          hint=f"compare it with {reference}",
+                          message_zh=f"{what_zh}不是有效的 TOML：{exc}",
+                          hint_zh=f"请对照{reference_zh}检查") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read the township file: {exc.strerror}", path=cfg_path,
-                          message_zh=f"无法读取乡镇配置文件：{exc.strerror}") from None
+        raise ConfigError(f"cannot read the {what}: {exc.strerror}", path=cfg_path,
+                          message_zh=f"无法读取{what_zh}：{exc.strerror}") from None
 
 
 def _township_section(raw: dict[str, Any], cfg_path: Path, problems: _Problems) -> TownshipConfig:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import glob
 import logging
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,7 +35,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_township.config import CONFIG_NAME, PARAMETERS, TownshipConfig, load_config
+from geo_township.config import CONFIG_NAME, PARAMETERS, TownshipConfig, load_config, read_toml
 from geo_township.errors import ConfigError, TownshipError
 from geo_township.labels import TOTAL_LABEL
 from geo_township.layers import Township, load_township
@@ -197,25 +196,14 @@ def load_county(path: str | Path) -> County:
 
 
 def _read(cfg_path: Path) -> dict[str, Any]:
-    """The county file's TOML, or a clear error."""
-    try:
-        return tomllib.loads(cfg_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    """The county file's TOML, or a clear error (the township file's rules, the county's words)."""
+    if not cfg_path.exists():
         raise ConfigError("county file not found", path=cfg_path,
                           hint="give --township the county.toml (or its folder), or a township folder",
                           message_zh="找不到县级文件",
-                          hint_zh="请用 --township 指定 county.toml（或其所在文件夹），或一个乡镇文件夹") from None
-    except UnicodeDecodeError:
-        raise ConfigError("the county file is not UTF-8 text", path=cfg_path, hint="save it as UTF-8",
-                          message_zh="县级文件不是 UTF-8 文本", hint_zh="请另存为 UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"the county file is not valid TOML: {exc}", path=cfg_path,
-                          hint="compare it with the example in docs/county.md",
-                          message_zh=f"县级文件不是有效的 TOML：{exc}",
-                          hint_zh="请对照 docs/zh/county.md 中的示例检查") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the county file: {exc.strerror}", path=cfg_path,
-                          message_zh=f"无法读取县级文件：{exc.strerror}") from None
+                          hint_zh="请用 --township 指定 county.toml（或其所在文件夹），或一个乡镇文件夹")
+    return read_toml(cfg_path, what="county file", what_zh="县级文件", reference="the example in docs/county.md",
+                     reference_zh=" docs/zh/county.md 中的示例")
 
 
 def _folders(root: Path, entries: Iterable[str], problem: Callable[[str, str], None]) -> list[Path]:
