@@ -103,7 +103,7 @@ class Layer:
         and the features' numbers in the file follow."""
         keep = np.ones(len(self.gdf), dtype=bool)
         keep[np.asarray(positions, dtype=int)] = False
-        numbers = FeatureNumbers(numbers_of(self.gdf))
+        numbers = FeatureNumbers(numbers_of(self.gdf).tolist())
         new_position = np.cumsum(keep) - 1
         if self.bad_cells is not None and len(self.bad_cells):
             cells = self.bad_cells[keep[self.bad_cells["row"].to_numpy()]].copy()

@@ -388,12 +388,18 @@ def load_township(path: str | Path | None = None) -> Township:
     return Township(load_config(path))
 
 
+REPROJECT_ROWS = 20_000
+"""Lines and polygons reprojected at a time by :func:`to_crs`."""
+
+
 def to_crs(gdf: gpd.GeoDataFrame, crs: CRS) -> None:
     """Reproject ``gdf`` to ``crs`` in place (no copy of its other columns).
 
     A layer of single points (most trees) is reprojected from its coordinate arrays, the
     same transformation as :meth:`GeoDataFrame.to_crs` (always x, y order) without a
-    round trip through the coordinates of each geometry; other layers by ``to_crs``.
+    round trip through the coordinates of each geometry; a big layer of lines or polygons
+    :data:`REPROJECT_ROWS` at a time, as ``to_crs`` does it (the same coordinates); others by
+    ``to_crs``.
     """
     geoms = gdf.geometry.to_numpy()
     if len(geoms) and bool((shapely.get_type_id(geoms) == 0).all()) and not shapely.has_z(geoms).any():
@@ -401,6 +407,18 @@ def to_crs(gdf: gpd.GeoDataFrame, crs: CRS) -> None:
         x, y = transformer.transform(shapely.get_x(geoms), shapely.get_y(geoms))
         del geoms
         gdf[gdf.geometry.name] = gpd.GeoSeries(shapely.points(x, y), index=gdf.index, crs=crs)
+    elif len(geoms) > REPROJECT_ROWS and not shapely.has_z(geoms).any():
+        # lines and polygons a slice at a time: the coordinate arrays of one slice, not of
+        # the whole layer, beside its geometries (100,000 plots: ~100 MiB less at the peak)
+        transformer = Transformer.from_crs(CRS(gdf.crs), crs, always_xy=True)
+        out = np.empty(len(geoms), dtype=object)
+        for start in range(0, len(geoms), REPROJECT_ROWS):
+            part = geoms[start:start + REPROJECT_ROWS]
+            coords = shapely.get_coordinates(part)
+            x, y = transformer.transform(coords[:, 0], coords[:, 1])
+            out[start:start + REPROJECT_ROWS] = shapely.set_coordinates(part.copy(), np.column_stack([x, y]))
+        del geoms
+        gdf[gdf.geometry.name] = gpd.GeoSeries(out, index=gdf.index, crs=crs)
     else:
         gdf.to_crs(crs, inplace=True)
 

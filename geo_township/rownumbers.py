@@ -8,15 +8,14 @@ the frame is no longer its place in the file, so the layer keeps the file's numb
 
 For a million trees these numbers must cost neither time nor memory on every pandas
 operation: pandas deep-copies ``attrs`` with every new frame, and a list of a million
-Python ints took seconds per copy. :class:`FeatureNumbers` holds them as one read-only
-int64 array that copies share, and labels are built only for the rows a message names
+Python ints took seconds per copy. :class:`FeatureNumbers` is a list that copies share
+instead of copying, and labels are built only for the rows a message names
 (:func:`feature_labels`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,19 +24,13 @@ ATTR = "feature_numbers"
 """The key of ``DataFrame.attrs`` holding a layer's :class:`FeatureNumbers`."""
 
 
-class FeatureNumbers(Sequence[int]):
-    """The 1-based number in the file of each row of a frame, as one read-only int64 array.
+class FeatureNumbers(list[int]):
+    """The 1-based number in the file of each row of a frame.
 
-    Immutable, so a copy of the frame (pandas deep-copies ``attrs``) shares it instead of
-    copying a million numbers.
+    Never changed in place, so a copy of the frame (pandas deep-copies ``attrs`` at every
+    operation) shares it instead of copying a million numbers one by one. A list, so a
+    frame written with its ``attrs`` (GeoParquet keeps them as JSON) still writes.
     """
-
-    __slots__ = ("_numbers",)
-
-    def __init__(self, numbers: Sequence[int] | np.ndarray) -> None:
-        array = np.array(numbers, dtype="int64")  # our own copy: nobody else can change it
-        array.setflags(write=False)
-        self._numbers = array
 
     @classmethod
     def from_index(cls, index: pd.Index) -> FeatureNumbers | None:
@@ -47,50 +40,21 @@ class FeatureNumbers(Sequence[int]):
         if len(positions) == 0 or (positions[0] == 0 and positions[-1] == len(positions) - 1
                                    and bool((np.diff(positions) == 1).all())):
             return None
-        return cls(positions + 1)
+        return cls((positions + 1).tolist())
 
     def array(self) -> np.ndarray:
-        """The numbers (read-only)."""
-        return self._numbers
+        """The numbers as an int64 array."""
+        return np.asarray(self, dtype="int64")
 
     def kept(self, keep: np.ndarray) -> FeatureNumbers:
         """The numbers of the rows still there after keeping those marked in ``keep``."""
-        return FeatureNumbers(self._numbers[np.asarray(keep, dtype=bool)])
-
-    def __len__(self) -> int:
-        return len(self._numbers)
-
-    @overload
-    def __getitem__(self, i: int) -> int: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[int]: ...
-
-    def __getitem__(self, i: int | slice) -> int | Sequence[int]:
-        if isinstance(i, slice):
-            return FeatureNumbers(self._numbers[i])
-        return int(self._numbers[i])
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._numbers.tolist())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, FeatureNumbers):
-            return bool(np.array_equal(self._numbers, other._numbers))
-        if isinstance(other, Sequence):
-            return len(other) == len(self) and bool(np.array_equal(self._numbers, np.asarray(other)))
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
+        return FeatureNumbers(self.array()[np.asarray(keep, dtype=bool)].tolist())
 
     def __copy__(self) -> FeatureNumbers:
         return self
 
     def __deepcopy__(self, memo: dict[int, Any]) -> FeatureNumbers:
         return self
-
-    def __repr__(self) -> str:
-        return f"FeatureNumbers({len(self)} rows)"
 
 
 def numbers_of(frame: pd.DataFrame) -> np.ndarray:
