@@ -140,3 +140,28 @@ def test_an_unknown_setup_or_a_failing_one_stops_the_tool(tmp_path):
     doc = _doc(tmp_path, _block("python -c pass").replace("<!-- output:", "<!-- output setup=nothing-like-this:"))
     with pytest.raises(update_docs.RunFailed, match="no scenario called 'nothing-like-this'"):
         update_docs.update([doc], check=True, root=tmp_path)
+
+
+def test_what_differs_between_runs_reads_the_same_in_every_block(tmp_path):
+    """In any block, a prepared one too: the user is clerk, an import's id reads IMPORT-ID,
+    and the scenario's temporary folder is left out of plain lines, while in a table's line it
+    reads <temp>/geo-township, as wide as the folder it stands for (the columns stay aligned)."""
+    import tempfile
+
+    cmd = ("python -c \"import getpass,os; here=os.getcwd(); print(getpass.getuser()); "
+           "print('import 20230402T093000-1a2b3c4d'); print(here + '/a.csv'); "
+           "b=chr(0x2502); print(b, here + '/a.csv', b)\"")
+    doc = _doc(tmp_path, _block(cmd).replace("<!-- output:", "<!-- output setup=sample:"))
+    update_docs.update([doc], check=False, root=tmp_path)
+    body = doc.read_text(encoding="utf-8").split("```text\n")[1].split("```")[0].splitlines()
+    temp = Path(tempfile.gettempdir()).resolve()
+    assert body[:3] == ["clerk", "import IMPORT-ID", "a.csv"]
+    assert body[3] == f"\u2502 {temp}/geo-township/a.csv \u2502"
+
+
+def test_a_table_line_keeps_its_width_when_the_folder_is_named():
+    folder = Path("/tmp/geo-ab12cd34")
+    out = f"│ {folder}/survey.csv │ 3 │\nsaved {folder}/survey.csv\n"
+    shown = update_docs.stable(out, folder, "/tmp/geo-township")
+    assert shown == "│ /tmp/geo-township/survey.csv │ 3 │\nsaved survey.csv\n"
+    assert len(shown.splitlines()[0]) == len(out.splitlines()[0])

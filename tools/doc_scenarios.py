@@ -56,6 +56,82 @@ def forbidden_import(folder: Path, run: Runner) -> None:
     zones.write_text("\n".join(lines), encoding="utf-8")
 
 
+# --------------------------------------------------------------------------- a crew's file to import
+# The sample copy with a file a crew brought back written beside ``layers/`` (in the folder the
+# command runs in), as the docs' ``geo-township import FILE`` shows it; ``…-imported``: that file
+# already imported once, for a block that shows what follows an import.
+
+SURVEY_0425 = ("编号,状态,采伐日期,清理日期,备注,经度,纬度\n"
+               "SC2023-00001,已清理,2023-04-21,2023-04-22,粉碎,,\n"
+               "SC2021-00915,已清理,,,,,\n"
+               "SC2023-09001,疑似,,,无人机,117.4952,30.5031\n"
+               "SC2021-00109,已伐,,,,,\n")
+"""A crew's survey: two trees cleared (one without its clearing date), a new one, and a
+verified tree set back to felled (refused)."""
+
+PATROL_GPX = ('<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="两步路" '
+              'xmlns="http://www.topografix.com/GPX/1/1">\n'
+              '<trk><name>章立新 2023-05-02 09:00</name><trkseg><trkpt lat="30.5012" lon="117.4610"/>'
+              '<trkpt lat="30.5031" lon="117.4632"/><trkpt lat="30.5050" lon="117.4671"/></trkseg></trk>\n'
+              "</gpx>\n")
+"""A 两步路 track whose name holds the chief, the date and the time (no point has a time)."""
+
+RENEWAL_CSV = "地块编号,终止日期,合同面积\nTZ-QX-0001,2045-01-31,12.00\n"
+"""A land-transfer contract renewed: a later end date and a new contract area."""
+
+OUTFALL_CSV = "排污口编号,名称,X坐标,Y坐标\nPWK-13,竹山养殖废水排放口,39544120.5,3374410.2\n"
+"""A new outfall in zone-prefixed Gauss–Krüger metres."""
+
+
+def survey(folder: Path, run: Runner) -> None:
+    """The sample copy and ``survey-0425.csv`` (:data:`SURVEY_0425`)."""
+    sample(folder, run)
+    (folder / "survey-0425.csv").write_text(SURVEY_0425, encoding="utf-8")
+
+
+def survey_imported(folder: Path, run: Runner) -> None:
+    """:func:`survey`, the survey imported into the trees (so the trees have a history)."""
+    survey(folder, run)
+    run(["import", "survey-0425.csv"])
+
+
+def patrol_track(folder: Path, run: Runner) -> None:
+    """The sample copy and ``巡河-0502.gpx`` (:data:`PATROL_GPX`)."""
+    sample(folder, run)
+    (folder / "巡河-0502.gpx").write_text(PATROL_GPX, encoding="utf-8")
+
+
+def renewal(folder: Path, run: Runner) -> None:
+    """The sample copy and ``续签.csv`` (:data:`RENEWAL_CSV`)."""
+    sample(folder, run)
+    (folder / "续签.csv").write_text(RENEWAL_CSV, encoding="utf-8")
+
+
+def renewal_imported(folder: Path, run: Runner) -> None:
+    """:func:`renewal`, the renewal imported once (a second import has nothing to change)."""
+    renewal(folder, run)
+    run(["import", "续签.csv", "--layer", "land_transfers"])
+
+
+def new_outfall(folder: Path, run: Runner) -> None:
+    """The sample copy and ``排污口-新增.csv`` (:data:`OUTFALL_CSV`)."""
+    sample(folder, run)
+    (folder / "排污口-新增.csv").write_text(OUTFALL_CSV, encoding="utf-8")
+
+
+def two_survey_rounds(folder: Path, run: Runner) -> None:
+    """The sample copy and ``清查.gpkg`` holding two layers, ``xiaoban_2022`` and
+    ``xiaoban_2023``: the sample's first sub-compartment with chief 王五, then 赵六."""
+    import geopandas as gpd
+
+    sample(folder, run)
+    plots = gpd.read_file(folder / "layers" / "forest_plots.shp", encoding="gbk").iloc[:1]
+    for name, chief in (("xiaoban_2022", "王五"), ("xiaoban_2023", "赵六")):
+        one = gpd.GeoDataFrame({"小班编码": plots["小班编码"].astype(str), "林长": [chief]},
+                               geometry=plots.geometry.to_numpy(), crs=plots.crs)
+        one.to_file(folder / "清查.gpkg", layer=name)
+
+
 # --------------------------------------------------------------------------- broken files
 # ``setup=HOW:FILE``: the sample copy with one of its files (in layers/) broken that way.
 
@@ -170,6 +246,13 @@ def score_raster(folder: Path, run: Runner, nodata: str = "") -> None:
 
 SCENARIOS: dict[str, Callable[[Path, Runner], None]] = {
     "sample": sample,
+    "survey": survey,
+    "survey-imported": survey_imported,
+    "patrol-track": patrol_track,
+    "renewal": renewal,
+    "renewal-imported": renewal_imported,
+    "new-outfall": new_outfall,
+    "two-survey-rounds": two_survey_rounds,
     "own-files": own_files,
     "overdue-list": overdue_list,
     "mistyped-coordinates": mistyped_coordinates,

@@ -26,8 +26,13 @@ user's own files) names a scenario of ``tools/doc_scenarios.py``:
 ``<!-- output setup=sample: geo-township report --year 2022 --explain pv_transfer_mu -o pv.csv -->``
 runs in a fresh copy of the sample, prepared anew for that block.
 
-Durations (``0.7 s``), timestamps and file sizes (``1.3 MB``) differ from run to run or
-machine to machine and are ignored when deciding whether a block is stale.
+What would differ from run to run is made stable in every block: the user (recorded in an
+import's history) is ``clerk``, an import's id (its time and a random suffix) reads
+``IMPORT-ID``, and paths inside the folder a command runs in are shown relative to it — except
+in a table's cells, where a scenario's temporary folder keeps its place and width but reads
+``…/geo-township`` so the columns stay aligned. Durations (``0.7 s``), timestamps and file
+sizes (``1.3 MB``) differ from run to run or machine to machine and are ignored when deciding
+whether a block is stale.
 """
 
 from __future__ import annotations
@@ -55,6 +60,13 @@ VOLATILE = re.compile(r"\b\d+(?:\.\d+)? ?(?:s|ms|秒|kB|MB)\b|\d{4}-\d\d-\d\dT\d
 """What differs from run to run and machine to machine: durations, the times a run or a file
 was made (provenance's ``created`` and ``modified``), and the sizes of written files (a page
 inlines its libraries, whose installed versions differ between machines)."""
+IMPORT_ID = re.compile(r"\b\d{8}T\d{6}-[0-9a-f]{8}\b")
+"""An import's id (``geo_township.treeimport.history.new_import_id``: its time and a random
+suffix), shown as ``IMPORT-ID``."""
+USER = "clerk"
+"""The login name every documented command runs as (an import records it in its history)."""
+SCENARIO_FOLDER = "geo-township"
+"""How a scenario's temporary folder (``geo-`` and 8 random characters) reads in a table."""
 
 
 class RunFailed(Exception):
@@ -85,7 +97,8 @@ def documents(root: Path = ROOT) -> list[Path]:
 def _command(cmd: str, root: Path) -> tuple[list[str], dict[str, str]]:
     """The argv and environment of a documented command (``VAR=value`` prefixes go to the
     environment; ``geo-township`` and ``python`` run with this interpreter and ``root``'s code)."""
-    env = dict(os.environ, COLUMNS="100", PYTHONIOENCODING="utf-8", NO_COLOR="1")
+    env = dict(os.environ, COLUMNS="100", PYTHONIOENCODING="utf-8", NO_COLOR="1",
+               LOGNAME=USER, USER=USER, USERNAME=USER)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)
     args = shlex.split(cmd)
     while args and "=" in args[0] and args[0].split("=", 1)[0].isupper():  # VAR=value prefixes
@@ -98,12 +111,25 @@ def _command(cmd: str, root: Path) -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
-def _execute(cmd: str, expected: tuple[int, ...], *, cwd: Path, root: Path, what: str = "") -> str:
-    """Run ``cmd`` in ``cwd``; its output with paths inside ``cwd`` shown relative, or
-    RunFailed when it ends with a code not in ``expected``."""
+def stable(out: str, cwd: Path, in_tables: str | None = None) -> str:
+    """``out`` as a block shows it: import ids as ``IMPORT-ID`` and paths inside ``cwd`` shown
+    relative (the same on every checkout), except in a table's lines (``│``) when ``in_tables``
+    is given: there ``cwd`` is replaced by that text, as wide, so the columns stay aligned."""
+    lines = []
+    for line in out.splitlines(keepends=True):
+        if in_tables is not None and "│" in line:
+            line = line.replace(str(cwd), in_tables)
+        lines.append(line.replace(f"{cwd}/", "").replace(str(cwd), "."))
+    return IMPORT_ID.sub("IMPORT-ID", "".join(lines))
+
+
+def _execute(cmd: str, expected: tuple[int, ...], *, cwd: Path, root: Path, what: str = "",
+             in_tables: str | None = None) -> str:
+    """Run ``cmd`` in ``cwd``; its output made :func:`stable`, or RunFailed when it ends with
+    a code not in ``expected``."""
     args, env = _command(cmd, root)
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    out = (done.stdout + done.stderr).replace(f"{cwd}/", "").replace(str(cwd), ".")  # the same on every checkout
+    out = stable(done.stdout + done.stderr, cwd, in_tables)
     if done.returncode not in expected:
         raise RunFailed(f"`{cmd}`{what} ended with exit code {done.returncode} "
                         f"(expected {' or '.join(map(str, expected))}); it printed:\n{out.strip()[-3000:]}")
@@ -118,8 +144,10 @@ def run(job: Run, root: Path = ROOT) -> str:
     else:
         import doc_scenarios
 
-        with tempfile.TemporaryDirectory(prefix="docs-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="geo-") as tmp:
             folder = Path(tmp).resolve()
+            width = len(folder.name)
+            in_tables = str(folder.with_name(SCENARIO_FOLDER.ljust(width, "_")[:width]))
             what = f" (preparing setup={job.setup} for `{job.cmd}`)"
             try:
                 doc_scenarios.prepare(job.setup, folder, lambda args: _execute(
@@ -127,7 +155,8 @@ def run(job: Run, root: Path = ROOT) -> str:
             except (KeyError, OSError, ValueError) as err:
                 why = err.args[0] if isinstance(err, KeyError) and err.args else err
                 raise RunFailed(f"setup={job.setup} for `{job.cmd}` failed: {why}") from None
-            out = _execute(job.cmd, job.expected, cwd=folder, root=root, what=f" (setup={job.setup})")
+            out = _execute(job.cmd, job.expected, cwd=folder, root=root, what=f" (setup={job.setup})",
+                           in_tables=in_tables)
     return "\n".join(line.rstrip() for line in out.strip("\n").splitlines()) + "\n"
 
 
