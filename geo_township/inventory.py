@@ -41,7 +41,8 @@ def _extent(gdf: gpd.GeoDataFrame) -> str:
     return _lonlat_text(gdf.to_crs(4326).total_bounds)
 
 
-def _lonlat_text(bounds) -> str:
+def _lonlat_text(bounds: tuple[float, float, float, float] | np.ndarray) -> str:
+    """A lon/lat box as the listing shows it: 117.4280–117.5707E 30.4532–30.5420N."""
     lon_min, lat_min, lon_max, lat_max = bounds
     return f"{lon_min:.4f}–{lon_max:.4f}E {lat_min:.4f}–{lat_max:.4f}N"
 
