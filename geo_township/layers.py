@@ -77,8 +77,9 @@ class Township:
     """A township folder: its configuration and its layers, loaded on first use.
 
     All layers are reprojected to one working CRS: ``[township] working_crs`` if set,
-    else the 3-degree Gauss–Krüger zone (EPSG:4534–4554) of the villages layer (or the
-    first layer) by its centre longitude.
+    else the 3-degree Gauss–Krüger zone (EPSG:4534–4554) of the villages layer by its centre
+    longitude (without a readable villages layer: of the first layer read), so every command
+    works in the same zone whatever layer it reads first.
     """
 
     def __init__(self, config: TownshipConfig) -> None:
@@ -201,6 +202,8 @@ class Township:
                                  hint="correct the path (relative to township.toml) or remove the layer",
                                  message_zh="找不到文件",
                                  hint_zh="请改正路径(相对于 township.toml 所在文件夹)，或删去该图层")
+        if self._working_crs is None and kind_name != "villages" and "villages" in self.config.layers:
+            self._extent_layer("villages")  # the villages decide the zone (an unreadable one: this layer)
         log.info("reading %s from %s", kind_name, spec.path)
         layer = read_layer(spec, self.config, lenient=lenient, box=self.prune_box(kind_name))
         release_freed_memory()  # the raw read's text and WKB, before the reprojection's own peak

@@ -249,3 +249,14 @@ def test_a_missing_file_stops_only_its_layer(tiny_township):
     view = town.without(["forest_plots"])
     assert view.kinds == ["villages", "infected_trees"] and not view.has("forest_plots")
     assert view.layer("villages") is town.layer("villages")  # the layers read are shared
+
+
+def test_the_villages_decide_the_working_zone_whatever_layer_is_read_first(tiny_township):
+    # the trees' box alone is centred at 118.65°E, in the zone of CM 120°E (EPSG:4549); the villages
+    # (around 117.5°E) lie in the zone of CM 117°E (EPSG:4548), which every layer must share
+    _trees(tiny_township, [("T1", 117.495, 30.495, "2021-10-03"), ("T2", 119.8, 30.5, "2022-01-05")])
+    town = load_township(tiny_township)
+    trees = town.layer("infected_trees")  # read before any other layer
+    assert town.working_crs.to_epsg() == 4548
+    assert trees.gdf.crs.to_epsg() == 4548
+    assert trees.ids().tolist() == ["T1"]  # T2, 220 km east, is left out and named
