@@ -33,7 +33,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_township.errors import UsageError
-from geo_township.io.write import atomic_path
+from geo_township.io.write import atomic_path, geoparquet_file
 from geo_township.layers import Township
 
 ROW_GROUP_ROWS = 50_000
@@ -102,7 +102,7 @@ def partition_values(gdf: gpd.GeoDataFrame, township: Township, kind_name: str, 
 
 def _write_file(gdf: gpd.GeoDataFrame, path: Path, row_group_rows: int) -> int:
     """One GeoParquet file with the bbox covering column; its number of row groups."""
-    gdf.to_parquet(path, write_covering_bbox=True, row_group_size=row_group_rows, index=False)
+    geoparquet_file(gdf, path, write_covering_bbox=True, row_group_size=row_group_rows, index=False)
     return -(-len(gdf) // row_group_rows) if len(gdf) else 0
 
 

@@ -110,3 +110,16 @@ def test_a_killed_convert_leaves_no_half_file(sample_copy: Path, tmp_path: Path)
         if proc.poll() is None:
             proc.kill()
     assert not (sample_copy / "trees.parquet").exists()
+
+
+def test_the_layer_bookkeeping_stays_out_of_the_file(sample_copy: Path) -> None:
+    # a loaded layer may carry its rows' numbers in the file as frame attrs (when rows are left
+    # out); pandas would store them (18,588 numbers) in the GeoParquet metadata, which must hold
+    # only the schema and CRS
+    town = load_township(sample_copy)
+    trees = town.gdf("infected_trees")
+    trees.attrs["feature_numbers"] = list(range(len(trees)))
+    target = sample_copy / "t.parquet"
+    convert_layer(town, "infected_trees", target)
+    metadata = pq.read_schema(target).metadata
+    assert b"PANDAS_ATTRS" not in metadata and sum(map(len, metadata.values())) < 20_000

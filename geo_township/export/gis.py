@@ -19,7 +19,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_township.errors import UsageError
-from geo_township.io.write import atomic_path, datetimes_as_dates
+from geo_township.io.write import atomic_path, datetimes_as_dates, geoparquet_file
 
 #: ``--encoding`` values for shapefiles → (Python codec, GDAL encoding, .cpg text).
 SHAPEFILE_ENCODINGS: dict[str, tuple[str, str, str]] = {
@@ -154,4 +154,4 @@ def _plain_values(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def write_parquet(gdf: gpd.GeoDataFrame, path: str | Path) -> None:
     """Write GeoParquet (geometry as WKB with the CRS in the file's metadata), atomically."""
     with atomic_path(path) as tmp:
-        gdf.to_parquet(tmp, index=False)
+        geoparquet_file(gdf, tmp, index=False)

@@ -51,6 +51,15 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
             tmp.unlink()
 
 
+def geoparquet_file(gdf: gpd.GeoDataFrame, path: str | Path, **options: Any) -> None:
+    """Write ``gdf`` as GeoParquet at ``path`` (options as ``to_parquet`` takes them) without the
+    frame's ``attrs``: they hold run-time bookkeeping (a layer's row numbers in its file) that
+    pandas would otherwise store in the file's metadata, a million numbers for a million trees."""
+    plain = gdf.copy(deep=False)
+    plain.attrs = {}
+    plain.to_parquet(path, **options)
+
+
 def _plain(value: Any) -> Any:
     """A value JSON and Excel can hold: dates as ISO text, NaN as empty, numpy as Python."""
     if value is None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geo_township.io.write import atomic_path
+from geo_township.io.write import atomic_path, geoparquet_file
 from geo_township.results import Check, Finding, declare
 from geo_township.treeimport.fields import plain_text
 from geo_township.treeimport.layerfile import VECTOR_SUFFIXES, LayerFile
@@ -207,7 +207,7 @@ def _write_vector_layer(lf: LayerFile, gdf: gpd.GeoDataFrame, history: pd.DataFr
     before = _digest(lf.path.read_bytes())
     with atomic_path(lf.path) as tmp:
         if suffix in (".parquet", ".geoparquet"):
-            gdf.to_parquet(tmp)
+            geoparquet_file(gdf, tmp)
         else:
             pyogrio.write_dataframe(gdf, tmp, driver=VECTOR_SUFFIXES[suffix])
         write_history_csv(hist, history.assign(layer_before=before, layer_after=_digest(tmp.read_bytes())))
