@@ -83,6 +83,30 @@ OUTFALL_CSV = "排污口编号,名称,X坐标,Y坐标\nPWK-13,竹山养殖废水
 """A new outfall in zone-prefixed Gauss–Krüger metres."""
 
 
+SAND_CHECK_KML = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>奥维收藏夹</name>
+<Folder><name>采砂点核查</name><Folder><name>2023年5月</name>
+<Placemark><name>上庄机制砂厂</name><description><![CDATA[<table border="1"><tr><td>编号</td><td>SS-02</td></tr>\
+<tr><td>状态</td><td>已关停</td></tr><tr><td>关停日期</td><td>2023-05-18</td></tr></table>]]></description>
+<Point><coordinates>117.464015565908,30.5041819788536,0</coordinates></Point></Placemark>
+<Placemark><name>龙潭溪新砂点</name><description><![CDATA[<table border="1"><tr><td>编号</td><td>SS-15</td></tr>\
+<tr><td>状态</td><td>非法</td></tr><tr><td>类型</td><td>采砂点</td></tr></table>]]></description>
+<Point><coordinates>117.5241,30.5112,0</coordinates></Point></Placemark>
+<Placemark><name>SS-07</name><description><![CDATA[<table border="1"><tr><td>编号</td><td>SS-07</td></tr>\
+<tr><td>状态</td><td>非法</td></tr></table>]]></description>
+<Point><coordinates>117.545224545372,30.4979544470819,0</coordinates></Point></Placemark>
+</Folder></Folder></Document></kml>
+"""
+"""A May check of the sand sites as 奥维 exports a favourites folder (Document > Folder > Folder,
+fields in a description table): SS-02 closed, SS-15 new, SS-07 (restored) set back to illegal."""
+
+
+def sand_check(folder: Path, run: Runner) -> None:
+    """The sample copy and ``核查-0520.kml`` (:data:`SAND_CHECK_KML`)."""
+    sample(folder, run)
+    (folder / "核查-0520.kml").write_text(SAND_CHECK_KML, encoding="utf-8")
+
+
 def survey(folder: Path, run: Runner) -> None:
     """The sample copy and ``survey-0425.csv`` (:data:`SURVEY_0425`)."""
     sample(folder, run)
@@ -244,6 +268,60 @@ def score_raster(folder: Path, run: Runner, nodata: str = "") -> None:
     toml.write_text(text.rstrip("\n") + '\n\n[rasters.score]\npath = "score.tif"\n' + extra, encoding="utf-8")
 
 
+def _township_toml(folder: Path, villages: str, plots: str) -> None:
+    """The copy's township.toml with its villages' and forest plots' sections replaced."""
+    toml = (folder / "township.toml").read_text(encoding="utf-8")
+    toml = toml.replace('[layers.villages]\npath = "township.gpkg"\nlayer = "villages"\n', villages, 1)
+    toml = toml.replace('[layers.forest_plots]\npath = "forest_plots.shp"\nfields = { plot_id = "小班编码" }\n',
+                        plots, 1)
+    (folder / "township.toml").write_text(toml, encoding="utf-8")
+
+
+def geodatabase(folder: Path, run: Runner, plots_layer: bool = False) -> None:
+    """``qingxi-gdb/``: the sample with its villages and forest plots copied into
+    ``青溪乡.gdb`` (feature classes 村界 and 小班, written by GDAL's OpenFileGDB driver) and read
+    from there; the forest plots' ``layer = "小班"`` forgotten unless ``plots_layer``."""
+    import geopandas as gpd
+
+    town = folder / "qingxi-gdb"
+    shutil.copytree(SAMPLE, town)
+    gdb = town / "青溪乡.gdb"
+    gpd.read_file(town / "township.gpkg", layer="villages").to_file(gdb, driver="OpenFileGDB", layer="村界")
+    plots = gpd.read_file(town / "forest_plots.shp", encoding="gb18030")
+    plots.to_file(gdb, driver="OpenFileGDB", layer="小班")
+    layer = 'layer = "小班"\n' if plots_layer else ""
+    _township_toml(town, '[layers.villages]\npath = "青溪乡.gdb"\nlayer = "村界"\n',
+                   f'[layers.forest_plots]\npath = "青溪乡.gdb"\n{layer}fields = {{ plot_id = "小班编码" }}\n')
+
+
+def amap_villages(folder: Path, run: Runner, declared: bool = True) -> None:
+    """``qingxi-amap/``: the sample with its villages as AMap shows them (shifted to GCJ-02 by
+    the forward formulas) in ``villages_amap.geojson``, declared ``crs = "gcj02"`` when
+    ``declared``."""
+    import geopandas as gpd
+
+    from geo_township.crs import geometries_to_map_app
+
+    town = folder / "qingxi-amap"
+    shutil.copytree(SAMPLE, town)
+    villages = gpd.read_file(town / "township.gpkg", layer="villages").to_crs(4490)
+    shifted = gpd.GeoSeries(geometries_to_map_app(villages.geometry.to_numpy(), "gcj02"), crs=4490)
+    villages.set_geometry(shifted).to_file(town / "villages_amap.geojson")
+    crs = 'crs = "gcj02"\n' if declared else ""
+    _township_toml(town, f'[layers.villages]\npath = "villages_amap.geojson"\n{crs}',
+                   '[layers.forest_plots]\npath = "forest_plots.shp"\nfields = { plot_id = "小班编码" }\n')
+
+
+def crew_gk(folder: Path, run: Runner) -> None:
+    """The sample copy and ``crew-gk.xlsx``: a crew's new tree in Gauss–Krüger metres with a
+    6-digit easting (no zone prefix), so the zone cannot be told from the numbers."""
+    import pandas as pd
+
+    sample(folder, run)
+    pd.DataFrame({"编号": ["SC2023-09002"], "状态": ["疑似"], "东坐标": [547630.0], "北坐标": [3376210.0]}).to_excel(
+        folder / "crew-gk.xlsx", index=False)
+
+
 SCENARIOS: dict[str, Callable[[Path, Runner], None]] = {
     "sample": sample,
     "survey": survey,
@@ -253,6 +331,12 @@ SCENARIOS: dict[str, Callable[[Path, Runner], None]] = {
     "renewal-imported": renewal_imported,
     "new-outfall": new_outfall,
     "two-survey-rounds": two_survey_rounds,
+    "sand-check": sand_check,
+    "crew-gk": crew_gk,
+    "gdb-layer-forgotten": geodatabase,
+    "gdb": lambda folder, run: geodatabase(folder, run, plots_layer=True),
+    "amap-undeclared": lambda folder, run: amap_villages(folder, run, declared=False),
+    "amap": amap_villages,
     "own-files": own_files,
     "overdue-list": overdue_list,
     "mistyped-coordinates": mistyped_coordinates,

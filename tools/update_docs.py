@@ -51,7 +51,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BLOCK = re.compile(r"(?P<head><!-- output(?: exit=(?P<exit>\d+))?(?: setup=(?P<setup>[\w.:-]+))?: (?P<cmd>.+?) -->\n"
+BLOCK = re.compile(r"(?P<head><!-- output(?: exit=(?P<exit>\d+))?(?: setup=(?P<setup>[\w.:-]+))?"
+                   r"(?: table=\"(?P<table>[^\"]+)\")?: (?P<cmd>.+?) -->\n"
                    r"```text\n)"
                    r"(?P<body>.*?)(?P<tail>```)", re.DOTALL)
 GENERATED = re.compile(r"(?P<head><!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(?P<tail><!-- /generated -->)",
@@ -81,11 +82,24 @@ class Run:
     cmd: str
     expected: tuple[int, ...]
     setup: str | None = None
+    table: str | None = None
+    """Show only the table of this title (``table="…"`` in the marker), not the whole output."""
 
 
 def job_of(m: re.Match[str]) -> Run:
     """The run a block's marker asks for."""
-    return Run(m.group("cmd"), (int(m.group("exit")),) if m.group("exit") else (0, 1), m.group("setup"))
+    return Run(m.group("cmd"), (int(m.group("exit")),) if m.group("exit") else (0, 1), m.group("setup"),
+               m.group("table"))
+
+
+def only_table(out: str, title: str, cmd: str) -> str:
+    """The table titled ``title`` in a command's output: its title line to its bottom border."""
+    lines = out.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.strip() == title]
+    if not starts:
+        raise RunFailed(f"`{cmd}` printed no table titled {title!r}")
+    end = next((i for i in range(starts[0], len(lines)) if lines[i].startswith("└")), len(lines) - 1)
+    return "".join(lines[starts[0]:end + 1])
 
 
 def documents(root: Path = ROOT) -> list[Path]:
@@ -157,6 +171,8 @@ def run(job: Run, root: Path = ROOT) -> str:
                 raise RunFailed(f"setup={job.setup} for `{job.cmd}` failed: {why}") from None
             out = _execute(job.cmd, job.expected, cwd=folder, root=root, what=f" (setup={job.setup})",
                            in_tables=in_tables)
+    if job.table is not None:
+        out = only_table(out, job.table, job.cmd)
     return "\n".join(line.rstrip() for line in out.strip("\n").splitlines()) + "\n"
 
 
