@@ -160,3 +160,10 @@ def test_what_a_county_map_does_not_do_is_refused_clearly(runner, tmp_path, args
     assert result.exit_code == 2
     assert args[0] in result.stderr and "--township FOLDER" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_output_folder_that_does_not_exist_is_refused_before_any_work(runner, together, tmp_path):
+    result = runner.invoke(main, ["map", "--township", str(together / "county.toml"), "-o",
+                                  str(tmp_path / "nowhere" / "county.html")])
+    assert result.exit_code == 2
+    assert "nowhere does not exist" in result.stderr and "Traceback" not in result.stderr

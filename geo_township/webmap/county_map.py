@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -38,6 +39,7 @@ from geo_township.results import Result
 from geo_township.webmap.basemaps import choose_basemaps
 from geo_township.webmap.indicators import INDICATORS, TREES
 from geo_township.webmap.model import MapLayer, MapModel, draw_rank, layer_from_overlay, model_of
+from geo_township.webmap.options import check_map_options
 from geo_township.webmap.prepared import LayerSize, PreparedMap, prepare_map
 from geo_township.webmap.summary import map_summary
 
@@ -114,10 +116,14 @@ class CountyMap:
         return out
 
 
-def check_county_map_options(*, indicator: str | None = None, rasters: Sequence[str] = (),
-                             printed: bool = False) -> None:
+def check_county_map_options(county: County | None = None, *, indicator: str | None = None,
+                             rasters: Sequence[str] = (), printed: bool = False, lang: str = "en",
+                             basemaps: Sequence[str] | None = None, tianditu_key: str | None = None,
+                             output: str | Path | None = None) -> None:
     """Refuse what the county map does not do, before any work: a choropleth (its classes
-    would differ from township to township), rasters (named per township) and the printed map."""
+    would differ from township to township), rasters (named per township) and the printed
+    map; with ``county``, also what a township's map refuses (language, basemaps, an output
+    folder that does not exist: :func:`~.options.check_map_options`)."""
     if indicator:
         raise UsageError("--indicator draws one township's villages; a county map has none",
                          hint="draw the choropleth for one township: --township FOLDER --indicator …",
@@ -135,6 +141,9 @@ def check_county_map_options(*, indicator: str | None = None, rasters: Sequence[
                          message_zh="--print 只能打印单个乡镇的地图，县级打印地图暂不支持",
                          hint_zh="请对每个乡镇分别打印：--township 乡镇文件夹 --print 文件.pdf；"
                          "县级网页地图不加 --print 即可生成")
+    if county is not None and county.members:
+        check_map_options(county.members[0].township(), lang=lang, basemaps=basemaps, tianditu_key=tianditu_key,
+                          output=output)
 
 
 def prepare_county_map(county: County, *, lang: str = "en") -> CountyMap:

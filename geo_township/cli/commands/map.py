@@ -17,8 +17,8 @@ that --help stays fast)."""
 
 @click.command("map")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the page here (default: maps/township.html in the working folder; with --print, "
-              "the page is written only when -o names it).")
+              help="Write the page here (default: maps/township.html in the working folder, maps/county.html for a "
+              "county; with --print, the page is written only when -o names it).")
 @click.option("--indicator", type=click.Choice(list(INDICATORS)), default=None,
               help="Add a per-village choropleth of this indicator.")
 @click.option("--scheme", type=click.Choice(list(SCHEMES)), default="fisher_jenks", show_default=True,
@@ -127,6 +127,7 @@ def _county_map(place, *, output, indicator, rasters, printed, lang, basemaps, t
 
     check_county_map_options(indicator=indicator, rasters=rasters, printed=printed is not None)
     county = load_county(place if place is not None else Path.cwd())
+    check_county_map_options(county, lang=lang, basemaps=basemaps or None, tianditu_key=tianditu_key, output=output)
     prepared = prepare_county_map(county, lang=lang)
     written = write_county_map(prepared, output, lang=lang, basemaps=basemaps or None, tianditu_key=tianditu_key,
                                offline=offline)
