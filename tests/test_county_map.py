@@ -167,3 +167,11 @@ def test_an_output_folder_that_does_not_exist_is_refused_before_any_work(runner,
                                   str(tmp_path / "nowhere" / "county.html")])
     assert result.exit_code == 2
     assert "nowhere does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_refusal_is_in_chinese_with_lang_zh(runner, tmp_path):
+    (tmp_path / "county.toml").write_text('[county]\nname = "县"\ntownships = ["*"]\n', encoding="utf-8")
+    result = runner.invoke(main, ["map", "--township", str(tmp_path / "county.toml"), "--print", "x.pdf",
+                                  "--lang", "zh"])
+    assert result.exit_code == 2
+    assert "县级打印地图暂不支持" in result.stderr and "--township 乡镇文件夹 --print 文件.pdf" in result.stderr

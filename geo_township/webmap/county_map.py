@@ -89,6 +89,7 @@ class CountyPart:
 
     @property
     def township(self) -> Township:
+        """The township as drawn: its readable layers."""
         return self.prepared.township
 
 
@@ -164,7 +165,7 @@ def prepare_county_map(county: County, *, lang: str = "en") -> CountyMap:
     return CountyMap(county, parts, failures, claimed)
 
 
-def _border_overlay(part: CountyPart, lang: str) -> Overlay | None:
+def _border_overlay(part: CountyPart) -> Overlay | None:
     """The township's outline: its villages dissolved (None without a villages layer)."""
     villages = part.township.optional("villages")
     if villages is None or not len(villages):
@@ -201,7 +202,7 @@ def build_county_model(cmap: CountyMap, *, lang: str = "en", basemaps: Sequence[
         sep = "：" if lang == "zh" else ": "
         warnings += [f"{part.name}{sep}{w}" for w in model.warnings]
         subtitles.append(model.subtitle)
-        border = _border_overlay(part, lang)
+        border = _border_overlay(part)
         layers = list(model.layers)
         if border is None:
             warnings.append(_say("no_border", lang, township=part.name))
@@ -222,6 +223,11 @@ def build_county_model(cmap: CountyMap, *, lang: str = "en", basemaps: Sequence[
     for z, (_, _, lay) in enumerate(sorted(ranked, key=lambda r: (r[0], r[1]))):
         lay.z = z
     bounds = [lay.gdf.total_bounds for lay in listed if lay.gdf is not None and len(lay.gdf)]
+    if not bounds:
+        raise UsageError("there is nothing to draw: every layer of every township is empty",
+                         hint="check each township.toml with `geo-township info --township FOLDER`",
+                         message_zh="没有可画的内容：各乡镇的所有图层都是空的",
+                         hint_zh="请用 `geo-township info --township 乡镇文件夹` 检查各乡镇的 township.toml")
     west = min(float(b[0]) for b in bounds)
     south = min(float(b[1]) for b in bounds)
     east = max(float(b[2]) for b in bounds)
