@@ -403,17 +403,18 @@ def _joined_features(layers: list[tuple[str, gpd.GeoDataFrame]]) -> gpd.GeoDataF
     return gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), geometry=pieces[0].geometry.name, crs=crs)
 
 
-def county_claims(townships: list[tuple[str, Township]], *, min_mu: float) -> tuple[list[Finding], pd.DataFrame]:
-    """Land two townships both claim: villages whose polygons overlap and forest plots
-    (same plot id or not) whose polygons overlap by more than ``min_mu`` mu (ellipsoidal
-    area), for every pair of townships.
+CLAIM_COLUMNS = ["layer", "township_a", "feature_a", "township_b", "feature_b", "overlap_mu"]
+"""The columns of the claims table (and of :func:`claimed_land`'s features)."""
 
-    Returns the findings (``village_claimed_twice``, ``plot_claimed_twice``; the first
-    :data:`CLAIMS_LISTED` of each kind, then one counting the rest) and the table
-    ``layer, township_a, feature_a, township_b, feature_b, overlap_mu`` of every claim.
-    A township without the layer is skipped for it.
-    """
+
+def claimed_land(townships: list[tuple[str, Township]], *, min_mu: float) -> gpd.GeoDataFrame:
+    """The land two townships both claim, one feature per claim: the overlap of a village
+    (or forest plot) of one township with one of another, larger than ``min_mu`` mu
+    (ellipsoidal area), for every pair of townships; columns :data:`CLAIM_COLUMNS`, in the
+    first township's CRS. A township without the layer is skipped for it."""
     rows: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    crs = None
     for kind, field_name in (("villages", "village"), ("forest_plots", "plot_id")):
         loaded = []
         for name, township in townships:
@@ -425,7 +426,7 @@ def county_claims(townships: list[tuple[str, Township]], *, min_mu: float) -> tu
                 loaded.append((name, gdf))
         if len(loaded) < 2:
             continue
-        crs = loaded[0][1].crs
+        crs = crs or loaded[0][1].crs
         loaded = [(n, g.to_crs(crs) if g.crs != crs else g) for n, g in loaded]
         for i, (name_a, a) in enumerate(loaded):
             for name_b, b in loaded[i + 1:]:
@@ -439,7 +440,24 @@ def county_claims(townships: list[tuple[str, Township]], *, min_mu: float) -> tu
                 rows += [{"layer": kind, "township_a": name_a, "feature_a": fa, "township_b": name_b,
                           "feature_b": fb, "overlap_mu": float(m)}
                          for fa, fb, m in zip(ids_a, ids_b, mu[keep], strict=True)]
-    table = pd.DataFrame(rows, columns=["layer", "township_a", "feature_a", "township_b", "feature_b", "overlap_mu"])
+                geoms += list(pairs.geometry.to_numpy()[keep])
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=CLAIM_COLUMNS), geometry=gpd.GeoSeries(geoms, crs=crs),
+                            crs=crs)
+
+
+def county_claims(townships: list[tuple[str, Township]], *, min_mu: float) -> tuple[list[Finding], pd.DataFrame]:
+    """Land two townships both claim (:func:`claimed_land`) as findings and a table.
+
+    Returns the findings (``village_claimed_twice``, ``plot_claimed_twice``; the first
+    :data:`CLAIMS_LISTED` of each kind, then one counting the rest) and the table
+    :data:`CLAIM_COLUMNS` of every claim.
+    """
+    return claim_findings(claimed_land(townships, min_mu=min_mu))
+
+
+def claim_findings(claimed: gpd.GeoDataFrame) -> tuple[list[Finding], pd.DataFrame]:
+    """The findings and the table (:func:`county_claims`) of the claims :func:`claimed_land` found."""
+    table = pd.DataFrame(claimed[CLAIM_COLUMNS]).reset_index(drop=True)
     findings: list[Finding] = []
     for kind, check, a_key, b_key in (("villages", COUNTY_CHECKS.village_claimed_twice, "village_a", "village_b"),
                                       ("forest_plots", COUNTY_CHECKS.plot_claimed_twice, "plot_a", "plot_b")):

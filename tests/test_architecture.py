@@ -180,9 +180,9 @@ ALLOWED: dict[str, set[str]] = {
     "scaffold": {"config", "errors", "sample"},
     "convert": {"errors", "io", "layers"},
     # the interactive map
-    "webmap": {"candidates", "checklist", "config", "crs", "errors", "io", "kinds", "labels", "layers", "locate",
-             "measure", "overlay", "raster", "results", "rivers", "sand", "transfers", "trees", "vocabulary",
-             "zones"},
+    "webmap": {"candidates", "checklist", "config", "county", "crs", "errors", "io", "kinds", "labels", "layers",
+               "locate", "measure", "overlay", "raster", "results", "rivers", "sand", "transfers", "trees",
+               "vocabulary", "zones"},
     "checklist": {"results"},
     # writing layers and analyses' features for phones, spreadsheets, GIS and PostGIS
     "export": {"errors", "io", "kinds", "layers", "locate", "vocabulary"},

@@ -49,14 +49,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the map's modules load when a map is made, so the command line's --help stays fast
+    from geo_township.county import County
     from geo_township.layers import LayerFailure, Township
     from geo_township.results import Result
+    from geo_township.webmap.county_map import CountyMap
     from geo_township.webmap.model import MapModel
     from geo_township.webmap.providers import AnyOverlay
 
@@ -64,6 +66,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PATH = Path("maps") / "township.html"
 """Where ``geo-township map`` writes the page, relative to the working folder."""
+COUNTY_PATH = Path("maps") / "county.html"
+"""Where ``geo-township map`` writes a county's page, relative to the working folder."""
 
 
 @dataclass
@@ -130,21 +134,62 @@ def write_map(township: Township, path: str | Path | None = None, **options) -> 
     """Build the map (options as :func:`build_map`) and write it atomically to ``path``
     (default ``maps/township.html`` in the working folder, which is created if needed).
     A ``path`` in a folder that does not exist is refused before the map is built."""
+    return _written(path, DEFAULT_PATH, lambda: build_map(township, **options))
+
+
+def _written(path: str | Path | None, default: Path, build: Callable[[], tuple[MapModel, str]]) -> WrittenMap:
+    """Build a page with ``build`` and write it atomically to ``path`` (else ``default``,
+    whose folder is created)."""
     from geo_township.io.write import atomic_path
 
     started = time.perf_counter()
     if path is None:
-        target = DEFAULT_PATH
+        target = default
         target.parent.mkdir(parents=True, exist_ok=True)
     else:
         target = Path(path)
     with atomic_path(target) as tmp:
-        model, page = build_map(township, **options)
+        model, page = build()
         data = page.encode("utf-8")
         tmp.write_bytes(data)
     seconds = time.perf_counter() - started
     log.info("map written to %s (%d bytes, %.1f s)", target, len(data), seconds)
     return WrittenMap(target, len(data), seconds, model, list(model.warnings), list(model.failed_layers))
+
+
+def build_county_map(county_map: CountyMap, *, lang: str = "en", basemaps: Sequence[str] | None = None,
+                     tianditu_key: str | None = None, offline: bool = False) -> tuple[MapModel, str]:
+    """The map of a county (prepared by :func:`prepare_county_map`) as a model and its HTML
+    page: every township's layers grouped under its name, its border, the land two
+    townships claim. See :mod:`.county_map`."""
+    from geo_township.webmap.build import render_html
+    from geo_township.webmap.county_map import build_county_model
+
+    model = build_county_model(county_map, lang=lang, basemaps=basemaps, tianditu_key=tianditu_key)
+    return model, render_html(model, offline=offline)
+
+
+def write_county_map(county_map: CountyMap, path: str | Path | None = None, **options) -> WrittenMap:
+    """Build the county's map (options as :func:`build_county_map`) and write it atomically
+    to ``path`` (default ``maps/county.html`` in the working folder). The townships left
+    out are in ``county_map.failures`` and named on the page."""
+    return _written(path, COUNTY_PATH, lambda: build_county_map(county_map, **options))
+
+
+def prepare_county_map(county: County, *, lang: str = "en") -> CountyMap:
+    """Every township of ``county`` prepared for the map (its analyses run once), the
+    townships that could not be, and the land two townships claim. See :mod:`.county_map`."""
+    from geo_township.webmap.county_map import prepare_county_map as prepare
+
+    return prepare(county, lang=lang)
+
+
+def county_map_summary(county_map: CountyMap) -> Result:
+    """The county's key statistics: each township's, under a township column, and the
+    county Total, tree numbers as ``trees`` on the county gives them. See :mod:`.county_map`."""
+    from geo_township.webmap.county_map import county_map_summary as summary
+
+    return summary(county_map)
 
 
 def map_summary(township: Township, *, without: Iterable[str] = (), results: Mapping[str, Result] | None = None
@@ -161,11 +206,16 @@ def map_summary(township: Township, *, without: Iterable[str] = (), results: Map
 
 
 __all__ = [
+    "COUNTY_PATH",
     "DEFAULT_PATH",
     "WrittenMap",
     "build_map",
+    "build_county_map",
     "check_map_options",
+    "county_map_summary",
     "map_results",
     "map_summary",
+    "prepare_county_map",
+    "write_county_map",
     "write_map",
 ]

@@ -34,16 +34,9 @@ from geo_township.webmap.basemaps import Basemap, choose_basemaps
 from geo_township.webmap.fields import FieldSpec, field_specs, hidden_specs
 from geo_township.webmap.indicators import SCHEME_NAMES, TREES, classify, indicator, per_village
 from geo_township.webmap.options import check_map_options
-from geo_township.webmap.providers import (
-    AnyOverlay,
-    MapAnalysis,
-    RasterProvider,
-    draw_rasters,
-    draw_results,
-    readable_township,
-    run_analyses,
-)
-from geo_township.webmap.styles import DRAW_ORDER, LIST_ORDER, SHOWN_AT_OPENING, builtin_overlays
+from geo_township.webmap.prepared import LayerSize, PreparedMap, prepare_map
+from geo_township.webmap.providers import AnyOverlay, MapAnalysis, RasterProvider
+from geo_township.webmap.styles import DRAW_ORDER, LIST_ORDER, SHOWN_AT_OPENING
 
 log = logging.getLogger(__name__)
 
@@ -246,9 +239,11 @@ class MapModel:
 # --------------------------------------------------------------------------- building
 
 
-def _to_display(overlay: Overlay, working_crs: Any) -> tuple[gpd.GeoDataFrame, float | None]:
+def _to_display(overlay: Overlay, working_crs: Any, vertices: int | None = None
+                ) -> tuple[gpd.GeoDataFrame, float | None]:
     """The overlay's features in EPSG:4326, points exploded to single points, lines and
-    polygons simplified in the township's working CRS (metres)."""
+    polygons simplified in the township's working CRS (metres), by the tolerance for
+    ``vertices`` (default: the overlay's own count)."""
     gdf = overlay.gdf
     if gdf.crs is None:
         raise UsageError(f"overlay {overlay.key!r} has no coordinate system",
@@ -262,7 +257,9 @@ def _to_display(overlay: Overlay, working_crs: Any) -> tuple[gpd.GeoDataFrame, f
             gdf = gdf.explode(index_parts=False)
         return gdf.to_crs(4326), None
     metric = gdf.to_crs(working_crs)
-    tolerance = simplify_tolerance_m(int(shapely.get_num_coordinates(metric.geometry.to_numpy()).sum()))
+    if vertices is None:
+        vertices = int(shapely.get_num_coordinates(metric.geometry.to_numpy()).sum())
+    tolerance = simplify_tolerance_m(vertices)
     simple = shapely.simplify(metric.geometry.to_numpy(), tolerance, preserve_topology=True)
     metric = metric.set_geometry(gpd.GeoSeries(simple, index=metric.index, crs=metric.crs))
     return metric.to_crs(4326), tolerance
@@ -304,13 +301,17 @@ def _legend(overlay: Overlay, idx: np.ndarray, cats: list[Category], lang: str) 
     return legend
 
 
-def layer_from_overlay(overlay: Overlay, *, lang: str, working_crs: Any, z: int, source: str = "builtin"
-                       ) -> list[MapLayer]:
-    """The MapLayer(s) of an overlay: one, plus a density grid for very large point layers."""
+def layer_from_overlay(overlay: Overlay, *, lang: str, working_crs: Any, z: int, source: str = "builtin",
+                       size: LayerSize | None = None) -> list[MapLayer]:
+    """The MapLayer(s) of an overlay: one, plus a density grid for very large point layers.
+
+    ``size`` (default: the overlay's own) chooses the representation and simplification:
+    a county map passes the county's total for the key, so that its townships' layers
+    together keep the page budgets one township's layer keeps."""
     if overlay.geometry not in ("point", "line", "polygon"):
         raise UsageError(f"overlay {overlay.key!r}: geometry must be point, line or polygon, not "
                          f"{overlay.geometry!r}")
-    gdf, tolerance = _to_display(overlay, working_crs)
+    gdf, tolerance = _to_display(overlay, working_crs, None if size is None else size.vertices)
     if lang == "zh":  # a column FIELD_zh holds the field's text in Chinese (e.g. an audit finding's message)
         swaps = [n for n in overlay.fields if f"{n}_zh" in gdf.columns and n in gdf.columns]
         if swaps:
@@ -320,7 +321,7 @@ def layer_from_overlay(overlay: Overlay, *, lang: str, working_crs: Any, z: int,
     idx, cats = _categories(overlay, gdf, lang)
     family = overlay.geometry
     legend = _legend(overlay, idx, cats, lang)
-    rep = point_representation(len(gdf)) if family == "point" else "vector"
+    rep = point_representation(len(gdf) if size is None else size.features) if family == "point" else "vector"
     specs = field_specs(overlay, gdf, lang)
     extra = hidden_specs(overlay, gdf, lang, {s.name for s in specs})
     show = overlay.show if overlay.show is not None else overlay.key in SHOWN_AT_OPENING
@@ -446,45 +447,46 @@ def build_model(township: Township, *, lang: str = "en", indicator_key: str | No
     coordinates that cannot be right. Names (language, basemaps, indicator, rasters) are
     checked before anything is read.
     """
-    from geo_township.webmap.registry import MAP_ANALYSES, RASTER_PROVIDERS  # imports the analyses
+    from geo_township.webmap.registry import RASTER_PROVIDERS  # imports the analyses
 
-    analyses = MAP_ANALYSES if analyses is None else analyses
-    raster_providers = RASTER_PROVIDERS if raster_providers is None else raster_providers
+    providers = RASTER_PROVIDERS if raster_providers is None else raster_providers
     check_map_options(township, lang=lang, indicator=indicator_key, scheme=scheme, basemaps=basemaps,
-                      tianditu_key=tianditu_key, rasters=rasters, raster_providers=raster_providers)
+                      tianditu_key=tianditu_key, rasters=rasters, raster_providers=providers)
     chosen = choose_basemaps(list(basemaps) if basemaps else None, tianditu_key=tianditu_key)
-    township, failed = readable_township(township)
-    warnings = list(warnings)
-    if results is None:
-        results, failures = run_analyses(township, analyses)
-        warnings += failures
-    collected = draw_results(township, results, analyses, extra=extra_overlays)
-    draw_rasters(township, rasters, raster_providers, collected)
-    warnings = [*(f.text(lang) for f in failed), *township.left_out_notes(lang), *warnings, *collected.warnings]
-    layers = _layers(township, collected.overlays, lang=lang, raster_opacity=raster_opacity, warnings=warnings)
+    prepared = prepare_map(township, lang=lang, results=results, warnings=warnings, analyses=analyses,
+                           extra_overlays=extra_overlays, rasters=rasters, raster_providers=providers)
+    return model_of(prepared, lang=lang, basemaps=chosen, tianditu_key=tianditu_key, indicator_key=indicator_key,
+                    scheme=scheme, classes=classes, raster_opacity=raster_opacity)
+
+
+def model_of(prepared: PreparedMap, *, lang: str, basemaps: list[Basemap], tianditu_key: str | None = None,
+             indicator_key: str | None = None, scheme: str = "fisher_jenks", classes: int = 5,
+             raster_opacity: float | None = None, sizes: Mapping[str, LayerSize] | None = None) -> MapModel:
+    """The model of a prepared township map (see :func:`build_model`); ``sizes`` (by layer
+    key, default each layer's own) choose how each layer is drawn, so that a county's
+    layers of one kind together keep one layer's page budget."""
+    township = prepared.township
+    warnings = list(prepared.warnings)
+    layers = _layers(township, prepared.overlays, lang=lang, raster_opacity=raster_opacity, warnings=warnings,
+                     sizes=sizes or {})
     if indicator_key:
         layers.append(_indicator_layer(township, indicator_key, lang=lang, scheme=scheme, k=classes,
-                                       working_crs=township.working_crs, z=0, trees=results.get(TREES)))
+                                       working_crs=township.working_crs, z=0, trees=prepared.results.get(TREES)))
         for lay in layers:
             if lay.key == "forest_plots":
                 lay.show = False  # the choropleth would be hidden under the plots
     _arrange(layers)
     return MapModel(
         title=_title(township, lang), subtitle=_subtitle(township, lang), lang=lang, layers=layers,
-        basemaps=chosen, bounds=_bounds(layers), warnings=warnings, tianditu_key=tianditu_key,
-        failed_layers=failed,
+        basemaps=basemaps, bounds=_bounds(layers), warnings=warnings, tianditu_key=tianditu_key,
+        failed_layers=prepared.failed,
     )
 
 
-def _layers(township: Township, drawn: Sequence[AnyOverlay], *, lang: str, raster_opacity: float | None,
-            warnings: list[str]) -> list[MapLayer]:
-    """The MapLayers of the built-in overlays and of ``drawn`` (the analyses', which replace
-    a built-in overlay of the same key), positioned in that order. An analysis overlay that
-    cannot be drawn is left out with a warning."""
-    overlays: list[tuple[AnyOverlay, str]] = [(o, "builtin") for o in builtin_overlays(township)]
-    for o in drawn:
-        overlays = [(b, s) for b, s in overlays if b.key != o.key]  # an analysis's layer replaces a built-in
-        overlays.append((o, "provider"))
+def _layers(township: Township, overlays: Sequence[tuple[AnyOverlay, str]], *, lang: str,
+            raster_opacity: float | None, warnings: list[str], sizes: Mapping[str, LayerSize]) -> list[MapLayer]:
+    """The MapLayers of ``overlays`` (built-in ones, then the analyses'), positioned in that
+    order. An analysis overlay that cannot be drawn is left out with a warning."""
     layers: list[MapLayer] = []
     for position, (o, source) in enumerate(overlays, start=1):
         try:
@@ -494,13 +496,20 @@ def _layers(township: Township, drawn: Sequence[AnyOverlay], *, lang: str, raste
                 layers.append(_raster_layer(o, lang=lang, z=position, source=source))
             else:
                 layers.extend(layer_from_overlay(o, lang=lang, working_crs=township.working_crs, z=position,
-                                                 source=source))
+                                                 source=source, size=sizes.get(o.key)))
         except Exception as exc:  # one bad analysis overlay must not break the map
             if source == "builtin":
                 raise
             log.warning("overlay %s not drawn: %s", o.key, exc, exc_info=log.isEnabledFor(logging.DEBUG))
             warnings.append(f"the {o.key} layer could not be drawn ({exc})")
     return layers
+
+
+def draw_rank(layer: MapLayer) -> tuple[int, int, int, int]:
+    """Where ``layer`` is drawn among others (lower first): choropleth, rasters, polygons,
+    lines, points; built-ins in DRAW_ORDER, then the analyses' layers; highlighted overlays
+    above the rest of their geometry; then by ``z``."""
+    return _order(layer.key, layer.geometry, layer.highlight, layer.z)
 
 
 def _arrange(layers: list[MapLayer]) -> None:

@@ -17,8 +17,8 @@ that --help stays fast)."""
 
 @click.command("map")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the page here (default: maps/township.html in the working folder; with --print, "
-              "the page is written only when -o names it).")
+              help="Write the page here (default: maps/township.html in the working folder, maps/county.html for a "
+              "county; with --print, the page is written only when -o names it).")
 @click.option("--indicator", type=click.Choice(list(INDICATORS)), default=None,
               help="Add a per-village choropleth of this indicator.")
 @click.option("--scheme", type=click.Choice(list(SCHEMES)), default="fisher_jenks", show_default=True,
@@ -59,6 +59,7 @@ def command(output, indicator, scheme, classes, basemaps, tianditu_key, rasters,
     with --print, the printed map (PDF or PNG)."""
     from geo_township.cli.exitcodes import EXIT_FINDINGS
     from geo_township.cli.render import render
+    from geo_township.county import is_county
     from geo_township.layers import load_township
     from geo_township.webmap import check_map_options, map_results, map_summary, write_map
 
@@ -72,6 +73,11 @@ def command(output, indicator, scheme, classes, basemaps, tianditu_key, rasters,
     elif output is None:
         _refuse_page_options(indicator=indicator, basemap=basemaps, raster=rasters, raster_opacity=raster_opacity,
                              cdn=not offline, open=open_page)
+    if is_county(township_path):
+        _county_map(township_path, output=output, indicator=indicator, rasters=rasters, printed=print_path,
+                    lang=lang, basemaps=basemaps, tianditu_key=tianditu_key, offline=offline, open_page=open_page,
+                    no_summary=no_summary)
+        return
     township = load_township(township_path)
     request = {"paper": paper or "A4", "orientation": orientation or "landscape", "dpi": dpi or 300,
                "village": village, "atlas": atlas, "lang": lang}
@@ -107,6 +113,38 @@ def command(output, indicator, scheme, classes, basemaps, tianditu_key, rasters,
         _report_printed(printed, lang)
     if failed:
         click.get_current_context().exit(EXIT_FINDINGS)  # the page lacks a layer: say so to scripts
+
+
+def _county_map(place, *, output, indicator, rasters, printed, lang, basemaps, tianditu_key, offline, open_page,
+                no_summary) -> None:
+    """The county's page (every township's layers, borders and claims) and key statistics;
+    exit 1 when a township or a layer is left out."""
+    from geo_township.cli.exitcodes import EXIT_FINDINGS
+    from geo_township.cli.render import render
+    from geo_township.county import load_county
+    from geo_township.webmap import county_map_summary, prepare_county_map, write_county_map
+    from geo_township.webmap.county_map import check_county_map_options
+
+    check_county_map_options(indicator=indicator, rasters=rasters, printed=printed is not None)
+    county = load_county(place if place is not None else Path.cwd())
+    check_county_map_options(county, lang=lang, basemaps=basemaps or None, tianditu_key=tianditu_key, output=output)
+    prepared = prepare_county_map(county, lang=lang)
+    written = write_county_map(prepared, output, lang=lang, basemaps=basemaps or None, tianditu_key=tianditu_key,
+                               offline=offline)
+    warn = "警告：" if lang == "zh" else "Warning: "
+    for failure in prepared.failures:
+        click.echo(warn + failure.as_finding().message_in(lang), err=True)
+    for name, layer in prepared.failed_layers:
+        click.echo(f"{warn}{name}{'：' if lang == 'zh' else ': '}{layer.text(lang)}", err=True)
+    if not no_summary:
+        render(county_map_summary(prepared), fmt="table", output=None, lang=lang)
+    size = _size(written.bytes)
+    click.echo(f"地图已写入 {written.path}（{size}，{written.seconds:.1f} 秒）" if lang == "zh"
+               else f"Map written to {written.path} ({size}, {written.seconds:.1f} s)")
+    if open_page:
+        click.launch(str(written.path.resolve()))
+    if prepared.failures or prepared.failed_layers:
+        click.get_current_context().exit(EXIT_FINDINGS)
 
 
 def _size(n: int) -> str:
