@@ -219,6 +219,19 @@ def test_sand_paragraph_counts_plants_and_sites_as_the_generator_does(reports, t
                 f"{sand['mining_sites_cumulative']} illegal sand-mining sites.") in en
 
 
+
+def test_closed_sites_of_no_recorded_kind_are_still_in_the_sand_sentence(reports):
+    """Sites whose kind the layer does not say count in the sentence as a third part, so the
+    sentence's numbers add up to the cumulative closures (hand-worked: 8 closed = 2 + 1 + 5)."""
+    from geo_township.report.paragraph import paragraph
+
+    values = {k: {2022: e["value"]} for k, e in reports[2022].items() if "value" in e}
+    values["sand_closed"] = {2022: {**values["sand_closed"][2022], "cumulative": 8, "plants_cumulative": 2,
+                                    "mining_sites_cumulative": 1}}
+    assert "累计关停非法机制砂企业2家，关停非法采砂点1处，另关停未注明类型的场点5处。" in paragraph(values, 2022, "zh")
+    assert ("Closed so far: 2 illegal manufactured-sand plants, 1 illegal sand-mining sites and 5 closed sites of "
+            "unrecorded kind.") in paragraph(values, 2022, "en")
+
 def number(text: str) -> float:
     return float(text.replace(",", ""))
 

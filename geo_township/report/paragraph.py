@@ -71,10 +71,14 @@ def paragraph(values: dict[str, dict[int, Value]], year: int, lang: str = "zh") 
                    f"Fighting pine wilt disease, it cleared {count(cleared)} infected trees in {year}{rate_en}, "
                    f"{count(total)} in all.")
     plants, sites = g("sand_closed", "plants_cumulative"), g("sand_closed", "mining_sites_cumulative")
-    if plants is not None and sites is not None:
-        out.append(f"全面规范整治辖区内采砂场点，累计关停非法机制砂企业{count(plants)}家，关停非法采砂点{count(sites)}处。"
-                   if zh else f"Closed so far: {count(plants)} illegal manufactured-sand plants and {count(sites)} "
-                   "illegal sand-mining sites.")
+    closed = g("sand_closed", "cumulative")
+    if plants is not None and sites is not None and closed is not None:
+        other = int(closed) - int(plants) - int(sites)  # closed sites whose kind the layer does not say
+        other_zh = f"，另关停未注明类型的场点{count(other)}处" if other > 0 else ""
+        en = [f"{count(plants)} illegal manufactured-sand plants", f"{count(sites)} illegal sand-mining sites"]
+        en += [f"{count(other)} closed sites of unrecorded kind"] if other > 0 else []
+        out.append(f"全面规范整治辖区内采砂场点，累计关停非法机制砂企业{count(plants)}家，关停非法采砂点{count(sites)}处"
+                   f"{other_zh}。" if zh else "Closed so far: " + ", ".join(en[:-1]) + " and " + en[-1] + ".")
     pv = g("pv_transfer_mu")
     if pv is not None and pv > 0:
         out.append(f"光伏电站项目已完成土地流转{about_mu(pv, lang)}亩。" if zh else
