@@ -37,7 +37,7 @@ import pandas as pd
 
 from geo_township.config import CONFIG_NAME, PARAMETERS, TownshipConfig, load_config, read_toml
 from geo_township.errors import ConfigError, TownshipError
-from geo_township.labels import TOTAL_LABEL
+from geo_township.labels import PARTIAL_TOTAL_LABEL, TOTAL_LABEL
 from geo_township.layers import Township, load_township
 from geo_township.measure import area_m2
 from geo_township.overlaps import intersection_pairs
@@ -48,6 +48,9 @@ from geo_township.units import M2_PER_MU
 log = logging.getLogger(__name__)
 
 TOTAL = TOTAL_LABEL["en"]
+PARTIAL_TOTAL = PARTIAL_TOTAL_LABEL["en"]
+"""The county Total's name when a township was left out, so no written table passes a
+partial sum off as the county's."""
 CLAIMS_LISTED = 50
 """Claims of one kind listed one by one; beyond, one finding counts the rest."""
 
@@ -77,6 +80,11 @@ RATES: dict[str, tuple[str, str]] = {
 ``rate = 100 × numerator / denominator``. A county total recomputes them from the summed
 counts; any other ``_pct`` column of a total row is left empty (a mean of percentages is
 not a county's percentage)."""
+
+DISTINCT_COUNTS = frozenset({"chiefs"})
+"""Columns that count distinct people or things of a township's table, not amounts: a
+county-level river chief serves reaches in several townships and is one chief, so the
+county Total leaves these empty rather than add the townships' counts."""
 
 _EARLIEST, _LATEST = "first_", "last_"  # date columns whose county total is the earliest / latest
 
@@ -303,12 +311,13 @@ def join_results(county: str, parts: list[tuple[str, Result]], failures: Iterabl
     features gain a ``township`` column, in the first township's CRS; provenance is kept
     per township.
     """
+    failures = list(failures)
     first = parts[0][1]
     names: list[str] = list(dict.fromkeys(n for _, r in parts for n in r.all_tables() if n != "findings"))
     tables: dict[str, pd.DataFrame] = {}
     for name in names:
         frames = [(t, _table(r, name)) for t, r in parts]
-        tables[name] = _joined_table([(t, df) for t, df in frames if df is not None])
+        tables[name] = _joined_table([(t, df) for t, df in frames if df is not None], partial=bool(failures))
     main = tables.pop(first.table_name, pd.DataFrame())
     findings = [failure.as_finding() for failure in failures]
     findings += [replace(f, township=f.township or t) for t, r in parts for f in r.findings]
@@ -345,7 +354,12 @@ def _is_total(df: pd.DataFrame) -> pd.Series:
     return df.iloc[:, 0].astype("object").eq(TOTAL)
 
 
-def _joined_table(frames: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+def is_county_total(township: pd.Series) -> pd.Series:
+    """Which rows of a joined table are the county's Total (whole, or of the townships analysed)."""
+    return township.isin([TOTAL, PARTIAL_TOTAL])
+
+
+def _joined_table(frames: list[tuple[str, pd.DataFrame]], *, partial: bool = False) -> pd.DataFrame:
     """The townships' versions of one table, one after another under a township column,
     with a county Total row when they have Total rows."""
     pieces = []
@@ -359,20 +373,21 @@ def _joined_table(frames: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
     if totals is None or not len(totals):
         return joined
     row = county_total(totals)
-    row["township"] = TOTAL
+    row["township"] = PARTIAL_TOTAL if partial else TOTAL
     return pd.concat([joined, pd.DataFrame([row], columns=joined.columns)], ignore_index=True)
 
 
 def county_total(totals: pd.DataFrame) -> dict[str, Any]:
     """The county's Total row from the townships' Total rows of one table: counts and
-    amounts summed, :data:`RATES` recomputed from the sums, other percentages empty,
+    amounts summed, :data:`RATES` recomputed from the sums, other percentages and the
+    :data:`DISTINCT_COUNTS` empty,
     ``first_``/``last_`` dates the earliest/latest, text empty."""
     row: dict[str, Any] = {}
     for col in totals.columns[1:]:
         values = totals[col]
         if str(col).endswith("_pct"):
             continue
-        if pd.api.types.is_bool_dtype(values):
+        if pd.api.types.is_bool_dtype(values) or col in DISTINCT_COUNTS:
             row[col] = None
         elif pd.api.types.is_numeric_dtype(values):
             row[col] = values.sum(min_count=1)

@@ -262,6 +262,8 @@ def table_label(name: str, lang: str = "en") -> str:
 
 
 TOTAL_LABEL = {"en": "Total", "zh": "合计"}
+PARTIAL_TOTAL_LABEL = {"en": "Total (townships left out)", "zh": "合计（有乡镇未计入）"}
+"""A county's Total when a township could not be analysed: the sum is of the others only."""
 UNASSIGNED_LABEL = {"en": "(none)", "zh": "(无)"}
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

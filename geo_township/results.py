@@ -21,14 +21,14 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_township.kinds import column_label
-from geo_township.labels import SAID, TOTAL_LABEL, UNASSIGNED_LABEL, text_in
+from geo_township.labels import PARTIAL_TOTAL_LABEL, SAID, TOTAL_LABEL, UNASSIGNED_LABEL, text_in
 from geo_township.vocabulary import VOCABULARIES, Term, Vocabulary
 
 SEVERITIES = ("error", "warning", "info")
 _LINE = re.compile(r" \(line (\d+)\)$")
 OUTSIDE_LABEL = {"en": "(outside)", "zh": "(范围外)"}
 _SENTINELS = {TOTAL_LABEL["en"]: TOTAL_LABEL, UNASSIGNED_LABEL["en"]: UNASSIGNED_LABEL,
-              OUTSIDE_LABEL["en"]: OUTSIDE_LABEL}
+              OUTSIDE_LABEL["en"]: OUTSIDE_LABEL, PARTIAL_TOTAL_LABEL["en"]: PARTIAL_TOTAL_LABEL}
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo_township.county import CLAIM_COLUMNS, TOTAL, County, CountyFailure, claimed_land, join_results
+from geo_township.county import CLAIM_COLUMNS, County, CountyFailure, claimed_land, is_county_total, join_results
 from geo_township.errors import TownshipError, UsageError
 from geo_township.layers import LayerFailure, Township
 from geo_township.overlay import Overlay
@@ -257,9 +257,9 @@ def county_map_summary(cmap: CountyMap) -> Result:
     joined = join_results(cmap.county.name, parts, cmap.failures)
     table = joined.table
     trees = county_trees(cmap)
-    county_row = table["township"].eq(TOTAL).to_numpy()
+    county_row = is_county_total(table["township"]).to_numpy()
     if trees is not None and county_row.any():
-        total = trees.table[trees.table["township"].eq(TOTAL)].iloc[0]
+        total = trees.table[is_county_total(trees.table["township"])].iloc[0]
         for key in table.columns:
             column = INDICATORS[key].tree_column if key in INDICATORS else None
             if column and column in total.index:
