@@ -331,8 +331,18 @@ def join_results(county: str, parts: list[tuple[str, Result]], failures: Iterabl
         first, title=f"{county}: {first.title}", title_zh=f"{county}：{first.title_in('zh')}", table=main,
         tables=tables, findings=findings, features=features, notes=notes, notes_zh=notes_zh, vocab=merged,
         decimals={k: v for _, r in parts for k, v in r.decimals.items()},
-        labels={k: v for _, r in parts for k, v in r.labels.items()},
+        labels=_shared_labels(parts),
         provenance={"county": county, "townships": {t: r.provenance for t, r in parts}})
+
+
+def _shared_labels(parts: list[tuple[str, Result]]) -> dict[str, tuple[str, str]]:
+    """The column headings every township gives alike. A heading that differs between them
+    (one that names a township's own dates: "Due by 2023-03-31") would be wrong for the
+    other townships' rows, so the column keeps its general heading; each township's own is
+    in its notes."""
+    keys = dict.fromkeys(k for _, r in parts for k in r.labels)
+    return {k: parts[0][1].labels[k] for k in keys
+            if all(r.labels.get(k) == parts[0][1].labels.get(k) for _, r in parts)}
 
 
 def _notes(parts: list[tuple[str, Result]], lang: str) -> list[str]:
@@ -341,7 +351,10 @@ def _notes(parts: list[tuple[str, Result]], lang: str) -> list[str]:
     each = [(t, r.notes_in(lang)) for t, r in parts]
     common = [n for n in each[0][1] if all(n in notes for _, notes in each[1:])]
     sep = "：" if lang == "zh" else ": "
-    return common + [f"{t}{sep}{n}" for t, notes in each for n in notes if n not in common]
+    shared = _shared_labels(parts)
+    headings = [f"{t}{sep}{r.labels[k][1 if lang == 'zh' else 0]}" for t, r in parts
+                for k in r.labels if k not in shared]
+    return common + [f"{t}{sep}{n}" for t, notes in each for n in notes if n not in common] + headings
 
 
 def _table(result: Result, name: str) -> pd.DataFrame | None:

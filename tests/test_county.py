@@ -248,3 +248,29 @@ def test_a_county_workbook_says_in_chinese_which_townships_it_pools(runner, apar
     assert {"东岭乡", "西河乡", "合计"} <= set(summary.iloc[:, 0].astype(str))
     about = sheets["说明"].astype(str)
     assert (about.iloc[:, 0] == "县").any() and about.iloc[:, 0].str.startswith("全县各乡镇").any()
+
+
+def test_headings_that_name_one_townships_dates_are_not_put_over_the_others(tmp_path):
+    """Two townships whose data run to different dates: the trees table's "Due by DATE" heading
+    of either would be wrong for the other's rows, so the county table keeps the general
+    heading and each township's own is in the notes."""
+    from county_copies import township_copy
+
+    from geo_township.county import run_county
+    from geo_township.trees import tree_counts
+
+    root = tmp_path / "c"
+    root.mkdir()
+    township_copy(root / "a", "甲乡")
+    township_copy(root / "b", "乙乡", dlat=0.5)
+    toml = (root / "b" / "township.toml").read_text(encoding="utf-8")
+    (root / "b" / "township.toml").write_text(toml.replace('data_date = "2023-04-30"', 'data_date = "2022-12-31"'),
+                                              encoding="utf-8")
+    (root / "county.toml").write_text('[county]\nname = "县"\ntownships = ["a", "b"]\n', encoding="utf-8")
+    result = run_county(load_county(root / "county.toml"), tree_counts, hotspots=False)
+    assert "due" not in result.labels and "due_cleared" not in result.labels
+    headings = result.localised("en")[result.table_name].columns
+    assert not any(str(h).startswith("Due by") for h in headings)
+    notes = result.notes_in("en")
+    assert any(n.startswith("甲乡: Due by 2023-03-31") for n in notes)
+    assert any(n.startswith("乙乡: Due by 2022-03-31") for n in notes)
