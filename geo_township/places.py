@@ -24,11 +24,14 @@ def county_file(path: str | Path | None = None, *, cwd: Path | None = None) -> P
 
     A county is a TOML file with a ``[county]`` table and no ``[township]`` one (usually
     ``county.toml``), or a folder that holds ``county.toml`` and no ``township.toml``.
-    Without ``path``, ``./township.toml`` wins over ``./county.toml``.
+    Without ``path``, the working folder's township wins over ``./county.toml``, wherever
+    a township is looked for: ``./township.toml``, then ``./layers/township.toml``.
     """
     folder = Path(path) if path is not None else (cwd or Path.cwd())
     if folder.is_dir():
         if (folder / CONFIG_NAME).exists() or not (folder / COUNTY_NAME).is_file():
+            return None
+        if path is None and (folder / "layers" / CONFIG_NAME).exists():
             return None
         return folder / COUNTY_NAME
     if path is None or folder.suffix.lower() != ".toml" or not folder.is_file() or folder.name == CONFIG_NAME:

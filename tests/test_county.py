@@ -274,3 +274,16 @@ def test_headings_that_name_one_townships_dates_are_not_put_over_the_others(tmp_
     notes = result.notes_in("en")
     assert any(n.startswith("甲乡: Due by 2023-03-31") for n in notes)
     assert any(n.startswith("乙乡: Due by 2022-03-31") for n in notes)
+
+
+def test_a_township_in_layers_wins_over_a_county_file_in_the_working_folder(tmp_path):
+    """The working folder's township is looked for as ./township.toml, then
+    ./layers/township.toml; either wins over ./county.toml."""
+    from county_copies import township_copy
+
+    from geo_township.places import county_file
+
+    (tmp_path / "county.toml").write_text('[county]\nname = "县"\ntownships = ["a"]\n', encoding="utf-8")
+    assert county_file(cwd=tmp_path) == tmp_path / "county.toml"
+    township_copy(tmp_path / "layers", "甲乡")
+    assert county_file(cwd=tmp_path) is None
