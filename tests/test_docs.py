@@ -165,3 +165,25 @@ def test_a_table_line_keeps_its_width_when_the_folder_is_named():
     shown = update_docs.stable(out, folder, "/tmp/geo-township")
     assert shown == "│ /tmp/geo-township/survey.csv │ 3 │\nsaved survey.csv\n"
     assert len(shown.splitlines()[0]) == len(out.splitlines()[0])
+
+
+def test_marker_options_are_read_in_any_order_and_unreadable_markers_stop_the_tool():
+    """A marker's options may come in any order; a marker the tool cannot read (or an option
+    it does not know) stops it, since such a block would silently never be checked."""
+    body = "\n```text\nold\n```\n"
+    one = update_docs.jobs_in('<!-- output exit=2 setup=gone:trees.csv table="Findings (4)": geo-township info -->'
+                              + body)
+    other = update_docs.jobs_in('<!-- output table="Findings (4)" setup=gone:trees.csv exit=2: geo-township info -->'
+                                + body)
+    assert one == other == [update_docs.Run("geo-township info", (2,), "gone:trees.csv", "Findings (4)")]
+    with pytest.raises(update_docs.RunFailed, match="does not know: colour"):
+        update_docs.jobs_in("<!-- output colour=red: geo-township info -->" + body)
+    with pytest.raises(update_docs.RunFailed, match="cannot read"):
+        update_docs.jobs_in("<!-- output: geo-township info -->\nno block follows\n")
+
+
+def test_only_the_table_asked_for_is_shown():
+    out = "Title A\n┏━┓\n│1│\n└─┘\nTitle B\n┏━┓\n│2│\n└─┘\nmore\n"
+    assert update_docs.only_table(out, "Title B", "cmd") == "Title B\n┏━┓\n│2│\n└─┘\n"
+    with pytest.raises(update_docs.RunFailed, match="no table titled 'C'"):
+        update_docs.only_table(out, "C", "cmd")

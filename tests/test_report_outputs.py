@@ -99,3 +99,13 @@ def test_every_table_and_column_of_the_report_is_labelled():
             own = result.labels.get(str(col))
             assert (own is not None and has_cjk(own[1])) or has_label(str(col)) or re.fullmatch(r"20\d\d", str(col)), (
                 name, col)
+
+
+def test_the_explain_help_names_every_file_kind_it_writes():
+    from click.testing import CliRunner
+
+    from geo_township.cli import main
+    from geo_township.report.explain import SUFFIXES
+
+    shown = CliRunner().invoke(main, ["report", "--help"], terminal_width=200).output
+    assert all(suffix in shown for suffix in SUFFIXES), shown

@@ -51,10 +51,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BLOCK = re.compile(r"(?P<head><!-- output(?: exit=(?P<exit>\d+))?(?: setup=(?P<setup>[\w.:-]+))?"
-                   r"(?: table=\"(?P<table>[^\"]+)\")?: (?P<cmd>.+?) -->\n"
+BLOCK = re.compile(r"(?P<head><!-- output(?P<options>(?: [\w-]+=(?:\"[^\"]*\"|[^\s\"]+))*): (?P<cmd>.+?) -->\n"
                    r"```text\n)"
                    r"(?P<body>.*?)(?P<tail>```)", re.DOTALL)
+OPTION = re.compile(r"([\w-]+)=(?:\"([^\"]*)\"|([^\s\"]+))")
+"""A block marker's options, in any order: ``exit=N``, ``setup=NAME``, ``table="TITLE"``."""
+MARKER = re.compile(r"<!-- output\b")
 GENERATED = re.compile(r"(?P<head><!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(?P<tail><!-- /generated -->)",
                        re.DOTALL)
 VOLATILE = re.compile(r"\b\d+(?:\.\d+)? ?(?:s|ms|秒|kB|MB)\b|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
@@ -87,9 +89,15 @@ class Run:
 
 
 def job_of(m: re.Match[str]) -> Run:
-    """The run a block's marker asks for."""
-    return Run(m.group("cmd"), (int(m.group("exit")),) if m.group("exit") else (0, 1), m.group("setup"),
-               m.group("table"))
+    """The run a block's marker asks for (RunFailed for an option the tool does not know)."""
+    options = {name: quoted or plain for name, quoted, plain in OPTION.findall(m.group("options"))}
+    unknown = set(options) - {"exit", "setup", "table"}
+    if unknown or not options.get("exit", "0").isdigit():
+        raise RunFailed(f"the marker of `{m.group('cmd')}` has an option the tool does not know: "
+                        f"{', '.join(sorted(unknown)) or 'exit=' + options['exit']} (known: exit=N, setup=NAME, "
+                        "table=\"TITLE\")")
+    return Run(m.group("cmd"), (int(options["exit"]),) if "exit" in options else (0, 1), options.get("setup"),
+               options.get("table"))
 
 
 def only_table(out: str, title: str, cmd: str) -> str:
@@ -352,7 +360,14 @@ GENERATORS: dict[str, Callable[[], str]] = {
 
 def jobs_in(text: str) -> list[Run]:
     """Every documented command of one file, in order."""
-    return [job_of(m) for m in BLOCK.finditer(text)]
+    blocks = list(BLOCK.finditer(text))
+    if len(MARKER.findall(text)) != len(blocks):  # a marker the tool cannot read would never be checked
+        read = {m.start() for m in blocks}
+        bad = next(line for m in MARKER.finditer(text) if m.start() not in read
+                   for line in [text[m.start():text.find("\n", m.start())]])
+        raise RunFailed(f"a marker the tool cannot read (`<!-- output OPTIONS: COMMAND -->` followed by a "
+                        f"```text block): {bad}")
+    return [job_of(m) for m in blocks]
 
 
 def refreshed(text: str, outputs: dict[Run, str]) -> str:
