@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pyproj import CRS
 
 from geo_township.crs import MAP_APP_SYSTEMS, lonlat_bounds
 from geo_township.engine import LOCAL, Engine
@@ -93,6 +94,8 @@ def describe_layers(township: Township, *, rasters: pd.DataFrame | None = None) 
             info = sampled.info
             extent = (None if info.bounds is None
                       else _lonlat_text(lonlat_bounds(info.bounds, layer.source_crs)))
+            if extent is not None and not CRS(layer.source_crs).is_geographic:
+                extent = "≈ " + extent  # the file's box in lon/lat holds the features but is a little wider
             rows.append({"layer": kind_name, "file": file, "features": info.features, "crs": crs, "extent": extent})
             findings.append(CHECKS.sampled.finding(kind_name, "-", read=sampled.rows_read, total=info.features))
         else:

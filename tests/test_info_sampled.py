@@ -43,8 +43,8 @@ def big_township(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
 
 
 def extent_numbers(text: str) -> np.ndarray:
-    """'117.4810–117.5190E 30.4810–30.5190N' → [lon_min, lat_min, lon_max, lat_max]."""
-    lons, lats = text.split(" ")
+    """'117.4810–117.5190E 30.4810–30.5190N' (or with '≈ ' before it) → [lon_min, lat_min, lon_max, lat_max]."""
+    lons, lats = text.removeprefix("≈ ").split(" ")
     lon0, lon1 = lons.rstrip("E").split("–")
     lat0, lat1 = lats.rstrip("N").split("–")
     return np.array([float(lon0), float(lat0), float(lon1), float(lat1)])
@@ -62,7 +62,10 @@ def test_big_layers_are_described_from_metadata_and_a_sample(big_township, monke
     assert rows.loc["villages", "features"] == 2
     # extents against the coordinates the fixture generated (lon/lat, CGCS2000 = WGS84 to < 1 m)
     assert np.allclose(extent_numbers(rows.loc["infected_trees", "extent"]), trees_box, atol=6e-5)
-    # the plots' box comes back from the projected file's box: within its meridian convergence (~10 m)
+    # the plots' box comes back from the projected file's box: within its meridian convergence (~10 m),
+    # and says it is approximate; the trees' lon/lat box is the file's own
+    assert rows.loc["forest_plots", "extent"].startswith("≈ ")
+    assert not rows.loc["infected_trees", "extent"].startswith("≈")
     assert np.allclose(extent_numbers(rows.loc["forest_plots", "extent"]), plots_box, atol=2e-4)
     # the CRS the sample inferred from the 8-digit eastings, and the trees' from the file
     assert "EPSG:4527" in str(rows.loc["forest_plots", "crs"]) and "inferred" in str(rows.loc["forest_plots", "crs"])

@@ -9,8 +9,8 @@ from geo_township.cli.options import common_options, output_options
 @click.command("report")
 @click.option("--year", type=click.IntRange(1949, 2100), required=True, help="The report year (e.g. 2022).")
 @click.option("--explain", "explain_id", metavar="ID", default=None,
-              help="Write the features behind indicator ID (e.g. cleared_trees) to -o FILE (.gpkg, .kml, .kmz, .geojson, .csv or .xlsx); "
-              "their report_value column sums to the number.")
+              help="Write the features behind indicator ID (e.g. cleared_trees) to -o FILE (.gpkg, .kml, .kmz, "
+              ".geojson, .csv or .xlsx); their report_value column sums to the number.")
 @common_options
 @output_options
 def command(year, explain_id, township_path, lang, fmt, output):
