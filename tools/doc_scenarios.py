@@ -101,46 +101,31 @@ SAND_CHECK_KML = """<?xml version="1.0" encoding="UTF-8"?>
 fields in a description table): SS-02 closed, SS-15 new, SS-07 (restored) set back to illegal."""
 
 
-def sand_check(folder: Path, run: Runner) -> None:
-    """The sample copy and ``核查-0520.kml`` (:data:`SAND_CHECK_KML`)."""
-    sample(folder, run)
-    (folder / "核查-0520.kml").write_text(SAND_CHECK_KML, encoding="utf-8")
+def with_file(name: str, text: str) -> Callable[[Path, Runner], None]:
+    """A scenario: the sample copy and a crew's file ``name`` holding ``text`` beside it."""
+    def prepare(folder: Path, run: Runner) -> None:
+        sample(folder, run)
+        (folder / name).write_text(text, encoding="utf-8")
+    return prepare
 
 
-def survey(folder: Path, run: Runner) -> None:
-    """The sample copy and ``survey-0425.csv`` (:data:`SURVEY_0425`)."""
-    sample(folder, run)
-    (folder / "survey-0425.csv").write_text(SURVEY_0425, encoding="utf-8")
+sand_check = with_file("核查-0520.kml", SAND_CHECK_KML)
+survey = with_file("survey-0425.csv", SURVEY_0425)
+patrol_track = with_file("巡河-0502.gpx", PATROL_GPX)
+renewal = with_file("续签.csv", RENEWAL_CSV)
+new_outfall = with_file("排污口-新增.csv", OUTFALL_CSV)
 
 
 def survey_imported(folder: Path, run: Runner) -> None:
-    """:func:`survey`, the survey imported into the trees (so the trees have a history)."""
+    """The survey (``survey-0425.csv``) imported into the trees (so the trees have a history)."""
     survey(folder, run)
     run(["import", "survey-0425.csv"])
 
 
-def patrol_track(folder: Path, run: Runner) -> None:
-    """The sample copy and ``巡河-0502.gpx`` (:data:`PATROL_GPX`)."""
-    sample(folder, run)
-    (folder / "巡河-0502.gpx").write_text(PATROL_GPX, encoding="utf-8")
-
-
-def renewal(folder: Path, run: Runner) -> None:
-    """The sample copy and ``续签.csv`` (:data:`RENEWAL_CSV`)."""
-    sample(folder, run)
-    (folder / "续签.csv").write_text(RENEWAL_CSV, encoding="utf-8")
-
-
 def renewal_imported(folder: Path, run: Runner) -> None:
-    """:func:`renewal`, the renewal imported once (a second import has nothing to change)."""
+    """The renewal (``续签.csv``) imported once (a second import has nothing to change)."""
     renewal(folder, run)
     run(["import", "续签.csv", "--layer", "land_transfers"])
-
-
-def new_outfall(folder: Path, run: Runner) -> None:
-    """The sample copy and ``排污口-新增.csv`` (:data:`OUTFALL_CSV`)."""
-    sample(folder, run)
-    (folder / "排污口-新增.csv").write_text(OUTFALL_CSV, encoding="utf-8")
 
 
 def two_survey_rounds(folder: Path, run: Runner) -> None:
