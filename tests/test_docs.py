@@ -92,6 +92,20 @@ def test_the_readme_fits_on_a_screen_or_two_and_links_only_to_pages_that_exist()
     assert broken == []
 
 
+def test_the_chinese_readme_has_the_english_readmes_sections_in_the_same_order():
+    """README.zh-CN.md is the same document for Chinese readers: section for section."""
+    import re
+
+    english = ["Quick start", "The bundled sample township", "Commands", "When something is wrong",
+               "More", "Performance", "Development"]
+    chinese = ["快速开始", "示例乡镇", "命令", "出错了怎么办", "更多文档", "性能", "开发"]
+    def sections(name: str) -> list[str]:
+        return re.findall(r"^## (.+)$", (ROOT / name).read_text(encoding="utf-8"), flags=re.M)
+
+    assert sections("README.md") == english
+    assert sections("README.zh-CN.md") == chinese
+
+
 def test_paths_inside_the_checkout_are_shown_relative_so_every_checkout_agrees(tmp_path):
     doc = _doc(tmp_path, _block("python -c \"import os; print('written to ' + os.path.join(os.getcwd(), 'x.csv'))\""))
     update_docs.update([doc], check=False, root=tmp_path)
