@@ -170,8 +170,12 @@ def outside_extent(geoms: np.ndarray, extent: tuple[float, float, float, float],
     """The features of ``geoms`` lying more than ``max_m`` metres outside ``extent`` (a
     bounding box in the same planar CRS), indexed by position: columns ``distance_m``,
     ``reason``, ``detail`` and ``detail_zh``."""
-    box = shapely.box(*extent)
-    dist = shapely.distance(geoms, box)
+    # a feature whose own box lies in the extent is at distance 0: only the others are measured
+    bounds = shapely.bounds(geoms)
+    inside = ((bounds[:, 0] >= extent[0]) & (bounds[:, 1] >= extent[1])
+              & (bounds[:, 2] <= extent[2]) & (bounds[:, 3] <= extent[3]))  # NaN (empty): False
+    dist = np.zeros(len(geoms), dtype="float64")
+    dist[~inside] = shapely.distance(geoms[~inside], shapely.box(*extent))
     far = np.flatnonzero(np.nan_to_num(dist, nan=np.inf) > max_m)
     km = dist[far] / 1000.0
     return pd.DataFrame({

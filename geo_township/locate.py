@@ -114,9 +114,21 @@ def _search(polygons: np.ndarray, points: int) -> _Search:
 
 
 def blank_to_none(values: pd.Series) -> pd.Series:
-    """``values`` as objects, with missing values and blank text (spaces only) as None."""
+    """``values`` as objects, with missing values and blank text (spaces only) as None.
+
+    Text columns are judged by Arrow's vectorised strip; others once per distinct value (a
+    million trees name a few thousand plots), never through a second copy as text.
+    """
+    if isinstance(values.dtype, pd.StringDtype):
+        blank = (values.isna() | (values.str.strip() == "")).to_numpy(dtype=bool)
+        out = values.astype(object)
+        out[blank] = None
+        return out
     out = values.astype(object)
-    return out.where(out.notna() & (out.astype(str).str.strip() != ""), None)
+    codes, distinct = pd.factorize(out.to_numpy(), use_na_sentinel=True)
+    keep = np.fromiter((not isinstance(v, str) or bool(v.strip()) for v in distinct), dtype=bool,
+                       count=len(distinct))
+    return out.where(np.append(keep, False)[codes], None)  # code -1 (missing): the False at the end
 
 
 def inside_points(geoms: np.ndarray) -> np.ndarray:

@@ -47,7 +47,10 @@ _WHAT_ZH = {"plot": "小班", "village": "村"}
 def row_keys(values: pd.Series) -> pd.Series:
     """``values`` (a village or plot_id per tree) as the text that names its row, with
     "(outside)" for a tree in none."""
-    return values.astype(object).where(values.notna(), OUTSIDE).astype(str)
+    keys = values.astype(object).where(values.notna(), OUTSIDE)
+    if pd.api.types.infer_dtype(keys.to_numpy(), skipna=False) == "string":
+        return keys  # text already (the usual case): no second copy as text
+    return keys.astype(str)
 
 
 def village_listing(township: Township, present: pd.Series) -> list[str]:
