@@ -160,11 +160,11 @@ def _plot_facts(plots: gpd.GeoDataFrame | None, plot_ids: pd.Series) -> tuple[np
     return village, pine_mu
 
 
-def _first_last(keys: pd.Series, flags: pd.DataFrame, dates: dict[str, pd.Series], plot_ids: pd.Series
-                ) -> tuple[np.ndarray, np.ndarray]:
+def _first_last(factorized: tuple[np.ndarray, np.ndarray], flags: pd.DataFrame, dates: dict[str, pd.Series],
+                plot_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Per plot id: the first find and the last clearing counted in the period (NaT when
-    none)."""
-    codes, uniques = pd.factorize(keys)
+    none); ``factorized``: ``pd.factorize`` of each tree's plot key."""
+    codes, uniques = factorized
     row = pd.Index(uniques).get_indexer(plot_ids)
     nat, top = np.iinfo("int64").min, np.iinfo("int64").max  # NaT is the least int64
     found = dates["found"].where(flags["found"].to_numpy() > 0).to_numpy("datetime64[ns]").view("int64")
@@ -183,13 +183,15 @@ are one per plot and village, :mod:`geo_township.tree_stream`); 1 when absent.""
 
 
 def ledger_rows(counts: pd.DataFrame, trees: gpd.GeoDataFrame, keys: pd.Series, flags: pd.DataFrame,
-                dates: dict[str, pd.Series], plots: gpd.GeoDataFrame | None, villages: list[str]) -> pd.DataFrame:
+                dates: dict[str, pd.Series], plots: gpd.GeoDataFrame | None, villages: list[str],
+                factorized: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """Ledger rows (one per plot in ``counts``, indexed by plot key), with the plot's
     village (from the plots layer, else the one most of its trees name), pine area, first
     find and last clearing; ordered by village (``villages``) then plot_id, the trees
-    outside every plot last."""
+    outside every plot last. ``factorized``: ``pd.factorize(keys)`` when known."""
     table = counts.reset_index().rename(columns={"_key": "plot_id"})
-    table["first_found"], table["last_cleared"] = _first_last(keys, flags, dates, table["plot_id"])
+    factorized = factorized if factorized is not None else pd.factorize(keys)
+    table["first_found"], table["last_cleared"] = _first_last(factorized, flags, dates, table["plot_id"])
     plot_village, pine_mu = _plot_facts(plots, table["plot_id"])
     ids = table["plot_id"].tolist()
     # the village most of a plot's trees name: only for plots the plots layer gives none
