@@ -169,7 +169,7 @@ def locate_trees(township: Township, *, engine: Engine = LOCAL) -> tuple[gpd.Geo
     findings += village_findings
     trees["village"] = village_values
     if plots is not None:
-        findings += outside_findings(ids, plot_at.located.isna() & blank_to_none(trees["plot_id"]).isna(), "plot")
+        findings += outside_findings(ids, plot_at.located.isna() & plot_at.values.isna(), "plot")  # blanks: None
     if villages is not None:
         findings += outside_findings(ids, village_located.isna() & trees["village"].isna(), "village")
     return trees, findings
