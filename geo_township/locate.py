@@ -156,8 +156,9 @@ def covering_first(points: np.ndarray, polygons: np.ndarray, order: np.ndarray
     STRtree on the polygons gives each point the few whose box holds it, then one covering
     test against the prepared polygons, 4× faster than the other direction. Otherwise (trees
     in sub-compartments, other geometries): an STRtree on the features is queried with each
-    polygon, which the query prepares once; 25% faster than unprepared point tests. Returns ``(best, pair_point, pair_polygon)``; the pairs list
-    every (point, covering polygon) for checking records against locations.
+    polygon, which the query prepares once; 25% faster than unprepared point tests.
+    Returns ``(best, pair_point, pair_polygon)``; the pairs list every (point, covering
+    polygon) for checking records against locations.
     """
     n = len(points)
     best = np.full(n, -1, dtype="int64")

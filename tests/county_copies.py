@@ -24,14 +24,18 @@ from shapely import affinity
 SAMPLE = Path(__file__).resolve().parent.parent / "layers"
 
 
-def township_copy(dest: Path, name: str, *, dlat: float = 0.0) -> Path:
+def township_copy(dest: Path, name: str, *, dlat: float = 0.0, rasters: bool = False) -> Path:
     """A copy of the sample under ``dest`` named ``name`` ([township] name), its layers
-    moved ``dlat`` degrees north, without rasters. Returns the folder."""
-    shutil.copytree(SAMPLE, dest, ignore=shutil.ignore_patterns("*.tif", "README.md"))
+    moved ``dlat`` degrees north, with its rasters only when asked (and not moved). Returns
+    the folder."""
+    if rasters and dlat:
+        raise ValueError("rasters are copied only into a copy left in place")
+    shutil.copytree(SAMPLE, dest, ignore=shutil.ignore_patterns("README.md", *([] if rasters else ["*.tif"])))
     toml = (dest / "township.toml").read_text(encoding="utf-8")
     toml = re.sub(r'(?m)^name = ".*"$', f'name = "{name}"', toml, count=1)
     toml = re.sub(r'(?m)^name_en = ".*"$', f'name_en = "{name}"', toml, count=1)
-    toml = toml[:toml.index("[rasters.")].rstrip() + "\n"
+    if not rasters:
+        toml = toml[:toml.index("[rasters.")].rstrip() + "\n"
     (dest / "township.toml").write_text(toml, encoding="utf-8")
     if dlat:
         _move(dest, dlat)
@@ -104,12 +108,13 @@ def _shift_coords(geometry: dict, dlat: float) -> dict:
 
 
 def county(tmp: Path, *, dlat: float = 0.5, names: tuple[str, str] = ("东岭乡", "西河乡"),
-           townships: str = '["east", "west"]') -> Path:
+           townships: str = '["east", "west"]', rasters: bool = False) -> Path:
     """A county folder under ``tmp``: county.toml naming two copies of the sample, ``east``
-    in place and ``west`` moved ``dlat`` degrees north (0: both claim the same land)."""
+    in place and ``west`` moved ``dlat`` degrees north (0: both claim the same land; only
+    then may both keep the sample's rasters)."""
     root = tmp / "county"
     root.mkdir()
-    township_copy(root / "east", names[0])
-    township_copy(root / "west", names[1], dlat=dlat)
+    township_copy(root / "east", names[0], rasters=rasters)
+    township_copy(root / "west", names[1], dlat=dlat, rasters=rasters)
     (root / "county.toml").write_text(f'[county]\nname = "青山县"\ntownships = {townships}\n', encoding="utf-8")
     return root

@@ -67,9 +67,37 @@ def _close(a, b, n: int = 1) -> bool:
 
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_a_county_is_its_townships_side_by_side_with_their_totals_added(runner, apart, name):
-    args = COMMANDS[name]
-    code, joined, _ = run_json(runner, args, apart / "county.toml")
-    alone = {t: run_json(runner, args, apart / folder) for t, folder in zip(NAMES, ("east", "west"), strict=True)}
+    assert_side_by_side(runner, apart, COMMANDS[name])
+
+
+@pytest.fixture(scope="module")
+def with_rasters(tmp_path_factory) -> Path:
+    """Two copies of the sample in the same place, each with the sample's rasters."""
+    return county(tmp_path_factory.mktemp("rasters"), dlat=0.0, rasters=True)
+
+
+@pytest.mark.parametrize("args", [["zonal", "ndvi_2022"], ["zonal", "dem", "--by", "village"],
+                                  ["zonal", "landcover", "--layer", "villages"],
+                                  ["candidates", "ndvi_2022", "ndvi_2023"]])
+def test_raster_commands_on_a_county_are_each_townships_own_raster_side_by_side(runner, with_rasters, args):
+    assert_side_by_side(runner, with_rasters, args)
+
+
+def test_zonal_on_a_county_saves_every_townships_polygons_in_one_layer(runner, with_rasters, tmp_path):
+    out = tmp_path / "zonal.gpkg"
+    result = runner.invoke(main, ["zonal", "dem", "--save", str(out), "--township", str(with_rasters)])
+    assert result.exit_code in (0, 1), result.stderr
+    saved = gpd.read_file(out, layer="forest_plots_dem")
+    one = gpd.read_file(with_rasters / "east" / "forest_plots.shp", encoding="gbk")
+    assert saved["township"].value_counts().to_dict() == {NAMES[0]: len(one), NAMES[1]: len(one)}
+
+
+def assert_side_by_side(runner, root: Path, args: list[str]) -> None:
+    """``args`` on the county at ``root`` give each township's own tables (its rows, with a
+    township column) and, where the townships' tables have a Total row, a county Total of
+    their sums with rates recomputed."""
+    code, joined, _ = run_json(runner, args, root / "county.toml")
+    alone = {t: run_json(runner, args, root / folder) for t, folder in zip(NAMES, ("east", "west"), strict=True)}
     assert code == max(c for c, _, _ in alone.values())
     for table, rows in joined.items():
         if table == "findings":

@@ -257,6 +257,8 @@ def save_joined(result: Result, path: str | Path, *, lang: str = "en") -> str:
 
     path = Path(path)
     prov = result.provenance
+    if "townships" in prov:  # a county: every township ran the same layer and raster name
+        prov = next(iter(prov["townships"].values()))
     name = f"{prov.get('group_by') or prov['layer']}_{prov['raster']}"
     gdf = result.features["zonal"]
     if lang == "zh":

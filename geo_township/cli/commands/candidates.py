@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from geo_township.cli.options import block_option, common_options, output_options, save_option
+from geo_township.cli.options import analyse, block_option, common_options, output_options, save_option
 from geo_township.cli.progress import progress_bar
 
 
@@ -30,11 +30,10 @@ def command(before, after, min_drop, min_m2, max_m2, save, block, township_path,
     ground, not diagnoses."""
     from geo_township.candidates import find_candidates, save_candidates
     from geo_township.cli.render import render
-    from geo_township.layers import load_township
 
     with progress_bar("candidates") as progress:
-        result = find_candidates(load_township(township_path), before, after, min_drop=min_drop, min_m2=min_m2,
-                                 max_m2=max_m2, block=block, progress=progress)
+        result = analyse(township_path, find_candidates, before, after, min_drop=min_drop, min_m2=min_m2,
+                         max_m2=max_m2, block=block, progress=progress)
     render(result, fmt=fmt, output=output, lang=lang)
     if save is not None:
         for line in save_candidates(result, save, lang=lang):

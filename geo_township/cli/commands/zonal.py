@@ -7,6 +7,7 @@ import contextlib
 import click
 
 from geo_township.cli.options import (
+    analyse,
     block_option,
     common_options,
     engine_options,
@@ -75,15 +76,13 @@ def command(raster, layer, by, stats, percentiles, categorical, unit, band, save
     share of it inside the polygon. For a land-cover raster, the area of each class in each
     polygon."""
     from geo_township.cli.render import render
-    from geo_township.layers import load_township
     from geo_township.raster import save_joined, zonal_stats
 
-    township = load_township(township_path)
     with running_engine(engine, scheduler, "zonal") as running, \
             (progress_bar("zonal") if running.name == "local" else contextlib.nullcontext()) as progress:
-        result = zonal_stats(township, raster, layer=layer, by=by, stats=stats, percentiles=percentiles,
-                             categorical=categorical, unit=unit, band=band, block=block, progress=progress,
-                             engine=running)
+        result = analyse(township_path, zonal_stats, raster, layer=layer, by=by, stats=stats,
+                         percentiles=percentiles, categorical=categorical, unit=unit, band=band, block=block,
+                         progress=progress, engine=running)
     render(result, fmt=fmt, output=output, lang=lang)
     if save is not None:
         name = save_joined(result, save, lang=lang)
