@@ -150,7 +150,9 @@ def locate_trees(township: Township, *, engine: Engine = LOCAL) -> tuple[gpd.Geo
     :data:`BOUNDARY_RULE`, plus findings for mismatches and trees outside every polygon
     (the point-in-polygon kernel runs on ``engine``)."""
     layer = township.layer("infected_trees")
-    trees = layer.gdf.copy()
+    # a shallow copy: the columns settled here are new arrays, and under Copy-on-Write
+    # (pandas 3) nothing done to this frame reaches the layer's (1M trees: 80 MiB less)
+    trees = layer.gdf.copy(deep=False)
     ids = layer.ids()
     plots = township.optional("forest_plots")
     villages = township.optional("villages")
