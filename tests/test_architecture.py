@@ -173,9 +173,9 @@ ALLOWED: dict[str, set[str]] = {
             "layerimport", "layers", "printmap", "propose", "raster", "report", "results", "rivers", "sand",
             "scaffold", "transfers", "tree_deadlines", "tree_stream", "treeimport", "trees", "units", "webmap"},
     "printmap": {"errors", "io", "layers", "locate", "raster", "webmap"},
-    # the year's report: the analyses' Results, the print map and the interactive map
-    "report": {"errors", "io", "kinds", "labels", "layers", "measure", "printmap", "results", "rivers", "sand",
-               "export", "transfers", "tree_events", "tree_plots", "trees", "vocabulary", "webmap"},
+    # the year's report: the analyses' Results, the print map and the interactive map; a county's, joined
+    "report": {"county", "errors", "io", "kinds", "labels", "layers", "measure", "printmap", "results", "rivers",
+               "sand", "export", "transfers", "tree_events", "tree_plots", "trees", "vocabulary", "webmap"},
     "propose": {"config", "crs", "errors", "io", "kinds", "raster", "vocabulary"},
     "scaffold": {"config", "errors", "sample"},
     "convert": {"errors", "io", "layers"},

@@ -195,7 +195,7 @@ def test_the_county_total_is_named_in_chinese(runner, apart):
     assert "乡镇" in result.stdout and "合计" in result.stdout and "青山县" in result.stdout
 
 
-@pytest.mark.parametrize("args", [["report", "--year", "2022"], ["import", "x.csv", "--layer", "infected_trees"],
+@pytest.mark.parametrize("args", [["import", "x.csv", "--layer", "infected_trees"],
                                   ["trees", "--history", "SC2021-00001"]])
 def test_commands_for_one_township_refuse_a_county(runner, apart, args):
     result = runner.invoke(main, [*args, "--township", str(apart / "county.toml")])
@@ -315,3 +315,74 @@ def test_a_township_in_layers_wins_over_a_county_file_in_the_working_folder(tmp_
     assert county_file(cwd=tmp_path) == tmp_path / "county.toml"
     township_copy(tmp_path / "layers", "甲乡")
     assert county_file(cwd=tmp_path) is None
+
+
+@pytest.fixture(scope="module")
+def uneven(tmp_path_factory) -> Path:
+    """Two townships that differ: the second keeps every third tree record only and has no
+    sand-sites layer."""
+    root = county(tmp_path_factory.mktemp("uneven"))
+    west = root / "west"
+    trees = pd.read_csv(west / "infected_trees.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    trees.iloc[::3].to_csv(west / "infected_trees.csv", index=False, encoding="utf-8-sig")
+    toml = (west / "township.toml").read_text(encoding="utf-8")
+    start = toml.index("[layers.sand_sites]")
+    (west / "township.toml").write_text(toml[:start] + toml[toml.index("[layers.land_transfers]"):], encoding="utf-8")
+    return root
+
+
+def test_a_countys_report_is_its_townships_reports_and_their_sums(uneven):
+    from geo_township.layers import load_township
+    from geo_township.report import values_of, year_report
+    from geo_township.report.county import county_year_report
+
+    joined = county_year_report(load_county(uneven / "county.toml"), 2022)
+    alone = {t: year_report(load_township(uneven / folder), 2022) for t, folder in zip(NAMES, ("east", "west"),
+                                                                                         strict=True)}
+    for name, own in alone.items():  # each township's rows are its own report, as it is alone
+        rows = joined.table[joined.table["township"] == name].drop(columns="township").reset_index(drop=True)
+        pd.testing.assert_frame_equal(rows, own.table.reset_index(drop=True), check_dtype=False)
+    county_values = values_of(joined)
+    single = {t: values_of(r) for t, r in alone.items()}
+
+    def parts(key: str) -> list[dict]:
+        return [single[t][key]["value"] for t in NAMES]
+
+    east, west = parts("cleared_trees")
+    assert east["value"] != west["value"]  # the townships differ, so a sum is told from a double
+    for key in ("cleared_trees", "cleared_trees_cumulative", "found_trees", "open_audit_findings"):
+        assert county_values[key]["value"]["value"] == sum(p["value"] for p in parts(key)), key
+    for key in ("farmland_transfer_mu", "new_afforestation_mu", "river_km"):
+        assert county_values[key]["value"]["value"] == pytest.approx(sum(p["value"] for p in parts(key)), abs=0.011)
+    rate = parts("clearance_rate")
+    due, cleared = sum(p["due"] for p in rate), sum(p["due_cleared"] for p in rate)
+    assert county_values["clearance_rate"]["value"]["value"] == pytest.approx(100 * cleared / due, abs=0.005)
+    patrol = parts("patrol_coverage_pct")
+    covered = sum(p["patrolled_km"] for p in patrol) / sum(p["length_km"] for p in patrol)
+    assert county_values["patrol_coverage_pct"]["value"]["value"] == pytest.approx(100 * covered, abs=0.05)
+    # a layer one township lacks: the county's number is missing, not the other township's alone
+    assert single[NAMES[1]]["sand_closed"]["missing"] == "sand_sites"
+    assert county_values["sand_closed"]["missing"] == "sand_sites"
+    cleared_total = county_values["cleared_trees"]["value"]["value"]
+    assert f"清理疫木{cleared_total:,}株" in joined.notes_in("zh")[0]
+
+
+def test_a_countys_report_is_written_as_a_workbook_and_refuses_word(runner, uneven, tmp_path):
+    place = str(uneven / "county.toml")
+    result = runner.invoke(main, ["report", "--year", "2022", "--township", place, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["title"].startswith("青山县")
+    assert data["indicators"]["cleared_trees"]["value"]["value"] > 0  # the county's own number
+    out = tmp_path / "report.xlsx"
+    result = runner.invoke(main, ["report", "--year", "2022", "--township", place, "-o", str(out), "--lang", "zh"])
+    assert result.exit_code == 0, result.stderr
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(out).worksheets[0]
+    townships = {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert {*NAMES, "合计"} <= townships
+    for args, said in ((["-o", str(tmp_path / "r.docx")], ".xlsx, .json or .csv"),
+                       (["--explain", "cleared_trees", "-o", str(tmp_path / "x.gpkg")], "county file")):
+        result = runner.invoke(main, ["report", "--year", "2022", "--township", place, *args])
+        assert result.exit_code == 2 and said in result.stderr and "Traceback" not in result.stderr

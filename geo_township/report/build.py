@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from geo_township.county import is_county_total
 from geo_township.kinds import KINDS
 from geo_township.layers import Township
 from geo_township.report.indicators import BY_ID, INDICATORS, UNITS, Analyses, Missing, Value, compute_all
@@ -33,6 +34,9 @@ PARTS: dict[str, tuple[str, str, str | None]] = {
     "mining_sites": ("river sand-mining sites", "河道采砂点", "sites"),
     "mining_sites_cumulative": ("river sand-mining sites, cumulative", "累计河道采砂点", "sites"),
     "walked_km": ("walked", "巡河里程", "km"),
+    "due_cleared": ("trees due, cleared", "应除治中已清理株数", "trees"),
+    "length_km": ("river length under the chiefs", "河长负责河道长度", "km"),
+    "patrolled_km": ("river length patrolled", "已巡查河道长度", "km"),
     "in_zone": ("inside a management zone", "位于河道管理范围内", None),
 }
 """Each part of an indicator: English and Chinese label and its unit (None: the indicator's)."""
@@ -147,8 +151,11 @@ def values_of(result: Result) -> dict[str, dict[str, dict[str, float | int | Non
     """The report's numbers by indicator id: for each, ``value`` / ``previous`` / ``change``
     dicts of parts, or ``missing`` naming the layer (what the JSON output holds)."""
     out: dict[str, dict] = {}
+    table = result.table
+    if "township" in table.columns:  # a county's report: its own numbers are the county's rows
+        table = table[is_county_total(table["township"])]
     for ind in INDICATORS:
-        rows = result.table[result.table["indicator"] == ind.id]
+        rows = table[table["indicator"] == ind.id]
         entry: dict = {"name_en": ind.name_en, "name_zh": ind.name_zh, "unit": ind.unit,
                        "definition_en": ind.definition_en, "definition_zh": ind.definition_zh}
         if rows["note"].notna().any():

@@ -249,6 +249,7 @@ def _clearance(a: Analyses, year: int) -> dict[str, float | int | None]:
     row = total_row(a.trees(year).table, "village")
     rate = row["clearance_pct"]
     return {"value": None if pd.isna(rate) else round(float(rate), 2), "due": int(row["due"]),
+            "due_cleared": int(row["due_cleared"]),
             "target": float(a.township.config.parameters["clearance_target_pct"])}
 
 
@@ -308,9 +309,10 @@ def _river_km(a: Analyses, year: int) -> dict[str, float | int | None]:
 def _patrols(a: Analyses, year: int) -> dict[str, float | int | None]:
     chiefs = a.rivers(year).tables["patrol_chiefs"]
     chiefs = chiefs[chiefs["river_chief"] != "Total"]
-    length = float(chiefs["length_km"].sum())
-    pct = 100.0 * float(chiefs["patrolled_km"].sum()) / length if length else None
-    return {"value": None if pct is None else round(pct, 1), "walked_km": round(float(chiefs["walked_km"].sum()), 1)}
+    length, patrolled = float(chiefs["length_km"].sum()), float(chiefs["patrolled_km"].sum())
+    pct = 100.0 * patrolled / length if length else None
+    return {"value": None if pct is None else round(pct, 1), "walked_km": round(float(chiefs["walked_km"].sum()), 1),
+            "length_km": round(length, 2), "patrolled_km": round(patrolled, 2)}
 
 
 def _outfalls(a: Analyses, year: int) -> dict[str, float | int | None]:

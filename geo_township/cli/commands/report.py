@@ -18,10 +18,14 @@ def command(year, explain_id, township_path, lang, fmt, output):
     change, tables per village and the paragraph for the work report (Chinese with
     --lang zh). -o report.docx / .xlsx / .html / .json writes the whole report."""
     from geo_township.cli.render import choose_format, render
+    from geo_township.county import is_county
     from geo_township.errors import UsageError
     from geo_township.layers import load_township
     from geo_township.report import explain, for_terminal, write_explained, write_report, year_report
 
+    if is_county(township_path):
+        _county_report(year, explain_id, township_path, lang, fmt, output)
+        return
     township = load_township(township_path)
     if explain_id is not None:
         if output is None:
@@ -44,6 +48,39 @@ def command(year, explain_id, township_path, lang, fmt, output):
         else:
             write_report(result, output.with_suffix(".json") if output.suffix.lower() != ".json" else output,
                          lang=lang, township=township)
+        return
+    if choose_format(fmt, output) == "table":
+        result = for_terminal(result)
+    render(result, fmt=fmt, output=output, lang=lang)
+
+
+def _county_report(year, explain_id, township_path, lang, fmt, output) -> None:
+    """The report of a county: every township's indicators and the county's, as a table,
+    CSV, JSON or workbook (Word and HTML, with their maps, are made per township)."""
+    from geo_township.cli.options import analyse
+    from geo_township.cli.render import choose_format, render
+    from geo_township.errors import UsageError
+    from geo_township.layers import load_township
+    from geo_township.report import for_terminal, report_json, write_report, year_report
+    from geo_township.report.county import with_county_totals
+
+    if explain_id is not None:
+        load_township(township_path)  # refuses a county: the features behind a number are one township's
+    if output is not None and output.suffix.lower() in (".docx", ".html"):
+        raise UsageError(f"a county's report is written as .xlsx, .json or .csv, not {output.suffix.lower()}",
+                         hint="write -o report.xlsx, or the Word/HTML report of each township with --township FOLDER",
+                         message_zh=f"全县报告可写成 .xlsx、.json 或 .csv，不能写成 {output.suffix.lower()}",
+                         hint_zh="请用 -o 报告.xlsx；Word/网页报告请对各乡镇分别生成：--township 乡镇文件夹")
+    result = with_county_totals(analyse(township_path, year_report, year), year)
+    if output is not None and fmt is None and output.suffix.lower() in (".json", ".xlsx"):
+        write_report(result, output, lang=lang)
+        click.echo(f"报告已写入 {output}" if lang == "zh" else f"report written to {output}")
+        return
+    if fmt == "json" and output is None:
+        click.echo(report_json(result, lang))
+        return
+    if fmt == "json":
+        write_report(result, output.with_suffix(".json"), lang=lang)
         return
     if choose_format(fmt, output) == "table":
         result = for_terminal(result)
