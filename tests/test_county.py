@@ -6,6 +6,7 @@ message; commands that run on one township only refuse a county."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import shutil
@@ -386,3 +387,20 @@ def test_a_countys_report_is_written_as_a_workbook_and_refuses_word(runner, unev
                        (["--explain", "cleared_trees", "-o", str(tmp_path / "x.gpkg")], "county file")):
         result = runner.invoke(main, ["report", "--year", "2022", "--township", place, *args])
         assert result.exit_code == 2 and said in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_countys_report_with_a_township_left_out_says_so_in_its_total(runner, tmp_path):
+    root = tmp_path / "c"
+    root.mkdir()
+    township_copy(root / "good", "好乡")
+    township_copy(root / "bad", "坏乡")
+    (root / "bad" / "infected_trees.csv").unlink()
+    (root / "county.toml").write_text('[county]\nname = "县"\ntownships = ["*"]\n', encoding="utf-8")
+    result = runner.invoke(main, ["report", "--year", "2022", "--township", str(root), "--format", "csv"])
+    assert result.exit_code == 1 and "坏乡" in result.stderr
+    rows = pd.read_csv(io.StringIO(result.stdout.lstrip("\ufeff")))
+    assert set(rows["township"]) == {"好乡", "Total (townships left out)"}
+    alone = runner.invoke(main, ["report", "--year", "2022", "--township", str(root / "good"), "--format", "json"])
+    good = json.loads(alone.stdout)["indicators"]["cleared_trees"]["value"]["value"]
+    total = rows[(rows["township"] != "好乡") & (rows["indicator"] == "Infected trees cleared")]
+    assert total["value"].astype(int).tolist() == [good]
