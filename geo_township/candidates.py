@@ -427,6 +427,13 @@ def for_crews(gdf: gpd.GeoDataFrame, result: Result, lang: str = "en", *, headin
     return gpd.GeoDataFrame(attrs, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
 
 
+def _waypoint_names(points: gpd.GeoDataFrame) -> pd.Series:
+    """Names for a handheld: the patch id, after its township on a county (ids restart in
+    each township, so "C001" alone would name two places)."""
+    ids = points["patch_id"].astype(str)
+    return points["township"].astype(str) + " " + ids if "township" in points.columns else ids
+
+
 def _waypoint_text(points: gpd.GeoDataFrame, result: Result, lang: str) -> list[str]:
     species = points["species"].map(lambda c: SPECIES.label(c, lang))
     if lang == "zh":
@@ -442,8 +449,9 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
     (lon/lat) or a shapefile get the centre points. Values are words in ``lang`` and
     rounded (see :func:`for_crews`); with ``lang='zh'`` field names are Chinese too, except
     in a shapefile, whose field names hold 10 bytes. KML placemarks and GPX waypoints are
-    named C001 … with a one-line description. Returns the lines to show the user: which file
-    was written (and what it holds), then any notes, in ``lang``."""
+    named C001 … (on a county, after their township) with a one-line description. Returns
+    the lines to show the user: which file was written (and what it holds), then any notes,
+    in ``lang``."""
     from geo_township.export import export_features, export_sets
     from geo_township.io.write import ensure_writable
 
@@ -457,7 +465,7 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
         return [_wrote(path, f"layers candidate_patches, candidate_points: {len(points)} each",
                        f"图层 candidate_patches、candidate_points，各 {len(points)} 个", lang)]
     if suffix == ".gpx":
-        export_features(points, path, name="candidates", fmt="gpx", lang=lang, names=points["patch_id"].astype(str),
+        export_features(points, path, name="candidates", fmt="gpx", lang=lang, names=_waypoint_names(points),
                         descriptions=pd.Series(_waypoint_text(points, result, lang)))
         return [_wrote(path, f"{len(points)} waypoints", f"{len(points)} 个航点", lang)]
     if suffix not in POINT_SUFFIXES:
@@ -468,7 +476,7 @@ def save_candidates(result: Result, path: str | Path, *, lang: str = "en") -> li
     out = for_crews(source, result, lang, headings=lang == "zh" and suffix != ".shp")
     if suffix == ".kml":  # placemarks named C001 … with a description; the folder named for people
         folder = "疑似斑块" if lang == "zh" else "candidates"
-        export_features(out, path, name=folder, fmt="kml", lang=lang, names=points["patch_id"].astype(str),
+        export_features(out, path, name=folder, fmt="kml", lang=lang, names=_waypoint_names(points),
                         descriptions=pd.Series(_waypoint_text(points, result, lang)), folder=folder)
     elif suffix == ".shp":  # field names shortened by the exporter, which says which
         notes = export_features(out, path, name="candidates", fmt="shp", lang=lang)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import glob
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -87,6 +88,17 @@ county-level river chief serves reaches in several townships and is one chief, s
 county Total leaves these empty rather than add the townships' counts."""
 
 _EARLIEST, _LATEST = "first_", "last_"  # date columns whose county total is the earliest / latest
+
+LOWEST = re.compile(r"^min$|^min_|_min$")
+HIGHEST = re.compile(r"^max$|^max_|_max$")
+"""Statistics whose county total is the lowest / highest of the townships' (zonal's min and
+max, the candidates' largest drop)."""
+MEANS: dict[str, tuple[str, str]] = {"mean": ("sum", "pixels")}
+"""Means recomputed from summed columns: zonal's coverage-weighted mean is its sum over its
+pixels (coverage-weighted), so the county's is the summed sum over the summed pixels."""
+NOT_ADDED = re.compile(r"^(mean|std|median|p\d+)$|_(mean|std|median)$")
+"""Statistics a county total cannot make from the townships' totals (a standard deviation, a
+median, a percentile, a mean without its parts): left empty."""
 
 
 @dataclass(frozen=True)
@@ -392,8 +404,9 @@ def _joined_table(frames: list[tuple[str, pd.DataFrame]], *, partial: bool = Fal
 
 def county_total(totals: pd.DataFrame) -> dict[str, Any]:
     """The county's Total row from the townships' Total rows of one table: counts and
-    amounts summed, :data:`RATES` recomputed from the sums, other percentages and the
-    :data:`DISTINCT_COUNTS` empty,
+    amounts summed, :data:`RATES` and :data:`MEANS` recomputed from the sums, minimums and
+    maximums (:data:`LOWEST`, :data:`HIGHEST`) the lowest and highest, other percentages,
+    the :data:`NOT_ADDED` statistics and the :data:`DISTINCT_COUNTS` empty,
     ``first_``/``last_`` dates the earliest/latest, text empty."""
     row: dict[str, Any] = {}
     for col in totals.columns[1:]:
@@ -403,12 +416,17 @@ def county_total(totals: pd.DataFrame) -> dict[str, Any]:
         if pd.api.types.is_bool_dtype(values) or col in DISTINCT_COUNTS:
             row[col] = None
         elif pd.api.types.is_numeric_dtype(values):
-            row[col] = values.sum(min_count=1)
+            name = str(col)
+            row[col] = (values.min() if LOWEST.search(name) else values.max() if HIGHEST.search(name)
+                        else np.nan if NOT_ADDED.search(name) else values.sum(min_count=1))
         elif pd.api.types.is_datetime64_any_dtype(values):
             row[col] = values.min() if str(col).startswith(_EARLIEST) else (
                 values.max() if str(col).startswith(_LATEST) else pd.NaT)
         else:
             row[col] = None
+    for col, (total, count) in MEANS.items():
+        if col in row and pd.notna(row.get(total)) and row.get(count):
+            row[col] = row[total] / row[count]
     for col in totals.columns:
         if str(col).endswith("_pct"):
             parts = RATES.get(str(col))

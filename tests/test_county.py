@@ -77,7 +77,7 @@ def with_rasters(tmp_path_factory) -> Path:
     return county(tmp_path_factory.mktemp("rasters"), dlat=0.0, rasters=True)
 
 
-@pytest.mark.parametrize("args", [["zonal", "ndvi_2022"], ["zonal", "dem", "--by", "village"],
+@pytest.mark.parametrize("args", [["zonal", "ndvi_2022"], ["zonal", "dem", "--by", "village", "--percentiles", "10,90"],
                                   ["zonal", "landcover", "--layer", "villages"],
                                   ["candidates", "ndvi_2022", "ndvi_2023"]])
 def test_raster_commands_on_a_county_are_each_townships_own_raster_side_by_side(runner, with_rasters, args):
@@ -123,7 +123,17 @@ def assert_side_by_side(runner, root: Path, args: list[str]) -> None:
                 assert value is None, (table, col)
                 continue
             values = [r[col] for r in single_totals]
-            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                continue
+            if col in ("min", "max", "drop_max", "max_contract_years"):  # the lowest / highest
+                assert value == (min(values) if col == "min" else max(values)), (table, col)
+            elif col == "mean":  # coverage-weighted: the summed sum over the summed pixels
+                want = sum(r["sum"] for r in single_totals) / sum(r["pixels"] for r in single_totals)
+                assert value == pytest.approx(want, abs=0.006), (table, col)
+            elif col in ("std", "median", "drop_mean", "before_mean", "after_mean") or (
+                    col.startswith("p") and col[1:].isdigit()):  # a percentile, e.g. p10
+                assert value is None, (table, col)  # not to be made from the townships' totals
+            else:
                 assert _close(value, sum(values), len(values)), (table, col)
         if "clearance_pct" in row:
             due = sum(r["due"] for r in single_totals)
@@ -404,3 +414,25 @@ def test_a_countys_report_with_a_township_left_out_says_so_in_its_total(runner, 
     good = json.loads(alone.stdout)["indicators"]["cleared_trees"]["value"]["value"]
     total = rows[(rows["township"] != "好乡") & (rows["indicator"] == "Infected trees cleared")]
     assert total["value"].astype(int).tolist() == [good]
+
+
+def test_a_countys_candidates_for_a_handheld_are_named_with_their_township(runner, with_rasters, tmp_path):
+    out = tmp_path / "c.gpx"
+    result = runner.invoke(main, ["candidates", "ndvi_2022", "ndvi_2023", "--save", str(out),
+                                  "--township", str(with_rasters)])
+    assert result.exit_code in (0, 1), result.stderr
+    names = gpd.read_file(out, layer="waypoints")["name"].tolist()
+    assert len(names) == len(set(names)) > 0  # ids restart per township: the township tells them apart
+    assert {n.split(" ")[0] for n in names} == set(NAMES)
+
+
+def test_a_countys_report_names_every_townships_parts_and_speaks_of_the_county(runner, uneven):
+    result = runner.invoke(main, ["report", "--year", "2022", "--township", str(uneven / "county.toml"),
+                                  "--format", "csv"])
+    rows = pd.read_csv(io.StringIO(result.stdout.lstrip("\ufeff")))
+    east = rows[rows["township"] == NAMES[0]]
+    assert "manufactured-sand plants" in set(east["part"])  # the part west (no sand layer) lacks
+    result = runner.invoke(main, ["report", "--year", "2022", "--township", str(uneven / "county.toml"),
+                                  "--format", "json"])
+    text = json.loads(result.stdout)["paragraph"]["en"]
+    assert "the county had in 2022" in text and "the township" not in text

@@ -69,7 +69,7 @@ def _part_term(code: str) -> Term:
     return Term(code, code, code)
 
 
-def _register_vocabularies(parts: set[str]) -> None:
+def register_vocabularies(parts: set[str]) -> None:
     """The words of the report's coded columns, for :func:`geo_township.results.localise`."""
     VOCABULARIES["report_indicator"] = Vocabulary(
         "report_indicator", tuple(Term(i.id, i.name_en, i.name_zh) for i in INDICATORS))
@@ -126,7 +126,7 @@ def year_report(township: Township, year: int) -> Result:
     analyses = Analyses(township)
     values = compute_all(township, year, analyses)
     table = indicator_table(values, year)
-    _register_vocabularies(set(table["part"]))
+    register_vocabularies(set(table["part"]))
     tables = {**village_tables(analyses, year), **chart_tables(analyses, year)}
     text_en, text_zh = paragraph(values, year, "en"), paragraph(values, year, "zh")
     name = township.config.display_name("en")

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from geo_township.county import COUNTY_CHECKS, PARTIAL_TOTAL, TOTAL, County, is_county_total, run_county
-from geo_township.report.build import indicator_table, year_report
+from geo_township.report.build import indicator_table, register_vocabularies, year_report
 from geo_township.report.indicators import INDICATORS, Missing, Value
 from geo_township.report.paragraph import paragraph
 from geo_township.results import Result
@@ -47,8 +47,10 @@ def with_county_totals(joined: Result, year: int) -> Result:
     partial = any(f.check == COUNTY_CHECKS.township_failed.code for f in joined.findings)
     own = indicator_table(values, year)
     own.insert(0, "township", PARTIAL_TOTAL if partial else TOTAL)
-    text_en, text_zh = paragraph(values, year, "en"), paragraph(values, year, "zh")
-    return replace(joined, table=pd.concat([table, own], ignore_index=True),
+    text_en, text_zh = paragraph(values, year, "en", county=True), paragraph(values, year, "zh", county=True)
+    full = pd.concat([table, own], ignore_index=True)
+    register_vocabularies(set(full["part"]))  # every township's parts, not only the last one's
+    return replace(joined, table=full,
                    notes=[text_en, *joined.notes], notes_zh=[text_zh, *joined.notes_in("zh")],
                    title=f"{county}: the year's report, {year}", title_zh=f"{county}{year}年度工作报告指标",
                    provenance={**joined.provenance, "analysis": "report", "year": year, "previous_year": year - 1})

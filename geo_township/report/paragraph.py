@@ -43,8 +43,9 @@ def _get(values: dict[str, dict[int, Value]], key: str, year: int, part: str = "
     return v.get(part)
 
 
-def paragraph(values: dict[str, dict[int, Value]], year: int, lang: str = "zh") -> str:
-    """The paragraph for ``year`` in ``lang`` (zh or en)."""
+def paragraph(values: dict[str, dict[int, Value]], year: int, lang: str = "zh", *, county: bool = False) -> str:
+    """The paragraph for ``year`` in ``lang`` (zh or en); ``county``: of a county's summed
+    numbers (in English "the county", and its photovoltaic projects)."""
     def g(key: str, part: str = "value") -> float | int | None:
         return _get(values, key, year, part)
 
@@ -58,9 +59,10 @@ def paragraph(values: dict[str, dict[int, Value]], year: int, lang: str = "zh") 
     if planted is not None:
         parts.append(f"新增人工造林{about_mu(planted, lang)}亩" if zh else
                      f"{about_mu(planted, lang)} mu of new plantations")
+    place = "county" if county else "township"
     if parts:
         out.append(f"推深做实林长制，大力开展增绿增效行动，{year}年" + "，".join(parts) + "。" if zh else
-                   f"Carrying the forest-chief system further, the township had in {year} " + " and ".join(parts) + ".")
+                   f"Carrying the forest-chief system further, the {place} had in {year} " + " and ".join(parts) + ".")
     cleared, total = g("cleared_trees"), g("cleared_trees_cumulative")
     if cleared is not None and total is not None:
         rate = g("clearance_rate")
@@ -82,7 +84,8 @@ def paragraph(values: dict[str, dict[int, Value]], year: int, lang: str = "zh") 
     pv = g("pv_transfer_mu")
     if pv is not None and pv > 0:
         out.append(f"光伏电站项目已完成土地流转{about_mu(pv, lang)}亩。" if zh else
-                   f"The photovoltaic project has {about_mu(pv, lang)} mu of land transferred.")
+                   (f"Photovoltaic projects have {about_mu(pv, lang)} mu of land transferred." if county else
+                    f"The photovoltaic project has {about_mu(pv, lang)} mu of land transferred."))
     farm = g("farmland_transfer_mu", "in_force")
     if farm is not None:
         out.append(f"目前已实现{about_mu(farm, lang)}亩农田流转。" if zh else
