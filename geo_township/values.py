@@ -67,7 +67,7 @@ def to_number(series: pd.Series, *, integer: bool = False) -> tuple[pd.Series, n
     """Numbers (``1,234.5`` and full-width digits accepted); returns ``(values, bad)``."""
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = series.astype("float64")
-        bad = values.isna().to_numpy() & ~_blank(series)
+        bad = np.zeros(len(series), dtype=bool)  # a number column's missing cells are blanks, never bad
     else:
         codes, uniques = _distinct_text(series)
         text = uniques.str.normalize("NFKC").str.replace(",", "", regex=False).str.strip()
