@@ -246,7 +246,8 @@ def locate(features: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame | None, id_fie
     def covered(positions: np.ndarray, names: pd.Series) -> np.ndarray:
         """Whether the polygon named ``names[i]`` covers the feature at ``positions[i]``."""
         name_codes, distinct = pd.factorize(names.astype(object))  # each name looked up once
-        known = np.array([lookup.get(str(v), len(uniques)) for v in distinct] + [len(uniques)], dtype="int64")
+        found = lookup.get_indexer(pd.Index(distinct, dtype=object).astype(str))  # -1: no polygon has it
+        known = np.append(np.where(found >= 0, found, len(uniques)), len(uniques)).astype("int64")
         wanted = known[name_codes]
         positions = positions.astype("int64")
         ok = first_code[positions] == wanted  # most features: the first covering polygon bears the name
@@ -271,13 +272,13 @@ def locate(features: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame | None, id_fie
 
 
 def _polygon_ids(polygons: gpd.GeoDataFrame, id_field: str
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, pd.Index]:
     """The polygons' ids (None where blank), listing order, and a code per polygon for its
     id's text (the distinct texts and text → code)."""
     poly_ids = polygons[id_field].astype(object).where(polygons[id_field].notna(), None).to_numpy()
     id_text = np.array([str(v) if v is not None else "" for v in poly_ids])
     codes, uniques = pd.factorize(pd.Series(id_text, dtype=object))
-    lookup = {v: i for i, v in enumerate(uniques)}
+    lookup = pd.Index(np.asarray(uniques, dtype=object))  # distinct texts: text → code by position
     return poly_ids, listing_order(polygons, id_field), codes, np.asarray(uniques), lookup
 
 

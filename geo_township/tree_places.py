@@ -111,16 +111,19 @@ def _plot_villages(trees: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, vill
     villages layer's spelling), or None without one."""
     if plots is None or "village" not in plots.columns or "plot_id" not in plots.columns:
         return None
-    def plot_to_village() -> dict[str, object]:
+    def plot_to_village() -> pd.Series:
         names = plots["village"]
         if villages is not None and "village" in villages.columns:
             names = match_place_names(names, villages["village"]).values
-        return dict(zip(plots["plot_id"].astype(str), names, strict=False))
+        lookup = pd.Series(np.asarray(names, dtype=object), index=plots["plot_id"].astype(str).to_numpy(dtype=object))
+        return lookup[~lookup.index.duplicated(keep="last")]  # a plot id given twice: the last plot's village
 
     # the same plots and villages for every chunk of a streamed count: made once
     lookup = reused(f"plot villages {id(villages)}", plots, plot_to_village)
     codes, distinct = pd.factorize(trees["plot_id"].to_numpy(dtype=object), use_na_sentinel=True)
-    per_id = np.array([lookup.get(str(p)) for p in distinct] + [None], dtype=object)
+    found = lookup.reindex(pd.Index(distinct, dtype=object).astype(str)).to_numpy(dtype=object)
+    per_id = np.empty(len(found) + 1, dtype=object)  # the last: for code -1 (no plot), None
+    per_id[:-1] = np.where(pd.isna(found), None, found)
     return pd.Series(per_id[codes], index=trees.index, dtype=object)  # code -1 (no plot): the None at the end
 
 
