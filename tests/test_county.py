@@ -215,13 +215,20 @@ def test_commands_for_one_township_refuse_a_county(runner, apart, args):
     assert "Traceback" not in result.stderr
 
 
-def test_a_township_that_fails_is_named_and_the_others_go_on(runner, tmp_path):
-    root = tmp_path / "c"
+@pytest.fixture(scope="module")
+def one_broken(tmp_path_factory) -> Path:
+    """A county of 好乡 (the sample) and 坏乡, whose trees file is missing."""
+    root = tmp_path_factory.mktemp("broken") / "c"
     root.mkdir()
     township_copy(root / "good", "好乡")
     township_copy(root / "bad", "坏乡")
     (root / "bad" / "infected_trees.csv").unlink()
     (root / "county.toml").write_text('[county]\nname = "县"\ntownships = ["*"]\n', encoding="utf-8")
+    return root
+
+
+def test_a_township_that_fails_is_named_and_the_others_go_on(runner, one_broken):
+    root = one_broken
     result = runner.invoke(main, ["trees", "--no-hotspots", "--township", str(root), "--format", "json"])
     assert result.exit_code == 1
     assert "坏乡" in result.stderr and "infected_trees.csv" in result.stderr
@@ -402,13 +409,8 @@ def test_a_countys_report_is_written_as_a_workbook_and_refuses_word(runner, unev
         assert result.exit_code == 2 and said in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_countys_report_with_a_township_left_out_says_so_in_its_total(runner, tmp_path):
-    root = tmp_path / "c"
-    root.mkdir()
-    township_copy(root / "good", "好乡")
-    township_copy(root / "bad", "坏乡")
-    (root / "bad" / "infected_trees.csv").unlink()
-    (root / "county.toml").write_text('[county]\nname = "县"\ntownships = ["*"]\n', encoding="utf-8")
+def test_a_countys_report_with_a_township_left_out_says_so_in_its_total(runner, one_broken):
+    root = one_broken
     result = runner.invoke(main, ["report", "--year", "2022", "--township", str(root), "--format", "csv"])
     assert result.exit_code == 1 and "坏乡" in result.stderr
     rows = pd.read_csv(io.StringIO(result.stdout.lstrip("\ufeff")))
