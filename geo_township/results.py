@@ -291,7 +291,10 @@ def localise(df: pd.DataFrame, lang: str, *, vocab: dict[str, str] | None = None
             out[key] = out[key].map(lambda x: _SENTINELS[x][lang] if isinstance(x, str) and x in _SENTINELS else x)
     if lang == "zh":  # sentences the library wrote (labels.Text) in the language; a feature's line as 第 N 行
         for col in out.columns:
-            if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            if out[col].dtype == object:  # cell by cell: a column mixing counts and areas keeps 8792, not 8792.0
+                out[col] = pd.Series([SAID.get(x, x) if isinstance(x, str) else x for x in out[col]],
+                                     index=out.index, dtype=object)
+            elif pd.api.types.is_string_dtype(out[col]):
                 out[col] = out[col].map(lambda x: SAID.get(x, x) if isinstance(x, str) else x)
         if "feature" in out.columns:
             out["feature"] = out["feature"].map(

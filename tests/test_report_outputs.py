@@ -109,3 +109,13 @@ def test_the_explain_help_names_every_file_kind_it_writes():
 
     shown = CliRunner().invoke(main, ["report", "--help"], terminal_width=200).output
     assert all(suffix in shown for suffix in SUFFIXES), shown
+
+
+def test_chinese_csv_writes_counts_as_whole_numbers(runner, sample_dir, values):
+    """A column mixing counts and areas keeps 8792 a count in Chinese too (not 8792.0)."""
+    result = runner.invoke(main, ["report", "--township", str(sample_dir), "--year", "2022", "--lang", "zh",
+                                  "--format", "csv"])
+    assert result.exit_code == 0, result.stderr
+    rows = {line.split(",")[0]: line.split(",") for line in result.stdout.lstrip("\ufeff").splitlines()}
+    cleared = values["cleared_trees"]["value"]["value"]
+    assert rows["疫木清理"][2] == str(cleared)  # the 2022 column
