@@ -17,6 +17,12 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TILE_HOSTS = ("tile.openstreetmap.org", "arcgisonline.com", "autonavi.com", "tianditu.gov.cn")
 
+PAINTED = """sel => [...document.querySelectorAll(sel)].some(c => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
+    return false; })"""
+"""A page script: whether any canvas matching the selector it is given has a drawn (non-transparent) pixel."""
+
 
 def plain_tile(rgb: tuple[int, int, int] = (236, 234, 228)) -> bytes:
     """A 256 × 256 PNG of one colour (what every tile request gets)."""

@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # chromium.py, beside this file
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # county_copies.py
 
-from chromium import Browser, chromium_available
+from chromium import PAINTED, Browser, chromium_available
 from county_copies import county
 
 from geo_township.cli import main
@@ -55,9 +55,7 @@ def _visit(html: Path) -> dict:
         seen["borders_in_view"] = page.evaluate("""() => { const m = window.townshipMap, b = m.map.getBounds();
             return ['t0.township_border', 't1.township_border'].map(k => {
                 const st = m.layers[k]; return b.contains(m.featureLatLng(st, 0)); }); }""")
-        seen["shapes_painted"] = page.evaluate("""() => [...document.querySelectorAll('.leaflet-overlay-pane canvas')]
-            .some(c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                         for (let i = 3; i < d.length; i += 4) if (d[i]) return true; return false; })""")
+        seen["shapes_painted"] = page.evaluate(PAINTED, ".leaflet-overlay-pane canvas")
         seen["labels"] = page.locator(".gt-label").all_inner_texts()
         seen["problems"] = session.problems()
         page.close()

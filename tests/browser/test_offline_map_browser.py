@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # chromium.py, beside this file
 
-from chromium import TILE_HOSTS, Browser, chromium_available
+from chromium import PAINTED, TILE_HOSTS, Browser, chromium_available
 
 from geo_township.cli import main
 
@@ -30,12 +30,6 @@ def default_page(tmp_path_factory, sample_dir) -> Path:
     result = CliRunner().invoke(main, ["map", "--township", str(sample_dir), "-o", str(out), "--no-summary"])
     assert result.exit_code == 0, result.output + result.stderr
     return out
-
-
-PAINTED = """sel => [...document.querySelectorAll(sel)].some(c => {
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
-    return false; })"""
 
 
 def _visit(html: Path) -> dict:
