@@ -40,7 +40,7 @@ def with_county_totals(joined: Result, year: int) -> Result:
     county's paragraph first among the notes."""
     county = str(joined.provenance.get("county", ""))
     table = joined.table
-    names = [t for t in dict.fromkeys(table["township"]) if not is_county_total(pd.Series([t])).iloc[0]]
+    names = table.loc[~is_county_total(table["township"]), "township"].unique()  # in the county's order
     per_township = [values_from_table(table[table["township"] == t], year) for t in names]
     values = {ind.id: {y: combine(ind.id, [v[ind.id][y] for v in per_township]) for y in (year, year - 1)}
               for ind in INDICATORS}
