@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -246,6 +247,8 @@ class DaskEngine(Engine):
 
 CONNECT_TIMEOUT_S = 10
 """How long a command waits for a Dask scheduler to answer (seconds)."""
+DEFAULT_SCHEDULER_PORT = 8786
+"""The port of an address given without one (Dask's own default)."""
 
 
 def unreachable(scheduler: str, exc: Exception) -> UsageError:
@@ -264,6 +267,27 @@ def unreachable(scheduler: str, exc: Exception) -> UsageError:
     why_zh = f"{CONNECT_TIMEOUT_S} 秒内没有响应" if timed_out else "连接被拒绝或网络不通"
     return UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}", hint=hint,
                       message_zh=f"无法连接 Dask 调度器 {scheduler}：{why_zh}", hint_zh=hint_zh)
+
+
+def _reach(scheduler: str) -> None:
+    """Refuse a malformed address, or a TCP/TLS scheduler that does not answer, before Dask's
+    client is made: a refused port is known at once (the client retries it for the whole
+    timeout), and a client that failed to connect can leave its event-loop thread behind,
+    which made the next client in the same process fail with an internal error."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(scheduler)
+        if scheme not in ("tcp", "tls"):
+            return  # in-process and other transports: the client itself says
+        host, port = parse_host_port(location, DEFAULT_SCHEDULER_PORT)
+    except ValueError as exc:
+        raise unreachable(scheduler, exc) from None
+    try:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:  # refused, unknown host, no route; TimeoutError is an OSError
+        raise unreachable(scheduler, exc) from None
 
 
 def start_engine(name: str | None = "local", *, scheduler: str | None = None, progress: Progress | None = None,
@@ -287,9 +311,12 @@ def start_engine(name: str | None = "local", *, scheduler: str | None = None, pr
                          message_zh="dask 引擎需要 distributed 包",
                          hint_zh='请安装：pip install "distributed>=2024.1"') from None
     if scheduler:
+        _reach(scheduler)
         try:
             client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
-        except (OSError, TimeoutError, ValueError) as exc:
+        except (OSError, TimeoutError, ValueError, RuntimeError, AssertionError) as exc:
+            # a host that takes the connection but never answers; AssertionError: Dask's event
+            # loop did not start after an earlier failed client in this process
             raise unreachable(scheduler, exc) from None
         return DaskEngine(client, progress=progress)
     n = workers or max(os.cpu_count() or 1, 1)

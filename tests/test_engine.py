@@ -24,7 +24,7 @@ from geopandas.testing import assert_geodataframe_equal
 from geo_township import locate, measure
 from geo_township.checks import check_township
 from geo_township.cli import main
-from geo_township.engine import LOCAL, DaskEngine, start_engine
+from geo_township.engine import LOCAL, DaskEngine, start_engine, unreachable
 from geo_township.inventory import area_summary
 from geo_township.layers import load_township
 from geo_township.overlaps import overlap_pairs
@@ -265,13 +265,26 @@ def test_kernels_travel_to_worker_processes():
 def test_an_unreachable_scheduler_is_explained_in_chinese(sample_dir, runner):
     """Under --lang zh the whole message is Chinese (Dask's own words are English); a
     malformed address is a usage error too, not an internal one."""
-    gone = runner.invoke(main, ["area", "forest_plots", "--township", str(sample_dir), "--lang", "zh",
-                                "--scheduler", "tcp://127.0.0.1:9"])
-    assert gone.exit_code == 2 and "Traceback" not in gone.stderr
-    assert "无法连接 Dask 调度器 tcp://127.0.0.1:9：10 秒内没有响应" in gone.stderr
-    assert "Timed out" not in gone.stderr and "trying" not in gone.stderr
+    refused = runner.invoke(main, ["area", "forest_plots", "--township", str(sample_dir), "--lang", "zh",
+                                   "--scheduler", "tcp://127.0.0.1:9"])
+    assert refused.exit_code == 2 and "Traceback" not in refused.stderr
+    assert "无法连接 Dask 调度器 tcp://127.0.0.1:9：连接被拒绝或网络不通" in refused.stderr
+    assert "Connection refused" not in refused.stderr
+    late = unreachable("tcp://10.0.0.5:8786", TimeoutError("Timed out trying to connect after 10 s"))
+    assert late.message_zh == "无法连接 Dask 调度器 tcp://10.0.0.5:8786：10 秒内没有响应"
     bad = runner.invoke(main, ["area", "forest_plots", "--township", str(sample_dir), "--lang", "zh",
                                "--scheduler", "notanaddress:::"])
     assert bad.exit_code == 2 and "不是有效的 Dask 调度器地址" in bad.stderr and "内部错误" not in bad.stderr
     bad_en = runner.invoke(main, ["area", "forest_plots", "--township", str(sample_dir), "--scheduler", "x:::"])
     assert bad_en.exit_code == 2 and "is not a Dask scheduler address" in bad_en.stderr
+
+
+def test_a_refused_scheduler_is_explained_every_time_in_one_process(sample_dir, runner):
+    """A failed Dask client used to leave its event-loop thread behind, and the next command
+    in the same process stopped with an internal error; the port is now tried first."""
+    for _ in range(3):
+        for address in ("tcp://127.0.0.1:9", "x:::"):
+            result = runner.invoke(main, ["area", "forest_plots", "--township", str(sample_dir),
+                                          "--scheduler", address])
+            assert result.exit_code == 2, result.stderr
+            assert "internal error" not in result.stderr
