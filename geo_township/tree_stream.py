@@ -39,11 +39,12 @@ import shapely
 from geo_township.config import LayerSpec
 from geo_township.errors import UsageError
 from geo_township.hotspots import find_hotspots, new_infections
-from geo_township.io.chunks import raw_chunks, row_count
+from geo_township.io.chunks import Chunk, chunks, release_arrow_memory, row_count
 from geo_township.kinds import KINDS
 from geo_township.layerfile import layer_from_raw
 from geo_township.layers import Township
 from geo_township.locate import reusing_polygons
+from geo_township.parallel import ordered_map
 from geo_township.results import CHECKS, MORE_FEATURE, Finding, Result
 from geo_township.tree_deadlines import not_zeroed_findings
 from geo_township.tree_events import (
@@ -100,8 +101,7 @@ class _State:
     plain_notes: list[str] = field(default_factory=list)
     hit: set[str] = field(default_factory=set)
     near: np.ndarray | None = None
-    infected: np.ndarray | None = None
-    hot: list[gpd.GeoDataFrame] = field(default_factory=list)
+    hot: list[pd.DataFrame] = field(default_factory=list)
     latest: pd.Timestamp | None = None
     standing: list[pd.DataFrame] = field(default_factory=list)
     rows: int = 0
@@ -184,17 +184,31 @@ def _keep_notes(state: _State, notes: list[str]) -> None:
             state.plain_notes.append(note)
 
 
-def _hot_candidates(state: _State, tally: TreeTally, period: Period, bounds: dict[str, str]) -> None:
-    """Keep the trees that may be the hotspots' new infections (see module docstring), as
-    coordinates, status and find date only (no geometry objects)."""
+def _hot_candidates(tally: TreeTally, period: Period, bounds: dict[str, str]
+                    ) -> tuple[pd.DataFrame, pd.Timestamp | None]:
+    """The chunk's trees that may be the hotspots' new infections (see module docstring), as
+    coordinates, status and find date only (no geometry objects), and its latest find.
+    Unbounded, those found before the season of the chunk's latest find are left out here
+    already: a later chunk can only move the season on."""
     trees, found = tally.trees, tally.dates["found"]
     frame = pd.DataFrame({"status": trees["status"].to_numpy(), "found_date": found.to_numpy(),
                           "x": shapely.get_x(trees.geometry.to_numpy()), "y": shapely.get_y(trees.geometry.to_numpy())})
     if period.bounded:
-        state.hot.append(frame[period.contains(found)])
+        return frame[period.contains(found)], None
+    if not found.notna().any():
+        return frame, None
+    latest = found.max()
+    start = pd.Timestamp(season_bounds(season_of(latest.date(), **bounds), **bounds)[0])
+    return frame[(frame["found_date"] >= start).to_numpy()], latest
+
+
+def _keep_hot(state: _State, frame: pd.DataFrame, latest: pd.Timestamp | None, period: Period,
+              bounds: dict[str, str]) -> None:
+    """Fold a chunk's hotspot candidates in: only those of the latest season met so far."""
+    if period.bounded:
+        state.hot.append(frame)
         return
-    if found.notna().any():
-        latest = found.max()
+    if latest is not None:
         state.latest = latest if state.latest is None else max(state.latest, latest)
     if state.latest is None:  # no find date yet: every tree may count (hotspots of every tree)
         state.hot.append(frame)
@@ -204,33 +218,89 @@ def _hot_candidates(state: _State, tally: TreeTally, period: Period, bounds: dic
         frame[(frame["found_date"] >= start).to_numpy()]]
 
 
-def _one_chunk(state: _State, township: Township, tally: TreeTally, plots: gpd.GeoDataFrame | None, *,
-               hotspots: bool, deadline: dt.date | None, radius: float, bounds: dict[str, str]) -> None:
-    """Fold one chunk's tally into ``state``."""
-    state.rows += len(tally.trees)
-    state.cohort = tally.cohort
-    pairs = _pairs(tally)
-    state.pairs.append(pairs)
-    if len(state.pairs) > 16:
+@dataclass
+class _Part:
+    """What one chunk adds to the state, made where the chunk is counted (maybe another
+    process: only small tables and arrays, no geometry)."""
+
+    rows: int
+    left_out: int
+    cohort: object
+    pairs: pd.DataFrame
+    findings: list[Finding]
+    notes: list[str]
+    hit: np.ndarray | None = None  # the distinct infected plot ids (text)
+    near: np.ndarray | None = None  # pine plots at risk, by position in the plots
+    hot: pd.DataFrame | None = None
+    latest: pd.Timestamp | None = None
+    standing: pd.DataFrame | None = None
+
+
+@dataclass
+class _Counter:
+    """Counts one chunk (:meth:`count`) the same way in whichever process it runs; ``known``
+    (plots already infected or at risk in this process's chunks) spares the pine-at-risk
+    search, each process keeping its own."""
+
+    township: Township
+    spec: LayerSpec
+    plots: gpd.GeoDataFrame | None
+    period: Period
+    as_of: dt.date
+    hotspots: bool
+    deadline: dt.date | None
+    radius: float
+    bounds: dict[str, str]
+    known: np.ndarray | None = None
+
+    def count(self, chunk: Chunk) -> _Part | None:
+        raw = chunk.raw()
+        if len(raw.gdf) == 0:
+            return None
+        view = self.township.with_layer(layer_from_raw(raw, self.spec, self.township.config))
+        layer = view.layer("infected_trees")
+        left_out = len(layer.left_out) + (0 if layer.dropped is None else len(layer.dropped))
+        tally = tally_trees(view, self.period, self.as_of)
+        trees = tally.trees
+        part = _Part(len(trees), left_out, tally.cohort, _pairs(tally), tally.findings, tally.notes)
+        if self.plots is not None:
+            part.hit = _infected_ids(part.pairs, tally.period.bounded)
+            hit = plots_hit(self.plots, part.hit)
+            infected = (tally.flags["found"].to_numpy(dtype=bool) if tally.period.bounded
+                        else np.ones(len(trees), bool))
+            # an infected pine plot is at risk whatever the distance (``infected_table``): searched for by no chunk
+            known = hit if self.known is None else self.known | hit
+            part.near = pine_at_risk(self.plots, trees.geometry.to_numpy()[infected], self.radius, known=known)
+            self.known = known | part.near
+        if self.hotspots:
+            part.hot, part.latest = _hot_candidates(tally, tally.period, self.bounds)
+        if self.deadline is not None:
+            standing = (found_by(tally.dates, self.deadline)
+                        & ~done_by(status_rank(trees), tally.dates, "felled", self.deadline))
+            part.standing = pd.DataFrame({"plot_id": trees["plot_id"].to_numpy(dtype=object)[standing],
+                                          "village": trees["village"].to_numpy(dtype=object)[standing]})
+        release_arrow_memory()
+        return part
+
+
+def _fold(state: _State, part: _Part, period: Period, bounds: dict[str, str]) -> None:
+    """Fold one chunk's part into ``state``, chunks in the layer's order."""
+    state.rows += part.rows
+    state.left_out += part.left_out
+    state.cohort = part.cohort
+    state.pairs.append(part.pairs)
+    if len(state.pairs) > 4:
         state.pairs = [_regroup(pd.concat(state.pairs, ignore_index=True))]
-    _keep_findings(state, tally.findings)
-    _keep_notes(state, tally.notes)
-    trees = tally.trees
-    infected = tally.flags["found"].to_numpy(dtype=bool) if tally.period.bounded else np.ones(len(trees), bool)
-    if plots is not None:
-        ids = _infected_ids(pairs, tally.period.bounded)
-        state.hit.update(ids.tolist())
-        hit = plots_hit(plots, ids)
-        state.infected = hit if state.infected is None else state.infected | hit
-        # an infected pine plot is at risk whatever the distance (``infected_table``): searched for by no chunk
-        known = state.infected if state.near is None else state.near | state.infected
-        state.near = pine_at_risk(plots, trees.geometry.to_numpy()[infected], radius, known=known)
-    if hotspots:
-        _hot_candidates(state, tally, tally.period, bounds)
-    if deadline is not None:
-        standing = found_by(tally.dates, deadline) & ~done_by(status_rank(trees), tally.dates, "felled", deadline)
-        state.standing.append(pd.DataFrame({"plot_id": trees["plot_id"].to_numpy(dtype=object)[standing],
-                                            "village": trees["village"].to_numpy(dtype=object)[standing]}))
+    _keep_findings(state, part.findings)
+    _keep_notes(state, part.notes)
+    if part.hit is not None:
+        state.hit.update(part.hit.tolist())
+    if part.near is not None:
+        state.near = part.near if state.near is None else state.near | part.near
+    if part.hot is not None:
+        _keep_hot(state, part.hot, part.latest, period, bounds)
+    if part.standing is not None:
+        state.standing.append(part.standing)
 
 
 def _infected_ids(pairs: pd.DataFrame, bounded: bool) -> np.ndarray:
@@ -283,20 +353,17 @@ def _side(state: _State, township: Township, plots: gpd.GeoDataFrame | None, per
     return tables, features, note
 
 
-def _fold_chunks(state: _State, township: Township, spec: LayerSpec, plots: gpd.GeoDataFrame | None,
-                 period: Period, as_of: dt.date, *, hotspots: bool, deadline: dt.date | None, radius: float,
-                 bounds: dict[str, str], chunk_rows: int, total: int,
+def _fold_chunks(state: _State, counter: _Counter, *, chunk_rows: int, total: int, workers: int | None,
                  progress: Callable[[int, int], None] | None) -> None:
-    """Read the trees ``chunk_rows`` at a time and fold each chunk into ``state``."""
-    for raw in raw_chunks(spec.path, KINDS["infected_trees"], layer=spec.layer, encoding=spec.encoding,
-                          explicit=spec.fields, box=township.prune_box("infected_trees"), chunk_rows=chunk_rows):
-        if len(raw.gdf) == 0:
+    """Read the trees ``chunk_rows`` at a time, count each chunk (on ``workers`` processes)
+    and fold it into ``state`` in the layer's order."""
+    township, spec = counter.township, counter.spec
+    read = chunks(spec.path, KINDS["infected_trees"], layer=spec.layer, encoding=spec.encoding,
+                  explicit=spec.fields, box=township.prune_box("infected_trees"), chunk_rows=chunk_rows)
+    for part in ordered_map(counter.count, read, workers=workers):
+        if part is None:
             continue
-        view = township.with_layer(layer_from_raw(raw, spec, township.config))
-        layer = view.layer("infected_trees")
-        state.left_out += len(layer.left_out) + (0 if layer.dropped is None else len(layer.dropped))
-        _one_chunk(state, township, tally_trees(view, period, as_of), plots, hotspots=hotspots,
-                   deadline=deadline, radius=radius, bounds=bounds)
+        _fold(state, part, counter.period, counter.bounds)
         if progress is not None:
             progress(state.rows, max(total, state.rows))
 
@@ -304,10 +371,12 @@ def _fold_chunks(state: _State, township: Township, spec: LayerSpec, plots: gpd.
 def streamed_tree_counts(township: Township, *, by: str = "village", start: dt.date | None = None,
                          end: dt.date | None = None, season: int | None = None, deadline: dt.date | None = None,
                          as_of: dt.date | None = None, hotspots: bool = True, chunk_rows: int = CHUNK_ROWS,
-                         progress: Callable[[int, int], None] | None = None) -> Result:
+                         workers: int | None = None, progress: Callable[[int, int], None] | None = None) -> Result:
     """:func:`geo_township.trees.tree_counts` with the trees read ``chunk_rows`` at a time:
-    the same Result, in memory bounded by the chunk, the plots and the hotspots' trees.
-    ``progress(rows done, rows in all)`` is called after each chunk."""
+    the same Result, in memory bounded by the chunks in flight, the plots and the hotspots'
+    trees. The chunks are counted on ``workers`` processes (default: one per core, see
+    :func:`geo_township.parallel.default_workers`). ``progress(rows done, rows in all)`` is
+    called after each chunk."""
     if by not in ("village", "plot"):
         raise UsageError(f"cannot count trees by {by!r}", hint="use --by village or --by plot")
     if chunk_rows < 1:
@@ -327,9 +396,9 @@ def streamed_tree_counts(township: Township, *, by: str = "village", start: dt.d
     bounds = season_params(township)
     total = row_count(spec.path, spec.layer) or 0
     state = _State()
-    with reusing_polygons():  # the plots' and villages' search trees are made once, not per chunk
-        _fold_chunks(state, township, spec, plots, period, as_of, hotspots=hotspots, deadline=late_deadline,
-                     radius=radius, bounds=bounds, chunk_rows=chunk_rows, total=total, progress=progress)
+    counter = _Counter(township, spec, plots, period, as_of, hotspots, late_deadline, radius, bounds)
+    with reusing_polygons():  # the plots' and villages' search trees are made once (per process), not per chunk
+        _fold_chunks(state, counter, chunk_rows=chunk_rows, total=total, workers=workers, progress=progress)
     if state.cohort is None:
         township.layer("infected_trees")  # no chunk: the ordinary read says why (an empty layer)
     tally = _summary_tally(state, period)

@@ -16,8 +16,8 @@ township needs its own corner of it. Two things keep the read small:
 
 The CRS comes from the GeoParquet ``geo`` metadata (a missing ``crs`` means OGC:CRS84, as
 the specification says; an explicit null means unknown, and the layer's or township's
-``crs`` applies). :func:`iter_geoparquet` yields the same rows in chunks, for analyses
-that stream a layer too big for memory.
+``crs`` applies). :func:`geoparquet_tables` yields the same rows in chunks of Arrow rows
+(decoded by :func:`arrow_frame`), for analyses that stream a layer too big for memory.
 """
 
 from __future__ import annotations
@@ -162,14 +162,15 @@ def _fragments(source: ParquetSource, flt: ds.Expression | None, stats: ReadStat
         yield from kept
 
 
-def _to_frame(table: pa.Table, source: ParquetSource, box: Box | None) -> gpd.GeoDataFrame:
-    """Arrow rows → a GeoDataFrame (WKB decoded), rows outside ``box`` dropped when the
-    file has no covering column to filter by."""
-    wkb = table.column(source.geometry).to_numpy(zero_copy_only=False)
+def arrow_frame(table: pa.Table, geometry: str, crs: CRS | None, box: Box | None = None) -> gpd.GeoDataFrame:
+    """Arrow rows → a GeoDataFrame (WKB decoded); with ``box``, rows whose geometry lies
+    outside it are dropped (for a file with no covering column to filter by). The index is
+    the row's position in ``table``."""
+    wkb = table.column(geometry).to_numpy(zero_copy_only=False)
     geoms = shapely.from_wkb(wkb)
-    frame = table.drop_columns([source.geometry]).to_pandas()
-    gdf = gpd.GeoDataFrame(frame, geometry=geoms, crs=source.crs)
-    if box is not None and source.bbox_column is None and len(gdf):
+    frame = table.drop_columns([geometry]).to_pandas()
+    gdf = gpd.GeoDataFrame(frame, geometry=geoms, crs=crs)
+    if box is not None and len(gdf):
         b = shapely.bounds(geoms)
         keep = ~((b[:, 0] > box[2]) | (b[:, 2] < box[0]) | (b[:, 1] > box[3]) | (b[:, 3] < box[1]))
         keep |= np.isnan(b[:, 0])  # a row without geometry is kept, to be reported as such
@@ -177,20 +178,27 @@ def _to_frame(table: pa.Table, source: ParquetSource, box: Box | None) -> gpd.Ge
     return gdf
 
 
-def iter_geoparquet(source: ParquetSource, columns: Iterable[str], *, box: Box | None = None,
-                    batch_rows: int = 1_000_000, stats: ReadStats | None = None) -> Iterator[gpd.GeoDataFrame]:
-    """The rows of ``source`` (``columns`` and the geometry) that may lie in ``box``, in
-    chunks of about ``batch_rows`` rows (whole Arrow batches), in file order; each chunk's index is the row's
-    position among the rows read (so row numbers run on across chunks)."""
+def unfiltered_box(source: ParquetSource, box: Box | None) -> Box | None:
+    """The box rows must still be tested against after reading: ``box`` when the file has no
+    covering column (the reader could not filter by it), else None."""
+    return box if source.bbox_column is None else None
+
+
+def geoparquet_tables(source: ParquetSource, columns: Iterable[str], *, box: Box | None = None,
+                      batch_rows: int = 1_000_000, stats: ReadStats | None = None) -> Iterator[pa.Table]:
+    """The rows of ``source`` (``columns`` and the geometry) that may lie in ``box`` (by the
+    covering column, when the file has one), as Arrow tables of about ``batch_rows`` rows
+    (whole Arrow batches), in file order, not yet decoded."""
     flt = _box_filter(source, box)
     wanted = [*columns, source.geometry]
-    start = 0
     buffered: list[pa.RecordBatch] = []
     rows = 0
     for fragment in _fragments(source, flt, stats):
         if stats is not None:
             stats.row_groups_read += 1
-        for batch in fragment.scanner(columns=wanted, filter=flt, batch_size=batch_rows).to_batches():
+        # one batch read ahead, not Arrow's default sixteen: the caller holds (or hands out) the chunks
+        scanner = fragment.scanner(columns=wanted, filter=flt, batch_size=batch_rows, batch_readahead=1)
+        for batch in scanner.to_batches():
             if batch.num_rows == 0:
                 continue
             if stats is not None:
@@ -198,15 +206,10 @@ def iter_geoparquet(source: ParquetSource, columns: Iterable[str], *, box: Box |
             buffered.append(batch)
             rows += batch.num_rows
             if rows >= batch_rows:
-                gdf = _to_frame(pa.Table.from_batches(buffered), source, box)
+                yield pa.Table.from_batches(buffered)
                 buffered, rows = [], 0
-                gdf.index = np.arange(start, start + len(gdf))
-                start += len(gdf)
-                yield gdf
     if buffered:
-        gdf = _to_frame(pa.Table.from_batches(buffered), source, box)
-        gdf.index = np.arange(start, start + len(gdf))
-        yield gdf
+        yield pa.Table.from_batches(buffered)
 
 
 def read_geoparquet(path: str | Path, kind_: Kind, *, explicit: dict[str, str] | None = None,
@@ -215,7 +218,9 @@ def read_geoparquet(path: str | Path, kind_: Kind, *, explicit: dict[str, str] |
     ``box``, given in the file's CRS), as the other readers return it."""
     source = open_geoparquet(path)
     columns = layer_columns(source, kind_, explicit)
-    chunks = list(iter_geoparquet(source, columns, box=box, batch_rows=1 << 22, stats=stats))
+    exact = unfiltered_box(source, box)
+    chunks = [arrow_frame(t, source.geometry, source.crs, exact)
+              for t in geoparquet_tables(source, columns, box=box, batch_rows=1 << 22, stats=stats)]
     if not chunks:
         empty = gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=source.crs),
                                  crs=source.crs)

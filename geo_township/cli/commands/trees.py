@@ -41,12 +41,14 @@ SHOWN = 30  # trees of the deadline list shown on a terminal
 @click.option("--chunk-rows", type=click.IntRange(min=1), default=None, metavar="N",
               help="Read the trees N rows at a time (same numbers, less memory). Default: in chunks of "
               "500,000 when the layer has more than 2,000,000 rows, else whole.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Count the chunks on N processes (default: one per core, at most 4; 1: in this process, "
+              "the least memory).")
 @engine_options
 @common_options
 @output_options
-def command(by, start, end, season, deadline, save, include_late, as_of, history_of, hotspots, chunk_rows, engine,
-            scheduler,
-            township_path, lang, fmt, output):
+def command(by, start, end, season, deadline, save, include_late, as_of, history_of, hotspots, chunk_rows, workers,
+            engine, scheduler, township_path, lang, fmt, output):
     """Pine-wilt trees found, confirmed, felled, cleared and verified per village (or plot),
     still standing, not cleared, clearance rate against the target; infected
     sub-compartments (疫情小班) and hotspots."""
@@ -69,7 +71,7 @@ def command(by, start, end, season, deadline, save, include_late, as_of, history
                                 include_late=include_late, save=save, lang=lang, fmt=fmt, output=output)
     else:
         result = analyse(township_path, _counts, by=by, start=start, end=end, season=season, as_of=as_of,
-                         hotspots=hotspots, chunk_rows=chunk_rows, engine=engine, scheduler=scheduler)
+                         hotspots=hotspots, chunk_rows=chunk_rows, workers=workers, engine=engine, scheduler=scheduler)
     render(result, fmt=fmt, output=output, lang=lang)
     if deadline is not None and output is not None:  # the notes went into the file: say what was written
         n = len(result.features["overdue_trees"])
@@ -77,7 +79,7 @@ def command(by, start, end, season, deadline, save, include_late, as_of, history
             click.echo(f"已将 {n} 株写入 {path}" if lang == "zh" else f"{n} tree(s) written to {path}", err=True)
 
 
-def _counts(township, *, chunk_rows, engine, scheduler, **options):
+def _counts(township, *, chunk_rows, workers, engine, scheduler, **options):
     """The tree counts of one township: streamed in chunks for a big layer (or when asked),
     else whole on the chosen engine."""
     from geo_township.tree_stream import CHUNK_ROWS, should_stream, streamed_tree_counts
@@ -86,7 +88,8 @@ def _counts(township, *, chunk_rows, engine, scheduler, **options):
         from geo_township.cli.progress import progress_bar
 
         with progress_bar("trees") as progress:
-            return streamed_tree_counts(township, chunk_rows=chunk_rows or CHUNK_ROWS, progress=progress, **options)
+            return streamed_tree_counts(township, chunk_rows=chunk_rows or CHUNK_ROWS, workers=workers,
+                                        progress=progress, **options)
     from geo_township.trees import tree_counts
 
     with running_engine(engine, scheduler, "trees") as running:
