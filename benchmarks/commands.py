@@ -28,31 +28,28 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from processes import measured  # noqa: E402
+
 ROOT = HERE.parent
 GK_ZONE_EPSG = 4549  # CGCS2000 3-degree Gauss–Krüger zone 40 (CM 120°E): the synthetic county's zone
 SELF = str(Path(__file__).resolve())
 
 
 def run(argv: list[str], code: Path = ROOT, stdout: Path | None = None) -> dict[str, float]:
-    """One process (the package found in ``code``): wall s, CPU s (user + system), peak RSS MiB."""
+    """One process (the package found in ``code``): wall s, CPU s (user + system), peak memory MiB
+    (``benchmarks/processes.py``)."""
     env = {**os.environ, "PYTHONPATH": str(code) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    start = time.perf_counter()
-    with open(stdout or os.devnull, "wb") as out:
-        proc = subprocess.Popen(argv, env=env, cwd=code, stdout=out, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-    code_ = os.waitstatus_to_exitcode(status)
+    code_, stderr, measures = measured(argv, env=env, cwd=code, stdout=stdout)
     if code_ not in (0, 1):  # 1: findings
         raise SystemExit(f"{' '.join(argv)} failed ({code_}):\n{stderr[-3000:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024}
+    return measures
 
 
 def ours(*args: str) -> list[str]:

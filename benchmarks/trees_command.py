@@ -32,12 +32,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from processes import measured  # noqa: E402
+
 ROOT = HERE.parent
 COMMANDS = {
     "plot": ["trees", "--by", "plot", "--no-hotspots"],
@@ -63,21 +65,16 @@ def baseline(township: Path, out: Path) -> None:
 
 
 def run(argv: list[str], out: Path, code: Path = ROOT) -> dict[str, float]:
-    """Run one process (with the package found in ``code``); its wall time, CPU time
-    (user + system) and peak RSS."""
+    """Run one command (with the package found in ``code``); its wall time, CPU time
+    (user + system) and peak memory (``benchmarks/processes.py``: worker processes included)."""
     env = {**os.environ, "PYTHONPATH": str(code) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    start = time.perf_counter()
     # run from the code's folder: `python -m` puts the working folder before PYTHONPATH
-    proc = subprocess.Popen(argv, env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0, 1):  # 1: the township has findings (e.g. a village below target)
-        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{stderr[-3000:]}")
+    returncode, stderr, measures = measured(argv, env=env, cwd=code)
+    if returncode not in (0, 1):  # 1: the township has findings (e.g. a village below target)
+        raise SystemExit(f"{' '.join(argv)} failed ({returncode}):\n{stderr[-3000:]}")
     if not out.exists():
         raise SystemExit(f"{' '.join(argv)} wrote no {out}:\n{stderr[-3000:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024}
+    return measures
 
 
 DUCKDB_PATH: Path | None = None  # set by --duckdb-path
