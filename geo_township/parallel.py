@@ -27,7 +27,7 @@ R = TypeVar("R")
 
 MAX_WORKERS = 4
 """Workers at most by default: each holds a chunk's working memory (about 0.3 GiB for
-500,000 trees), so more cores would mostly add memory."""
+250,000 trees), so more cores would mostly add memory."""
 
 _work: Callable[[Any], Any] | None = None  # set before the pool forks; workers inherit it
 _records: list[logging.LogRecord] = []

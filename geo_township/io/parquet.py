@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import shapely
 from pyproj import CRS
 
@@ -184,32 +185,57 @@ def unfiltered_box(source: ParquetSource, box: Box | None) -> Box | None:
     return box if source.bbox_column is None else None
 
 
+def _fragment_batches(fragment: ds.ParquetFileFragment, file: pq.ParquetFile, source: ParquetSource,
+                      wanted: list[str], flt: ds.Expression | None, batch_rows: int) -> Iterator[pa.Table]:
+    """One row-group fragment's rows that pass ``flt``, ``wanted`` columns (partition keys
+    included), about ``batch_rows`` at a time. Read with the file's own batch reader, which
+    decodes a batch's pages, not the whole row group first as the dataset scanner does
+    (a streamed layer's reader held 130 MiB instead of 290)."""
+    keys = ds.get_partition_keys(fragment.partition_expression)
+    schema = pa.schema([source.dataset.schema.field(c) for c in wanted])  # the types the dataset unifies to
+    stored = set(file.schema_arrow.names)
+    read = [c for c in wanted if c in stored]
+    if flt is not None and source.bbox_column not in read:
+        read.append(source.bbox_column)  # type: ignore[arg-type]
+    groups = [g.id for g in fragment.row_groups]
+    for batch in file.iter_batches(batch_size=batch_rows, row_groups=groups, columns=read, use_threads=False):
+        table = pa.Table.from_batches([batch])
+        if flt is not None:
+            table = ds.dataset(table).to_table(filter=flt)
+        for name in wanted:
+            if name not in table.column_names:  # a partition key, or a column this file lacks (null)
+                value = keys.get(name)
+                table = table.append_column(name, pa.array([value] * table.num_rows).cast(schema.field(name).type))
+        yield table.select(wanted).cast(schema)
+
+
 def geoparquet_tables(source: ParquetSource, columns: Iterable[str], *, box: Box | None = None,
                       batch_rows: int = 1_000_000, stats: ReadStats | None = None) -> Iterator[pa.Table]:
     """The rows of ``source`` (``columns`` and the geometry) that may lie in ``box`` (by the
-    covering column, when the file has one), as Arrow tables of about ``batch_rows`` rows
-    (whole Arrow batches), in file order, not yet decoded."""
+    covering column, when the file has one), as Arrow tables of about ``batch_rows`` rows,
+    in file order, not yet decoded."""
     flt = _box_filter(source, box)
     wanted = [*columns, source.geometry]
-    buffered: list[pa.RecordBatch] = []
+    buffered: list[pa.Table] = []
     rows = 0
+    files: dict[str, pq.ParquetFile] = {}
     for fragment in _fragments(source, flt, stats):
         if stats is not None:
             stats.row_groups_read += 1
-        # one batch read ahead, not Arrow's default sixteen: the caller holds (or hands out) the chunks
-        scanner = fragment.scanner(columns=wanted, filter=flt, batch_size=batch_rows, batch_readahead=1)
-        for batch in scanner.to_batches():
-            if batch.num_rows == 0:
+        if fragment.path not in files:
+            files = {fragment.path: pq.ParquetFile(fragment.path, filesystem=fragment.filesystem)}
+        for table in _fragment_batches(fragment, files[fragment.path], source, wanted, flt, batch_rows):
+            if table.num_rows == 0:
                 continue
             if stats is not None:
-                stats.rows_read += batch.num_rows
-            buffered.append(batch)
-            rows += batch.num_rows
+                stats.rows_read += table.num_rows
+            buffered.append(table)
+            rows += table.num_rows
             if rows >= batch_rows:
-                yield pa.Table.from_batches(buffered)
+                yield pa.concat_tables(buffered)
                 buffered, rows = [], 0
     if buffered:
-        yield pa.Table.from_batches(buffered)
+        yield pa.concat_tables(buffered)
 
 
 def read_geoparquet(path: str | Path, kind_: Kind, *, explicit: dict[str, str] | None = None,

@@ -40,7 +40,7 @@ SHOWN = 30  # trees of the deadline list shown on a terminal
 @click.option("--hotspots/--no-hotspots", default=True, show_default=True, help="Include the hotspot table.")
 @click.option("--chunk-rows", type=click.IntRange(min=1), default=None, metavar="N",
               help="Read the trees N rows at a time (same numbers, less memory). Default: in chunks of "
-              "500,000 when the layer has more than 2,000,000 rows, else whole.")
+              "250,000 when the layer has more than 2,000,000 rows, else whole.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
               help="Count the chunks on N processes (default: one per core, at most 4; 1: in this process, "
               "the least memory).")
