@@ -95,8 +95,13 @@ def infected_plots(township: Township, trees: gpd.GeoDataFrame, infected: np.nda
 
 def infected_plot_ids(plot_ids: pd.Series, infected: np.ndarray) -> np.ndarray:
     """The distinct plot ids (text) of the trees marked in ``infected``."""
-    hit = pd.Series(pd.unique(plot_ids.to_numpy(dtype=object)[infected]), dtype=object)
-    return np.asarray(pd.unique(hit.dropna().astype(str).to_numpy(dtype=object)), dtype=object)
+    return distinct_text(plot_ids.to_numpy(dtype=object)[infected])
+
+
+def distinct_text(values: np.ndarray) -> np.ndarray:
+    """The distinct values, missing ones left out, as text (as :func:`plots_hit` compares them)."""
+    once = pd.Series(pd.unique(np.asarray(values, dtype=object)), dtype=object).dropna()
+    return np.asarray(pd.unique(once.astype(str).to_numpy(dtype=object)), dtype=object)
 
 
 def plots_hit(plots: gpd.GeoDataFrame, hit_ids: np.ndarray) -> np.ndarray:
@@ -160,21 +165,28 @@ def _plot_facts(plots: gpd.GeoDataFrame | None, plot_ids: pd.Series) -> tuple[np
     return village, pine_mu
 
 
+def first_and_last(codes: np.ndarray, groups: int, flags: pd.DataFrame, dates: dict[str, pd.Series]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per group (``codes``: each tree's group, 0 … ``groups`` - 1): the first find and the
+    last clearing counted in the period (NaT when none), as ``datetime64[ns]``."""
+    nat, top = np.iinfo("int64").min, np.iinfo("int64").max  # NaT is the least int64
+    found = dates["found"].where(flags["found"].to_numpy() > 0).to_numpy("datetime64[ns]").view("int64")
+    first = np.full(groups, top)
+    np.minimum.at(first, codes, np.where(found == nat, top, found))
+    cleared = dates["cleared"].where(flags["cleared"].to_numpy() > 0).to_numpy("datetime64[ns]").view("int64")
+    last = np.full(groups, nat)
+    np.maximum.at(last, codes, cleared)
+    return np.where(first == top, nat, first).view("datetime64[ns]"), last.view("datetime64[ns]")
+
+
 def _first_last(factorized: tuple[np.ndarray, np.ndarray], flags: pd.DataFrame, dates: dict[str, pd.Series],
                 plot_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Per plot id: the first find and the last clearing counted in the period (NaT when
     none); ``factorized``: ``pd.factorize`` of each tree's plot key."""
     codes, uniques = factorized
     row = pd.Index(uniques).get_indexer(plot_ids)
-    nat, top = np.iinfo("int64").min, np.iinfo("int64").max  # NaT is the least int64
-    found = dates["found"].where(flags["found"].to_numpy() > 0).to_numpy("datetime64[ns]").view("int64")
-    first = np.full(len(uniques), top)
-    np.minimum.at(first, codes, np.where(found == nat, top, found))
-    cleared = dates["cleared"].where(flags["cleared"].to_numpy() > 0).to_numpy("datetime64[ns]").view("int64")
-    last = np.full(len(uniques), nat)
-    np.maximum.at(last, codes, cleared)
-    first = np.where(first == top, nat, first)
-    return first[row].view("datetime64[ns]"), last[row].view("datetime64[ns]")
+    first, last = first_and_last(codes, len(uniques), flags, dates)
+    return first[row], last[row]
 
 
 TREES_PER_ROW = "trees_per_row"

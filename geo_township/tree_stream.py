@@ -67,6 +67,8 @@ from geo_township.tree_places import MAX_FINDINGS
 from geo_township.tree_plots import (
     INFECTED_COLUMNS,
     TREES_PER_ROW,
+    distinct_text,
+    first_and_last,
     infected_table,
     pine_at_risk,
     plot_table,
@@ -106,7 +108,7 @@ class _State:
     more: dict[tuple[str, str], int] = field(default_factory=dict)
     notes: dict[str, int] = field(default_factory=dict)
     plain_notes: list[str] = field(default_factory=list)
-    hit: set[str] = field(default_factory=set)
+    infected: np.ndarray | None = None
     near: np.ndarray | None = None
     hot: list[pd.DataFrame] = field(default_factory=list)
     latest: pd.Timestamp | None = None
@@ -133,15 +135,7 @@ def _pairs(tally: TreeTally) -> pd.DataFrame:
     for c in COUNT_COLUMNS:
         frame[c] = np.bincount(codes, weights=flags[c].to_numpy().astype("float64"), minlength=n).astype("int64")
     frame[TREES_PER_ROW] = np.bincount(codes, minlength=n).astype("int64")
-    nat, top = np.iinfo("int64").min, np.iinfo("int64").max  # NaT is the least int64
-    found = dates["found"].where(flags["found"].to_numpy(dtype=bool)).to_numpy("datetime64[ns]").view("int64")
-    first = np.full(n, top)
-    np.minimum.at(first, codes, np.where(found == nat, top, found))
-    cleared = dates["cleared"].where(flags["cleared"].to_numpy(dtype=bool)).to_numpy("datetime64[ns]").view("int64")
-    last = np.full(n, nat)
-    np.maximum.at(last, codes, cleared)
-    frame[_FIRST] = np.where(first == top, nat, first).view("datetime64[ns]")
-    frame[_LAST] = last.view("datetime64[ns]")
+    frame[_FIRST], frame[_LAST] = first_and_last(codes, n, flags, dates)
     return frame
 
 
@@ -236,7 +230,7 @@ class _Part:
     pairs: pd.DataFrame
     findings: list[Finding]
     notes: list[str]
-    hit: np.ndarray | None = None  # the distinct infected plot ids (text)
+    infected: np.ndarray | None = None  # forest plots with an infected tree, by position in the plots
     near: np.ndarray | None = None  # pine plots at risk, by position in the plots
     hot: pd.DataFrame | None = None
     latest: pd.Timestamp | None = None
@@ -271,8 +265,8 @@ class _Counter:
         trees = tally.trees
         part = _Part(len(trees), left_out, tally.cohort, _pairs(tally), tally.findings, tally.notes)
         if self.plots is not None:
-            part.hit = _infected_ids(part.pairs, tally.period.bounded)
-            hit = plots_hit(self.plots, part.hit)
+            hit = plots_hit(self.plots, _infected_ids(part.pairs, tally.period.bounded))
+            part.infected = hit
             infected = (tally.flags["found"].to_numpy(dtype=bool) if tally.period.bounded
                         else np.ones(len(trees), bool))
             # an infected pine plot is at risk whatever the distance (``infected_table``): searched for by no chunk
@@ -296,12 +290,12 @@ def _fold(state: _State, part: _Part, period: Period, bounds: dict[str, str]) ->
     state.left_out += part.left_out
     state.cohort = part.cohort
     state.pairs.append(part.pairs)
-    if len(state.pairs) > 4:
+    if len(state.pairs) > 8:
         state.pairs = [_regroup(pd.concat(state.pairs, ignore_index=True))]
     _keep_findings(state, part.findings)
     _keep_notes(state, part.notes)
-    if part.hit is not None:
-        state.hit.update(part.hit.tolist())
+    if part.infected is not None:
+        state.infected = part.infected if state.infected is None else state.infected | part.infected
     if part.near is not None:
         state.near = part.near if state.near is None else state.near | part.near
     if part.hot is not None:
@@ -316,7 +310,7 @@ def _infected_ids(pairs: pd.DataFrame, bounded: bool) -> np.ndarray:
     :func:`~geo_township.tree_plots.infected_plot_ids` gives from the trees, from a few
     thousand pairs instead of every tree."""
     hit = pairs["plot_id"][(pairs["found"] > 0).to_numpy() if bounded else np.ones(len(pairs), dtype=bool)]
-    return np.asarray(pd.unique(hit[hit != _NONE].astype(str).to_numpy(dtype=object)), dtype=object)
+    return distinct_text(hit[hit != _NONE].to_numpy(dtype=object))
 
 
 def _summary_tally(state: _State, period: Period) -> TreeTally:
@@ -339,7 +333,7 @@ def _side(state: _State, township: Township, plots: gpd.GeoDataFrame | None, per
     if plots is None:
         infected = pd.DataFrame(columns=INFECTED_COLUMNS)
     else:
-        is_infected = plots_hit(plots, np.array(sorted(state.hit), dtype=object))
+        is_infected = state.infected if state.infected is not None else np.zeros(len(plots), dtype=bool)
         near = state.near if state.near is not None else np.zeros(len(plots), dtype=bool)
         infected = infected_table(township, plots, is_infected, near)
     tables: dict[str, pd.DataFrame] = {"infected_plots": infected}

@@ -25,7 +25,7 @@ def test_results_come_in_the_order_of_the_items_from_other_processes() -> None:
     out = list(ordered_map(_square_and_pid, range(40), workers=2))
     assert [v for v, _ in out] == [x * x for x in range(40)]
     pids = {p for _, p in out}
-    assert os.getpid() not in pids and len(pids) == 2
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2  # on a busy machine one worker may take them all
 
 
 def test_one_worker_runs_here() -> None:
