@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from geo_township.crs import RowFit, in_china
+from geo_township.crs import RowFit, in_china, is_plain_lonlat
 from geo_township.results import Check, Finding, declare
 
 OUTSIDE_PARAMETER = "max_outside_m"
@@ -138,7 +138,7 @@ def judge_rows(geoms: np.ndarray, crs: CRS, fit: RowFit | None) -> pd.DataFrame:
 def to_lonlat(x: np.ndarray, y: np.ndarray, crs: CRS) -> tuple[np.ndarray, np.ndarray] | None:
     """Longitude/latitude of points given in ``crs`` (NaN where they cannot be read);
     None when ``crs`` cannot be transformed at all (nothing can then be said per row)."""
-    if crs.is_geographic and crs.to_epsg() in (4490, 4326):
+    if is_plain_lonlat(crs):
         lon, lat = x.copy(), y.copy()
         bad = (np.abs(lon) > 180) | (np.abs(lat) > 90)
         return np.where(bad, np.nan, lon), np.where(bad, np.nan, lat)
@@ -165,15 +165,20 @@ def _detail(code: str, where: str, crs: CRS, rule: tuple[str, str]) -> tuple[str
     return f"coordinates {where} are not in China (read in {name})", f"坐标 {where} 不在中国境内（按 {name} 读取）"
 
 
+def boxes_within(bounds: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Which of the boxes ``bounds`` (n × 4: min x, min y, max x, max y) lie in ``box``
+    (an empty geometry's box, NaN, does not)."""
+    return ((bounds[:, 0] >= box[0]) & (bounds[:, 1] >= box[1]) & (bounds[:, 2] <= box[2])
+            & (bounds[:, 3] <= box[3]))
+
+
 def outside_extent(geoms: np.ndarray, extent: tuple[float, float, float, float], max_m: float, *,
                    what: str, what_zh: str) -> pd.DataFrame:
     """The features of ``geoms`` lying more than ``max_m`` metres outside ``extent`` (a
     bounding box in the same planar CRS), indexed by position: columns ``distance_m``,
     ``reason``, ``detail`` and ``detail_zh``."""
     # a feature whose own box lies in the extent is at distance 0: only the others are measured
-    bounds = shapely.bounds(geoms)
-    inside = ((bounds[:, 0] >= extent[0]) & (bounds[:, 1] >= extent[1])
-              & (bounds[:, 2] <= extent[2]) & (bounds[:, 3] <= extent[3]))  # NaN (empty): False
+    inside = boxes_within(shapely.bounds(geoms), extent)
     dist = np.zeros(len(geoms), dtype="float64")
     dist[~inside] = shapely.distance(geoms[~inside], shapely.box(*extent))
     far = np.flatnonzero(np.nan_to_num(dist, nan=np.inf) > max_m)
