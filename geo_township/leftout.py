@@ -83,14 +83,20 @@ def empty_table() -> pd.DataFrame:
     return pd.DataFrame(columns=COLUMNS)
 
 
+def coordinate_counts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All coordinates of ``geoms`` (n × 2), how many each feature has, and the index of
+    each feature's first coordinate (−1 for features without any)."""
+    coords = shapely.get_coordinates(geoms)
+    counts = shapely.get_num_coordinates(geoms)
+    first = np.where(counts > 0, np.cumsum(counts) - counts, -1)
+    return coords, counts, first
+
+
 def coordinate_groups(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All coordinates of ``geoms`` (n × 2), the feature (0…) each belongs to, and the
     index of each feature's first coordinate (−1 for features without any)."""
-    coords = shapely.get_coordinates(geoms)
-    counts = shapely.get_num_coordinates(geoms)
-    groups = np.repeat(np.arange(len(geoms)), counts)
-    first = np.where(counts > 0, np.cumsum(counts) - counts, -1)
-    return coords, groups, first
+    coords, counts, first = coordinate_counts(geoms)
+    return coords, np.repeat(np.arange(len(geoms)), counts), first
 
 
 def _fmt(x: float, y: float, geographic: bool) -> str:
@@ -105,18 +111,24 @@ def judge_rows(geoms: np.ndarray, crs: CRS, fit: RowFit | None) -> pd.DataFrame:
     and ``detail_zh``. ``fit`` is the inference of ``crs`` from these coordinates (its
     ``fits`` one flag per coordinate of ``geoms``), or None when the CRS was given.
     Features without geometry are left to the caller (they are dropped as empty)."""
-    coords, groups, first = coordinate_groups(geoms)
+    coords, counts, first = coordinate_counts(geoms)
     n = len(geoms)
     has = first >= 0
     x = np.full(n, np.nan)
     y = np.full(n, np.nan)
     x[has], y[has] = coords[first[has], 0], coords[first[has], 1]
     reason = np.full(n, "", dtype=object)
-    nonfinite = np.bincount(groups[~np.isfinite(coords).all(axis=1)], minlength=n) > 0
-    reason[nonfinite] = "not_numbers"
-    if fit is not None and len(fit.fits) == len(coords):
-        misfit = np.bincount(groups[~fit.fits], minlength=n) > 0
-        reason[misfit & (reason == "")] = "crs_misfit"
+
+    def features_with(vertices: np.ndarray) -> np.ndarray:
+        """Which features have any of the coordinates flagged in ``vertices``."""
+        return np.bincount(np.repeat(np.arange(n), counts)[vertices], minlength=n) > 0
+
+    with np.errstate(over="ignore"):  # one pass in the common case: a NaN or an infinity makes the sum so
+        summed = coords.sum()
+    if not np.isfinite(summed):
+        reason[features_with(~np.isfinite(coords).all(axis=1))] = "not_numbers"
+    if fit is not None and len(fit.fits) == len(coords) and not fit.fits.all():
+        reason[features_with(~fit.fits) & (reason == "")] = "crs_misfit"
     lonlat = to_lonlat(x, y, crs)
     if lonlat is not None:
         lon, lat = lonlat
