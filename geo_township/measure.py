@@ -138,22 +138,21 @@ def _areal_density(lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ring_vertices(polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The vertices of every ring of ``polygons`` (Polygons and MultiPolygons), each ring
-    closed: their coordinates (n × 2) and ring (0…), and each ring's polygon and side (1: a
-    shell, −1: a hole). A polygon without holes is read as its own ring, without making a
-    ring geometry apart (most parcels)."""
+    """The vertices of every ring of ``polygons`` (Polygons and MultiPolygons), ring after
+    ring, each closed: their coordinates (n × 2), and each ring's number of vertices, polygon
+    and side (1: a shell, −1: a hole). A polygon without holes is read as its own ring,
+    without making a ring geometry apart (most parcels)."""
     plain = (shapely.get_type_id(polygons) == 3) & (shapely.get_num_interior_rings(polygons) == 0)
     if plain.all():
-        coords, ring = shapely.get_coordinates(polygons, return_index=True)
-        return coords, ring, np.arange(len(polygons)), np.ones(len(polygons))
-    coords, ring = shapely.get_coordinates(polygons[plain], return_index=True)
+        return (shapely.get_coordinates(polygons), shapely.get_num_coordinates(polygons), np.arange(len(polygons)),
+                np.ones(len(polygons)))
     parts, part_of = shapely.get_parts(polygons[~plain], return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)  # each part's shell first, then its holes
-    more, more_ring = shapely.get_coordinates(rings, return_index=True)
     shell = np.r_[True, ring_part[1:] != ring_part[:-1]] if len(ring_part) else np.zeros(0, dtype=bool)
-    owner = np.concatenate([np.flatnonzero(plain), np.flatnonzero(~plain)[part_of[ring_part]]])
-    side = np.concatenate([np.ones(int(plain.sum())), np.where(shell, 1.0, -1.0)])
-    return np.concatenate([coords, more]), np.concatenate([ring, more_ring + int(plain.sum())]), owner, side
+    return (np.concatenate([shapely.get_coordinates(polygons[plain]), shapely.get_coordinates(rings)]),
+            np.concatenate([shapely.get_num_coordinates(polygons[plain]), shapely.get_num_coordinates(rings)]),
+            np.concatenate([np.flatnonzero(plain), np.flatnonzero(~plain)[part_of[ring_part]]]),
+            np.concatenate([np.ones(int(plain.sum())), np.where(shell, 1.0, -1.0)]))
 
 
 def _lonlat_areas(polygons: np.ndarray, origin: np.ndarray) -> np.ndarray:
@@ -167,16 +166,15 @@ def _lonlat_areas(polygons: np.ndarray, origin: np.ndarray) -> np.ndarray:
     ∫(φ − φ̄)² dλ dφ, both exact sums over its edges (Green's theorem). What is left, the
     third-order term, is under 1e-12 of the area of a parcel 1 km from south to north; each
     parcel's area depends on its own vertices alone."""
-    coords, ring, owner, side = _ring_vertices(polygons)
-    at = owner[ring]
-    lon = np.radians(coords[:, 0] - origin[at, 0])
-    lat = np.radians(coords[:, 1] - origin[at, 1])
+    coords, lengths, owner, side = _ring_vertices(polygons)
+    lon = np.radians(coords[:, 0] - np.repeat(origin[owner, 0], lengths))
+    lat = np.radians(coords[:, 1] - np.repeat(origin[owner, 1], lengths))
     lat0, lat1 = lat[:-1], lat[1:]
-    cross = lon[:-1] * lat1 - lon[1:] * lat0
-    cross[ring[1:] != ring[:-1]] = 0.0  # from the last vertex of one ring to the first of the next: no edge
-    edge_ring, rings = ring[:-1], len(owner)
-    sums = [np.bincount(edge_ring, weights, rings) for weights in
-            (cross, cross * (lat0 + lat1), cross * (lat0 * lat0 + lat0 * lat1 + lat1 * lat1))]
+    cross = lon[:-1] * lat1 - lon[1:] * lat0  # the edge from each vertex to the next
+    starts = np.cumsum(lengths) - lengths  # every ring has 4 vertices or more (an empty polygon is not measured)
+    cross[starts[1:] - 1] = 0.0  # from the last vertex of one ring to the first of the next: no edge
+    both = lat0 + lat1
+    sums = [np.add.reduceat(weights, starts) for weights in (cross, cross * both, cross * (lat0 * both + lat1 * lat1))]
     signed = np.sign(sums[0]) * side  # a ring's region counts whichever way it turns; a hole's against
     n = len(polygons)
     area, moment, second = (np.bincount(owner, signed * total, n) / d for total, d in zip(sums, (2.0, 6.0, 12.0),
