@@ -80,7 +80,8 @@ class Township:
     All layers are reprojected to one working CRS: ``[township] working_crs`` if set,
     else the 3-degree Gauss–Krüger zone (EPSG:4534–4554) of the villages layer by its centre
     longitude (without a readable villages layer: of the first layer read), so every command
-    works in the same zone whatever layer it reads first.
+    works in the same zone whatever layer it reads first. (A layer in longitude/latitude asked
+    for with ``projected=False`` stays in them until it is asked for without: :meth:`layer`.)
     """
 
     def __init__(self, config: TownshipConfig) -> None:
