@@ -109,8 +109,8 @@ with the square of the width (< 2e-9 at 1 km); in longitude/latitude by
 :func:`_lonlat_areas` (< 1e-12 at 1 km)."""
 
 METRES_PER_DEGREE = 111_000.0
-"""Metres in a degree of latitude (and of longitude at the equator), to the nearest
-kilometre: for judging widths and spacing vertices in a longitude/latitude layer."""
+"""Metres in a degree of latitude (and of longitude at the equator), roughly (110.6–111.7 km):
+for judging widths and spacing vertices in a longitude/latitude layer."""
 
 DENSIFY_M = 20.0
 """Wider parcels are projected to the equal-area CRS with vertices at most this far apart
@@ -174,7 +174,11 @@ def _lonlat_areas(polygons: np.ndarray, origin: np.ndarray) -> np.ndarray:
     starts = np.cumsum(lengths) - lengths  # every ring has 4 vertices or more (an empty polygon is not measured)
     cross[starts[1:] - 1] = 0.0  # from the last vertex of one ring to the first of the next: no edge
     both = lat0 + lat1
-    sums = [np.add.reduceat(weights, starts) for weights in (cross, cross * both, cross * (lat0 * both + lat1 * lat1))]
+    # summed per ring by bincount, one edge after another: the same bits wherever a parcel falls in the
+    # arrays (reduceat's vectorised sums depend on where its ring starts in memory)
+    edge_ring, rings = np.repeat(np.arange(len(lengths)), lengths)[:-1], len(lengths)
+    sums = [np.bincount(edge_ring, weights, rings) for weights in (cross, cross * both,
+                                                                   cross * (lat0 * both + lat1 * lat1))]
     signed = np.sign(sums[0]) * side  # a ring's region counts whichever way it turns; a hole's against
     n = len(polygons)
     area, moment, second = (np.bincount(owner, signed * total, n) / d for total, d in zip(sums, (2.0, 6.0, 12.0),
@@ -219,8 +223,8 @@ def _measured_where_held(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray] 
 def area_m2(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal", crs: CRS | None = None) -> np.ndarray:
     """Area of each geometry in square metres (0 for points and lines); ``crs``: the CRS to
     project to and measure in (default :func:`area_crs` of ``geoms``). Ellipsoidal areas of
-    parcels narrower than :data:`SCALED_MAX_M` in a transverse Mercator CRS are measured
-    where they are, with the areal-scale correction (the module's docstring): each parcel's
+    parcels narrower than :data:`SCALED_MAX_M` in a transverse Mercator CRS or in
+    longitude/latitude are measured where they are (the module's docstring): each parcel's
     area depends on it alone, so a layer measured in parts gives the whole's numbers."""
     _check(geoms, method)
     if len(geoms) == 0:

@@ -88,6 +88,13 @@ def test_a_lonlat_parcels_area_is_its_own():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(measure, "LONLAT_CHUNK", 3)
         assert np.array_equal(area_m2(parcels), whole)
+    # many-sided parcels cut into parts at every offset: each ring's sums start anywhere in memory
+    rng = np.random.default_rng(6)
+    x, y = rng.uniform(117.0, 118.5, 400), rng.uniform(30.0, 31.5, 400)
+    circles = gpd.GeoSeries(shapely.buffer(shapely.points(x, y), 0.002), crs=4490)  # 33 vertices each
+    whole = area_m2(circles)
+    for cut in range(1, 40):
+        assert np.array_equal(np.concatenate([area_m2(circles.iloc[:cut]), area_m2(circles.iloc[cut:])]), whole)
 
 
 def test_lonlat_points_lines_empty_and_wide_parcels():
