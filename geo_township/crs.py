@@ -81,6 +81,13 @@ def gk3_zone_epsg(zone_or_cm: int) -> int:
     )
 
 
+def is_plain_lonlat(crs: CRS) -> bool:
+    """Is ``crs`` longitude/latitude on CGCS2000 or WGS 84 (EPSG:4490, 4326)? The tool takes
+    such coordinates as they are, as longitude and latitude on the CGCS2000 ellipsoid (the
+    two systems differ by under a metre; no datum shift is applied between them)."""
+    return bool(crs.is_geographic) and crs.to_epsg() in (4490, 4326)
+
+
 def lonlat_bounds(bounds: tuple[float, float, float, float] | np.ndarray, crs: CRS
                   ) -> tuple[float, float, float, float]:
     """A box (min x, min y, max x, max y in ``crs``) as longitude/latitude bounds (EPSG:4326),

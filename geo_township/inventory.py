@@ -12,8 +12,8 @@ from geo_township.engine import LOCAL, Engine
 from geo_township.errors import TownshipError, UsageError
 from geo_township.kinds import KINDS, column_label
 from geo_township.labels import Text
-from geo_township.layers import Layer, Township
-from geo_township.locate import fill_villages, order_rows_by_village
+from geo_township.layers import Layer, Township, projected
+from geo_township.locate import blank_to_none, fill_villages, order_rows_by_village
 from geo_township.measure import METHOD_NOTES, METHOD_NOTES_ZH, Method, area_by
 from geo_township.record_checks import RECORD_CHECKS
 from geo_township.results import Check, Finding, Result, declare
@@ -140,7 +140,8 @@ def area_summary(township: Township, kind_name: str, *, by: str | None = None, u
     measured by ``method`` (the township's ``area_method`` when None) on ``engine``."""
     method = method or township.config.parameters["area_method"]
     unit_ = area_unit(unit)
-    layer = township.layer(kind_name)
+    # on the ellipsoid a layer in longitude/latitude is measured where it was read: no projection
+    layer = township.layer(kind_name, projected=method != "ellipsoidal")
     if not layer.gdf.geom_type.isin(["Polygon", "MultiPolygon"]).any():
         polygon_layers = [k for k in township.kinds if "Polygon" in KINDS[k].geometry]
         holds = "points" if layer.gdf.geom_type.str.contains("Point").any() else "lines"
@@ -155,7 +156,12 @@ def area_summary(township: Township, kind_name: str, *, by: str | None = None, u
     if villages is not None:
         # the record's village, else where the feature lies: also when the layer has no village field
         recorded = gdf["village"].to_numpy(dtype=object) if "village" in gdf.columns else np.full(len(gdf), None)
-        gdf = gdf.assign(village=fill_villages(recorded, gdf.geometry.to_numpy(), villages)[0])
+        geoms = gdf.geometry.to_numpy()
+        if not gdf.crs.equals(villages.crs):  # held in lon/lat: only the features to be located are projected
+            geoms = geoms.copy()
+            blank = blank_to_none(pd.Series(recorded, dtype=object)).isna().to_numpy(dtype=bool)
+            geoms[blank] = projected(geoms[blank], gdf.crs, villages.crs)
+        gdf = gdf.assign(village=fill_villages(recorded, geoms, villages)[0])
     table = area_by(gdf, by, unit=unit, method=method, area_of=engine.area)
     if by == "village" and kind_name != "villages" and township.has("villages"):
         table = order_by_villages(table, township)

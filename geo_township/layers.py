@@ -27,7 +27,7 @@ from pyproj import CRS, Transformer
 
 from geo_township import __version__
 from geo_township.config import TownshipConfig, load_config
-from geo_township.crs import lonlat_bounds, working_crs_for
+from geo_township.crs import is_plain_lonlat, lonlat_bounds, working_crs_for
 from geo_township.errors import LayerReadError, TownshipError
 from geo_township.io.memory import release_freed_memory
 from geo_township.io.parquet import box_in_file_crs, is_geoparquet
@@ -37,6 +37,7 @@ from geo_township.layerfile import Layer, feature_ids, layer_from_raw, list_rows
 from geo_township.leftout import COLUMNS as LEFT_OUT_COLUMNS
 from geo_township.leftout import (
     OUTSIDE_PARAMETER,
+    boxes_within,
     left_out_findings,
     outside_extent,
 )
@@ -79,7 +80,8 @@ class Township:
     All layers are reprojected to one working CRS: ``[township] working_crs`` if set,
     else the 3-degree Gauss–Krüger zone (EPSG:4534–4554) of the villages layer by its centre
     longitude (without a readable villages layer: of the first layer read), so every command
-    works in the same zone whatever layer it reads first.
+    works in the same zone whatever layer it reads first. (A layer in longitude/latitude asked
+    for with ``projected=False`` stays in them until it is asked for without: :meth:`layer`.)
     """
 
     def __init__(self, config: TownshipConfig) -> None:
@@ -118,7 +120,7 @@ class Township:
         assert self._working_crs is not None
         return self._working_crs
 
-    def layer(self, kind_name: str, *, lenient: bool = False) -> Layer:
+    def layer(self, kind_name: str, *, lenient: bool = False, projected: bool = True) -> Layer:
         """The loaded layer of ``kind_name`` (read on first use).
 
         ``lenient=True`` reads cells that cannot be understood as missing and lists them
@@ -126,11 +128,20 @@ class Township:
         with a FieldError naming them, as every other command needs. A lenient read that
         found bad cells is kept apart, so a later strict call still refuses the file.
         A layer that cannot be read raises its error (and is listed by :meth:`failures`).
+
+        ``projected=False``: a layer read in longitude/latitude on CGCS2000 or WGS 84 may be
+        handed over in them, for work that needs no projection (ellipsoidal area): reprojecting
+        every vertex is most of the cost of loading a big polygon layer. It is the same layer
+        otherwise (the same rows left out, the same notes); a later call without the flag
+        reprojects it in place.
         """
-        if kind_name in self._layers:
-            return self._layers[kind_name]
-        if lenient and kind_name in self._lenient:
-            return self._lenient[kind_name]
+        cached = self._layers.get(kind_name)
+        if cached is None and lenient:
+            cached = self._lenient.get(kind_name)
+        if cached is not None:
+            if projected:
+                self._project(cached)
+            return cached
         if kind_name not in self.config.layers:
             known = ", ".join(self.config.layers) or "none"
             raise LayerReadError(
@@ -142,7 +153,7 @@ class Township:
         layer = self._quiet.pop(kind_name, None)
         if layer is None:
             try:
-                layer = self._load(kind_name, lenient=lenient)
+                layer = self._load(kind_name, lenient=lenient, project=projected)
             except TownshipError as exc:
                 self._failed[kind_name] = LayerFailure(kind_name, self.config.layers[kind_name].path, str(exc))
                 raise
@@ -194,8 +205,9 @@ class Township:
         """The layers asked for that could not be read: kind → what and where."""
         return dict(self._failed)
 
-    def _load(self, kind_name: str, *, lenient: bool = False) -> Layer:
-        """Read a layer, put it in the working CRS and leave out the rows far outside the township."""
+    def _load(self, kind_name: str, *, lenient: bool = False, project: bool = True) -> Layer:
+        """Read a layer, put it in the working CRS (``project=False``: not a layer in plain
+        longitude/latitude, see :meth:`layer`) and leave out the rows far outside the township."""
         spec = self.config.layers[kind_name]
         if spec.url is None and not spec.path.exists():  # a PostGIS layer (spec.url) has no file
             raise LayerReadError("file not found", path=spec.path, where=f"[layers.{kind_name}] path",
@@ -211,11 +223,16 @@ class Township:
             # the zone from the layer's box, not from every vertex reprojected
             lon_min, lat_min, lon_max, lat_max = lonlat_bounds(layer.gdf.total_bounds, CRS(layer.gdf.crs))
             self._working_crs = working_crs_for(lon_min, lon_max, (lat_min + lat_max) / 2.0)
-        if not CRS(layer.gdf.crs).equals(self._working_crs):
-            to_crs(layer.gdf, self._working_crs)
-            release_freed_memory()
+        if project or not is_plain_lonlat(CRS(layer.gdf.crs)):
+            self._project(layer)
         self._leave_out_far(layer)
         return layer
+
+    def _project(self, layer: Layer) -> None:
+        """Put ``layer`` in the working CRS, in place, unless it is there already."""
+        if not layer.gdf.crs.equals(self.working_crs):
+            to_crs(layer.gdf, self.working_crs)
+            release_freed_memory()
 
     def _announce(self, layer: Layer) -> None:
         """Warn (on the command line: stderr) about what loading changed, once per layer."""
@@ -289,11 +306,19 @@ class Township:
         box, what, what_zh = extent
         params = self.config.parameters  # never nearer than the import's limit: an imported tree always counts
         max_m = max(float(params[OUTSIDE_PARAMETER]), float(params["import_max_outside_m"]))
-        far = outside_extent(layer.gdf.geometry.to_numpy(), box, max_m, what=what, what_zh=what_zh)
+        held = layer.gdf.geometry.to_numpy()
+        if layer.gdf.crs.equals(self.working_crs):
+            far = outside_extent(held, box, max_m, what=what, what_zh=what_zh)
+        else:  # held in longitude/latitude (:meth:`layer`): the features that surely lie in the box are not projected
+            inner = _lonlat_box_inside(box, self.working_crs, CRS(layer.gdf.crs))
+            maybe = np.flatnonzero(~boxes_within(shapely.bounds(held), inner))
+            far = outside_extent(projected(held[maybe], CRS(layer.gdf.crs), self.working_crs), box, max_m,
+                                 what=what, what_zh=what_zh)
+            far.index = maybe[far.index.to_numpy()]
         if not len(far):
             return
         positions = far.index.to_numpy()
-        geoms = layer.gdf.geometry.to_numpy()[positions]
+        geoms = held[positions]
         x, y = _first_vertex_in(geoms, CRS(layer.gdf.crs), layer.source_crs)
         gdf = layer.gdf
         rows = pd.DataFrame({
@@ -411,19 +436,52 @@ def to_crs(gdf: gpd.GeoDataFrame, crs: CRS) -> None:
         del geoms
         gdf[gdf.geometry.name] = gpd.GeoSeries(shapely.points(x, y), index=gdf.index, crs=crs)
     elif len(geoms) > REPROJECT_ROWS and not shapely.has_z(geoms).any():
-        # lines and polygons a slice at a time: the coordinate arrays of one slice, not of
-        # the whole layer, beside its geometries (100,000 plots: ~100 MiB less at the peak)
-        transformer = Transformer.from_crs(CRS(gdf.crs), crs, always_xy=True)
-        out = np.empty(len(geoms), dtype=object)
-        for start in range(0, len(geoms), REPROJECT_ROWS):
-            part = geoms[start:start + REPROJECT_ROWS]
-            coords = shapely.get_coordinates(part)
-            x, y = transformer.transform(coords[:, 0], coords[:, 1])
-            out[start:start + REPROJECT_ROWS] = shapely.set_coordinates(part.copy(), np.column_stack([x, y]))
+        out = projected(geoms, CRS(gdf.crs), crs)
         del geoms
         gdf[gdf.geometry.name] = gpd.GeoSeries(out, index=gdf.index, crs=crs)
     else:
         gdf.to_crs(crs, inplace=True)
+
+
+def projected(geoms: np.ndarray, source: CRS, target: CRS) -> np.ndarray:
+    """2-D ``geoms`` reprojected from ``source`` to ``target``, the coordinates of
+    :meth:`GeoDataFrame.to_crs` (always x, y order). :data:`REPROJECT_ROWS` at a time: the
+    coordinate arrays of one slice, not of the whole layer, beside its geometries (100,000
+    plots: ~100 MiB less at the peak)."""
+    transformer = Transformer.from_crs(source, target, always_xy=True)
+    out = np.empty(len(geoms), dtype=object)
+    for start in range(0, len(geoms), REPROJECT_ROWS):
+        part = geoms[start:start + REPROJECT_ROWS]
+        coords = shapely.get_coordinates(part)
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        out[start:start + REPROJECT_ROWS] = shapely.set_coordinates(part.copy(), np.column_stack([x, y]))
+    return out
+
+
+def _lonlat_box_inside(extent: tuple[float, float, float, float], working: CRS, lonlat: CRS
+                       ) -> tuple[float, float, float, float]:
+    """A box in ``lonlat`` whose every point lies inside ``extent`` (a box in the ``working``
+    CRS) once projected: a feature whose own box lies in it is at distance 0 from the extent,
+    however its vertices fall. Its sides are the innermost longitudes and latitudes of the
+    extent's sides (101 points each), moved in by 1e-5° (about a metre), and its own outline,
+    projected at 101 points a side, is checked to fall inside the extent by more than a
+    centimetre (more than a side can bow between two of those points); an empty box when not."""
+    t = np.linspace(0.0, 1.0, 101)
+    ones = np.ones_like(t)
+
+    def outline(x0: float, y0: float, x1: float, y1: float) -> tuple[np.ndarray, np.ndarray]:
+        along, up = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t  # west, east, south, north sides
+        return (np.concatenate([x0 * ones, x1 * ones, along, along]),
+                np.concatenate([up, up, y0 * ones, y1 * ones]))
+
+    n = len(t)
+    lon, lat = Transformer.from_crs(working, lonlat, always_xy=True).transform(*outline(*extent))
+    margin = 1e-5
+    box = (float(lon[:n].max()) + margin, float(lat[2 * n:3 * n].max()) + margin,
+           float(lon[n:2 * n].min()) - margin, float(lat[3 * n:].min()) - margin)
+    x, y = Transformer.from_crs(lonlat, working, always_xy=True).transform(*outline(*box))
+    inside = ((x > extent[0] + 0.01) & (x < extent[2] - 0.01) & (y > extent[1] + 0.01) & (y < extent[3] - 0.01))
+    return box if box[0] < box[2] and box[1] < box[3] and bool(inside.all()) else (np.inf, np.inf, -np.inf, -np.inf)
 
 
 def _first_vertex_in(geoms: np.ndarray, crs: CRS, target: CRS) -> tuple[np.ndarray, np.ndarray]:

@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from geo_township.crs import RowFit, in_china
+from geo_township.crs import RowFit, in_china, is_plain_lonlat
 from geo_township.results import Check, Finding, declare
 
 OUTSIDE_PARAMETER = "max_outside_m"
@@ -83,14 +83,20 @@ def empty_table() -> pd.DataFrame:
     return pd.DataFrame(columns=COLUMNS)
 
 
+def coordinate_counts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All coordinates of ``geoms`` (n × 2), how many each feature has, and the index of
+    each feature's first coordinate (−1 for features without any)."""
+    coords = shapely.get_coordinates(geoms)
+    counts = shapely.get_num_coordinates(geoms)
+    first = np.where(counts > 0, np.cumsum(counts) - counts, -1)
+    return coords, counts, first
+
+
 def coordinate_groups(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All coordinates of ``geoms`` (n × 2), the feature (0…) each belongs to, and the
     index of each feature's first coordinate (−1 for features without any)."""
-    coords = shapely.get_coordinates(geoms)
-    counts = shapely.get_num_coordinates(geoms)
-    groups = np.repeat(np.arange(len(geoms)), counts)
-    first = np.where(counts > 0, np.cumsum(counts) - counts, -1)
-    return coords, groups, first
+    coords, counts, first = coordinate_counts(geoms)
+    return coords, np.repeat(np.arange(len(geoms)), counts), first
 
 
 def _fmt(x: float, y: float, geographic: bool) -> str:
@@ -105,18 +111,24 @@ def judge_rows(geoms: np.ndarray, crs: CRS, fit: RowFit | None) -> pd.DataFrame:
     and ``detail_zh``. ``fit`` is the inference of ``crs`` from these coordinates (its
     ``fits`` one flag per coordinate of ``geoms``), or None when the CRS was given.
     Features without geometry are left to the caller (they are dropped as empty)."""
-    coords, groups, first = coordinate_groups(geoms)
+    coords, counts, first = coordinate_counts(geoms)
     n = len(geoms)
     has = first >= 0
     x = np.full(n, np.nan)
     y = np.full(n, np.nan)
     x[has], y[has] = coords[first[has], 0], coords[first[has], 1]
     reason = np.full(n, "", dtype=object)
-    nonfinite = np.bincount(groups[~np.isfinite(coords).all(axis=1)], minlength=n) > 0
-    reason[nonfinite] = "not_numbers"
-    if fit is not None and len(fit.fits) == len(coords):
-        misfit = np.bincount(groups[~fit.fits], minlength=n) > 0
-        reason[misfit & (reason == "")] = "crs_misfit"
+
+    def features_with(vertices: np.ndarray) -> np.ndarray:
+        """Which features have any of the coordinates flagged in ``vertices``."""
+        return np.bincount(np.repeat(np.arange(n), counts)[vertices], minlength=n) > 0
+
+    with np.errstate(over="ignore"):  # one pass in the common case: a NaN or an infinity makes the sum so
+        summed = coords.sum()
+    if not np.isfinite(summed):
+        reason[features_with(~np.isfinite(coords).all(axis=1))] = "not_numbers"
+    if fit is not None and len(fit.fits) == len(coords) and not fit.fits.all():
+        reason[features_with(~fit.fits) & (reason == "")] = "crs_misfit"
     lonlat = to_lonlat(x, y, crs)
     if lonlat is not None:
         lon, lat = lonlat
@@ -138,7 +150,7 @@ def judge_rows(geoms: np.ndarray, crs: CRS, fit: RowFit | None) -> pd.DataFrame:
 def to_lonlat(x: np.ndarray, y: np.ndarray, crs: CRS) -> tuple[np.ndarray, np.ndarray] | None:
     """Longitude/latitude of points given in ``crs`` (NaN where they cannot be read);
     None when ``crs`` cannot be transformed at all (nothing can then be said per row)."""
-    if crs.is_geographic and crs.to_epsg() in (4490, 4326):
+    if is_plain_lonlat(crs):
         lon, lat = x.copy(), y.copy()
         bad = (np.abs(lon) > 180) | (np.abs(lat) > 90)
         return np.where(bad, np.nan, lon), np.where(bad, np.nan, lat)
@@ -165,15 +177,20 @@ def _detail(code: str, where: str, crs: CRS, rule: tuple[str, str]) -> tuple[str
     return f"coordinates {where} are not in China (read in {name})", f"坐标 {where} 不在中国境内（按 {name} 读取）"
 
 
+def boxes_within(bounds: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Which of the boxes ``bounds`` (n × 4: min x, min y, max x, max y) lie in ``box``
+    (an empty geometry's box, NaN, does not)."""
+    return ((bounds[:, 0] >= box[0]) & (bounds[:, 1] >= box[1]) & (bounds[:, 2] <= box[2])
+            & (bounds[:, 3] <= box[3]))
+
+
 def outside_extent(geoms: np.ndarray, extent: tuple[float, float, float, float], max_m: float, *,
                    what: str, what_zh: str) -> pd.DataFrame:
     """The features of ``geoms`` lying more than ``max_m`` metres outside ``extent`` (a
     bounding box in the same planar CRS), indexed by position: columns ``distance_m``,
     ``reason``, ``detail`` and ``detail_zh``."""
     # a feature whose own box lies in the extent is at distance 0: only the others are measured
-    bounds = shapely.bounds(geoms)
-    inside = ((bounds[:, 0] >= extent[0]) & (bounds[:, 1] >= extent[1])
-              & (bounds[:, 2] <= extent[2]) & (bounds[:, 3] <= extent[3]))  # NaN (empty): False
+    inside = boxes_within(shapely.bounds(geoms), extent)
     dist = np.zeros(len(geoms), dtype="float64")
     dist[~inside] = shapely.distance(geoms[~inside], shapely.box(*extent))
     far = np.flatnonzero(np.nan_to_num(dist, nan=np.inf) > max_m)

@@ -10,16 +10,20 @@
   total (tested). It runs vectorised: 100,000 parcels in about a second instead of a
   per-polygon geodesic loop.
 
-  Layers are held in the township's Gauss–Krüger zone, so their vertices were projected
-  once already on reading. A parcel no wider than :data:`SCALED_MAX_M` is measured there
-  instead, its planar area divided by the projection's areal scale at its centroid
-  (``pyproj`` ``get_factors``): the scale varies almost linearly across so small a
-  parcel, and what is left is its variance over the parcel divided by the Earth's radius
-  squared — under 2e-9 of a 1 km parcel, 2e-10 of a 300 m one (tested against the
-  equal-area projection and ``pyproj.Geod``). Only wider parcels (villages) are projected
-  again, densified to :data:`DENSIFY_M` first so that the polygon measured is the one held
-  (edges straight in the layer's CRS); each vertex of a county's sub-compartments is
-  projected once, not twice.
+  A parcel no wider than :data:`SCALED_MAX_M` is measured in the CRS it is held in, its
+  vertices projected nowhere. Layers are held in the township's Gauss–Krüger zone, where
+  its planar area is divided by the projection's areal scale at its centroid (``pyproj``
+  ``get_factors``): the scale varies almost linearly across so small a parcel, and what is
+  left is its variance over the parcel divided by the Earth's radius squared — under 2e-9
+  of a 1 km parcel, 2e-10 of a 300 m one (tested against the equal-area projection and
+  ``pyproj.Geod``). A layer read in longitude/latitude is measured where it was read
+  (``area`` asks for it so, :meth:`geo_township.layers.Township.layer`), by the exact
+  integral of the ellipsoid's areal density over the polygon to second order about its
+  centroid's latitude (:func:`_lonlat_areas`): under 1e-12 of a 1 km parcel, and of the
+  polygon the file holds (edges straight in longitude/latitude; tested against an
+  equal-area projection centred on each parcel and ``pyproj.Geod``, the parcels densified).
+  Only wider parcels (villages) are projected again, densified to :data:`DENSIFY_M` first
+  so that the polygon measured is the one held (edges straight in the layer's CRS).
 * **Planar**: the area in the township's 3-degree Gauss–Krüger zone, as a desktop GIS
   shows it in that CRS; larger than ellipsoidal by the zone's scale factor (2e-5–1.3e-4
   near the central meridian's neighbourhood).
@@ -39,7 +43,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Geod
 
-from geo_township.crs import CGCS2000_A, CGCS2000_RF, equal_area_crs, working_crs_for
+from geo_township.crs import CGCS2000_A, CGCS2000_RF, equal_area_crs, is_plain_lonlat, working_crs_for
 from geo_township.errors import CRSError, UsageError
 from geo_township.labels import TOTAL_LABEL, UNASSIGNED_LABEL
 from geo_township.units import area_unit, from_m, from_m2
@@ -98,10 +102,15 @@ def area_crs(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal") -> CRS:
 
 
 SCALED_MAX_M = 1_000.0
-"""The widest parcel (the longer side of its bounding box, metres) whose ellipsoidal area is
-its planar area in a transverse Mercator CRS divided by the areal scale at its centroid;
-the error of that grows with the square of the width: < 2e-9 at 1 km."""
+"""The widest parcel (the longer side of its bounding box, metres; in a longitude/latitude
+layer degrees × :data:`METRES_PER_DEGREE`) measured where it is held: in a transverse
+Mercator CRS, its planar area divided by the areal scale at its centroid, whose error grows
+with the square of the width (< 2e-9 at 1 km); in longitude/latitude by
+:func:`_lonlat_areas` (< 1e-12 at 1 km)."""
 
+METRES_PER_DEGREE = 111_000.0
+"""Metres in a degree of latitude (and of longitude at the equator), roughly (110.6–111.7 km):
+for judging widths and spacing vertices in a longitude/latitude layer."""
 
 DENSIFY_M = 20.0
 """Wider parcels are projected to the equal-area CRS with vertices at most this far apart
@@ -109,38 +118,113 @@ DENSIFY_M = 20.0
 is not straight in the equal-area plane, and projecting only its ends would measure another
 polygon, by up to 4e-8 of the area per kilometre of edge 60 km off a zone's central meridian."""
 
+LONLAT_CHUNK = 5_000
+"""Parcels measured at a time in longitude/latitude: the arrays of one chunk's vertices
+(~150,000 in a county's sub-compartments) are small enough for the memory of the last
+chunk to be used again, instead of new pages for every array of the whole layer's."""
 
-def _scale_corrected(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray] | None:
-    """Ellipsoidal areas (m²) of the parcels of ``geoms`` narrow enough to be measured in
-    their own transverse Mercator CRS (Gauss–Krüger, UTM) with the areal-scale correction,
-    and the mask of those parcels; None when the CRS is not transverse Mercator."""
+_E2 = (2.0 - 1.0 / CGCS2000_RF) / CGCS2000_RF  # the CGCS2000 ellipsoid's first eccentricity squared
+
+
+def _areal_density(lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At latitudes ``lat`` (radians) on the CGCS2000 ellipsoid: the area per square radian of
+    longitude and latitude, f = M·N·cos φ (M, N the meridional and prime-vertical radii of
+    curvature; m²), and its second derivative in latitude divided by it, f''/f."""
+    s2, c2 = np.sin(lat) ** 2, np.cos(lat) ** 2
+    d = 1.0 - _E2 * s2
+    density = CGCS2000_A ** 2 * (1.0 - _E2) * np.cos(lat) / (d * d)
+    curvature = -1.0 + 4.0 * _E2 * (c2 - 3.0 * s2) / d + 24.0 * _E2 * _E2 * s2 * c2 / (d * d)
+    return density, curvature
+
+
+def _ring_vertices(polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The vertices of every ring of ``polygons`` (Polygons and MultiPolygons), ring after
+    ring, each closed: their coordinates (n × 2), and each ring's number of vertices, polygon
+    and side (1: a shell, −1: a hole). A polygon without holes is read as its own ring,
+    without making a ring geometry apart (most parcels)."""
+    plain = (shapely.get_type_id(polygons) == 3) & (shapely.get_num_interior_rings(polygons) == 0)
+    if plain.all():
+        return (shapely.get_coordinates(polygons), shapely.get_num_coordinates(polygons), np.arange(len(polygons)),
+                np.ones(len(polygons)))
+    parts, part_of = shapely.get_parts(polygons[~plain], return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)  # each part's shell first, then its holes
+    shell = np.r_[True, ring_part[1:] != ring_part[:-1]] if len(ring_part) else np.zeros(0, dtype=bool)
+    return (np.concatenate([shapely.get_coordinates(polygons[plain]), shapely.get_coordinates(rings)]),
+            np.concatenate([shapely.get_num_coordinates(polygons[plain]), shapely.get_num_coordinates(rings)]),
+            np.concatenate([np.flatnonzero(plain), np.flatnonzero(~plain)[part_of[ring_part]]]),
+            np.concatenate([np.ones(int(plain.sum())), np.where(shell, 1.0, -1.0)]))
+
+
+def _lonlat_areas(polygons: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """Ellipsoidal areas (m²) of ``polygons`` in longitude/latitude (degrees on CGCS2000), their
+    edges straight there as the layer holds them; ``origin``: a point near each (its box's
+    lower left corner), which its coordinates are taken from so that no digits are lost.
+
+    The area is the integral of f(φ) dλ dφ over the polygon (:func:`_areal_density`), and f
+    depends on the latitude alone: expanded about the polygon's centroid latitude φ̄, it is
+    f(φ̄)·(A + ½·f''/f·I), A the polygon's area in square radians and I its second moment
+    ∫(φ − φ̄)² dλ dφ, both exact sums over its edges (Green's theorem). What is left, the
+    third-order term, is under 1e-12 of the area of a parcel 1 km from south to north; each
+    parcel's area depends on its own vertices alone."""
+    coords, lengths, owner, side = _ring_vertices(polygons)
+    lon = np.radians(coords[:, 0] - np.repeat(origin[owner, 0], lengths))
+    lat = np.radians(coords[:, 1] - np.repeat(origin[owner, 1], lengths))
+    lat0, lat1 = lat[:-1], lat[1:]
+    cross = lon[:-1] * lat1 - lon[1:] * lat0  # the edge from each vertex to the next
+    starts = np.cumsum(lengths) - lengths  # every ring has 4 vertices or more (an empty polygon is not measured)
+    cross[starts[1:] - 1] = 0.0  # from the last vertex of one ring to the first of the next: no edge
+    both = lat0 + lat1
+    # summed per ring by bincount, one edge after another: the same bits wherever a parcel falls in the
+    # arrays (reduceat's vectorised sums depend on where its ring starts in memory)
+    edge_ring, rings = np.repeat(np.arange(len(lengths)), lengths)[:-1], len(lengths)
+    sums = [np.bincount(edge_ring, weights, rings) for weights in (cross, cross * both,
+                                                                   cross * (lat0 * both + lat1 * lat1))]
+    signed = np.sign(sums[0]) * side  # a ring's region counts whichever way it turns; a hole's against
+    n = len(polygons)
+    area, moment, second = (np.bincount(owner, signed * total, n) / d for total, d in zip(sums, (2.0, 6.0, 12.0),
+                                                                                         strict=True))
+    shift = np.divide(moment, area, out=np.zeros(n), where=area != 0)  # the centroid's latitude from the origin's
+    density, curvature = _areal_density(np.radians(origin[:, 1]) + shift)
+    return density * (area + 0.5 * curvature * (second - moment * shift))
+
+
+def _measured_where_held(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray] | None:
+    """Ellipsoidal areas (m²) of the parcels of ``geoms`` no wider than :data:`SCALED_MAX_M`,
+    measured in the CRS they are held in, and the mask of those parcels: in longitude/latitude
+    (CGCS2000 or WGS 84) by :func:`_lonlat_areas`, in a transverse Mercator CRS (Gauss–Krüger,
+    UTM) with the areal-scale correction; None in any other CRS."""
     crs = CRS(geoms.crs)
+    lonlat = is_plain_lonlat(crs)
     operation = crs.coordinate_operation
-    if not crs.is_projected or operation is None or operation.method_name != "Transverse Mercator":
+    if not lonlat and (not crs.is_projected or operation is None or operation.method_name != "Transverse Mercator"):
         return None
-    from pyproj import Proj, Transformer
-
     arr = geoms.to_numpy()
     bounds = shapely.bounds(arr)
     width = np.fmax(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
-    small = width <= SCALED_MAX_M  # NaN (empty geometry) is not small
-    out = np.zeros(int(small.sum()))
-    if not len(out):
-        return out, small
+    small = width * (METRES_PER_DEGREE if lonlat else 1.0) <= SCALED_MAX_M  # NaN (empty geometry) is not small
+    if lonlat:  # (multi)polygons; anything else is measured as before (a point or line: 0)
+        small &= np.isin(shapely.get_type_id(arr), (3, 6))
+    if not small.any():
+        return np.zeros(0), small
     parcels = arr[small]
+    if lonlat:
+        corners = bounds[small, :2]
+        return np.concatenate([_lonlat_areas(parcels[i:i + LONLAT_CHUNK], corners[i:i + LONLAT_CHUNK])
+                               for i in range(0, len(parcels), LONLAT_CHUNK)]), small
+    from pyproj import Proj, Transformer
+
     centres = shapely.centroid(parcels)
     lon, lat = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(
         shapely.get_x(centres), shapely.get_y(centres))
     scale = np.asarray(Proj(crs).get_factors(lon, lat).areal_scale, dtype="float64")
-    out = shapely.area(parcels) / scale
-    return out, small
+    return shapely.area(parcels) / scale, small
 
 
 def area_m2(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal", crs: CRS | None = None) -> np.ndarray:
     """Area of each geometry in square metres (0 for points and lines); ``crs``: the CRS to
     project to and measure in (default :func:`area_crs` of ``geoms``). Ellipsoidal areas of
-    parcels narrower than :data:`SCALED_MAX_M` in a transverse Mercator CRS are measured
-    where they are, with the areal-scale correction (the module's docstring): each parcel's
+    parcels narrower than :data:`SCALED_MAX_M` in a transverse Mercator CRS or in
+    longitude/latitude are measured where they are (the module's docstring): each parcel's
     area depends on it alone, so a layer measured in parts gives the whole's numbers."""
     _check(geoms, method)
     if len(geoms) == 0:
@@ -148,7 +232,7 @@ def area_m2(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal", crs: CRS | 
     out = np.zeros(len(geoms))
     rest = np.ones(len(geoms), dtype=bool)
     if method == "ellipsoidal":
-        scaled = _scale_corrected(geoms)
+        scaled = _measured_where_held(geoms)
         if scaled is not None:
             out[scaled[1]] = scaled[0]
             rest = ~scaled[1]
@@ -159,7 +243,7 @@ def area_m2(geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal", crs: CRS | 
     if method == "ellipsoidal" and not CRS(geoms.crs).equals(target):
         # edges are straight where the layer is held: vertices at most DENSIFY_M apart, so the
         # equal-area plane measures the same polygon (not one with edges straight in it)
-        step = DENSIFY_M / 111_000.0 if CRS(geoms.crs).is_geographic else DENSIFY_M
+        step = DENSIFY_M / METRES_PER_DEGREE if CRS(geoms.crs).is_geographic else DENSIFY_M
         others = gpd.GeoSeries(shapely.segmentize(others.to_numpy(), step), index=others.index, crs=others.crs)
     # one projection for all (chosen from the whole extent), applied a chunk at a time
     out[rest] = np.concatenate([others.iloc[i:i + AREA_CHUNK].to_crs(target).area.to_numpy()

@@ -234,6 +234,19 @@ def test_coordinates_that_are_not_numbers_or_not_in_china():
     assert judge_rows(abroad, CRS.from_epsg(4326), None).empty
 
 
+def test_infinite_coordinates_are_not_numbers_and_huge_finite_ones_are():
+    """Non-numbers are looked for only when the coordinates' sum is not finite: an infinity
+    is found, and huge finite numbers whose sum overflows are not taken for one."""
+    from pyproj import CRS
+    from shapely.geometry import LineString
+
+    geoms = np.array([LineString([(117.5, 30.5), (117.6, 30.6)])] * 8
+                     + [LineString([(117.5, 30.5), (float("inf"), 30.6)]),
+                        LineString([(1e308, 30.5), (1e308, 30.6)])], dtype=object)
+    judged = judge_rows(geoms, CRS.from_epsg(4490), None)
+    assert judged.index.tolist() == [8, 9] and judged["reason"].tolist() == ["not_numbers", "impossible"]
+
+
 def test_a_missing_file_stops_only_its_layer(tiny_township):
     (tiny_township / "plots.shp").unlink()
     town = load_township(tiny_township)  # township.toml itself is fine
