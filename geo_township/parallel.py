@@ -66,7 +66,8 @@ def _start_worker() -> None:
 def _run(payload: bytes) -> tuple[Any, list[logging.LogRecord]]:
     assert _work is not None
     _records.clear()
-    result = _work(pickle.loads(payload))
+    held = [pickle.loads(payload)]
+    result = _work(held.pop())  # held by the work alone, which may drop it once it has what it needs
     return result, list(_records)
 
 

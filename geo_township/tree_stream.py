@@ -256,6 +256,7 @@ class _Counter:
 
     def count(self, chunk: Chunk) -> _Part | None:
         raw = chunk.raw()
+        del chunk  # its Arrow rows, now decoded: not held while the trees are counted
         if len(raw.gdf) == 0:
             return None
         view = self.township.with_layer(layer_from_raw(raw, self.spec, self.township.config))
