@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -55,8 +56,10 @@ class _Collect(logging.Handler):
 
 
 def _start_worker() -> None:
-    """In a new worker: its log records are collected for the caller, not written by the
-    handlers it inherited (the caller's terminal, a progress bar)."""
+    """In a new worker: Ctrl-C is left to the caller (which stops the workers, so the user
+    sees one message, not a traceback per worker), and its log records are collected for
+    the caller, not written by the handlers it inherited (the terminal, a progress bar)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

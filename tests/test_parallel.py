@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 
 import pytest
 
@@ -80,3 +81,14 @@ def test_a_closure_over_what_the_caller_holds_runs_in_the_workers() -> None:
 
 def test_default_workers_are_the_cores_at_most_four() -> None:
     assert default_workers() == min(len(os.sched_getaffinity(0)), MAX_WORKERS)
+
+
+def _ignores_ctrl_c(_: int) -> bool:
+    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_ctrl_c_is_left_to_the_caller() -> None:
+    """A Ctrl-C reaches every process of the terminal's group: the workers leave it to the
+    caller, which stops them and says so once, instead of each printing a traceback."""
+    assert all(ordered_map(_ignores_ctrl_c, range(4), workers=2))
+    assert not _ignores_ctrl_c(0)  # this process still stops on Ctrl-C
