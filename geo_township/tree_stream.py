@@ -44,7 +44,8 @@ import shapely
 from geo_township.config import LayerSpec
 from geo_township.errors import UsageError
 from geo_township.hotspots import find_hotspots, new_infections
-from geo_township.io.chunks import Chunk, chunks, release_arrow_memory, row_count
+from geo_township.io.chunks import Chunk, chunks, row_count
+from geo_township.io.memory import release_freed_memory
 from geo_township.kinds import KINDS
 from geo_township.layerfile import layer_from_raw
 from geo_township.layers import Township
@@ -199,8 +200,12 @@ def _hot_candidates(tally: TreeTally, period: Period, bounds: dict[str, str]
     if not found.notna().any():
         return frame, None
     latest = found.max()
-    start = pd.Timestamp(season_bounds(season_of(latest.date(), **bounds), **bounds)[0])
-    return frame[(frame["found_date"] >= start).to_numpy()], latest
+    return frame[(frame["found_date"] >= _season_start(latest, bounds)).to_numpy()], latest
+
+
+def _season_start(day: pd.Timestamp, bounds: dict[str, str]) -> pd.Timestamp:
+    """The first day of the clearing season ``day`` falls in."""
+    return pd.Timestamp(season_bounds(season_of(day.date(), **bounds), **bounds)[0])
 
 
 def _keep_hot(state: _State, frame: pd.DataFrame, latest: pd.Timestamp | None, period: Period,
@@ -214,7 +219,7 @@ def _keep_hot(state: _State, frame: pd.DataFrame, latest: pd.Timestamp | None, p
     if state.latest is None:  # no find date yet: every tree may count (hotspots of every tree)
         state.hot.append(frame)
         return
-    start = pd.Timestamp(season_bounds(season_of(state.latest.date(), **bounds), **bounds)[0])
+    start = _season_start(state.latest, bounds)
     state.hot = [h[(h["found_date"] >= start).to_numpy()] for h in state.hot] + [
         frame[(frame["found_date"] >= start).to_numpy()]]
 
@@ -281,7 +286,7 @@ class _Counter:
                         & ~done_by(status_rank(trees), tally.dates, "felled", self.deadline))
             part.standing = pd.DataFrame({"plot_id": trees["plot_id"].to_numpy(dtype=object)[standing],
                                           "village": trees["village"].to_numpy(dtype=object)[standing]})
-        release_arrow_memory()
+        release_freed_memory()  # the chunk's text, WKB and Arrow buffers, before the next chunk
         return part
 
 

@@ -14,8 +14,6 @@ findings are those of the whole layer.
 
 from __future__ import annotations
 
-import functools
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from geo_township.io.memory import release_freed_memory
 from geo_township.io.parquet import (
     Box,
     ReadStats,
@@ -56,11 +55,6 @@ class Chunk:
     box: Box | None = None  # rows outside it dropped on decoding (the reader could not filter by it)
     ready: RawLayer | None = None
 
-    @property
-    def rows(self) -> int:
-        """Rows read (before any drop by ``box``)."""
-        return self.table.num_rows if self.table is not None else len(self.ready.gdf)  # type: ignore[union-attr]
-
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickled with its rows as an Arrow IPC stream, which holds only those rows (a pickled
         Arrow slice carries the whole buffer it was cut from: twice the bytes, or more)."""
@@ -79,30 +73,6 @@ class Chunk:
         gdf = arrow_frame(self.table, self.geometry, self.crs, self.box)
         gdf.index = self.start + np.asarray(gdf.index, dtype="int64")
         return RawLayer(gdf, self.path, self.layer, encoding=self.encoding)
-
-
-def release_arrow_memory() -> None:
-    """Hand back to the system the memory Arrow's allocator, and the C library's, keep for
-    reuse: called between chunks, or a streamed layer holds several chunks' worth of freed
-    buffers (400 MiB more at 500,000 trees a chunk)."""
-    pa.default_memory_pool().release_unused()
-    libc = _glibc()
-    if libc is not None:
-        libc.malloc_trim(0)
-
-
-@functools.cache
-def _glibc() -> Any:
-    """The GNU C library, for ``malloc_trim`` (None elsewhere: musl, macOS, Windows)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return None
-    return libc if hasattr(libc, "malloc_trim") else None
 
 
 def _from_ipc(chunk: Chunk, rows: bytes) -> Chunk:
@@ -142,7 +112,7 @@ def _gdal_chunks(path: Path, kind_: Kind, layer: str | None, explicit: dict[str,
             yield Chunk(path, start, pa.Table.from_batches([batch]), geometry, meta["crs"], layer,
                         meta.get("encoding"))
             start += batch.num_rows
-            release_arrow_memory()
+            release_freed_memory()
 
 
 def chunks(path: Path, kind_: Kind, *, layer: str | None = None, encoding: str | None = None,
@@ -158,7 +128,7 @@ def chunks(path: Path, kind_: Kind, *, layer: str | None = None, encoding: str |
                                        batch_rows=chunk_rows, stats=stats):
             yield Chunk(path, start, table, source.geometry, source.crs, box=exact)
             start += table.num_rows
-            release_arrow_memory()
+            release_freed_memory()
         return
     if path.suffix.lower() in ARROW_SUFFIXES:
         yield from _gdal_chunks(path, kind_, layer, explicit, chunk_rows)

@@ -218,13 +218,13 @@ def geoparquet_tables(source: ParquetSource, columns: Iterable[str], *, box: Box
     wanted = [*columns, source.geometry]
     buffered: list[pa.Table] = []
     rows = 0
-    files: dict[str, pq.ParquetFile] = {}
+    opened: tuple[str, pq.ParquetFile] | None = None  # the file of the row groups being read, opened once
     for fragment in _fragments(source, flt, stats):
         if stats is not None:
             stats.row_groups_read += 1
-        if fragment.path not in files:
-            files = {fragment.path: pq.ParquetFile(fragment.path, filesystem=fragment.filesystem)}
-        for table in _fragment_batches(fragment, files[fragment.path], source, wanted, flt, batch_rows):
+        if opened is None or opened[0] != fragment.path:
+            opened = (fragment.path, pq.ParquetFile(fragment.path, filesystem=fragment.filesystem))
+        for table in _fragment_batches(fragment, opened[1], source, wanted, flt, batch_rows):
             if table.num_rows == 0:
                 continue
             if stats is not None:
