@@ -55,14 +55,20 @@ def find_hotspots(trees: gpd.GeoDataFrame, *, eps_m: float, min_trees: int,
     centre (the working CRS), radius_m, plots_touched, plots (their ids, text order) and
     villages (of those plots). ``plots`` needs ``plot_id`` (and optionally ``village``).
     """
-    empty = gpd.GeoDataFrame({c: [] for c in COLUMNS}, geometry=gpd.GeoSeries([], crs=trees.crs), crs=trees.crs)
     if trees.crs is None or not trees.crs.is_projected:
         raise CRSError("hotspots need points in a projected CRS (metres)",
                        hint="pass the layer in the township's working CRS (Township.gdf does so)")
-    if len(trees) == 0:
+    return hotspots_at(trees.geometry.x.to_numpy(), trees.geometry.y.to_numpy(), trees.crs, eps_m=eps_m,
+                       min_trees=min_trees, plots=plots)
+
+
+def hotspots_at(x: np.ndarray, y: np.ndarray, crs: object, *, eps_m: float, min_trees: int,
+                plots: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """:func:`find_hotspots` of the trees at ``x``, ``y`` (metres, in the projected ``crs``):
+    for trees held as coordinates (a streamed count keeps millions so, never as points)."""
+    empty = gpd.GeoDataFrame({c: [] for c in COLUMNS}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    if len(x) == 0:
         return empty
-    x = trees.geometry.x.to_numpy()
-    y = trees.geometry.y.to_numpy()
     labels = cluster_labels(x, y, eps_m=eps_m, min_trees=min_trees)
     member = labels >= 0
     if not member.any():
@@ -79,7 +85,7 @@ def find_hotspots(trees: gpd.GeoDataFrame, *, eps_m: float, min_trees: int,
     centres = shapely.points(stats["x"].to_numpy(), stats["y"].to_numpy())
     # A circle at least eps/2 in radius, so a tight cluster still shows and touches its plot.
     circles = shapely.buffer(centres, np.maximum(stats["radius_m"].to_numpy(), eps_m / 2.0), quad_segs=16)
-    ll = gpd.GeoSeries(centres, crs=trees.crs).to_crs(4326)
+    ll = gpd.GeoSeries(centres, crs=crs).to_crs(4326)
     stats["lon"] = ll.x.to_numpy()
     stats["lat"] = ll.y.to_numpy()
     plot_lists: list[str] = []
@@ -105,7 +111,7 @@ def find_hotspots(trees: gpd.GeoDataFrame, *, eps_m: float, min_trees: int,
     stats["plots_touched"] = touched
     stats["plots"] = plot_lists
     stats["villages"] = village_lists
-    out = gpd.GeoDataFrame(stats[COLUMNS], geometry=circles, crs=trees.crs)
+    out = gpd.GeoDataFrame(stats[COLUMNS], geometry=circles, crs=crs)
     out["trees"] = out["trees"].astype(int)
     return out
 
@@ -118,12 +124,16 @@ def new_infections(township: Township, trees: gpd.GeoDataFrame, period: Period) 
 
     Returns the boolean selection and a note saying what was used.
     """
-    found = event_dates(trees)["found"]
+    return infections_among(township, event_dates(trees)["found"], period)
+
+
+def infections_among(township: Township, found: pd.Series, period: Period) -> tuple[np.ndarray, Text]:
+    """:func:`new_infections` from the trees' find dates alone (``found``, parsed)."""
     if period.bounded:
         return period.contains(found), Text(f"hotspots: trees found in {period.label}",
                                             f"疫情热点：按 {period.label_zh} 期间发现的疫木划定")
     if found.notna().sum() == 0:
-        return np.ones(len(trees), dtype=bool), Text("hotspots: every tree (no find dates)",
+        return np.ones(len(found), dtype=bool), Text("hotspots: every tree (no find dates)",
                                                      "疫情热点：按全部疫木划定(没有发现日期)")
     bounds = season_params(township)
     latest: dt.date = found.max().date()

@@ -43,7 +43,7 @@ import shapely
 
 from geo_township.config import LayerSpec
 from geo_township.errors import UsageError
-from geo_township.hotspots import find_hotspots, new_infections
+from geo_township.hotspots import hotspots_at, infections_among
 from geo_township.io.chunks import Chunk, chunks, row_count
 from geo_township.io.memory import release_freed_memory
 from geo_township.kinds import KINDS
@@ -189,11 +189,11 @@ def _keep_notes(state: _State, notes: list[str]) -> None:
 def _hot_candidates(tally: TreeTally, period: Period, bounds: dict[str, str]
                     ) -> tuple[pd.DataFrame, pd.Timestamp | None]:
     """The chunk's trees that may be the hotspots' new infections (see module docstring), as
-    coordinates, status and find date only (no geometry objects), and its latest find.
+    coordinates and find date only (no geometry objects, no text), and its latest find.
     Unbounded, those found before the season of the chunk's latest find are left out here
     already: a later chunk can only move the season on."""
     trees, found = tally.trees, tally.dates["found"]
-    frame = pd.DataFrame({"status": trees["status"].to_numpy(), "found_date": found.to_numpy(),
+    frame = pd.DataFrame({"found_date": found.to_numpy(),
                           "x": shapely.get_x(trees.geometry.to_numpy()), "y": shapely.get_y(trees.geometry.to_numpy())})
     if period.bounded:
         return frame[period.contains(found)], None
@@ -349,12 +349,11 @@ def _side(state: _State, township: Township, plots: gpd.GeoDataFrame | None, per
     params = township.config.parameters
     crs = township.working_crs
     hot = (pd.concat(state.hot, ignore_index=True) if state.hot else pd.DataFrame(
-        {"status": [], "found_date": pd.Series([], dtype="datetime64[ns]"), "x": [], "y": []}))
-    chosen, note = new_infections(township, gpd.GeoDataFrame(hot[["status", "found_date"]]), period)
-    picked = hot[chosen]
-    points = gpd.GeoDataFrame(picked[["status", "found_date"]].reset_index(drop=True),
-                              geometry=shapely.points(picked["x"].to_numpy(), picked["y"].to_numpy()), crs=crs)
-    spots = find_hotspots(points, plots=plots, eps_m=params["hotspot_eps_m"], min_trees=params["hotspot_min_trees"])
+        {"found_date": pd.Series([], dtype="datetime64[ns]"), "x": [], "y": []}))
+    chosen, note = infections_among(township, pd.to_datetime(hot["found_date"]), period)
+    picked = hot[chosen]  # as coordinates: millions of point geometries would double the command's memory
+    spots = hotspots_at(picked["x"].to_numpy(), picked["y"].to_numpy(), crs, plots=plots,
+                        eps_m=params["hotspot_eps_m"], min_trees=params["hotspot_min_trees"])
     tables["hotspots"] = pd.DataFrame(spots.drop(columns=spots.geometry.name))
     features["hotspots"] = spots
     return tables, features, note
