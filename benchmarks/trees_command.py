@@ -90,8 +90,16 @@ def command_argv(name: str, township: Path, out: Path) -> list[str]:
             "-o", str(out)]
 
 
-def check_counts(ledger_csv: Path, baseline_csv: Path) -> str:
-    """'' when the ledger's counts per plot equal the baseline's, else what differs."""
+EDGE_TREES_PER_MILLION = 1
+"""Trees per million that may sit in a neighbouring plot in the baseline: it tests the points
+in the file's longitude/latitude, the command in the working CRS (metres), and a tree within
+rounding of a shared edge can fall on either side of it (seen: 1 of 10,000,000)."""
+
+
+def check_counts(ledger_csv: Path, baseline_csv: Path) -> tuple[str, str]:
+    """``(problem, note)``: the problem '' when the ledger's counts per plot equal the
+    baseline's, else what differs; equal totals with at most :data:`EDGE_TREES_PER_MILLION`
+    trees in a neighbouring plot are no problem, and the note says which."""
     import pandas as pd
 
     ours = pd.read_csv(ledger_csv, encoding="utf-8-sig", dtype={"plot_id": str})
@@ -103,10 +111,19 @@ def check_counts(ledger_csv: Path, baseline_csv: Path) -> str:
     for rank, stage in enumerate(STAGES):
         cumulative[stage] = plain[[c for c in plain.columns if STATUS_RANK[c] >= rank]].sum(axis=1)
     cumulative = cumulative[cumulative["found"] > 0].sort_index()
-    if not ours.index.equals(cumulative.index):
-        return f"different plots: {len(ours)} in the ledger, {len(cumulative)} in the baseline"
-    diff = (ours != cumulative).any(axis=1)
-    return f"{int(diff.sum())} plots differ" if diff.any() else ""
+    every = ours.index.union(cumulative.index)
+    diff = ours.reindex(every, fill_value=0) - cumulative.reindex(every, fill_value=0)
+    differ = diff[(diff != 0).any(axis=1)]
+    if not len(differ):
+        return "", ""
+    moved = int(differ["found"].abs().sum()) // 2
+    trees = int(cumulative["found"].sum())
+    if (diff.sum() == 0).all() and moved <= max(1, trees * EDGE_TREES_PER_MILLION // 1_000_000):
+        return "", (f"{moved} of {trees:,} trees in a neighbouring plot (a shared edge, tested in longitude/"
+                     f"latitude by the baseline, in metres by the command; every total equal): "
+                     + ", ".join(differ.index))
+    return (f"{len(differ)} plots differ ({moved} trees moved; totals "
+            f"{'equal' if (diff.sum() == 0).all() else 'differ'})"), ""
 
 
 def same_table(peer_csv: Path, baseline_csv: Path) -> str:
@@ -212,8 +229,8 @@ def main() -> None:
         if args.runs > 2:
             report(label, results, "min")
         if "plot" in names:
-            problem = check_counts(work / "plot.csv", work / "baseline.csv")
-            print("per-plot counts: " + (problem or "identical to the baseline"))
+            problem, note = check_counts(work / "plot.csv", work / "baseline.csv")
+            print("per-plot counts: " + (problem or note or "identical to the baseline"))
             if problem:
                 raise SystemExit(1)
         if "duckdb" in names:

@@ -84,8 +84,8 @@ def main() -> None:
         print(f"  {name:<9} {m['wall']:7.1f} s wall {m['cpu']:7.1f} s cpu {m['rss_mib']:7.0f} MiB", flush=True)
     report(f"{folder}", results)
     if "plot" in results and "baseline" in results:
-        problem = check_counts(work / "plot.csv", work / "baseline.csv")
-        print("per-plot counts: " + (problem or "identical to the baseline"))
+        problem, note = check_counts(work / "plot.csv", work / "baseline.csv")
+        print("per-plot counts: " + (problem or note or "identical to the baseline"))
         if problem:
             raise SystemExit(1)
 

@@ -46,3 +46,33 @@ def test_zonal_command_agrees_with_plain_exactextract(tmp_path: Path) -> None:
                            "--data", str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "numbers agree" in done.stdout and "exactextract" in done.stdout
+
+
+def _ledger_and_baseline(tmp_path: Path, ours: dict[str, int], theirs: dict[str, int]) -> tuple[Path, Path]:
+    """A ledger and a baseline table where every tree is found only (疑似), per plot."""
+    ledger = tmp_path / "plot.csv"
+    rows = [f"{p},v,{n},0,0,0,0" for p, n in ours.items()] + [f",Total,{sum(ours.values())},0,0,0,0"]
+    ledger.write_text("plot_id,village,found,confirmed,felled,cleared,verified\n" + "\n".join(rows) + "\n",
+                      encoding="utf-8-sig")
+    baseline = tmp_path / "baseline.csv"
+    baseline.write_text("plot,疑似\n" + "\n".join(f"{p},{n}" for p, n in theirs.items()) + "\n", encoding="utf-8")
+    return ledger, baseline
+
+
+def test_count_check_passes_a_tree_on_a_shared_edge_and_nothing_more(tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCH))
+    from trees_command import check_counts
+
+    same = _ledger_and_baseline(tmp_path, {"P1": 5, "P2": 3}, {"P1": 5, "P2": 3})
+    assert check_counts(*same) == ("", "")
+    # one tree of a million sits on the other side of the edge P1|P2 in the baseline: a note, no problem
+    problem, note = check_counts(*_ledger_and_baseline(tmp_path, {"P1": 600_000, "P2": 400_000},
+                                                       {"P1": 599_999, "P2": 400_001}))
+    assert problem == "" and note.startswith("1 of 1,000,000 trees in a neighbouring plot") and "P1, P2" in note
+    # two trees moved in a million: more than an edge explains
+    problem, _ = check_counts(*_ledger_and_baseline(tmp_path, {"P1": 600_000, "P2": 400_000},
+                                                    {"P1": 599_998, "P2": 400_002}))
+    assert problem.startswith("2 plots differ (2 trees moved")
+    # a tree lost: the totals differ
+    problem, _ = check_counts(*_ledger_and_baseline(tmp_path, {"P1": 5, "P2": 3}, {"P1": 5, "P2": 2}))
+    assert "totals differ" in problem
