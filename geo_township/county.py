@@ -30,14 +30,14 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from geo_township.config import CONFIG_NAME, PARAMETERS, TownshipConfig, load_config, read_toml
-from geo_township.errors import ConfigError, TownshipError
+from geo_township.errors import ConfigError, NotFoundError, TownshipError
 from geo_township.labels import PARTIAL_TOTAL_LABEL, TOTAL_LABEL
 from geo_township.layers import Township, load_township
 from geo_township.measure import area_m2
@@ -267,25 +267,19 @@ def run_county(county: County, analysis: Callable[..., Result], /, *args: Any, c
     """Run ``analysis(township, *args, **kwargs)`` on every township of ``county`` and join
     the Results (:func:`join_results`).
 
-    A township whose analysis raises a :class:`~geo_township.errors.TownshipError` (a
-    broken layer, a missing file) is named in an error finding and the others go on; when
-    every township fails, the first error is raised. ``claims=True`` adds the land two
-    townships both claim (:func:`county_claims`), as ``check`` does.
+    A township that fails (:func:`each_township`) is named in an error finding and the
+    others go on; one that does not hold what was asked for is passed over. ``claims=True``
+    adds the land two townships both claim (:func:`county_claims`), as ``check`` does.
     """
-    parts: list[tuple[str, Result]] = []
-    failures = list(county.failures)
     townships: list[tuple[str, Township]] = []
-    for member in county.members:
-        township = member.township()
-        try:
-            parts.append((member.name, analysis(township, *args, **kwargs)))
-            if claims:  # kept for the claims (their layers are read already); otherwise let go
-                townships.append((member.name, township))
-        except TownshipError as exc:
-            log.info("township %s left out: %s", member.name, exc)
-            failures.append(CountyFailure(member.name, member.config.root, exc))
-    if not parts:
-        raise failures[0].error if failures else ConfigError("the county names no township", path=county.path)
+
+    def work(township: Township) -> Result:
+        result = analysis(township, *args, **kwargs)
+        if claims:  # kept for the claims (their layers are read already); otherwise let go
+            townships.append((township.config.name, township))
+        return result
+
+    parts, failures = each_township(county, work)
     result = join_results(county.name, parts, failures)
     first = county.members[[m.name for m in county.members].index(parts[0][0])].config
     title, title_zh = result.title, result.title_zh
@@ -299,6 +293,56 @@ def run_county(county: County, analysis: Callable[..., Result], /, *args: Any, c
         result = replace(result, findings=[*result.findings, *found],
                          tables={**result.tables, "claims": table} if len(table) else result.tables)
     return result
+
+
+_T = TypeVar("_T")
+
+
+def each_township(county: County, work: Callable[[Township], _T]) -> tuple[list[tuple[str, _T]], list[CountyFailure]]:
+    """``work(township)`` for every township of ``county`` that it succeeds on, by name,
+    and the townships that failed (those the county could not read first).
+
+    A township on which ``work`` raises a :class:`~geo_township.errors.TownshipError` (a
+    broken layer, a missing file) is a failure and the others go on; when every township
+    fails, the first error is raised. A township that does not hold what was asked for
+    (:class:`~geo_township.errors.NotFoundError`: a tree id, a layer) is passed over; when
+    none holds it, that is the error, said of the county."""
+    parts: list[tuple[str, _T]] = []
+    failures = list(county.failures)
+    missing: list[NotFoundError] = []
+    for member in county.members:
+        try:
+            parts.append((member.name, work(member.township())))
+        except NotFoundError as exc:
+            missing.append(exc)
+        except TownshipError as exc:
+            log.info("township %s left out: %s", member.name, exc)
+            failures.append(CountyFailure(member.name, member.config.root, exc))
+    if not parts and missing and not failures:
+        first = missing[0]
+        raise NotFoundError(f"{first.message}, nor in any other township of {county.name}", path=county.path,
+                            hint=first.hint, hint_zh=first.hint_zh,
+                            message_zh=f"{first.message_zh or first.message}，全县（{county.name}）其他乡镇也没有")
+    if not parts:
+        raise failures[0].error if failures else ConfigError("the county names no township", path=county.path)
+    return parts, failures
+
+
+def county_features(county: County, make: Callable[..., gpd.GeoDataFrame], /, *args: Any, **kwargs: Any
+                    ) -> tuple[gpd.GeoDataFrame, list[CountyFailure]]:
+    """``make(township, *args, **kwargs)`` (features: a layer's selection, those behind a
+    number) of every township of ``county`` in one frame with a leading ``township``
+    column, in the first township's CRS, and the townships that failed (see
+    :func:`each_township`)."""
+    parts, failures = each_township(county, lambda township: make(township, *args, **kwargs))
+    return _joined_features(parts), failures
+
+
+def county_at(place: str | Path | None) -> County | None:
+    """The county at ``place`` (its county.toml, or a folder holding one; None: the working
+    folder), or None when ``place`` is a township."""
+    found = county_file(place)
+    return None if found is None else load_county(found)
 
 
 def run(place: str | Path | None, analysis: Callable[..., Result], /, *args: Any, claims: bool = False,

@@ -100,6 +100,11 @@ class UsageError(TownshipError, ValueError):
     """An option or argument that cannot be honoured."""
 
 
+class NotFoundError(UsageError, LookupError):
+    """Something asked for by name (a tree id) that the township does not hold. In a county
+    the townships that do not hold it are passed over (:func:`geo_township.county.run_county`)."""
+
+
 ERROR_KINDS: tuple[tuple[type[TownshipError], str, str], ...] = (
     (ConfigError, "a mistake in township.toml: an unknown key, a wrong value, a layer or raster table that "
      "cannot be used", "township.toml 写错了：不认识的键、取值不对、图层或栅格设置无法使用"),
@@ -114,6 +119,8 @@ ERROR_KINDS: tuple[tuple[type[TownshipError], str, str], ...] = (
     (UsageError, "an option or argument that cannot be honoured: a name that names nothing, a period that "
      "ends before it starts, a cluster that cannot be reached",
      "选项或参数无法执行：名称不存在、统计期结束早于开始、无法连接计算集群等"),
+    (NotFoundError, "a tree id (or other name) asked for that the township's layers do not hold; in a county, that "
+     "no township holds", "所查的疫木编号(或其他名称)在乡镇图层中不存在；对全县而言，是任何乡镇都没有"),
 )
 """Each kind of error a command stops with (exit 2) and what it means, in English and Chinese:
 the message names the file and the row, feature or key, says what is wrong and how to fix it."""

@@ -295,7 +295,8 @@ def _coded_as_words(gdf: gpd.GeoDataFrame, lang: str) -> gpd.GeoDataFrame:
 
 def _kml_frame(gdf: gpd.GeoDataFrame, lang: str) -> gpd.GeoDataFrame:
     """The list in EPSG:4326 with a placemark ``name`` (the tree id) and ``description``
-    (state, village, plot, find date, days overdue) in ``lang``, dates as text."""
+    (state, township for a county's list, village, plot, find date, days overdue) in
+    ``lang``, dates as text."""
     from geo_township.vocabulary import VOCABULARIES
 
     out = gdf.to_crs(4326)
@@ -306,7 +307,8 @@ def _kml_frame(gdf: gpd.GeoDataFrame, lang: str) -> gpd.GeoDataFrame:
         text = values.astype(object).where(values.notna(), None)
         return text.map(lambda v: "" if v is None or str(v) == "" else (zh_ if zh else en).format(v))
 
-    pieces = [out["state"].map(lambda c: state.label(c, lang)),
+    township = out["township"] if "township" in out.columns else pd.Series(None, index=out.index, dtype=object)
+    pieces = [out["state"].map(lambda c: state.label(c, lang)), part(township, "{}", "{}"),
               part(out["village"], "village {}", "村 {}"), part(out["plot_id"], "plot {}", "小班 {}"),
               part(out["found_date"].dt.strftime("%Y-%m-%d"), "found {}", "发现 {}"),
               part(out["days_overdue"], "{} days overdue", "超期 {} 天")]

@@ -47,6 +47,7 @@ def run_json(runner, args: list[str], place: Path) -> tuple[int, dict[str, list[
 COMMANDS = {
     "trees": ["trees", "--no-hotspots"],
     "trees_by_plot": ["trees", "--by", "plot", "--no-hotspots"],
+    "trees_deadline": ["trees", "--deadline", "2023-03-31", "--season", "2022"],
     "area": ["area", "forest_plots", "--by", "village"],
     "transfers_area": ["area", "land_transfers"],
     "audit": ["audit", "--no-save"],
@@ -206,13 +207,118 @@ def test_the_county_total_is_named_in_chinese(runner, apart):
     assert "乡镇" in result.stdout and "合计" in result.stdout and "青山县" in result.stdout
 
 
-@pytest.mark.parametrize("args", [["import", "x.csv", "--layer", "infected_trees"],
-                                  ["trees", "--history", "SC2021-00001"]])
+@pytest.mark.parametrize("args", [["import", "x.csv", "--layer", "infected_trees"]])
 def test_commands_for_one_township_refuse_a_county(runner, apart, args):
     result = runner.invoke(main, [*args, "--township", str(apart / "county.toml")])
     assert result.exit_code == 2
     assert "county file" in result.stderr and "--township FOLDER" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_countys_deadline_list_for_crews_holds_every_townships_trees_named_with_their_township(
+        runner, apart, tmp_path):
+    args = ["trees", "--deadline", "2023-03-31", "--season", "2022"]
+    alone = {}
+    for name, folder in zip(NAMES, ("east", "west"), strict=True):
+        out = tmp_path / f"{folder}.gpkg"
+        done = runner.invoke(main, [*args, "--township", str(apart / folder), "--save", str(out)])
+        assert done.exit_code == 0, done.stderr
+        alone[name] = gpd.read_file(out)
+    both = tmp_path / "county.gpkg"
+    done = runner.invoke(main, [*args, "--township", str(apart / "county.toml"), "--save", str(both)])
+    assert done.exit_code == 0, done.stderr
+    assert f"{sum(len(g) for g in alone.values())} tree(s) written to {both}" in done.output
+    listed = gpd.read_file(both)
+    assert list(listed.columns[:2]) == ["township", "tree_id"]
+    for name, own in alone.items():
+        mine = listed[listed["township"] == name].drop(columns="township").reset_index(drop=True)
+        assert mine["tree_id"].tolist() == own["tree_id"].tolist() and len(mine) > 0
+        # the second township lies 0.5° north of the first: each tree stays where its township has it
+        assert mine.geometry.geom_equals_exact(own.geometry, tolerance=1e-9).all()
+    kml = tmp_path / "county.kml"
+    done = runner.invoke(main, [*args, "--township", str(apart / "county.toml"), "--save", str(kml), "--lang", "zh"])
+    assert done.exit_code == 0, done.stderr
+    text = kml.read_text(encoding="utf-8")
+    assert text.count("<Placemark>") == len(listed)
+    assert all(f"；{name}；村 " in text for name in NAMES)  # each placemark says its township
+
+
+def test_a_trees_history_in_a_county_is_looked_up_in_every_township(runner, tmp_path):
+    root = county(tmp_path)
+    survey = tmp_path / "survey.csv"
+    survey.write_text("编号,状态,清理日期\nSC2021-00915,已清理,2023-04-20\n", encoding="utf-8")
+    done = runner.invoke(main, ["import", str(survey), "--layer", "infected_trees", "--township", str(root / "east")])
+    assert done.exit_code == 0, done.stderr
+    code, tables, _ = run_json(runner, ["trees", "--history", "SC2021-00915"], root / "county.toml")
+    assert code == 0
+    changes = tables["summary"]
+    # the import changed the tree in 东岭乡 only: its status and its clearing date, nothing in 西河乡
+    assert {r["township"] for r in changes} == {NAMES[0]}
+    assert sorted((r["field"], r["new"]) for r in changes) == [("cleared_date", "2023-04-20"),
+                                                                ("status", "cleared")]
+    done = runner.invoke(main, ["trees", "--history", "NO-SUCH-TREE", "--township", str(root / "county.toml")])
+    assert done.exit_code == 2
+    assert "no tree 'NO-SUCH-TREE'" in done.stderr and "nor in any other township of 青山县" in done.stderr
+    assert "Traceback" not in done.stderr
+    zh = runner.invoke(main, ["trees", "--history", "NO-SUCH-TREE", "--township", str(root / "county.toml"),
+                              "--lang", "zh"])
+    assert "全县（青山县）其他乡镇也没有" in zh.stderr
+
+
+def test_export_on_a_county_writes_every_townships_selection_in_one_file(runner, apart, tmp_path):
+    args = ["export", "infected_trees", "--where", "status == 'felled'"]
+    alone = {}
+    for name, folder in zip(NAMES, ("east", "west"), strict=True):
+        done = runner.invoke(main, [*args, "-o", str(tmp_path / f"{folder}.gpkg"), "--township", str(apart / folder)])
+        assert done.exit_code == 0, done.stderr
+        alone[name] = gpd.read_file(tmp_path / f"{folder}.gpkg")
+    out = tmp_path / "county.gpkg"
+    done = runner.invoke(main, [*args, "-o", str(out), "--township", str(apart / "county.toml")])
+    assert done.exit_code == 0, done.stderr
+    both = gpd.read_file(out)
+    assert f"Exported {len(both)} features" in done.output and len(both) == sum(len(g) for g in alone.values())
+    assert both.columns[0] == "township" and both.crs == alone[NAMES[0]].crs
+    for name, own in alone.items():
+        mine = both[both["township"] == name].reset_index(drop=True)
+        assert mine["tree_id"].tolist() == own["tree_id"].tolist() and (mine["status"] == "felled").all()
+        assert mine.geometry.geom_equals_exact(own.geometry.to_crs(both.crs), tolerance=1e-6).all()
+    done = runner.invoke(main, ["export", "water_bodies", "-o", str(tmp_path / "w.gpkg"), "--township",
+                                str(apart / "county.toml")])
+    assert done.exit_code == 2 and "nor in any other township of 青山县" in done.stderr
+    assert not (tmp_path / "w.gpkg").exists()
+
+
+def test_export_on_a_county_passes_over_a_township_without_the_layer(runner, tmp_path):
+    root = county(tmp_path)
+    toml = root / "west" / "township.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace('[layers.outfalls]\npath = "outfalls.xlsx"\ncrs = "EPSG:4548"\n', ""),
+                    encoding="utf-8")
+    out = tmp_path / "outfalls.csv"
+    done = runner.invoke(main, ["export", "outfalls", "-o", str(out), "--township", str(root / "county.toml")])
+    assert done.exit_code == 0, done.stderr
+    own = runner.invoke(main, ["export", "outfalls", "-o", str(tmp_path / "east.csv"), "--township",
+                               str(root / "east")])
+    assert own.exit_code == 0
+    rows = pd.read_csv(out, encoding="utf-8-sig")
+    assert set(rows["township"]) == {NAMES[0]} and len(rows) == len(pd.read_csv(tmp_path / "east.csv",
+                                                                                   encoding="utf-8-sig"))
+
+
+def test_a_township_that_does_not_hold_what_was_asked_for_is_passed_over(apart):
+    """A tree id that only some townships hold: the others are neither an error nor a row."""
+    from geo_township.county import run_county
+    from geo_township.errors import NotFoundError
+    from geo_township.results import Result
+
+    def lookup(township):
+        if township.config.name == NAMES[0]:
+            raise NotFoundError("no tree 'X' in the layer or its history")
+        return Result("History of tree X", pd.DataFrame({"action": ["felled"]}))
+
+    result = run_county(load_county(apart / "county.toml"), lookup)
+    assert result.table.to_dict("records") == [{"township": NAMES[1], "action": "felled"}]
+    assert result.findings == []
 
 
 @pytest.fixture(scope="module")

@@ -236,11 +236,32 @@ def analyse(township_path: Path | None, analysis: Callable[..., Result], /, *arg
     from geo_township.county import COUNTY_CHECKS, run
 
     result = run(township_path, analysis, *args, claims=claims, **kwargs)
-    failed = [f for f in result.findings if f.check == COUNTY_CHECKS.township_failed.code]
-    if failed:
-        state = click.get_current_context().find_root().ensure_object(dict)
-        state["county_failed"] = True
-        lang = state.get("lang", "en")
-        for finding in failed:
-            click.echo(("警告：" if lang == "zh" else "Warning: ") + finding.message_in(lang), err=True)
+    _warn_failed([f for f in result.findings if f.check == COUNTY_CHECKS.township_failed.code])
     return result
+
+
+def county_features_of(township_path: Path | None, make: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """``make(township, *args, **kwargs)`` (features) of the township the --township option
+    names, or of every township of a county in one frame with a township column
+    (:func:`geo_township.county.county_features`); a county's township that failed is
+    named on stderr and makes the command exit 1."""
+    from geo_township.county import county_at, county_features
+    from geo_township.layers import load_township
+
+    county = county_at(township_path)
+    if county is None:
+        return make(load_township(township_path), *args, **kwargs)
+    features, failures = county_features(county, make, *args, **kwargs)
+    _warn_failed([failure.as_finding() for failure in failures])
+    return features
+
+
+def _warn_failed(failed: list[Any]) -> None:
+    """Name each township that could not be analysed on stderr; the command will exit 1."""
+    if not failed:
+        return
+    state = click.get_current_context().find_root().ensure_object(dict)
+    state["county_failed"] = True
+    lang = state.get("lang", "en")
+    for finding in failed:
+        click.echo(("警告：" if lang == "zh" else "Warning: ") + finding.message_in(lang), err=True)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import pandas as pd
 
-from geo_township.errors import UsageError
+from geo_township.errors import NotFoundError, UsageError
 from geo_township.export.select import where_mask
 from geo_township.kinds import KINDS, Kind
 from geo_township.locate import locate
@@ -186,20 +186,37 @@ def export_layer(township: Township, layer: str, target: str | Path, *, to: str 
     """Export a township layer's features (all, or those ``where`` and ``village`` select)
     to ``target``; see the module's table of formats."""
     fmt = export_format(target, to)
+    gdf = selected_features(township, layer, where=where, village=village)
+    return export_selected(gdf, layer, target, fmt=fmt, encoding=encoding, lang=lang, table=table)
+
+
+def selected_features(township: Township, layer: str, *, where: str | None = None, village: str | None = None
+                      ) -> gpd.GeoDataFrame:
+    """The features of a township layer that ``where`` and ``village`` select (all without
+    them); :class:`~geo_township.errors.NotFoundError` when the township has no such layer
+    or no feature matches (in a county, such a township is passed over)."""
     if layer not in township.config.layers:
-        raise UsageError(f"the township has no layer {layer!r}", path=township.config.path,
-                         hint="layers: " + ", ".join(township.config.layers),
-                         message_zh=f"本乡镇没有图层 {layer!r}", hint_zh="图层：" + ", ".join(township.config.layers))
+        names = township.config.layers
+        raise NotFoundError(f"the township has no layer {layer!r}", path=township.config.path,
+                            hint="layers: " + ", ".join(names), message_zh=f"本乡镇没有图层 {layer!r}",
+                            hint_zh="图层：" + ", ".join(names))
     gdf = select_features(township, layer, where=where, village=village)
     if not len(gdf):
         chosen = " and ".join(x for x in (f"--where {where!r}" if where else "",
                                           f"--village {village}" if village else "") if x)
-        raise UsageError(f"no feature of {layer} matches {chosen}",
-                         hint="check the values with `geo-township info`, or loosen the selection",
-                         message_zh=f"{layer} 中没有符合 {chosen} 的要素",
-                         hint_zh="用 `geo-township info` 核对取值，或放宽条件")
-    kind = KINDS.get(layer)
-    notes = export_features(gdf, target, name=layer, fmt=fmt, kind=kind, encoding=encoding, lang=lang, table=table)
+        raise NotFoundError(f"no feature of {layer} matches {chosen}",
+                            hint="check the values with `geo-township info`, or loosen the selection",
+                            message_zh=f"{layer} 中没有符合 {chosen} 的要素",
+                            hint_zh="用 `geo-township info` 核对取值，或放宽条件")
+    return gdf
+
+
+def export_selected(gdf: gpd.GeoDataFrame, layer: str, target: str | Path, *, fmt: str, encoding: str | None = None,
+                    lang: str = "en", table: str | None = None) -> ExportSummary:
+    """Write features of ``layer`` (:func:`selected_features`, or a county's, with their
+    township) to ``target`` in ``fmt`` (:func:`export_format`)."""
+    notes = export_features(gdf, target, name=layer, fmt=fmt, kind=KINDS.get(layer), encoding=encoding, lang=lang,
+                            table=table)
     return ExportSummary(layer, str(target), fmt, len(gdf), notes)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from geo_township.errors import FieldError, UsageError
+from geo_township.errors import FieldError, NotFoundError, UsageError
 from geo_township.layers import Township
 from geo_township.results import Result
 from geo_township.treeimport.fields import EVENT_ORDER
@@ -150,8 +150,10 @@ def tree_history(township: Township, tree_id: str) -> Result:
     ids = layer.ids()
     now = layer.gdf[ids.to_numpy() == str(tree_id)]
     if not len(now) and not len(mine):
-        raise UsageError(f"no tree {tree_id!r} in the layer or its history", path=layer.path,
-                         hint="check the id (geo-township trees --deadline lists ids)")
+        raise NotFoundError(f"no tree {tree_id!r} in the layer or its history", path=layer.path,
+                            hint="check the id (geo-township trees --deadline lists ids)",
+                            message_zh=f"图层及其变更记录中没有编号为 {tree_id!r} 的疫木",
+                            hint_zh="请核对编号（geo-township trees --deadline 会列出编号）")
     if len(now):
         rec = now.iloc[0]
         parts = [f"status {TREE_STATUS.label(rec['status'])}"]

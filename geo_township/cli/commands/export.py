@@ -28,10 +28,10 @@ TARGETS = ("kml", "kmz", "gpx", "csv", "xlsx", "gpkg", "shp", "parquet", "postgi
 def command(layer, url, to, output, where, village, encoding, table, township_path, lang):
     """Export LAYER (infected_trees, forest_plots, land_transfers, rivers, patrols, …) to
     KML/KMZ for 奥维 and 两步路, GPX, CSV/XLSX, GeoPackage, shapefile, GeoParquet or a
-    PostGIS table."""
+    PostGIS table. On a county: every township's features in one file, with a township field."""
+    from geo_township.cli.options import county_features_of
     from geo_township.errors import UsageError
-    from geo_township.export import export_layer
-    from geo_township.layers import load_township
+    from geo_township.export import export_format, export_selected, selected_features
 
     if url is not None and output is not None:
         raise UsageError("give either a URL or -o FILE, not both", hint="-o for files, URL for --to postgis",
@@ -40,8 +40,9 @@ def command(layer, url, to, output, where, village, encoding, table, township_pa
     if target is None:
         raise UsageError("no output given", hint="add -o FILE (e.g. -o trees.kml), or a URL with --to postgis",
                          message_zh="没有指定输出", hint_zh="加上 -o 文件（如 -o trees.kml），或 --to postgis 加 URL")
-    summary = export_layer(load_township(township_path), layer, target, to=to, where=where, village=village,
-                           encoding=encoding, lang=lang, table=table)
+    fmt = export_format(target, to)
+    gdf = county_features_of(township_path, selected_features, layer, where=where, village=village)
+    summary = export_selected(gdf, layer, target, fmt=fmt, encoding=encoding, lang=lang, table=table)
     where_to = f"{target} ({table})" if summary.format == "postgis" else str(target)
     if lang == "zh":
         click.echo(f"已导出 {summary.features} 个要素（{layer}）到 {where_to}（{summary.format}）")

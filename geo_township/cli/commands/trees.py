@@ -54,7 +54,6 @@ def command(by, start, end, season, deadline, save, include_late, as_of, history
     sub-compartments (疫情小班) and hotspots."""
     from geo_township.cli.render import render
     from geo_township.errors import UsageError
-    from geo_township.layers import load_township
 
     if (save is not None or include_late) and deadline is None:
         raise UsageError(f"{'--save/--list' if save is not None else '--include-late'} needs --deadline",
@@ -62,12 +61,12 @@ def command(by, start, end, season, deadline, save, include_late, as_of, history
     if history_of is not None:
         from geo_township.treeimport import tree_history
 
-        result = tree_history(load_township(township_path), history_of)
+        result = analyse(township_path, tree_history, history_of)  # in a county: the townships that hold it
     elif deadline is not None:
         if start is not None or end is not None:
             raise UsageError("--deadline takes --season, not --from/--to", hint="e.g. --season 2022 --deadline "
                              "2023-03-31")
-        result = _deadline_list(load_township(township_path), deadline=deadline, season=season, as_of=as_of, by=by,
+        result = _deadline_list(township_path, deadline=deadline, season=season, as_of=as_of, by=by,
                                 include_late=include_late, save=save, lang=lang, fmt=fmt, output=output)
     else:
         result = analyse(township_path, _counts, by=by, start=start, end=end, season=season, as_of=as_of,
@@ -96,14 +95,15 @@ def _counts(township, *, chunk_rows, workers, engine, scheduler, **options):
         return tree_counts(township, engine=running, **options)
 
 
-def _deadline_list(township, *, deadline, season, as_of, by, include_late, save, lang, fmt, output):
-    """The trees not cleared by the deadline, written to ``save`` when given; on a terminal
-    only the first SHOWN of them, with a note saying how to get them all."""
+def _deadline_list(township_path, *, deadline, season, as_of, by, include_late, save, lang, fmt, output):
+    """The trees not cleared by the deadline (of every township of a county, under a township
+    column), written to ``save`` when given; on a terminal only the first SHOWN of them,
+    with a note saying how to get them all."""
     from geo_township.cli.render import choose_format, with_note
     from geo_township.tree_deadlines import overdue_trees, write_tree_list
 
-    result = overdue_trees(township, deadline=deadline, season=season, as_of=as_of, by=by,
-                           include_late=include_late)
+    result = analyse(township_path, overdue_trees, deadline=deadline, season=season, as_of=as_of, by=by,
+                     include_late=include_late)
     shown = result
     if save is not None:
         write_tree_list(result, save, lang=lang)
