@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_township.errors import UsageError
+from geo_township.errors import NotFoundError, UsageError
 from geo_township.measure import length
 from geo_township.report.indicators import (
     BY_ID,
@@ -136,8 +136,8 @@ _EXPLAIN = {
 def explain(township, year: int, indicator_id: str, analyses: Analyses | None = None) -> gpd.GeoDataFrame:
     """The features behind ``indicator_id`` for ``year``, with :data:`VALUE` summing to its
     headline number (the clearance rate: the due trees, each cleared one adding 100 ÷ due).
-    Raises UsageError for an unknown id, an indicator without a feature listing, or a
-    missing layer."""
+    Raises UsageError for an unknown id or an indicator without a feature listing, and
+    NotFoundError for a missing layer (in a county, such a township is passed over)."""
     if indicator_id not in BY_ID:
         raise UsageError(f"no indicator {indicator_id!r}", hint="use one of: " + ", ".join(i.id for i in INDICATORS))
     if indicator_id not in _EXPLAIN:
@@ -147,8 +147,8 @@ def explain(township, year: int, indicator_id: str, analyses: Analyses | None = 
     a = analyses or Analyses(township)
     missing = a.missing(BY_ID[indicator_id])
     if missing is not None:
-        raise UsageError(f"{indicator_id} needs the {missing.kind} layer, which the township does not have",
-                         hint=f"add [layers.{missing.kind}] to township.toml")
+        raise NotFoundError(f"{indicator_id} needs the {missing.kind} layer, which the township does not have",
+                            hint=f"add [layers.{missing.kind}] to township.toml")
     return _EXPLAIN[indicator_id](a, year)
 
 

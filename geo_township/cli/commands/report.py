@@ -17,24 +17,25 @@ def command(year, explain_id, township_path, lang, fmt, output):
     """The year's report: every indicator for YEAR with the previous year's value and the
     change, tables per village and the paragraph for the work report (Chinese with
     --lang zh). -o report.docx / .xlsx / .html / .json writes the whole report."""
+    from geo_township.cli.options import county_features_of
     from geo_township.cli.render import choose_format, render
     from geo_township.county import is_county
     from geo_township.errors import UsageError
     from geo_township.layers import load_township
     from geo_township.report import explain, for_terminal, write_explained, write_report, year_report
 
-    if is_county(township_path):
-        _county_report(year, explain_id, township_path, lang, fmt, output)
-        return
-    township = load_township(township_path)
-    if explain_id is not None:
+    if explain_id is not None:  # a county's: every township's features behind the number, with their township
         if output is None:
             raise UsageError("--explain needs -o FILE", hint=f"e.g. --explain {explain_id} -o {explain_id}.gpkg")
-        features = explain(township, year, explain_id)
+        features = county_features_of(township_path, explain, year, explain_id)
         write_explained(features, output, indicator_id=explain_id)
         click.echo(f"{len(features)} 个要素已写入 {output}" if lang == "zh" else
                    f"{len(features)} feature(s) written to {output}")
         return
+    if is_county(township_path):
+        _county_report(year, township_path, lang, fmt, output)
+        return
+    township = load_township(township_path)
     result = year_report(township, year)
     if output is not None and fmt is None and output.suffix.lower() in (".json", ".xlsx", ".docx", ".html"):
         write_report(result, output, lang=lang, township=township)
@@ -54,18 +55,15 @@ def command(year, explain_id, township_path, lang, fmt, output):
     render(result, fmt=fmt, output=output, lang=lang)
 
 
-def _county_report(year, explain_id, township_path, lang, fmt, output) -> None:
+def _county_report(year, township_path, lang, fmt, output) -> None:
     """The report of a county: every township's indicators and the county's, as a table,
     CSV, JSON or workbook (Word and HTML, with their maps, are made per township)."""
     from geo_township.cli.options import analyse
     from geo_township.cli.render import choose_format, render
     from geo_township.errors import UsageError
-    from geo_township.layers import load_township
     from geo_township.report import for_terminal, report_json, write_report, year_report
     from geo_township.report.county import with_county_totals
 
-    if explain_id is not None:
-        load_township(township_path)  # refuses a county: the features behind a number are one township's
     if output is not None and output.suffix.lower() in (".docx", ".html"):
         raise UsageError(f"a county's report is written as .xlsx, .json or .csv, not {output.suffix.lower()}",
                          hint="write -o report.xlsx, or the Word/HTML report of each township with --township FOLDER",
