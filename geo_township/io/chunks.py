@@ -14,6 +14,7 @@ findings are those of the whole layer.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -63,7 +64,8 @@ class Chunk:
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, self.table.schema) as writer:
             writer.write_table(self.table)
-        return _from_ipc, (replace(self, table=None), sink.getvalue().to_pybytes())
+        # the stream's buffer itself goes into the pickle (one copy, not a bytes copy first)
+        return _from_ipc, (replace(self, table=None), pickle.PickleBuffer(sink.getvalue()))
 
     def raw(self) -> RawLayer:
         """The chunk decoded, indexed by row number in the whole layer."""
@@ -75,7 +77,7 @@ class Chunk:
         return RawLayer(gdf, self.path, self.layer, encoding=self.encoding)
 
 
-def _from_ipc(chunk: Chunk, rows: bytes) -> Chunk:
+def _from_ipc(chunk: Chunk, rows: bytes | pickle.PickleBuffer) -> Chunk:
     """A pickled :class:`Chunk` with its rows back."""
     return replace(chunk, table=pa.ipc.open_stream(rows).read_all())
 

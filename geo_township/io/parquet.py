@@ -32,6 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import shapely
@@ -163,6 +164,18 @@ def _fragments(source: ParquetSource, flt: ds.Expression | None, stats: ReadStat
         yield from kept
 
 
+def _in_box(bbox: pa.ChunkedArray, box: Box) -> pa.ChunkedArray:
+    """Per row, whether its covering box (a struct of xmin, ymin, xmax, ymax) meets ``box``:
+    the test of :func:`_box_filter`, on one batch."""
+    x0, y0, x1, y1 = box
+    def side(name: str) -> pa.ChunkedArray:
+        return pc.struct_field(bbox, name)
+
+    inside = pc.and_(pc.and_(pc.less_equal(side("xmin"), x1), pc.greater_equal(side("xmax"), x0)),
+                     pc.and_(pc.less_equal(side("ymin"), y1), pc.greater_equal(side("ymax"), y0)))
+    return pc.fill_null(inside, False)
+
+
 def arrow_frame(table: pa.Table, geometry: str, crs: CRS | None, box: Box | None = None) -> gpd.GeoDataFrame:
     """Arrow rows → a GeoDataFrame (WKB decoded); with ``box``, rows whose geometry lies
     outside it are dropped (for a file with no covering column to filter by). The index is
@@ -186,22 +199,24 @@ def unfiltered_box(source: ParquetSource, box: Box | None) -> Box | None:
 
 
 def _fragment_batches(fragment: ds.ParquetFileFragment, file: pq.ParquetFile, source: ParquetSource,
-                      wanted: list[str], flt: ds.Expression | None, batch_rows: int) -> Iterator[pa.Table]:
-    """One row-group fragment's rows that pass ``flt``, ``wanted`` columns (partition keys
-    included), about ``batch_rows`` at a time. Read with the file's own batch reader, which
+                      wanted: list[str], box: Box | None, batch_rows: int) -> Iterator[pa.Table]:
+    """One row-group fragment's rows whose covering box meets ``box``, ``wanted`` columns
+    (partition keys included), about ``batch_rows`` at a time. Read with the file's own batch reader, which
     decodes a batch's pages, not the whole row group first as the dataset scanner does
     (a streamed layer's reader held 130 MiB instead of 290)."""
     keys = ds.get_partition_keys(fragment.partition_expression)
     schema = pa.schema([source.dataset.schema.field(c) for c in wanted])  # the types the dataset unifies to
     stored = set(file.schema_arrow.names)
     read = [c for c in wanted if c in stored]
-    if flt is not None and source.bbox_column not in read:
+    if box is not None and source.bbox_column not in read:
         read.append(source.bbox_column)  # type: ignore[arg-type]
     groups = [g.id for g in fragment.row_groups]
     for batch in file.iter_batches(batch_size=batch_rows, row_groups=groups, columns=read, use_threads=False):
         table = pa.Table.from_batches([batch])
-        if flt is not None:
-            table = ds.dataset(table).to_table(filter=flt)
+        if box is not None:
+            inside = _in_box(table.column(source.bbox_column), box)
+            if (pc.sum(inside).as_py() or 0) < table.num_rows:  # else kept as read: no copy of every column
+                table = table.filter(inside)
         for name in wanted:
             if name not in table.column_names:  # a partition key, or a column this file lacks (null)
                 value = keys.get(name)
@@ -224,7 +239,8 @@ def geoparquet_tables(source: ParquetSource, columns: Iterable[str], *, box: Box
             stats.row_groups_read += 1
         if opened is None or opened[0] != fragment.path:
             opened = (fragment.path, pq.ParquetFile(fragment.path, filesystem=fragment.filesystem))
-        for table in _fragment_batches(fragment, opened[1], source, wanted, flt, batch_rows):
+        for table in _fragment_batches(fragment, opened[1], source, wanted, box if flt is not None else None,
+                                       batch_rows):
             if table.num_rows == 0:
                 continue
             if stats is not None:
