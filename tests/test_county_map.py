@@ -153,13 +153,52 @@ def test_a_township_left_out_is_named_and_the_others_drawn(runner, tmp_path):
     assert result.exit_code == 1 and "警告：乡镇 bad" in result.stderr
 
 
-@pytest.mark.parametrize("args", [["--print", "x.pdf"], ["--indicator", "standing"], ["--raster", "ndvi_2022"]])
-def test_what_a_county_map_does_not_do_is_refused_clearly(runner, tmp_path, args):
+@pytest.mark.parametrize(("args", "said"), [(["--indicator", "standing"], "--indicator"),
+                                            (["--raster", "ndvi_2022"], "--raster"),
+                                            (["--print", "x.pdf", "--atlas"], "--atlas"),
+                                            (["--print", "x.pdf", "--village", "青溪村"], "--village")])
+def test_what_a_county_map_does_not_do_is_refused_clearly(runner, tmp_path, args, said):
     (tmp_path / "county.toml").write_text('[county]\nname = "县"\ntownships = ["*"]\n', encoding="utf-8")
     result = runner.invoke(main, ["map", "--township", str(tmp_path / "county.toml"), *args])
     assert result.exit_code == 2
-    assert args[0] in result.stderr and "--township FOLDER" in result.stderr
+    assert said in result.stderr and "--township FOLDER" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_countys_printed_map_is_one_page_of_every_township_with_one_legend(runner, together, tmp_path):
+    from test_printmap import assert_drawn_map, need_cjk_font, rendered_page
+
+    pypdf = pytest.importorskip("pypdf")
+    need_cjk_font()
+    out = tmp_path / "county.pdf"
+    result = runner.invoke(main, ["map", "--township", str(together / "county.toml"), "--print", str(out),
+                                  "--no-summary", "--lang", "zh"])
+    assert result.exit_code == 0, result.stderr
+    assert "打印地图已写入" in result.stdout and "1 页" in result.stdout
+    assert not (tmp_path / "maps").exists()  # --print alone writes no page
+    reader = pypdf.PdfReader(str(out))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    assert "青山县" in text and "东岭乡" in text and "西河乡" in text  # the title and the townships' names
+    assert "青溪村" not in text  # village names would crowd a county: only the townships are named
+    # one legend for both townships: each kind of layer once, its counts the townships' added
+    assert text.count("森林小班") == 1 and "行政村 (20)" in text
+    assert "east/township.toml" in text and "west/township.toml" in text  # the sources
+    assert_drawn_map(rendered_page(out, tmp_path), share=0.05)
+
+
+def test_a_countys_merged_legend_adds_alike_entries_and_keeps_the_others():
+    from geo_township.printmap.plan import merged_legend
+    from geo_township.webmap.model import LegendEntry, MapLayer
+
+    def layer(name, *entries):
+        return MapLayer(key=name, name=name, geometry="point", representation="points", show=True, z=0,
+                        legend=[LegendEntry(label, "#f00", "circle", count) for label, count in entries])
+
+    merged = merged_legend([layer("甲乡 · 疫木", ("疑似", 3), ("已伐", 2)), layer("甲乡 · 河流"),
+                            layer("乙乡 · 疫木", ("疑似", 4), ("已核查", 1))], " · ")
+    assert [m.name for m in merged] == ["疫木", "河流"]
+    assert [(e.label, e.count) for e in merged[0].legend] == [("疑似", 7), ("已伐", 2), ("已核查", 1)]
 
 
 def test_an_output_folder_that_does_not_exist_is_refused_before_any_work(runner, together, tmp_path):
@@ -172,6 +211,6 @@ def test_an_output_folder_that_does_not_exist_is_refused_before_any_work(runner,
 def test_the_refusal_is_in_chinese_with_lang_zh(runner, tmp_path):
     (tmp_path / "county.toml").write_text('[county]\nname = "县"\ntownships = ["*"]\n', encoding="utf-8")
     result = runner.invoke(main, ["map", "--township", str(tmp_path / "county.toml"), "--print", "x.pdf",
-                                  "--lang", "zh"])
+                                  "--atlas", "--lang", "zh"])
     assert result.exit_code == 2
-    assert "县级打印地图暂不支持" in result.stderr and "--township 乡镇文件夹 --print 文件.pdf" in result.stderr
+    assert "全县只打印一页" in result.stderr and "--township 乡镇文件夹 --print 文件.pdf --atlas" in result.stderr

@@ -135,7 +135,7 @@ def page_figure(sheet: Sheet, page: Page, *, dpi: int, relief_ppi: float) -> Fig
     draw_title(title_ax, title, sheet.subtitle, measure)
     draw_map(fig, sheet, page, relief_ppi=relief_ppi)
     legend_ax = _axes_in_points(fig, lay.legend, lay.page_w, lay.page_h)
-    draw_legend(legend_ax, [p.layer for p in sheet.layers], word("legend", sheet.lang), measure)
+    draw_legend(legend_ax, sheet.legend_layers, word("legend", sheet.lang), measure)
     notes_ax = _axes_in_points(fig, lay.notes, lay.page_w, lay.page_h)
     draw_notes(notes_ax, notes(sheet, page), measure)
     return fig

@@ -7,6 +7,7 @@ import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from geo_township.layers import Township
 from geo_township.printmap import paper as pp
@@ -15,6 +16,7 @@ from geo_township.printmap.plan import (
     RELIEF_PDF_DPI,
     Page,
     Sheet,
+    build_county_sheet,
     build_sheet,
     check_request,
     check_village,
@@ -22,6 +24,9 @@ from geo_township.printmap.plan import (
     village_names,
 )
 from geo_township.webmap.model import MapModel
+
+if TYPE_CHECKING:
+    from geo_township.webmap.county_map import CountyMap
 
 
 @dataclass
@@ -111,6 +116,26 @@ def print_map(township: Township, path: str | Path, *, paper: str = "A4", orient
     started = time.perf_counter()
     fmt, sheet, pages = _plan(township, path, paper=paper, orientation=orientation, dpi=dpi, village=village,
                               atlas=atlas, lang=lang, model=model, hillshade=hillshade)
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        _render(sheet, pages, fmt, dpi, tmp)
+    return _result(sheet, pages, fmt, path=target, paper=paper, orientation=orientation, dpi=dpi,
+                   size=target.stat().st_size, started=started)
+
+
+def print_county_map(cmap: CountyMap, path: str | Path, *, paper: str = "A4", orientation: str = "landscape",
+                     dpi: int = 300, lang: str = "en") -> PrintedMap:
+    """Write the printed map of a county (:func:`~geo_township.webmap.county_map.prepare_county_map`)
+    to ``path`` (``.pdf`` or ``.png``): one page with every township's layers as the county's
+    interactive page shows them at opening, township names at their villages, a legend,
+    north arrow, scale bar and notes as :func:`print_map` draws them, in the first
+    township's working CRS; no relief."""
+    from geo_township.io.write import atomic_path
+
+    started = time.perf_counter()
+    fmt = check_request(path, paper=paper, orientation=orientation, dpi=dpi, village=None, atlas=False, lang=lang)
+    sheet = build_county_sheet(cmap, lang=lang, paper=paper, orientation=orientation)
+    pages = [plan_page(sheet, None)]
     target = Path(path)
     with atomic_path(target) as tmp:
         _render(sheet, pages, fmt, dpi, tmp)

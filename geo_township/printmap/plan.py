@@ -13,8 +13,9 @@ import datetime as dt
 import difflib
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
@@ -28,7 +29,10 @@ from geo_township.printmap.fonts import FontChoice, choose_font
 from geo_township.printmap.furniture import legend_rows
 from geo_township.printmap.relief import Relief, dem_name, load_relief
 from geo_township.printmap.words import joined, word
-from geo_township.webmap.model import MapModel
+from geo_township.webmap.model import MapLayer, MapModel
+
+if TYPE_CHECKING:
+    from geo_township.webmap.county_map import CountyMap
 
 FORMATS = (".pdf", ".png")
 """What a printed map can be written as (by the file's suffix)."""
@@ -75,6 +79,13 @@ class Sheet:
     title: str
     subtitle: str
     date: dt.date
+    sources: dict[str, str] = field(default_factory=dict)  # a drawn layer's key → its file's name
+    legend: list[MapLayer] | None = None  # the legend's layers, when not the drawn ones (a county's, merged)
+
+    @property
+    def legend_layers(self) -> list[MapLayer]:
+        """The layers the legend lists: ``legend``, else those drawn."""
+        return self.legend if self.legend is not None else [p.layer for p in self.layers]
 
     @functools.cached_property
     def outline(self):
@@ -147,7 +158,67 @@ def build_sheet(township: Township, *, lang: str, paper: str, orientation: str, 
     name = dem_name(township) if hillshade is True else (hillshade or None)
     relief = load_relief(township, name) if name else None
     return Sheet(township, model, lang, pp.layout(paper, orientation), layers, villages, relief, font, title,
-                 subtitle, today)
+                 subtitle, today, _sources(township))
+
+
+def build_county_sheet(cmap: CountyMap, *, lang: str, paper: str, orientation: str) -> Sheet:
+    """The sheet of a county's printed map: every township's layers as the county's page
+    shows them at opening (:func:`~geo_township.webmap.county_map.build_county_model`),
+    drawn in the first township's working CRS, each township's outline (the union of its
+    villages) standing for a village and its name the only label (village names would
+    crowd a county), one legend for the townships' like layers (:func:`merged_legend`),
+    the townships' folders as sources, no relief (each township has its own DEM)."""
+    from geo_township.webmap.county_map import BORDER_KEY, SEPARATOR, build_county_model
+
+    outlines = {}
+    for part in cmap.parts:
+        own = village_outlines(part.township)
+        if own:
+            outlines[part.name] = shapely.union_all(list(own.values()))
+    names = [cmap.county.name, *outlines, *fixed_texts(lang)]
+    choose_font(names)  # before the slow part: no font, no work
+    model = build_county_model(cmap, lang=lang)
+    first = cmap.parts[0].township
+    layers = prepare(model, first.working_crs)
+    borders = {f"t{i}.{BORDER_KEY}": part for i, part in enumerate(cmap.parts)}
+    for prep in layers:
+        if prep.key not in borders:
+            prep.labels = prep.label_xy = None
+    legend = merged_legend([p.layer for p in layers], SEPARATOR)
+    today = dt.date.today()
+    title = word("title", lang, township=model.title)
+    subtitle = "  ·  ".join(t for t in (model.subtitle, word("printed", lang, date=today.isoformat())) if t)
+    font = choose_font([*names, title, subtitle, *[r.text for r in legend_rows(legend)]])
+    sources = {key: f"{part.township.config.root.name}/{part.township.config.path.name}"
+               for key, part in borders.items()}
+    return Sheet(first, model, lang, pp.layout(paper, orientation), layers, outlines, None, font, title, subtitle,
+                 today, sources, legend)
+
+
+def merged_legend(layers: list[MapLayer], separator: str) -> list[MapLayer]:
+    """One legend heading per kind of layer across townships ("东岭乡 · 森林小班" and
+    "西河乡 · 森林小班" are 森林小班), its entries those of every township's layer of that kind,
+    alike entries (same text and symbol) once with their counts added."""
+    merged: dict[str, MapLayer] = {}
+    for lay in layers:
+        name = lay.name.split(separator, 1)[1] if separator in lay.name else lay.name
+        held = merged.get(name)
+        if held is None:
+            merged[name] = replace(lay, name=name, legend=[replace(e) for e in lay.legend])
+            continue
+        for entry in lay.legend:
+            same = next((e for e in held.legend if (e.label, e.color, e.symbol, e.dash) ==
+                         (entry.label, entry.color, entry.symbol, entry.dash)), None)
+            if same is None:
+                held.legend.append(replace(entry))
+            elif entry.count is not None:
+                same.count = entry.count + (same.count or 0)
+    return list(merged.values())
+
+
+def _sources(township: Township) -> dict[str, str]:
+    """Each layer's key and the name of its file, for the notes."""
+    return {key: spec.path.name for key, spec in township.config.layers.items()}
 
 
 def village_outlines(township: Township) -> dict[str, object]:
@@ -205,10 +276,7 @@ def notes(sheet: Sheet, page: Page) -> list[str]:
 
     lang, crs = sheet.lang, CRS(sheet.township.working_crs)
     k, gamma = grid_figures(crs, page.extent)
-    files = []
-    for prep in sheet.layers:
-        if prep.key in sheet.township.config.layers:
-            files.append(f"{prep.layer.name} {sheet.township.config.layers[prep.key].path.name}")
+    files = [f"{prep.layer.name} {sheet.sources[prep.key]}" for prep in sheet.layers if prep.key in sheet.sources]
     lines = [word("sources", lang, files=joined(files, lang))]
     second = word("layers_note", lang)
     if page.village is not None:

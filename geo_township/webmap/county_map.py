@@ -118,13 +118,14 @@ class CountyMap:
 
 
 def check_county_map_options(county: County | None = None, *, indicator: str | None = None,
-                             rasters: Sequence[str] = (), printed: bool = False, lang: str = "en",
+                             rasters: Sequence[str] = (), printed_village: str | None = None, atlas: bool = False,
+                             lang: str = "en",
                              basemaps: Sequence[str] | None = None, tianditu_key: str | None = None,
                              output: str | Path | None = None) -> None:
     """Refuse what the county map does not do, before any work: a choropleth (its classes
-    would differ from township to township), rasters (named per township) and the printed
-    map; with ``county``, also what a township's map refuses (language, basemaps, an output
-    folder that does not exist: :func:`~.options.check_map_options`)."""
+    would differ from township to township), rasters (named per township) and a printed
+    village's page or atlas; with ``county``, also what a township's map refuses (language,
+    basemaps, an output folder that does not exist: :func:`~.options.check_map_options`)."""
     if indicator:
         raise UsageError("--indicator draws one township's villages; a county map has none",
                          hint="draw the choropleth for one township: --township FOLDER --indicator …",
@@ -135,13 +136,13 @@ def check_county_map_options(county: County | None = None, *, indicator: str | N
                          hint="draw it on that township's map: --township FOLDER --raster NAME",
                          message_zh="--raster 指的是某个乡镇的栅格，县级地图不绘制栅格",
                          hint_zh="请在该乡镇的地图上绘制：--township 乡镇文件夹 --raster 名称")
-    if printed:
-        raise UsageError("--print makes one township's printed map; a county has no printed map yet",
-                         hint="print each township: --township FOLDER --print FILE.pdf; the county's page is "
-                         "written without --print",
-                         message_zh="--print 只能打印单个乡镇的地图，县级打印地图暂不支持",
-                         hint_zh="请对每个乡镇分别打印：--township 乡镇文件夹 --print 文件.pdf；"
-                         "县级网页地图不加 --print 即可生成")
+    if printed_village or atlas:
+        option = "--atlas" if atlas else "--village"
+        raise UsageError(f"{option} prints one township's villages; a county is printed as one page",
+                         hint="print the county without it, or that township's villages: --township FOLDER "
+                         f"--print FILE.pdf {option}",
+                         message_zh=f"{option} 打印的是单个乡镇的村，全县只打印一页",
+                         hint_zh=f"去掉该选项打印全县，或对该乡镇打印：--township 乡镇文件夹 --print 文件.pdf {option}")
     if county is not None and county.members:
         check_map_options(county.members[0].township(), lang=lang, basemaps=basemaps, tianditu_key=tianditu_key,
                           output=output)

@@ -73,14 +73,14 @@ def command(output, indicator, scheme, classes, basemaps, tianditu_key, rasters,
     elif output is None:
         _refuse_page_options(indicator=indicator, basemap=basemaps, raster=rasters, raster_opacity=raster_opacity,
                              cdn=not offline, open=open_page)
-    if is_county(township_path):
-        _county_map(township_path, output=output, indicator=indicator, rasters=rasters, printed=print_path,
-                    lang=lang, basemaps=basemaps, tianditu_key=tianditu_key, offline=offline, open_page=open_page,
-                    no_summary=no_summary)
-        return
-    township = load_township(township_path)
     request = {"paper": paper or "A4", "orientation": orientation or "landscape", "dpi": dpi or 300,
                "village": village, "atlas": atlas, "lang": lang}
+    if is_county(township_path):
+        _county_map(township_path, output=output, indicator=indicator, rasters=rasters, printed=print_path,
+                    request=request, basemaps=basemaps, tianditu_key=tianditu_key, offline=offline,
+                    open_page=open_page, no_summary=no_summary)
+        return
+    township = load_township(township_path)
     if print_path is not None:
         _check_print(township, print_path, request)
     results = failures = None
@@ -115,9 +115,10 @@ def command(output, indicator, scheme, classes, basemaps, tianditu_key, rasters,
         click.get_current_context().exit(EXIT_FINDINGS)  # the page lacks a layer: say so to scripts
 
 
-def _county_map(place, *, output, indicator, rasters, printed, lang, basemaps, tianditu_key, offline, open_page,
+def _county_map(place, *, output, indicator, rasters, printed, request, basemaps, tianditu_key, offline, open_page,
                 no_summary) -> None:
     """The county's page (every township's layers, borders and claims) and key statistics;
+    with ``printed``, its printed map instead (and the page too when ``output`` names it);
     exit 1 when a township or a layer is left out."""
     from geo_township.cli.exitcodes import EXIT_FINDINGS
     from geo_township.cli.render import render
@@ -125,12 +126,28 @@ def _county_map(place, *, output, indicator, rasters, printed, lang, basemaps, t
     from geo_township.webmap import county_map_summary, prepare_county_map, write_county_map
     from geo_township.webmap.county_map import check_county_map_options
 
-    check_county_map_options(indicator=indicator, rasters=rasters, printed=printed is not None)
+    lang = request["lang"]
+    check_county_map_options(indicator=indicator, rasters=rasters, printed_village=request["village"],
+                             atlas=request["atlas"])
     county = load_county(place if place is not None else Path.cwd())
-    check_county_map_options(county, lang=lang, basemaps=basemaps or None, tianditu_key=tianditu_key, output=output)
+    page = printed is None or output is not None
+    if page:
+        check_county_map_options(county, lang=lang, basemaps=basemaps or None, tianditu_key=tianditu_key,
+                                 output=output)
+    if printed is not None:
+        from geo_township.printmap import check_request
+
+        check_request(printed, paper=request["paper"], orientation=request["orientation"], dpi=request["dpi"],
+                      village=None, atlas=False, lang=lang)
     prepared = prepare_county_map(county, lang=lang)
-    written = write_county_map(prepared, output, lang=lang, basemaps=basemaps or None, tianditu_key=tianditu_key,
-                               offline=offline)
+    if page:
+        written = write_county_map(prepared, output, lang=lang, basemaps=basemaps or None,
+                                   tianditu_key=tianditu_key, offline=offline)
+    if printed is not None:
+        from geo_township.printmap import print_county_map
+
+        printed_map = print_county_map(prepared, printed, paper=request["paper"], orientation=request["orientation"],
+                                       dpi=request["dpi"], lang=lang)
     warn = "警告：" if lang == "zh" else "Warning: "
     for failure in prepared.failures:
         click.echo(warn + failure.as_finding().message_in(lang), err=True)
@@ -138,11 +155,14 @@ def _county_map(place, *, output, indicator, rasters, printed, lang, basemaps, t
         click.echo(f"{warn}{name}{'：' if lang == 'zh' else ': '}{layer.text(lang)}", err=True)
     if not no_summary:
         render(county_map_summary(prepared), fmt="table", output=None, lang=lang)
-    size = _size(written.bytes)
-    click.echo(f"地图已写入 {written.path}（{size}，{written.seconds:.1f} 秒）" if lang == "zh"
-               else f"Map written to {written.path} ({size}, {written.seconds:.1f} s)")
-    if open_page:
-        click.launch(str(written.path.resolve()))
+    if page:
+        size = _size(written.bytes)
+        click.echo(f"地图已写入 {written.path}（{size}，{written.seconds:.1f} 秒）" if lang == "zh"
+                   else f"Map written to {written.path} ({size}, {written.seconds:.1f} s)")
+        if open_page:
+            click.launch(str(written.path.resolve()))
+    if printed is not None:
+        _report_printed(printed_map, lang)
     if prepared.failures or prepared.failed_layers:
         click.get_current_context().exit(EXIT_FINDINGS)
 
