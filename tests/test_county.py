@@ -509,8 +509,44 @@ def test_a_countys_report_is_written_as_a_workbook_and_refuses_word(runner, unev
     assert {*NAMES, "合计"} <= {row[0] for row in rows}
     # every township's parts are named, also those the last township (no sand layer) lacks
     assert "机制砂企业" in {row[2] for row in rows if row[0] == NAMES[0]}
-    result = runner.invoke(main, ["report", "--year", "2022", "--township", place, "-o", str(tmp_path / "r.docx")])
-    assert result.exit_code == 2 and ".xlsx, .json or .csv" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_countys_word_and_html_reports_hold_the_countys_numbers_and_map(runner, uneven, tmp_path):
+    import base64
+    import html
+    import re
+
+    from docx import Document
+    from test_printmap import need_cjk_font
+
+    need_cjk_font()
+    place = str(uneven / "county.toml")
+    numbers = json.loads(runner.invoke(main, ["report", "--year", "2022", "--format", "json", "--township",
+                                              place]).stdout)["indicators"]
+    out = tmp_path / "report.docx"
+    result = runner.invoke(main, ["report", "--year", "2022", "--township", place, "-o", str(out), "--lang", "zh"])
+    assert result.exit_code == 0, result.stderr
+    doc = Document(str(out))
+    texts = [p.text for p in doc.paragraphs]
+    assert texts[0].startswith("青山县")  # the county's title and paragraph, with the county's number
+    assert f"清理疫木{numbers['cleared_trees']['value']['value']:,}株" in texts[1]
+    headings = {t for p, t in zip(doc.paragraphs, texts, strict=True) if p.style.name.startswith("Heading")}
+    assert {"指标", "图表", "地图", "方法与来源"} <= headings
+    rows = [[c.text for c in r.cells] for r in doc.tables[0].rows]
+    assert rows[0][:4] == ["乡镇", "指标", "分项", "2022年"]
+    cleared = {r[0]: r[3] for r in rows if r[1] == "疫木清理"}  # each township's, then the county's
+    assert list(cleared) == [*NAMES, "合计"]
+    assert cleared["合计"] == f"{numbers['cleared_trees']['value']['value']:,}"
+    images = [r for r in doc.part.rels.values() if "image" in r.reltype]
+    assert len(images) >= 2 and all(r.target_part.blob.startswith(b"\x89PNG") for r in images)
+    page_out = tmp_path / "report.html"
+    result = runner.invoke(main, ["report", "--year", "2022", "--township", place, "-o", str(page_out)])
+    assert result.exit_code == 0, result.stderr
+    page = page_out.read_text(encoding="utf-8")
+    charts = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
+    assert charts and all(base64.b64decode(c).startswith(b"\x89PNG") for c in charts)
+    srcdoc = html.unescape(re.search(r'<iframe class=\'map\' title=\'map\' srcdoc="([^"]*)"', page)[1])
+    assert "t0.township_border" in srcdoc and "t1.township_border" in srcdoc  # both townships on the map
 
 
 @pytest.mark.parametrize("indicator", ["cleared_trees", "sand_closed"])

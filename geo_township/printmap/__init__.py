@@ -24,7 +24,7 @@ layers), :mod:`.furniture` (title, legend, north arrow, scale bar, notes), :mod:
 """
 
 from geo_township.printmap.fonts import FontChoice, choose_font, find_cjk_font, install_hint
-from geo_township.printmap.output import PrintedMap, map_png, print_county_map, print_map
+from geo_township.printmap.output import PrintedMap, county_map_png, map_png, print_county_map, print_map
 from geo_township.printmap.paper import (
     ORIENTATIONS,
     PAPERS,
@@ -39,6 +39,6 @@ from geo_township.printmap.plan import FORMATS, Page, check_request, check_villa
 
 __all__ = [
     "FORMATS", "ORIENTATIONS", "PAPERS", "FontChoice", "Page", "PrintedMap", "check_request", "check_village",
-    "choose_font", "find_cjk_font", "install_hint", "layout", "map_png", "map_scale", "nice_scale",
+    "choose_font", "county_map_png", "find_cjk_font", "install_hint", "layout", "map_png", "map_scale", "nice_scale",
     "page_size_mm", "page_size_pt", "print_county_map", "print_map", "scale_bar_length", "village_names",
 ]

@@ -67,6 +67,14 @@ def _plan(township: Township, path: str | Path | None, *, paper: str, orientatio
     return fmt, sheet, [plan_page(sheet, v) for v in targets]
 
 
+def _county_plan(cmap: CountyMap, path: str | Path | None, *, paper: str, orientation: str, dpi: int, lang: str
+                 ) -> tuple[str, Sheet, list[Page]]:
+    """A county's request checked, its sheet built, its one page planned."""
+    fmt = check_request(path, paper=paper, orientation=orientation, dpi=dpi, village=None, atlas=False, lang=lang)
+    sheet = build_county_sheet(cmap, lang=lang, paper=paper, orientation=orientation)
+    return fmt, sheet, [plan_page(sheet, None)]
+
+
 def _render(sheet: Sheet, pages: list[Page], fmt: str, dpi: int, target) -> None:
     """Draw the pages into ``target`` (a path or a binary file object)."""
     import matplotlib
@@ -127,20 +135,30 @@ def print_county_map(cmap: CountyMap, path: str | Path, *, paper: str = "A4", or
                      dpi: int = 300, lang: str = "en") -> PrintedMap:
     """Write the printed map of a county (:func:`~geo_township.webmap.county_map.prepare_county_map`)
     to ``path`` (``.pdf`` or ``.png``): one page with every township's layers as the county's
-    interactive page shows them at opening, township names at their villages, a legend,
+    interactive page shows them at opening, township names at their borders, one legend,
     north arrow, scale bar and notes as :func:`print_map` draws them, in the first
-    township's working CRS; no relief."""
+    township's working CRS; no relief (:func:`~geo_township.printmap.plan.build_county_sheet`)."""
     from geo_township.io.write import atomic_path
 
     started = time.perf_counter()
-    fmt = check_request(path, paper=paper, orientation=orientation, dpi=dpi, village=None, atlas=False, lang=lang)
-    sheet = build_county_sheet(cmap, lang=lang, paper=paper, orientation=orientation)
-    pages = [plan_page(sheet, None)]
+    fmt, sheet, pages = _county_plan(cmap, path, paper=paper, orientation=orientation, dpi=dpi, lang=lang)
     target = Path(path)
     with atomic_path(target) as tmp:
         _render(sheet, pages, fmt, dpi, tmp)
     return _result(sheet, pages, fmt, path=target, paper=paper, orientation=orientation, dpi=dpi,
                    size=target.stat().st_size, started=started)
+
+
+def county_map_png(cmap: CountyMap, *, paper: str = "A4", orientation: str = "landscape", dpi: int = 200,
+                   lang: str = "en") -> tuple[bytes, PrintedMap]:
+    """The county's printed page (:func:`print_county_map`) as PNG bytes, for a report's figure."""
+    started = time.perf_counter()
+    fmt, sheet, pages = _county_plan(cmap, None, paper=paper, orientation=orientation, dpi=dpi, lang=lang)
+    buffer = io.BytesIO()
+    _render(sheet, pages, fmt, dpi, buffer)
+    data = buffer.getvalue()
+    return data, _result(sheet, pages, fmt, path=None, paper=paper, orientation=orientation, dpi=dpi,
+                         size=len(data), started=started)
 
 
 def map_png(township: Township, *, paper: str = "A4", orientation: str = "landscape", dpi: int = 200,

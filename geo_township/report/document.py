@@ -79,18 +79,24 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def _map_png(township: Any, lang: str) -> bytes | None:
-    """The print map's page as PNG, or None when the township cannot draw one (no font)."""
+def _map_png(township: Any, county_map: Any, lang: str) -> bytes | None:
+    """The printed map's page of the township (or of the county's prepared map) as PNG, or
+    None without either."""
+    from geo_township.printmap import county_map_png, map_png
+
+    if county_map is not None:
+        return county_map_png(county_map, lang=lang, dpi=150)[0]
     if township is None:
         return None
-    from geo_township.printmap import map_png
-
     data, _ = map_png(township, lang=lang, dpi=150, hillshade=False)
     return data
 
 
-def write_docx(result: Result, path: str | Path, *, lang: str = "en", township: Any = None) -> None:
-    """The report as a Word document (python-docx), written atomically."""
+def write_docx(result: Result, path: str | Path, *, lang: str = "en", township: Any = None,
+               county_map: Any = None) -> None:
+    """The report as a Word document (python-docx), written atomically; its map that of
+    ``township``, or of a county (``county_map``, prepared by
+    :func:`geo_township.webmap.prepare_county_map`)."""
     from docx import Document
     from docx.shared import Cm
 
@@ -112,7 +118,7 @@ def write_docx(result: Result, path: str | Path, *, lang: str = "en", township: 
         doc.add_heading("图表" if zh else "Charts", level=1)
         for png in charts.values():
             doc.add_picture(io.BytesIO(png), width=Cm(16))
-    map_page = _map_png(township, lang)
+    map_page = _map_png(township, county_map, lang)
     if map_page is not None:
         doc.add_heading("地图" if zh else "Map", level=1)
         doc.add_picture(io.BytesIO(map_page), width=Cm(16))
@@ -145,9 +151,11 @@ def _html_table(df: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def write_html(result: Result, path: str | Path, *, lang: str = "en", township: Any = None) -> None:
+def write_html(result: Result, path: str | Path, *, lang: str = "en", township: Any = None,
+               county_map: Any = None) -> None:
     """The report as one self-contained HTML page, written atomically: charts as data URIs,
-    the interactive map (Leaflet inlined) inside an ``<iframe srcdoc>``."""
+    the interactive map of ``township`` or of a county (``county_map``; Leaflet inlined)
+    inside an ``<iframe srcdoc>``."""
     from geo_township.io.write import atomic_path
 
     zh = lang == "zh"
@@ -163,10 +171,11 @@ def write_html(result: Result, path: str | Path, *, lang: str = "en", township: 
         parts.append(f"<h2>{'图表' if zh else 'Charts'}</h2>")
         parts += [f"<img alt='{html.escape(name)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
                   for name, png in charts.items()]
-    if township is not None:
-        from geo_township.webmap import build_map
+    if township is not None or county_map is not None:
+        from geo_township.webmap import build_county_map, build_map
 
-        _, page = build_map(township, lang=lang, offline=True)
+        _, page = (build_county_map(county_map, lang=lang, offline=True) if county_map is not None
+                   else build_map(township, lang=lang, offline=True))
         parts += [f"<h2>{'地图' if zh else 'Map'}</h2>",
                   f"<iframe class='map' title='map' srcdoc=\"{html.escape(page, quote=True)}\"></iframe>"]
     parts.append(f"<h2>{'方法与来源' if zh else 'Method and provenance'}</h2><dl>")

@@ -28,9 +28,11 @@ def report_json(result: Result, lang: str = "en") -> str:
     return json.dumps(out, ensure_ascii=False, indent=2, default=str)
 
 
-def write_report(result: Result, path: str | Path, *, lang: str = "en", township: Any = None) -> None:
+def write_report(result: Result, path: str | Path, *, lang: str = "en", township: Any = None,
+                 county_map: Any = None) -> None:
     """Write ``result`` (of :func:`~geo_township.report.build.year_report`) to ``path`` by its
-    suffix, atomically. ``township`` is needed for .docx and .html (the map)."""
+    suffix, atomically. .docx and .html show the map of ``township``, or of a county
+    (``county_map``, prepared by :func:`geo_township.webmap.prepare_county_map`)."""
     from geo_township.io.write import atomic_path, write_xlsx
 
     path = Path(path)
@@ -50,7 +52,8 @@ def write_report(result: Result, path: str | Path, *, lang: str = "en", township
     elif suffix in (".docx", ".html"):
         from geo_township.report.document import write_docx, write_html
 
-        (write_docx if suffix == ".docx" else write_html)(result, path, lang=lang, township=township)
+        (write_docx if suffix == ".docx" else write_html)(result, path, lang=lang, township=township,
+                                                          county_map=county_map)
     else:
         raise UsageError(f"cannot write the report as {suffix or 'a file without suffix'}",
                          hint="use report.docx, report.xlsx, report.html or report.json (or --format csv -o FILE.csv)")

@@ -57,19 +57,22 @@ def command(year, explain_id, township_path, lang, fmt, output):
 
 def _county_report(year, township_path, lang, fmt, output) -> None:
     """The report of a county: every township's indicators and the county's, as a table,
-    CSV, JSON or workbook (Word and HTML, with their maps, are made per township)."""
+    CSV, JSON, workbook, or Word/HTML with the county's map."""
     from geo_township.cli.options import analyse
     from geo_township.cli.render import choose_format, render
-    from geo_township.errors import UsageError
     from geo_township.report import for_terminal, report_json, write_report, year_report
     from geo_township.report.county import with_county_totals
 
-    if output is not None and output.suffix.lower() in (".docx", ".html"):
-        raise UsageError(f"a county's report is written as .xlsx, .json or .csv, not {output.suffix.lower()}",
-                         hint="write -o report.xlsx, or the Word/HTML report of each township with --township FOLDER",
-                         message_zh=f"全县报告可写成 .xlsx、.json 或 .csv，不能写成 {output.suffix.lower()}",
-                         hint_zh="请用 -o 报告.xlsx；Word/网页报告请对各乡镇分别生成：--township 乡镇文件夹")
     result = with_county_totals(analyse(township_path, year_report, year), year)
+    if output is not None and fmt is None and output.suffix.lower() in (".docx", ".html"):
+        from geo_township.county import county_at
+        from geo_township.webmap import prepare_county_map
+
+        county = county_at(township_path)
+        assert county is not None
+        write_report(result, output, lang=lang, county_map=prepare_county_map(county, lang=lang))
+        click.echo(f"报告已写入 {output}" if lang == "zh" else f"report written to {output}")
+        return
     if output is not None and fmt is None and output.suffix.lower() in (".json", ".xlsx"):
         write_report(result, output, lang=lang)
         click.echo(f"报告已写入 {output}" if lang == "zh" else f"report written to {output}")
