@@ -104,11 +104,7 @@ def command(output, indicator, scheme, classes, basemaps, tianditu_key, rasters,
         render(map_summary(township, without=[f.kind for f in failed], results=results), fmt="table", output=None,
                lang=lang)
     if print_path is None or output is not None:
-        size = _size(written.bytes)
-        click.echo(f"地图已写入 {written.path}（{size}，{written.seconds:.1f} 秒）" if lang == "zh"
-                    else f"Map written to {written.path} ({size}, {written.seconds:.1f} s)")
-        if open_page:
-            click.launch(str(written.path.resolve()))
+        _report_page(written, lang, open_page)
     if print_path is not None:
         _report_printed(printed, lang)
     if failed:
@@ -156,15 +152,20 @@ def _county_map(place, *, output, indicator, rasters, printed, request, basemaps
     if not no_summary:
         render(county_map_summary(prepared), fmt="table", output=None, lang=lang)
     if page:
-        size = _size(written.bytes)
-        click.echo(f"地图已写入 {written.path}（{size}，{written.seconds:.1f} 秒）" if lang == "zh"
-                   else f"Map written to {written.path} ({size}, {written.seconds:.1f} s)")
-        if open_page:
-            click.launch(str(written.path.resolve()))
+        _report_page(written, lang, open_page)
     if printed is not None:
         _report_printed(printed_map, lang)
     if prepared.failures or prepared.failed_layers:
         click.get_current_context().exit(EXIT_FINDINGS)
+
+
+def _report_page(written, lang: str, open_page: bool) -> None:
+    """Say where the page was written (and open it when asked)."""
+    size = _size(written.bytes)
+    click.echo(f"地图已写入 {written.path}（{size}，{written.seconds:.1f} 秒）" if lang == "zh"
+               else f"Map written to {written.path} ({size}, {written.seconds:.1f} s)")
+    if open_page:
+        click.launch(str(written.path.resolve()))
 
 
 def _size(n: int) -> str:
