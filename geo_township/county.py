@@ -298,7 +298,9 @@ def run_county(county: County, analysis: Callable[..., Result], /, *args: Any, c
 _T = TypeVar("_T")
 
 
-def each_township(county: County, work: Callable[[Township], _T]) -> tuple[list[tuple[str, _T]], list[CountyFailure]]:
+def each_township(county: County, work: Callable[[Township], _T], *,
+                  passed_over: list[tuple[str, NotFoundError]] | None = None
+                  ) -> tuple[list[tuple[str, _T]], list[CountyFailure]]:
     """``work(township)`` for every township of ``county`` that it succeeds on, by name,
     and the townships that failed (those the county could not read first).
 
@@ -306,7 +308,8 @@ def each_township(county: County, work: Callable[[Township], _T]) -> tuple[list[
     broken layer, a missing file) is a failure and the others go on; when every township
     fails, the first error is raised. A township that does not hold what was asked for
     (:class:`~geo_township.errors.NotFoundError`: a tree id, a layer) is passed over; when
-    none holds it, that is the error, said of the county."""
+    none holds it, that is the error, said of the county. ``passed_over`` (when given)
+    receives those townships, by name, with what they lack."""
     parts: list[tuple[str, _T]] = []
     failures = list(county.failures)
     missing: list[NotFoundError] = []
@@ -315,6 +318,8 @@ def each_township(county: County, work: Callable[[Township], _T]) -> tuple[list[
             parts.append((member.name, work(member.township())))
         except NotFoundError as exc:
             missing.append(exc)
+            if passed_over is not None:
+                passed_over.append((member.name, exc))
         except TownshipError as exc:
             log.info("township %s left out: %s", member.name, exc)
             failures.append(CountyFailure(member.name, member.config.root, exc))
@@ -329,13 +334,15 @@ def each_township(county: County, work: Callable[[Township], _T]) -> tuple[list[
 
 
 def county_features(county: County, make: Callable[..., gpd.GeoDataFrame], /, *args: Any, **kwargs: Any
-                    ) -> tuple[gpd.GeoDataFrame, list[CountyFailure]]:
+                    ) -> tuple[gpd.GeoDataFrame, list[CountyFailure], list[tuple[str, NotFoundError]]]:
     """``make(township, *args, **kwargs)`` (features: a layer's selection, those behind a
     number) of every township of ``county`` in one frame with a leading ``township``
-    column, in the first township's CRS, and the townships that failed (see
-    :func:`each_township`)."""
-    parts, failures = each_township(county, lambda township: make(township, *args, **kwargs))
-    return _joined_features(parts), failures
+    column, in the first township's CRS; the townships that failed, and those passed over
+    for not holding what was asked for, with what they lack (see :func:`each_township`)."""
+    passed_over: list[tuple[str, NotFoundError]] = []
+    parts, failures = each_township(county, lambda township: make(township, *args, **kwargs),
+                                    passed_over=passed_over)
+    return _joined_features(parts), failures, passed_over
 
 
 def county_at(place: str | Path | None) -> County | None:

@@ -66,6 +66,7 @@ def hotspots_at(x: np.ndarray, y: np.ndarray, crs: object, *, eps_m: float, min_
                 plots: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """:func:`find_hotspots` of the trees at ``x``, ``y`` (metres, in the projected ``crs``):
     for trees held as coordinates (a streamed count keeps millions so, never as points)."""
+    x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
     empty = gpd.GeoDataFrame({c: [] for c in COLUMNS}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
     if len(x) == 0:
         return empty

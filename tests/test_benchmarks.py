@@ -73,6 +73,11 @@ def test_count_check_passes_a_tree_on_a_shared_edge_and_nothing_more(tmp_path: P
     problem, _ = check_counts(*_ledger_and_baseline(tmp_path, {"P1": 600_000, "P2": 400_000},
                                                     {"P1": 599_998, "P2": 400_002}))
     assert problem.startswith("2 plots differ (2 trees moved")
+    # a tree's status told differently in two plots (totals equal, no tree moved by its find): still a problem
+    ledger, baseline = _ledger_and_baseline(tmp_path, {"P1": 5, "P2": 3}, {"P1": 5, "P2": 3})
+    baseline.write_text("plot,疑似,已确认\nP1,4,1\nP2,4,-1\n", encoding="utf-8")
+    problem, _ = check_counts(ledger, baseline)
+    assert problem.startswith("2 plots differ")
     # a tree lost: the totals differ
     problem, _ = check_counts(*_ledger_and_baseline(tmp_path, {"P1": 5, "P2": 3}, {"P1": 5, "P2": 2}))
     assert "totals differ" in problem

@@ -288,6 +288,23 @@ def test_export_on_a_county_writes_every_townships_selection_in_one_file(runner,
     assert not (tmp_path / "w.gpkg").exists()
 
 
+def test_export_of_one_village_on_a_county_and_its_placemarks_name_their_township(runner, apart, tmp_path):
+    out = tmp_path / "qingxi.kml"
+    done = runner.invoke(main, ["export", "infected_trees", "--village", "青溪村", "-o", str(out), "--lang", "zh",
+                                "--township", str(apart / "county.toml")])
+    assert done.exit_code == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    alone = runner.invoke(main, ["export", "infected_trees", "--village", "青溪村", "-o", str(tmp_path / "e.kml"),
+                                 "--township", str(apart / "east")])
+    assert alone.exit_code == 0
+    n = (tmp_path / "e.kml").read_text(encoding="utf-8").count("<Placemark>")
+    assert text.count("<Placemark>") == 2 * n > 0  # both copies hold the village
+    assert all(text.count(name) >= n for name in NAMES)  # each placemark says its township
+    done = runner.invoke(main, ["export", "infected_trees", "--village", "无此村", "-o", str(out), "--township",
+                                str(apart / "county.toml")])
+    assert done.exit_code == 2 and "nor in any other township" in done.stderr
+
+
 def test_export_on_a_county_passes_over_a_township_without_the_layer(runner, tmp_path):
     root = county(tmp_path)
     toml = root / "west" / "township.toml"
@@ -297,6 +314,7 @@ def test_export_on_a_county_passes_over_a_township_without_the_layer(runner, tmp
     out = tmp_path / "outfalls.csv"
     done = runner.invoke(main, ["export", "outfalls", "-o", str(out), "--township", str(root / "county.toml")])
     assert done.exit_code == 0, done.stderr
+    assert f"Note: {NAMES[1]}: the township has no layer 'outfalls'" in done.stderr  # passed over, not silently
     own = runner.invoke(main, ["export", "outfalls", "-o", str(tmp_path / "east.csv"), "--township",
                                str(root / "east")])
     assert own.exit_code == 0
@@ -549,28 +567,52 @@ def test_a_countys_word_and_html_reports_hold_the_countys_numbers_and_map(runner
     assert "t0.township_border" in srcdoc and "t1.township_border" in srcdoc  # both townships on the map
 
 
-@pytest.mark.parametrize("indicator", ["cleared_trees", "sand_closed"])
+@pytest.mark.parametrize("indicator", ["cleared_trees", "sand_closed", "clearance_rate"])
 def test_the_features_behind_a_countys_number_are_every_townships_with_their_township(runner, uneven, tmp_path,
                                                                                        indicator):
     """--explain on a county: each township's own features behind the number, and their
-    report_value sums to the county's number; a township without the layer (no sand sites
-    in the second) adds none."""
+    report_value sums to the county's number (the clearance rate's cleared trees each add
+    100 ÷ the county's due trees, not the township's); a township without the layer (no sand
+    sites in the second) adds none."""
     out = tmp_path / "behind.gpkg"
     done = runner.invoke(main, ["report", "--year", "2022", "--explain", indicator, "-o", str(out), "--township",
                                 str(uneven / "county.toml")])
     assert done.exit_code == 0, done.stderr
     behind = gpd.read_file(out)
     county_number = json.loads(runner.invoke(main, ["report", "--year", "2022", "--format", "json", "--township",
-                                                    str(uneven / "county.toml")]).stdout)
-    assert behind["report_value"].sum() == pytest.approx(county_number["indicators"][indicator]["value"]["value"])
+                                                    str(uneven / "county.toml")]).stdout)["indicators"][indicator]
+    if indicator == "sand_closed":  # the second township has no sand sites: the county's number is missing …
+        assert county_number["missing"] == "sand_sites" and "value" not in county_number
+        # … and the file holds the first township's, with a note naming the second
+        assert f"Note: {NAMES[1]}: sand_closed needs the sand_sites layer" in done.stderr
+    else:
+        assert behind["report_value"].sum() == pytest.approx(county_number["value"]["value"])
     for name, folder in zip(NAMES, ("east", "west"), strict=True):
-        own = json.loads(runner.invoke(main, ["report", "--year", "2022", "--format", "json", "--township",
-                                              str(uneven / folder)]).stdout)["indicators"][indicator]["value"]
         mine = behind[behind["township"] == name]
-        if own.get("value") is None:  # the township lacks the layer: none of its features
+        own_out = tmp_path / f"{folder}.gpkg"
+        alone = runner.invoke(main, ["report", "--year", "2022", "--explain", indicator, "-o", str(own_out),
+                                     "--township", str(uneven / folder)])
+        if alone.exit_code == 2:  # the township lacks the layer: none of its features
             assert folder == "west" and indicator == "sand_closed" and len(mine) == 0
-        else:
-            assert mine["report_value"].sum() == pytest.approx(own["value"]) and len(mine) > 0
+            continue
+        own = gpd.read_file(own_out)
+        assert len(mine) == len(own) > 0
+        if indicator != "clearance_rate":  # a sum: each township's part is its own number
+            assert mine["report_value"].sum() == pytest.approx(own["report_value"].sum())
+
+
+def test_a_township_whose_layer_cannot_be_read_is_named_not_passed_over(runner, tmp_path):
+    root = county(tmp_path)
+    (root / "west" / "sand_sites.kml").write_text("<kml><broken", encoding="utf-8")
+    out = tmp_path / "closed.gpkg"
+    done = runner.invoke(main, ["report", "--year", "2022", "--explain", "sand_closed", "-o", str(out),
+                                "--township", str(root / "county.toml")])
+    assert done.exit_code == 1, done.stderr  # the others' features are written; the broken township is named
+    assert NAMES[1] in done.stderr and "sand_sites" in done.stderr
+    assert set(gpd.read_file(out)["township"]) == {NAMES[0]}
+    done = runner.invoke(main, ["report", "--year", "2022", "--explain", "no_such_number", "-o", str(out),
+                                "--township", str(root / "county.toml")])
+    assert done.exit_code == 2 and "no indicator 'no_such_number'" in done.stderr
 
 
 def test_a_countys_report_with_a_township_left_out_says_so_in_its_total(runner, one_broken):

@@ -244,14 +244,19 @@ def county_features_of(township_path: Path | None, make: Callable[..., Any], /, 
     """``make(township, *args, **kwargs)`` (features) of the township the --township option
     names, or of every township of a county in one frame with a township column
     (:func:`geo_township.county.county_features`); a county's township that failed is
-    named on stderr and makes the command exit 1."""
+    named on stderr and makes the command exit 1, one passed over (it lacks the layer, the
+    village …) is named in a note."""
     from geo_township.county import county_at, county_features
     from geo_township.layers import load_township
 
     county = county_at(township_path)
     if county is None:
         return make(load_township(township_path), *args, **kwargs)
-    features, failures = county_features(county, make, *args, **kwargs)
+    features, failures, passed_over = county_features(county, make, *args, **kwargs)
+    lang = click.get_current_context().find_root().ensure_object(dict).get("lang", "en")
+    for name, lacking in passed_over:  # not an error, but never silent
+        click.echo(("说明：" if lang == "zh" else "Note: ") + f"{name}{'：' if lang == 'zh' else ': '}"
+                   + (lacking.message_zh or lacking.message if lang == "zh" else lacking.message), err=True)
     _warn_failed([failure.as_finding() for failure in failures])
     return features
 

@@ -167,14 +167,15 @@ def select_features(township: Township, layer: str, *, where: str | None = None,
     if village:
         villages = township.layer("villages").gdf if township.has("villages") else None
         if villages is None:
-            raise UsageError("--village needs a villages layer", path=township.config.path,
-                             hint="add [layers.villages] to township.toml, or use --where \"village == '...'\"",
-                             message_zh="--village 需要村界图层",
-                             hint_zh="在 township.toml 中添加 [layers.villages]，或改用 --where \"village == '...'\"")
+            instead = "--where \"village == '...'\""
+            raise NotFoundError("--village needs a villages layer", path=township.config.path,
+                                hint=f"add [layers.villages] to township.toml, or use {instead}",
+                                message_zh="--village 需要村界图层",
+                                hint_zh=f"在 township.toml 中添加 [layers.villages]，或改用 {instead}")
         names = [str(v) for v in villages["village"].dropna()]
         if village not in names:
-            raise UsageError(f"--village {village}: no such village", hint="villages: " + ", ".join(names),
-                             message_zh=f"--village {village}：没有这个村", hint_zh="村：" + "、".join(names))
+            raise NotFoundError(f"--village {village}: no such village", hint="villages: " + ", ".join(names),
+                                message_zh=f"--village {village}：没有这个村", hint_zh="村：" + "、".join(names))
         located = locate(gdf, villages, "village").values
         gdf = gdf[(located == village).to_numpy(dtype=bool)]
     return gdf.drop(columns=[c for c in ("source_row",) if c in gdf.columns])

@@ -32,11 +32,12 @@ def feature_names(gdf: gpd.GeoDataFrame, kind: Kind | None) -> pd.Series:
 
 def key_fields(gdf: gpd.GeoDataFrame, kind: Kind | None) -> list[str]:
     """The fields a placemark's description lists: the kind's canonical fields present in
-    the layer (in the kind's order), else every attribute column."""
+    the layer (in the kind's order), else every attribute column; a county's ``township``
+    first when the features have it."""
     if kind is not None:
         present = [f.name for f in kind.fields if f.name in gdf.columns]
         if present:
-            return present
+            return (["township"] if "township" in gdf.columns else []) + present
     return attribute_columns(gdf)
 
 

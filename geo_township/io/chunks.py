@@ -56,16 +56,18 @@ class Chunk:
     box: Box | None = None  # rows outside it dropped on decoding (the reader could not filter by it)
     ready: RawLayer | None = None
 
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, tuple[Any, ...]]:
         """Pickled with its rows as an Arrow IPC stream, which holds only those rows (a pickled
-        Arrow slice carries the whole buffer it was cut from: twice the bytes, or more)."""
+        Arrow slice carries the whole buffer it was cut from: twice the bytes, or more); from
+        protocol 5 on, the stream's buffer goes into the pickle itself (one copy, not two)."""
         if self.table is None:
             return Chunk, tuple(getattr(self, f.name) for f in fields(self))
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, self.table.schema) as writer:
             writer.write_table(self.table)
-        # the stream's buffer itself goes into the pickle (one copy, not a bytes copy first)
-        return _from_ipc, (replace(self, table=None), pickle.PickleBuffer(sink.getvalue()))
+        rows = sink.getvalue()
+        held = pickle.PickleBuffer(rows) if isinstance(protocol, int) and protocol >= 5 else rows.to_pybytes()
+        return _from_ipc, (replace(self, table=None), held)
 
     def raw(self) -> RawLayer:
         """The chunk decoded, indexed by row number in the whole layer."""

@@ -105,6 +105,27 @@ def _result(sheet: Sheet, pages: list[Page], fmt: str, *, path: Path | None, pap
                       list(sheet.model.warnings))
 
 
+def _written(sheet: Sheet, pages: list[Page], fmt: str, target: Path, *, paper: str, orientation: str, dpi: int,
+             started: float) -> PrintedMap:
+    """The pages drawn into ``target``, atomically, and what was written."""
+    from geo_township.io.write import atomic_path
+
+    with atomic_path(target) as tmp:
+        _render(sheet, pages, fmt, dpi, tmp)
+    return _result(sheet, pages, fmt, path=target, paper=paper, orientation=orientation, dpi=dpi,
+                   size=target.stat().st_size, started=started)
+
+
+def _png(sheet: Sheet, pages: list[Page], fmt: str, *, paper: str, orientation: str, dpi: int, started: float
+         ) -> tuple[bytes, PrintedMap]:
+    """The page drawn as PNG bytes, and what it shows."""
+    buffer = io.BytesIO()
+    _render(sheet, pages, fmt, dpi, buffer)
+    data = buffer.getvalue()
+    return data, _result(sheet, pages, fmt, path=None, paper=paper, orientation=orientation, dpi=dpi,
+                         size=len(data), started=started)
+
+
 def print_map(township: Township, path: str | Path, *, paper: str = "A4", orientation: str = "landscape",
               dpi: int = 300, village: str | None = None, atlas: bool = False, lang: str = "en",
               model: MapModel | None = None, hillshade: bool | str = True) -> PrintedMap:
@@ -119,16 +140,10 @@ def print_map(township: Township, path: str | Path, *, paper: str = "A4", orient
     the PNG's resolution and the PDF relief's (up to 200). The request is checked before
     any work; a map whose Chinese text no installed font can draw is refused.
     """
-    from geo_township.io.write import atomic_path
-
     started = time.perf_counter()
     fmt, sheet, pages = _plan(township, path, paper=paper, orientation=orientation, dpi=dpi, village=village,
                               atlas=atlas, lang=lang, model=model, hillshade=hillshade)
-    target = Path(path)
-    with atomic_path(target) as tmp:
-        _render(sheet, pages, fmt, dpi, tmp)
-    return _result(sheet, pages, fmt, path=target, paper=paper, orientation=orientation, dpi=dpi,
-                   size=target.stat().st_size, started=started)
+    return _written(sheet, pages, fmt, Path(path), paper=paper, orientation=orientation, dpi=dpi, started=started)
 
 
 def print_county_map(cmap: CountyMap, path: str | Path, *, paper: str = "A4", orientation: str = "landscape",
@@ -138,15 +153,9 @@ def print_county_map(cmap: CountyMap, path: str | Path, *, paper: str = "A4", or
     interactive page shows them at opening, township names at their borders, one legend,
     north arrow, scale bar and notes as :func:`print_map` draws them, in the first
     township's working CRS; no relief (:func:`~geo_township.printmap.plan.build_county_sheet`)."""
-    from geo_township.io.write import atomic_path
-
     started = time.perf_counter()
     fmt, sheet, pages = _county_plan(cmap, path, paper=paper, orientation=orientation, dpi=dpi, lang=lang)
-    target = Path(path)
-    with atomic_path(target) as tmp:
-        _render(sheet, pages, fmt, dpi, tmp)
-    return _result(sheet, pages, fmt, path=target, paper=paper, orientation=orientation, dpi=dpi,
-                   size=target.stat().st_size, started=started)
+    return _written(sheet, pages, fmt, Path(path), paper=paper, orientation=orientation, dpi=dpi, started=started)
 
 
 def county_map_png(cmap: CountyMap, *, paper: str = "A4", orientation: str = "landscape", dpi: int = 200,
@@ -154,11 +163,7 @@ def county_map_png(cmap: CountyMap, *, paper: str = "A4", orientation: str = "la
     """The county's printed page (:func:`print_county_map`) as PNG bytes, for a report's figure."""
     started = time.perf_counter()
     fmt, sheet, pages = _county_plan(cmap, None, paper=paper, orientation=orientation, dpi=dpi, lang=lang)
-    buffer = io.BytesIO()
-    _render(sheet, pages, fmt, dpi, buffer)
-    data = buffer.getvalue()
-    return data, _result(sheet, pages, fmt, path=None, paper=paper, orientation=orientation, dpi=dpi,
-                         size=len(data), started=started)
+    return _png(sheet, pages, fmt, paper=paper, orientation=orientation, dpi=dpi, started=started)
 
 
 def map_png(township: Township, *, paper: str = "A4", orientation: str = "landscape", dpi: int = 200,
@@ -169,8 +174,4 @@ def map_png(township: Township, *, paper: str = "A4", orientation: str = "landsc
     started = time.perf_counter()
     fmt, sheet, pages = _plan(township, None, paper=paper, orientation=orientation, dpi=dpi, village=village,
                               atlas=False, lang=lang, model=model, hillshade=hillshade)
-    buffer = io.BytesIO()
-    _render(sheet, pages, fmt, dpi, buffer)
-    data = buffer.getvalue()
-    return data, _result(sheet, pages, fmt, path=None, paper=paper, orientation=orientation, dpi=dpi,
-                         size=len(data), started=started)
+    return _png(sheet, pages, fmt, paper=paper, orientation=orientation, dpi=dpi, started=started)

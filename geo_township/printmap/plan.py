@@ -79,7 +79,7 @@ class Sheet:
     title: str
     subtitle: str
     date: dt.date
-    sources: dict[str, str] = field(default_factory=dict)  # a drawn layer's key → its file's name
+    sources: dict[str, str] = field(default_factory=dict)  # a drawn layer's key → its source as the notes name it
     legend: list[MapLayer] | None = None  # the legend's layers, when not the drawn ones (a county's, merged)
 
     @property
@@ -157,40 +157,45 @@ def build_sheet(township: Township, *, lang: str, paper: str, orientation: str, 
     font = choose_font([*names, title, subtitle, *[r.text for r in legend_rows([p.layer for p in layers])]])
     name = dem_name(township) if hillshade is True else (hillshade or None)
     relief = load_relief(township, name) if name else None
+    specs = township.config.layers
+    sources = {p.key: f"{p.layer.name} {specs[p.key].path.name}" for p in layers if p.key in specs}
     return Sheet(township, model, lang, pp.layout(paper, orientation), layers, villages, relief, font, title,
-                 subtitle, today, _sources(township))
+                 subtitle, today, sources)
 
 
 def build_county_sheet(cmap: CountyMap, *, lang: str, paper: str, orientation: str) -> Sheet:
     """The sheet of a county's printed map: every township's layers as the county's page
     shows them at opening (:func:`~geo_township.webmap.county_map.build_county_model`),
-    drawn in the first township's working CRS, each township's outline (the union of its
-    villages) standing for a village and its name the only label (village names would
-    crowd a county), one legend for the townships' like layers (:func:`merged_legend`),
-    the townships' folders as sources, no relief (each township has its own DEM)."""
+    drawn in the first township's working CRS and framed on every township (its border, the
+    union of its villages; without villages, the box of its layers), township names the
+    only labels (village names would crowd a county), one legend for the townships' like
+    layers (:func:`merged_legend`), the townships' folders as sources, no relief (each
+    township has its own DEM)."""
     from geo_township.webmap.county_map import BORDER_KEY, SEPARATOR, build_county_model
 
-    outlines = {}
-    for part in cmap.parts:
-        own = village_outlines(part.township)
-        if own:
-            outlines[part.name] = shapely.union_all(list(own.values()))
-    names = [cmap.county.name, *outlines, *fixed_texts(lang)]
+    names = [cmap.county.name, *(part.name for part in cmap.parts), *fixed_texts(lang)]
     choose_font(names)  # before the slow part: no font, no work
     model = build_county_model(cmap, lang=lang)
     first = cmap.parts[0].township
     layers = prepare(model, first.working_crs)
-    borders = {f"t{i}.{BORDER_KEY}": part for i, part in enumerate(cmap.parts)}
     for prep in layers:
-        if prep.key not in borders:
+        if not prep.key.endswith(f".{BORDER_KEY}"):
             prep.labels = prep.label_xy = None
+    outlines: dict[str, object] = {}  # each township's outline in the page's CRS: the page is framed on them all
+    sources: dict[str, str] = {}
+    for i, part in enumerate(cmap.parts):
+        own = [p for p in layers if p.key.startswith(f"t{i}.")]
+        if not own:
+            continue
+        border = next((p for p in own if p.key.endswith(f".{BORDER_KEY}")), None)
+        outlines[part.name] = (shapely.union_all(border.geoms) if border is not None
+                               else shapely.box(*_bounds_of(own)))  # no villages: the box of its layers
+        sources[own[0].key] = f"{part.name} {part.township.config.root.name}/{part.township.config.path.name}"
     legend = merged_legend([p.layer for p in layers], SEPARATOR)
     today = dt.date.today()
     title = word("title", lang, township=model.title)
     subtitle = "  ·  ".join(t for t in (model.subtitle, word("printed", lang, date=today.isoformat())) if t)
     font = choose_font([*names, title, subtitle, *[r.text for r in legend_rows(legend)]])
-    sources = {key: f"{part.township.config.root.name}/{part.township.config.path.name}"
-               for key, part in borders.items()}
     return Sheet(first, model, lang, pp.layout(paper, orientation), layers, outlines, None, font, title, subtitle,
                  today, sources, legend)
 
@@ -216,9 +221,11 @@ def merged_legend(layers: list[MapLayer], separator: str) -> list[MapLayer]:
     return list(merged.values())
 
 
-def _sources(township: Township) -> dict[str, str]:
-    """Each layer's key and the name of its file, for the notes."""
-    return {key: spec.path.name for key, spec in township.config.layers.items()}
+def _bounds_of(layers: list[Prepared]) -> tuple[float, float, float, float]:
+    """The box of every feature of ``layers``."""
+    b = np.vstack([p.bounds for p in layers])
+    return (float(np.nanmin(b[:, 0])), float(np.nanmin(b[:, 1])), float(np.nanmax(b[:, 2])),
+            float(np.nanmax(b[:, 3])))
 
 
 def village_outlines(township: Township) -> dict[str, object]:
@@ -249,8 +256,7 @@ def plan_page(sheet: Sheet, village: str | None) -> Page:
     elif sheet.villages:
         box = shapely.bounds(sheet.outline)
     else:
-        b = np.vstack([p.bounds for p in sheet.layers])
-        box = np.array([np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3])])
+        box = np.array(_bounds_of(sheet.layers))
     xmin, ymin, xmax, ymax = (float(v) for v in box)
     scale = pp.map_scale((xmax - xmin, ymax - ymin), frame, padding=0.04 if village is None else 0.07)
     extent = pp.map_extent(((xmin + xmax) / 2, (ymin + ymax) / 2), frame, scale)
@@ -276,7 +282,7 @@ def notes(sheet: Sheet, page: Page) -> list[str]:
 
     lang, crs = sheet.lang, CRS(sheet.township.working_crs)
     k, gamma = grid_figures(crs, page.extent)
-    files = [f"{prep.layer.name} {sheet.sources[prep.key]}" for prep in sheet.layers if prep.key in sheet.sources]
+    files = [sheet.sources[prep.key] for prep in sheet.layers if prep.key in sheet.sources]
     lines = [word("sources", lang, files=joined(files, lang))]
     second = word("layers_note", lang)
     if page.village is not None:

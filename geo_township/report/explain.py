@@ -138,18 +138,39 @@ def explain(township, year: int, indicator_id: str, analyses: Analyses | None = 
     headline number (the clearance rate: the due trees, each cleared one adding 100 ÷ due).
     Raises UsageError for an unknown id or an indicator without a feature listing, and
     NotFoundError for a missing layer (in a county, such a township is passed over)."""
+    check_explainable(indicator_id)
+    a = analyses or Analyses(township)
+    missing = a.missing(BY_ID[indicator_id])
+    if missing is not None:
+        if township.has(missing.kind):
+            township.layer(missing.kind)  # configured but unreadable: its own error, not "not here"
+        raise NotFoundError(f"{indicator_id} needs the {missing.kind} layer, which the township does not have",
+                            hint=f"add [layers.{missing.kind}] to township.toml",
+                            message_zh=f"{indicator_id} 需要 {missing.kind} 图层，本乡镇没有",
+                            hint_zh=f"在 township.toml 中添加 [layers.{missing.kind}]")
+    return _EXPLAIN[indicator_id](a, year)
+
+
+def check_explainable(indicator_id: str) -> None:
+    """Refuse an unknown indicator id, or one without a feature listing (before any work)."""
     if indicator_id not in BY_ID:
         raise UsageError(f"no indicator {indicator_id!r}", hint="use one of: " + ", ".join(i.id for i in INDICATORS))
     if indicator_id not in _EXPLAIN:
         raise UsageError(f"{indicator_id} is a share of river length, not a sum of features",
                          hint="run `geo-township rivers --from YEAR-01-01 --to YEAR-12-31 --save FILE.gpkg` for "
                          "the patrolled stretches")
-    a = analyses or Analyses(township)
-    missing = a.missing(BY_ID[indicator_id])
-    if missing is not None:
-        raise NotFoundError(f"{indicator_id} needs the {missing.kind} layer, which the township does not have",
-                            hint=f"add [layers.{missing.kind}] to township.toml")
-    return _EXPLAIN[indicator_id](a, year)
+
+
+def county_explained(features: gpd.GeoDataFrame, indicator_id: str) -> gpd.GeoDataFrame:
+    """Every township's features behind ``indicator_id`` (joined under a township column)
+    with :data:`VALUE` summing to the county's number: the clearance rate's cleared trees
+    each add 100 ÷ the county's due trees (a township's listing gives 100 ÷ its own); the
+    other indicators are sums, which add up as they are."""
+    if indicator_id != "clearance_rate" or not len(features):
+        return features
+    out = features.copy()
+    out[VALUE] = np.where(out["due_cleared"].to_numpy(dtype=bool), 100.0 / len(out), 0.0)
+    return out
 
 
 def write_explained(features: gpd.GeoDataFrame, path: str | Path, *, indicator_id: str) -> None:

@@ -31,8 +31,16 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo_township.county import CLAIM_COLUMNS, County, CountyFailure, claimed_land, is_county_total, join_results
-from geo_township.errors import TownshipError, UsageError
+from geo_township.county import (
+    CLAIM_COLUMNS,
+    County,
+    CountyFailure,
+    claimed_land,
+    each_township,
+    is_county_total,
+    join_results,
+)
+from geo_township.errors import UsageError
 from geo_township.layers import LayerFailure, Township
 from geo_township.overlay import Overlay
 from geo_township.results import Result
@@ -152,16 +160,8 @@ def prepare_county_map(county: County, *, lang: str = "en") -> CountyMap:
     """Every township of ``county`` prepared as its own map is (its analyses run once), and
     the land two of them claim. A township that cannot be read or analysed is left out
     (:attr:`CountyMap.failures`); when none can, the first error is raised."""
-    parts: list[CountyPart] = []
-    failures = list(county.failures)
-    for member in county.members:
-        try:
-            parts.append(CountyPart(member.name, prepare_map(member.township(), lang=lang)))
-        except TownshipError as exc:
-            log.info("township %s left out of the map: %s", member.name, exc)
-            failures.append(CountyFailure(member.name, member.config.root, exc))
-    if not parts:
-        raise failures[0].error if failures else UsageError("the county names no township")
+    done, failures = each_township(county, lambda township: prepare_map(township, lang=lang))
+    parts = [CountyPart(name, prepared) for name, prepared in done]
     claimed = claimed_land([(p.name, p.township) for p in parts], min_mu=county.claim_min_mu)
     return CountyMap(county, parts, failures, claimed)
 

@@ -144,6 +144,9 @@ def _county_map(place, *, output, indicator, rasters, printed, request, basemaps
 
         printed_map = print_county_map(prepared, printed, paper=request["paper"], orientation=request["orientation"],
                                        dpi=request["dpi"], lang=lang)
+        if not page:  # the page's warnings (a township without a border) are the printed map's too
+            for warning in printed_map.warnings:
+                click.echo(("警告：" if lang == "zh" else "Warning: ") + warning, err=True)
     warn = "警告：" if lang == "zh" else "Warning: "
     for failure in prepared.failures:
         click.echo(warn + failure.as_finding().message_in(lang), err=True)
@@ -178,7 +181,7 @@ def _refuse_page_options(**options) -> None:
     if given:
         verb = "changes" if len(given) == 1 else "change"
         raise click.UsageError(f"{', '.join(given)} only {verb} the interactive page, which --print alone "
-                               "does not write: add -o maps/township.html to write the page as well")
+                               "does not write: add -o FILE.html (e.g. maps/township.html) to write the page as well")
 
 
 def _check_print(township, path: Path, request: dict) -> None:

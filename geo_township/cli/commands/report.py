@@ -23,11 +23,15 @@ def command(year, explain_id, township_path, lang, fmt, output):
     from geo_township.errors import UsageError
     from geo_township.layers import load_township
     from geo_township.report import explain, for_terminal, write_explained, write_report, year_report
+    from geo_township.report.explain import check_explainable, county_explained
 
     if explain_id is not None:  # a county's: every township's features behind the number, with their township
         if output is None:
             raise UsageError("--explain needs -o FILE", hint=f"e.g. --explain {explain_id} -o {explain_id}.gpkg")
+        check_explainable(explain_id)  # once, before any township is read
         features = county_features_of(township_path, explain, year, explain_id)
+        if is_county(township_path):
+            features = county_explained(features, explain_id)
         write_explained(features, output, indicator_id=explain_id)
         click.echo(f"{len(features)} 个要素已写入 {output}" if lang == "zh" else
                    f"{len(features)} feature(s) written to {output}")
@@ -64,17 +68,16 @@ def _county_report(year, township_path, lang, fmt, output) -> None:
     from geo_township.report.county import with_county_totals
 
     result = with_county_totals(analyse(township_path, year_report, year), year)
-    if output is not None and fmt is None and output.suffix.lower() in (".docx", ".html"):
-        from geo_township.county import county_at
-        from geo_township.webmap import prepare_county_map
+    if output is not None and fmt is None and output.suffix.lower() in (".json", ".xlsx", ".docx", ".html"):
+        county_map = None
+        if output.suffix.lower() in (".docx", ".html"):  # with the county's map
+            from geo_township.county import county_at
+            from geo_township.webmap import prepare_county_map
 
-        county = county_at(township_path)
-        assert county is not None
-        write_report(result, output, lang=lang, county_map=prepare_county_map(county, lang=lang))
-        click.echo(f"报告已写入 {output}" if lang == "zh" else f"report written to {output}")
-        return
-    if output is not None and fmt is None and output.suffix.lower() in (".json", ".xlsx"):
-        write_report(result, output, lang=lang)
+            county = county_at(township_path)
+            assert county is not None
+            county_map = prepare_county_map(county, lang=lang)
+        write_report(result, output, lang=lang, county_map=county_map)
         click.echo(f"报告已写入 {output}" if lang == "zh" else f"report written to {output}")
         return
     if fmt == "json" and output is None:
