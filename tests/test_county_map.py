@@ -187,6 +187,32 @@ def test_a_countys_printed_map_is_one_page_of_every_township_with_one_legend(run
     assert_drawn_map(rendered_page(out, tmp_path), share=0.05)
 
 
+def test_a_countys_printed_page_is_framed_on_every_township(tmp_path):
+    """Townships apart (the second 0.5° north) are both on the page, each named once, and one
+    without villages is framed by its layers."""
+    from test_printmap import need_cjk_font
+
+    from geo_township.printmap.plan import build_county_sheet, plan_page
+
+    need_cjk_font()
+    root = county(tmp_path)
+    toml = root / "west" / "township.toml"
+    text = toml.read_text(encoding="utf-8")
+    start = text.index("[layers.villages]")
+    toml.write_text(text[:start] + text[text.index("[layers.forest_plots]"):], encoding="utf-8")  # no villages
+    sheet = build_county_sheet(prepare_county_map(load_county(root / "county.toml")), lang="zh", paper="A4",
+                               orientation="landscape")
+    page = plan_page(sheet, None)
+    xmin, xmax, ymin, ymax = page.extent
+    for prep in sheet.layers:
+        b = prep.bounds
+        assert b[:, 0].min() >= xmin and b[:, 2].max() <= xmax and b[:, 1].min() >= ymin and b[:, 3].max() <= ymax
+    assert set(sheet.villages) == set(NAMES)  # each township frames the page, the second by its layers' box
+    labels = [t for p in sheet.layers if p.labels for t in p.labels]
+    assert labels == [NAMES[0]]  # only the first has a border (villages) to be named on
+    assert sorted(sheet.sources.values()) == [f"{NAMES[0]} east/township.toml", f"{NAMES[1]} west/township.toml"]
+
+
 def test_a_countys_merged_legend_adds_alike_entries_and_keeps_the_others():
     from geo_township.printmap.plan import merged_legend
     from geo_township.webmap.model import LegendEntry, MapLayer
