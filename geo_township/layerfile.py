@@ -313,7 +313,8 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, not
         )
     repaired: list[str] = []
     reasons: dict[str, str] = {}
-    invalid = ~shapely.is_valid(geoms)
+    # a point is valid unless its coordinates are not numbers, and those rows are left out already
+    invalid = np.zeros(len(geoms), dtype=bool) if bool((types == 0).all()) else ~shapely.is_valid(geoms)
     if invalid.any():
         invalid_ids = ids(invalid).astype(str)
         for i, name in zip(np.flatnonzero(invalid)[:10_000], invalid_ids.iloc[:10_000], strict=False):

@@ -86,8 +86,14 @@ def empty_table() -> pd.DataFrame:
 def coordinate_counts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All coordinates of ``geoms`` (n × 2), how many each feature has, and the index of
     each feature's first coordinate (−1 for features without any)."""
-    coords = shapely.get_coordinates(geoms)
-    counts = shapely.get_num_coordinates(geoms)
+    if len(geoms) and bool((shapely.get_type_id(geoms) == 0).all()):  # points (most trees): x and y alone
+        solid = ~shapely.is_empty(geoms)
+        held = geoms if solid.all() else geoms[solid]
+        coords = np.column_stack([shapely.get_x(held), shapely.get_y(held)])
+        counts = solid.astype("int64")
+    else:
+        coords = shapely.get_coordinates(geoms)
+        counts = shapely.get_num_coordinates(geoms)
     first = np.where(counts > 0, np.cumsum(counts) - counts, -1)
     return coords, counts, first
 

@@ -273,3 +273,22 @@ def test_the_villages_decide_the_working_zone_whatever_layer_is_read_first(tiny_
     assert town.working_crs.to_epsg() == 4548
     assert trees.gdf.crs.to_epsg() == 4548
     assert trees.ids().tolist() == ["T1"]  # T2, 220 km east, is left out and named
+
+
+def test_the_coordinates_of_points_are_read_as_those_of_any_geometry():
+    """Points (most trees) are read by their x and y alone: the same coordinates, counts and
+    first positions as the general reading, empty points included; a point whose coordinates
+    are not numbers is still found."""
+    import shapely
+
+    from geo_township.leftout import coordinate_counts
+
+    points = np.array([shapely.Point(1, 2), shapely.Point(), shapely.Point(3, 4), shapely.Point(np.nan, 5)],
+                      dtype=object)
+    coords, counts, first = coordinate_counts(points)
+    assert np.array_equal(coords, shapely.get_coordinates(points, include_z=False), equal_nan=True)
+    assert counts.tolist() == shapely.get_num_coordinates(points).tolist() == [1, 0, 1, 1]
+    assert first.tolist() == [0, -1, 1, 2]
+    mixed = np.array([shapely.Point(1, 2), shapely.LineString([(0, 0), (1, 1)])], dtype=object)
+    coords, counts, first = coordinate_counts(mixed)
+    assert coords.tolist() == [[1, 2], [0, 0], [1, 1]] and counts.tolist() == [1, 2] and first.tolist() == [0, 1]
