@@ -472,7 +472,7 @@ def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, *, lenient: boo
                     f"words in township.toml: [layers.{kind_.name}.values] {f.name} = "
                     f'{{ "{words[0] if words else "WORD"}" = "{vocab.codes[0]}" }}')
         else:
-            gdf[f.name] = to_text(col)
+            gdf[f.name] = to_text(col, ids=f.name == kind_.id_field)
             continue
         if bad.any() and lenient:
             expected = ("a date such as 2022-03-05" if f.dtype == "date" else "a whole number" if f.dtype == "int"

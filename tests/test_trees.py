@@ -459,22 +459,19 @@ def test_values_convert_each_distinct_text_as_each_cell_alone():
 
 
 def test_a_text_column_of_ids_is_cleaned_as_one_of_names_is():
-    """Arrow text columns of ids (mostly distinct: cleaned cell by cell) and of names (few
-    distinct: cleaned once per name) read as the same column held as Python objects."""
-    from geo_township.values import _mostly_distinct, to_text
+    """An Arrow text column of ids (cleaned cell by cell) reads as the same column cleaned
+    once per distinct value, and as the column held as Python objects."""
+    from geo_township.values import to_text
 
     rng = np.random.default_rng(11)
     odd = [" YM7 ", "", "  ", "nan", "NULL", "None", "NaT", None, "村\u3000", "ＹＭ８"]
     ids = [f" YM{i:05d}" if i % 3 else f"YM{i:05d}  " for i in range(3000)]
     ids = [odd[i % len(odd)] if i % 97 == 0 else v for i, v in enumerate(ids)]
-    names = [["青溪村", " 石门村", "", None, "nan"][i] for i in rng.integers(0, 5, 3000)]
-    for cells, distinct in ((ids, True), (names, False)):
-        arrow = pd.Series(cells, dtype="string[pyarrow]", index=rng.permutation(9000)[:3000])
-        assert _mostly_distinct(arrow) is distinct
-        got = to_text(arrow)
-        want = to_text(arrow.astype(object))
-        assert got.index.equals(arrow.index) and got.dtype == object
-        assert [None if pd.isna(v) else v for v in got] == [None if pd.isna(v) else v for v in want]
+    arrow = pd.Series(ids, dtype="string[pyarrow]", index=rng.permutation(9000)[:3000])
+    got = to_text(arrow, ids=True)
+    assert got.index.equals(arrow.index) and got.dtype == object
+    for other in (to_text(arrow), to_text(arrow.astype(object), ids=True)):
+        assert [None if pd.isna(v) else v for v in got] == [None if pd.isna(v) else v for v in other]
 
 
 def test_status_ranks_as_a_map_gives_them():
