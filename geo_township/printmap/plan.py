@@ -151,16 +151,24 @@ def build_sheet(township: Township, *, lang: str, paper: str, orientation: str, 
     choose_font(names)  # before the slow part: no font, no work
     model = model if model is not None else build_model(township, lang=lang)
     layers = prepare(model, township.working_crs)
-    today = dt.date.today()
-    title = word("title", lang, township=model.title)
-    subtitle = "  ·  ".join(t for t in (model.subtitle, word("printed", lang, date=today.isoformat())) if t)
-    font = choose_font([*names, title, subtitle, *[r.text for r in legend_rows([p.layer for p in layers])]])
+    today, title, subtitle, font = _titles(model, lang, names, [p.layer for p in layers])
     name = dem_name(township) if hillshade is True else (hillshade or None)
     relief = load_relief(township, name) if name else None
     specs = township.config.layers
     sources = {p.key: f"{p.layer.name} {specs[p.key].path.name}" for p in layers if p.key in specs}
     return Sheet(township, model, lang, pp.layout(paper, orientation), layers, villages, relief, font, title,
                  subtitle, today, sources)
+
+
+def _titles(model: MapModel, lang: str, names: list[str], legend: list[MapLayer]
+            ) -> tuple[dt.date, str, str, FontChoice]:
+    """The page's date, title and subtitle, and the font that draws them, ``names`` and every
+    row of the legend of ``legend``."""
+    today = dt.date.today()
+    title = word("title", lang, township=model.title)
+    subtitle = "  ·  ".join(t for t in (model.subtitle, word("printed", lang, date=today.isoformat())) if t)
+    font = choose_font([*names, title, subtitle, *[r.text for r in legend_rows(legend)]])
+    return today, title, subtitle, font
 
 
 def build_county_sheet(cmap: CountyMap, *, lang: str, paper: str, orientation: str) -> Sheet:
@@ -192,10 +200,7 @@ def build_county_sheet(cmap: CountyMap, *, lang: str, paper: str, orientation: s
                                else shapely.box(*_bounds_of(own)))  # no villages: the box of its layers
         sources[own[0].key] = f"{part.name} {part.township.config.root.name}/{part.township.config.path.name}"
     legend = merged_legend([p.layer for p in layers], SEPARATOR)
-    today = dt.date.today()
-    title = word("title", lang, township=model.title)
-    subtitle = "  ·  ".join(t for t in (model.subtitle, word("printed", lang, date=today.isoformat())) if t)
-    font = choose_font([*names, title, subtitle, *[r.text for r in legend_rows(legend)]])
+    today, title, subtitle, font = _titles(model, lang, names, legend)
     return Sheet(first, model, lang, pp.layout(paper, orientation), layers, outlines, None, font, title, subtitle,
                  today, sources, legend)
 
