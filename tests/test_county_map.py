@@ -151,6 +151,13 @@ def test_a_township_left_out_is_named_and_the_others_drawn(runner, tmp_path):
     assert {lay["key"] for lay in data["layers"]} >= {"t0.township_border", "t0.infected_trees"}
     result = runner.invoke(main, ["map", "--township", str(root), "-o", str(page), "--no-summary", "--lang", "zh"])
     assert result.exit_code == 1 and "警告：乡镇 bad" in result.stderr
+    from test_printmap import need_cjk_font
+
+    need_cjk_font()
+    result = runner.invoke(main, ["map", "--township", str(root), "--print", str(tmp_path / "p.png"), "--dpi", "72",
+                                  "--no-summary"])
+    assert result.exit_code == 1, result.stderr
+    assert result.stderr.count("township bad") == 1  # named once, though the printed map's warnings name it too
 
 
 @pytest.mark.parametrize(("args", "said"), [(["--indicator", "standing"], "--indicator"),

@@ -144,14 +144,14 @@ def _county_map(place, *, output, indicator, rasters, printed, request, basemaps
 
         printed_map = print_county_map(prepared, printed, paper=request["paper"], orientation=request["orientation"],
                                        dpi=request["dpi"], lang=lang)
-        if not page:  # the page's warnings (a township without a border) are the printed map's too
-            for warning in printed_map.warnings:
-                click.echo(("警告：" if lang == "zh" else "Warning: ") + warning, err=True)
     warn = "警告：" if lang == "zh" else "Warning: "
-    for failure in prepared.failures:
-        click.echo(warn + failure.as_finding().message_in(lang), err=True)
-    for name, layer in prepared.failed_layers:
-        click.echo(f"{warn}{name}{'：' if lang == 'zh' else ': '}{layer.text(lang)}", err=True)
+    lines = [warn + failure.as_finding().message_in(lang) for failure in prepared.failures]
+    sep = "：" if lang == "zh" else ": "
+    lines += [f"{warn}{name}{sep}{layer.text(lang)}" for name, layer in prepared.failed_layers]
+    if not page:  # no page to show its warnings (a township without a border): the printed map's, each once
+        lines += [warn + warning for warning in printed_map.warnings]
+    for line in dict.fromkeys(lines):
+        click.echo(line, err=True)
     if not no_summary:
         render(county_map_summary(prepared), fmt="table", output=None, lang=lang)
     if page:
