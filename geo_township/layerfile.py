@@ -30,6 +30,7 @@ from geo_township.crs import (
 from geo_township.errors import CRSError, FieldError, GeometryError, LayerReadError
 from geo_township.io.parquet import is_geoparquet, read_geoparquet
 from geo_township.io.read import RawLayer, read_vector
+from geo_township.io.xy import points_in
 from geo_township.kinds import KINDS, FieldMatch, Kind, match_fields
 from geo_township.labels import Text
 from geo_township.leftout import COLUMNS as LEFT_OUT_COLUMNS
@@ -236,18 +237,20 @@ def _from_map_app(gdf: gpd.GeoDataFrame, system: str, crs_note: str) -> tuple[gp
     return gdf, note
 
 
-def _leave_out_implausible(gdf: gpd.GeoDataFrame, kind_: Kind, crs: CRS, fit: RowFit | None
-                           ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def _leave_out_implausible(gdf: gpd.GeoDataFrame, kind_: Kind, crs: CRS, fit: RowFit | None,
+                           xy: np.ndarray | None = None
+                           ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray | None]:
     """Remove the rows whose coordinates cannot be right in ``crs`` (see
-    :func:`geo_township.leftout.judge_rows`); return the rest and the table of those left out."""
-    judged = judge_rows(gdf.geometry.to_numpy(), crs, fit)
+    :func:`geo_township.leftout.judge_rows`; ``xy``: the points' coordinates, the geometries
+    being missing); return the rest, the table of those left out, and ``xy`` of the rest."""
+    judged = judge_rows(gdf.geometry.to_numpy(), crs, fit, xy=xy)
     if not len(judged):
-        return gdf, empty_table()
+        return gdf, empty_table(), xy
     positions = judged.index.to_numpy()
     table = _left_out_rows(gdf, kind_, positions, judged)
     keep = np.ones(len(gdf), dtype=bool)
     keep[positions] = False
-    return gdf[keep], table
+    return gdf[keep], table, (None if xy is None else xy[keep])
 
 
 def _left_out_rows(gdf: pd.DataFrame, kind_: Kind, positions: np.ndarray, judged: pd.DataFrame) -> pd.DataFrame:
@@ -505,13 +508,15 @@ def _coerce(gdf: gpd.GeoDataFrame, kind_: Kind, spec: LayerSpec, *, lenient: boo
 
 
 def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False,
-               box: tuple[float, float, float, float] | None = None) -> Layer:
+               box: tuple[float, float, float, float] | None = None, crs: CRS | None = None) -> Layer:
     """Read one layer in its own CRS with canonical fields and repaired geometries.
 
     ``lenient``: cells that cannot be understood (a date such as 2020-13-01, a number
     such as "twelve", an unknown status) are read as missing and listed in
     ``Layer.bad_cells`` instead of stopping the read (for the audit, which reports them).
     ``box``: for a GeoParquet layer, read only the rows that may lie in it (the file's CRS).
+    ``crs``: the CRS the layer will be worked in; a layer of single points may be handed
+    over in it already, its points made once (``Layer.source_crs`` still names the file's).
     """
     kind_ = KINDS[spec.kind]
     if spec.url is not None:
@@ -519,16 +524,23 @@ def read_layer(spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False
 
         raw = read_postgis_layer(spec.url, table=spec.table, sql=spec.sql)
     elif is_geoparquet(spec.path):
-        raw = read_geoparquet(spec.path, kind_, explicit=spec.fields, box=box)
+        raw = read_geoparquet(spec.path, kind_, explicit=spec.fields, box=box, points_as_xy=crs is not None)
     else:
-        raw = read_vector(spec.path, layer=spec.layer, encoding=spec.encoding, geometry=kind_.geometry[0])
-    return layer_from_raw(raw, spec, config, lenient=lenient)
+        raw = read_vector(spec.path, layer=spec.layer, encoding=spec.encoding, geometry=kind_.geometry[0],
+                          points_as_xy=crs is not None)
+    return layer_from_raw(raw, spec, config, lenient=lenient, crs=crs)
 
 
-def layer_from_raw(raw: RawLayer, spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False) -> Layer:
+def layer_from_raw(raw: RawLayer, spec: LayerSpec, config: TownshipConfig, *, lenient: bool = False,
+                   crs: CRS | None = None) -> Layer:
     """A Layer from what a reader found (all of a file, or one chunk of a big one): CRS
-    settled, fields mapped, values understood, geometries repaired; see :func:`read_layer`."""
+    settled, fields mapped, values understood, geometries repaired; see :func:`read_layer`.
+    Points the reader gave as coordinates (``raw.xy``) are made in ``crs`` when it is given
+    and the file's CRS is known, else in the file's CRS."""
     kind_ = KINDS[spec.kind]
+    xy = raw.xy
+    if xy is not None and (crs is None or spec.map_app is not None or (spec.crs is None and raw.gdf.crs is None)):
+        raw, xy = raw.with_points(), None  # a CRS to infer or a map app's shift: from the points as read
     if len(raw.gdf) == 0:
         raise LayerReadError("the layer is empty (no features)", path=spec.path,
                              where=f"layer {spec.layer}" if spec.layer else None,
@@ -538,7 +550,7 @@ def layer_from_raw(raw: RawLayer, spec: LayerSpec, config: TownshipConfig, *, le
     source_crs, crs_note, fit = _resolve_crs(raw, spec, config)
     gdf = raw.gdf.set_crs(source_crs, allow_override=True)
     gdf, field_map = _apply_fields(gdf, kind_, spec, raw.aliases)
-    gdf, left_out = _leave_out_implausible(gdf, kind_, source_crs, fit)
+    gdf, left_out, xy = _leave_out_implausible(gdf, kind_, source_crs, fit, xy)
     if len(gdf) == 0 and len(left_out):
         raise CRSError(f"no row has coordinates that can be right ({left_out['detail'].iloc[0]})", path=spec.path,
                        hint="check the coordinates and the layer's crs in township.toml",
@@ -547,6 +559,9 @@ def layer_from_raw(raw: RawLayer, spec: LayerSpec, config: TownshipConfig, *, le
     if spec.map_app is not None:
         gdf, crs_note = _from_map_app(gdf, spec.map_app, crs_note)
     gdf, cells, words = _coerce(gdf, kind_, spec, lenient=lenient)
+    if xy is not None:
+        assert crs is not None
+        gdf = gdf.set_geometry(gpd.GeoSeries(points_in(xy, source_crs, crs), index=gdf.index, crs=crs))
     gdf, dropped, repaired, reasons = _prepare_geometries(gdf, kind_, spec, notes)
     bad_cells = None
     if lenient:  # index labels → positions in the layer (cells of features left out go with them)

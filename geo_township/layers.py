@@ -32,6 +32,7 @@ from geo_township.errors import LayerReadError, TownshipError
 from geo_township.io.memory import release_freed_memory
 from geo_township.io.parquet import box_in_file_crs, is_geoparquet
 from geo_township.io.sample import LayerInfo, can_sample, layer_info, read_sample
+from geo_township.io.xy import points_in
 from geo_township.kinds import KINDS
 from geo_township.layerfile import Layer, feature_ids, layer_from_raw, list_rows, read_layer, row_labels
 from geo_township.leftout import COLUMNS as LEFT_OUT_COLUMNS
@@ -217,7 +218,9 @@ class Township:
         if self._working_crs is None and kind_name != "villages" and "villages" in self.config.layers:
             self._extent_layer("villages")  # the villages decide the zone (an unreadable one: this layer)
         log.info("reading %s from %s", kind_name, spec.path)
-        layer = read_layer(spec, self.config, lenient=lenient, box=self.prune_box(kind_name))
+        # the zone known (the villages read first): a points layer's points are made in it at once
+        layer = read_layer(spec, self.config, lenient=lenient, box=self.prune_box(kind_name),
+                           crs=self._working_crs if project else None)
         release_freed_memory()  # the raw read's text and WKB, before the reprojection's own peak
         if self._working_crs is None:
             # the zone from the layer's box, not from every vertex reprojected
@@ -423,18 +426,17 @@ REPROJECT_ROWS = 20_000
 def to_crs(gdf: gpd.GeoDataFrame, crs: CRS) -> None:
     """Reproject ``gdf`` to ``crs`` in place (no copy of its other columns).
 
-    A layer of single points (most trees) is reprojected from its coordinate arrays, the
-    same transformation as :meth:`GeoDataFrame.to_crs` (always x, y order) without a
-    round trip through the coordinates of each geometry; a big layer of lines or polygons
-    :data:`REPROJECT_ROWS` at a time, as ``to_crs`` does it (the same coordinates); others by
-    ``to_crs``.
+    A layer of single points (most trees) is reprojected from its coordinate arrays
+    (:func:`geo_township.io.xy.points_in`: the same transformation as
+    :meth:`GeoDataFrame.to_crs`) without a round trip through the coordinates of each
+    geometry; a big layer of lines or polygons :data:`REPROJECT_ROWS` at a time, as
+    ``to_crs`` does it (the same coordinates); others by ``to_crs``.
     """
     geoms = gdf.geometry.to_numpy()
     if len(geoms) and bool((shapely.get_type_id(geoms) == 0).all()) and not shapely.has_z(geoms).any():
-        transformer = Transformer.from_crs(CRS(gdf.crs), crs, always_xy=True)
-        x, y = transformer.transform(shapely.get_x(geoms), shapely.get_y(geoms))
+        xy = np.column_stack([shapely.get_x(geoms), shapely.get_y(geoms)])
         del geoms
-        gdf[gdf.geometry.name] = gpd.GeoSeries(shapely.points(x, y), index=gdf.index, crs=crs)
+        gdf[gdf.geometry.name] = gpd.GeoSeries(points_in(xy, CRS(gdf.crs), crs), index=gdf.index, crs=crs)
     elif len(geoms) > REPROJECT_ROWS and not shapely.has_z(geoms).any():
         out = projected(geoms, CRS(gdf.crs), crs)
         del geoms

@@ -111,14 +111,24 @@ def _fmt(x: float, y: float, geographic: bool) -> str:
     return f"{x:.6f}, {y:.6f}" if geographic else f"{x:.1f}, {y:.1f}"
 
 
-def judge_rows(geoms: np.ndarray, crs: CRS, fit: RowFit | None) -> pd.DataFrame:
+def point_counts(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`coordinate_counts` of single points given as coordinates (n × 2; NaN, NaN: an
+    empty point, without any)."""
+    solid = ~(np.isnan(xy[:, 0]) & np.isnan(xy[:, 1]))
+    counts = solid.astype("int64")
+    first = np.where(solid, np.cumsum(counts) - counts, -1)
+    return (xy if solid.all() else xy[solid]), counts, first
+
+
+def judge_rows(geoms: np.ndarray, crs: CRS, fit: RowFit | None, *, xy: np.ndarray | None = None) -> pd.DataFrame:
     """The features of ``geoms`` (in ``crs``, the layer's own) whose coordinates cannot be
     right, indexed by position: columns ``x``, ``y`` (first vertex), ``reason``, ``detail``
     and ``detail_zh``. ``fit`` is the inference of ``crs`` from these coordinates (its
     ``fits`` one flag per coordinate of ``geoms``), or None when the CRS was given.
+    ``xy``: single points given as coordinates (:func:`point_counts`) instead of ``geoms``.
     Features without geometry are left to the caller (they are dropped as empty)."""
-    coords, counts, first = coordinate_counts(geoms)
-    n = len(geoms)
+    coords, counts, first = coordinate_counts(geoms) if xy is None else point_counts(xy)
+    n = len(counts)
     has = first >= 0
     x = np.full(n, np.nan)
     y = np.full(n, np.nan)

@@ -260,11 +260,12 @@ class _Counter:
     known: np.ndarray | None = None
 
     def count(self, chunk: Chunk) -> _Part | None:
-        raw = chunk.raw()
+        crs = self.township.working_crs
+        raw = chunk.raw(points_as_xy=True)
         del chunk  # its Arrow rows, now decoded: not held while the trees are counted
         if len(raw.gdf) == 0:
             return None
-        view = self.township.with_layer(layer_from_raw(raw, self.spec, self.township.config))
+        view = self.township.with_layer(layer_from_raw(raw, self.spec, self.township.config, crs=crs))
         layer = view.layer("infected_trees")
         left_out = len(layer.left_out) + (0 if layer.dropped is None else len(layer.dropped))
         tally = tally_trees(view, self.period, self.as_of)

@@ -69,14 +69,15 @@ class Chunk:
         held = pickle.PickleBuffer(rows) if isinstance(protocol, int) and protocol >= 5 else rows.to_pybytes()
         return _from_ipc, (replace(self, table=None), held)
 
-    def raw(self) -> RawLayer:
-        """The chunk decoded, indexed by row number in the whole layer."""
+    def raw(self, *, points_as_xy: bool = False) -> RawLayer:
+        """The chunk decoded, indexed by row number in the whole layer (``points_as_xy``: see
+        :func:`geo_township.io.read.read_vector`)."""
         if self.ready is not None:
             return self.ready
         assert self.table is not None
-        gdf = arrow_frame(self.table, self.geometry, self.crs, self.box)
+        gdf, xy = arrow_frame(self.table, self.geometry, self.crs, self.box, points_as_xy=points_as_xy)
         gdf.index = self.start + np.asarray(gdf.index, dtype="int64")
-        return RawLayer(gdf, self.path, self.layer, encoding=self.encoding)
+        return RawLayer(gdf, self.path, self.layer, encoding=self.encoding, xy=xy)
 
 
 def _from_ipc(chunk: Chunk, rows: bytes | pickle.PickleBuffer) -> Chunk:

@@ -40,6 +40,7 @@ from pyproj import CRS
 
 from geo_township.errors import LayerReadError
 from geo_township.io.read import PARQUET_SUFFIXES, RawLayer
+from geo_township.io.xy import wkb_point_xy
 from geo_township.kinds import Kind, match_fields
 
 Box = tuple[float, float, float, float]
@@ -176,20 +177,28 @@ def _in_box(bbox: pa.ChunkedArray, box: Box) -> pa.ChunkedArray:
     return pc.fill_null(inside, False)
 
 
-def arrow_frame(table: pa.Table, geometry: str, crs: CRS | None, box: Box | None = None) -> gpd.GeoDataFrame:
+def arrow_frame(table: pa.Table, geometry: str, crs: CRS | None, box: Box | None = None, *,
+                points_as_xy: bool = False) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
     """Arrow rows → a GeoDataFrame (WKB decoded); with ``box``, rows whose geometry lies
     outside it are dropped (for a file with no covering column to filter by). The index is
-    the row's position in ``table``."""
-    wkb = table.column(geometry).to_numpy(zero_copy_only=False)
-    geoms = shapely.from_wkb(wkb)
+    the row's position in ``table``. ``points_as_xy``: rows that are all single 2-D points
+    come back as their coordinates (n × 2, :func:`geo_township.io.xy.wkb_point_xy`), their
+    geometries missing; else the second value is None."""
+    xy = wkb_point_xy(table.column(geometry)) if points_as_xy else None
+    if xy is None:
+        geoms = shapely.from_wkb(table.column(geometry).to_numpy(zero_copy_only=False))
+        b = shapely.bounds(geoms) if box is not None and len(geoms) else None
+    else:
+        geoms = np.full(len(xy), None, dtype=object)
+        b = np.column_stack([xy, xy]) if box is not None else None
     frame = table.drop_columns([geometry]).to_pandas()
-    gdf = gpd.GeoDataFrame(frame, geometry=geoms, crs=crs)
-    if box is not None and len(gdf):
-        b = shapely.bounds(geoms)
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=crs), crs=crs)
+    if b is not None and box is not None:
         keep = ~((b[:, 0] > box[2]) | (b[:, 2] < box[0]) | (b[:, 1] > box[3]) | (b[:, 3] < box[1]))
         keep |= np.isnan(b[:, 0])  # a row without geometry is kept, to be reported as such
         gdf = gdf[keep]
-    return gdf
+        xy = None if xy is None else xy[keep]
+    return gdf, xy
 
 
 def unfiltered_box(source: ParquetSource, box: Box | None) -> Box | None:
@@ -255,21 +264,26 @@ def geoparquet_tables(source: ParquetSource, columns: Iterable[str], *, box: Box
 
 
 def read_geoparquet(path: str | Path, kind_: Kind, *, explicit: dict[str, str] | None = None,
-                    box: Box | None = None, stats: ReadStats | None = None) -> RawLayer:
+                    box: Box | None = None, stats: ReadStats | None = None, points_as_xy: bool = False) -> RawLayer:
     """A GeoParquet layer read whole (the columns ``kind_`` maps; the rows that may lie in
-    ``box``, given in the file's CRS), as the other readers return it."""
+    ``box``, given in the file's CRS), as the other readers return it (``points_as_xy``: see
+    :func:`geo_township.io.read.read_vector`)."""
     source = open_geoparquet(path)
     columns = layer_columns(source, kind_, explicit)
     exact = unfiltered_box(source, box)
-    chunks = [arrow_frame(t, source.geometry, source.crs, exact)
-              for t in geoparquet_tables(source, columns, box=box, batch_rows=1 << 22, stats=stats)]
-    if not chunks:
+    parts = [arrow_frame(t, source.geometry, source.crs, exact, points_as_xy=points_as_xy)
+             for t in geoparquet_tables(source, columns, box=box, batch_rows=1 << 22, stats=stats)]
+    if not parts:
         empty = gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=source.crs),
                                  crs=source.crs)
         return RawLayer(empty, Path(path))
-    gdf = chunks[0] if len(chunks) == 1 else gpd.GeoDataFrame(pd.concat(chunks), geometry="geometry",
-                                                               crs=source.crs)
-    return RawLayer(gdf.reset_index(drop=True), Path(path))
+    xy: np.ndarray | None = None
+    if any(part_xy is None for _, part_xy in parts):  # not every batch single points: every row a geometry
+        frames = [RawLayer(frame, Path(path), xy=part_xy).with_points().gdf for frame, part_xy in parts]
+    else:
+        frames, xy = [frame for frame, _ in parts], np.vstack([part_xy for _, part_xy in parts if part_xy is not None])
+    gdf = frames[0] if len(frames) == 1 else gpd.GeoDataFrame(pd.concat(frames), geometry="geometry", crs=source.crs)
+    return RawLayer(gdf.reset_index(drop=True), Path(path), xy=xy)
 
 
 def box_in_file_crs(path: str | Path, box: Box, box_crs: CRS, margin_m: float, fallback: CRS | None) -> Box | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -54,10 +54,22 @@ class RawLayer:
     notes: list[str] = field(default_factory=list)
     dropped: pd.DataFrame | None = None  # rows without usable coordinates, with a 'reason'
     aliases: dict[str, str] = field(default_factory=dict)  # field name → its alias (File Geodatabase)
+    # single 2-D points read as coordinates (n × 2, the file's CRS; NaN, NaN: an empty point),
+    # the gdf's geometry then missing: made once, in the CRS they are worked in (layerfile)
+    xy: np.ndarray | None = None
+
+    def with_points(self) -> RawLayer:
+        """The same read with the points it holds as coordinates made, in the file's CRS."""
+        if self.xy is None:
+            return self
+        from geo_township.io.xy import points_in
+
+        geometry = gpd.GeoSeries(points_in(self.xy), index=self.gdf.index, crs=self.gdf.crs)
+        return replace(self, gdf=self.gdf.set_geometry(geometry), xy=None)
 
 
 def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
-                geometry: str | None = None) -> RawLayer:
+                geometry: str | None = None, points_as_xy: bool = False) -> RawLayer:
     """Read any supported vector file.
 
     Parameters
@@ -72,6 +84,10 @@ def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | N
     geometry:
         The expected geometry family (``"Point"``, ``"LineString"``, ``"Polygon"``), used
         to choose between the waypoint and track layers of a GPX file.
+    points_as_xy:
+        A layer of single 2-D points (a GeoPackage, Shapefile …) may come back as
+        coordinates (``RawLayer.xy``) with its geometries missing, so they are made once, in
+        the CRS they are worked in; any other layer comes back as usual.
     """
     path = Path(path)
     if not path.exists():
@@ -89,7 +105,7 @@ def read_vector(path: str | Path, *, layer: str | None = None, encoding: str | N
     if suffix in PARQUET_SUFFIXES:
         return _read_parquet(path)
     if suffix in GDAL_SUFFIXES:
-        return _read_gdal(path, layer=layer, encoding=encoding, geometry=geometry)
+        return _read_gdal(path, layer=layer, encoding=encoding, geometry=geometry, points_as_xy=points_as_xy)
     raise LayerReadError(
         f"unsupported file type {suffix or '(no suffix)'}", path=path,
         hint="use a GeoPackage, Shapefile, GeoJSON, KML/KMZ, GPX, GeoParquet, CSV or XLSX file",
@@ -272,12 +288,17 @@ def open_gdal(path: Path, *, layer: str | None = None, encoding: str | None = No
     return GdalSource(path, source, chosen, encoding, notes)
 
 
-def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry: str | None) -> RawLayer:
+def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry: str | None,
+               points_as_xy: bool = False) -> RawLayer:
     import pyogrio
 
     suffix = path.suffix.lower()
     opened = open_gdal(path, layer=layer, encoding=encoding, geometry=geometry)
     source, chosen, encoding, notes = opened.source, opened.layers, opened.encoding, opened.notes
+    if points_as_xy and geometry == "Point" and encoding is None and len(chosen) == 1 and suffix in XY_SUFFIXES:
+        read = _read_points_xy(source, chosen[0])
+        if read is not None:
+            return RawLayer(read[0], path, layer, encoding, notes, xy=read[1])
     if suffix == ".gpx":
         layer = chosen[0]
     frames = []
@@ -314,6 +335,36 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
     if suffix == ".gpx":
         gdf = _gpx_dates(path, gdf, layer)
     return RawLayer(gdf, path, layer, encoding, notes)
+
+
+XY_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".zip", ".fgb"}
+"""Files whose point layers :func:`_read_gdal` may hand over as coordinates (not KML or GPX:
+their placemarks and waypoints are tidied after the read)."""
+
+
+def _read_points_xy(source: Path | str, layer: str | None) -> tuple[gpd.GeoDataFrame, np.ndarray] | None:
+    """A layer of single 2-D points as its fields (geometry missing) and its coordinates
+    (:func:`geo_township.io.xy.wkb_point_xy`); None when any feature is not such a point, or
+    the fields cannot be read this way (the usual read then says why)."""
+    import pyogrio
+
+    from geo_township.io.xy import wkb_point_xy
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            meta, table = pyogrio.read_arrow(source, layer=layer, columns=[])
+            xy = wkb_point_xy(table.column(meta["geometry_name"] or "wkb_geometry")) if table.num_columns else None
+            del table
+            if xy is None:
+                return None
+            fields = pyogrio.read_dataframe(source, layer=layer, read_geometry=False, use_arrow=True)
+    except Exception:  # noqa: BLE001 - the usual read reports any real failure, naming the file
+        return None
+    if len(fields) != len(xy):
+        return None
+    geometry = gpd.GeoSeries(np.full(len(xy), None, dtype=object), index=fields.index, crs=meta["crs"])
+    return gpd.GeoDataFrame(fields, geometry=geometry, crs=meta["crs"]), xy
 
 
 def _feature_count(source: Path | str, layer: str | None) -> int | None:
