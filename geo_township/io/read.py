@@ -353,12 +353,12 @@ def _read_points_xy(source: Path | str, layer: str | None) -> tuple[gpd.GeoDataF
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
+            fields = pyogrio.read_dataframe(source, layer=layer, read_geometry=False, use_arrow=True)
             meta, table = pyogrio.read_arrow(source, layer=layer, columns=[])
             xy = wkb_point_xy(table.column(meta["geometry_name"] or "wkb_geometry")) if table.num_columns else None
             del table
             if xy is None:
                 return None
-            fields = pyogrio.read_dataframe(source, layer=layer, read_geometry=False, use_arrow=True)
     except Exception:  # noqa: BLE001 - the usual read reports any real failure, naming the file
         return None
     if len(fields) != len(xy):
