@@ -41,6 +41,7 @@ from geo_township.errors import UsageError
 from geo_township.locate import covering_first
 from geo_township.measure import Method, area_crs, area_m2
 from geo_township.overlaps import overlap_pieces
+from geo_township.parallel import default_threads
 from geo_township.units import from_m2
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,12 @@ class Engine:
     name = "local"
     progress: Progress | None = None
     """Told ``(done, total)`` as parts finish (the dask engine's; the local engine has no parts)."""
+    threads: int | None = None
+    """Threads for the kernels GEOS runs without Python's lock (locating points in many
+    polygons); None: :func:`geo_township.parallel.default_threads`."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads
 
     def describe(self, lang: str = "en") -> str:
         """One line saying where the work runs (for the command's stderr), in ``lang`` (en, zh)."""
@@ -105,7 +112,7 @@ class Engine:
         """:func:`geo_township.locate.covering_first`, in parts on the dask engine."""
         k = self.part_count(len(points))
         if k <= 1 or not len(polygons):
-            return covering_first(points, polygons, order)
+            return covering_first(points, polygons, order, threads=self.threads or default_threads())
         return _covering_in_parts(self, points, polygons, np.asarray(order, dtype="int64"), k)
 
     def area_m2(self, geoms: gpd.GeoSeries, *, method: Method = "ellipsoidal") -> np.ndarray:

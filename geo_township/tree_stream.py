@@ -42,6 +42,7 @@ import pandas as pd
 import shapely
 
 from geo_township.config import LayerSpec
+from geo_township.engine import LOCAL, Engine
 from geo_township.errors import UsageError
 from geo_township.hotspots import hotspots_at, infections_among
 from geo_township.io.chunks import Chunk, chunks, row_count
@@ -50,7 +51,7 @@ from geo_township.kinds import KINDS
 from geo_township.layerfile import layer_from_raw
 from geo_township.layers import Township
 from geo_township.locate import reusing_polygons
-from geo_township.parallel import ordered_map
+from geo_township.parallel import default_workers, ordered_map
 from geo_township.results import CHECKS, MORE_FEATURE, Finding, Result
 from geo_township.tree_deadlines import not_zeroed_findings
 from geo_township.tree_events import (
@@ -257,6 +258,7 @@ class _Counter:
     deadline: dt.date | None
     radius: float
     bounds: dict[str, str]
+    engine: Engine = LOCAL
     known: np.ndarray | None = None
 
     def count(self, chunk: Chunk) -> _Part | None:
@@ -268,7 +270,7 @@ class _Counter:
         view = self.township.with_layer(layer_from_raw(raw, self.spec, self.township.config, crs=crs))
         layer = view.layer("infected_trees")
         left_out = len(layer.left_out) + (0 if layer.dropped is None else len(layer.dropped))
-        tally = tally_trees(view, self.period, self.as_of)
+        tally = tally_trees(view, self.period, self.as_of, engine=self.engine)
         trees = tally.trees
         part = _Part(len(trees), left_out, tally.cohort, _pairs(tally), tally.findings, tally.notes)
         if self.plots is not None:
@@ -403,7 +405,9 @@ def streamed_tree_counts(township: Township, *, by: str = "village", start: dt.d
     bounds = season_params(township)
     total = row_count(spec.path, spec.layer) or 0
     state = _State()
-    counter = _Counter(township, spec, plots, period, as_of, hotspots, late_deadline, radius, bounds)
+    # chunks on several processes, or one process asked for: each locates its trees on one thread
+    engine = Engine(threads=1) if (workers or default_workers()) > 1 or workers == 1 else LOCAL
+    counter = _Counter(township, spec, plots, period, as_of, hotspots, late_deadline, radius, bounds, engine)
     with reusing_polygons():  # the plots' and villages' search trees are made once (per process), not per chunk
         _fold_chunks(state, counter, chunk_rows=chunk_rows, total=total, workers=workers, progress=progress)
     if state.cohort is None:

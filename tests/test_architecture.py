@@ -189,8 +189,8 @@ ALLOWED: dict[str, set[str]] = {
     # a county: the analyses run on each of its townships, joined
     "county": {"config", "errors", "labels", "layers", "measure", "overlaps", "places", "results", "units"},
     # analyses that build on another analysis
-    "tree_stream": {"config", "errors", "hotspots", "io", "kinds", "layerfile", "layers", "locate", "parallel",
-                    "results", "tree_deadlines", "tree_events", "tree_places", "tree_plots", "trees"},
+    "tree_stream": {"config", "engine", "errors", "hotspots", "io", "kinds", "layerfile", "layers", "locate",
+                    "parallel", "results", "tree_deadlines", "tree_events", "tree_places", "tree_plots", "trees"},
     "trees": {"engine", "errors", "hotspots", "io", "labels", "layers", "results", "tree_checks", "tree_deadlines",
               "tree_events", "tree_places", "tree_plots"},
     "hotspots": {"density", "errors", "labels", "layers", "tree_events"},
@@ -223,7 +223,7 @@ ALLOWED: dict[str, set[str]] = {
     "zones": {"errors", "measure"},
     "density": set(),
     "parallel": set(),
-    "engine": {"errors", "locate", "measure", "overlaps", "units"},
+    "engine": {"errors", "locate", "measure", "overlaps", "parallel", "units"},
     "overlaps": {"errors", "measure"},
     "shift_fit": {"crs"},
     "locate": set(),

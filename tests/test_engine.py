@@ -156,17 +156,24 @@ def test_audit_of_many_overlapping_parcels(dask_engine):
 # --------------------------------------------------------------------------- the kernels alone
 
 
+def _grid(side: int, per_kind: int, *, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A ``side`` × ``side`` grid of unit squares (square (i, j) at position j * side + i), a
+    shuffled listing order, and ``per_kind`` points each on vertices (some outside), on
+    edges shared by two squares and inside."""
+    rng = np.random.default_rng(seed)
+    ix, iy = np.meshgrid(np.arange(side), np.arange(side))
+    squares = shapely.box(ix.ravel(), iy.ravel(), ix.ravel() + 1, iy.ravel() + 1)
+    xy = np.concatenate([rng.integers(-1, side + 2, (per_kind, 2)).astype(float),
+                         rng.integers(0, side, (per_kind, 2)) + [0.5, 0.0],
+                         rng.uniform(0, side, (per_kind, 2))])
+    return squares, rng.permutation(len(squares)), xy
+
+
 def test_covering_first_in_parts_keeps_the_edge_rule(dask_engine):
     """A 20 × 20 grid of unit squares listed in a shuffled order, points on vertices and
     edges shared by up to four squares, and points outside: each part must pick the
     square the whole does (the first in the listing order that covers the point)."""
-    rng = np.random.default_rng(3)
-    ix, iy = np.meshgrid(np.arange(20), np.arange(20))
-    squares = shapely.box(ix.ravel(), iy.ravel(), ix.ravel() + 1, iy.ravel() + 1)
-    order = rng.permutation(len(squares))
-    xy = np.concatenate([rng.integers(-1, 22, (3_000, 2)).astype(float),       # vertices (and outside)
-                         rng.integers(0, 20, (3_000, 2)) + [0.5, 0.0],          # edges
-                         rng.uniform(0, 20, (3_000, 2))])                        # interiors
+    squares, order, xy = _grid(20, 3_000, seed=3)
     points = np.concatenate([shapely.points(xy), shapely.from_wkt(["POINT EMPTY", "POINT EMPTY"])])  # empties: nowhere
     whole = locate.covering_first(points, squares, order)
     parts = dask_engine.covering_first(points, squares, order)
@@ -178,6 +185,37 @@ def test_covering_first_in_parts_keeps_the_edge_rule(dask_engine):
     corner = np.flatnonzero((xy[:, 0] == 5) & (xy[:, 1] == 5))[0]
     four = [i for i in range(len(squares)) if shapely.covers(squares[i], points[corner])]
     assert len(four) == 4 and parts[0][corner] == min(four, key=lambda i: list(order).index(i))
+
+
+def test_covering_first_on_threads_finds_what_one_thread_finds(monkeypatch):
+    """A 180 × 180 grid of unit squares (32,400: queried on three threads), points on shared
+    vertices and edges, inside and outside: the same first square, and the same pairs in
+    the same order, as on one thread; both checked against the squares worked out by hand."""
+    started = []
+
+    class Counted(locate.ThreadPoolExecutor):
+        def __init__(self, n):
+            started.append(n)
+            super().__init__(n)
+
+    monkeypatch.setattr(locate, "ThreadPoolExecutor", Counted)
+    squares, order, xy = _grid(180, 20_000, seed=11)
+    rng = np.random.default_rng(12)
+    points = shapely.points(xy)
+    one = locate.covering_first(points, squares, order, threads=1)
+    assert started == []
+    three = locate.covering_first(points, squares, order, threads=3)
+    assert started == [3]
+    for a, b in zip(one, three, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # by hand: square (i, j) (position j * 180 + i) covers x, y when i ≤ x ≤ i + 1 and j ≤ y ≤ j + 1
+    rank = np.empty(len(order), dtype=int)
+    rank[order] = np.arange(len(order))
+    for k in rng.choice(len(xy), 3_000, replace=False):
+        x, y = xy[k]
+        cover = [j * 180 + i for i in range(180) if i <= x <= i + 1 for j in range(180) if j <= y <= j + 1]
+        assert three[0][k] == (min(cover, key=lambda c: rank[c]) if cover else -1)
+        assert sorted(three[2][three[1] == k].tolist()) == sorted(cover)
 
 
 def test_area_in_parts_uses_one_crs_for_the_whole(dask_engine):

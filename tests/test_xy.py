@@ -16,8 +16,8 @@ from geo_township.config import load_config
 from geo_township.io.chunks import chunks
 from geo_township.io.parquet import read_geoparquet
 from geo_township.io.read import read_vector
-from geo_township.kinds import KINDS
 from geo_township.io.xy import points_in, wkb_point_xy
+from geo_township.kinds import KINDS
 from geo_township.layerfile import read_layer
 from geo_township.layers import load_township
 

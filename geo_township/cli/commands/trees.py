@@ -42,8 +42,8 @@ SHOWN = 30  # trees of the deadline list shown on a terminal
               help="Read the trees N rows at a time (same numbers, less memory). Default: in chunks of "
               "250,000 when the layer has more than 2,000,000 rows, else whole.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Count the chunks on N processes (default: one per core, at most 4; 1: in this process, "
-              "the least memory).")
+              help="Count on N cores: a layer read in chunks on N processes, a whole one located on N threads "
+              "(default: one per core, at most 4; 1: in this process alone, the least memory).")
 @engine_options
 @common_options
 @output_options
@@ -89,9 +89,12 @@ def _counts(township, *, chunk_rows, workers, engine, scheduler, **options):
         with progress_bar("trees") as progress:
             return streamed_tree_counts(township, chunk_rows=chunk_rows or CHUNK_ROWS, workers=workers,
                                         progress=progress, **options)
+    from geo_township.engine import Engine
     from geo_township.trees import tree_counts
 
     with running_engine(engine, scheduler, "trees") as running:
+        if workers is not None and running.name == "local":
+            running = Engine(threads=workers)  # the trees located on that many threads
         return tree_counts(township, engine=running, **options)
 
 
