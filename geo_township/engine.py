@@ -147,20 +147,25 @@ def _area_part(geoms: np.ndarray, crs_wkt: str, target_wkt: str, method: Method)
     return area_m2(gpd.GeoSeries(geoms, crs=CRS.from_wkt(crs_wkt)), method=method, crs=CRS.from_wkt(target_wkt))
 
 
+def _private(geoms: np.ndarray) -> np.ndarray:
+    """Copies of one part's geometries for a kernel that prepares them in place: parts
+    running as threads of one process (an in-process cluster) would otherwise share (and
+    one free) the same prepared geometry. The copies are exact (WKB holds the doubles)."""
+    return shapely.from_wkb(shapely.to_wkb(geoms))
+
+
 def _pieces_part(a: np.ndarray, b: np.ndarray, *, min_area: float = 0.0) -> np.ndarray:
-    """:func:`overlap_pieces` on private copies of one part's geometries: it prepares them
-    in place, and parts running as threads of one process would otherwise share (and one
-    free) the same prepared geometry. The copies are exact (WKB holds the doubles)."""
-    return overlap_pieces(shapely.from_wkb(shapely.to_wkb(a)), shapely.from_wkb(shapely.to_wkb(b)),
-                          min_area=min_area)
+    """:func:`overlap_pieces` on :func:`_private` copies of one part's geometries."""
+    return overlap_pieces(_private(a), _private(b), min_area=min_area)
 
 
 def _covering_part(points: np.ndarray, positions: np.ndarray, polygons: np.ndarray, chosen: np.ndarray,
                    sub_order: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`covering_first` on one part: ``chosen`` are the polygons' positions in the
     whole layer, ``sub_order`` their listing order within the part. Returns the positions
-    of the points and the answer with polygon positions of the whole layer."""
-    best, pair_pt, pair_poly = covering_first(points, polygons, sub_order)
+    of the points and the answer with polygon positions of the whole layer. The polygons
+    are :func:`_private` copies: many points per polygon prepare them."""
+    best, pair_pt, pair_poly = covering_first(points, _private(polygons), sub_order)
     hit = best >= 0
     best[hit] = chosen[best[hit]]
     return positions, best, positions[pair_pt], chosen[pair_poly]

@@ -8,8 +8,9 @@ bounded by a few chunks whatever the stream's length; each item is pickled befor
 one is read (a chunk may borrow a reader's buffers). Log records a worker emits are carried
 back with its result and handled here, in order, as if the work had run in this process.
 
-Where ``fork`` is not available (Windows, macOS) or one worker is asked for, the work runs
-here, one item after another, with the same results.
+Where ``fork`` is not available (Windows) or not safe (macOS, whose system libraries may
+not survive it), or one worker is asked for, the work runs here, one item after another,
+with the same results.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -43,11 +45,14 @@ def default_threads() -> int:
     return max(1, min(cores, MAX_WORKERS))
 
 
+def can_fork() -> bool:
+    """Whether worker processes are forked here: not on Windows (no fork) nor macOS (not safe)."""
+    return sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods()
+
+
 def default_workers() -> int:
     """:func:`default_threads`, or 1 where worker processes cannot be forked."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    return default_threads()
+    return default_threads() if can_fork() else 1
 
 
 class _Collect(logging.Handler):
@@ -90,7 +95,7 @@ def ordered_map(work: Callable[[T], R], items: Iterable[T], *, workers: int | No
     processes (default :func:`default_workers`); in this process when that is 1."""
     global _work
     workers = default_workers() if workers is None else workers
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers <= 1 or not can_fork():
         yield from map(work, items)
         return
     if _work is not None:

@@ -5,17 +5,16 @@ back as if the work had run here."""
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import signal
 
 import pytest
 
+from geo_township import parallel
 from geo_township.errors import UsageError
-from geo_township.parallel import MAX_WORKERS, default_workers, ordered_map
+from geo_township.parallel import MAX_WORKERS, can_fork, default_workers, ordered_map
 
-pytestmark = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
-                                reason="worker processes are forked (Linux)")
+pytestmark = pytest.mark.skipif(not can_fork(), reason="worker processes are forked (Linux)")
 
 
 def _square_and_pid(x: int) -> tuple[int, int]:
@@ -93,3 +92,10 @@ def test_ctrl_c_is_left_to_the_caller() -> None:
     before = signal.getsignal(signal.SIGINT)
     assert all(ordered_map(_ignores_ctrl_c, range(4), workers=2))
     assert signal.getsignal(signal.SIGINT) is before  # this process's own handling is untouched
+
+
+def test_macos_counts_in_the_process_itself(monkeypatch) -> None:
+    """macOS lists fork among its start methods, but its system libraries may not survive it."""
+    monkeypatch.setattr(parallel.sys, "platform", "darwin")
+    assert default_workers() == 1 and not can_fork()
+    assert list(ordered_map(_square_and_pid, range(3), workers=2)) == [(x * x, os.getpid()) for x in range(3)]

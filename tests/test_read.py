@@ -245,3 +245,21 @@ def test_csv_metres_under_longitude_headings_are_swapped_like_xy(tmp_path):
     raw = read_vector(path)
     assert raw.gdf.geometry.iloc[0].x == pytest.approx(39512345.2)
     assert any("surveyors' convention" in n for n in raw.notes)
+
+
+def test_a_flatgeobuf_with_a_feature_without_geometry_is_read(tmp_path):
+    """GDAL's Arrow reader hands a FlatGeobuf feature without geometry over as a broken array
+    (pyarrow then crashes the process): such a file is read without Arrow, in a child process
+    here so that a crash fails this test alone."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "trees.fgb"
+    gpd.GeoDataFrame({"疫木编号": ["T1", "T2", "T3"]}, geometry=[Point(117.1, 30.1), None, Point(117.2, 30.2)],
+                     crs=4490).to_file(path, SPATIAL_INDEX="NO")
+    code = ("from geo_township.io.read import read_vector; "
+            f"raw = read_vector({str(path)!r}, geometry='Point', points_as_xy=True); "
+            "print(len(raw.gdf), int(raw.gdf.geometry.isna().sum()), raw.gdf['疫木编号'].tolist())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[0] == "3 1 ['T1', 'T2', 'T3']"

@@ -1,7 +1,7 @@
 """A layer read in chunks, for analyses that stream a layer too big for memory: GeoParquet
 files and folders as Arrow batches (:mod:`geo_township.io.parquet`, with column and
-bounding-box pruning), GeoPackage and FlatGeobuf as Arrow batches from GDAL
-(:func:`pyogrio.open_arrow`, with column pruning), and every other format read whole by
+bounding-box pruning), GeoPackage as Arrow batches from GDAL (:func:`pyogrio.open_arrow`,
+with column pruning), and every other format read whole by
 :func:`geo_township.io.read.read_vector` and then handed out in slices (a CSV or a
 shapefile is never big enough to need more, and the chunked analysis still runs the same).
 
@@ -37,7 +37,7 @@ from geo_township.io.parquet import (
 from geo_township.io.read import RawLayer, read_vector
 from geo_township.kinds import Kind, match_fields
 
-ARROW_SUFFIXES = {".gpkg", ".fgb"}
+ARROW_SUFFIXES = {".gpkg"}
 """Formats read batch by batch through GDAL's Arrow interface."""
 
 

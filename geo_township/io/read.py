@@ -309,7 +309,8 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 try:
-                    gdf = pyogrio.read_dataframe(source, layer=name, encoding=encoding, use_arrow=encoding is None)
+                    gdf = pyogrio.read_dataframe(source, layer=name, encoding=encoding,
+                                                 use_arrow=encoding is None and suffix not in NO_ARROW_SUFFIXES)
                 except UnicodeDecodeError:
                     # e.g. a UTF-8 shapefile whose field names were cut mid-character at 10 bytes
                     gdf = _read_recoded(source, name, encoding or _declared_encoding(path))
@@ -337,9 +338,15 @@ def _read_gdal(path: Path, *, layer: str | None, encoding: str | None, geometry:
     return RawLayer(gdf, path, layer, encoding, notes)
 
 
-XY_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".zip", ".fgb"}
-"""Files whose point layers :func:`_read_gdal` may hand over as coordinates (not KML or GPX:
-their placemarks and waypoints are tidied after the read)."""
+NO_ARROW_SUFFIXES = {".fgb"}
+"""Files not read through GDAL's Arrow interface: its FlatGeobuf reader hands a feature
+without geometry over as a broken array, on which pyarrow crashes the process."""
+
+XY_SUFFIXES = {".gpkg", ".shp", ".zip"}
+"""Files whose point layers :func:`_read_gdal` may hand over as coordinates: read twice (the
+fields, then the coordinates), which costs little in these binary formats; not GeoJSON (its
+text parsed twice cost more than the points saved), KML or GPX (their placemarks and
+waypoints are tidied after the read)."""
 
 
 def _read_points_xy(source: Path | str, layer: str | None) -> tuple[gpd.GeoDataFrame, np.ndarray] | None:
