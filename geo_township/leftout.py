@@ -31,6 +31,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from geo_township.crs import RowFit, in_china, is_plain_lonlat
+from geo_township.io.xy import empty_points
 from geo_township.results import Check, Finding, declare
 
 OUTSIDE_PARAMETER = "max_outside_m"
@@ -88,13 +89,19 @@ def coordinate_counts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     each feature's first coordinate (−1 for features without any)."""
     if len(geoms) and bool((shapely.get_type_id(geoms) == 0).all()):  # points (most trees): x and y alone
         solid = ~shapely.is_empty(geoms)
-        held = geoms if solid.all() else geoms[solid]
-        coords = np.column_stack([shapely.get_x(held), shapely.get_y(held)])
-        counts = solid.astype("int64")
-    else:
-        coords = shapely.get_coordinates(geoms)
-        counts = shapely.get_num_coordinates(geoms)
+        held = geoms if solid.all() else geoms[solid]  # an empty point has no x to ask for
+        return _single_points(np.column_stack([shapely.get_x(held), shapely.get_y(held)]), solid)
+    coords = shapely.get_coordinates(geoms)
+    counts = shapely.get_num_coordinates(geoms)
     first = np.where(counts > 0, np.cumsum(counts) - counts, -1)
+    return coords, counts, first
+
+
+def _single_points(coords: np.ndarray, solid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`coordinate_counts` of single points, of which ``solid`` are not empty (one
+    coordinate each, ``coords`` in their order; the empty ones none)."""
+    counts = solid.astype("int64")
+    first = np.where(solid, np.cumsum(counts) - counts, -1)
     return coords, counts, first
 
 
@@ -114,10 +121,8 @@ def _fmt(x: float, y: float, geographic: bool) -> str:
 def point_counts(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`coordinate_counts` of single points given as coordinates (n × 2; NaN, NaN: an
     empty point, without any)."""
-    solid = ~(np.isnan(xy[:, 0]) & np.isnan(xy[:, 1]))
-    counts = solid.astype("int64")
-    first = np.where(solid, np.cumsum(counts) - counts, -1)
-    return (xy if solid.all() else xy[solid]), counts, first
+    solid = ~empty_points(xy)
+    return _single_points(xy if solid.all() else xy[solid], solid)
 
 
 def judge_rows(geoms: np.ndarray, crs: CRS, fit: RowFit | None, *, xy: np.ndarray | None = None) -> pd.DataFrame:

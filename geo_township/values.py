@@ -21,8 +21,10 @@ _BLANK_WORDS = ("nan", "nat", "none", "null")
 """Texts that mean an empty cell (written by spreadsheets and other programs)."""
 
 
-def _blank(series: pd.Series) -> np.ndarray:
-    text = series.astype("string").str.strip()
+def _blank(series: pd.Series, stripped: pd.Series | None = None) -> np.ndarray:
+    """Per cell: empty (missing, spaces alone, or one of :data:`_BLANK_WORDS`); ``stripped``:
+    the cells' text without surrounding spaces, when the caller has made it already."""
+    text = series.astype("string").str.strip() if stripped is None else stripped
     return (series.isna() | text.isna() | (text == "") | text.str.lower().isin(list(_BLANK_WORDS))
             ).to_numpy(dtype=bool)
 
@@ -57,7 +59,7 @@ def _texts(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             series = series.astype("Int64")
     codes, uniques = _distinct_text(series)
     stripped = uniques.str.strip()
-    stripped = stripped.mask(pd.Series(_blank(uniques), index=uniques.index))
+    stripped = stripped.mask(pd.Series(_blank(uniques, stripped), index=uniques.index))
     return codes, stripped.astype(object).where(stripped.notna(), None).to_numpy(dtype=object)
 
 
@@ -77,7 +79,7 @@ def _each_text(series: pd.Series) -> pd.Series:
     gets its own text object, so names (many cells each) keep the other way, which shares
     one object per name."""
     text = series.str.strip()
-    blank = (series.isna() | (text == "") | text.str.lower().isin(list(_BLANK_WORDS))).to_numpy(dtype=bool)
+    blank = _blank(series, text)
     out = text.astype(object).to_numpy(copy=True)
     out[blank] = None
     return pd.Series(out, index=series.index, dtype=object)

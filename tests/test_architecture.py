@@ -233,7 +233,7 @@ ALLOWED: dict[str, set[str]] = {
     "places": {"config", "errors"},
     "layerfile": {"config", "crs", "errors", "io", "kinds", "labels", "leftout", "rownumbers", "values", "vocabulary"},
     "rownumbers": set(),
-    "leftout": {"crs", "results"},
+    "leftout": {"crs", "io", "results"},
     "results": {"kinds", "labels", "vocabulary"},
     "config": {"crs", "errors", "io", "kinds", "vocabulary"},
     "io": {"crs", "errors", "kinds", "labels", "vocabulary"},
